@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what edgenet needs when it is missing: Debian packages (as root) and
+# the npm dependencies. Safe to run again: it does nothing when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server isc-dhcp-client arping
+                 openssl iputils-ping netcat-openbsd curl procps)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "edgenet setup: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+  else
+    echo "edgenet setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+# isc-dhcp-server's package enables a system-wide service; edgenet runs its own dhcpd.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now isc-dhcp-server >/dev/null 2>&1 || true
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  echo "edgenet setup: Node.js >= 20.19 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "edgenet setup: installing npm packages (better-sqlite3 may build from source: a few minutes)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,5 @@
+// PLACEHOLDER: replaced by the part that owns this command group.
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+
+export function registerClc(_program: Command, _ctx: CliContext): void {}

@@ -1,0 +1,105 @@
+/**
+ * The global network information (GNI) document as data: the in-memory form of
+ * the Eucalyptus 4.4 EDGE `<network-data>` XML (see architecture.md §3.2 and
+ * eucalyptus-edge.md §2). The codec (`codec.ts`) turns XML into this model and
+ * back; the CLC's builder produces it; netd's renderer consumes it.
+ *
+ * Conventions:
+ * - field names follow the XML element names (camelCase), except that
+ *   `property[@name=X]` children of `configuration` become typed fields;
+ * - lists are always present (possibly empty); absent optional scalars are
+ *   `undefined` (the XML omits them);
+ * - IPs are dotted quads, MACs lower-case `hh:hh:hh:hh:hh:hh`, IP lists hold
+ *   single addresses or `lo-hi` ranges exactly as configured.
+ *
+ * edgenet additions (tolerated by Eucalyptus-era readers, optional for ours):
+ * the root attribute `sequence` (monotonic broadcast number).
+ */
+
+export interface GniDocument {
+  /** Content hash of the document (root attribute `version`). */
+  readonly version: string;
+  /** Monotonic sequence assigned by the CLC (root attribute `sequence`); undefined in Eucalyptus documents. */
+  readonly sequence?: number;
+  readonly configuration: GniConfiguration;
+  readonly instances: readonly GniInstance[];
+  readonly securityGroups: readonly GniSecurityGroup[];
+}
+
+export interface GniConfiguration {
+  /** `EDGE` (absent in 4.0 documents, which are EDGE by definition). */
+  readonly mode?: string;
+  readonly publicIps: readonly string[];
+  readonly enabledClcIp?: string;
+  readonly instanceDnsDomain?: string;
+  readonly instanceDnsServers: readonly string[];
+  readonly publicGateway?: string;
+  /** Top-level subnets not used by any cluster: reached from instances without SNAT. */
+  readonly subnets: readonly GniSubnet[];
+  readonly clusters: readonly GniCluster[];
+}
+
+export interface GniSubnet {
+  /** The `name` attribute; equals `subnet` in documents Eucalyptus produced. */
+  readonly name: string;
+  readonly subnet: string;
+  readonly netmask: string;
+  readonly gateway: string;
+}
+
+export interface GniCluster {
+  readonly name: string;
+  readonly subnet: GniSubnet;
+  readonly enabledCcIp?: string;
+  readonly macPrefix: string;
+  readonly privateIps: readonly string[];
+  readonly nodes: readonly GniNode[];
+}
+
+export interface GniNode {
+  /** The node controller's registered address. */
+  readonly name: string;
+  readonly instanceIds: readonly string[];
+}
+
+export interface GniInstance {
+  /** Instance id, e.g. `i-1a2b3c4d`. */
+  readonly name: string;
+  readonly ownerId: string;
+  readonly macAddress?: string;
+  readonly publicIp?: string;
+  readonly privateIp: string;
+  /** Security group ids, in the order the instance lists them. */
+  readonly securityGroups: readonly string[];
+}
+
+export interface GniSecurityGroup {
+  /** Group id, e.g. `sg-0a0b0c0d`. */
+  readonly name: string;
+  readonly ownerId: string;
+  readonly ingressRules: readonly GniRule[];
+}
+
+/**
+ * One ingress permission, exploded: exactly one source (a CIDR or a group).
+ * `protocol` is the IANA number (1 icmp, 6 tcp, 17 udp, 132 sctp, ...).
+ * tcp/udp carry `fromPort`/`toPort`; icmp carries `icmpType`/`icmpCode`
+ * (-1 = any); other protocols carry neither.
+ */
+export interface GniRule {
+  readonly protocol: number;
+  readonly fromPort?: number;
+  readonly toPort?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly cidr?: string;
+  readonly groupId?: string;
+  readonly groupOwnerId?: string;
+}
+
+export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, sctp: 132 };
+
+export function protocolName(protocol: number): string {
+  for (const [name, num] of Object.entries(PROTOCOL_NUMBERS)) if (num === protocol) return name;
+  return String(protocol);
+}
