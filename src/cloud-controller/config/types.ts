@@ -1,0 +1,67 @@
+/**
+ * The `cloud.network.network_configuration` property (Eucalyptus EDGE format,
+ * PascalCase keys) as typed data, before and after defaults are applied
+ * ("explode", eucalyptus-edge.md §3.4).
+ */
+
+export interface SubnetConfig {
+  readonly Name?: string;
+  readonly Subnet?: string;
+  readonly Netmask?: string;
+  readonly Gateway?: string;
+}
+
+export interface ClusterConfig {
+  readonly Name: string;
+  readonly MacPrefix?: string;
+  /** Inline subnet, or `{Name}` referring to a top-level subnet. */
+  readonly Subnet?: SubnetConfig;
+  readonly PrivateIps?: readonly string[];
+}
+
+export interface NetworkConfiguration {
+  readonly Mode?: 'EDGE';
+  readonly InstanceDnsDomain?: string;
+  readonly InstanceDnsServers?: readonly string[];
+  readonly MacPrefix?: string;
+  readonly PublicIps?: readonly string[];
+  readonly PrivateIps?: readonly string[];
+  readonly Subnets?: readonly SubnetConfig[];
+  readonly Clusters?: readonly ClusterConfig[];
+}
+
+export interface ExplodedSubnet {
+  readonly Name: string;
+  readonly Subnet: string;
+  readonly Netmask: string;
+  readonly Gateway: string;
+}
+
+export interface ExplodedCluster {
+  readonly Name: string;
+  readonly MacPrefix: string;
+  readonly Subnet: ExplodedSubnet;
+  readonly PrivateIps: readonly string[];
+}
+
+/** Every default filled in; what the CLC's IPAM and GNI builder work from. */
+export interface ExplodedNetworkConfiguration {
+  readonly Mode: 'EDGE';
+  readonly InstanceDnsDomain: string;
+  readonly InstanceDnsServers: readonly string[];
+  readonly MacPrefix: string;
+  readonly PublicIps: readonly string[];
+  /** All top-level subnets as configured (the GNI builder drops those a cluster uses). */
+  readonly Subnets: readonly ExplodedSubnet[];
+  readonly Clusters: readonly ExplodedCluster[];
+}
+
+/** The other properties explode reads (eucalyptus-edge.md §3.4). */
+export interface ExplodeInputs {
+  /** `cloud.vmstate.mac_prefix`, default `d0:0d`. */
+  readonly macPrefix: string;
+  /** `cloud.vmstate.instance_subdomain`, default `.eucalyptus` (domain becomes `eucalyptus.internal`). */
+  readonly instanceSubdomain: string;
+  /** `system.dns.nameserveraddress` as a list (a lone 127.0.0.1 is ignored). */
+  readonly nameservers: readonly string[];
+}

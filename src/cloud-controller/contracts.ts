@@ -1,0 +1,135 @@
+/**
+ * Contracts between the parts of the cloud controller process:
+ * - the store/services (state: clusters, nodes, instances, groups, addresses, IPAM),
+ * - the GNI builder (pure: CloudSnapshot → GniDocument),
+ * - plugins that run inside the CLC process: the broadcaster + convergence
+ *   tracker, and the metadata service.
+ *
+ * `src/cloud-controller/main.ts` composes them: it opens the store, builds a
+ * ClcContext and starts every plugin listed in `plugins.ts`.
+ */
+import type { Logger } from '../shared/logger.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { ExplodedNetworkConfiguration } from './config/types.ts';
+
+/** Everything the GNI builder needs, read in one consistent transaction. */
+export interface CloudSnapshot {
+  /** Exploded `cloud.network.network_configuration`; undefined when the property is unset. */
+  readonly config: ExplodedNetworkConfiguration | undefined;
+  /** Address of the CLC as nodes reach it (GNI `enabledCLCIp`, metadata DNAT target). */
+  readonly clcIp: string;
+  readonly clusters: readonly SnapshotCluster[];
+  readonly instances: readonly SnapshotInstance[];
+  readonly groups: readonly SnapshotGroup[];
+}
+
+export interface SnapshotCluster {
+  readonly name: string;
+  /** SOAP endpoint of the cluster controller, e.g. https://10.0.0.6:8774/ */
+  readonly ccUrl: string;
+  /** Address of the CC host (GNI `enabledCCIp`). */
+  readonly ccIp: string;
+  readonly nodes: readonly SnapshotNode[];
+}
+
+export interface SnapshotNode {
+  /** The node's registered address: its name in the GNI. */
+  readonly name: string;
+  readonly ncUrl: string;
+}
+
+export interface SnapshotInstance {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly cluster: string;
+  readonly node: string;
+  readonly mac: string;
+  readonly privateIp: string;
+  /** Undefined when none is associated. */
+  readonly publicIp?: string;
+  /** Group ids in launch order. */
+  readonly groups: readonly string[];
+}
+
+export interface SnapshotGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly rules: readonly SnapshotRule[];
+}
+
+/** One stored ingress permission with exactly one source. */
+export interface SnapshotRule {
+  /** IANA protocol number. */
+  readonly protocol: number;
+  readonly fromPort?: number;
+  readonly toPort?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly cidr?: string;
+  /** Source group id (may name a deleted group: the builder then drops the rule). */
+  readonly sourceGroupId?: string;
+  readonly sourceGroupOwnerId?: string;
+}
+
+/** What kind of committed change happened (every one requests a broadcast). */
+export type StateChange =
+  | { readonly kind: 'property'; readonly name: string }
+  | { readonly kind: 'cluster' | 'node' | 'instance' | 'group' | 'rule' | 'address' | 'ipam'; readonly id?: string };
+
+export interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+  readonly remoteAddress: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;
+
+/** Convergence reported by the broadcast pipeline, per node. */
+export interface NodeApplied {
+  readonly cluster: string;
+  readonly node: string;
+  readonly appliedSequence?: number;
+  readonly appliedVersion?: string;
+}
+
+export interface ClcContext {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  /** Directory of the CLC's database and files. */
+  readonly dataDir: string;
+  /** Consistent read of all networking state. */
+  snapshot(): Promise<CloudSnapshot>;
+  /** Subscribes to committed state changes; returns an unsubscribe function. */
+  onChange(listener: (change: StateChange) => void): () => void;
+  /** Current typed value of a property (its default when unset). */
+  getProperty(name: string): Promise<unknown>;
+  /** Durable, strictly increasing broadcast sequence (survives restarts). */
+  nextSequence(): Promise<number>;
+  /**
+   * Tells IPAM that the document with `sequence` was built: addresses released
+   * before it are absent from it. IPAM ends a hold once every node that had the
+   * address reports an applied sequence ≥ that document's.
+   */
+  documentBuilt(sequence: number): Promise<void>;
+  nodesApplied(applied: readonly NodeApplied[]): Promise<void>;
+  /** Registers an admin API route (token-authenticated unless `public`). Path params as `:name`. */
+  route(method: string, pattern: string, handler: ApiHandler, options?: { public?: boolean }): void;
+  /** Instance lookup by private IP (metadata service). */
+  instanceByPrivateIp(ip: string): Promise<SnapshotInstance | undefined>;
+}
+
+export interface ClcPlugin {
+  readonly name: string;
+  start(ctx: ClcContext): Promise<void>;
+  stop(): Promise<void>;
+}
