@@ -1,5 +1,413 @@
-// PLACEHOLDER: replaced by the part that owns this command group.
+/**
+ * Cloud state commands against a running cloud controller: `cluster`, `node`,
+ * `instance`, `ipam`, `group` (euca-authorize flags) and `address`. Each is a
+ * thin call of the admin API; `--json` on every read prints the API's answer.
+ * The server validates everything and answers errors with stable codes.
+ */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
+import { formatIp, parseRangeEntry, rangeSize } from '../../shared/ip.ts';
 
-export function registerCloudState(_program: Command, _ctx: CliContext): void {}
+type Opts = ApiOptions & { json?: boolean };
+const enc = encodeURIComponent;
+
+function printJson(ctx: CliContext, value: unknown): void {
+  ctx.out(JSON.stringify(value, null, 2));
+}
+
+/** Left-aligned columns; header first. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface ClusterView {
+  name: string;
+  ccUrl: string;
+  ccIp: string;
+  nodes: NodeView[];
+}
+interface NodeView {
+  name: string;
+  cluster: string;
+  ncUrl: string;
+  instances: number;
+  applied?: { sequence?: number; version?: string; at: string };
+}
+interface InstanceView {
+  id: string;
+  ownerId: string;
+  cluster: string;
+  node: string;
+  mac: string;
+  privateIp: string;
+  publicIp?: string;
+  groups: string[];
+  interface: string;
+}
+interface RuleView {
+  protocolName: string;
+  fromPort?: number;
+  toPort?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  cidr?: string;
+  sourceGroupId?: string;
+  sourceGroupOwnerId?: string;
+  sourceGroupName?: string;
+  sourceGroupDeleted?: boolean;
+}
+interface GroupView {
+  id: string;
+  name: string;
+  ownerId: string;
+  description: string;
+  instances: number;
+  rules: RuleView[];
+}
+interface AddressView {
+  ip: string;
+  ownerId: string;
+  instanceId?: string;
+}
+interface PoolView {
+  pool: string;
+  kind: string;
+  ranges: string[];
+  size: number;
+  free: number;
+  allocated: number;
+  held: number;
+  reserved: number;
+  map?: string;
+}
+interface LeaseView {
+  ip: string;
+  pool: string;
+  state: string;
+  holder?: string;
+  note?: string;
+}
+interface IpamView {
+  strategy: string;
+  pools: PoolView[];
+  holds: { ip: string; pool: string; releasedAt: string; expiresAt: string; nodes: string[]; documentSequence?: number }[];
+  reservations: LeaseView[];
+  outsidePools: LeaseView[];
+}
+
+export function describeRule(r: RuleView): string {
+  const what = r.fromPort !== undefined ? `${r.protocolName} ${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}` : r.icmpType !== undefined ? `icmp ${r.icmpType}:${r.icmpCode}` : r.protocolName;
+  const from =
+    r.cidr !== undefined
+      ? `from ${r.cidr}`
+      : `from group ${r.sourceGroupId}${r.sourceGroupName ? ` (${r.sourceGroupName})` : ''}${r.sourceGroupOwnerId ? ` of ${r.sourceGroupOwnerId}` : ''}${r.sourceGroupDeleted ? ' [deleted group: not broadcast]' : ''}`;
+  return `${what} ${from}`;
+}
+
+/** Splits a pool map into lines of 64 addresses, each labelled with its first address. */
+export function mapLines(ranges: readonly string[], map: string, width = 64): string[] {
+  const addresses: number[] = [];
+  for (const text of ranges) {
+    const r = parseRangeEntry(text);
+    if (!r) continue;
+    addresses.push(r.lo);
+    // Only line starts are needed; remember each range's start and size.
+    addresses.push(-rangeSize(r));
+  }
+  const starts: { lo: number; size: number }[] = [];
+  for (let i = 0; i < addresses.length; i += 2) starts.push({ lo: addresses[i]!, size: -addresses[i + 1]! });
+  const ipAt = (offset: number): number => {
+    for (const s of starts) {
+      if (offset < s.size) return s.lo + offset;
+      offset -= s.size;
+    }
+    return 0;
+  };
+  const lines: string[] = [];
+  for (let off = 0; off < map.length; off += width) lines.push(`  ${formatIp(ipAt(off)).padEnd(15)} ${map.slice(off, off + width)}`);
+  return lines;
+}
+
+export function registerCloudState(program: Command, ctx: CliContext): void {
+  const api = (opts: ApiOptions) => apiClient(ctx, opts);
+  const withApi = (cmd: Command) => addApiOptions(cmd);
+
+  // ---- clusters
+  const cluster = program.command('cluster').description('clusters (one cluster controller each)');
+  withApi(
+    cluster
+      .command('register')
+      .description('register a cluster; it must also be listed in cloud.network.network_configuration to receive instances')
+      .argument('<name>')
+      .requiredOption('--cc <URL>', "the cluster controller's SOAP endpoint, e.g. https://10.0.0.6:8774/")
+      .option('--cc-ip <IP>', "the CC host's address (GNI enabledCCIp; default: the URL's host if it is an address)")
+      .option('--json', 'print as JSON'),
+  ).action(async (name: string, opts: Opts & { cc: string; ccIp?: string }) => {
+    const c = await api(opts).request<ClusterView>('POST', '/v1/clusters', { name, ccUrl: opts.cc, ...(opts.ccIp ? { ccIp: opts.ccIp } : {}) });
+    if (opts.json) printJson(ctx, c);
+    else ctx.out(`CLUSTER\t${c.name}\t${c.ccUrl}\t${c.ccIp}`);
+  });
+  withApi(cluster.command('list').description('list clusters and their nodes').option('--json', 'print as JSON')).action(async (opts: Opts) => {
+    const { clusters } = await api(opts).request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
+    if (opts.json) return printJson(ctx, clusters);
+    if (clusters.length === 0) return ctx.out('no clusters registered');
+    ctx.out(table([['CLUSTER', 'CC URL', 'CC IP', 'NODES'], ...clusters.map((c) => [c.name, c.ccUrl, c.ccIp, c.nodes.map((n) => n.name).join(',') || '-'])]));
+  });
+  withApi(cluster.command('deregister').description('deregister a cluster and its nodes (refused while it has instances)').argument('<name>')).action(async (name: string, opts: Opts) => {
+    await api(opts).request('DELETE', `/v1/clusters/${enc(name)}`);
+    ctx.out(`deregistered cluster ${name}`);
+  });
+
+  // ---- nodes
+  const node = program.command('node').description('nodes (one node controller + netd each), named by address');
+  withApi(
+    node
+      .command('register')
+      .description('register a node of a cluster')
+      .argument('<cluster>')
+      .argument('<node>', "the node's address (its name in the GNI)")
+      .requiredOption('--nc <URL>', "the node controller's SOAP endpoint")
+      .option('--json', 'print as JSON'),
+  ).action(async (clusterName: string, nodeName: string, opts: Opts & { nc: string }) => {
+    const n = await api(opts).request<NodeView>('POST', `/v1/clusters/${enc(clusterName)}/nodes`, { name: nodeName, ncUrl: opts.nc });
+    if (opts.json) printJson(ctx, n);
+    else ctx.out(`NODE\t${n.cluster}\t${n.name}\t${n.ncUrl}`);
+  });
+  withApi(node.command('list').description('list nodes with their instance count and applied document').option('--cluster <C>', 'only this cluster').option('--json', 'print as JSON')).action(
+    async (opts: Opts & { cluster?: string }) => {
+      const { nodes } = await api(opts).request<{ nodes: NodeView[] }>('GET', `/v1/nodes${query({ cluster: opts.cluster })}`);
+      if (opts.json) return printJson(ctx, nodes);
+      if (nodes.length === 0) return ctx.out('no nodes registered');
+      ctx.out(
+        table([
+          ['CLUSTER', 'NODE', 'NC URL', 'INSTANCES', 'APPLIED'],
+          ...nodes.map((n) => [n.cluster, n.name, n.ncUrl, String(n.instances), n.applied ? `seq ${n.applied.sequence ?? '-'} ${n.applied.version ?? ''} at ${n.applied.at}` : '-']),
+        ]),
+      );
+    },
+  );
+  withApi(node.command('deregister').description('deregister a node (refused while it hosts instances)').argument('<cluster>').argument('<node>')).action(
+    async (clusterName: string, nodeName: string, opts: Opts) => {
+      await api(opts).request('DELETE', `/v1/clusters/${enc(clusterName)}/nodes/${enc(nodeName)}`);
+      ctx.out(`deregistered node ${nodeName} of cluster ${clusterName}`);
+    },
+  );
+
+  // ---- instances
+  const instance = program.command('instance').description('instances: id, MAC, private IP, groups');
+  const printInstance = (i: InstanceView) =>
+    ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}`);
+  withApi(
+    instance
+      .command('run')
+      .description('reserve an instance id, a MAC and a private IP on a node')
+      .requiredOption('--cluster <C>', 'cluster')
+      .requiredOption('--node <N>', 'node (its address)')
+      .requiredOption('--group <G>', 'security group id or name (repeat for several)', collect)
+      .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
+      .option('--private-ip <IP>', 'ask for this private address')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: Opts & { cluster: string; node: string; group: string[]; owner?: string; privateIp?: string }) => {
+    const i = await api(opts).request<InstanceView>('POST', '/v1/instances', {
+      cluster: opts.cluster,
+      node: opts.node,
+      groups: opts.group,
+      ...(opts.owner ? { owner: opts.owner } : {}),
+      ...(opts.privateIp ? { privateIp: opts.privateIp } : {}),
+    });
+    if (opts.json) printJson(ctx, i);
+    else printInstance(i);
+  });
+  withApi(instance.command('terminate').description('terminate an instance: its private IP is held until its node converged').argument('<id>').option('--json', 'print as JSON')).action(
+    async (id: string, opts: Opts) => {
+      const r = await api(opts).request<{ terminated: InstanceView }>('DELETE', `/v1/instances/${enc(id)}`);
+      if (opts.json) printJson(ctx, r);
+      else ctx.out(`terminated ${r.terminated.id} (private IP ${r.terminated.privateIp} held until ${r.terminated.node} converges)`);
+    },
+  );
+  withApi(
+    instance
+      .command('list')
+      .description('list instances')
+      .option('--cluster <C>')
+      .option('--node <N>')
+      .option('--owner <ACCOUNT>')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
+    const { instances } = await api(opts).request<{ instances: InstanceView[] }>('GET', `/v1/instances${query({ cluster: opts.cluster, node: opts.node, owner: opts.owner })}`);
+    if (opts.json) return printJson(ctx, instances);
+    if (instances.length === 0) return ctx.out('no instances');
+    ctx.out(
+      table([
+        ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS'],
+        ...instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(',')]),
+      ]),
+    );
+  });
+
+  // ---- ipam
+  const ipam = program.command('ipam').description('address pools, holds and external reservations');
+  withApi(ipam.command('show').description('pools with their ranges and a map: X allocated, . free, r reserved, h held').option('--cluster <C>', 'only this cluster').option('--json', 'print as JSON')).action(
+    async (opts: Opts & { cluster?: string }) => {
+      const view = await api(opts).request<IpamView>('GET', `/v1/ipam${query({ cluster: opts.cluster })}`);
+      if (opts.json) return printJson(ctx, view);
+      if (view.pools.length === 0) ctx.out('no pools: cloud.network.network_configuration is not set');
+      ctx.out(`allocation: ${view.strategy}`);
+      for (const p of view.pools) {
+        ctx.out(`\n${p.pool}  ranges ${p.ranges.join(', ') || '-'}`);
+        ctx.out(`  size ${p.size}  allocated ${p.allocated}  held ${p.held}  reserved ${p.reserved}  free ${p.free}`);
+        if (p.map !== undefined) for (const line of mapLines(p.ranges, p.map)) ctx.out(line);
+        else ctx.out('  (map omitted: pool too large)');
+      }
+      if (view.holds.length > 0) {
+        ctx.out('\nheld (released, waiting for convergence or time-out):');
+        for (const h of view.holds) ctx.out(`  ${h.ip}  nodes ${h.nodes.join(',')}  released ${h.releasedAt}  expires ${h.expiresAt}${h.documentSequence !== undefined ? `  absent from document ${h.documentSequence}` : ''}`);
+      }
+      if (view.reservations.length > 0) {
+        ctx.out('\nreserved:');
+        for (const r of view.reservations) ctx.out(`  ${r.ip}${r.note ? `  ${r.note}` : ''}`);
+      }
+      if (view.outsidePools.length > 0) {
+        ctx.out('\noutside every pool of the current configuration (kept, not moved):');
+        for (const o of view.outsidePools) ctx.out(`  ${o.ip}  ${o.state}${o.holder ? ` by ${o.holder}` : ''}  (was ${o.pool})`);
+      }
+    },
+  );
+  withApi(ipam.command('reserve').description('reserve an address of a pool: it is never handed out').argument('<ip>').option('--note <TEXT>', 'why')).action(
+    async (ip: string, opts: Opts & { note?: string }) => {
+      await api(opts).request('POST', '/v1/ipam/reservations', { ip, ...(opts.note ? { note: opts.note } : {}) });
+      ctx.out(`reserved ${ip}`);
+    },
+  );
+  withApi(ipam.command('unreserve').description('remove an external reservation').argument('<ip>')).action(async (ip: string, opts: Opts) => {
+    await api(opts).request('DELETE', `/v1/ipam/reservations/${enc(ip)}`);
+    ctx.out(`unreserved ${ip}`);
+  });
+
+  // ---- security groups
+  const group = program.command('group').description('security groups and their ingress rules (EC2-Classic semantics)');
+  const printGroup = (g: GroupView) => {
+    ctx.out(`GROUP\t${g.id}\t${g.ownerId}\t${g.name}\t${g.description}`);
+    for (const r of g.rules) ctx.out(`PERMISSION\t${g.id}\t${describeRule(r)}`);
+  };
+  withApi(
+    group
+      .command('create')
+      .description('create a security group (id sg- + 8 hex)')
+      .argument('<name>')
+      .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
+      .option('--description <TEXT>', 'description')
+      .option('--json', 'print as JSON'),
+  ).action(async (name: string, opts: Opts & { owner?: string; description?: string }) => {
+    const g = await api(opts).request<GroupView>('POST', '/v1/groups', { name, ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}) });
+    if (opts.json) printJson(ctx, g);
+    else printGroup(g);
+  });
+  withApi(group.command('delete').description('delete a security group (refused while an instance uses it)').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(
+    async (ref: string, opts: Opts & { owner?: string }) => {
+      const r = await api(opts).request<{ deleted: string }>('DELETE', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
+      ctx.out(`deleted ${r.deleted}`);
+    },
+  );
+  withApi(group.command('list').description('list security groups with their rules').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(
+    async (opts: Opts & { owner?: string }) => {
+      const { groups } = await api(opts).request<{ groups: GroupView[] }>('GET', `/v1/groups${query({ owner: opts.owner })}`);
+      if (opts.json) return printJson(ctx, groups);
+      if (groups.length === 0) return ctx.out('no security groups');
+      groups.forEach(printGroup);
+    },
+  );
+  withApi(group.command('show').description('show one security group').argument('<group>', 'id or name').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(
+    async (ref: string, opts: Opts & { owner?: string }) => {
+      const g = await api(opts).request<GroupView>('GET', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
+      if (opts.json) printJson(ctx, g);
+      else printGroup(g);
+    },
+  );
+  for (const verb of ['authorize', 'revoke'] as const) {
+    withApi(
+      group
+        .command(verb)
+        .description(`${verb} an ingress permission (euca-${verb} flags)`)
+        .argument('<group>', 'id or name')
+        .option('-P, --protocol <PROTO>', 'tcp, udp, icmp or a protocol number (default tcp)')
+        .option('-p, --port-range <PORTS>', 'port or FROM-TO; -1 = all ports')
+        .option('-t, --icmp-type-code <TYPE:CODE>', 'icmp type and code; -1 = any')
+        .option('-s, --cidr <CIDR>', 'source network (default 0.0.0.0/0)')
+        .option('-o, --source-group <GROUP>', 'source security group (id or name)')
+        .option('-u, --source-group-user <ACCOUNT>', "source group's owner account")
+        .option('--owner <ACCOUNT>', 'owner of the target group (when named)')
+        .option('--json', 'print as JSON'),
+    ).action(
+      async (
+        ref: string,
+        opts: Opts & { protocol?: string; portRange?: string; icmpTypeCode?: string; cidr?: string; sourceGroup?: string; sourceGroupUser?: string; owner?: string },
+      ) => {
+        const permission = {
+          ...(opts.protocol !== undefined ? { protocol: opts.protocol } : {}),
+          ...(opts.portRange !== undefined ? { port: opts.portRange } : {}),
+          ...(opts.icmpTypeCode !== undefined ? { icmp: opts.icmpTypeCode } : {}),
+          ...(opts.cidr !== undefined ? { cidr: opts.cidr } : {}),
+          ...(opts.sourceGroup !== undefined ? { sourceGroup: opts.sourceGroup } : {}),
+          ...(opts.sourceGroupUser !== undefined ? { sourceAccount: opts.sourceGroupUser } : {}),
+        };
+        const r = await api(opts).request<{ group: GroupView; changed: boolean; added?: RuleView[]; removed?: RuleView[] }>(
+          'POST',
+          `/v1/groups/${enc(ref)}/${verb}${query({ owner: opts.owner })}`,
+          permission,
+        );
+        if (opts.json) return printJson(ctx, r);
+        const touched = r.added ?? r.removed ?? [];
+        if (!r.changed) ctx.out(`GROUP\t${r.group.id}\tunchanged (identical permission already present)`);
+        for (const rule of touched) ctx.out(`PERMISSION\t${r.group.id}\t${verb === 'authorize' ? 'ALLOWS' : 'REVOKED'}\t${describeRule(rule)}`);
+      },
+    );
+  }
+
+  // ---- public addresses
+  const address = program.command('address').description('public (elastic) addresses');
+  withApi(address.command('allocate').description('allocate a public address to an account').option('--owner <ACCOUNT>').option('--ip <IP>', 'ask for this address').option('--json', 'print as JSON')).action(
+    async (opts: Opts & { owner?: string; ip?: string }) => {
+      const a = await api(opts).request<AddressView>('POST', '/v1/addresses', { ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.ip ? { ip: opts.ip } : {}) });
+      if (opts.json) printJson(ctx, a);
+      else ctx.out(`ADDRESS\t${a.ip}\t${a.ownerId}`);
+    },
+  );
+  withApi(address.command('associate').description('associate a public address with an instance of the same account').argument('<ip>').argument('<instance>').option('--json', 'print as JSON')).action(
+    async (ip: string, inst: string, opts: Opts) => {
+      const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst });
+      if (opts.json) printJson(ctx, a);
+      else ctx.out(`ADDRESS\t${a.ip}\t${a.instanceId}`);
+    },
+  );
+  withApi(address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--json', 'print as JSON')).action(async (ip: string, opts: Opts) => {
+    const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, {});
+    if (opts.json) printJson(ctx, a);
+    else ctx.out(`ADDRESS\t${a.ip}\tdisassociated`);
+  });
+  withApi(address.command('release').description('give a public address back to the pool (disassociating it first)').argument('<ip>').option('--json', 'print as JSON')).action(
+    async (ip: string, opts: Opts) => {
+      const r = await api(opts).request<{ released: AddressView }>('DELETE', `/v1/addresses/${enc(ip)}`);
+      if (opts.json) printJson(ctx, r);
+      else ctx.out(`released ${r.released.ip}`);
+    },
+  );
+  withApi(address.command('list').description('list allocated public addresses').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(async (opts: Opts & { owner?: string }) => {
+    const { addresses } = await api(opts).request<{ addresses: AddressView[] }>('GET', `/v1/addresses${query({ owner: opts.owner })}`);
+    if (opts.json) return printJson(ctx, addresses);
+    if (addresses.length === 0) return ctx.out('no addresses allocated');
+    ctx.out(table([['ADDRESS', 'OWNER', 'INSTANCE'], ...addresses.map((a) => [a.ip, a.ownerId, a.instanceId ?? '-'])]));
+  });
+}

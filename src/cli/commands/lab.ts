@@ -1,5 +1,228 @@
-// PLACEHOLDER: replaced by the part that owns this command group.
+/**
+ * `edgenet lab ...`: the whole cloud in network namespaces on this machine
+ * (src/lab/, docs/lab.md). Needs root.
+ *
+ *   lab up [--name N] [--dir D]       namespaces, certificates, CLC + CC + NC + netd, registration
+ *   lab down [--name N] [--dir D]     removes every namespace, process and file the lab made
+ *   lab status [--json]               namespaces, processes, convergence
+ *   lab env                           `export EDGENET_URL=… EDGENET_TOKEN=…` for the host's CLI
+ *   lab exec -- ARGS                  runs `edgenet ARGS` against the lab's CLC
+ *   lab vm add ID | vm del ID         attaches / detaches an instance namespace (dhclient)
+ *   lab sh NS -- CMD                  runs CMD inside a lab namespace (n1, n2, ctl, cl, lan, i-…)
+ *   lab demo                          the README's demo (scripts/demo.sh)
+ *   lab relay                         (internal) the admin API relay
+ */
 import type { Command } from 'commander';
-import type { CliContext } from '../context.ts';
+import { CliExit, type CliContext } from '../context.ts';
+import { createExec } from '../../shared/exec.ts';
+import { UserError } from '../../shared/errors.ts';
+import { DEFAULT_LAB_NAME, defaultLabDir, labPlan } from '../../lab/plan.ts';
+import { labUp, type LabDeps } from '../../lab/up.ts';
+import { labDown } from '../../lab/down.ts';
+import { labStatus, type LabStatusReport } from '../../lab/status.ts';
+import { requireLabState } from '../../lab/state.ts';
+import { labApiEnv, labApiFor } from '../../lab/api.ts';
+import { labVmAdd, labVmDel, labTopology } from '../../lab/vm.ts';
+import { parseEndpoint, startRelay } from '../../lab/relay.ts';
+import { runDemo } from '../../lab/demo.ts';
 
-export function registerLab(_program: Command, _ctx: CliContext): void {}
+interface LabFlags {
+  name?: string;
+  dir?: string;
+}
+
+function withLabOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <N>', `lab name, 1-10 of [a-z0-9] (default ${DEFAULT_LAB_NAME}); namespaces are edgenet_<N>-*`)
+    .option('--dir <D>', 'lab directory: state file, certificates, configs, logs (default <state dir>/lab/<N>)');
+}
+
+function requireRootUser(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new UserError('LAB_NEEDS_ROOT', 'the lab creates network namespaces: run it as root');
+  }
+}
+
+function deps(ctx: CliContext, signal?: AbortSignal): LabDeps {
+  return { exec: createExec(), env: ctx.env, log: (line) => ctx.err(line), signal: signal ?? ctx.signal };
+}
+
+/** An AbortSignal that fires on SIGINT/SIGTERM (or the CLI's own signal); `dispose` removes the handlers. */
+function interruptible(ctx: CliContext): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      ctx.signal.removeEventListener('abort', stop);
+    },
+  };
+}
+
+const nameOf = (f: LabFlags) => f.name ?? DEFAULT_LAB_NAME;
+
+function formatStatus(r: LabStatusReport): string {
+  const lines = [`lab ${r.name}: ${r.phase} (dir ${r.dir}, namespaces ${r.prefix}-*)`];
+  lines.push(`  namespaces: ${r.namespaces.length ? r.namespaces.join(' ') : '(none)'}`);
+  for (const p of r.processes) {
+    lines.push(`  ${p.alive ? 'running' : 'DEAD   '} ${p.role}${p.node ? ` ${p.node}` : ''} pid ${p.pid}${p.ns ? ` in ${p.ns}` : ' on the host'}  log ${p.log}`);
+  }
+  if (r.api) {
+    if (!r.api.reachable) lines.push(`  admin API ${r.api.url}: unreachable (${r.api.error ?? ''})`);
+    else {
+      const s = r.api.status!;
+      lines.push(`  admin API ${r.api.url}: ${s.converged ? 'converged' : 'NOT converged'}${s.current ? ` at sequence ${s.current.sequence} version ${s.current.version}` : ' (no document yet)'}`);
+      for (const c of s.clusters) {
+        for (const n of c.nodes) {
+          lines.push(`    ${c.name} ${n.name}: applied ${n.appliedSequence ?? '-'} ${n.converged ? 'converged' : `lag ${n.lagSequences} (${n.result}${n.lastError ? `: ${n.lastError}` : ''})`}`);
+        }
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+export function registerLab(program: Command, ctx: CliContext): void {
+  const lab = program.command('lab').description('the whole cloud in network namespaces on this machine (root): up, down, status, vm, demo');
+
+  withLabOptions(lab.command('up'))
+    .description('create the lab: namespaces, certificates, CLC + CC in the control namespace, NC + netd per node; register them')
+    .option('--no-wait', 'do not wait for every node to converge')
+    .action(async (flags: LabFlags & { wait: boolean }) => {
+      requireRootUser();
+      const { signal, dispose } = interruptible(ctx);
+      try {
+        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 60_000 : 0 }, deps(ctx, signal));
+        const env = labApiEnv(state);
+        ctx.out(`lab ${state.plan.name} is up. Use the cloud from this shell with:
+  eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status
+  EDGENET_URL=${env.EDGENET_URL}
+Attach an instance: edgenet instance run --cluster ${state.plan.cluster} --node ${state.plan.nodes[0]!.name} --group G, then edgenet lab vm add <id>
+Tear down: edgenet lab down --name ${state.plan.name}`);
+      } finally {
+        dispose();
+      }
+    });
+
+  withLabOptions(lab.command('down'))
+    .description('remove every namespace, process and file of the lab (also after a crash)')
+    .action(async (flags: LabFlags) => {
+      requireRootUser();
+      await labDown({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}) }, deps(ctx));
+    });
+
+  withLabOptions(lab.command('status'))
+    .description('namespaces, processes and convergence of the lab')
+    .option('--json', 'machine-readable')
+    .action(async (flags: LabFlags & { json?: boolean }) => {
+      const report = await labStatus({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}) }, deps(ctx));
+      ctx.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      const dead = report.processes.some((p) => !p.alive);
+      if (report.phase === 'down' || dead || (report.api && !report.api.reachable)) ctx.setExitCode(1);
+    });
+
+  withLabOptions(lab.command('env'))
+    .description('print shell exports that point the edgenet CLI at the lab (eval "$(edgenet lab env)")')
+    .action(async (flags: LabFlags) => {
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      const env = labApiEnv(state);
+      ctx.out(`export EDGENET_URL='${env.EDGENET_URL}'\nexport EDGENET_TOKEN='${env.EDGENET_TOKEN}'`);
+    });
+
+  withLabOptions(lab.command('exec'))
+    .description('run an edgenet command against the lab: edgenet lab exec -- status')
+    .argument('<args...>', 'the edgenet command and its arguments (after --)')
+    .allowUnknownOption()
+    .action(async (args: string[], flags: LabFlags) => {
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      // Loaded lazily: main.ts imports this file.
+      const { main } = await import('../main.ts');
+      ctx.setExitCode(await main(args, { ...ctx.env, ...labApiEnv(state) }, ctx.signal));
+    });
+
+  withLabOptions(lab.command('sh'))
+    .description('run a command inside a lab namespace: edgenet lab sh n1 -- iptables-save (n1, n2, ctl, cl, lan or an instance id)')
+    .argument('<ns>', 'namespace short name')
+    .argument('<argv...>', 'command (after --)')
+    .allowUnknownOption()
+    .action(async (ns: string, argv: string[], flags: LabFlags) => {
+      requireRootUser();
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      const topo = labTopology(state, { exec: createExec() });
+      const full = `${state.plan.prefix}-${ns}`;
+      if (!(await topo.netns.exists(full))) throw new UserError('LAB_UNKNOWN_NS', `lab ${name} has no namespace ${full}`);
+      const r = await topo.netns.execIn(full, argv, { okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+      if (r.stdout) ctx.out(r.stdout.replace(/\n$/, ''));
+      if (r.stderr) ctx.err(r.stderr.replace(/\n$/, ''));
+      ctx.setExitCode(r.exitCode);
+    });
+
+  const vm = lab.command('vm').description('attach/detach instance namespaces (the lab plays the hypervisor)');
+  withLabOptions(vm.command('add'))
+    .description('attach an instance the CLC knows: namespace with vn_<id> in its node bridge, MAC from the CLC, address from dhcpd')
+    .argument('<id>', 'instance id (i-xxxxxxxx)')
+    .option('--timeout <seconds>', 'give up after this long (default 60)', '60')
+    .action(async (id: string, flags: LabFlags & { timeout: string }) => {
+      requireRootUser();
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      const seconds = Number(flags.timeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new CliExit(2, `error: --timeout expects seconds, got ${JSON.stringify(flags.timeout)}`);
+      const r = await labVmAdd(state, labApiFor(state, ctx.signal), { id, timeoutMs: seconds * 1000 }, deps(ctx));
+      ctx.out(`${r.view.id}: namespace ${r.instance.ns}, ${r.instance.hostIf} on ${r.instance.nodeNs}, mac ${r.instance.mac}, ip ${r.lease.ip}/${r.lease.prefixLength} via ${r.lease.routers.join(',') || '-'}`);
+    });
+  withLabOptions(vm.command('del'))
+    .description('detach an instance namespace (does not terminate the instance in the CLC)')
+    .argument('<id>', 'instance id')
+    .action(async (id: string, flags: LabFlags) => {
+      requireRootUser();
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      await labVmDel(state, id, { exec: createExec() });
+    });
+
+  withLabOptions(lab.command('demo'))
+    .description('the demo: lab up, groups, instances on both nodes, a public address, status + connectivity matrix; Ctrl-C tears down')
+    .option('--exit-after <seconds>', 'tear down after this long instead of waiting for Ctrl-C (env DEMO_EXIT_AFTER_SECONDS)')
+    .action(async (flags: LabFlags & { exitAfter?: string }) => {
+      requireRootUser();
+      const exitAfter = flags.exitAfter ?? ctx.env.DEMO_EXIT_AFTER_SECONDS;
+      const seconds = exitAfter === undefined || exitAfter === '' ? undefined : Number(exitAfter);
+      if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) throw new CliExit(2, `error: --exit-after expects seconds, got ${JSON.stringify(exitAfter)}`);
+      const { signal, dispose } = interruptible(ctx);
+      try {
+        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}) }, { ...deps(ctx, signal), out: ctx.out });
+        ctx.setExitCode(code);
+      } finally {
+        dispose();
+      }
+    });
+
+  lab
+    .command('relay', { hidden: true })
+    .description('internal: relay the admin API between a TCP port and a unix socket (see src/lab/relay.ts)')
+    .requiredOption('--listen <endpoint>', 'tcp:HOST:PORT or unix:/path')
+    .requiredOption('--target <endpoint>', 'tcp:HOST:PORT or unix:/path')
+    .option('--port-file <file>', 'write the bound TCP port here')
+    .option('--watch <path>', 'exit once this path disappears')
+    .action(async (flags: { listen: string; target: string; portFile?: string; watch?: string }) => {
+      const relay = await startRelay({
+        listen: parseEndpoint(flags.listen),
+        target: parseEndpoint(flags.target),
+        ...(flags.portFile ? { portFile: flags.portFile } : {}),
+        ...(flags.watch ? { watch: flags.watch } : {}),
+      });
+      const { signal, dispose } = interruptible(ctx);
+      signal.addEventListener('abort', () => void relay.close(), { once: true });
+      await relay.closed;
+      dispose();
+    });
+}

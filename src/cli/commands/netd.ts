@@ -1,5 +1,131 @@
-// PLACEHOLDER: replaced by the part that owns this command group.
+/**
+ * `edgenet netd …`: the node daemon and its operator tools.
+ *   edgenet netd [run] --config FILE [--once]   run the daemon (root)
+ *   edgenet netd flush [--config FILE]          remove every edgenet artifact from this host
+ *   edgenet netd events [--config FILE] [--json] [--limit N]   recent syncs
+ *   edgenet netd status [--config FILE]         the status file the node controller reads
+ *   edgenet netd plan --gni FILE …              desired state (+ difference to this host)
+ * Thin: everything lives in src/netd/.
+ */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
+import { CliExit } from '../context.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { paths } from '../../shared/paths.ts';
+import { parseGni } from '../../shared/gni/codec.ts';
+import { registerNetdPlan } from './netd-plan.ts';
+import { loadNetdSetup, main as netdMain, realHost, type NetdSetup } from '../../netd/main.ts';
+import { planFor, addressLabel } from '../../netd/apply/sync.ts';
+import { describeStep } from '../../netd/plan/steps.ts';
+import { netdNames } from '../../netd/names.ts';
+import { flushHost } from '../../netd/flush.ts';
+import { formatEvent, readEvents } from '../../netd/events.ts';
+import { readStatus, statusFiles } from '../../netd/status.ts';
+import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../netd/config.ts';
+import { runDir as defaultRunDir } from '../../shared/paths.ts';
+import type { DesiredState } from '../../netd/render/types.ts';
+import * as path from 'node:path';
+import { createFiles } from '../../shared/files.ts';
 
-export function registerNetd(_program: Command, _ctx: CliContext): void {}
+/** Read access to the run dir for the status and event files. */
+function fileIo() {
+  const f = createFiles();
+  return { readFile: (p: string) => f.read(p), writeFile: (p: string, c: string) => f.writeAtomic(p, c) };
+}
+
+async function setupOrDefault(file: string | undefined, env: NodeJS.ProcessEnv): Promise<NetdSetup> {
+  const configFile = file ?? paths.netdConf(env);
+  try {
+    return await loadNetdSetup(configFile, env);
+  } catch (err) {
+    if (file !== undefined) throw new CliExit(1, `error: ${errorMessage(err)}`);
+    // No config at the default place: defaults (run dir from the environment).
+    const runDir = defaultRunDir(env);
+    return { config: DEFAULT_NETD_CONFIG, runDir, gniFile: path.join(runDir, 'global_network_info.xml') };
+  }
+}
+
+/** The plan's difference to this host, for `netd plan` (needs root to read netfilter). */
+async function diff(state: DesiredState, config: NetdConfig): Promise<string> {
+  const runDir = config.runDir || defaultRunDir(process.env);
+  const plan = await planFor(realHost(), config, runDir, state, false);
+  if (plan.steps.length === 0) return 'host is up to date: a sync would write nothing';
+  return [`a sync would run ${plan.steps.length} step(s):`, ...plan.steps.map((s) => `  ${describeStep(s)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n');
+}
+
+export function registerNetd(program: Command, ctx: CliContext): void {
+  const netd = program.command('netd').description('node daemon: lays down bridges, dhcpd, ipsets, iptables and ebtables from the shared file');
+
+  netd
+    .command('run', { isDefault: true })
+    .description('run the daemon (root); SIGTERM stops it without flushing')
+    .option('--config <file>', 'netd configuration (KEY="value")')
+    .option('--once', 'one full sync, then exit (0 applied, 1 not)')
+    .action(async (flags: { config?: string; once?: boolean }) => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      ctx.signal.addEventListener('abort', stop, { once: true });
+      try {
+        const argv = [...(flags.config ? ['--config', flags.config] : []), ...(flags.once ? ['--once'] : [])];
+        ctx.setExitCode(await netdMain(argv, ctx.env, controller.signal));
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+    });
+
+  netd
+    .command('flush')
+    .description('remove every edgenet chain, hook, ipset, public /32 and our dhcpd from this host; nothing else')
+    .option('--config <file>', 'netd configuration (KEY="value")')
+    .action(async (flags: { config?: string }) => {
+      const setup = await setupOrDefault(flags.config, ctx.env);
+      const host = realHost();
+      const text = await host.readFile(setup.gniFile).catch(() => undefined);
+      const doc = text === undefined ? undefined : parseGni(text);
+      const pool = doc?.ok ? doc.value.configuration.publicIps : [];
+      const label = addressLabel(setup.config.publicInterface);
+      const results = await flushHost(host, {
+        isOurs: netdNames(setup.config.prefix).isOurs,
+        runDir: setup.runDir,
+        publicInterface: setup.config.publicInterface,
+        ...(label ? { addressLabel: label } : {}),
+        pool,
+        now: () => Date.now(),
+        wait: (ms) => new Promise((r) => setTimeout(r, ms)),
+      });
+      if (results.length === 0) ctx.out('nothing to flush');
+      for (const r of results) ctx.out(`${r.description} (${r.ms} ms)`);
+    });
+
+  netd
+    .command('events')
+    .description('recent syncs: trigger, version, each step and its duration, result')
+    .option('--config <file>', 'netd configuration (KEY="value")')
+    .option('--json', 'one JSON object per line')
+    .option('--limit <n>', 'show the last N syncs', '20')
+    .action(async (flags: { config?: string; json?: boolean; limit: string }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new CliExit(2, 'error: --limit must be a positive integer');
+      const setup = await setupOrDefault(flags.config, ctx.env);
+      const events = (await readEvents(fileIo(), statusFiles(setup.runDir).events)).slice(-limit);
+      if (events.length === 0) ctx.out('no syncs recorded');
+      for (const e of events) ctx.out(flags.json ? JSON.stringify(e) : formatEvent(e));
+    });
+
+  netd
+    .command('status')
+    .description('the status netd last wrote (what the node controller reports)')
+    .option('--config <file>', 'netd configuration (KEY="value")')
+    .action(async (flags: { config?: string }) => {
+      const setup = await setupOrDefault(flags.config, ctx.env);
+      const status = await readStatus(fileIo(), statusFiles(setup.runDir));
+      if (!status) throw new CliExit(1, `error: no status in ${setup.runDir}`);
+      ctx.out(JSON.stringify(status, null, 2));
+      if (status.result !== 'ok') ctx.setExitCode(1);
+    });
+
+  registerNetdPlan(netd, ctx, { diff });
+}

@@ -1,5 +1,123 @@
-// PLACEHOLDER: replaced by the part that owns this command group.
+/**
+ * The broadcast pipeline's commands:
+ *   edgenet cc [...]             run a cluster controller (foreground, SIGTERM stops it)
+ *   edgenet nc [...]             run a node controller (foreground, SIGTERM stops it)
+ *   edgenet certs init --dir D   make the cloud's CA
+ *   edgenet certs issue NAME --role clc|cc|nc --ip IP... [--dns N...] --dir D
+ *   edgenet status [--json]      convergence per cluster and node (GET /v1/status)
+ */
 import type { Command } from 'commander';
-import type { CliContext } from '../context.ts';
+import { CliExit, type CliContext } from '../context.ts';
+import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
+import { ccOptions, runCc, type CcFlags } from '../../cluster-controller/main.ts';
+import { ncOptions, runNc, type NcFlags } from '../../node-controller/main.ts';
+import { initCa, issueCert } from '../../shared/tls/certs.ts';
+import { isRole } from '../../shared/tls/material.ts';
+import { createExec } from '../../shared/exec.ts';
+import { paths } from '../../shared/paths.ts';
+import type { StatusView } from '../../cloud-controller/broadcast/status-view.ts';
+import { formatStatus } from '../../cloud-controller/broadcast/status-format.ts';
 
-export function registerPipeline(_program: Command, _ctx: CliContext): void {}
+/** An abort signal that fires on SIGTERM/SIGINT or when the CLI's own signal aborts. */
+function daemonSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGTERM', abort);
+  process.once('SIGINT', abort);
+  ctx.signal.addEventListener('abort', abort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGTERM', abort);
+      process.off('SIGINT', abort);
+    },
+  };
+}
+
+export function registerPipeline(program: Command, ctx: CliContext): void {
+  ccOptions(
+    program
+      .command('cc')
+      .summary('run a cluster controller')
+      .description(
+        'Run a cluster controller: receives network documents from the cloud controller over SOAP (mutual TLS,\n' +
+          'only certificates with role clc), stores the latest one durably under STATE_DIR, forwards it to its\n' +
+          'node controllers (NC_FANOUT at a time, retried with back-off) and reports per-node delivered/applied\n' +
+          'versions. Settings: flags > --config file (KEY=value, see examples/cc.conf) > defaults.\n' +
+          'Health and Prometheus metrics: http://METRICS_LISTEN/healthz and /metrics.',
+      ),
+  ).action(async (flags: CcFlags) => {
+    const s = daemonSignal(ctx);
+    try {
+      ctx.setExitCode(await runCc(flags, ctx.env, s.signal));
+    } finally {
+      s.dispose();
+    }
+  });
+
+  ncOptions(
+    program
+      .command('nc')
+      .summary('run a node controller')
+      .description(
+        'Run a node controller: receives network documents from its cluster controller over SOAP (mutual TLS,\n' +
+          'only certificates with role cc), refuses documents older (by sequence) than the one it holds, writes\n' +
+          'the shared file for netd atomically (mode 0600; not rewritten when the version is unchanged) and\n' +
+          "returns netd's last status. Settings: flags > --config file (see examples/nc.conf) > defaults.",
+      ),
+  ).action(async (flags: NcFlags) => {
+    const s = daemonSignal(ctx);
+    try {
+      ctx.setExitCode(await runNc(flags, ctx.env, s.signal));
+    } finally {
+      s.dispose();
+    }
+  });
+
+  const certs = program
+    .command('certs')
+    .summary('make the CA and daemon certificates for mutual TLS')
+    .description(
+      'Every pipeline hop authenticates its peer with mutual TLS. "init" makes the cloud\'s CA; "issue" makes a\n' +
+        'key (0600) and a certificate signed by it whose OU is the role: clc (calls CCs), cc (called by the CLC,\n' +
+        'calls NCs), nc (called by CCs). --ip/--dns name the addresses peers dial. Directory mode 0700.',
+    );
+  certs
+    .command('init')
+    .description('create ca.key and ca.crt in --dir (refuses to overwrite)')
+    .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
+    .option('--days <n>', 'validity in days', '3650')
+    .action(async (o: { dir: string; days: string }) => {
+      const { caCert } = await initCa(createExec(), o.dir, { days: Number(o.days) });
+      ctx.out(`CA created: ${caCert}`);
+    });
+  certs
+    .command('issue <name>')
+    .description('create <name>.key and <name>.crt signed by the CA in --dir')
+    .requiredOption('--role <role>', 'clc | cc | nc')
+    .option('--ip <ip...>', 'IP addresses peers use to reach this daemon (SANs)', [])
+    .option('--dns <name...>', 'DNS names peers use to reach this daemon (SANs)', [])
+    .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
+    .option('--days <n>', 'validity in days', '825')
+    .action(async (name: string, o: { role: string; ip: string[]; dns: string[]; dir: string; days: string }) => {
+      if (!isRole(o.role)) throw new CliExit(2, `error: --role must be clc, cc or nc, not ${JSON.stringify(o.role)}`);
+      const out = await issueCert(createExec(), { dir: o.dir, name, role: o.role, ips: o.ip, dnsNames: o.dns, days: Number(o.days) });
+      ctx.out(`issued ${o.role} certificate: ${out.cert} (key ${out.key}, mode 0600)`);
+    });
+
+  addApiOptions(
+    program
+      .command('status')
+      .summary('show per cluster and node which network document is delivered and applied')
+      .description(
+        'Asks the cloud controller (GET /v1/status) and prints, per cluster and node: the document delivered to\n' +
+          'the node controller and the one netd applied (sequence/version), the lag behind the current document\n' +
+          '(sequences and seconds), netd\'s result and the last error. Exit code 0 when every node converged, 1 otherwise.',
+      )
+      .option('--json', 'print the raw JSON'),
+  ).action(async (o: ApiOptions & { json?: boolean }) => {
+    const view = await apiClient(ctx, o).request<StatusView>('GET', '/v1/status');
+    ctx.out(o.json ? JSON.stringify(view, null, 2) : formatStatus(view));
+    if (!view.converged) ctx.setExitCode(1);
+  });
+}

@@ -1,6 +1,137 @@
-// PLACEHOLDER: replaced by the part that owns src/cloud-controller/broadcast/.
-import type { ClcPlugin } from '../contracts.ts';
+/**
+ * The broadcaster as a CLC plugin: wires the Broadcaster to the CLC context
+ * (snapshot, change feed, properties, sequence, IPAM callbacks), to H3's GNI
+ * builder and codec, and to the cluster controllers over SOAP with mutual TLS.
+ *
+ * Registers `GET /v1/status` (the convergence view, see status-view.ts).
+ * Environment of the CLC process:
+ * - EDGENET_CLC_CERTS_DIR (default <conf dir>/certs) and EDGENET_CLC_CERT_NAME
+ *   (default `clc`): the CLC's client certificate; CCs must present role `cc`.
+ *   Loaded on first use and retried on failure, so certificates issued after
+ *   the CLC started are picked up.
+ * - EDGENET_CLC_METRICS_LISTEN (default 127.0.0.1:9770, `off` disables):
+ *   /healthz and /metrics of the broadcaster; failing to bind only warns.
+ * - EDGENET_STATUS_INTERVAL_MS (default 1000): how often CCs are polled.
+ * Properties (re-read when they change): cloud.network.min_broadcast_interval
+ * (ms), cloud.network.broadcast_interval (s), cloud.network.broadcast_timeout (s).
+ */
+import type { ClcContext, ClcPlugin } from '../contracts.ts';
+import { buildGni } from '../gni/builder.ts';
+import { serializeGni } from '../../shared/gni/codec.ts';
+import { paths, DEFAULT_PORTS } from '../../shared/paths.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { loadTlsMaterial } from '../../shared/tls/material.ts';
+import { SoapClient } from '../../shared/soap/client.ts';
+import { CC_ACTIONS, broadcastInner, parseBroadcastReply, parseStatusReply } from '../../shared/soap/messages.ts';
+import { newRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics.ts';
+import { Broadcaster, type BroadcastSettings, type BroadcasterDeps } from './broadcaster.ts';
+import { broadcastMetrics } from './metrics.ts';
+
+const PROPERTY_NAMES = ['cloud.network.min_broadcast_interval', 'cloud.network.broadcast_interval', 'cloud.network.broadcast_timeout'];
+
+export async function readSettings(ctx: Pick<ClcContext, 'getProperty' | 'env'>): Promise<BroadcastSettings> {
+  const num = async (name: string, fallback: number) => {
+    const v = Number(await ctx.getProperty(name));
+    return Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  const statusMs = Number(ctx.env.EDGENET_STATUS_INTERVAL_MS ?? 1000);
+  return {
+    minIntervalMs: await num('cloud.network.min_broadcast_interval', 200),
+    periodMs: (await num('cloud.network.broadcast_interval', 15)) * 1000,
+    timeoutMs: (await num('cloud.network.broadcast_timeout', 10)) * 1000,
+    retryBaseMs: 500,
+    retryMaxMs: 30_000,
+    statusIntervalMs: Number.isFinite(statusMs) && statusMs >= 50 ? statusMs : 1000,
+  };
+}
+
+/** SOAP transport to the CCs; the TLS material is loaded lazily and cached. */
+export function ccTransport(env: NodeJS.ProcessEnv): BroadcasterDeps['transport'] & { close(): void } {
+  let client: SoapClient | undefined;
+  const get = () => {
+    client ??= new SoapClient({
+      tls: loadTlsMaterial(env.EDGENET_CLC_CERTS_DIR ?? paths.certsDir(env), env.EDGENET_CLC_CERT_NAME ?? 'clc'),
+      expectRole: 'cc',
+      maxSockets: 2,
+    });
+    return client;
+  };
+  return {
+    async broadcast(cluster, doc, nodes, options) {
+      const inner = broadcastInner({ correlationId: `edgenet-${doc.sequence}-${cluster.name}`, version: doc.version, networkInfo: doc.base64, sequence: doc.sequence, nodes });
+      return parseBroadcastReply(await get().call({ url: cluster.ccUrl, operation: 'BroadcastNetworkInfo', action: CC_ACTIONS.broadcast, inner, ...options }));
+    },
+    async status(ccUrl, options) {
+      return parseStatusReply(await get().call({ url: ccUrl, operation: 'DescribeNetworkStatus', action: CC_ACTIONS.status, inner: '', ...options }));
+    },
+    close() {
+      client?.close();
+    },
+  };
+}
 
 export function broadcastPlugin(): ClcPlugin {
-  return { name: 'broadcast', start: async () => undefined, stop: async () => undefined };
+  let broadcaster: Broadcaster | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let metricsServer: MetricsServer | undefined;
+  let transport: ReturnType<typeof ccTransport> | undefined;
+  return {
+    name: 'broadcast',
+    async start(ctx: ClcContext): Promise<void> {
+      const registry = newRegistry('clc');
+      transport = ccTransport(ctx.env);
+      let b: Broadcaster | undefined;
+      const observe = broadcastMetrics(registry, () => b!.view());
+      b = new Broadcaster({
+        clock: ctx.clock,
+        logger: ctx.logger.child({ component: 'broadcast' }),
+        snapshot: () => ctx.snapshot(),
+        build: (snapshot) => {
+          const doc = buildGni(snapshot, {});
+          return { version: doc.version, encode: (sequence) => serializeGni({ ...doc, sequence }) };
+        },
+        nextSequence: () => ctx.nextSequence(),
+        documentBuilt: (sequence) => ctx.documentBuilt(sequence),
+        nodesApplied: (applied) => ctx.nodesApplied(applied),
+        transport,
+        settings: await readSettings(ctx),
+        observe,
+      });
+      broadcaster = b;
+      const bc = b;
+      unsubscribe = ctx.onChange((change) => {
+        if (change.kind === 'property' && PROPERTY_NAMES.includes(change.name)) {
+          readSettings(ctx).then((s) => bc.updateSettings(s), (err: unknown) => ctx.logger.warn('reading broadcast properties failed', { error: errorMessage(err) }));
+        }
+        bc.request();
+      });
+      ctx.route('GET', '/v1/status', async () => ({ status: 200, body: bc.view() }));
+      const listen = ctx.env.EDGENET_CLC_METRICS_LISTEN ?? `127.0.0.1:${DEFAULT_PORTS.clcMetrics}`;
+      if (listen !== 'off') {
+        const m = /^(.+):(\d+)$/.exec(listen);
+        try {
+          if (!m) throw new Error(`EDGENET_CLC_METRICS_LISTEN=${listen}: expected HOST:PORT or off`);
+          metricsServer = await startMetricsServer({
+            host: m[1]!,
+            port: Number(m[2]),
+            registry,
+            health: () => {
+              const v = bc.view();
+              return { ok: true, component: 'clc-broadcast', sequence: v.current?.sequence, version: v.current?.version, converged: v.converged };
+            },
+          });
+          ctx.logger.info('broadcaster metrics listening', { port: metricsServer.port });
+        } catch (err) {
+          ctx.logger.warn('broadcaster metrics listener not started', { error: errorMessage(err) });
+        }
+      }
+      bc.start();
+    },
+    async stop(): Promise<void> {
+      unsubscribe?.();
+      broadcaster?.stop();
+      transport?.close();
+      await metricsServer?.close();
+    },
+  };
 }

@@ -64,4 +64,10 @@ export interface ExplodeInputs {
   readonly instanceSubdomain: string;
   /** `system.dns.nameserveraddress` as a list (a lone 127.0.0.1 is ignored). */
   readonly nameservers: readonly string[];
+  /**
+   * Clusters (partitions) registered with the cloud. Those the document does not
+   * list get an entry from the top-level defaults when there is a single
+   * top-level subnet (Eucalyptus: "every registered cluster gets an entry").
+   */
+  readonly registeredClusters?: readonly string[];
 }

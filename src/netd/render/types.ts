@@ -85,5 +85,38 @@ export interface DesiredState {
   readonly ebtables: { readonly filter: NetfilterTable; readonly nat: NetfilterTable };
   readonly dhcp: DhcpState;
   /** Public addresses (as /32) that must be on the public interface; others from the pool are removed. */
-  readonly publicAddresses: { readonly interface: string; readonly addresses: readonly string[] };
+  readonly publicAddresses: {
+    readonly interface: string;
+    readonly addresses: readonly string[];
+    /** (H5 addition) The document's public pool as configured (addresses or `lo-hi` ranges): pool addresses found on the interface but not in `addresses` are removed. */
+    readonly pool: readonly string[];
+  };
+  /** (H5 addition) The default gateway handed to VMs (dhcpd `routers`), '' if none. */
+  readonly gateway: string;
+  /** (H5 addition) Things render skipped and why (e.g. an instance without a MAC); never fatal. */
+  readonly warnings: readonly string[];
 }
+
+/** Facts the applier reads from the host before rendering (render itself stays pure). */
+export interface HostFacts {
+  /** MAC of VNET_BRIDGE: the fake router answers ARP for the gateway with it. */
+  readonly bridgeMac?: string;
+  /** Addresses on VNET_BRIDGE as `a.b.c.d/len` (or bare): NC_ROUTER_IP=AUTO picks the one inside the cluster subnet. */
+  readonly bridgeAddresses?: readonly string[];
+}
+
+export type RenderErrorCode =
+  /** This node is not listed under any cluster of the document. */
+  | 'NOT_IN_DOCUMENT'
+  /** The cluster's subnet, netmask or gateway does not parse. */
+  | 'BAD_CLUSTER_SUBNET'
+  /** NC_ROUTER=Y with empty NC_ROUTER_IP needs the bridge MAC (HostFacts.bridgeMac or EDGENET_BRIDGE_MAC). */
+  | 'BRIDGE_MAC_UNKNOWN'
+  /** NC_ROUTER_IP=AUTO and no bridge address lies inside the cluster subnet. */
+  | 'NO_BRIDGE_ADDRESS_IN_SUBNET'
+  /** Two local instances claim the same private IP or MAC. */
+  | 'CONFLICTING_INSTANCES';
+
+export type RenderResult =
+  | { readonly ok: true; readonly state: DesiredState }
+  | { readonly ok: false; readonly code: RenderErrorCode; readonly message: string };

@@ -1,0 +1,262 @@
+/**
+ * The broadcaster inside the cloud controller: turns state changes into GNI
+ * documents and delivers them to every cluster controller; polls the CCs for
+ * per-node convergence and reports it to IPAM.
+ *
+ * Model:
+ * - one BoundedFrequencyRunner: every StateChange calls `request()`; runs are
+ *   at least `min_broadcast_interval` ms apart (coalescing bursts) and forced
+ *   every `broadcast_interval` s (periodic re-broadcast heals lost messages
+ *   and restarted components);
+ * - a run takes a snapshot and builds the document. Unchanged content (same
+ *   version) reuses the last encoded document: same version, same sequence,
+ *   no new sequence drawn. New content draws `nextSequence()`, encodes once,
+ *   and tells IPAM `documentBuilt(sequence)`;
+ * - the run hands the document to one ClusterSender per cluster and returns:
+ *   it never waits for a CC, so a dead CC delays nobody;
+ * - a StatusPoller per cluster asks its CC every `statusIntervalMs` (and soon
+ *   after each delivery) for per-node delivered/applied versions and feeds
+ *   `nodesApplied` whenever what nodes applied changes.
+ */
+import type { Clock, TimerHandle } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { BoundedFrequencyRunner, type RunContext } from '../../shared/runner.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import type { CloudSnapshot, NodeApplied } from '../contracts.ts';
+import type { NodeReport, NodeTarget, StatusReply } from '../../shared/soap/messages.ts';
+import { ClusterSender, type CcTransport, type EncodedDocument, type SenderSettings } from './cluster-sender.ts';
+import { statusView, type StatusView, type ClusterRecord } from './status-view.ts';
+
+export interface BroadcastSettings extends SenderSettings {
+  readonly minIntervalMs: number;
+  readonly periodMs: number;
+  readonly statusIntervalMs: number;
+}
+
+export interface BuiltDocument {
+  readonly version: string;
+  /** The XML text with `sequence` stamped on the root. */
+  encode(sequence: number): string;
+}
+
+export interface BroadcasterDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly snapshot: () => Promise<CloudSnapshot>;
+  readonly build: (snapshot: CloudSnapshot) => BuiltDocument;
+  readonly nextSequence: () => Promise<number>;
+  readonly documentBuilt: (sequence: number) => Promise<void>;
+  readonly nodesApplied: (applied: readonly NodeApplied[]) => Promise<void>;
+  readonly transport: CcTransport & { status(ccUrl: string, options: { timeoutMs: number }): Promise<StatusReply> };
+  readonly settings: BroadcastSettings;
+  readonly observe?: BroadcastObserver;
+}
+
+/** Metric hooks. */
+export interface BroadcastObserver {
+  built?(ms: number, doc: EncodedDocument, reused: boolean): void;
+  sent?(cluster: string, ok: boolean, ms: number): void;
+}
+
+interface ClusterEntry {
+  sender: ClusterSender;
+  nodes: readonly NodeTarget[];
+  reports: Map<string, NodeReport>;
+  statusAt?: number;
+  statusError?: string;
+  polling: boolean;
+  pollTimer?: TimerHandle;
+}
+
+const HISTORY = 256;
+
+export class Broadcaster {
+  private runner: BoundedFrequencyRunner;
+  private settings: BroadcastSettings;
+  private current: EncodedDocument | undefined;
+  private readonly history = new Map<number, number>();
+  private readonly clusters = new Map<string, ClusterEntry>();
+  private statusTimer: TimerHandle | undefined;
+  private lastApplied = '';
+  private stopped = true;
+
+  constructor(private readonly deps: BroadcasterDeps) {
+    this.settings = deps.settings;
+    this.runner = this.newRunner();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.runner.start();
+    this.scheduleStatus(this.settings.statusIntervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.runner.stop();
+    for (const c of this.clusters.values()) {
+      c.sender.stop();
+      if (c.pollTimer) this.deps.clock.clearTimeout(c.pollTimer);
+    }
+    if (this.statusTimer) this.deps.clock.clearTimeout(this.statusTimer);
+  }
+
+  /** A state change happened: broadcast soon (coalesced). */
+  request(): void {
+    this.runner.request();
+  }
+
+  /** New intervals (property change): the runner is replaced; senders read timeouts on each send. */
+  updateSettings(settings: BroadcastSettings): void {
+    const intervalsChanged = settings.minIntervalMs !== this.settings.minIntervalMs || settings.periodMs !== this.settings.periodMs;
+    this.settings = settings;
+    if (intervalsChanged && !this.stopped) {
+      this.runner.stop();
+      this.runner = this.newRunner();
+      this.runner.start();
+    }
+  }
+
+  /** Resolves when no build is running or requested and no cluster has a send in flight or queued (tests). */
+  async idle(): Promise<void> {
+    await this.runner.idle();
+    await Promise.all([...this.clusters.values()].map((c) => c.sender.idle()));
+  }
+
+  get document(): EncodedDocument | undefined {
+    return this.current;
+  }
+
+  view(): StatusView {
+    const records: ClusterRecord[] = [...this.clusters.values()].map((c) => ({
+      sender: c.sender.view(),
+      nodes: c.nodes,
+      reports: c.reports,
+      statusAt: c.statusAt,
+      statusError: c.statusError,
+    }));
+    return statusView({ now: this.deps.clock.now(), current: this.current, history: this.history, clusters: records });
+  }
+
+  private newRunner(): BoundedFrequencyRunner {
+    return new BoundedFrequencyRunner({
+      name: 'broadcast',
+      clock: this.deps.clock,
+      minIntervalMs: this.settings.minIntervalMs,
+      maxIntervalMs: this.settings.periodMs,
+      retryBaseMs: this.settings.retryBaseMs,
+      retryMaxMs: this.settings.retryMaxMs,
+      run: (ctx) => this.cycle(ctx),
+      onError: (err, ctx) => this.deps.logger.error('building the network document failed; will retry', { error: errorMessage(err), failures: ctx.failures + 1 }),
+    });
+  }
+
+  private async cycle(ctx: RunContext): Promise<void> {
+    const snapshot = await this.deps.snapshot();
+    const started = this.deps.clock.now();
+    const t0 = performance.now();
+    const built = this.deps.build(snapshot);
+    let doc = this.current;
+    const reused = doc !== undefined && doc.version === built.version;
+    if (!reused) {
+      const sequence = await this.deps.nextSequence();
+      const xml = Buffer.from(built.encode(sequence), 'utf8');
+      doc = { version: built.version, sequence, base64: xml.toString('base64'), bytes: xml.length, builtAt: started };
+      this.current = doc;
+      this.history.set(sequence, started);
+      if (this.history.size > HISTORY) this.history.delete(this.history.keys().next().value!);
+      await this.deps.documentBuilt(sequence);
+      this.deps.logger.info('network document built', { version: doc.version, sequence, bytes: doc.bytes, ms: Math.round(performance.now() - t0), reason: ctx.reason });
+    }
+    this.deps.observe?.built?.(performance.now() - t0, doc!, reused);
+    this.syncClusters(snapshot);
+    const force = ctx.reason === 'periodic';
+    for (const c of this.clusters.values()) c.sender.offer(doc!, c.nodes, force);
+  }
+
+  private syncClusters(snapshot: CloudSnapshot): void {
+    const seen = new Set<string>();
+    for (const cl of snapshot.clusters) {
+      seen.add(cl.name);
+      const nodes = cl.nodes.map((n) => ({ name: n.name, url: n.ncUrl }));
+      const entry = this.clusters.get(cl.name);
+      if (entry) {
+        entry.sender.ccUrl = cl.ccUrl;
+        entry.nodes = nodes;
+        continue;
+      }
+      const sender = new ClusterSender(cl.name, cl.ccUrl, {
+        clock: this.deps.clock,
+        logger: this.deps.logger,
+        transport: this.deps.transport,
+        settings: () => this.settings,
+        onResult: (cluster, ok, ms) => {
+          this.deps.observe?.sent?.(cluster, ok, ms);
+          if (ok) this.pollSoon(cluster);
+        },
+      });
+      this.clusters.set(cl.name, { sender, nodes, reports: new Map(), polling: false });
+    }
+    for (const [name, entry] of this.clusters) {
+      if (!seen.has(name)) {
+        entry.sender.stop();
+        if (entry.pollTimer) this.deps.clock.clearTimeout(entry.pollTimer);
+        this.clusters.delete(name);
+      }
+    }
+  }
+
+  private scheduleStatus(ms: number): void {
+    if (this.stopped) return;
+    this.statusTimer = this.deps.clock.setTimeout(() => {
+      for (const name of this.clusters.keys()) void this.pollCluster(name);
+      this.scheduleStatus(this.settings.statusIntervalMs);
+    }, ms);
+  }
+
+  /** A delivery just succeeded: ask that CC again shortly, as the NCs receive it. */
+  private pollSoon(name: string): void {
+    const entry = this.clusters.get(name);
+    if (!entry || entry.pollTimer || this.stopped) return;
+    entry.pollTimer = this.deps.clock.setTimeout(() => {
+      entry.pollTimer = undefined;
+      void this.pollCluster(name);
+    }, Math.min(250, this.settings.statusIntervalMs));
+  }
+
+  private async pollCluster(name: string): Promise<void> {
+    const entry = this.clusters.get(name);
+    if (!entry || entry.polling) return;
+    entry.polling = true;
+    try {
+      const reply = await this.deps.transport.status(entry.sender.ccUrl, { timeoutMs: Math.min(this.settings.timeoutMs, 5000) });
+      entry.statusAt = this.deps.clock.now();
+      entry.statusError = undefined;
+      for (const n of reply.nodes) entry.reports.set(n.name, n);
+      await this.reportApplied();
+    } catch (err) {
+      entry.statusError = errorMessage(err);
+    } finally {
+      entry.polling = false;
+    }
+  }
+
+  private async reportApplied(): Promise<void> {
+    const applied: NodeApplied[] = [];
+    for (const [cluster, entry] of this.clusters) {
+      for (const n of entry.reports.values()) {
+        if (n.appliedSequence === undefined && n.appliedVersion === undefined) continue;
+        applied.push({ cluster, node: n.name, appliedSequence: n.appliedSequence, appliedVersion: n.appliedVersion });
+      }
+    }
+    const key = JSON.stringify(applied);
+    if (key === this.lastApplied) return;
+    this.lastApplied = key;
+    try {
+      await this.deps.nodesApplied(applied);
+    } catch (err) {
+      this.lastApplied = '';
+      this.deps.logger.warn('reporting applied versions failed', { error: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The one registry of diagnostic codes for `cloud.network.network_configuration`.
+ *
+ * Model: code → {severity, meaning}. Codes are stable API: tests, the CLI's
+ * `--json` output, the HTTP API and docs/config.md refer to them, so a code is
+ * never renamed or reused for another meaning; new checks get new codes.
+ * Errors make a document invalid; warnings are reported but do not.
+ * docs/config.md lists every code (test/unit/config/docs.test.ts keeps it in sync).
+ */
+import type { Diagnostic, Severity } from '../../shared/diagnostics.ts';
+
+export interface ConfigCodeInfo {
+  readonly severity: Severity;
+  readonly meaning: string;
+}
+
+const REGISTRY = {
+  // Document level: syntax and shape (JSON Schema, schemas/network_configuration.schema.json).
+  JSON_SYNTAX: { severity: 'error', meaning: 'The document is not valid JSON (empty, truncated or malformed); the message gives line and column.' },
+  TYPE_MISMATCH: { severity: 'error', meaning: 'A value has the wrong JSON type (for example a string where a list is expected, or null).' },
+  UNKNOWN_KEY: { severity: 'error', meaning: 'A key that the property does not define (keys are PascalCase and case-sensitive).' },
+  REQUIRED: { severity: 'error', meaning: 'A required key is missing (PublicIps; a subnet\'s Subnet, Netmask and Gateway; a cluster\'s Name; a cluster Subnet needs a Name or an inline definition).' },
+  LIST_EMPTY: { severity: 'error', meaning: 'A list that must have entries is empty (PublicIps).' },
+  NAME_INVALID: { severity: 'error', meaning: 'A cluster or subnet Name is empty, has leading or trailing whitespace or control characters, or is longer than 255 characters.' },
+  IP_INVALID: { severity: 'error', meaning: 'Not a dotted-quad IPv4 address (Subnet, Netmask, Gateway, InstanceDnsServers entries).' },
+  IP_RANGE_INVALID: { severity: 'error', meaning: 'An IP list entry is neither a single IPv4 address nor a range "a.b.c.d-e.f.g.h".' },
+  MAC_PREFIX_INVALID: { severity: 'error', meaning: 'A MacPrefix is not two hexadecimal bytes separated by a colon ("d0:0d").' },
+  DOMAIN_INVALID: { severity: 'error', meaning: 'InstanceDnsDomain is not a domain name: labels of 1-63 letters, digits or hyphens (not at either end), separated by single dots, no leading or trailing dot, at most 253 characters, last label not numeric.' },
+  MODE_UNSUPPORTED: { severity: 'error', meaning: 'Mode is not "EDGE", the only mode edgenet implements.' },
+  SCHEMA_VIOLATION: { severity: 'error', meaning: 'A schema rule without a more specific code failed (should not happen; report it as a bug).' },
+
+  // Values that parse but are wrong on their own.
+  RANGE_REVERSED: { severity: 'error', meaning: 'An IP range whose first address is above its last.' },
+  MAC_PREFIX_MULTICAST: { severity: 'error', meaning: 'A MacPrefix whose first byte has the multicast bit set: instance MACs built from it could not be unicast.' },
+  NETMASK_NONCONTIGUOUS: { severity: 'error', meaning: 'A Netmask whose one bits are not contiguous (255.255.0.1).' },
+  SUBNET_UNALIGNED: { severity: 'error', meaning: 'A Subnet address with host bits set for its Netmask (subnet & netmask != subnet).' },
+  SUBNET_TOO_SMALL: { severity: 'error', meaning: 'A subnet of prefix /31 or /32 has no room for a gateway and instances.' },
+  GATEWAY_OUTSIDE_SUBNET: { severity: 'error', meaning: 'A Gateway that is not inside its subnet.' },
+  GATEWAY_RESERVED_ADDRESS: { severity: 'error', meaning: 'A Gateway equal to its subnet\'s network or broadcast address.' },
+  DNS_SERVER_INVALID: { severity: 'error', meaning: 'An InstanceDnsServers entry is 0.0.0.0 or 255.255.255.255, which cannot be a name server.' },
+
+  // Relations between parts of the document.
+  SUBNET_NAME_DUPLICATE: { severity: 'error', meaning: 'Two top-level subnets have the same Name (a missing Name defaults to the Subnet address).' },
+  SUBNET_OVERLAP: { severity: 'error', meaning: 'Two top-level subnets overlap.' },
+  SUBNETS_SINGLE_REQUIRED: { severity: 'error', meaning: 'Without clusters, exactly one top-level subnet must be configured.' },
+  SUBNET_REF_UNRESOLVED: { severity: 'error', meaning: 'A cluster Subnet that only has a Name must name a top-level subnet, and none has that Name.' },
+  CLUSTER_SUBNET_MISSING: { severity: 'error', meaning: 'A cluster has no Subnet and there is not exactly one top-level subnet to default to.' },
+  CLUSTER_NAME_DUPLICATE: { severity: 'error', meaning: 'Two clusters have the same Name.' },
+  CLUSTER_SUBNET_OVERLAP: { severity: 'error', meaning: 'Two clusters share or overlap a subnet; each cluster must have a distinct subnet.' },
+  PRIVATE_IP_OUTSIDE_SUBNET: { severity: 'error', meaning: 'A private IP entry is not inside the subnet of the cluster that uses it (top-level PrivateIps are checked against every cluster that inherits them, or against the single top-level subnet).' },
+  POOL_CONTAINS_RESERVED_ADDRESS: { severity: 'error', meaning: 'A private IP entry contains its subnet\'s network, broadcast or gateway address.' },
+  POOL_DUPLICATE: { severity: 'error', meaning: 'The same address or range appears twice in one IP list.' },
+  POOL_OVERLAP: { severity: 'error', meaning: 'Two entries of one IP list overlap.' },
+  PUBLIC_PRIVATE_OVERLAP: { severity: 'error', meaning: 'A PublicIps entry overlaps a private pool (top level or any cluster).' },
+
+  // Warnings: reported, but the document stays valid.
+  PUBLIC_IN_PRIVATE_SUBNET: { severity: 'warning', meaning: 'A PublicIps entry lies inside a private subnet; traffic to it may be treated as private (no NAT) and it may collide with hosts there.' },
+  PRIVATE_IPS_UNUSED: { severity: 'warning', meaning: 'Top-level PrivateIps are set but every cluster has its own list, so they are never used.' },
+  DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in InstanceDnsServers.' },
+} as const satisfies Record<string, ConfigCodeInfo>;
+
+export type ConfigCode = keyof typeof REGISTRY;
+
+export const CONFIG_CODES: Record<string, ConfigCodeInfo> = REGISTRY;
+
+/** Builds a diagnostic whose severity comes from the registry, so no call site can disagree with it. */
+export function diag(code: ConfigCode, path: string, message: string): Diagnostic {
+  return { severity: REGISTRY[code].severity, code, path, message };
+}

@@ -1,0 +1,60 @@
+/**
+ * Schema migrations, applied in order at open time and recorded in SQLite's
+ * `user_version`. Each migration is a list of statements run in one
+ * transaction; a database newer than this code is refused rather than guessed at.
+ * The SQL sticks to what PostgreSQL also accepts (apart from AUTOINCREMENT), so
+ * the data layer could move there later.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { EdgenetError } from '../../shared/errors.ts';
+
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE properties (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
+    `CREATE TABLE property_history (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL,
+       old_value TEXT, new_value TEXT)`,
+    `CREATE INDEX property_history_name ON property_history (name, id)`,
+    `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+    `CREATE TABLE clusters (name TEXT PRIMARY KEY, cc_url TEXT NOT NULL, cc_ip TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+    `CREATE TABLE nodes (name TEXT PRIMARY KEY, cluster TEXT NOT NULL REFERENCES clusters (name),
+       nc_url TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+    `CREATE TABLE node_applied (node TEXT PRIMARY KEY, cluster TEXT NOT NULL, sequence INTEGER, version TEXT, at INTEGER NOT NULL)`,
+    `CREATE TABLE ip_leases (ip TEXT PRIMARY KEY, ip_num INTEGER NOT NULL UNIQUE, pool TEXT NOT NULL,
+       state TEXT NOT NULL CHECK (state IN ('allocated', 'held', 'reserved')), holder TEXT, note TEXT,
+       created_at INTEGER NOT NULL, released_at INTEGER, release_mark INTEGER, released_seq INTEGER, hold_nodes TEXT)`,
+    `CREATE INDEX ip_leases_pool ON ip_leases (pool, ip_num)`,
+    `CREATE TABLE instances (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, cluster TEXT NOT NULL REFERENCES clusters (name),
+       node TEXT NOT NULL REFERENCES nodes (name), mac TEXT NOT NULL UNIQUE,
+       private_ip TEXT NOT NULL UNIQUE REFERENCES ip_leases (ip), created_at INTEGER NOT NULL)`,
+    `CREATE TABLE security_groups (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, name TEXT NOT NULL,
+       description TEXT NOT NULL, created_at INTEGER NOT NULL, UNIQUE (owner_id, name))`,
+    `CREATE TABLE instance_groups (instance_id TEXT NOT NULL REFERENCES instances (id) ON DELETE CASCADE,
+       group_id TEXT NOT NULL REFERENCES security_groups (id), position INTEGER NOT NULL,
+       PRIMARY KEY (instance_id, group_id))`,
+    `CREATE INDEX instance_groups_group ON instance_groups (group_id)`,
+    `CREATE TABLE group_rules (id INTEGER PRIMARY KEY AUTOINCREMENT,
+       group_id TEXT NOT NULL REFERENCES security_groups (id) ON DELETE CASCADE, rule_key TEXT NOT NULL,
+       protocol INTEGER NOT NULL, from_port INTEGER, to_port INTEGER, icmp_type INTEGER, icmp_code INTEGER,
+       cidr TEXT, source_group_id TEXT, source_group_owner_id TEXT, created_at INTEGER NOT NULL,
+       UNIQUE (group_id, rule_key))`,
+    `CREATE TABLE public_addresses (ip TEXT PRIMARY KEY REFERENCES ip_leases (ip), owner_id TEXT NOT NULL,
+       instance_id TEXT UNIQUE REFERENCES instances (id), last_node TEXT, allocated_at INTEGER NOT NULL)`,
+    `INSERT INTO meta (key, value) VALUES ('broadcast_sequence', 0), ('release_mark', 0)`,
+  ],
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(sqlite: BetterSqlite3.Database): void {
+  const current = sqlite.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const apply = sqlite.transaction(() => {
+      for (const statement of MIGRATIONS[v]!) sqlite.exec(statement);
+      sqlite.pragma(`user_version = ${v + 1}`);
+    });
+    apply.immediate();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Who is asking? Maps a request's source address to the instance the metadata
+ * service answers for.
+ *
+ * Model: the private address is authoritative (`ctx.instanceByPrivateIp`,
+ * an indexed store read). When netd SNATs metadata traffic to the instance's
+ * public address (METADATA_USE_VM_PRIVATE=N, the eucanetd default) the source
+ * is the public address instead, so a public-address index is kept as a
+ * fallback. Group names and the public index come from one snapshot, cached
+ * and dropped on every committed state change (`ctx.onChange`), so a lookup
+ * costs a store read plus a map lookup, not a snapshot per request.
+ */
+import type { ClcContext, SnapshotInstance } from '../contracts.ts';
+import type { MetadataInstance } from './answer.ts';
+
+interface Index {
+  readonly groupNames: ReadonlyMap<string, string>;
+  readonly byPublicIp: ReadonlyMap<string, SnapshotInstance>;
+}
+
+export interface MetadataLookup {
+  lookup(sourceIp: string): Promise<MetadataInstance | undefined>;
+  close(): void;
+}
+
+/** `::ffff:10.0.0.5` (IPv4-mapped, from a dual-stack socket) → `10.0.0.5`. */
+export function normalizeSourceIp(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+export function createMetadataLookup(ctx: Pick<ClcContext, 'instanceByPrivateIp' | 'snapshot' | 'onChange'>): MetadataLookup {
+  let index: Promise<Index> | undefined;
+  const unsubscribe = ctx.onChange(() => {
+    index = undefined;
+  });
+  const getIndex = (): Promise<Index> => {
+    if (!index) {
+      const building = ctx.snapshot().then((snap) => ({
+        groupNames: new Map(snap.groups.map((g) => [g.id, g.name])),
+        byPublicIp: new Map(snap.instances.filter((i) => i.publicIp).map((i) => [i.publicIp as string, i])),
+      }));
+      // A failed build must not be cached.
+      building.catch(() => {
+        if (index === building) index = undefined;
+      });
+      index = building;
+    }
+    return index;
+  };
+
+  return {
+    async lookup(sourceIp) {
+      const ip = normalizeSourceIp(sourceIp);
+      if (!ip) return undefined;
+      const byPrivate = await ctx.instanceByPrivateIp(ip);
+      const idx = await getIndex();
+      const instance = byPrivate ?? idx.byPublicIp.get(ip);
+      if (!instance) return undefined;
+      return {
+        id: instance.id,
+        privateIp: instance.privateIp,
+        ...(instance.publicIp ? { publicIp: instance.publicIp } : {}),
+        mac: instance.mac,
+        securityGroupNames: instance.groups.map((id) => idx.groupNames.get(id) ?? id),
+        cluster: instance.cluster,
+      };
+    },
+    close() {
+      unsubscribe();
+    },
+  };
+}

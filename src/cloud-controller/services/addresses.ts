@@ -1,0 +1,105 @@
+/**
+ * Public (elastic) addresses: allocated to an account from the public pool,
+ * associated with one of that account's instances, disassociated, released.
+ *
+ * Invariants: an address is associated with at most one instance and an
+ * instance has at most one public address (UNIQUE instance_id); an account
+ * only touches its own addresses and instances; a released address is held
+ * (ipam.ts) until the node it was last laid down on has converged.
+ */
+import type { Db, Tx } from '../db/store.ts';
+import { UserError } from '../../shared/errors.ts';
+import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import { accountId, ipArgument, optionalString, requireString } from './args.ts';
+import { allocateAddress, poolsOf, PUBLIC_POOL, releaseAddress, type AllocationStrategy } from './ipam.ts';
+
+export interface AddressView {
+  readonly ip: string;
+  readonly ownerId: string;
+  readonly instanceId?: string;
+  readonly allocatedAt: string;
+}
+
+export async function allocatePublicAddress(
+  tx: Tx,
+  input: { owner?: unknown; ip?: unknown },
+  env: { cfg: ExplodedNetworkConfiguration | undefined; strategy: AllocationStrategy; random: () => number; now: number },
+): Promise<AddressView> {
+  const owner = accountId(input.owner);
+  const requested = optionalString(input.ip, 'ip');
+  if (!env.cfg) throw new UserError('NetworkNotConfigured', 'cloud.network.network_configuration is not set: there is no public pool yet', { status: 409 });
+  const pool = poolsOf(env.cfg).find((p) => p.key === PUBLIC_POOL)!;
+  const ip = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: owner, now: env.now, ...(requested !== undefined ? { requested } : {}) });
+  await tx.db.insertInto('public_addresses').values({ ip, owner_id: owner, instance_id: null, last_node: null, allocated_at: env.now }).execute();
+  tx.changed({ kind: 'address', id: ip });
+  return { ip, ownerId: owner, allocatedAt: new Date(env.now).toISOString() };
+}
+
+async function requireAddress(db: Db, ip: string, owner: string | undefined) {
+  const row = await db.selectFrom('public_addresses').selectAll().where('ip', '=', ip).executeTakeFirst();
+  if (!row || (owner !== undefined && row.owner_id !== owner)) {
+    throw new UserError('InvalidAddress.NotFound', `the address ${ip} is not allocated${owner !== undefined ? ` to account ${owner}` : ''}`, { status: 404 });
+  }
+  return row;
+}
+
+function ownerFilter(value: unknown): string | undefined {
+  return value === undefined || value === null || value === '' ? undefined : accountId(value);
+}
+
+export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?: unknown; owner?: unknown }): Promise<AddressView> {
+  const ip = ipArgument(input.ip, 'ip');
+  const instanceId = requireString(input.instance, 'instance');
+  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  const instance = await tx.db.selectFrom('instances').select(['id', 'owner_id', 'node']).where('id', '=', instanceId).executeTakeFirst();
+  if (!instance) throw new UserError('InvalidInstanceID.NotFound', `the instance ${instanceId} does not exist`, { status: 404 });
+  if (instance.owner_id !== address.owner_id) {
+    throw new UserError('AuthFailure', `the address ${ip} belongs to account ${address.owner_id} but the instance ${instanceId} to account ${instance.owner_id}`, { status: 403 });
+  }
+  if (address.instance_id === instanceId) return view({ ...address });
+  if (address.instance_id !== null) {
+    throw new UserError('Resource.AlreadyAssociated', `the address ${ip} is associated with ${address.instance_id}; disassociate it first`, { status: 409 });
+  }
+  const other = await tx.db.selectFrom('public_addresses').select('ip').where('instance_id', '=', instanceId).executeTakeFirst();
+  if (other) throw new UserError('Resource.AlreadyAssociated', `the instance ${instanceId} already has the address ${other.ip}; disassociate it first`, { status: 409 });
+  await tx.db.updateTable('public_addresses').set({ instance_id: instanceId }).where('ip', '=', ip).execute();
+  tx.changed({ kind: 'address', id: ip });
+  return view({ ...address, instance_id: instanceId });
+}
+
+export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }): Promise<AddressView> {
+  const ip = ipArgument(input.ip, 'ip');
+  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  if (address.instance_id === null) throw new UserError('InvalidAssociation.NotFound', `the address ${ip} is not associated with an instance`, { status: 404 });
+  const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', address.instance_id).executeTakeFirstOrThrow();
+  await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node }).where('ip', '=', ip).execute();
+  tx.changed({ kind: 'address', id: ip });
+  return view({ ...address, instance_id: null });
+}
+
+/** Gives the address back to the pool (disassociating it first); held until its last node converged. */
+export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }, now: number): Promise<AddressView> {
+  const ip = ipArgument(input.ip, 'ip');
+  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  let lastNode = address.last_node;
+  if (address.instance_id !== null) {
+    const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', address.instance_id).executeTakeFirstOrThrow();
+    lastNode = instance.node;
+  }
+  await tx.db.deleteFrom('public_addresses').where('ip', '=', ip).execute();
+  await releaseAddress(tx, ip, lastNode === null ? [] : [lastNode], now);
+  tx.changed({ kind: 'address', id: ip });
+  return view(address);
+}
+
+export async function listAddresses(db: Db, owner?: unknown): Promise<AddressView[]> {
+  let q = db.selectFrom('public_addresses').selectAll().orderBy('ip');
+  const o = ownerFilter(owner);
+  if (o !== undefined) q = q.where('owner_id', '=', o);
+  const rows = await q.execute();
+  return rows.map(view);
+}
+
+function view(r: { ip: string; owner_id: string; instance_id: string | null; allocated_at: number }): AddressView {
+  return { ip: r.ip, ownerId: r.owner_id, ...(r.instance_id !== null ? { instanceId: r.instance_id } : {}), allocatedAt: new Date(r.allocated_at).toISOString() };
+}

@@ -1,0 +1,247 @@
+/**
+ * The state services as one object: each public method is one serialized
+ * write transaction (or one consistent read) that reads the properties it
+ * depends on inside the same transaction. The HTTP API and ClcContext call
+ * this; tests call it directly against an in-memory store.
+ *
+ * It also keeps the in-memory link between snapshots and broadcast sequences
+ * that IPAM holds need (see ipam.ts): a sequence is tied to the lowest release
+ * mark of the snapshots taken since the previous sequence, which is never
+ * newer than the snapshot the document was actually built from.
+ */
+import type { Store, Tx } from '../db/store.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { CloudSnapshot, NodeApplied, SnapshotInstance } from '../contracts.ts';
+import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import { explodedConfiguration, readPropertyTexts, typedValue } from '../properties/service.ts';
+import { readSnapshot } from '../snapshot.ts';
+import * as clusters from './clusters.ts';
+import * as instances from './instances.ts';
+import * as groups from './groups.ts';
+import * as addresses from './addresses.ts';
+import * as ipam from './ipam.ts';
+import type { RandomHex } from './args.ts';
+import { UserError } from '../../shared/errors.ts';
+import { randomBytes } from 'node:crypto';
+
+export interface CloudStateOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly clcIp: string;
+  readonly random?: () => number;
+  readonly randomHex?: RandomHex;
+}
+
+interface Settings {
+  readonly cfg: ExplodedNetworkConfiguration | undefined;
+  readonly strategy: ipam.AllocationStrategy;
+  readonly holdTimeout: number;
+  readonly additionalProtocols: readonly number[];
+}
+
+export class CloudState {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly randomHex: RandomHex;
+  readonly clcIp: string;
+  private lastSnapshotMark: number | undefined;
+  private pendingMinMark: number | undefined;
+  private readonly sequenceMarks = new Map<number, number>();
+
+  constructor(options: CloudStateOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.clcIp = options.clcIp;
+    this.random = options.random ?? Math.random;
+    this.randomHex = options.randomHex ?? defaultRandomHex;
+  }
+
+  private async settings(tx: Tx): Promise<Settings> {
+    const texts = await readPropertyTexts(tx.db);
+    return {
+      cfg: explodedConfiguration(texts),
+      strategy: typedValue(texts, 'cloud.network.address_allocation') as ipam.AllocationStrategy,
+      holdTimeout: typedValue(texts, 'cloud.network.address_hold_timeout') as number,
+      additionalProtocols: typedValue(texts, 'cloud.network.ec2_classic_additional_protocols_allowed') as number[],
+    };
+  }
+
+  private write<T>(fn: (tx: Tx, s: Settings, now: number) => Promise<T>): Promise<T> {
+    return this.store.write(async (tx) => {
+      const s = await this.settings(tx);
+      const now = this.clock.now();
+      return fn(tx, s, now);
+    });
+  }
+
+  // Clusters and nodes.
+  registerCluster(input: { name?: unknown; ccUrl?: unknown; ccIp?: unknown }) {
+    return this.write((tx, _s, now) => clusters.registerCluster(tx, input, now));
+  }
+  deregisterCluster(name: unknown) {
+    return this.write((tx) => clusters.deregisterCluster(tx, name));
+  }
+  listClusters() {
+    return this.store.read((db) => clusters.listClusters(db));
+  }
+  async getCluster(name: string) {
+    const c = await this.store.read((db) => clusters.getCluster(db, name));
+    if (!c) throw new UserError('ClusterNotFound', `no cluster ${name} is registered`, { status: 404 });
+    return c;
+  }
+  registerNode(input: { cluster?: unknown; name?: unknown; ncUrl?: unknown }) {
+    return this.write((tx, _s, now) => clusters.registerNode(tx, input, now));
+  }
+  deregisterNode(cluster: unknown, node: unknown) {
+    return this.write((tx) => clusters.deregisterNode(tx, cluster, node));
+  }
+  listNodes(cluster?: string) {
+    return this.store.read(async (db) => {
+      if (cluster !== undefined) await clusters.requireCluster(db, cluster);
+      return clusters.listNodes(db, cluster);
+    });
+  }
+
+  // Instances.
+  runInstance(input: instances.RunInput) {
+    return this.write(async (tx, s, now) => {
+      await ipam.expireHolds(tx.db, now, s.holdTimeout);
+      return instances.runInstance(tx, input, { cfg: s.cfg, strategy: s.strategy, random: this.random, randomHex: this.randomHex, now });
+    });
+  }
+  terminateInstance(id: unknown) {
+    return this.write((tx, _s, now) => instances.terminateInstance(tx, id, now));
+  }
+  listInstances(filter: { cluster?: string; node?: string; owner?: string } = {}) {
+    return this.store.read((db) => instances.listInstances(db, filter));
+  }
+  async getInstance(id: string) {
+    const i = await this.store.read((db) => instances.getInstance(db, id));
+    if (!i) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
+    return i;
+  }
+
+  // IPAM.
+  ipamShow(cluster?: string) {
+    return this.write(async (tx, s, now) => {
+      await ipam.expireHolds(tx.db, now, s.holdTimeout);
+      return ipam.ipamShow(tx.db, { cfg: s.cfg, strategy: s.strategy, holdTimeoutSeconds: s.holdTimeout, ...(cluster !== undefined ? { cluster } : {}) });
+    });
+  }
+  addReservation(input: { ip?: unknown; note?: unknown }) {
+    return this.write((tx, s, now) => ipam.addReservation(tx, input, ipam.poolsOf(s.cfg), now));
+  }
+  removeReservation(ip: unknown) {
+    return this.write((tx) => ipam.removeReservation(tx, ip));
+  }
+  outsidePools() {
+    return this.store.read(async (db) => ipam.outsidePools(db, explodedConfiguration(await readPropertyTexts(db))));
+  }
+  /** Frees holds past the time-out (also done before every allocation). */
+  expireHolds() {
+    return this.write((tx, s, now) => ipam.expireHolds(tx.db, now, s.holdTimeout));
+  }
+
+  // Security groups.
+  createGroup(input: { name?: unknown; owner?: unknown; description?: unknown }) {
+    return this.write((tx, _s, now) => groups.createGroup(tx, input, now, this.randomHex));
+  }
+  deleteGroup(ref: unknown, owner?: unknown) {
+    return this.write((tx) => groups.deleteGroup(tx, ref, owner));
+  }
+  listGroups(owner?: string) {
+    return this.store.read((db) => groups.listGroups(db, owner));
+  }
+  getGroup(ref: unknown, owner?: unknown) {
+    return this.store.read(async (db) => (await groups.getGroupById(db, (await groups.resolveGroup(db, ref, owner)).id))!);
+  }
+  authorize(ref: unknown, owner: unknown, body: unknown) {
+    return this.write((tx, s, now) => groups.authorize(tx, ref, owner, body, s.additionalProtocols, now));
+  }
+  revoke(ref: unknown, owner: unknown, body: unknown) {
+    return this.write((tx, s) => groups.revoke(tx, ref, owner, body, s.additionalProtocols));
+  }
+
+  // Public addresses.
+  allocateAddress(input: { owner?: unknown; ip?: unknown }) {
+    return this.write(async (tx, s, now) => {
+      await ipam.expireHolds(tx.db, now, s.holdTimeout);
+      return addresses.allocatePublicAddress(tx, input, { cfg: s.cfg, strategy: s.strategy, random: this.random, now });
+    });
+  }
+  associateAddress(input: { ip?: unknown; instance?: unknown; owner?: unknown }) {
+    return this.write((tx) => addresses.associateAddress(tx, input));
+  }
+  disassociateAddress(input: { ip?: unknown; owner?: unknown }) {
+    return this.write((tx) => addresses.disassociateAddress(tx, input));
+  }
+  releaseAddress(input: { ip?: unknown; owner?: unknown }) {
+    return this.write((tx, _s, now) => addresses.releasePublicAddress(tx, input, now));
+  }
+  listAddresses(owner?: string) {
+    return this.store.read((db) => addresses.listAddresses(db, owner));
+  }
+
+  // For the GNI builder and the broadcaster.
+  async snapshot(): Promise<CloudSnapshot> {
+    const { snapshot, mark } = await this.store.read(async (db) => ({ snapshot: await readSnapshot(db, this.clcIp), mark: await ipam.currentReleaseMark(db) }));
+    this.lastSnapshotMark = mark;
+    this.pendingMinMark = this.pendingMinMark === undefined ? mark : Math.min(this.pendingMinMark, mark);
+    return snapshot;
+  }
+
+  async nextSequence(): Promise<number> {
+    const row = await this.store.write((tx) =>
+      tx.db
+        .updateTable('meta')
+        .set((eb) => ({ value: eb('value', '+', 1) }))
+        .where('key', '=', 'broadcast_sequence')
+        .returning('value')
+        .executeTakeFirstOrThrow(),
+    );
+    const mark = this.pendingMinMark ?? this.lastSnapshotMark;
+    if (mark !== undefined) this.sequenceMarks.set(row.value, mark);
+    this.pendingMinMark = undefined;
+    // Bound memory: documents older than the last few hundred never report back usefully.
+    if (this.sequenceMarks.size > 1000) this.sequenceMarks.delete(this.sequenceMarks.keys().next().value as number);
+    return row.value;
+  }
+
+  async documentBuilt(sequence: number): Promise<void> {
+    const mark = this.sequenceMarks.get(sequence);
+    // Unknown sequence (no snapshot taken before it): claim nothing, holds stay.
+    if (mark === undefined) return;
+    await this.store.write(async (tx) => {
+      await ipam.markDocumentBuilt(tx.db, sequence, mark);
+      await ipam.freeConvergedHolds(tx.db);
+    });
+  }
+
+  async nodesApplied(applied: readonly NodeApplied[]): Promise<string[]> {
+    return this.store.write((tx) => ipam.recordNodesApplied(tx.db, applied, this.clock.now()));
+  }
+
+  async instanceByPrivateIp(ip: string): Promise<SnapshotInstance | undefined> {
+    return this.store.read(async (db) => {
+      const row = await db.selectFrom('instances').select('id').where('private_ip', '=', ip).executeTakeFirst();
+      if (!row) return undefined;
+      const view = await instances.getInstance(db, row.id);
+      if (!view) return undefined;
+      return {
+        id: view.id,
+        ownerId: view.ownerId,
+        cluster: view.cluster,
+        node: view.node,
+        mac: view.mac,
+        privateIp: view.privateIp,
+        ...(view.publicIp !== undefined ? { publicIp: view.publicIp } : {}),
+        groups: view.groups,
+      };
+    });
+  }
+}
+
+function defaultRandomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}

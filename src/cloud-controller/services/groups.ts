@@ -1,0 +1,283 @@
+/**
+ * Security groups and their ingress rules (EC2-Classic semantics).
+ *
+ * Invariants: ids are `sg-` + 8 hex; names are unique per owner account and
+ * never look like an id, so a reference is resolved unambiguously (id first,
+ * else name within the owner); a group some instance uses cannot be deleted
+ * (also enforced by a foreign key); a rule is stored once per group (UNIQUE
+ * canonical key): authorizing an identical rule is a no-op, the same rule
+ * twice in one request is `InvalidPermission.Duplicate`, revoking a rule that
+ * does not exist is `InvalidPermission.NotFound`. Rules of other groups that
+ * name a deleted group stay stored (so they can be listed and revoked) but are
+ * left out of snapshots, so they are never broadcast.
+ */
+import type { Db, Tx } from '../db/store.ts';
+import { UserError } from '../../shared/errors.ts';
+import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
+import { parsePermission, protocolName, ruleKey, type ParsedPermission, type PermissionInput } from './permission.ts';
+import { isUniqueViolation } from '../db/store.ts';
+
+export interface RuleView {
+  readonly protocol: number;
+  readonly protocolName: string;
+  readonly fromPort?: number;
+  readonly toPort?: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  readonly cidr?: string;
+  readonly sourceGroupId?: string;
+  readonly sourceGroupOwnerId?: string;
+  readonly sourceGroupName?: string;
+  /** The source group no longer exists: the rule is kept but not broadcast. */
+  readonly sourceGroupDeleted?: boolean;
+}
+
+export interface GroupView {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly instances: number;
+  readonly rules: readonly RuleView[];
+}
+
+const GROUP_ID = /^sg-[0-9a-f]{8}$/;
+
+export interface GroupRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  description: string;
+  created_at: number;
+}
+
+/** Resolves a group by id (any owner, or the given one) or by name within the owner (default account when not given). */
+export async function resolveGroup(db: Db, refInput: unknown, ownerInput?: unknown): Promise<GroupRow> {
+  const ref = requireString(refInput, 'group');
+  const explicitOwner = ownerInput === undefined || ownerInput === null || ownerInput === '' ? undefined : accountId(ownerInput);
+  let row: GroupRow | undefined;
+  if (GROUP_ID.test(ref)) {
+    row = await db.selectFrom('security_groups').selectAll().where('id', '=', ref).executeTakeFirst();
+    if (row && explicitOwner !== undefined && row.owner_id !== explicitOwner) row = undefined;
+  } else {
+    row = await db.selectFrom('security_groups').selectAll().where('owner_id', '=', accountId(explicitOwner)).where('name', '=', ref).executeTakeFirst();
+  }
+  if (!row) {
+    throw new UserError('InvalidGroup.NotFound', `the security group ${JSON.stringify(ref)} does not exist${explicitOwner ? ` for account ${explicitOwner}` : ''}`, { status: 404 });
+  }
+  return row;
+}
+
+export async function createGroup(tx: Tx, input: { name?: unknown; owner?: unknown; description?: unknown }, now: number, randomHex: RandomHex): Promise<GroupView> {
+  const name = requireString(input.name, 'group name');
+  if (name.length > 255 || !/^[\x20-\x7e]+$/.test(name)) throw new UserError('InvalidParameterValue', 'a group name is 1-255 printable ASCII characters');
+  if (/^sg-/i.test(name)) throw new UserError('InvalidParameterValue', 'a group name may not start with "sg-" (reserved for group ids)');
+  const owner = accountId(input.owner);
+  const description = optionalString(input.description, 'description') ?? '';
+  if (description.length > 255 || !/^[\x20-\x7e]*$/.test(description)) throw new UserError('InvalidParameterValue', 'a description is at most 255 printable ASCII characters');
+  const existing = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', owner).where('name', '=', name).executeTakeFirst();
+  if (existing) throw new UserError('InvalidGroup.Duplicate', `the security group ${JSON.stringify(name)} already exists for account ${owner} (${existing.id})`, { status: 409 });
+  for (let attempt = 0; ; attempt++) {
+    const id = `sg-${randomHex(4)}`;
+    try {
+      await tx.db.insertInto('security_groups').values({ id, owner_id: owner, name, description, created_at: now }).execute();
+      tx.changed({ kind: 'group', id });
+      return (await getGroupById(tx.db, id))!;
+    } catch (err) {
+      if (!isUniqueViolation(err) || attempt >= 8) throw err;
+    }
+  }
+}
+
+export async function deleteGroup(tx: Tx, ref: unknown, owner?: unknown): Promise<GroupRow> {
+  const group = await resolveGroup(tx.db, ref, owner);
+  const used = await tx.db.selectFrom('instance_groups').select('instance_id').where('group_id', '=', group.id).limit(5).execute();
+  if (used.length > 0) {
+    throw new UserError('InvalidGroup.InUse', `the security group ${group.id} (${group.name}) is used by instance(s) ${used.map((u) => u.instance_id).join(', ')}${used.length === 5 ? ', ...' : ''}`, {
+      status: 409,
+    });
+  }
+  await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).execute();
+  await tx.db.deleteFrom('security_groups').where('id', '=', group.id).execute();
+  tx.changed({ kind: 'group', id: group.id });
+  return group;
+}
+
+export interface RuleChange {
+  readonly group: GroupView;
+  /** False when every permission was already there (authorize) — nothing was written. */
+  readonly changed: boolean;
+  readonly added?: readonly RuleView[];
+  readonly removed?: readonly RuleView[];
+}
+
+/** The permissions of a request: `{permissions: [...]}` or a single permission object. */
+function permissionsOf(body: unknown): PermissionInput[] {
+  if (body === null || typeof body !== 'object') throw new UserError('InvalidPermission.Malformed', 'the request needs a permission');
+  const list = (body as { permissions?: unknown }).permissions;
+  if (list === undefined) return [body as PermissionInput];
+  if (!Array.isArray(list) || list.length === 0) throw new UserError('InvalidPermission.Malformed', 'permissions must be a non-empty list');
+  return list as PermissionInput[];
+}
+
+interface StoredRule {
+  protocol: number;
+  fromPort?: number;
+  toPort?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  cidr?: string;
+  sourceGroupId?: string;
+  sourceGroupOwnerId?: string;
+}
+
+async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRevoke: boolean): Promise<StoredRule> {
+  const base: StoredRule = {
+    protocol: p.protocol,
+    ...(p.fromPort !== undefined ? { fromPort: p.fromPort, toPort: p.toPort! } : {}),
+    ...(p.icmpType !== undefined ? { icmpType: p.icmpType, icmpCode: p.icmpCode! } : {}),
+  };
+  if (p.sourceGroup === undefined) return { ...base, cidr: p.cidr! };
+  const owner = p.sourceAccount ?? target.owner_id;
+  try {
+    const source = await resolveGroup(db, p.sourceGroup, p.sourceAccount ?? (GROUP_ID.test(p.sourceGroup) ? undefined : target.owner_id));
+    return { ...base, sourceGroupId: source.id, sourceGroupOwnerId: source.owner_id };
+  } catch (err) {
+    // A rule naming a since-deleted group can still be revoked by the group's id.
+    if (forRevoke && GROUP_ID.test(p.sourceGroup)) return { ...base, sourceGroupId: p.sourceGroup, sourceGroupOwnerId: owner };
+    throw err;
+  }
+}
+
+export async function authorize(tx: Tx, ref: unknown, owner: unknown, body: unknown, additionalProtocols: readonly number[], now: number): Promise<RuleChange> {
+  const group = await resolveGroup(tx.db, ref, owner);
+  const rules = await storedRulesOf(tx.db, body, group, additionalProtocols, false);
+  const existing = new Set((await tx.db.selectFrom('group_rules').select('rule_key').where('group_id', '=', group.id).execute()).map((r) => r.rule_key));
+  const added: StoredRule[] = [];
+  for (const { rule, key } of rules) {
+    if (existing.has(key)) continue;
+    await tx.db
+      .insertInto('group_rules')
+      .values({
+        group_id: group.id,
+        rule_key: key,
+        protocol: rule.protocol,
+        from_port: rule.fromPort ?? null,
+        to_port: rule.toPort ?? null,
+        icmp_type: rule.icmpType ?? null,
+        icmp_code: rule.icmpCode ?? null,
+        cidr: rule.cidr ?? null,
+        source_group_id: rule.sourceGroupId ?? null,
+        source_group_owner_id: rule.sourceGroupOwnerId ?? null,
+        created_at: now,
+      })
+      .execute();
+    added.push(rule);
+  }
+  if (added.length > 0) tx.changed({ kind: 'rule', id: group.id });
+  const names = await groupNames(tx.db);
+  return { group: (await getGroupById(tx.db, group.id))!, changed: added.length > 0, added: added.map((r) => ruleView(r, names)) };
+}
+
+export async function revoke(tx: Tx, ref: unknown, owner: unknown, body: unknown, additionalProtocols: readonly number[]): Promise<RuleChange> {
+  const group = await resolveGroup(tx.db, ref, owner);
+  // Revoking must be possible even after the additional-protocols list shrank: accept any protocol number here.
+  const everyProtocol = Array.from({ length: 256 }, (_, i) => i);
+  const rules = await storedRulesOf(tx.db, body, group, [...additionalProtocols, ...everyProtocol], true);
+  const removed: StoredRule[] = [];
+  for (const { rule, key } of rules) {
+    const result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', key).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) {
+      throw new UserError('InvalidPermission.NotFound', `the security group ${group.id} has no rule ${describeRule(rule)}`, { status: 404 });
+    }
+    removed.push(rule);
+  }
+  tx.changed({ kind: 'rule', id: group.id });
+  const names = await groupNames(tx.db);
+  return { group: (await getGroupById(tx.db, group.id))!, changed: true, removed: removed.map((r) => ruleView(r, names)) };
+}
+
+async function storedRulesOf(db: Db, body: unknown, group: GroupRow, additional: readonly number[], forRevoke: boolean): Promise<{ rule: StoredRule; key: string }[]> {
+  const out: { rule: StoredRule; key: string }[] = [];
+  const seen = new Set<string>();
+  for (const input of permissionsOf(body)) {
+    const rule = await toStoredRule(db, parsePermission(input, additional), group, forRevoke);
+    const key = ruleKey(rule);
+    if (seen.has(key)) throw new UserError('InvalidPermission.Duplicate', `the permission ${describeRule(rule)} appears twice in the request`);
+    seen.add(key);
+    out.push({ rule, key });
+  }
+  return out;
+}
+
+function describeRule(rule: StoredRule): string {
+  const ports = rule.fromPort !== undefined ? ` ports ${rule.fromPort}-${rule.toPort}` : rule.icmpType !== undefined ? ` icmp ${rule.icmpType}:${rule.icmpCode}` : '';
+  const source = rule.cidr !== undefined ? ` from ${rule.cidr}` : ` from group ${rule.sourceGroupId}`;
+  return `${protocolName(rule.protocol)}${ports}${source}`;
+}
+
+async function groupNames(db: Db): Promise<Map<string, string>> {
+  const rows = await db.selectFrom('security_groups').select(['id', 'name']).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+function ruleView(rule: StoredRule, names: ReadonlyMap<string, string>): RuleView {
+  const sourceName = rule.sourceGroupId !== undefined ? names.get(rule.sourceGroupId) : undefined;
+  return {
+    protocol: rule.protocol,
+    protocolName: protocolName(rule.protocol),
+    ...(rule.fromPort !== undefined ? { fromPort: rule.fromPort, toPort: rule.toPort! } : {}),
+    ...(rule.icmpType !== undefined ? { icmpType: rule.icmpType, icmpCode: rule.icmpCode! } : {}),
+    ...(rule.cidr !== undefined ? { cidr: rule.cidr } : {}),
+    ...(rule.sourceGroupId !== undefined
+      ? {
+          sourceGroupId: rule.sourceGroupId,
+          ...(rule.sourceGroupOwnerId ? { sourceGroupOwnerId: rule.sourceGroupOwnerId } : {}),
+          ...(sourceName !== undefined ? { sourceGroupName: sourceName } : { sourceGroupDeleted: true }),
+        }
+      : {}),
+  };
+}
+
+export function storedRuleOfRow(r: {
+  protocol: number;
+  from_port: number | null;
+  to_port: number | null;
+  icmp_type: number | null;
+  icmp_code: number | null;
+  cidr: string | null;
+  source_group_id: string | null;
+  source_group_owner_id: string | null;
+}): StoredRule {
+  return {
+    protocol: r.protocol,
+    ...(r.from_port !== null ? { fromPort: r.from_port, toPort: r.to_port! } : {}),
+    ...(r.icmp_type !== null ? { icmpType: r.icmp_type, icmpCode: r.icmp_code! } : {}),
+    ...(r.cidr !== null ? { cidr: r.cidr } : {}),
+    ...(r.source_group_id !== null ? { sourceGroupId: r.source_group_id, ...(r.source_group_owner_id !== null ? { sourceGroupOwnerId: r.source_group_owner_id } : {}) } : {}),
+  };
+}
+
+export async function listGroups(db: Db, owner?: string): Promise<GroupView[]> {
+  let q = db.selectFrom('security_groups').selectAll().orderBy('owner_id').orderBy('name');
+  if (owner !== undefined) q = q.where('owner_id', '=', accountId(owner));
+  const groups = await q.execute();
+  const rules = await db.selectFrom('group_rules').selectAll().orderBy('id').execute();
+  const counts = await db.selectFrom('instance_groups').select(['group_id', ({ fn }) => fn.countAll<number>().as('n')]).groupBy('group_id').execute();
+  const countBy = new Map(counts.map((c) => [c.group_id, Number(c.n)]));
+  const names = await groupNames(db);
+  return groups.map((g) => ({
+    id: g.id,
+    name: g.name,
+    ownerId: g.owner_id,
+    description: g.description,
+    createdAt: new Date(g.created_at).toISOString(),
+    instances: countBy.get(g.id) ?? 0,
+    rules: rules.filter((r) => r.group_id === g.id).map((r) => ruleView(storedRuleOfRow(r), names)),
+  }));
+}
+
+export async function getGroupById(db: Db, id: string): Promise<GroupView | undefined> {
+  return (await listGroups(db)).find((g) => g.id === id);
+}

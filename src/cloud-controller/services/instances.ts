@@ -1,0 +1,168 @@
+/**
+ * Instance lifecycle as networking sees it: `run` reserves an id, a MAC and a
+ * private IP; `terminate` releases them.
+ *
+ * Invariants: id = `i-` + 8 hex; MAC = the cluster's MacPrefix followed by the
+ * 4 bytes of the id (as Eucalyptus did), so MACs are unique whenever ids are,
+ * and the database enforces both (UNIQUE mac, UNIQUE private_ip); an instance
+ * runs only on a registered node of a registered cluster that the network
+ * configuration also lists; its groups belong to its owner. On terminate the
+ * private IP is held until the node converged (see ipam.ts) and an associated
+ * public address is disassociated (it stays allocated to the account).
+ */
+import type { Db, Tx } from '../db/store.ts';
+import { UserError } from '../../shared/errors.ts';
+import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
+import { requireCluster } from './clusters.ts';
+import { resolveGroup } from './groups.ts';
+import { allocateAddress, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
+
+export interface InstanceView {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly cluster: string;
+  readonly node: string;
+  readonly mac: string;
+  readonly privateIp: string;
+  readonly publicIp?: string;
+  readonly groups: readonly string[];
+  /** Host-side interface name of the VM's NIC (the contract with whatever starts VMs). */
+  readonly interface: string;
+  readonly createdAt: string;
+}
+
+export interface RunInput {
+  readonly cluster?: unknown;
+  readonly node?: unknown;
+  readonly groups?: unknown;
+  readonly owner?: unknown;
+  readonly privateIp?: unknown;
+}
+
+export interface RunEnv {
+  readonly cfg: ExplodedNetworkConfiguration | undefined;
+  readonly strategy: AllocationStrategy;
+  readonly random: () => number;
+  readonly randomHex: RandomHex;
+  readonly now: number;
+}
+
+export function macFor(prefix: string, id: string): string {
+  const hex = id.slice(2);
+  return `${prefix.toLowerCase()}:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`;
+}
+
+export async function runInstance(tx: Tx, input: RunInput, env: RunEnv): Promise<InstanceView> {
+  const clusterName = requireString(input.cluster, 'cluster');
+  const nodeName = requireString(input.node, 'node');
+  const owner = accountId(input.owner);
+  const requested = optionalString(input.privateIp, 'privateIp');
+  const groupRefs = input.groups;
+  if (!Array.isArray(groupRefs) || groupRefs.length === 0) throw new UserError('MissingParameter', 'at least one security group (--group) is required');
+
+  if (!env.cfg) throw new UserError('NetworkNotConfigured', 'cloud.network.network_configuration is not set: no cluster can receive instances yet', { status: 409 });
+  await requireCluster(tx.db, clusterName);
+  const configured = env.cfg.Clusters.find((c) => c.Name === clusterName);
+  if (!configured) {
+    throw new UserError('ClusterNotConfigured', `cluster ${clusterName} is registered but not listed in cloud.network.network_configuration`, { status: 409 });
+  }
+  const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', nodeName).executeTakeFirst();
+  if (!node) throw new UserError('NodeNotFound', `no node ${nodeName} is registered`, { status: 404 });
+  if (node.cluster !== clusterName) throw new UserError('NodeNotInCluster', `node ${nodeName} belongs to cluster ${node.cluster}, not ${clusterName}`);
+
+  const groupIds: string[] = [];
+  for (const ref of groupRefs) {
+    const g = await resolveGroup(tx.db, ref, owner);
+    if (g.owner_id !== owner) throw new UserError('InvalidGroup.NotFound', `the security group ${g.id} does not belong to account ${owner}`, { status: 404 });
+    if (groupIds.includes(g.id)) throw new UserError('InvalidParameterValue', `the security group ${g.id} is listed twice`);
+    groupIds.push(g.id);
+  }
+
+  let id = '';
+  for (let attempt = 0; ; attempt++) {
+    id = `i-${env.randomHex(4)}`;
+    const clash = await tx.db.selectFrom('instances').select('id').where((eb) => eb.or([eb('id', '=', id), eb('mac', '=', macFor(configured.MacPrefix, id))])).executeTakeFirst();
+    if (!clash) break;
+    if (attempt > 16) throw new UserError('InternalError', 'could not find a free instance id', { status: 500 });
+  }
+  const pool = poolsOf(env.cfg).find((p) => p.key === clusterPool(clusterName))!;
+  const privateIp = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: id, now: env.now, ...(requested !== undefined ? { requested } : {}) });
+  const mac = macFor(configured.MacPrefix, id);
+  await tx.db.insertInto('instances').values({ id, owner_id: owner, cluster: clusterName, node: nodeName, mac, private_ip: privateIp, created_at: env.now }).execute();
+  await tx.db
+    .insertInto('instance_groups')
+    .values(groupIds.map((group_id, position) => ({ instance_id: id, group_id, position })))
+    .execute();
+  tx.changed({ kind: 'instance', id });
+  return (await getInstance(tx.db, id))!;
+}
+
+export async function terminateInstance(tx: Tx, idInput: unknown, now: number): Promise<InstanceView> {
+  const id = requireString(idInput, 'instance id');
+  const instance = await getInstance(tx.db, id);
+  if (!instance) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
+  if (instance.publicIp !== undefined) {
+    await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node }).where('ip', '=', instance.publicIp).execute();
+    tx.changed({ kind: 'address', id: instance.publicIp });
+  }
+  await tx.db.deleteFrom('instance_groups').where('instance_id', '=', id).execute();
+  await tx.db.deleteFrom('instances').where('id', '=', id).execute();
+  await releaseAddress(tx, instance.privateIp, [instance.node], now);
+  tx.changed({ kind: 'instance', id });
+  return instance;
+}
+
+export async function listInstances(db: Db, filter: { cluster?: string; node?: string; owner?: string } = {}): Promise<InstanceView[]> {
+  let q = db
+    .selectFrom('instances')
+    .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
+    .select(['instances.id', 'instances.owner_id', 'instances.cluster', 'instances.node', 'instances.mac', 'instances.private_ip', 'instances.created_at', 'public_addresses.ip as public_ip'])
+    .orderBy('instances.id');
+  if (filter.cluster !== undefined) q = q.where('instances.cluster', '=', filter.cluster);
+  if (filter.node !== undefined) q = q.where('instances.node', '=', filter.node);
+  if (filter.owner !== undefined) q = q.where('instances.owner_id', '=', filter.owner);
+  const rows = await q.execute();
+  const memberships = await db.selectFrom('instance_groups').select(['instance_id', 'group_id']).orderBy('instance_id').orderBy('position').execute();
+  const groupsBy = new Map<string, string[]>();
+  for (const m of memberships) {
+    const list = groupsBy.get(m.instance_id) ?? [];
+    list.push(m.group_id);
+    groupsBy.set(m.instance_id, list);
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    ownerId: r.owner_id,
+    cluster: r.cluster,
+    node: r.node,
+    mac: r.mac,
+    privateIp: r.private_ip,
+    ...(r.public_ip ? { publicIp: r.public_ip } : {}),
+    groups: groupsBy.get(r.id) ?? [],
+    interface: `vn_${r.id}`,
+    createdAt: new Date(r.created_at).toISOString(),
+  }));
+}
+
+export async function getInstance(db: Db, id: string): Promise<InstanceView | undefined> {
+  const row = await db
+    .selectFrom('instances')
+    .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
+    .select(['instances.id', 'instances.owner_id', 'instances.cluster', 'instances.node', 'instances.mac', 'instances.private_ip', 'instances.created_at', 'public_addresses.ip as public_ip'])
+    .where('instances.id', '=', id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const groups = await db.selectFrom('instance_groups').select('group_id').where('instance_id', '=', id).orderBy('position').execute();
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    cluster: row.cluster,
+    node: row.node,
+    mac: row.mac,
+    privateIp: row.private_ip,
+    ...(row.public_ip ? { publicIp: row.public_ip } : {}),
+    groups: groups.map((g) => g.group_id),
+    interface: `vn_${row.id}`,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * IPAM: private pools per cluster and the public pool, all derived from the
+ * exploded network configuration, plus the lease table (ideas from Ganeti's
+ * network design: a pool is ranges + a reservation map + external reservations).
+ *
+ * Model: an address is free unless `ip_leases` holds a row for it, in one of
+ * three states — `allocated` (an instance's private IP or an account's public
+ * IP), `reserved` (external reservation: never handed out) or `held` (released
+ * but maybe still laid down on a node). The lease table's primary key is the
+ * lock: two allocations of one address cannot both commit.
+ *
+ * Holds: a release records the nodes that had the address and a release mark
+ * (a counter). When a GNI document is built from a snapshot whose mark covers
+ * the release, the hold learns that document's sequence; the address becomes
+ * free once every one of those nodes has applied a sequence ≥ it (a
+ * deregistered node counts as converged), or when `address_hold_timeout`
+ * seconds have passed — whichever comes first.
+ *
+ * Pools change with the property: an allocated address that a pool no longer
+ * covers stays allocated (never moved) and is reported by `outsidePools`.
+ */
+import type { Db, Tx } from '../db/store.ts';
+import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import type { NodeApplied } from '../contracts.ts';
+import type { LeaseState } from '../db/schema.ts';
+import { sql } from 'kysely';
+import { UserError } from '../../shared/errors.ts';
+import { formatIp, formatRange, normalizeRanges, parseIp, parseRangeEntry, rangeContains, rangeSize, type IpRange } from '../../shared/ip.ts';
+import { ipArgument, optionalString } from './args.ts';
+
+export const PUBLIC_POOL = 'public';
+export const clusterPool = (cluster: string) => `cluster:${cluster}`;
+
+export type AllocationStrategy = 'first-free' | 'random';
+
+export interface Pool {
+  /** `public` or `cluster:<name>`. */
+  readonly key: string;
+  readonly kind: 'public' | 'private';
+  readonly cluster?: string;
+  readonly ranges: readonly IpRange[];
+}
+
+export function poolsOf(cfg: ExplodedNetworkConfiguration | undefined): Pool[] {
+  if (!cfg) return [];
+  const toRanges = (entries: readonly string[]) => normalizeRanges(entries.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined && r.lo <= r.hi));
+  return [
+    { key: PUBLIC_POOL, kind: 'public', ranges: toRanges(cfg.PublicIps) },
+    ...cfg.Clusters.map((c) => ({ key: clusterPool(c.Name), kind: 'private' as const, cluster: c.Name, ranges: toRanges(c.PrivateIps) })),
+  ];
+}
+
+export function poolContaining(pools: readonly Pool[], ip: number): Pool | undefined {
+  return pools.find((p) => p.ranges.some((r) => rangeContains(r, ip)));
+}
+
+/** Frees holds older than the timeout; returns how many. */
+export async function expireHolds(db: Db, now: number, timeoutSeconds: number): Promise<number> {
+  const result = await db
+    .deleteFrom('ip_leases')
+    .where('state', '=', 'held')
+    .where('released_at', '<=', now - timeoutSeconds * 1000)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export interface AllocateRequest {
+  readonly pool: Pool;
+  readonly strategy: AllocationStrategy;
+  readonly random: () => number;
+  /** A specific address asked for. */
+  readonly requested?: string;
+  readonly holder: string;
+  readonly now: number;
+}
+
+/** Picks a free address of the pool (or checks the requested one) and leases it. */
+export async function allocateAddress(tx: Tx, req: AllocateRequest): Promise<string> {
+  const { pool } = req;
+  let ip: number | undefined;
+  if (req.requested !== undefined) {
+    const wanted = parseIp(req.requested);
+    if (wanted === undefined) throw new UserError('InvalidParameterValue', `${JSON.stringify(req.requested)} is not an IPv4 address`);
+    if (!pool.ranges.some((r) => rangeContains(r, wanted))) {
+      throw new UserError('AddressNotInPool', `${req.requested} is not in the ${describePool(pool)} (${pool.ranges.map(formatRange).join(', ') || 'empty'})`);
+    }
+    const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip_num', '=', wanted).executeTakeFirst();
+    if (existing) throw leaseConflict(req.requested, existing.state);
+    ip = wanted;
+  } else {
+    ip = req.strategy === 'random' ? await pickRandom(tx.db, pool.ranges, req.random) : await pickFirstFree(tx.db, pool.ranges);
+    if (ip === undefined) {
+      const taken = await takenIn(tx.db, pool);
+      const counts = { allocated: 0, held: 0, reserved: 0 };
+      for (const [n, st] of taken) if (pool.ranges.some((r) => rangeContains(r, n))) counts[st]++;
+      const size = pool.ranges.reduce((n, r) => n + rangeSize(r), 0);
+      throw new UserError(
+        'AddressPoolExhausted',
+        `no free address in the ${describePool(pool)}: ${size} addresses, ${counts.allocated} allocated, ${counts.held} held (released, waiting for nodes to converge), ${counts.reserved} reserved`,
+        { status: 409, details: { pool: pool.key, size, ...counts } },
+      );
+    }
+  }
+  const text = formatIp(ip);
+  await tx.db
+    .insertInto('ip_leases')
+    .values({ ip: text, ip_num: ip, pool: pool.key, state: 'allocated', holder: req.holder, note: null, created_at: req.now, released_at: null, release_mark: null, released_seq: null, hold_nodes: null })
+    .execute();
+  tx.changed({ kind: 'ipam', id: text });
+  return text;
+}
+
+function describePool(pool: Pool): string {
+  return pool.kind === 'public' ? 'public pool' : `private pool of cluster ${pool.cluster}`;
+}
+
+function leaseConflict(ip: string, state: LeaseState): UserError {
+  switch (state) {
+    case 'allocated':
+      return new UserError('AddressInUse', `${ip} is already allocated`, { status: 409 });
+    case 'held':
+      return new UserError('AddressHeld', `${ip} was released recently and is held until every node that had it has converged`, { status: 409 });
+    case 'reserved':
+      return new UserError('AddressReserved', `${ip} is externally reserved`, { status: 409 });
+  }
+}
+
+async function takenIn(db: Db, pool: Pool): Promise<Map<number, LeaseState>> {
+  const taken = new Map<number, LeaseState>();
+  if (pool.ranges.length === 0) return taken;
+  const lo = pool.ranges[0]!.lo;
+  const hi = pool.ranges[pool.ranges.length - 1]!.hi;
+  const rows = await db.selectFrom('ip_leases').select(['ip_num', 'state']).where('ip_num', '>=', lo).where('ip_num', '<=', hi).execute();
+  for (const r of rows) taken.set(r.ip_num, r.state);
+  return taken;
+}
+
+/**
+ * Lowest free address in [lo, hi]: `lo` itself, or the first lease in the
+ * range whose successor is not leased. The database walks its ip_num index,
+ * so the cost does not grow with rows materialized in JavaScript.
+ */
+async function firstFreeIn(db: Db, lo: number, hi: number): Promise<number | undefined> {
+  const { rows } = await sql<{ candidate: number }>`
+    SELECT candidate FROM (
+      SELECT ${lo} AS candidate WHERE NOT EXISTS (SELECT 1 FROM ip_leases WHERE ip_num = ${lo})
+      UNION ALL
+      SELECT l.ip_num + 1 AS candidate FROM ip_leases l
+       WHERE l.ip_num >= ${lo} AND l.ip_num < ${hi}
+         AND NOT EXISTS (SELECT 1 FROM ip_leases m WHERE m.ip_num = l.ip_num + 1)
+    ) ORDER BY candidate LIMIT 1`.execute(db);
+  return rows[0]?.candidate;
+}
+
+async function pickFirstFree(db: Db, ranges: readonly IpRange[]): Promise<number | undefined> {
+  for (const r of ranges) {
+    const ip = await firstFreeIn(db, r.lo, r.hi);
+    if (ip !== undefined) return ip;
+  }
+  return undefined;
+}
+
+async function isLeased(db: Db, ip: number): Promise<boolean> {
+  return (await db.selectFrom('ip_leases').select('ip_num').where('ip_num', '=', ip).executeTakeFirst()) !== undefined;
+}
+
+/** Uniform random probes, then the first free address after a random point (wrapping), so a free address is always found if one exists. */
+async function pickRandom(db: Db, ranges: readonly IpRange[], random: () => number): Promise<number | undefined> {
+  const size = ranges.reduce((n, r) => n + rangeSize(r), 0);
+  if (size === 0) return undefined;
+  const at = (offset: number): { ip: number; range: number } => {
+    for (let i = 0; i < ranges.length; i++) {
+      const n = rangeSize(ranges[i]!);
+      if (offset < n) return { ip: ranges[i]!.lo + offset, range: i };
+      offset -= n;
+    }
+    throw new RangeError('offset outside pool');
+  };
+  for (let probe = 0; probe < 16; probe++) {
+    const { ip } = at(Math.floor(random() * size));
+    if (!(await isLeased(db, ip))) return ip;
+  }
+  const start = at(Math.floor(random() * size));
+  const first = ranges[start.range]!;
+  const after = await firstFreeIn(db, start.ip, first.hi);
+  if (after !== undefined) return after;
+  for (let k = 1; k <= ranges.length; k++) {
+    const r = ranges[(start.range + k) % ranges.length]!;
+    const hi = k === ranges.length ? start.ip - 1 : r.hi;
+    if (hi < r.lo) continue;
+    const ip = await firstFreeIn(db, r.lo, hi);
+    if (ip !== undefined) return ip;
+  }
+  return undefined;
+}
+
+/** Ends an allocation: held until `nodes` converge, or freed at once when no node had it. */
+export async function releaseAddress(tx: Tx, ip: string, nodes: readonly string[], now: number): Promise<void> {
+  const distinct = [...new Set(nodes)];
+  if (distinct.length === 0) {
+    await tx.db.deleteFrom('ip_leases').where('ip', '=', ip).execute();
+  } else {
+    const mark = await tx.db
+      .updateTable('meta')
+      .set((eb) => ({ value: eb('value', '+', 1) }))
+      .where('key', '=', 'release_mark')
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    await tx.db
+      .updateTable('ip_leases')
+      .set({ state: 'held', holder: null, released_at: now, release_mark: mark.value, released_seq: null, hold_nodes: JSON.stringify(distinct) })
+      .where('ip', '=', ip)
+      .execute();
+  }
+  tx.changed({ kind: 'ipam', id: ip });
+}
+
+export async function currentReleaseMark(db: Db): Promise<number> {
+  const row = await db.selectFrom('meta').select('value').where('key', '=', 'release_mark').executeTakeFirstOrThrow();
+  return row.value;
+}
+
+/** The document `sequence` was built from a snapshot at release mark `mark`: holds released up to it are absent from it. */
+export async function markDocumentBuilt(db: Db, sequence: number, mark: number): Promise<void> {
+  await db
+    .updateTable('ip_leases')
+    .set({ released_seq: sequence })
+    .where('state', '=', 'held')
+    .where('released_seq', 'is', null)
+    .where('release_mark', '<=', mark)
+    .execute();
+}
+
+/** Records what nodes applied and frees every hold all of whose nodes have converged. Returns freed addresses. */
+export async function recordNodesApplied(db: Db, applied: readonly NodeApplied[], now: number): Promise<string[]> {
+  for (const a of applied) {
+    const previous = await db.selectFrom('node_applied').select('sequence').where('node', '=', a.node).executeTakeFirst();
+    // Never move a node's applied sequence backwards (late or reordered reports).
+    const seq = a.appliedSequence === undefined ? (previous?.sequence ?? null) : Math.max(a.appliedSequence, previous?.sequence ?? -Infinity);
+    const row = { cluster: a.cluster, sequence: seq, version: a.appliedVersion ?? null, at: now };
+    if (previous) await db.updateTable('node_applied').set(row).where('node', '=', a.node).execute();
+    else await db.insertInto('node_applied').values({ node: a.node, ...row }).execute();
+  }
+  return freeConvergedHolds(db);
+}
+
+export async function freeConvergedHolds(db: Db): Promise<string[]> {
+  const holds = await db.selectFrom('ip_leases').select(['ip', 'released_seq', 'hold_nodes']).where('state', '=', 'held').where('released_seq', 'is not', null).execute();
+  if (holds.length === 0) return [];
+  const nodes = await db.selectFrom('nodes').select('name').execute();
+  const registered = new Set(nodes.map((n) => n.name));
+  const appliedRows = await db.selectFrom('node_applied').select(['node', 'sequence']).execute();
+  const appliedBy = new Map(appliedRows.map((r) => [r.node, r.sequence]));
+  const freed: string[] = [];
+  for (const h of holds) {
+    const holders = JSON.parse(h.hold_nodes ?? '[]') as string[];
+    const converged = holders.every((n) => !registered.has(n) || (appliedBy.get(n) ?? -1) >= h.released_seq!);
+    if (converged) freed.push(h.ip);
+  }
+  for (let i = 0; i < freed.length; i += 500) {
+    await db.deleteFrom('ip_leases').where('state', '=', 'held').where('ip', 'in', freed.slice(i, i + 500)).execute();
+  }
+  return freed;
+}
+
+export async function addReservation(tx: Tx, input: { ip?: unknown; note?: unknown }, pools: readonly Pool[], now: number): Promise<void> {
+  const ip = ipArgument(input.ip, 'ip');
+  const note = optionalString(input.note, 'note') ?? null;
+  const num = parseIp(ip)!;
+  const pool = poolContaining(pools, num);
+  if (!pool) throw new UserError('AddressNotInPool', `${ip} is in no pool of the network configuration`);
+  const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip', '=', ip).executeTakeFirst();
+  if (existing) {
+    if (existing.state === 'reserved') throw new UserError('AddressAlreadyReserved', `${ip} is already reserved`, { status: 409 });
+    throw leaseConflict(ip, existing.state);
+  }
+  await tx.db
+    .insertInto('ip_leases')
+    .values({ ip, ip_num: num, pool: pool.key, state: 'reserved', holder: null, note, created_at: now, released_at: null, release_mark: null, released_seq: null, hold_nodes: null })
+    .execute();
+  tx.changed({ kind: 'ipam', id: ip });
+}
+
+export async function removeReservation(tx: Tx, ipInput: unknown): Promise<void> {
+  const ip = ipArgument(ipInput, 'ip');
+  const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip', '=', ip).executeTakeFirst();
+  if (!existing || existing.state !== 'reserved') throw new UserError('ReservationNotFound', `${ip} is not reserved`, { status: 404 });
+  await tx.db.deleteFrom('ip_leases').where('ip', '=', ip).execute();
+  tx.changed({ kind: 'ipam', id: ip });
+}
+
+export interface LeaseView {
+  readonly ip: string;
+  readonly pool: string;
+  readonly state: LeaseState;
+  readonly holder?: string;
+  readonly note?: string;
+}
+
+/** Allocated, held or reserved addresses that no pool of the current configuration covers. */
+export async function outsidePools(db: Db, cfg: ExplodedNetworkConfiguration | undefined): Promise<LeaseView[]> {
+  const pools = poolsOf(cfg);
+  const rows = await db.selectFrom('ip_leases').selectAll().orderBy('ip_num').execute();
+  return rows
+    .filter((r) => {
+      const pool = pools.find((p) => p.key === r.pool);
+      return !pool || !pool.ranges.some((range) => rangeContains(range, r.ip_num));
+    })
+    .map(leaseView);
+}
+
+function leaseView(r: { ip: string; pool: string; state: LeaseState; holder: string | null; note: string | null }): LeaseView {
+  return { ip: r.ip, pool: r.pool, state: r.state, ...(r.holder ? { holder: r.holder } : {}), ...(r.note ? { note: r.note } : {}) };
+}
+
+export interface PoolView {
+  readonly pool: string;
+  readonly kind: 'public' | 'private';
+  readonly cluster?: string;
+  readonly ranges: readonly string[];
+  readonly size: number;
+  readonly free: number;
+  readonly allocated: number;
+  readonly held: number;
+  readonly reserved: number;
+  /** One character per address in range order: X allocated, . free, r reserved, h held (omitted past 65,536 addresses). */
+  readonly map?: string;
+}
+
+export interface HoldView {
+  readonly ip: string;
+  readonly pool: string;
+  readonly releasedAt: string;
+  readonly expiresAt: string;
+  readonly nodes: readonly string[];
+  readonly documentSequence?: number;
+}
+
+export interface IpamView {
+  readonly strategy: AllocationStrategy;
+  readonly pools: readonly PoolView[];
+  readonly holds: readonly HoldView[];
+  readonly reservations: readonly LeaseView[];
+  readonly outsidePools: readonly LeaseView[];
+}
+
+const MAP_LIMIT = 65_536;
+
+export async function ipamShow(
+  db: Db,
+  options: { cfg: ExplodedNetworkConfiguration | undefined; cluster?: string; strategy: AllocationStrategy; holdTimeoutSeconds: number },
+): Promise<IpamView> {
+  let pools = poolsOf(options.cfg);
+  if (options.cluster !== undefined) {
+    pools = pools.filter((p) => p.cluster === options.cluster);
+    if (pools.length === 0) throw new UserError('ClusterNotConfigured', `cluster ${options.cluster} is not in cloud.network.network_configuration`, { status: 404 });
+  }
+  const poolViews: PoolView[] = [];
+  for (const pool of pools) {
+    const taken = await takenIn(db, pool);
+    const size = pool.ranges.reduce((n, r) => n + rangeSize(r), 0);
+    const counts = { allocated: 0, held: 0, reserved: 0 };
+    for (const [ip, state] of taken) if (pool.ranges.some((r) => rangeContains(r, ip))) counts[state]++;
+    let map = '';
+    if (size <= MAP_LIMIT) {
+      const chars: string[] = [];
+      for (const r of pool.ranges) {
+        for (let ip = r.lo; ip <= r.hi; ip++) {
+          const state = taken.get(ip);
+          chars.push(state === 'allocated' ? 'X' : state === 'held' ? 'h' : state === 'reserved' ? 'r' : '.');
+        }
+      }
+      map = chars.join('');
+    }
+    poolViews.push({
+      pool: pool.key,
+      kind: pool.kind,
+      ...(pool.cluster !== undefined ? { cluster: pool.cluster } : {}),
+      ranges: pool.ranges.map(formatRange),
+      size,
+      free: size - counts.allocated - counts.held - counts.reserved,
+      ...counts,
+      ...(size <= MAP_LIMIT ? { map } : {}),
+    });
+  }
+  const keys = new Set(pools.map((p) => p.key));
+  const inScope = (pool: string) => options.cluster === undefined || keys.has(pool);
+  const holds = (await db.selectFrom('ip_leases').selectAll().where('state', '=', 'held').orderBy('ip_num').execute())
+    .filter((r) => inScope(r.pool))
+    .map((r) => ({
+      ip: r.ip,
+      pool: r.pool,
+      releasedAt: new Date(r.released_at!).toISOString(),
+      expiresAt: new Date(r.released_at! + options.holdTimeoutSeconds * 1000).toISOString(),
+      nodes: JSON.parse(r.hold_nodes ?? '[]') as string[],
+      ...(r.released_seq !== null ? { documentSequence: r.released_seq } : {}),
+    }));
+  const reservations = (await db.selectFrom('ip_leases').selectAll().where('state', '=', 'reserved').orderBy('ip_num').execute()).filter((r) => inScope(r.pool)).map(leaseView);
+  const outside = (await outsidePools(db, options.cfg)).filter((l) => inScope(l.pool));
+  return { strategy: options.strategy, pools: poolViews, holds, reservations, outsidePools: outside };
+}

@@ -1,0 +1,113 @@
+/**
+ * The cluster controller's latest document, kept durably so a restarted CC
+ * re-sends it to its nodes without waiting for the CLC.
+ *
+ * Model: one JSON file `<STATE_DIR>/network-info.json` holding
+ * `{version, sequence, receivedAt, nodes?, networkInfo}` where networkInfo is
+ * the Base64 exactly as received (forwarded unchanged, never re-encoded).
+ * Invariants: a document older by sequence than the held one is refused
+ * (STALE_SEQUENCE) and nothing changes; the file is replaced atomically and
+ * written before the CLC's request is answered; the CC reads only the GNI root
+ * tag (version, sequence), never the whole document.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { readGniHeader } from '../shared/gni/header.ts';
+import { writeFileAtomic } from '../shared/files.ts';
+import { EdgenetError } from '../shared/errors.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { NodeTarget } from '../shared/soap/messages.ts';
+
+export interface CcDocument {
+  readonly version?: string;
+  readonly sequence?: number;
+  readonly receivedAt: string;
+  /** Node list sent with the document (edgenet CLC); undefined for Eucalyptus-shaped requests. */
+  readonly nodes?: readonly NodeTarget[];
+  /** Base64 GNI. */
+  readonly networkInfo: string;
+  /** Decoded size in bytes. */
+  readonly bytes: number;
+}
+
+export type StoreOutcome = 'stored' | 'unchanged';
+
+export class DocumentStore {
+  private doc: CcDocument | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly clock: Clock,
+  ) {}
+
+  get current(): CcDocument | undefined {
+    return this.doc;
+  }
+
+  async load(): Promise<CcDocument | undefined> {
+    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const value = JSON.parse(text) as CcDocument;
+      if (typeof value.networkInfo !== 'string') throw new Error('no networkInfo');
+      this.doc = value;
+    } catch (err) {
+      throw new EdgenetError('STATE_CORRUPT', `${this.file} is not a stored document (${(err as Error).message}); move it away to start empty`, { cause: err });
+    }
+    return this.doc;
+  }
+
+  /** Checks and stores a received document; `xml` is the decoded networkInfo (only its root tag is read). */
+  accept(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument }> {
+    const run = this.queue.then(() => this.acceptNow(input));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async acceptNow(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument }> {
+    const header = readGniHeader(input.xml);
+    if (!header) throw new EdgenetError('NOT_A_GNI', 'networkInfo does not hold a <network-data> document');
+    if (input.version !== undefined && header.version !== undefined && input.version !== header.version) {
+      throw new EdgenetError('VERSION_MISMATCH', `request says version ${input.version}, the document says ${header.version}`);
+    }
+    if (input.sequence !== undefined && header.sequence !== undefined && input.sequence !== header.sequence) {
+      throw new EdgenetError('SEQUENCE_MISMATCH', `request says sequence ${input.sequence}, the document says ${header.sequence}`);
+    }
+    const version = header.version ?? input.version;
+    const sequence = header.sequence ?? input.sequence;
+    const held = this.doc;
+    if (held && sequence !== undefined && held.sequence !== undefined) {
+      if (sequence < held.sequence || (sequence === held.sequence && version !== held.version)) {
+        throw new EdgenetError('STALE_SEQUENCE', `document sequence ${sequence} is older than the held ${held.sequence}; refused`);
+      }
+    }
+    const nodes = input.nodes ?? held?.nodes;
+    if (held && version !== undefined && version === held.version && sequence === held.sequence && sameNodes(nodes, held.nodes)) {
+      return { outcome: 'unchanged', doc: held };
+    }
+    const doc: CcDocument = {
+      version,
+      sequence,
+      receivedAt: new Date(this.clock.now()).toISOString(),
+      nodes,
+      networkInfo: input.networkInfo,
+      bytes: input.xml.length,
+    };
+    await writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 });
+    this.doc = doc;
+    return { outcome: 'stored', doc };
+  }
+}
+
+function sameNodes(a: readonly NodeTarget[] | undefined, b: readonly NodeTarget[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((n, i) => n.name === b[i]!.name && n.url === b[i]!.url);
+}

@@ -1,0 +1,247 @@
+/**
+ * `edgenet cc`: the cluster controller daemon. Serves the cluster-controller
+ * SOAP interface over mutual TLS (only the `clc` role may call it), keeps the
+ * latest document durably, fans it out to its node controllers (client role
+ * `cc`, servers must be `nc`), polls their status, and serves /healthz and
+ * /metrics on loopback. It never routes instance traffic.
+ * Settings: flag > config file (KEY=value, see examples/cc.conf) > default.
+ * On start it re-sends the stored document; SIGTERM closes the listeners and
+ * aborts in-flight sends.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { isIPv4 } from 'node:net';
+import { Command } from 'commander';
+import { ConfReader, loadConf } from './conf-file.ts';
+import { DEFAULT_PORTS, stateDir, paths } from '../shared/paths.ts';
+import { createLogger, type Logger } from '../shared/logger.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import { UserError } from '../shared/errors.ts';
+import { loadTlsMaterial } from '../shared/tls/material.ts';
+import { startSoapServer } from '../shared/soap/server.ts';
+import { SoapClient } from '../shared/soap/client.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
+import { NC_ACTIONS, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
+import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
+import { wsdlPath } from '../node-controller/main.ts';
+import { DocumentStore } from './document-store.ts';
+import { FanOut } from './fanout.ts';
+import { NodePoller } from './node-poller.ts';
+import { ccOperations } from './service.ts';
+import { ccMetrics } from './metrics.ts';
+
+export const CC_CONFIG_KEYS = [
+  'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'STATE_DIR', 'NODES', 'NC_PORT', 'NC_FANOUT', 'NC_TIMEOUT',
+  'NC_RETRY_BASE_MS', 'NC_RETRY_MAX', 'NC_STATUS_INTERVAL_MS', 'MAX_REQUEST_BYTES', 'LOG_LEVEL',
+] as const;
+
+export interface CcConfig {
+  readonly listen: { host: string; port: number };
+  readonly metricsListen: { host: string; port: number } | undefined;
+  readonly certsDir: string;
+  readonly certName: string;
+  readonly stateDir: string;
+  /** Fallback node list for Eucalyptus-shaped broadcasts (which carry none). */
+  readonly nodes: readonly NodeTarget[];
+  readonly fanout: number;
+  readonly ncTimeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly statusIntervalMs: number;
+  readonly maxRequestBytes: number;
+  readonly logLevel: string;
+}
+
+export interface CcFlags {
+  config?: string;
+  listen?: string;
+  metricsListen?: string;
+  certs?: string;
+  certName?: string;
+  stateDir?: string;
+  nodes?: string;
+  fanout?: string;
+  logLevel?: string;
+}
+
+export function ccOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'config file of KEY=value lines (see examples/cc.conf)')
+    .option('--listen <host:port>', `SOAP listener (LISTEN, default 0.0.0.0:${DEFAULT_PORTS.cc})`)
+    .option('--metrics-listen <host:port>', `plain-HTTP /healthz and /metrics (METRICS_LISTEN, default 127.0.0.1:${DEFAULT_PORTS.ccMetrics}; "off" disables)`)
+    .option('--certs <dir>', 'directory with ca.crt, <name>.crt, <name>.key (CERTS_DIR)')
+    .option('--cert-name <name>', 'certificate name in the certs dir (CERT_NAME, default cc)')
+    .option('--state-dir <dir>', 'where the latest document is kept (STATE_DIR)')
+    .option('--nodes <list>', 'fallback node controllers: "IP ..." or "name=https://host:port/ ..." (NODES)')
+    .option('--fanout <n>', 'concurrent sends to node controllers (NC_FANOUT, default 8)')
+    .option('--log-level <level>', 'debug|info|warn|error (LOG_LEVEL)');
+}
+
+export function parseNodes(raw: string, ncPort: number): NodeTarget[] {
+  return raw.split(/[\s,]+/).filter(Boolean).map((item) => {
+    const eq = item.indexOf('=');
+    if (eq > 0) {
+      const url = item.slice(eq + 1);
+      if (!/^https:\/\/[^\s/]+\/?/.test(url)) throw new UserError('CONFIG_VALUE', `NODES: ${item}: expected name=https://host:port/`);
+      return { name: item.slice(0, eq), url };
+    }
+    if (!isIPv4(item)) throw new UserError('CONFIG_VALUE', `NODES: ${item} is not an IPv4 address or name=url`);
+    return { name: item, url: `https://${item}:${ncPort}/` };
+  });
+}
+
+export function resolveCcConfig(flags: CcFlags, env: NodeJS.ProcessEnv): { config: CcConfig; unknownKeys: string[] } {
+  const r = new ConfReader(loadConf(flags.config), {
+    LISTEN: flags.listen,
+    METRICS_LISTEN: flags.metricsListen,
+    CERTS_DIR: flags.certs,
+    CERT_NAME: flags.certName,
+    STATE_DIR: flags.stateDir,
+    NODES: flags.nodes,
+    NC_FANOUT: flags.fanout,
+    LOG_LEVEL: flags.logLevel,
+  });
+  const metrics = r.str('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.ccMetrics}`);
+  const ncPort = r.int('NC_PORT', DEFAULT_PORTS.nc, { min: 1, max: 65535 });
+  return {
+    config: {
+      listen: r.listen('LISTEN', `0.0.0.0:${DEFAULT_PORTS.cc}`),
+      metricsListen: metrics === 'off' ? undefined : r.listen('METRICS_LISTEN', metrics),
+      certsDir: r.str('CERTS_DIR', paths.certsDir(env)),
+      certName: r.str('CERT_NAME', 'cc'),
+      stateDir: r.str('STATE_DIR', path.join(stateDir(env), 'cc')),
+      nodes: parseNodes(r.str('NODES', ''), ncPort),
+      fanout: r.int('NC_FANOUT', 8, { min: 1, max: 256 }),
+      ncTimeoutMs: r.int('NC_TIMEOUT', 10, { min: 1, max: 600 }) * 1000,
+      retryBaseMs: r.int('NC_RETRY_BASE_MS', 500, { min: 10, max: 60_000 }),
+      retryMaxMs: r.int('NC_RETRY_MAX', 30, { min: 1, max: 3600 }) * 1000,
+      statusIntervalMs: r.int('NC_STATUS_INTERVAL_MS', 1000, { min: 100, max: 600_000 }),
+      maxRequestBytes: r.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
+      logLevel: r.str('LOG_LEVEL', env.EDGENET_LOG_LEVEL ?? 'info'),
+    },
+    unknownKeys: r.unknownKeys(CC_CONFIG_KEYS),
+  };
+}
+
+export interface RunningCc {
+  readonly port: number;
+  readonly metricsPort: number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningCc> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const tls = loadTlsMaterial(config.certsDir, config.certName);
+  const store = new DocumentStore(path.join(config.stateDir, 'network-info.json'), clock);
+  const stored = await store.load();
+  const client = new SoapClient({ tls, expectRole: 'nc', maxSockets: 2 });
+  const registry = newRegistry('cc');
+  let fanout: FanOut | undefined;
+  const metrics = ccMetrics(registry, () => ({ sequence: store.current?.sequence, nodes: fanout?.reports() ?? [] }));
+  fanout = new FanOut({
+    clock,
+    logger,
+    concurrency: config.fanout,
+    retryBaseMs: config.retryBaseMs,
+    retryMaxMs: config.retryMaxMs,
+    transport: {
+      broadcast: async (node, inner, signal) =>
+        parseBroadcastReply(await client.call({ url: node.url, operation: 'ncBroadcastNetworkInfo', action: NC_ACTIONS.broadcast, inner, timeoutMs: config.ncTimeoutMs, signal })),
+    },
+    onSent: (_node, ok, ms) => {
+      metrics.ncSends.inc({ result: ok ? 'ok' : 'failed' });
+      metrics.ncSendSeconds.observe(ms / 1000);
+    },
+    onComplete: (ms, doc) => {
+      metrics.fanoutSeconds.observe(ms / 1000);
+      logger.info('every node acknowledged the document', { version: doc.version, sequence: doc.sequence, ms });
+    },
+  });
+  const f = fanout;
+  const poller = new NodePoller({
+    clock,
+    intervalMs: config.statusIntervalMs,
+    concurrency: config.fanout,
+    targets: () => f.targets,
+    poll: async (node) => {
+      const reply = parseStatusReply(await client.call({ url: node.url, operation: 'ncDescribeNetworkStatus', action: NC_ACTIONS.status, inner: '', timeoutMs: Math.min(config.ncTimeoutMs, 5000) }));
+      const report = reply.nodes[0];
+      if (!report) throw new Error('empty status reply');
+      return report;
+    },
+    onResult: (name, startedAt, result) => f.onReport(name, startedAt, result),
+  });
+  if (stored) {
+    f.setDocument(stored, stored.nodes ?? config.nodes);
+    metrics.documentBytes.set(stored.bytes);
+  } else if (config.nodes.length) {
+    // No document yet; still poll the configured nodes so status shows them.
+  }
+  const soap = await startSoapServer(
+    {
+      tls,
+      allowedRole: 'clc',
+      maxRequestBytes: config.maxRequestBytes,
+      wsdl: readFileSync(wsdlPath('cluster-controller.wsdl'), 'utf8'),
+      operations: ccOperations({ store, fanout: f, configNodes: config.nodes, logger, metrics }),
+      logger,
+      onFault: (code) => metrics.faults.inc({ code }),
+    },
+    config.listen,
+  );
+  poller.start();
+  const metricsServer = config.metricsListen
+    ? await startMetricsServer({
+        ...config.metricsListen,
+        registry,
+        health: () => ({
+          ok: true,
+          component: 'cc',
+          soapPort: soap.port,
+          version: store.current?.version,
+          sequence: store.current?.sequence,
+          nodes: f.targets.length,
+          pending: f.pendingCount,
+        }),
+      })
+    : undefined;
+  logger.info('cluster controller listening', {
+    port: soap.port,
+    host: config.listen.host,
+    metricsPort: metricsServer?.port,
+    stored: stored ? { version: stored.version, sequence: stored.sequence } : undefined,
+    fanout: config.fanout,
+    certificate: tls.source,
+  });
+  return {
+    port: soap.port,
+    metricsPort: metricsServer?.port,
+    async stop() {
+      poller.stop();
+      f.stop();
+      await Promise.all([soap.close(), metricsServer?.close()]);
+      client.close();
+    },
+  };
+}
+
+export async function runCc(flags: CcFlags, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  const { config, unknownKeys } = resolveCcConfig(flags, env);
+  const logger = createLogger({ component: 'cc', level: config.logLevel }, env);
+  if (unknownKeys.length) logger.warn('unknown config keys ignored', { keys: unknownKeys });
+  const cc = await startCc(config, { logger });
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info('stopping');
+  await cc.stop();
+  return 0;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  const cmd = ccOptions(new Command('cc')).exitOverride();
+  cmd.parse(['node', 'cc', ...argv]);
+  return runCc(cmd.opts<CcFlags>(), env, signal);
+}

@@ -1,0 +1,59 @@
+/**
+ * The cluster controller's SOAP operations (wsdl/cluster-controller.wsdl):
+ * - `BroadcastNetworkInfo`: decode and check the document (Base64, no
+ *   DOCTYPE/ENTITY, a GNI root tag, sequence not older than held), store it
+ *   durably, answer, and let the fan-out deliver it — the CLC never waits for
+ *   node controllers. Node list: the request's `nodes` (edgenet CLC), else the
+ *   one stored with the last document, else the config file's NODES.
+ * - `DescribeNetworkStatus`: the held document and, per node, delivered and
+ *   applied versions from the latest polls.
+ */
+import type { OperationHandler } from '../shared/soap/server.ts';
+import { decodeBase64Strict, refuseDtd } from '../shared/soap/guard.ts';
+import { envelope } from '../shared/soap/envelope.ts';
+import { broadcastReplyInner, parseBroadcast, statusReplyInner, type NodeTarget } from '../shared/soap/messages.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { DocumentStore } from './document-store.ts';
+import type { FanOut } from './fanout.ts';
+import type { CcMetrics } from './metrics.ts';
+
+export interface CcServiceOptions {
+  readonly store: DocumentStore;
+  readonly fanout: FanOut;
+  readonly configNodes: readonly NodeTarget[];
+  readonly logger: Logger;
+  readonly metrics: CcMetrics;
+}
+
+export function ccOperations(o: CcServiceOptions): Record<string, OperationHandler> {
+  return {
+    BroadcastNetworkInfo: async (el, peer) => {
+      const req = parseBroadcast(el);
+      const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
+      refuseDtd(xml.toString('latin1'), 'networkInfo');
+      const { outcome, doc } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
+      const targets = doc.nodes ?? o.configNodes;
+      o.fanout.setDocument(doc, targets);
+      o.metrics.received.inc({ outcome });
+      o.metrics.documentBytes.set(doc.bytes);
+      o.logger.info(outcome === 'stored' ? 'document stored; fanning out' : 'document unchanged; resuming fan-out', {
+        version: doc.version,
+        sequence: doc.sequence,
+        bytes: doc.bytes,
+        nodes: targets.length,
+        from: peer.name,
+        shape: req.nodes ? 'edgenet' : 'eucalyptus',
+      });
+      return envelope('BroadcastNetworkInfoResponse', broadcastReplyInner(req, { outcome, version: doc.version, sequence: doc.sequence }));
+    },
+    DescribeNetworkStatus: async () => {
+      const doc = o.store.current;
+      return envelope('DescribeNetworkStatusResponse', statusReplyInner({
+        version: doc?.version,
+        sequence: doc?.sequence,
+        receivedAt: doc?.receivedAt,
+        nodes: o.fanout.reports(),
+      }));
+    },
+  };
+}

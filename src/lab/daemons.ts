@@ -1,0 +1,121 @@
+/**
+ * The command lines of the lab's daemons (pure): every process is the real
+ * `edgenet` CLI (bin/edgenet.mjs under this Node), started inside its
+ * namespace with the lab's private state/run/conf directories, so the lab
+ * exercises exactly what an operator runs.
+ */
+import { fileURLToPath } from 'node:url';
+import type { LabNodePlan, LabPlan } from './plan.ts';
+import { labDaemonEnv } from './plan.ts';
+import { DEFAULT_PORTS } from '../shared/paths.ts';
+import type { LabRole } from './state.ts';
+
+export const EDGENET_BIN = fileURLToPath(new URL('../../bin/edgenet.mjs', import.meta.url));
+
+export function edgenetArgv(args: readonly string[]): string[] {
+  return [process.execPath, EDGENET_BIN, ...args];
+}
+
+export interface DaemonSpec {
+  readonly role: LabRole;
+  readonly node?: string;
+  /** Namespace; undefined = the host's. */
+  readonly ns?: string;
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly log: string;
+}
+
+const logFile = (plan: LabPlan, name: string) => `${plan.paths.logs}/${name}.log`;
+
+export function ctlRelaySpec(plan: LabPlan, ctlNs: string): DaemonSpec {
+  return {
+    role: 'relay-ctl',
+    ns: ctlNs,
+    argv: edgenetArgv(['lab', 'relay', '--listen', `unix:${plan.paths.apiSocket}`, '--target', `tcp:127.0.0.1:${plan.clcApiPort}`, '--watch', plan.stateFile]),
+    env: labDaemonEnv(plan),
+    log: logFile(plan, 'relay-ctl'),
+  };
+}
+
+export function hostRelaySpec(plan: LabPlan, portFile: string): DaemonSpec {
+  return {
+    role: 'relay-host',
+    argv: edgenetArgv(['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', `unix:${plan.paths.apiSocket}`, '--port-file', portFile, '--watch', plan.stateFile]),
+    env: labDaemonEnv(plan),
+    log: logFile(plan, 'relay-host'),
+  };
+}
+
+export function clcSpec(plan: LabPlan, ctlNs: string): DaemonSpec {
+  return {
+    role: 'clc',
+    ns: ctlNs,
+    argv: edgenetArgv([
+      'clc',
+      '--db', plan.paths.clcDb,
+      '--listen', `127.0.0.1:${plan.clcApiPort}`,
+      '--clc-ip', plan.ctlIp,
+      '--token-file', plan.paths.clcToken,
+      '--log-format', 'json',
+    ]),
+    env: {
+      ...labDaemonEnv(plan),
+      EDGENET_CLC_CERTS_DIR: plan.paths.certs,
+      EDGENET_CLC_CERT_NAME: 'clc',
+      EDGENET_CLC_METRICS_LISTEN: `127.0.0.1:${DEFAULT_PORTS.clcMetrics}`,
+      EDGENET_METADATA_LISTEN: `${plan.ctlIp}:${plan.metadataPort}`,
+      // Convergence is polled often in the lab so `status` and the tests see it quickly.
+      EDGENET_STATUS_INTERVAL_MS: '200',
+    },
+    log: logFile(plan, 'clc'),
+  };
+}
+
+export function ccSpec(plan: LabPlan, ctlNs: string): DaemonSpec {
+  return {
+    role: 'cc',
+    ns: ctlNs,
+    argv: edgenetArgv([
+      'cc',
+      '--listen', `${plan.ctlIp}:${plan.ccPort}`,
+      '--metrics-listen', `127.0.0.1:${DEFAULT_PORTS.ccMetrics}`,
+      '--certs', plan.paths.certs,
+      '--cert-name', 'cc',
+      '--state-dir', plan.paths.ccState,
+      '--nodes', plan.nodes.map((n) => `${n.name}=${n.ncUrl}`).join(' '),
+    ]),
+    env: { ...labDaemonEnv(plan), EDGENET_LOG_FORMAT: 'json' },
+    log: logFile(plan, 'cc'),
+  };
+}
+
+export function ncSpec(plan: LabPlan, node: LabNodePlan, nodeNs: string): DaemonSpec {
+  return {
+    role: 'nc',
+    node: node.short,
+    ns: nodeNs,
+    argv: edgenetArgv([
+      'nc',
+      '--listen', `${node.mgmtIp}:${plan.ncPort}`,
+      '--metrics-listen', `127.0.0.1:${DEFAULT_PORTS.ncMetrics}`,
+      '--certs', plan.paths.certs,
+      '--cert-name', node.certName,
+      '--run-dir', node.runDir,
+      '--node-name', node.name,
+    ]),
+    env: labDaemonEnv(plan),
+    log: node.ncLog,
+  };
+}
+
+export function netdSpec(plan: LabPlan, node: LabNodePlan, nodeNs: string): DaemonSpec {
+  return {
+    role: 'netd',
+    node: node.short,
+    ns: nodeNs,
+    argv: edgenetArgv(['netd', '--config', node.netdConfFile]),
+    env: { ...labDaemonEnv(plan), EDGENET_RUN_DIR: node.runDir },
+    log: node.netdLog,
+  };
+}

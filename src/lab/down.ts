@@ -1,0 +1,63 @@
+/**
+ * `edgenet lab down`: removes every namespace, process and file a lab made,
+ * from the state file when there is one, from the name alone otherwise
+ * (after a crash). Processes in lab namespaces die with `teardownByPrefix`;
+ * the only process outside them (the host relay) is killed by its recorded
+ * pid after checking that the pid still runs our relay (pids get reused), and
+ * exits by itself anyway once the state file is gone (relay.ts `watch`).
+ */
+import { promises as fs } from 'node:fs';
+import type { Exec } from '../shared/exec.ts';
+import type { Clock } from '../shared/clock.ts';
+import { errorMessage } from '../shared/errors.ts';
+import { teardownByPrefix, type TeardownReport } from './topology.ts';
+import { defaultLabDir, labPlan } from './plan.ts';
+import { readLabState } from './state.ts';
+
+export interface LabDownOptions {
+  readonly name: string;
+  readonly dir?: string;
+}
+
+export interface LabDownDeps {
+  readonly exec: Exec;
+  readonly clock?: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: (line: string) => void;
+}
+
+export interface LabDownReport extends TeardownReport {
+  readonly dir: string;
+  readonly hostProcesses: number;
+}
+
+/** True when `pid` is alive and its command line contains every `needle`. */
+export async function processMatches(pid: number, needles: readonly string[]): Promise<boolean> {
+  try {
+    const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+    return needles.every((n) => cmdline.includes(n));
+  } catch {
+    return false;
+  }
+}
+
+export async function labDown(options: LabDownOptions, deps: LabDownDeps): Promise<LabDownReport> {
+  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env));
+  const state = await readLabState(plan.stateFile).catch(() => undefined);
+  let hostProcesses = 0;
+  for (const p of state?.processes ?? []) {
+    if (p.ns !== undefined) continue;
+    if (await processMatches(p.pid, ['lab', 'relay', plan.stateFile])) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+        hostProcesses++;
+      } catch (err) {
+        deps.log(`lab ${plan.name}: could not stop pid ${p.pid}: ${errorMessage(err)}`);
+      }
+    }
+  }
+  const report = await teardownByPrefix(plan.prefix, deps, { workDir: plan.topology.workDir ?? plan.dir });
+  await fs.rm(plan.dir, { recursive: true, force: true });
+  deps.log(`lab ${plan.name}: removed ${report.namespaces.length} namespaces, stopped ${report.killed + hostProcesses} processes, deleted ${plan.dir}`);
+  return { ...report, dir: plan.dir, hostProcesses };
+}

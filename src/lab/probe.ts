@@ -1,0 +1,64 @@
+/**
+ * Packets, not rules: the servers and probes the demo and the e2e tests use
+ * to see what the kernel really lets through.
+ *
+ * `startServices` runs one Node process inside an instance namespace that
+ * answers HTTP on port 80 ("hello from <name> <id>") and accepts TCP on every
+ * other given port (writes "<name>\n" and closes). `probe` tries one
+ * connection (nc -z) or one echo request (ping) from a namespace with a short
+ * deadline: "allowed" means the destination answered, "blocked" that nothing
+ * came back in time (netd drops, it does not reject).
+ */
+import type { Process } from '../shared/exec.ts';
+import type { Netns } from './netns.ts';
+import type { Service } from './matrix.ts';
+
+export function startServices(netns: Netns, ns: string, options: { name: string; tcpPorts: readonly number[]; logFile?: string }): Process {
+  const ports = JSON.stringify([...new Set([80, ...options.tcpPorts])]);
+  const name = JSON.stringify(options.name);
+  const script = [
+    "const net = require('net'), http = require('http');",
+    `const name = ${name}, ports = ${ports};`,
+    "for (const p of ports) {",
+    "  if (p === 80) http.createServer((q, s) => s.end('hello from ' + name + '\\n')).listen(80);",
+    "  else net.createServer((s) => s.end(name + '\\n')).listen(p);",
+    "}",
+  ].join('\n');
+  return netns.startIn(ns, [process.execPath, '-e', script], options.logFile ? { logFile: options.logFile } : {});
+}
+
+export type ProbeResult = 'allowed' | 'blocked';
+
+/** One attempt from `fromNs` to `ip`; bounded by `timeoutSeconds` (default 1). */
+export async function probe(netns: Netns, fromNs: string, ip: string, service: Service, timeoutSeconds = 1): Promise<ProbeResult> {
+  const argv =
+    service.proto === 'icmp'
+      ? ['ping', '-n', '-q', '-c', '1', '-W', String(timeoutSeconds), ip]
+      : service.proto === 'tcp'
+        ? ['nc', '-z', '-n', '-w', String(timeoutSeconds), ip, String(service.port)]
+        : ['nc', '-z', '-u', '-n', '-w', String(timeoutSeconds), ip, String(service.port)];
+  const r = await netns.execIn(fromNs, argv, { okExitCodes: [0, 1, 2], timeoutMs: (timeoutSeconds + 5) * 1000 });
+  return r.exitCode === 0 ? 'allowed' : 'blocked';
+}
+
+/**
+ * Probes until the result equals `expected` or `attempts` run out, so a
+ * first-packet ARP delay or a rule still propagating does not count as a
+ * verdict; returns the last result.
+ */
+export async function probeExpecting(netns: Netns, fromNs: string, ip: string, service: Service, expected: ProbeResult, attempts = 2): Promise<ProbeResult> {
+  let last: ProbeResult = 'blocked';
+  for (let i = 0; i < attempts; i++) {
+    last = await probe(netns, fromNs, ip, service, i === 0 ? 1 : 2);
+    if (last === expected) return last;
+  }
+  return last;
+}
+
+/** An HTTP GET from inside a namespace (curl), body or undefined when nothing answered. */
+export async function httpGet(netns: Netns, fromNs: string, url: string, timeoutSeconds = 2): Promise<{ status: number; body: string } | undefined> {
+  const r = await netns.execIn(fromNs, ['curl', '-s', '-m', String(timeoutSeconds), '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56], timeoutMs: (timeoutSeconds + 5) * 1000 });
+  if (r.exitCode !== 0) return undefined;
+  const cut = r.stdout.lastIndexOf('\n');
+  return { status: Number(r.stdout.slice(cut + 1)), body: r.stdout.slice(0, cut) };
+}

@@ -1,0 +1,173 @@
+/**
+ * `edgenet lab up`: the whole cloud on this machine, in network namespaces.
+ *
+ * Order (each step recorded in the state file before the next, so `down`
+ * cleans up after a failure at any point):
+ *   1. plan + state file; refuse when the lab (state file or namespaces) exists
+ *   2. topology (topology.ts): lan, two nodes, control, client
+ *   3. certificates (CA + clc, cc, nc-nK) with H4's certs library
+ *   4. the lab's network configuration and netd.conf per node
+ *   5. daemons: relay + CLC + CC in P-ctl; NC + netd in each P-nK; host relay
+ *   6. through the API: the property, the cluster, its nodes
+ *   7. wait until every node reports the current document applied
+ * On failure everything made so far is torn down (unless `keepOnFailure`).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Exec } from '../shared/exec.ts';
+import type { Clock } from '../shared/clock.ts';
+import { systemClock } from '../shared/clock.ts';
+import { EdgenetError, errorMessage } from '../shared/errors.ts';
+import { initCa, issueCert } from '../shared/tls/certs.ts';
+import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
+import { NETWORK_CONFIGURATION as NETWORK_CONFIGURATION_PROPERTY } from '../cloud-controller/properties/registry.ts';
+import { buildTopology, openTopology } from './topology.ts';
+import { labNames } from './names.ts';
+import { defaultLabDir, labNetdConf, labNetworkConfiguration, labPlan, type LabPlan } from './plan.ts';
+import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts';
+import { readLabState, writeLabState, type LabProcess, type LabState } from './state.ts';
+import { labApiClient, type ApiClient } from './api.ts';
+import { waitFor } from './wait.ts';
+import { labDown } from './down.ts';
+
+export interface LabDeps {
+  readonly exec: Exec;
+  readonly clock?: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  /** Progress lines for the operator. */
+  readonly log: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface LabUpOptions {
+  readonly name: string;
+  readonly dir?: string;
+  /** Wait for convergence at most this long (default 60 s); 0 = do not wait. */
+  readonly convergeTimeoutMs?: number;
+  readonly keepOnFailure?: boolean;
+}
+
+export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
+
+export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabState> {
+  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env));
+  const existing = await readLabState(plan.stateFile);
+  const namespaces = await openTopology(plan.topology, deps).netns.list(labNames.nsPrefix(plan.prefix));
+  if (existing || namespaces.length > 0) {
+    throw new EdgenetError('LAB_EXISTS', `lab "${plan.name}" already exists (${existing ? plan.stateFile : namespaces.join(', ')}); run \`edgenet lab down --name ${plan.name}\` first`);
+  }
+  try {
+    return await bringUp(plan, options, deps);
+  } catch (err) {
+    if (!options.keepOnFailure) {
+      deps.log(`lab ${plan.name}: start failed, tearing down: ${errorMessage(err)}`);
+      await labDown({ name: plan.name, dir: plan.dir }, deps).catch((e: unknown) => deps.log(`teardown after failure: ${errorMessage(e)}`));
+    }
+    throw err;
+  }
+}
+
+async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Promise<LabState> {
+  const log = deps.log;
+  for (const dir of [plan.dir, plan.paths.logs, plan.paths.stateDir, plan.paths.runDir, plan.paths.confDir, plan.paths.ccState, path.dirname(plan.paths.clcDb), ...plan.nodes.map((n) => n.runDir)]) {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+  let state: LabState = { version: 1, plan, createdAt: new Date().toISOString(), phase: 'starting', processes: [] };
+  await writeLabState(state);
+
+  log(`lab ${plan.name}: namespaces ${plan.prefix}-{lan,ctl,cl,${plan.nodes.map((n) => n.short).join(',')}}`);
+  const topo = await buildTopology(plan.topology, deps);
+
+  log(`lab ${plan.name}: certificates in ${plan.paths.certs}`);
+  await initCa(deps.exec, plan.paths.certs);
+  await issueCert(deps.exec, { dir: plan.paths.certs, name: 'clc', role: 'clc', ips: [plan.ctlIp, '127.0.0.1'], dnsNames: [] });
+  await issueCert(deps.exec, { dir: plan.paths.certs, name: 'cc', role: 'cc', ips: [plan.ctlIp], dnsNames: [] });
+  for (const node of plan.nodes) {
+    await issueCert(deps.exec, { dir: plan.paths.certs, name: node.certName, role: 'nc', ips: [node.mgmtIp], dnsNames: [] });
+  }
+
+  const example = JSON.parse(await fs.readFile(EXAMPLE_CONFIGURATION, 'utf8')) as Record<string, unknown>;
+  const configText = `${JSON.stringify(labNetworkConfiguration(plan, example), null, 2)}\n`;
+  await fs.writeFile(plan.paths.networkConfiguration, configText, { mode: 0o644 });
+  for (const node of plan.nodes) await fs.writeFile(node.netdConfFile, labNetdConf(plan, node), { mode: 0o644 });
+
+  const ctlNs = topo.ctlNs!;
+  const started: LabProcess[] = [];
+  const start = async (spec: DaemonSpec) => {
+    await fs.appendFile(spec.log, `--- ${new Date().toISOString()} ${spec.argv.slice(1).join(' ')}\n`);
+    const proc = spec.ns
+      ? topo.netns.startIn(spec.ns, spec.argv, { logFile: spec.log, env: spec.env, detached: true })
+      : deps.exec.start(spec.argv, { logFile: spec.log, env: spec.env, detached: true });
+    const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
+    started.push(entry);
+    state = { ...state, processes: [...started] };
+    await writeLabState(state);
+    return proc;
+  };
+
+  log(`lab ${plan.name}: cloud controller, cluster controller (${ctlNs}); node controller + netd per node`);
+  await start(ctlRelaySpec(plan, ctlNs));
+  const clc = await start(clcSpec(plan, ctlNs));
+  const cc = await start(ccSpec(plan, ctlNs));
+  for (const node of plan.nodes) {
+    await start(ncSpec(plan, node, topo.nodeNs(node.short)));
+    await start(netdSpec(plan, node, topo.nodeNs(node.short)));
+  }
+  const portFile = path.join(plan.dir, 'api.port');
+  await start(hostRelaySpec(plan, portFile));
+
+  // A daemon that exits while we wait (bad flag, missing command) fails `up` with its log.
+  let died: string | undefined;
+  void clc.exited.then((r) => (died ??= `the cloud controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/clc.log`));
+  void cc.exited.then((r) => (died ??= `the cluster controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/cc.log`));
+
+  const port = await waitFor(async () => {
+    if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
+    const text = await fs.readFile(portFile, 'utf8').catch(() => '');
+    return /^\d+\s*$/.test(text) ? Number(text) : undefined;
+  }, { timeoutMs: 30_000, what: 'the host relay', ...(deps.signal ? { signal: deps.signal } : {}) });
+  const url = `http://127.0.0.1:${port}`;
+  const token = await waitFor(async () => {
+    if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
+    const t = (await fs.readFile(plan.paths.clcToken, 'utf8').catch(() => '')).trim();
+    if (!t) return undefined;
+    const res = await fetch(`${url}/healthz`);
+    return res.ok ? t : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 200, what: `the cloud controller at ${url}`, ...(deps.signal ? { signal: deps.signal } : {}) });
+  state = { ...state, api: { url, tokenFile: plan.paths.clcToken } };
+  await writeLabState(state);
+
+  const api = labApiClient(url, token, deps.signal);
+  log(`lab ${plan.name}: ${NETWORK_CONFIGURATION_PROPERTY} from ${plan.paths.networkConfiguration}; cluster ${plan.cluster}; nodes ${plan.nodes.map((n) => n.name).join(', ')}`);
+  await api.request('PUT', `/v1/properties/${NETWORK_CONFIGURATION_PROPERTY}`, { value: configText });
+  await api.request('POST', '/v1/clusters', { name: plan.cluster, ccUrl: plan.ccUrl });
+  for (const node of plan.nodes) await api.request('POST', `/v1/clusters/${plan.cluster}/nodes`, { name: node.name, ncUrl: node.ncUrl });
+
+  state = { ...state, phase: 'up' };
+  await writeLabState(state);
+  const timeout = options.convergeTimeoutMs ?? 60_000;
+  if (timeout > 0) {
+    log(`lab ${plan.name}: waiting for every node to apply the current document`);
+    await waitForConvergence(api, { timeoutMs: timeout, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
+  }
+  return state;
+}
+
+/** Polls GET /v1/status until every node applied the current document; returns that status. */
+export async function waitForConvergence(
+  api: ApiClient,
+  options: { timeoutMs: number; minSequence?: number; clock?: Clock; signal?: AbortSignal },
+): Promise<StatusView> {
+  return waitFor(
+    async () => {
+      const status = await api.request<StatusView>('GET', '/v1/status');
+      const nodes = status.clusters.flatMap((c) => c.nodes);
+      const seq = status.current?.sequence;
+      if (!status.current || nodes.length === 0 || !status.converged) return undefined;
+      if (options.minSequence !== undefined && (seq === undefined || seq < options.minSequence)) return undefined;
+      return nodes.every((n) => n.converged) ? status : undefined;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 100, what: 'every node to converge (edgenet status)', clock: options.clock ?? systemClock, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+}

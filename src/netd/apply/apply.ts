@@ -1,0 +1,173 @@
+/**
+ * The applier: runs a plan's steps in order through HostOps, timing each and
+ * counting writes (one restore call, one `ip` call or one process action is
+ * one write). Netfilter steps are single restore transactions, so a failure
+ * leaves the previous state of that table in the kernel; the applier stops at
+ * the first failed step and throws ApplyError (carrying the tool's stderr and
+ * the offending input lines) — the daemon then schedules a full retry.
+ */
+import type { Step } from '../plan/steps.ts';
+import { describeStep } from '../plan/steps.ts';
+import type { HostOps } from './host.ts';
+import { dhcpdArgv, findDhcpd, type DhcpdFiles } from './dhcpd.ts';
+import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
+import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
+
+export interface StepResult {
+  readonly name: string;
+  readonly description: string;
+  readonly ms: number;
+  /** Host writes this step issued. */
+  readonly writes: number;
+}
+
+export interface ApplyContext {
+  readonly host: HostOps;
+  readonly dhcpd: DhcpdFiles;
+  readonly dhcpdBinary: string;
+  /** Monotonic-ish milliseconds for step timing. */
+  readonly now: () => number;
+  /** Waits (dhcpd start check, restart). Unit tests pass a no-op. */
+  readonly wait: (ms: number) => Promise<void>;
+  /** How long after starting dhcpd to check it is still alive (0 = no check). */
+  readonly dhcpdStartCheckMs?: number;
+}
+
+export class ApplyError extends EdgenetError {
+  constructor(
+    message: string,
+    readonly step: Step,
+    readonly results: readonly StepResult[],
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super('APPLY_FAILED', message, options);
+    this.name = 'ApplyError';
+  }
+}
+
+async function restore(run: (text: string) => Promise<void>, text: string, what: string): Promise<void> {
+  try {
+    await run(text);
+  } catch (err) {
+    const stderr = err instanceof ExecError ? err.stderr : errorMessage(err);
+    const offending = offendingLines(text, stderr);
+    throw new EdgenetError('RESTORE_FAILED', `${what} failed: ${stderr.trim().split('\n')[0] ?? ''}${offending.length ? `\n${offending.join('\n')}` : ''}`, {
+      cause: err,
+      details: { stderr, offending },
+    });
+  }
+}
+
+async function stopDhcpd(ctx: ApplyContext, pid: number): Promise<void> {
+  await ctx.host.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 30; i++) {
+    if ((await ctx.host.processArgv(pid)) === undefined) break;
+    await ctx.wait(100);
+  }
+  if ((await ctx.host.processArgv(pid)) !== undefined) await ctx.host.kill(pid, 'SIGKILL');
+  await ctx.host.removeFile(ctx.dhcpd.pid);
+}
+
+async function startDhcpd(ctx: ApplyContext, iface: string): Promise<void> {
+  const { host, dhcpd } = ctx;
+  await host.mkdirp(dhcpd.dir);
+  if ((await host.readFile(dhcpd.leases)) === undefined) await host.writeFile(dhcpd.leases, '');
+  const pid = await host.startDaemon(dhcpdArgv(ctx.dhcpdBinary, dhcpd, iface), dhcpd.log);
+  // dhcpd writes the same pid itself; writing it now closes the window before it does.
+  await host.writeFile(dhcpd.pid, `${pid}\n`);
+  const check = ctx.dhcpdStartCheckMs ?? 0;
+  if (check > 0) {
+    await ctx.wait(check);
+    if ((await findDhcpd(host, dhcpd)) === undefined) {
+      const log = (await host.readFile(dhcpd.log)) ?? '';
+      throw new EdgenetError('DHCPD_DIED', `dhcpd exited right after start: ${log.trim().split('\n').slice(-5).join(' | ')}`);
+    }
+  }
+}
+
+/** Runs one step; returns the number of writes. */
+async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
+  const { host } = ctx;
+  switch (step.kind) {
+    case 'sysctl-set':
+      try {
+        await host.writeSysctl(step.key, step.value);
+      } catch {
+        // net.bridge.* appears only once br_netfilter is loaded.
+        await host.loadModule('br_netfilter');
+        await host.writeSysctl(step.key, step.value);
+      }
+      return 1;
+    case 'bridge-create':
+      await host.createBridge(step.name);
+      return 1;
+    case 'link-attach':
+      await host.setMaster(step.name, step.bridge);
+      return 1;
+    case 'link-up':
+      await host.setUp(step.name);
+      return 1;
+    case 'link-hairpin':
+      await host.setHairpin(step.name);
+      return 1;
+    case 'ipset-create':
+      await restore((t) => host.ipsetRestore(t), ipsetFillTransaction(step.sets), 'ipset restore (create)');
+      return 1;
+    case 'ipset-refill':
+      await restore((t) => host.ipsetRestore(t), ipsetFillTransaction(step.sets.map((s) => s.set)), 'ipset restore (refill)');
+      return 1;
+    case 'iptables-write':
+      await restore((t) => host.iptablesRestore(t), tableTransaction('iptables', step.write), `iptables-restore ${step.write.table}`);
+      return 1;
+    case 'ebtables-write':
+      await restore((t) => host.ebtablesRestore(t), tableTransaction('ebtables', step.write), `ebtables-restore ${step.write.table}`);
+      return 1;
+    case 'ipset-destroy':
+      await restore((t) => host.ipsetRestore(t), ipsetDestroyTransaction(step.names), 'ipset restore (destroy)');
+      return 1;
+    case 'addr-add':
+      await host.addAddress(step.interface, step.address, step.label);
+      await host.gratuitousArp(step.interface, step.address);
+      return 1;
+    case 'addr-del':
+      await host.delAddress(step.interface, step.address, step.prefixlen);
+      return 1;
+    case 'dhcpd-write':
+      await host.mkdirp(ctx.dhcpd.dir);
+      await host.writeFile(ctx.dhcpd.conf, step.config);
+      return 1;
+    case 'dhcpd-start':
+      await startDhcpd(ctx, step.interface);
+      return 1;
+    case 'dhcpd-restart':
+      await stopDhcpd(ctx, step.pid);
+      await startDhcpd(ctx, step.interface);
+      return 1;
+    case 'dhcpd-stop':
+      await stopDhcpd(ctx, step.pid);
+      // No local instance, no configuration: the next instance starts from a fresh file.
+      await host.removeFile(ctx.dhcpd.conf);
+      return 1;
+    default:
+      return assertNever(step, 'plan step');
+  }
+}
+
+export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  for (const step of steps) {
+    const started = ctx.now();
+    try {
+      const writes = await runStep(step, ctx);
+      results.push({ name: step.kind, description: describeStep(step), ms: ctx.now() - started, writes });
+    } catch (err) {
+      results.push({ name: step.kind, description: describeStep(step), ms: ctx.now() - started, writes: 0 });
+      const code = err instanceof EdgenetError ? err.code : 'INTERNAL';
+      throw new ApplyError(`${describeStep(step)}: ${code}: ${errorMessage(err)}`, step, results, {
+        cause: err,
+        ...(err instanceof EdgenetError && err.details ? { details: err.details } : {}),
+      });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,57 @@
+/**
+ * HostOps: the one interface netd uses to read and change the host. The real
+ * implementation (`linux-host.ts`) runs the standard tools through the Exec
+ * seam and reads /proc and /sys through the Files seam; unit tests use the
+ * in-memory kernel in test/helpers/fake-host.ts. Nothing else in netd touches
+ * the host.
+ *
+ * Reads return the tools' own text (`iptables-save`, `ebtables-save`,
+ * `ipset save`) so the same parsers serve the real and the fake host.
+ * Writes are whole transactions (`*-restore` text), never one process per rule.
+ */
+import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
+
+export type TableName = 'filter' | 'nat';
+
+export interface HostOps {
+  iptablesSave(table: TableName): Promise<string>;
+  /** `iptables-restore -w --noflush`; throws ExecError with the tool's stderr on failure (kernel unchanged). */
+  iptablesRestore(text: string): Promise<void>;
+  ebtablesSave(table: TableName): Promise<string>;
+  /** `ebtables-restore --noflush`; atomic per table. */
+  ebtablesRestore(text: string): Promise<void>;
+  ipsetSave(): Promise<string>;
+  /** `ipset restore`. */
+  ipsetRestore(text: string): Promise<void>;
+
+  links(): Promise<ObservedLink[]>;
+  /** Every local IPv4 address (`a.b.c.d`), to find this node in the document by address. */
+  allAddresses(): Promise<string[]>;
+  /** IPv4 addresses of an interface ([] when it does not exist). */
+  addresses(ifname: string): Promise<ObservedAddress[]>;
+  addAddress(ifname: string, address: string, label?: string): Promise<void>;
+  delAddress(ifname: string, address: string, prefixlen: number): Promise<void>;
+  /** One unsolicited ARP announcing `address` on `ifname` (best effort). */
+  gratuitousArp(ifname: string, address: string): Promise<void>;
+  createBridge(name: string): Promise<void>;
+  setMaster(name: string, bridge: string): Promise<void>;
+  setUp(name: string): Promise<void>;
+  setHairpin(name: string): Promise<void>;
+
+  /** Sysctl by dotted key (`net.ipv4.ip_forward`); undefined when the key does not exist. */
+  readSysctl(key: string): Promise<string | undefined>;
+  writeSysctl(key: string, value: string): Promise<void>;
+  loadModule(name: string): Promise<void>;
+
+  /** argv of a live process, undefined when it does not exist. */
+  processArgv(pid: number): Promise<string[] | undefined>;
+  /** Starts a long-running process detached from netd (it survives a netd restart); returns its pid. */
+  startDaemon(argv: readonly string[], logFile: string): Promise<number>;
+  kill(pid: number, signal: NodeJS.Signals): Promise<void>;
+
+  readFile(file: string): Promise<string | undefined>;
+  /** Atomic write (temp + fsync + rename). */
+  writeFile(file: string, content: string): Promise<void>;
+  removeFile(file: string): Promise<void>;
+  mkdirp(dir: string): Promise<void>;
+}

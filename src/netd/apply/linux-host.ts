@@ -1,0 +1,160 @@
+/**
+ * The real HostOps: standard tools through the Exec seam (argv arrays only),
+ * /proc and /sys through the Files seam. Every tool runs in whatever network
+ * namespace netd runs in (`ip netns exec NS edgenet netd …` in the lab).
+ */
+import * as fs from 'node:fs/promises';
+import type { Exec } from '../../shared/exec.ts';
+import type { Files } from '../../shared/files.ts';
+import { ExecError } from '../../shared/errors.ts';
+import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
+import type { HostOps, TableName } from './host.ts';
+
+interface IpJsonAddr {
+  readonly ifname?: string;
+  readonly addr_info?: readonly { family?: string; local?: string; prefixlen?: number; label?: string }[];
+}
+interface IpJsonLink {
+  readonly ifname?: string;
+  readonly flags?: readonly string[];
+  readonly master?: string;
+  readonly address?: string;
+  readonly linkinfo?: { info_kind?: string };
+}
+
+function sysctlPath(key: string): string {
+  return `/proc/sys/${key.replace(/\./g, '/')}`;
+}
+
+export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
+  const { exec, files } = deps;
+  const run = (argv: string[], input?: string) => exec.run(argv, input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
+
+  return {
+    async iptablesSave(table: TableName) {
+      return (await run(['iptables-save', '-t', table])).stdout;
+    },
+    async iptablesRestore(text) {
+      await run(['iptables-restore', '-w', '5', '--noflush'], text);
+    },
+    async ebtablesSave(table: TableName) {
+      // ebtables-save on the nft backend lists one table with -t.
+      return (await run(['ebtables-save', '-t', table])).stdout;
+    },
+    async ebtablesRestore(text) {
+      await run(['ebtables-restore', '--noflush'], text);
+    },
+    async ipsetSave() {
+      return (await run(['ipset', 'save'])).stdout;
+    },
+    async ipsetRestore(text) {
+      await run(['ipset', 'restore'], text);
+    },
+
+    async links(): Promise<ObservedLink[]> {
+      const out = JSON.parse((await run(['ip', '-j', '-d', 'link', 'show'])).stdout || '[]') as IpJsonLink[];
+      const result: ObservedLink[] = [];
+      for (const l of out) {
+        if (!l.ifname) continue;
+        let hairpin: boolean | undefined;
+        if (l.master) {
+          const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
+          if (h !== undefined) hairpin = h.trim() === '1';
+        }
+        result.push({
+          name: l.ifname,
+          up: (l.flags ?? []).includes('UP'),
+          ...(l.master ? { master: l.master } : {}),
+          isBridge: l.linkinfo?.info_kind === 'bridge',
+          ...(l.address ? { mac: l.address } : {}),
+          ...(hairpin !== undefined ? { hairpin } : {}),
+        });
+      }
+      return result;
+    },
+    async allAddresses() {
+      const out = JSON.parse((await run(['ip', '-j', '-4', 'addr', 'show'])).stdout || '[]') as IpJsonAddr[];
+      return out.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local as string));
+    },
+    async addresses(ifname): Promise<ObservedAddress[]> {
+      let stdout: string;
+      try {
+        stdout = (await run(['ip', '-j', '-4', 'addr', 'show', 'dev', ifname])).stdout;
+      } catch (err) {
+        if (err instanceof ExecError && /does not exist|Cannot find device/i.test(err.stderr)) return [];
+        throw err;
+      }
+      const out = JSON.parse(stdout || '[]') as IpJsonAddr[];
+      const result: ObservedAddress[] = [];
+      for (const l of out) {
+        for (const a of l.addr_info ?? []) {
+          if (a.family !== 'inet' || !a.local || a.prefixlen === undefined) continue;
+          result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}) });
+        }
+      }
+      return result;
+    },
+    async addAddress(ifname, address, label) {
+      const argv = ['ip', 'addr', 'add', `${address}/32`, 'dev', ifname];
+      if (label) argv.push('label', label);
+      await exec.run(argv, { okExitCodes: [0, 2] }); // 2: already there (a racing writer); converged either way
+    },
+    async delAddress(ifname, address, prefixlen) {
+      await exec.run(['ip', 'addr', 'del', `${address}/${prefixlen}`, 'dev', ifname], { okExitCodes: [0, 2] });
+    },
+    async gratuitousArp(ifname, address) {
+      // Best effort (EUCA-12813): a lost announcement only delays neighbours' caches.
+      await exec.run(['arping', '-U', '-c', '1', '-w', '1', '-I', ifname, address], { okExitCodes: [0, 1, 2], timeoutMs: 5000 }).catch(() => undefined);
+    },
+    async createBridge(name) {
+      await run(['ip', 'link', 'add', 'name', name, 'type', 'bridge']);
+    },
+    async setMaster(name, bridge) {
+      await run(['ip', 'link', 'set', 'dev', name, 'master', bridge]);
+    },
+    async setUp(name) {
+      await run(['ip', 'link', 'set', 'dev', name, 'up']);
+    },
+    async setHairpin(name) {
+      await run(['ip', 'link', 'set', 'dev', name, 'type', 'bridge_slave', 'hairpin', 'on']);
+    },
+
+    async readSysctl(key) {
+      const v = await files.read(sysctlPath(key)).catch(() => undefined);
+      return v?.trim();
+    },
+    async writeSysctl(key, value) {
+      // /proc/sys files cannot be replaced by rename: write in place.
+      await fs.writeFile(sysctlPath(key), `${value}\n`);
+    },
+    async loadModule(name) {
+      await exec.run(['modprobe', name], { okExitCodes: [0, 1] }).catch(() => undefined);
+    },
+
+    async processArgv(pid) {
+      const raw = await files.read(`/proc/${pid}/cmdline`).catch(() => undefined);
+      if (raw === undefined || raw === '') return undefined;
+      // A zombie has an empty cmdline; a dead pid has no directory.
+      const stat = await files.read(`/proc/${pid}/stat`).catch(() => undefined);
+      if (stat !== undefined && / Z /.test(stat.slice(stat.lastIndexOf(')')))) return undefined;
+      return raw.split('\0').filter((a) => a !== '');
+    },
+    async startDaemon(argv, logFile) {
+      const p = exec.start(argv, { detached: true, logFile });
+      if (p.pid <= 0) throw new ExecError(argv, undefined, 'failed to start');
+      return p.pid;
+    },
+    async kill(pid, signal) {
+      try {
+        process.kill(pid, signal);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    },
+
+    readFile: (file) => files.read(file),
+    writeFile: (file, content) => files.writeAtomic(file, content, { mode: 0o644 }),
+    removeFile: (file) => files.remove(file),
+    mkdirp: (dir) => files.mkdirp(dir, 0o755),
+  };
+}

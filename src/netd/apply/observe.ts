@@ -1,0 +1,61 @@
+/**
+ * Reads the live host into an ObservedState with the shared save parsers
+ * (src/netd/netfilter/). Reading never changes anything.
+ */
+import type { ObservedLink, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from '../netfilter/index.ts';
+import type { SavedTables } from '../netfilter/index.ts';
+import type { HostOps, TableName } from './host.ts';
+import { findDhcpd, type DhcpdFiles } from './dhcpd.ts';
+
+export interface ObserveOptions {
+  readonly sysctlKeys: readonly string[];
+  /** Public interface whose addresses matter ('' = none). */
+  readonly publicInterface: string;
+  readonly dhcpd: DhcpdFiles;
+}
+
+function toTable(saved: SavedTables, table: TableName): ObservedTable {
+  const t = saved.get(table);
+  const chains = new Map<string, readonly ObservedRule[]>();
+  if (t) for (const [name, c] of t.chains) chains.set(name, c.rules);
+  return { chains };
+}
+
+export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>> {
+  const [ipf, ipn, ebf, ebn, sets] = await Promise.all([
+    host.iptablesSave('filter'),
+    host.iptablesSave('nat'),
+    host.ebtablesSave('filter'),
+    host.ebtablesSave('nat'),
+    host.ipsetSave(),
+  ]);
+  const ipsets = new Map<string, { type: string; members: readonly string[] }>();
+  for (const [name, s] of parseIpsetSave(sets)) ipsets.set(name, { type: s.type, members: s.members });
+  return {
+    iptables: { filter: toTable(parseIptablesSave(ipf), 'filter'), nat: toTable(parseIptablesSave(ipn), 'nat') },
+    ebtables: { filter: toTable(parseEbtablesSave(ebf), 'filter'), nat: toTable(parseEbtablesSave(ebn), 'nat') },
+    ipsets,
+  };
+}
+
+export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
+  const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid] = await Promise.all([
+    observeNetfilter(host),
+    host.links(),
+    options.publicInterface === '' ? Promise.resolve([]) : host.addresses(options.publicInterface),
+    host.readFile(options.dhcpd.conf),
+    findDhcpd(host, options.dhcpd),
+  ]);
+  const sysctls = new Map<string, string | undefined>();
+  for (const key of options.sysctlKeys) sysctls.set(key, await host.readSysctl(key));
+  const linkMap = new Map<string, ObservedLink>();
+  for (const l of links) linkMap.set(l.name, l);
+  return {
+    ...netfilter,
+    publicAddresses,
+    links: linkMap,
+    sysctls,
+    dhcpd: { ...(dhcpConfig !== undefined ? { config: dhcpConfig } : {}), ...(dhcpPid !== undefined ? { pid: dhcpPid } : {}) },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * One sync: file → parse → find self → render → observe → plan → apply →
+ * status. Everything is derived from the shared file and the live kernel
+ * (style.md 7); the only thing read from our own past is the status file's
+ * applied sequence, which refuses an older document.
+ *
+ * Outcomes (NetdResult): a missing/truncated/malformed/invalid document,
+ * a document that does not list this node, or one older than the applied one
+ * change NOTHING on the host; a failed step leaves every earlier transaction
+ * applied and the failed one rolled back by the kernel, and is reported as
+ * `error` (the daemon then retries with a full rewrite).
+ */
+import type { NetdConfig } from '../config.ts';
+import { netdNames } from '../names.ts';
+import { findSelf, render } from '../render/render.ts';
+import type { DesiredState, HostFacts } from '../render/types.ts';
+import { parseGni } from '../../shared/gni/codec.ts';
+import { formatDiagnostic } from '../../shared/diagnostics.ts';
+import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { planSync, type Plan } from '../plan/plan.ts';
+import type { HostOps } from './host.ts';
+import { observeHost } from './observe.ts';
+import { ApplyError, applySteps, type StepResult } from './apply.ts';
+import { dhcpdFiles } from './dhcpd.ts';
+import { readStatus, statusFiles, writeStatus } from '../status.ts';
+import { appendEvent, type SyncEvent } from '../events.ts';
+
+export interface SyncDeps {
+  readonly host: HostOps;
+  readonly config: NetdConfig;
+  readonly runDir: string;
+  readonly gniFile: string;
+  /** Wall-clock milliseconds (status timestamps and step timings). */
+  readonly now: () => number;
+  readonly wait: (ms: number) => Promise<void>;
+  readonly dhcpdStartCheckMs?: number;
+}
+
+export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'dhcpd' | 'manual';
+
+export interface SyncOutcome {
+  readonly result: NetdResult;
+  readonly status: NetdStatus;
+  readonly steps: readonly StepResult[];
+  readonly writes: number;
+  readonly durationMs: number;
+  readonly notes: readonly string[];
+  /** The desired state when render succeeded (metrics count rules and sets from it). */
+  readonly desired?: DesiredState;
+  readonly error?: string;
+}
+
+/** Label for the public /32s we add: `<if>:en` when it fits in IFNAMSIZ-1. */
+export function addressLabel(publicInterface: string): string | undefined {
+  const label = `${publicInterface}:en`;
+  return publicInterface !== '' && label.length <= 15 ? label : undefined;
+}
+
+export async function hostFacts(host: HostOps, bridge: string): Promise<HostFacts> {
+  const links = await host.links();
+  const br = links.find((l) => l.name === bridge);
+  const addrs = br ? await host.addresses(bridge) : [];
+  return {
+    ...(br?.mac ? { bridgeMac: br.mac.toLowerCase() } : {}),
+    bridgeAddresses: addrs.map((a) => `${a.address}/${a.prefixlen}`),
+  };
+}
+
+/** Parses the file and renders the desired state; never touches the host except to read facts. */
+export async function desiredFromFile(
+  deps: Pick<SyncDeps, 'host' | 'config' | 'gniFile'>,
+): Promise<{ ok: true; state: DesiredState } | { ok: false; result: NetdResult; error: string; version?: string; sequence?: number }> {
+  const { host, config } = deps;
+  const text = await host.readFile(deps.gniFile).catch((err) => {
+    throw err;
+  });
+  if (text === undefined) return { ok: false, result: 'invalid-document', error: `shared file ${deps.gniFile} does not exist` };
+  const parsed = parseGni(text);
+  if (!parsed.ok) {
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    return { ok: false, result: 'invalid-document', error: errors.slice(0, 5).map(formatDiagnostic).join('; ') || 'invalid document' };
+  }
+  const gni = parsed.value;
+  const ids = { version: gni.version, ...(gni.sequence === undefined ? {} : { sequence: gni.sequence }) };
+  const node = findSelf(gni, { configuredName: config.nodeName, localAddresses: config.nodeName === '' ? await host.allAddresses() : [] });
+  if (node === undefined) {
+    const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
+    return { ok: false, result: 'not-in-document', error: how, ...ids };
+  }
+  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge));
+  if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
+  return { ok: true, state: rendered.state };
+}
+
+export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean): Promise<Plan> {
+  const observed = await observeHost(host, {
+    sysctlKeys: desired.sysctls.map((s) => s.key),
+    publicInterface: desired.publicAddresses.interface,
+    dhcpd: dhcpdFiles(runDir),
+  });
+  const label = addressLabel(desired.publicAddresses.interface);
+  return planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, ...(label ? { addressLabel: label } : {}) });
+}
+
+export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; full: boolean }): Promise<SyncOutcome> {
+  const { host, config } = deps;
+  const started = deps.now();
+  const files = statusFiles(deps.runDir);
+  await host.mkdirp(deps.runDir);
+  const previous = await readStatus(host, files);
+  const applied = {
+    ...(previous?.appliedVersion !== undefined ? { appliedVersion: previous.appliedVersion } : {}),
+    ...(previous?.appliedSequence !== undefined ? { appliedSequence: previous.appliedSequence } : {}),
+    ...(previous?.appliedAt !== undefined ? { appliedAt: previous.appliedAt } : {}),
+  };
+  const nodeName = config.nodeName;
+
+  let result: NetdResult = 'ok';
+  let error: string | undefined;
+  let steps: StepResult[] = [];
+  let notes: readonly string[] = [];
+  let ids: { version?: string; sequence?: number } = {};
+  let desired: DesiredState | undefined;
+  let appliedNow = false;
+
+  try {
+    const d = await desiredFromFile(deps);
+    if (!d.ok) {
+      result = d.result;
+      error = d.error;
+      ids = { ...(d.version !== undefined ? { version: d.version } : {}), ...(d.sequence !== undefined ? { sequence: d.sequence } : {}) };
+    } else {
+      desired = d.state;
+      ids = { version: d.state.version, ...(d.state.sequence !== undefined ? { sequence: d.state.sequence } : {}) };
+      if (d.state.sequence !== undefined && applied.appliedSequence !== undefined && d.state.sequence < applied.appliedSequence) {
+        result = 'stale-document';
+        error = `document sequence ${d.state.sequence} is older than the applied ${applied.appliedSequence}`;
+      } else {
+        const plan = await planFor(host, config, deps.runDir, d.state, request.full);
+        notes = [...plan.notes, ...d.state.warnings];
+        steps = await applySteps(plan.steps, {
+          host,
+          dhcpd: dhcpdFiles(deps.runDir),
+          dhcpdBinary: config.dhcpDaemon,
+          now: deps.now,
+          wait: deps.wait,
+          ...(deps.dhcpdStartCheckMs !== undefined ? { dhcpdStartCheckMs: deps.dhcpdStartCheckMs } : {}),
+        });
+        appliedNow = true;
+      }
+    }
+  } catch (err) {
+    result = 'error';
+    error = errorMessage(err);
+    if (err instanceof ApplyError) steps = [...err.results];
+  }
+
+  const at = new Date(deps.now()).toISOString();
+  const node = desired?.node ?? (nodeName || previous?.node || '');
+  const status: NetdStatus = {
+    node,
+    ...ids,
+    ...(appliedNow
+      ? { appliedVersion: ids.version, ...(ids.sequence !== undefined ? { appliedSequence: ids.sequence } : {}), appliedAt: at }
+      : applied),
+    result,
+    at,
+    ...(error !== undefined ? { error } : {}),
+    trigger: request.trigger,
+    steps: steps.map((s) => ({ name: s.description, ms: s.ms, wrote: s.writes > 0 })),
+  };
+  const writes = steps.reduce((n, s) => n + s.writes, 0);
+  const durationMs = deps.now() - started;
+  await writeStatus(host, files, status);
+  const event: SyncEvent = {
+    at,
+    trigger: request.trigger,
+    full: request.full,
+    ...ids,
+    result,
+    ...(error !== undefined ? { error } : {}),
+    durationMs,
+    writes,
+    steps: steps.map((s) => ({ name: s.name, description: s.description, ms: s.ms, writes: s.writes })),
+  };
+  await appendEvent(host, files.events, event);
+  return { result, status, steps, writes, durationMs, notes, ...(desired ? { desired } : {}), ...(error !== undefined ? { error } : {}) };
+}

@@ -1,0 +1,226 @@
+/**
+ * netd's configuration: a `KEY="value"` file with the variable names an
+ * eucanetd operator already knows (eucalyptus-edge.md §1.6) plus edgenet's own
+ * `EDGENET_*` keys.
+ *
+ * Model: the file is parsed line by line (comments `#…`, blank lines, optional
+ * `export `, values in double or single quotes or bare); every problem is
+ * returned at once as a diagnostic whose path is the key (`NC_ROUTER_IP`), or
+ * `line N` for a line that is not an assignment. Unknown keys are warnings
+ * (eucalyptus.conf carries many keys netd does not read). Pure: no fs, no env.
+ *
+ * Invariants of a returned NetdConfig: every field is set (defaults filled),
+ * `prefix` is 1–8 letters/digits, intervals are positive integers, IPs parse.
+ */
+import type { Diagnostic, Validated } from '../shared/diagnostics.ts';
+import { hasErrors } from '../shared/diagnostics.ts';
+import { isIp } from '../shared/ip.ts';
+import { DEFAULT_PORTS } from '../shared/paths.ts';
+
+export interface NetdConfig {
+  /** VNET_BRIDGE: bridge the `vn_` interfaces attach to (default `br0`). */
+  readonly bridge: string;
+  /** VNET_PUBINTERFACE: interface that carries the public /32 addresses ('' = none configured). */
+  readonly publicInterface: string;
+  /** VNET_PRIVINTERFACE: physical interface enslaved to the bridge ('' = none). */
+  readonly privateInterface: string;
+  /** VNET_DHCPDAEMON: dhcpd binary. */
+  readonly dhcpDaemon: string;
+  /** POLLING_FREQUENCY: seconds between polls of the shared file. */
+  readonly pollingFrequencySeconds: number;
+  /** DISABLE_L2_ISOLATION=Y: no ebtables anti-spoofing (the fake-router ARP reply is kept). */
+  readonly disableL2Isolation: boolean;
+  /** NC_ROUTER=Y: the node routes for its VMs. */
+  readonly ncRouter: boolean;
+  /** NC_ROUTER_IP: '' (fake router on the subnet gateway), an IP, or 'AUTO' (bridge IP in the subnet). */
+  readonly ncRouterIp: '' | 'AUTO' | string;
+  /** METADATA_IP: overrides the document's enabledCLCIp as the metadata DNAT target ('' = no override). */
+  readonly metadataIp: string;
+  readonly metadataPort: number;
+  /** METADATA_USE_VM_PRIVATE=Y: traffic to 169.254.169.254 keeps the VM's private source. */
+  readonly metadataUseVmPrivate: boolean;
+  /** EDGENET_NODE_NAME: this node's name in the document ('' = find it by local address). */
+  readonly nodeName: string;
+  /** EDGENET_RUN_DIR: run directory ('' = the default from src/shared/paths.ts). */
+  readonly runDir: string;
+  /** EDGENET_PREFIX: prefix of every chain and set netd owns. */
+  readonly prefix: string;
+  readonly resyncIntervalSeconds: number;
+  readonly minSyncIntervalMs: number;
+  /** EDGENET_GNI_FILE: the shared document ('' = `<runDir>/global_network_info.xml`). */
+  readonly gniFile: string;
+  /** EDGENET_METRICS_LISTEN: `host:port` of the Prometheus endpoint ('' = default). */
+  readonly metricsListen: string;
+  /** EDGENET_BRIDGE_MAC: the bridge's MAC for the fake-router ARP reply when not read from the host. */
+  readonly bridgeMac: string;
+}
+
+export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
+  bridge: 'br0',
+  publicInterface: '',
+  privateInterface: '',
+  dhcpDaemon: '/usr/sbin/dhcpd',
+  pollingFrequencySeconds: 1,
+  disableL2Isolation: false,
+  ncRouter: true,
+  ncRouterIp: '',
+  metadataIp: '',
+  metadataPort: DEFAULT_PORTS.metadata,
+  metadataUseVmPrivate: false,
+  nodeName: '',
+  runDir: '',
+  prefix: 'EDGENET',
+  resyncIntervalSeconds: 60,
+  minSyncIntervalMs: 100,
+  gniFile: '',
+  metricsListen: '',
+  bridgeMac: '',
+});
+
+/** Diagnostic codes of this parser. */
+export const NETD_CONFIG_CODES = {
+  syntax: 'NETD_CONFIG_SYNTAX',
+  unknownKey: 'NETD_CONFIG_UNKNOWN_KEY',
+  badValue: 'NETD_CONFIG_BAD_VALUE',
+  duplicateKey: 'NETD_CONFIG_DUPLICATE_KEY',
+} as const;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Setter = (value: string, out: Mutable<NetdConfig>) => string | undefined;
+
+const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+function iface(field: 'bridge' | 'publicInterface' | 'privateInterface', allowEmpty: boolean): Setter {
+  return (v, out) => {
+    if (v === '' && allowEmpty) { out[field] = ''; return undefined; }
+    if (!IFNAME.test(v)) return 'must be an interface name (1-15 of letters, digits, _ . : -)';
+    out[field] = v;
+    return undefined;
+  };
+}
+
+function yesNo(field: 'disableL2Isolation' | 'ncRouter' | 'metadataUseVmPrivate'): Setter {
+  return (v, out) => {
+    const u = v.toUpperCase();
+    if (u === 'Y' || u === 'YES' || u === 'TRUE' || u === '1') out[field] = true;
+    else if (u === 'N' || u === 'NO' || u === 'FALSE' || u === '0') out[field] = false;
+    else return 'must be Y or N';
+    return undefined;
+  };
+}
+
+function positiveInt(field: 'pollingFrequencySeconds' | 'resyncIntervalSeconds' | 'minSyncIntervalMs' | 'metadataPort', max: number): Setter {
+  return (v, out) => {
+    if (!/^\d+$/.test(v)) return 'must be a positive integer';
+    const n = Number(v);
+    if (n < 1 || n > max) return `must be between 1 and ${max}`;
+    out[field] = n;
+    return undefined;
+  };
+}
+
+function text(field: 'dhcpDaemon' | 'nodeName' | 'runDir' | 'gniFile' | 'metricsListen', absolute: boolean): Setter {
+  return (v, out) => {
+    if (absolute && v !== '' && !v.startsWith('/')) return 'must be an absolute path';
+    out[field] = v;
+    return undefined;
+  };
+}
+
+const SETTERS: Readonly<Record<string, Setter>> = {
+  VNET_BRIDGE: iface('bridge', false),
+  VNET_PUBINTERFACE: iface('publicInterface', true),
+  VNET_PRIVINTERFACE: iface('privateInterface', true),
+  VNET_DHCPDAEMON: (v, out) => (v === '' ? 'must not be empty' : text('dhcpDaemon', true)(v, out)),
+  POLLING_FREQUENCY: positiveInt('pollingFrequencySeconds', 3600),
+  DISABLE_L2_ISOLATION: yesNo('disableL2Isolation'),
+  NC_ROUTER: yesNo('ncRouter'),
+  NC_ROUTER_IP: (v, out) => {
+    if (v === '' || v.toUpperCase() === 'AUTO') { out.ncRouterIp = v.toUpperCase(); return undefined; }
+    if (!isIp(v)) return 'must be empty, AUTO or an IPv4 address';
+    out.ncRouterIp = v;
+    return undefined;
+  },
+  METADATA_IP: (v, out) => {
+    if (v !== '' && !isIp(v)) return 'must be empty or an IPv4 address';
+    out.metadataIp = v;
+    return undefined;
+  },
+  METADATA_PORT: positiveInt('metadataPort', 65535),
+  METADATA_USE_VM_PRIVATE: yesNo('metadataUseVmPrivate'),
+  EDGENET_NODE_NAME: text('nodeName', false),
+  EDGENET_RUN_DIR: text('runDir', true),
+  EDGENET_PREFIX: (v, out) => {
+    if (!/^[A-Za-z0-9]{1,8}$/.test(v)) return 'must be 1-8 letters or digits (chain names are limited to 28 characters)';
+    out.prefix = v;
+    return undefined;
+  },
+  EDGENET_RESYNC_INTERVAL: positiveInt('resyncIntervalSeconds', 86400),
+  EDGENET_MIN_SYNC_INTERVAL: positiveInt('minSyncIntervalMs', 600000),
+  EDGENET_GNI_FILE: text('gniFile', true),
+  EDGENET_METRICS_LISTEN: (v, out) => {
+    if (v !== '' && !/^[^\s:]*:\d{1,5}$/.test(v)) return 'must be host:port or :port';
+    out.metricsListen = v;
+    return undefined;
+  },
+  EDGENET_BRIDGE_MAC: (v, out) => {
+    const lower = v.toLowerCase();
+    if (lower !== '' && !MAC.test(lower)) return 'must be a MAC address hh:hh:hh:hh:hh:hh';
+    out.bridgeMac = lower;
+    return undefined;
+  },
+};
+
+/** Keys netd reads; other keys of eucalyptus.conf are reported as warnings. */
+export const NETD_CONFIG_KEYS: readonly string[] = Object.keys(SETTERS);
+
+const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
+
+/** Strips matching quotes and a trailing comment after an unquoted value. */
+function unquote(raw: string): string | undefined {
+  const v = raw.trim();
+  const q = v[0];
+  if (q === '"' || q === "'") {
+    const end = v.indexOf(q, 1);
+    if (end < 0) return undefined;
+    const rest = v.slice(end + 1).trim();
+    if (rest !== '' && !rest.startsWith('#')) return undefined;
+    return v.slice(1, end);
+  }
+  const hash = v.search(/\s#/);
+  return (hash >= 0 ? v.slice(0, hash) : v).trim();
+}
+
+export function parseNetdConfig(text: string): Validated<NetdConfig> {
+  const out: Mutable<NetdConfig> = { ...DEFAULT_NETD_CONFIG };
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  const lines = text.split(/\r?\n/);
+  lines.forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const m = ASSIGNMENT.exec(trimmed);
+    if (!m) {
+      diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.syntax, path: `line ${index + 1}`, message: 'expected KEY="value"' });
+      return;
+    }
+    const key = m[1] as string;
+    const value = unquote(m[2] ?? '');
+    if (value === undefined) {
+      diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.syntax, path: key, message: `line ${index + 1}: unbalanced quotes` });
+      return;
+    }
+    const setter = SETTERS[key];
+    if (!setter) {
+      diagnostics.push({ severity: 'warning', code: NETD_CONFIG_CODES.unknownKey, path: key, message: 'key not used by netd (ignored)' });
+      return;
+    }
+    if (seen.has(key)) diagnostics.push({ severity: 'warning', code: NETD_CONFIG_CODES.duplicateKey, path: key, message: `line ${index + 1}: set more than once; the last value wins` });
+    seen.add(key);
+    const problem = setter(value, out);
+    if (problem !== undefined) diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.badValue, path: key, message: `${JSON.stringify(value)}: ${problem}` });
+  });
+  if (hasErrors(diagnostics)) return { ok: false, diagnostics };
+  return { ok: true, value: Object.freeze(out), diagnostics };
+}

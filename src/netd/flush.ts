@@ -1,0 +1,64 @@
+/**
+ * `edgenet netd flush`: removes every edgenet artifact from the host and
+ * nothing else — our chains and the hooks into them (one transaction per
+ * table), our ipsets (after the rules that used them), our public /32s
+ * (addresses carrying our label, plus addresses of the document's public pool
+ * when the shared file is readable) and our dhcpd. The bridge and sysctls are
+ * left alone: other software may depend on them.
+ *
+ * Built from the same planner as a sync, against an empty desired table.
+ */
+import type { NetfilterTable } from './render/types.ts';
+import { EBTABLES_BUILTINS, IPTABLES_BUILTINS, planTable } from './plan/plan.ts';
+import type { Step } from './plan/steps.ts';
+import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../shared/ip.ts';
+import type { HostOps } from './apply/host.ts';
+import { observeNetfilter } from './apply/observe.ts';
+import { applySteps, type StepResult } from './apply/apply.ts';
+import { dhcpdFiles, findDhcpd } from './apply/dhcpd.ts';
+
+export interface FlushOptions {
+  readonly isOurs: (name: string) => boolean;
+  readonly runDir: string;
+  readonly publicInterface: string;
+  /** Our address label (`<if>:en`), if any. */
+  readonly addressLabel?: string;
+  /** The document's public pool, when known. */
+  readonly pool: readonly string[];
+  readonly now: () => number;
+  readonly wait: (ms: number) => Promise<void>;
+}
+
+const EMPTY: NetfilterTable = { chains: [], hooks: [] };
+
+export async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
+  const steps: Step[] = [];
+  const nf = await observeNetfilter(host);
+  for (const table of ['filter', 'nat'] as const) {
+    const w = planTable('iptables', table, EMPTY, nf.iptables[table], { full: false, isOurs: options.isOurs, builtins: IPTABLES_BUILTINS[table] });
+    if (w) steps.push({ kind: 'iptables-write', write: w });
+  }
+  for (const table of ['filter', 'nat'] as const) {
+    const w = planTable('ebtables', table, EMPTY, nf.ebtables[table], { full: false, isOurs: options.isOurs, builtins: EBTABLES_BUILTINS[table] });
+    if (w) steps.push({ kind: 'ebtables-write', write: w });
+  }
+  const sets = [...nf.ipsets.keys()].filter(options.isOurs).sort();
+  if (sets.length) steps.push({ kind: 'ipset-destroy', names: sets });
+  if (options.publicInterface !== '') {
+    const pool = options.pool.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined);
+    for (const a of await host.addresses(options.publicInterface)) {
+      if (a.prefixlen !== 32) continue;
+      const ip = parseIp(a.address);
+      const ours = (options.addressLabel !== undefined && a.label === options.addressLabel) || (ip !== undefined && pool.some((r) => rangeContains(r, ip)));
+      if (ours) steps.push({ kind: 'addr-del', interface: options.publicInterface, address: a.address, prefixlen: 32 });
+    }
+  }
+  const pid = await findDhcpd(host, dhcpdFiles(options.runDir));
+  if (pid !== undefined) steps.push({ kind: 'dhcpd-stop', pid });
+  return steps;
+}
+
+export async function flushHost(host: HostOps, options: FlushOptions): Promise<StepResult[]> {
+  const steps = await planFlush(host, options);
+  return applySteps(steps, { host, dhcpd: dhcpdFiles(options.runDir), dhcpdBinary: 'dhcpd', now: options.now, wait: options.wait });
+}

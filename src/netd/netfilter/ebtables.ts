@@ -1,0 +1,100 @@
+/**
+ * ebtables: writer of `ebtables-restore --noflush` text and parser of
+ * `ebtables-save` output (nft backend, ebtables 1.8.9).
+ *
+ * Restore text semantics, verified in a scratch namespace:
+ * - `:CHAIN POLICY` creates or FLUSHES the chain (our chains use RETURN, so a
+ *   frame that no rule decides goes back to the caller);
+ * - `-X` of a chain works only in a transaction that also flushed it and
+ *   every chain that referenced it; we declare it first, delete it last;
+ * - ebtables-nft has no comment match: a rule's comment is written as a `#`
+ *   line above it (restore ignores it) and is not in the kernel, so the parser
+ *   returns comment '' and `stripComments` makes rendered rules comparable.
+ *
+ * Canonical form as ebtables-save prints it: `-p`, `-s`, `-d`, `-i`, `-o`,
+ * then extension matches (`--ip-*`, `--arp-*`), then `-j`; MACs lower-case and
+ * zero-padded; `ff:ff:ff:ff:ff:ff` printed as `Broadcast`; `--ip-proto` and
+ * `--arp-op` by name (`udp`, `Request`); `/32` omitted on `--ip-src/dst`.
+ */
+import type { Chain, NetfilterTable, Rule } from '../render/types.ts';
+import type { SavedChain, SavedTable, SavedTables } from './model.ts';
+import type { RestoreTextOptions } from './iptables.ts';
+import { SaveParseError } from './iptables.ts';
+import { splitArgs } from './tokens.ts';
+
+export type EbtablesTableName = 'filter' | 'nat';
+
+/** Policy of every chain we create. */
+export const EBTABLES_CHAIN_POLICY = 'RETURN';
+
+const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', 'BROUTING']);
+
+export function ebtablesRuleLine(chain: string, rule: Rule): string {
+  return ['-A', chain, ...rule.args].join(' ');
+}
+
+export function ebtablesRestoreText(table: EbtablesTableName, t: NetfilterTable, opts: RestoreTextOptions & { comments?: boolean } = {}): string {
+  const wanted = opts.chains === undefined ? undefined : new Set(opts.chains);
+  const chains = t.chains.filter((c) => wanted === undefined || wanted.has(c.name));
+  const deletions = opts.deleteChains ?? [];
+  const comments = opts.comments ?? true;
+  const lines: string[] = [`*${table}`];
+  for (const c of chains) lines.push(`:${c.name} ${EBTABLES_CHAIN_POLICY}`);
+  for (const name of deletions) lines.push(`:${name} ${EBTABLES_CHAIN_POLICY}`);
+  for (const c of chains) {
+    for (const r of c.rules) {
+      if (comments && r.comment !== '') lines.push(`# ${r.comment.replace(/\n/g, ' ')}`);
+      lines.push(ebtablesRuleLine(c.name, r));
+    }
+  }
+  for (const name of deletions) lines.push(`-X ${name}`);
+  lines.push('COMMIT', '');
+  return lines.join('\n');
+}
+
+/** The kernel keeps no ebtables comments: compare rendered chains with `stripComments(chain.rules)`. */
+export function stripComments(rules: readonly Rule[]): Rule[] {
+  return rules.map((r) => ({ args: r.args, comment: '' }));
+}
+
+/** Same chain list without comments (for comparing with parsed kernel state). */
+export function ebtablesComparable(chains: readonly Chain[]): Chain[] {
+  return chains.map((c) => ({ name: c.name, rules: stripComments(c.rules) }));
+}
+
+/** Parses `ebtables-save` output (any tables) into the shared model. */
+export function parseEbtablesSave(text: string): SavedTables {
+  const tables: SavedTables = new Map();
+  let current: SavedTable | undefined;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const line = (lines[n] as string).trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      current = { chains: new Map() };
+      tables.set(line.slice(1), current);
+      continue;
+    }
+    if (line === 'COMMIT') { current = undefined; continue; }
+    if (current === undefined) throw new SaveParseError(n + 1, 'rule or chain outside a table');
+    if (line.startsWith(':')) {
+      const [name = '', policy] = line.slice(1).split(/\s+/);
+      current.chains.set(name, { policy, builtin: BUILTIN.has(name), rules: [] });
+      continue;
+    }
+    let args = splitArgs(line);
+    if (args[0]?.startsWith('[')) args = args.slice(1);
+    // `ebtables-save -c` appends `-c <pkts> <bytes>`.
+    const c = args.lastIndexOf('-c');
+    if (c >= 0 && c === args.length - 3) args = args.slice(0, c);
+    if (args[0] !== '-A' || args.length < 2) throw new SaveParseError(n + 1, `unexpected line ${JSON.stringify(line.slice(0, 80))}`);
+    const chainName = args[1] as string;
+    let chain: SavedChain | undefined = current.chains.get(chainName);
+    if (chain === undefined) {
+      chain = { policy: undefined, builtin: BUILTIN.has(chainName), rules: [] };
+      current.chains.set(chainName, chain);
+    }
+    chain.rules.push({ args: args.slice(2), comment: '' });
+  }
+  return tables;
+}

@@ -1,0 +1,231 @@
+/**
+ * The planner: (DesiredState, ObservedState) → ordered steps. Pure: no file,
+ * process or clock. An unchanged host yields an empty plan, so a sync with
+ * nothing to do issues no write at all; one instance added yields only the
+ * chains and sets it touches (plus the dispatch chains that list it).
+ *
+ * `full` (start, after a failure, periodic resync; KEP-3453) rewrites every
+ * desired chain even when it looks unchanged; sets, addresses, links and
+ * dhcpd are always diffed against the live kernel, which is exact.
+ *
+ * Ownership (style.md 6): only names for which `isOurs` holds are ever
+ * written, flushed or deleted; a hook is ours when its target is; a /32 on
+ * the public interface is ours when it lies in the document's public pool or
+ * carries our address label.
+ */
+import type { Chain, DesiredState, Hook, IpSet, NetfilterTable } from '../render/types.ts';
+import type { ObservedRule, ObservedState, ObservedTable } from './observed.ts';
+import type { NetfilterTableName, SetRefill, Step, TableWrite } from './steps.ts';
+import { commentHash, ebtablesKey, observedHash, ruleTarget, tagChain, tagHook } from './fingerprint.ts';
+import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
+
+export interface PlanOptions {
+  /** Rewrite every desired chain (start, after a failure, periodic resync). */
+  readonly full: boolean;
+  readonly isOurs: (name: string) => boolean;
+  /** Label put on the public /32s we add (≤ 15 chars, `<if>:<x>`), when it fits. */
+  readonly addressLabel?: string;
+}
+
+export interface Plan {
+  readonly steps: readonly Step[];
+  /** Things the plan could not do and why (missing private interface, ...). */
+  readonly notes: readonly string[];
+}
+
+type Flavor = 'iptables' | 'ebtables';
+
+function sameChain(flavor: Flavor, desired: Chain, observed: readonly ObservedRule[]): boolean {
+  if (desired.rules.length !== observed.length) return false;
+  for (let i = 0; i < observed.length; i++) {
+    const d = desired.rules[i]!;
+    const o = observed[i]!;
+    if (flavor === 'iptables') {
+      const h = observedHash(o);
+      if (h === undefined || h !== commentHash(d.comment)) return false;
+    } else if (ebtablesKey(d.args) !== ebtablesKey(o.args)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function hookMatches(flavor: Flavor, hook: Hook, rule: ObservedRule): boolean {
+  if (ruleTarget(rule.args) !== hook.target) return false;
+  if (flavor === 'iptables') return observedHash(rule) === commentHash(hook.comment);
+  return ebtablesKey(rule.args) === ebtablesKey([...hook.match, '-j', hook.target]);
+}
+
+/** Plans one table; undefined when nothing needs writing. */
+export function planTable(
+  flavor: Flavor,
+  tableName: NetfilterTableName,
+  desiredIn: NetfilterTable,
+  observed: ObservedTable,
+  options: { full: boolean; isOurs: (name: string) => boolean; builtins: ReadonlySet<string> },
+): TableWrite | undefined {
+  const chains = flavor === 'iptables' ? desiredIn.chains.map(tagChain) : desiredIn.chains;
+  const hooks = flavor === 'iptables' ? desiredIn.hooks.map(tagHook) : desiredIn.hooks;
+  const desiredNames = new Set(chains.map((c) => c.name));
+
+  const write: Chain[] = [];
+  for (const c of chains) {
+    const have = observed.chains.get(c.name);
+    if (options.full || have === undefined || !sameChain(flavor, c, have)) write.push(c);
+  }
+
+  const deleteChains: string[] = [];
+  for (const name of observed.chains.keys()) {
+    if (!options.builtins.has(name) && options.isOurs(name) && !desiredNames.has(name)) deleteChains.push(name);
+  }
+  deleteChains.sort();
+
+  const addHooks: Hook[] = [];
+  const removeHooks: { builtin: string; rule: ObservedRule }[] = [];
+  const claimed = new Set<ObservedRule>();
+  for (const h of hooks) {
+    const rules = observed.chains.get(h.builtin) ?? [];
+    const found = rules.find((r) => !claimed.has(r) && hookMatches(flavor, h, r));
+    if (found) claimed.add(found);
+    else addHooks.push(h);
+  }
+  for (const [builtin, rules] of observed.chains) {
+    if (!options.builtins.has(builtin)) continue;
+    for (const r of rules) {
+      const target = ruleTarget(r.args);
+      if (target !== undefined && options.isOurs(target) && !claimed.has(r)) removeHooks.push({ builtin, rule: r });
+    }
+  }
+
+  if (write.length === 0 && addHooks.length === 0 && removeHooks.length === 0 && deleteChains.length === 0) return undefined;
+  return { table: tableName, chains: write, addHooks, removeHooks, deleteChains };
+}
+
+export const IPTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<string>>> = {
+  filter: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
+  nat: new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']),
+};
+
+export const EBTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<string>>> = {
+  filter: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
+  nat: new Set(['PREROUTING', 'OUTPUT', 'POSTROUTING']),
+};
+
+/** `a.b.c.d/32` and `a.b.c.d` are the same ipset member. */
+export function canonicalMember(m: string): string {
+  return m.endsWith('/32') ? m.slice(0, -3) : m;
+}
+
+function planSets(desired: readonly IpSet[], observed: ObservedState, isOurs: (n: string) => boolean) {
+  const create: IpSet[] = [];
+  const refill: SetRefill[] = [];
+  const destroy: string[] = [];
+  const wanted = new Set(desired.map((s) => s.name));
+  for (const s of desired) {
+    const have = observed.ipsets.get(s.name);
+    if (!have) {
+      create.push(s);
+      continue;
+    }
+    const want = new Set(s.members.map(canonicalMember));
+    const cur = new Set(have.members.map(canonicalMember));
+    const added = [...want].filter((m) => !cur.has(m)).length;
+    const removed = [...cur].filter((m) => !want.has(m)).length;
+    if (added || removed) refill.push({ set: s, added, removed });
+  }
+  for (const name of observed.ipsets.keys()) if (isOurs(name) && !wanted.has(name)) destroy.push(name);
+  destroy.sort();
+  return { create, refill, destroy };
+}
+
+function inPool(address: string, pool: readonly IpRange[]): boolean {
+  const ip = parseIp(address);
+  return ip !== undefined && pool.some((r) => rangeContains(r, ip));
+}
+
+export function planSync(desired: DesiredState, observed: ObservedState, options: PlanOptions): Plan {
+  const steps: Step[] = [];
+  const notes: string[] = [];
+  const { isOurs } = options;
+
+  for (const s of desired.sysctls) {
+    if (observed.sysctls.get(s.key) !== s.value) steps.push({ kind: 'sysctl-set', key: s.key, value: s.value });
+  }
+
+  // Bridge and its members.
+  const br = observed.links.get(desired.bridge.name);
+  if (!br) steps.push({ kind: 'bridge-create', name: desired.bridge.name }, { kind: 'link-up', name: desired.bridge.name });
+  else if (!br.up) steps.push({ kind: 'link-up', name: desired.bridge.name });
+  for (const m of desired.bridge.members) {
+    const link = observed.links.get(m);
+    if (!link) {
+      notes.push(`bridge member ${m} does not exist`);
+      continue;
+    }
+    if (link.master !== desired.bridge.name) steps.push({ kind: 'link-attach', name: m, bridge: desired.bridge.name });
+    if (!link.up) steps.push({ kind: 'link-up', name: m });
+  }
+  // Hairpin on the instance's bridge port lets it reach its own public IP (EUCA-13202).
+  for (const inst of desired.instances) {
+    const link = observed.links.get(inst.interface);
+    if (link && link.master === desired.bridge.name && link.hairpin === false) steps.push({ kind: 'link-hairpin', name: inst.interface });
+  }
+
+  const sets = planSets(desired.ipsets, observed, isOurs);
+  if (sets.create.length) steps.push({ kind: 'ipset-create', sets: sets.create });
+  if (sets.refill.length) steps.push({ kind: 'ipset-refill', sets: sets.refill });
+
+  for (const table of ['filter', 'nat'] as const) {
+    const w = planTable('iptables', table, desired.iptables[table], observed.iptables[table], {
+      full: options.full,
+      isOurs,
+      builtins: IPTABLES_BUILTINS[table],
+    });
+    if (w) steps.push({ kind: 'iptables-write', write: w });
+  }
+  for (const table of ['filter', 'nat'] as const) {
+    const w = planTable('ebtables', table, desired.ebtables[table], observed.ebtables[table], {
+      full: options.full,
+      isOurs,
+      builtins: EBTABLES_BUILTINS[table],
+    });
+    if (w) steps.push({ kind: 'ebtables-write', write: w });
+  }
+  if (sets.destroy.length) steps.push({ kind: 'ipset-destroy', names: sets.destroy });
+
+  // Public /32s: add the missing ones, remove ours that are not wanted.
+  const pubIf = desired.publicAddresses.interface;
+  if (pubIf !== '') {
+    const pool = desired.publicAddresses.pool.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined);
+    const want = new Set(desired.publicAddresses.addresses.map(canonicalMember));
+    const have32 = observed.publicAddresses.filter((a) => a.prefixlen === 32);
+    const haveSet = new Set(have32.map((a) => a.address));
+    for (const a of observed.publicAddresses) {
+      if (a.prefixlen !== 32 || want.has(a.address)) continue;
+      const labelled = options.addressLabel !== undefined && a.label === options.addressLabel;
+      if (labelled || inPool(a.address, pool)) steps.push({ kind: 'addr-del', interface: pubIf, address: a.address, prefixlen: a.prefixlen });
+    }
+    for (const a of [...want].sort()) {
+      if (!haveSet.has(a)) steps.push({ kind: 'addr-add', interface: pubIf, address: a, ...(options.addressLabel ? { label: options.addressLabel } : {}) });
+    }
+  }
+
+  // dhcpd: runs only while there is a local instance; restarted only when its file changed.
+  const dhcp = desired.dhcp;
+  const running = observed.dhcpd.pid;
+  if (dhcp.hostCount === 0) {
+    if (running !== undefined) steps.push({ kind: 'dhcpd-stop', pid: running });
+  } else {
+    const changed = observed.dhcpd.config !== dhcp.config;
+    if (changed) steps.push({ kind: 'dhcpd-write', config: dhcp.config });
+    if (running === undefined) steps.push({ kind: 'dhcpd-start', interface: dhcp.interface });
+    else if (changed) steps.push({ kind: 'dhcpd-restart', interface: dhcp.interface, pid: running });
+  }
+
+  return { steps, notes };
+}
+
+/** Number of steps that change the kernel or a process (all of them, by construction). */
+export function isNoop(plan: Plan): boolean {
+  return plan.steps.length === 0;
+}

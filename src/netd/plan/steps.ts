@@ -1,0 +1,97 @@
+/**
+ * Plan steps: the difference between desired and observed state as a list of
+ * tagged values, in the order they must run (style.md 5, 12):
+ *   sysctls → bridge → ipset create/refill → iptables per table →
+ *   ebtables per table → ipset destroy → addresses → dhcpd.
+ * Sets are created before the rules that use them and destroyed after the
+ * rules that used them are gone. Each step is applied by exactly one case of
+ * the applier's exhaustive switch.
+ */
+import type { Chain, Hook, IpSet } from '../render/types.ts';
+import type { ObservedRule } from './observed.ts';
+
+export type NetfilterTableName = 'filter' | 'nat';
+
+/** One atomic `*-restore --noflush` transaction on one table. */
+export interface TableWrite {
+  readonly table: NetfilterTableName;
+  /** Our chains written in full (declared, which flushes them, then every rule). */
+  readonly chains: readonly Chain[];
+  /** Jumps from built-in chains that are missing: inserted at position 1. */
+  readonly addHooks: readonly Hook[];
+  /** Jumps from built-in chains into our chains that are not desired: deleted by spec. */
+  readonly removeHooks: readonly { readonly builtin: string; readonly rule: ObservedRule }[];
+  /** Our chains that are not desired: flushed and deleted in the same transaction. */
+  readonly deleteChains: readonly string[];
+}
+
+/** A set whose members differ from the kernel's: refilled in full (atomic swap), counts for the log. */
+export interface SetRefill {
+  readonly set: IpSet;
+  readonly added: number;
+  readonly removed: number;
+}
+
+export type Step =
+  | { readonly kind: 'sysctl-set'; readonly key: string; readonly value: string }
+  | { readonly kind: 'bridge-create'; readonly name: string }
+  | { readonly kind: 'link-attach'; readonly name: string; readonly bridge: string }
+  | { readonly kind: 'link-up'; readonly name: string }
+  | { readonly kind: 'link-hairpin'; readonly name: string }
+  | { readonly kind: 'ipset-create'; readonly sets: readonly IpSet[] }
+  | { readonly kind: 'ipset-refill'; readonly sets: readonly SetRefill[] }
+  | { readonly kind: 'iptables-write'; readonly write: TableWrite }
+  | { readonly kind: 'ebtables-write'; readonly write: TableWrite }
+  | { readonly kind: 'ipset-destroy'; readonly names: readonly string[] }
+  | { readonly kind: 'addr-add'; readonly interface: string; readonly address: string; readonly label?: string }
+  | { readonly kind: 'addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  | { readonly kind: 'dhcpd-write'; readonly config: string }
+  | { readonly kind: 'dhcpd-start'; readonly interface: string }
+  | { readonly kind: 'dhcpd-restart'; readonly interface: string; readonly pid: number }
+  | { readonly kind: 'dhcpd-stop'; readonly pid: number };
+
+export type StepKind = Step['kind'];
+
+/** A one-line description for logs and `netd events`. */
+export function describeStep(step: Step): string {
+  switch (step.kind) {
+    case 'sysctl-set':
+      return `sysctl ${step.key}=${step.value}`;
+    case 'bridge-create':
+      return `bridge create ${step.name}`;
+    case 'link-attach':
+      return `link ${step.name} master ${step.bridge}`;
+    case 'link-up':
+      return `link ${step.name} up`;
+    case 'link-hairpin':
+      return `bridge port ${step.name} hairpin on`;
+    case 'ipset-create':
+      return `ipset create ${step.sets.map((s) => s.name).join(' ')}`;
+    case 'ipset-refill':
+      return `ipset refill ${step.sets.map((s) => `${s.set.name}(+${s.added}/-${s.removed})`).join(' ')}`;
+    case 'iptables-write':
+    case 'ebtables-write': {
+      const w = step.write;
+      const parts = [`${step.kind === 'iptables-write' ? 'iptables' : 'ebtables'} ${w.table}:`];
+      if (w.chains.length) parts.push(`write ${w.chains.map((c) => c.name).join(' ')}`);
+      if (w.addHooks.length) parts.push(`hook ${w.addHooks.map((h) => `${h.builtin}->${h.target}`).join(' ')}`);
+      if (w.removeHooks.length) parts.push(`unhook ${w.removeHooks.length}`);
+      if (w.deleteChains.length) parts.push(`delete ${w.deleteChains.join(' ')}`);
+      return parts.join(' ');
+    }
+    case 'ipset-destroy':
+      return `ipset destroy ${step.names.join(' ')}`;
+    case 'addr-add':
+      return `addr add ${step.address}/32 dev ${step.interface}`;
+    case 'addr-del':
+      return `addr del ${step.address}/${step.prefixlen} dev ${step.interface}`;
+    case 'dhcpd-write':
+      return 'dhcpd config write';
+    case 'dhcpd-start':
+      return `dhcpd start on ${step.interface}`;
+    case 'dhcpd-restart':
+      return `dhcpd restart (pid ${step.pid})`;
+    case 'dhcpd-stop':
+      return `dhcpd stop (pid ${step.pid})`;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The facts every part of the renderer needs, resolved once from (document,
+ * node, config, host facts): this node's cluster and subnet, its local
+ * instances, the VM gateway and whether the node plays "fake router".
+ * Building it is where render can fail (node not in the document, gateway
+ * unresolvable); the table builders after it cannot.
+ */
+import type { GniCluster, GniDocument, GniInstance, GniSecurityGroup } from '../../shared/gni/model.ts';
+import type { Cidr } from '../../shared/ip.ts';
+import { cidrContains, compareIps, formatCidr, networkAddress, parseCidr, parseIp, parseNetmask } from '../../shared/ip.ts';
+import type { NetdConfig } from '../config.ts';
+import type { NetdNames } from '../names.ts';
+import { INTERFACE_NAME_MAX, instanceInterface, netdNames } from '../names.ts';
+import type { HostFacts, LocalInstance, RenderErrorCode } from './types.ts';
+
+export interface RenderContext {
+  readonly doc: GniDocument;
+  readonly node: string;
+  readonly cluster: GniCluster;
+  readonly config: NetdConfig;
+  readonly names: NetdNames;
+  /** This cluster's private subnet. */
+  readonly subnet: Cidr;
+  readonly netmask: string;
+  /** Local instances with a MAC and a private IP, sorted by id. */
+  readonly locals: readonly LocalInstance[];
+  /** Gateway handed to VMs ('' if none). */
+  readonly gateway: string;
+  /** NC_ROUTER=Y with empty NC_ROUTER_IP: ebtables answers ARP for the gateway with the bridge MAC. */
+  readonly fakeRouter: boolean;
+  /** Bridge MAC (lower case) or '' when unknown. */
+  readonly bridgeMac: string;
+  readonly groupsById: ReadonlyMap<string, GniSecurityGroup>;
+  /** Every instance of the document that lists a group, by group id. */
+  readonly membersByGroup: ReadonlyMap<string, readonly GniInstance[]>;
+  readonly warnings: string[];
+}
+
+export class RenderFailure extends Error {
+  constructor(readonly code: RenderErrorCode, message: string) {
+    super(message);
+    this.name = 'RenderFailure';
+  }
+}
+
+/** The public IP of an instance if it has one distinct from its private IP. */
+export function publicIpOf(inst: { publicIp?: string; privateIp: string }): string | undefined {
+  const p = inst.publicIp;
+  if (p === undefined || p === '' || p === '0.0.0.0' || p === inst.privateIp || parseIp(p) === undefined) return undefined;
+  return p;
+}
+
+function findCluster(doc: GniDocument, node: string): GniCluster | undefined {
+  return doc.configuration.clusters.find((c) => c.nodes.some((n) => n.name === node));
+}
+
+function resolveSubnet(cluster: GniCluster): { subnet: Cidr; netmask: string } {
+  const net = parseIp(cluster.subnet.subnet);
+  const prefix = parseNetmask(cluster.subnet.netmask);
+  if (net === undefined || prefix === undefined) {
+    throw new RenderFailure('BAD_CLUSTER_SUBNET', `cluster ${cluster.name}: subnet ${cluster.subnet.subnet} netmask ${cluster.subnet.netmask} does not parse`);
+  }
+  const subnet = { network: networkAddress({ network: net, prefix }), prefix };
+  return { subnet, netmask: cluster.subnet.netmask };
+}
+
+function resolveGateway(ctx: { cluster: GniCluster; subnet: Cidr; config: NetdConfig; host: HostFacts }): { gateway: string; fakeRouter: boolean } {
+  const { config, cluster, subnet, host } = ctx;
+  const subnetGateway = parseIp(cluster.subnet.gateway) === undefined ? '' : cluster.subnet.gateway;
+  if (!config.ncRouter) return { gateway: subnetGateway, fakeRouter: false };
+  if (config.ncRouterIp === '') return { gateway: subnetGateway, fakeRouter: subnetGateway !== '' };
+  if (config.ncRouterIp !== 'AUTO') return { gateway: config.ncRouterIp, fakeRouter: false };
+  for (const a of host.bridgeAddresses ?? []) {
+    const ip = parseIp(a.split('/')[0] ?? '');
+    if (ip !== undefined && cidrContains(subnet, ip)) return { gateway: a.split('/')[0] as string, fakeRouter: false };
+  }
+  throw new RenderFailure('NO_BRIDGE_ADDRESS_IN_SUBNET',
+    `NC_ROUTER_IP=AUTO: no address of ${config.bridge} (${(host.bridgeAddresses ?? []).join(', ') || 'none known'}) lies in ${formatCidr(subnet)}`);
+}
+
+function localInstances(doc: GniDocument, node: string, cluster: GniCluster, warnings: string[]): LocalInstance[] {
+  const byId = new Map(doc.instances.map((i) => [i.name, i]));
+  const ids = cluster.nodes.find((n) => n.name === node)?.instanceIds ?? [];
+  const out: LocalInstance[] = [];
+  const seenIp = new Map<string, string>();
+  const seenMac = new Map<string, string>();
+  for (const id of [...new Set(ids)].sort()) {
+    const inst = byId.get(id);
+    if (inst === undefined) { warnings.push(`instance ${id} is listed under node ${node} but has no record: skipped`); continue; }
+    if (instanceInterface(id).length > INTERFACE_NAME_MAX) { warnings.push(`instance ${id}: interface name ${instanceInterface(id)} exceeds ${INTERFACE_NAME_MAX} characters: skipped`); continue; }
+    const mac = inst.macAddress?.toLowerCase() ?? '';
+    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) { warnings.push(`instance ${id} has no valid MAC: skipped (its interface stays blocked)`); continue; }
+    if (parseIp(inst.privateIp) === undefined || inst.privateIp === '0.0.0.0') { warnings.push(`instance ${id} has no private IP: skipped`); continue; }
+    const other = seenIp.get(inst.privateIp) ?? seenMac.get(mac);
+    if (other !== undefined) throw new RenderFailure('CONFLICTING_INSTANCES', `instances ${other} and ${id} share private IP ${inst.privateIp} or MAC ${mac}`);
+    seenIp.set(inst.privateIp, id);
+    seenMac.set(mac, id);
+    const pub = publicIpOf(inst);
+    out.push({
+      id,
+      interface: instanceInterface(id),
+      mac,
+      privateIp: inst.privateIp,
+      ...(pub === undefined ? {} : { publicIp: pub }),
+      securityGroups: [...new Set(inst.securityGroups)],
+    });
+  }
+  return out;
+}
+
+export function buildContext(args: { doc: GniDocument; node: string; config: NetdConfig; host: HostFacts }): RenderContext {
+  const { doc, node, config, host } = args;
+  const cluster = findCluster(doc, node);
+  if (cluster === undefined) throw new RenderFailure('NOT_IN_DOCUMENT', `node ${node} is not listed under any cluster of document ${doc.version}`);
+  const warnings: string[] = [];
+  const { subnet, netmask } = resolveSubnet(cluster);
+  const { gateway, fakeRouter } = resolveGateway({ cluster, subnet, config, host });
+  const locals = localInstances(doc, node, cluster, warnings);
+  const bridgeMac = (host.bridgeMac ?? config.bridgeMac).toLowerCase();
+  if (fakeRouter && bridgeMac === '' && locals.length > 0) {
+    throw new RenderFailure('BRIDGE_MAC_UNKNOWN', `NC_ROUTER=Y with empty NC_ROUTER_IP answers ARP for ${gateway} with the MAC of ${config.bridge}, which is unknown (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
+  }
+  const membersByGroup = new Map<string, GniInstance[]>();
+  for (const inst of doc.instances) {
+    for (const g of new Set(inst.securityGroups)) {
+      let list = membersByGroup.get(g);
+      if (list === undefined) membersByGroup.set(g, (list = []));
+      list.push(inst);
+    }
+  }
+  return {
+    doc, node, cluster, config, names: netdNames(config.prefix), subnet, netmask, locals, gateway, fakeRouter, bridgeMac,
+    groupsById: new Map(doc.securityGroups.map((g) => [g.name, g])),
+    membersByGroup,
+    warnings,
+  };
+}
+
+/** Sorts IPs (and `ip/len` entries) numerically; stable for equal addresses. */
+export function sortIps(list: Iterable<string>): string[] {
+  return [...list].sort((a, b) => compareIps(a.split('/')[0] ?? a, b.split('/')[0] ?? b) || a.length - b.length);
+}
+
+/** Formats a CIDR as iptables-save prints it (host bits cleared, always with the length); bare IPs get /32. */
+export function canonicalCidr(text: string): string | undefined {
+  if (parseIp(text) !== undefined) return `${text}/32`;
+  const c = parseCidr(text);
+  if (c === undefined) return undefined;
+  return formatCidr({ network: networkAddress(c), prefix: c.prefix });
+}

@@ -1,0 +1,51 @@
+/**
+ * A readable dump of a DesiredState, section by section, with every table in
+ * the exact restore text the applier would write. Used by `edgenet netd plan`
+ * and by humans reading golden files. Pure.
+ */
+import { ebtablesRestoreText } from '../netfilter/ebtables.ts';
+import { ipsetRestoreText } from '../netfilter/ipset.ts';
+import { iptablesRestoreText, iptablesRuleLine, hookRule } from '../netfilter/iptables.ts';
+import type { DesiredState, NetfilterTable } from './types.ts';
+
+function hooks(t: NetfilterTable, ebtables: boolean): string[] {
+  return t.hooks.map((h) => (ebtables
+    ? `# hook: -A ${h.builtin} ${[...h.match, '-j', h.target].join(' ')}   (${h.comment})`
+    : `# hook: ${iptablesRuleLine(h.builtin, hookRule(h))}`));
+}
+
+export function describeState(state: DesiredState): string {
+  const out: string[] = [];
+  const section = (title: string) => out.push('', `## ${title}`);
+  out.push(`# edgenet netd plan: node ${state.node} (cluster ${state.cluster}), document version ${state.version}${state.sequence === undefined ? '' : `, sequence ${state.sequence}`}`);
+  section('bridge');
+  out.push(`${state.bridge.name}${state.bridge.members.length > 0 ? ` with ${state.bridge.members.join(', ')}` : ' (no private interface configured)'}`);
+  section('sysctls');
+  for (const s of state.sysctls) out.push(`${s.key} = ${s.value}`);
+  section(`instances (${state.instances.length})`);
+  for (const i of state.instances) {
+    out.push(`${i.id}  ${i.interface}  ${i.mac}  ${i.privateIp}${i.publicIp ? ` → ${i.publicIp}` : ''}  [${i.securityGroups.join(' ')}]`);
+  }
+  section(`public addresses on ${state.publicAddresses.interface || '(VNET_PUBINTERFACE unset)'}`);
+  out.push(...(state.publicAddresses.addresses.length > 0 ? state.publicAddresses.addresses : ['(none)']));
+  out.push(`gateway for instances: ${state.gateway || '(none)'}`);
+  section('ipsets (ipset restore)');
+  out.push(ipsetRestoreText(state.ipsets, { atomic: false }).trimEnd());
+  section('iptables filter (iptables-restore --noflush)');
+  out.push(...hooks(state.iptables.filter, false), iptablesRestoreText('filter', state.iptables.filter).trimEnd());
+  section('iptables nat (iptables-restore --noflush)');
+  out.push(...hooks(state.iptables.nat, false), iptablesRestoreText('nat', state.iptables.nat).trimEnd());
+  section('ebtables nat (ebtables-restore --noflush)');
+  out.push(...hooks(state.ebtables.nat, true), ebtablesRestoreText('nat', state.ebtables.nat).trimEnd());
+  if (state.ebtables.filter.chains.length > 0) {
+    section('ebtables filter (ebtables-restore --noflush)');
+    out.push(...hooks(state.ebtables.filter, true), ebtablesRestoreText('filter', state.ebtables.filter).trimEnd());
+  }
+  section(`dhcpd.conf on ${state.dhcp.interface} (${state.dhcp.hostCount} hosts${state.dhcp.hostCount === 0 ? ': dhcpd must not run' : ''})`);
+  out.push(state.dhcp.config.trimEnd());
+  if (state.warnings.length > 0) {
+    section('warnings');
+    for (const w of state.warnings) out.push(`warning: ${w}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,154 @@
+/**
+ * The filter table: security groups for the instances on this node
+ * (eucalyptus-edge.md §1.4 d, in the 4.4 shape).
+ *
+ *   FORWARD ─► <P>-FWD: 1 established/related → ACCEPT
+ *                       2 from a local VM (physdev vn_+) to a non-local destination → ACCEPT
+ *                         (it is filtered by the destination node, as in 4.4)
+ *                       3 per local group G: dst ∈ set G → jump chain G
+ *                       4 dst ∈ <P>-LOCAL → DROP (nothing admitted it)
+ *   chain G: same-group source → ACCEPT, then one ACCEPT per ingress rule;
+ *            falls through (RETURN) so another group of the destination may admit.
+ *
+ * Egress is not filtered (EDGE never did). Invariant: every group chain is
+ * jumped from <P>-FWD; every set a rule names is in the rendered ipsets.
+ */
+import type { GniRule } from '../../shared/gni/model.ts';
+import { protocolName } from '../../shared/gni/model.ts';
+import { cidrContains, parseCidr, parseIp } from '../../shared/ip.ts';
+import { INSTANCE_INTERFACE_WILDCARD, NO_SNAT_MARK } from '../names.ts';
+import type { RenderContext } from './context.ts';
+import { canonicalCidr } from './context.ts';
+import { iptRule, setMatch } from './rule.ts';
+import type { Chain, NetfilterTable, Rule } from './types.ts';
+
+/** Groups used by local instances, sorted. */
+export function localGroups(ctx: RenderContext): string[] {
+  return [...new Set(ctx.locals.flatMap((i) => i.securityGroups))].sort();
+}
+
+/** Groups whose rules name them as a source, for the given groups, sorted. */
+export function referencedGroups(ctx: RenderContext, groups: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const g of groups) for (const r of ctx.groupsById.get(g)?.ingressRules ?? []) if (r.groupId !== undefined && r.groupId !== '') out.add(r.groupId);
+  return [...out].sort();
+}
+
+interface ProtoPart {
+  readonly proto?: string;
+  readonly matches: string[][];
+  readonly text: string;
+}
+
+/** Protocol and port/type matches of an ingress rule; undefined if the rule cannot be expressed. */
+export function protocolPart(rule: GniRule): ProtoPart | undefined | 'invalid' {
+  const p = rule.protocol;
+  if (p === -1 || p === 0) return { matches: [], text: 'all protocols' };
+  if (p === 6 || p === 17) {
+    const name = p === 6 ? 'tcp' : 'udp';
+    const lo = rule.fromPort ?? -1;
+    const hi = rule.toPort ?? lo;
+    if (lo < 0 || (lo <= 0 && hi >= 65535) || (lo === 0 && hi === 0)) return { proto: name, matches: [], text: `${name} all ports` };
+    if (hi < lo || hi > 65535) return 'invalid';
+    const ports = lo === hi ? String(lo) : `${lo}:${hi}`;
+    return { proto: name, matches: [['-m', name, '--dport', ports]], text: `${name} ${ports}` };
+  }
+  if (p === 1) {
+    const type = rule.icmpType ?? -1;
+    const code = rule.icmpCode ?? -1;
+    if (type < 0) return { proto: 'icmp', matches: [], text: 'icmp any' };
+    if (type > 255 || code > 255) return 'invalid';
+    const t = code < 0 ? String(type) : `${type}/${code}`;
+    return { proto: 'icmp', matches: [['-m', 'icmp', '--icmp-type', t]], text: `icmp ${t}` };
+  }
+  if (p > 0 && p <= 255) return { proto: String(p), matches: [], text: `protocol ${protocolName(p)}` };
+  return 'invalid';
+}
+
+/** Local instances with a public IP, addresses parsed once (EUCA-11083 checks run per CIDR rule). */
+interface PublicLocal { readonly id: string; readonly privateIp: string; readonly publicIp: string; readonly pub: number; readonly priv: number }
+
+function publicLocals(ctx: RenderContext): PublicLocal[] {
+  const out: PublicLocal[] = [];
+  for (const i of ctx.locals) {
+    if (i.publicIp === undefined) continue;
+    const pub = parseIp(i.publicIp);
+    const priv = parseIp(i.privateIp);
+    if (pub !== undefined && priv !== undefined) out.push({ id: i.id, privateIp: i.privateIp, publicIp: i.publicIp, pub, priv });
+  }
+  return out;
+}
+
+function groupChain(ctx: RenderContext, groupId: string, publics: readonly PublicLocal[]): Chain {
+  const { names } = ctx;
+  const set = names.groupSet(groupId);
+  const rules: Rule[] = [
+    iptRule({ matches: [setMatch(set, 'src')], target: ['-j', 'ACCEPT'], comment: `${groupId}: members of the same group reach each other` }),
+  ];
+  const group = ctx.groupsById.get(groupId);
+  (group?.ingressRules ?? []).forEach((r, index) => {
+    const proto = protocolPart(r);
+    if (proto === undefined || proto === 'invalid') {
+      ctx.warnings.push(`${groupId} rule ${index}: protocol ${r.protocol} ports ${r.fromPort}-${r.toPort} icmp ${r.icmpType}/${r.icmpCode} cannot be expressed: skipped`);
+      return;
+    }
+    const target = ['-j', 'ACCEPT'];
+    if (r.groupId !== undefined && r.groupId !== '') {
+      rules.push(iptRule({
+        proto: proto.proto, matches: [setMatch(names.groupSet(r.groupId), 'src'), ...proto.matches], target,
+        comment: `${groupId}: ${proto.text} from group ${r.groupId}`,
+      }));
+      return;
+    }
+    const cidr = canonicalCidr(r.cidr ?? '0.0.0.0/0');
+    if (cidr === undefined) { ctx.warnings.push(`${groupId} rule ${index}: CIDR ${r.cidr} does not parse: skipped`); return; }
+    rules.push(iptRule({
+      src: cidr === '0.0.0.0/0' ? undefined : cidr, proto: proto.proto, matches: proto.matches, target,
+      comment: `${groupId}: ${proto.text} from ${cidr}`,
+    }));
+    if (publics.length > 0) rules.push(...publicIpExtras(publics, { groupId, cidr, proto }));
+  });
+  return { name: names.groupChain(groupId), rules };
+}
+
+/**
+ * EUCA-11083: a local instance reaching a local instance through its public IP
+ * is seen by the filter with its private source (SNAT happens after FORWARD).
+ * If a CIDR rule covers the sender's public IP but not its private one, admit
+ * the private source too, for traffic that will be SNATed (not marked).
+ */
+function publicIpExtras(publics: readonly PublicLocal[], args: { groupId: string; cidr: string; proto: ProtoPart }): Rule[] {
+  const c = parseCidr(args.cidr);
+  if (c === undefined || c.prefix === 0) return [];
+  const out: Rule[] = [];
+  for (const inst of publics) {
+    if (!cidrContains(c, inst.pub) || cidrContains(c, inst.priv)) continue;
+    out.push(iptRule({
+      src: `${inst.privateIp}/32`, proto: args.proto.proto,
+      matches: [['-m', 'mark', '!', '--mark', NO_SNAT_MARK], ...args.proto.matches], target: ['-j', 'ACCEPT'],
+      comment: `${args.groupId}: ${args.proto.text} from ${args.cidr} covers public IP ${inst.publicIp} of local ${inst.id} (EUCA-11083)`,
+    }));
+  }
+  return out;
+}
+
+export function renderFilter(ctx: RenderContext): NetfilterTable {
+  const { names } = ctx;
+  const groups = localGroups(ctx);
+  const publics = publicLocals(ctx);
+  const fwd: Rule[] = [
+    iptRule({ matches: [['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED']], target: ['-j', 'ACCEPT'], comment: 'replies and related traffic of admitted connections' }),
+    iptRule({
+      matches: [['-m', 'physdev', '--physdev-in', INSTANCE_INTERFACE_WILDCARD], setMatch(names.localSet, 'dst', true)], target: ['-j', 'ACCEPT'],
+      comment: 'from a local instance to a non-local destination: filtered where it arrives (egress is not filtered)',
+    }),
+    ...groups.map((g) => iptRule({
+      matches: [setMatch(names.groupSet(g), 'dst')], target: ['-j', names.groupChain(g)], comment: `to a member of ${g}: its ingress rules decide`,
+    })),
+    iptRule({ matches: [setMatch(names.localSet, 'dst')], target: ['-j', 'DROP'], comment: 'to a local instance and no security group rule admitted it' }),
+  ];
+  return {
+    chains: [{ name: names.filterForward, rules: fwd }, ...groups.map((g) => groupChain(ctx, g, publics))],
+    hooks: [{ builtin: 'FORWARD', match: [], target: names.filterForward, comment: 'edgenet security groups' }],
+  };
+}

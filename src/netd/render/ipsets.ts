@@ -1,0 +1,65 @@
+/**
+ * ipsets: `<P>-ALLPRIV` (every private network of the cloud: cluster
+ * subnets, the document's top-level subnets, and any instance private IP
+ * outside them), `<P>-LOCAL` (private IPs of this node's instances) and one
+ * set per security group that a local instance uses or that a local group's
+ * rules name as a source: members' private and public IPs, cloud-wide.
+ * Members are in kernel form (`a.b.c.d` for a host, `a.b.c.d/n` for a
+ * network) and sorted, so they compare equal with `ipset save`.
+ */
+import type { Cidr } from '../../shared/ip.ts';
+import { cidrContains, formatCidr, networkAddress, parseIp, parseNetmask } from '../../shared/ip.ts';
+import { sortMembers } from '../netfilter/model.ts';
+import type { RenderContext } from './context.ts';
+import { publicIpOf } from './context.ts';
+import { localGroups, referencedGroups } from './filter.ts';
+import type { IpSet } from './types.ts';
+
+function subnetCidr(subnet: string, netmask: string): Cidr | undefined {
+  const ip = parseIp(subnet);
+  const prefix = parseNetmask(netmask);
+  if (ip === undefined || prefix === undefined || prefix === 0) return undefined;
+  return { network: networkAddress({ network: ip, prefix }), prefix };
+}
+
+function member(c: Cidr): string {
+  const text = formatCidr(c);
+  return c.prefix === 32 ? text.slice(0, -3) : text;
+}
+
+const sorted = sortMembers;
+
+export function renderIpsets(ctx: RenderContext): IpSet[] {
+  const { names, doc } = ctx;
+  const nets: Cidr[] = [];
+  for (const c of doc.configuration.clusters) {
+    const n = subnetCidr(c.subnet.subnet, c.subnet.netmask);
+    if (n !== undefined) nets.push(n);
+  }
+  for (const s of doc.configuration.subnets) {
+    const n = subnetCidr(s.subnet, s.netmask);
+    if (n !== undefined) nets.push(n);
+  }
+  const allPriv = nets.map(member);
+  for (const inst of doc.instances) {
+    const ip = parseIp(inst.privateIp);
+    if (ip !== undefined && ip !== 0 && !nets.some((n) => cidrContains(n, ip))) allPriv.push(inst.privateIp);
+  }
+  const groups = localGroups(ctx);
+  const setGroups = [...new Set([...groups, ...referencedGroups(ctx, groups)])];
+  const groupSets: IpSet[] = setGroups.map((g) => {
+    const members: string[] = [];
+    for (const inst of ctx.membersByGroup.get(g) ?? []) {
+      if (parseIp(inst.privateIp) !== undefined && inst.privateIp !== '0.0.0.0') members.push(inst.privateIp);
+      const pub = publicIpOf(inst);
+      if (pub !== undefined) members.push(pub);
+    }
+    return { name: names.groupSet(g), type: 'hash:ip', members: sorted(members), comment: `members of ${g} (private and public IPs)` };
+  });
+  groupSets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [
+    { name: names.allPrivateSet, type: 'hash:net', members: sorted(allPriv), comment: 'private networks of the cloud: reached without SNAT' },
+    { name: names.localSet, type: 'hash:ip', members: sorted(ctx.locals.map((i) => i.privateIp)), comment: 'private IPs of the instances on this node' },
+    ...groupSets,
+  ];
+}

@@ -1,0 +1,93 @@
+/**
+ * SOAP 1.1 envelopes as edgenet writes and reads them (document/literal, the
+ * style of Eucalyptus's eucalyptus_cc.wsdl / eucalyptus_nc.wsdl). Requests and
+ * responses are written by hand (the payload is one large Base64 string, which
+ * must not be copied through an object-to-XML mapper) and read with the strict
+ * reader in `xml.ts`. SOAP 1.2 envelopes are read too (matched by local name).
+ *
+ * A Fault carries `faultcode` (soap:Client / soap:Server), a `faultstring`, and
+ * `detail/code`: the stable edgenet error code (e.g. STALE_SEQUENCE).
+ */
+import { parseXml, child, escapeXml, type XmlElement } from './xml.ts';
+import { SoapRequestError } from './guard.ts';
+import { EdgenetError } from '../errors.ts';
+
+export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+/** Namespace of the Eucalyptus messages (kept for wire compatibility); edgenet's additions live in it too. */
+export const EUCA_NS = 'http://eucalyptus.ucsb.edu/';
+
+/** A value written as one child element; undefined values are omitted. */
+export type Field = string | number | boolean | undefined | Field[] | { readonly [k: string]: Field };
+
+/** Writes `{a: 1, b: [{c: 'x'}]}` as `<a>1</a><b><c>x</c></b>` (arrays repeat the element). */
+export function fieldsXml(fields: { readonly [k: string]: Field }): string {
+  let out = '';
+  for (const [name, value] of Object.entries(fields)) out += fieldXml(name, value);
+  return out;
+}
+
+function fieldXml(name: string, value: Field): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return value.map((v) => fieldXml(name, v)).join('');
+  if (typeof value === 'object') return `<${name}>${fieldsXml(value)}</${name}>`;
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+/** A complete envelope whose Body holds `<euca:{operation}>{inner}</euca:{operation}>`. */
+export function envelope(operation: string, inner: string): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>` +
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV_NS}" xmlns:euca="${EUCA_NS}"><soapenv:Body>` +
+    `<euca:${operation}>${inner}</euca:${operation}>` +
+    `</soapenv:Body></soapenv:Envelope>`
+  );
+}
+
+export function faultEnvelope(faultCode: 'Client' | 'Server', code: string, message: string): string {
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>` +
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV_NS}" xmlns:euca="${EUCA_NS}"><soapenv:Body><soapenv:Fault>` +
+    `<faultcode>soapenv:${faultCode}</faultcode><faultstring>${escapeXml(message)}</faultstring>` +
+    `<detail><euca:code>${escapeXml(code)}</euca:code></detail>` +
+    `</soapenv:Fault></soapenv:Body></soapenv:Envelope>`
+  );
+}
+
+/** The operation element inside an envelope's Body (throws MALFORMED_SOAP). */
+export function bodyElement(xml: string): XmlElement {
+  let root: XmlElement;
+  try {
+    root = parseXml(xml);
+  } catch (err) {
+    const code = err instanceof EdgenetError ? err.code : 'MALFORMED_XML';
+    throw new SoapRequestError(code, err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  if (root.name !== 'Envelope') throw new SoapRequestError('MALFORMED_SOAP', `root element is <${root.qname}>, not a SOAP Envelope`);
+  const body = child(root, 'Body');
+  if (!body) throw new SoapRequestError('MALFORMED_SOAP', 'SOAP Envelope without Body');
+  const op = body.children[0];
+  if (!op || body.children.length !== 1) throw new SoapRequestError('MALFORMED_SOAP', 'SOAP Body must hold exactly one element');
+  return op;
+}
+
+/** A Fault returned by a peer. */
+export class SoapFault extends EdgenetError {
+  readonly faultCode: string;
+
+  constructor(faultCode: string, code: string, message: string) {
+    super(code, message);
+    this.name = 'SoapFault';
+    this.faultCode = faultCode;
+  }
+}
+
+/** Reads a response: returns the Body element, or throws SoapFault for a Fault. */
+export function responseElement(xml: string): XmlElement {
+  const op = bodyElement(xml);
+  if (op.name === 'Fault') {
+    const detail = child(op, 'detail') ?? child(op, 'Detail');
+    const code = (detail && child(detail, 'code')?.text.trim()) || 'SOAP_FAULT';
+    throw new SoapFault(child(op, 'faultcode')?.text.trim() ?? '', code, child(op, 'faultstring')?.text.trim() ?? 'SOAP Fault');
+  }
+  return op;
+}

@@ -1,0 +1,193 @@
+/**
+ * The pipeline's SOAP messages as data, with their writers and readers.
+ *
+ * Broadcast (`BroadcastNetworkInfo` to a CC, `ncBroadcastNetworkInfo` to an NC):
+ * Eucalyptus 4.4's `eucalyptusMessage` base fields (correlationId, userId,
+ * statusMessage, return, epoch, services*, disabledServices*, notreadyServices*,
+ * nodeName) — read leniently, only the ones we use are kept — then optional
+ * `appliedVersion`, optional `version`, required `networkInfo` (the GNI XML,
+ * Base64), and edgenet's optional additions `sequence` and `nodes/node{name,url}`
+ * (the CC's node controllers, known to the CLC from node registration).
+ *
+ * Status (`DescribeNetworkStatus` on a CC, `ncDescribeNetworkStatus` on an NC):
+ * one `node` record per node controller (the NC returns one for itself).
+ */
+import { fieldsXml, type Field } from './envelope.ts';
+import { child, childrenNamed, childText, type XmlElement } from './xml.ts';
+import { SoapRequestError } from './guard.ts';
+
+export const CC_ACTIONS = {
+  broadcast: 'EucalyptusCC#BroadcastNetworkInfo',
+  status: 'EucalyptusCC#DescribeNetworkStatus',
+} as const;
+export const NC_ACTIONS = {
+  broadcast: 'EucalyptusNC#ncBroadcastNetworkInfo',
+  status: 'EucalyptusNC#ncDescribeNetworkStatus',
+} as const;
+
+export interface NodeTarget {
+  readonly name: string;
+  readonly url: string;
+}
+
+export interface BroadcastRequest {
+  readonly correlationId?: string;
+  readonly userId?: string;
+  readonly nodeName?: string;
+  readonly version?: string;
+  readonly sequence?: number;
+  /** The GNI XML, Base64 (forwarded unchanged CC → NC). */
+  readonly networkInfo: string;
+  /** Only CLC → CC. */
+  readonly nodes?: readonly NodeTarget[];
+}
+
+export type BroadcastOutcome =
+  /** CC: a newer document was stored and fan-out started. */
+  | 'stored'
+  /** CC: same document as held; fan-out resumed for nodes that lack it. */
+  | 'unchanged'
+  /** NC: the shared file was written. */
+  | 'written'
+  /** NC: same version as held; the file was left alone. */
+  | 'skipped';
+
+export interface BroadcastReply {
+  readonly outcome: BroadcastOutcome;
+  readonly version?: string;
+  readonly sequence?: number;
+}
+
+/** What the pipeline knows about one node (NC → CC → CLC). */
+export interface NodeReport {
+  readonly name: string;
+  readonly url?: string;
+  /** The document the NC holds (written to its shared file). */
+  readonly deliveredVersion?: string;
+  readonly deliveredSequence?: number;
+  readonly deliveredAt?: string;
+  /** netd's last result, `no-status` before netd ever wrote one, `unreachable` when the NC did not answer. */
+  readonly result: string;
+  readonly appliedVersion?: string;
+  readonly appliedSequence?: number;
+  readonly appliedAt?: string;
+  /** When netd wrote its status. */
+  readonly statusAt?: string;
+  readonly lastError?: string;
+  /** When the CC last heard from the NC. */
+  readonly polledAt?: string;
+}
+
+export interface StatusReply {
+  /** The document the answering CC holds (absent on an NC). */
+  readonly version?: string;
+  readonly sequence?: number;
+  readonly receivedAt?: string;
+  readonly nodes: readonly NodeReport[];
+}
+
+export function broadcastInner(req: BroadcastRequest): string {
+  return fieldsXml({
+    correlationId: req.correlationId,
+    userId: req.userId ?? 'eucalyptus',
+    nodeName: req.nodeName,
+    version: req.version,
+    networkInfo: req.networkInfo,
+    sequence: req.sequence,
+    nodes: req.nodes ? { node: req.nodes.map((n) => ({ name: n.name, url: n.url })) } : undefined,
+  });
+}
+
+const VERSION = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function parseBroadcast(el: XmlElement): BroadcastRequest {
+  const networkInfo = child(el, 'networkInfo');
+  if (!networkInfo) throw new SoapRequestError('MISSING_FIELD', `${el.name}: networkInfo is required`);
+  const version = childText(el, 'version') || undefined;
+  if (version !== undefined && !VERSION.test(version)) throw new SoapRequestError('BAD_FIELD', `${el.name}: bad version "${version.slice(0, 40)}"`);
+  const nodesEl = child(el, 'nodes');
+  let nodes: NodeTarget[] | undefined;
+  if (nodesEl) {
+    nodes = childrenNamed(nodesEl, 'node').map((n, i) => {
+      const name = childText(n, 'name');
+      const url = childText(n, 'url');
+      if (!name || !url || !/^https:\/\/[^\s/]+(\/\S*)?$/.test(url)) throw new SoapRequestError('BAD_FIELD', `${el.name}: nodes/node[${i}] needs a name and an https url`);
+      return { name, url };
+    });
+  }
+  return {
+    correlationId: childText(el, 'correlationId'),
+    userId: childText(el, 'userId'),
+    nodeName: childText(el, 'nodeName'),
+    version,
+    sequence: optInt(el, 'sequence'),
+    networkInfo: networkInfo.text,
+    nodes,
+  };
+}
+
+export function broadcastReplyInner(req: BroadcastRequest, reply: BroadcastReply): string {
+  return fieldsXml({
+    correlationId: req.correlationId,
+    userId: req.userId,
+    return: true,
+    statusMessage: reply.outcome,
+    version: reply.version,
+    sequence: reply.sequence,
+  });
+}
+
+export function parseBroadcastReply(el: XmlElement): BroadcastReply {
+  const outcome = childText(el, 'statusMessage');
+  if (childText(el, 'return') === 'false') throw new SoapRequestError('REFUSED', `${el.name}: peer returned false (${outcome ?? 'no message'})`);
+  const known: readonly BroadcastOutcome[] = ['stored', 'unchanged', 'written', 'skipped'];
+  return {
+    outcome: known.includes(outcome as BroadcastOutcome) ? (outcome as BroadcastOutcome) : 'stored',
+    version: childText(el, 'version') || undefined,
+    sequence: optInt(el, 'sequence'),
+  };
+}
+
+export function statusReplyInner(reply: StatusReply): string {
+  return fieldsXml({
+    return: true,
+    version: reply.version,
+    sequence: reply.sequence,
+    receivedAt: reply.receivedAt,
+    node: reply.nodes.map((n) => ({ ...n }) as { [k: string]: Field }),
+  });
+}
+
+export function parseStatusReply(el: XmlElement): StatusReply {
+  return {
+    version: childText(el, 'version') || undefined,
+    sequence: optInt(el, 'sequence'),
+    receivedAt: childText(el, 'receivedAt') || undefined,
+    nodes: childrenNamed(el, 'node').map(parseNodeReport),
+  };
+}
+
+function parseNodeReport(n: XmlElement): NodeReport {
+  const s = (k: string) => childText(n, k) || undefined;
+  return {
+    name: s('name') ?? '?',
+    url: s('url'),
+    deliveredVersion: s('deliveredVersion'),
+    deliveredSequence: optInt(n, 'deliveredSequence'),
+    deliveredAt: s('deliveredAt'),
+    result: s('result') ?? 'no-status',
+    appliedVersion: s('appliedVersion'),
+    appliedSequence: optInt(n, 'appliedSequence'),
+    appliedAt: s('appliedAt'),
+    statusAt: s('statusAt'),
+    lastError: s('lastError'),
+    polledAt: s('polledAt'),
+  };
+}
+
+function optInt(el: XmlElement, name: string): number | undefined {
+  const t = childText(el, name);
+  if (t === undefined || t === '') return undefined;
+  if (!/^\d{1,15}$/.test(t)) throw new SoapRequestError('BAD_FIELD', `${el.name}: ${name} must be a non-negative integer`);
+  return Number(t);
+}

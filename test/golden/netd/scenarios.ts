@@ -1,0 +1,82 @@
+/**
+ * Loading and rendering the golden scenarios of test/golden/netd/ (shared by
+ * the golden test, the kernel round-trip test and the bench).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseGni } from '../../../src/shared/gni/codec.ts';
+import type { GniDocument } from '../../../src/shared/gni/model.ts';
+import { parseNetdConfig } from '../../../src/netd/config.ts';
+import { render } from '../../../src/netd/render/render.ts';
+import type { DesiredState, HostFacts, NetfilterTable } from '../../../src/netd/render/types.ts';
+import { ebtablesRestoreText } from '../../../src/netd/netfilter/ebtables.ts';
+import { ipsetRestoreText } from '../../../src/netd/netfilter/ipset.ts';
+import { hookRule, iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
+
+export const ROOT = new URL('.', import.meta.url).pathname;
+
+export interface Scenario {
+  readonly name: string;
+  readonly dir: string;
+  readonly doc: GniDocument;
+  readonly node: string;
+  readonly configText: string;
+  readonly host: HostFacts;
+}
+
+export function loadScenario(name: string): Scenario {
+  const dir = join(ROOT, name);
+  let doc: GniDocument;
+  if (existsSync(join(dir, 'gni.xml'))) {
+    const parsed = parseGni(readFileSync(join(dir, 'gni.xml')));
+    assert.ok(parsed.ok, `${name}/gni.xml: ${JSON.stringify(parsed.diagnostics)}`);
+    doc = parsed.value;
+  } else {
+    doc = JSON.parse(readFileSync(join(dir, 'gni.json'), 'utf8')) as GniDocument;
+  }
+  const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { node: string; config: Record<string, string>; host?: HostFacts };
+  const configText = Object.entries(node.config).map(([k, v]) => `${k}="${v}"`).join('\n');
+  return { name, dir, doc, node: node.node, configText, host: node.host ?? {} };
+}
+
+export function scenarioNames(): string[] {
+  return readdirSync(ROOT).filter((d) => statSync(join(ROOT, d)).isDirectory()).sort();
+}
+
+function withHooks(t: NetfilterTable, text: string, ebtables: boolean): string {
+  const hooks = t.hooks.map((h) => (ebtables ? `# hook: -A ${h.builtin} -j ${h.target}` : `# hook: ${iptablesRuleLine(h.builtin, hookRule(h))}`));
+  return [...hooks, text].join('\n');
+}
+
+/** The files a scenario's rendered state is compared through. */
+export function goldenFiles(state: DesiredState): Record<string, string> {
+  const summary = {
+    node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,
+    bridge: state.bridge, sysctls: state.sysctls, instances: state.instances,
+    publicAddresses: state.publicAddresses, gateway: state.gateway,
+    dhcp: { hostCount: state.dhcp.hostCount, interface: state.dhcp.interface },
+    ipsets: state.ipsets.map((s) => `${s.name} ${s.type} (${s.members.length})`),
+    chains: {
+      filter: state.iptables.filter.chains.map((c) => `${c.name} (${c.rules.length})`),
+      nat: state.iptables.nat.chains.map((c) => `${c.name} (${c.rules.length})`),
+      ebtablesNat: state.ebtables.nat.chains.map((c) => `${c.name} (${c.rules.length})`),
+    },
+    warnings: state.warnings,
+  };
+  return {
+    'filter.rules': withHooks(state.iptables.filter, iptablesRestoreText('filter', state.iptables.filter), false),
+    'nat.rules': withHooks(state.iptables.nat, iptablesRestoreText('nat', state.iptables.nat), false),
+    'ebtables.rules': withHooks(state.ebtables.nat, ebtablesRestoreText('nat', state.ebtables.nat), true),
+    'ipsets.txt': ipsetRestoreText(state.ipsets, { atomic: false }),
+    'dhcpd.conf': state.dhcp.config,
+    'state.json': `${JSON.stringify(summary, null, 2)}\n`,
+  };
+}
+
+export function renderScenario(s: Scenario) {
+  const config = parseNetdConfig(s.configText);
+  assert.ok(config.ok, `${s.name}: config: ${JSON.stringify(config.diagnostics)}`);
+  return { config: config.value, result: render(s.doc, { node: s.node }, config.value, s.host) };
+}
+

@@ -1,0 +1,444 @@
+/**
+ * FakeHost: an in-memory kernel implementing netd's HostOps for unit tests.
+ *
+ * It interprets the same restore text the real tools receive (`*table`,
+ * `:CHAIN`, `-A/-I/-D/-F/-X`, `COMMIT`; ipset `create/flush/add/del/swap/
+ * destroy`) with the real tools' rules that matter to netd: a restore
+ * transaction is all-or-nothing per table; a jump to a missing chain, a rule
+ * on a missing chain, a `-X` of a chain still referenced or not empty, and a
+ * set match on a missing set fail the whole transaction; a set referenced by a
+ * rule cannot be destroyed. It prints `*-save` text that the shared parsers
+ * read back, counts every write and can be told to fail the next call.
+ */
+import type { HostOps, TableName } from '../../src/netd/apply/host.ts';
+import type { ObservedAddress, ObservedLink } from '../../src/netd/plan/observed.ts';
+import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
+import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
+import { ExecError } from '../../src/shared/errors.ts';
+
+interface FakeChain {
+  policy: string;
+  rules: string[][];
+}
+type FakeTable = Map<string, FakeChain>;
+type Tool = 'iptables' | 'ebtables';
+
+const BUILTINS: Record<Tool, Record<TableName, string[]>> = {
+  iptables: { filter: ['INPUT', 'FORWARD', 'OUTPUT'], nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'] },
+  ebtables: { filter: ['INPUT', 'FORWARD', 'OUTPUT'], nat: ['PREROUTING', 'OUTPUT', 'POSTROUTING'] },
+};
+const STANDARD_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'CONTINUE', 'DNAT', 'SNAT', 'MASQUERADE', 'MARK', 'REJECT', 'LOG', 'arpreply', 'mark', 'redirect', 'dnat', 'snat']);
+
+function newTable(tool: Tool, name: TableName): FakeTable {
+  const t: FakeTable = new Map();
+  for (const b of BUILTINS[tool][name]) t.set(b, { policy: 'ACCEPT', rules: [] });
+  return t;
+}
+
+function cloneTable(t: FakeTable): FakeTable {
+  const c: FakeTable = new Map();
+  for (const [k, v] of t) c.set(k, { policy: v.policy, rules: v.rules.map((r) => [...r]) });
+  return c;
+}
+
+function target(rule: readonly string[]): string | undefined {
+  for (let i = rule.length - 2; i >= 0; i--) if (rule[i] === '-j' || rule[i] === '-g') return rule[i + 1];
+  return undefined;
+}
+
+function setsOf(rule: readonly string[]): string[] {
+  const out: string[] = [];
+  rule.forEach((a, i) => {
+    if (a === '--match-set' && rule[i + 1]) out.push(rule[i + 1] as string);
+  });
+  return out;
+}
+
+function fmt(a: string): string {
+  return /^[A-Za-z0-9_.:/,+!=@%-]+$/.test(a) ? a : quoteArg(a);
+}
+
+export interface FakeHostOptions {
+  /** Interfaces that exist at start (besides lo). */
+  readonly links?: readonly { name: string; up?: boolean; master?: string; isBridge?: boolean; mac?: string; hairpin?: boolean }[];
+  readonly addresses?: Readonly<Record<string, readonly ObservedAddress[]>>;
+  readonly sysctls?: Readonly<Record<string, string>>;
+}
+
+export type FakeOp = 'iptablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'addAddress' | 'delAddress' | 'startDaemon';
+
+export class FakeHost implements HostOps {
+  readonly iptables: Record<TableName, FakeTable> = { filter: newTable('iptables', 'filter'), nat: newTable('iptables', 'nat') };
+  readonly ebtables: Record<TableName, FakeTable> = { filter: newTable('ebtables', 'filter'), nat: newTable('ebtables', 'nat') };
+  readonly ipsets = new Map<string, { type: string; members: Set<string> }>();
+  readonly linkMap = new Map<string, ObservedLink>();
+  readonly addrs = new Map<string, ObservedAddress[]>();
+  readonly sysctls = new Map<string, string>();
+  readonly files = new Map<string, string>();
+  readonly processes = new Map<number, string[]>();
+  /** Every write, in order: the operation and its input. */
+  readonly writes: { op: string; input: string }[] = [];
+  private nextPid = 4000;
+  private failures: { op: FakeOp; stderr: string }[] = [];
+
+  constructor(options: FakeHostOptions = {}) {
+    for (const l of options.links ?? []) {
+      this.linkMap.set(l.name, { name: l.name, up: l.up ?? true, isBridge: l.isBridge ?? false, ...(l.master ? { master: l.master } : {}), ...(l.mac ? { mac: l.mac } : {}), ...(l.hairpin !== undefined ? { hairpin: l.hairpin } : {}) });
+    }
+    for (const [k, v] of Object.entries(options.addresses ?? {})) this.addrs.set(k, [...v]);
+    for (const [k, v] of Object.entries(options.sysctls ?? {})) this.sysctls.set(k, v);
+  }
+
+  /** The next call of `op` fails with this stderr and changes nothing. */
+  failNext(op: FakeOp, stderr = 'injected failure\nError occurred at line: 2'): void {
+    this.failures.push({ op, stderr });
+  }
+
+  private checkFail(op: FakeOp, argv: string[]): void {
+    const i = this.failures.findIndex((f) => f.op === op);
+    if (i >= 0) {
+      const [f] = this.failures.splice(i, 1);
+      throw new ExecError(argv, 1, f!.stderr);
+    }
+  }
+
+  private record(op: string, input: string): void {
+    this.writes.push({ op, input });
+  }
+
+  /** Kills a process as if it crashed. */
+  crash(pid: number): void {
+    this.processes.delete(pid);
+  }
+
+  // ---- netfilter -------------------------------------------------------
+  private save(tool: Tool, name: TableName): string {
+    const t = tool === 'iptables' ? this.iptables[name] : this.ebtables[name];
+    const lines = [`# Generated by fake ${tool}-save`, `*${name}`];
+    for (const [c, v] of t) lines.push(tool === 'iptables' ? `:${c} ${BUILTINS[tool][name].includes(c) ? v.policy : '-'} [0:0]` : `:${c} ${v.policy}`);
+    for (const [c, v] of t) for (const r of v.rules) lines.push(['-A', c, ...r].map(fmt).join(' '));
+    lines.push('COMMIT', '');
+    return lines.join('\n');
+  }
+
+  private sameSpec(tool: Tool, a: readonly string[], b: readonly string[]): boolean {
+    if (tool === 'ebtables') return a.join(' ') === b.join(' ');
+    const x = normalizeIptablesArgs(a);
+    const y = normalizeIptablesArgs(b);
+    return x.comment === y.comment && x.args.join('\u0001') === y.args.join('\u0001');
+  }
+
+  private restore(tool: Tool, text: string): void {
+    const tables = tool === 'iptables' ? this.iptables : this.ebtables;
+    const staged = new Map<TableName, FakeTable>();
+    let cur: FakeTable | undefined;
+    const lines = text.split('\n');
+    const fail = (n: number, msg: string): never => {
+      throw new ExecError([`${tool}-restore`, '--noflush'], tool === 'iptables' ? 1 : 2, `${tool}-restore: ${msg}\nError occurred at line: ${n}`);
+    };
+    for (let n = 1; n <= lines.length; n++) {
+      const line = (lines[n - 1] as string).trim();
+      if (line === '' || line.startsWith('#')) continue;
+      if (line.startsWith('*')) {
+        const name = line.slice(1) as TableName;
+        if (name !== 'filter' && name !== 'nat') fail(n, `unknown table ${name}`);
+        cur = cloneTable(tables[name]);
+        staged.set(name, cur);
+        continue;
+      }
+      if (cur === undefined) return fail(n, 'no table');
+      if (line === 'COMMIT') {
+        this.validate(tool, cur, n, fail);
+        continue;
+      }
+      if (line.startsWith(':')) {
+        const [name = '', policy = 'RETURN'] = line.slice(1).split(/\s+/);
+        const existing = cur.get(name);
+        if (existing) existing.rules = []; // declaring flushes (noflush mode)
+        else cur.set(name, { policy: tool === 'iptables' ? '-' : policy, rules: [] });
+        continue;
+      }
+      const args = splitArgs(line);
+      const op = args[0];
+      const chainName = args[1] ?? '';
+      const chain = cur.get(chainName);
+      if (!chain) return fail(n, `chain ${chainName} does not exist`);
+      if (op === '-A') chain.rules.push(args.slice(2));
+      else if (op === '-I') {
+        const pos = Number(args[2]);
+        chain.rules.splice(Math.max(0, pos - 1), 0, args.slice(3));
+      } else if (op === '-D') {
+        const spec = args.slice(2);
+        const i = chain.rules.findIndex((r) => this.sameSpec(tool, r, spec));
+        if (i < 0) fail(n, 'rule to delete not found');
+        chain.rules.splice(i, 1);
+      } else if (op === '-F') chain.rules = [];
+      else if (op === '-X') {
+        if (chain.rules.length) fail(n, `chain ${chainName} not empty`);
+        for (const [, c] of cur) if (c.rules.some((r) => target(r) === chainName)) fail(n, `chain ${chainName} is referenced`);
+        cur.delete(chainName);
+      } else fail(n, `unknown op ${op}`);
+    }
+    for (const [name, t] of staged) tables[name] = t;
+  }
+
+  private validate(tool: Tool, t: FakeTable, n: number, fail: (n: number, m: string) => never): void {
+    for (const [, c] of t) {
+      for (const r of c.rules) {
+        const j = target(r);
+        if (j !== undefined && !STANDARD_TARGETS.has(j) && !t.has(j)) fail(n, `jump to missing chain ${j}`);
+        if (tool === 'iptables') for (const s of setsOf(r)) if (!this.ipsets.has(s)) fail(n, `Set ${s} doesn't exist.`);
+      }
+    }
+  }
+
+  async iptablesSave(table: TableName) {
+    return this.save('iptables', table);
+  }
+  async iptablesRestore(text: string) {
+    this.checkFail('iptablesRestore', ['iptables-restore']);
+    this.restore('iptables', text);
+    this.record('iptables-restore', text);
+  }
+  async ebtablesSave(table: TableName) {
+    return this.save('ebtables', table);
+  }
+  async ebtablesRestore(text: string) {
+    this.checkFail('ebtablesRestore', ['ebtables-restore']);
+    this.restore('ebtables', text);
+    this.record('ebtables-restore', text);
+  }
+  async ipsetSave() {
+    const lines: string[] = [];
+    for (const [name, s] of this.ipsets) {
+      lines.push(`create ${name} ${s.type} family inet hashsize 1024 maxelem 1048576`);
+      for (const m of s.members) lines.push(`add ${name} ${m}`);
+    }
+    return lines.join('\n') + '\n';
+  }
+  private setInUse(name: string): boolean {
+    for (const t of Object.values(this.iptables)) for (const [, c] of t) if (c.rules.some((r) => setsOf(r).includes(name))) return true;
+    return false;
+  }
+  async ipsetRestore(text: string) {
+    this.checkFail('ipsetRestore', ['ipset', 'restore']);
+    this.record('ipset-restore', text);
+    const lines = text.split('\n');
+    for (let n = 1; n <= lines.length; n++) {
+      const parts = (lines[n - 1] as string).trim().split(/\s+/).filter((p) => p !== '');
+      if (parts.length === 0) continue;
+      const [verb, name = '', arg] = parts;
+      const fail = (msg: string): never => {
+        throw new ExecError(['ipset', 'restore'], 1, `ipset v7.17: Error in line ${n}: ${msg}`);
+      };
+      const set = this.ipsets.get(name);
+      const member = (m: string) => (m.endsWith('/32') ? m.slice(0, -3) : m);
+      switch (verb) {
+        case 'create':
+          if (set && !parts.includes('-exist')) fail('set already exists');
+          if (!set) this.ipsets.set(name, { type: arg ?? 'hash:net', members: new Set() });
+          break;
+        case 'flush':
+          if (!set) fail(`set ${name} does not exist`);
+          set!.members.clear();
+          break;
+        case 'add':
+          if (!set) fail(`set ${name} does not exist`);
+          set!.members.add(member(arg ?? ''));
+          break;
+        case 'del':
+          if (!set) fail(`set ${name} does not exist`);
+          set!.members.delete(member(arg ?? ''));
+          break;
+        case 'swap': {
+          const other = this.ipsets.get(arg ?? '');
+          if (!set || !other) fail('set does not exist');
+          this.ipsets.set(name, other!);
+          this.ipsets.set(arg ?? '', set!);
+          break;
+        }
+        case 'destroy':
+          if (!set) fail(`set ${name} does not exist`);
+          if (this.setInUse(name)) fail('Set cannot be destroyed: it is in use by a kernel component');
+          this.ipsets.delete(name);
+          break;
+        default:
+          fail(`unknown command ${verb}`);
+      }
+    }
+  }
+
+  // ---- links, addresses, sysctls ---------------------------------------
+  async links() {
+    return [...this.linkMap.values()];
+  }
+  async allAddresses() {
+    return [...this.addrs.values()].flat().map((a) => a.address);
+  }
+  async addresses(ifname: string) {
+    return [...(this.addrs.get(ifname) ?? [])];
+  }
+  async addAddress(ifname: string, address: string, label?: string) {
+    this.checkFail('addAddress', ['ip', 'addr', 'add']);
+    if (!this.linkMap.has(ifname)) throw new ExecError(['ip', 'addr', 'add', address, 'dev', ifname], 1, `Cannot find device "${ifname}"`);
+    const list = this.addrs.get(ifname) ?? [];
+    if (!list.some((a) => a.address === address && a.prefixlen === 32)) list.push({ address, prefixlen: 32, ...(label ? { label } : {}) });
+    this.addrs.set(ifname, list);
+    this.record('addr-add', `${address}/32 ${ifname}`);
+  }
+  async delAddress(ifname: string, address: string, prefixlen: number) {
+    this.checkFail('delAddress', ['ip', 'addr', 'del']);
+    this.addrs.set(ifname, (this.addrs.get(ifname) ?? []).filter((a) => !(a.address === address && a.prefixlen === prefixlen)));
+    this.record('addr-del', `${address}/${prefixlen} ${ifname}`);
+  }
+  readonly arps: string[] = [];
+  async gratuitousArp(ifname: string, address: string) {
+    this.arps.push(`${ifname} ${address}`);
+  }
+  async createBridge(name: string) {
+    this.linkMap.set(name, { name, up: false, isBridge: true, mac: '02:00:00:00:00:01' });
+    this.record('bridge-create', name);
+  }
+  private patchLink(name: string, patch: Partial<ObservedLink>, op: string) {
+    const l = this.linkMap.get(name);
+    if (!l) throw new ExecError(['ip', 'link', 'set', name], 1, `Cannot find device "${name}"`);
+    this.linkMap.set(name, { ...l, ...patch });
+    this.record(op, name);
+  }
+  async setMaster(name: string, bridge: string) {
+    this.patchLink(name, { master: bridge, hairpin: false }, 'link-master');
+  }
+  async setUp(name: string) {
+    this.patchLink(name, { up: true }, 'link-up');
+  }
+  async setHairpin(name: string) {
+    this.patchLink(name, { hairpin: true }, 'link-hairpin');
+  }
+  async readSysctl(key: string) {
+    return this.sysctls.get(key);
+  }
+  async writeSysctl(key: string, value: string) {
+    this.sysctls.set(key, value);
+    this.record('sysctl', `${key}=${value}`);
+  }
+  async loadModule(_name: string) {}
+
+  // ---- processes and files ---------------------------------------------
+  async processArgv(pid: number) {
+    return this.processes.get(pid);
+  }
+  async startDaemon(argv: readonly string[], _logFile: string) {
+    this.checkFail('startDaemon', [...argv]);
+    const pid = this.nextPid++;
+    this.processes.set(pid, [...argv]);
+    this.record('start', argv.join(' '));
+    return pid;
+  }
+  async kill(pid: number, _signal: NodeJS.Signals) {
+    if (this.processes.delete(pid)) this.record('kill', String(pid));
+  }
+  async readFile(file: string) {
+    return this.files.get(file);
+  }
+  async writeFile(file: string, content: string) {
+    this.files.set(file, content);
+  }
+  async removeFile(file: string) {
+    this.files.delete(file);
+  }
+  async mkdirp(_dir: string) {}
+
+  // ---- inspection ------------------------------------------------------
+  /** A sorted, deterministic dump of everything netd can own (convergence tests compare these). */
+  dump(): string {
+    const out: string[] = [];
+    for (const tool of ['iptables', 'ebtables'] as const) {
+      for (const name of ['filter', 'nat'] as const) {
+        const t = tool === 'iptables' ? this.iptables[name] : this.ebtables[name];
+        for (const c of [...t.keys()].sort()) {
+          out.push(`${tool} ${name} :${c}`);
+          for (const r of t.get(c)!.rules) out.push(`${tool} ${name} -A ${c} ${r.join(' ')}`);
+        }
+      }
+    }
+    for (const name of [...this.ipsets.keys()].sort()) out.push(`ipset ${name} ${[...this.ipsets.get(name)!.members].sort().join(',')}`);
+    for (const ifname of [...this.addrs.keys()].sort()) for (const a of [...this.addrs.get(ifname)!].map((x) => `${x.address}/${x.prefixlen}`).sort()) out.push(`addr ${ifname} ${a}`);
+    for (const l of [...this.linkMap.values()].sort((a, b) => a.name.localeCompare(b.name))) out.push(`link ${l.name} up=${l.up} master=${l.master ?? ''} hairpin=${l.hairpin ?? ''}`);
+    for (const k of [...this.sysctls.keys()].sort()) out.push(`sysctl ${k}=${this.sysctls.get(k)}`);
+    // Only files that describe host state (dhcpd's); status, events and the document itself are reports/inputs.
+    for (const f of [...this.files.keys()].sort()) if (f.endsWith('/netd/dhcpd.conf')) out.push(`file ${f} ${this.files.get(f)!}`);
+    out.push(`processes ${[...this.processes.values()].map((a) => a[0]).sort().join(',')}`);
+    return out.join('\n');
+  }
+
+  /** Number of writes so far (restores, ip calls, sysctls, process starts/kills). */
+  get writeCount(): number {
+    return this.writes.length;
+  }
+}
+
+// ---- documents for netd tests ---------------------------------------------
+import type { GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../src/shared/gni/model.ts';
+import { serializeGni } from '../../src/shared/gni/codec.ts';
+import { gniVersion } from '../../src/shared/gni/version.ts';
+
+export interface TestCloud {
+  /** Cluster subnet, e.g. 10.10.0.0/24 as {subnet, netmask, gateway}. */
+  readonly subnet?: { subnet: string; netmask: string; gateway: string };
+  readonly nodes: readonly { name: string; instances: readonly string[] }[];
+  readonly instances: readonly GniInstance[];
+  readonly groups: readonly GniSecurityGroup[];
+  readonly publicIps?: readonly string[];
+  readonly clcIp?: string;
+  readonly sequence?: number;
+  readonly dnsServers?: readonly string[];
+  readonly domain?: string;
+  readonly privateIps?: readonly string[];
+}
+
+export function testGni(cloud: TestCloud): GniDocument {
+  const subnet = cloud.subnet ?? { subnet: '10.10.0.0', netmask: '255.255.255.0', gateway: '10.10.0.1' };
+  const body: Omit<GniDocument, 'version' | 'sequence'> = {
+    configuration: {
+      mode: 'EDGE',
+      publicIps: [...(cloud.publicIps ?? ['198.51.100.10-198.51.100.50'])],
+      enabledClcIp: cloud.clcIp ?? '10.10.0.2',
+      instanceDnsDomain: cloud.domain ?? 'cloud.internal',
+      instanceDnsServers: [...(cloud.dnsServers ?? ['10.10.0.2'])],
+      subnets: [],
+      clusters: [
+        {
+          name: 'cluster1',
+          subnet: { name: subnet.subnet, ...subnet },
+          enabledCcIp: '10.10.0.3',
+          macPrefix: 'd0:0d',
+          privateIps: [...(cloud.privateIps ?? ['10.10.0.10-10.10.0.200'])],
+          nodes: cloud.nodes.map((n) => ({ name: n.name, instanceIds: [...n.instances] })),
+        },
+      ],
+    },
+    instances: cloud.instances,
+    securityGroups: cloud.groups,
+  };
+  return { ...body, version: gniVersion(body), ...(cloud.sequence === undefined ? {} : { sequence: cloud.sequence }) };
+}
+
+export function testGniXml(cloud: TestCloud): string {
+  return serializeGni(testGni(cloud));
+}
+
+export function inst(id: string, n: number, groups: readonly string[], publicIp?: string): GniInstance {
+  const hex = n.toString(16).padStart(2, '0');
+  return {
+    name: id,
+    ownerId: '000000000001',
+    macAddress: `d0:0d:00:00:00:${hex}`,
+    privateIp: `10.10.0.${n}`,
+    ...(publicIp ? { publicIp } : {}),
+    securityGroups: [...groups],
+  };
+}
+
+export function group(id: string, rules: readonly GniRule[] = []): GniSecurityGroup {
+  return { name: id, ownerId: '000000000001', ingressRules: [...rules] };
+}

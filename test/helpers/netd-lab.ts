@@ -1,0 +1,272 @@
+/**
+ * Harness for netd's integration tests: a lab (H7's src/lab/topology.ts) with
+ * two nodes, a control namespace (metadata target) and a client on the public
+ * side; the REAL daemon (`node bin/edgenet.mjs netd --config …`) runs inside
+ * each node namespace and reads the shared file the test writes; real dhcpd
+ * and dhclient. Everything is named `h6<random>` and torn down in `close()`.
+ *
+ * Used by test/integration/netd-*.test.ts (H7 builds the namespaces; this adds netd).
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createExec, type Process } from '../../src/shared/exec.ts';
+import { writeFileAtomic } from '../../src/shared/files.ts';
+import { buildTopology, teardownByPrefix, type LabInstance, type Topology } from '../../src/lab/topology.ts';
+import { EDGENET_BIN } from '../../src/lab/daemons.ts';
+import { parseNetdStatus, type NetdStatus } from '../../src/shared/netd-status.ts';
+import { testGni, type TestCloud } from './fake-host.ts';
+import { serializeGni } from '../../src/shared/gni/codec.ts';
+import type { GniDocument, GniInstance, GniSecurityGroup } from '../../src/shared/gni/model.ts';
+import { parseEvents, type SyncEvent } from '../../src/netd/events.ts';
+
+export const VM_SUBNET = { subnet: '10.111.0.0', netmask: '255.255.0.0', gateway: '10.111.0.1' };
+export const LAN = '172.31.0.0/24';
+export const PUBLIC_NET = '203.0.113.0/24';
+export const CTL_IP = '172.31.0.2';
+export const CLIENT_IP = '203.0.113.100';
+export const PUBLIC_POOL = '203.0.113.50-203.0.113.80';
+export const DNS = '10.111.0.2';
+export const DOMAIN = 'lab.internal';
+
+export interface LabNode {
+  readonly short: string;
+  /** The node's name in the document (its management IP on br0). */
+  readonly name: string;
+  readonly ns: string;
+  readonly runDir: string;
+  readonly confFile: string;
+  readonly log: string;
+  netd?: Process;
+}
+
+export interface NetdLab {
+  readonly topo: Topology;
+  readonly prefix: string;
+  readonly dir: string;
+  readonly nodes: readonly LabNode[];
+  node(short: string): LabNode;
+  /** Runs argv in a namespace; never throws on a non-zero exit. */
+  sh(ns: string, argv: readonly string[], timeoutMs?: number): Promise<{ code: number; out: string }>;
+  startNetd(node: LabNode): Promise<void>;
+  stopNetd(node: LabNode, signal?: NodeJS.Signals): Promise<void>;
+  /** Writes the document to every node's shared file; returns its version. */
+  publish(cloud: Omit<TestCloud, 'sequence'>): Promise<GniDocument>;
+  /** Writes raw text to every node's shared file. */
+  publishText(text: string, nodes?: readonly LabNode[]): Promise<void>;
+  waitApplied(version: string, nodes?: readonly LabNode[], timeoutMs?: number): Promise<void>;
+  status(node: LabNode): Promise<NetdStatus | undefined>;
+  events(node: LabNode): Promise<SyncEvent[]>;
+  /** A sorted dump of what netd owns in a node namespace (rules without counters, sets, public /32s). */
+  dump(node: LabNode): Promise<string>;
+  addInstance(short: string, id: string, mac: string): Promise<LabInstance>;
+  close(): Promise<void>;
+}
+
+const exec = createExec();
+
+export function instance(id: string, mac: string, privateIp: string, groups: readonly string[], publicIp?: string): GniInstance {
+  return { name: id, ownerId: '000000000001', macAddress: mac, privateIp, ...(publicIp ? { publicIp } : {}), securityGroups: [...groups] };
+}
+
+export function sg(id: string, rules: GniSecurityGroup['ingressRules'] = []): GniSecurityGroup {
+  return { name: id, ownerId: '000000000001', ingressRules: [...rules] };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function netdConf(node: { name: string; runDir: string }, resyncSeconds: number): string {
+  return [
+    'VNET_BRIDGE="br0"',
+    'VNET_PUBINTERFACE="pub0"',
+    'VNET_PRIVINTERFACE="priv0"',
+    'VNET_DHCPDAEMON="/usr/sbin/dhcpd"',
+    'POLLING_FREQUENCY="1"',
+    'NC_ROUTER="Y"',
+    'METADATA_USE_VM_PRIVATE="Y"',
+    `EDGENET_NODE_NAME="${node.name}"`,
+    `EDGENET_RUN_DIR="${node.runDir}"`,
+    'EDGENET_METRICS_LISTEN="127.0.0.1:0"',
+    `EDGENET_RESYNC_INTERVAL="${resyncSeconds}"`,
+    '',
+  ].join('\n');
+}
+
+export async function createNetdLab(options: { resyncSeconds?: number } = {}): Promise<NetdLab> {
+  const prefix = `h6${randomBytes(3).toString('hex')}`;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  const specNodes = [
+    { name: 'n1', mgmtIp: '172.31.0.11', publicIp: '203.0.113.11' },
+    { name: 'n2', mgmtIp: '172.31.0.12', publicIp: '203.0.113.12' },
+  ];
+  let topo: Topology;
+  try {
+    topo = await buildTopology(
+      { prefix, nodes: specNodes, lan: LAN, publicNet: PUBLIC_NET, vmSubnet: '10.111.0.0/16', client: { ip: CLIENT_IP }, ctl: { ip: CTL_IP }, workDir: path.join(dir, 'lab') },
+      { exec },
+    );
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const netns = topo.netns;
+  const nodes: LabNode[] = [];
+  for (const n of specNodes) {
+    const runDir = path.join(dir, n.name);
+    await fs.mkdir(runDir, { recursive: true });
+    const node: LabNode = { short: n.name, name: n.mgmtIp, ns: topo.nodeNs(n.name), runDir, confFile: path.join(runDir, 'netd.conf'), log: path.join(runDir, 'netd.log') };
+    await fs.writeFile(node.confFile, netdConf(node, options.resyncSeconds ?? 3600));
+    // dhcpd serves only on an interface with an address inside a declared subnet
+    // (Eucalyptus required the bridge to carry an address of the private network).
+    await netns.addAddress(node.ns, 'br0', '10.111.255.254/32');
+    nodes.push(node);
+  }
+  let sequence = 1;
+
+  const sh: NetdLab['sh'] = async (ns, argv, timeoutMs = 10_000) => {
+    try {
+      const r = await exec.run(['ip', 'netns', 'exec', ns, ...argv], { timeoutMs, okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+      return { code: r.exitCode, out: r.stdout + r.stderr };
+    } catch (err) {
+      return { code: -1, out: String(err) };
+    }
+  };
+
+  const lab: NetdLab = {
+    topo,
+    prefix,
+    dir,
+    nodes,
+    node: (short) => {
+      const n = nodes.find((x) => x.short === short);
+      if (!n) throw new Error(`no node ${short}`);
+      return n;
+    },
+    sh,
+    async startNetd(node) {
+      node.netd = netns.startIn(node.ns, [process.execPath, EDGENET_BIN, 'netd', '--config', node.confFile], {
+        logFile: node.log,
+        env: { ...(process.env as Record<string, string>), EDGENET_LOG_FORMAT: 'json', EDGENET_RUN_DIR: node.runDir },
+      });
+    },
+    async stopNetd(node, signal = 'SIGTERM') {
+      const p = node.netd;
+      if (!p) return;
+      node.netd = undefined;
+      // `ip netns exec` execs the command, so the pid is the daemon itself.
+      p.kill(signal);
+      await Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))]);
+    },
+    async publish(cloud) {
+      const doc = testGni({
+        subnet: VM_SUBNET,
+        publicIps: [PUBLIC_POOL],
+        clcIp: CTL_IP,
+        dnsServers: [DNS],
+        domain: DOMAIN,
+        privateIps: ['10.111.1.10-10.111.1.250'],
+        ...cloud,
+        sequence: sequence++,
+      });
+      await lab.publishText(serializeGni(doc));
+      return doc;
+    },
+    async publishText(text, which = nodes) {
+      for (const n of which) await writeFileAtomic(path.join(n.runDir, 'global_network_info.xml'), text);
+    },
+    async status(node) {
+      const text = await fs.readFile(path.join(node.runDir, 'netd-status.json'), 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : parseNetdStatus(text);
+    },
+    async events(node) {
+      const text = await fs.readFile(path.join(node.runDir, 'netd-events.jsonl'), 'utf8').catch(() => '');
+      return parseEvents(text);
+    },
+    async waitApplied(version, which = nodes, timeoutMs = 20_000) {
+      for (const n of which) {
+        await waitFor(
+          `${n.short} to apply ${version}`,
+          async () => {
+            const s = await lab.status(n);
+            return s?.result === 'ok' && s.appliedVersion === version ? s : undefined;
+          },
+          timeoutMs,
+        ).catch(async (err) => {
+          const s = await lab.status(n);
+          const log = await fs.readFile(n.log, 'utf8').catch(() => '');
+          throw new Error(`${String(err)}\nstatus: ${JSON.stringify(s)}\nlog tail:\n${log.split('\n').slice(-8).join('\n')}`);
+        });
+      }
+    },
+    async dump(node) {
+      const lines: string[] = [];
+      for (const t of ['filter', 'nat']) {
+        const r = await sh(node.ns, ['iptables-save', '-t', t]);
+        for (const l of r.out.split('\n')) if (l !== '' && !l.startsWith('#')) lines.push(`ipt ${t} ${l.replace(/\[\d+:\d+\]/g, '')}`);
+      }
+      for (const t of ['filter', 'nat']) {
+        const r = await sh(node.ns, ['ebtables-save', '-t', t]);
+        for (const l of r.out.split('\n')) if (l !== '' && !l.startsWith('#')) lines.push(`ebt ${t} ${l}`);
+      }
+      const sets = await sh(node.ns, ['ipset', 'save']);
+      for (const l of sets.out.split('\n')) if (l.trim() !== '') lines.push(`ipset ${l.replace(/ initval 0x[0-9a-f]+/, '').replace(/ bucketsize \d+/, '')}`);
+      const addrs = await sh(node.ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'pub0']);
+      for (const m of addrs.out.matchAll(/inet (\S+)/g)) lines.push(`addr pub0 ${m[1]}`);
+      // Chains are listed in kernel order, which depends on creation history; rules inside a chain keep their order.
+      return lines.sort().join('\n');
+    },
+    async addInstance(short, id, mac) {
+      return topo.addInstance({ node: short, id, mac });
+    },
+    async close() {
+      for (const n of nodes) await lab.stopNetd(n).catch(() => undefined);
+      await teardownByPrefix(prefix, { exec }, { workDir: path.join(dir, 'lab') }).catch(() => undefined);
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+  return lab;
+}
+
+/** Starts a TCP server in a namespace answering every connection with `hello from <name>` and logging the peer. */
+export function tcpServer(lab: NetdLab, ns: string, ports: readonly number[], name: string, logFile: string): Process {
+  const script = `
+const net = require('node:net'); const fs = require('node:fs');
+for (const p of ${JSON.stringify(ports)}) net.createServer((s) => { fs.appendFileSync(${JSON.stringify(logFile)}, s.remoteAddress + ' ' + p + '\\n'); s.end('hello from ${name}\\n'); }).listen(p, '0.0.0.0');
+`;
+  return lab.topo.netns.startIn(ns, [process.execPath, '-e', script], {});
+}
+
+/** True when a TCP connection from ns to ip:port is accepted within 1.5 s. */
+export async function canConnect(lab: NetdLab, ns: string, ip: string, port: number): Promise<boolean> {
+  const r = await lab.sh(ns, ['nc', '-z', '-w', '1', ip, String(port)], 5000);
+  return r.code === 0;
+}
+
+export async function canPing(lab: NetdLab, ns: string, ip: string): Promise<boolean> {
+  const r = await lab.sh(ns, ['ping', '-n', '-c', '1', '-W', '1', ip], 5000);
+  return r.code === 0;
+}
+
+/** Retries a reachability probe a few times (ARP and conntrack settle), expecting `want`. */
+export async function settle(probe: () => Promise<boolean>, want: boolean, tries = 4): Promise<boolean> {
+  let last = !want;
+  for (let i = 0; i < tries; i++) {
+    last = await probe();
+    if (last === want) return last;
+  }
+  return last;
+}

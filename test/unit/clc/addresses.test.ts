@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { populated, rejectsCode } from './fixture.ts';
+
+test('allocate, associate, disassociate, release, list', async () => {
+  const f = await populated();
+  const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  const a = await f.state.allocateAddress({});
+  assert.equal(a.ownerId, '000000000001');
+  const assoc = await f.state.associateAddress({ ip: a.ip, instance: i.id });
+  assert.equal(assoc.instanceId, i.id);
+  assert.equal((await f.state.getInstance(i.id)).publicIp, a.ip);
+  // Re-associating the same pair is a no-op.
+  await f.state.associateAddress({ ip: a.ip, instance: i.id });
+  const b = await f.state.allocateAddress({});
+  await rejectsCode(f.state.associateAddress({ ip: b.ip, instance: i.id }), 'Resource.AlreadyAssociated');
+  const j = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  await rejectsCode(f.state.associateAddress({ ip: a.ip, instance: j.id }), 'Resource.AlreadyAssociated');
+  const dis = await f.state.disassociateAddress({ ip: a.ip });
+  assert.equal(dis.instanceId, undefined);
+  await rejectsCode(f.state.disassociateAddress({ ip: a.ip }), 'InvalidAssociation.NotFound');
+  await f.state.associateAddress({ ip: a.ip, instance: j.id });
+  assert.deepEqual((await f.state.listAddresses()).map((x) => [x.ip, x.instanceId]), [[a.ip, j.id], [b.ip, undefined]]);
+  // Release of an associated address disassociates it first.
+  await f.state.releaseAddress({ ip: a.ip });
+  assert.equal((await f.state.getInstance(j.id)).publicIp, undefined);
+  assert.deepEqual((await f.state.listAddresses()).map((x) => x.ip), [b.ip]);
+  await rejectsCode(f.state.releaseAddress({ ip: a.ip }), 'InvalidAddress.NotFound');
+  await f.close();
+});
+
+test('ownership, unknown objects and malformed arguments are refused without changes', async () => {
+  const f = await populated();
+  const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  const theirs = await f.state.allocateAddress({ owner: '000000000002' });
+  await rejectsCode(f.state.associateAddress({ ip: theirs.ip, instance: i.id }), 'AuthFailure');
+  await rejectsCode(f.state.associateAddress({ ip: theirs.ip, instance: i.id, owner: '000000000001' }), 'InvalidAddress.NotFound');
+  await rejectsCode(f.state.associateAddress({ ip: '192.0.2.99', instance: i.id }), 'InvalidAddress.NotFound');
+  await rejectsCode(f.state.associateAddress({ ip: 'x.y', instance: i.id }), 'InvalidParameterValue');
+  const mine = await f.state.allocateAddress({});
+  await rejectsCode(f.state.associateAddress({ ip: mine.ip, instance: 'i-00000000' }), 'InvalidInstanceID.NotFound');
+  await rejectsCode(f.state.releaseAddress({ ip: theirs.ip, owner: '000000000001' }), 'InvalidAddress.NotFound');
+  await rejectsCode(f.state.allocateAddress({ owner: 'bob' }), 'InvalidParameterValue');
+  await rejectsCode(f.state.allocateAddress({ ip: '10.1.0.10' }), 'AddressNotInPool');
+  assert.deepEqual((await f.state.listAddresses()).map((x) => [x.ip, x.instanceId]), [[theirs.ip, undefined], [mine.ip, undefined]]);
+  assert.deepEqual((await f.state.listAddresses('000000000002')).map((x) => x.ip), [theirs.ip]);
+  await f.close();
+});
+
+test('terminating an instance disassociates its public address (the account keeps it)', async () => {
+  const f = await populated();
+  const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  const a = await f.state.allocateAddress({});
+  await f.state.associateAddress({ ip: a.ip, instance: i.id });
+  await f.state.terminateInstance(i.id);
+  assert.deepEqual(await f.state.listAddresses(), [{ ip: a.ip, ownerId: '000000000001', allocatedAt: a.allocatedAt }]);
+  // Released later: held for the node it was last laid down on.
+  await f.state.releaseAddress({ ip: a.ip });
+  const view = await f.state.ipamShow();
+  assert.deepEqual(view.holds.map((h) => [h.ip, h.nodes]).sort(), [[a.ip, ['10.0.0.7']], [i.privateIp, ['10.0.0.7']]].sort());
+  await f.close();
+});
