@@ -6,9 +6,11 @@
  * `{version, sequence, receivedAt, nodes?, networkInfo}` where networkInfo is
  * the Base64 exactly as received (forwarded unchanged, never re-encoded).
  * Invariants: a document older by sequence than the held one is refused
- * (STALE_SEQUENCE) and nothing changes; the file is replaced atomically and
- * written before the CLC's request is answered; the CC reads only the GNI root
- * tag (version, sequence), never the whole document.
+ * (STALE_SEQUENCE) and nothing changes; the file is replaced atomically, writes
+ * are chained so the newest document is the one left on disk, and the CLC's
+ * request is answered only once its document is on disk (`persisted`) — the
+ * fan-out may start before that, so the disk write is off the delivery path;
+ * the CC reads only the GNI root tag (version, sequence), never the whole document.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -35,6 +37,7 @@ export type StoreOutcome = 'stored' | 'unchanged';
 export class DocumentStore {
   private doc: CcDocument | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly file: string,
@@ -65,13 +68,13 @@ export class DocumentStore {
   }
 
   /** Checks and stores a received document; `xml` is the decoded networkInfo (only its root tag is read). */
-  accept(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument }> {
+  accept(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
     const run = this.queue.then(() => this.acceptNow(input));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acceptNow(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument }> {
+  private async acceptNow(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
     const header = readGniHeader(input.xml);
     if (!header) throw new EdgenetError('NOT_A_GNI', 'networkInfo does not hold a <network-data> document');
     if (input.version !== undefined && header.version !== undefined && input.version !== header.version) {
@@ -90,7 +93,7 @@ export class DocumentStore {
     }
     const nodes = input.nodes ?? held?.nodes;
     if (held && version !== undefined && version === held.version && sequence === held.sequence && sameNodes(nodes, held.nodes)) {
-      return { outcome: 'unchanged', doc: held };
+      return { outcome: 'unchanged', doc: held, persisted: this.writes };
     }
     const doc: CcDocument = {
       version,
@@ -100,9 +103,10 @@ export class DocumentStore {
       networkInfo: input.networkInfo,
       bytes: input.xml.length,
     };
-    await writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 });
     this.doc = doc;
-    return { outcome: 'stored', doc };
+    const persisted = this.writes.then(() => writeFileAtomic(this.file, JSON.stringify(doc), { mode: 0o600 }));
+    this.writes = persisted.catch(() => undefined);
+    return { outcome: 'stored', doc, persisted };
   }
 }
 

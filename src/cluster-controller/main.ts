@@ -21,6 +21,7 @@ import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { SoapClient } from '../shared/soap/client.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
+import { envelope } from '../shared/soap/envelope.ts';
 import { NC_ACTIONS, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
 import { wsdlPath } from '../node-controller/main.ts';
@@ -139,6 +140,12 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   const registry = newRegistry('cc');
   let fanout: FanOut | undefined;
   const metrics = ccMetrics(registry, () => ({ sequence: store.current?.sequence, nodes: fanout?.reports() ?? [] }));
+  // The fan-out sends one envelope to every node: encode it once per document.
+  let encoded: { inner: string; payload: Buffer } | undefined;
+  const payloadFor = (inner: string) => {
+    if (encoded?.inner !== inner) encoded = { inner, payload: Buffer.from(envelope('ncBroadcastNetworkInfo', inner), 'utf8') };
+    return encoded.payload;
+  };
   fanout = new FanOut({
     clock,
     logger,
@@ -147,7 +154,9 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     retryMaxMs: config.retryMaxMs,
     transport: {
       broadcast: async (node, inner, signal) =>
-        parseBroadcastReply(await client.call({ url: node.url, operation: 'ncBroadcastNetworkInfo', action: NC_ACTIONS.broadcast, inner, timeoutMs: config.ncTimeoutMs, signal })),
+        parseBroadcastReply(
+          await client.call({ url: node.url, operation: 'ncBroadcastNetworkInfo', action: NC_ACTIONS.broadcast, inner, payload: payloadFor(inner), timeoutMs: config.ncTimeoutMs, signal }),
+        ),
     },
     onSent: (_node, ok, ms) => {
       metrics.ncSends.inc({ result: ok ? 'ok' : 'failed' });
@@ -173,10 +182,8 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     onResult: (name, startedAt, result) => f.onReport(name, startedAt, result),
   });
   if (stored) {
-    f.setDocument(stored, stored.nodes ?? config.nodes);
+    f.setDocument(stored, stored.nodes ?? config.nodes); // re-send after a restart
     metrics.documentBytes.set(stored.bytes);
-  } else if (config.nodes.length) {
-    // No document yet; still poll the configured nodes so status shows them.
   }
   const soap = await startSoapServer(
     {

@@ -1,9 +1,9 @@
 /**
  * The cluster controller's SOAP operations (wsdl/cluster-controller.wsdl):
  * - `BroadcastNetworkInfo`: decode and check the document (Base64, no
- *   DOCTYPE/ENTITY, a GNI root tag, sequence not older than held), store it
- *   durably, answer, and let the fan-out deliver it — the CLC never waits for
- *   node controllers. Node list: the request's `nodes` (edgenet CLC), else the
+ *   DOCTYPE/ENTITY, a GNI root tag, sequence not older than held), start the
+ *   fan-out, answer once the document is stored durably — the CLC never waits
+ *   for node controllers. Node list: the request's `nodes` (edgenet CLC), else the
  *   one stored with the last document, else the config file's NODES.
  * - `DescribeNetworkStatus`: the held document and, per node, delivered and
  *   applied versions from the latest polls.
@@ -30,10 +30,11 @@ export function ccOperations(o: CcServiceOptions): Record<string, OperationHandl
     BroadcastNetworkInfo: async (el, peer) => {
       const req = parseBroadcast(el);
       const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
-      refuseDtd(xml.toString('latin1'), 'networkInfo');
-      const { outcome, doc } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
+      refuseDtd(xml, 'networkInfo');
+      const { outcome, doc, persisted } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
       const targets = doc.nodes ?? o.configNodes;
-      o.fanout.setDocument(doc, targets);
+      o.fanout.setDocument(doc, targets); // delivery starts while the document is written to disk
+      await persisted; // the CLC hears "stored" only once a restart would re-send it
       o.metrics.received.inc({ outcome });
       o.metrics.documentBytes.set(doc.bytes);
       o.logger.info(outcome === 'stored' ? 'document stored; fanning out' : 'document unchanged; resuming fan-out', {

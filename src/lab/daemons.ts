@@ -114,7 +114,7 @@ export function netdSpec(plan: LabPlan, node: LabNodePlan, nodeNs: string): Daem
     role: 'netd',
     node: node.short,
     ns: nodeNs,
-    argv: edgenetArgv(['netd', '--config', node.netdConfFile]),
+    argv: edgenetArgv(['netd', 'run', '--config', node.netdConfFile]),
     env: { ...labDaemonEnv(plan), EDGENET_RUN_DIR: node.runDir },
     log: node.netdLog,
   };

@@ -7,7 +7,8 @@
  * Addresses (documentation / private ranges only, inside namespaces only):
  *   lan (management + private L2)  172.31.0.0/24   ctl .2, node nK .1K
  *   public L2                      203.0.113.0/24  client .2, node nK .1K, pool .100-.120
- *   VM subnet (cluster PARTI00)    10.111.0.0/16   gateway .0.1 (fake router on every node)
+ *   VM subnet (cluster PARTI00)    10.111.0.0/16   gateway .0.1 (fake router on every node),
+ *                                                  node nK's br0 .0.1K (dhcpd needs it), pool 10.111.103.30-99
  * Processes: CLC + CC + API relay in `P-ctl`; NC + netd in each `P-nK`; one
  * relay on the host's loopback so `edgenet ...` works from the host with
  * EDGENET_URL/EDGENET_TOKEN (see relay.ts).
@@ -24,6 +25,8 @@ export interface LabNodePlan {
   readonly name: string;
   readonly mgmtIp: string;
   readonly publicIp: string;
+  /** br0's address in the VM subnet (see TopologyNodeSpec.vmIp). */
+  readonly vmIp: string;
   readonly ncUrl: string;
   readonly certName: string;
   readonly runDir: string;
@@ -95,6 +98,7 @@ export function labPlan(name: string, dir: string): LabPlan {
       name: mgmtIp,
       mgmtIp,
       publicIp: `203.0.113.${10 + i}`,
+      vmIp: `10.111.0.${10 + i}`,
       ncUrl: `https://${mgmtIp}:${DEFAULT_PORTS.nc}/`,
       certName: `nc-${short}`,
       runDir: path.join(nodeDir, 'run'),
@@ -114,7 +118,7 @@ export function labPlan(name: string, dir: string): LabPlan {
     stateFile: path.join(abs, 'lab.json'),
     topology: {
       prefix,
-      nodes: nodes.map((n) => ({ name: n.short, mgmtIp: n.mgmtIp, publicIp: n.publicIp })),
+      nodes: nodes.map((n) => ({ name: n.short, mgmtIp: n.mgmtIp, publicIp: n.publicIp, vmIp: n.vmIp })),
       lan: '172.31.0.0/24',
       publicNet: '203.0.113.0/24',
       vmSubnet: '10.111.0.0/16',

@@ -27,6 +27,33 @@ export function startServices(netns: Netns, ns: string, options: { name: string;
   return netns.startIn(ns, [process.execPath, '-e', script], options.logFile ? { logFile: options.logFile } : {});
 }
 
+/** Waits (bounded) until every port answers from inside the instance's own namespace. */
+export async function waitForServices(netns: Netns, ns: string, tcpPorts: readonly number[], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of new Set([80, ...tcpPorts])) {
+    for (;;) {
+      const r = await netns.execIn(ns, ['nc', '-z', '-n', '-w', '1', '127.0.0.1', String(port)], { okExitCodes: [0, 1] });
+      if (r.exitCode === 0) break;
+      if (Date.now() > deadline) throw new Error(`the test services in ${ns} do not listen on port ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 export type ProbeResult = 'allowed' | 'blocked';
 
 /** One attempt from `fromNs` to `ip`; bounded by `timeoutSeconds` (default 1). */

@@ -13,7 +13,7 @@
  * Model (prefix P; every name comes from names.ts):
  *
  *   P-lan:  bridge `lan` (private/management L2) and bridge `pub` (public L2)
- *   P-<n>:  br0 (up, mgmt IP = the node's name in the GNI, on-link route for the VM subnet)
+ *   P-<n>:  br0 (up, mgmt IP = the node's name in the GNI, optional vmIp, on-link route for the VM subnet)
  *           priv0 ∈ br0  ── veth ──  l-<n> ∈ lan
  *           pub0 (public IP)  ── veth ──  p-<n> ∈ pub
  *           vn_<id> ∈ br0 (hairpin) ── veth ── eth0 in P-<id>  (one per instance)
@@ -64,6 +64,14 @@ export interface TopologyNodeSpec {
   readonly mgmtIp: string;
   /** On pub0; inside `publicNet`. */
   readonly publicIp: string;
+  /**
+   * Optional second address on br0 inside `vmSubnet` (outside the instance
+   * pool). ISC dhcpd serves only on an interface with an address in a subnet
+   * it declares, and Eucalyptus nodes had their bridge IP in the cluster
+   * subnet (NC_ROUTER_IP=AUTO relies on it); without it netd's dhcpd needs a
+   * declaration for the management subnet.
+   */
+  readonly vmIp?: string;
 }
 
 export interface TopologySpec {
@@ -171,6 +179,7 @@ function validateSpec(spec: TopologySpec): Networks {
     names.add(node.name);
     inside(`node ${node.name} mgmtIp`, node.mgmtIp, lan, spec.lan);
     inside(`node ${node.name} publicIp`, node.publicIp, pub, spec.publicNet);
+    if (node.vmIp !== undefined) inside(`node ${node.name} vmIp`, node.vmIp, vm, spec.vmSubnet);
   }
   if (spec.ctl) inside('ctl ip', spec.ctl.ip, lan, spec.lan);
   if (spec.client) inside('client ip', spec.client.ip, pub, spec.publicNet);
@@ -224,6 +233,7 @@ async function buildNode(netns: Netns, lanNs: string, node: TopologyNode, nets: 
   }
   await netns.addAddress(ns, NODE_BRIDGE, `${node.mgmtIp}/${nets.lan.prefix}`);
   await netns.addAddress(ns, NODE_PUB_IF, `${node.publicIp}/${nets.pub.prefix}`);
+  if (node.vmIp) await netns.addAddress(ns, NODE_BRIDGE, `${node.vmIp}/${nets.vm.prefix}`);
   // Instances are on-link behind br0 (the node routes for them: fake-router gateway).
   await netns.addRoute(ns, { dst: formatCidr({ network: networkAddress(nets.vm), prefix: nets.vm.prefix }), dev: NODE_BRIDGE });
 }

@@ -48,6 +48,19 @@ export interface LabUpOptions {
   readonly keepOnFailure?: boolean;
 }
 
+const LOG_ENV = 'EDGENET_LAB_LOG';
+
+/**
+ * The daemon's own stdout/stderr go straight to its log file: `Exec.start`'s
+ * `logFile` pipes output through the parent, so a daemon would die of EPIPE
+ * once `lab up` exits. The fixed script takes the log path from the
+ * environment and the command from "$@" (nothing is interpolated), and `exec`
+ * keeps the recorded pid the daemon's own.
+ */
+export function detachedArgv(argv: readonly string[]): string[] {
+  return ['sh', '-c', `exec "$@" >>"$${LOG_ENV}" 2>&1 </dev/null`, 'edgenet-lab', ...argv];
+}
+
 export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
 
 export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabState> {
@@ -96,9 +109,9 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   const started: LabProcess[] = [];
   const start = async (spec: DaemonSpec) => {
     await fs.appendFile(spec.log, `--- ${new Date().toISOString()} ${spec.argv.slice(1).join(' ')}\n`);
-    const proc = spec.ns
-      ? topo.netns.startIn(spec.ns, spec.argv, { logFile: spec.log, env: spec.env, detached: true })
-      : deps.exec.start(spec.argv, { logFile: spec.log, env: spec.env, detached: true });
+    const argv = detachedArgv(spec.argv);
+    const env = { ...spec.env, [LOG_ENV]: spec.log };
+    const proc = spec.ns ? topo.netns.startIn(spec.ns, argv, { env, detached: true }) : deps.exec.start(argv, { env, detached: true });
     const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
     started.push(entry);
     state = { ...state, processes: [...started] };

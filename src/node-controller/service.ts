@@ -26,7 +26,7 @@ export function ncOperations(o: NcServiceOptions): Record<string, OperationHandl
     ncBroadcastNetworkInfo: async (el, peer) => {
       const req = parseBroadcast(el);
       const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
-      refuseDtd(xml.toString('latin1'), 'networkInfo');
+      refuseDtd(xml, 'networkInfo');
       const started = performance.now();
       const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence });
       o.metrics.received.inc({ outcome: result.outcome });

@@ -61,6 +61,10 @@ export interface NetdLab {
   /** A sorted dump of what netd owns in a node namespace (rules without counters, sets, public /32s). */
   dump(node: LabNode): Promise<string>;
   addInstance(short: string, id: string, mac: string): Promise<LabInstance>;
+  /** Waits until every node's status reports having processed this document sequence (any result). */
+  waitSequence(sequence: number, nodes?: readonly LabNode[], timeoutMs?: number): Promise<void>;
+  /** Pid of the node's live dhcpd (pid file + /proc check), if any. */
+  dhcpdPid(node: LabNode): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -213,21 +217,54 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
       }
     },
     async dump(node) {
-      const lines: string[] = [];
-      for (const t of ['filter', 'nat']) {
-        const r = await sh(node.ns, ['iptables-save', '-t', t]);
-        for (const l of r.out.split('\n')) if (l !== '' && !l.startsWith('#')) lines.push(`ipt ${t} ${l.replace(/\[\d+:\d+\]/g, '')}`);
-      }
-      for (const t of ['filter', 'nat']) {
-        const r = await sh(node.ns, ['ebtables-save', '-t', t]);
-        for (const l of r.out.split('\n')) if (l !== '' && !l.startsWith('#')) lines.push(`ebt ${t} ${l}`);
+      // Chains are grouped and sorted by name (kernel listing order depends on creation
+      // history); rules keep their order inside a chain; counters and dates are dropped.
+      const chains = new Map<string, string[]>();
+      const add = (key: string, line: string) => chains.set(key, [...(chains.get(key) ?? []), line]);
+      for (const tool of ['iptables', 'ebtables'] as const) {
+        for (const t of ['filter', 'nat']) {
+          const r = await sh(node.ns, [`${tool}-save`, '-t', t]);
+          for (const l of r.out.split('\n')) {
+            if (l === '' || l.startsWith('#') || l === 'COMMIT' || l.startsWith('*')) continue;
+            const decl = /^:(\S+)/.exec(l);
+            const rule = /^-A (\S+) /.exec(l);
+            const chain = decl?.[1] ?? rule?.[1] ?? '?';
+            add(`${tool} ${t} ${chain}`, l.replace(/\[\d+:\d+\]/g, '').trim());
+          }
+        }
       }
       const sets = await sh(node.ns, ['ipset', 'save']);
-      for (const l of sets.out.split('\n')) if (l.trim() !== '') lines.push(`ipset ${l.replace(/ initval 0x[0-9a-f]+/, '').replace(/ bucketsize \d+/, '')}`);
+      for (const l of sets.out.split('\n')) {
+        if (l.trim() === '') continue;
+        const name = l.split(' ')[1] ?? '?';
+        add(`ipset ${name}`, l.replace(/ initval 0x[0-9a-f]+/, '').replace(/ bucketsize \d+/, ''));
+      }
       const addrs = await sh(node.ns, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'pub0']);
-      for (const m of addrs.out.matchAll(/inet (\S+)/g)) lines.push(`addr pub0 ${m[1]}`);
-      // Chains are listed in kernel order, which depends on creation history; rules inside a chain keep their order.
-      return lines.sort().join('\n');
+      for (const m of addrs.out.matchAll(/inet (\S+)/g)) add('addr pub0', m[1] ?? '');
+      const conf = await fs.readFile(path.join(node.runDir, 'netd', 'dhcpd.conf'), 'utf8').catch(() => 'none');
+      add('dhcpd.conf', conf);
+      const out: string[] = [];
+      for (const key of [...chains.keys()].sort()) {
+        const lines = chains.get(key)!;
+        // ipset members and addresses are sets: sort them too.
+        out.push(key, ...(key.startsWith('ipset') || key.startsWith('addr') ? lines.sort() : lines).map((l) => `  ${l}`));
+      }
+      return out.join('\n');
+    },
+    async waitSequence(sequence, which = nodes, timeoutMs = 20_000) {
+      for (const n of which) {
+        await waitFor(`${n.short} to process sequence ${sequence}`, async () => {
+          const s = await lab.status(n);
+          return s?.sequence === sequence ? s : undefined;
+        }, timeoutMs);
+      }
+    },
+    async dhcpdPid(node) {
+      const text = await fs.readFile(path.join(node.runDir, 'netd', 'dhcpd.pid'), 'utf8').catch(() => '');
+      const pid = Number.parseInt(text.trim(), 10);
+      if (!Number.isInteger(pid)) return undefined;
+      const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      return cmd.includes('dhcpd') ? pid : undefined;
     },
     async addInstance(short, id, mac) {
       return topo.addInstance({ node: short, id, mac });
@@ -245,7 +282,7 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
 export function tcpServer(lab: NetdLab, ns: string, ports: readonly number[], name: string, logFile: string): Process {
   const script = `
 const net = require('node:net'); const fs = require('node:fs');
-for (const p of ${JSON.stringify(ports)}) net.createServer((s) => { fs.appendFileSync(${JSON.stringify(logFile)}, s.remoteAddress + ' ' + p + '\\n'); s.end('hello from ${name}\\n'); }).listen(p, '0.0.0.0');
+for (const p of ${JSON.stringify(ports)}) net.createServer((s) => { s.on('error', () => {}); fs.appendFileSync(${JSON.stringify(logFile)}, s.remoteAddress + ' ' + p + '\\n'); s.end('hello from ${name}\\n'); }).listen(p, '0.0.0.0');
 `;
   return lab.topo.netns.startIn(ns, [process.execPath, '-e', script], {});
 }

@@ -79,14 +79,15 @@ export class Lab {
     }
   }
 
-  private async spawn(name: string, args: readonly string[], port: number, metricsPort: number): Promise<Daemon> {
+  private async spawn(name: string, args: readonly string[], port: number, metricsPort: number, env: Record<string, string> = {}): Promise<Daemon> {
     const logFile = path.join(this.dir, `${name}.log`);
     const start = () => {
-      const p = exec.start(['node', CLI, ...args], { logFile, env: { ...process.env, EDGENET_LOG_FORMAT: 'json' } as Record<string, string> });
+      const p = exec.start(['node', CLI, ...args], { logFile, env: { ...process.env, EDGENET_LOG_FORMAT: 'json', ...env } as Record<string, string> });
       this.procs.add(p);
       void p.exited.then(() => this.procs.delete(p));
       return p;
     };
+    let exitedEarly = false;
     const daemon: Daemon = {
       name,
       port,
@@ -99,10 +100,12 @@ export class Lab {
         await daemon.proc.exited;
       },
     };
+    void daemon.proc.exited.then(() => (exitedEarly = true));
     await waitFor(`${name} healthy`, async () => {
-      const res = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
-      return res.ok;
-    });
+      if (exitedEarly) throw new Error(`${name} exited; see ${logFile}: ${(await fs.readFile(logFile, 'utf8').catch(() => '')).slice(-500)}`);
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).catch(() => undefined);
+      return res?.ok;
+    }, 90_000);
     return daemon;
   }
 
@@ -117,6 +120,31 @@ export class Lab {
       metricsPort,
     );
     return Object.assign(d, { runDir, gniFile: path.join(runDir, 'global_network_info.xml'), statusFile: path.join(runDir, 'netd-status.json') });
+  }
+
+  /** The real `edgenet clc` with the broadcaster using this lab's `clc` certificate. */
+  async startClc(options: { statusIntervalMs?: number } = {}): Promise<Daemon & { api: string; token: string }> {
+    const metricsPort = await freePort();
+    const portFile = path.join(this.dir, 'clc.port');
+    const tokenFile = path.join(this.dir, 'clc.token');
+    const d = await this.spawn(
+      'clc',
+      ['clc', '--db', path.join(this.dir, 'clc.db'), '--listen', '127.0.0.1:0', '--port-file', portFile, '--token-file', tokenFile, '--clc-ip', '127.0.0.1'],
+      0,
+      metricsPort,
+      {
+        EDGENET_CLC_CERTS_DIR: this.certs,
+        EDGENET_CLC_CERT_NAME: 'clc',
+        EDGENET_CLC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        EDGENET_STATUS_INTERVAL_MS: String(options.statusIntervalMs ?? 300),
+        EDGENET_STATE_DIR: path.join(this.dir, 'state'),
+        EDGENET_CONF_DIR: path.join(this.dir, 'conf'),
+        EDGENET_RUN_DIR: path.join(this.dir, 'run'),
+      },
+    );
+    const port = await waitFor('clc port file', async () => Number((await fs.readFile(portFile, 'utf8')).trim()) || undefined);
+    const token = (await fs.readFile(tokenFile, 'utf8')).trim();
+    return Object.assign(d, { api: `http://127.0.0.1:${port}`, token });
   }
 
   /** Restarts a killed daemon on the same ports with the same arguments. */
@@ -184,6 +212,18 @@ export function gniXml(options: { version: string; sequence?: number; filler?: n
   const seq = options.sequence === undefined ? '' : ` sequence="${options.sequence}"`;
   const filler = '  <instances>\n' + Array.from({ length: options.filler ?? 3 }, (_, i) => `    <instance name="i-${String(i).padStart(8, '0')}"><ownerId>000000000001</ownerId><privateIp>10.1.0.${(i % 250) + 2}</privateIp></instance>\n`).join('') + '  </instances>\n';
   return `<?xml version="1.0" encoding="UTF-8"?>\n<network-data version="${options.version}"${seq}>\n  <configuration><property name="mode"><value>EDGE</value></property></configuration>\n${filler}</network-data>\n`;
+}
+
+/** Calls the CLC admin API. */
+export async function api<T = unknown>(clc: { api: string; token: string }, method: string, p: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${clc.api}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${clc.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 export async function broadcast(client: SoapClient, ccUrl: string, doc: { xml: string; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<BroadcastReply> {

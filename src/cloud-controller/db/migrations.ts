@@ -41,6 +41,8 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        instance_id TEXT UNIQUE REFERENCES instances (id), last_node TEXT, allocated_at INTEGER NOT NULL)`,
     `INSERT INTO meta (key, value) VALUES ('broadcast_sequence', 0), ('release_mark', 0)`,
   ],
+  // 2: the hold sweep runs before every allocation; without this it scanned every lease.
+  [`CREATE INDEX ip_leases_state ON ip_leases (state, released_at)`],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,11 +13,10 @@
  *   `enabledCLCIp`, no clusters and therefore no instances and no groups —
  *   it tells every node to lay down nothing, which is correct for a cloud
  *   with no network configuration;
- * - instances cloud-wide, sorted by id, limited to clusters present in the
- *   property (an instance of an unconfigured cluster has no network, as
- *   Eucalyptus skipped clusters without a subnet); `publicIp` omitted when
- *   none; group ids in launch order, ids of groups that no longer exist
- *   dropped;
+ * - instances cloud-wide, sorted by id, limited to those on a registered node
+ *   of a cluster present in the property, with a private IP and at least one
+ *   existing group (`includedInstances`); `publicIp` omitted when none; group
+ *   ids in launch order, ids of groups that no longer exist dropped;
  * - security groups: those used by an included instance, with their rules,
  *   plus the groups those rules name as peers (laid down as ipsets). A group
  *   present only as a peer carries no rules: none of its instances is in the
@@ -46,8 +45,7 @@ export function buildGni(snapshot: CloudSnapshot, options: BuildGniOptions = {})
   const groupsById = new Map<string, SnapshotGroup>();
   for (const g of snapshot.groups) groupsById.set(g.id, g);
 
-  const configured = new Set((config?.Clusters ?? []).map((c) => c.Name));
-  const included = snapshot.instances.filter((i) => configured.has(i.cluster)).sort((a, b) => cmp(a.id, b.id));
+  const included = includedInstances(snapshot, groupsById);
 
   const content = {
     configuration: buildConfiguration(snapshot, config, included),
@@ -58,6 +56,23 @@ export function buildGni(snapshot: CloudSnapshot, options: BuildGniOptions = {})
   const doc: GniDocument = { version: gniVersionOfBody(body), ...(options.sequence === undefined ? {} : { sequence: options.sequence }), ...content };
   rememberGniBody(doc, body);
   return doc;
+}
+
+/**
+ * The instances the document carries, sorted by id: those of a cluster in the
+ * property, on a node registered in that cluster, with a private IP and at
+ * least one existing group (Eucalyptus 4.4 omitted instances without private
+ * IP, groups or node the same way). Anything else would make the document
+ * invalid for every node, so one broken instance cannot stop the whole cloud
+ * from converging.
+ */
+function includedInstances(snapshot: CloudSnapshot, groups: ReadonlyMap<string, SnapshotGroup>): SnapshotInstance[] {
+  const nodesOf = new Map<string, Set<string>>();
+  for (const c of snapshot.config?.Clusters ?? []) nodesOf.set(c.Name, new Set());
+  for (const c of snapshot.clusters) for (const n of c.nodes) nodesOf.get(c.name)?.add(n.name);
+  return snapshot.instances
+    .filter((i) => i.privateIp !== '' && nodesOf.get(i.cluster)?.has(i.node) === true && i.groups.some((g) => groups.has(g)))
+    .sort((a, b) => cmp(a.id, b.id));
 }
 
 function cmp(a: string, b: string): number {

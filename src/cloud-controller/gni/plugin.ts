@@ -1,6 +1,7 @@
 /**
  * The GNI admin routes inside the CLC process:
- *   GET /v1/gni               → the current document as XML text
+ *   GET /v1/gni               → the current document's XML text (the admin API
+ *                               speaks JSON, so it arrives as one JSON string)
  *   GET /v1/gni?format=json   → the same document as the GniDocument model
  * Built from a fresh `ctx.snapshot()` without drawing a new sequence: this is
  * a preview of what the next broadcast would carry (same `version`), so

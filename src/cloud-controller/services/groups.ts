@@ -176,7 +176,7 @@ export async function authorize(tx: Tx, ref: unknown, owner: unknown, body: unkn
     added.push(rule);
   }
   if (added.length > 0) tx.changed({ kind: 'rule', id: group.id });
-  const names = await groupNames(tx.db);
+  const names = await groupNames(tx.db, added.flatMap((r) => (r.sourceGroupId ? [r.sourceGroupId] : [])));
   return { group: (await getGroupById(tx.db, group.id))!, changed: added.length > 0, added: added.map((r) => ruleView(r, names)) };
 }
 
@@ -194,7 +194,7 @@ export async function revoke(tx: Tx, ref: unknown, owner: unknown, body: unknown
     removed.push(rule);
   }
   tx.changed({ kind: 'rule', id: group.id });
-  const names = await groupNames(tx.db);
+  const names = await groupNames(tx.db, removed.flatMap((r) => (r.sourceGroupId ? [r.sourceGroupId] : [])));
   return { group: (await getGroupById(tx.db, group.id))!, changed: true, removed: removed.map((r) => ruleView(r, names)) };
 }
 
@@ -217,8 +217,10 @@ function describeRule(rule: StoredRule): string {
   return `${protocolName(rule.protocol)}${ports}${source}`;
 }
 
-async function groupNames(db: Db): Promise<Map<string, string>> {
-  const rows = await db.selectFrom('security_groups').select(['id', 'name']).execute();
+async function groupNames(db: Db, ids?: readonly string[]): Promise<Map<string, string>> {
+  let q = db.selectFrom('security_groups').select(['id', 'name']);
+  if (ids !== undefined) q = q.where('id', 'in', ids.length > 0 ? ids : ['']);
+  const rows = await q.execute();
   return new Map(rows.map((r) => [r.id, r.name]));
 }
 
@@ -259,14 +261,28 @@ export function storedRuleOfRow(r: {
   };
 }
 
-export async function listGroups(db: Db, owner?: string): Promise<GroupView[]> {
+export async function listGroups(db: Db, owner?: string, ids?: readonly string[]): Promise<GroupView[]> {
   let q = db.selectFrom('security_groups').selectAll().orderBy('owner_id').orderBy('name');
   if (owner !== undefined) q = q.where('owner_id', '=', accountId(owner));
+  if (ids !== undefined) q = q.where('id', 'in', ids.length > 0 ? ids : ['']);
   const groups = await q.execute();
-  const rules = await db.selectFrom('group_rules').selectAll().orderBy('id').execute();
-  const counts = await db.selectFrom('instance_groups').select(['group_id', ({ fn }) => fn.countAll<number>().as('n')]).groupBy('group_id').execute();
+  const wanted = groups.map((g) => g.id);
+  const filterIds = ids !== undefined || owner !== undefined;
+  let rq = db.selectFrom('group_rules').selectAll().orderBy('id');
+  if (filterIds) rq = rq.where('group_id', 'in', wanted.length > 0 ? wanted : ['']);
+  const rules = await rq.execute();
+  let cq = db.selectFrom('instance_groups').select(['group_id', ({ fn }) => fn.countAll<number>().as('n')]).groupBy('group_id');
+  if (filterIds) cq = cq.where('group_id', 'in', wanted.length > 0 ? wanted : ['']);
+  const counts = await cq.execute();
   const countBy = new Map(counts.map((c) => [c.group_id, Number(c.n)]));
-  const names = await groupNames(db);
+  const sources = [...new Set(rules.map((r) => r.source_group_id).filter((x): x is string => x !== null))];
+  const names = await groupNames(db, filterIds ? sources : undefined);
+  const rulesBy = new Map<string, RuleView[]>();
+  for (const r of rules) {
+    let list = rulesBy.get(r.group_id);
+    if (!list) rulesBy.set(r.group_id, (list = []));
+    list.push(ruleView(storedRuleOfRow(r), names));
+  }
   return groups.map((g) => ({
     id: g.id,
     name: g.name,
@@ -274,10 +290,10 @@ export async function listGroups(db: Db, owner?: string): Promise<GroupView[]> {
     description: g.description,
     createdAt: new Date(g.created_at).toISOString(),
     instances: countBy.get(g.id) ?? 0,
-    rules: rules.filter((r) => r.group_id === g.id).map((r) => ruleView(storedRuleOfRow(r), names)),
+    rules: rulesBy.get(g.id) ?? [],
   }));
 }
 
 export async function getGroupById(db: Db, id: string): Promise<GroupView | undefined> {
-  return (await listGroups(db)).find((g) => g.id === id);
+  return (await listGroups(db, undefined, [id]))[0];
 }

@@ -104,7 +104,11 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     },
     async gratuitousArp(ifname, address) {
       // Best effort (EUCA-12813): a lost announcement only delays neighbours' caches.
-      await exec.run(['arping', '-U', '-c', '1', '-w', '1', '-I', ifname, address], { okExitCodes: [0, 1, 2], timeoutMs: 5000 }).catch(() => undefined);
+      // Habets arping (-i) first, iputils arping (-I) if that one is installed instead.
+      const opts = { okExitCodes: [0, 1], timeoutMs: 5000 };
+      await exec.run(['arping', '-q', '-U', '-c', '1', '-w', '1', '-i', ifname, address], opts).catch(() =>
+        exec.run(['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', ifname, address], opts).catch(() => undefined),
+      );
     },
     async createBridge(name) {
       await run(['ip', 'link', 'add', 'name', name, 'type', 'bridge']);

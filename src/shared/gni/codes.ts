@@ -5,6 +5,8 @@
  * `network-data/instances/instance[@name='i-1a2b3c4d']/privateIp`;
  * list items are 1-based, as in XPath: `…/property[@name='publicIps']/value[2]`.
  */
+import type { Diagnostic } from '../diagnostics.ts';
+
 export const GniCode = {
   /** The input is larger than the configured limit. */
   TooLarge: 'GNI_TOO_LARGE',
@@ -54,3 +56,11 @@ export const GniCode = {
 } as const;
 
 export type GniCodeValue = (typeof GniCode)[keyof typeof GniCode];
+
+export function error(code: GniCodeValue, path: string, message: string): Diagnostic {
+  return { severity: 'error', code, path, message };
+}
+
+export function warning(code: GniCodeValue, path: string, message: string): Diagnostic {
+  return { severity: 'warning', code, path, message };
+}

@@ -1,7 +1,7 @@
 /**
  * A strict, small XML reader for GNI documents: an alternative engine to
- * fast-xml-parser for `parseGni` (option `engine: 'scan'`), about ten times
- * faster on a 10,000-instance document (bench/gni.bench.ts), because a node
+ * fast-xml-parser for `parseGni` (option `engine: 'scan'`), 3–4× faster
+ * on a 10,000-instance document (bench/gni.bench.ts), because a node
  * parses the whole cloud-wide document on every change.
  *
  * It builds the same tree shape the fast-xml-parser configuration in

@@ -24,21 +24,32 @@ import { escapeAttr, escapeText } from './xml-text.ts';
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
 /**
- * Bodies already serialized for a document object (the builder serializes the
- * body once to hash it; the broadcaster then serializes the same object).
- * Documents are immutable values (readonly types), so the cache cannot go
- * stale; a WeakMap lets them be collected.
+ * Bodies already serialized, keyed by the content objects (the builder
+ * serializes the body once to hash it; the broadcaster then serializes the
+ * same content, often as `{...doc, sequence}`, which shares the three content
+ * objects). Documents are immutable values (readonly types), so an entry
+ * cannot go stale; a WeakMap lets them be collected.
  */
-const bodies = new WeakMap<object, string>();
+interface CachedBody {
+  readonly configuration: object;
+  readonly securityGroups: object;
+  readonly body: string;
+}
+const bodies = new WeakMap<object, CachedBody>();
 
-/** Records that `body` is `serializeGniBody(doc)`, so `serializeGni(doc)` can reuse it. */
-export function rememberGniBody(doc: GniDocument, body: string): void {
-  bodies.set(doc, body);
+/** Records that `body` is `serializeGniBody(doc)`, so `serializeGni` of the same content objects can reuse it. */
+export function rememberGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>, body: string): void {
+  bodies.set(doc.instances, { configuration: doc.configuration, securityGroups: doc.securityGroups, body });
+}
+
+function cachedBody(doc: Omit<GniDocument, 'version' | 'sequence'>): string | undefined {
+  const hit = bodies.get(doc.instances);
+  return hit !== undefined && hit.configuration === doc.configuration && hit.securityGroups === doc.securityGroups ? hit.body : undefined;
 }
 
 /** The full document text, ending with a newline. */
 export function serializeGni(doc: GniDocument): string {
-  return serializeWithBody(doc, bodies.get(doc) ?? serializeGniBody(doc));
+  return serializeWithBody(doc, cachedBody(doc) ?? serializeGniBody(doc));
 }
 
 /** Assembles the document from a body produced by `serializeGniBody` for the same content. */

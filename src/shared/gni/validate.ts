@@ -29,9 +29,8 @@
  */
 import type { Diagnostic } from '../diagnostics.ts';
 import { isAligned, isReversed, parseCidr, parseIp, parseNetmask, parseRangeEntry, cidrContains } from '../ip.ts';
-import { GniCode } from './codes.ts';
+import { GniCode, error, warning } from './codes.ts';
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
-import { error, warning } from './parse.ts';
 import { gniPaths as P } from './paths.ts';
 
 const LOOPBACK = 0x7f000001;

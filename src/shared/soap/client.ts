@@ -21,6 +21,8 @@ export interface CallOptions {
   readonly inner: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** The complete envelope, when the caller sends the same one many times (fan-out). */
+  readonly payload?: Buffer;
 }
 
 export class SoapClient {
@@ -31,7 +33,7 @@ export class SoapClient {
   }
 
   async call(call: CallOptions): Promise<XmlElement> {
-    const payload = envelope(call.operation, call.inner);
+    const payload = call.payload ?? envelope(call.operation, call.inner);
     const signals = [AbortSignal.timeout(call.timeoutMs), ...(call.signal ? [call.signal] : [])];
     const signal = AbortSignal.any(signals);
     const limit = this.options.maxResponseBytes ?? 16 * 1024 * 1024;

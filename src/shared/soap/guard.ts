@@ -71,12 +71,19 @@ function tooLarge(maxBytes: number): SoapRequestError {
   return new SoapRequestError('REQUEST_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, { httpStatus: 413 });
 }
 
-const DTD_MARKUP = /<!(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)/i;
+const DTD_KEYWORDS = /^(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)/i;
 
-/** Throws XML_DTD_FORBIDDEN when `xml` declares a document type or entities. */
-export function refuseDtd(xml: string, what: string): void {
-  if (DTD_MARKUP.test(xml)) {
-    throw new SoapRequestError('XML_DTD_FORBIDDEN', `${what}: document type declarations and entity definitions are not accepted`);
+/**
+ * Throws XML_DTD_FORBIDDEN when `xml` declares a document type or entities.
+ * Works on bytes too (the decoded GNI): `indexOf('<!')` is a fast byte search,
+ * and only its few hits (comments, CDATA) are looked at.
+ */
+export function refuseDtd(xml: string | Buffer, what: string): void {
+  for (let at = xml.indexOf('<!'); at !== -1; at = xml.indexOf('<!', at + 2)) {
+    const next = typeof xml === 'string' ? xml.slice(at + 2, at + 9) : xml.toString('latin1', at + 2, at + 9);
+    if (DTD_KEYWORDS.test(next)) {
+      throw new SoapRequestError('XML_DTD_FORBIDDEN', `${what}: document type declarations and entity definitions are not accepted`);
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { isAscii } from 'node:buffer';
 import type { Logger } from '../logger.ts';
 import { EdgenetError, errorMessage } from '../errors.ts';
 import { type TlsMaterial, type Role, serverTlsOptions, peerRole } from '../tls/material.ts';
@@ -96,7 +97,8 @@ async function handle(options: SoapServerOptions, req: IncomingMessage, res: Ser
       throw new SoapRequestError('FORBIDDEN_ROLE', `certificate ${who.name} has role ${who.role}; only ${options.allowedRole} may call this service`, { httpStatus: 403 });
     }
     const body = await readLimitedBody(req, options.maxRequestBytes);
-    const text = body.toString('utf8');
+    // Base64 payloads are ASCII: latin1 decoding is a straight copy, utf8 only when needed.
+    const text = isAscii(body) ? body.toString('latin1') : body.toString('utf8');
     refuseDtd(text, 'request');
     const element = bodyElement(text);
     operation = element.name;

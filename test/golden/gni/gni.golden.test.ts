@@ -98,7 +98,7 @@ test('one-cluster: nodes sorted, instance ids sorted per node, empty node kept',
   ]);
 });
 
-test('two-clusters: cluster subnets dropped from subnets, extra subnet kept, unconfigured cluster left out', () => {
+test('two-clusters: cluster subnets dropped from subnets, extra subnet kept, unconfigured cluster and unregistered node left out', () => {
   const { doc, xml } = scenario('two-clusters');
   assert.deepEqual(doc.configuration.subnets, [{ name: '192.168.50.0', subnet: '192.168.50.0', netmask: '255.255.255.0', gateway: '192.168.50.1' }]);
   assert.deepEqual(doc.configuration.clusters.map((c) => c.name), ['zone-b', 'zone-a', 'zone-c']);
@@ -138,6 +138,7 @@ test('elastic-ips: publicIp only where associated', () => {
 test('deleted-source-group: rules naming the deleted group are dropped, and so is the group id on the instance', () => {
   const { doc, xml } = scenario('deleted-source-group');
   assert.ok(!xml.includes('sg-0000dead'));
+  assert.ok(!xml.includes('i-de100003'), 'an instance whose only group was deleted is left out');
   assert.deepEqual(doc.instances[0]?.securityGroups, ['sg-00000a00']);
   assert.deepEqual(doc.securityGroups.find((g) => g.name === 'sg-00000a00')?.ingressRules, [{ protocol: 6, fromPort: 22, toPort: 22, cidr: '192.0.2.0/24' }]);
   assert.deepEqual(doc.securityGroups.find((g) => g.name === 'sg-00000b00')?.ingressRules, []);

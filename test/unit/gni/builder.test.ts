@@ -10,6 +10,7 @@ import { parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import { validateGni } from '../../../src/shared/gni/validate.ts';
 import { gniVersion } from '../../../src/shared/gni/version.ts';
 import { syntheticSnapshot } from '../../fixtures/gni/synthetic.ts';
+import { seededRng } from '../../fixtures/gni/prng.ts';
 
 const small = () => syntheticSnapshot({ instances: 300, groups: 40, rulesPerGroup: 6, clusters: 3, nodesPerCluster: 4, seed: 7 });
 
@@ -93,4 +94,40 @@ test('syntheticSnapshot is deterministic and sized as asked', () => {
   assert.ok(a.groups.every((g) => g.rules.length === 10));
   assert.equal(a.clusters.length, 4);
   assert.ok(a.clusters.every((c) => c.nodes.length === 5));
+});
+
+test('serializing a built document (or a {...doc, sequence} copy) reuses the hashed body and equals a fresh serialization', () => {
+  const doc = buildGni(small(), {});
+  const fresh = structuredClone(doc);
+  const copy = { ...doc, sequence: 9 };
+  assert.equal(serializeGni(copy), serializeGni({ ...fresh, sequence: 9 }));
+  assert.equal(serializeGni(doc), serializeGni(fresh));
+  // A copy with different content objects is serialized from its own content, never from the cache.
+  const changed = { ...doc, configuration: { ...doc.configuration, enabledClcIp: '192.0.2.99' } };
+  assert.ok(serializeGni(changed).includes('<value>192.0.2.99</value>'));
+  const fewer = { ...doc, instances: doc.instances.slice(1) };
+  assert.ok(!serializeGni(fewer).includes(`instance name="${doc.instances[0]?.name}"`));
+});
+
+test('whatever the store holds (deleted groups, unknown nodes and clusters, missing IPs), the document validates', () => {
+  const rng = seededRng(99);
+  for (let round = 0; round < 40; round++) {
+    const base = syntheticSnapshot({ instances: 60, groups: 8, rulesPerGroup: 5, clusters: 2, nodesPerCluster: 2, seed: round });
+    const config = base.config;
+    assert.ok(config);
+    const snap: CloudSnapshot = {
+      ...base,
+      config: rng.chance(0.2) ? { ...config, Clusters: config.Clusters.slice(1) } : config,
+      clusters: rng.chance(0.2) ? base.clusters.map((c) => ({ ...c, nodes: c.nodes.slice(1) })) : base.clusters,
+      groups: base.groups.filter(() => !rng.chance(0.3)),
+      instances: base.instances.map((i) =>
+        rng.chance(0.1) ? { ...i, node: '192.0.2.254' } : rng.chance(0.05) ? { ...i, privateIp: '' } : rng.chance(0.05) ? { ...i, cluster: 'gone' } : i,
+      ),
+    };
+    const doc = buildGni(snap, {});
+    assert.deepEqual(validateGni(doc).filter((d) => d.severity === 'error'), [], `round ${round}`);
+    const r = parseGni(serializeGni(doc));
+    assert.ok(r.ok, `round ${round}`);
+    assert.deepEqual(r.value, doc);
+  }
 });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GniCode, parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
 import { gniVersion } from '../../../src/shared/gni/version.ts';
-import { parseRuleString } from '../../../src/shared/gni/parse.ts';
+import { parseRuleString } from '../../../src/shared/gni/rule-string.ts';
 import { randomGniDocument } from '../../fixtures/gni/random-doc.ts';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/gni/${name}`, import.meta.url)), 'utf8');

@@ -255,9 +255,9 @@ test('a failed build is retried and does not stop the broadcaster', async () => 
   });
   b.start();
   await h.clock.advance(0);
-  assert.equal(b.document, undefined);
+  assert.equal(b.document as unknown, undefined);
   fail = false;
   await h.clock.advance(1000);
-  assert.equal(b.document?.sequence, 7);
+  assert.equal((b.document as { sequence?: number } | undefined)?.sequence, 7);
   b.stop();
 });
