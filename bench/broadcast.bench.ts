@@ -130,6 +130,13 @@ try {
   // Warm-up: the first document (connections, JIT), not measured.
   b.start();
   await allAt(1);
+  // Idle CPU (status polling every second) over a quiet window, subtracted below.
+  const idleStart = new Map([...ncs, ...ccs].map((d) => [d.proc.pid, procStat(d.proc.pid).cpuMs]));
+  const idleT0 = performance.now();
+  await new Promise((res) => setTimeout(res, 5000));
+  const idleMs = performance.now() - idleT0;
+  const idleRate = new Map([...ncs, ...ccs].map((d) => [d.proc.pid, (procStat(d.proc.pid).cpuMs - idleStart.get(d.proc.pid)!) / idleMs]));
+  const measureT0 = performance.now();
   const cpuBefore = new Map([...ncs, ...ccs].map((d) => [d.proc.pid, procStat(d.proc.pid).cpuMs]));
   const selfCpuBefore = process.cpuUsage();
 
@@ -146,16 +153,21 @@ try {
     await new Promise((res) => setTimeout(res, 300));
   }
   const selfCpu = process.cpuUsage(selfCpuBefore);
+  const measuredMs = performance.now() - measureT0;
   b.stop();
   transport.close();
 
   const bytes = b.document?.bytes ?? 0;
   const kind = (list: typeof ncs | typeof ccs) => {
-    const stats = list.map((d) => ({ ...procStat(d.proc.pid), cpuDelta: procStat(d.proc.pid).cpuMs - cpuBefore.get(d.proc.pid)! }));
+    const stats = list.map((d) => {
+      const total = procStat(d.proc.pid).cpuMs - cpuBefore.get(d.proc.pid)!;
+      return { ...procStat(d.proc.pid), cpuDelta: Math.max(0, total - idleRate.get(d.proc.pid)! * measuredMs), idlePct: idleRate.get(d.proc.pid)! * 100 };
+    });
     const avg = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
     return {
       cpuMsPerBroadcastAvg: avg(stats.map((s) => s.cpuDelta)) / RUNS,
       cpuMsPerBroadcastMax: Math.max(...stats.map((s) => s.cpuDelta)) / RUNS,
+      idleCpuPctAvg: avg(stats.map((s) => s.idlePct)),
       rssMbAvg: avg(stats.map((s) => s.rssMb)),
       rssMbMax: Math.max(...stats.map((s) => s.hwmMb)),
     };
@@ -173,9 +185,11 @@ try {
     broadcasterRssMb: process.memoryUsage().rss / 1024 / 1024,
     cc: kind(ccs),
     nc: kind(ncs),
+    cpuSecondsPerBroadcastAllDaemons: 0,
     cpus: (await import('node:os')).cpus().length,
     load: (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' '),
   };
+  result.cpuSecondsPerBroadcastAllDaemons = (result.broadcasterCpuMsPerBroadcast + result.cc.cpuMsPerBroadcastAvg * CCS + result.nc.cpuMsPerBroadcastAvg * ncs.length) / 1000;
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await lab.cleanup();

@@ -155,7 +155,8 @@ export async function startCloudController(options: CloudControllerOptions): Pro
 export async function runCloudController(options: CloudControllerOptions, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   const running = await startCloudController(options);
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  // The signal may have fired while starting: then stop right away.
+  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   options.logger.info('stopping cloud controller');
   await running.stop();
 }

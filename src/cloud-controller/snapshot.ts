@@ -5,6 +5,7 @@
  * Rules whose source group no longer exists are left out here, so nothing
  * downstream can broadcast them.
  */
+import { sql } from 'kysely';
 import type { Db } from './db/store.ts';
 import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule } from './contracts.ts';
 import { explodedConfiguration, readPropertyTexts } from './properties/service.ts';
@@ -23,19 +24,21 @@ export async function readSnapshot(db: Db, clcIp: string): Promise<CloudSnapshot
     nodes: nodeRows.filter((n) => n.cluster === c.name).map((n) => ({ name: n.name, ncUrl: n.nc_url })),
   }));
 
-  const instanceRows = await db
-    .selectFrom('instances')
-    .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
-    .select(['instances.id', 'instances.owner_id', 'instances.cluster', 'instances.node', 'instances.mac', 'instances.private_ip', 'public_addresses.ip as public_ip'])
-    .orderBy('instances.id')
-    .execute();
-  const memberships = await db.selectFrom('instance_groups').select(['instance_id', 'group_id']).orderBy('instance_id').orderBy('position').execute();
-  const groupsOf = new Map<string, string[]>();
-  for (const m of memberships) {
-    let list = groupsOf.get(m.instance_id);
-    if (!list) groupsOf.set(m.instance_id, (list = []));
-    list.push(m.group_id);
-  }
+  // One row per instance with its groups aggregated in launch order (SQLite ≥ 3.44
+  // ordered aggregate): a third of the rows a separate membership query would return.
+  const { rows: instanceRows } = await sql<{
+    id: string;
+    owner_id: string;
+    cluster: string;
+    node: string;
+    mac: string;
+    private_ip: string;
+    public_ip: string | null;
+    groups: string | null;
+  }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, p.ip AS public_ip,
+            (SELECT group_concat(g.group_id, ',' ORDER BY g.position) FROM instance_groups g WHERE g.instance_id = i.id) AS groups
+       FROM instances i LEFT JOIN public_addresses p ON p.instance_id = i.id
+      ORDER BY i.id`.execute(db);
   const instances: SnapshotInstance[] = instanceRows.map((r) => ({
     id: r.id,
     ownerId: r.owner_id,
@@ -44,12 +47,17 @@ export async function readSnapshot(db: Db, clcIp: string): Promise<CloudSnapshot
     mac: r.mac,
     privateIp: r.private_ip,
     ...(r.public_ip ? { publicIp: r.public_ip } : {}),
-    groups: groupsOf.get(r.id) ?? [],
+    groups: r.groups ? r.groups.split(',') : [],
   }));
 
   const groupRows = await db.selectFrom('security_groups').selectAll().orderBy('id').execute();
   const existing = new Set(groupRows.map((g) => g.id));
-  const ruleRows = await db.selectFrom('group_rules').selectAll().orderBy('group_id').orderBy('id').execute();
+  const ruleRows = await db
+    .selectFrom('group_rules')
+    .select(['group_id', 'protocol', 'from_port', 'to_port', 'icmp_type', 'icmp_code', 'cidr', 'source_group_id', 'source_group_owner_id'])
+    .orderBy('group_id')
+    .orderBy('id')
+    .execute();
   const rulesOf = new Map<string, SnapshotRule[]>();
   for (const r of ruleRows) {
     if (r.source_group_id !== null && !existing.has(r.source_group_id)) continue;

@@ -20,8 +20,7 @@ import type { CloudSnapshot } from '../cloud-controller/contracts.ts';
 import type { InstanceView } from '../cloud-controller/services/instances.ts';
 import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
 import { errorMessage } from '../shared/errors.ts';
-import { sleep, systemClock } from '../shared/clock.ts';
-import { labUp, waitForConvergence, type LabDeps } from './up.ts';
+import { labUp, waitForConvergedAfter, type LabDeps } from './up.ts';
 import { labDown } from './down.ts';
 import { labApiEnv, labApiFor, type ApiClient } from './api.ts';
 import { labVmAdd, labTopology } from './vm.ts';
@@ -134,7 +133,7 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   const changedAt = Date.now();
 
   out('\n== Waiting until every node has applied the latest document');
-  await waitForBuiltAfter(api, changedAt, deps);
+  await waitForConvergedAfter(api, changedAt, { timeoutMs: 60_000, ...(deps.signal ? { signal: deps.signal } : {}) });
   await printStatus(state, api, out);
 
   const snapshot = await api.request<CloudSnapshot>('GET', '/v1/snapshot');
@@ -149,17 +148,6 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   const ok = mismatches === 0 && reply?.status === 200 && meta?.body.trim() === web1.id;
   out(`\n${ok ? 'Every probe matched what the security groups say.' : `${mismatches} probe(s) disagreed with the security groups${reply?.status === 200 ? '' : '; the public address did not answer'}${meta?.body.trim() === web1.id ? '' : '; metadata did not answer'}.`}`);
   return ok ? 0 : 1;
-}
-
-async function waitForBuiltAfter(api: ApiClient, since: number, deps: LabDeps): Promise<void> {
-  const clock = deps.clock ?? systemClock;
-  const deadline = clock.now() + 60_000;
-  for (;;) {
-    const status = await waitForConvergence(api, { timeoutMs: Math.max(1, deadline - clock.now()), ...(deps.signal ? { signal: deps.signal } : {}) });
-    if (status.current && Date.parse(status.current.builtAt) >= since) return;
-    if (clock.now() >= deadline) throw new Error('no document built after the last change was applied within 60 s');
-    await sleep(clock, 100, deps.signal);
-  }
 }
 
 async function printStatus(state: LabState, api: ApiClient, out: (t: string) => void): Promise<void> {
@@ -207,7 +195,7 @@ async function printMatrix(o: {
   // A few probes at a time: dozens of concurrent 1 s probes on a busy machine would time out for load, not rules.
   const results = await mapLimit(rows, 6, async (row) => {
       const verdict = expectVerdict({ groups, src: { name: row.from, groups: row.fromGroups }, dst: { name: row.to, groups: row.toGroups }, seenSourceIp: row.seenIp, service: row.service });
-      const seen = await probeExpecting(topo.netns, row.fromNs, row.toIp, row.service, verdict.allow ? 'allowed' : 'blocked');
+      const seen = await probeExpecting(topo.netns, { from: row.fromNs, ip: row.toIp, service: row.service }, verdict.allow ? 'allowed' : 'blocked');
       return { row, verdict, seen };
   });
   out('\n== Connectivity matrix (expected from the groups, observed with real packets)');

@@ -19,16 +19,18 @@ export function startServices(netns: Netns, ns: string, options: { name: string;
   const script = [
     "const net = require('net'), http = require('http');",
     `const name = ${name}, ports = ${ports};`,
+    // `nc -z` resets connections: a socket error must not kill the server.
+    "process.on('uncaughtException', (e) => console.error('ignored', e && e.code));",
     "for (const p of ports) {",
-    "  if (p === 80) http.createServer((q, s) => s.end('hello from ' + name + '\\n')).listen(80);",
-    "  else net.createServer((s) => s.end(name + '\\n')).listen(p);",
+    "  if (p === 80) http.createServer((q, s) => s.end('hello from ' + name + '\\n')).on('clientError', (e, sock) => sock.destroy()).listen(80);",
+    "  else net.createServer((s) => { s.on('error', () => {}); s.end(name + '\\n'); }).listen(p);",
     "}",
   ].join('\n');
   return netns.startIn(ns, [process.execPath, '-e', script], options.logFile ? { logFile: options.logFile } : {});
 }
 
 /** Waits (bounded) until every port answers from inside the instance's own namespace. */
-export async function waitForServices(netns: Netns, ns: string, tcpPorts: readonly number[], timeoutMs = 15_000): Promise<void> {
+export async function waitForServices(netns: Netns, ns: string, tcpPorts: readonly number[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const port of new Set([80, ...tcpPorts])) {
     for (;;) {
@@ -56,8 +58,16 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 export type ProbeResult = 'allowed' | 'blocked';
 
-/** One attempt from `fromNs` to `ip`; bounded by `timeoutSeconds` (default 1). */
-export async function probe(netns: Netns, fromNs: string, ip: string, service: Service, timeoutSeconds = 1): Promise<ProbeResult> {
+export interface ProbeTarget {
+  /** Namespace the probe runs in. */
+  readonly from: string;
+  readonly ip: string;
+  readonly service: Service;
+}
+
+/** One attempt from `from` to `ip`; bounded by `timeoutSeconds` (default 1). */
+export async function probe(netns: Netns, target: ProbeTarget, timeoutSeconds = 1): Promise<ProbeResult> {
+  const { from: fromNs, ip, service } = target;
   const argv =
     service.proto === 'icmp'
       ? ['ping', '-n', '-q', '-c', '1', '-W', String(timeoutSeconds), ip]
@@ -69,14 +79,16 @@ export async function probe(netns: Netns, fromNs: string, ip: string, service: S
 }
 
 /**
- * Probes until the result equals `expected` or `attempts` run out, so a
- * first-packet ARP delay or a rule still propagating does not count as a
- * verdict; returns the last result.
+ * Probes until the result equals `expected` or the attempts run out (timeouts
+ * 1, 2, 3, 4 s), so a first-packet ARP delay or a loaded machine does not count
+ * as a verdict; returns the last result. A leak (blocked expected) shows up as
+ * soon as one attempt gets through.
  */
-export async function probeExpecting(netns: Netns, fromNs: string, ip: string, service: Service, expected: ProbeResult, attempts = 2): Promise<ProbeResult> {
+export async function probeExpecting(netns: Netns, target: ProbeTarget, expected: ProbeResult): Promise<ProbeResult> {
+  const attempts = expected === 'allowed' ? 4 : 2;
   let last: ProbeResult = 'blocked';
   for (let i = 0; i < attempts; i++) {
-    last = await probe(netns, fromNs, ip, service, i === 0 ? 1 : 2);
+    last = await probe(netns, target, i + 1);
     if (last === expected) return last;
   }
   return last;

@@ -15,7 +15,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Exec } from '../shared/exec.ts';
+import type { Exec, Process } from '../shared/exec.ts';
+import { createNetns } from './netns.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
@@ -43,7 +44,7 @@ export interface LabDeps {
 export interface LabUpOptions {
   readonly name: string;
   readonly dir?: string;
-  /** Wait for convergence at most this long (default 60 s); 0 = do not wait. */
+  /** Wait for convergence at most this long (default 120 s); 0 = do not wait. */
   readonly convergeTimeoutMs?: number;
   readonly keepOnFailure?: boolean;
 }
@@ -59,6 +60,16 @@ const LOG_ENV = 'EDGENET_LAB_LOG';
  */
 export function detachedArgv(argv: readonly string[]): string[] {
   return ['sh', '-c', `exec "$@" >>"$${LOG_ENV}" 2>&1 </dev/null`, 'edgenet-lab', ...argv];
+}
+
+/** Starts one lab daemon detached, output appended to its log; returns its state-file entry. */
+export async function startDaemon(spec: DaemonSpec, exec: Exec): Promise<{ entry: LabProcess; process: Process }> {
+  await fs.appendFile(spec.log, `--- ${new Date().toISOString()} ${spec.argv.slice(1).join(' ')}\n`);
+  const argv = detachedArgv(spec.argv);
+  const env = { ...spec.env, [LOG_ENV]: spec.log };
+  const proc = spec.ns ? createNetns(exec).startIn(spec.ns, argv, { env, detached: true }) : exec.start(argv, { env, detached: true });
+  const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
+  return { entry, process: proc };
 }
 
 export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
@@ -108,11 +119,7 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   const ctlNs = topo.ctlNs!;
   const started: LabProcess[] = [];
   const start = async (spec: DaemonSpec) => {
-    await fs.appendFile(spec.log, `--- ${new Date().toISOString()} ${spec.argv.slice(1).join(' ')}\n`);
-    const argv = detachedArgv(spec.argv);
-    const env = { ...spec.env, [LOG_ENV]: spec.log };
-    const proc = spec.ns ? topo.netns.startIn(spec.ns, argv, { env, detached: true }) : deps.exec.start(argv, { env, detached: true });
-    const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
+    const { entry, process: proc } = await startDaemon(spec, deps.exec);
     started.push(entry);
     state = { ...state, processes: [...started] };
     await writeLabState(state);
@@ -139,15 +146,15 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
     if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
     const text = await fs.readFile(portFile, 'utf8').catch(() => '');
     return /^\d+\s*$/.test(text) ? Number(text) : undefined;
-  }, { timeoutMs: 30_000, what: 'the host relay', ...(deps.signal ? { signal: deps.signal } : {}) });
+  }, { timeoutMs: 120_000, what: 'the host relay', ...(deps.signal ? { signal: deps.signal } : {}) });
   const url = `http://127.0.0.1:${port}`;
   const token = await waitFor(async () => {
     if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
     const t = (await fs.readFile(plan.paths.clcToken, 'utf8').catch(() => '')).trim();
     if (!t) return undefined;
-    const res = await fetch(`${url}/healthz`);
-    return res.ok ? t : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 200, what: `the cloud controller at ${url}`, ...(deps.signal ? { signal: deps.signal } : {}) });
+    await labApiClient(url, t).request('GET', '/healthz');
+    return t;
+  }, { timeoutMs: 180_000, intervalMs: 200, what: `the cloud controller at ${url}`, ...(deps.signal ? { signal: deps.signal } : {}) });
   state = { ...state, api: { url, tokenFile: plan.paths.clcToken } };
   await writeLabState(state);
 
@@ -159,7 +166,7 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
 
   state = { ...state, phase: 'up' };
   await writeLabState(state);
-  const timeout = options.convergeTimeoutMs ?? 60_000;
+  const timeout = options.convergeTimeoutMs ?? 120_000;
   if (timeout > 0) {
     log(`lab ${plan.name}: waiting for every node to apply the current document`);
     await waitForConvergence(api, { timeoutMs: timeout, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
@@ -182,5 +189,26 @@ export async function waitForConvergence(
       return nodes.every((n) => n.converged) ? status : undefined;
     },
     { timeoutMs: options.timeoutMs, intervalMs: 100, what: 'every node to converge (edgenet status)', clock: options.clock ?? systemClock, ...(options.signal ? { signal: options.signal } : {}) },
+  );
+}
+
+/**
+ * Waits until a document built at or after `since` (epoch ms, e.g. just after
+ * the last API call) is applied on every node: the change is in every kernel.
+ */
+export async function waitForConvergedAfter(
+  api: ApiClient,
+  since: number,
+  options: { timeoutMs: number; clock?: Clock; signal?: AbortSignal },
+): Promise<StatusView> {
+  const clock = options.clock ?? systemClock;
+  return waitFor(
+    async () => {
+      const status = await api.request<StatusView>('GET', '/v1/status');
+      const nodes = status.clusters.flatMap((c) => c.nodes);
+      if (!status.current || Date.parse(status.current.builtAt) < since) return undefined;
+      return status.converged && nodes.length > 0 && nodes.every((n) => n.converged) ? status : undefined;
+    },
+    { timeoutMs: options.timeoutMs, intervalMs: 100, what: 'a document built after the change to be applied on every node', clock, ...(options.signal ? { signal: options.signal } : {}) },
   );
 }

@@ -9,12 +9,17 @@
  * set match on a missing set fail the whole transaction; a set referenced by a
  * rule cannot be destroyed. It prints `*-save` text that the shared parsers
  * read back, counts every write and can be told to fail the next call.
+ *
+ * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
  */
-import type { HostOps, TableName } from '../../src/netd/apply/host.ts';
+import type { AddressOp, HostOps, TableName } from '../../src/netd/apply/host.ts';
 import type { ObservedAddress, ObservedLink } from '../../src/netd/plan/observed.ts';
 import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
 import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
 import { ExecError } from '../../src/shared/errors.ts';
+import type { GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../src/shared/gni/model.ts';
+import { serializeGni } from '../../src/shared/gni/codec.ts';
+import { gniVersion } from '../../src/shared/gni/version.ts';
 
 interface FakeChain {
   policy: string;
@@ -65,7 +70,7 @@ export interface FakeHostOptions {
   readonly sysctls?: Readonly<Record<string, string>>;
 }
 
-export type FakeOp = 'iptablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'addAddress' | 'delAddress' | 'startDaemon';
+export type FakeOp = 'iptablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon';
 
 export class FakeHost implements HostOps {
   readonly iptables: Record<TableName, FakeTable> = { filter: newTable('iptables', 'filter'), nat: newTable('iptables', 'nat') };
@@ -278,21 +283,23 @@ export class FakeHost implements HostOps {
   async addresses(ifname: string) {
     return [...(this.addrs.get(ifname) ?? [])];
   }
+  /** Test convenience: put an address on an interface as another program would. */
   async addAddress(ifname: string, address: string, label?: string) {
-    this.checkFail('addAddress', ['ip', 'addr', 'add']);
-    if (!this.linkMap.has(ifname)) throw new ExecError(['ip', 'addr', 'add', address, 'dev', ifname], 1, `Cannot find device "${ifname}"`);
     const list = this.addrs.get(ifname) ?? [];
     if (!list.some((a) => a.address === address && a.prefixlen === 32)) list.push({ address, prefixlen: 32, ...(label ? { label } : {}) });
     this.addrs.set(ifname, list);
-    this.record('addr-add', `${address}/32 ${ifname}`);
   }
-  async delAddress(ifname: string, address: string, prefixlen: number) {
-    this.checkFail('delAddress', ['ip', 'addr', 'del']);
-    this.addrs.set(ifname, (this.addrs.get(ifname) ?? []).filter((a) => !(a.address === address && a.prefixlen === prefixlen)));
-    this.record('addr-del', `${address}/${prefixlen} ${ifname}`);
+  async changeAddresses(ops: readonly AddressOp[]) {
+    this.checkFail('changeAddresses', ['ip', '-batch', '-']);
+    for (const o of ops) if (!this.linkMap.has(o.interface)) throw new ExecError(['ip', '-batch', '-'], 1, `Cannot find device "${o.interface}"`);
+    for (const o of ops) {
+      if (o.op === 'add') await this.addAddress(o.interface, o.address, o.label);
+      else this.addrs.set(o.interface, (this.addrs.get(o.interface) ?? []).filter((a) => !(a.address === o.address && a.prefixlen === o.prefixlen)));
+    }
+    this.record('ip-batch', ops.map((o) => `${o.op} ${o.address} ${o.interface}`).join('\n'));
   }
   readonly arps: string[] = [];
-  async gratuitousArp(ifname: string, address: string) {
+  gratuitousArp(ifname: string, address: string) {
     this.arps.push(`${ifname} ${address}`);
   }
   async createBridge(name: string) {
@@ -378,9 +385,6 @@ export class FakeHost implements HostOps {
 }
 
 // ---- documents for netd tests ---------------------------------------------
-import type { GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../src/shared/gni/model.ts';
-import { serializeGni } from '../../src/shared/gni/codec.ts';
-import { gniVersion } from '../../src/shared/gni/version.ts';
 
 export interface TestCloud {
   /** Cluster subnet, e.g. 10.10.0.0/24 as {subnet, netmask, gateway}. */

@@ -200,7 +200,7 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
       const text = await fs.readFile(path.join(node.runDir, 'netd-events.jsonl'), 'utf8').catch(() => '');
       return parseEvents(text);
     },
-    async waitApplied(version, which = nodes, timeoutMs = 20_000) {
+    async waitApplied(version, which = nodes, timeoutMs = 45_000) {
       for (const n of which) {
         await waitFor(
           `${n.short} to apply ${version}`,
@@ -251,12 +251,16 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
       }
       return out.join('\n');
     },
-    async waitSequence(sequence, which = nodes, timeoutMs = 20_000) {
+    async waitSequence(sequence, which = nodes, timeoutMs = 45_000) {
       for (const n of which) {
         await waitFor(`${n.short} to process sequence ${sequence}`, async () => {
           const s = await lab.status(n);
           return s?.sequence === sequence ? s : undefined;
-        }, timeoutMs);
+        }, timeoutMs).catch(async (err) => {
+          const s = await lab.status(n);
+          const log = await fs.readFile(n.log, 'utf8').catch(() => '');
+          throw new Error(`${String(err)}\nstatus: ${JSON.stringify(s)}\nlog tail:\n${log.split('\n').slice(-12).join('\n')}`);
+        });
       }
     },
     async dhcpdPid(node) {

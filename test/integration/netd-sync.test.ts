@@ -111,6 +111,7 @@ test('states applied in random order converge to the same dump; re-applying the 
   }
   assert.equal(new Set(expected.values()).size, 4, 'the states differ');
   const order = ['db', 'web', 'big', 'db', 'empty', 'big', 'web', 'web', 'empty', 'db'];
+  let incremental = 0;
   for (const name of order) {
     await applyState(name);
     assert.equal(await lab.dump(n1), expected.get(name), `after ${name}`);
@@ -118,9 +119,14 @@ test('states applied in random order converge to the same dump; re-applying the 
     await applyState(name);
     const last = await waitFor('the event of this sync', async () => (await lab.events(n1)).find((e) => e.sequence === sequence), 5000);
         assert.equal(last.result, 'ok');
-    assert.equal(last.writes, 0, `${name} re-applied: ${last.steps.map((s) => s.description).join('; ')}`);
+    // A sync that happens to be the periodic full resync (every 3 s here) rewrites our chains by design.
+    if (!last.full) {
+      incremental += 1;
+      assert.equal(last.writes, 0, `${name} re-applied: ${last.steps.map((s) => s.description).join('; ')}`);
+    }
     assert.equal(await foreignDump(), foreign, 'other software untouched');
   }
+  assert.ok(incremental >= 3, `enough re-applies were incremental syncs to mean something (${incremental})`);
 });
 
 test('a terminated instance and an unused group leave nothing behind', async (t) => {

@@ -116,22 +116,14 @@ export function describeRule(r: RuleView): string {
   return `${what} ${from}`;
 }
 
-/** Splits a pool map into lines of 64 addresses, each labelled with its first address. */
+/** Splits a pool map into lines of `width` addresses, each labelled with its first address. */
 export function mapLines(ranges: readonly string[], map: string, width = 64): string[] {
-  const addresses: number[] = [];
-  for (const text of ranges) {
-    const r = parseRangeEntry(text);
-    if (!r) continue;
-    addresses.push(r.lo);
-    // Only line starts are needed; remember each range's start and size.
-    addresses.push(-rangeSize(r));
-  }
-  const starts: { lo: number; size: number }[] = [];
-  for (let i = 0; i < addresses.length; i += 2) starts.push({ lo: addresses[i]!, size: -addresses[i + 1]! });
+  const parsed = ranges.map(parseRangeEntry).filter((r) => r !== undefined);
   const ipAt = (offset: number): number => {
-    for (const s of starts) {
-      if (offset < s.size) return s.lo + offset;
-      offset -= s.size;
+    for (const r of parsed) {
+      const size = rangeSize(r);
+      if (offset < size) return r.lo + offset;
+      offset -= size;
     }
     return 0;
   };
@@ -385,21 +377,38 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       else ctx.out(`ADDRESS\t${a.ip}\t${a.ownerId}`);
     },
   );
-  withApi(address.command('associate').description('associate a public address with an instance of the same account').argument('<ip>').argument('<instance>').option('--json', 'print as JSON')).action(
-    async (ip: string, inst: string, opts: Opts) => {
-      const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst });
+  withApi(
+    address
+      .command('associate')
+      .description('associate a public address with an instance of the same account')
+      .argument('<ip>')
+      .argument('<instance>')
+      .option('--owner <ACCOUNT>', 'act as this account (the address must be its own)')
+      .option('--json', 'print as JSON'),
+  ).action(
+    async (ip: string, inst: string, opts: Opts & { owner?: string }) => {
+      const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst, ...(opts.owner ? { owner: opts.owner } : {}) });
       if (opts.json) printJson(ctx, a);
       else ctx.out(`ADDRESS\t${a.ip}\t${a.instanceId}`);
     },
   );
-  withApi(address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--json', 'print as JSON')).action(async (ip: string, opts: Opts) => {
-    const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, {});
+  withApi(
+    address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account').option('--json', 'print as JSON'),
+  ).action(async (ip: string, opts: Opts & { owner?: string }) => {
+    const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, opts.owner ? { owner: opts.owner } : {});
     if (opts.json) printJson(ctx, a);
     else ctx.out(`ADDRESS\t${a.ip}\tdisassociated`);
   });
-  withApi(address.command('release').description('give a public address back to the pool (disassociating it first)').argument('<ip>').option('--json', 'print as JSON')).action(
-    async (ip: string, opts: Opts) => {
-      const r = await api(opts).request<{ released: AddressView }>('DELETE', `/v1/addresses/${enc(ip)}`);
+  withApi(
+    address
+      .command('release')
+      .description('give a public address back to the pool (disassociating it first)')
+      .argument('<ip>')
+      .option('--owner <ACCOUNT>', 'act as this account')
+      .option('--json', 'print as JSON'),
+  ).action(
+    async (ip: string, opts: Opts & { owner?: string }) => {
+      const r = await api(opts).request<{ released: AddressView }>('DELETE', `/v1/addresses/${enc(ip)}${query({ owner: opts.owner })}`);
       if (opts.json) printJson(ctx, r);
       else ctx.out(`released ${r.released.ip}`);
     },

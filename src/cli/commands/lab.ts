@@ -97,7 +97,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
       requireRootUser();
       const { signal, dispose } = interruptible(ctx);
       try {
-        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 60_000 : 0 }, deps(ctx, signal));
+        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0 }, deps(ctx, signal));
         const env = labApiEnv(state);
         ctx.out(`lab ${state.plan.name} is up. Use the cloud from this shell with:
   eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status

@@ -40,10 +40,10 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .command('cc')
       .summary('run a cluster controller')
       .description(
-        'Run a cluster controller: receives network documents from the cloud controller over SOAP (mutual TLS,\n' +
-          'only certificates with role clc), stores the latest one durably under STATE_DIR, forwards it to its\n' +
-          'node controllers (NC_FANOUT at a time, retried with back-off) and reports per-node delivered/applied\n' +
-          'versions. Settings: flags > --config file (KEY=value, see examples/cc.conf) > defaults.\n' +
+        'Run a cluster controller: receives network documents from the cloud controller over SOAP (mutual TLS, ' +
+          'only certificates with role clc), stores the latest one durably under STATE_DIR, forwards it to its ' +
+          'node controllers (NC_FANOUT at a time, retried with back-off) and reports per-node delivered/applied ' +
+          'versions. Settings: flags > --config file (KEY=value, see examples/cc.conf) > defaults. ' +
           'Health and Prometheus metrics: http://METRICS_LISTEN/healthz and /metrics.',
       ),
   ).action(async (flags: CcFlags) => {
@@ -60,9 +60,9 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .command('nc')
       .summary('run a node controller')
       .description(
-        'Run a node controller: receives network documents from its cluster controller over SOAP (mutual TLS,\n' +
-          'only certificates with role cc), refuses documents older (by sequence) than the one it holds, writes\n' +
-          'the shared file for netd atomically (mode 0600; not rewritten when the version is unchanged) and\n' +
+        'Run a node controller: receives network documents from its cluster controller over SOAP (mutual TLS, ' +
+          'only certificates with role cc), refuses documents older (by sequence) than the one it holds, writes ' +
+          'the shared file for netd atomically (mode 0600; not rewritten when the version is unchanged) and ' +
           "returns netd's last status. Settings: flags > --config file (see examples/nc.conf) > defaults.",
       ),
   ).action(async (flags: NcFlags) => {
@@ -78,8 +78,8 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
     .command('certs')
     .summary('make the CA and daemon certificates for mutual TLS')
     .description(
-      'Every pipeline hop authenticates its peer with mutual TLS. "init" makes the cloud\'s CA; "issue" makes a\n' +
-        'key (0600) and a certificate signed by it whose OU is the role: clc (calls CCs), cc (called by the CLC,\n' +
+      'Every pipeline hop authenticates its peer with mutual TLS. "init" makes the cloud\'s CA; "issue" makes a ' +
+        'key (0600) and a certificate signed by it whose OU is the role: clc (calls CCs), cc (called by the CLC, ' +
         'calls NCs), nc (called by CCs). --ip/--dns name the addresses peers dial. Directory mode 0700.',
     );
   certs
@@ -110,8 +110,8 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .command('status')
       .summary('show per cluster and node which network document is delivered and applied')
       .description(
-        'Asks the cloud controller (GET /v1/status) and prints, per cluster and node: the document delivered to\n' +
-          'the node controller and the one netd applied (sequence/version), the lag behind the current document\n' +
+        'Asks the cloud controller (GET /v1/status) and prints, per cluster and node: the document delivered to ' +
+          'the node controller and the one netd applied (sequence/version), the lag behind the current document ' +
           '(sequences and seconds), netd\'s result and the last error. Exit code 0 when every node converged, 1 otherwise.',
       )
       .option('--json', 'print the raw JSON'),

@@ -43,6 +43,12 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   ],
   // 2: the hold sweep runs before every allocation; without this it scanned every lease.
   [`CREATE INDEX ip_leases_state ON ip_leases (state, released_at)`],
+  // 3: a public address disassociated (and later released) is absent from documents since its
+  // disassociation; remember when, and the newest document built, so its hold can end on convergence.
+  [
+    `ALTER TABLE public_addresses ADD COLUMN disassociated_mark INTEGER`,
+    `INSERT INTO meta (key, value) VALUES ('built_sequence', 0), ('built_mark', -1)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -122,6 +122,8 @@ export interface PublicAddressesTable {
   /** Node the address was last associated on (it may still be laid down there). */
   last_node: string | null;
   allocated_at: number;
+  /** Release-mark counter value when it was last disassociated (documents built after it lack the address). */
+  disassociated_mark: Generated<number | null>;
 }
 
 export interface Database {

@@ -11,7 +11,7 @@ import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { accountId, ipArgument, optionalString, requireString } from './args.ts';
-import { allocateAddress, poolsOf, PUBLIC_POOL, releaseAddress, type AllocationStrategy } from './ipam.ts';
+import { allocateAddress, bumpReleaseMark, poolsOf, PUBLIC_POOL, releaseAddress, type AllocationStrategy } from './ipam.ts';
 
 export interface AddressView {
   readonly ip: string;
@@ -30,7 +30,7 @@ export async function allocatePublicAddress(
   if (!env.cfg) throw new UserError('NetworkNotConfigured', 'cloud.network.network_configuration is not set: there is no public pool yet', { status: 409 });
   const pool = poolsOf(env.cfg).find((p) => p.key === PUBLIC_POOL)!;
   const ip = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: owner, now: env.now, ...(requested !== undefined ? { requested } : {}) });
-  await tx.db.insertInto('public_addresses').values({ ip, owner_id: owner, instance_id: null, last_node: null, allocated_at: env.now }).execute();
+  await tx.db.insertInto('public_addresses').values({ ip, owner_id: owner, instance_id: null, last_node: null, allocated_at: env.now, disassociated_mark: null }).execute();
   tx.changed({ kind: 'address', id: ip });
   return { ip, ownerId: owner, allocatedAt: new Date(env.now).toISOString() };
 }
@@ -72,7 +72,8 @@ export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?:
   const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
   if (address.instance_id === null) throw new UserError('InvalidAssociation.NotFound', `the address ${ip} is not associated with an instance`, { status: 404 });
   const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', address.instance_id).executeTakeFirstOrThrow();
-  await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node }).where('ip', '=', ip).execute();
+  const mark = await bumpReleaseMark(tx.db);
+  await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node, disassociated_mark: mark }).where('ip', '=', ip).execute();
   tx.changed({ kind: 'address', id: ip });
   return view({ ...address, instance_id: null });
 }
@@ -82,12 +83,14 @@ export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?
   const ip = ipArgument(input.ip, 'ip');
   const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
   let lastNode = address.last_node;
+  let absentSince: number | undefined = address.disassociated_mark ?? undefined;
   if (address.instance_id !== null) {
     const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', address.instance_id).executeTakeFirstOrThrow();
     lastNode = instance.node;
+    absentSince = undefined;
   }
   await tx.db.deleteFrom('public_addresses').where('ip', '=', ip).execute();
-  await releaseAddress(tx, ip, lastNode === null ? [] : [lastNode], now);
+  await releaseAddress(tx, ip, lastNode === null ? [] : [lastNode], now, lastNode === null ? undefined : absentSince);
   tx.changed({ kind: 'address', id: ip });
   return view(address);
 }

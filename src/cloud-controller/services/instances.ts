@@ -16,7 +16,7 @@ import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
-import { allocateAddress, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
+import { allocateAddress, bumpReleaseMark, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
 
 export interface InstanceView {
   readonly id: string;
@@ -103,7 +103,8 @@ export async function terminateInstance(tx: Tx, idInput: unknown, now: number): 
   const instance = await getInstance(tx.db, id);
   if (!instance) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
   if (instance.publicIp !== undefined) {
-    await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node }).where('ip', '=', instance.publicIp).execute();
+    const mark = await bumpReleaseMark(tx.db);
+    await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node, disassociated_mark: mark }).where('ip', '=', instance.publicIp).execute();
     tx.changed({ kind: 'address', id: instance.publicIp });
   }
   await tx.db.deleteFrom('instance_groups').where('instance_id', '=', id).execute();

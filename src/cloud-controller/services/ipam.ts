@@ -194,23 +194,46 @@ async function pickRandom(db: Db, ranges: readonly IpRange[], random: () => numb
   return undefined;
 }
 
-/** Ends an allocation: held until `nodes` converge, or freed at once when no node had it. */
-export async function releaseAddress(tx: Tx, ip: string, nodes: readonly string[], now: number): Promise<void> {
+/** Advances the release counter: every later snapshot sees the change that caused it. */
+export async function bumpReleaseMark(db: Db): Promise<number> {
+  const row = await db
+    .updateTable('meta')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('key', '=', 'release_mark')
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return row.value;
+}
+
+/**
+ * Ends an allocation: held until `nodes` converge, or freed at once when no
+ * node had it. `absentSinceMark` says the address already left the documents
+ * earlier (a public address disassociated before its release): a document
+ * built since then already counts, so the hold may end as soon as the nodes
+ * applied it.
+ */
+export async function releaseAddress(tx: Tx, ip: string, nodes: readonly string[], now: number, absentSinceMark?: number): Promise<void> {
   const distinct = [...new Set(nodes)];
   if (distinct.length === 0) {
     await tx.db.deleteFrom('ip_leases').where('ip', '=', ip).execute();
   } else {
-    const mark = await tx.db
-      .updateTable('meta')
-      .set((eb) => ({ value: eb('value', '+', 1) }))
-      .where('key', '=', 'release_mark')
-      .returning('value')
-      .executeTakeFirstOrThrow();
+    const mark = absentSinceMark ?? (await bumpReleaseMark(tx.db));
+    const built = await tx.db.selectFrom('meta').select(['key', 'value']).where('key', 'in', ['built_sequence', 'built_mark']).execute();
+    const builtSeq = built.find((b) => b.key === 'built_sequence')?.value ?? 0;
+    const builtMark = built.find((b) => b.key === 'built_mark')?.value ?? -1;
     await tx.db
       .updateTable('ip_leases')
-      .set({ state: 'held', holder: null, released_at: now, release_mark: mark.value, released_seq: null, hold_nodes: JSON.stringify(distinct) })
+      .set({
+        state: 'held',
+        holder: null,
+        released_at: now,
+        release_mark: mark,
+        released_seq: absentSinceMark !== undefined && absentSinceMark <= builtMark ? builtSeq : null,
+        hold_nodes: JSON.stringify(distinct),
+      })
       .where('ip', '=', ip)
       .execute();
+    if (absentSinceMark !== undefined) await freeConvergedHolds(tx.db);
   }
   tx.changed({ kind: 'ipam', id: ip });
 }
@@ -222,6 +245,11 @@ export async function currentReleaseMark(db: Db): Promise<number> {
 
 /** The document `sequence` was built from a snapshot at release mark `mark`: holds released up to it are absent from it. */
 export async function markDocumentBuilt(db: Db, sequence: number, mark: number): Promise<void> {
+  const last = await db.selectFrom('meta').select('value').where('key', '=', 'built_mark').executeTakeFirst();
+  if (last === undefined || mark >= last.value) {
+    await db.updateTable('meta').set({ value: sequence }).where('key', '=', 'built_sequence').execute();
+    await db.updateTable('meta').set({ value: mark }).where('key', '=', 'built_mark').execute();
+  }
   await db
     .updateTable('ip_leases')
     .set({ released_seq: sequence })

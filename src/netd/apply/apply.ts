@@ -31,6 +31,12 @@ export interface ApplyContext {
   readonly wait: (ms: number) => Promise<void>;
   /** How long after starting dhcpd to check it is still alive (0 = no check). */
   readonly dhcpdStartCheckMs?: number;
+  /**
+   * Receives each newly added public address; the caller announces them
+   * (gratuitous ARP) after the sync, so a node with 100 new addresses does not
+   * wait for 100 process spawns. Default: announce right away.
+   */
+  readonly announce?: (iface: string, address: string) => void;
 }
 
 export class ApplyError extends EdgenetError {
@@ -85,6 +91,21 @@ async function startDhcpd(ctx: ApplyContext, iface: string): Promise<void> {
   }
 }
 
+type AddrStep = Extract<Step, { kind: 'addr-add' | 'addr-del' }>;
+
+/** All address changes of a plan in one `ip -batch`, then an announcement per added address. */
+async function changeAddresses(ctx: ApplyContext, steps: readonly AddrStep[]): Promise<void> {
+  await ctx.host.changeAddresses(
+    steps.map((s) =>
+      s.kind === 'addr-add'
+        ? { op: 'add' as const, interface: s.interface, address: s.address, ...(s.label ? { label: s.label } : {}) }
+        : { op: 'del' as const, interface: s.interface, address: s.address, prefixlen: s.prefixlen },
+    ),
+  );
+  const announce = ctx.announce ?? ((iface: string, address: string) => ctx.host.gratuitousArp(iface, address));
+  for (const s of steps) if (s.kind === 'addr-add') announce(s.interface, s.address);
+}
+
 /** Runs one step; returns the number of writes. */
 async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
   const { host } = ctx;
@@ -126,11 +147,8 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
       await restore((t) => host.ipsetRestore(t), ipsetDestroyTransaction(step.names), 'ipset restore (destroy)');
       return 1;
     case 'addr-add':
-      await host.addAddress(step.interface, step.address, step.label);
-      await host.gratuitousArp(step.interface, step.address);
-      return 1;
     case 'addr-del':
-      await host.delAddress(step.interface, step.address, step.prefixlen);
+      await changeAddresses(ctx, [step]);
       return 1;
     case 'dhcpd-write':
       await host.mkdirp(ctx.dhcpd.dir);
@@ -153,10 +171,68 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
   }
 }
 
+type TableStep = Extract<Step, { kind: 'iptables-write' | 'ebtables-write' }>;
+
+function isTable(s: Step | undefined): s is TableStep {
+  return s !== undefined && (s.kind === 'iptables-write' || s.kind === 'ebtables-write');
+}
+
+function isAddr(s: Step | undefined): s is AddrStep {
+  return s !== undefined && (s.kind === 'addr-add' || s.kind === 'addr-del');
+}
+
 export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<StepResult[]> {
   const results: StepResult[] = [];
-  for (const step of steps) {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
     const started = ctx.now();
+    if (isTable(step) && isTable(steps[i + 1])) {
+      // iptables filter/nat and ebtables filter/nat are independent kernel tables:
+      // their transactions run side by side (each is still atomic on its own).
+      const group: TableStep[] = [];
+      while (isTable(steps[i])) group.push(steps[i++] as TableStep);
+      i -= 1;
+      const settled = await Promise.allSettled(
+        group.map(async (g) => {
+          const t0 = ctx.now();
+          await runStep(g, ctx);
+          return ctx.now() - t0;
+        }),
+      );
+      let failed: { step: TableStep; err: unknown } | undefined;
+      settled.forEach((r, k) => {
+        const g = group[k]!;
+        if (r.status === 'fulfilled') results.push({ name: g.kind, description: describeStep(g), ms: r.value, writes: 1 });
+        else {
+          results.push({ name: g.kind, description: describeStep(g), ms: ctx.now() - started, writes: 0 });
+          failed ??= { step: g, err: r.reason };
+        }
+      });
+      if (failed) {
+        const err = failed.err;
+        const code = err instanceof EdgenetError ? err.code : 'INTERNAL';
+        throw new ApplyError(`${describeStep(failed.step)}: ${code}: ${errorMessage(err)}`, failed.step, results, {
+          cause: err,
+          ...(err instanceof EdgenetError && err.details ? { details: err.details } : {}),
+        });
+      }
+      continue;
+    }
+    if (isAddr(step)) {
+      // Consecutive address steps (the planner emits them together) are one write.
+      const batch: AddrStep[] = [];
+      while (isAddr(steps[i])) batch.push(steps[i++] as AddrStep);
+      i -= 1;
+      const description = batch.map(describeStep).join('; ');
+      try {
+        await changeAddresses(ctx, batch);
+      } catch (err) {
+        results.push({ name: 'addresses', description, ms: ctx.now() - started, writes: 0 });
+        throw new ApplyError(`addresses: ${errorMessage(err)}`, step, results, { cause: err });
+      }
+      results.push({ name: 'addresses', description, ms: ctx.now() - started, writes: 1 });
+      continue;
+    }
     try {
       const writes = await runStep(step, ctx);
       results.push({ name: step.kind, description: describeStep(step), ms: ctx.now() - started, writes });

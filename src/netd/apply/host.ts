@@ -13,6 +13,10 @@ import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
 
 export type TableName = 'filter' | 'nat';
 
+export type AddressOp =
+  | { readonly op: 'add'; readonly interface: string; readonly address: string; readonly label?: string }
+  | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
+
 export interface HostOps {
   iptablesSave(table: TableName): Promise<string>;
   /** `iptables-restore -w --noflush`; throws ExecError with the tool's stderr on failure (kernel unchanged). */
@@ -29,10 +33,14 @@ export interface HostOps {
   allAddresses(): Promise<string[]>;
   /** IPv4 addresses of an interface ([] when it does not exist). */
   addresses(ifname: string): Promise<ObservedAddress[]>;
-  addAddress(ifname: string, address: string, label?: string): Promise<void>;
-  delAddress(ifname: string, address: string, prefixlen: number): Promise<void>;
-  /** One unsolicited ARP announcing `address` on `ifname` (best effort). */
-  gratuitousArp(ifname: string, address: string): Promise<void>;
+  /**
+   * Adds and removes addresses in ONE `ip -batch` process (a node with 100
+   * public IPs must not spawn 100 processes). Adding an address that is there,
+   * or removing one that is gone, is not an error: the result is the same.
+   */
+  changeAddresses(ops: readonly AddressOp[]): Promise<void>;
+  /** One unsolicited ARP announcing `address` on `ifname`; fire and forget (best effort). */
+  gratuitousArp(ifname: string, address: string): void;
   createBridge(name: string): Promise<void>;
   setMaster(name: string, bridge: string): Promise<void>;
   setUp(name: string): Promise<void>;

@@ -94,21 +94,29 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       }
       return result;
     },
-    async addAddress(ifname, address, label) {
-      const argv = ['ip', 'addr', 'add', `${address}/32`, 'dev', ifname];
-      if (label) argv.push('label', label);
-      await exec.run(argv, { okExitCodes: [0, 2] }); // 2: already there (a racing writer); converged either way
-    },
-    async delAddress(ifname, address, prefixlen) {
-      await exec.run(['ip', 'addr', 'del', `${address}/${prefixlen}`, 'dev', ifname], { okExitCodes: [0, 2] });
-    },
-    async gratuitousArp(ifname, address) {
-      // Best effort (EUCA-12813): a lost announcement only delays neighbours' caches.
-      // Habets arping (-i) first, iputils arping (-I) if that one is installed instead.
-      const opts = { okExitCodes: [0, 1], timeoutMs: 5000 };
-      await exec.run(['arping', '-q', '-U', '-c', '1', '-w', '1', '-i', ifname, address], opts).catch(() =>
-        exec.run(['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', ifname, address], opts).catch(() => undefined),
+    async changeAddresses(ops) {
+      if (ops.length === 0) return;
+      // -force: keep going past "exists"/"not there" (both mean converged); a real
+      // failure (no such device) still makes the batch exit non-zero.
+      const lines = ops.map((o) =>
+        o.op === 'add'
+          ? `addr replace ${o.address}/32 dev ${o.interface}${o.label ? ` label ${o.label}` : ''}`
+          : `addr del ${o.address}/${o.prefixlen} dev ${o.interface}`,
       );
+      await exec.run(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000 }).catch((err) => {
+        if (err instanceof ExecError && /Cannot assign requested address|File exists/.test(err.stderr) && !/Cannot find device/.test(err.stderr)) return;
+        throw err;
+      });
+    },
+    gratuitousArp(ifname, address) {
+      // Best effort (EUCA-12813), in the background: an unsolicited ARP gets no
+      // answer, so waiting for arping would cost its whole deadline per address.
+      // Habets arping takes -i; iputils arping (-I) ignores this and fails harmlessly.
+      try {
+        exec.start(['arping', '-q', '-U', '-c', '1', '-w', '1', '-i', ifname, '-S', address, address]);
+      } catch {
+        // no arping installed: neighbours learn the address at their next ARP
+      }
     },
     async createBridge(name) {
       await run(['ip', 'link', 'add', 'name', name, 'type', 'bridge']);

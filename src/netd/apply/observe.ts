@@ -8,7 +8,14 @@ import type { SavedTables } from '../netfilter/index.ts';
 import type { HostOps, TableName } from './host.ts';
 import { findDhcpd, type DhcpdFiles } from './dhcpd.ts';
 
+/** Reads already started by the caller (overlapped with parsing and rendering). */
+export interface EarlyReads {
+  readonly netfilter?: Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>>;
+  readonly links?: Promise<ObservedLink[]>;
+}
+
 export interface ObserveOptions {
+  readonly early?: EarlyReads;
   readonly sysctlKeys: readonly string[];
   /** Public interface whose addresses matter ('' = none). */
   readonly publicInterface: string;
@@ -41,8 +48,8 @@ export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedStat
 
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
   const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid] = await Promise.all([
-    observeNetfilter(host),
-    host.links(),
+    options.early?.netfilter ?? observeNetfilter(host),
+    options.early?.links ?? host.links(),
     options.publicInterface === '' ? Promise.resolve([]) : host.addresses(options.publicInterface),
     host.readFile(options.dhcpd.conf),
     findDhcpd(host, options.dhcpd),

@@ -20,7 +20,8 @@ import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { planSync, type Plan } from '../plan/plan.ts';
 import type { HostOps } from './host.ts';
-import { observeHost } from './observe.ts';
+import { observeHost, observeNetfilter, type EarlyReads } from './observe.ts';
+import type { ObservedLink } from '../plan/observed.ts';
 import { ApplyError, applySteps, type StepResult } from './apply.ts';
 import { dhcpdFiles } from './dhcpd.ts';
 import { readStatus, statusFiles, writeStatus } from '../status.ts';
@@ -57,8 +58,8 @@ export function addressLabel(publicInterface: string): string | undefined {
   return publicInterface !== '' && label.length <= 15 ? label : undefined;
 }
 
-export async function hostFacts(host: HostOps, bridge: string): Promise<HostFacts> {
-  const links = await host.links();
+export async function hostFacts(host: HostOps, bridge: string, linksRead?: Promise<ObservedLink[]>): Promise<HostFacts> {
+  const links = await (linksRead ?? host.links());
   const br = links.find((l) => l.name === bridge);
   const addrs = br ? await host.addresses(bridge) : [];
   return {
@@ -70,6 +71,7 @@ export async function hostFacts(host: HostOps, bridge: string): Promise<HostFact
 /** Parses the file and renders the desired state; never touches the host except to read facts. */
 export async function desiredFromFile(
   deps: Pick<SyncDeps, 'host' | 'config' | 'gniFile'>,
+  early: EarlyReads = {},
 ): Promise<{ ok: true; state: DesiredState } | { ok: false; result: NetdResult; error: string; version?: string; sequence?: number }> {
   const { host, config } = deps;
   const text = await host.readFile(deps.gniFile).catch((err) => {
@@ -88,19 +90,34 @@ export async function desiredFromFile(
     const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
     return { ok: false, result: 'not-in-document', error: how, ...ids };
   }
-  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge));
+  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge, early.links));
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   return { ok: true, state: rendered.state };
 }
 
-export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean): Promise<Plan> {
+export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}): Promise<Plan> {
   const observed = await observeHost(host, {
+    early,
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
     dhcpd: dhcpdFiles(runDir),
   });
   const label = addressLabel(desired.publicAddresses.interface);
   return planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, ...(label ? { addressLabel: label } : {}) });
+}
+
+/**
+ * Gratuitous ARP for new public addresses, after the sync and off its clock:
+ * one best-effort process per address, yielding between spawns.
+ */
+function announceInBackground(host: HostOps, list: readonly { iface: string; address: string }[]): void {
+  if (list.length === 0) return;
+  void (async () => {
+    for (const a of list) {
+      host.gratuitousArp(a.iface, a.address);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  })();
 }
 
 export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; full: boolean }): Promise<SyncOutcome> {
@@ -123,9 +140,17 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   let ids: { version?: string; sequence?: number } = {};
   let desired: DesiredState | undefined;
   let appliedNow = false;
+  const announcements: { iface: string; address: string }[] = [];
+
+  // Kernel reads are slow process spawns; start them now so they overlap with
+  // parsing and rendering (CPU in this process). Their result is used only if
+  // the document turns out to be applicable; they never change anything.
+  const early: EarlyReads = { netfilter: observeNetfilter(host), links: host.links() };
+  early.netfilter!.catch(() => undefined);
+  early.links!.catch(() => undefined);
 
   try {
-    const d = await desiredFromFile(deps);
+    const d = await desiredFromFile(deps, early);
     if (!d.ok) {
       result = d.result;
       error = d.error;
@@ -137,7 +162,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         result = 'stale-document';
         error = `document sequence ${d.state.sequence} is older than the applied ${applied.appliedSequence}`;
       } else {
-        const plan = await planFor(host, config, deps.runDir, d.state, request.full);
+        const plan = await planFor(host, config, deps.runDir, d.state, request.full, early);
         notes = [...plan.notes, ...d.state.warnings];
         steps = await applySteps(plan.steps, {
           host,
@@ -146,6 +171,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
           now: deps.now,
           wait: deps.wait,
           ...(deps.dhcpdStartCheckMs !== undefined ? { dhcpdStartCheckMs: deps.dhcpdStartCheckMs } : {}),
+          announce: (iface, address) => announcements.push({ iface, address }),
         });
         appliedNow = true;
       }
@@ -185,5 +211,6 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     steps: steps.map((s) => ({ name: s.name, description: s.description, ms: s.ms, writes: s.writes })),
   };
   await appendEvent(host, files.events, event);
+  announceInBackground(host, announcements);
   return { result, status, steps, writes, durationMs, notes, ...(desired ? { desired } : {}), ...(error !== undefined ? { error } : {}) };
 }

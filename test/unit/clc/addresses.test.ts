@@ -60,3 +60,31 @@ test('terminating an instance disassociates its public address (the account keep
   assert.deepEqual(view.holds.map((h) => [h.ip, h.nodes]).sort(), [[a.ip, ['10.0.0.7']], [i.privateIp, ['10.0.0.7']]].sort());
   await f.close();
 });
+
+test('a public address released after its disassociation reached the node is free at once; before that it is held', async () => {
+  const f = await populated();
+  const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  const a = await f.state.allocateAddress({});
+  const b = await f.state.allocateAddress({});
+  await f.state.associateAddress({ ip: a.ip, instance: i.id });
+  await f.state.disassociateAddress({ ip: a.ip });
+  // Released before any document without it was built: held.
+  await f.state.associateAddress({ ip: b.ip, instance: i.id });
+  await f.state.disassociateAddress({ ip: b.ip });
+  await f.state.releaseAddress({ ip: b.ip });
+  let view = await f.state.ipamShow();
+  assert.deepEqual(view.holds.map((h) => [h.ip, h.documentSequence]), [[b.ip, undefined]]);
+  // A document built after both disassociations, applied by the node.
+  await f.state.snapshot();
+  const seq = await f.state.nextSequence();
+  await f.state.documentBuilt(seq);
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
+  view = await f.state.ipamShow();
+  assert.equal(view.holds.length, 0, 'b converged');
+  // a is released now: the node already applied a document without it, so it is free immediately.
+  await f.state.releaseAddress({ ip: a.ip });
+  view = await f.state.ipamShow();
+  assert.equal(view.holds.length, 0);
+  assert.equal((await f.state.allocateAddress({ ip: a.ip })).ip, a.ip);
+  await f.close();
+});

@@ -1,0 +1,195 @@
+/**
+ * The pure planner: desired vs observed → steps. Asserts step kinds and the
+ * content of table writes, not wording.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planSync, planTable, IPTABLES_BUILTINS, EBTABLES_BUILTINS } from '../../../src/netd/plan/plan.ts';
+import { tagChain, tagHook, observedHash, ruleHash } from '../../../src/netd/plan/fingerprint.ts';
+import type { ObservedRule, ObservedState, ObservedTable } from '../../../src/netd/plan/observed.ts';
+import type { DesiredState, NetfilterTable } from '../../../src/netd/render/types.ts';
+import { tableTransaction, offendingLines } from '../../../src/netd/apply/transactions.ts';
+
+const isOurs = (n: string) => n.startsWith('EN-');
+const RULE = { args: ['-s', '10.0.0.0/8', '-j', 'ACCEPT'], comment: 'why' };
+const TABLE: NetfilterTable = {
+  chains: [{ name: 'EN-FWD', rules: [{ args: ['-j', 'EN-sg-a'], comment: 'dispatch' }] }, { name: 'EN-sg-a', rules: [RULE] }],
+  hooks: [{ builtin: 'FORWARD', match: [], target: 'EN-FWD', comment: 'hook' }],
+};
+
+/** The kernel echo of a desired table as the save parser returns it. */
+function echo(t: NetfilterTable, extra: Record<string, ObservedRule[]> = {}): ObservedTable {
+  const chains = new Map<string, ObservedRule[]>([['INPUT', []], ['FORWARD', []], ['OUTPUT', []]]);
+  for (const c of t.chains.map(tagChain)) chains.set(c.name, c.rules.map((r) => ({ args: r.args, comment: r.comment })));
+  for (const h of t.hooks.map(tagHook)) chains.get(h.builtin)!.push({ args: [...h.match, '-j', h.target], comment: h.comment });
+  for (const [k, v] of Object.entries(extra)) chains.set(k, [...(chains.get(k) ?? []), ...v]);
+  return { chains };
+}
+
+test('an identical kernel table gives no write at all', () => {
+  assert.equal(planTable('iptables', 'filter', TABLE, echo(TABLE), { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter }), undefined);
+});
+
+test('full mode rewrites every desired chain but leaves present hooks alone', () => {
+  const w = planTable('iptables', 'filter', TABLE, echo(TABLE), { full: true, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w.chains.map((c) => c.name), ['EN-FWD', 'EN-sg-a']);
+  assert.deepEqual(w.addHooks, []);
+  assert.deepEqual(w.removeHooks, []);
+});
+
+test('a changed rule rewrites only its chain; a rule without our hash counts as changed', () => {
+  const changed: NetfilterTable = { ...TABLE, chains: [TABLE.chains[0]!, { name: 'EN-sg-a', rules: [{ ...RULE, args: ['-s', '10.1.0.0/16', '-j', 'ACCEPT'] }] }] };
+  const w = planTable('iptables', 'filter', changed, echo(TABLE), { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w.chains.map((c) => c.name), ['EN-sg-a']);
+  const tampered = echo(TABLE);
+  (tampered.chains as Map<string, ObservedRule[]>).set('EN-sg-a', [{ args: RULE.args, comment: 'why' }]);
+  const w2 = planTable('iptables', 'filter', TABLE, tampered, { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w2.chains.map((c) => c.name), ['EN-sg-a']);
+});
+
+test('stale chains and hooks with our prefix are removed; foreign ones are not', () => {
+  const observed = echo(TABLE, {
+    'EN-sg-old': [{ args: ['-j', 'ACCEPT'], comment: '' }],
+    FORWARD: [{ args: ['-j', 'EN-sg-old'], comment: '' }, { args: ['-j', 'OTHER'], comment: '' }],
+    OTHER: [{ args: ['-j', 'DROP'], comment: '' }],
+  });
+  const w = planTable('iptables', 'filter', TABLE, observed, { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w.deleteChains, ['EN-sg-old']);
+  assert.deepEqual(w.removeHooks.map((h) => h.rule.args), [['-j', 'EN-sg-old']]);
+  assert.deepEqual(w.chains, []);
+});
+
+test('a missing hook is added; a duplicated hook is removed', () => {
+  const noHook = echo({ ...TABLE, hooks: [] });
+  const w = planTable('iptables', 'filter', TABLE, noHook, { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w.addHooks.map((h) => h.target), ['EN-FWD']);
+  const twice = echo(TABLE);
+  const fwd = twice.chains.get('FORWARD')!;
+  (twice.chains as Map<string, ObservedRule[]>).set('FORWARD', [...fwd, ...fwd.map((r) => ({ ...r }))]);
+  const w2 = planTable('iptables', 'filter', TABLE, twice, { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.equal(w2.removeHooks.length, 1);
+  assert.deepEqual(w2.addHooks, []);
+});
+
+test('ebtables chains compare by arguments (MACs normalised), since the kernel keeps no comments', () => {
+  const eb: NetfilterTable = { chains: [{ name: 'EN-I-x', rules: [{ args: ['-s', '!', 'd0:0d:01:02:0a:0b', '-j', 'DROP'], comment: 'c' }] }], hooks: [{ builtin: 'PREROUTING', match: [], target: 'EN-EB', comment: '' }] };
+  const observed: ObservedTable = {
+    chains: new Map([
+      ['PREROUTING', [{ args: ['-j', 'EN-EB'], comment: '' }]],
+      ['OUTPUT', []],
+      ['POSTROUTING', []],
+      ['EN-I-x', [{ args: ['-s', '!', 'D0:D:1:2:A:B', '-j', 'DROP'], comment: '' }]],
+    ]),
+  };
+  assert.equal(planTable('ebtables', 'nat', eb, observed, { full: false, isOurs, builtins: EBTABLES_BUILTINS.nat }), undefined);
+});
+
+test('the transaction declares, unhooks, writes, hooks at position 1, then deletes', () => {
+  const w = planTable('iptables', 'filter', TABLE, echo({ chains: [], hooks: [] }, { 'EN-sg-old': [], FORWARD: [{ args: ['-j', 'EN-sg-old'], comment: 'x' }] }), {
+    full: false,
+    isOurs,
+    builtins: IPTABLES_BUILTINS.filter,
+  })!;
+  const lines = tableTransaction('iptables', w).split('\n').filter((l) => l !== '');
+  const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  assert.equal(lines[0], '*filter');
+  assert.ok(idx(/^:EN-FWD /) < idx(/^-A EN-FWD /));
+  assert.ok(idx(/^:EN-sg-old /) > 0, 'stale chain declared (flushed) first');
+  assert.ok(idx(/^-D FORWARD .*EN-sg-old/) < idx(/^-X EN-sg-old/));
+  assert.ok(idx(/^-I FORWARD 1 .*EN-FWD/) > idx(/^-A EN-sg-a /));
+  assert.equal(lines.at(-1), 'COMMIT');
+});
+
+test('rule hashes ride in the comment and survive a round trip', () => {
+  const tagged = tagChain({ name: 'EN-sg-a', rules: [RULE] });
+  assert.equal(observedHash({ args: RULE.args, comment: tagged.rules[0]!.comment }), ruleHash(RULE));
+  assert.equal(observedHash({ args: RULE.args, comment: 'why' }), undefined);
+});
+
+test('offending input lines are quoted around the line the tool names', () => {
+  const out = offendingLines('*filter\n:A - [0:0]\n-A A -j NOPE\nCOMMIT\n', 'iptables-restore: line 3 failed');
+  assert.deepEqual(out, [' 2: :A - [0:0]', '>3: -A A -j NOPE', ' 4: COMMIT']);
+});
+
+function desired(over: Partial<DesiredState> = {}): DesiredState {
+  return {
+    node: 'n',
+    cluster: 'c',
+    version: 'v',
+    bridge: { name: 'br0', members: ['eth1'] },
+    sysctls: [{ key: 'net.ipv4.ip_forward', value: '1' }],
+    instances: [],
+    ipsets: [{ name: 'EN-sg-a', type: 'hash:ip', members: ['10.0.0.1', '10.0.0.2'], comment: '' }],
+    iptables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
+    ebtables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
+    dhcp: { config: 'conf', hostCount: 1, interface: 'br0' },
+    publicAddresses: { interface: 'pub0', addresses: ['198.51.100.5/32'], pool: ['198.51.100.1-198.51.100.9'] },
+    gateway: '',
+    warnings: [],
+    ...over,
+  };
+}
+
+function observed(over: Partial<ObservedState> = {}): ObservedState {
+  const empty = (): ObservedTable => ({ chains: new Map() });
+  return {
+    iptables: { filter: empty(), nat: empty() },
+    ebtables: { filter: empty(), nat: empty() },
+    ipsets: new Map([['EN-sg-a', { type: 'hash:ip', members: ['10.0.0.1', '10.0.0.2'] }]]),
+    publicAddresses: [{ address: '198.51.100.5', prefixlen: 32 }],
+    links: new Map([
+      ['br0', { name: 'br0', up: true, isBridge: true }],
+      ['eth1', { name: 'eth1', up: true, master: 'br0', isBridge: false }],
+    ]),
+    sysctls: new Map([['net.ipv4.ip_forward', '1']]),
+    dhcpd: { config: 'conf', pid: 42 },
+    ...over,
+  };
+}
+
+test('planSync: a converged host needs no step', () => {
+  assert.deepEqual(planSync(desired(), observed(), { full: false, isOurs }).steps, []);
+});
+
+test('planSync: sets are created/refilled before table writes and destroyed after them', () => {
+  const p = planSync(
+    desired({ ipsets: [{ name: 'EN-sg-a', type: 'hash:ip', members: ['10.0.0.1', '10.0.0.3'], comment: '' }, { name: 'EN-sg-b', type: 'hash:ip', members: [], comment: '' }], iptables: { filter: TABLE, nat: { chains: [], hooks: [] } } }),
+    observed({ ipsets: new Map([['EN-sg-a', { type: 'hash:ip', members: ['10.0.0.1'] }], ['EN-sg-old', { type: 'hash:ip', members: [] }], ['other', { type: 'hash:ip', members: [] }]]) }),
+    { full: false, isOurs },
+  );
+  assert.deepEqual(p.steps.map((s) => s.kind), ['ipset-create', 'ipset-refill', 'iptables-write', 'ipset-destroy']);
+  const destroy = p.steps.find((s) => s.kind === 'ipset-destroy');
+  assert.deepEqual(destroy && destroy.kind === 'ipset-destroy' ? destroy.names : [], ['EN-sg-old']);
+});
+
+test('planSync: bridge, sysctl, hairpin, addresses and dhcpd steps', () => {
+  const p = planSync(
+    desired({
+      instances: [{ id: 'i-1', interface: 'vn_i-1', mac: 'm', privateIp: '10.0.0.1', securityGroups: [] }],
+      dhcp: { config: 'new', hostCount: 1, interface: 'br0' },
+      publicAddresses: { interface: 'pub0', addresses: ['198.51.100.6/32'], pool: ['198.51.100.1-198.51.100.9'] },
+    }),
+    observed({
+      links: new Map([
+        ['eth1', { name: 'eth1', up: false, isBridge: false }],
+        ['vn_i-1', { name: 'vn_i-1', up: true, master: 'br0', isBridge: false, hairpin: false }],
+      ]),
+      sysctls: new Map([['net.ipv4.ip_forward', '0']]),
+      publicAddresses: [{ address: '198.51.100.5', prefixlen: 32 }, { address: '203.0.113.7', prefixlen: 32 }, { address: '203.0.113.8', prefixlen: 32, label: 'pub0:en' }],
+    }),
+    { full: false, isOurs, addressLabel: 'pub0:en' },
+  );
+  assert.deepEqual(
+    p.steps.map((s) => s.kind),
+    ['sysctl-set', 'bridge-create', 'link-up', 'link-attach', 'link-up', 'link-hairpin', 'addr-del', 'addr-del', 'addr-add', 'dhcpd-write', 'dhcpd-restart'],
+  );
+  const dels = p.steps.filter((s) => s.kind === 'addr-del').map((s) => (s.kind === 'addr-del' ? s.address : ''));
+  assert.deepEqual(dels, ['198.51.100.5', '203.0.113.8'], 'pool or labelled addresses only; 203.0.113.7 is not ours');
+});
+
+test('planSync: dhcpd stops when no instance is left and starts when it is not running', () => {
+  const stop = planSync(desired({ dhcp: { config: 'x', hostCount: 0, interface: 'br0' } }), observed(), { full: false, isOurs });
+  assert.deepEqual(stop.steps.map((s) => s.kind), ['dhcpd-stop']);
+  const start = planSync(desired(), observed({ dhcpd: { config: 'conf' } }), { full: false, isOurs });
+  assert.deepEqual(start.steps.map((s) => s.kind), ['dhcpd-start']);
+});
