@@ -21,6 +21,8 @@ fi
 bash scripts/setup.sh || exit 1
 
 name=${DEMO_LAB_NAME:-demo}
+# Everything the demo writes lives here and is deleted on exit (nothing under /var/lib or /etc/edgenet).
+dir=${TMPDIR:-/tmp}/edgenet-lab-$name
 child=
 cleanup() {
   # The demo tears down by itself on INT/TERM; this is the safety net if it died.
@@ -28,16 +30,16 @@ cleanup() {
     kill -TERM "$child" 2>/dev/null
     wait "$child" 2>/dev/null
   fi
-  node bin/edgenet.mjs lab down --name "$name" >/dev/null 2>&1 || true
+  node bin/edgenet.mjs lab down --name "$name" --dir "$dir" >/dev/null 2>&1 || true
 }
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-node bin/edgenet.mjs lab demo --name "$name" &
+node bin/edgenet.mjs lab demo --name "$name" --dir "$dir" &
 child=$!
 wait "$child"
 status=$?
 # `wait` returns early when a trapped signal arrives; the trap handled that case.
 child=
-node bin/edgenet.mjs lab down --name "$name" >/dev/null 2>&1 || true
+node bin/edgenet.mjs lab down --name "$name" --dir "$dir" >/dev/null 2>&1 || true
 exit $status

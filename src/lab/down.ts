@@ -7,6 +7,7 @@
  * exits by itself anyway once the state file is gone (relay.ts `watch`).
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type { Exec } from '../shared/exec.ts';
 import type { Clock } from '../shared/clock.ts';
 import { errorMessage } from '../shared/errors.ts';
@@ -58,6 +59,8 @@ export async function labDown(options: LabDownOptions, deps: LabDownDeps): Promi
   }
   const report = await teardownByPrefix(plan.prefix, deps, { workDir: plan.topology.workDir ?? plan.dir });
   await fs.rm(plan.dir, { recursive: true, force: true });
+  // The default parent (<state dir>/lab) goes too once no other lab uses it.
+  if (!options.dir) await fs.rmdir(path.dirname(plan.dir)).catch(() => undefined);
   deps.log(`lab ${plan.name}: removed ${report.namespaces.length} namespaces, stopped ${report.killed + hostProcesses} processes, deleted ${plan.dir}`);
   return { ...report, dir: plan.dir, hostProcesses };
 }

@@ -26,9 +26,11 @@ export interface ParseGniOptions {
   /** Reject inputs longer than this many bytes (default 64 MiB). */
   readonly maxBytes?: number;
   /**
-   * XML reader: `fast-xml-parser` (default) or `scan`, edgenet's strict GNI
-   * reader, which gives the same result 3–4× faster on large
-   * documents (bench/gni.bench.ts; differential tests in test/unit/gni/scan.test.ts).
+   * XML reader: `scan` (default), edgenet's strict GNI reader, or
+   * `fast-xml-parser`. They give the same result (differential tests in
+   * test/unit/gni/scan.test.ts); `scan` is 3–4× faster on large documents
+   * (bench/gni.bench.ts), which matters because netd parses the whole
+   * cloud-wide document on every change.
    */
   readonly engine?: GniXmlEngine;
 }

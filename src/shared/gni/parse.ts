@@ -58,7 +58,7 @@ const FORBIDDEN = /<!\s*(DOCTYPE|ENTITY)/i;
  */
 export type GniXmlEngine = 'fast-xml-parser' | 'scan';
 
-export function parseGniXml(text: string, engine: GniXmlEngine = 'fast-xml-parser'): RawParse {
+export function parseGniXml(text: string, engine: GniXmlEngine = 'scan'): RawParse {
   const diagnostics: Diagnostic[] = [];
   const forbidden = FORBIDDEN.exec(text);
   if (forbidden !== null) {
