@@ -30,6 +30,8 @@ export interface RenderContext {
   readonly fakeRouter: boolean;
   /** Bridge MAC (lower case) or '' when unknown. */
   readonly bridgeMac: string;
+  /** Addresses of the bridge as `a.b.c.d/n` (host facts; empty when unknown). */
+  readonly bridgeAddresses: readonly string[];
   readonly groupsById: ReadonlyMap<string, GniSecurityGroup>;
   /** Every instance of the document that lists a group, by group id. */
   readonly membersByGroup: ReadonlyMap<string, readonly GniInstance[]>;
@@ -130,6 +132,7 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
   }
   return {
     doc, node, cluster, config, names: netdNames(config.prefix), subnet, netmask, locals, gateway, fakeRouter, bridgeMac,
+    bridgeAddresses: host.bridgeAddresses ?? [],
     groupsById: new Map(doc.securityGroups.map((g) => [g.name, g])),
     membersByGroup,
     warnings,

@@ -5,7 +5,7 @@
  * same inputs give byte-identical text, so the applier restarts dhcpd only
  * when the text changed. No instance ⇒ hostCount 0 ⇒ dhcpd must not run.
  */
-import { broadcastAddress, formatIp, networkAddress } from '../../shared/ip.ts';
+import { broadcastAddress, cidrContains, formatIp, networkAddress, parseCidr, prefixToMask } from '../../shared/ip.ts';
 import type { RenderContext } from './context.ts';
 import type { DhcpState } from './types.ts';
 
@@ -33,9 +33,29 @@ export function renderDhcpd(ctx: RenderContext): DhcpState {
   if (ctx.gateway !== '') lines.push(`    option routers ${ctx.gateway};`);
   if (conf.instanceDnsDomain !== undefined && conf.instanceDnsDomain !== '') lines.push(`    option domain-name ${quoted(conf.instanceDnsDomain)};`);
   if (conf.instanceDnsServers.length > 0) lines.push(`    option domain-name-servers ${conf.instanceDnsServers.join(', ')};`);
-  lines.push('  }', '}', '');
+  lines.push('  }');
+  // dhcpd only listens on an interface with an address inside a declared subnet.
+  // The bridge's own addresses outside the cluster subnet (a management address,
+  // say) get an empty declaration in the same shared network, so dhcpd serves the
+  // instances whatever the bridge is numbered with.
+  for (const net of bridgeNetworksOutside(ctx)) lines.push(`  subnet ${net.network} netmask ${net.netmask} { }`);
+  lines.push('}', '');
+  if (ctx.locals.length > 0 && ctx.bridgeAddresses.length === 0) {
+    ctx.warnings.push(`${ctx.config.bridge} has no IPv4 address known to netd: dhcpd needs one to answer on it`);
+  }
   for (const i of ctx.locals) {
     lines.push(`host ${i.id} {`, `  hardware ethernet ${i.mac};`, `  fixed-address ${i.privateIp};`, '}', '');
   }
   return { config: lines.join('\n'), hostCount: ctx.locals.length, interface: ctx.config.bridge };
+}
+
+function bridgeNetworksOutside(ctx: RenderContext): { network: string; netmask: string }[] {
+  const seen = new Map<string, { network: string; netmask: string }>();
+  for (const text of ctx.bridgeAddresses) {
+    const cidr = parseCidr(text.includes('/') ? text : `${text}/32`);
+    if (cidr === undefined || cidrContains(ctx.subnet, cidr.network)) continue;
+    const network = formatIp(networkAddress(cidr));
+    seen.set(`${network}/${cidr.prefix}`, { network, netmask: formatIp(prefixToMask(cidr.prefix)) });
+  }
+  return [...seen.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
 }

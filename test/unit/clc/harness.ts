@@ -23,9 +23,12 @@ export interface ClcProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | undefined; signal: string | undefined }>;
 }
 
+/** A private temp dir; removed by cleanup(), and at process exit in case a test failed before its finally. */
 export function tempDir(prefix = 'h2-clc-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', cleanup);
+  return { dir, cleanup };
 }
 
 export function testEnv(dir: string): Record<string, string> {
