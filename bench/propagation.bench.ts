@@ -36,7 +36,7 @@ import { labDown } from '../src/lab/down.ts';
 import { labApiFor, type ApiClient } from '../src/lab/api.ts';
 import { labVmAdd, labTopology } from '../src/lab/vm.ts';
 import { mapLimit, startServices, waitForServices } from '../src/lab/probe.ts';
-import { waitFor } from '../src/lab/wait.ts';
+import { waitFor } from '../src/shared/wait.ts';
 import { NETWORK_CONFIGURATION } from '../src/cloud-controller/properties/registry.ts';
 
 const arg = (name: string, fallback: string) => {

@@ -11,7 +11,7 @@ import { ccSpec, clcSpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts
 import { writeLabState, type LabProcess, type LabRole, type LabState } from './state.ts';
 import { startDaemon, type LabDeps } from './up.ts';
 import { processMatches } from './down.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../shared/wait.ts';
 
 export interface DaemonSelector {
   readonly role: Extract<LabRole, 'clc' | 'cc' | 'nc' | 'netd'>;

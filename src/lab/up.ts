@@ -29,7 +29,7 @@ import { defaultLabDir, labNetdConf, labNetworkConfiguration, labPlan, type LabP
 import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts';
 import { readLabState, writeLabState, type LabProcess, type LabState } from './state.ts';
 import { labApiClient, type ApiClient } from './api.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../shared/wait.ts';
 import { labDown } from './down.ts';
 
 export interface LabDeps {

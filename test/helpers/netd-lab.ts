@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createExec, type Process } from '../../src/shared/exec.ts';
 import { writeFileAtomic } from '../../src/shared/files.ts';
+import { waitFor as pollUntil } from '../../src/shared/wait.ts';
 import { buildTopology, teardownByPrefix, type LabInstance, type Topology } from '../../src/lab/topology.ts';
 import { EDGENET_BIN } from '../../src/lab/daemons.ts';
 import { parseNetdStatus, type NetdStatus } from '../../src/shared/netd-status.ts';
@@ -78,19 +79,9 @@ export function sg(id: string, rules: GniSecurityGroup['ingressRules'] = []): Gn
   return { name: id, ownerId: '000000000001', ingressRules: [...rules] };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 200): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Positional shorthand for the shared poller (src/shared/wait.ts). */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 200): Promise<T> {
+  return pollUntil(probe, { what, timeoutMs, intervalMs: everyMs });
 }
 
 function netdConf(node: { name: string; runDir: string }, resyncSeconds: number): string {

@@ -15,7 +15,7 @@ import { createNetns } from '../../src/lab/netns.ts';
 import { EDGENET_BIN } from '../../src/lab/daemons.ts';
 import { labPrefix } from '../../src/lab/plan.ts';
 import { teardownByPrefix } from '../../src/lab/topology.ts';
-import { waitFor } from '../../src/lab/wait.ts';
+import { waitFor } from '../../src/shared/wait.ts';
 
 const exec = createExec();
 const netns = createNetns(exec);

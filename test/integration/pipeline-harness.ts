@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createExec, type Process } from '../../src/shared/exec.ts';
 import { writeFileAtomic } from '../../src/shared/files.ts';
+import { waitFor as pollUntil } from '../../src/shared/wait.ts';
 import { readGniHeader } from '../../src/shared/gni/header.ts';
 import type { NetdStatus } from '../../src/shared/netd-status.ts';
 import { loadTlsMaterial } from '../../src/shared/tls/material.ts';
@@ -34,19 +35,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Positional shorthand for the shared poller (src/shared/wait.ts). */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  return pollUntil(probe, { what, timeoutMs, intervalMs: everyMs });
 }
 
 export function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {

@@ -17,10 +17,9 @@
  * `--arp-op` by name (`udp`, `Request`); `/32` omitted on `--ip-src/dst`.
  */
 import type { Chain, NetfilterTable, Rule } from '../render/types.ts';
-import type { SavedChain, SavedTable, SavedTables } from './model.ts';
+import type { SavedTables } from './model.ts';
+import { parseSaveText } from './model.ts';
 import type { RestoreTextOptions } from './iptables.ts';
-import { SaveParseError } from './iptables.ts';
-import { splitArgs } from './tokens.ts';
 
 export type EbtablesTableName = 'filter' | 'nat';
 
@@ -64,37 +63,14 @@ export function ebtablesComparable(chains: readonly Chain[]): Chain[] {
 
 /** Parses `ebtables-save` output (any tables) into the shared model. */
 export function parseEbtablesSave(text: string): SavedTables {
-  const tables: SavedTables = new Map();
-  let current: SavedTable | undefined;
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] as string).trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('*')) {
-      current = { chains: new Map() };
-      tables.set(line.slice(1), current);
-      continue;
-    }
-    if (line === 'COMMIT') { current = undefined; continue; }
-    if (current === undefined) throw new SaveParseError(n + 1, 'rule or chain outside a table');
-    if (line.startsWith(':')) {
-      const [name = '', policy] = line.slice(1).split(/\s+/);
-      current.chains.set(name, { policy, builtin: BUILTIN.has(name), rules: [] });
-      continue;
-    }
-    let args = splitArgs(line);
-    if (args[0]?.startsWith('[')) args = args.slice(1);
+  return parseSaveText(text, {
+    builtin: BUILTIN,
+    policy: (printed) => printed,
     // `ebtables-save -c` appends `-c <pkts> <bytes>`.
-    const c = args.lastIndexOf('-c');
-    if (c >= 0 && c === args.length - 3) args = args.slice(0, c);
-    if (args[0] !== '-A' || args.length < 2) throw new SaveParseError(n + 1, `unexpected line ${JSON.stringify(line.slice(0, 80))}`);
-    const chainName = args[1] as string;
-    let chain: SavedChain | undefined = current.chains.get(chainName);
-    if (chain === undefined) {
-      chain = { policy: undefined, builtin: BUILTIN.has(chainName), rules: [] };
-      current.chains.set(chainName, chain);
-    }
-    chain.rules.push({ args: args.slice(2), comment: '' });
-  }
-  return tables;
+    trim: (args) => {
+      const c = args.lastIndexOf('-c');
+      return c >= 0 && c === args.length - 3 ? args.slice(0, c) : args;
+    },
+    rule: (args) => ({ args, comment: '' }),
+  });
 }

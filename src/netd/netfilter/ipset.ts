@@ -16,7 +16,7 @@
 import type { IpSet } from '../render/types.ts';
 import type { SavedIpSet } from './model.ts';
 import { sortMembers } from './model.ts';
-import { SaveParseError } from './iptables.ts';
+import { SaveParseError } from './model.ts';
 
 /** Create options after the type. maxelem is a cap, not an allocation. */
 export const IPSET_CREATE_OPTIONS = 'family inet hashsize 1024 maxelem 1048576';

@@ -17,9 +17,10 @@
  * renderer's form (see protocols.ts), so a rendered rule equals its echo.
  */
 import type { Hook, NetfilterTable, Rule } from '../render/types.ts';
-import type { SavedChain, SavedTable, SavedTables } from './model.ts';
+import type { SavedTables } from './model.ts';
+import { parseSaveText } from './model.ts';
 import { canonicalProtocol } from './protocols.ts';
-import { quoteArg, splitArgs } from './tokens.ts';
+import { quoteArg } from './tokens.ts';
 
 export type IptablesTableName = 'filter' | 'nat';
 
@@ -93,43 +94,12 @@ export function normalizeIptablesArgs(raw: readonly string[]): Rule {
 
 const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING']);
 
-export class SaveParseError extends Error {
-  constructor(readonly line: number, message: string) {
-    super(`line ${line}: ${message}`);
-    this.name = 'SaveParseError';
-  }
-}
 
 /** Parses `iptables-save` (with or without `-c`) into tables → chains → rules. */
 export function parseIptablesSave(text: string): SavedTables {
-  const tables: SavedTables = new Map();
-  let current: SavedTable | undefined;
-  const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = (lines[n] as string).trim();
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('*')) {
-      current = { chains: new Map() };
-      tables.set(line.slice(1), current);
-      continue;
-    }
-    if (line === 'COMMIT') { current = undefined; continue; }
-    if (current === undefined) throw new SaveParseError(n + 1, 'rule or chain outside a table');
-    if (line.startsWith(':')) {
-      const [name = '', policy = '-'] = line.slice(1).split(/\s+/);
-      current.chains.set(name, { policy: policy === '-' ? undefined : policy, builtin: BUILTIN.has(name), rules: [] });
-      continue;
-    }
-    let args = splitArgs(line);
-    if (args[0]?.startsWith('[')) args = args.slice(1); // counters from `iptables-save -c`
-    if (args[0] !== '-A' || args.length < 2) throw new SaveParseError(n + 1, `unexpected line ${JSON.stringify(line.slice(0, 80))}`);
-    const chainName = args[1] as string;
-    let chain: SavedChain | undefined = current.chains.get(chainName);
-    if (chain === undefined) {
-      chain = { policy: undefined, builtin: BUILTIN.has(chainName), rules: [] };
-      current.chains.set(chainName, chain);
-    }
-    chain.rules.push(normalizeIptablesArgs(args.slice(2)));
-  }
-  return tables;
+  return parseSaveText(text, {
+    builtin: BUILTIN,
+    policy: (printed) => (printed === undefined || printed === '-' ? undefined : printed),
+    rule: normalizeIptablesArgs,
+  });
 }

@@ -5,6 +5,7 @@
  * kernel echo compare equal with `rulesEqual`.
  */
 import type { Rule } from '../render/types.ts';
+import { splitArgs } from './tokens.ts';
 
 export interface SavedChain {
   /** Built-in chains: ACCEPT/DROP; iptables user chains: undefined ('-'); ebtables user chains: ACCEPT/DROP/RETURN. */
@@ -62,4 +63,61 @@ export function sortMembers(members: Iterable<string>): string[] {
   });
   keyed.sort((a, b) => a.ip - b.ip || a.len - b.len);
   return keyed.map((k) => k.m);
+}
+
+export class SaveParseError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(`line ${line}: ${message}`);
+    this.name = 'SaveParseError';
+  }
+}
+
+export interface SaveFormat {
+  /** Built-in chain names of the tool. */
+  readonly builtin: ReadonlySet<string>;
+  /** Policy as printed on a `:CHAIN POLICY` line → the model's policy. */
+  readonly policy: (printed: string | undefined) => string | undefined;
+  /** Strips tool-specific trailers (counters) from a rule's argv. */
+  readonly trim?: (args: string[]) => string[];
+  /** Arguments after `-A <chain>` → the model's Rule (normalised). */
+  readonly rule: (args: string[]) => Rule;
+}
+
+/**
+ * The `*table` / `:CHAIN policy` / `-A CHAIN args…` / `COMMIT` structure that
+ * iptables-save and ebtables-save share; each tool supplies its own policy,
+ * counter and rule normalisation through `format`.
+ */
+export function parseSaveText(text: string, format: SaveFormat): SavedTables {
+  const tables: SavedTables = new Map();
+  let current: SavedTable | undefined;
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const line = (lines[n] as string).trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      current = { chains: new Map() };
+      tables.set(line.slice(1), current);
+      continue;
+    }
+    if (line === 'COMMIT') { current = undefined; continue; }
+    if (current === undefined) throw new SaveParseError(n + 1, 'rule or chain outside a table');
+    if (line.startsWith(':')) {
+      const [name = '', policy] = line.slice(1).split(/\s+/);
+      current.chains.set(name, { policy: format.policy(policy), builtin: format.builtin.has(name), rules: [] });
+      continue;
+    }
+    let args = splitArgs(line);
+    if (args[0]?.startsWith('[')) args = args.slice(1); // counters from `-save -c`
+    if (format.trim) args = format.trim(args);
+    if (args[0] !== '-A' || args.length < 2) throw new SaveParseError(n + 1, `unexpected line ${JSON.stringify(line.slice(0, 80))}`);
+    const chainName = args[1] as string;
+    let chain: SavedChain | undefined = current.chains.get(chainName);
+    if (chain === undefined) {
+      chain = { policy: undefined, builtin: format.builtin.has(chainName), rules: [] };
+      current.chains.set(chainName, chain);
+    }
+    chain.rules.push(format.rule(args.slice(2)));
+  }
+  return tables;
 }

@@ -1,10 +1,10 @@
 /**
- * Bounded polling: every wait in the lab, the e2e tests and the benchmark is
+ * Bounded polling: every wait in the lab, the tests and the benchmarks is
  * "poll until the condition holds or the deadline passes", never a fixed sleep.
  */
-import type { Clock } from '../shared/clock.ts';
-import { sleep, systemClock } from '../shared/clock.ts';
-import { EdgenetError, errorMessage } from '../shared/errors.ts';
+import type { Clock } from './clock.ts';
+import { sleep, systemClock } from './clock.ts';
+import { EdgenetError, errorMessage } from './errors.ts';
 
 export interface WaitOptions {
   readonly timeoutMs: number;
@@ -33,7 +33,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     }
     if (options.signal?.aborted) throw new EdgenetError('ABORTED', `aborted while waiting for ${options.what}`);
     if (clock.now() >= deadline) {
-      throw new EdgenetError('LAB_TIMEOUT', `timed out after ${options.timeoutMs} ms waiting for ${options.what}${lastError ? `: ${errorMessage(lastError)}` : ''}`, { cause: lastError });
+      throw new EdgenetError('TIMEOUT', `timed out after ${options.timeoutMs} ms waiting for ${options.what}${lastError ? `: ${errorMessage(lastError)}` : ''}`, { cause: lastError });
     }
     await sleep(clock, options.intervalMs ?? 100, options.signal);
   }
