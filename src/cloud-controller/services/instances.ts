@@ -13,20 +13,14 @@
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import type { SnapshotInstance } from '../contracts.ts';
 import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
 import { allocateAddress, bumpReleaseMark, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
 
-export interface InstanceView {
-  readonly id: string;
-  readonly ownerId: string;
-  readonly cluster: string;
-  readonly node: string;
-  readonly mac: string;
-  readonly privateIp: string;
-  readonly publicIp?: string;
-  readonly groups: readonly string[];
+/** An instance as the API shows it: what the GNI builder sees, plus interface and creation time. */
+export interface InstanceView extends SnapshotInstance {
   /** Host-side interface name of the VM's NIC (the contract with whatever starts VMs). */
   readonly interface: string;
   readonly createdAt: string;
