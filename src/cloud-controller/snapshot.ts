@@ -10,6 +10,7 @@ import type { Db } from './db/store.ts';
 import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule } from './contracts.ts';
 import { explodedConfiguration, readPropertyTexts } from './properties/service.ts';
 import { storedRuleOfRow } from './services/groups.ts';
+import { snapshotInstanceOfRow } from './services/instances.ts';
 
 export async function readSnapshot(db: Db, clcIp: string): Promise<CloudSnapshot> {
   const texts = await readPropertyTexts(db);
@@ -39,16 +40,7 @@ export async function readSnapshot(db: Db, clcIp: string): Promise<CloudSnapshot
             (SELECT group_concat(g.group_id, ',' ORDER BY g.position) FROM instance_groups g WHERE g.instance_id = i.id) AS groups
        FROM instances i LEFT JOIN public_addresses p ON p.instance_id = i.id
       ORDER BY i.id`.execute(db);
-  const instances: SnapshotInstance[] = instanceRows.map((r) => ({
-    id: r.id,
-    ownerId: r.owner_id,
-    cluster: r.cluster,
-    node: r.node,
-    mac: r.mac,
-    privateIp: r.private_ip,
-    ...(r.public_ip ? { publicIp: r.public_ip } : {}),
-    groups: r.groups ? r.groups.split(',') : [],
-  }));
+  const instances: SnapshotInstance[] = instanceRows.map((r) => snapshotInstanceOfRow(r, r.groups ? r.groups.split(',') : []));
 
   const groupRows = await db.selectFrom('security_groups').selectAll().orderBy('id').execute();
   const existing = new Set(groupRows.map((g) => g.id));

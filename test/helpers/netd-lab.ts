@@ -125,9 +125,8 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
     await fs.mkdir(runDir, { recursive: true });
     const node: LabNode = { short: n.name, name: n.mgmtIp, ns: topo.nodeNs(n.name), runDir, confFile: path.join(runDir, 'netd.conf'), log: path.join(runDir, 'netd.log') };
     await fs.writeFile(node.confFile, netdConf(node, options.resyncSeconds ?? 3600));
-    // dhcpd serves only on an interface with an address inside a declared subnet
-    // (Eucalyptus required the bridge to carry an address of the private network).
-    await netns.addAddress(node.ns, 'br0', '10.111.255.254/32');
+    // br0 carries only the node's management address (outside the VM subnet):
+    // netd's dhcpd.conf declares that network too, so dhcpd still serves the VMs.
     nodes.push(node);
   }
   let sequence = 1;

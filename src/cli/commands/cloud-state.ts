@@ -8,6 +8,12 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
 import { formatIp, parseRangeEntry, rangeSize } from '../../shared/ip.ts';
+// The admin API serializes these service views as they are: the CLI reads the same types.
+import type { ClusterView, NodeView } from '../../cloud-controller/services/clusters.ts';
+import type { InstanceView } from '../../cloud-controller/services/instances.ts';
+import type { GroupView, RuleView } from '../../cloud-controller/services/groups.ts';
+import type { AddressView } from '../../cloud-controller/services/addresses.ts';
+import type { IpamView, LeaseView, PoolView } from '../../cloud-controller/services/ipam.ts';
 
 type Opts = ApiOptions & { json?: boolean };
 const enc = encodeURIComponent;
@@ -32,82 +38,7 @@ function query(params: Record<string, string | undefined>): string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-interface ClusterView {
-  name: string;
-  ccUrl: string;
-  ccIp: string;
-  nodes: NodeView[];
-}
-interface NodeView {
-  name: string;
-  cluster: string;
-  ncUrl: string;
-  instances: number;
-  applied?: { sequence?: number; version?: string; at: string };
-}
-interface InstanceView {
-  id: string;
-  ownerId: string;
-  cluster: string;
-  node: string;
-  mac: string;
-  privateIp: string;
-  publicIp?: string;
-  groups: string[];
-  interface: string;
-}
-interface RuleView {
-  protocolName: string;
-  fromPort?: number;
-  toPort?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  cidr?: string;
-  sourceGroupId?: string;
-  sourceGroupOwnerId?: string;
-  sourceGroupName?: string;
-  sourceGroupDeleted?: boolean;
-}
-interface GroupView {
-  id: string;
-  name: string;
-  ownerId: string;
-  description: string;
-  instances: number;
-  rules: RuleView[];
-}
-interface AddressView {
-  ip: string;
-  ownerId: string;
-  instanceId?: string;
-}
-interface PoolView {
-  pool: string;
-  kind: string;
-  ranges: string[];
-  size: number;
-  free: number;
-  allocated: number;
-  held: number;
-  reserved: number;
-  map?: string;
-}
-interface LeaseView {
-  ip: string;
-  pool: string;
-  state: string;
-  holder?: string;
-  note?: string;
-}
-interface IpamView {
-  strategy: string;
-  pools: PoolView[];
-  holds: { ip: string; pool: string; releasedAt: string; expiresAt: string; nodes: string[]; documentSequence?: number }[];
-  reservations: LeaseView[];
-  outsidePools: LeaseView[];
-}
-
-export function describeRule(r: RuleView): string {
+export function describeRule(r: Omit<RuleView, 'protocol'>): string {
   const what = r.fromPort !== undefined ? `${r.protocolName} ${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}` : r.icmpType !== undefined ? `icmp ${r.icmpType}:${r.icmpCode}` : r.protocolName;
   const from =
     r.cidr !== undefined

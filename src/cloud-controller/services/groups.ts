@@ -16,17 +16,11 @@ import { UserError } from '../../shared/errors.ts';
 import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
 import { parsePermission, protocolName, ruleKey, type ParsedPermission, type PermissionInput } from './permission.ts';
 import { isUniqueViolation } from '../db/store.ts';
+import type { SnapshotRule } from '../contracts.ts';
+import type { GroupRulesTable } from '../db/schema.ts';
 
-export interface RuleView {
-  readonly protocol: number;
+export interface RuleView extends SnapshotRule {
   readonly protocolName: string;
-  readonly fromPort?: number;
-  readonly toPort?: number;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-  readonly cidr?: string;
-  readonly sourceGroupId?: string;
-  readonly sourceGroupOwnerId?: string;
   readonly sourceGroupName?: string;
   /** The source group no longer exists: the rule is kept but not broadcast. */
   readonly sourceGroupDeleted?: boolean;
@@ -121,16 +115,8 @@ function permissionsOf(body: unknown): PermissionInput[] {
   return list as PermissionInput[];
 }
 
-interface StoredRule {
-  protocol: number;
-  fromPort?: number;
-  toPort?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  cidr?: string;
-  sourceGroupId?: string;
-  sourceGroupOwnerId?: string;
-}
+/** A stored permission is exactly what the snapshot carries (contracts.ts). */
+type StoredRule = SnapshotRule;
 
 async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRevoke: boolean): Promise<StoredRule> {
   const base: StoredRule = {
@@ -242,16 +228,9 @@ function ruleView(rule: StoredRule, names: ReadonlyMap<string, string>): RuleVie
   };
 }
 
-export function storedRuleOfRow(r: {
-  protocol: number;
-  from_port: number | null;
-  to_port: number | null;
-  icmp_type: number | null;
-  icmp_code: number | null;
-  cidr: string | null;
-  source_group_id: string | null;
-  source_group_owner_id: string | null;
-}): StoredRule {
+export function storedRuleOfRow(
+  r: Pick<GroupRulesTable, 'protocol' | 'from_port' | 'to_port' | 'icmp_type' | 'icmp_code' | 'cidr' | 'source_group_id' | 'source_group_owner_id'>,
+): StoredRule {
   return {
     protocol: r.protocol,
     ...(r.from_port !== null ? { fromPort: r.from_port, toPort: r.to_port! } : {}),

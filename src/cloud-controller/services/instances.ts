@@ -126,6 +126,18 @@ export async function listInstances(db: Db, filter: { cluster?: string; node?: s
     groupsBy.set(m.instance_id, list);
   }
   return rows.map((r) => ({
+    ...snapshotInstanceOfRow(r, groupsBy.get(r.id) ?? []),
+    interface: `vn_${r.id}`,
+    createdAt: new Date(r.created_at).toISOString(),
+  }));
+}
+
+/** An instance row (joined with its public address) as the snapshot and the API carry it. */
+export function snapshotInstanceOfRow(
+  r: { id: string; owner_id: string; cluster: string; node: string; mac: string; private_ip: string; public_ip: string | null },
+  groups: readonly string[],
+): SnapshotInstance {
+  return {
     id: r.id,
     ownerId: r.owner_id,
     cluster: r.cluster,
@@ -133,10 +145,8 @@ export async function listInstances(db: Db, filter: { cluster?: string; node?: s
     mac: r.mac,
     privateIp: r.private_ip,
     ...(r.public_ip ? { publicIp: r.public_ip } : {}),
-    groups: groupsBy.get(r.id) ?? [],
-    interface: `vn_${r.id}`,
-    createdAt: new Date(r.created_at).toISOString(),
-  }));
+    groups,
+  };
 }
 
 export async function getInstance(db: Db, id: string): Promise<InstanceView | undefined> {
