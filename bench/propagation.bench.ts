@@ -181,6 +181,13 @@ async function main(): Promise<void> {
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
   } finally {
+    // EDGENET_BENCH_KEEP_LOGS=DIR keeps the daemons' logs and n1's sync events for a breakdown.
+    const keep = process.env.EDGENET_BENCH_KEEP_LOGS;
+    if (keep) {
+      await fs.mkdir(keep, { recursive: true });
+      await fs.cp(path.join(dir, 'logs'), path.join(keep, 'logs'), { recursive: true }).catch(() => undefined);
+      for (const n of ['n1', 'n2']) await fs.cp(path.join(dir, 'nodes', n), path.join(keep, n), { recursive: true }).catch(() => undefined);
+    }
     await labDown({ name, dir }, deps);
   }
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');

@@ -163,6 +163,7 @@ export class NetdDaemon {
       sequence: o.status.sequence,
       result: o.result,
       ms: o.durationMs,
+      phases: o.phases,
       writes: o.writes,
       steps: o.steps.map((s) => `${s.description} (${s.ms}ms)`),
       ...(o.notes.length ? { notes: o.notes } : {}),

@@ -25,6 +25,8 @@ export interface SyncEvent {
   readonly result: NetdResult;
   readonly error?: string;
   readonly durationMs: number;
+  /** Where the time went (read, parse, render, observe, plan, apply), ms. */
+  readonly phases?: { readonly [phase: string]: number | undefined };
   readonly writes: number;
   readonly steps: readonly SyncEventStep[];
 }

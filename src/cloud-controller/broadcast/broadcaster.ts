@@ -152,7 +152,9 @@ export class Broadcaster {
   }
 
   private async cycle(ctx: RunContext): Promise<void> {
+    const tSnap = performance.now();
     const snapshot = await this.deps.snapshot();
+    const snapshotMs = Math.round(performance.now() - tSnap);
     const started = this.deps.clock.now();
     const t0 = performance.now();
     const built = this.deps.build(snapshot);
@@ -166,7 +168,7 @@ export class Broadcaster {
       this.history.set(sequence, started);
       if (this.history.size > HISTORY) this.history.delete(this.history.keys().next().value!);
       await this.deps.documentBuilt(sequence);
-      this.deps.logger.info('network document built', { version: doc.version, sequence, bytes: doc.bytes, ms: Math.round(performance.now() - t0), reason: ctx.reason });
+      this.deps.logger.info('network document built', { version: doc.version, sequence, bytes: doc.bytes, snapshotMs, ms: Math.round(performance.now() - t0), reason: ctx.reason });
     }
     this.deps.observe?.built?.(performance.now() - t0, doc!, reused);
     this.syncClusters(snapshot);

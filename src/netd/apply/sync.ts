@@ -38,6 +38,18 @@ export interface SyncDeps {
   readonly dhcpdStartCheckMs?: number;
 }
 
+/** Where one sync's time went, in ms (events and logs; the operator's first question when a sync is slow). */
+export type SyncPhases = {
+  read?: number;
+  parse?: number;
+  /** find self + host facts + render */
+  render?: number;
+  /** kernel reads still outstanding after render (they start before parsing) */
+  observe?: number;
+  plan?: number;
+  apply?: number;
+};
+
 export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'dhcpd' | 'manual';
 
 export interface SyncOutcome {
@@ -46,6 +58,7 @@ export interface SyncOutcome {
   readonly steps: readonly StepResult[];
   readonly writes: number;
   readonly durationMs: number;
+  readonly phases: SyncPhases;
   readonly notes: readonly string[];
   /** The desired state when render succeeded (metrics count rules and sets from it). */
   readonly desired?: DesiredState;
@@ -72,13 +85,20 @@ export async function hostFacts(host: HostOps, bridge: string, linksRead?: Promi
 export async function desiredFromFile(
   deps: Pick<SyncDeps, 'host' | 'config' | 'gniFile'>,
   early: EarlyReads = {},
+  phases: SyncPhases = {},
 ): Promise<{ ok: true; state: DesiredState } | { ok: false; result: NetdResult; error: string; version?: string; sequence?: number }> {
   const { host, config } = deps;
-  const text = await host.readFile(deps.gniFile).catch((err) => {
-    throw err;
-  });
+  let t = performance.now();
+  const lap = (name: keyof SyncPhases) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - t);
+    t = now;
+  };
+  const text = await host.readFile(deps.gniFile);
+  lap('read');
   if (text === undefined) return { ok: false, result: 'invalid-document', error: `shared file ${deps.gniFile} does not exist` };
   const parsed = parseGni(text);
+  lap('parse');
   if (!parsed.ok) {
     const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
     return { ok: false, result: 'invalid-document', error: errors.slice(0, 5).map(formatDiagnostic).join('; ') || 'invalid document' };
@@ -91,19 +111,25 @@ export async function desiredFromFile(
     return { ok: false, result: 'not-in-document', error: how, ...ids };
   }
   const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge, early.links));
+  lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   return { ok: true, state: rendered.state };
 }
 
-export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}): Promise<Plan> {
+export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}, phases: SyncPhases = {}): Promise<Plan> {
+  const t0 = performance.now();
   const observed = await observeHost(host, {
     early,
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
     dhcpd: dhcpdFiles(runDir),
   });
+  const t1 = performance.now();
+  phases.observe = Math.round(t1 - t0);
   const label = addressLabel(desired.publicAddresses.interface);
-  return planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, ...(label ? { addressLabel: label } : {}) });
+  const plan = planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, ...(label ? { addressLabel: label } : {}) });
+  phases.plan = Math.round(performance.now() - t1);
+  return plan;
 }
 
 /**
@@ -141,6 +167,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   let desired: DesiredState | undefined;
   let appliedNow = false;
   const announcements: { iface: string; address: string }[] = [];
+  const phases: SyncPhases = {};
 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
@@ -150,7 +177,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   early.links!.catch(() => undefined);
 
   try {
-    const d = await desiredFromFile(deps, early);
+    const d = await desiredFromFile(deps, early, phases);
     if (!d.ok) {
       result = d.result;
       error = d.error;
@@ -162,7 +189,8 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         result = 'stale-document';
         error = `document sequence ${d.state.sequence} is older than the applied ${applied.appliedSequence}`;
       } else {
-        const plan = await planFor(host, config, deps.runDir, d.state, request.full, early);
+        const plan = await planFor(host, config, deps.runDir, d.state, request.full, early, phases);
+        const tApply = performance.now();
         notes = [...plan.notes, ...d.state.warnings];
         steps = await applySteps(plan.steps, {
           host,
@@ -173,6 +201,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
           ...(deps.dhcpdStartCheckMs !== undefined ? { dhcpdStartCheckMs: deps.dhcpdStartCheckMs } : {}),
           announce: (iface, address) => announcements.push({ iface, address }),
         });
+        phases.apply = Math.round(performance.now() - tApply);
         appliedNow = true;
       }
     }
@@ -207,10 +236,11 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     result,
     ...(error !== undefined ? { error } : {}),
     durationMs,
+    phases,
     writes,
     steps: steps.map((s) => ({ name: s.name, description: s.description, ms: s.ms, writes: s.writes })),
   };
   await appendEvent(host, files.events, event);
   announceInBackground(host, announcements);
-  return { result, status, steps, writes, durationMs, notes, ...(desired ? { desired } : {}), ...(error !== undefined ? { error } : {}) };
+  return { result, status, steps, writes, durationMs, phases, notes, ...(desired ? { desired } : {}), ...(error !== undefined ? { error } : {}) };
 }

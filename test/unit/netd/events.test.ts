@@ -59,6 +59,7 @@ test('metrics: /metrics exposes sync figures, /healthz follows the last result',
         steps: [],
         writes: 3,
         durationMs: 20,
+        phases: {},
         notes: [],
         desired: {
           sequence: 9,
