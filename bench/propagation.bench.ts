@@ -80,6 +80,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const state = await labUp({ name, dir, convergeTimeoutMs: 120_000 }, deps);
   const rows: string[] = [];
+  const breakdown: string[] = [];
   try {
     const api = labApiFor(state);
     const topo = labTopology(state, deps);
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       const kernel: number[] = [];
       const packet: number[] = [];
       const pollCost: number[] = [];
+      const windowStart = Date.now();
       for (let k = 0; k < SAMPLES; k++, sample++) {
         const port = PORT_BASE + sample;
         const outFile = path.join(dir, `probe-${port}.txt`);
@@ -179,6 +181,7 @@ async function main(): Promise<void> {
         `| ${scale.toLocaleString('en')} | ${GROUPS.toLocaleString('en')} | ${NODES} (2 real) | ${(gni.size / 1e6).toFixed(1)} MB | ${SAMPLES} | ${f(percentile(file, 50))} / ${f(percentile(file, 99))} | ${f(percentile(kernel, 50))} | ${f(percentile(kernel, 99))} | ${f(percentile(packet, 50))} | ${f(percentile(packet, 99))} | ${Math.round(percentile(pollCost, 50))} ms |`,
       );
       process.stdout.write(`${rows[rows.length - 1]}\n`);
+      breakdown.push(await whereTheTimeWent(scale, plan.paths.logs, plan.nodes[0]!.runDir, windowStart));
     }
   } finally {
     // EDGENET_BENCH_KEEP_LOGS=DIR keeps the daemons' logs and n1's sync events for a breakdown.
@@ -205,10 +208,49 @@ Targets (architecture.md §7): API change in the kernel of the node it concerns 
 
 ${table}
 
+Where the time went (medians over the samples' syncs, from the daemons' own logs: the CLC's 'network document built', the NC's 'shared file written', netd's sync events on n1):
+
+| instances | CLC snapshot | CLC build + encode | NC write | netd read | netd parse | netd render | netd observe wait | netd apply | netd sync total |
+|---|---|---|---|---|---|---|---|---|---|
+${breakdown.join('\n')}
+
 How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is an upper bound by the iptables-save poll period (last column); "first packet" by the prober's 20 ms retry period.
 `;
-  await fs.writeFile(RESULTS, md);
+  // Newest run first; earlier runs stay below it.
+  const earlier = await fs.readFile(RESULTS, 'utf8').catch(() => '');
+  const history = earlier.replace(/^# [^\n]*\n+/, '').replace(/^## Earlier runs\n+/m, '');
+  await fs.writeFile(RESULTS, history.trim() === '' ? md : `${md}\n## Earlier runs\n\n${history.replace(/^Command:/m, '### Run\n\nCommand:')}`);
   process.stdout.write(`\n${md}`);
+}
+
+function median(values: readonly number[]): string {
+  const v = percentile(values, 50);
+  return Number.isNaN(v) ? '–' : `${Math.round(v)} ms`;
+}
+
+async function jsonLines(file: string): Promise<Record<string, unknown>[]> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line another writer was still appending
+    }
+  }
+  return out;
+}
+
+/** One markdown row: the medians of each component's own timings during the samples. */
+async function whereTheTimeWent(scale: number, logs: string, n1RunDir: string, since: number): Promise<string> {
+  const after = (r: Record<string, unknown>, key: string) => typeof r[key] === 'string' && Date.parse(r[key] as string) >= since;
+  const num = (r: Record<string, unknown>, key: string) => (typeof r[key] === 'number' ? (r[key] as number) : NaN);
+  const built = (await jsonLines(path.join(logs, 'clc.log'))).filter((r) => r.message === 'network document built' && after(r, 'timestamp'));
+  const written = (await jsonLines(path.join(logs, 'nc-n1.log'))).filter((r) => r.message === 'shared file written' && after(r, 'timestamp'));
+  const syncs = (await jsonLines(path.join(n1RunDir, 'netd-events.jsonl'))).filter((e) => after(e, 'at') && e.trigger === 'file' && num(e, 'writes') > 0);
+  const phase = (name: string) => syncs.map((e) => num((e.phases ?? {}) as Record<string, unknown>, name)).filter((v) => !Number.isNaN(v));
+  return `| ${scale.toLocaleString('en')} | ${median(built.map((r) => num(r, 'snapshotMs')))} | ${median(built.map((r) => num(r, 'ms')))} | ${median(written.map((r) => num(r, 'ms')))} | ${median(phase('read'))} | ${median(phase('parse'))} | ${median(phase('render'))} | ${median(phase('observe'))} | ${median(phase('apply'))} | ${median(syncs.map((e) => num(e, 'durationMs')))} |`;
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,13 @@
  * after a failure and when the last full one is older than the resync
  * interval (KEP-3453); otherwise only what differs from the kernel is written.
  *
+ * dhcpd supervision backs off: a dhcpd that keeps dying (a bad lease file,
+ * a port taken by another server) is restarted after 1 s, then 2, 4, … up
+ * to DHCPD_BACKOFF_MAX_MS, with one warning per restart that says how long
+ * until the next; once it has stayed up for DHCPD_STABLE_MS the back-off
+ * starts again from 1 s. A sync for a new document still starts it at once
+ * (the configuration may have changed, which may be the fix).
+ *
  * The daemon keeps only scheduling facts in memory (when the last full sync
  * ran, why the next one is wanted); what is applied is always read back from
  * the kernel and the run directory, so kill -9 at any point loses nothing.
@@ -39,6 +46,11 @@ export interface DaemonOptions {
   readonly onSync?: (outcome: SyncOutcome) => void;
 }
 
+/** Longest wait between two restarts of a dhcpd that keeps dying. */
+export const DHCPD_BACKOFF_MAX_MS = 60_000;
+/** A dhcpd that has been up this long is healthy again: the back-off resets. */
+export const DHCPD_STABLE_MS = 60_000;
+
 export class NetdDaemon {
   private readonly runner: BoundedFrequencyRunner;
   private readonly watcher: FileWatcher;
@@ -47,6 +59,10 @@ export class NetdDaemon {
   private lastFailed = true; // the first sync is full
   private lastOutcome: SyncOutcome | undefined;
   private checkingDhcpd = false;
+  /** Restarts of a dead dhcpd since it was last stable, and when the next one may happen. */
+  private dhcpdRestarts = 0;
+  private dhcpdLastRestartAt = -Infinity;
+  private dhcpdNextRestartAt = -Infinity;
 
   constructor(private readonly opts: DaemonOptions) {
     const { config, clock } = opts;
@@ -112,10 +128,23 @@ export class NetdDaemon {
     try {
       const files = dhcpdFiles(this.opts.runDir);
       const pidText = await this.opts.host.readFile(files.pid);
-      if (pidText !== undefined && (await findDhcpd(this.opts.host, files)) === undefined) {
-        this.opts.logger.warn('dhcpd is not running; restarting it', { pidFile: files.pid });
-        this.request('dhcpd');
+      if (pidText === undefined) return;
+      const now = this.opts.clock.now();
+      if ((await findDhcpd(this.opts.host, files)) !== undefined) {
+        if (this.dhcpdRestarts > 0 && now - this.dhcpdLastRestartAt >= DHCPD_STABLE_MS) this.dhcpdRestarts = 0;
+        return;
       }
+      if (now < this.dhcpdNextRestartAt) return; // backing off; the warning below said until when
+      this.dhcpdRestarts += 1;
+      const backoffMs = Math.min(DHCPD_BACKOFF_MAX_MS, 1000 * 2 ** (this.dhcpdRestarts - 1));
+      this.dhcpdLastRestartAt = now;
+      this.dhcpdNextRestartAt = now + backoffMs;
+      this.opts.logger.warn('dhcpd is not running; restarting it', {
+        pidFile: files.pid,
+        restarts: this.dhcpdRestarts,
+        ...(this.dhcpdRestarts > 1 ? { nextRestartInMs: backoffMs, hint: `dhcpd keeps dying; see ${files.log}` } : {}),
+      });
+      this.request('dhcpd');
     } catch {
       // supervision is best effort; the periodic sync checks again
     } finally {

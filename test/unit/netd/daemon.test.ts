@@ -199,3 +199,37 @@ test('stop() leaves the host exactly as it is (no flush)', async () => {
   assert.equal(host.processes.size, 1, 'dhcpd keeps serving');
   assert.equal(clock.timerCount, 0, 'no timer left behind');
 });
+
+test('a dhcpd that keeps dying is restarted with a doubling back-off, reset once it stays up', async () => {
+  const { host, clock, daemon, syncs } = setup();
+  host.files.set(GNI, doc(['i-1']));
+  await daemon.start();
+  await clock.advance(0);
+  await daemon.idle();
+  const restartTimes: number[] = [];
+  const started = clock.now();
+  // Crash it every time it is up, for 40 s of poll ticks (1 s each).
+  for (let s = 0; s < 40; s++) {
+    for (const pid of [...host.processes.keys()]) host.crash(pid);
+    const before = syncs.length;
+    await clock.advance(1000);
+    await daemon.idle();
+    if (syncs.length > before) restartTimes.push(clock.now() - started);
+  }
+  // 1 s after the first death, then gaps of 1, 2, 4, 8, 16 s: restarts at 1, 2, 4, 8, 16, 32 s.
+  assert.deepEqual(restartTimes, [1000, 2000, 4000, 8000, 16_000, 32_000]);
+  assert.ok(syncs.slice(1).every((s) => s.outcome.status.trigger === 'dhcpd'));
+  // The death at 33 s waits for 64 s; after that restart it stays up for more than a minute,
+  // so it is healthy again and the next death is handled after 1 s.
+  await clock.advance(30_000);
+  await daemon.idle();
+  assert.equal(host.processes.size, 1, 'restarted once its back-off ran out');
+  await clock.advance(61_000);
+  await daemon.idle();
+  const before = syncs.length;
+  for (const pid of [...host.processes.keys()]) host.crash(pid);
+  await clock.advance(1000);
+  await daemon.idle();
+  assert.equal(syncs.length, before + 1, 'restarted at the first tick after a stable minute');
+  await daemon.stop();
+});

@@ -57,3 +57,36 @@ test('with events off, the poll alone notices a change, a removal, and stays qui
   await w.stop();
   assert.equal(clock.timerCount, 0);
 });
+
+test('a change the event reported is not reported again by the poll; a later change is', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'h6w-'));
+  const file = path.join(dir, 'global_network_info.xml');
+  const seen: string[] = [];
+  // A short real poll period, so the poll runs several times after the event.
+  const w = new FileWatcher({ file, pollMs: 50, clock: systemClock, onChange: (s) => seen.push(s) });
+  try {
+    await w.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await writeFileAtomic(file, '<network-data version="1"/>');
+    await until(() => seen.length > 0);
+    await new Promise((r) => setTimeout(r, 400)); // eight polls
+    assert.deepEqual(seen.filter((s) => s === 'poll'), [], `the poll re-reported an already reported change: ${seen.join(',')}`);
+    assert.ok(seen.includes('file'));
+    // Events off from here on (a lost event): the poll still sees the next replacement.
+    const before = seen.length;
+    await w.stop();
+    const polled: string[] = [];
+    const w2 = new FileWatcher({ file, pollMs: 50, clock: systemClock, events: false, onChange: (s) => polled.push(s) });
+    await w2.start();
+    try {
+      await writeFileAtomic(file, '<network-data version="2"/>');
+      await until(() => polled.includes('poll'));
+      assert.equal(seen.length, before);
+    } finally {
+      await w2.stop();
+    }
+  } finally {
+    await w.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
