@@ -2,7 +2,7 @@
  * Reads the live host into an ObservedState with the shared save parsers
  * (src/netd/netfilter/). Reading never changes anything.
  */
-import type { ObservedLink, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from '../netfilter/index.ts';
 import type { SavedTables } from '../netfilter/index.ts';
 import type { HostOps, TableName } from './host.ts';
@@ -12,6 +12,10 @@ import { findDhcpd, type DhcpdFiles } from './dhcpd.ts';
 export interface EarlyReads {
   readonly netfilter?: Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>>;
   readonly links?: Promise<ObservedLink[]>;
+  /** The bridge's addresses (render's host facts; [] when the bridge is missing). */
+  readonly bridgeAddresses?: Promise<ObservedAddress[]>;
+  /** The public interface's addresses, used when it is the one the desired state names. */
+  readonly publicAddresses?: { readonly interface: string; readonly read: Promise<ObservedAddress[]> };
 }
 
 export interface ObserveOptions {
@@ -50,7 +54,11 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
   const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid] = await Promise.all([
     options.early?.netfilter ?? observeNetfilter(host),
     options.early?.links ?? host.links(),
-    options.publicInterface === '' ? Promise.resolve([]) : host.addresses(options.publicInterface),
+    options.publicInterface === ''
+      ? Promise.resolve([])
+      : options.early?.publicAddresses?.interface === options.publicInterface
+        ? options.early.publicAddresses.read
+        : host.addresses(options.publicInterface),
     host.readFile(options.dhcpd.conf),
     findDhcpd(host, options.dhcpd),
   ]);

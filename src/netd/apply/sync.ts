@@ -71,10 +71,10 @@ export function addressLabel(publicInterface: string): string | undefined {
   return publicInterface !== '' && label.length <= 15 ? label : undefined;
 }
 
-export async function hostFacts(host: HostOps, bridge: string, linksRead?: Promise<ObservedLink[]>): Promise<HostFacts> {
-  const links = await (linksRead ?? host.links());
+export async function hostFacts(host: HostOps, bridge: string, early: EarlyReads = {}): Promise<HostFacts> {
+  const [links, bridgeAddresses] = await Promise.all([early.links ?? host.links(), early.bridgeAddresses ?? host.addresses(bridge)]);
   const br = links.find((l) => l.name === bridge);
-  const addrs = br ? await host.addresses(bridge) : [];
+  const addrs = br ? bridgeAddresses : [];
   return {
     ...(br?.mac ? { bridgeMac: br.mac.toLowerCase() } : {}),
     bridgeAddresses: addrs.map((a) => `${a.address}/${a.prefixlen}`),
@@ -110,7 +110,7 @@ export async function desiredFromFile(
     const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
     return { ok: false, result: 'not-in-document', error: how, ...ids };
   }
-  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge, early.links));
+  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge, early));
   lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   return { ok: true, state: rendered.state };
@@ -172,9 +172,13 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
   // the document turns out to be applicable; they never change anything.
-  const early: EarlyReads = { netfilter: observeNetfilter(host), links: host.links() };
-  early.netfilter!.catch(() => undefined);
-  early.links!.catch(() => undefined);
+  const early: EarlyReads = {
+    netfilter: observeNetfilter(host),
+    links: host.links(),
+    bridgeAddresses: host.addresses(config.bridge),
+    ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: host.addresses(config.publicInterface) } } : {}),
+  };
+  for (const p of [early.netfilter, early.links, early.bridgeAddresses, early.publicAddresses?.read]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);
