@@ -197,16 +197,16 @@ export class FakeHost implements HostOps {
     }
   }
 
-  async iptablesSave(table: TableName) {
-    return this.save('iptables', table);
+  async iptablesSave(table?: TableName) {
+    return table ? this.save('iptables', table) : this.save('iptables', 'filter') + this.save('iptables', 'nat');
   }
   async iptablesRestore(text: string) {
     this.checkFail('iptablesRestore', ['iptables-restore']);
     this.restore('iptables', text);
     this.record('iptables-restore', text);
   }
-  async ebtablesSave(table: TableName) {
-    return this.save('ebtables', table);
+  async ebtablesSave(table?: TableName) {
+    return table ? this.save('ebtables', table) : this.save('ebtables', 'filter') + this.save('ebtables', 'nat');
   }
   async ebtablesRestore(text: string) {
     this.checkFail('ebtablesRestore', ['ebtables-restore']);

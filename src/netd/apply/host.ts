@@ -18,10 +18,12 @@ export type AddressOp =
   | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
 
 export interface HostOps {
-  iptablesSave(table: TableName): Promise<string>;
+  /** `iptables-save`: one table, or every table in ONE process when `table` is omitted (each spawn blocks netd's event loop for a fork of its whole heap). */
+  iptablesSave(table?: TableName): Promise<string>;
   /** `iptables-restore -w --noflush`; throws ExecError with the tool's stderr on failure (kernel unchanged). */
   iptablesRestore(text: string): Promise<void>;
-  ebtablesSave(table: TableName): Promise<string>;
+  /** `ebtables-save`: one table, or every table in one process when omitted. */
+  ebtablesSave(table?: TableName): Promise<string>;
   /** `ebtables-restore --noflush`; atomic per table. */
   ebtablesRestore(text: string): Promise<void>;
   ipsetSave(): Promise<string>;

@@ -31,15 +31,15 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
   const run = (argv: string[], input?: string) => exec.run(argv, input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
 
   return {
-    async iptablesSave(table: TableName) {
-      return (await run(['iptables-save', '-t', table])).stdout;
+    async iptablesSave(table?: TableName) {
+      return (await run(table ? ['iptables-save', '-t', table] : ['iptables-save'])).stdout;
     },
     async iptablesRestore(text) {
       await run(['iptables-restore', '-w', '5', '--noflush'], text);
     },
-    async ebtablesSave(table: TableName) {
-      // ebtables-save on the nft backend lists one table with -t.
-      return (await run(['ebtables-save', '-t', table])).stdout;
+    async ebtablesSave(table?: TableName) {
+      // With -t one table; without it every table (nft and legacy backends alike).
+      return (await run(table ? ['ebtables-save', '-t', table] : ['ebtables-save'])).stdout;
     },
     async ebtablesRestore(text) {
       await run(['ebtables-restore', '--noflush'], text);

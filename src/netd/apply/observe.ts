@@ -34,18 +34,16 @@ function toTable(saved: SavedTables, table: TableName): ObservedTable {
 }
 
 export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>> {
-  const [ipf, ipn, ebf, ebn, sets] = await Promise.all([
-    host.iptablesSave('filter'),
-    host.iptablesSave('nat'),
-    host.ebtablesSave('filter'),
-    host.ebtablesSave('nat'),
-    host.ipsetSave(),
-  ]);
+  // Three processes, not five: each save lists every table (a table that does
+  // not exist yet is simply absent, which reads as no chains).
+  const [ipAll, ebAll, sets] = await Promise.all([host.iptablesSave(), host.ebtablesSave(), host.ipsetSave()]);
+  const ip = parseIptablesSave(ipAll);
+  const eb = parseEbtablesSave(ebAll);
   const ipsets = new Map<string, { type: string; members: readonly string[] }>();
   for (const [name, s] of parseIpsetSave(sets)) ipsets.set(name, { type: s.type, members: s.members });
   return {
-    iptables: { filter: toTable(parseIptablesSave(ipf), 'filter'), nat: toTable(parseIptablesSave(ipn), 'nat') },
-    ebtables: { filter: toTable(parseEbtablesSave(ebf), 'filter'), nat: toTable(parseEbtablesSave(ebn), 'nat') },
+    iptables: { filter: toTable(ip, 'filter'), nat: toTable(ip, 'nat') },
+    ebtables: { filter: toTable(eb, 'filter'), nat: toTable(eb, 'nat') },
     ipsets,
   };
 }
