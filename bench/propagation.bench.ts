@@ -117,14 +117,19 @@ async function main(): Promise<void> {
     await waitForServices(topo.netns, tgt.instance.ns, [ports[ports.length - 1]!], 120_000);
 
     // How "in the kernel" is seen: the kernel's rule notifications through xtables-monitor (nft
-    // backend), else a poll of iptables-save (a process every poll, tens of ms each).
-    const monitorFile = path.join(dir, 'xtables-monitor.log');
-    await fs.writeFile(monitorFile, '');
+    // backend), else a poll of iptables-save (a process every poll, tens of ms each). One monitor
+    // per sample: a burst of events (the growth's full syncs) can overrun its netlink socket.
     const hasMonitor = await exec.run(['xtables-monitor', '--help'], { okExitCodes: [0, 1, 2] }).then(() => true, () => false);
-    const monitor = hasMonitor
-      ? { file: monitorFile, proc: topo.netns.startIn(topo.nodeNs('n1'), ['stdbuf', '-oL', 'xtables-monitor', '-e', '-4'], { logFile: monitorFile }) }
-      : undefined;
-    kernelSeenBy = monitor ? 'xtables-monitor events' : 'iptables-save poll';
+    kernelSeenBy = hasMonitor ? 'xtables-monitor events' : 'iptables-save poll';
+    const startMonitor = async (port: number) => {
+      if (!hasMonitor) return undefined;
+      const file = path.join(dir, `xtables-monitor-${port}.log`);
+      await fs.writeFile(file, '');
+      const proc = topo.netns.startIn(topo.nodeNs('n1'), ['stdbuf', '-oL', 'xtables-monitor', '-e', '-4'], { logFile: file });
+      let exited = false;
+      void proc.exited.then(() => (exited = true));
+      return { file, proc, exited: () => exited };
+    };
     let have = 0;
     let sample = 0;
     for (const scale of SCALES) {
@@ -160,10 +165,12 @@ async function main(): Promise<void> {
           "  s.once('error', () => { s.destroy(); setTimeout(attempt, 20); }); };",
           'attempt();',
         ].join('\n');
+        const monitor = await startMonitor(port);
         const proc = topo.netns.startIn(src.instance.ns, [process.execPath, '-e', prober]);
         await waitFor(async () => (await fs.stat(`${outFile}.ready`).then(() => true, () => false)) || undefined, { timeoutMs: 60_000, intervalMs: 20, what: 'the prober' });
         await new Promise((r) => setTimeout(r, 300)); // the prober is now failing against the drop
 
+        if (monitor?.exited()) throw new Error(`xtables-monitor exited before sample ${port}; see ${monitor.file}`);
         const monitorFrom = monitor ? (await fs.stat(monitor.file)).size : 0;
         await api.request('POST', '/v1/groups/tgt/authorize', { protocol: 'tcp', port: String(port), cidr: `${source.privateIp}/32` });
         const t0 = Date.now();
@@ -177,6 +184,7 @@ async function main(): Promise<void> {
         const tKernel = await waitFor(async () => {
           if (monitor) {
             // The kernel's own rule notifications (netlink, via xtables-monitor): exact, and no process per poll.
+            if (monitor.exited()) throw new Error(`xtables-monitor exited during sample ${port}; see ${monitor.file}`);
             const handle = await fs.open(monitor.file, 'r');
             try {
               const { size } = await handle.stat();
@@ -199,6 +207,7 @@ async function main(): Promise<void> {
           return text ? Number(text) : undefined;
         }, { timeoutMs: 60_000, intervalMs: 10, what: `the first packet on port ${port}` });
         proc.kill('SIGKILL');
+        monitor?.proc.kill('SIGTERM');
         const tFile = await fileWritten;
         file.push(tFile - t0);
         kernel.push(tKernel - t0);
@@ -212,7 +221,6 @@ async function main(): Promise<void> {
       process.stdout.write(`${rows[rows.length - 1]}\n`);
       breakdown.push(await whereTheTimeWent(scale, plan.paths.logs, plan.nodes[0]!.runDir, windowStart));
     }
-    monitor?.proc.kill('SIGTERM');
   } finally {
     // EDGENET_BENCH_KEEP_LOGS=DIR keeps the daemons' logs and n1's sync events for a breakdown.
     const keep = process.env.EDGENET_BENCH_KEEP_LOGS;
