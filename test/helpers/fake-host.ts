@@ -280,6 +280,11 @@ export class FakeHost implements HostOps {
   async allAddresses() {
     return [...this.addrs.values()].flat().map((a) => a.address);
   }
+  async interfaces() {
+    const addresses = new Map<string, ObservedAddress[]>();
+    for (const name of this.linkMap.keys()) addresses.set(name, [...(this.addrs.get(name) ?? [])]);
+    return { links: [...this.linkMap.values()], addresses };
+  }
   async addresses(ifname: string) {
     return [...(this.addrs.get(ifname) ?? [])];
   }

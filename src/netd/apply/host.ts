@@ -13,6 +13,12 @@ import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
 
 export type TableName = 'filter' | 'nat';
 
+export interface ObservedInterfaces {
+  readonly links: ObservedLink[];
+  /** IPv4 addresses per existing link (a missing link has no entry). */
+  readonly addresses: ReadonlyMap<string, ObservedAddress[]>;
+}
+
 export type AddressOp =
   | { readonly op: 'add'; readonly interface: string; readonly address: string; readonly label?: string }
   | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
@@ -31,6 +37,11 @@ export interface HostOps {
   ipsetRestore(text: string): Promise<void>;
 
   links(): Promise<ObservedLink[]>;
+  /**
+   * Links and their IPv4 addresses in ONE read (`ip -j -d addr show`): what a
+   * sync needs of the interfaces, for one process instead of one per interface.
+   */
+  interfaces(): Promise<ObservedInterfaces>;
   /** Every local IPv4 address (`a.b.c.d`), to find this node in the document by address. */
   allAddresses(): Promise<string[]>;
   /** IPv4 addresses of an interface ([] when it does not exist). */

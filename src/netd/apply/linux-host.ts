@@ -19,7 +19,27 @@ interface IpJsonLink {
   readonly flags?: readonly string[];
   readonly master?: string;
   readonly address?: string;
-  readonly linkinfo?: { info_kind?: string };
+  readonly linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } };
+}
+
+function linkOf(l: IpJsonLink & { ifname: string }, hairpin: boolean | undefined): ObservedLink {
+  return {
+    name: l.ifname,
+    up: (l.flags ?? []).includes('UP'),
+    ...(l.master ? { master: l.master } : {}),
+    isBridge: l.linkinfo?.info_kind === 'bridge',
+    ...(l.address ? { mac: l.address } : {}),
+    ...(hairpin !== undefined ? { hairpin } : {}),
+  };
+}
+
+function inetOf(l: IpJsonAddr): ObservedAddress[] {
+  const result: ObservedAddress[] = [];
+  for (const a of l.addr_info ?? []) {
+    if (a.family !== 'inet' || !a.local || a.prefixlen === undefined) continue;
+    result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}) });
+  }
+  return result;
 }
 
 function sysctlPath(key: string): string {
@@ -61,16 +81,27 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
           const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
           if (h !== undefined) hairpin = h.trim() === '1';
         }
-        result.push({
-          name: l.ifname,
-          up: (l.flags ?? []).includes('UP'),
-          ...(l.master ? { master: l.master } : {}),
-          isBridge: l.linkinfo?.info_kind === 'bridge',
-          ...(l.address ? { mac: l.address } : {}),
-          ...(hairpin !== undefined ? { hairpin } : {}),
-        });
+        result.push(linkOf({ ...l, ifname: l.ifname }, hairpin));
       }
       return result;
+    },
+    async interfaces() {
+      const out = JSON.parse((await run(['ip', '-j', '-d', 'addr', 'show'])).stdout || '[]') as (IpJsonLink & IpJsonAddr)[];
+      const links: ObservedLink[] = [];
+      const addresses = new Map<string, ObservedAddress[]>();
+      for (const l of out) {
+        if (!l.ifname) continue;
+        // A bridge port's hairpin flag is in the details (-d), so no sysfs read
+        // per port; an iproute2 too old to print it gets the sysfs read.
+        let hairpin = l.master ? l.linkinfo?.info_slave_data?.hairpin : undefined;
+        if (l.master && hairpin === undefined) {
+          const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
+          if (h !== undefined) hairpin = h.trim() === '1';
+        }
+        links.push(linkOf({ ...l, ifname: l.ifname }, hairpin));
+        addresses.set(l.ifname, inetOf(l));
+      }
+      return { links, addresses };
     },
     async allAddresses() {
       const out = JSON.parse((await run(['ip', '-j', '-4', 'addr', 'show'])).stdout || '[]') as IpJsonAddr[];
@@ -84,15 +115,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
         if (err instanceof ExecError && /does not exist|Cannot find device/i.test(err.stderr)) return [];
         throw err;
       }
-      const out = JSON.parse(stdout || '[]') as IpJsonAddr[];
-      const result: ObservedAddress[] = [];
-      for (const l of out) {
-        for (const a of l.addr_info ?? []) {
-          if (a.family !== 'inet' || !a.local || a.prefixlen === undefined) continue;
-          result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}) });
-        }
-      }
-      return result;
+      return (JSON.parse(stdout || '[]') as IpJsonAddr[]).flatMap(inetOf);
     },
     async changeAddresses(ops) {
       if (ops.length === 0) return;

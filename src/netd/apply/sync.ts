@@ -172,11 +172,14 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
   // the document turns out to be applicable; they never change anything.
+  // Four processes in all: iptables-save, ebtables-save, ipset save, ip addr.
+  const interfaces = host.interfaces();
+  const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
     netfilter: observeNetfilter(host),
-    links: host.links(),
-    bridgeAddresses: host.addresses(config.bridge),
-    ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: host.addresses(config.publicInterface) } } : {}),
+    links: interfaces.then((i) => i.links),
+    bridgeAddresses: addressesOf(config.bridge),
+    ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
   };
   for (const p of [early.netfilter, early.links, early.bridgeAddresses, early.publicAddresses?.read]) p?.catch(() => undefined);
 
