@@ -2,9 +2,11 @@
  * Cloud controller store benchmarks (H2): instance run throughput against a
  * file database (WAL, synchronous=FULL) sequentially and in parallel, IPAM
  * allocation cost as the pool fills, and snapshot() at 10,000 instances with
- * 1,000 groups of 10 rules.
+ * 1,000 groups of 10 rules (second argument: rules per group), and the
+ * broadcaster's change → encoded document path (snapshot + build + encode)
+ * after one authorize and after one instance run, incremental vs full.
  *
- *   node --import tsx bench/clc.bench.ts [instances=10000]
+ *   node --import tsx bench/clc.bench.ts [instances=10000] [rulesPerGroup=10]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,15 @@ import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../src/shared/clock.ts';
+import { gniBuild } from '../src/cloud-controller/broadcast/plugin.ts';
+import { encodeBuilt } from '../src/cloud-controller/broadcast/broadcaster.ts';
+import { readSnapshot } from '../src/cloud-controller/snapshot.ts';
+import { buildGni } from '../src/cloud-controller/gni/builder.ts';
+import { serializeGni } from '../src/shared/gni/codec.ts';
 
 const INSTANCES = Number(process.argv[2] ?? 10_000);
 const GROUPS = 1_000;
-const RULES = 10;
+const RULES = Number(process.argv[3] ?? 10);
 const NODES = 100;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'h2-bench-'));
@@ -83,10 +90,71 @@ try {
     const snap = await state.snapshot();
     report(`snapshot() #${k + 1}: ${ms(t)} (${snap.instances.length} instances, ${snap.groups.length} groups, ${snap.groups.reduce((n, g) => n + g.rules.length, 0)} rules)`);
   }
+  await changeToDocument(report, run, groupIds);
+
   t = performance.now();
   const ipam = await state.ipamShow();
   report(`ipam show (all pools, ${ipam.pools.reduce((n, p) => n + p.size, 0)} addresses): ${ms(t)}`);
 } finally {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * What a broadcast cycle costs after one API change: `snapshot()` + build +
+ * encode (sequence stamp, UTF-8 Buffer, Base64), exactly as the broadcaster's
+ * cycle does them, median of 15 changes each (after warm-up).
+ */
+async function changeToDocument(report: (t: string) => void, run: (i: number) => Promise<unknown>, groupIds: string[]): Promise<void> {
+  const build = gniBuild;
+  let sequence = 1;
+  const cycle = async (options?: { full?: boolean }) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const snap = await state.snapshot(options);
+    const t1 = performance.now();
+    const built = build(snap);
+    const t2 = performance.now();
+    const doc = encodeBuilt(built, sequence++, 0);
+    const t3 = performance.now();
+    const c = process.cpuUsage(c0);
+    // CPU time (user + system, all threads) does not grow when other processes take the cores.
+    return { snapshot: t1 - t0, build: t2 - t1, encode: t3 - t2, total: t3 - t0, cpu: (c.user + c.system) / 1000, bytes: doc.bytes };
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const measure = async (label: string, change: (k: number) => Promise<unknown>, options?: { full?: boolean }) => {
+    const rows: Awaited<ReturnType<typeof cycle>>[] = [];
+    for (let k = 0; k < 20; k++) {
+      await change(k);
+      const r = await cycle(options);
+      if (k >= 5) rows.push(r);
+    }
+    const f = (key: 'snapshot' | 'build' | 'encode' | 'total' | 'cpu') => median(rows.map((r) => r[key])).toFixed(1);
+    report(`${label}: snapshot ${f('snapshot')} + build ${f('build')} + encode ${f('encode')} = ${f('total')} ms median, CPU ${f('cpu')} ms (${rows.length} runs, ${rows[0]!.bytes} bytes)`);
+  };
+  await cycle({ full: true });
+  let port = 30_000;
+  const authorize = () => state.authorize(groupIds[port % groupIds.length], undefined, { protocol: 'tcp', port: String(port++), cidr: '198.51.100.0/24' });
+  let extra = 1_000_000;
+  await measure('after one authorize: snapshot + build + encode', authorize);
+  await measure('after one instance run: snapshot + build + encode', () => run(extra++));
+  await measure('periodic (full read): snapshot + build + encode', authorize, { full: true });
+  // What every cycle did before the snapshot cache and the memoizing builder: a full read into new
+  // objects (no memo entry applies), a full build, the text stamped, encoded, Base64.
+  const scratch: number[] = [];
+  const scratchCpu: number[] = [];
+  for (let k = 0; k < 12; k++) {
+    await authorize();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const snap = await store.read((db) => readSnapshot(db, '10.0.0.1'));
+    const doc = buildGni(snap, {});
+    const xml = Buffer.from(serializeGni({ ...doc, sequence: sequence++ }), 'utf8');
+    xml.toString('base64');
+    const c = process.cpuUsage(c0);
+    if (k < 2) continue;
+    scratch.push(performance.now() - t0);
+    scratchCpu.push((c.user + c.system) / 1000);
+  }
+  report(`from scratch (the path before; after one authorize): ${median(scratch).toFixed(1)} ms median, CPU ${median(scratchCpu).toFixed(1)} ms (${scratch.length} runs)`);
 }

@@ -27,7 +27,7 @@ export function createClcContext(deps: ClcContextDeps): ClcContext {
     clock: deps.clock,
     env: deps.env,
     dataDir: deps.dataDir,
-    snapshot: (): Promise<CloudSnapshot> => deps.state.snapshot(),
+    snapshot: (options?: { readonly full?: boolean }): Promise<CloudSnapshot> => deps.state.snapshot(options),
     onChange: (listener: (change: StateChange) => void) => deps.store.onChange(listener),
     getProperty: (name: string) => deps.properties.typed(name),
     nextSequence: () => deps.state.nextSequence(),

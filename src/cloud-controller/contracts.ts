@@ -107,8 +107,12 @@ export interface ClcContext {
   readonly env: NodeJS.ProcessEnv;
   /** Directory of the CLC's database and files. */
   readonly dataDir: string;
-  /** Consistent read of all networking state. */
-  snapshot(): Promise<CloudSnapshot>;
+  /**
+   * Consistent read of all networking state. Incremental by default (only what
+   * committed changes touched is re-read, see snapshot-cache.ts); `full`
+   * re-reads everything (periodic broadcast, retries).
+   */
+  snapshot(options?: { readonly full?: boolean }): Promise<CloudSnapshot>;
   /** Subscribes to committed state changes; returns an unsubscribe function. */
   onChange(listener: (change: StateChange) => void): () => void;
   /** Current typed value of a property (its default when unset). */

@@ -17,11 +17,12 @@
 import type { Clock, TimerHandle } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
-import { broadcastInner, type BroadcastReply, type NodeReport, type NodeTarget } from '../shared/soap/messages.ts';
+import { type BroadcastReply, type NodeReport, type NodeTarget } from '../shared/soap/messages.ts';
 import type { CcDocument } from './document-store.ts';
 
 export interface NcTransport {
-  broadcast(node: NodeTarget, inner: string, signal: AbortSignal): Promise<BroadcastReply>;
+  /** Sends `doc` (its Base64 forwarded as received; the transport encodes the envelope once per document). */
+  broadcast(node: NodeTarget, doc: CcDocument, signal: AbortSignal): Promise<BroadcastReply>;
 }
 
 export interface FanOutOptions {
@@ -56,7 +57,6 @@ function keyOf(doc: CcDocument): string {
 
 export class FanOut {
   private doc: CcDocument | undefined;
-  private inner: { doc: CcDocument; xml: string } | undefined;
   private readonly nodes = new Map<string, NodeState>();
   private active = 0;
   private timer: TimerHandle | undefined;
@@ -168,13 +168,6 @@ export class FanOut {
     st.pending = st.delivered?.key !== keyOf(doc);
   }
 
-  private innerFor(doc: CcDocument): string {
-    if (this.inner?.doc !== doc) {
-      this.inner = { doc, xml: broadcastInner({ networkInfo: doc.networkInfo, version: doc.version, sequence: doc.sequence }) };
-    }
-    return this.inner.xml;
-  }
-
   private pump(): void {
     if (this.stopped || !this.doc) return;
     const now = this.o.clock.now();
@@ -210,7 +203,7 @@ export class FanOut {
     st.inFlight = { doc, controller };
     this.active++;
     const started = this.o.clock.now();
-    this.o.transport.broadcast(st.target, this.innerFor(doc), controller.signal).then(
+    this.o.transport.broadcast(st.target, doc, controller.signal).then(
       (reply) => {
         st.delivered = {
           key: keyOf(doc),

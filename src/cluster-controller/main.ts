@@ -21,11 +21,11 @@ import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { SoapClient } from '../shared/soap/client.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
-import { envelope } from '../shared/soap/envelope.ts';
-import { NC_ACTIONS, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
+import { Timing } from '../shared/soap/timing.ts';
+import { NC_ACTIONS, broadcastEnvelope, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
 import { wsdlPath } from '../node-controller/main.ts';
-import { DocumentStore } from './document-store.ts';
+import { DocumentStore, type CcDocument } from './document-store.ts';
 import { FanOut } from './fanout.ts';
 import { NodePoller } from './node-poller.ts';
 import { ccOperations } from './service.ts';
@@ -140,10 +140,13 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   const registry = newRegistry('cc');
   let fanout: FanOut | undefined;
   const metrics = ccMetrics(registry, () => ({ sequence: store.current?.sequence, nodes: fanout?.reports() ?? [] }));
-  // The fan-out sends one envelope to every node: encode it once per document.
-  let encoded: { inner: string; payload: Buffer } | undefined;
-  const payloadFor = (inner: string) => {
-    if (encoded?.inner !== inner) encoded = { inner, payload: Buffer.from(envelope('ncBroadcastNetworkInfo', inner), 'utf8') };
+  // The fan-out sends one envelope to every node: encode it once per document,
+  // as bytes, with the Base64 exactly as the CLC sent it (never decoded and re-encoded).
+  let encoded: { doc: CcDocument; payload: Buffer } | undefined;
+  const payloadFor = (doc: CcDocument) => {
+    if (encoded?.doc !== doc) {
+      encoded = { doc, payload: broadcastEnvelope('ncBroadcastNetworkInfo', { networkInfo: doc.networkInfo, version: doc.version, sequence: doc.sequence }) };
+    }
     return encoded.payload;
   };
   fanout = new FanOut({
@@ -153,10 +156,14 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     retryBaseMs: config.retryBaseMs,
     retryMaxMs: config.retryMaxMs,
     transport: {
-      broadcast: async (node, inner, signal) =>
-        parseBroadcastReply(
-          await client.call({ url: node.url, operation: 'ncBroadcastNetworkInfo', action: NC_ACTIONS.broadcast, inner, payload: payloadFor(inner), timeoutMs: config.ncTimeoutMs, signal }),
-        ),
+      broadcast: async (node, doc, signal) => {
+        const timing = new Timing();
+        const reply = parseBroadcastReply(
+          await client.call({ url: node.url, operation: 'ncBroadcastNetworkInfo', action: NC_ACTIONS.broadcast, inner: '', payload: payloadFor(doc), timeoutMs: config.ncTimeoutMs, signal, timing }),
+        );
+        logger.debug('node acknowledged', { node: node.name, outcome: reply.outcome, sequence: reply.sequence, ...timing.log() });
+        return reply;
+      },
     },
     onSent: (_node, ok, ms) => {
       metrics.ncSends.inc({ result: ok ? 'ok' : 'failed' });

@@ -27,14 +27,20 @@ export interface CcServiceOptions {
 
 export function ccOperations(o: CcServiceOptions): Record<string, OperationHandler> {
   return {
-    BroadcastNetworkInfo: async (el, peer) => {
+    BroadcastNetworkInfo: async (el, peer, timing) => {
       const req = parseBroadcast(el);
+      timing.mark('fields');
       const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
+      timing.mark('decode');
       refuseDtd(xml, 'networkInfo');
+      timing.mark('dtdGni');
       const { outcome, doc, persisted } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
+      timing.mark('accept');
       const targets = doc.nodes ?? o.configNodes;
       o.fanout.setDocument(doc, targets); // delivery starts while the document is written to disk
+      timing.mark('fanout');
       await persisted; // the CLC hears "stored" only once a restart would re-send it
+      timing.mark('persisted');
       o.metrics.received.inc({ outcome });
       o.metrics.documentBytes.set(doc.bytes);
       o.logger.info(outcome === 'stored' ? 'document stored; fanning out' : 'document unchanged; resuming fan-out', {
@@ -44,6 +50,7 @@ export function ccOperations(o: CcServiceOptions): Record<string, OperationHandl
         nodes: targets.length,
         from: peer.name,
         shape: req.nodes ? 'edgenet' : 'eucalyptus',
+        ...timing.log(),
       });
       return envelope('BroadcastNetworkInfoResponse', broadcastReplyInner(req, { outcome, version: doc.version, sequence: doc.sequence }));
     },

@@ -7,8 +7,12 @@
  *   one document); nothing is written;
  * - a document with the held version is not written again (netd would skip it
  *   anyway, and an unchanged file saves every reader a parse);
- * - writes are atomic (temp file in the same directory, fsync, rename, 0600), so
- *   a reader sees the old or the new document, never part of one;
+ * - writes are atomic (temp file in the same directory, rename, 0600), so a
+ *   reader sees the old or the new document, never part of one, and durable
+ *   (fsync of file and directory) before the accept resolves — the rename comes
+ *   first so netd sees the document without waiting for the disk; see
+ *   shared-file.ts for the crash and power-loss reasoning;
+ * - at start, a torn or foreign file is held as nothing (the CC re-sends);
  * - accepts run one at a time, so check-then-write cannot interleave.
  * Documents without a sequence (Eucalyptus-shaped) are accepted when their
  * version differs; they do not lower the held sequence.
@@ -16,9 +20,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { readGniHeader } from '../shared/gni/header.ts';
-import { writeFileAtomic } from '../shared/files.ts';
+import { publishSharedFile, syncFileAndDir, isTempOf } from './shared-file.ts';
+import { nullLogger, type Logger } from '../shared/logger.ts';
+import type { Timing } from '../shared/soap/timing.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import type { Clock } from '../shared/clock.ts';
+
+/** The end of a complete document: the root's end tag, then only whitespace. */
+const CLOSED = /(?:<\/network-data\s*>|<network-data\b[^<>]*\/>)\s*$/;
 
 export interface Held {
   readonly version?: string;
@@ -36,40 +45,57 @@ export class HeldDocument {
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
+    private readonly logger: Logger = nullLogger(),
   ) {}
 
   get current(): Held {
     return this.held;
   }
 
-  /** Reads what the shared file holds (nothing when missing or not a GNI). */
+  /**
+   * Reads what the shared file holds: nothing when it is missing, not a GNI,
+   * or torn (see shared-file.ts: a power loss between rename and fsync can
+   * leave it empty, cut short or with zeroed blocks) — holding nothing makes
+   * the CC re-send. A complete file is fsynced before anything is acknowledged
+   * from it (a killed NC may have renamed it without syncing). Temp files a
+   * crash left behind are removed.
+   */
   async load(): Promise<Held> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    let handle: fs.FileHandle | undefined;
+    const dir = path.dirname(this.file);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const name of await fs.readdir(dir)) {
+      if (isTempOf(this.file, name)) await fs.rm(path.join(dir, name), { force: true });
+    }
+    let content: Buffer;
+    let mtime: Date;
     try {
-      handle = await fs.open(this.file, 'r');
-      const head = Buffer.alloc(1024);
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      const header = readGniHeader(head.subarray(0, bytesRead));
-      const stat = await handle.stat();
-      this.held = header ? { version: header.version, sequence: header.sequence, at: stat.mtime.toISOString() } : {};
+      content = await fs.readFile(this.file);
+      mtime = (await fs.stat(this.file)).mtime;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.held = {};
-    } finally {
-      await handle?.close();
+      return this.held;
     }
+    const header = readGniHeader(content);
+    const problem = !header ? 'no <network-data> root tag' : content.indexOf(0) !== -1 ? 'NUL bytes (zeroed blocks)' : !CLOSED.test(content.toString('latin1', Math.max(0, content.length - 64))) ? 'does not end with </network-data>' : undefined;
+    if (problem !== undefined) {
+      this.logger.warn('shared file is incomplete or not a GNI; holding nothing until the CC re-sends', { file: this.file, bytes: content.length, problem });
+      this.held = {};
+      return this.held;
+    }
+    await syncFileAndDir(this.file);
+    this.held = { version: header!.version, sequence: header!.sequence, at: mtime.toISOString() };
     return this.held;
   }
 
   /** Checks and writes `xml` (already decoded); see the invariants above. */
-  accept(xml: Buffer, claimed: { version?: string; sequence?: number }): Promise<AcceptResult> {
-    const run = this.queue.then(() => this.acceptNow(xml, claimed));
+  accept(xml: Buffer, claimed: { version?: string; sequence?: number }, timing?: Timing): Promise<AcceptResult> {
+    const run = this.queue.then(() => this.acceptNow(xml, claimed, timing));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acceptNow(xml: Buffer, claimed: { version?: string; sequence?: number }): Promise<AcceptResult> {
+  private async acceptNow(xml: Buffer, claimed: { version?: string; sequence?: number }, timing?: Timing): Promise<AcceptResult> {
     const header = readGniHeader(xml);
     if (!header) throw new EdgenetError('NOT_A_GNI', 'networkInfo does not hold a <network-data> document');
     if (claimed.version !== undefined && header.version !== undefined && claimed.version !== header.version) {
@@ -91,7 +117,7 @@ export class HeldDocument {
       if (sequence !== undefined && (held.sequence === undefined || sequence > held.sequence)) this.held = { ...held, sequence };
       return { outcome: 'skipped', held: this.held };
     }
-    await writeFileAtomic(this.file, xml, { mode: 0o600 });
+    await publishSharedFile(this.file, xml, { mode: 0o600, timing });
     this.held = { version, sequence: sequence ?? held.sequence, at: new Date(this.clock.now()).toISOString() };
     return { outcome: 'written', held: this.held };
   }

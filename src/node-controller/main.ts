@@ -110,7 +110,7 @@ export interface RunningNc {
 export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: Clock }): Promise<RunningNc> {
   const { logger } = deps;
   const tls = loadTlsMaterial(config.certsDir, config.certName);
-  const held = new HeldDocument(config.gniFile, deps.clock ?? systemClock);
+  const held = new HeldDocument(config.gniFile, deps.clock ?? systemClock, logger);
   const initial = await held.load();
   const registry = newRegistry('nc');
   const metrics = ncMetrics(registry);

@@ -23,12 +23,15 @@ export interface NcServiceOptions {
 
 export function ncOperations(o: NcServiceOptions): Record<string, OperationHandler> {
   return {
-    ncBroadcastNetworkInfo: async (el, peer) => {
+    ncBroadcastNetworkInfo: async (el, peer, timing) => {
       const req = parseBroadcast(el);
+      timing.mark('fields');
       const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
+      timing.mark('decode');
       refuseDtd(xml, 'networkInfo');
+      timing.mark('dtdGni');
       const started = performance.now();
-      const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence });
+      const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence }, timing);
       o.metrics.received.inc({ outcome: result.outcome });
       o.metrics.documentBytes.set(xml.length);
       if (result.held.sequence !== undefined) o.metrics.heldSequence.set(result.held.sequence);
@@ -38,6 +41,8 @@ export function ncOperations(o: NcServiceOptions): Record<string, OperationHandl
         bytes: xml.length,
         from: peer.name,
         ms: Math.round(performance.now() - started),
+        ...timing.log(),
+        renamedAt: timing.at('renamed'),
       });
       return envelope('ncBroadcastNetworkInfoResponse', broadcastReplyInner(req, { outcome: result.outcome, ...result.held }));
     },

@@ -184,6 +184,22 @@ test('a node controller that was down receives the latest document when it retur
   assert.equal((await headerOf(down.gniFile))?.sequence, seq);
 });
 
+test('a shared file torn by a power loss (header intact, rest missing) is held as nothing and re-sent by the CC', async (t) => {
+  if (!requireRoot(t, 'pipeline integration')) return;
+  const node = nodes[3]!;
+  const sequence = ++seq;
+  const xml = await sendToAll('v-torn', sequence, 2000);
+  await allHold(underB(), 'v-torn');
+  await node.kill('SIGKILL');
+  // What a filesystem that commits the rename before the data can leave: the first block, then nothing.
+  await fs.truncate(node.gniFile, 4096);
+  assert.equal((await headerOf(node.gniFile))?.version, 'v-torn', 'the header alone would look current');
+  await lab.restart(node, lab.ncArgs(node));
+  // No new broadcast: the CC's status poll finds the node holding nothing and re-sends.
+  await waitFor('the torn file is replaced by the whole document', async () => (await fs.readFile(node.gniFile, 'utf8').catch(() => '')) === xml);
+  assert.ok((await fs.readFile(node.logFile, 'utf8')).includes('shared file is incomplete'));
+});
+
 test('unauthenticated, wrong-role, malformed, oversized and DOCTYPE/ENTITY requests get Faults and change nothing', async (t) => {
   if (!requireRoot(t, 'pipeline integration')) return;
   const before = await Promise.all(nodes.map((n) => fs.readFile(n.gniFile, 'utf8')));

@@ -8,7 +8,10 @@
  *   at least `min_broadcast_interval` ms apart (coalescing bursts) and forced
  *   every `broadcast_interval` s (periodic re-broadcast heals lost messages
  *   and restarted components);
- * - a run takes a snapshot and builds the document. Unchanged content (same
+ * - a run takes a snapshot and builds the document. Runs requested by a
+ *   change read the snapshot incrementally (only what committed changes
+ *   touched, snapshot-cache.ts) and the builder re-serializes only changed
+ *   fragments; periodic runs and retries ask for a full read. Unchanged content (same
  *   version) reuses the last encoded document: same version, same sequence,
  *   no new sequence drawn. New content draws `nextSequence()`, encodes once,
  *   and tells IPAM `documentBuilt(sequence)`;
@@ -35,14 +38,24 @@ export interface BroadcastSettings extends SenderSettings {
 
 export interface BuiltDocument {
   readonly version: string;
-  /** The XML text with `sequence` stamped on the root. */
-  encode(sequence: number): string;
+  /** The XML text with `sequence` stamped on the root, as text or already as UTF-8 bytes. */
+  encode(sequence: number): string | Uint8Array;
+}
+
+/** How a snapshot was read (incremental or full), for the build log. */
+export interface SnapshotDescription {
+  readonly kind: 'full' | 'incremental';
+  readonly reason: string;
+  /** A full read found changes nobody announced (see snapshot-cache.ts). */
+  readonly drift?: boolean;
 }
 
 export interface BroadcasterDeps {
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly snapshot: () => Promise<CloudSnapshot>;
+  /** `full`: re-read everything rather than only what changed (periodic runs and retries ask for it). */
+  readonly snapshot: (options: { readonly full: boolean }) => Promise<CloudSnapshot>;
+  readonly describeSnapshot?: (snapshot: CloudSnapshot) => SnapshotDescription | undefined;
   readonly build: (snapshot: CloudSnapshot) => BuiltDocument;
   readonly nextSequence: () => Promise<number>;
   readonly documentBuilt: (sequence: number) => Promise<void>;
@@ -69,6 +82,14 @@ interface ClusterEntry {
 }
 
 const HISTORY = 256;
+
+/** Stamps `sequence` on a built document and encodes it for the wire (UTF-8, then Base64). */
+export function encodeBuilt(built: BuiltDocument, sequence: number, builtAt: number): EncodedDocument {
+  const encoded = built.encode(sequence);
+  // Bytes are used as they are (no copy); text is encoded once.
+  const xml = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  return { version: built.version, sequence, base64: xml.toString('base64'), bytes: xml.length, builtAt };
+}
 
 export class Broadcaster {
   private runner: BoundedFrequencyRunner;
@@ -153,22 +174,41 @@ export class Broadcaster {
 
   private async cycle(ctx: RunContext): Promise<void> {
     const tSnap = performance.now();
-    const snapshot = await this.deps.snapshot();
+    // The periodic run (and a retry after a failure) re-reads everything: it heals whatever incremental reads could miss.
+    const snapshot = await this.deps.snapshot({ full: ctx.reason !== 'request' });
     const snapshotMs = Math.round(performance.now() - tSnap);
+    const read = this.deps.describeSnapshot?.(snapshot);
+    if (read?.drift === true) this.deps.logger.warn('the full snapshot found changes no event announced; incremental reads had missed them until now', { reason: ctx.reason });
     const started = this.deps.clock.now();
     const t0 = performance.now();
     const built = this.deps.build(snapshot);
+    const buildMs = performance.now() - t0;
     let doc = this.current;
     const reused = doc !== undefined && doc.version === built.version;
     if (!reused) {
+      const tStore = performance.now();
       const sequence = await this.deps.nextSequence();
-      const xml = Buffer.from(built.encode(sequence), 'utf8');
-      doc = { version: built.version, sequence, base64: xml.toString('base64'), bytes: xml.length, builtAt: started };
+      const tEncode = performance.now();
+      doc = encodeBuilt(built, sequence, started);
+      const encodeMs = performance.now() - tEncode;
       this.current = doc;
       this.history.set(sequence, started);
       if (this.history.size > HISTORY) this.history.delete(this.history.keys().next().value!);
       await this.deps.documentBuilt(sequence);
-      this.deps.logger.info('network document built', { version: doc.version, sequence, bytes: doc.bytes, snapshotMs, ms: Math.round(performance.now() - t0), reason: ctx.reason });
+      const storeMs = performance.now() - tStore - encodeMs;
+      this.deps.logger.info('network document built', {
+        version: doc.version,
+        sequence,
+        bytes: doc.bytes,
+        snapshotMs,
+        ...(read === undefined ? {} : { snapshot: read.kind, snapshotReason: read.reason }),
+        // ms = build + encode (CPU work of this process); storeMs = drawing the sequence + recording documentBuilt (store writes).
+        ms: Math.round(buildMs + encodeMs),
+        buildMs: Math.round(buildMs),
+        encodeMs: Math.round(encodeMs),
+        storeMs: Math.round(storeMs),
+        reason: ctx.reason,
+      });
     }
     this.deps.observe?.built?.(performance.now() - t0, doc!, reused);
     this.syncClusters(snapshot);

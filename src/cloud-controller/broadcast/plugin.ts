@@ -15,16 +15,17 @@
  * Properties (re-read when they change): cloud.network.min_broadcast_interval
  * (ms), cloud.network.broadcast_interval (s), cloud.network.broadcast_timeout (s).
  */
-import type { ClcContext, ClcPlugin } from '../contracts.ts';
-import { buildGni } from '../gni/builder.ts';
-import { serializeGni } from '../../shared/gni/codec.ts';
+import type { ClcContext, ClcPlugin, CloudSnapshot } from '../contracts.ts';
+import { buildGniEncoded } from '../gni/builder.ts';
+import { snapshotReadInfo } from '../snapshot-cache.ts';
 import { paths, DEFAULT_PORTS } from '../../shared/paths.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { loadTlsMaterial } from '../../shared/tls/material.ts';
 import { SoapClient } from '../../shared/soap/client.ts';
-import { CC_ACTIONS, broadcastInner, parseBroadcastReply, parseStatusReply } from '../../shared/soap/messages.ts';
+import { Timing } from '../../shared/soap/timing.ts';
+import { CC_ACTIONS, broadcastEnvelope, parseBroadcastReply, parseStatusReply } from '../../shared/soap/messages.ts';
 import { newRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics.ts';
-import { Broadcaster, type BroadcastSettings, type BroadcasterDeps } from './broadcaster.ts';
+import { Broadcaster, type BroadcastSettings, type BroadcasterDeps, type BuiltDocument } from './broadcaster.ts';
 import { broadcastMetrics } from './metrics.ts';
 
 const PROPERTY_NAMES = ['cloud.network.min_broadcast_interval', 'cloud.network.broadcast_interval', 'cloud.network.broadcast_timeout'];
@@ -45,8 +46,11 @@ export async function readSettings(ctx: Pick<ClcContext, 'getProperty' | 'env'>)
   };
 }
 
-/** SOAP transport to the CCs; the TLS material is loaded lazily and cached. */
-export function ccTransport(env: NodeJS.ProcessEnv): BroadcasterDeps['transport'] & { close(): void } {
+/**
+ * SOAP transport to the CCs; the TLS material is loaded lazily and cached.
+ * `onTiming` receives each broadcast call's phases (the latency bench).
+ */
+export function ccTransport(env: NodeJS.ProcessEnv, options: { onTiming?: (cluster: string, timing: Timing) => void } = {}): BroadcasterDeps['transport'] & { close(): void } {
   let client: SoapClient | undefined;
   const get = () => {
     client ??= new SoapClient({
@@ -57,9 +61,14 @@ export function ccTransport(env: NodeJS.ProcessEnv): BroadcasterDeps['transport'
     return client;
   };
   return {
-    async broadcast(cluster, doc, nodes, options) {
-      const inner = broadcastInner({ correlationId: `edgenet-${doc.sequence}-${cluster.name}`, version: doc.version, networkInfo: doc.base64, sequence: doc.sequence, nodes });
-      return parseBroadcastReply(await get().call({ url: cluster.ccUrl, operation: 'BroadcastNetworkInfo', action: CC_ACTIONS.broadcast, inner, ...options }));
+    async broadcast(cluster, doc, nodes, callOptions) {
+      const timing = new Timing();
+      // Bytes, not a string: the megabytes of Base64 are copied once and never re-encoded (messages.ts).
+      const payload = broadcastEnvelope('BroadcastNetworkInfo', { correlationId: `edgenet-${doc.sequence}-${cluster.name}`, version: doc.version, networkInfo: doc.base64, sequence: doc.sequence, nodes });
+      timing.mark('payload');
+      const reply = parseBroadcastReply(await get().call({ url: cluster.ccUrl, operation: 'BroadcastNetworkInfo', action: CC_ACTIONS.broadcast, inner: '', payload, timing, ...callOptions }));
+      options.onTiming?.(cluster.name, timing);
+      return reply;
     },
     async status(ccUrl, options) {
       return parseStatusReply(await get().call({ url: ccUrl, operation: 'DescribeNetworkStatus', action: CC_ACTIONS.status, inner: '', ...options }));
@@ -68,6 +77,16 @@ export function ccTransport(env: NodeJS.ProcessEnv): BroadcasterDeps['transport'
       client?.close();
     },
   };
+}
+
+/**
+ * The broadcaster's build step: the (incremental) GNI builder; encoding
+ * stamps the sequence on the root and joins the cached UTF-8 sections, so the
+ * document text is never built as one string and encoded again.
+ */
+export function gniBuild(snapshot: CloudSnapshot): BuiltDocument {
+  const built = buildGniEncoded(snapshot);
+  return { version: built.doc.version, encode: (sequence) => built.encode(sequence) };
 }
 
 export function broadcastPlugin(): ClcPlugin {
@@ -85,11 +104,9 @@ export function broadcastPlugin(): ClcPlugin {
       b = new Broadcaster({
         clock: ctx.clock,
         logger: ctx.logger.child({ component: 'broadcast' }),
-        snapshot: () => ctx.snapshot(),
-        build: (snapshot) => {
-          const doc = buildGni(snapshot, {});
-          return { version: doc.version, encode: (sequence) => serializeGni({ ...doc, sequence }) };
-        },
+        snapshot: (options) => ctx.snapshot(options),
+        describeSnapshot: (snapshot) => snapshotReadInfo(snapshot),
+        build: gniBuild,
         nextSequence: () => ctx.nextSequence(),
         documentBuilt: (sequence) => ctx.documentBuilt(sequence),
         nodesApplied: (applied) => ctx.nodesApplied(applied),

@@ -14,7 +14,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { CloudSnapshot, NodeApplied, SnapshotInstance } from '../contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { explodedConfiguration, readPropertyTexts, typedValue } from '../properties/service.ts';
-import { readSnapshot } from '../snapshot.ts';
+import { SnapshotCache, type SnapshotReadOptions } from '../snapshot-cache.ts';
 import * as clusters from './clusters.ts';
 import * as instances from './instances.ts';
 import * as groups from './groups.ts';
@@ -48,6 +48,8 @@ export class CloudState {
   private lastSnapshotMark: number | undefined;
   private pendingMinMark: number | undefined;
   private readonly sequenceMarks = new Map<number, number>();
+  /** Incremental snapshots: re-reads only what committed changes touched (snapshot-cache.ts). */
+  private readonly snapshots: SnapshotCache;
 
   constructor(options: CloudStateOptions) {
     this.store = options.store;
@@ -55,6 +57,9 @@ export class CloudState {
     this.clcIp = options.clcIp;
     this.random = options.random ?? Math.random;
     this.randomHex = options.randomHex ?? defaultRandomHex;
+    this.snapshots = new SnapshotCache(this.clcIp);
+    // Lives as long as the store: the listener only marks parts of the cached snapshot stale.
+    this.store.onChange((change) => this.snapshots.changed(change));
   }
 
   private async settings(tx: Tx): Promise<Settings> {
@@ -184,8 +189,8 @@ export class CloudState {
   }
 
   // For the GNI builder and the broadcaster.
-  async snapshot(): Promise<CloudSnapshot> {
-    const { snapshot, mark } = await this.store.read(async (db) => ({ snapshot: await readSnapshot(db, this.clcIp), mark: await ipam.currentReleaseMark(db) }));
+  async snapshot(options: SnapshotReadOptions = {}): Promise<CloudSnapshot> {
+    const { snapshot, mark } = await this.store.read(async (db) => ({ snapshot: await this.snapshots.read(db, options), mark: await ipam.currentReleaseMark(db) }));
     this.lastSnapshotMark = mark;
     this.pendingMinMark = this.pendingMinMark === undefined ? mark : Math.min(this.pendingMinMark, mark);
     return snapshot;

@@ -18,7 +18,7 @@
  * Written with plain string concatenation into an array: a generic XML builder
  * is several times slower at 10,000 instances (bench/gni.bench.ts).
  */
-import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
+import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
 import { escapeAttr, escapeText } from './xml-text.ts';
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
@@ -33,18 +33,21 @@ export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone=
 interface CachedBody {
   readonly configuration: object;
   readonly securityGroups: object;
-  readonly body: string;
+  /** The text, or how to produce it on first use (the incremental builder keeps bytes, not text). */
+  body: string | (() => string);
 }
 const bodies = new WeakMap<object, CachedBody>();
 
-/** Records that `body` is `serializeGniBody(doc)`, so `serializeGni` of the same content objects can reuse it. */
-export function rememberGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>, body: string): void {
+/** Records that `body` is (or returns) `serializeGniBody(doc)`, so `serializeGni` of the same content objects can reuse it. */
+export function rememberGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>, body: string | (() => string)): void {
   bodies.set(doc.instances, { configuration: doc.configuration, securityGroups: doc.securityGroups, body });
 }
 
 function cachedBody(doc: Omit<GniDocument, 'version' | 'sequence'>): string | undefined {
   const hit = bodies.get(doc.instances);
-  return hit !== undefined && hit.configuration === doc.configuration && hit.securityGroups === doc.securityGroups ? hit.body : undefined;
+  if (hit === undefined || hit.configuration !== doc.configuration || hit.securityGroups !== doc.securityGroups) return undefined;
+  if (typeof hit.body === 'function') hit.body = hit.body();
+  return hit.body;
 }
 
 /** The full document text, ending with a newline. */
@@ -54,30 +57,64 @@ export function serializeGni(doc: GniDocument): string {
 
 /** Assembles the document from a body produced by `serializeGniBody` for the same content. */
 export function serializeWithBody(doc: Pick<GniDocument, 'version' | 'sequence'>, body: string): string {
+  return `${gniHeadXml(doc)}${body}${GNI_TAIL_XML}`;
+}
+
+/** What precedes the body: the XML declaration and the root start tag with `version` (and `sequence`). */
+export function gniHeadXml(doc: Pick<GniDocument, 'version' | 'sequence'>): string {
   let attrs = ` version="${escapeAttr(doc.version)}"`;
   if (doc.sequence !== undefined) attrs += ` sequence="${doc.sequence}"`;
-  return `${XML_DECLARATION}\n<network-data${attrs}>\n${body}</network-data>\n`;
+  return `${XML_DECLARATION}\n<network-data${attrs}>\n`;
 }
+
+/** What follows the body. */
+export const GNI_TAIL_XML = '</network-data>\n';
 
 /** Everything between `<network-data …>` and `</network-data>`: the content that `version` hashes. */
 export function serializeGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>): string {
+  return assembleGniBody({
+    configuration: configurationXml(doc.configuration),
+    instances: instancesSectionXml(doc.instances.map(instanceXml)),
+    securityGroups: groupsSectionXml(doc.securityGroups.map(groupXml)),
+  });
+}
+
+/*
+ * Fragments. `serializeGniBody` is exactly `assembleGniBody` of the three
+ * sections below, so a builder that memoizes fragments per element (the CLC's
+ * incremental build) and joins them produces byte-identical text.
+ */
+
+/** The body from its three serialized sections (see `configurationXml`, `instancesSectionXml`, `groupsSectionXml`). */
+export function assembleGniBody(sections: { readonly configuration: string; readonly instances: string; readonly securityGroups: string }): string {
+  return `${sections.configuration}${AFTER_CONFIGURATION_XML}${sections.instances}${AFTER_INSTANCES_XML}${sections.securityGroups}`;
+}
+
+/** The fixed text between the configuration and instances sections. */
+export const AFTER_CONFIGURATION_XML = '  <vpcs/>\n';
+/** The fixed text between the instances and security groups sections. */
+export const AFTER_INSTANCES_XML = '  <dhcpOptionSets/>\n  <internetGateways/>\n';
+
+/** The `<configuration>` element with its trailing newline. */
+export function configurationXml(c: GniConfiguration): string {
   const out: string[] = [];
-  writeConfiguration(out, doc.configuration);
-  out.push('  <vpcs/>\n');
-  if (doc.instances.length === 0) out.push('  <instances/>\n');
-  else {
-    out.push('  <instances>\n');
-    for (const instance of doc.instances) writeInstance(out, instance);
-    out.push('  </instances>\n');
-  }
-  out.push('  <dhcpOptionSets/>\n  <internetGateways/>\n');
-  if (doc.securityGroups.length === 0) out.push('  <securityGroups/>\n');
-  else {
-    out.push('  <securityGroups>\n');
-    for (const group of doc.securityGroups) writeGroup(out, group);
-    out.push('  </securityGroups>\n');
-  }
+  writeConfiguration(out, c);
   return out.join('');
+}
+
+/** Start and end tags of a non-empty `<instances>` section, and the empty one (see `instancesSectionXml`). */
+export const INSTANCES_OPEN_XML = '  <instances>\n';
+export const INSTANCES_CLOSE_XML = '  </instances>\n';
+export const INSTANCES_EMPTY_XML = '  <instances/>\n';
+
+/** The `<instances>` element around instance fragments (`instanceXml`, in document order). */
+export function instancesSectionXml(fragments: readonly string[]): string {
+  return fragments.length === 0 ? INSTANCES_EMPTY_XML : `${INSTANCES_OPEN_XML}${fragments.join('')}${INSTANCES_CLOSE_XML}`;
+}
+
+/** The `<securityGroups>` element around group fragments (`groupXml`, in document order). */
+export function groupsSectionXml(fragments: readonly string[]): string {
+  return fragments.length === 0 ? '  <securityGroups/>\n' : `  <securityGroups>\n${fragments.join('')}  </securityGroups>\n`;
 }
 
 function values(list: readonly string[]): string {
@@ -133,26 +170,45 @@ function writeCluster(out: string[], c: GniCluster): void {
   if (c.nodes.length === 0) out.push(`${i}<property name="nodes"/>\n`);
   else {
     out.push(`${i}<property name="nodes">\n`);
-    for (const node of c.nodes) {
-      const ids = node.instanceIds.length === 0 ? '<instanceIds/>' : `<instanceIds>${values(node.instanceIds)}</instanceIds>`;
-      out.push(`${i}  <node name="${escapeAttr(node.name)}">${ids}</node>\n`);
-    }
+    for (const node of c.nodes) out.push(nodeXml(node));
     out.push(`${i}</property>\n`);
   }
   out.push('      </cluster>\n');
 }
 
-function writeInstance(out: string[], inst: GniInstance): void {
+/**
+ * Node lines already written, by node object: a node carries every instance
+ * id it hosts (100 ids each at 10,000 instances / 100 nodes), and the
+ * incremental builder hands over the same GniNode while its ids are unchanged.
+ * Model objects are immutable (readonly types), so an entry cannot go stale.
+ */
+const nodeLines = new WeakMap<GniNode, string>();
+
+/** One `<node>` line of a cluster's `nodes` property. */
+function nodeXml(node: GniNode): string {
+  let line = nodeLines.get(node);
+  if (line === undefined) {
+    const ids = node.instanceIds.length === 0 ? '<instanceIds/>' : `<instanceIds>${values(node.instanceIds)}</instanceIds>`;
+    line = `          <node name="${escapeAttr(node.name)}">${ids}</node>\n`;
+    nodeLines.set(node, line);
+  }
+  return line;
+}
+
+/** One `<instance>` element with its trailing newline. */
+export function instanceXml(inst: GniInstance): string {
   let s = `    <instance name="${escapeAttr(inst.name)}">\n      <ownerId>${escapeText(inst.ownerId)}</ownerId>\n`;
   if (inst.macAddress !== undefined) s += `      <macAddress>${escapeText(inst.macAddress)}</macAddress>\n`;
   if (inst.publicIp !== undefined) s += `      <publicIp>${escapeText(inst.publicIp)}</publicIp>\n`;
   s += `      <privateIp>${escapeText(inst.privateIp)}</privateIp>\n      <networkInterfaces/>\n`;
   s += inst.securityGroups.length === 0 ? '      <securityGroups/>\n' : `      <securityGroups>${values(inst.securityGroups)}</securityGroups>\n`;
   s += '    </instance>\n';
-  out.push(s);
+  return s;
 }
 
-function writeGroup(out: string[], g: GniSecurityGroup): void {
+/** One `<securityGroup>` element with its trailing newline. */
+export function groupXml(g: GniSecurityGroup): string {
+  const out: string[] = [];
   out.push(`    <securityGroup name="${escapeAttr(g.name)}">\n      <ownerId>${escapeText(g.ownerId)}</ownerId>\n`);
   if (g.ingressRules.length === 0) out.push('      <ingressRules/>\n');
   else {
@@ -161,6 +217,7 @@ function writeGroup(out: string[], g: GniSecurityGroup): void {
     out.push('      </ingressRules>\n');
   }
   out.push('      <egressRules/>\n    </securityGroup>\n');
+  return out.join('');
 }
 
 /** One rule on one line, fields in the 4.4 JAXB order (§2.2/§2.3a). */

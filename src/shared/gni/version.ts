@@ -16,6 +16,13 @@ export function gniVersion(doc: Omit<GniDocument, 'version' | 'sequence'>): stri
   return gniVersionOfBody(serializeGniBody(doc));
 }
 
+/** The version of a body given as consecutive UTF-8 chunks (the same hash as of their concatenation, without building it). */
+export function gniVersionOfChunks(chunks: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  return hash.digest('hex').slice(0, GNI_VERSION_LENGTH);
+}
+
 /** The version of an already serialized body (saves a second serialization). */
 export function gniVersionOfBody(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, GNI_VERSION_LENGTH);

@@ -11,6 +11,7 @@ import { type TlsMaterial, type Role, clientTlsOptions, peerRole } from '../tls/
 import { responseElement, envelope } from './envelope.ts';
 import type { XmlElement } from './xml.ts';
 import { EdgenetError } from '../errors.ts';
+import type { Timing } from './timing.ts';
 
 export interface CallOptions {
   readonly url: string;
@@ -23,6 +24,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** The complete envelope, when the caller sends the same one many times (fan-out). */
   readonly payload?: Buffer;
+  /** Marks envelope, socket, tls (new connections only), sent (all bytes handed to the socket), response (headers), end. */
+  readonly timing?: Timing;
 }
 
 export class SoapClient {
@@ -34,6 +37,8 @@ export class SoapClient {
 
   async call(call: CallOptions): Promise<XmlElement> {
     const payload = call.payload ?? envelope(call.operation, call.inner);
+    const timing = call.timing;
+    timing?.mark('envelope');
     const signals = [AbortSignal.timeout(call.timeoutMs), ...(call.signal ? [call.signal] : [])];
     const signal = AbortSignal.any(signals);
     const limit = this.options.maxResponseBytes ?? 16 * 1024 * 1024;
@@ -51,6 +56,7 @@ export class SoapClient {
           },
         },
         (res) => {
+          timing?.mark('response');
           const who = peerRole(res.socket as TLSSocket);
           if (!who.ok || who.role !== this.options.expectRole) {
             res.destroy();
@@ -64,7 +70,10 @@ export class SoapClient {
             if (size > limit) res.destroy(new EdgenetError('RESPONSE_TOO_LARGE', `response from ${call.url} exceeds ${limit} bytes`));
             else chunks.push(c);
           });
-          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('end', () => {
+            timing?.mark('end');
+            resolve(Buffer.concat(chunks).toString('utf8'));
+          });
           res.on('error', reject);
         },
       );
@@ -76,6 +85,14 @@ export class SoapClient {
           reject(new EdgenetError('UNREACHABLE', `${call.operation} to ${call.url}: ${err.message}`, { cause: err }));
         }
       });
+      if (timing) {
+        req.once('socket', (socket) => {
+          timing.mark('socket');
+          // A new connection (no idle keep-alive socket): its handshake shows as a `tls` mark.
+          if (!req.reusedSocket) socket.once('secureConnect', () => timing.mark('tls'));
+        });
+        req.once('finish', () => timing.mark('sent'));
+      }
       req.end(payload);
     });
     return responseElement(text);

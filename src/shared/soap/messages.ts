@@ -12,7 +12,7 @@
  * Status (`DescribeNetworkStatus` on a CC, `ncDescribeNetworkStatus` on an NC):
  * one `node` record per node controller (the NC returns one for itself).
  */
-import { fieldsXml, type Field } from './envelope.ts';
+import { envelope, fieldsXml, type Field } from './envelope.ts';
 import { child, childrenNamed, childText, type XmlElement } from './xml.ts';
 import { SoapRequestError } from './guard.ts';
 
@@ -96,6 +96,35 @@ export function broadcastInner(req: BroadcastRequest): string {
     sequence: req.sequence,
     nodes: req.nodes ? { node: req.nodes.map((n) => ({ name: n.name, url: n.url })) } : undefined,
   });
+}
+
+/**
+ * The complete broadcast envelope as bytes, built without copying the Base64
+ * through string concatenation, a UTF-8 encoder or an escaping regex: the
+ * megabytes of `networkInfo` are written into the buffer as latin1 (one
+ * memcpy) and then checked there — all ASCII (`Buffer.byteLength` equals the
+ * string length, so latin1 wrote every character exactly) and free of `<`,
+ * `&` and `>` (native byte searches). Text that fails the check (not Base64,
+ * which a CC would refuse anyway) goes through the escaping writer instead, so
+ * the result is always the same XML `broadcastInner` would produce.
+ */
+export function broadcastEnvelope(operation: string, req: BroadcastRequest): Buffer {
+  const MARK = '\u0000';
+  const parts = envelope(operation, broadcastInner({ ...req, networkInfo: MARK })).split(MARK);
+  if (parts.length !== 2) return Buffer.from(envelope(operation, broadcastInner(req)), 'utf8');
+  const [head, tail] = parts as [string, string];
+  const info = req.networkInfo;
+  const headLength = Buffer.byteLength(head);
+  const tailLength = Buffer.byteLength(tail);
+  const out = Buffer.allocUnsafe(headLength + info.length + tailLength);
+  out.write(head, 0, 'utf8');
+  out.write(info, headLength, 'latin1');
+  const end = headLength + info.length;
+  const region = out.subarray(headLength, end);
+  const clean = Buffer.byteLength(info) === info.length && region.indexOf(0x3c) === -1 && region.indexOf(0x26) === -1 && region.indexOf(0x3e) === -1;
+  if (!clean) return Buffer.from(envelope(operation, broadcastInner(req)), 'utf8');
+  out.write(tail, end, 'utf8');
+  return out;
 }
 
 const VERSION = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -21,6 +21,7 @@ import { type TlsMaterial, type Role, serverTlsOptions, peerRole } from '../tls/
 import { readLimitedBody, refuseDtd, SoapRequestError } from './guard.ts';
 import { bodyElement, faultEnvelope } from './envelope.ts';
 import type { XmlElement } from './xml.ts';
+import { Timing } from './timing.ts';
 
 export interface Peer {
   readonly name: string;
@@ -28,8 +29,12 @@ export interface Peer {
   readonly address: string;
 }
 
-/** Returns the response envelope; throws EdgenetError (→ Client Fault with its code) or anything else (→ Server Fault). */
-export type OperationHandler = (request: XmlElement, peer: Peer) => Promise<string>;
+/**
+ * Returns the response envelope; throws EdgenetError (→ Client Fault with its
+ * code) or anything else (→ Server Fault). `timing` already holds the guard's
+ * phases (auth, body, text, dtd, parse); handlers add theirs and may log it.
+ */
+export type OperationHandler = (request: XmlElement, peer: Peer, timing: Timing) => Promise<string>;
 
 export interface SoapServerOptions {
   readonly tls: TlsMaterial;
@@ -90,21 +95,27 @@ async function handle(options: SoapServerOptions, req: IncomingMessage, res: Ser
     return;
   }
   let operation = '?';
+  const timing = new Timing();
   try {
     const who = peerRole(req.socket as TLSSocket);
     if (!who.ok) throw new SoapRequestError('UNAUTHENTICATED', who.reason, { httpStatus: 403 });
     if (who.role !== options.allowedRole) {
       throw new SoapRequestError('FORBIDDEN_ROLE', `certificate ${who.name} has role ${who.role}; only ${options.allowedRole} may call this service`, { httpStatus: 403 });
     }
+    timing.mark('auth');
     const body = await readLimitedBody(req, options.maxRequestBytes);
+    timing.mark('body');
     // Base64 payloads are ASCII: latin1 decoding is a straight copy, utf8 only when needed.
     const text = isAscii(body) ? body.toString('latin1') : body.toString('utf8');
+    timing.mark('text');
     refuseDtd(text, 'request');
+    timing.mark('dtd');
     const element = bodyElement(text);
+    timing.mark('parse');
     operation = element.name;
     const handler = Object.hasOwn(options.operations, operation) ? options.operations[operation] : undefined;
     if (!handler) throw new SoapRequestError('UNKNOWN_OPERATION', `unknown operation ${operation}`);
-    const reply = await handler(element, { name: who.name, role: who.role, address });
+    const reply = await handler(element, { name: who.name, role: who.role, address }, timing);
     res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
     res.end(reply);
   } catch (err) {

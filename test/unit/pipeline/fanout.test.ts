@@ -36,8 +36,8 @@ function harness(concurrency: number, mode: (node: string) => 'ok' | 'hang' | 'f
     retryBaseMs: 100,
     retryMaxMs: 1000,
     transport: {
-      broadcast(node, inner, signal) {
-        const sequence = Number(/<sequence>(\d+)<\/sequence>/.exec(inner)![1]);
+      broadcast(node, sent, signal) {
+        const sequence = sent.sequence!;
         return new Promise((resolve, reject) => {
           sends.push({ node: node.name, sequence, at: clock.now(), signal, resolve, reject });
           signal.addEventListener('abort', () => reject(new EdgenetError('ABORTED', 'aborted')));
