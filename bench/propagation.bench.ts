@@ -145,7 +145,6 @@ async function main(): Promise<void> {
         const nodes = s.clusters.flatMap((c) => c.nodes).filter((n) => realNames.includes(n.name));
         return s.current && nodes.length === realNames.length && nodes.every((n) => n.appliedSequence === s.current!.sequence);
       }, { timeoutMs: 600_000, intervalMs: 500, what: 'the real nodes to apply the full-size document' });
-      const gni = await fs.stat(path.join(plan.nodes[0]!.runDir, 'global_network_info.xml'));
 
       const file: number[] = [];
       const kernel: number[] = [];
@@ -214,6 +213,8 @@ async function main(): Promise<void> {
         packet.push(tPacket - t0);
         process.stderr.write(`  ${scale} #${k + 1}: file ${tFile - t0} ms, kernel ${tKernel - t0} ms, first packet ${tPacket - t0} ms\n`);
       }
+      // The document the samples were taken with (the last one; all within a few hundred bytes).
+      const gni = await fs.stat(path.join(plan.nodes[0]!.runDir, 'global_network_info.xml'));
       const f = (v: number) => `${(v / 1000).toFixed(2)} s`;
       rows.push(
         `| ${scale.toLocaleString('en')} | ${GROUPS.toLocaleString('en')} | ${NODES} (2 real) | ${(gni.size / 1e6).toFixed(1)} MB | ${SAMPLES} | ${f(percentile(file, 50))} / ${f(percentile(file, 99))} | ${f(percentile(kernel, 50))} | ${f(percentile(kernel, 99))} | ${f(percentile(packet, 50))} | ${f(percentile(packet, 99))} | ${kernelSeenBy === 'iptables-save poll' ? `poll ${Math.round(percentile(pollCost, 50))} ms` : 'events'} |`,
