@@ -138,12 +138,15 @@ async function main(): Promise<void> {
       await api.request('PUT', '/v1/properties/cloud.network.min_broadcast_interval', { value: '10000' });
       await grow(api, plan, fakeNodes, realNames, have, scale - 2);
       await api.request('DELETE', '/v1/properties/cloud.network.min_broadcast_interval');
+      const grown = Date.now();
       have = scale - 2;
-      // Real nodes converge even though the fake ones never do: wait for n1 and n2 to have applied the latest.
+      // Real nodes converge even though the fake ones never do: wait for n1 and n2 to have applied
+      // a document built after the growth (so the first sample does not carry the growth's backlog).
       await waitFor(async () => {
-        const s = await api.request<{ current?: { sequence: number }; clusters: { nodes: { name: string; appliedSequence?: number }[] }[] }>('GET', '/v1/status');
+        const s = await api.request<{ current?: { sequence: number; builtAt: string }; clusters: { nodes: { name: string; appliedSequence?: number }[] }[] }>('GET', '/v1/status');
         const nodes = s.clusters.flatMap((c) => c.nodes).filter((n) => realNames.includes(n.name));
-        return s.current && nodes.length === realNames.length && nodes.every((n) => n.appliedSequence === s.current!.sequence);
+        const fresh = s.current !== undefined && Date.parse(s.current.builtAt) >= grown;
+        return fresh && nodes.length === realNames.length && nodes.every((n) => n.appliedSequence === s.current!.sequence);
       }, { timeoutMs: 600_000, intervalMs: 500, what: 'the real nodes to apply the full-size document' });
 
       const file: number[] = [];
