@@ -139,6 +139,7 @@ async function main(): Promise<void> {
       await grow(api, plan, fakeNodes, realNames, have, scale - 2);
       await api.request('DELETE', '/v1/properties/cloud.network.min_broadcast_interval');
       const grown = Date.now();
+      await api.request('POST', '/v1/groups', { name: `ready-${scale}` }); // a change, so a document is built after `grown`
       have = scale - 2;
       // Real nodes converge even though the fake ones never do: wait for n1 and n2 to have applied
       // a document built after the growth (so the first sample does not carry the growth's backlog).
