@@ -41,7 +41,14 @@ function fromInstance(ctx: RenderContext, i: LocalInstance): Chain {
   rules.push(
     ebRule(['-p', 'ARP', '--arp-op', 'Request', '-j', 'ACCEPT'], `${i.id}: ARP request`),
     ebRule(['-p', 'ARP', '--arp-op', 'Reply', '-j', 'ACCEPT'], `${i.id}: ARP reply`),
-    ebRule(['-j', 'DROP'], `${i.id}: anything else (IPv6 and router advertisements, other ARP, other ethertypes)`),
+    // libvirt's qemu-announce-self-rarp: after a live migration QEMU broadcasts
+    // RARP "request reverse" frames for the VM's own MAC so that switches learn
+    // its new port at once; only that exact shape passes.
+    ebRule(
+      ['-p', 'RARP', '-s', i.mac, '-d', BROADCAST, '--arp-op', 'Request_Reverse', '--arp-ip-src', '0.0.0.0', '--arp-ip-dst', '0.0.0.0', '--arp-mac-src', i.mac, '--arp-mac-dst', i.mac, '-j', 'ACCEPT'],
+      `${i.id}: the QEMU announce after a live migration (RARP request for its own MAC)`,
+    ),
+    ebRule(['-j', 'DROP'], `${i.id}: anything else (IPv6 and router advertisements, other ARP, other RARP, other ethertypes)`),
   );
   return { name: ctx.names.instanceFromChain(i.id), rules };
 }
