@@ -9,18 +9,31 @@
  * through the CLC's GNI builder and the shared codec, so the XML is exactly
  * what a node would receive. Prints a markdown table (median / best of N runs
  * after warm-up); results are kept in bench/results/netd-render.md.
+ *
+ * When the lab's real document and node config are present (`--file`,
+ * `--config`; default /work/benchdata/gni-10k.xml and netd-n1.conf), a last
+ * row renders it for that config's node, the document read as a string as
+ * netd reads it.
  */
 import { buildGni } from '../src/cloud-controller/gni/builder.ts';
 import { parseGni, serializeGni } from '../src/shared/gni/codec.ts';
 import type { GniDocument } from '../src/shared/gni/model.ts';
-import { DEFAULT_NETD_CONFIG } from '../src/netd/config.ts';
-import { render } from '../src/netd/render/render.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import type { NetdConfig } from '../src/netd/config.ts';
+import { DEFAULT_NETD_CONFIG, parseNetdConfig } from '../src/netd/config.ts';
+import { findSelf, render } from '../src/netd/render/render.ts';
 import type { DesiredState } from '../src/netd/render/types.ts';
 import { ebtablesRestoreText, ipsetRestoreText, iptablesRestoreText } from '../src/netd/netfilter/index.ts';
 import { syntheticSnapshot } from '../test/fixtures/gni/synthetic.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
+const argOf = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const LAB_FILE = argOf('--file') ?? '/work/benchdata/gni-10k.xml';
+const LAB_CONFIG = argOf('--config') ?? '/work/benchdata/netd-n1.conf';
 const WARMUP = 3;
 const HOST = { bridgeMac: '02:00:00:00:00:01' };
 
@@ -38,8 +51,8 @@ function sample(fn: () => unknown, runs = RUNS): Stat {
 }
 const fmt = (s: Stat) => `${s.median.toFixed(1)} / ${s.best.toFixed(1)}`;
 
-function renderOk(doc: GniDocument, node: string): DesiredState {
-  const r = render(doc, { node }, DEFAULT_NETD_CONFIG, HOST);
+function renderOk(doc: GniDocument, node: string, config: NetdConfig = DEFAULT_NETD_CONFIG): DesiredState {
+  const r = render(doc, { node }, config, HOST);
   if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
   return r.state;
 }
@@ -81,4 +94,27 @@ for (const c of CASES) {
     if (p.ok) renderOk(p.value, node);
   }, Math.max(3, Math.floor(RUNS / 2)));
   console.log(`| ${c.label} | ${xml.length.toLocaleString('en')} | ${state.instances.length} | ${state.iptables.filter.chains.length - 1} | ${state.ipsets.length} | ${iptRules} | ${ebRules} | ${fmt(parse)} | ${fmt(rend)} | ${fmt(rendWrite)} | ${fmt(both)} |`);
+}
+
+if (existsSync(LAB_FILE) && existsSync(LAB_CONFIG)) {
+  const cfg = parseNetdConfig(readFileSync(LAB_CONFIG, 'utf8'));
+  if (!cfg.ok) throw new Error(`${LAB_CONFIG}: ${JSON.stringify(cfg.diagnostics.slice(0, 3))}`);
+  const config = cfg.value;
+  const text = readFileSync(LAB_FILE, 'utf8');
+  const parsed = parseGni(text);
+  if (!parsed.ok) throw new Error(`${LAB_FILE} invalid: ${JSON.stringify(parsed.diagnostics.slice(0, 3))}`);
+  const doc = parsed.value;
+  const node = findSelf(doc, { configuredName: config.nodeName, localAddresses: [] });
+  if (node === undefined) throw new Error(`${LAB_CONFIG}: node ${config.nodeName} is not in ${LAB_FILE}`);
+  const state = renderOk(doc, node, config);
+  const iptRules = [...state.iptables.filter.chains, ...state.iptables.nat.chains].reduce((n, ch) => n + ch.rules.length, 0);
+  const ebRules = state.ebtables.nat.chains.reduce((n, ch) => n + ch.rules.length, 0);
+  const parse = sample(() => parseGni(text), RUNS);
+  const rend = sample(() => renderOk(doc, node, config));
+  const rendWrite = sample(() => writeAll(renderOk(doc, node, config)));
+  const both = sample(() => {
+    const p = parseGni(text);
+    if (p.ok) renderOk(p.value, node, config);
+  }, RUNS);
+  console.log(`| lab ${LAB_FILE.split('/').pop()} for ${node} (${LAB_CONFIG.split('/').pop()}), string input | ${Buffer.byteLength(text).toLocaleString('en')} | ${state.instances.length} | ${state.iptables.filter.chains.length - 1} | ${state.ipsets.length} | ${iptRules} | ${ebRules} | ${fmt(parse)} | ${fmt(rend)} | ${fmt(rendWrite)} | ${fmt(both)} |`);
 }

@@ -33,8 +33,6 @@ export interface RenderContext {
   /** Addresses of the bridge as `a.b.c.d/n` (host facts; empty when unknown). */
   readonly bridgeAddresses: readonly string[];
   readonly groupsById: ReadonlyMap<string, GniSecurityGroup>;
-  /** Every instance of the document that lists a group, by group id. */
-  readonly membersByGroup: ReadonlyMap<string, readonly GniInstance[]>;
   readonly warnings: string[];
 }
 
@@ -80,9 +78,18 @@ function resolveGateway(ctx: { cluster: GniCluster; subnet: Cidr; config: NetdCo
     `NC_ROUTER_IP=AUTO: no address of ${config.bridge} (${(host.bridgeAddresses ?? []).join(', ') || 'none known'}) lies in ${formatCidr(subnet)}`);
 }
 
+/** The document's records of `ids`, by id (the last record of an id wins): one pass, no map of the whole cloud. */
+function recordsOf(doc: GniDocument, ids: readonly string[]): Map<string, GniInstance> {
+  const wanted = new Set(ids);
+  const byId = new Map<string, GniInstance>();
+  if (wanted.size === 0) return byId;
+  for (const inst of doc.instances) if (wanted.has(inst.name)) byId.set(inst.name, inst);
+  return byId;
+}
+
 function localInstances(doc: GniDocument, node: string, cluster: GniCluster, warnings: string[]): LocalInstance[] {
-  const byId = new Map(doc.instances.map((i) => [i.name, i]));
   const ids = cluster.nodes.find((n) => n.name === node)?.instanceIds ?? [];
+  const byId = recordsOf(doc, ids);
   const out: LocalInstance[] = [];
   const seenIp = new Map<string, string>();
   const seenMac = new Map<string, string>();
@@ -122,19 +129,10 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
   if (fakeRouter && bridgeMac === '' && locals.length > 0) {
     throw new RenderFailure('BRIDGE_MAC_UNKNOWN', `NC_ROUTER=Y with empty NC_ROUTER_IP answers ARP for ${gateway} with the MAC of ${config.bridge}, which is unknown (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
   }
-  const membersByGroup = new Map<string, GniInstance[]>();
-  for (const inst of doc.instances) {
-    for (const g of new Set(inst.securityGroups)) {
-      let list = membersByGroup.get(g);
-      if (list === undefined) membersByGroup.set(g, (list = []));
-      list.push(inst);
-    }
-  }
   return {
     doc, node, cluster, config, names: netdNames(config.prefix), subnet, netmask, locals, gateway, fakeRouter, bridgeMac,
     bridgeAddresses: host.bridgeAddresses ?? [],
     groupsById: new Map(doc.securityGroups.map((g) => [g.name, g])),
-    membersByGroup,
     warnings,
   };
 }

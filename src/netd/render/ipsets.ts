@@ -29,6 +29,36 @@ function member(c: Cidr): string {
 
 const sorted = sortMembers;
 
+/** `nets.some(…)` without a closure per call (it runs per instance of the cloud). */
+function inAny(nets: readonly Cidr[], ip: number): boolean {
+  for (const n of nets) if (cidrContains(n, ip)) return true;
+  return false;
+}
+
+/**
+ * One pass over the cloud's instances: private IPs outside `nets` (for
+ * ALLPRIV), and the members of each group in `groups` (an instance listing a
+ * group twice counts once).
+ */
+function scanInstances(ctx: RenderContext, nets: readonly Cidr[], groups: ReadonlySet<string>): { outside: string[]; members: Map<string, string[]> } {
+  const outside: string[] = [];
+  const members = new Map<string, string[]>();
+  for (const g of groups) members.set(g, []);
+  for (const inst of ctx.doc.instances) {
+    const ip = parseIp(inst.privateIp);
+    if (ip !== undefined && ip !== 0 && !inAny(nets, ip)) outside.push(inst.privateIp);
+    const sgs = inst.securityGroups;
+    for (let k = 0; k < sgs.length; k++) {
+      const list = members.get(sgs[k] as string);
+      if (list === undefined || sgs.indexOf(sgs[k] as string) < k) continue;
+      if (ip !== undefined && inst.privateIp !== '0.0.0.0') list.push(inst.privateIp);
+      const pub = publicIpOf(inst);
+      if (pub !== undefined) list.push(pub);
+    }
+  }
+  return { outside, members };
+}
+
 export function renderIpsets(ctx: RenderContext): IpSet[] {
   const { names, doc } = ctx;
   const nets: Cidr[] = [];
@@ -40,22 +70,13 @@ export function renderIpsets(ctx: RenderContext): IpSet[] {
     const n = subnetCidr(s.subnet, s.netmask);
     if (n !== undefined) nets.push(n);
   }
-  const allPriv = nets.map(member);
-  for (const inst of doc.instances) {
-    const ip = parseIp(inst.privateIp);
-    if (ip !== undefined && ip !== 0 && !nets.some((n) => cidrContains(n, ip))) allPriv.push(inst.privateIp);
-  }
   const groups = localGroups(ctx);
   const setGroups = [...new Set([...groups, ...referencedGroups(ctx, groups)])];
-  const groupSets: IpSet[] = setGroups.map((g) => {
-    const members: string[] = [];
-    for (const inst of ctx.membersByGroup.get(g) ?? []) {
-      if (parseIp(inst.privateIp) !== undefined && inst.privateIp !== '0.0.0.0') members.push(inst.privateIp);
-      const pub = publicIpOf(inst);
-      if (pub !== undefined) members.push(pub);
-    }
-    return { name: names.groupSet(g), type: 'hash:ip', members: sorted(members), comment: `members of ${g} (private and public IPs)` };
-  });
+  const { outside, members } = scanInstances(ctx, nets, new Set(setGroups));
+  const allPriv = [...nets.map(member), ...outside];
+  const groupSets: IpSet[] = setGroups.map((g) => ({
+    name: names.groupSet(g), type: 'hash:ip', members: sorted(members.get(g) ?? []), comment: `members of ${g} (private and public IPs)`,
+  }));
   groupSets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [
     { name: names.allPrivateSet, type: 'hash:net', members: sorted(allPriv), comment: 'private networks of the cloud: reached without SNAT' },

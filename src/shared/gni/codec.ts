@@ -3,7 +3,7 @@
  * `parseGni` (text → validated model). netd, the node controller, the CLC
  * and the CLI all go through here; nobody else parses GNI XML.
  *
- * `parseGni` = defences + tree walk (`parse.ts`) + semantic validation
+ * `parseGni` = defences + read (`parse.ts`) + semantic validation
  * (`validate.ts`). It fails when any error-severity diagnostic is found;
  * warnings travel with a successful result. A document without a `version`
  * attribute (Eucalyptus 4.0) gets the computed content hash.
@@ -28,16 +28,19 @@ export interface ParseGniOptions {
   /**
    * XML reader: `scan` (default), edgenet's strict GNI reader, or
    * `fast-xml-parser`. They give the same result (differential tests in
-   * test/unit/gni/scan.test.ts); `scan` is 3–4× faster on large documents
-   * (bench/gni.bench.ts), which matters because netd parses the whole
-   * cloud-wide document on every change.
+   * test/unit/gni/scan.test.ts); `scan` reads the model straight from the
+   * text and is many times faster on large documents (bench/gni.bench.ts),
+   * which matters because netd parses the whole cloud-wide document on every
+   * change.
    */
   readonly engine?: GniXmlEngine;
 }
 
 export function parseGni(input: string | Buffer, options: ParseGniOptions = {}): Validated<GniDocument> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_GNI_BYTES;
-  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: a string short enough cannot be over
+  // the limit, and is not measured (that would be one more pass over a large document).
+  const size = typeof input !== 'string' ? input.length : input.length * 3 <= maxBytes ? 0 : Buffer.byteLength(input, 'utf8');
   if (size > maxBytes) {
     return { ok: false, diagnostics: [error(GniCode.TooLarge, '', `document is ${size} bytes, the limit is ${maxBytes}`)] };
   }

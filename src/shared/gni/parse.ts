@@ -4,9 +4,14 @@
  * Order of defences: (size limit in codec.ts), then a textual scan for
  * `<!DOCTYPE`/`<!ENTITY` (rejected before any parser sees the input: GNI never
  * needs a DTD, and entity expansion is the classic way to make an XML reader
- * eat a node), then a well-formedness check that reports line/column, then the
- * tree walk. The tree comes from fast-xml-parser (default: its validator, then
- * its parser) or from `scan.ts` (engine `scan`); both give the same shape.
+ * eat a node), then well-formedness (errors carry line/column) and the read
+ * into the model. The readers below pull elements through an `ElementCursor`
+ * (cursor.ts): with the default `scan` engine straight from the text
+ * (`ScanCursor`, one pass that checks well-formedness as it goes, no tree);
+ * with `fast-xml-parser`, over its tree converted to `XmlElement`s. The same
+ * readers serve both, so the engines agree (differential tests in
+ * test/unit/gni/scan.test.ts). A document that is not well-formed reports
+ * GNI_MALFORMED alone, wherever the fault lies.
  *
  * The walk is lenient in the ways Eucalyptus-produced EDGE documents need
  * (eucalyptus-edge.md §2.2): unknown elements and properties are ignored;
@@ -24,10 +29,8 @@ import { GniCode, error, warning } from './codes.ts';
 import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
 import { gniPaths as P } from './paths.ts';
 import { parseRuleString } from './rule-string.ts';
-import { ScanError, scanXml } from './scan.ts';
-
-/** A parsed element: attributes under `@`, text under `#text`; leaf elements are plain strings. */
-type XNode = string | { readonly [tag: string]: unknown };
+import { TreeCursor, type ElementCursor, type XmlElement } from './cursor.ts';
+import { ScanCursor, ScanError } from './scan.ts';
 
 export interface RawParse {
   /** The document, `version` possibly '' (then the caller computes it). */
@@ -49,254 +52,460 @@ const parser = new XMLParser({
   htmlEntities: true,
 });
 
-const FORBIDDEN = /<!\s*(DOCTYPE|ENTITY)/i;
+/** Where a forbidden declaration may start: `<!`, then this (sticky) at the same offset. */
+const FORBIDDEN = /<!\s*(DOCTYPE|ENTITY)/iy;
+
+/** The first `<!DOCTYPE`/`<!ENTITY` (any case, blanks allowed after `<!`): `indexOf` to each `<!`, the regex only there. */
+function findForbidden(text: string): { index: number; keyword: string } | undefined {
+  for (let at = text.indexOf('<!'); at !== -1; at = text.indexOf('<!', at + 2)) {
+    FORBIDDEN.lastIndex = at;
+    const m = FORBIDDEN.exec(text);
+    if (m !== null) return { index: at, keyword: (m[1] as string).toUpperCase() };
+  }
+  return undefined;
+}
 
 /**
- * Which XML reader builds the tree: `fast-xml-parser` (its validator for
- * well-formedness, then its parser) or `scan` (`scan.ts`, strict, and 3–4× faster on
- * a 10,000-instance document). Both produce the same tree.
+ * Which XML reader feeds the readers: `scan` (`scan.ts`, strict, the default,
+ * several times faster on a 10,000-instance document: bench/gni.bench.ts) or
+ * `fast-xml-parser` (its validator for well-formedness, then its parser).
+ * Both give the same result.
  */
 export type GniXmlEngine = 'fast-xml-parser' | 'scan';
 
 export function parseGniXml(text: string, engine: GniXmlEngine = 'scan'): RawParse {
   const diagnostics: Diagnostic[] = [];
-  const forbidden = FORBIDDEN.exec(text);
-  if (forbidden !== null) {
-    return { doc: undefined, diagnostics: [error(GniCode.DoctypeForbidden, '', `<!${forbidden[1]?.toUpperCase()} is not allowed in a GNI document (offset ${forbidden.index})`)] };
+  const forbidden = findForbidden(text);
+  if (forbidden !== undefined) {
+    return { doc: undefined, diagnostics: [error(GniCode.DoctypeForbidden, '', `<!${forbidden.keyword} is not allowed in a GNI document (offset ${forbidden.index})`)] };
   }
-  const read = engine === 'scan' ? readWithScanner(text) : readWithFastXmlParser(text);
+  const read = engine === 'scan' ? readWithScanner(text, diagnostics) : readWithFastXmlParser(text, diagnostics);
+  // A malformed document reports only that: diagnostics of what was read before the fault are dropped.
   if (!read.ok) return { doc: undefined, diagnostics: [read.diagnostic] };
-  const tree = read.tree;
-  const roots = Object.keys(tree).filter((k) => k !== '#text');
-  const rootList = tree['network-data'];
-  if (roots.length !== 1 || !Array.isArray(rootList) || rootList.length !== 1) {
-    return { doc: undefined, diagnostics: [error(GniCode.WrongRoot, '', `root element must be <network-data>, found ${roots.map((r) => `<${r}>`).join(', ') || 'none'}`)] };
-  }
-  const root = rootList[0] as XNode;
-  const doc = readDocument(root, diagnostics);
-  return { doc, diagnostics };
+  return { doc: read.doc, diagnostics };
 }
 
-type TreeResult = { ok: true; tree: Record<string, unknown> } | { ok: false; diagnostic: Diagnostic };
+type ReadResult = { ok: true; doc: GniDocument } | { ok: false; diagnostic: Diagnostic };
 
-function readWithFastXmlParser(text: string): TreeResult {
+function wrongRoot(found: readonly string[]): ReadResult {
+  return { ok: false, diagnostic: error(GniCode.WrongRoot, '', `root element must be <network-data>, found ${found.map((r) => `<${r}>`).join(', ') || 'none'}`) };
+}
+
+function readWithFastXmlParser(text: string, diagnostics: Diagnostic[]): ReadResult {
   // The parser is lenient (a truncated document parses); its validator is not.
   const wellFormed = XMLValidator.validate(text);
   if (wellFormed !== true) {
     const e = wellFormed.err;
     return { ok: false, diagnostic: error(GniCode.Malformed, '', `line ${e.line}, column ${e.col}: ${e.msg}`) };
   }
+  let tree: Record<string, unknown>;
   try {
-    return { ok: true, tree: parser.parse(text) as Record<string, unknown> };
+    tree = parser.parse(text) as Record<string, unknown>;
   } catch (err) {
     return { ok: false, diagnostic: error(GniCode.Malformed, '', err instanceof Error ? err.message : String(err)) };
   }
+  const roots = Object.keys(tree).filter((k) => k !== '#text');
+  const rootList = tree['network-data'];
+  if (roots.length !== 1 || !Array.isArray(rootList) || rootList.length !== 1) return wrongRoot(roots);
+  return { ok: true, doc: readDocument(new TreeCursor(fromFxp('network-data', rootList[0])), diagnostics) };
 }
 
-function readWithScanner(text: string): TreeResult {
+function readWithScanner(text: string, diagnostics: Diagnostic[]): ReadResult {
   try {
-    return { ok: true, tree: scanXml(text) };
+    const cur = new ScanCursor(text);
+    if (cur.tag !== 'network-data') {
+      // Well-formedness first, as for any document: read to the end, then refuse the root.
+      const tag = cur.tag;
+      cur.skip();
+      cur.finish();
+      return wrongRoot([tag]);
+    }
+    const doc = readDocument(cur, diagnostics);
+    cur.finish();
+    return { ok: true, doc };
   } catch (err) {
     if (err instanceof ScanError) return { ok: false, diagnostic: error(GniCode.Malformed, '', `line ${err.line}, column ${err.col}: ${err.message}`) };
     throw err;
   }
 }
 
-// ---- tree helpers -----------------------------------------------------------
+// ---- helpers ----------------------------------------------------------------
 
-function kids(node: XNode | undefined, tag: string): XNode[] {
-  if (node === undefined || typeof node === 'string') return [];
-  const v = node[tag];
-  return Array.isArray(v) ? (v as XNode[]) : [];
-}
-
-function first(node: XNode | undefined, tag: string): XNode | undefined {
-  return kids(node, tag)[0];
-}
-
-function attr(node: XNode | undefined, name: string): string | undefined {
-  if (node === undefined || typeof node === 'string') return undefined;
-  const group = node['@'];
-  const attrs = Array.isArray(group) ? (group[0] as Record<string, string> | undefined) : undefined;
-  return attrs?.[name];
-}
-
-function text(node: XNode | undefined): string | undefined {
-  if (node === undefined) return undefined;
-  if (typeof node === 'string') return node;
-  const t = node['#text'];
-  if (Array.isArray(t)) return String(t[0] ?? '');
-  return typeof t === 'string' ? t : '';
-}
-
-function childText(node: XNode | undefined, tag: string): string | undefined {
-  return text(first(node, tag));
-}
-
-/** True when an element has element children (i.e. is not an empty wrapper). */
-function hasContent(node: XNode | undefined): boolean {
-  if (node === undefined || typeof node === 'string') return node !== undefined && node !== '';
-  return Object.keys(node).some((k) => k !== '@');
-}
-
-function valueList(node: XNode | undefined): string[] {
-  return kids(node, 'value').map((v) => text(v) ?? '');
-}
-
-/** `property[@name]` children of a node, by name (first one wins). */
-function properties(node: XNode | undefined): Map<string, XNode> {
-  const map = new Map<string, XNode>();
-  for (const p of kids(node, 'property')) {
-    const name = attr(p, 'name');
-    if (name !== undefined && !map.has(name)) map.set(name, p);
+/** The fast-xml-parser tree (its configuration above) as the scanner's element tree. */
+function fromFxp(tag: string, node: unknown): XmlElement {
+  if (typeof node === 'string') return { tag, attrs: undefined, children: undefined, text: node };
+  let attrs: string[] | undefined;
+  let children: XmlElement[] | undefined;
+  let text = '';
+  if (typeof node === 'object' && node !== null) {
+    for (const [key, v] of Object.entries(node)) {
+      if (key === '@') {
+        const group: unknown = Array.isArray(v) ? v[0] : undefined;
+        if (typeof group === 'object' && group !== null) attrs = Object.entries(group).flatMap(([name, value]) => [name, String(value)]);
+      } else if (key === '#text') {
+        text = Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '';
+      } else if (Array.isArray(v)) {
+        for (const item of v) (children ??= []).push(fromFxp(key, item));
+      }
+    }
   }
-  return map;
+  return { tag, attrs, children, text };
+}
+
+/** The texts of the current element's `value` children (consumes the element). */
+function values(cur: ElementCursor): string[] {
+  const out: string[] = [];
+  while (cur.next()) {
+    if (cur.tag === 'value') out.push(cur.text());
+    else cur.skip();
+  }
+  return out;
+}
+
+/** The first `value` of the current element, '' when none (consumes the element). */
+function firstValue(cur: ElementCursor): string {
+  return values(cur)[0] ?? '';
+}
+
+/** Reads each `tag` child of the current element with `read`, skipping other children (consumes the element). */
+function each<T>(cur: ElementCursor, tag: string, read: (cur: ElementCursor) => T): T[] {
+  const out: T[] = [];
+  while (cur.next()) {
+    if (cur.tag === tag) out.push(read(cur));
+    else cur.skip();
+  }
+  return out;
+}
+
+/**
+ * Walks the `property[@name]` children of the current element, calling
+ * `read` for the first property of each name (the cursor on it; `read` must
+ * consume it); later ones of a name, unnamed properties and other children
+ * are skipped; `other` sees the non-property children. Consumes the element.
+ */
+function eachProperty(cur: ElementCursor, read: (name: string) => void, other?: (tag: string) => void): void {
+  const seen = new Set<string>();
+  while (cur.next()) {
+    if (cur.tag !== 'property') {
+      if (other === undefined) cur.skip();
+      else other(cur.tag);
+      continue;
+    }
+    const name = cur.attr('name');
+    if (name === undefined || seen.has(name)) {
+      cur.skip();
+      continue;
+    }
+    seen.add(name);
+    read(name);
+  }
 }
 
 const INT = /^-?\d{1,10}$/;
 
-function readInt(raw: string | undefined, path: string, min: number, max: number, diagnostics: Diagnostic[]): number | undefined {
+/** Where a rule sits, for diagnostics (its path is built only when one is reported). */
+interface RuleAt {
+  readonly group: string;
+  readonly index: number;
+  readonly rule: number;
+}
+
+function rulePath(at: RuleAt, rest: string): string {
+  return P.group(at.group, at.index, `ingressRules/rule[${at.rule + 1}]/${rest}`);
+}
+
+function readInt(raw: string | undefined, at: RuleAt, tag: string, min: number, max: number, diagnostics: Diagnostic[]): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!INT.test(raw) || Number(raw) < min || Number(raw) > max) {
-    diagnostics.push(error(GniCode.BadNumber, path, `expected an integer in ${min}..${max}, found "${raw}"`));
+    diagnostics.push(error(GniCode.BadNumber, rulePath(at, tag), `expected an integer in ${min}..${max}, found "${raw}"`));
     return undefined;
   }
   return Number(raw);
 }
 
 // ---- document ---------------------------------------------------------------
+//
+// The readers consume the document in its own order but report diagnostics in
+// a fixed one (sequence, configuration, VPC wrappers, instances, groups; in a
+// group, egress before rules), and only the first element of each kind counts
+// (the first `<instances>`, the first `<ownerId>` of an instance, the first
+// property of a name, ...), whatever the order of elements in the text.
 
-function readDocument(root: XNode, diagnostics: Diagnostic[]): GniDocument {
-  const version = attr(root, 'version') ?? '';
-  const seqRaw = attr(root, 'sequence');
+/** A model type under construction (the model's fields are readonly). */
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+
+const VPC_WRAPPERS = ['vpcs', 'dhcpOptionSets', 'internetGateways'] as const;
+
+function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocument {
+  const version = cur.attr('version') ?? '';
+  const seqRaw = cur.attr('sequence');
   let sequence: number | undefined;
   if (seqRaw !== undefined) {
     if (/^\d{1,15}$/.test(seqRaw)) sequence = Number(seqRaw);
     else diagnostics.push(error(GniCode.BadNumber, P.root('@sequence'), `sequence must be a non-negative integer, found "${seqRaw}"`));
   }
-  const configuration = readConfiguration(first(root, 'configuration'), diagnostics);
-  for (const tag of ['vpcs', 'dhcpOptionSets', 'internetGateways'] as const) {
-    if (kids(root, tag).some(hasContent)) diagnostics.push(warning(GniCode.Ignored, P.root(tag), `<${tag}> content is VPC-only and ignored in EDGE mode`));
+  let configuration: GniConfiguration | undefined;
+  const vpcContent = new Set<string>();
+  let instances: GniInstance[] | undefined;
+  const instanceDiagnostics: Diagnostic[] = [];
+  let securityGroups: GniSecurityGroup[] | undefined;
+  const groupDiagnostics: Diagnostic[] = [];
+  while (cur.next()) {
+    const tag = cur.tag;
+    if (tag === 'configuration' && configuration === undefined) configuration = readConfiguration(cur);
+    else if (tag === 'instances' && instances === undefined) instances = readInstances(cur, instanceDiagnostics);
+    else if (tag === 'securityGroups' && securityGroups === undefined) securityGroups = readGroups(cur, groupDiagnostics);
+    else if ((VPC_WRAPPERS as readonly string[]).includes(tag)) {
+      if (cur.hasContent()) vpcContent.add(tag);
+    } else cur.skip();
   }
-  const instances = kids(first(root, 'instances'), 'instance').map((n, i) => readInstance(n, i, diagnostics));
-  const securityGroups = kids(first(root, 'securityGroups'), 'securityGroup').map((n, i) => readGroup(n, i, diagnostics));
+  if (configuration === undefined) {
+    diagnostics.push(error(GniCode.Missing, P.root('configuration'), 'missing <configuration>'));
+    configuration = readConfiguration(undefined);
+  }
+  for (const tag of VPC_WRAPPERS) {
+    if (vpcContent.has(tag)) diagnostics.push(warning(GniCode.Ignored, P.root(tag), `<${tag}> content is VPC-only and ignored in EDGE mode`));
+  }
+  diagnostics.push(...instanceDiagnostics, ...groupDiagnostics);
   return {
     version,
     ...(sequence === undefined ? {} : { sequence }),
     configuration,
-    instances,
-    securityGroups,
+    instances: instances ?? [],
+    securityGroups: securityGroups ?? [],
   };
 }
 
-function readConfiguration(node: XNode | undefined, diagnostics: Diagnostic[]): GniConfiguration {
-  if (node === undefined) diagnostics.push(error(GniCode.Missing, P.root('configuration'), 'missing <configuration>'));
-  const props = properties(node);
-  const scalar = (name: string): string | undefined => {
-    const p = props.get(name);
-    return p === undefined ? undefined : (valueList(p)[0] ?? '');
-  };
-  const mode = scalar('mode');
-  const enabledClcIp = scalar('enabledCLCIp');
-  const instanceDnsDomain = scalar('instanceDNSDomain');
-  const publicGateway = scalar('publicGateway');
-  const clustersNode = props.get('clusters');
-  const clusterNodes = kids(clustersNode, 'cluster');
+/** The configuration from the cursor's current element (consumed), or an empty one. */
+function readConfiguration(cur: ElementCursor | undefined): GniConfiguration {
+  let mode: string | undefined;
+  let enabledClcIp: string | undefined;
+  let instanceDnsDomain: string | undefined;
+  let publicGateway: string | undefined;
+  let publicIps: string[] = [];
+  let instanceDnsServers: string[] = [];
+  let subnets: GniSubnet[] = [];
+  let clusters: GniCluster[] = [];
+  if (cur !== undefined) {
+    eachProperty(cur, (name) => {
+      switch (name) {
+        case 'mode': mode = firstValue(cur); break;
+        case 'enabledCLCIp': enabledClcIp = firstValue(cur); break;
+        case 'instanceDNSDomain': instanceDnsDomain = firstValue(cur); break;
+        case 'publicGateway': publicGateway = firstValue(cur); break;
+        case 'publicIps': publicIps = values(cur); break;
+        case 'instanceDNSServers': instanceDnsServers = values(cur); break;
+        case 'subnets': subnets = each(cur, 'subnet', readSubnet); break;
+        case 'clusters': clusters = each(cur, 'cluster', readCluster); break;
+        default: cur.skip();
+      }
+    });
+  }
   return {
     ...(mode === undefined ? {} : { mode }),
-    publicIps: valueList(props.get('publicIps')),
+    publicIps,
     ...(enabledClcIp === undefined ? {} : { enabledClcIp }),
     ...(instanceDnsDomain === undefined ? {} : { instanceDnsDomain }),
-    instanceDnsServers: valueList(props.get('instanceDNSServers')),
+    instanceDnsServers,
     ...(publicGateway === undefined ? {} : { publicGateway }),
-    subnets: kids(props.get('subnets'), 'subnet').map(readSubnet),
-    clusters: clusterNodes.map((c) => readCluster(c)),
+    subnets,
+    clusters,
   };
 }
 
-function readSubnet(node: XNode | undefined): GniSubnet {
-  const props = properties(node);
-  const v = (name: string) => valueList(props.get(name))[0] ?? '';
-  return { name: attr(node, 'name') ?? '', subnet: v('subnet'), netmask: v('netmask'), gateway: v('gateway') };
+function readSubnet(cur: ElementCursor): GniSubnet {
+  const name = cur.attr('name') ?? '';
+  let subnet = '';
+  let netmask = '';
+  let gateway = '';
+  eachProperty(cur, (prop) => {
+    switch (prop) {
+      case 'subnet': subnet = firstValue(cur); break;
+      case 'netmask': netmask = firstValue(cur); break;
+      case 'gateway': gateway = firstValue(cur); break;
+      default: cur.skip();
+    }
+  });
+  return { name, subnet, netmask, gateway };
 }
 
-function readCluster(node: XNode): GniCluster {
-  const props = properties(node);
-  const enabledCcIp = props.has('enabledCCIp') ? (valueList(props.get('enabledCCIp'))[0] ?? '') : undefined;
-  const subnetNode = first(node, 'subnet');
-  return {
-    name: attr(node, 'name') ?? '',
-    subnet: subnetNode === undefined ? { name: '', subnet: '', netmask: '', gateway: '' } : readSubnet(subnetNode),
-    ...(enabledCcIp === undefined ? {} : { enabledCcIp }),
-    macPrefix: valueList(props.get('macPrefix'))[0] ?? '',
-    privateIps: valueList(props.get('privateIps')),
-    nodes: kids(props.get('nodes'), 'node').map(readNode),
-  };
-}
-
-function readNode(node: XNode): GniNode {
-  return { name: attr(node, 'name') ?? '', instanceIds: valueList(first(node, 'instanceIds')) };
-}
-
-function readInstance(node: XNode, index: number, diagnostics: Diagnostic[]): GniInstance {
-  const name = attr(node, 'name') ?? '';
-  const macAddress = childText(node, 'macAddress');
-  const publicIp = childText(node, 'publicIp');
-  if (kids(node, 'networkInterfaces').some(hasContent) || first(node, 'vpc') !== undefined) {
-    diagnostics.push(warning(GniCode.Ignored, P.instance(name, index, 'networkInterfaces'), 'VPC network interfaces are ignored in EDGE mode'));
-  }
+function readCluster(cur: ElementCursor): GniCluster {
+  const name = cur.attr('name') ?? '';
+  let subnet: GniSubnet | undefined;
+  let enabledCcIp: string | undefined;
+  let macPrefix = '';
+  let privateIps: string[] = [];
+  let nodes: GniNode[] = [];
+  eachProperty(cur, (prop) => {
+    switch (prop) {
+      case 'enabledCCIp': enabledCcIp = firstValue(cur); break;
+      case 'macPrefix': macPrefix = firstValue(cur); break;
+      case 'privateIps': privateIps = values(cur); break;
+      case 'nodes': nodes = each(cur, 'node', readNode); break;
+      default: cur.skip();
+    }
+  }, (tag) => {
+    if (tag === 'subnet' && subnet === undefined) subnet = readSubnet(cur);
+    else cur.skip();
+  });
   return {
     name,
-    ownerId: childText(node, 'ownerId') ?? '',
-    ...(macAddress === undefined || macAddress === '' ? {} : { macAddress }),
-    // Eucalyptus omitted 0.0.0.0 ("no address"); treat an empty one the same way.
-    ...(publicIp === undefined || publicIp === '' || publicIp === '0.0.0.0' ? {} : { publicIp }),
-    privateIp: childText(node, 'privateIp') ?? '',
-    securityGroups: valueList(first(node, 'securityGroups')),
+    subnet: subnet ?? { name: '', subnet: '', netmask: '', gateway: '' },
+    ...(enabledCcIp === undefined ? {} : { enabledCcIp }),
+    macPrefix,
+    privateIps,
+    nodes,
   };
 }
 
-function readGroup(node: XNode, index: number, diagnostics: Diagnostic[]): GniSecurityGroup {
-  const name = attr(node, 'name') ?? '';
-  const ruleNodes = kids(first(node, 'ingressRules'), 'rule');
-  if (kids(node, 'egressRules').some(hasContent)) {
-    diagnostics.push(warning(GniCode.Ignored, P.group(name, index, 'egressRules'), 'egress rules are VPC-only and ignored in EDGE mode'));
+function readNode(cur: ElementCursor): GniNode {
+  const name = cur.attr('name') ?? '';
+  let instanceIds: string[] | undefined;
+  while (cur.next()) {
+    if (cur.tag === 'instanceIds' && instanceIds === undefined) instanceIds = values(cur);
+    else cur.skip();
   }
+  return { name, instanceIds: instanceIds ?? [] };
+}
+
+// The three readers below run once per instance, group and rule (10,000s per
+// document): one pass over the children, a switch on the tag, the first child
+// of each tag kept. Every child is consumed (text() reads it whether or not
+// it is the first).
+
+function readInstances(cur: ElementCursor, diagnostics: Diagnostic[]): GniInstance[] {
+  const list: GniInstance[] = [];
+  while (cur.next()) {
+    if (cur.tag === 'instance') list.push(readInstance(cur, list.length, diagnostics));
+    else cur.skip();
+  }
+  return list;
+}
+
+function readGroups(cur: ElementCursor, diagnostics: Diagnostic[]): GniSecurityGroup[] {
+  const list: GniSecurityGroup[] = [];
+  while (cur.next()) {
+    if (cur.tag === 'securityGroup') list.push(readGroup(cur, list.length, diagnostics));
+    else cur.skip();
+  }
+  return list;
+}
+
+function readInstance(cur: ElementCursor, index: number, diagnostics: Diagnostic[]): GniInstance {
+  const name = cur.attr('name') ?? '';
+  let ownerId: string | undefined;
+  let macAddress: string | undefined;
+  let publicIp: string | undefined;
+  let privateIp: string | undefined;
+  let groups: string[] | undefined;
+  let vpcOnly = false;
+  while (cur.next()) {
+    switch (cur.tag) {
+      case 'ownerId': { const t = cur.text(); ownerId ??= t; break; }
+      case 'macAddress': { const t = cur.text(); macAddress ??= t; break; }
+      case 'publicIp': { const t = cur.text(); publicIp ??= t; break; }
+      case 'privateIp': { const t = cur.text(); privateIp ??= t; break; }
+      case 'securityGroups': if (groups === undefined) groups = values(cur); else cur.skip(); break;
+      case 'networkInterfaces': if (cur.hasContent()) vpcOnly = true; break;
+      case 'vpc': cur.skip(); vpcOnly = true; break;
+      default: cur.skip();
+    }
+  }
+  if (vpcOnly) diagnostics.push(warning(GniCode.Ignored, P.instance(name, index, 'networkInterfaces'), 'VPC network interfaces are ignored in EDGE mode'));
+  const owner = ownerId ?? '';
+  const priv = privateIp ?? '';
+  const securityGroups = groups ?? [];
+  const mac = macAddress !== undefined && macAddress !== '';
+  // Eucalyptus omitted 0.0.0.0 ("no address"); treat an empty one the same way.
+  const pub = publicIp !== undefined && publicIp !== '' && publicIp !== '0.0.0.0';
+  // One literal per shape (not spreads: no temporary objects; not assignments: all
+  // fields in-object), keys in the model's order.
+  if (mac && pub) return { name, ownerId: owner, macAddress, publicIp, privateIp: priv, securityGroups };
+  if (mac) return { name, ownerId: owner, macAddress, privateIp: priv, securityGroups };
+  if (pub) return { name, ownerId: owner, publicIp, privateIp: priv, securityGroups };
+  return { name, ownerId: owner, privateIp: priv, securityGroups };
+}
+
+function readGroup(cur: ElementCursor, index: number, diagnostics: Diagnostic[]): GniSecurityGroup {
+  const name = cur.attr('name') ?? '';
+  let ownerId: string | undefined;
+  let ingress: GniRule[] | undefined;
+  const ruleDiagnostics: Diagnostic[] = [];
+  let rules40: string[] | undefined;
+  let egress = false;
+  while (cur.next()) {
+    switch (cur.tag) {
+      case 'ownerId': { const t = cur.text(); ownerId ??= t; break; }
+      case 'ingressRules':
+        if (ingress === undefined) ingress = readRules(cur, name, index, ruleDiagnostics);
+        else cur.skip();
+        break;
+      case 'rules': if (rules40 === undefined) rules40 = values(cur); else cur.skip(); break;
+      case 'egressRules': if (cur.hasContent()) egress = true; break;
+      default: cur.skip();
+    }
+  }
+  if (egress) diagnostics.push(warning(GniCode.Ignored, P.group(name, index, 'egressRules'), 'egress rules are VPC-only and ignored in EDGE mode'));
   let ingressRules: GniRule[];
-  if (ruleNodes.length > 0 || first(node, 'rules') === undefined) {
-    ingressRules = ruleNodes.map((r, i) => readRule(r, P.group(name, index, `ingressRules/rule[${i + 1}]`), diagnostics));
+  if ((ingress !== undefined && ingress.length > 0) || rules40 === undefined) {
+    ingressRules = ingress ?? [];
+    diagnostics.push(...ruleDiagnostics);
   } else {
-    const strings = valueList(first(node, 'rules'));
     ingressRules = [];
-    strings.forEach((s, i) => {
+    rules40.forEach((s, i) => {
       const rule = parseRuleString(s);
       if (rule === undefined) diagnostics.push(error(GniCode.BadRuleString, P.group(name, index, `rules/value[${i + 1}]`), `cannot read 4.0 rule "${s}"`));
       else ingressRules.push(rule);
     });
   }
-  return { name, ownerId: childText(node, 'ownerId') ?? '', ingressRules };
+  return { name, ownerId: ownerId ?? '', ingressRules };
 }
 
-function readRule(node: XNode, path: string, diagnostics: Diagnostic[]): GniRule {
-  const num = (tag: string, min: number, max: number) => readInt(childText(node, tag), `${path}/${tag}`, min, max, diagnostics);
-  const protocolRaw = childText(node, 'protocol');
-  const protocol = num('protocol', -1, 255);
-  if (protocolRaw === undefined || protocolRaw === '') diagnostics.push(error(GniCode.Missing, `${path}/protocol`, 'rule without <protocol>'));
-  const fromPort = num('fromPort', -1, 65535);
-  const toPort = num('toPort', -1, 65535);
-  const icmpType = num('icmpType', -1, 255);
-  const icmpCode = num('icmpCode', -1, 255);
-  const cidr = childText(node, 'cidr');
-  const groupId = childText(node, 'groupId');
-  const groupOwnerId = childText(node, 'groupOwnerId');
-  return {
-    protocol: protocol ?? -1,
-    ...(fromPort === undefined ? {} : { fromPort }),
-    ...(toPort === undefined ? {} : { toPort }),
-    ...(icmpType === undefined ? {} : { icmpType }),
-    ...(icmpCode === undefined ? {} : { icmpCode }),
-    ...(cidr === undefined || cidr === '' ? {} : { cidr }),
-    ...(groupId === undefined || groupId === '' ? {} : { groupId }),
-    ...(groupOwnerId === undefined || groupOwnerId === '' ? {} : { groupOwnerId }),
-  };
+/** The `rule` children of the current element (consumed), of group `group` at `index`. */
+function readRules(cur: ElementCursor, group: string, index: number, diagnostics: Diagnostic[]): GniRule[] {
+  const rules: GniRule[] = [];
+  while (cur.next()) {
+    if (cur.tag === 'rule') rules.push(readRule(cur, { group, index, rule: rules.length }, diagnostics));
+    else cur.skip();
+  }
+  return rules;
+}
+
+function readRule(cur: ElementCursor, at: RuleAt, diagnostics: Diagnostic[]): GniRule {
+  let protocolRaw: string | undefined;
+  let fromRaw: string | undefined;
+  let toRaw: string | undefined;
+  let typeRaw: string | undefined;
+  let codeRaw: string | undefined;
+  let cidr: string | undefined;
+  let groupId: string | undefined;
+  let groupOwnerId: string | undefined;
+  while (cur.next()) {
+    switch (cur.tag) {
+      case 'protocol': { const t = cur.text(); protocolRaw ??= t; break; }
+      case 'fromPort': { const t = cur.text(); fromRaw ??= t; break; }
+      case 'toPort': { const t = cur.text(); toRaw ??= t; break; }
+      case 'icmpType': { const t = cur.text(); typeRaw ??= t; break; }
+      case 'icmpCode': { const t = cur.text(); codeRaw ??= t; break; }
+      case 'cidr': { const t = cur.text(); cidr ??= t; break; }
+      case 'groupId': { const t = cur.text(); groupId ??= t; break; }
+      case 'groupOwnerId': { const t = cur.text(); groupOwnerId ??= t; break; }
+      default: cur.skip();
+    }
+  }
+  const protocol = readInt(protocolRaw, at, 'protocol', -1, 255, diagnostics);
+  if (protocolRaw === undefined || protocolRaw === '') diagnostics.push(error(GniCode.Missing, rulePath(at, 'protocol'), 'rule without <protocol>'));
+  const fromPort = readInt(fromRaw, at, 'fromPort', -1, 65535, diagnostics);
+  const toPort = readInt(toRaw, at, 'toPort', -1, 65535, diagnostics);
+  const icmpType = readInt(typeRaw, at, 'icmpType', -1, 255, diagnostics);
+  const icmpCode = readInt(codeRaw, at, 'icmpCode', -1, 255, diagnostics);
+  const rule: Mutable<GniRule> = { protocol: protocol ?? -1 };
+  if (fromPort !== undefined) rule.fromPort = fromPort;
+  if (toPort !== undefined) rule.toPort = toPort;
+  if (icmpType !== undefined) rule.icmpType = icmpType;
+  if (icmpCode !== undefined) rule.icmpCode = icmpCode;
+  if (cidr !== undefined && cidr !== '') rule.cidr = cidr;
+  if (groupId !== undefined && groupId !== '') rule.groupId = groupId;
+  if (groupOwnerId !== undefined && groupOwnerId !== '') rule.groupOwnerId = groupOwnerId;
+  return rule as GniRule;
 }

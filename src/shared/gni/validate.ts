@@ -34,14 +34,14 @@ import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup, G
 import { gniPaths as P } from './paths.ts';
 
 const LOOPBACK = 0x7f000001;
-const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
 const MAC_PREFIX = /^[0-9a-f]{2}:[0-9a-f]{2}$/i;
 
 export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const c = doc.configuration;
-  const instanceNames = new Set(doc.instances.map((i) => i.name));
-  const groupNames = new Set(doc.securityGroups.map((g) => g.name));
+  // Name → index of its first holder: membership, and "appears twice" for any later one.
+  const instanceFirst = firstIndexByName(doc.instances);
+  const groupFirst = firstIndexByName(doc.securityGroups);
 
   if (c.mode !== undefined && c.mode !== 'EDGE') {
     out.push(error(GniCode.ModeUnsupported, P.value('mode', 0), `mode "${c.mode}" is not supported (EDGE only)`));
@@ -60,14 +60,38 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
 
   const clusterNames = new Set<string>();
   const nodeNames = new Set<string>();
-  const placed = new Set<string>();
-  c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, placed, instanceNames }));
+  c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, instances: instanceFirst }));
 
-  const seenInstances = new Set<string>();
-  doc.instances.forEach((inst, i) => instance(out, inst, i, seenInstances, groupNames));
-  const seenGroups = new Set<string>();
-  doc.securityGroups.forEach((g, i) => group(out, g, i, seenGroups, groupNames));
+  for (let i = 0; i < doc.instances.length; i++) instance(out, doc.instances[i] as GniInstance, i, instanceFirst, groupFirst);
+  for (let i = 0; i < doc.securityGroups.length; i++) group(out, doc.securityGroups[i] as GniSecurityGroup, i, groupFirst);
   return out;
+}
+
+/** The first index of `name` in a `firstIndexByName` map, placed (negative) or not. */
+function firstIndex(map: ReadonlyMap<string, number>, name: string): number | undefined {
+  const v = map.get(name);
+  return v === undefined || v >= 0 ? v : -1 - v;
+}
+
+function firstIndexByName(list: readonly { readonly name: string }[]): Map<string, number> {
+  const map = new Map<string, number>();
+  for (let i = 0; i < list.length; i++) {
+    const name = (list[i] as { readonly name: string }).name;
+    if (!map.has(name)) map.set(name, i);
+  }
+  return map;
+}
+
+/** `hh:hh:hh:hh:hh:hh`, any case (a hand-written /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i: it runs per instance). */
+function isMac(text: string): boolean {
+  if (text.length !== 17) return false;
+  for (let i = 0; i < 17; i++) {
+    const c = text.charCodeAt(i);
+    if (i % 3 === 2) {
+      if (c !== 0x3a) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
+  }
+  return true;
 }
 
 function address(out: Diagnostic[], text: string, path: string, options: { nonZero?: boolean } = {}): void {
@@ -78,6 +102,12 @@ function address(out: Diagnostic[], text: string, path: string, options: { nonZe
   const ip = parseIp(text);
   if (ip === undefined) out.push(error(GniCode.BadIp, path, `"${text}" is not an IPv4 address`));
   else if (options.nonZero === true && ip === 0) out.push(error(GniCode.BadIp, path, '0.0.0.0 is not allowed here'));
+}
+
+/** True when `address` would report nothing (the common case, checked without building a path). */
+function isAddress(text: string, nonZero: boolean): boolean {
+  const ip = text === '' ? undefined : parseIp(text);
+  return ip !== undefined && !(nonZero && ip === 0);
 }
 
 function ipList(out: Diagnostic[], list: readonly string[], pathOf: (i: number) => string, required: boolean, requiredPath?: string): void {
@@ -115,8 +145,11 @@ function subnet(out: Diagnostic[], s: GniSubnet, path: string): void {
 interface ClusterSeen {
   readonly clusterNames: Set<string>;
   readonly nodeNames: Set<string>;
-  readonly placed: Set<string>;
-  readonly instanceNames: ReadonlySet<string>;
+  /**
+   * Instance name → index of its first record, flipped to `-1 - index` once a
+   * node lists it (placed): one map of the 10,000s of names serves both checks.
+   */
+  readonly instances: Map<string, number>;
 }
 
 function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: ClusterSeen): void {
@@ -139,55 +172,68 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
     if (node.name === '') out.push(error(GniCode.Missing, `${npath}/@name`, 'node without a name'));
     else if (seen.nodeNames.has(node.name)) out.push(error(GniCode.Duplicate, npath, `node "${node.name}" appears twice`));
     seen.nodeNames.add(node.name);
-    node.instanceIds.forEach((id, ii) => {
-      const vpath = `${npath}/instanceIds/value[${ii + 1}]`;
-      if (!seen.instanceNames.has(id)) out.push(error(GniCode.UnknownInstance, vpath, `instance "${id}" is listed under node "${node.name}" but missing from <instances>`));
-      else if (seen.placed.has(id)) out.push(error(GniCode.InstanceOnTwoNodes, vpath, `instance "${id}" is listed under more than one node`));
-      seen.placed.add(id);
-    });
+    for (let ii = 0; ii < node.instanceIds.length; ii++) {
+      const id = node.instanceIds[ii] as string;
+      const first = seen.instances.get(id);
+      if (first === undefined) out.push(error(GniCode.UnknownInstance, `${npath}/instanceIds/value[${ii + 1}]`, `instance "${id}" is listed under node "${node.name}" but missing from <instances>`));
+      else if (first < 0) out.push(error(GniCode.InstanceOnTwoNodes, `${npath}/instanceIds/value[${ii + 1}]`, `instance "${id}" is listed under more than one node`));
+      else seen.instances.set(id, -1 - first);
+    }
   });
 }
 
-function instance(out: Diagnostic[], inst: GniInstance, index: number, seen: Set<string>, groups: ReadonlySet<string>): void {
-  const path = P.instance(inst.name, index);
-  if (inst.name === '') out.push(error(GniCode.Missing, `${path}/@name`, 'instance without a name'));
-  else if (seen.has(inst.name)) out.push(error(GniCode.Duplicate, path, `instance "${inst.name}" appears twice`));
-  seen.add(inst.name);
-  if (inst.ownerId === '') out.push(error(GniCode.Missing, `${path}/ownerId`, 'ownerId is required'));
-  if (inst.macAddress === undefined) out.push(warning(GniCode.MacMissing, `${path}/macAddress`, 'instance without a MAC address'));
-  else if (!MAC.test(inst.macAddress)) out.push(error(GniCode.BadMac, `${path}/macAddress`, `"${inst.macAddress}" is not a MAC address`));
-  if (inst.publicIp !== undefined) address(out, inst.publicIp, `${path}/publicIp`, { nonZero: true });
-  if (inst.privateIp === '') out.push(error(GniCode.Missing, `${path}/privateIp`, 'privateIp is required'));
-  else address(out, inst.privateIp, `${path}/privateIp`, { nonZero: true });
-  if (inst.securityGroups.length === 0) out.push(error(GniCode.Missing, `${path}/securityGroups`, 'an instance needs at least one security group'));
-  inst.securityGroups.forEach((g, i) => {
-    if (!groups.has(g)) out.push(error(GniCode.UnknownGroup, `${path}/securityGroups/value[${i + 1}]`, `security group "${g}" is not in <securityGroups>`));
-  });
+// instance, group and rule run 10,000s of times per document: their paths are
+// built only when a diagnostic needs one, and they create no closures (under
+// tsx every closure creation also names the function, which costs more than
+// the checks).
+
+function instance(out: Diagnostic[], inst: GniInstance, index: number, instanceFirst: ReadonlyMap<string, number>, groups: ReadonlyMap<string, number>): void {
+  if (inst.name === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, '@name'), 'instance without a name'));
+  else if (firstIndex(instanceFirst, inst.name) !== index) out.push(error(GniCode.Duplicate, P.instance(inst.name, index), `instance "${inst.name}" appears twice`));
+  if (inst.ownerId === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'ownerId'), 'ownerId is required'));
+  if (inst.macAddress === undefined) out.push(warning(GniCode.MacMissing, P.instance(inst.name, index, 'macAddress'), 'instance without a MAC address'));
+  else if (!isMac(inst.macAddress)) out.push(error(GniCode.BadMac, P.instance(inst.name, index, 'macAddress'), `"${inst.macAddress}" is not a MAC address`));
+  if (inst.publicIp !== undefined && !isAddress(inst.publicIp, true)) address(out, inst.publicIp, P.instance(inst.name, index, 'publicIp'), { nonZero: true });
+  if (inst.privateIp === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'privateIp'), 'privateIp is required'));
+  else if (!isAddress(inst.privateIp, true)) address(out, inst.privateIp, P.instance(inst.name, index, 'privateIp'), { nonZero: true });
+  if (inst.securityGroups.length === 0) out.push(error(GniCode.Missing, P.instance(inst.name, index, 'securityGroups'), 'an instance needs at least one security group'));
+  for (let i = 0; i < inst.securityGroups.length; i++) {
+    const g = inst.securityGroups[i] as string;
+    if (!groups.has(g)) out.push(error(GniCode.UnknownGroup, P.instance(inst.name, index, `securityGroups/value[${i + 1}]`), `security group "${g}" is not in <securityGroups>`));
+  }
 }
 
-function group(out: Diagnostic[], g: GniSecurityGroup, index: number, seen: Set<string>, groups: ReadonlySet<string>): void {
-  const path = P.group(g.name, index);
-  if (g.name === '') out.push(error(GniCode.Missing, `${path}/@name`, 'security group without a name'));
-  else if (seen.has(g.name)) out.push(error(GniCode.Duplicate, path, `security group "${g.name}" appears twice`));
-  seen.add(g.name);
-  if (g.ownerId === '') out.push(error(GniCode.Missing, `${path}/ownerId`, 'ownerId is required'));
-  g.ingressRules.forEach((r, i) => rule(out, r, `${path}/ingressRules/rule[${i + 1}]`, groups));
+function group(out: Diagnostic[], g: GniSecurityGroup, index: number, groups: ReadonlyMap<string, number>): void {
+  if (g.name === '') out.push(error(GniCode.Missing, P.group(g.name, index, '@name'), 'security group without a name'));
+  else if (groups.get(g.name) !== index) out.push(error(GniCode.Duplicate, P.group(g.name, index), `security group "${g.name}" appears twice`));
+  if (g.ownerId === '') out.push(error(GniCode.Missing, P.group(g.name, index, 'ownerId'), 'ownerId is required'));
+  for (let i = 0; i < g.ingressRules.length; i++) rule(out, g.ingressRules[i] as GniRule, { group: g.name, index, rule: i }, groups);
 }
 
-function rule(out: Diagnostic[], r: GniRule, path: string, groups: ReadonlySet<string>): void {
-  if (!Number.isInteger(r.protocol) || r.protocol < -1 || r.protocol > 255) out.push(error(GniCode.BadNumber, `${path}/protocol`, `protocol ${r.protocol} out of range`));
+interface RuleAt {
+  readonly group: string;
+  readonly index: number;
+  readonly rule: number;
+}
+
+function rulePath(at: RuleAt, rest?: string): string {
+  return P.group(at.group, at.index, `ingressRules/rule[${at.rule + 1}]${rest === undefined ? '' : `/${rest}`}`);
+}
+
+function rule(out: Diagnostic[], r: GniRule, at: RuleAt, groups: ReadonlyMap<string, number>): void {
+  if (!Number.isInteger(r.protocol) || r.protocol < -1 || r.protocol > 255) out.push(error(GniCode.BadNumber, rulePath(at, 'protocol'), `protocol ${r.protocol} out of range`));
   const hasCidr = r.cidr !== undefined;
   const hasGroup = r.groupId !== undefined;
-  if (hasCidr === hasGroup) out.push(error(GniCode.RuleSource, path, hasCidr ? 'rule has both a cidr and a groupId' : 'rule has neither a cidr nor a groupId'));
-  if (r.cidr !== undefined && parseCidr(r.cidr) === undefined) out.push(error(GniCode.BadCidr, `${path}/cidr`, `"${r.cidr}" is not a CIDR`));
+  if (hasCidr === hasGroup) out.push(error(GniCode.RuleSource, rulePath(at), hasCidr ? 'rule has both a cidr and a groupId' : 'rule has neither a cidr nor a groupId'));
+  if (r.cidr !== undefined && parseCidr(r.cidr) === undefined) out.push(error(GniCode.BadCidr, rulePath(at, 'cidr'), `"${r.cidr}" is not a CIDR`));
   if (r.groupId !== undefined && !groups.has(r.groupId)) {
-    out.push(warning(GniCode.UnknownPeerGroup, `${path}/groupId`, `peer group "${r.groupId}" is not in the document; the rule admits nobody`));
+    out.push(warning(GniCode.UnknownPeerGroup, rulePath(at, 'groupId'), `peer group "${r.groupId}" is not in the document; the rule admits nobody`));
   }
   if (r.protocol === 6 || r.protocol === 17) {
-    if (r.fromPort === undefined) out.push(error(GniCode.Missing, `${path}/fromPort`, 'tcp/udp rule without fromPort'));
-    if (r.toPort === undefined) out.push(error(GniCode.Missing, `${path}/toPort`, 'tcp/udp rule without toPort'));
+    if (r.fromPort === undefined) out.push(error(GniCode.Missing, rulePath(at, 'fromPort'), 'tcp/udp rule without fromPort'));
+    if (r.toPort === undefined) out.push(error(GniCode.Missing, rulePath(at, 'toPort'), 'tcp/udp rule without toPort'));
   }
   if (r.fromPort !== undefined && r.toPort !== undefined && r.fromPort >= 0 && r.toPort >= 0 && r.fromPort > r.toPort) {
-    out.push(error(GniCode.RangeReversed, `${path}/fromPort`, `port range ${r.fromPort}-${r.toPort} is reversed`));
+    out.push(error(GniCode.RangeReversed, rulePath(at, 'fromPort'), `port range ${r.fromPort}-${r.toPort} is reversed`));
   }
 }

@@ -180,3 +180,17 @@ test('size limit is checked first, in bytes', () => {
   assert.equal(d.code, GniCode.TooLarge);
   assert.equal(parseGni(EXAMPLE, { maxBytes: Buffer.byteLength(EXAMPLE) }).ok, true);
 });
+
+test('an instance under two nodes, and a duplicated instance that a node lists', () => {
+  const node = '<node name="10.0.0.21"><instanceIds><value>i-1a2b3c4d</value></instanceIds></node>';
+  const nodes = "network-data/configuration/property[@name='clusters']/cluster[@name='zone-a']/property[@name='nodes']";
+  expectFirst(
+    edit(node, `${node}<node name="10.0.0.22"><instanceIds><value>i-1a2b3c4d</value></instanceIds></node>`),
+    GniCode.InstanceOnTwoNodes,
+    `${nodes}/node[@name='10.0.0.22']/instanceIds/value[1]`,
+  );
+  // Placing an instance does not hide that its record appears twice (and vice versa).
+  const inst = EXAMPLE.slice(EXAMPLE.indexOf('<instance name='), EXAMPLE.indexOf('</instance>') + '</instance>'.length);
+  const r = parseGni(edit(inst, inst + inst));
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.path]), [[GniCode.Duplicate, INSTANCE]]);
+});
