@@ -248,7 +248,7 @@ async function inner(dir: string): Promise<void> {
     '## Reading',
     '',
     '- The raw baseline is only the four restore processes; the netd full sync also reads and parses the document, renders (in process, the',
-    '  "parse + render" line), reads the kernel (5 save processes and `ip -j link`, started in parallel with the parse), attaches the',
+    '  "parse + render" line), reads the kernel (3 save processes and one `ip -j -d addr`, started in parallel with the parse), attaches the',
     '  private interface, adds the public /32s (one `ip -batch`), starts dhcpd and writes status and event files. The four table',
     '  transactions run side by side (independent kernel tables).',
     '- The step list below shows the restores themselves cost about what the raw ones do; the gap is CPU in this process (parse +',
