@@ -242,7 +242,8 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
-  const md = `# Propagation: admin API → kernel → first packet
+  const title = '# Propagation: admin API → kernel → first packet';
+  const md = `## Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
 
 Command: \`node --import tsx bench/propagation.bench.ts --scales ${SCALES.join(',')} --samples ${SAMPLES} --nodes ${NODES}\`
 (${new Date().toISOString()}, ${os.cpus().length} CPUs, load average at the end ${load}, run took ${Math.round((Date.now() - started) / 1000)} s).
@@ -259,10 +260,10 @@ ${breakdown.join('\n')}
 
 How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is the first rule notification for the new port from the kernel of n1 (\`xtables-monitor -e\` in n1's namespace, "events" in the last column) or, without xtables-monitor, an upper bound by the iptables-save poll period ("poll N ms"); "first packet" is an upper bound by the prober's 20 ms retry period.
 `;
-  // Newest run first; earlier runs stay below it.
+  // Newest run first; earlier runs (each a "## Run of …" section) stay below it.
   const earlier = await fs.readFile(RESULTS, 'utf8').catch(() => '');
-  const history = earlier.replace(/^# [^\n]*\n+/, '').replace(/^## Earlier runs\n+/m, '');
-  await fs.writeFile(RESULTS, history.trim() === '' ? md : `${md}\n## Earlier runs\n\n${history.replace(/^Command:/m, '### Run\n\nCommand:')}`);
+  const history = earlier.replace(/^# [^\n]*\n+/, '');
+  await fs.writeFile(RESULTS, `${title}\n\n${md}${history.trim() === '' ? '' : `\n${history}`}`);
   process.stdout.write(`\n${md}`);
 }
 
