@@ -9,7 +9,7 @@
  *   applied versions from the latest polls.
  */
 import type { OperationHandler } from '../shared/soap/server.ts';
-import { decodeBase64Strict, refuseDtd } from '../shared/soap/guard.ts';
+import { decodeNetworkInfo } from '../shared/soap/guard.ts';
 import { envelope } from '../shared/soap/envelope.ts';
 import { broadcastReplyInner, parseBroadcast, statusReplyInner, type NodeTarget } from '../shared/soap/messages.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -30,10 +30,7 @@ export function ccOperations(o: CcServiceOptions): Record<string, OperationHandl
     BroadcastNetworkInfo: async (el, peer, timing) => {
       const req = parseBroadcast(el);
       timing.mark('fields');
-      const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
-      timing.mark('decode');
-      refuseDtd(xml, 'networkInfo');
-      timing.mark('dtdGni');
+      const xml = decodeNetworkInfo(req.networkInfo, timing);
       const { outcome, doc, persisted } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
       timing.mark('accept');
       const targets = doc.nodes ?? o.configNodes;

@@ -5,7 +5,7 @@
  * - `ncDescribeNetworkStatus`: the held document and netd's last status.
  */
 import type { OperationHandler } from '../shared/soap/server.ts';
-import { decodeBase64Strict, refuseDtd } from '../shared/soap/guard.ts';
+import { decodeNetworkInfo } from '../shared/soap/guard.ts';
 import { envelope } from '../shared/soap/envelope.ts';
 import { broadcastReplyInner, parseBroadcast, statusReplyInner } from '../shared/soap/messages.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -26,10 +26,7 @@ export function ncOperations(o: NcServiceOptions): Record<string, OperationHandl
     ncBroadcastNetworkInfo: async (el, peer, timing) => {
       const req = parseBroadcast(el);
       timing.mark('fields');
-      const xml = decodeBase64Strict(req.networkInfo, 'networkInfo');
-      timing.mark('decode');
-      refuseDtd(xml, 'networkInfo');
-      timing.mark('dtdGni');
+      const xml = decodeNetworkInfo(req.networkInfo, timing);
       const started = performance.now();
       const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence }, timing);
       o.metrics.received.inc({ outcome: result.outcome });

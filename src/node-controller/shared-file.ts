@@ -35,6 +35,7 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Timing } from '../shared/soap/timing.ts';
+import { fsyncDir } from '../shared/files.ts';
 
 /** Temp files of `file` (ours, left by a crash): `.<basename>.<pid>.<hex>.tmp`. */
 export function isTempOf(file: string, name: string): boolean {
@@ -67,7 +68,7 @@ export async function publishSharedFile(file: string, content: Buffer, options: 
     throw err;
   }
   await handle.close();
-  await syncDir(dir);
+  await fsyncDir(dir);
   timing?.mark('dirsync');
 }
 
@@ -79,17 +80,5 @@ export async function syncFileAndDir(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await syncDir(path.dirname(file));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, fsConstants.O_RDONLY);
-    await handle.sync();
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    await handle?.close();
-  }
+  await fsyncDir(path.dirname(file));
 }

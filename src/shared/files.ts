@@ -47,7 +47,8 @@ export async function writeFileAtomic(file: string, content: string | Buffer, op
   await fsyncDir(dir);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsync of a directory (makes a rename in it durable); filesystems that refuse it are tolerated. */
+export async function fsyncDir(dir: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(dir, fsConstants.O_RDONLY);

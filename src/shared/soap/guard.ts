@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { EdgenetError } from '../errors.ts';
+import type { Timing } from './timing.ts';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
@@ -119,4 +120,17 @@ export function decodeBase64Strict(text: string, what: string): Buffer {
   }
   if (!BASE64.test(text)) throw new SoapRequestError('BAD_BASE64', `${what} is not valid Base64`);
   return Buffer.from(text, 'base64');
+}
+
+/**
+ * The `networkInfo` field of a broadcast (CC and NC alike): strict Base64 to
+ * bytes, then no DOCTYPE/ENTITY in the GNI inside; marks `decode` and
+ * `dtdGni` on the request's timing.
+ */
+export function decodeNetworkInfo(networkInfo: string, timing: Timing): Buffer {
+  const xml = decodeBase64Strict(networkInfo, 'networkInfo');
+  timing.mark('decode');
+  refuseDtd(xml, 'networkInfo');
+  timing.mark('dtdGni');
+  return xml;
 }
