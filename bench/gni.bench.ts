@@ -17,17 +17,17 @@
  *
  * Then, as netd does it (a long-running process parsing a string read from
  * the shared file): parseGni on a real document (`--file`, default the lab's
- * /work/benchdata/gni-10k.xml when present) 20 + M times in a row in a fresh
+ * bench/out/gni-10k.xml, a kept lab document, when present; else the same shape generated: bench/lab-document.ts) 20 + M times in a row in a fresh
  * process (M default 60), nothing forced between runs, so GC pauses land in
  * the samples; the first 20 (JIT warm-up) apart, then median / p95 / best
  * wall time and median CPU of the M steady-state runs.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { buildGniEncoded } from '../src/cloud-controller/gni/builder.ts';
 import type { CloudSnapshot } from '../src/cloud-controller/contracts.ts';
 import { parseGni, serializeGni, serializeGniBody } from '../src/shared/gni/codec.ts';
 import { readGniHeader } from '../src/shared/gni/header.ts';
 import { syntheticSnapshot } from '../test/fixtures/gni/synthetic.ts';
+import { DEFAULT_LAB_DOCUMENT, labDocument } from './lab-document.ts';
 
 const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -35,7 +35,7 @@ const argOf = (name: string): string | undefined => {
 };
 const RUNS = Number(argOf('--runs') ?? 9);
 const PARSE_RUNS = Number(argOf('--parse-runs') ?? 60);
-const LAB_FILE = argOf('--file') ?? '/work/benchdata/gni-10k.xml';
+const LAB_FILE = argOf('--file') ?? DEFAULT_LAB_DOCUMENT;
 const WARMUP = 3;
 
 /**
@@ -175,7 +175,7 @@ function withOneInstance(s: CloudSnapshot, k: number): CloudSnapshot {
   return { ...s, instances };
 }
 
-const repeated = existsSync(LAB_FILE) ? repeatedParse(LAB_FILE) : [`\n(${LAB_FILE} not found: repeated-parse section skipped; pass --file)`];
+const repeated = repeatedParse(LAB_FILE);
 measure(1000, false); // JIT warm-up for both sizes before anything is recorded
 const rows = [measure(1000, true), measure(10000, true)];
 console.log(`node ${process.version}, ${process.platform}/${process.arch}, runs=${RUNS} (median / best, ms)\n`);
@@ -203,9 +203,9 @@ if (ten !== undefined) {
  * COLD_RUNS are reported apart: they are what a freshly started netd sees
  * while the JIT optimizes the reader; the rest is the steady state.
  */
-function repeatedParse(file: string): string[] {
+function repeatedParse(path: string): string[] {
   const COLD_RUNS = 20;
-  const text = readFileSync(file, 'utf8');
+  const { text, source: file } = labDocument(path);
   const cold: number[] = [];
   const wall: number[] = [];
   const cpu: number[] = [];

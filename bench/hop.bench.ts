@@ -5,7 +5,7 @@
  * process), a real `edgenet cc` process and real `edgenet nc` processes, mutual
  * TLS with certificates from `edgenet certs`, on loopback.
  *
- *   node --import tsx bench/hop.bench.ts [--doc /work/benchdata/gni-10k.xml] [--ncs 1] [--runs 20] [--warmup 3]
+ *   node --import tsx bench/hop.bench.ts [--doc FILE (default bench/out/gni-10k.xml if kept, else generated: bench/lab-document.ts)] [--ncs 1] [--runs 20] [--warmup 3]
  *
  * Each run rewrites the document's root tag (new version and sequence), so
  * every run is a new document end to end. The breakdown comes from the phase
@@ -24,10 +24,11 @@ import { nullLogger } from '../src/shared/logger.ts';
 import { ClusterSender, type EncodedDocument } from '../src/cloud-controller/broadcast/cluster-sender.ts';
 import { ccTransport } from '../src/cloud-controller/broadcast/plugin.ts';
 import { nowEpochMs, type Timing } from '../src/shared/soap/timing.ts';
+import { DEFAULT_LAB_DOCUMENT, labDocument } from './lab-document.ts';
 
 const { values } = parseArgs({
   options: {
-    doc: { type: 'string', default: '/work/benchdata/gni-10k.xml' },
+    doc: { type: 'string', default: DEFAULT_LAB_DOCUMENT },
     ncs: { type: 'string', default: '1' },
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
@@ -99,9 +100,9 @@ try {
   const ncLogs = ncs.map((n) => new LogTail(n.logFile));
   const nodes = ncs.map((n) => ({ name: n.name, url: n.url }));
 
-  const source = readFileSync(values.doc!, 'utf8');
+  const { text: source, source: docSource } = labDocument(values.doc!);
   const root = /<network-data\b[^>]*>/.exec(source);
-  if (!root) throw new Error(`${values.doc} has no <network-data> root tag`);
+  if (!root) throw new Error(`${docSource} has no <network-data> root tag`);
   const baseSeq = Math.floor(Date.now() / 1000);
   const makeDoc = (i: number): EncodedDocument => {
     const version = `hop${baseSeq}x${i}`;
@@ -126,7 +127,7 @@ try {
   type Row = Record<string, number>;
   const rows: Row[] = [];
   const sample = makeDoc(0);
-  console.error(`document: ${values.doc} ${sample.bytes} bytes, ${sample.base64.length} Base64 chars; ${NCS} NC(s); ${WARMUP} warm-up + ${RUNS} runs`);
+  console.error(`document: ${docSource} ${sample.bytes} bytes, ${sample.base64.length} Base64 chars; ${NCS} NC(s); ${WARMUP} warm-up + ${RUNS} runs`);
 
   for (let i = 1; i <= WARMUP + RUNS; i++) {
     const doc = makeDoc(i);

@@ -11,7 +11,8 @@
  * after warm-up); results are kept in bench/results/netd-render.md.
  *
  * When the lab's real document and node config are present (`--file`,
- * `--config`; default /work/benchdata/gni-10k.xml and netd-n1.conf), a last
+ * `--config`; default bench/out/gni-10k.xml and bench/out/netd-n1.conf, see
+ * bench/lab-document.ts for keeping them), a last
  * row renders it for that config's node, the document read as a string as
  * netd reads it.
  */
@@ -25,6 +26,7 @@ import { findSelf, render } from '../src/netd/render/render.ts';
 import type { DesiredState } from '../src/netd/render/types.ts';
 import { ebtablesRestoreText, ipsetRestoreText, iptablesRestoreText } from '../src/netd/netfilter/index.ts';
 import { syntheticSnapshot } from '../test/fixtures/gni/synthetic.ts';
+import { DEFAULT_LAB_DOCUMENT } from './lab-document.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
@@ -32,8 +34,8 @@ const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const LAB_FILE = argOf('--file') ?? '/work/benchdata/gni-10k.xml';
-const LAB_CONFIG = argOf('--config') ?? '/work/benchdata/netd-n1.conf';
+const LAB_FILE = argOf('--file') ?? DEFAULT_LAB_DOCUMENT;
+const LAB_CONFIG = argOf('--config') ?? new URL('./out/netd-n1.conf', import.meta.url).pathname;
 const WARMUP = 3;
 const HOST = { bridgeMac: '02:00:00:00:00:01' };
 
