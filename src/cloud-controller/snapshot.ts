@@ -18,6 +18,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './db/store.ts';
+import type { InstancesTable } from './db/schema.ts';
 import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule } from './contracts.ts';
 import { explodedConfiguration, readPropertyTexts } from './properties/service.ts';
 import { storedRuleOfRow } from './services/groups.ts';
@@ -49,16 +50,7 @@ export async function readInstances(db: Db, ids?: readonly string[]): Promise<Sn
   const where = ids === undefined ? sql`` : sql`WHERE i.id IN (${sql.join(ids)})`;
   // One row per instance with its groups aggregated in launch order (SQLite ≥ 3.44
   // ordered aggregate): a third of the rows a separate membership query would return.
-  const { rows } = await sql<{
-    id: string;
-    owner_id: string;
-    cluster: string;
-    node: string;
-    mac: string;
-    private_ip: string;
-    public_ip: string | null;
-    groups: string | null;
-  }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, p.ip AS public_ip,
+  const { rows } = await sql<Omit<InstancesTable, 'created_at'> & { public_ip: string | null; groups: string | null }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, p.ip AS public_ip,
             (SELECT group_concat(g.group_id, ',' ORDER BY g.position) FROM instance_groups g WHERE g.instance_id = i.id) AS groups
        FROM instances i LEFT JOIN public_addresses p ON p.instance_id = i.id
        ${where}
