@@ -9,8 +9,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { TLSSocket, PeerCertificate } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { EdgenetError } from '../errors.ts';
+import { peerX509, subjectValue } from './session-peer.ts';
 
 export const ROLES = ['clc', 'cc', 'nc'] as const;
 export type Role = (typeof ROLES)[number];
@@ -65,13 +66,12 @@ export function peerRole(socket: TLSSocket): { ok: true; role: Role; name: strin
   if (!socket.authorized) {
     return { ok: false, reason: socket.authorizationError ? `client certificate not trusted: ${String(socket.authorizationError)}` : 'no client certificate' };
   }
-  const cert: PeerCertificate = socket.getPeerCertificate();
-  const ou = firstValue(cert.subject?.OU);
-  const cn = firstValue(cert.subject?.CN) ?? '';
+  // Not getPeerCertificate(): on a resumed session a client socket reports no
+  // peer certificate at all; peerX509 falls back to the one the session keeps.
+  const cert = peerX509(socket);
+  if (!cert) return { ok: false, reason: 'peer presented no certificate' };
+  const ou = subjectValue(cert.subject, 'OU');
+  const cn = subjectValue(cert.subject, 'CN') ?? '';
   if (!ou || !isRole(ou)) return { ok: false, reason: `certificate ${cn} carries no edgenet role` };
   return { ok: true, role: ou, name: cn };
-}
-
-function firstValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
