@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server isc-dhcp-client arping
-                 openssl iputils-ping netcat-openbsd curl procps)
+                 openssl iputils-ping netcat-openbsd curl procps cloud-init)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -20,6 +20,11 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+fi
+# cloud-init is here only for its EC2 metadata crawler (the metadata integration
+# test): never let it configure this host at its next boot.
+if [[ $(id -u) -eq 0 && -d /etc/cloud && ! -e /etc/cloud/cloud-init.disabled ]]; then
+  : > /etc/cloud/cloud-init.disabled
 fi
 # isc-dhcp-server's package enables a system-wide service; edgenet runs its own dhcpd.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
