@@ -15,8 +15,10 @@
  * The clock is injected (retry timers); sends and polls go through NcTransport.
  */
 import type { Clock, TimerHandle } from '../shared/clock.ts';
+import { netdLivenessFields } from '../shared/netd-status.ts';
 import type { Logger } from '../shared/logger.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
+import { isRefusalCode } from '../shared/freshness.ts';
 import { type BroadcastReply, type NodeReport, type NodeTarget } from '../shared/soap/messages.ts';
 import type { CcDocument } from './document-store.ts';
 
@@ -140,6 +142,8 @@ export class FanOut {
         statusAt: r?.statusAt,
         lastError,
         polledAt: st.polledAt,
+        // netd's liveness as the NC last saw it; nothing when the NC itself does not answer.
+        ...netdLivenessFields(st.pollError === undefined ? r : undefined),
       };
     });
   }
@@ -218,11 +222,11 @@ export class FanOut {
       (err: unknown) => {
         if (controller.signal.aborted) return; // superseded or node removed: not a failure
         this.o.onSent?.(st.target.name, false, this.o.clock.now() - started);
-        if (err instanceof EdgenetError && err.code === 'STALE_SEQUENCE') {
+        if (err instanceof EdgenetError && isRefusalCode(err.code)) {
           // The node holds a newer document than this CC: re-sending ours cannot help.
           st.delivered = { key: keyOf(doc), at: new Date(this.o.clock.now()).toISOString() };
           st.lastError = errorMessage(err);
-          this.o.logger.warn('node refused our document as stale', { node: st.target.name, sequence: doc.sequence });
+          this.o.logger.warn('node refused our document as stale', { node: st.target.name, sequence: doc.sequence, generation: doc.generation, error: st.lastError });
           return;
         }
         st.failures += 1;

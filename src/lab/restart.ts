@@ -38,25 +38,55 @@ function specFor(state: LabState, sel: DaemonSelector, deps: Pick<LabDeps, 'exec
 
 const matches = (p: LabProcess, sel: DaemonSelector) => p.role === sel.role && (sel.node === undefined || p.node === sel.node);
 
-/** Stops the daemon (SIGKILL by default: a crash) and waits until it is gone. */
-export async function labStopDaemon(state: LabState, sel: DaemonSelector, options: { signal?: NodeJS.Signals } = {}): Promise<LabState> {
+const label = (sel: DaemonSelector) => `${sel.role}${sel.node ? ` on ${sel.node}` : ''}`;
+const needles = (entry: LabProcess) => [entry.argv[1] ?? 'edgenet', entry.argv[2] ?? ''];
+
+/** True when the state's entry for `sel` is a live process that is still our daemon (pids are reused). */
+export async function labDaemonAlive(state: LabState, sel: DaemonSelector): Promise<{ entry?: LabProcess; alive: boolean }> {
   const entry = state.processes.find((p) => matches(p, sel));
-  if (!entry) throw new EdgenetError('LAB_UNKNOWN_DAEMON', `lab ${state.plan.name} has no ${sel.role}${sel.node ? ` on ${sel.node}` : ''}`);
-  // The pid must still be our daemon (pids are reused).
-  if (await processMatches(entry.pid, [entry.argv[1] ?? 'edgenet', entry.argv[2] ?? ''])) {
-    process.kill(entry.pid, options.signal ?? 'SIGKILL');
-    await waitFor(async () => !(await processMatches(entry.pid, [entry.argv[1] ?? 'edgenet'])), { timeoutMs: 10_000, intervalMs: 50, what: `${sel.role} pid ${entry.pid} to exit`, clock: systemClock });
+  return { ...(entry ? { entry } : {}), alive: entry ? await processMatches(entry.pid, needles(entry)) : false };
+}
+
+function checkSelector(state: LabState, sel: DaemonSelector): void {
+  if ((sel.role === 'nc' || sel.role === 'netd') && !state.plan.nodes.some((n) => n.short === sel.node)) {
+    const known = state.plan.nodes.map((n) => n.short).join(', ');
+    throw new EdgenetError('LAB_UNKNOWN_NODE', `lab ${state.plan.name} has no node ${sel.node ?? '(none given: --node)'}; nodes: ${known}`);
+  }
+}
+
+/**
+ * Stops the daemon and waits until it is gone: SIGKILL by default (a crash);
+ * with SIGTERM (an orderly stop) it escalates to SIGKILL after `graceMs`.
+ * A daemon that already died is only removed from the state file.
+ */
+export async function labStopDaemon(state: LabState, sel: DaemonSelector, options: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<LabState> {
+  checkSelector(state, sel);
+  const { entry, alive } = await labDaemonAlive(state, sel);
+  if (!entry) throw new EdgenetError('LAB_DAEMON_NOT_RUNNING', `${label(sel)} is not running in lab ${state.plan.name}`);
+  if (alive) {
+    const gone = async () => !(await processMatches(entry.pid, needles(entry)));
+    const signal = options.signal ?? 'SIGKILL';
+    process.kill(entry.pid, signal);
+    try {
+      await waitFor(gone, { timeoutMs: signal === 'SIGKILL' ? 10_000 : (options.graceMs ?? 10_000), intervalMs: 50, what: `${sel.role} pid ${entry.pid} to exit`, clock: systemClock });
+    } catch (err) {
+      if (signal === 'SIGKILL') throw err;
+      process.kill(entry.pid, 'SIGKILL');
+      await waitFor(gone, { timeoutMs: 10_000, intervalMs: 50, what: `${sel.role} pid ${entry.pid} to exit after SIGKILL`, clock: systemClock });
+    }
   }
   const next: LabState = { ...state, processes: state.processes.filter((p) => p !== entry) };
   await writeLabState(next);
   return next;
 }
 
-/** Starts the daemon again with the plan's command line. */
+/** Starts the daemon again with the plan's command line (a dead entry for it is replaced). */
 export async function labStartDaemon(state: LabState, sel: DaemonSelector, deps: Pick<LabDeps, 'exec'>): Promise<LabState> {
-  if (state.processes.some((p) => matches(p, sel))) throw new EdgenetError('LAB_DAEMON_RUNNING', `${sel.role}${sel.node ? ` on ${sel.node}` : ''} is already running`);
-  const { entry } = await startDaemon(specFor(state, sel, deps), deps.exec);
-  const next: LabState = { ...state, processes: [...state.processes, entry] };
+  checkSelector(state, sel);
+  const { entry, alive } = await labDaemonAlive(state, sel);
+  if (alive) throw new EdgenetError('LAB_DAEMON_RUNNING', `${label(sel)} is already running (pid ${entry!.pid})`);
+  const started = await startDaemon(specFor(state, sel, deps), deps.exec);
+  const next: LabState = { ...state, processes: [...state.processes.filter((p) => p !== entry), started.entry] };
   await writeLabState(next);
   return next;
 }

@@ -28,6 +28,8 @@ import { dhcpdFiles, findDhcpd } from './apply/dhcpd.ts';
 import { FileWatcher } from './watcher.ts';
 import type { NetdMetrics } from './metrics.ts';
 import { EdgenetError } from '../shared/errors.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { statusFiles } from './status.ts';
 
 export interface DaemonOptions {
   readonly host: HostOps;
@@ -54,6 +56,8 @@ export const DHCPD_STABLE_MS = 60_000;
 export class NetdDaemon {
   private readonly runner: BoundedFrequencyRunner;
   private readonly watcher: FileWatcher;
+  /** Liveness for the node controller (heartbeat.ts), on its own timer. */
+  private readonly heartbeat: Heartbeat;
   private nextTrigger: SyncTrigger = 'start';
   private lastFullAt = -Infinity;
   private lastFailed = true; // the first sync is full
@@ -85,6 +89,12 @@ export class NetdDaemon {
       onChange: (source) => this.request(source === 'file' ? 'file' : 'poll'),
       onTick: () => void this.checkDhcpd(),
     });
+    this.heartbeat = new Heartbeat({
+      file: statusFiles(opts.runDir).heartbeat,
+      clock,
+      write: (file, content) => opts.host.mkdirp(opts.runDir).then(() => opts.host.writeFile(file, content)),
+      onError: (err) => opts.logger.warn('cannot write the heartbeat file', { error: (err as Error).message }),
+    });
   }
 
   get last(): SyncOutcome | undefined {
@@ -98,6 +108,7 @@ export class NetdDaemon {
 
   async start(): Promise<void> {
     this.opts.logger.info('netd starting', { gniFile: this.opts.gniFile, runDir: this.opts.runDir, prefix: this.opts.config.prefix });
+    this.heartbeat.start();
     await this.watcher.start();
     this.runner.start();
   }
@@ -118,6 +129,7 @@ export class NetdDaemon {
     await this.watcher.stop();
     this.runner.stop();
     await this.runner.idle();
+    await this.heartbeat.stop();
     this.opts.logger.info('netd stopped (host left as is)');
   }
 

@@ -14,6 +14,8 @@ export interface StatusFiles {
   readonly status: string;
   readonly version: string;
   readonly events: string;
+  /** NetdHeartbeat, rewritten every few seconds while netd runs (heartbeat.ts). */
+  readonly heartbeat: string;
 }
 
 export function statusFiles(runDir: string): StatusFiles {
@@ -21,6 +23,7 @@ export function statusFiles(runDir: string): StatusFiles {
     status: path.join(runDir, 'netd-status.json'),
     version: path.join(runDir, 'global_network_info.version'),
     events: path.join(runDir, 'netd-events.jsonl'),
+    heartbeat: path.join(runDir, 'netd-heartbeat.json'),
   };
 }
 
@@ -37,4 +40,23 @@ export async function readStatus(io: FileIo, files: StatusFiles): Promise<NetdSt
 export async function writeStatus(io: FileIo, files: StatusFiles, status: NetdStatus): Promise<void> {
   await io.writeFile(files.status, `${JSON.stringify(status, null, 2)}\n`);
   if (status.result === 'ok' && status.appliedVersion !== undefined) await io.writeFile(files.version, `${status.appliedVersion}\n`);
+}
+
+/**
+ * The status `edgenet netd flush` leaves: result `flushed` and nothing applied
+ * (the host has no edgenet rules), so the node shows as flushed rather than
+ * converged until netd syncs again; the document last read is kept.
+ */
+export function flushedStatus(previous: NetdStatus | undefined, options: { node: string; now: number }): NetdStatus {
+  return {
+    node: previous?.node || options.node,
+    ...(previous?.version !== undefined ? { version: previous.version } : {}),
+    ...(previous?.sequence !== undefined ? { sequence: previous.sequence } : {}),
+    ...(previous?.generation !== undefined ? { generation: previous.generation } : {}),
+    result: 'flushed',
+    at: new Date(options.now).toISOString(),
+    error: 'every edgenet rule was flushed (edgenet netd flush); restart netd to apply the document again',
+    trigger: 'flush',
+    steps: [],
+  };
 }

@@ -9,6 +9,8 @@
  *   lab exec -- ARGS                  runs `edgenet ARGS` against the lab's CLC
  *   lab vm add ID | vm del ID         attaches / detaches an instance namespace (dhclient)
  *   lab sh NS -- CMD                  runs CMD inside a lab namespace (n1, n2, ctl, cl, lan, i-…)
+ *   lab stop|kill|start|restart DAEMON [--node N] [--json]
+ *                                     one daemon (clc, cc, nc, netd) of a running lab
  *   lab demo                          the README's demo (scripts/demo.sh)
  *   lab relay                         (internal) the admin API relay
  */
@@ -25,6 +27,7 @@ import { labApiEnv, labApiFor } from '../../lab/api.ts';
 import { labVmAdd, labVmDel, labTopology } from '../../lab/vm.ts';
 import { parseEndpoint, startRelay } from '../../lab/relay.ts';
 import { runDemo } from '../../lab/demo.ts';
+import { LAB_DAEMON_ACTIONS, labDaemonAction, parseDaemonSelector } from '../../lab/daemon-control.ts';
 
 interface LabFlags {
   name?: string;
@@ -188,6 +191,22 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
       const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
       await labVmDel(state, id, { exec: createExec() });
     });
+
+  for (const action of LAB_DAEMON_ACTIONS) {
+    withLabOptions(lab.command(action.name))
+      .description(`${action.description} one daemon of the lab: clc, cc, nc or netd (nc and netd need --node n1|n2)`)
+      .argument('<daemon>', 'clc, cc, nc or netd')
+      .option('--node <N>', 'the lab node (n1, n2) for nc and netd')
+      .option('--json', 'machine-readable')
+      .action(async (daemon: string, flags: LabFlags & { node?: string; json?: boolean }) => {
+        requireRootUser();
+        const name = nameOf(flags);
+        const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+        const sel = parseDaemonSelector(daemon, flags.node);
+        const r = await labDaemonAction(state, { action: action.name, ...sel }, { exec: createExec() });
+        ctx.out(flags.json ? JSON.stringify(r, null, 2) : r.summary);
+      });
+  }
 
   withLabOptions(lab.command('demo'))
     .description('the demo: lab up, groups, instances on both nodes, a public address, status + connectivity matrix; Ctrl-C tears down')

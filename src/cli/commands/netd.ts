@@ -20,7 +20,7 @@ import { describeStep } from '../../netd/plan/steps.ts';
 import { netdNames } from '../../netd/names.ts';
 import { flushHost } from '../../netd/flush.ts';
 import { formatEvent, readEvents } from '../../netd/events.ts';
-import { readStatus, statusFiles } from '../../netd/status.ts';
+import { flushedStatus, readStatus, statusFiles, writeStatus } from '../../netd/status.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../netd/config.ts';
 import { runDir as defaultRunDir } from '../../shared/paths.ts';
 import type { DesiredState } from '../../netd/render/types.ts';
@@ -98,6 +98,10 @@ export function registerNetd(program: Command, ctx: CliContext): void {
       });
       if (results.length === 0) ctx.out('nothing to flush');
       for (const r of results) ctx.out(`${r.description} (${r.ms} ms)`);
+      // The node must show as flushed, not converged, until netd applies again.
+      const files = statusFiles(setup.runDir);
+      const previous = await readStatus(fileIo(), files);
+      if (previous) await writeStatus(fileIo(), files, flushedStatus(previous, { node: setup.config.nodeName, now: Date.now() }));
     });
 
   netd

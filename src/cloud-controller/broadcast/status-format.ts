@@ -10,6 +10,22 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
+/** netd's liveness: `ok 1.2s` (heartbeat age), `DEAD 40s`, `-` when the NC does not report it. */
+function netdCell(n: StatusView['clusters'][number]['nodes'][number]): string {
+  const age = n.netdHeartbeatAgeSeconds !== undefined ? ` ${n.netdHeartbeatAgeSeconds}s` : '';
+  switch (n.netd) {
+    case 'ok':
+      return `ok${age}`;
+    case 'unknown':
+    case undefined:
+      return '-';
+    case 'flushed':
+      return `flushed${age}`;
+    default:
+      return `${n.netd.replace(/^netd-/, '').toUpperCase()}${age}`;
+  }
+}
+
 export function formatStatus(view: StatusView): string {
   const out: string[] = [];
   const cur = view.current;
@@ -20,7 +36,9 @@ export function formatStatus(view: StatusView): string {
     const cc = c.deliveredSequence !== undefined ? `delivered seq ${c.deliveredSequence}` : 'nothing delivered';
     const err = c.lastError ? `  last error: ${c.lastError}` : c.statusError ? `  status error: ${c.statusError}` : '';
     out.push(`cluster ${c.name}  (cc ${c.ccUrl}, ${cc}${c.failures ? `, ${c.failures} failures` : ''})${err}`);
-    const rows = [['NODE', 'DELIVERED', 'APPLIED', 'LAG', 'RESULT', 'STATE', 'LAST ERROR']];
+    // NETD (its liveness) only when some node controller reports it (older NCs do not).
+    const showNetd = c.nodes.some((n) => n.netd !== undefined && n.netd !== 'unknown');
+    const rows = [['NODE', 'DELIVERED', 'APPLIED', 'LAG', 'RESULT', ...(showNetd ? ['NETD'] : []), 'STATE', 'LAST ERROR']];
     for (const n of c.nodes) {
       rows.push([
         n.name,
@@ -28,11 +46,13 @@ export function formatStatus(view: StatusView): string {
         `${cell(n.appliedSequence)}/${cell(n.appliedVersion)}`,
         n.converged ? '0' : `${n.lagSequences} seq, ${n.lagSeconds}s`,
         n.result,
-        n.converged ? 'converged' : 'LAGGING',
+        ...(showNetd ? [netdCell(n)] : []),
+        n.converged ? 'converged' : n.netd !== 'ok' && n.netd !== 'unknown' && n.netd !== undefined ? n.netd.toUpperCase() : 'LAGGING',
         cell(n.lastError),
       ]);
     }
     out.push(rows.length > 1 ? table(rows) : '  (no nodes)');
+    for (const n of c.nodes) if (n.hint) out.push(`  ! ${n.hint}`);
   }
   return out.join('\n');
 }

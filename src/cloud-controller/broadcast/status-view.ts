@@ -8,12 +8,15 @@
  * version is the current one); `lagSeconds` = time since the oldest document
  * the node has not applied was built. A node whose NC or CC does not answer
  * keeps its last known applied values, so it shows as lagging once the cloud
- * moves on.
+ * moves on. Only registered nodes are shown: a CC's report of a node that was
+ * deregistered (its NC still answers, or the report is an old one) is left
+ * out, so it neither lingers as LAGGING nor keeps `converged` false.
  */
 import type { NodeReport } from '../../shared/soap/messages.ts';
 import type { SenderView } from './cluster-sender.ts';
+import { netdBlocksConvergence, netdHealth, type NetdHealthView } from './netd-health.ts';
 
-export interface NodeStatusView {
+export interface NodeStatusView extends NetdHealthView {
   readonly name: string;
   readonly url?: string;
   readonly deliveredVersion?: string;
@@ -75,16 +78,18 @@ export function statusView(input: {
     return Math.max(0, (now - oldest) / 1000);
   };
   const clusters = input.clusters.map((c): ClusterStatusView => {
-    const names = [...new Set([...c.nodes.map((n) => n.name), ...c.reports.keys()])].sort();
+    const names = [...new Set(c.nodes.map((n) => n.name))].sort();
     const urls = new Map(c.nodes.map((n) => [n.name, n.url]));
     const nodes = names.map((name): NodeStatusView => {
       const r = c.reports.get(name);
-      const converged = current !== undefined && r?.appliedVersion === current.version;
-      const lagSequences = converged || !current ? 0 : Math.max(0, current.sequence - (r?.appliedSequence ?? 0));
       const ccDown = c.statusError !== undefined;
+      // A dead, hung or flushed netd is not converged, whatever it applied (netd-health.ts).
+      const health = netdHealth(name, ccDown ? undefined : r);
+      const converged = current !== undefined && r?.appliedVersion === current.version && !netdBlocksConvergence(health);
+      const lagSequences = converged || !current ? 0 : Math.max(0, current.sequence - (r?.appliedSequence ?? 0));
       return {
         name,
-        url: urls.get(name) ?? r?.url,
+        url: urls.get(name),
         deliveredVersion: r?.deliveredVersion,
         deliveredSequence: r?.deliveredSequence,
         deliveredAt: r?.deliveredAt,
@@ -94,6 +99,7 @@ export function statusView(input: {
         result: ccDown ? 'cc-unreachable' : (r?.result ?? 'unknown'),
         lastError: ccDown ? `cluster controller: ${c.statusError}` : r?.lastError,
         polledAt: r?.polledAt,
+        ...health,
         converged,
         lagSequences,
         lagSeconds: converged || !current ? 0 : Math.round(lagSince(r?.appliedSequence) * 10) / 10,

@@ -6,13 +6,15 @@
  * statusMessage, return, epoch, services*, disabledServices*, notreadyServices*,
  * nodeName) — read leniently, only the ones we use are kept — then optional
  * `appliedVersion`, optional `version`, required `networkInfo` (the GNI XML,
- * Base64), and edgenet's optional additions `sequence` and `nodes/node{name,url}`
- * (the CC's node controllers, known to the CLC from node registration).
+ * Base64), and edgenet's optional additions `sequence`, `generation` (the CLC
+ * database's epoch, see shared/freshness.ts) and `nodes/node{name,url}` (the
+ * CC's node controllers, known to the CLC from node registration).
  *
  * Status (`DescribeNetworkStatus` on a CC, `ncDescribeNetworkStatus` on an NC):
  * one `node` record per node controller (the NC returns one for itself).
  */
 import { envelope, fieldsXml, type Field } from './envelope.ts';
+import type { NetdLivenessFields } from '../netd-status.ts';
 import { child, childrenNamed, childText, type XmlElement } from './xml.ts';
 import { SoapRequestError } from './guard.ts';
 
@@ -36,6 +38,7 @@ export interface BroadcastRequest {
   readonly nodeName?: string;
   readonly version?: string;
   readonly sequence?: number;
+  readonly generation?: number;
   /** The GNI XML, Base64 (forwarded unchanged CC → NC). */
   readonly networkInfo: string;
   /** Only CLC → CC. */
@@ -56,20 +59,23 @@ export interface BroadcastReply {
   readonly outcome: BroadcastOutcome;
   readonly version?: string;
   readonly sequence?: number;
+  readonly generation?: number;
 }
 
 /** What the pipeline knows about one node (NC → CC → CLC). */
-export interface NodeReport {
+export interface NodeReport extends NetdLivenessFields {
   readonly name: string;
   readonly url?: string;
   /** The document the NC holds (written to its shared file). */
   readonly deliveredVersion?: string;
   readonly deliveredSequence?: number;
+  readonly deliveredGeneration?: number;
   readonly deliveredAt?: string;
   /** netd's last result, `no-status` before netd ever wrote one, `unreachable` when the NC did not answer. */
   readonly result: string;
   readonly appliedVersion?: string;
   readonly appliedSequence?: number;
+  readonly appliedGeneration?: number;
   readonly appliedAt?: string;
   /** When netd wrote its status. */
   readonly statusAt?: string;
@@ -82,6 +88,7 @@ export interface StatusReply {
   /** The document the answering CC holds (absent on an NC). */
   readonly version?: string;
   readonly sequence?: number;
+  readonly generation?: number;
   readonly receivedAt?: string;
   readonly nodes: readonly NodeReport[];
 }
@@ -94,6 +101,7 @@ export function broadcastInner(req: BroadcastRequest): string {
     version: req.version,
     networkInfo: req.networkInfo,
     sequence: req.sequence,
+    generation: req.generation,
     nodes: req.nodes ? { node: req.nodes.map((n) => ({ name: n.name, url: n.url })) } : undefined,
   });
 }
@@ -150,6 +158,7 @@ export function parseBroadcast(el: XmlElement): BroadcastRequest {
     nodeName: childText(el, 'nodeName'),
     version,
     sequence: optInt(el, 'sequence'),
+    ...optField('generation', optInt(el, 'generation')),
     networkInfo: networkInfo.text,
     nodes,
   };
@@ -163,6 +172,7 @@ export function broadcastReplyInner(req: BroadcastRequest, reply: BroadcastReply
     statusMessage: reply.outcome,
     version: reply.version,
     sequence: reply.sequence,
+    generation: reply.generation,
   });
 }
 
@@ -174,6 +184,7 @@ export function parseBroadcastReply(el: XmlElement): BroadcastReply {
     outcome: known.includes(outcome as BroadcastOutcome) ? (outcome as BroadcastOutcome) : 'stored',
     version: childText(el, 'version') || undefined,
     sequence: optInt(el, 'sequence'),
+    ...optField('generation', optInt(el, 'generation')),
   };
 }
 
@@ -182,6 +193,7 @@ export function statusReplyInner(reply: StatusReply): string {
     return: true,
     version: reply.version,
     sequence: reply.sequence,
+    generation: reply.generation,
     receivedAt: reply.receivedAt,
     node: reply.nodes.map((n) => ({ ...n }) as { [k: string]: Field }),
   });
@@ -191,6 +203,7 @@ export function parseStatusReply(el: XmlElement): StatusReply {
   return {
     version: childText(el, 'version') || undefined,
     sequence: optInt(el, 'sequence'),
+    ...optField('generation', optInt(el, 'generation')),
     receivedAt: childText(el, 'receivedAt') || undefined,
     nodes: childrenNamed(el, 'node').map(parseNodeReport),
   };
@@ -203,14 +216,20 @@ function parseNodeReport(n: XmlElement): NodeReport {
     url: s('url'),
     deliveredVersion: s('deliveredVersion'),
     deliveredSequence: optInt(n, 'deliveredSequence'),
+    ...optField('deliveredGeneration', optInt(n, 'deliveredGeneration')),
     deliveredAt: s('deliveredAt'),
     result: s('result') ?? 'no-status',
     appliedVersion: s('appliedVersion'),
     appliedSequence: optInt(n, 'appliedSequence'),
+    ...optField('appliedGeneration', optInt(n, 'appliedGeneration')),
     appliedAt: s('appliedAt'),
     statusAt: s('statusAt'),
     lastError: s('lastError'),
     polledAt: s('polledAt'),
+    netdLiveness: s('netdLiveness') as NodeReport['netdLiveness'],
+    netdPid: optInt(n, 'netdPid'),
+    netdHeartbeatAt: s('netdHeartbeatAt'),
+    netdHeartbeatAgeMs: optInt(n, 'netdHeartbeatAgeMs'),
   };
 }
 
@@ -219,4 +238,9 @@ function optInt(el: XmlElement, name: string): number | undefined {
   if (t === undefined || t === '') return undefined;
   if (!/^\d{1,15}$/.test(t)) throw new SoapRequestError('BAD_FIELD', `${el.name}: ${name} must be a non-negative integer`);
   return Number(t);
+}
+
+/** `{[name]: value}` when value is defined, else `{}`: fields added after 4.4 stay absent when not sent. */
+function optField<K extends string>(name: K, value: number | undefined): { [k in K]?: number } {
+  return (value === undefined ? {} : { [name]: value }) as { [k in K]?: number };
 }
