@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server isc-dhcp-client arping
-                 openssl iputils-ping netcat-openbsd curl procps cloud-init)
+                 openssl iputils-ping netcat-openbsd curl procps cloud-init
+                 # systemd: systemd-analyze checks the units and systemd-tmpfiles makes /run/edgenet;
+                 # util-linux (nsenter, unshare, setpriv) and passwd (useradd) for install.sh and its test.
+                 systemd util-linux passwd)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
