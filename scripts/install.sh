@@ -17,7 +17,7 @@
 #   /var/lib/edgenet/{clc,cc}      edgenet 0700; /run/edgenet edgenet:edgenet 2770
 #
 # An upgrade keeps configs, certificates and the database; running units are restarted.
-# Needs root and, the first time, the packages scripts/setup.sh installs (it runs it).
+# Needs root and, the first time, the runtime packages (it runs scripts/setup.sh --runtime).
 # Nothing is downloaded beyond what setup.sh fetches: the program is copied from here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,7 +78,7 @@ if ((uninstall)); then
   exit 0
 fi
 
-bash scripts/setup.sh
+bash scripts/setup.sh --runtime
 systemctl_bin=$(command -v systemctl || true)
 node_bin=$(command -v node)
 if [[ $node_bin != /usr/bin/node ]]; then

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs what edgenet needs when it is missing: Debian packages (as root) and
 # the npm dependencies. Safe to run again: it does nothing when all is present.
+#   bash scripts/setup.sh             everything: what runs edgenet, and what its tests and demo use
+#   bash scripts/setup.sh --runtime   only what a production host runs (scripts/install.sh uses this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server isc-dhcp-client arping
-                 openssl iputils-ping netcat-openbsd curl procps cloud-init
-                 # systemd: systemd-analyze checks the units and systemd-tmpfiles makes /run/edgenet;
-                 # util-linux (nsenter, unshare, setpriv) and passwd (useradd) for install.sh and its test.
-                 systemd util-linux passwd)
+# What the daemons run: netd's kernel tools, dhcpd and arping; openssl for `edgenet certs`;
+# systemd-tmpfiles makes /run/edgenet; util-linux and passwd for install.sh.
+RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server arping openssl procps systemd util-linux passwd)
+# What only the tests and the demo use: dhclient and probes in instance namespaces, and
+# cloud-init's EC2 metadata crawler. Never installed on a production host.
+TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init)
+DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}")
+[[ ${1:-} == --runtime ]] || DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
