@@ -2,11 +2,20 @@
  * The EC2-style instance metadata tree, as a pure function:
  * (request path, the requesting instance) → status + text body.
  *
- * Model: a small fixed tree under `/latest/meta-data/`. A directory answers
- * with its entries one per line (sub-directories end in `/`, as EC2 does); a
- * leaf answers with its value. `public-ipv4` exists only while the instance
- * has a public address (EC2 answers 404 otherwise). The caller has already
- * resolved the requester; an unknown requester never reaches this function.
+ * Model: the tree an instance's boot tools read (cloud-init's EC2 crawler,
+ * ec2metadata), the same under every API version EC2 lists at `/` (`latest`,
+ * `2009-04-04`, …: cloud-init probes dated versions). A directory answers with
+ * its entries one per line (sub-directories end in `/`, as EC2 does); a leaf
+ * answers with its value. Per version:
+ *   meta-data/  hostname, local-hostname, public-hostname, instance-id,
+ *               local-ipv4, public-ipv4, mac, placement/availability-zone,
+ *               security-groups, network/interfaces/macs/<mac>/…
+ *   dynamic/instance-identity/document   JSON
+ *   user-data   404: edgenet stores none (EC2 answers 404 when there is none)
+ * Entries about the public address (public-ipv4, public-hostname,
+ * public-ipv4s) exist only while the instance has one (EC2 answers 404
+ * otherwise). The caller has already resolved the requester; an unknown
+ * requester never reaches this function.
  */
 
 export interface MetadataInstance {
@@ -16,16 +25,25 @@ export interface MetadataInstance {
   readonly mac: string;
   /** Group names (not ids), in launch order. */
   readonly securityGroupNames: readonly string[];
+  /** Group ids, same order. */
+  readonly securityGroupIds?: readonly string[];
   /** The instance's cluster (EC2 availability zone). */
   readonly cluster: string;
+  /** Owner account (identity document `accountId`, interface `owner-id`). */
+  readonly ownerId?: string;
+  /** `euca-10-111-1-5.eucalyptus.internal` (hostnames.ts). */
+  readonly localHostname?: string;
+  /** Only with a public address. */
+  readonly publicHostname?: string;
 }
 
 export interface MetadataAnswer {
   readonly status: number;
   readonly body: string;
+  readonly contentType?: string;
 }
 
-type Node = { readonly kind: 'dir'; readonly entries: ReadonlyMap<string, Node> } | { readonly kind: 'leaf'; readonly value: string };
+type Node = { readonly kind: 'dir'; readonly entries: ReadonlyMap<string, Node> } | { readonly kind: 'leaf'; readonly value: string; readonly contentType?: string };
 
 function dir(entries: Record<string, Node | undefined>): Node {
   const map = new Map<string, Node>();
@@ -35,16 +53,60 @@ function dir(entries: Record<string, Node | undefined>): Node {
 
 const leaf = (value: string): Node => ({ kind: 'leaf', value });
 
-export function metadataTree(instance: MetadataInstance): Node {
+/** The API versions listed at `/`, oldest first (EC2's list up to the ones cloud-init asks for). */
+export const METADATA_VERSIONS = ['1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01', '2008-09-01', '2009-04-04', '2016-09-02', '2018-09-24', '2021-03-23', 'latest'] as const;
+
+/** Region reported in the identity document (Eucalyptus's default region name). */
+export const METADATA_REGION = 'eucalyptus';
+
+export function identityDocument(instance: MetadataInstance): Record<string, unknown> {
+  return {
+    accountId: instance.ownerId ?? null,
+    availabilityZone: instance.cluster,
+    instanceId: instance.id,
+    privateIp: instance.privateIp,
+    region: METADATA_REGION,
+    version: '2017-09-30',
+  };
+}
+
+function versionTree(instance: MetadataInstance): Node {
+  const local = instance.localHostname ?? instance.privateIp;
+  const groupIds = instance.securityGroupIds ?? [];
+  const iface = dir({
+    'device-number': leaf('0'),
+    'local-hostname': leaf(local),
+    'local-ipv4s': leaf(instance.privateIp),
+    mac: leaf(instance.mac),
+    'owner-id': instance.ownerId ? leaf(instance.ownerId) : undefined,
+    'public-hostname': instance.publicIp ? leaf(instance.publicHostname ?? instance.publicIp) : undefined,
+    'public-ipv4s': instance.publicIp ? leaf(instance.publicIp) : undefined,
+    'security-group-ids': groupIds.length ? leaf(groupIds.join('\n')) : undefined,
+    'security-groups': leaf(instance.securityGroupNames.join('\n')),
+  });
   const metaData = dir({
+    hostname: leaf(local),
     'instance-id': leaf(instance.id),
+    'local-hostname': leaf(local),
     'local-ipv4': leaf(instance.privateIp),
     mac: leaf(instance.mac),
+    network: dir({ interfaces: dir({ macs: dir({ [instance.mac]: iface }) }) }),
     placement: dir({ 'availability-zone': leaf(instance.cluster) }),
+    'public-hostname': instance.publicIp ? leaf(instance.publicHostname ?? instance.publicIp) : undefined,
     'public-ipv4': instance.publicIp ? leaf(instance.publicIp) : undefined,
     'security-groups': leaf(instance.securityGroupNames.join('\n')),
   });
-  return dir({ latest: dir({ 'meta-data': metaData }) });
+  const document: Node = { kind: 'leaf', value: `${JSON.stringify(identityDocument(instance), null, 2)}\n`, contentType: 'application/json' };
+  return dir({
+    dynamic: dir({ 'instance-identity': dir({ document }) }),
+    'meta-data': metaData,
+    // user-data: absent, so 404 — and not listed, as EC2 lists it only when there is some.
+  });
+}
+
+export function metadataTree(instance: MetadataInstance): Node {
+  const tree = versionTree(instance);
+  return dir(Object.fromEntries(METADATA_VERSIONS.map((v) => [v, tree])));
 }
 
 const NOT_FOUND: MetadataAnswer = { status: 404, body: 'Not Found\n' };
@@ -60,7 +122,7 @@ export function answerMetadata(path: string, instance: MetadataInstance): Metada
     if (!next) return NOT_FOUND;
     node = next;
   }
-  if (node.kind === 'leaf') return { status: 200, body: node.value };
+  if (node.kind === 'leaf') return { status: 200, body: node.value, ...(node.contentType ? { contentType: node.contentType } : {}) };
   const listing = [...node.entries].map(([name, child]) => (child.kind === 'dir' ? `${name}/` : name));
   return { status: 200, body: listing.join('\n') };
 }

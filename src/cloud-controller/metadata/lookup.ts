@@ -12,10 +12,22 @@
  */
 import type { ClcContext, SnapshotInstance } from '../contracts.ts';
 import type { MetadataInstance } from './answer.ts';
+import { eucaHostname, hostnameDomains, type HostnameDomains } from './hostnames.ts';
 
 interface Index {
   readonly groupNames: ReadonlyMap<string, string>;
   readonly byPublicIp: ReadonlyMap<string, SnapshotInstance>;
+  readonly domains: HostnameDomains;
+}
+
+/** A property's value, or undefined when it is unset or unknown to this CLC. */
+async function propertyText(ctx: Pick<ClcContext, 'getProperty'>, name: string): Promise<string | undefined> {
+  try {
+    const v = await ctx.getProperty(name);
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface MetadataLookup {
@@ -29,16 +41,21 @@ export function normalizeSourceIp(address: string | undefined): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
-export function createMetadataLookup(ctx: Pick<ClcContext, 'instanceByPrivateIp' | 'snapshot' | 'onChange'>): MetadataLookup {
+export function createMetadataLookup(ctx: Pick<ClcContext, 'instanceByPrivateIp' | 'snapshot' | 'onChange' | 'getProperty'>): MetadataLookup {
   let index: Promise<Index> | undefined;
   const unsubscribe = ctx.onChange(() => {
     index = undefined;
   });
   const getIndex = (): Promise<Index> => {
     if (!index) {
-      const building = ctx.snapshot().then((snap) => ({
+      const building = Promise.all([ctx.snapshot(), propertyText(ctx, 'cloud.vmstate.instance_subdomain'), propertyText(ctx, 'system.dns.dnsdomain')]).then(([snap, instanceSubdomain, dnsDomain]) => ({
         groupNames: new Map(snap.groups.map((g) => [g.id, g.name])),
         byPublicIp: new Map(snap.instances.filter((i) => i.publicIp).map((i) => [i.publicIp as string, i])),
+        domains: hostnameDomains({
+          ...(snap.config?.InstanceDnsDomain ? { instanceDnsDomain: snap.config.InstanceDnsDomain } : {}),
+          ...(instanceSubdomain ? { instanceSubdomain } : {}),
+          ...(dnsDomain ? { dnsDomain } : {}),
+        }),
       }));
       // A failed build must not be cached.
       building.catch(() => {
@@ -63,7 +80,11 @@ export function createMetadataLookup(ctx: Pick<ClcContext, 'instanceByPrivateIp'
         ...(instance.publicIp ? { publicIp: instance.publicIp } : {}),
         mac: instance.mac,
         securityGroupNames: instance.groups.map((id) => idx.groupNames.get(id) ?? id),
+        securityGroupIds: [...instance.groups],
         cluster: instance.cluster,
+        ownerId: instance.ownerId,
+        localHostname: eucaHostname(instance.privateIp, idx.domains.privateDomain),
+        ...(instance.publicIp ? { publicHostname: eucaHostname(instance.publicIp, idx.domains.publicDomain) } : {}),
       };
     },
     close() {

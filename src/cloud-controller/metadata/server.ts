@@ -24,8 +24,8 @@ export interface MetadataServerOptions {
   readonly logger: Logger;
 }
 
-function send(res: http.ServerResponse, status: number, body: string, head: boolean): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+function send(res: http.ServerResponse, status: number, body: string, head: boolean, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(head ? undefined : body);
 }
 
@@ -52,7 +52,7 @@ export function startMetadataServer(options: MetadataServerOptions): Promise<Met
         }
         const answer = answerMetadata(path, instance);
         logger.debug('metadata request', { source, instance: instance.id, path, status: answer.status });
-        send(res, answer.status, answer.body, method === 'HEAD');
+        send(res, answer.status, answer.body, method === 'HEAD', answer.contentType);
       })
       .catch((err: unknown) => {
         logger.error('metadata lookup failed', { source, path, error: errorMessage(err) });

@@ -45,6 +45,7 @@ function fakeContext(env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): F
     },
     getProperty: unused,
     nextSequence: unused,
+    generation: unused,
     documentBuilt: unused,
     nodesApplied: unused,
     route: () => undefined,
@@ -90,6 +91,12 @@ test('answers by the requesting private address; unknown sources get 404', async
     assert.deepEqual(await get(port, '/latest/meta-data/placement/availability-zone'), { status: 200, body: 'PARTI00' });
     assert.deepEqual(await get(port, '/latest/meta-data/public-ipv4'), { status: 200, body: '203.0.113.50' });
     assert.deepEqual(await get(port, '/latest/meta-data/local-ipv4?x=1'), { status: 200, body: '127.0.0.1' });
+    // Eucalyptus names with the default instance subdomain (no property set in the fake).
+    assert.deepEqual(await get(port, '/latest/meta-data/local-hostname'), { status: 200, body: 'euca-127-0-0-1.eucalyptus.internal' });
+    assert.deepEqual(await get(port, '/latest/meta-data/public-hostname'), { status: 200, body: 'euca-203-0-113-50.eucalyptus.localhost' });
+    assert.equal(JSON.parse((await get(port, '/latest/dynamic/instance-identity/document')).body).instanceId, 'i-00000001');
+    assert.equal((await get(port, '/latest/user-data')).status, 404);
+    assert.equal((await get(port, '/latest/dynamic/instance-identity/document', '127.0.0.3')).status, 404, 'the identity check covers the new entries');
     // 127.0.0.3 is no instance: 404 even for a path that exists.
     assert.equal((await get(port, '/latest/meta-data/instance-id', '127.0.0.3')).status, 404);
     assert.equal((await get(port, '/latest/meta-data/instance-id', '127.0.0.1', 'POST')).status, 405);
