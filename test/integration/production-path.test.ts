@@ -161,7 +161,7 @@ test('production path: README install, certificates, units, registration, instan
   }
 
   // 3. Configuration.
-  await setConf(clc, '/etc/edgenet/clc.conf', { CLC_IP, METADATA_LISTEN: `${CLC_IP}:8773` });
+  await setConf(clc, '/etc/edgenet/clc.conf', { CLC_IP });
   for (const n of nodes) {
     await setConf(n.host, '/etc/edgenet/nc.conf', { NODE_NAME: n.ip });
     await setConf(n.host, '/etc/edgenet/netd.conf', { VNET_BRIDGE: 'br0', VNET_PRIVINTERFACE: 'priv0', VNET_PUBINTERFACE: 'pub0', METADATA_USE_VM_PRIVATE: 'Y' });
