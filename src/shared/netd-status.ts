@@ -44,6 +44,11 @@ export interface NetdStatus {
   readonly error?: string;
   readonly trigger?: string;
   readonly steps: readonly NetdStepTiming[];
+  /**
+   * Set when this sync's dhcpd exited right after start: the line of dhcpd's own
+   * log that says why (not ISC's closing boilerplate) and where that log is.
+   */
+  readonly dhcpdFailure?: { readonly reason: string; readonly log: string };
 }
 
 export function parseNetdStatus(text: string): NetdStatus | undefined {

@@ -13,7 +13,7 @@
  * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
  */
 import type { AddressOp, HostOps, TableName } from '../../src/netd/apply/host.ts';
-import type { ObservedAddress, ObservedLink } from '../../src/netd/plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute } from '../../src/netd/plan/observed.ts';
 import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
 import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
 import { ExecError } from '../../src/shared/errors.ts';
@@ -65,8 +65,10 @@ function fmt(a: string): string {
 
 export interface FakeHostOptions {
   /** Interfaces that exist at start (besides lo). */
-  readonly links?: readonly { name: string; up?: boolean; master?: string; isBridge?: boolean; mac?: string; hairpin?: boolean }[];
+  readonly links?: readonly { name: string; up?: boolean; master?: string; isBridge?: boolean; mac?: string; hairpin?: boolean; macPinned?: boolean }[];
   readonly addresses?: Readonly<Record<string, readonly ObservedAddress[]>>;
+  /** Main-table routes per device (the node's network). */
+  readonly routes?: Readonly<Record<string, readonly ObservedRoute[]>>;
   readonly sysctls?: Readonly<Record<string, string>>;
 }
 
@@ -78,6 +80,8 @@ export class FakeHost implements HostOps {
   readonly ipsets = new Map<string, { type: string; members: Set<string> }>();
   readonly linkMap = new Map<string, ObservedLink>();
   readonly addrs = new Map<string, ObservedAddress[]>();
+  /** Main-table routes per device. */
+  readonly routeMap = new Map<string, ObservedRoute[]>();
   readonly sysctls = new Map<string, string>();
   readonly files = new Map<string, string>();
   readonly processes = new Map<number, string[]>();
@@ -88,8 +92,9 @@ export class FakeHost implements HostOps {
 
   constructor(options: FakeHostOptions = {}) {
     for (const l of options.links ?? []) {
-      this.linkMap.set(l.name, { name: l.name, up: l.up ?? true, isBridge: l.isBridge ?? false, ...(l.master ? { master: l.master } : {}), ...(l.mac ? { mac: l.mac } : {}), ...(l.hairpin !== undefined ? { hairpin: l.hairpin } : {}) });
+      this.linkMap.set(l.name, { name: l.name, up: l.up ?? true, isBridge: l.isBridge ?? false, ...(l.master ? { master: l.master } : {}), ...(l.mac ? { mac: l.mac } : {}), ...(l.hairpin !== undefined ? { hairpin: l.hairpin } : {}), ...(l.macPinned !== undefined ? { macPinned: l.macPinned } : {}) });
     }
+    for (const [k, v] of Object.entries(options.routes ?? {})) this.routeMap.set(k, [...v]);
     for (const [k, v] of Object.entries(options.addresses ?? {})) this.addrs.set(k, [...v]);
     for (const [k, v] of Object.entries(options.sysctls ?? {})) this.sysctls.set(k, v);
   }
@@ -298,7 +303,11 @@ export class FakeHost implements HostOps {
     this.checkFail('changeAddresses', ['ip', '-batch', '-']);
     for (const o of ops) if (!this.linkMap.has(o.interface)) throw new ExecError(['ip', '-batch', '-'], 1, `Cannot find device "${o.interface}"`);
     for (const o of ops) {
-      if (o.op === 'add') await this.addAddress(o.interface, o.address, o.label);
+      if (o.op === 'add' && o.prefixlen !== undefined && o.prefixlen !== 32) {
+        const list = this.addrs.get(o.interface) ?? [];
+        if (!list.some((a) => a.address === o.address && a.prefixlen === o.prefixlen)) list.push({ address: o.address, prefixlen: o.prefixlen, ...(o.broadcast ? { broadcast: o.broadcast } : {}) });
+        this.addrs.set(o.interface, list);
+      } else if (o.op === 'add') await this.addAddress(o.interface, o.address, o.label);
       else this.addrs.set(o.interface, (this.addrs.get(o.interface) ?? []).filter((a) => !(a.address === o.address && a.prefixlen === o.prefixlen)));
     }
     this.record('ip-batch', ops.map((o) => `${o.op} ${o.address} ${o.interface}`).join('\n'));
@@ -307,9 +316,22 @@ export class FakeHost implements HostOps {
   gratuitousArp(ifname: string, address: string) {
     this.arps.push(`${ifname} ${address}`);
   }
-  async createBridge(name: string) {
-    this.linkMap.set(name, { name, up: false, isBridge: true, mac: '02:00:00:00:00:01' });
+  async createBridge(name: string, mac?: string) {
+    this.linkMap.set(name, { name, up: false, isBridge: true, mac: mac ?? '02:00:00:00:00:01', macPinned: mac !== undefined });
     this.record('bridge-create', name);
+  }
+  async setMac(name: string, mac: string) {
+    this.patchLink(name, { mac, macPinned: true }, 'link-mac');
+  }
+  async routes(ifname: string) {
+    return [...(this.routeMap.get(ifname) ?? [])];
+  }
+  async moveRoute(route: ObservedRoute, from: string, to: string) {
+    if (!this.linkMap.has(to)) throw new ExecError(['ip', 'route', 'replace'], 1, `Cannot find device "${to}"`);
+    const same = (r: ObservedRoute) => r.dst === route.dst && r.metric === route.metric;
+    for (const [dev, list] of this.routeMap) this.routeMap.set(dev, list.filter((r) => !same(r)));
+    this.routeMap.set(to, [...(this.routeMap.get(to) ?? []), route]);
+    this.record('route-move', `${route.dst} ${from} -> ${to}`);
   }
   private patchLink(name: string, patch: Partial<ObservedLink>, op: string) {
     const l = this.linkMap.get(name);

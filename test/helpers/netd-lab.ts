@@ -301,3 +301,158 @@ export async function settle(probe: () => Promise<boolean>, want: boolean, tries
   }
   return last;
 }
+
+// ---------------------------------------------------------------------------
+// One node and its upstream, for the node-network layouts (docs/netd.md "The
+// node's network"): namespace `<p>-node` with `eth1`, veth to `<p>-peer`
+// (`p0`, 192.168.77.1/24, plus 10.99.0.1 on lo: reached only through the
+// node's default route). netd runs `--once` in the node namespace.
+
+export const NODE_IP = '192.168.77.11';
+export const UPSTREAM_IP = '192.168.77.1';
+/** Only reachable from the node through its default route. */
+export const FAR_IP = '10.99.0.1';
+
+export type NodeShape =
+  /** layout a: br0 with the node's address, eth1 its port, default route via br0 */
+  | 'bridge-with-address'
+  /** layout b's starting point: eth1 carries the address and the default route, no br0 */
+  | 'address-on-eth1'
+  /** eth1 without address, no br0 */
+  | 'bare';
+
+export interface NodeHost {
+  readonly prefix: string;
+  readonly nodeNs: string;
+  readonly peerNs: string;
+  readonly runDir: string;
+  readonly confFile: string;
+  sh(ns: string, argv: readonly string[], timeoutMs?: number): Promise<{ code: number; out: string }>;
+  /** Writes netd.conf: the base keys plus `extra` (a key set to undefined is left out). */
+  writeConf(extra: Record<string, string | undefined>): Promise<void>;
+  /** Publishes a document with this node and one local instance (so dhcpd runs). */
+  publish(): Promise<GniDocument>;
+  /** `edgenet netd --once` in the node namespace. */
+  runOnce(): Promise<{ code: number; out: string }>;
+  status(): Promise<NetdStatus | undefined>;
+  events(): Promise<SyncEvent[]>;
+  /** `ip -j` of a link in the node namespace (undefined when missing). */
+  link(name: string): Promise<{ address?: string; master?: string; linkinfo?: { info_kind?: string } } | undefined>;
+  addresses(dev: string): Promise<string[]>;
+  routes(dev: string): Promise<string[]>;
+  /** sysfs addr_assign_type of a link in the node (3 = set explicitly, i.e. pinned). */
+  macAssignType(dev: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createNodeHost(shape: NodeShape): Promise<NodeHost> {
+  const prefix = `h2${randomBytes(3).toString('hex')}`;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  const nodeNs = `${prefix}-node`;
+  const peerNs = `${prefix}-peer`;
+  const runDir = path.join(dir, 'run');
+  const confFile = path.join(dir, 'netd.conf');
+  const sh: NodeHost['sh'] = async (ns, argv, timeoutMs = 10_000) => {
+    try {
+      const r = await exec.run(['ip', 'netns', 'exec', ns, ...argv], { timeoutMs, okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+      return { code: r.exitCode, out: r.stdout + r.stderr };
+    } catch (err) {
+      return { code: -1, out: String(err) };
+    }
+  };
+  const must = async (ns: string, argv: readonly string[]) => {
+    const r = await sh(ns, argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} in ${ns}: ${r.out}`);
+  };
+  const close = async () => {
+    // Kills what runs in the namespaces (netd's dhcpd) and deletes them.
+    await teardownByPrefix(prefix, { exec }, { workDir: path.join(dir, 'lab') }).catch(() => undefined);
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await fs.mkdir(runDir, { recursive: true });
+    for (const ns of [nodeNs, peerNs]) await exec.run(['ip', 'netns', 'add', ns]);
+    await exec.run(['ip', '-n', nodeNs, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'p0', 'netns', peerNs]);
+    await must(peerNs, ['ip', 'addr', 'add', `${UPSTREAM_IP}/24`, 'dev', 'p0']);
+    await must(peerNs, ['ip', 'addr', 'add', `${FAR_IP}/32`, 'dev', 'lo']);
+    for (const [ns, dev] of [[peerNs, 'p0'], [peerNs, 'lo'], [nodeNs, 'eth1'], [nodeNs, 'lo']] as const) await must(ns, ['ip', 'link', 'set', dev, 'up']);
+    if (shape === 'bridge-with-address') {
+      await must(nodeNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+      await must(nodeNs, ['ip', 'link', 'set', 'eth1', 'master', 'br0']);
+      await must(nodeNs, ['ip', 'link', 'set', 'br0', 'up']);
+    }
+    if (shape !== 'bare') {
+      const dev = shape === 'bridge-with-address' ? 'br0' : 'eth1';
+      await must(nodeNs, ['ip', 'addr', 'add', `${NODE_IP}/24`, 'brd', '+', 'dev', dev]);
+      await must(nodeNs, ['ip', 'route', 'add', 'default', 'via', UPSTREAM_IP, 'dev', dev, 'proto', 'static']);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const host: NodeHost = {
+    prefix,
+    nodeNs,
+    peerNs,
+    runDir,
+    confFile,
+    sh,
+    async writeConf(extra) {
+      const keys: Record<string, string | undefined> = {
+        VNET_BRIDGE: 'br0',
+        VNET_PRIVINTERFACE: 'eth1',
+        VNET_PUBINTERFACE: '',
+        VNET_DHCPDAEMON: '/usr/sbin/dhcpd',
+        NC_ROUTER: 'Y',
+        EDGENET_NODE_NAME: NODE_IP,
+        EDGENET_RUN_DIR: runDir,
+        EDGENET_METRICS_LISTEN: '127.0.0.1:0',
+        ...extra,
+      };
+      const lines = Object.entries(keys).flatMap(([k, v]) => (v === undefined ? [] : [`${k}="${v}"`]));
+      await fs.writeFile(confFile, `${lines.join('\n')}\n`);
+    },
+    async publish() {
+      const doc = testGni({
+        subnet: VM_SUBNET,
+        publicIps: [PUBLIC_POOL],
+        privateIps: ['10.111.1.10-10.111.1.250'],
+        nodes: [{ name: NODE_IP, instances: ['i-1'] }],
+        instances: [instance('i-1', 'd0:0d:00:00:01:01', '10.111.1.10', ['sg-a'])],
+        groups: [sg('sg-a')],
+        sequence: Date.now(),
+      });
+      await writeFileAtomic(path.join(runDir, 'global_network_info.xml'), serializeGni(doc));
+      return doc;
+    },
+    async runOnce() {
+      return sh(nodeNs, [process.execPath, EDGENET_BIN, 'netd', '--config', confFile, '--once'], 60_000);
+    },
+    async status() {
+      const text = await fs.readFile(path.join(runDir, 'netd-status.json'), 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : parseNetdStatus(text);
+    },
+    async events() {
+      return parseEvents(await fs.readFile(path.join(runDir, 'netd-events.jsonl'), 'utf8').catch(() => ''));
+    },
+    async link(name) {
+      const r = await sh(nodeNs, ['ip', '-j', '-d', 'link', 'show', 'dev', name]);
+      if (r.code !== 0) return undefined;
+      return (JSON.parse(r.out) as { address?: string; master?: string; linkinfo?: { info_kind?: string } }[])[0];
+    },
+    async addresses(dev) {
+      const r = await sh(nodeNs, ['ip', '-4', '-o', 'addr', 'show', 'dev', dev]);
+      return [...r.out.matchAll(/inet (\S+)/g)].map((m) => m[1] ?? '');
+    },
+    async routes(dev) {
+      const r = await sh(nodeNs, ['ip', '-4', 'route', 'show', 'dev', dev]);
+      return r.out.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    },
+    async macAssignType(dev) {
+      return (await sh(nodeNs, ['cat', `/sys/class/net/${dev}/addr_assign_type`])).out.trim();
+    },
+    close,
+  };
+  await host.writeConf({});
+  return host;
+}

@@ -119,14 +119,30 @@ test('states applied in random order converge to the same dump; re-applying the 
     await applyState(name);
     const last = await waitFor('the event of this sync', async () => (await lab.events(n1)).find((e) => e.sequence === sequence), 5000);
         assert.equal(last.result, 'ok');
-    // A sync that happens to be the periodic full resync (every 3 s here) rewrites our chains by design.
-    if (!last.full) {
-      incremental += 1;
-      assert.equal(last.writes, 0, `${name} re-applied: ${last.steps.map((s) => s.description).join('; ')}`);
-    }
+    // Full (periodic resync, every 3 s here) or not, an unchanged host gets no write.
+    if (!last.full) incremental += 1;
+    assert.equal(last.writes, 0, `${name} re-applied (full: ${last.full}): ${last.steps.map((s) => s.description).join('; ')}`);
     assert.equal(await foreignDump(), foreign, 'other software untouched');
   }
   assert.ok(incremental >= 3, `enough re-applies were incremental syncs to mean something (${incremental})`);
+});
+
+test('the periodic full resync of a converged node writes nothing, and its event says so (issue 10 item 9)', async (t) => {
+  if (!root(t)) return;
+  await applyState('big');
+  const n1 = lab.node('n1');
+  const since = Date.now();
+  // Two periodic resyncs after convergence (every RESYNC_SECONDS), with no document change.
+  const periodic = await waitFor('two periodic resyncs', async () => {
+    const list = (await lab.events(n1)).filter((e) => e.trigger === 'periodic' && Date.parse(e.at) > since);
+    return list.length >= 2 ? list : undefined;
+  }, (RESYNC_SECONDS * 2 + 10) * 1000, 250);
+  for (const e of periodic) {
+    assert.equal(e.full, true);
+    assert.equal(e.result, 'ok');
+    assert.equal(e.writes, 0, `periodic resync wrote: ${e.steps.map((s) => s.description).join('; ')}`);
+    assert.deepEqual(e.steps.filter((s) => s.writes > 0), []);
+  }
 });
 
 test('a terminated instance and an unused group leave nothing behind', async (t) => {

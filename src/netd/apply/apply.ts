@@ -10,6 +10,7 @@ import type { Step } from '../plan/steps.ts';
 import { describeStep } from '../plan/steps.ts';
 import type { HostOps } from './host.ts';
 import { dhcpdArgv, findDhcpd, type DhcpdFiles } from './dhcpd.ts';
+import { dhcpdFailureReason } from './dhcpd-log.ts';
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
 
@@ -86,7 +87,8 @@ async function startDhcpd(ctx: ApplyContext, iface: string): Promise<void> {
     await ctx.wait(check);
     if ((await findDhcpd(host, dhcpd)) === undefined) {
       const log = (await host.readFile(dhcpd.log)) ?? '';
-      throw new EdgenetError('DHCPD_DIED', `dhcpd exited right after start: ${log.trim().split('\n').slice(-5).join(' | ')}`);
+      const reason = dhcpdFailureReason(log) ?? 'its log gives no reason';
+      throw new EdgenetError('DHCPD_DIED', `dhcpd exited right after start: ${reason} (${dhcpd.log})`, { details: { dhcpdReason: reason, dhcpdLog: dhcpd.log } });
     }
   }
 }
@@ -120,7 +122,21 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
       }
       return 1;
     case 'bridge-create':
-      await host.createBridge(step.name);
+      await host.createBridge(step.name, step.mac);
+      return 1;
+    case 'link-mac':
+      await host.setMac(step.name, step.mac);
+      return 1;
+    case 'node-addr-add':
+      await host.changeAddresses([
+        { op: 'add', interface: step.interface, address: step.address, prefixlen: step.prefixlen, ...(step.broadcast ? { broadcast: step.broadcast } : {}) },
+      ]);
+      return 1;
+    case 'node-addr-del':
+      await host.changeAddresses([{ op: 'del', interface: step.interface, address: step.address, prefixlen: step.prefixlen }]);
+      return 1;
+    case 'route-move':
+      await host.moveRoute(step.route, step.from, step.to);
       return 1;
     case 'link-attach':
       await host.setMaster(step.name, step.bridge);

@@ -9,7 +9,7 @@
  * `ipset save`) so the same parsers serve the real and the fake host.
  * Writes are whole transactions (`*-restore` text), never one process per rule.
  */
-import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute } from '../plan/observed.ts';
 
 export type TableName = 'filter' | 'nat';
 
@@ -20,7 +20,15 @@ export interface ObservedInterfaces {
 }
 
 export type AddressOp =
-  | { readonly op: 'add'; readonly interface: string; readonly address: string; readonly label?: string }
+  | {
+      readonly op: 'add';
+      readonly interface: string;
+      readonly address: string;
+      readonly label?: string;
+      /** Default 32 (public addresses); the node's own addresses keep theirs. */
+      readonly prefixlen?: number;
+      readonly broadcast?: string;
+    }
   | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
 
 export interface HostOps {
@@ -54,7 +62,18 @@ export interface HostOps {
   changeAddresses(ops: readonly AddressOp[]): Promise<void>;
   /** One unsolicited ARP announcing `address` on `ifname`; fire and forget (best effort). */
   gratuitousArp(ifname: string, address: string): void;
-  createBridge(name: string): Promise<void>;
+  /** `ip link add NAME [address MAC] type bridge`: a MAC given here is pinned (the kernel never replaces it). */
+  createBridge(name: string, mac?: string): Promise<void>;
+  /** `ip link set NAME address MAC`: sets and pins the MAC. */
+  setMac(name: string, mac: string): Promise<void>;
+  /** Main-table IPv4 routes through an interface ([] when it does not exist). */
+  routes(ifname: string): Promise<ObservedRoute[]>;
+  /**
+   * Moves a route from one interface to another: `ip route replace` with the
+   * new device (the kernel swaps the route with the same destination and
+   * metric in one step), then deletes any copy left on the old one.
+   */
+  moveRoute(route: ObservedRoute, from: string, to: string): Promise<void>;
   setMaster(name: string, bridge: string): Promise<void>;
   setUp(name: string): Promise<void>;
   setHairpin(name: string): Promise<void>;

@@ -7,12 +7,12 @@ import * as fs from 'node:fs/promises';
 import type { Exec } from '../../shared/exec.ts';
 import type { Files } from '../../shared/files.ts';
 import { ExecError } from '../../shared/errors.ts';
-import type { ObservedAddress, ObservedLink } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute } from '../plan/observed.ts';
 import type { HostOps, TableName } from './host.ts';
 
 interface IpJsonAddr {
   readonly ifname?: string;
-  readonly addr_info?: readonly { family?: string; local?: string; prefixlen?: number; label?: string }[];
+  readonly addr_info?: readonly { family?: string; local?: string; prefixlen?: number; label?: string; broadcast?: string }[];
 }
 interface IpJsonLink {
   readonly ifname?: string;
@@ -22,22 +22,48 @@ interface IpJsonLink {
   readonly linkinfo?: { info_kind?: string; info_slave_data?: { hairpin?: boolean } };
 }
 
-function linkOf(l: IpJsonLink & { ifname: string }, hairpin: boolean | undefined): ObservedLink {
+interface IpJsonRoute {
+  readonly type?: string;
+  readonly dst?: string;
+  readonly gateway?: string;
+  readonly protocol?: string;
+  readonly scope?: string;
+  readonly metric?: number;
+  readonly prefsrc?: string;
+  readonly flags?: readonly string[];
+  readonly nexthops?: unknown;
+}
+
+function linkOf(l: IpJsonLink & { ifname: string }, hairpin: boolean | undefined, macPinned: boolean | undefined): ObservedLink {
   return {
     name: l.ifname,
     up: (l.flags ?? []).includes('UP'),
     ...(l.master ? { master: l.master } : {}),
     isBridge: l.linkinfo?.info_kind === 'bridge',
     ...(l.address ? { mac: l.address } : {}),
+    ...(macPinned !== undefined ? { macPinned } : {}),
     ...(hairpin !== undefined ? { hairpin } : {}),
   };
+}
+
+/** The spec of a route after `ip route replace|del` (the device is added by the caller). */
+function routeArgs(r: ObservedRoute): string[] {
+  return [
+    r.dst,
+    ...(r.gateway ? ['via', r.gateway] : []),
+    ...(r.protocol ? ['proto', r.protocol] : []),
+    ...(r.scope ? ['scope', r.scope] : []),
+    ...(r.metric !== undefined ? ['metric', String(r.metric)] : []),
+    ...(r.prefsrc ? ['src', r.prefsrc] : []),
+    ...(r.onlink ? ['onlink'] : []),
+  ];
 }
 
 function inetOf(l: IpJsonAddr): ObservedAddress[] {
   const result: ObservedAddress[] = [];
   for (const a of l.addr_info ?? []) {
     if (a.family !== 'inet' || !a.local || a.prefixlen === undefined) continue;
-    result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}) });
+    result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}), ...(a.broadcast ? { broadcast: a.broadcast } : {}) });
   }
   return result;
 }
@@ -49,6 +75,13 @@ function sysctlPath(key: string): string {
 export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
   const { exec, files } = deps;
   const run = (argv: string[], input?: string) => exec.run(argv, input === undefined ? { timeoutMs: 120_000 } : { input, timeoutMs: 120_000 });
+  // addr_assign_type 3 (NET_ADDR_SET): the MAC was set explicitly and a bridge keeps it
+  // whatever ports come and go. Read for bridges only (one small sysfs read each).
+  const macPinned = async (l: IpJsonLink): Promise<boolean | undefined> => {
+    if (l.linkinfo?.info_kind !== 'bridge' || !l.ifname) return undefined;
+    const t = await files.read(`/sys/class/net/${l.ifname}/addr_assign_type`).catch(() => undefined);
+    return t === undefined ? undefined : t.trim() === '3';
+  };
 
   return {
     async iptablesSave(table?: TableName) {
@@ -81,7 +114,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
           const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
           if (h !== undefined) hairpin = h.trim() === '1';
         }
-        result.push(linkOf({ ...l, ifname: l.ifname }, hairpin));
+        result.push(linkOf({ ...l, ifname: l.ifname }, hairpin, await macPinned(l)));
       }
       return result;
     },
@@ -98,7 +131,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
           const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
           if (h !== undefined) hairpin = h.trim() === '1';
         }
-        links.push(linkOf({ ...l, ifname: l.ifname }, hairpin));
+        links.push(linkOf({ ...l, ifname: l.ifname }, hairpin, await macPinned(l)));
         addresses.set(l.ifname, inetOf(l));
       }
       return { links, addresses };
@@ -123,7 +156,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       // failure (no such device) still makes the batch exit non-zero.
       const lines = ops.map((o) =>
         o.op === 'add'
-          ? `addr replace ${o.address}/32 dev ${o.interface}${o.label ? ` label ${o.label}` : ''}`
+          ? `addr replace ${o.address}/${o.prefixlen ?? 32}${o.broadcast ? ` brd ${o.broadcast}` : ''} dev ${o.interface}${o.label ? ` label ${o.label}` : ''}`
           : `addr del ${o.address}/${o.prefixlen} dev ${o.interface}`,
       );
       await exec.run(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000 }).catch((err) => {
@@ -141,8 +174,40 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
         // no arping installed: neighbours learn the address at their next ARP
       }
     },
-    async createBridge(name) {
-      await run(['ip', 'link', 'add', 'name', name, 'type', 'bridge']);
+    async createBridge(name, mac) {
+      await run(['ip', 'link', 'add', 'name', name, ...(mac ? ['address', mac] : []), 'type', 'bridge']);
+    },
+    async setMac(name, mac) {
+      await run(['ip', 'link', 'set', 'dev', name, 'address', mac]);
+    },
+    async routes(ifname) {
+      let stdout: string;
+      try {
+        stdout = (await run(['ip', '-j', '-4', 'route', 'show', 'table', 'main', 'dev', ifname])).stdout;
+      } catch (err) {
+        if (err instanceof ExecError && /does not exist|Cannot find device/i.test(err.stderr)) return [];
+        throw err;
+      }
+      const out: ObservedRoute[] = [];
+      for (const r of JSON.parse(stdout || '[]') as IpJsonRoute[]) {
+        if (!r.dst || r.nexthops !== undefined) continue; // multipath routes are the operator's
+        out.push({
+          dst: r.dst,
+          ...(r.gateway ? { gateway: r.gateway } : {}),
+          ...(r.protocol ? { protocol: r.protocol } : {}),
+          ...(r.scope && r.scope !== 'global' ? { scope: r.scope } : {}),
+          ...(r.metric !== undefined ? { metric: r.metric } : {}),
+          ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
+          ...(r.type && r.type !== 'unicast' ? { type: r.type } : {}),
+          ...((r.flags ?? []).includes('onlink') ? { onlink: true } : {}),
+        });
+      }
+      return out;
+    },
+    async moveRoute(route, from, to) {
+      await run(['ip', 'route', 'replace', ...routeArgs(route), 'dev', to]);
+      // Replace took over the route with the same key; a copy that had another key stays on `from`.
+      await exec.run(['ip', 'route', 'del', ...routeArgs(route), 'dev', from], { okExitCodes: [0, 2], timeoutMs: 120_000 });
     },
     async setMaster(name, bridge) {
       await run(['ip', 'link', 'set', 'dev', name, 'master', bridge]);

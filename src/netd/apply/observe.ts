@@ -2,10 +2,10 @@
  * Reads the live host into an ObservedState with the shared save parsers
  * (src/netd/netfilter/). Reading never changes anything.
  */
-import type { ObservedAddress, ObservedLink, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from '../netfilter/index.ts';
 import type { SavedTables } from '../netfilter/index.ts';
-import type { HostOps, TableName } from './host.ts';
+import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
 import { findDhcpd, type DhcpdFiles } from './dhcpd.ts';
 
 /** Reads already started by the caller (overlapped with parsing and rendering). */
@@ -16,6 +16,10 @@ export interface EarlyReads {
   readonly bridgeAddresses?: Promise<ObservedAddress[]>;
   /** The public interface's addresses, used when it is the one the desired state names. */
   readonly publicAddresses?: { readonly interface: string; readonly read: Promise<ObservedAddress[]> };
+  /** Every link with its addresses (one `ip -j -d addr` read). */
+  readonly interfaces?: Promise<ObservedInterfaces>;
+  /** Routes through VNET_PRIVINTERFACE (when it is set and is not the bridge). */
+  readonly privateRoutes?: Promise<ObservedRoute[]>;
 }
 
 export interface ObserveOptions {
@@ -24,6 +28,14 @@ export interface ObserveOptions {
   /** Public interface whose addresses matter ('' = none). */
   readonly publicInterface: string;
   readonly dhcpd: DhcpdFiles;
+  /** VNET_BRIDGE and VNET_PRIVINTERFACE: their addresses (and the latter's routes) are the node's network. */
+  readonly bridge?: string;
+  readonly privateInterface?: string;
+}
+
+/** Routes through the private interface, read only when they may have to move onto the bridge. */
+export function readPrivateRoutes(host: HostOps, bridge: string, privateInterface: string): Promise<ObservedRoute[]> {
+  return privateInterface === '' || privateInterface === bridge ? Promise.resolve([]) : host.routes(privateInterface);
 }
 
 function toTable(saved: SavedTables, table: TableName): ObservedTable {
@@ -49,7 +61,9 @@ export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedStat
 }
 
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
-  const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid] = await Promise.all([
+  const bridge = options.bridge ?? '';
+  const priv = options.privateInterface ?? '';
+  const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid, interfaces, privateRoutes] = await Promise.all([
     options.early?.netfilter ?? observeNetfilter(host),
     options.early?.links ?? host.links(),
     options.publicInterface === ''
@@ -59,7 +73,14 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
         : host.addresses(options.publicInterface),
     host.readFile(options.dhcpd.conf),
     findDhcpd(host, options.dhcpd),
+    bridge === '' ? Promise.resolve(undefined) : (options.early?.interfaces ?? host.interfaces()),
+    options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
   ]);
+  const interfaceAddresses = new Map<string, readonly ObservedAddress[]>();
+  for (const name of [bridge, priv]) {
+    const list = interfaces?.addresses.get(name);
+    if (name !== '' && list !== undefined) interfaceAddresses.set(name, list);
+  }
   const sysctls = new Map<string, string | undefined>();
   for (const key of options.sysctlKeys) sysctls.set(key, await host.readSysctl(key));
   const linkMap = new Map<string, ObservedLink>();
@@ -70,5 +91,6 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     links: linkMap,
     sysctls,
     dhcpd: { ...(dhcpConfig !== undefined ? { config: dhcpConfig } : {}), ...(dhcpPid !== undefined ? { pid: dhcpPid } : {}) },
+    ...(bridge !== '' ? { interfaceAddresses, privateRoutes } : {}),
   };
 }

@@ -20,8 +20,8 @@ import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { planSync, type Plan } from '../plan/plan.ts';
 import type { HostOps } from './host.ts';
-import { observeHost, observeNetfilter, type EarlyReads } from './observe.ts';
-import type { ObservedLink } from '../plan/observed.ts';
+import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './observe.ts';
+import { planNodeNetwork, type NodeNetwork } from '../plan/layout.ts';
 import { ApplyError, applySteps, type StepResult } from './apply.ts';
 import { dhcpdFiles } from './dhcpd.ts';
 import { readStatus, statusFiles, writeStatus } from '../status.ts';
@@ -71,14 +71,27 @@ export function addressLabel(publicInterface: string): string | undefined {
   return publicInterface !== '' && label.length <= 15 ? label : undefined;
 }
 
-export async function hostFacts(host: HostOps, bridge: string, early: EarlyReads = {}): Promise<HostFacts> {
-  const [links, bridgeAddresses] = await Promise.all([early.links ?? host.links(), early.bridgeAddresses ?? host.addresses(bridge)]);
-  const br = links.find((l) => l.name === bridge);
-  const addrs = br ? bridgeAddresses : [];
-  return {
-    ...(br?.mac ? { bridgeMac: br.mac.toLowerCase() } : {}),
-    bridgeAddresses: addrs.map((a) => `${a.address}/${a.prefixlen}`),
-  };
+/**
+ * Render's host facts: the bridge as it will be once this sync's node-network
+ * steps ran (its pinned MAC, its addresses plus those moved from
+ * VNET_PRIVINTERFACE), so a bridge netd is about to create never makes render
+ * fail for want of a MAC. Also returns the layout, refused or not.
+ */
+export async function hostFacts(host: HostOps, config: NetdConfig, early: EarlyReads = {}): Promise<{ facts: HostFacts; network: NodeNetwork }> {
+  const [interfaces, privateRoutes] = await Promise.all([
+    early.interfaces ?? host.interfaces(),
+    early.privateRoutes ?? readPrivateRoutes(host, config.bridge, config.privateInterface),
+  ]);
+  const links = new Map(interfaces.links.map((l) => [l.name, l] as const));
+  const network = planNodeNetwork({
+    bridge: config.bridge,
+    privateInterface: config.privateInterface,
+    mac: config.bridgeMac,
+    links,
+    addresses: (name) => interfaces.addresses.get(name) ?? [],
+    privateRoutes,
+  });
+  return { facts: { ...(network.mac !== '' ? { bridgeMac: network.mac } : {}), bridgeAddresses: [...network.addresses] }, network };
 }
 
 /** Parses the file and renders the desired state; never touches the host except to read facts. */
@@ -110,7 +123,9 @@ export async function desiredFromFile(
     const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
     return { ok: false, result: 'not-in-document', error: how, ...ids };
   }
-  const rendered = render(gni, { node }, config, await hostFacts(host, config.bridge, early));
+  const { facts, network } = await hostFacts(host, config, early);
+  if (network.problem !== undefined) return { ok: false, result: 'error', error: `NODE_NETWORK_UNSUPPORTED: ${network.problem}`, ...ids };
+  const rendered = render(gni, { node }, config, facts);
   lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   return { ok: true, state: rendered.state };
@@ -123,11 +138,13 @@ export async function planFor(host: HostOps, config: NetdConfig, runDir: string,
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
     dhcpd: dhcpdFiles(runDir),
+    bridge: config.bridge,
+    privateInterface: config.privateInterface,
   });
   const t1 = performance.now();
   phases.observe = Math.round(t1 - t0);
   const label = addressLabel(desired.publicAddresses.interface);
-  const plan = planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, ...(label ? { addressLabel: label } : {}) });
+  const plan = planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, bridgeMac: config.bridgeMac, ...(label ? { addressLabel: label } : {}) });
   phases.plan = Math.round(performance.now() - t1);
   return plan;
 }
@@ -161,6 +178,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
 
   let result: NetdResult = 'ok';
   let error: string | undefined;
+  let dhcpdFailure: { reason: string; log: string } | undefined;
   let steps: StepResult[] = [];
   let notes: readonly string[] = [];
   let ids: { version?: string; sequence?: number } = {};
@@ -176,12 +194,14 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   const interfaces = host.interfaces();
   const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
+    interfaces,
+    privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
     netfilter: observeNetfilter(host),
     links: interfaces.then((i) => i.links),
     bridgeAddresses: addressesOf(config.bridge),
     ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
   };
-  for (const p of [early.netfilter, early.links, early.bridgeAddresses, early.publicAddresses?.read]) p?.catch(() => undefined);
+  for (const p of [early.netfilter, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);
@@ -215,7 +235,11 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   } catch (err) {
     result = 'error';
     error = errorMessage(err);
-    if (err instanceof ApplyError) steps = [...err.results];
+    if (err instanceof ApplyError) {
+      steps = [...err.results];
+      const d = err.details;
+      if (typeof d?.dhcpdReason === 'string' && typeof d.dhcpdLog === 'string') dhcpdFailure = { reason: d.dhcpdReason, log: d.dhcpdLog };
+    }
   }
 
   const at = new Date(deps.now()).toISOString();
@@ -231,6 +255,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     ...(error !== undefined ? { error } : {}),
     trigger: request.trigger,
     steps: steps.map((s) => ({ name: s.description, ms: s.ms, wrote: s.writes > 0 })),
+    ...(dhcpdFailure !== undefined ? { dhcpdFailure } : {}),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
   const durationMs = deps.now() - started;

@@ -31,6 +31,23 @@ export interface ObservedAddress {
   readonly address: string;
   readonly prefixlen: number;
   readonly label?: string;
+  /** Broadcast address when the kernel lists one (kept when the address moves to the bridge). */
+  readonly broadcast?: string;
+}
+
+/** One IPv4 route of the main table through an interface, as `ip -j route show dev X` lists it. */
+export interface ObservedRoute {
+  /** `default` or `a.b.c.d[/n]`. */
+  readonly dst: string;
+  readonly gateway?: string;
+  /** `kernel` for the prefix routes of an address (they follow the address), `boot`, `static`, `dhcp`, … */
+  readonly protocol?: string;
+  readonly scope?: string;
+  readonly metric?: number;
+  readonly prefsrc?: string;
+  /** Route type when not unicast (`blackhole`, `local`, …): never moved. */
+  readonly type?: string;
+  readonly onlink?: boolean;
 }
 
 export interface ObservedLink {
@@ -39,6 +56,11 @@ export interface ObservedLink {
   readonly master?: string;
   readonly isBridge: boolean;
   readonly mac?: string;
+  /**
+   * Bridges only: true when the MAC was set explicitly (sysfs addr_assign_type 3),
+   * so the kernel never replaces it with a port's MAC; undefined when unknown.
+   */
+  readonly macPinned?: boolean;
   /** Bridge port hairpin mode, when the link is a bridge port. */
   readonly hairpin?: boolean;
 }
@@ -61,6 +83,10 @@ export interface ObservedState {
   /** Current value of each sysctl netd cares about (undefined when the key does not exist). */
   readonly sysctls: ReadonlyMap<string, string | undefined>;
   readonly dhcpd: ObservedDhcpd;
+  /** IPv4 addresses of the bridge and of the private interface (the node's network; absent = not read). */
+  readonly interfaceAddresses?: ReadonlyMap<string, readonly ObservedAddress[]>;
+  /** Main-table routes through VNET_PRIVINTERFACE (moved onto the bridge with its addresses). */
+  readonly privateRoutes?: readonly ObservedRoute[];
 }
 
 export const EMPTY_TABLE: ObservedTable = { chains: new Map() };

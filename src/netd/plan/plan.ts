@@ -4,9 +4,11 @@
  * nothing to do issues no write at all; one instance added yields only the
  * chains and sets it touches (plus the dispatch chains that list it).
  *
- * `full` (start, after a failure, periodic resync; KEP-3453) rewrites every
- * desired chain even when it looks unchanged; sets, addresses, links and
- * dhcpd are always diffed against the live kernel, which is exact.
+ * `full` (start, after a failure, periodic resync) plans exactly like any other
+ * sync: netd keeps no cache to distrust (KEP-3453's reason for forced
+ * rewrites), every sync reads the whole kernel, and chains are compared by the
+ * content hash each rule carries. So the periodic resync of a converged node
+ * writes nothing and repairs exactly what someone else changed.
  *
  * Ownership (style.md 6): only names for which `isOurs` holds are ever
  * written, flushed or deleted; a hook is ours when its target is; a /32 on
@@ -17,6 +19,7 @@ import type { Chain, DesiredState, Hook, IpSet, NetfilterTable } from '../render
 import type { ObservedRule, ObservedState, ObservedTable } from './observed.ts';
 import type { NetfilterTableName, SetRefill, Step, TableWrite } from './steps.ts';
 import { commentHash, ebtablesKey, observedHash, ruleTarget, tagChain, tagHook } from './fingerprint.ts';
+import { planNodeNetwork } from './layout.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 
 export interface PlanOptions {
@@ -25,6 +28,8 @@ export interface PlanOptions {
   readonly isOurs: (name: string) => boolean;
   /** Label put on the public /32s we add (≤ 15 chars, `<if>:<x>`), when it fits. */
   readonly addressLabel?: string;
+  /** EDGENET_BRIDGE_MAC ('' or absent: pin the MAC the bridge has). */
+  readonly bridgeMac?: string;
 }
 
 export interface Plan {
@@ -71,7 +76,9 @@ export function planTable(
   const write: Chain[] = [];
   for (const c of chains) {
     const have = observed.chains.get(c.name);
-    if (options.full || have === undefined || !sameChain(flavor, c, have)) write.push(c);
+    // A full sync verifies every chain against the kernel like any other sync: a
+    // converged node writes nothing (the hashes make the comparison exact).
+    if (have === undefined || !sameChain(flavor, c, have)) write.push(c);
   }
 
   const deleteChains: string[] = [];
@@ -152,19 +159,19 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     if (observed.sysctls.get(s.key) !== s.value) steps.push({ kind: 'sysctl-set', key: s.key, value: s.value });
   }
 
-  // Bridge and its members.
-  const br = observed.links.get(desired.bridge.name);
-  if (!br) steps.push({ kind: 'bridge-create', name: desired.bridge.name }, { kind: 'link-up', name: desired.bridge.name });
-  else if (!br.up) steps.push({ kind: 'link-up', name: desired.bridge.name });
-  for (const m of desired.bridge.members) {
-    const link = observed.links.get(m);
-    if (!link) {
-      notes.push(`bridge member ${m} does not exist`);
-      continue;
-    }
-    if (link.master !== desired.bridge.name) steps.push({ kind: 'link-attach', name: m, bridge: desired.bridge.name });
-    if (!link.up) steps.push({ kind: 'link-up', name: m });
-  }
+  // The node's network: bridge, its pinned MAC, the private interface as its port
+  // (its addresses and routes moved onto the bridge). A refused layout is a note
+  // here; the sync refuses it before rendering (src/netd/apply/sync.ts).
+  const net = planNodeNetwork({
+    bridge: desired.bridge.name,
+    privateInterface: desired.bridge.members[0] ?? '',
+    mac: options.bridgeMac ?? '',
+    links: observed.links,
+    addresses: (name) => observed.interfaceAddresses?.get(name) ?? [],
+    privateRoutes: observed.privateRoutes ?? [],
+  });
+  steps.push(...net.steps);
+  notes.push(...net.notes, ...(net.problem !== undefined ? [net.problem] : []));
   // Hairpin on the instance's bridge port lets it reach its own public IP (EUCA-13202).
   for (const inst of desired.instances) {
     const link = observed.links.get(inst.interface);

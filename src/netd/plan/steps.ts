@@ -1,14 +1,15 @@
 /**
  * Plan steps: the difference between desired and observed state as a list of
  * tagged values, in the order they must run (style.md 5, 12):
- *   sysctls → bridge → ipset create/refill → iptables per table →
+ *   sysctls → the node's network (bridge, its MAC, addresses and routes moved
+ *   onto it: src/netd/plan/layout.ts) → ipset create/refill → iptables per table →
  *   ebtables per table → ipset destroy → addresses → dhcpd.
  * Sets are created before the rules that use them and destroyed after the
  * rules that used them are gone. Each step is applied by exactly one case of
  * the applier's exhaustive switch.
  */
 import type { Chain, Hook, IpSet } from '../render/types.ts';
-import type { ObservedRule } from './observed.ts';
+import type { ObservedRoute, ObservedRule } from './observed.ts';
 
 export type NetfilterTableName = 'filter' | 'nat';
 
@@ -34,7 +35,11 @@ export interface SetRefill {
 
 export type Step =
   | { readonly kind: 'sysctl-set'; readonly key: string; readonly value: string }
-  | { readonly kind: 'bridge-create'; readonly name: string }
+  | { readonly kind: 'bridge-create'; readonly name: string; readonly mac?: string }
+  | { readonly kind: 'link-mac'; readonly name: string; readonly mac: string }
+  | { readonly kind: 'node-addr-add'; readonly interface: string; readonly address: string; readonly prefixlen: number; readonly broadcast?: string }
+  | { readonly kind: 'node-addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  | { readonly kind: 'route-move'; readonly route: ObservedRoute; readonly from: string; readonly to: string }
   | { readonly kind: 'link-attach'; readonly name: string; readonly bridge: string }
   | { readonly kind: 'link-up'; readonly name: string }
   | { readonly kind: 'link-hairpin'; readonly name: string }
@@ -52,13 +57,26 @@ export type Step =
 
 export type StepKind = Step['kind'];
 
+/** `default via 172.31.0.1 metric 100` */
+export function routeText(r: ObservedRoute): string {
+  return [r.dst, ...(r.gateway ? ['via', r.gateway] : []), ...(r.metric !== undefined ? ['metric', String(r.metric)] : [])].join(' ');
+}
+
 /** A one-line description for logs and `netd events`. */
 export function describeStep(step: Step): string {
   switch (step.kind) {
     case 'sysctl-set':
       return `sysctl ${step.key}=${step.value}`;
     case 'bridge-create':
-      return `bridge create ${step.name}`;
+      return `bridge create ${step.name}${step.mac ? ` address ${step.mac}` : ''}`;
+    case 'link-mac':
+      return `link ${step.name} address ${step.mac} (pinned)`;
+    case 'node-addr-add':
+      return `addr add ${step.address}/${step.prefixlen} dev ${step.interface} (node address)`;
+    case 'node-addr-del':
+      return `addr del ${step.address}/${step.prefixlen} dev ${step.interface} (node address, now on the bridge)`;
+    case 'route-move':
+      return `route ${routeText(step.route)} moved from ${step.from} to ${step.to}`;
     case 'link-attach':
       return `link ${step.name} master ${step.bridge}`;
     case 'link-up':

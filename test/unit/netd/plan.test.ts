@@ -30,9 +30,15 @@ test('an identical kernel table gives no write at all', () => {
   assert.equal(planTable('iptables', 'filter', TABLE, echo(TABLE), { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter }), undefined);
 });
 
-test('full mode rewrites every desired chain but leaves present hooks alone', () => {
-  const w = planTable('iptables', 'filter', TABLE, echo(TABLE), { full: true, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
-  assert.deepEqual(w.chains.map((c) => c.name), ['EN-FWD', 'EN-sg-a']);
+test('a full resync of a converged table writes nothing; of a drifted one, only the drifted chain', () => {
+  for (const flavor of ['iptables', 'ebtables'] as const) {
+    const builtins = flavor === 'iptables' ? IPTABLES_BUILTINS.filter : EBTABLES_BUILTINS.filter;
+    assert.equal(planTable(flavor, 'filter', TABLE, echo(TABLE), { full: true, isOurs, builtins }), undefined, flavor);
+  }
+  const drifted = echo(TABLE);
+  (drifted.chains as Map<string, ObservedRule[]>).set('EN-sg-a', []);
+  const w = planTable('iptables', 'filter', TABLE, drifted, { full: true, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
+  assert.deepEqual(w.chains.map((c) => c.name), ['EN-sg-a']);
   assert.deepEqual(w.addHooks, []);
   assert.deepEqual(w.removeHooks, []);
 });
