@@ -1,19 +1,26 @@
 /**
  * netd's configuration: a `KEY="value"` file with the variable names an
  * eucanetd operator already knows (eucalyptus-edge.md §1.6) plus edgenet's own
- * `EDGENET_*` keys.
+ * `EDGENET_*` keys, each also settable as EDGENET_NETD_<KEY> in the
+ * environment (which wins over the file).
  *
- * Model: the file is parsed line by line (comments `#…`, blank lines, optional
+ * Model: the file is read by the one daemon config reader
+ * (shared/config/conf-file.ts: comments `#…`, blank lines, optional
  * `export `, values in double or single quotes or bare); every problem is
  * returned at once as a diagnostic whose path is the key (`NC_ROUTER_IP`), or
  * `line N` for a line that is not an assignment. Unknown keys are warnings
- * (eucalyptus.conf carries many keys netd does not read). Pure: no fs, no env.
+ * (eucalyptus.conf carries many keys netd does not read). Pure: no fs; the
+ * environment is passed in.
  *
  * Invariants of a returned NetdConfig: every field is set (defaults filled),
  * `prefix` is 1–8 letters/digits, intervals are positive integers, IPs parse.
  */
-import type { Diagnostic, Validated } from '../shared/diagnostics.ts';
+import type { Validated } from '../shared/diagnostics.ts';
 import { hasErrors } from '../shared/diagnostics.ts';
+import { CONF_CODES, parseConfText, type ConfFile } from '../shared/config/conf-file.ts';
+import { SETTINGS_CODES, Settings, bad, ok } from '../shared/config/settings.ts';
+import { LOG_FORMATS, LOG_LEVELS } from '../shared/config/load.ts';
+import type { Resolved } from '../shared/daemon/run.ts';
 import { isIp } from '../shared/ip.ts';
 import { DEFAULT_PORTS } from '../shared/paths.ts';
 
@@ -53,6 +60,10 @@ export interface NetdConfig {
   readonly metricsListen: string;
   /** EDGENET_BRIDGE_MAC: the bridge's MAC for the fake-router ARP reply when not read from the host. */
   readonly bridgeMac: string;
+  /** EDGENET_LOG_LEVEL: debug | info | warn | error. */
+  readonly logLevel: string;
+  /** EDGENET_LOG_FORMAT: auto (text on a terminal, JSON lines otherwise) | json | text. */
+  readonly logFormat: 'auto' | 'json' | 'text';
 }
 
 export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
@@ -75,14 +86,17 @@ export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
   gniFile: '',
   metricsListen: '',
   bridgeMac: '',
+  logLevel: 'info',
+  logFormat: 'auto',
 });
 
 /** Diagnostic codes of this parser. */
+/** Diagnostic codes (the shared config reader's, the same for every daemon). */
 export const NETD_CONFIG_CODES = {
-  syntax: 'NETD_CONFIG_SYNTAX',
-  unknownKey: 'NETD_CONFIG_UNKNOWN_KEY',
-  badValue: 'NETD_CONFIG_BAD_VALUE',
-  duplicateKey: 'NETD_CONFIG_DUPLICATE_KEY',
+  syntax: CONF_CODES.syntax,
+  unknownKey: SETTINGS_CODES.unknownKey,
+  badValue: SETTINGS_CODES.badValue,
+  duplicateKey: CONF_CODES.duplicate,
 } as const;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -170,57 +184,68 @@ const SETTERS: Readonly<Record<string, Setter>> = {
     out.bridgeMac = lower;
     return undefined;
   },
+  EDGENET_LOG_LEVEL: (v, out) => {
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) return `must be one of ${LOG_LEVELS.join(', ')}`;
+    out.logLevel = v;
+    return undefined;
+  },
+  EDGENET_LOG_FORMAT: (v, out) => {
+    if (!(LOG_FORMATS as readonly string[]).includes(v)) return `must be one of ${LOG_FORMATS.join(', ')}`;
+    out.logFormat = v as NetdConfig['logFormat'];
+    return undefined;
+  },
+};
+
+/** The text of each key's default (what --check-config shows as `default`). */
+const DEFAULT_TEXT: Readonly<Record<string, string>> = {
+  VNET_BRIDGE: DEFAULT_NETD_CONFIG.bridge,
+  VNET_PUBINTERFACE: '',
+  VNET_PRIVINTERFACE: '',
+  VNET_DHCPDAEMON: DEFAULT_NETD_CONFIG.dhcpDaemon,
+  POLLING_FREQUENCY: String(DEFAULT_NETD_CONFIG.pollingFrequencySeconds),
+  DISABLE_L2_ISOLATION: 'N',
+  NC_ROUTER: 'Y',
+  NC_ROUTER_IP: '',
+  METADATA_IP: '',
+  METADATA_PORT: String(DEFAULT_NETD_CONFIG.metadataPort),
+  METADATA_USE_VM_PRIVATE: 'N',
+  EDGENET_NODE_NAME: '',
+  EDGENET_RUN_DIR: '',
+  EDGENET_PREFIX: DEFAULT_NETD_CONFIG.prefix,
+  EDGENET_RESYNC_INTERVAL: String(DEFAULT_NETD_CONFIG.resyncIntervalSeconds),
+  EDGENET_MIN_SYNC_INTERVAL: String(DEFAULT_NETD_CONFIG.minSyncIntervalMs),
+  EDGENET_GNI_FILE: '',
+  EDGENET_METRICS_LISTEN: '',
+  EDGENET_BRIDGE_MAC: '',
+  EDGENET_LOG_LEVEL: DEFAULT_NETD_CONFIG.logLevel,
+  EDGENET_LOG_FORMAT: DEFAULT_NETD_CONFIG.logFormat,
 };
 
 /** Keys netd reads; other keys of eucalyptus.conf are reported as warnings. */
 export const NETD_CONFIG_KEYS: readonly string[] = Object.keys(SETTERS);
 
-const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
-
-/** Strips matching quotes and a trailing comment after an unquoted value. */
-function unquote(raw: string): string | undefined {
-  const v = raw.trim();
-  const q = v[0];
-  if (q === '"' || q === "'") {
-    const end = v.indexOf(q, 1);
-    if (end < 0) return undefined;
-    const rest = v.slice(end + 1).trim();
-    if (rest !== '' && !rest.startsWith('#')) return undefined;
-    return v.slice(1, end);
+/**
+ * Every key from the environment (EDGENET_NETD_<KEY>, a leading EDGENET_ of
+ * the key dropped: EDGENET_NETD_VNET_BRIDGE, EDGENET_NETD_PREFIX; the log
+ * keys also take the cloud-wide EDGENET_LOG_LEVEL / EDGENET_LOG_FORMAT),
+ * then the file, then the default; every problem as a diagnostic.
+ */
+export function resolveNetdConfig(input: { readonly conf: ConfFile; readonly env: NodeJS.ProcessEnv }): Resolved<NetdConfig> {
+  const out: Mutable<NetdConfig> = { ...DEFAULT_NETD_CONFIG };
+  const s = new Settings({ daemon: 'netd', conf: input.conf, env: input.env, aliases: { EDGENET_LOG_LEVEL: ['EDGENET_LOG_LEVEL'], EDGENET_LOG_FORMAT: ['EDGENET_LOG_FORMAT'] } });
+  for (const [key, setter] of Object.entries(SETTERS)) {
+    s.value(key, DEFAULT_TEXT[key] ?? '', (raw) => {
+      const problem = setter(raw, out);
+      return problem === undefined ? ok(undefined) : bad(problem);
+    });
   }
-  const hash = v.search(/\s#/);
-  return (hash >= 0 ? v.slice(0, hash) : v).trim();
+  s.warnUnknown(NETD_CONFIG_KEYS);
+  return { config: Object.freeze(out), effective: s.effective, diagnostics: s.diagnostics };
 }
 
+/** The file's text alone (no environment): tests and `netd plan`. */
 export function parseNetdConfig(text: string): Validated<NetdConfig> {
-  const out: Mutable<NetdConfig> = { ...DEFAULT_NETD_CONFIG };
-  const diagnostics: Diagnostic[] = [];
-  const seen = new Set<string>();
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const m = ASSIGNMENT.exec(trimmed);
-    if (!m) {
-      diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.syntax, path: `line ${index + 1}`, message: 'expected KEY="value"' });
-      return;
-    }
-    const key = m[1] as string;
-    const value = unquote(m[2] ?? '');
-    if (value === undefined) {
-      diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.syntax, path: key, message: `line ${index + 1}: unbalanced quotes` });
-      return;
-    }
-    const setter = SETTERS[key];
-    if (!setter) {
-      diagnostics.push({ severity: 'warning', code: NETD_CONFIG_CODES.unknownKey, path: key, message: 'key not used by netd (ignored)' });
-      return;
-    }
-    if (seen.has(key)) diagnostics.push({ severity: 'warning', code: NETD_CONFIG_CODES.duplicateKey, path: key, message: `line ${index + 1}: set more than once; the last value wins` });
-    seen.add(key);
-    const problem = setter(value, out);
-    if (problem !== undefined) diagnostics.push({ severity: 'error', code: NETD_CONFIG_CODES.badValue, path: key, message: `${JSON.stringify(value)}: ${problem}` });
-  });
-  if (hasErrors(diagnostics)) return { ok: false, diagnostics };
-  return { ok: true, value: Object.freeze(out), diagnostics };
+  const r = resolveNetdConfig({ conf: parseConfText(text), env: {} });
+  if (hasErrors(r.diagnostics)) return { ok: false, diagnostics: r.diagnostics };
+  return { ok: true, value: r.config, diagnostics: r.diagnostics };
 }

@@ -1,24 +1,39 @@
 /**
- * netd's entry point: `main(argv, env, signal)` (style.md 15). Reads the
- * KEY="value" configuration, wires the real seams (Exec, Files, system
- * clock, logger), starts the metrics endpoint and the daemon, and runs until
- * `signal` aborts (SIGTERM/SIGINT in the CLI). It never flushes on exit: the
- * host keeps its state and dhcpd keeps serving until the next netd.
+ * netd's entry point: `main(argv, env, signal)` (style.md 15) and
+ * `netdProgram` for the shared daemon lifecycle (shared/daemon/run.ts).
+ * Reads the KEY="value" configuration (environment EDGENET_NETD_<KEY> wins
+ * over the file), wires the real seams (Exec, Files, system clock, logger),
+ * starts the metrics endpoint and the daemon, and runs until the signal
+ * aborts. It never flushes on exit: the host keeps its state and dhcpd keeps
+ * serving (it runs detached, with no pipe to netd) until the next netd adopts
+ * it through its pid file.
+ *
+ * SIGHUP re-reads the configuration: a file with errors is logged and the
+ * running configuration kept; otherwise the changed keys are logged and the
+ * daemon restarts its loop with the new configuration (a full resync); the
+ * metrics endpoint moves if EDGENET_METRICS_LISTEN changed.
  *
  * argv: `--config FILE` (default <conf dir>/netd.conf), `--once` (one full
- * sync, then exit 0 if it applied, 1 otherwise).
+ * sync, then exit 0 if it applied, 1 otherwise), `--check-config [--json]`.
+ * Exit codes: 0, 1 runtime failure, 2 configuration (shared/daemon/exit-codes.ts).
  */
 import * as path from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createExec } from '../shared/exec.ts';
 import { createFiles } from '../shared/files.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
-import { formatDiagnostic } from '../shared/diagnostics.ts';
+import type { Diagnostic } from '../shared/diagnostics.ts';
+import { hasErrors } from '../shared/diagnostics.ts';
 import { errorMessage } from '../shared/errors.ts';
 import { paths, runDir as defaultRunDir } from '../shared/paths.ts';
-import { parseNetdConfig, type NetdConfig } from './config.ts';
+import { loadConfFile } from '../shared/config/load.ts';
+import { checkFile, checkWritableDir } from '../shared/config/checks.ts';
+import { ConfigError, EXIT } from '../shared/daemon/exit-codes.ts';
+import { runDaemonCommand, untilAborted, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
+import { changedKeys } from '../shared/daemon/reload.ts';
+import type { EffectiveSetting } from '../shared/config/settings.ts';
+import { resolveNetdConfig, type NetdConfig } from './config.ts';
 import { createLinuxHost } from './apply/linux-host.ts';
 import type { HostOps } from './apply/host.ts';
 import { NetdDaemon } from './daemon.ts';
@@ -30,20 +45,28 @@ export interface NetdSetup {
   readonly gniFile: string;
 }
 
-/** Reads and validates the config file; throws with every diagnostic on error. */
+/** File + environment → setup, with every diagnostic (never throws for bad values). */
+export function resolveNetdSetup(configFile: string, env: NodeJS.ProcessEnv): Resolved<NetdSetup> {
+  const r = resolveNetdConfig({ conf: loadConfFile(configFile), env });
+  const runDir = r.config.runDir || defaultRunDir(env);
+  const gniFile = r.config.gniFile || path.join(runDir, 'global_network_info.xml');
+  return { config: { config: r.config, runDir, gniFile }, effective: r.effective, diagnostics: r.diagnostics };
+}
+
+/** Reads and validates the config file; throws a ConfigError with every diagnostic on error. */
 export async function loadNetdSetup(configFile: string, env: NodeJS.ProcessEnv): Promise<NetdSetup> {
-  let text: string;
-  try {
-    text = await readFile(configFile, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read netd config ${configFile}: ${errorMessage(err)}`);
-  }
-  const parsed = parseNetdConfig(text);
-  if (!parsed.ok) throw new Error(`invalid netd config ${configFile}:\n${parsed.diagnostics.map(formatDiagnostic).join('\n')}`);
-  const config = parsed.value;
-  const runDir = config.runDir || defaultRunDir(env);
-  const gniFile = config.gniFile || path.join(runDir, 'global_network_info.xml');
-  return { config, runDir, gniFile };
+  const r = resolveNetdSetup(configFile, env);
+  if (hasErrors(r.diagnostics)) throw new ConfigError(`invalid netd config ${configFile}:`, r.diagnostics);
+  return r.config;
+}
+
+/** What --check-config verifies on disk: dhcpd, the run directory, the shared file's directory. */
+export function checkNetdSetup(setup: NetdSetup): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkFile(setup.config.dhcpDaemon, 'VNET_DHCPDAEMON', (d) => out.push(d), { executable: true });
+  checkWritableDir(setup.runDir, 'EDGENET_RUN_DIR', (d) => out.push(d));
+  if (path.dirname(setup.gniFile) !== setup.runDir) checkWritableDir(path.dirname(setup.gniFile), 'EDGENET_GNI_FILE', (d) => out.push(d));
+  return out;
 }
 
 export function realHost(): HostOps {
@@ -52,57 +75,126 @@ export function realHost(): HostOps {
 
 const realWait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal, log?: Logger): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string' }, once: { type: 'boolean' } }, strict: true });
-  const logger = log ?? createLogger({ component: 'netd' }, env);
-  let setup: NetdSetup;
-  try {
-    setup = await loadNetdSetup(values.config ?? paths.netdConf(env), env);
-  } catch (err) {
-    logger.error(errorMessage(err));
-    return 1;
-  }
-  const host = realHost();
-  const metrics = new NetdMetrics();
-  let applied = false;
-  let firstSync: () => void = () => undefined;
-  const synced = new Promise<void>((resolve) => {
-    firstSync = resolve;
-  });
-  const daemon = new NetdDaemon({
-    host,
+function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metrics: NetdMetrics; onSync?: (ok: boolean) => void }): NetdDaemon {
+  return new NetdDaemon({
+    host: deps.host,
     config: setup.config,
     runDir: setup.runDir,
     gniFile: setup.gniFile,
     clock: systemClock,
-    logger,
-    metrics,
+    logger: deps.logger,
+    metrics: deps.metrics,
     wait: realWait,
     dhcpdStartCheckMs: 300,
-    onSync: (o) => {
-      if (o.result === 'ok') applied = true;
-      firstSync();
+    onSync: (o) => deps.onSync?.(o.result === 'ok'),
+  });
+}
+
+export interface NetdFlags {
+  readonly config?: string;
+  readonly once?: boolean;
+}
+
+export function netdProgram(flags: NetdFlags, env: NodeJS.ProcessEnv): DaemonProgram<NetdSetup> {
+  const configFile = flags.config ?? paths.netdConf(env);
+  return {
+    name: 'netd',
+    resolve: () => resolveNetdSetup(configFile, env),
+    check: checkNetdSetup,
+    logger: (setup) => createLogger({ component: 'netd', level: setup.config.logLevel, ...(setup.config.logFormat === 'auto' ? {} : { format: setup.config.logFormat }) }, env),
+    run: (setup, deps) => (flags.once ? runOnce(setup, deps) : runDaemon(setup, { ...deps, configFile, env })),
+  };
+}
+
+/** One full sync, then exit: 0 when it applied, 1 otherwise (also when stopped first). */
+async function runOnce(setup: NetdSetup, { logger, signals }: Parameters<DaemonProgram<NetdSetup>['run']>[1]): Promise<number> {
+  let applied = false;
+  let synced: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => {
+    synced = resolve;
+  });
+  const daemon = newDaemon(setup, {
+    host: realHost(),
+    logger,
+    metrics: new NetdMetrics(),
+    onSync: (ok) => {
+      applied = ok;
+      synced();
     },
   });
-
-  if (values.once) {
-    await daemon.start();
-    await synced;
-    await daemon.stop();
-    return applied ? 0 : 1;
-  }
-
-  let server: { port: number; close: () => Promise<void> } | undefined;
-  try {
-    server = await serveMetrics(metrics, setup.config.metricsListen, () => daemon.healthy);
-    logger.info('metrics endpoint listening', { port: server.port });
-  } catch (err) {
-    // A busy port must not keep the node from being configured.
-    logger.warn('metrics endpoint not started', { error: errorMessage(err) });
-  }
   await daemon.start();
-  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([first, untilAborted(signals.signal)]);
+  await daemon.stop();
+  return applied ? EXIT.ok : EXIT.failure;
+}
+
+async function runDaemon(
+  initial: NetdSetup,
+  deps: Parameters<DaemonProgram<NetdSetup>['run']>[1] & { configFile: string; env: NodeJS.ProcessEnv },
+): Promise<number> {
+  const { logger, signals } = deps;
+  const host = realHost();
+  const metrics = new NetdMetrics();
+  let setup = initial;
+  let effective: readonly EffectiveSetting[] = deps.effective;
+  let daemon = newDaemon(setup, { host, logger, metrics });
+  let server: { port: number; close: () => Promise<void> } | undefined;
+  const listen = async () => {
+    try {
+      server = await serveMetrics(metrics, setup.config.metricsListen, () => daemon.healthy);
+      logger.info('metrics endpoint listening', { port: server.port });
+    } catch (err) {
+      // A busy port must not keep the node from being configured.
+      server = undefined;
+      logger.warn('metrics endpoint not started', { error: errorMessage(err) });
+    }
+  };
+  await listen();
+
+  signals.attach(logger, async () => {
+    const next = resolveNetdSetup(deps.configFile, deps.env);
+    if (hasErrors(next.diagnostics)) throw new ConfigError(`invalid netd config ${deps.configFile}:`, next.diagnostics);
+    const changed = changedKeys(effective, next.effective);
+    const pathsChanged = next.config.runDir !== setup.runDir || next.config.gniFile !== setup.gniFile;
+    await daemon.stop();
+    const old = setup;
+    setup = next.config;
+    effective = next.effective;
+    logger.level = setup.config.logLevel;
+    daemon = newDaemon(setup, { host, logger, metrics });
+    if (old.config.metricsListen !== setup.config.metricsListen) {
+      await server?.close();
+      await listen();
+    }
+    await daemon.start();
+    return {
+      message: changed.length ? 'SIGHUP: configuration reloaded; full resync' : 'SIGHUP: configuration unchanged; full resync',
+      fields: { changed, ...(pathsChanged ? { runDir: setup.runDir, gniFile: setup.gniFile } : {}) },
+    };
+  });
+
+  await daemon.start();
+  await untilAborted(signals.signal);
+  await signals.settled().catch(() => undefined);
   await daemon.stop();
   await server?.close();
-  return 0;
+  return EXIT.ok;
+}
+
+/** `netd [--config FILE] [--once] [--check-config [--json]]`: the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  let values: { config?: string; once?: boolean; 'check-config'?: boolean; json?: boolean };
+  try {
+    values = parseArgs({ args: [...argv], options: { config: { type: 'string' }, once: { type: 'boolean' }, 'check-config': { type: 'boolean' }, json: { type: 'boolean' } }, strict: true }).values;
+  } catch (err) {
+    process.stderr.write(`error: netd: ${errorMessage(err)}\n`);
+    return EXIT.config;
+  }
+  return runDaemonCommand(netdProgram({ ...(values.config ? { config: values.config } : {}), once: values.once ?? false }, env), {
+    parent: signal,
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    checkConfig: values['check-config'] ?? false,
+    json: values.json ?? false,
+  });
 }

@@ -1,14 +1,16 @@
 /**
  * netd's Prometheus metrics (prom-client, own registry — never the global
  * one) and the plain-HTTP endpoint on EDGENET_METRICS_LISTEN (default
- * 127.0.0.1:9776): `/metrics` and `/healthz`. Names follow kube-proxy/Felix
+ * 127.0.0.1:9776): `/metrics` and `/healthz` (JSON, as every daemon's).
+ * Besides its own: edgenet_build_info and edgenet_netd_last_applied_age_seconds. Names follow kube-proxy/Felix
  * (peers.md §4): sync duration histogram, failures by result, rules and sets
  * owned, last applied sequence, writes per sync.
  */
-import * as http from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SyncOutcome } from './apply/sync.ts';
 import { DEFAULT_PORTS } from '../shared/paths.ts';
+import { startMetricsServer } from '../shared/metrics.ts';
+import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';
 
 export class NetdMetrics {
   readonly registry = new Registry();
@@ -32,6 +34,27 @@ export class NetdMetrics {
   private readonly sets = new Gauge({ name: 'edgenet_netd_ipsets_owned', help: 'ipsets netd owns', registers: [this.registry] });
   private readonly lastSequence = new Gauge({ name: 'edgenet_netd_last_applied_sequence', help: 'Sequence of the last applied document', registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: 'edgenet_netd_last_success_timestamp_seconds', help: 'Time of the last successful sync', registers: [this.registry] });
+  private lastAppliedAt: number | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {
+    registerDaemonMetrics(this.registry, 'netd');
+    const self = this;
+    new Gauge({
+      name: 'edgenet_netd_last_applied_age_seconds',
+      help: 'Seconds since netd last applied the shared document successfully (absent before the first)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const age = self.lastAppliedAgeSeconds();
+        if (age !== undefined) this.set(age);
+      },
+    });
+  }
+
+  /** Seconds since the last successful sync, undefined before the first. */
+  lastAppliedAgeSeconds(): number | undefined {
+    return this.lastAppliedAt === undefined ? undefined : Math.max(0, Math.round((this.now() - this.lastAppliedAt) / 100) / 10);
+  }
 
   record(outcome: SyncOutcome, full: boolean): void {
     this.duration.observe({ full: String(full) }, outcome.durationMs / 1000);
@@ -49,7 +72,8 @@ export class NetdMetrics {
       }
       this.sets.set(d.ipsets.length);
       if (d.sequence !== undefined) this.lastSequence.set(d.sequence);
-      this.lastSuccess.set(Date.now() / 1000);
+      this.lastAppliedAt = this.now();
+      this.lastSuccess.set(this.lastAppliedAt / 1000);
     }
   }
 }
@@ -60,41 +84,22 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i) || '127.0.0.1', port: Number(listen.slice(i + 1)) };
 }
 
-/** Starts the endpoint; resolves with the bound address and a close function. */
+/**
+ * Starts the endpoint (the shared one: JSON /healthz with {status, version,
+ * component, healthy, lastAppliedAgeSeconds}; 503 while the last sync failed);
+ * resolves with the bound port and a close that also ends keep-alive connections.
+ */
 export async function serveMetrics(
   metrics: NetdMetrics,
   listen: string,
   healthy: () => boolean,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const { host, port } = parseListen(listen);
-  const server = http.createServer((req, res) => {
-    if (req.url === '/metrics') {
-      metrics.registry
-        .metrics()
-        .then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        })
-        .catch(() => {
-          res.writeHead(500);
-          res.end();
-        });
-    } else if (req.url === '/healthz') {
-      const ok = healthy();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'unhealthy\n');
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
+  return startMetricsServer({
+    host,
+    port,
+    registry: metrics.registry,
+    component: 'netd',
+    health: () => ({ ok: healthy(), lastAppliedAgeSeconds: metrics.lastAppliedAgeSeconds() }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  return {
-    port: typeof addr === 'object' && addr ? addr.port : port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }

@@ -2,29 +2,36 @@
  * `edgenet nc`: the node controller daemon. It serves the node-controller
  * SOAP interface over mutual TLS (only the `cc` role may call it), writes the
  * shared file for netd, and reports netd's status; plus a loopback listener for
- * /healthz and /metrics. Settings: flag > config file (KEY=value) > default.
- * SIGTERM (the abort signal) closes both listeners; the shared file stays.
+ * /healthz and /metrics. Settings: flag > EDGENET_NC_<KEY> > config file
+ * (KEY=value) > default. SIGTERM (the abort signal) closes both listeners;
+ * the shared file stays. SIGHUP applies a new LOG_LEVEL (shared/daemon/reload.ts).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { Command } from 'commander';
-import { ConfReader, loadConf } from '../cluster-controller/conf-file.ts';
-import { DEFAULT_PORTS, paths } from '../shared/paths.ts';
+import { Settings } from '../shared/config/settings.ts';
+import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
+import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import type { Diagnostic } from '../shared/diagnostics.ts';
+import { runDaemonCommand, untilAborted, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
+import { logLevelReload } from '../shared/daemon/reload.ts';
+import { DEFAULT_PORTS, paths, runDir } from '../shared/paths.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
+import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';
 import { HeldDocument } from './held-document.ts';
 import { ncOperations } from './service.ts';
 import { ncMetrics } from './metrics.ts';
 
 export const NC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'RUN_DIR', 'GNI_FILE', 'NETD_STATUS_FILE',
-  'NODE_NAME', 'MAX_REQUEST_BYTES', 'LOG_LEVEL',
+  'NODE_NAME', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
 ] as const;
 
 export interface NcConfig {
@@ -38,6 +45,7 @@ export interface NcConfig {
   readonly nodeName: string;
   readonly maxRequestBytes: number;
   readonly logLevel: string;
+  readonly logFormat: LogFormatSetting;
 }
 
 export interface NcFlags {
@@ -52,6 +60,9 @@ export interface NcFlags {
   nodeName?: string;
   maxRequestBytes?: string;
   logLevel?: string;
+  logFormat?: string;
+  checkConfig?: boolean;
+  json?: boolean;
 }
 
 /** Declares the daemon's flags on `cmd` (shared by `edgenet nc` and main()). */
@@ -67,38 +78,61 @@ export function ncOptions(cmd: Command): Command {
     .option('--status-file <file>', "netd's status file (NETD_STATUS_FILE, default RUN_DIR/netd-status.json)")
     .option('--node-name <name>', 'this node as named in the GNI (NODE_NAME, default the hostname)')
     .option('--max-request-bytes <n>', 'largest request accepted (MAX_REQUEST_BYTES, default 64 MiB)')
-    .option('--log-level <level>', 'debug|info|warn|error (LOG_LEVEL)');
+    .option('--log-level <level>', 'debug|info|warn|error (LOG_LEVEL)')
+    .option('--log-format <format>', 'auto|json|text (LOG_FORMAT; auto = text on a terminal, JSON lines otherwise)')
+    .option('--check-config', 'print the effective configuration (each value with its source) and its problems, then exit 0 (fine) or 2')
+    .option('--json', 'with --check-config: JSON output');
 }
 
-export function resolveNcConfig(flags: NcFlags, env: NodeJS.ProcessEnv): { config: NcConfig; unknownKeys: string[] } {
-  const r = new ConfReader(loadConf(flags.config), {
-    LISTEN: flags.listen,
-    METRICS_LISTEN: flags.metricsListen,
-    CERTS_DIR: flags.certs,
-    CERT_NAME: flags.certName,
-    RUN_DIR: flags.runDir,
-    GNI_FILE: flags.gniFile,
-    NETD_STATUS_FILE: flags.statusFile,
-    NODE_NAME: flags.nodeName,
-    MAX_REQUEST_BYTES: flags.maxRequestBytes,
-    LOG_LEVEL: flags.logLevel,
-  });
-  const run = r.optional('RUN_DIR');
-  const metrics = r.str('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.ncMetrics}`);
-  return {
-    config: {
-      listen: r.listen('LISTEN', `0.0.0.0:${DEFAULT_PORTS.nc}`),
-      metricsListen: metrics === 'off' ? undefined : r.listen('METRICS_LISTEN', metrics),
-      certsDir: r.str('CERTS_DIR', paths.certsDir(env)),
-      certName: r.str('CERT_NAME', 'nc'),
-      gniFile: r.str('GNI_FILE', run ? path.join(run, 'global_network_info.xml') : paths.gniFile(env)),
-      statusFile: r.str('NETD_STATUS_FILE', run ? path.join(run, 'netd-status.json') : paths.netdStatus(env)),
-      nodeName: r.str('NODE_NAME', hostname()),
-      maxRequestBytes: r.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
-      logLevel: r.str('LOG_LEVEL', env.EDGENET_LOG_LEVEL ?? 'info'),
+/** flag > EDGENET_NC_<KEY> > config file > default, every problem collected (see shared/config/settings.ts). */
+export function resolveNcConfig(flags: NcFlags, env: NodeJS.ProcessEnv): Resolved<NcConfig> {
+  const s = new Settings({
+    daemon: 'nc',
+    conf: loadConfFile(flags.config),
+    env,
+    aliases: LOG_ALIASES,
+    flags: {
+      LISTEN: flags.listen,
+      METRICS_LISTEN: flags.metricsListen,
+      CERTS_DIR: flags.certs,
+      CERT_NAME: flags.certName,
+      RUN_DIR: flags.runDir,
+      GNI_FILE: flags.gniFile,
+      NETD_STATUS_FILE: flags.statusFile,
+      NODE_NAME: flags.nodeName,
+      MAX_REQUEST_BYTES: flags.maxRequestBytes,
+      LOG_LEVEL: flags.logLevel,
+      LOG_FORMAT: flags.logFormat,
     },
-    unknownKeys: r.unknownKeys(NC_CONFIG_KEYS),
+    flagNames: { CERTS_DIR: '--certs', NETD_STATUS_FILE: '--status-file' },
+  });
+  const listen = s.listen('LISTEN', `0.0.0.0:${DEFAULT_PORTS.nc}`, '0.0.0.0');
+  const metricsListen = s.listenOrOff('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.ncMetrics}`);
+  const certsDir = s.str('CERTS_DIR', paths.certsDir(env));
+  const certName = s.str('CERT_NAME', 'nc');
+  const run = s.str('RUN_DIR', runDir(env));
+  const config: NcConfig = {
+    listen,
+    metricsListen,
+    certsDir,
+    certName,
+    gniFile: s.str('GNI_FILE', path.join(run, 'global_network_info.xml')),
+    statusFile: s.str('NETD_STATUS_FILE', path.join(run, 'netd-status.json')),
+    nodeName: s.str('NODE_NAME', hostname()),
+    maxRequestBytes: s.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
+    logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
   };
+  s.warnUnknown(NC_CONFIG_KEYS);
+  return { config, effective: s.effective, diagnostics: s.diagnostics };
+}
+
+/** What --check-config verifies on disk: the certificates and the directory of the shared file. */
+export function checkNcConfig(config: NcConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
+  checkWritableDir(path.dirname(config.gniFile), 'GNI_FILE', (d) => out.push(d));
+  return out;
 }
 
 export interface RunningNc {
@@ -113,6 +147,7 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
   const held = new HeldDocument(config.gniFile, deps.clock ?? systemClock, logger);
   const initial = await held.load();
   const registry = newRegistry('nc');
+  registerDaemonMetrics(registry, 'nc', () => [{ dir: config.certsDir, name: config.certName }]);
   const metrics = ncMetrics(registry);
   if (initial.sequence !== undefined) metrics.heldSequence.set(initial.sequence);
   const soap = await startSoapServer(
@@ -131,7 +166,8 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
     ? await startMetricsServer({
         ...config.metricsListen,
         registry,
-        health: () => ({ ok: true, component: 'nc', node: config.nodeName, soapPort: soap.port, held: held.current }),
+        component: 'nc',
+        health: () => ({ ok: true, node: config.nodeName, soapPort: soap.port, held: held.current }),
       })
     : undefined;
   logger.info('node controller listening', {
@@ -155,24 +191,26 @@ export function wsdlPath(file: string): string {
   return fileURLToPath(new URL(`../../wsdl/${file}`, import.meta.url));
 }
 
-/** Runs until `signal` aborts. Returns the exit code. */
-export async function runNc(flags: NcFlags, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
-  const { config, unknownKeys } = resolveNcConfig(flags, env);
-  const logger = createLogger({ component: 'nc', level: config.logLevel }, env);
-  if (unknownKeys.length) logger.warn('unknown config keys ignored', { keys: unknownKeys });
-  const nc = await startNc(config, { logger });
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  logger.info('stopping');
-  await nc.stop();
-  return 0;
+/** The nc daemon for runDaemonCommand (signals, --check-config, exit codes). */
+export function ncProgram(flags: NcFlags, env: NodeJS.ProcessEnv): DaemonProgram<NcConfig> {
+  return {
+    name: 'nc',
+    resolve: () => resolveNcConfig(flags, env),
+    check: checkNcConfig,
+    logger: (config) => createLogger({ component: 'nc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
+    async run(config, { logger, signals, effective }) {
+      signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveNcConfig(flags, env) }));
+      const nc = await startNc(config, { logger });
+      await untilAborted(signals.signal);
+      await nc.stop();
+      return 0;
+    },
+  };
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
   const cmd = ncOptions(new Command('nc')).exitOverride();
   cmd.parse(['node', 'nc', ...argv]);
-  return runNc(cmd.opts<NcFlags>(), env, signal);
+  const flags = cmd.opts<NcFlags>();
+  return runDaemonCommand(ncProgram(flags, env), { parent: signal, out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), checkConfig: flags.checkConfig ?? false, json: flags.json ?? false });
 }
-

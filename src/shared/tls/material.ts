@@ -28,24 +28,33 @@ export interface TlsMaterial {
   readonly source: string;
 }
 
-/** Loads `<dir>/ca.crt`, `<dir>/<name>.crt`, `<dir>/<name>.key`; refuses a key readable by others. */
+/**
+ * Loads `<dir>/ca.crt`, `<dir>/<name>.crt`, `<dir>/<name>.key`; refuses a key
+ * readable by others. Each failure names the file: TLS_CA_MISSING,
+ * TLS_CERT_MISSING, TLS_KEY_MISSING (no such file), TLS_UNREADABLE (e.g.
+ * EACCES: the service user cannot read it), TLS_KEY_PERMISSIONS.
+ */
 export function loadTlsMaterial(dir: string, name: string): TlsMaterial {
   const keyFile = path.join(dir, `${name}.key`);
-  try {
-    const mode = statSync(keyFile).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      throw new EdgenetError('TLS_KEY_PERMISSIONS', `${keyFile} is mode ${mode.toString(8)}; keys must not be readable by group or others (chmod 600)`);
+  const certFile = path.join(dir, `${name}.crt`);
+  const caFile = path.join(dir, 'ca.crt');
+  const read = (file: string, missingCode: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new EdgenetError(missingCode, `${what} ${file} does not exist (make it with "edgenet certs issue" and copy it to this host)`, { cause: err, details: { file } });
+      throw new EdgenetError('TLS_UNREADABLE', `${what} ${file} cannot be read: ${(err as Error).message}`, { cause: err, details: { file } });
     }
-    return {
-      key: readFileSync(keyFile),
-      cert: readFileSync(path.join(dir, `${name}.crt`)),
-      ca: readFileSync(path.join(dir, 'ca.crt')),
-      source: path.join(dir, name),
-    };
-  } catch (err) {
-    if (err instanceof EdgenetError) throw err;
-    throw new EdgenetError('TLS_MATERIAL', `cannot load TLS key/certificate "${name}" from ${dir}: ${(err as Error).message}`, { cause: err });
+  };
+  const ca = read(caFile, 'TLS_CA_MISSING', 'CA certificate');
+  const cert = read(certFile, 'TLS_CERT_MISSING', 'certificate');
+  const key = read(keyFile, 'TLS_KEY_MISSING', 'private key');
+  const mode = statSync(keyFile).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new EdgenetError('TLS_KEY_PERMISSIONS', `${keyFile} is mode ${mode.toString(8)}; keys must not be readable by group or others (chmod 600)`, { details: { file: keyFile } });
   }
+  return { key, cert, ca, source: path.join(dir, name) };
 }
 
 /**

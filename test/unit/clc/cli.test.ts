@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseClcConfig, parseListen } from '../../../src/cli/commands/clc.ts';
+import { parseListen } from '../../../src/cli/commands/clc.ts';
 import { parseAssignment } from '../../../src/cli/commands/property.ts';
 import { describeRule, mapLines, table } from '../../../src/cli/commands/cloud-state.ts';
 import { apiClient, DEFAULT_CLC_URL } from '../../../src/cli/api-client.ts';
@@ -16,12 +16,6 @@ test('parseListen accepts HOST:PORT, [v6]:PORT, :PORT, PORT and refuses the rest
   assert.deepEqual(parseListen(':8000'), { host: '127.0.0.1', port: 8000 });
   assert.deepEqual(parseListen('8000'), { host: '127.0.0.1', port: 8000 });
   for (const bad of ['host', '1.2.3.4:', '1.2.3.4:70000', 'a:b']) assert.throws(() => parseListen(bad), (e: unknown) => e instanceof CliExit && e.exitCode === 2, bad);
-});
-
-test('parseClcConfig: KEY=value, quotes, comments; unknown keys and junk are usage errors', () => {
-  assert.deepEqual(parseClcConfig('# c\n\nDB="/x/y.db"\nLISTEN = 127.0.0.1:1\nCLC_IP=10.0.0.1\n', 'f'), { db: '/x/y.db', listen: '127.0.0.1:1', clcIp: '10.0.0.1' });
-  assert.throws(() => parseClcConfig('NOPE=1', 'f'), /unknown key NOPE/);
-  assert.throws(() => parseClcConfig('just words', 'f'), /f:1: expected KEY=value/);
 });
 
 test('parseAssignment: NAME=VALUE, NAME=@FILE, errors', async () => {

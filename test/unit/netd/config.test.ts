@@ -86,7 +86,8 @@ test('every bad value is reported with its key as the path', () => {
     'METADATA_IP="unterminated',
   ].join('\n'));
   assert.equal(r.ok, false);
-  assert.deepEqual(r.diagnostics.map((d) => [d.code, d.path]), [
+  const byPath = (a: readonly string[], b: readonly string[]) => a[1]!.localeCompare(b[1]!);
+  assert.deepEqual(r.diagnostics.map((d) => [d.code, d.path]).sort(byPath), [
     [NETD_CONFIG_CODES.badValue, 'EDGENET_PREFIX'],
     [NETD_CONFIG_CODES.badValue, 'NC_ROUTER_IP'],
     [NETD_CONFIG_CODES.badValue, 'POLLING_FREQUENCY'],
@@ -97,7 +98,7 @@ test('every bad value is reported with its key as the path', () => {
     [NETD_CONFIG_CODES.badValue, 'EDGENET_BRIDGE_MAC'],
     [NETD_CONFIG_CODES.syntax, 'line 9'],
     [NETD_CONFIG_CODES.syntax, 'METADATA_IP'],
-  ]);
+  ].sort(byPath));
 });
 
 test('a key set twice warns and the last value wins', () => {
@@ -120,4 +121,24 @@ test('the example netd.conf parses without diagnostics', async () => {
   const r = parseNetdConfig(await readFile(new URL('../../../examples/netd.conf', import.meta.url), 'utf8'));
   assert.ok(r.ok, JSON.stringify(r.diagnostics));
   assert.deepEqual(r.diagnostics, []);
+});
+
+test('the environment (EDGENET_NETD_<KEY>) wins over the file; sources are reported', async () => {
+  const { resolveNetdConfig } = await import('../../../src/netd/config.ts');
+  const { parseConfText } = await import('../../../src/shared/config/conf-file.ts');
+  const r = resolveNetdConfig({
+    conf: parseConfText('VNET_BRIDGE=br1\nEDGENET_PREFIX=FILE\nPOLLING_FREQUENCY=3\n', '/etc/edgenet/netd.conf'),
+    env: { EDGENET_NETD_VNET_BRIDGE: 'br9', EDGENET_NETD_PREFIX: 'ENV', EDGENET_LOG_LEVEL: 'debug', EDGENET_NETD_TYPO: 'x' },
+  });
+  assert.equal(r.config.bridge, 'br9');
+  assert.equal(r.config.prefix, 'ENV');
+  assert.equal(r.config.pollingFrequencySeconds, 3);
+  assert.equal(r.config.logLevel, 'debug');
+  const origin = Object.fromEntries(r.effective.map((e) => [e.key, [e.source, e.origin]]));
+  assert.deepEqual(origin.VNET_BRIDGE, ['env', 'EDGENET_NETD_VNET_BRIDGE']);
+  assert.deepEqual(origin.EDGENET_PREFIX, ['env', 'EDGENET_NETD_PREFIX']);
+  assert.deepEqual(origin.POLLING_FREQUENCY, ['file', '/etc/edgenet/netd.conf:3']);
+  assert.deepEqual(origin.EDGENET_LOG_LEVEL, ['env', 'EDGENET_LOG_LEVEL']);
+  assert.deepEqual(origin.NC_ROUTER, ['default', 'default']);
+  assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.path]), [['warning', NETD_CONFIG_CODES.unknownKey, 'EDGENET_NETD_TYPO']]);
 });
