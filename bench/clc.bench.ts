@@ -50,8 +50,8 @@ try {
   let t = performance.now();
   await properties.set('cloud.network.network_configuration', JSON.stringify(config));
   report(`set network_configuration (10 clusters): ${ms(t)}`);
-  for (let c = 0; c < 10; c++) await state.registerCluster({ name: `C${c}`, ccUrl: `http://10.254.${c}.1:8774/` });
-  for (let n = 0; n < NODES; n++) await state.registerNode({ cluster: `C${n % 10}`, name: `10.253.${Math.floor(n / 250)}.${(n % 250) + 1}`, ncUrl: `http://10.253.0.${n + 1}:8775/` });
+  for (let c = 0; c < 10; c++) await state.registerCluster({ name: `C${c}`, ccUrl: `https://10.254.${c}.1:8774/` });
+  for (let n = 0; n < NODES; n++) await state.registerNode({ cluster: `C${n % 10}`, name: `10.253.${Math.floor(n / 250)}.${(n % 250) + 1}`, ncUrl: `https://10.253.0.${n + 1}:8775/` });
 
   t = performance.now();
   const groupIds: string[] = [];

@@ -3,6 +3,10 @@
  * abort signal. Commands write results to `out` (stdout) and problems to `err`
  * (stderr), and report failure by throwing CliExit or UserError; they never
  * call process.exit themselves, so main() stays testable.
+ *
+ * Errors under `--json` (main.ts renders them): stdout carries one object
+ * `{"error": {"code", "message", "details"?}}`; the exit code is the same as
+ * without `--json` (1 failure, 2 usage).
  */
 import type { Command } from 'commander';
 
@@ -15,12 +19,30 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
-/** Thrown by a command to end with a given exit code after printing its own message. */
+/**
+ * Thrown by a command to end with a given exit code. `message` is the text
+ * printed on stderr (may be empty when the command already printed its own);
+ * `code` and `details` feed the JSON error object under `--json`.
+ */
 export class CliExit extends Error {
-  constructor(readonly exitCode: number, message = '') {
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly exitCode: number,
+    message = '',
+    options: { code?: string; details?: Record<string, unknown> } = {},
+  ) {
     super(message);
     this.name = 'CliExit';
+    this.code = options.code ?? (exitCode === 2 ? 'UsageError' : 'Failed');
+    this.details = options.details;
   }
+}
+
+/** A usage error (exit 2) with a stable code. */
+export function usageError(code: string, message: string, details?: Record<string, unknown>): CliExit {
+  return new CliExit(2, `error: ${message}`, { code, ...(details ? { details } : {}) });
 }
 
 export type Registrar = (program: Command, ctx: CliContext) => void;

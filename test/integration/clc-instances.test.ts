@@ -38,8 +38,8 @@ test('parallel run/terminate over HTTP: no address or MAC twice, also across a c
   let clc = await startClc(dir);
   try {
     assert.equal((await api(clc, 'PUT', '/v1/properties/cloud.network.network_configuration', { value: JSON.stringify(CONFIG) })).status, 200);
-    assert.equal((await api(clc, 'POST', '/v1/clusters', { name: 'P1', ccUrl: 'http://127.0.0.1:9/' , ccIp: '127.0.0.1' })).status, 201);
-    for (const n of NODES) assert.equal((await api(clc, 'POST', '/v1/clusters/P1/nodes', { name: n, ncUrl: `http://${n}:8775/` })).status, 201);
+    assert.equal((await api(clc, 'POST', '/v1/clusters', { name: 'P1', ccUrl: 'https://127.0.0.1:9/' , ccIp: '127.0.0.1' })).status, 201);
+    for (const n of NODES) assert.equal((await api(clc, 'POST', '/v1/clusters/P1/nodes', { name: n, ncUrl: `https://${n}:8775/` })).status, 201);
     assert.equal((await api(clc, 'POST', '/v1/groups', { name: 'g' })).status, 201);
 
     const run = (i: number) => api<Instance>(clc, 'POST', '/v1/instances', { cluster: 'P1', node: NODES[i % NODES.length], groups: ['g'] });

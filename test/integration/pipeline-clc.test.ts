@@ -73,7 +73,7 @@ before(async () => {
     { name: 'cc', role: 'cc' },
     { name: 'nc', role: 'nc' },
   ]);
-  nodes = await Promise.all(['node-1', 'node-2', 'node-3', 'node-4'].map((n) => lab.startNc(n)));
+  nodes = await Promise.all(['10.99.0.1', '10.99.0.2', '10.99.0.3', '10.99.0.4'].map((n) => lab.startNc(n)));
   for (const n of nodes) lab.fakeNetd(n);
   ccs = await Promise.all([lab.startCc('cc-a'), lab.startCc('cc-b')]);
   clc = await lab.startClc();
@@ -91,7 +91,7 @@ after(async () => {
 
 test('an API change reaches every node file and edgenet status shows every node converged', async (t) => {
   if (!requireRoot(t, 'pipeline integration')) return;
-  const id = await run('node-1', 'zone-a');
+  const id = await run('10.99.0.1', 'zone-a');
   await allHave(nodes, `name="${id}"`);
   await viewWhere('every node converged', (v) => v.converged);
   const s = await status();
@@ -110,7 +110,7 @@ test('an API change reaches every node file and edgenet status shows every node 
     }
   }
   assert.match(s.text, /all nodes converged/);
-  assert.match(s.text, /node-4 .*converged/);
+  assert.match(s.text, /10\.99\.0\.4 .*converged/);
   const metrics = await (await fetch(`http://127.0.0.1:${clc.metricsPort}/metrics`)).text();
   assert.match(metrics, /edgenet_clc_broadcasts_sent_total\{cluster="zone-a"\} [1-9]/);
   assert.match(metrics, /edgenet_clc_document_build_seconds_count [1-9]/);
@@ -120,9 +120,9 @@ test('a node controller that is down shows as lagging, then converges when it re
   if (!requireRoot(t, 'pipeline integration')) return;
   const down = nodes[3]!;
   await down.kill('SIGKILL');
-  const id = await run('node-3', 'zone-b');
+  const id = await run('10.99.0.3', 'zone-b');
   await allHave(nodes.slice(0, 3), `name="${id}"`);
-  await viewWhere('node-4 unreachable', (v) => node(v, down.name)?.result === 'unreachable');
+  await viewWhere('10.99.0.4 unreachable', (v) => node(v, down.name)?.result === 'unreachable');
   const lagging = await status();
   assert.equal(lagging.code, 1, 'edgenet status exits 1 when not converged');
   assert.equal(lagging.view.converged, false);
@@ -130,7 +130,7 @@ test('a node controller that is down shows as lagging, then converges when it re
   const n4 = lagging.view.clusters.flatMap((c) => c.nodes).find((x) => x.name === down.name)!;
   assert.ok(n4.lagSequences >= 1);
   assert.ok(n4.lastError);
-  assert.match(lagging.text, /node-4 .*LAGGING/);
+  assert.match(lagging.text, /10\.99\.0\.4 .*LAGGING/);
   assert.match(lagging.text, /NOT converged/);
   await lab.restart(down, lab.ncArgs(down));
   await allHave([down], `name="${id}"`);
@@ -142,7 +142,7 @@ test('a cluster controller that was down catches up after it restarts', async (t
   if (!requireRoot(t, 'pipeline integration')) return;
   const cc = ccs[0]!;
   await cc.kill('SIGKILL');
-  const id = await run('node-2', 'zone-a');
+  const id = await run('10.99.0.2', 'zone-a');
   await allHave(nodes.slice(2), `name="${id}"`);
   const view = await viewWhere('zone-a broadcast failing', (v) => {
     const c = v.clusters.find((x) => x.name === 'zone-a')!;

@@ -1,33 +1,27 @@
 /**
  * Cloud state commands against a running cloud controller: `cluster`, `node`,
  * `instance`, `ipam`, `group` (euca-authorize flags) and `address`. Each is a
- * thin call of the admin API; `--json` on every read prints the API's answer.
- * The server validates everything and answers errors with stable codes.
+ * thin call of the admin API. Every command takes `--json` (the API's answer,
+ * or the error object); list commands take `--output table|tsv|json`
+ * (output.ts). The server validates everything and answers errors with stable
+ * codes.
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
+import { addJsonOption, addListOptions, outputFormat, printJson, printList, type OutputOptions } from '../output.ts';
 import { formatIp, parseRangeEntry, rangeSize } from '../../shared/ip.ts';
 // The admin API serializes these service views as they are: the CLI reads the same types.
 import type { ClusterView, NodeView } from '../../cloud-controller/services/clusters.ts';
 import type { InstanceView } from '../../cloud-controller/services/instances.ts';
 import type { GroupView, RuleView } from '../../cloud-controller/services/groups.ts';
-import type { AddressView } from '../../cloud-controller/services/addresses.ts';
+import type { AddressView, AssociateResult } from '../../cloud-controller/services/addresses.ts';
 import type { IpamView, LeaseView, PoolView } from '../../cloud-controller/services/ipam.ts';
 
-type Opts = ApiOptions & { json?: boolean };
+type Opts = ApiOptions & OutputOptions;
 const enc = encodeURIComponent;
 
-function printJson(ctx: CliContext, value: unknown): void {
-  ctx.out(JSON.stringify(value, null, 2));
-}
-
-/** Left-aligned columns; header first. */
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
-}
+export { table } from '../output.ts';
 
 function query(params: Record<string, string | undefined>): string {
   const q = new URLSearchParams();
@@ -65,66 +59,93 @@ export function mapLines(ranges: readonly string[], map: string, width = 64): st
 
 export function registerCloudState(program: Command, ctx: CliContext): void {
   const api = (opts: ApiOptions) => apiClient(ctx, opts);
-  const withApi = (cmd: Command) => addApiOptions(cmd);
+  /** A command that prints one result: API options and --json. */
+  const one = (cmd: Command) => addJsonOption(addApiOptions(cmd));
+  /** A list command: API options, --output and --json. */
+  const many = (cmd: Command) => addListOptions(addApiOptions(cmd));
 
   // ---- clusters
   const cluster = program.command('cluster').description('clusters (one cluster controller each)');
-  withApi(
+  one(
     cluster
       .command('register')
       .description('register a cluster; it must also be listed in cloud.network.network_configuration to receive instances')
       .argument('<name>')
-      .requiredOption('--cc <URL>', "the cluster controller's SOAP endpoint, e.g. https://10.0.0.6:8774/")
-      .option('--cc-ip <IP>', "the CC host's address (GNI enabledCCIp; default: the URL's host if it is an address)")
-      .option('--json', 'print as JSON'),
+      .requiredOption('--cc <URL>', "the cluster controller's SOAP endpoint: https://HOST:PORT/, e.g. https://10.0.0.6:8774/")
+      .option('--cc-ip <IP>', "the CC host's address (GNI enabledCCIp; default: the URL's host if it is an address)"),
   ).action(async (name: string, opts: Opts & { cc: string; ccIp?: string }) => {
     const c = await api(opts).request<ClusterView>('POST', '/v1/clusters', { name, ccUrl: opts.cc, ...(opts.ccIp ? { ccIp: opts.ccIp } : {}) });
     if (opts.json) printJson(ctx, c);
     else ctx.out(`CLUSTER\t${c.name}\t${c.ccUrl}\t${c.ccIp}`);
   });
-  withApi(cluster.command('list').description('list clusters and their nodes').option('--json', 'print as JSON')).action(async (opts: Opts) => {
-    const { clusters } = await api(opts).request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
-    if (opts.json) return printJson(ctx, clusters);
-    if (clusters.length === 0) return ctx.out('no clusters registered');
-    ctx.out(table([['CLUSTER', 'CC URL', 'CC IP', 'NODES'], ...clusters.map((c) => [c.name, c.ccUrl, c.ccIp, c.nodes.map((n) => n.name).join(',') || '-'])]));
+  one(
+    cluster
+      .command('update')
+      .description("change a cluster's CC URL (and address) without touching its nodes or instances")
+      .argument('<name>')
+      .option('--cc <URL>', 'the new SOAP endpoint: https://HOST:PORT/')
+      .option('--cc-ip <IP>', "the CC host's address (default: the new URL's host if it is an address)"),
+  ).action(async (name: string, opts: Opts & { cc?: string; ccIp?: string }) => {
+    const c = await api(opts).request<ClusterView>('PATCH', `/v1/clusters/${enc(name)}`, { ...(opts.cc ? { ccUrl: opts.cc } : {}), ...(opts.ccIp ? { ccIp: opts.ccIp } : {}) });
+    if (opts.json) printJson(ctx, c);
+    else ctx.out(`CLUSTER\t${c.name}\t${c.ccUrl}\t${c.ccIp}`);
   });
-  withApi(cluster.command('deregister').description('deregister a cluster and its nodes (refused while it has instances)').argument('<name>')).action(async (name: string, opts: Opts) => {
-    await api(opts).request('DELETE', `/v1/clusters/${enc(name)}`);
-    ctx.out(`deregistered cluster ${name}`);
+  many(cluster.command('list').description('list clusters and their nodes')).action(async (opts: Opts) => {
+    const format = outputFormat(opts);
+    const { clusters } = await api(opts).request<{ clusters: ClusterView[] }>('GET', '/v1/clusters');
+    printList(ctx, format, {
+      json: clusters,
+      header: ['CLUSTER', 'CC URL', 'CC IP', 'NODES'],
+      rows: clusters.map((c) => [c.name, c.ccUrl, c.ccIp, c.nodes.map((n) => n.name).join(',') || '-']),
+      empty: 'no clusters registered',
+    });
+  });
+  one(cluster.command('deregister').description('deregister a cluster and its nodes (refused while it has instances)').argument('<name>')).action(async (name: string, opts: Opts) => {
+    const r = await api(opts).request('DELETE', `/v1/clusters/${enc(name)}`);
+    if (opts.json) printJson(ctx, r);
+    else ctx.out(`deregistered cluster ${name}`);
   });
 
   // ---- nodes
-  const node = program.command('node').description('nodes (one node controller + netd each), named by address');
-  withApi(
+  const node = program.command('node').description('nodes (one node controller + netd each), named by their IPv4 address');
+  one(
     node
       .command('register')
       .description('register a node of a cluster')
       .argument('<cluster>')
-      .argument('<node>', "the node's address (its name in the GNI)")
-      .requiredOption('--nc <URL>', "the node controller's SOAP endpoint")
-      .option('--json', 'print as JSON'),
+      .argument('<node>', "the node's IPv4 address (its name in the GNI, as Eucalyptus registers nodes)")
+      .requiredOption('--nc <URL>', "the node controller's SOAP endpoint: https://HOST:PORT/"),
   ).action(async (clusterName: string, nodeName: string, opts: Opts & { nc: string }) => {
     const n = await api(opts).request<NodeView>('POST', `/v1/clusters/${enc(clusterName)}/nodes`, { name: nodeName, ncUrl: opts.nc });
     if (opts.json) printJson(ctx, n);
     else ctx.out(`NODE\t${n.cluster}\t${n.name}\t${n.ncUrl}`);
   });
-  withApi(node.command('list').description('list nodes with their instance count and applied document').option('--cluster <C>', 'only this cluster').option('--json', 'print as JSON')).action(
-    async (opts: Opts & { cluster?: string }) => {
-      const { nodes } = await api(opts).request<{ nodes: NodeView[] }>('GET', `/v1/nodes${query({ cluster: opts.cluster })}`);
-      if (opts.json) return printJson(ctx, nodes);
-      if (nodes.length === 0) return ctx.out('no nodes registered');
-      ctx.out(
-        table([
-          ['CLUSTER', 'NODE', 'NC URL', 'INSTANCES', 'APPLIED'],
-          ...nodes.map((n) => [n.cluster, n.name, n.ncUrl, String(n.instances), n.applied ? `seq ${n.applied.sequence ?? '-'} ${n.applied.version ?? ''} at ${n.applied.at}` : '-']),
-        ]),
-      );
-    },
-  );
-  withApi(node.command('deregister').description('deregister a node (refused while it hosts instances)').argument('<cluster>').argument('<node>')).action(
+  one(
+    node
+      .command('update')
+      .description("change a node's NC URL without touching its instances")
+      .argument('<node>', "the node's address")
+      .requiredOption('--nc <URL>', 'the new SOAP endpoint: https://HOST:PORT/'),
+  ).action(async (nodeName: string, opts: Opts & { nc: string }) => {
+    const n = await api(opts).request<NodeView>('PATCH', `/v1/nodes/${enc(nodeName)}`, { ncUrl: opts.nc });
+    if (opts.json) printJson(ctx, n);
+    else ctx.out(`NODE\t${n.cluster}\t${n.name}\t${n.ncUrl}`);
+  });
+  many(node.command('list').description('list nodes with their instance count and applied document').option('--cluster <C>', 'only this cluster')).action(async (opts: Opts & { cluster?: string }) => {
+    const format = outputFormat(opts);
+    const { nodes } = await api(opts).request<{ nodes: NodeView[] }>('GET', `/v1/nodes${query({ cluster: opts.cluster })}`);
+    printList(ctx, format, {
+      json: nodes,
+      header: ['CLUSTER', 'NODE', 'NC URL', 'INSTANCES', 'APPLIED'],
+      rows: nodes.map((n) => [n.cluster, n.name, n.ncUrl, String(n.instances), n.applied ? `seq ${n.applied.sequence ?? '-'} ${n.applied.version ?? ''} at ${n.applied.at}` : '-']),
+      empty: 'no nodes registered',
+    });
+  });
+  one(node.command('deregister').description('deregister a node (refused while it hosts instances)').argument('<cluster>').argument('<node>')).action(
     async (clusterName: string, nodeName: string, opts: Opts) => {
-      await api(opts).request('DELETE', `/v1/clusters/${enc(clusterName)}/nodes/${enc(nodeName)}`);
-      ctx.out(`deregistered node ${nodeName} of cluster ${clusterName}`);
+      const r = await api(opts).request('DELETE', `/v1/clusters/${enc(clusterName)}/nodes/${enc(nodeName)}`);
+      if (opts.json) printJson(ctx, r);
+      else ctx.out(`deregistered node ${nodeName} of cluster ${clusterName}`);
     },
   );
 
@@ -132,7 +153,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
   const instance = program.command('instance').description('instances: id, MAC, private IP, groups');
   const printInstance = (i: InstanceView) =>
     ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}`);
-  withApi(
+  one(
     instance
       .command('run')
       .description('reserve an instance id, a MAC and a private IP on a node')
@@ -140,8 +161,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       .requiredOption('--node <N>', 'node (its address)')
       .requiredOption('--group <G>', 'security group id or name (repeat for several)', collect)
       .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
-      .option('--private-ip <IP>', 'ask for this private address')
-      .option('--json', 'print as JSON'),
+      .option('--private-ip <IP>', 'ask for this private address'),
   ).action(async (opts: Opts & { cluster: string; node: string; group: string[]; owner?: string; privateIp?: string }) => {
     const i = await api(opts).request<InstanceView>('POST', '/v1/instances', {
       cluster: opts.cluster,
@@ -153,36 +173,27 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     if (opts.json) printJson(ctx, i);
     else printInstance(i);
   });
-  withApi(instance.command('terminate').description('terminate an instance: its private IP is held until its node converged').argument('<id>').option('--json', 'print as JSON')).action(
-    async (id: string, opts: Opts) => {
-      const r = await api(opts).request<{ terminated: InstanceView }>('DELETE', `/v1/instances/${enc(id)}`);
-      if (opts.json) printJson(ctx, r);
-      else ctx.out(`terminated ${r.terminated.id} (private IP ${r.terminated.privateIp} held until ${r.terminated.node} converges)`);
+  one(instance.command('terminate').description('terminate an instance: its private IP is held until its node converged').argument('<id>')).action(async (id: string, opts: Opts) => {
+    const r = await api(opts).request<{ terminated: InstanceView }>('DELETE', `/v1/instances/${enc(id)}`);
+    if (opts.json) printJson(ctx, r);
+    else ctx.out(`terminated ${r.terminated.id} (private IP ${r.terminated.privateIp} held until ${r.terminated.node} converges)`);
+  });
+  many(instance.command('list').description('list instances').option('--cluster <C>').option('--node <N>').option('--owner <ACCOUNT>')).action(
+    async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
+      const format = outputFormat(opts);
+      const { instances } = await api(opts).request<{ instances: InstanceView[] }>('GET', `/v1/instances${query({ cluster: opts.cluster, node: opts.node, owner: opts.owner })}`);
+      printList(ctx, format, {
+        json: instances,
+        header: ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS'],
+        rows: instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(',')]),
+        empty: 'no instances',
+      });
     },
   );
-  withApi(
-    instance
-      .command('list')
-      .description('list instances')
-      .option('--cluster <C>')
-      .option('--node <N>')
-      .option('--owner <ACCOUNT>')
-      .option('--json', 'print as JSON'),
-  ).action(async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
-    const { instances } = await api(opts).request<{ instances: InstanceView[] }>('GET', `/v1/instances${query({ cluster: opts.cluster, node: opts.node, owner: opts.owner })}`);
-    if (opts.json) return printJson(ctx, instances);
-    if (instances.length === 0) return ctx.out('no instances');
-    ctx.out(
-      table([
-        ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS'],
-        ...instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(',')]),
-      ]),
-    );
-  });
 
   // ---- ipam
   const ipam = program.command('ipam').description('address pools, holds and external reservations');
-  withApi(ipam.command('show').description('pools with their ranges and a map: X allocated, . free, r reserved, h held').option('--cluster <C>', 'only this cluster').option('--json', 'print as JSON')).action(
+  one(ipam.command('show').description('pools with their ranges and a map: X allocated, . free, r reserved, h held').option('--cluster <C>', 'only this cluster')).action(
     async (opts: Opts & { cluster?: string }) => {
       const view = await api(opts).request<IpamView>('GET', `/v1/ipam${query({ cluster: opts.cluster })}`);
       if (opts.json) return printJson(ctx, view);
@@ -208,15 +219,17 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       }
     },
   );
-  withApi(ipam.command('reserve').description('reserve an address of a pool: it is never handed out').argument('<ip>').option('--note <TEXT>', 'why')).action(
+  one(ipam.command('reserve').description('reserve an address of a pool: it is never handed out').argument('<ip>').option('--note <TEXT>', 'why')).action(
     async (ip: string, opts: Opts & { note?: string }) => {
-      await api(opts).request('POST', '/v1/ipam/reservations', { ip, ...(opts.note ? { note: opts.note } : {}) });
-      ctx.out(`reserved ${ip}`);
+      const r = await api(opts).request('POST', '/v1/ipam/reservations', { ip, ...(opts.note ? { note: opts.note } : {}) });
+      if (opts.json) printJson(ctx, r);
+      else ctx.out(`reserved ${ip}`);
     },
   );
-  withApi(ipam.command('unreserve').description('remove an external reservation').argument('<ip>')).action(async (ip: string, opts: Opts) => {
-    await api(opts).request('DELETE', `/v1/ipam/reservations/${enc(ip)}`);
-    ctx.out(`unreserved ${ip}`);
+  one(ipam.command('unreserve').description('remove an external reservation').argument('<ip>')).action(async (ip: string, opts: Opts) => {
+    const r = await api(opts).request('DELETE', `/v1/ipam/reservations/${enc(ip)}`);
+    if (opts.json) printJson(ctx, r);
+    else ctx.out(`unreserved ${ip}`);
   });
 
   // ---- security groups
@@ -225,42 +238,42 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     ctx.out(`GROUP\t${g.id}\t${g.ownerId}\t${g.name}\t${g.description}`);
     for (const r of g.rules) ctx.out(`PERMISSION\t${g.id}\t${describeRule(r)}`);
   };
-  withApi(
+  one(
     group
       .command('create')
       .description('create a security group (id sg- + 8 hex)')
       .argument('<name>')
       .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
-      .option('--description <TEXT>', 'description')
-      .option('--json', 'print as JSON'),
+      .option('--description <TEXT>', 'description'),
   ).action(async (name: string, opts: Opts & { owner?: string; description?: string }) => {
     const g = await api(opts).request<GroupView>('POST', '/v1/groups', { name, ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}) });
     if (opts.json) printJson(ctx, g);
     else printGroup(g);
   });
-  withApi(group.command('delete').description('delete a security group (refused while an instance uses it)').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(
+  one(group.command('delete').description('delete a security group (refused while an instance uses it)').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(
     async (ref: string, opts: Opts & { owner?: string }) => {
       const r = await api(opts).request<{ deleted: string }>('DELETE', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
-      ctx.out(`deleted ${r.deleted}`);
+      if (opts.json) printJson(ctx, r);
+      else ctx.out(`deleted ${r.deleted}`);
     },
   );
-  withApi(group.command('list').description('list security groups with their rules').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(
-    async (opts: Opts & { owner?: string }) => {
-      const { groups } = await api(opts).request<{ groups: GroupView[] }>('GET', `/v1/groups${query({ owner: opts.owner })}`);
-      if (opts.json) return printJson(ctx, groups);
-      if (groups.length === 0) return ctx.out('no security groups');
-      groups.forEach(printGroup);
-    },
-  );
-  withApi(group.command('show').description('show one security group').argument('<group>', 'id or name').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(
-    async (ref: string, opts: Opts & { owner?: string }) => {
-      const g = await api(opts).request<GroupView>('GET', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
-      if (opts.json) printJson(ctx, g);
-      else printGroup(g);
-    },
-  );
+  many(group.command('list').description('list security groups with their rules').option('--owner <ACCOUNT>')).action(async (opts: Opts & { owner?: string }) => {
+    const format = outputFormat(opts);
+    const { groups } = await api(opts).request<{ groups: GroupView[] }>('GET', `/v1/groups${query({ owner: opts.owner })}`);
+    printList(ctx, format, {
+      json: groups,
+      header: ['GROUP', 'OWNER', 'NAME', 'RULES', 'DESCRIPTION'],
+      rows: groups.map((g) => [g.id, g.ownerId, g.name, g.rules.map(describeRule).join('; ') || '-', g.description]),
+      empty: 'no security groups',
+    });
+  });
+  one(group.command('show').description('show one security group').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(async (ref: string, opts: Opts & { owner?: string }) => {
+    const g = await api(opts).request<GroupView>('GET', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
+    if (opts.json) printJson(ctx, g);
+    else printGroup(g);
+  });
   for (const verb of ['authorize', 'revoke'] as const) {
-    withApi(
+    one(
       group
         .command(verb)
         .description(`${verb} an ingress permission (euca-${verb} flags)`)
@@ -271,8 +284,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
         .option('-s, --cidr <CIDR>', 'source network (default 0.0.0.0/0)')
         .option('-o, --source-group <GROUP>', 'source security group (id or name)')
         .option('-u, --source-group-user <ACCOUNT>', "source group's owner account")
-        .option('--owner <ACCOUNT>', 'owner of the target group (when named)')
-        .option('--json', 'print as JSON'),
+        .option('--owner <ACCOUNT>', 'owner of the target group (when named)'),
     ).action(
       async (
         ref: string,
@@ -301,53 +313,49 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
 
   // ---- public addresses
   const address = program.command('address').description('public (elastic) addresses');
-  withApi(address.command('allocate').description('allocate a public address to an account').option('--owner <ACCOUNT>').option('--ip <IP>', 'ask for this address').option('--json', 'print as JSON')).action(
+  one(address.command('allocate').description('allocate a public address to an account').option('--owner <ACCOUNT>').option('--ip <IP>', 'ask for this address')).action(
     async (opts: Opts & { owner?: string; ip?: string }) => {
       const a = await api(opts).request<AddressView>('POST', '/v1/addresses', { ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.ip ? { ip: opts.ip } : {}) });
       if (opts.json) printJson(ctx, a);
       else ctx.out(`ADDRESS\t${a.ip}\t${a.ownerId}`);
     },
   );
-  withApi(
+  one(
     address
       .command('associate')
-      .description('associate a public address with an instance of the same account')
+      .description('associate a public address with an instance of the same account; an address already associated moves (EC2-Classic)')
       .argument('<ip>')
       .argument('<instance>')
-      .option('--owner <ACCOUNT>', 'act as this account (the address must be its own)')
-      .option('--json', 'print as JSON'),
-  ).action(
-    async (ip: string, inst: string, opts: Opts & { owner?: string }) => {
-      const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst, ...(opts.owner ? { owner: opts.owner } : {}) });
+      .option('--owner <ACCOUNT>', 'act as this account (the address must be its own)'),
+  ).action(async (ip: string, inst: string, opts: Opts & { owner?: string }) => {
+    const a = await api(opts).request<AssociateResult>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst, ...(opts.owner ? { owner: opts.owner } : {}) });
+    if (opts.json) return printJson(ctx, a);
+    ctx.out(`ADDRESS\t${a.ip}\t${a.instanceId}`);
+    if (a.movedFrom) ctx.err(`note: ${a.ip} moved from ${a.movedFrom}`);
+    if (a.replaced) ctx.err(`note: ${a.replaced} was disassociated from ${a.instanceId} (it stays allocated)`);
+  });
+  one(address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account')).action(
+    async (ip: string, opts: Opts & { owner?: string }) => {
+      const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, opts.owner ? { owner: opts.owner } : {});
       if (opts.json) printJson(ctx, a);
-      else ctx.out(`ADDRESS\t${a.ip}\t${a.instanceId}`);
+      else ctx.out(`ADDRESS\t${a.ip}\tdisassociated`);
     },
   );
-  withApi(
-    address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account').option('--json', 'print as JSON'),
-  ).action(async (ip: string, opts: Opts & { owner?: string }) => {
-    const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, opts.owner ? { owner: opts.owner } : {});
-    if (opts.json) printJson(ctx, a);
-    else ctx.out(`ADDRESS\t${a.ip}\tdisassociated`);
-  });
-  withApi(
-    address
-      .command('release')
-      .description('give a public address back to the pool (disassociating it first)')
-      .argument('<ip>')
-      .option('--owner <ACCOUNT>', 'act as this account')
-      .option('--json', 'print as JSON'),
-  ).action(
+  one(address.command('release').description('give a public address back to the pool (disassociating it first)').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account')).action(
     async (ip: string, opts: Opts & { owner?: string }) => {
       const r = await api(opts).request<{ released: AddressView }>('DELETE', `/v1/addresses/${enc(ip)}${query({ owner: opts.owner })}`);
       if (opts.json) printJson(ctx, r);
       else ctx.out(`released ${r.released.ip}`);
     },
   );
-  withApi(address.command('list').description('list allocated public addresses').option('--owner <ACCOUNT>').option('--json', 'print as JSON')).action(async (opts: Opts & { owner?: string }) => {
+  many(address.command('list').description('list allocated public addresses').option('--owner <ACCOUNT>')).action(async (opts: Opts & { owner?: string }) => {
+    const format = outputFormat(opts);
     const { addresses } = await api(opts).request<{ addresses: AddressView[] }>('GET', `/v1/addresses${query({ owner: opts.owner })}`);
-    if (opts.json) return printJson(ctx, addresses);
-    if (addresses.length === 0) return ctx.out('no addresses allocated');
-    ctx.out(table([['ADDRESS', 'OWNER', 'INSTANCE'], ...addresses.map((a) => [a.ip, a.ownerId, a.instanceId ?? '-'])]));
+    printList(ctx, format, {
+      json: addresses,
+      header: ['ADDRESS', 'OWNER', 'INSTANCE'],
+      rows: addresses.map((a) => [a.ip, a.ownerId, a.instanceId ?? '-']),
+      empty: 'no addresses allocated',
+    });
   });
 }

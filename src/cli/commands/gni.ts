@@ -3,7 +3,8 @@
  *   gni show [--json] [--url U --token T]   the document the CLC would broadcast now
  *   gni validate FILE [--json]              offline check of any GNI file (edgenet's
  *                                           or one Eucalyptus 4.x produced); exit 0
- *                                           valid, 1 invalid, 2 usage
+ *                                           valid, 1 invalid, 2 usage; --json
+ *                                           prints errors as {"error": {code, message}}
  * `show` asks the CLC for the JSON model (`GET /v1/gni?format=json`) and
  * serializes it locally with the shared codec, so the XML printed is exactly
  * what the broadcaster sends, whatever the HTTP layer does with text bodies.
@@ -11,8 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { CliExit } from '../context.ts';
-import { addApiOptions, apiClient } from '../api-client.ts';
+import { usageError } from '../context.ts';
+import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { parseGni, serializeGni } from '../../shared/gni/codec.ts';
 import type { GniDocument } from '../../shared/gni/model.ts';
@@ -26,8 +27,8 @@ export function registerGni(program: Command, ctx: CliContext): void {
       .command('show')
       .description('print the GNI document the cloud controller would broadcast now')
       .option('--json', 'print the document model as JSON instead of XML'),
-  ).action(async (opts: { json?: boolean; url?: string; token?: string }) => {
-    const client = apiClient(ctx, { url: opts.url, token: opts.token });
+  ).action(async (opts: ApiOptions & { json?: boolean }) => {
+    const client = apiClient(ctx, opts);
     const doc = await client.request<GniDocument>('GET', '/v1/gni?format=json');
     ctx.out(opts.json === true ? JSON.stringify(doc, null, 2) : serializeGni(doc));
   });
@@ -42,13 +43,13 @@ export function registerGni(program: Command, ctx: CliContext): void {
       try {
         input = await readFile(file);
       } catch (err) {
-        throw new CliExit(2, `error: cannot read ${file}: ${errorMessage(err)}`);
+        throw usageError('FileUnreadable', `cannot read ${file}: ${errorMessage(err)}`);
       }
       const result = parseGni(input);
       if (opts.json === true) {
         const summary = result.ok
           ? { valid: true, version: result.value.version, sequence: result.value.sequence, instances: result.value.instances.length, securityGroups: result.value.securityGroups.length, diagnostics: result.diagnostics }
-          : { valid: false, diagnostics: result.diagnostics };
+          : { valid: false, error: { code: 'InvalidGni', message: `${file} is not a valid GNI document` }, diagnostics: result.diagnostics };
         ctx.out(JSON.stringify(summary, null, 2));
       } else {
         for (const d of result.diagnostics) (d.severity === 'error' ? ctx.err : ctx.out)(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}`);

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { CliExit } from '../context.ts';
+import { CliExit, usageError } from '../context.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { parseGni } from '../../shared/gni/codec.ts';
@@ -38,7 +38,7 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new CliExit(2, `error: cannot read ${what} ${file}: ${errorMessage(err)}`);
+    throw usageError('FileUnreadable', `cannot read ${what} ${file}: ${errorMessage(err)}`);
   }
 }
 
@@ -68,21 +68,21 @@ export function registerNetdPlan(netd: Command, ctx: CliContext, opts: NetdPlanO
       let config: NetdConfig = DEFAULT_NETD_CONFIG;
       if (flags.config !== undefined) {
         const parsed = parseNetdConfig(await readText(flags.config, 'config'));
-        for (const d of parsed.diagnostics) ctx.err(`${d.severity}: ${flags.config}: ${formatDiagnostic(d)}`);
-        if (!parsed.ok) throw new CliExit(1);
+        if (flags.json !== true || parsed.ok) for (const d of parsed.diagnostics) ctx.err(`${d.severity}: ${flags.config}: ${formatDiagnostic(d)}`);
+        if (!parsed.ok) throw new CliExit(1, `error: ${flags.config} is not a valid netd configuration`, { code: 'InvalidConfig', details: { diagnostics: parsed.diagnostics } });
         config = parsed.value;
       }
       const node = flags.node ?? (config.nodeName || undefined);
-      if (node === undefined) throw new CliExit(2, 'error: --node is required (or EDGENET_NODE_NAME in --config)');
+      if (node === undefined) throw usageError('MissingNode', '--node is required (or EDGENET_NODE_NAME in --config)');
       const doc = parseGni(await readText(flags.gni, 'GNI document'));
       if (!doc.ok) {
-        for (const d of doc.diagnostics) ctx.err(formatDiagnostic(d));
-        throw new CliExit(1, `error: ${flags.gni} is not a valid GNI document`);
+        if (flags.json !== true) for (const d of doc.diagnostics) ctx.err(formatDiagnostic(d));
+        throw new CliExit(1, `error: ${flags.gni} is not a valid GNI document`, { code: 'InvalidGni', details: { diagnostics: doc.diagnostics } });
       }
       const host: HostFacts = flags.host ? await readHostFacts(config.bridge) : {};
       const facts: HostFacts = flags.bridgeMac !== undefined ? { ...host, bridgeMac: flags.bridgeMac.toLowerCase() } : host;
       const result = render(doc.value, { node }, config, facts);
-      if (!result.ok) throw new CliExit(1, `error: ${result.code}: ${result.message}`);
+      if (!result.ok) throw new CliExit(1, `error: ${result.code}: ${result.message}`, { code: result.code });
       ctx.out(flags.json === true ? JSON.stringify(result.state, null, 2) : describeState(result.state));
       if (opts.diff !== undefined && flags.host && flags.json !== true) {
         try {

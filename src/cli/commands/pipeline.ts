@@ -7,7 +7,8 @@
  *   edgenet status [--json]      convergence per cluster and node (GET /v1/status)
  */
 import type { Command } from 'commander';
-import { CliExit, type CliContext } from '../context.ts';
+import { usageError, type CliContext } from '../context.ts';
+import { addJsonOption, printJson } from '../output.ts';
 import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
 import { ccOptions, runCc, type CcFlags } from '../../cluster-controller/main.ts';
 import { ncOptions, runNc, type NcFlags } from '../../node-controller/main.ts';
@@ -82,28 +83,37 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
         'key (0600) and a certificate signed by it whose OU is the role: clc (calls CCs), cc (called by the CLC, ' +
         'calls NCs), nc (called by CCs). --ip/--dns name the addresses peers dial. Directory mode 0700.',
     );
-  certs
-    .command('init')
-    .description('create ca.key and ca.crt in --dir (refuses to overwrite)')
-    .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
-    .option('--days <n>', 'validity in days', '3650')
-    .action(async (o: { dir: string; days: string }) => {
-      const { caCert } = await initCa(createExec(), o.dir, { days: Number(o.days) });
-      ctx.out(`CA created: ${caCert}`);
-    });
-  certs
-    .command('issue <name>')
-    .description('create <name>.key and <name>.crt signed by the CA in --dir')
-    .requiredOption('--role <role>', 'clc | cc | nc')
-    .option('--ip <ip...>', 'IP addresses peers use to reach this daemon (SANs)', [])
-    .option('--dns <name...>', 'DNS names peers use to reach this daemon (SANs)', [])
-    .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
-    .option('--days <n>', 'validity in days', '825')
-    .action(async (name: string, o: { role: string; ip: string[]; dns: string[]; dir: string; days: string }) => {
-      if (!isRole(o.role)) throw new CliExit(2, `error: --role must be clc, cc or nc, not ${JSON.stringify(o.role)}`);
-      const out = await issueCert(createExec(), { dir: o.dir, name, role: o.role, ips: o.ip, dnsNames: o.dns, days: Number(o.days) });
-      ctx.out(`issued ${o.role} certificate: ${out.cert} (key ${out.key}, mode 0600)`);
-    });
+  const days = (text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0) throw usageError('InvalidDays', `--days must be a positive whole number, not ${JSON.stringify(text)}`);
+    return n;
+  };
+  addJsonOption(
+    certs
+      .command('init')
+      .description('create ca.key and ca.crt in --dir (refuses to overwrite)')
+      .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
+      .option('--days <n>', 'validity in days', '3650'),
+  ).action(async (o: { dir: string; days: string; json?: boolean }) => {
+    const { caCert } = await initCa(createExec(), o.dir, { days: days(o.days) });
+    if (o.json) printJson(ctx, { caCert });
+    else ctx.out(`CA created: ${caCert}`);
+  });
+  addJsonOption(
+    certs
+      .command('issue <name>')
+      .description('create <name>.key and <name>.crt signed by the CA in --dir')
+      .requiredOption('--role <role>', 'clc | cc | nc')
+      .option('--ip <ip...>', 'IP addresses peers use to reach this daemon (SANs)', [])
+      .option('--dns <name...>', 'DNS names peers use to reach this daemon (SANs)', [])
+      .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
+      .option('--days <n>', 'validity in days', '825'),
+  ).action(async (name: string, o: { role: string; ip: string[]; dns: string[]; dir: string; days: string; json?: boolean }) => {
+    if (!isRole(o.role)) throw usageError('InvalidRole', `--role must be clc, cc or nc, not ${JSON.stringify(o.role)}`);
+    const out = await issueCert(createExec(), { dir: o.dir, name, role: o.role, ips: o.ip, dnsNames: o.dns, days: days(o.days) });
+    if (o.json) printJson(ctx, { role: o.role, cert: out.cert, key: out.key });
+    else ctx.out(`issued ${o.role} certificate: ${out.cert} (key ${out.key}, mode 0600)`);
+  });
 
   addApiOptions(
     program
@@ -112,9 +122,10 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .description(
         'Asks the cloud controller (GET /v1/status) and prints, per cluster and node: the document delivered to ' +
           'the node controller and the one netd applied (sequence/version), the lag behind the current document ' +
-          '(sequences and seconds), netd\'s result and the last error. Exit code 0 when every node converged, 1 otherwise.',
+          '(sequences and seconds), netd\'s result and the last error. Only registered nodes are shown. ' +
+          'Exit code 0 when every node converged, 1 otherwise (also when the CLC does not answer within --timeout).',
       )
-      .option('--json', 'print the raw JSON'),
+      .option('--json', 'print the raw JSON (errors as {"error": {code, message}})'),
   ).action(async (o: ApiOptions & { json?: boolean }) => {
     const view = await apiClient(ctx, o).request<StatusView>('GET', '/v1/status');
     ctx.out(o.json ? JSON.stringify(view, null, 2) : formatStatus(view));

@@ -7,9 +7,11 @@
  * Exit codes: 0 valid, 1 invalid, 2 usage error (unreadable FILE, bad option).
  * FILE `-` reads standard input. Diagnostics are results: `validate` prints
  * them to stdout, one `path: code: message` line each plus a summary line, or
- * `{"ok", "diagnostics"}` with --json. `explode` prints the exploded document
- * as pretty JSON on stdout; on invalid input it prints the diagnostics (to
- * stderr, or as JSON on stdout with --json) and exits 1.
+ * `{"ok", "diagnostics"}` with --json (an invalid document is validate's
+ * answer, not an error). `explode` prints the exploded document as pretty JSON
+ * on stdout; on invalid input it prints the diagnostics (to stderr, or with
+ * --json `{"ok": false, "error": {code: "InvalidConfiguration", message},
+ * "diagnostics"}` on stdout) and exits 1. Usage errors under --json are `{"error": {code, message}}` on stdout.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -21,6 +23,7 @@ import { validateNetworkConfiguration } from '../../cloud-controller/config/vali
 import { DEFAULT_EXPLODE_INPUTS, explode, splitList } from '../../cloud-controller/config/explode.ts';
 import type { ExplodeInputs } from '../../cloud-controller/config/types.ts';
 import { isIp } from '../../shared/ip.ts';
+import { jsonError } from '../render-error.ts';
 
 export interface PropertyOfflineDeps {
   /** Reads standard input for FILE `-` (tests pass their own). */
@@ -36,7 +39,7 @@ export function registerPropertyOffline(property: Command, ctx: CliContext, deps
     .argument('<file>', 'JSON document, or - for standard input')
     .option('--json', 'print {"ok": bool, "diagnostics": [...]}')
     .action(async (file: string, opts: { json?: boolean }) => {
-      const text = await readDocument(file, readStdin, ctx);
+      const text = await readDocument(file, readStdin, ctx, opts.json === true);
       if (text === undefined) return;
       const result = validateNetworkConfiguration(text);
       if (opts.json) ctx.out(JSON.stringify({ ok: result.ok, diagnostics: result.diagnostics }, null, 2));
@@ -59,11 +62,11 @@ export function registerPropertyOffline(property: Command, ctx: CliContext, deps
     .action(async (file: string, opts: ExplodeOptions) => {
       const inputs = explodeInputs(opts, ctx);
       if (inputs === undefined) return;
-      const text = await readDocument(file, readStdin, ctx);
+      const text = await readDocument(file, readStdin, ctx, opts.json === true);
       if (text === undefined) return;
       const result = validateNetworkConfiguration(text);
       if (!result.ok) {
-        if (opts.json) ctx.out(JSON.stringify({ ok: false, diagnostics: result.diagnostics }, null, 2));
+        if (opts.json) ctx.out(JSON.stringify({ ok: false, ...invalidError(file, result.diagnostics), diagnostics: result.diagnostics }, null, 2));
         else {
           for (const d of result.diagnostics) ctx.err(formatLine(d));
           ctx.err(summary(file, false, result.diagnostics));
@@ -88,7 +91,8 @@ interface ExplodeOptions {
 /** Options → ExplodeInputs; a bad option is a usage error (exit 2). */
 function explodeInputs(opts: ExplodeOptions, ctx: CliContext): ExplodeInputs | undefined {
   const usage = (message: string) => {
-    ctx.err(`error: ${message}`);
+    if (opts.json) ctx.out(JSON.stringify(jsonError('UsageError', message)));
+    else ctx.err(`error: ${message}`);
     ctx.setExitCode(2);
     return undefined;
   };
@@ -107,14 +111,20 @@ function explodeInputs(opts: ExplodeOptions, ctx: CliContext): ExplodeInputs | u
 }
 
 /** The document's text, or undefined after reporting a usage error (exit 2). */
-async function readDocument(file: string, readStdin: () => Promise<string>, ctx: CliContext): Promise<string | undefined> {
+async function readDocument(file: string, readStdin: () => Promise<string>, ctx: CliContext, json: boolean): Promise<string | undefined> {
   try {
     return file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
-    ctx.err(`error: cannot read ${file === '-' ? 'standard input' : file}: ${errorMessage(err)}`);
+    const message = `cannot read ${file === '-' ? 'standard input' : file}: ${errorMessage(err)}`;
+    if (json) ctx.out(JSON.stringify(jsonError('FileUnreadable', message)));
+    else ctx.err(`error: ${message}`);
     ctx.setExitCode(2);
     return undefined;
   }
+}
+
+function invalidError(file: string, diagnostics: readonly Diagnostic[]): { error: { code: string; message: string } } {
+  return { error: { code: 'InvalidConfiguration', message: summary(file, false, diagnostics) } };
 }
 
 function formatLine(d: Diagnostic): string {

@@ -4,6 +4,7 @@
  * Handlers are thin: they pick arguments out of the request and call the
  * property and state services, which validate everything.
  */
+import { healthFields } from '../../shared/daemon-metrics.ts';
 import type { ApiRequest, ApiResponse } from '../contracts.ts';
 import { UserError } from '../../shared/errors.ts';
 import type { PropertyService } from '../properties/service.ts';
@@ -35,7 +36,7 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
   const r = (method: string, pattern: string, handler: (req: ApiRequest) => Promise<ApiResponse>, options?: { public?: boolean }) =>
     router.add(method, pattern, handler, options);
 
-  r('GET', '/healthz', async () => ok({ ok: true, uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000) }), { public: true });
+  r('GET', '/healthz', async () => ok({ ...healthFields('clc', true), uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000) }), { public: true });
 
   // Properties.
   r('GET', '/v1/properties', async () => ok({ properties: await properties.list() }));
@@ -55,11 +56,13 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
   r('GET', '/v1/clusters', async () => ok({ clusters: await state.listClusters() }));
   r('POST', '/v1/clusters', async (req) => ok(await state.registerCluster(body(req)), 201));
   r('GET', '/v1/clusters/:cluster', async (req) => ok(await state.getCluster(req.params.cluster!)));
+  r('PATCH', '/v1/clusters/:cluster', async (req) => ok(await state.updateCluster(req.params.cluster, body(req))));
   r('DELETE', '/v1/clusters/:cluster', async (req) => {
     await state.deregisterCluster(req.params.cluster);
     return ok({ deregistered: req.params.cluster });
   });
   r('GET', '/v1/nodes', async (req) => ok({ nodes: await state.listNodes(q(req, 'cluster')) }));
+  r('PATCH', '/v1/nodes/:node', async (req) => ok(await state.updateNode(req.params.node, body(req))));
   r('GET', '/v1/clusters/:cluster/nodes', async (req) => ok({ nodes: await state.listNodes(req.params.cluster) }));
   r('POST', '/v1/clusters/:cluster/nodes', async (req) => ok(await state.registerNode({ ...body(req), cluster: req.params.cluster }), 201));
   r('DELETE', '/v1/clusters/:cluster/nodes/:node', async (req) => {

@@ -61,7 +61,12 @@ export interface ClusterRecord {
   readonly reports: ReadonlyMap<string, NodeReport>;
   readonly statusAt?: number;
   readonly statusError?: string;
+  /** The error's code: CLC_CERTIFICATE_MISSING blames the CLC itself, anything else the CC. */
+  readonly statusErrorCode?: string;
 }
+
+/** The CLC could not load its own client certificate: no CC was even dialled. */
+export const CLC_CERTIFICATE_MISSING = 'clc-certificate-missing';
 
 export function statusView(input: {
   now: number;
@@ -83,6 +88,7 @@ export function statusView(input: {
     const nodes = names.map((name): NodeStatusView => {
       const r = c.reports.get(name);
       const ccDown = c.statusError !== undefined;
+      const clcCert = c.statusErrorCode === CLC_CERTIFICATE_MISSING;
       // A dead, hung or flushed netd is not converged, whatever it applied (netd-health.ts).
       const health = netdHealth(name, ccDown ? undefined : r);
       const converged = current !== undefined && r?.appliedVersion === current.version && !netdBlocksConvergence(health);
@@ -96,8 +102,8 @@ export function statusView(input: {
         appliedVersion: r?.appliedVersion,
         appliedSequence: r?.appliedSequence,
         appliedAt: r?.appliedAt,
-        result: ccDown ? 'cc-unreachable' : (r?.result ?? 'unknown'),
-        lastError: ccDown ? `cluster controller: ${c.statusError}` : r?.lastError,
+        result: ccDown ? (clcCert ? CLC_CERTIFICATE_MISSING : 'cc-unreachable') : (r?.result ?? 'unknown'),
+        lastError: ccDown ? (clcCert ? `cloud controller: ${c.statusError}` : `cluster controller: ${c.statusError}`) : r?.lastError,
         polledAt: r?.polledAt,
         ...health,
         converged,

@@ -5,9 +5,14 @@
  * properties) inside the same BEGIN IMMEDIATE transaction that stores it, so
  * two concurrent sets cannot both validate against a stale state; an invalid
  * value changes nothing — neither the value nor the history; setting the value
- * a property already has is a no-op (no history row, no change event).
+ * a property already has is a no-op (no history row, no change event); a new
+ * network configuration (or its reset) may not drop a cluster the old one
+ * listed while that cluster still has registered nodes or instances
+ * (`ClusterInUse`, with the list of what depends on it): its nodes would find
+ * themselves in no document. Deregister them first, or keep the cluster.
  */
 import type { Db, Store } from '../db/store.ts';
+import { clusterDependents } from './cluster-dependents.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { UserError } from '../../shared/errors.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
@@ -132,6 +137,7 @@ export class PropertyService {
       if (old === text) {
         return { property: view(def, { value: text, updated_at: now }), changed: false };
       }
+      if (name === NETWORK_CONFIGURATION) await refuseDroppedClusters(tx.db, texts, next);
       await tx.db
         .insertInto('properties')
         .values({ name, value: text, updated_at: now })
@@ -150,6 +156,11 @@ export class PropertyService {
       const texts = await readPropertyTexts(tx.db);
       const old = texts.get(name);
       if (old === undefined) return { property: view(def, undefined), changed: false };
+      if (name === NETWORK_CONFIGURATION) {
+        const next = new Map(texts);
+        next.delete(name);
+        await refuseDroppedClusters(tx.db, texts, next);
+      }
       if (name !== NETWORK_CONFIGURATION && texts.has(NETWORK_CONFIGURATION)) {
         const next = new Map(texts);
         next.delete(name);
@@ -166,6 +177,25 @@ export class PropertyService {
       return { property: view(def, undefined), changed: true };
     });
   }
+}
+
+function clusterNames(texts: ReadonlyMap<string, string>): Set<string> {
+  return new Set((explodedConfiguration(texts)?.Clusters ?? []).map((c) => c.Name));
+}
+
+/** Refuses a configuration change that drops a cluster that still has nodes or instances. */
+async function refuseDroppedClusters(db: Db, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Promise<void> {
+  const kept = clusterNames(after);
+  const dropped = [...clusterNames(before)].filter((c) => !kept.has(c));
+  if (dropped.length === 0) return;
+  const dependents = await clusterDependents(db, dropped);
+  if (dependents.length === 0) return;
+  const what = dependents.map((d) => `${d.cluster} (${[d.nodes.length > 0 ? `nodes ${d.nodes.join(', ')}` : '', d.instances.length > 0 ? `instances ${d.instances.join(', ')}` : ''].filter(Boolean).join('; ')})`);
+  throw new UserError(
+    'ClusterInUse',
+    `${NETWORK_CONFIGURATION} would drop cluster${dependents.length > 1 ? 's' : ''} still in use: ${what.join(', ')}; terminate the instances and deregister the nodes first, or keep the cluster's name`,
+    { status: 409, details: { property: NETWORK_CONFIGURATION, dependents } },
+  );
 }
 
 function view(def: PropertyDefinition, row: { value: string; updated_at: number } | undefined): PropertyView {

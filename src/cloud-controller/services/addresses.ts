@@ -6,6 +6,11 @@
  * instance has at most one public address (UNIQUE instance_id); an account
  * only touches its own addresses and instances; a released address is held
  * (ipam.ts) until the node it was last laid down on has converged.
+ *
+ * Associate moves, as EC2-Classic and Eucalyptus do: an address associated
+ * with another instance is disassociated from it first, and an instance that
+ * already has another address loses that one (it stays allocated to the
+ * account). Each implicit disassociation is recorded like an explicit one.
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
@@ -18,6 +23,12 @@ export interface AddressView {
   readonly ownerId: string;
   readonly instanceId?: string;
   readonly allocatedAt: string;
+}
+
+/** What `associate` did: the address, plus the instance it moved from and the address the instance had before. */
+export interface AssociateResult extends AddressView {
+  readonly movedFrom?: string;
+  readonly replaced?: string;
 }
 
 export async function allocatePublicAddress(
@@ -47,7 +58,7 @@ function ownerFilter(value: unknown): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : accountId(value);
 }
 
-export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?: unknown; owner?: unknown }): Promise<AddressView> {
+export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?: unknown; owner?: unknown }): Promise<AssociateResult> {
   const ip = ipArgument(input.ip, 'ip');
   const instanceId = requireString(input.instance, 'instance');
   const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
@@ -57,24 +68,28 @@ export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?:
     throw new UserError('AuthFailure', `the address ${ip} belongs to account ${address.owner_id} but the instance ${instanceId} to account ${instance.owner_id}`, { status: 403 });
   }
   if (address.instance_id === instanceId) return view({ ...address });
-  if (address.instance_id !== null) {
-    throw new UserError('Resource.AlreadyAssociated', `the address ${ip} is associated with ${address.instance_id}; disassociate it first`, { status: 409 });
-  }
+  const movedFrom = address.instance_id ?? undefined;
+  if (movedFrom !== undefined) await detach(tx, ip, movedFrom);
   const other = await tx.db.selectFrom('public_addresses').select('ip').where('instance_id', '=', instanceId).executeTakeFirst();
-  if (other) throw new UserError('Resource.AlreadyAssociated', `the instance ${instanceId} already has the address ${other.ip}; disassociate it first`, { status: 409 });
+  if (other) await detach(tx, other.ip, instanceId);
   await tx.db.updateTable('public_addresses').set({ instance_id: instanceId }).where('ip', '=', ip).execute();
   tx.changed({ kind: 'address', id: ip });
-  return view({ ...address, instance_id: instanceId });
+  return { ...view({ ...address, instance_id: instanceId }), ...(movedFrom !== undefined ? { movedFrom } : {}), ...(other ? { replaced: other.ip } : {}) };
+}
+
+/** Disassociates `ip` from `instanceId`, remembering the node it was laid down on (for a later release's hold). */
+async function detach(tx: Tx, ip: string, instanceId: string): Promise<void> {
+  const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', instanceId).executeTakeFirstOrThrow();
+  const mark = await bumpReleaseMark(tx.db);
+  await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node, disassociated_mark: mark }).where('ip', '=', ip).execute();
+  tx.changed({ kind: 'address', id: ip });
 }
 
 export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }): Promise<AddressView> {
   const ip = ipArgument(input.ip, 'ip');
   const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
   if (address.instance_id === null) throw new UserError('InvalidAssociation.NotFound', `the address ${ip} is not associated with an instance`, { status: 404 });
-  const instance = await tx.db.selectFrom('instances').select('node').where('id', '=', address.instance_id).executeTakeFirstOrThrow();
-  const mark = await bumpReleaseMark(tx.db);
-  await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node, disassociated_mark: mark }).where('ip', '=', ip).execute();
-  tx.changed({ kind: 'address', id: ip });
+  await detach(tx, ip, address.instance_id);
   return view({ ...address, instance_id: null });
 }
 

@@ -45,18 +45,41 @@ export function nameArgument(value: unknown, field: string): string {
   return text;
 }
 
-export function urlArgument(value: unknown, field: string): URL {
+/**
+ * A CC or NC SOAP endpoint: `https://HOST:PORT/[path]` with the port written
+ * out (the pipeline is mutual TLS only, and a silent default port hides
+ * mistakes). No credentials, query or fragment. Code `InvalidUrl`.
+ */
+export function serviceUrlArgument(value: unknown, field: string): URL {
   const text = requireString(value, field);
+  const bad = (why: string) => new UserError('InvalidUrl', `${field} ${JSON.stringify(text)} ${why}: expected https://HOST:PORT/ (for example https://10.0.0.6:8774/)`);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UserError('InvalidParameterValue', `${field} must be an http(s) URL, got ${JSON.stringify(text)}`);
+    throw bad('is not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError('InvalidParameterValue', `${field} must be an http(s) URL, got ${JSON.stringify(text)}`);
-  }
+  if (url.protocol !== 'https:') throw bad(`uses ${url.protocol.replace(/:$/, '')}, not https (the pipeline is mutual TLS only)`);
+  if (url.hostname === '') throw bad('has no host');
+  // URL drops a default port (443): look at what was written.
+  if (!/^https:\/\/(\[[^\]]+\]|[^/:?#@]+):\d+(\/|$)/i.test(text)) throw bad('names no port');
+  if (url.username !== '' || url.password !== '') throw bad('carries credentials');
+  if (url.search !== '' || url.hash !== '') throw bad('carries a query or fragment');
   return url;
+}
+
+/**
+ * A node's name: its IPv4 address, as Eucalyptus registers nodes and as netd
+ * finds itself in the document. Not 0.0.0.0/8, multicast, reserved or the
+ * broadcast address. Code `InvalidNodeName`.
+ */
+export function nodeNameArgument(value: unknown, field = 'node name'): string {
+  const text = requireString(value, field);
+  const ip = parseIp(text);
+  if (ip === undefined) throw new UserError('InvalidNodeName', `a node is named by its IPv4 address (as Eucalyptus registers nodes), got ${JSON.stringify(text)}`);
+  const first = Math.floor(ip / 0x1000000);
+  if (first === 0 || first >= 224) throw new UserError('InvalidNodeName', `${text} cannot be a node's address (0.0.0.0/8, multicast and reserved addresses are not)`);
+  return text;
 }
 
 /** Random lowercase hex id body: `i-`/`sg-` + 8 hex (4 random bytes). */

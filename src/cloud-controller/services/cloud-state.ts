@@ -84,6 +84,9 @@ export class CloudState {
   registerCluster(input: { name?: unknown; ccUrl?: unknown; ccIp?: unknown }) {
     return this.write((tx, _s, now) => clusters.registerCluster(tx, input, now));
   }
+  updateCluster(name: unknown, input: { ccUrl?: unknown; ccIp?: unknown }) {
+    return this.write((tx) => clusters.updateCluster(tx, name, input));
+  }
   deregisterCluster(name: unknown) {
     return this.write((tx) => clusters.deregisterCluster(tx, name));
   }
@@ -97,6 +100,9 @@ export class CloudState {
   }
   registerNode(input: { cluster?: unknown; name?: unknown; ncUrl?: unknown }) {
     return this.write((tx, _s, now) => clusters.registerNode(tx, input, now));
+  }
+  updateNode(name: unknown, input: { ncUrl?: unknown }) {
+    return this.write((tx) => clusters.updateNode(tx, name, input));
   }
   deregisterNode(cluster: unknown, node: unknown) {
     return this.write((tx) => clusters.deregisterNode(tx, cluster, node));

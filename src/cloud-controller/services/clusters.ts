@@ -3,13 +3,17 @@
  * as in Eucalyptus). A cluster must also appear in the network configuration
  * to receive instances; registration alone only makes it known.
  *
- * Invariants: node names are unique cloud-wide; a cluster or node that still
- * hosts instances cannot be deregistered.
+ * Invariants: node names are unique cloud-wide and are IPv4 addresses; CC and
+ * NC URLs are `https://HOST:PORT/`; one CC (host:port) serves one cluster (a
+ * CC keeps one node list: two clusters on it would overwrite each other's on
+ * every broadcast); a cluster or node that still hosts instances cannot be
+ * deregistered. URLs change in place (`updateCluster`, `updateNode`) without
+ * touching nodes or instances.
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
 import { parseIp } from '../../shared/ip.ts';
-import { nameArgument, requireString, urlArgument } from './args.ts';
+import { nameArgument, nodeNameArgument, requireString, serviceUrlArgument } from './args.ts';
 
 export interface ClusterView {
   readonly name: string;
@@ -27,23 +31,59 @@ export interface NodeView {
   readonly applied?: { readonly sequence?: number; readonly version?: string; readonly at: string };
 }
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** The CC's address: given, or the URL's host when that is an address. */
+function ccIpOf(input: unknown, url: URL): string {
+  if (input !== undefined && input !== null && input !== '') {
+    const ccIp = requireString(input, 'ccIp');
+    if (parseIp(ccIp) === undefined) throw new UserError('InvalidParameterValue', `ccIp must be an IPv4 address, got ${JSON.stringify(ccIp)}`);
+    return ccIp;
+  }
+  if (parseIp(url.hostname) !== undefined) return url.hostname;
+  throw new UserError('InvalidParameterValue', `the CC URL host ${JSON.stringify(url.hostname)} is not an IPv4 address: give the CC's address with --cc-ip`);
+}
+
+/** Refuses a CC endpoint (host:port) that already serves another cluster. */
+async function requireFreeCc(db: Db, url: URL, except?: string): Promise<void> {
+  const rows = await db.selectFrom('clusters').select(['name', 'cc_url']).execute();
+  for (const r of rows) {
+    if (r.name === except) continue;
+    let host: string;
+    try {
+      host = new URL(r.cc_url).host;
+    } catch {
+      continue;
+    }
+    if (host === url.host) {
+      throw new UserError('CcAlreadyInUse', `the cluster controller at ${url.host} already serves cluster ${r.name}: one CC serves one cluster`, {
+        status: 409,
+        details: { cluster: r.name, ccUrl: r.cc_url },
+      });
+    }
+  }
+}
 
 export async function registerCluster(tx: Tx, input: { name?: unknown; ccUrl?: unknown; ccIp?: unknown }, now: number): Promise<ClusterView> {
   const name = nameArgument(input.name, 'cluster name');
-  const url = urlArgument(input.ccUrl, 'ccUrl (--cc)');
-  let ccIp: string;
-  if (input.ccIp !== undefined && input.ccIp !== null && input.ccIp !== '') {
-    ccIp = requireString(input.ccIp, 'ccIp');
-    if (parseIp(ccIp) === undefined) throw new UserError('InvalidParameterValue', `ccIp must be an IPv4 address, got ${JSON.stringify(ccIp)}`);
-  } else if (parseIp(url.hostname) !== undefined) {
-    ccIp = url.hostname;
-  } else {
-    throw new UserError('InvalidParameterValue', `the CC URL host ${JSON.stringify(url.hostname)} is not an IPv4 address: give the CC's address with --cc-ip`);
-  }
+  const url = serviceUrlArgument(input.ccUrl, 'ccUrl (--cc)');
+  const ccIp = ccIpOf(input.ccIp, url);
   const existing = await tx.db.selectFrom('clusters').select('name').where('name', '=', name).executeTakeFirst();
   if (existing) throw new UserError('ClusterAlreadyExists', `cluster ${name} is already registered`, { status: 409 });
+  await requireFreeCc(tx.db, url);
   await tx.db.insertInto('clusters').values({ name, cc_url: url.toString(), cc_ip: ccIp, created_at: now }).execute();
+  tx.changed({ kind: 'cluster', id: name });
+  return (await getCluster(tx.db, name))!;
+}
+
+/** Changes the CC URL and/or address of a cluster; its nodes and instances stay as they are. */
+export async function updateCluster(tx: Tx, nameInput: unknown, input: { ccUrl?: unknown; ccIp?: unknown }): Promise<ClusterView> {
+  const name = requireString(nameInput, 'cluster name');
+  const current = await requireCluster(tx.db, name);
+  const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+  if (!given(input.ccUrl) && !given(input.ccIp)) throw new UserError('MissingParameter', 'give ccUrl (--cc) and/or ccIp (--cc-ip) to change');
+  const url = given(input.ccUrl) ? serviceUrlArgument(input.ccUrl, 'ccUrl (--cc)') : new URL(current.cc_url);
+  if (given(input.ccUrl)) await requireFreeCc(tx.db, url, name);
+  const ccIp = given(input.ccIp) || given(input.ccUrl) ? ccIpOf(input.ccIp, url) : current.cc_ip;
+  await tx.db.updateTable('clusters').set({ cc_url: url.toString(), cc_ip: ccIp }).where('name', '=', name).execute();
   tx.changed({ kind: 'cluster', id: name });
   return (await getCluster(tx.db, name))!;
 }
@@ -61,17 +101,25 @@ export async function deregisterCluster(tx: Tx, nameInput: unknown): Promise<voi
 
 export async function registerNode(tx: Tx, input: { cluster?: unknown; name?: unknown; ncUrl?: unknown }, now: number): Promise<NodeView> {
   const cluster = requireString(input.cluster, 'cluster');
-  const name = requireString(input.name, 'node name');
-  if (parseIp(name) === undefined && !HOST.test(name)) {
-    throw new UserError('InvalidParameterValue', `a node is named by its address (IPv4 or host name), got ${JSON.stringify(name)}`);
-  }
-  const url = urlArgument(input.ncUrl, 'ncUrl (--nc)');
+  const name = nodeNameArgument(input.name);
+  const url = serviceUrlArgument(input.ncUrl, 'ncUrl (--nc)');
   await requireCluster(tx.db, cluster);
   const existing = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', name).executeTakeFirst();
   if (existing) throw new UserError('NodeAlreadyExists', `node ${name} is already registered (cluster ${existing.cluster})`, { status: 409 });
   await tx.db.insertInto('nodes').values({ name, cluster, nc_url: url.toString(), created_at: now }).execute();
   tx.changed({ kind: 'node', id: name });
   return { name, cluster, ncUrl: url.toString(), instances: 0 };
+}
+
+/** Changes a node's NC URL; its instances stay as they are. */
+export async function updateNode(tx: Tx, nameInput: unknown, input: { ncUrl?: unknown }): Promise<NodeView> {
+  const name = requireString(nameInput, 'node name');
+  const url = serviceUrlArgument(input.ncUrl, 'ncUrl (--nc)');
+  const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', name).executeTakeFirst();
+  if (!node) throw new UserError('NodeNotFound', `no node ${name} is registered`, { status: 404 });
+  await tx.db.updateTable('nodes').set({ nc_url: url.toString() }).where('name', '=', name).execute();
+  tx.changed({ kind: 'node', id: name });
+  return (await listNodes(tx.db, node.cluster)).find((n) => n.name === name)!;
 }
 
 export async function deregisterNode(tx: Tx, clusterInput: unknown, nameInput: unknown): Promise<void> {

@@ -13,9 +13,7 @@ test('allocate, associate, disassociate, release, list', async () => {
   // Re-associating the same pair is a no-op.
   await f.state.associateAddress({ ip: a.ip, instance: i.id });
   const b = await f.state.allocateAddress({});
-  await rejectsCode(f.state.associateAddress({ ip: b.ip, instance: i.id }), 'Resource.AlreadyAssociated');
   const j = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
-  await rejectsCode(f.state.associateAddress({ ip: a.ip, instance: j.id }), 'Resource.AlreadyAssociated');
   const dis = await f.state.disassociateAddress({ ip: a.ip });
   assert.equal(dis.instanceId, undefined);
   await rejectsCode(f.state.disassociateAddress({ ip: a.ip }), 'InvalidAssociation.NotFound');

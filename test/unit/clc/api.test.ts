@@ -93,9 +93,9 @@ test('admin API: token auth, public health, error shape, plugin routes and lifec
     assert.deepEqual(plug.body, { x: 'hello', q: '1' });
     assert.equal((await call(url, 'GET', '/v1/test/hello', undefined)).status, 401, 'plugin routes are authenticated by default');
 
-    const cluster = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'http://10.0.0.6:8774/' });
+    const cluster = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
     assert.equal(cluster.status, 201);
-    const bad = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'http://10.0.0.6:8774/' });
+    const bad = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
     assert.deepEqual([bad.status, bad.body.error.code, typeof bad.body.error.message], [409, 'ClusterAlreadyExists', 'string']);
     const snap = await call(url, 'GET', '/v1/snapshot', token);
     assert.equal(snap.body.clcIp, '10.0.0.1');

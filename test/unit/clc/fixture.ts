@@ -66,10 +66,10 @@ export async function populated(options: { seed?: number; strategy?: 'first-free
   const f = fixture(options);
   await f.properties.set('cloud.network.network_configuration', configText());
   if (options.strategy) await f.properties.set('cloud.network.address_allocation', options.strategy);
-  await f.state.registerCluster({ name: 'C1', ccUrl: 'http://10.0.0.6:8774/' });
-  await f.state.registerCluster({ name: 'C2', ccUrl: 'http://10.0.0.16:8774/' });
-  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'http://10.0.0.7:8775/' });
-  await f.state.registerNode({ cluster: 'C2', name: '10.0.0.17', ncUrl: 'http://10.0.0.17:8775/' });
+  await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
+  await f.state.registerCluster({ name: 'C2', ccUrl: 'https://10.0.0.16:8774/' });
+  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
+  await f.state.registerNode({ cluster: 'C2', name: '10.0.0.17', ncUrl: 'https://10.0.0.17:8775/' });
   const web = await f.state.createGroup({ name: 'web' });
   f.changes.length = 0;
   return { ...f, webId: web.id };

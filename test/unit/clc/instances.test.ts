@@ -19,7 +19,7 @@ test('run: id i- + 8 hex, MAC = cluster prefix + id bytes, vn_ interface, groups
 
 test('run: every bad argument has a stable code and changes nothing', async () => {
   const f = await populated();
-  await f.state.registerCluster({ name: 'C3', ccUrl: 'http://10.0.0.26:8774/' });
+  await f.state.registerCluster({ name: 'C3', ccUrl: 'https://10.0.0.26:8774/' });
   const cases: [Record<string, unknown>, string][] = [
     [{ node: '10.0.0.7', groups: ['web'] }, 'MissingParameter'],
     [{ cluster: 'C1', groups: ['web'] }, 'MissingParameter'],
@@ -43,8 +43,8 @@ test('run: every bad argument has a stable code and changes nothing', async () =
 
 test('run without a network configuration: NetworkNotConfigured', async () => {
   const f = fixture();
-  await f.state.registerCluster({ name: 'C1', ccUrl: 'http://10.0.0.6:8774/' });
-  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'http://10.0.0.7:8775/' });
+  await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
+  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
   await f.state.createGroup({ name: 'web' });
   await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'NetworkNotConfigured');
   await f.properties.set('cloud.network.network_configuration', configText());
@@ -68,15 +68,15 @@ test('an id collision is retried; the database refuses duplicate MACs and privat
 
 test('clusters and nodes: register, list, errors, deregister refused while in use', async () => {
   const f = await populated();
-  await rejectsCode(f.state.registerCluster({ name: 'C1', ccUrl: 'http://10.0.0.6:8774/' }), 'ClusterAlreadyExists');
-  await rejectsCode(f.state.registerCluster({ name: 'bad name', ccUrl: 'http://10.0.0.6:8774/' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'ftp://x/' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example/' }), 'InvalidParameterValue');
-  const named = await f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example/', ccIp: '10.0.0.9' });
+  await rejectsCode(f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' }), 'ClusterAlreadyExists');
+  await rejectsCode(f.state.registerCluster({ name: 'bad name', ccUrl: 'https://10.0.0.6:8774/' }), 'InvalidParameterValue');
+  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'ftp://x/' }), 'InvalidUrl');
+  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example:8774/' }), 'InvalidParameterValue');
+  const named = await f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example:8774/', ccIp: '10.0.0.9' });
   assert.equal(named.ccIp, '10.0.0.9');
-  await rejectsCode(f.state.registerNode({ cluster: 'NOPE', name: '10.0.0.50', ncUrl: 'http://10.0.0.50:8775/' }), 'ClusterNotFound');
-  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: '10.0.0.7', ncUrl: 'http://10.0.0.7:8775/' }), 'NodeAlreadyExists');
-  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: 'bad node!', ncUrl: 'http://10.0.0.7:8775/' }), 'InvalidParameterValue');
+  await rejectsCode(f.state.registerNode({ cluster: 'NOPE', name: '10.0.0.50', ncUrl: 'https://10.0.0.50:8775/' }), 'ClusterNotFound');
+  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' }), 'NodeAlreadyExists');
+  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: 'bad node!', ncUrl: 'https://10.0.0.7:8775/' }), 'InvalidNodeName');
   const clusters = await f.state.listClusters();
   assert.deepEqual(clusters.map((c) => [c.name, c.nodes.map((n) => n.name)]), [['C1', ['10.0.0.7']], ['C2', ['10.0.0.17']], ['C9', []]]);
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });

@@ -96,7 +96,7 @@ test('a document built from a snapshot older than the release does not end the h
 
 test('a hold whose node was deregistered counts as converged', async () => {
   const f = await populated();
-  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl: 'http://10.0.0.8:8775/' });
+  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl: 'https://10.0.0.8:8775/' });
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.8', groups: ['web'] });
   await f.state.terminateInstance(i.id);
   await f.state.deregisterNode('C1', '10.0.0.8');

@@ -124,7 +124,7 @@ function randomOps(f: Fixture, rnd: () => number) {
     },
     async nodeAdd() {
       const name = `10.0.1.${++counter}`;
-      await f.state.registerNode({ cluster: 'C1', name, ncUrl: `http://${name}:8775/` });
+      await f.state.registerNode({ cluster: 'C1', name, ncUrl: `https://${name}:8775/` });
       nodes.push(['C1', name]);
     },
   };
@@ -236,8 +236,8 @@ test('a write by another SQLite connection (offline CLI) invalidates the cache',
   const file = path.join(dir, 'clc.db');
   const f = fixture({ file });
   await f.properties.set('cloud.network.network_configuration', configText());
-  await f.state.registerCluster({ name: 'C1', ccUrl: 'http://10.0.0.6:8774/' });
-  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'http://10.0.0.7:8775/' });
+  await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
+  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
   const web = await f.state.createGroup({ name: 'web' });
   await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   await f.state.snapshot();
