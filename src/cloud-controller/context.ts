@@ -31,12 +31,14 @@ export function createClcContext(deps: ClcContextDeps): ClcContext {
     onChange: (listener: (change: StateChange) => void) => deps.store.onChange(listener),
     getProperty: (name: string) => deps.properties.typed(name),
     nextSequence: () => deps.state.nextSequence(),
-    documentBuilt: (sequence: number) => deps.state.documentBuilt(sequence),
+    generation: () => deps.state.generation(),
+    documentBuilt: (sequence: number, snapshot?: CloudSnapshot) => deps.state.documentBuilt(sequence, snapshot),
     nodesApplied: async (applied: readonly NodeApplied[]) => {
       const freed = await deps.state.nodesApplied(applied);
       if (freed.length > 0) deps.logger.debug('holds released after convergence', { addresses: freed.length });
     },
     route: (method: string, pattern: string, handler: ApiHandler, options?: { public?: boolean }) => deps.router.add(method, pattern, handler, options),
     instanceByPrivateIp: (ip: string): Promise<SnapshotInstance | undefined> => deps.state.instanceByPrivateIp(ip),
+    ipamPools: async () => (await deps.state.ipamShow()).pools,
   };
 }

@@ -98,6 +98,8 @@ export interface NodeApplied {
   readonly cluster: string;
   readonly node: string;
   readonly appliedSequence?: number;
+  /** Generation of the applied document (absent: a netd from before generations; taken as the CLC's). */
+  readonly appliedGeneration?: number;
   readonly appliedVersion?: string;
 }
 
@@ -119,17 +121,29 @@ export interface ClcContext {
   getProperty(name: string): Promise<unknown>;
   /** Durable, strictly increasing broadcast sequence (survives restarts). */
   nextSequence(): Promise<number>;
+  /** The database's generation (db/generation.ts), stamped on every document with its sequence. */
+  generation(): Promise<number>;
   /**
    * Tells IPAM that the document with `sequence` was built: addresses released
    * before it are absent from it. IPAM ends a hold once every node that had the
    * address reports an applied sequence ≥ that document's.
    */
-  documentBuilt(sequence: number): Promise<void>;
+  documentBuilt(sequence: number, snapshot?: CloudSnapshot): Promise<void>;
   nodesApplied(applied: readonly NodeApplied[]): Promise<void>;
   /** Registers an admin API route (token-authenticated unless `public`). Path params as `:name`. */
   route(method: string, pattern: string, handler: ApiHandler, options?: { public?: boolean }): void;
   /** Instance lookup by private IP (metadata service). */
   instanceByPrivateIp(ip: string): Promise<SnapshotInstance | undefined>;
+  /** Every address pool with its size and free count (the pool-usage metrics). */
+  ipamPools?(): Promise<readonly PoolUsage[]>;
+}
+
+/** One address pool's usage: `public`, or a cluster's private pool. */
+export interface PoolUsage {
+  readonly kind: 'public' | 'private';
+  readonly cluster?: string;
+  readonly size: number;
+  readonly free: number;
 }
 
 export interface ClcPlugin {

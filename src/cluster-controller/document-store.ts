@@ -3,14 +3,16 @@
  * re-sends it to its nodes without waiting for the CLC.
  *
  * Model: one JSON file `<STATE_DIR>/network-info.json` holding
- * `{version, sequence, receivedAt, nodes?, networkInfo}` where networkInfo is
- * the Base64 exactly as received (forwarded unchanged, never re-encoded).
- * Invariants: a document older by sequence than the held one is refused
- * (STALE_SEQUENCE) and nothing changes; the file is replaced atomically, writes
+ * `{version, sequence, generation, receivedAt, nodes?, networkInfo}` where
+ * networkInfo is the Base64 exactly as received (forwarded unchanged, never
+ * re-encoded). Invariants: a document that is not fresh against the held one
+ * (shared/freshness.ts: older generation, older sequence, or the held sequence
+ * with another version) is refused with that rule's code and message, and
+ * nothing changes; the file is replaced atomically, writes
  * are chained so the newest document is the one left on disk, and the CLC's
  * request is answered only once its document is on disk (`persisted`) — the
  * fan-out may start before that, so the disk write is off the delivery path;
- * the CC reads only the GNI root tag (version, sequence), never the whole document.
+ * the CC reads only the GNI root tag (version, sequence, generation), never the whole document.
  *
  * Cost on the delivery path: the write is started on the next turn of the event
  * loop (after the fan-out has handed its first envelope to a socket) and the
@@ -24,12 +26,14 @@ import * as path from 'node:path';
 import { readGniHeader } from '../shared/gni/header.ts';
 import { writeFileAtomic } from '../shared/files.ts';
 import { EdgenetError } from '../shared/errors.ts';
+import { freshness } from '../shared/freshness.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { NodeTarget } from '../shared/soap/messages.ts';
 
 export interface CcDocument {
   readonly version?: string;
   readonly sequence?: number;
+  readonly generation?: number;
   readonly receivedAt: string;
   /** Node list sent with the document (edgenet CLC); undefined for Eucalyptus-shaped requests. */
   readonly nodes?: readonly NodeTarget[];
@@ -75,13 +79,13 @@ export class DocumentStore {
   }
 
   /** Checks and stores a received document; `xml` is the decoded networkInfo (only its root tag is read). */
-  accept(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
+  accept(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; generation?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
     const run = this.queue.then(() => this.acceptNow(input));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acceptNow(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
+  private async acceptNow(input: { networkInfo: string; xml: Buffer; version?: string; sequence?: number; generation?: number; nodes?: readonly NodeTarget[] }): Promise<{ outcome: StoreOutcome; doc: CcDocument; persisted: Promise<void> }> {
     const header = readGniHeader(input.xml);
     if (!header) throw new EdgenetError('NOT_A_GNI', 'networkInfo does not hold a <network-data> document');
     if (input.version !== undefined && header.version !== undefined && input.version !== header.version) {
@@ -90,21 +94,23 @@ export class DocumentStore {
     if (input.sequence !== undefined && header.sequence !== undefined && input.sequence !== header.sequence) {
       throw new EdgenetError('SEQUENCE_MISMATCH', `request says sequence ${input.sequence}, the document says ${header.sequence}`);
     }
+    if (input.generation !== undefined && header.generation !== undefined && input.generation !== header.generation) {
+      throw new EdgenetError('GENERATION_MISMATCH', `request says generation ${input.generation}, the document says ${header.generation}`);
+    }
     const version = header.version ?? input.version;
     const sequence = header.sequence ?? input.sequence;
+    const generation = header.generation ?? input.generation;
     const held = this.doc;
-    if (held && sequence !== undefined && held.sequence !== undefined) {
-      if (sequence < held.sequence || (sequence === held.sequence && version !== held.version)) {
-        throw new EdgenetError('STALE_SEQUENCE', `document sequence ${sequence} is older than the held ${held.sequence}; refused`);
-      }
-    }
+    const verdict = freshness({ version, sequence, generation }, held);
+    if (!verdict.fresh) throw new EdgenetError(verdict.code, verdict.message);
     const nodes = input.nodes ?? held?.nodes;
-    if (held && version !== undefined && version === held.version && sequence === held.sequence && sameNodes(nodes, held.nodes)) {
+    if (held && version !== undefined && version === held.version && sequence === held.sequence && generation === held.generation && sameNodes(nodes, held.nodes)) {
       return { outcome: 'unchanged', doc: held, persisted: this.writes };
     }
     const doc: CcDocument = {
       version,
       sequence,
+      ...(generation === undefined ? {} : { generation }),
       receivedAt: new Date(this.clock.now()).toISOString(),
       nodes,
       networkInfo: input.networkInfo,

@@ -31,7 +31,7 @@ export function ccOperations(o: CcServiceOptions): Record<string, OperationHandl
       const req = parseBroadcast(el);
       timing.mark('fields');
       const xml = decodeNetworkInfo(req.networkInfo, timing);
-      const { outcome, doc, persisted } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, nodes: req.nodes });
+      const { outcome, doc, persisted } = await o.store.accept({ networkInfo: req.networkInfo, xml, version: req.version, sequence: req.sequence, generation: req.generation, nodes: req.nodes });
       timing.mark('accept');
       const targets = doc.nodes ?? o.configNodes;
       o.fanout.setDocument(doc, targets); // delivery starts while the document is written to disk
@@ -43,19 +43,21 @@ export function ccOperations(o: CcServiceOptions): Record<string, OperationHandl
       o.logger.info(outcome === 'stored' ? 'document stored; fanning out' : 'document unchanged; resuming fan-out', {
         version: doc.version,
         sequence: doc.sequence,
+        generation: doc.generation,
         bytes: doc.bytes,
         nodes: targets.length,
         from: peer.name,
         shape: req.nodes ? 'edgenet' : 'eucalyptus',
         ...timing.log(),
       });
-      return envelope('BroadcastNetworkInfoResponse', broadcastReplyInner(req, { outcome, version: doc.version, sequence: doc.sequence }));
+      return envelope('BroadcastNetworkInfoResponse', broadcastReplyInner(req, { outcome, version: doc.version, sequence: doc.sequence, generation: doc.generation }));
     },
     DescribeNetworkStatus: async () => {
       const doc = o.store.current;
       return envelope('DescribeNetworkStatusResponse', statusReplyInner({
         version: doc?.version,
         sequence: doc?.sequence,
+        generation: doc?.generation,
         receivedAt: doc?.receivedAt,
         nodes: o.fanout.reports(),
       }));

@@ -1,12 +1,15 @@
 /**
  * The node controller's one piece of state: the document in the shared file.
- * Model: `{version, sequence}` read from the file's root tag (never more of
- * it) at start, then updated on every write. Invariants:
- * - a document whose sequence is below the held one is refused (STALE_SEQUENCE),
- *   and so is one with the held sequence but another version (a sequence names
- *   one document); nothing is written;
- * - a document with the held version is not written again (netd would skip it
- *   anyway, and an unchanged file saves every reader a parse);
+ * Model: `{version, sequence, generation}` read from the file's root tag (never
+ * more of it) at start, then updated on every write. Invariants:
+ * - freshness is shared/freshness.ts: a document of an older generation, or of
+ *   the held generation with a lower sequence, or with the held sequence but
+ *   another version (a sequence names one document), is refused with a code
+ *   and a message naming both sides; nothing is written;
+ * - a document with the held version and generation is not written again
+ *   (netd would skip it anyway, and an unchanged file saves every reader a
+ *   parse); one of a newer generation is written even with the held version, so
+ *   netd applies and reports the new generation (a CLC restore is rare);
  * - writes are atomic (temp file in the same directory, rename, 0600), so a
  *   reader sees the old or the new document, never part of one, and durable
  *   (fsync of file and directory) before the accept resolves — the rename comes
@@ -24,6 +27,7 @@ import { publishSharedFile, syncFileAndDir, isTempOf } from './shared-file.ts';
 import { nullLogger, type Logger } from '../shared/logger.ts';
 import type { Timing } from '../shared/soap/timing.ts';
 import { EdgenetError } from '../shared/errors.ts';
+import { freshness } from '../shared/freshness.ts';
 import type { Clock } from '../shared/clock.ts';
 
 /** The end of a complete document: the root's end tag, then only whitespace. */
@@ -32,6 +36,7 @@ const CLOSED = /(?:<\/network-data\s*>|<network-data\b[^<>]*\/>)\s*$/;
 export interface Held {
   readonly version?: string;
   readonly sequence?: number;
+  readonly generation?: number;
   /** ISO time of the write (file mtime after a restart). */
   readonly at?: string;
 }
@@ -84,18 +89,18 @@ export class HeldDocument {
       return this.held;
     }
     await syncFileAndDir(this.file);
-    this.held = { version: header!.version, sequence: header!.sequence, at: mtime.toISOString() };
+    this.held = { version: header!.version, sequence: header!.sequence, ...(header!.generation === undefined ? {} : { generation: header!.generation }), at: mtime.toISOString() };
     return this.held;
   }
 
   /** Checks and writes `xml` (already decoded); see the invariants above. */
-  accept(xml: Buffer, claimed: { version?: string; sequence?: number }, timing?: Timing): Promise<AcceptResult> {
+  accept(xml: Buffer, claimed: { version?: string; sequence?: number; generation?: number }, timing?: Timing): Promise<AcceptResult> {
     const run = this.queue.then(() => this.acceptNow(xml, claimed, timing));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async acceptNow(xml: Buffer, claimed: { version?: string; sequence?: number }, timing?: Timing): Promise<AcceptResult> {
+  private async acceptNow(xml: Buffer, claimed: { version?: string; sequence?: number; generation?: number }, timing?: Timing): Promise<AcceptResult> {
     const header = readGniHeader(xml);
     if (!header) throw new EdgenetError('NOT_A_GNI', 'networkInfo does not hold a <network-data> document');
     if (claimed.version !== undefined && header.version !== undefined && claimed.version !== header.version) {
@@ -104,21 +109,23 @@ export class HeldDocument {
     if (claimed.sequence !== undefined && header.sequence !== undefined && claimed.sequence !== header.sequence) {
       throw new EdgenetError('SEQUENCE_MISMATCH', `request says sequence ${claimed.sequence}, the document says ${header.sequence}`);
     }
+    if (claimed.generation !== undefined && header.generation !== undefined && claimed.generation !== header.generation) {
+      throw new EdgenetError('GENERATION_MISMATCH', `request says generation ${claimed.generation}, the document says ${header.generation}`);
+    }
     const version = header.version ?? claimed.version;
     const sequence = header.sequence ?? claimed.sequence;
+    const generation = header.generation ?? claimed.generation;
     const held = this.held;
-    if (sequence !== undefined && held.sequence !== undefined) {
-      if (sequence < held.sequence || (sequence === held.sequence && version !== held.version)) {
-        throw new EdgenetError('STALE_SEQUENCE', `document sequence ${sequence} is older than the held ${held.sequence}; refused`);
-      }
-    }
-    if (version !== undefined && version === held.version) {
+    const verdict = freshness({ version, sequence, generation }, held);
+    if (!verdict.fresh) throw new EdgenetError(verdict.code, verdict.message);
+    if (version !== undefined && version === held.version && (generation ?? 0) === (held.generation ?? 0)) {
       // Same content: keep the file; a newer sequence for the same content is remembered.
       if (sequence !== undefined && (held.sequence === undefined || sequence > held.sequence)) this.held = { ...held, sequence };
       return { outcome: 'skipped', held: this.held };
     }
-    await publishSharedFile(this.file, xml, { mode: 0o600, timing });
-    this.held = { version, sequence: sequence ?? held.sequence, at: new Date(this.clock.now()).toISOString() };
+    await publishSharedFile(this.file, xml, { mode: 0o640, timing });
+    const heldGeneration = sequence === undefined ? held.generation : generation;
+    this.held = { version, sequence: sequence ?? held.sequence, ...(heldGeneration === undefined ? {} : { generation: heldGeneration }), at: new Date(this.clock.now()).toISOString() };
     return { outcome: 'written', held: this.held };
   }
 }

@@ -28,13 +28,14 @@ export function ncOperations(o: NcServiceOptions): Record<string, OperationHandl
       timing.mark('fields');
       const xml = decodeNetworkInfo(req.networkInfo, timing);
       const started = performance.now();
-      const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence }, timing);
+      const result = await o.held.accept(xml, { version: req.version, sequence: req.sequence, generation: req.generation }, timing);
       o.metrics.received.inc({ outcome: result.outcome });
       o.metrics.documentBytes.set(xml.length);
       if (result.held.sequence !== undefined) o.metrics.heldSequence.set(result.held.sequence);
       o.logger.info(result.outcome === 'written' ? 'shared file written' : 'document unchanged, not rewritten', {
         version: result.held.version,
         sequence: result.held.sequence,
+        generation: result.held.generation,
         bytes: xml.length,
         from: peer.name,
         ms: Math.round(performance.now() - started),

@@ -175,11 +175,12 @@ export class Lab {
           const text = await fs.readFile(node.gniFile, 'utf8').catch(() => undefined);
           if (text === undefined) return;
           const h = readGniHeader(text);
-          const key = `${h?.version}#${h?.sequence}`;
+          const key = `${h?.version}#${h?.sequence}#${h?.generation}`;
           if (!h || key === last) return;
           last = key;
           const at = new Date().toISOString();
-          const status: NetdStatus = { node: node.name, version: h.version, sequence: h.sequence, appliedVersion: h.version, appliedSequence: h.sequence, result: 'ok', at, appliedAt: at, steps: [] };
+          const gen = h.generation === undefined ? {} : { generation: h.generation, appliedGeneration: h.generation };
+          const status: NetdStatus = { node: node.name, version: h.version, sequence: h.sequence, appliedVersion: h.version, appliedSequence: h.sequence, ...gen, result: 'ok', at, appliedAt: at, steps: [] };
           await writeFileAtomic(node.statusFile, JSON.stringify(status));
         } finally {
           busy = false;
@@ -199,8 +200,8 @@ export class Lab {
 }
 
 /** A small GNI document; only the root tag matters to the CC and NC. */
-export function gniXml(options: { version: string; sequence?: number; filler?: number }): string {
-  const seq = options.sequence === undefined ? '' : ` sequence="${options.sequence}"`;
+export function gniXml(options: { version: string; sequence?: number; generation?: number; filler?: number }): string {
+  const seq = (options.sequence === undefined ? '' : ` sequence="${options.sequence}"`) + (options.generation === undefined ? '' : ` generation="${options.generation}"`);
   const filler = '  <instances>\n' + Array.from({ length: options.filler ?? 3 }, (_, i) => `    <instance name="i-${String(i).padStart(8, '0')}"><ownerId>000000000001</ownerId><privateIp>10.1.0.${(i % 250) + 2}</privateIp></instance>\n`).join('') + '  </instances>\n';
   return `<?xml version="1.0" encoding="UTF-8"?>\n<network-data version="${options.version}"${seq}>\n  <configuration><property name="mode"><value>EDGE</value></property></configuration>\n${filler}</network-data>\n`;
 }
@@ -217,8 +218,8 @@ export async function api<T = unknown>(clc: { api: string; token: string }, meth
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export async function broadcast(client: SoapClient, ccUrl: string, doc: { xml: string; version?: string; sequence?: number; nodes?: readonly NodeTarget[] }): Promise<BroadcastReply> {
-  const inner = broadcastInner({ version: doc.version, sequence: doc.sequence, networkInfo: Buffer.from(doc.xml).toString('base64'), nodes: doc.nodes });
+export async function broadcast(client: SoapClient, ccUrl: string, doc: { xml: string; version?: string; sequence?: number; generation?: number; nodes?: readonly NodeTarget[] }): Promise<BroadcastReply> {
+  const inner = broadcastInner({ version: doc.version, sequence: doc.sequence, generation: doc.generation, networkInfo: Buffer.from(doc.xml).toString('base64'), nodes: doc.nodes });
   return parseBroadcastReply(await client.call({ url: ccUrl, operation: 'BroadcastNetworkInfo', action: CC_ACTIONS.broadcast, inner, timeoutMs: 10_000 }));
 }
 

@@ -13,8 +13,11 @@
  *   touched, snapshot-cache.ts) and the builder re-serializes only changed
  *   fragments; periodic runs and retries ask for a full read. Unchanged content (same
  *   version) reuses the last encoded document: same version, same sequence,
- *   no new sequence drawn. New content draws `nextSequence()`, encodes once,
- *   and tells IPAM `documentBuilt(sequence)`;
+ *   no new sequence drawn. New content draws `nextSequence()`, stamps it with
+ *   the database's `generation()` (an epoch a restore renews, docs/gni.md),
+ *   encodes once, and tells IPAM `documentBuilt(sequence, snapshot)` — the
+ *   snapshot this document was built from, never an older one a reusing
+ *   periodic run took, so a release is claimed by the first document without it;
  * - the run hands the document to one ClusterSender per cluster and returns:
  *   it never waits for a CC, so a dead CC delays nobody;
  * - a StatusPoller per cluster asks its CC every `statusIntervalMs` (and soon
@@ -24,7 +27,7 @@
 import type { Clock, TimerHandle } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { BoundedFrequencyRunner, type RunContext } from '../../shared/runner.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorCode, errorMessage } from '../../shared/errors.ts';
 import type { CloudSnapshot, NodeApplied } from '../contracts.ts';
 import type { NodeReport, NodeTarget, StatusReply } from '../../shared/soap/messages.ts';
 import { ClusterSender, type CcTransport, type EncodedDocument, type SenderSettings } from './cluster-sender.ts';
@@ -38,8 +41,8 @@ export interface BroadcastSettings extends SenderSettings {
 
 export interface BuiltDocument {
   readonly version: string;
-  /** The XML text with `sequence` stamped on the root, as text or already as UTF-8 bytes. */
-  encode(sequence: number): string | Uint8Array;
+  /** The XML text with `sequence` (and `generation`) stamped on the root, as text or already as UTF-8 bytes. */
+  encode(sequence: number, generation?: number): string | Uint8Array;
 }
 
 /** How a snapshot was read (incremental or full), for the build log. */
@@ -58,7 +61,9 @@ export interface BroadcasterDeps {
   readonly describeSnapshot?: (snapshot: CloudSnapshot) => SnapshotDescription | undefined;
   readonly build: (snapshot: CloudSnapshot) => BuiltDocument;
   readonly nextSequence: () => Promise<number>;
-  readonly documentBuilt: (sequence: number) => Promise<void>;
+  /** The database's generation; absent: documents carry none (tests, benches). */
+  readonly generation?: () => Promise<number>;
+  readonly documentBuilt: (sequence: number, snapshot: CloudSnapshot) => Promise<void>;
   readonly nodesApplied: (applied: readonly NodeApplied[]) => Promise<void>;
   readonly transport: CcTransport & { status(ccUrl: string, options: { timeoutMs: number }): Promise<StatusReply> };
   readonly settings: BroadcastSettings;
@@ -77,18 +82,20 @@ interface ClusterEntry {
   reports: Map<string, NodeReport>;
   statusAt?: number;
   statusError?: string;
+  /** Code of statusError (`clc-certificate-missing` names the CLC, not the CC, as the culprit). */
+  statusErrorCode?: string;
   polling: boolean;
   pollTimer?: TimerHandle;
 }
 
 const HISTORY = 256;
 
-/** Stamps `sequence` on a built document and encodes it for the wire (UTF-8, then Base64). */
-export function encodeBuilt(built: BuiltDocument, sequence: number, builtAt: number): EncodedDocument {
-  const encoded = built.encode(sequence);
+/** Stamps `sequence` (and `generation`) on a built document and encodes it for the wire (UTF-8, then Base64). */
+export function encodeBuilt(built: BuiltDocument, sequence: number, builtAt: number, generation?: number): EncodedDocument {
+  const encoded = built.encode(sequence, generation);
   // Bytes are used as they are (no copy); text is encoded once.
   const xml = typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
-  return { version: built.version, sequence, base64: xml.toString('base64'), bytes: xml.length, builtAt };
+  return { version: built.version, sequence, ...(generation === undefined ? {} : { generation }), base64: xml.toString('base64'), bytes: xml.length, builtAt };
 }
 
 export class Broadcaster {
@@ -155,6 +162,7 @@ export class Broadcaster {
       reports: c.reports,
       statusAt: c.statusAt,
       statusError: c.statusError,
+      statusErrorCode: c.statusErrorCode,
     }));
     return statusView({ now: this.deps.clock.now(), current: this.current, history: this.history, clusters: records });
   }
@@ -188,17 +196,19 @@ export class Broadcaster {
     if (!reused) {
       const tStore = performance.now();
       const sequence = await this.deps.nextSequence();
+      const generation = await this.deps.generation?.();
       const tEncode = performance.now();
-      doc = encodeBuilt(built, sequence, started);
+      doc = encodeBuilt(built, sequence, started, generation);
       const encodeMs = performance.now() - tEncode;
       this.current = doc;
       this.history.set(sequence, started);
       if (this.history.size > HISTORY) this.history.delete(this.history.keys().next().value!);
-      await this.deps.documentBuilt(sequence);
+      await this.deps.documentBuilt(sequence, snapshot);
       const storeMs = performance.now() - tStore - encodeMs;
       this.deps.logger.info('network document built', {
         version: doc.version,
         sequence,
+        ...(generation === undefined ? {} : { generation }),
         bytes: doc.bytes,
         snapshotMs,
         ...(read === undefined ? {} : { snapshot: read.kind, snapshotReason: read.reason }),
@@ -274,10 +284,12 @@ export class Broadcaster {
       const reply = await this.deps.transport.status(entry.sender.ccUrl, { timeoutMs: Math.min(this.settings.timeoutMs, 5000) });
       entry.statusAt = this.deps.clock.now();
       entry.statusError = undefined;
+      entry.statusErrorCode = undefined;
       for (const n of reply.nodes) entry.reports.set(n.name, n);
       await this.reportApplied();
     } catch (err) {
       entry.statusError = errorMessage(err);
+      entry.statusErrorCode = errorCode(err);
     } finally {
       entry.polling = false;
     }
@@ -288,7 +300,7 @@ export class Broadcaster {
     for (const [cluster, entry] of this.clusters) {
       for (const n of entry.reports.values()) {
         if (n.appliedSequence === undefined && n.appliedVersion === undefined) continue;
-        applied.push({ cluster, node: n.name, appliedSequence: n.appliedSequence, appliedVersion: n.appliedVersion });
+        applied.push({ cluster, node: n.name, appliedSequence: n.appliedSequence, ...(n.appliedGeneration === undefined ? {} : { appliedGeneration: n.appliedGeneration }), appliedVersion: n.appliedVersion });
       }
     }
     const key = JSON.stringify(applied);

@@ -16,6 +16,8 @@ import type { BroadcastReply, NodeTarget } from '../../shared/soap/messages.ts';
 export interface EncodedDocument {
   readonly version: string;
   readonly sequence: number;
+  /** The CLC database's generation stamped with the sequence (db/generation.ts). */
+  readonly generation?: number;
   /** The GNI XML, Base64. */
   readonly base64: string;
   /** Decoded size. */
@@ -173,6 +175,7 @@ export class ClusterSender {
           cluster: this.name,
           url: this.ccUrl,
           sequence: doc.sequence,
+          generation: doc.generation,
           failures: this.failures,
           retryInMs: backoff,
           code: this.lastErrorCode,

@@ -49,6 +49,10 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE public_addresses ADD COLUMN disassociated_mark INTEGER`,
     `INSERT INTO meta (key, value) VALUES ('built_sequence', 0), ('built_mark', -1)`,
   ],
+  // 4: the generation a node's applied sequence belongs to (db/generation.ts): a report from a
+  // superseded database's timeline must not end a hold of this one. The generation itself is a
+  // meta row taken by code at open (it needs the clock).
+  [`ALTER TABLE node_applied ADD COLUMN generation INTEGER`],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

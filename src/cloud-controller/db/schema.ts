@@ -53,6 +53,8 @@ export interface NodeAppliedTable {
   cluster: string;
   sequence: number | null;
   version: string | null;
+  /** Generation of the document `sequence` belongs to (null: reported without one). */
+  generation: Generated<number | null>;
   at: number;
 }
 

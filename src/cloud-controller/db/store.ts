@@ -11,6 +11,10 @@
  *
  * Durability: WAL journal with synchronous=FULL, so a committed transaction
  * survives a crash or power loss.
+ *
+ * Generation: opening a new database, or a backup copy carrying the restore
+ * mark, takes a new generation (generation.ts); `generation` is the one the
+ * broadcaster stamps on documents.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +22,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrate } from './migrations.ts';
+import { ensureGeneration, readGeneration } from './generation.ts';
 import type { StateChange } from '../contracts.ts';
 import { EdgenetError } from '../../shared/errors.ts';
 
@@ -40,24 +45,34 @@ export class Store {
     readonly db: Db,
     private readonly sqlite: BetterSqlite3.Database,
     readonly file: string,
+    /** Set when this open took a new generation (a new database, or a restored backup). */
+    readonly generationTaken?: 'new-database' | 'restored',
   ) {}
 
-  /** Opens (creating if needed) and migrates the database; `:memory:` for tests. */
-  static open(file: string): Store {
+  /** Opens (creating if needed) and migrates the database; `:memory:` for tests. `now`: the clock for a new generation. */
+  static open(file: string, options: { now?: number } = {}): Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
     const sqlite = new BetterSqlite3(file);
+    let taken: 'new-database' | 'restored' | undefined;
     try {
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('synchronous = FULL');
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('busy_timeout = 10000');
       migrate(sqlite);
+      taken = ensureGeneration(sqlite, options.now ?? Date.now()).taken;
     } catch (err) {
       sqlite.close();
       throw new EdgenetError('DB_OPEN_FAILED', `cannot open database ${file}: ${(err as Error).message}`, { cause: err });
     }
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return new Store(db, sqlite, file);
+    return new Store(db, sqlite, file, taken);
+  }
+
+  /** The database's current generation (generation.ts). */
+  generation(): number {
+    if (this.closed) throw new EdgenetError('DB_CLOSED', 'the database is closed');
+    return readGeneration(this.sqlite) ?? 0;
   }
 
   onChange(listener: ChangeListener): () => void {

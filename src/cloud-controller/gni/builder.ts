@@ -83,8 +83,11 @@ export interface BuildGniOptions {
 export interface GniBuild {
   /** The document without a sequence. */
   readonly doc: GniDocument;
-  /** The full XML text as UTF-8, `sequence` stamped on the root when given (equals `Buffer.from(serializeGni({...doc, sequence}))`). */
-  encode(sequence?: number): Buffer;
+  /**
+   * The full XML text as UTF-8, `sequence` and `generation` stamped on the root when given
+   * (equals `Buffer.from(serializeGni({...doc, sequence, generation}))`).
+   */
+  encode(sequence?: number, generation?: number): Buffer;
 }
 
 export function buildGni(snapshot: CloudSnapshot, options: BuildGniOptions = {}): GniDocument {
@@ -106,7 +109,7 @@ export function buildGniEncoded(snapshot: CloudSnapshot): GniBuild {
   const chunks = [conf.bytes, AFTER_CONFIGURATION, inst.bytes, AFTER_INSTANCES, grp.bytes];
   return {
     doc: built.doc,
-    encode: (sequence?: number) => Buffer.concat([Buffer.from(gniHeadXml({ version: built.doc.version, sequence })), ...chunks, TAIL]),
+    encode: (sequence?: number, generation?: number) => Buffer.concat([Buffer.from(gniHeadXml({ version: built.doc.version, sequence, generation })), ...chunks, TAIL]),
   };
 }
 

@@ -5,9 +5,14 @@
  * this; tests call it directly against an in-memory store.
  *
  * It also keeps the in-memory link between snapshots and broadcast sequences
- * that IPAM holds need (see ipam.ts): a sequence is tied to the lowest release
- * mark of the snapshots taken since the previous sequence, which is never
- * newer than the snapshot the document was actually built from.
+ * that IPAM holds need (see ipam.ts): each snapshot remembers the release mark
+ * it was read at, and `documentBuilt(sequence, snapshot)` ties the sequence to
+ * exactly the snapshot the document was built from. (Without the snapshot —
+ * tests, older callers — a sequence is tied to the lowest mark of the
+ * snapshots taken since the previous sequence, never newer than the one used;
+ * but a periodic run that reused the document took a snapshot and drew no
+ * sequence, so that fallback could tie the next document to a mark before a
+ * release and hold the address until an unrelated change: issue 18 item 2.)
  */
 import type { Store, Tx } from '../db/store.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -48,6 +53,8 @@ export class CloudState {
   private lastSnapshotMark: number | undefined;
   private pendingMinMark: number | undefined;
   private readonly sequenceMarks = new Map<number, number>();
+  /** Release mark each snapshot was read at (the snapshot objects are fresh per read). */
+  private readonly snapshotMarks = new WeakMap<CloudSnapshot, number>();
   /** Incremental snapshots: re-reads only what committed changes touched (snapshot-cache.ts). */
   private readonly snapshots: SnapshotCache;
 
@@ -198,6 +205,7 @@ export class CloudState {
   async snapshot(options: SnapshotReadOptions = {}): Promise<CloudSnapshot> {
     const { snapshot, mark } = await this.store.read(async (db) => ({ snapshot: await this.snapshots.read(db, options), mark: await ipam.currentReleaseMark(db) }));
     this.lastSnapshotMark = mark;
+    this.snapshotMarks.set(snapshot, mark);
     this.pendingMinMark = this.pendingMinMark === undefined ? mark : Math.min(this.pendingMinMark, mark);
     return snapshot;
   }
@@ -219,8 +227,14 @@ export class CloudState {
     return row.value;
   }
 
-  async documentBuilt(sequence: number): Promise<void> {
-    const mark = this.sequenceMarks.get(sequence);
+  /** The database's generation, stamped on documents with their sequence (db/generation.ts). */
+  async generation(): Promise<number> {
+    return this.store.generation();
+  }
+
+  /** The document `sequence` was built from `snapshot` (a value this object returned). */
+  async documentBuilt(sequence: number, snapshot?: CloudSnapshot): Promise<void> {
+    const mark = (snapshot === undefined ? undefined : this.snapshotMarks.get(snapshot)) ?? this.sequenceMarks.get(sequence);
     // Unknown sequence (no snapshot taken before it): claim nothing, holds stay.
     if (mark === undefined) return;
     await this.store.write(async (tx) => {
@@ -230,7 +244,7 @@ export class CloudState {
   }
 
   async nodesApplied(applied: readonly NodeApplied[]): Promise<string[]> {
-    return this.store.write((tx) => ipam.recordNodesApplied(tx.db, applied, this.clock.now()));
+    return this.store.write((tx) => ipam.recordNodesApplied(tx.db, applied, { now: this.clock.now(), generation: this.store.generation() }));
   }
 
   async instanceByPrivateIp(ip: string): Promise<SnapshotInstance | undefined> {

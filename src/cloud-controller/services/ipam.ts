@@ -259,13 +259,20 @@ export async function markDocumentBuilt(db: Db, sequence: number, mark: number):
     .execute();
 }
 
-/** Records what nodes applied and frees every hold all of whose nodes have converged. Returns freed addresses. */
-export async function recordNodesApplied(db: Db, applied: readonly NodeApplied[], now: number): Promise<string[]> {
+/**
+ * Records what nodes applied and frees every hold all of whose nodes have converged. Returns freed addresses.
+ * Reports of another generation than this database's are ignored: after a restore, nodes still report
+ * sequences of the superseded database's timeline (possibly higher than ours) until they apply our first
+ * document. A report without a generation (a netd from before generations) is taken as ours, as before.
+ */
+export async function recordNodesApplied(db: Db, applied: readonly NodeApplied[], options: { now: number; generation: number }): Promise<string[]> {
   for (const a of applied) {
-    const previous = await db.selectFrom('node_applied').select('sequence').where('node', '=', a.node).executeTakeFirst();
-    // Never move a node's applied sequence backwards (late or reordered reports).
-    const seq = a.appliedSequence === undefined ? (previous?.sequence ?? null) : Math.max(a.appliedSequence, previous?.sequence ?? -Infinity);
-    const row = { cluster: a.cluster, sequence: seq, version: a.appliedVersion ?? null, at: now };
+    if (a.appliedSequence !== undefined && a.appliedGeneration !== undefined && a.appliedGeneration !== options.generation) continue;
+    const previous = await db.selectFrom('node_applied').select(['sequence', 'generation']).where('node', '=', a.node).executeTakeFirst();
+    // Never move a node's applied sequence backwards (late or reordered reports) within a generation.
+    const before = previous?.generation === options.generation ? previous.sequence : null;
+    const seq = a.appliedSequence === undefined ? (before ?? null) : Math.max(a.appliedSequence, before ?? -Infinity);
+    const row = { cluster: a.cluster, sequence: seq, generation: options.generation, version: a.appliedVersion ?? null, at: options.now };
     if (previous) await db.updateTable('node_applied').set(row).where('node', '=', a.node).execute();
     else await db.insertInto('node_applied').values({ node: a.node, ...row }).execute();
   }

@@ -4,7 +4,7 @@
  * and netd uses it to skip a document whose version it already applied.
  *
  * Only the first KiB is examined (the XML declaration, perhaps a comment, then
- * `<network-data version=… sequence=…>`), so the cost is independent of the
+ * `<network-data version=… sequence=… generation=…>`), so the cost is independent of the
  * document size. Returns undefined when no `network-data` start tag is found
  * there; the attributes are returned only when well-formed.
  */
@@ -16,6 +16,7 @@ const ATTR = /\s([A-Za-z_][\w.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 export interface GniHeader {
   version?: string;
   sequence?: number;
+  generation?: number;
 }
 
 export function readGniHeader(xml: string | Buffer): GniHeader | undefined {
@@ -28,6 +29,7 @@ export function readGniHeader(xml: string | Buffer): GniHeader | undefined {
     const value = a[2] ?? a[3] ?? '';
     if (a[1] === 'version' && value !== '') header.version = value;
     else if (a[1] === 'sequence' && /^\d{1,15}$/.test(value)) header.sequence = Number(value);
+    else if (a[1] === 'generation' && /^\d{1,15}$/.test(value)) header.generation = Number(value);
   }
   return header;
 }

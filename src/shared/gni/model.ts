@@ -13,7 +13,9 @@
  *   single addresses or `lo-hi` ranges exactly as configured.
  *
  * edgenet additions (tolerated by Eucalyptus-era readers, optional for ours):
- * the root attribute `sequence` (monotonic broadcast number).
+ * the root attributes `sequence` (monotonic broadcast number) and `generation`
+ * (the CLC database's epoch, which orders sequences across a restore; see
+ * shared/freshness.ts and docs/gni.md).
  */
 
 export interface GniDocument {
@@ -21,6 +23,8 @@ export interface GniDocument {
   readonly version: string;
   /** Monotonic sequence assigned by the CLC (root attribute `sequence`); undefined in Eucalyptus documents. */
   readonly sequence?: number;
+  /** Epoch of the CLC database that drew `sequence` (root attribute `generation`); undefined in Eucalyptus documents. */
+  readonly generation?: number;
   readonly configuration: GniConfiguration;
   readonly instances: readonly GniInstance[];
   readonly securityGroups: readonly GniSecurityGroup[];

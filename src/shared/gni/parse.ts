@@ -244,6 +244,12 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
     if (/^\d{1,15}$/.test(seqRaw)) sequence = Number(seqRaw);
     else diagnostics.push(error(GniCode.BadNumber, P.root('@sequence'), `sequence must be a non-negative integer, found "${seqRaw}"`));
   }
+  const genRaw = cur.attr('generation');
+  let generation: number | undefined;
+  if (genRaw !== undefined) {
+    if (/^\d{1,15}$/.test(genRaw)) generation = Number(genRaw);
+    else diagnostics.push(error(GniCode.BadNumber, P.root('@generation'), `generation must be a non-negative integer, found "${genRaw}"`));
+  }
   let configuration: GniConfiguration | undefined;
   const vpcContent = new Set<string>();
   let instances: GniInstance[] | undefined;
@@ -270,6 +276,7 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
   return {
     version,
     ...(sequence === undefined ? {} : { sequence }),
+    ...(generation === undefined ? {} : { generation }),
     configuration,
     instances: instances ?? [],
     securityGroups: securityGroups ?? [],

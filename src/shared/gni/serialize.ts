@@ -1,7 +1,7 @@
 /**
  * GniDocument → XML text, in the Eucalyptus 4.4 JAXB element order
  * (eucalyptus-edge.md §2.2): root `network-data` (attributes `version`, then
- * edgenet's `sequence`); `configuration`, `vpcs`, `instances`,
+ * edgenet's `sequence` and `generation`); `configuration`, `vpcs`, `instances`,
  * `dhcpOptionSets`, `internetGateways`, `securityGroups`.
  *
  * Invariants:
@@ -39,11 +39,11 @@ interface CachedBody {
 const bodies = new WeakMap<object, CachedBody>();
 
 /** Records that `body` is (or returns) `serializeGniBody(doc)`, so `serializeGni` of the same content objects can reuse it. */
-export function rememberGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>, body: string | (() => string)): void {
+export function rememberGniBody(doc: Omit<GniDocument, 'version' | 'sequence' | 'generation'>, body: string | (() => string)): void {
   bodies.set(doc.instances, { configuration: doc.configuration, securityGroups: doc.securityGroups, body });
 }
 
-function cachedBody(doc: Omit<GniDocument, 'version' | 'sequence'>): string | undefined {
+function cachedBody(doc: Omit<GniDocument, 'version' | 'sequence' | 'generation'>): string | undefined {
   const hit = bodies.get(doc.instances);
   if (hit === undefined || hit.configuration !== doc.configuration || hit.securityGroups !== doc.securityGroups) return undefined;
   if (typeof hit.body === 'function') hit.body = hit.body();
@@ -56,14 +56,15 @@ export function serializeGni(doc: GniDocument): string {
 }
 
 /** Assembles the document from a body produced by `serializeGniBody` for the same content. */
-export function serializeWithBody(doc: Pick<GniDocument, 'version' | 'sequence'>, body: string): string {
+export function serializeWithBody(doc: Pick<GniDocument, 'version' | 'sequence' | 'generation'>, body: string): string {
   return `${gniHeadXml(doc)}${body}${GNI_TAIL_XML}`;
 }
 
-/** What precedes the body: the XML declaration and the root start tag with `version` (and `sequence`). */
-export function gniHeadXml(doc: Pick<GniDocument, 'version' | 'sequence'>): string {
+/** What precedes the body: the XML declaration and the root start tag with `version` (and `sequence`, `generation`). */
+export function gniHeadXml(doc: Pick<GniDocument, 'version' | 'sequence' | 'generation'>): string {
   let attrs = ` version="${escapeAttr(doc.version)}"`;
   if (doc.sequence !== undefined) attrs += ` sequence="${doc.sequence}"`;
+  if (doc.generation !== undefined) attrs += ` generation="${doc.generation}"`;
   return `${XML_DECLARATION}\n<network-data${attrs}>\n`;
 }
 
@@ -71,7 +72,7 @@ export function gniHeadXml(doc: Pick<GniDocument, 'version' | 'sequence'>): stri
 export const GNI_TAIL_XML = '</network-data>\n';
 
 /** Everything between `<network-data …>` and `</network-data>`: the content that `version` hashes. */
-export function serializeGniBody(doc: Omit<GniDocument, 'version' | 'sequence'>): string {
+export function serializeGniBody(doc: Omit<GniDocument, 'version' | 'sequence' | 'generation'>): string {
   return assembleGniBody({
     configuration: configurationXml(doc.configuration),
     instances: instancesSectionXml(doc.instances.map(instanceXml)),

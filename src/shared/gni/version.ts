@@ -12,7 +12,7 @@ import { serializeGniBody } from './serialize.ts';
 
 export const GNI_VERSION_LENGTH = 16;
 
-export function gniVersion(doc: Omit<GniDocument, 'version' | 'sequence'>): string {
+export function gniVersion(doc: Omit<GniDocument, 'version' | 'sequence' | 'generation'>): string {
   return gniVersionOfBody(serializeGniBody(doc));
 }
 

@@ -24,19 +24,19 @@ async function withDir(fn: (dir: string) => Promise<void>) {
 
 const code = (c: string) => (err: unknown) => err instanceof EdgenetError && err.code === c;
 
-test('NC: writes newer documents (0600, no temp files left), skips the same version, refuses older sequences', () =>
+test('NC: writes newer documents (0640, no temp files left), skips the same version, refuses older sequences', () =>
   withDir(async (dir) => {
     const file = path.join(dir, 'run', 'global_network_info.xml');
     const held = new HeldDocument(file, new FakeClock());
     assert.deepEqual(await held.load(), {});
     assert.equal((await held.accept(gni('v1', 1), { version: 'v1', sequence: 1 })).outcome, 'written');
-    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(file).mode & 0o777, 0o640);
     const mtime = statSync(file).mtimeMs;
     assert.equal((await held.accept(gni('v1', 1), { sequence: 1 })).outcome, 'skipped');
     assert.equal(statSync(file).mtimeMs, mtime);
     assert.equal((await held.accept(gni('v2', 3), {})).outcome, 'written');
     await assert.rejects(held.accept(gni('v9', 2), {}), code('STALE_SEQUENCE'));
-    await assert.rejects(held.accept(gni('v9', 3), {}), code('STALE_SEQUENCE'), 'same sequence, other content');
+    await assert.rejects(held.accept(gni('v9', 3), {}), code('SEQUENCE_CONFLICT'), 'same sequence, other content');
     assert.equal((await fs.readFile(file, 'utf8')), gni('v2', 3).toString());
     assert.deepEqual(readdirSync(path.dirname(file)), ['global_network_info.xml']);
   }));
