@@ -6,6 +6,7 @@
  * Production code receives an `Exec` and never imports execa itself, so unit
  * tests pass a fake that records argv and returns canned output.
  */
+import { openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 import { ExecError } from './errors.ts';
 
@@ -74,17 +75,28 @@ export function createExec(): Exec {
     start(argv, options = {}) {
       const [file, ...args] = argv;
       if (!file) throw new ExecError(argv, undefined, 'empty argv');
-      const out = options.logFile ? { file: options.logFile, append: true } : 'ignore';
-      const child = execa(file, args, {
-        env: options.env,
-        cwd: options.cwd,
-        stdin: 'ignore',
-        stdout: out as 'ignore',
-        stderr: out as 'ignore',
-        detached: options.detached ?? false,
-        reject: false,
-        cleanup: !(options.detached ?? false),
-      });
+      // The log file is opened here and handed to the child as a plain fd:
+      // execa's `{file}` pipes the output through this process, and those
+      // pipes stay open as long as the child runs, so a detached dhcpd kept
+      // netd alive after it stopped (until SIGKILL).
+      const fd = options.logFile ? openSync(options.logFile, 'a') : undefined;
+      const spawn = () =>
+        execa(file, args, {
+          env: options.env,
+          cwd: options.cwd,
+          stdin: 'ignore',
+          stdout: (fd ?? 'ignore') as 'ignore',
+          stderr: (fd ?? 'ignore') as 'ignore',
+          detached: options.detached ?? false,
+          reject: false,
+          cleanup: !(options.detached ?? false),
+        });
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn();
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
       if (options.detached) child.unref();
       const exited = child.then(
         (r) => ({ code: r.exitCode, signal: r.signal }),

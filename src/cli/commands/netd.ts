@@ -1,6 +1,6 @@
 /**
  * `edgenet netd …`: the node daemon and its operator tools.
- *   edgenet netd [run] --config FILE [--once]   run the daemon (root)
+ *   edgenet netd [run] --config FILE [--once] [--check-config]   run the daemon (root; shared/daemon lifecycle)
  *   edgenet netd flush [--config FILE]          remove every edgenet artifact from this host
  *   edgenet netd events [--config FILE] [--json] [--limit N]   recent syncs
  *   edgenet netd status [--config FILE]         the status file the node controller reads
@@ -58,22 +58,14 @@ export function registerNetd(program: Command, ctx: CliContext): void {
 
   netd
     .command('run', { isDefault: true })
-    .description('run the daemon (root); SIGTERM stops it without flushing')
-    .option('--config <file>', 'netd configuration (KEY="value")')
+    .description('run the daemon (root); SIGTERM stops it without flushing (dhcpd keeps serving), SIGHUP re-reads the configuration and resyncs')
+    .option('--config <file>', 'netd configuration (KEY="value"; EDGENET_NETD_<KEY> in the environment wins over it)')
     .option('--once', 'one full sync, then exit (0 applied, 1 not)')
-    .action(async (flags: { config?: string; once?: boolean }) => {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      ctx.signal.addEventListener('abort', stop, { once: true });
-      try {
-        const argv = [...(flags.config ? ['--config', flags.config] : []), ...(flags.once ? ['--once'] : [])];
-        ctx.setExitCode(await netdMain(argv, ctx.env, controller.signal));
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-      }
+    .option('--check-config', 'print the effective configuration (each value with its source) and its problems, then exit 0 (fine) or 2')
+    .option('--json', 'with --check-config: JSON output')
+    .action(async (flags: { config?: string; once?: boolean; checkConfig?: boolean; json?: boolean }) => {
+      const argv = [...(flags.config ? ['--config', flags.config] : []), ...(flags.once ? ['--once'] : []), ...(flags.checkConfig ? ['--check-config'] : []), ...(flags.json ? ['--json'] : [])];
+      ctx.setExitCode(await netdMain(argv, ctx.env, ctx.signal));
     });
 
   netd

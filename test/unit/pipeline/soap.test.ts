@@ -5,7 +5,6 @@ import { parseXml, child } from '../../../src/shared/soap/xml.ts';
 import { bodyElement, envelope, faultEnvelope, responseElement, SoapFault } from '../../../src/shared/soap/envelope.ts';
 import { decodeBase64Strict, refuseDtd } from '../../../src/shared/soap/guard.ts';
 import { broadcastInner, parseBroadcast, parseStatusReply, statusReplyInner } from '../../../src/shared/soap/messages.ts';
-import { parseConf, ConfReader } from '../../../src/cluster-controller/conf-file.ts';
 import { parseNodes } from '../../../src/cluster-controller/main.ts';
 import { EdgenetError } from '../../../src/shared/errors.ts';
 
@@ -60,16 +59,7 @@ test('messages: status replies round-trip', () => {
   assert.deepEqual(parseStatusReply(bodyElement(envelope('R', statusReplyInner(reply)))).nodes.map((n) => [n.name, n.result, n.appliedSequence, n.lastError]), [['n1', 'ok', 3, 'a<b'], ['n2', 'unreachable', undefined, undefined]]);
 });
 
-test('config files: KEY=value, quotes, comments, errors with line numbers; typed reads', () => {
-  const conf = parseConf('# c\nNC_FANOUT=4\nexport LISTEN="0.0.0.0:8774"  # trailing\nNODES=\'10.0.0.7 10.0.0.8\'\nEMPTY=\n', 'cc.conf');
-  assert.deepEqual(conf, { NC_FANOUT: '4', LISTEN: '0.0.0.0:8774', NODES: '10.0.0.7 10.0.0.8', EMPTY: '' });
-  assert.throws(() => parseConf('A=1\nnot a line\n', 'x.conf'), (e: unknown) => e instanceof EdgenetError && e.code === 'CONFIG_SYNTAX' && /x\.conf:2/.test(e.message));
-  assert.throws(() => parseConf('A="1\n', 'x.conf'), code('CONFIG_SYNTAX'));
-  const r = new ConfReader(conf, { NC_FANOUT: '16' });
-  assert.equal(r.int('NC_FANOUT', 8, { min: 1, max: 32 }), 16, 'flag wins');
-  assert.throws(() => new ConfReader(conf, {}).int('NC_FANOUT', 8, { min: 5, max: 32 }), code('CONFIG_VALUE'));
-  assert.deepEqual(r.listen('LISTEN', ''), { host: '0.0.0.0', port: 8774 });
-  assert.deepEqual(r.unknownKeys(['NC_FANOUT', 'LISTEN', 'NODES']), ['EMPTY']);
+test('parseNodes: addresses and name=url pairs; anything else is a CONFIG_VALUE error', () => {
   assert.deepEqual(parseNodes('10.0.0.7 n2=https://h:1/', 8775), [{ name: '10.0.0.7', url: 'https://10.0.0.7:8775/' }, { name: 'n2', url: 'https://h:1/' }]);
   assert.throws(() => parseNodes('not-an-ip', 8775), code('CONFIG_VALUE'));
 });
