@@ -147,7 +147,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   scheduleSweep();
 
   if (options.portFile) await writeFileAtomic(options.portFile, `${server.port}\n`, { mode: 0o644 });
-  logger.info('cloud controller listening', { url, db: options.dbPath, clcIp: options.clcIp, tokenFile: options.tokenFile, plugins: started.map((p) => p.name) });
+  logger.info('cloud controller listening', { url, db: options.dbPath, clcIp: options.clcIp, tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
   return { url, port: server.port, token, context, state, properties, store, stop };
 }
 

@@ -145,7 +145,7 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   let encoded: { doc: CcDocument; payload: Buffer } | undefined;
   const payloadFor = (doc: CcDocument) => {
     if (encoded?.doc !== doc) {
-      encoded = { doc, payload: broadcastEnvelope('ncBroadcastNetworkInfo', { networkInfo: doc.networkInfo, version: doc.version, sequence: doc.sequence }) };
+      encoded = { doc, payload: broadcastEnvelope('ncBroadcastNetworkInfo', { networkInfo: doc.networkInfo, version: doc.version, sequence: doc.sequence, generation: doc.generation }) };
     }
     return encoded.payload;
   };

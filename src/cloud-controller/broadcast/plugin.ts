@@ -64,7 +64,7 @@ export function ccTransport(env: NodeJS.ProcessEnv, options: { onTiming?: (clust
     async broadcast(cluster, doc, nodes, callOptions) {
       const timing = new Timing();
       // Bytes, not a string: the megabytes of Base64 are copied once and never re-encoded (messages.ts).
-      const payload = broadcastEnvelope('BroadcastNetworkInfo', { correlationId: `edgenet-${doc.sequence}-${cluster.name}`, version: doc.version, networkInfo: doc.base64, sequence: doc.sequence, nodes });
+      const payload = broadcastEnvelope('BroadcastNetworkInfo', { correlationId: `edgenet-${doc.sequence}-${cluster.name}`, version: doc.version, networkInfo: doc.base64, sequence: doc.sequence, generation: doc.generation, nodes });
       timing.mark('payload');
       const reply = parseBroadcastReply(await get().call({ url: cluster.ccUrl, operation: 'BroadcastNetworkInfo', action: CC_ACTIONS.broadcast, inner: '', payload, timing, ...callOptions }));
       options.onTiming?.(cluster.name, timing);
@@ -86,7 +86,7 @@ export function ccTransport(env: NodeJS.ProcessEnv, options: { onTiming?: (clust
  */
 export function gniBuild(snapshot: CloudSnapshot): BuiltDocument {
   const built = buildGniEncoded(snapshot);
-  return { version: built.doc.version, encode: (sequence) => built.encode(sequence) };
+  return { version: built.doc.version, encode: (sequence, generation) => built.encode(sequence, generation) };
 }
 
 export function broadcastPlugin(): ClcPlugin {
@@ -108,7 +108,8 @@ export function broadcastPlugin(): ClcPlugin {
         describeSnapshot: (snapshot) => snapshotReadInfo(snapshot),
         build: gniBuild,
         nextSequence: () => ctx.nextSequence(),
-        documentBuilt: (sequence) => ctx.documentBuilt(sequence),
+        generation: () => ctx.generation(),
+        documentBuilt: (sequence, snapshot) => ctx.documentBuilt(sequence, snapshot),
         nodesApplied: (applied) => ctx.nodesApplied(applied),
         transport,
         settings: await readSettings(ctx),

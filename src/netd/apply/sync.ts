@@ -2,7 +2,8 @@
  * One sync: file → parse → find self → render → observe → plan → apply →
  * status. Everything is derived from the shared file and the live kernel
  * (style.md 7); the only thing read from our own past is the status file's
- * applied sequence, which refuses an older document.
+ * applied generation/sequence/version, against which shared/freshness.ts
+ * refuses an older document.
  *
  * Outcomes (NetdResult): a missing/truncated/malformed/invalid document,
  * a document that does not list this node, or one older than the applied one
@@ -19,6 +20,7 @@ import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { planSync, type Plan } from '../plan/plan.ts';
+import { freshness } from '../../shared/freshness.ts';
 import type { HostOps } from './host.ts';
 import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './observe.ts';
 import { planNodeNetwork, type NodeNetwork } from '../plan/layout.ts';
@@ -99,7 +101,7 @@ export async function desiredFromFile(
   deps: Pick<SyncDeps, 'host' | 'config' | 'gniFile'>,
   early: EarlyReads = {},
   phases: SyncPhases = {},
-): Promise<{ ok: true; state: DesiredState } | { ok: false; result: NetdResult; error: string; version?: string; sequence?: number }> {
+): Promise<{ ok: true; state: DesiredState; generation?: number } | { ok: false; result: NetdResult; error: string; version?: string; sequence?: number; generation?: number }> {
   const { host, config } = deps;
   let t = performance.now();
   const lap = (name: keyof SyncPhases) => {
@@ -117,7 +119,7 @@ export async function desiredFromFile(
     return { ok: false, result: 'invalid-document', error: errors.slice(0, 5).map(formatDiagnostic).join('; ') || 'invalid document' };
   }
   const gni = parsed.value;
-  const ids = { version: gni.version, ...(gni.sequence === undefined ? {} : { sequence: gni.sequence }) };
+  const ids = { version: gni.version, ...(gni.sequence === undefined ? {} : { sequence: gni.sequence }), ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
   const node = findSelf(gni, { configuredName: config.nodeName, localAddresses: config.nodeName === '' ? await host.allAddresses() : [] });
   if (node === undefined) {
     const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
@@ -177,11 +179,12 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   const nodeName = config.nodeName;
 
   let result: NetdResult = 'ok';
+    ...(previous?.appliedGeneration !== undefined ? { appliedGeneration: previous.appliedGeneration } : {}),
   let error: string | undefined;
   let dhcpdFailure: { reason: string; log: string } | undefined;
   let steps: StepResult[] = [];
   let notes: readonly string[] = [];
-  let ids: { version?: string; sequence?: number } = {};
+  let ids: { version?: string; sequence?: number; generation?: number } = {};
   let desired: DesiredState | undefined;
   let appliedNow = false;
   const announcements: { iface: string; address: string }[] = [];
@@ -208,13 +211,14 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     if (!d.ok) {
       result = d.result;
       error = d.error;
-      ids = { ...(d.version !== undefined ? { version: d.version } : {}), ...(d.sequence !== undefined ? { sequence: d.sequence } : {}) };
+      ids = { ...(d.version !== undefined ? { version: d.version } : {}), ...(d.sequence !== undefined ? { sequence: d.sequence } : {}), ...(d.generation !== undefined ? { generation: d.generation } : {}) };
     } else {
       desired = d.state;
-      ids = { version: d.state.version, ...(d.state.sequence !== undefined ? { sequence: d.state.sequence } : {}) };
-      if (d.state.sequence !== undefined && applied.appliedSequence !== undefined && d.state.sequence < applied.appliedSequence) {
+      ids = { version: d.state.version, ...(d.state.sequence !== undefined ? { sequence: d.state.sequence } : {}), ...(d.generation !== undefined ? { generation: d.generation } : {}) };
+      const verdict = freshness(ids, { version: applied.appliedVersion, sequence: applied.appliedSequence, generation: applied.appliedGeneration }, 'applied');
+      if (!verdict.fresh) {
         result = 'stale-document';
-        error = `document sequence ${d.state.sequence} is older than the applied ${applied.appliedSequence}`;
+        error = verdict.message;
       } else {
         const plan = await planFor(host, config, deps.runDir, d.state, request.full, early, phases);
         const tApply = performance.now();
@@ -248,7 +252,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     node,
     ...ids,
     ...(appliedNow
-      ? { appliedVersion: ids.version, ...(ids.sequence !== undefined ? { appliedSequence: ids.sequence } : {}), appliedAt: at }
+      ? { appliedVersion: ids.version, ...(ids.sequence !== undefined ? { appliedSequence: ids.sequence } : {}), ...(ids.generation !== undefined ? { appliedGeneration: ids.generation } : {}), appliedAt: at }
       : applied),
     result,
     at,
