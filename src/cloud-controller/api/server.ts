@@ -6,6 +6,12 @@
  * Bodies are limited in size (a network configuration with 10,000 entries
  * fits easily); the token is compared in constant time; every request is
  * logged at debug level, failures at warn, unexpected errors at error.
+ *
+ * Hostile clients (issue 11 item 4, shared/http-guard.ts): the size limit
+ * (declared Content-Length), the route and the token are checked from the
+ * request head before any body byte is read; a refusal (401, 405, 408, 413,
+ * or any answer while the body is unread) closes the connection without
+ * draining the body; head, request and body-idle timeouts bound slow clients.
  */
 import * as http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -14,6 +20,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { EdgenetError, UserError, errorMessage } from '../../shared/errors.ts';
 import type { ApiRequest, ApiResponse } from '../contracts.ts';
 import type { Router } from './router.ts';
+import { applyServerTimeouts, declaredLength, httpTimeouts, refuseAndClose, serverTimeoutOptions, watchBodyIdle, type HttpTimeouts } from '../../shared/http-guard.ts';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -22,6 +29,8 @@ export interface ApiServerOptions {
   readonly router: Router;
   readonly logger: Logger;
   readonly maxBodyBytes?: number;
+  /** Slow-client bounds (defaults: shared/http-guard.ts). */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
 
 export interface ApiServer {
@@ -31,6 +40,11 @@ export interface ApiServer {
 }
 
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
+
+/** Refusals after which the connection is closed, never reused (issue 11 item 4). */
+const CLOSING_STATUSES: ReadonlySet<number> = new Set([401, 403, 405, 408, 411, 413]);
 
 export function errorBody(err: unknown): { status: number; body: unknown } {
   if (err instanceof UserError || err instanceof EdgenetError) {
@@ -50,47 +64,58 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { router, logger } = options;
   const tokenDigest = digest(options.token);
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const timeouts = httpTimeouts(options.timeouts);
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverTimeoutOptions(timeouts), (req, res) => {
     const started = Date.now();
-    const send = (status: number, body: unknown) => {
+    const send = (status: number, body: unknown, code?: string) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-      res.end(text);
       const fields = { method: req.method, url: req.url, status, ms: Date.now() - started };
       if (status >= 500) logger.error('api request failed', fields);
       else logger.debug('api request', fields);
+      // A refusal, or any answer while the body is still unread: close without draining it.
+      if (CLOSING_STATUSES.has(status) || !req.complete) {
+        refuseAndClose(req, res, { status, headers: JSON_HEADERS, body: text, logger, lingerMs: timeouts.lingerMs, fields: { method: req.method, url: req.url, ...(code ? { code } : {}) } });
+        return;
+      }
+      res.writeHead(status, { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(text)) });
+      res.end(text);
     };
     handle(req)
       .then((r) => send(r.status, r.body))
       .catch((err: unknown) => {
         const { status, body } = errorBody(err);
         if (status >= 500) logger.error('api handler error', { error: errorMessage(err), stack: err instanceof Error ? err.stack : undefined });
-        send(status, body);
+        send(status, body, err instanceof EdgenetError || err instanceof UserError ? err.code : undefined);
       });
   });
+  applyServerTimeouts(server, timeouts);
 
+  /**
+   * Order: size (from the head), route, token — all before a byte of the body
+   * is read — then the body, counted and watched for idleness.
+   */
   async function handle(req: http.IncomingMessage): Promise<ApiResponse> {
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
+    const declared = declaredLength(req, maxBody);
+    if (declared === 'invalid') throw new UserError('MalformedRequest', 'invalid Content-Length', { status: 400 });
+    if (declared === 'too-large') throw new UserError('PayloadTooLarge', `request body over ${maxBody} bytes`, { status: 413 });
     const match = router.match(method, url.pathname);
     if (match.kind === 'not-found') {
-      await drain(req);
       throw new UserError('NotFound', `no route ${method} ${url.pathname}`, { status: 404 });
     }
     if (match.kind === 'method-not-allowed') {
-      await drain(req);
       throw new UserError('MethodNotAllowed', `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`, { status: 405 });
     }
     if (!match.isPublic) {
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header);
       if (!m || !timingSafeEqual(digest(m[1]!.trim()), tokenDigest)) {
-        await drain(req);
         throw new UserError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer TOKEN)', { status: 401 });
       }
     }
-    const body = await readJson(req, maxBody);
+    const body = await readJson(req, { limit: maxBody, idleMs: timeouts.bodyIdleMs });
     const apiRequest: ApiRequest = { method, path: url.pathname, params: match.params, query: url.searchParams, body, remoteAddress: req.socket.remoteAddress ?? '' };
     return match.handler(apiRequest);
   }
@@ -116,25 +141,37 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 }
 
-async function drain(req: http.IncomingMessage): Promise<void> {
-  for await (const _ of req) {
-    // discard
-  }
-}
-
-async function readJson(req: http.IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new UserError('PayloadTooLarge', `request body over ${limit} bytes`, { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UserError('MalformedRequest', `request body is not valid JSON: ${errorMessage(err)}`);
-  }
+/** Reads the whole body as JSON: at most `limit` bytes, no pause longer than `idleMs`. */
+function readJson(req: http.IncomingMessage, options: { limit: number; idleMs: number }): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: UserError | undefined, value?: unknown) => {
+      if (done) return;
+      done = true;
+      stopIdle();
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(value);
+    };
+    const stopIdle = watchBodyIdle(req, options.idleMs, () => finish(new UserError('RequestTimeout', `no request body data for ${options.idleMs} ms`, { status: 408 })));
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > options.limit) return finish(new UserError('PayloadTooLarge', `request body over ${options.limit} bytes`, { status: 413 }));
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => finish(new UserError('MalformedRequest', `request body: ${errorMessage(err)}`, { status: 400 })));
+    req.on('end', () => {
+      if (size === 0) return finish(undefined, undefined);
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      try {
+        finish(undefined, JSON.parse(text));
+      } catch (err) {
+        finish(new UserError('MalformedRequest', `request body is not valid JSON: ${errorMessage(err)}`));
+      }
+    });
+  });
 }

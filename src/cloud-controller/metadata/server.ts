@@ -2,7 +2,9 @@
  * The metadata HTTP listener (node:http, plain text, GET/HEAD only). Every
  * request is answered by its source address: an address that is no known
  * instance gets 404 before the path is even looked at, so nothing about the
- * cloud leaks to other hosts.
+ * cloud leaks to other hosts. A request with a body or another method is
+ * refused and its connection closed; head and request timeouts bound slow
+ * clients (shared/http-guard.ts).
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { answerMetadata } from './answer.ts';
 import type { MetadataLookup } from './lookup.ts';
+import { announcesBody, applyServerTimeouts, httpTimeouts, refuseAndClose, serverTimeoutOptions, type HttpTimeouts } from '../../shared/http-guard.ts';
 
 export interface MetadataServer {
   readonly host: string;
@@ -22,7 +25,11 @@ export interface MetadataServerOptions {
   readonly port: number;
   readonly lookup: MetadataLookup;
   readonly logger: Logger;
+  /** Slow-client bounds (defaults: shared/http-guard.ts; keep-alive 5 s). */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
+
+const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
 
 function send(res: http.ServerResponse, status: number, body: string, head: boolean, contentType = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -31,14 +38,18 @@ function send(res: http.ServerResponse, status: number, body: string, head: bool
 
 export function startMetadataServer(options: MetadataServerOptions): Promise<MetadataServer> {
   const { lookup, logger } = options;
-  const server = http.createServer((req, res) => {
+  const timeouts = httpTimeouts({ keepAliveMs: 5_000, ...(options.timeouts ?? {}) });
+  const server = http.createServer(serverTimeoutOptions(timeouts), (req, res) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const source = req.socket.remoteAddress ?? '';
-    // Bodies are never read: drop whatever a client sent.
-    req.resume();
+    // Bodies are never read, and never drained: a request that announces one
+    // is answered and its connection closed (shared/http-guard.ts).
     if (method !== 'GET' && method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'Method Not Allowed\n', false);
+      refuseAndClose(req, res, { status: 405, headers: { allow: 'GET, HEAD', ...TEXT }, body: 'Method Not Allowed\n', logger, lingerMs: timeouts.lingerMs, fields: { source } });
+      return;
+    }
+    if (announcesBody(req)) {
+      refuseAndClose(req, res, { status: 400, headers: TEXT, body: 'Bad Request: metadata requests take no body\n', logger, lingerMs: timeouts.lingerMs, fields: { source } });
       return;
     }
     const path = new URL(req.url ?? '/', 'http://metadata').pathname;
@@ -59,7 +70,7 @@ export function startMetadataServer(options: MetadataServerOptions): Promise<Met
         send(res, 500, 'Internal Error\n', method === 'HEAD');
       });
   });
-  server.keepAliveTimeout = 5_000;
+  applyServerTimeouts(server, timeouts);
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { EdgenetError } from '../errors.ts';
 import type { Timing } from './timing.ts';
+import { watchBodyIdle } from '../http-guard.ts';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
@@ -27,37 +28,40 @@ export class SoapRequestError extends EdgenetError {
 }
 
 /**
- * Reads the whole body, refusing more than `maxBytes` (HTTP 413 Fault). With a
+ * Reads the whole body, refusing more than `maxBytes` (HTTP 413 Fault) and a
+ * pause longer than `idleMs` between chunks (HTTP 408 Fault). With a
  * Content-Length the body is copied chunk by chunk into one buffer of that
- * size as it arrives (no final concatenation of megabytes after the last chunk).
+ * size as it arrives (no final concatenation of megabytes after the last
+ * chunk). On a refusal the request is paused, never drained: the caller
+ * answers and closes the connection (shared/http-guard.ts).
  */
-export function readLimitedBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readLimitedBody(req: IncomingMessage, maxBytes: number, options: { idleMs?: number } = {}): Promise<Buffer> {
   const declared = req.headers['content-length'];
   let into: Buffer | undefined;
   if (declared !== undefined) {
     const length = Number(declared);
-    if (!Number.isSafeInteger(length) || length < 0) {
+    if (!/^\d{1,16}$/.test(declared) || !Number.isSafeInteger(length)) {
       return Promise.reject(new SoapRequestError('BAD_REQUEST', 'invalid Content-Length', { httpStatus: 400 }));
     }
-    if (length > maxBytes) {
-      req.resume(); // drain without buffering so the socket can carry the Fault back
-      return Promise.reject(tooLarge(maxBytes));
-    }
+    if (length > maxBytes) return Promise.reject(tooLarge(maxBytes));
     into = Buffer.allocUnsafe(length);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const fail = (err: SoapRequestError) => {
+      if (done) return;
+      done = true;
+      stopIdle();
+      chunks.length = 0;
+      req.pause();
+      reject(err);
+    };
+    const stopIdle = options.idleMs === undefined ? () => {} : watchBodyIdle(req, options.idleMs, () => fail(new SoapRequestError('REQUEST_TIMEOUT', `no request body data for ${options.idleMs} ms`, { httpStatus: 408 })));
     req.on('data', (chunk: Buffer) => {
       if (done) return;
-      if (size + chunk.length > maxBytes) {
-        done = true;
-        chunks.length = 0;
-        req.resume();
-        reject(tooLarge(maxBytes));
-        return;
-      }
+      if (size + chunk.length > maxBytes) return fail(tooLarge(maxBytes));
       if (into && size + chunk.length <= into.length) chunk.copy(into, size);
       else {
         // More than declared (the HTTP parser does not deliver that; kept correct anyway).
@@ -70,18 +74,15 @@ export function readLimitedBody(req: IncomingMessage, maxBytes: number): Promise
     req.on('end', () => {
       if (done) return;
       done = true;
+      stopIdle();
       if (into) resolve(size === into.length ? into : into.subarray(0, size));
       else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(new SoapRequestError('BAD_REQUEST', `request body: ${err.message}`, { httpStatus: 400, cause: err }));
-    });
+    req.on('error', (err) => fail(new SoapRequestError('BAD_REQUEST', `request body: ${err.message}`, { httpStatus: 400, cause: err })));
   });
 }
 
-function tooLarge(maxBytes: number): SoapRequestError {
+export function tooLarge(maxBytes: number): SoapRequestError {
   return new SoapRequestError('REQUEST_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, { httpStatus: 413 });
 }
 

@@ -3,12 +3,20 @@
  *
  * Order of checks for a POST (each failure is a SOAP Fault, logged, and no
  * handler runs, so nothing changes):
- *   1. peer authentication — a client certificate from our CA with the one
- *      allowed role (before the body is read);
- *   2. size — Content-Length, then streamed bytes, against `maxRequestBytes`;
- *   3. DOCTYPE / ENTITY markup anywhere in the body;
- *   4. strict XML + SOAP envelope shape; the Body's element picks the operation.
- * `GET ?wsdl` returns the service's WSDL (public: it is the contract, not data).
+ *   1. size — a declared Content-Length over `maxRequestBytes` (from the head);
+ *   2. peer authentication — a client certificate from our CA with the one
+ *      allowed role (before a byte of the body is read);
+ *   3. the body, counted against `maxRequestBytes` and watched for idleness;
+ *   4. DOCTYPE / ENTITY markup anywhere in the body;
+ *   5. strict XML + SOAP envelope shape; the Body's element picks the operation.
+ * `GET ?wsdl` returns the service's WSDL (public: it is the contract, not data);
+ * its service URL is the address the connection was accepted on, never the
+ * client's Host header.
+ *
+ * Hostile clients (issue 11 item 4, shared/http-guard.ts): a refusal before or
+ * while the body is read (403, 405, 408, 413, 400) is answered with
+ * `Connection: close` and the socket is destroyed: the body is never drained.
+ * Head, request and body-idle timeouts bound slow clients.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,9 +26,10 @@ import { isAscii } from 'node:buffer';
 import type { Logger } from '../logger.ts';
 import { EdgenetError, errorMessage } from '../errors.ts';
 import { type TlsMaterial, type Role, serverTlsOptions, peerRole } from '../tls/material.ts';
-import { readLimitedBody, refuseDtd, SoapRequestError } from './guard.ts';
+import { readLimitedBody, refuseDtd, SoapRequestError, tooLarge } from './guard.ts';
 import { bodyElement, faultEnvelope } from './envelope.ts';
-import type { XmlElement } from './xml.ts';
+import { escapeXml, type XmlElement } from './xml.ts';
+import { announcesBody, applyServerTimeouts, declaredLength, httpTimeouts, refuseAndClose, serverTimeoutOptions, type HttpTimeouts } from '../http-guard.ts';
 import { Timing } from './timing.ts';
 
 export interface Peer {
@@ -40,12 +49,14 @@ export interface SoapServerOptions {
   readonly tls: TlsMaterial;
   readonly allowedRole: Role;
   readonly maxRequestBytes: number;
-  /** WSDL text; `EDGENET_SERVICE_URL` in it is replaced by the URL the client used. */
+  /** WSDL text; `EDGENET_SERVICE_URL` in it is replaced by the address the connection was accepted on. */
   readonly wsdl: string;
   readonly operations: Readonly<Record<string, OperationHandler>>;
   readonly logger: Logger;
   /** Called with the code of every Fault sent (metrics). */
   readonly onFault?: (code: string) => void;
+  /** Slow-client bounds (defaults: shared/http-guard.ts). */
+  readonly timeouts?: Partial<HttpTimeouts>;
 }
 
 export interface RunningServer {
@@ -55,10 +66,11 @@ export interface RunningServer {
 }
 
 export async function startSoapServer(options: SoapServerOptions, listen: { host: string; port: number }): Promise<RunningServer> {
-  const server: Server = createServer(serverTlsOptions(options.tls), (req, res) => {
-    void handle(options, req, res);
+  const timeouts = httpTimeouts(options.timeouts);
+  const server: Server = createServer({ ...serverTlsOptions(options.tls), ...serverTimeoutOptions(timeouts) }, (req, res) => {
+    void handle(options, timeouts, req, res);
   });
-  server.keepAliveTimeout = 65_000;
+  applyServerTimeouts(server, timeouts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
@@ -79,31 +91,48 @@ export async function startSoapServer(options: SoapServerOptions, listen: { host
   };
 }
 
-async function handle(options: SoapServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * The service URL written into the WSDL: the address and port this connection
+ * was accepted on. Never the client's `Host` header, which would put
+ * client-chosen text into the document.
+ */
+export function serviceUrl(socket: { localAddress?: string | undefined; localPort?: number | undefined }): string {
+  const address = socket.localAddress ?? '127.0.0.1';
+  const host = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return `https://${host.includes(':') ? `[${host}]` : host}:${socket.localPort ?? 0}/`;
+}
+
+const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
+const XML = { 'content-type': 'text/xml; charset=utf-8' } as const;
+
+async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const address = req.socket.remoteAddress ?? '?';
   const url = req.url ?? '/';
+  const refuse = (status: number, headers: Record<string, string>, body: string, code: string) => {
+    options.onFault?.(code);
+    refuseAndClose(req, res, { status, headers, body, logger: options.logger, lingerMs: timeouts.lingerMs, fields: { code } });
+  };
   if (req.method === 'GET' && /\?wsdl$/i.test(url)) {
-    const location = `https://${req.headers.host ?? 'localhost'}/`;
-    res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(options.wsdl.replaceAll('EDGENET_SERVICE_URL', location));
+    if (announcesBody(req)) return refuse(400, TEXT, 'GET ?wsdl takes no body\n', 'BAD_REQUEST');
+    res.writeHead(200, XML);
+    res.end(options.wsdl.replaceAll('EDGENET_SERVICE_URL', escapeXml(serviceUrl(req.socket))));
     return;
   }
   if (req.method !== 'POST') {
-    req.resume();
-    res.writeHead(405, { allow: 'POST, GET', 'content-type': 'text/plain' });
-    res.end('POST a SOAP envelope, or GET ?wsdl\n');
-    return;
+    return refuse(405, { allow: 'POST, GET', ...TEXT }, 'POST a SOAP envelope, or GET ?wsdl\n', 'METHOD_NOT_ALLOWED');
   }
   let operation = '?';
   const timing = new Timing();
   try {
+    // Everything up to the body read is decided from the request head alone.
+    if (declaredLength(req, options.maxRequestBytes) === 'too-large') throw tooLarge(options.maxRequestBytes);
     const who = peerRole(req.socket as TLSSocket);
     if (!who.ok) throw new SoapRequestError('UNAUTHENTICATED', who.reason, { httpStatus: 403 });
     if (who.role !== options.allowedRole) {
       throw new SoapRequestError('FORBIDDEN_ROLE', `certificate ${who.name} has role ${who.role}; only ${options.allowedRole} may call this service`, { httpStatus: 403 });
     }
     timing.mark('auth');
-    const body = await readLimitedBody(req, options.maxRequestBytes);
+    const body = await readLimitedBody(req, options.maxRequestBytes, { idleMs: timeouts.bodyIdleMs });
     timing.mark('body');
     // Base64 payloads are ASCII: latin1 decoding is a straight copy, utf8 only when needed.
     const text = isAscii(body) ? body.toString('latin1') : body.toString('utf8');
@@ -116,18 +145,18 @@ async function handle(options: SoapServerOptions, req: IncomingMessage, res: Ser
     const handler = Object.hasOwn(options.operations, operation) ? options.operations[operation] : undefined;
     if (!handler) throw new SoapRequestError('UNKNOWN_OPERATION', `unknown operation ${operation}`);
     const reply = await handler(element, { name: who.name, role: who.role, address }, timing);
-    res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' });
+    res.writeHead(200, XML);
     res.end(reply);
   } catch (err) {
     const code = err instanceof EdgenetError ? err.code : 'INTERNAL';
     const faultCode = err instanceof SoapRequestError ? err.faultCode : err instanceof EdgenetError ? 'Client' : 'Server';
     const status = err instanceof SoapRequestError ? err.httpStatus : 500;
     options.logger.warn('request refused', { operation, peer: address, code, error: errorMessage(err) });
+    const fault = faultEnvelope(faultCode, code, errorMessage(err));
+    // Refused before or while reading the body: answer and close, never drain it.
+    if (!req.complete || status === 403 || status === 408 || status === 413) return refuse(status, XML, fault, code);
     options.onFault?.(code);
-    if (!req.readableEnded) req.resume();
-    if (!res.headersSent) {
-      res.writeHead(status, { 'content-type': 'text/xml; charset=utf-8', ...(status === 413 ? { connection: 'close' } : {}) });
-    }
-    res.end(faultEnvelope(faultCode, code, errorMessage(err)));
+    if (!res.headersSent) res.writeHead(status, XML);
+    res.end(fault);
   }
 }
