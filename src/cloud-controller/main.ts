@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { ensureToken } from './admin-token.ts';
 import type { ClcContext, ClcPlugin } from './contracts.ts';
 import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.ts';
@@ -59,31 +59,14 @@ export interface RunningCloudController {
 /** Interval of the sweep that frees holds past `address_hold_timeout` (also swept before every allocation). */
 const HOLD_SWEEP_MS = 30_000;
 
-export function ensureToken(file: string): string {
-  try {
-    const text = fs.readFileSync(file, 'utf8').trim();
-    if (text === '') throw new EdgenetError('TOKEN_EMPTY', `the admin token file ${file} is empty`);
-    return text;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-  const token = randomBytes(32).toString('hex');
-  try {
-    // O_EXCL: two CLCs starting at once must not overwrite each other's token.
-    fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-    return token;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fs.readFileSync(file, 'utf8').trim();
-    throw err;
-  }
-}
+/** The admin token file's rules (mode, length) live in admin-token.ts. */
+export { ensureToken };
 
 export async function startCloudController(options: CloudControllerOptions): Promise<RunningCloudController> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
-  const token = ensureToken(options.tokenFile);
+  const token = ensureToken(options.tokenFile, logger);
   const store = Store.open(options.dbPath);
   const properties = new PropertyService(store, clock);
   const state = new CloudState({ store, clock, clcIp: options.clcIp, ...(options.random ? { random: options.random } : {}), ...(options.randomHex ? { randomHex: options.randomHex } : {}) });
