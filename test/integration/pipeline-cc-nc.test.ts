@@ -66,7 +66,7 @@ before(async () => {
   nEuca = await lab.startNc('node-euca');
   lab.fakeNetd(nEuca);
   const conf = path.join(lab.dir, 'cc-euca.conf');
-  await fs.writeFile(conf, `# Eucalyptus-style config\nNODES="node-euca=${nEuca.url}"\nMAX_REQUEST_BYTES=262144\nNC_FANOUT=2\nUNKNOWN_EUCA_KEY="ignored"\n`);
+  await fs.writeFile(conf, `# Eucalyptus-style config\nNODES="node-euca=${nEuca.url}"\nMAX_REQUEST_BYTES=262144\nNC_FANOUT=2\nACCEPT_UNSEQUENCED="Y"\nUNKNOWN_EUCA_KEY="ignored"\n`);
   ccEuca = await lab.startCc('cc-euca', { extra: ['--config', conf] });
   clc = lab.client('clc', 'cc');
 });
@@ -83,7 +83,7 @@ test('a change reaches every node file (atomic, mode 0600) and status shows conv
   await sendToAll('v-second', second);
   await allHold(nodes, 'v-second');
   for (const n of nodes) {
-    assert.equal(statSync(n.gniFile).mode & 0o777, 0o600, `${n.name} file mode`);
+    assert.equal(statSync(n.gniFile).mode & 0o777, 0o640, `${n.name} file mode (group edgenet: netd reads it)`);
     assert.equal((await headerOf(n.gniFile))?.sequence, second);
   }
   for (const [cc, list] of [[ccA, underA()], [ccB, underB()]] as const) {
