@@ -5,7 +5,9 @@
  * API, then the store.
  *
  * `startCloudController` returns a handle (tests and embedding);
- * `runCloudController(options, signal)` runs until the signal aborts.
+ * `runCloudController(options, signal)` runs until the signal aborts;
+ * `clcProgram` is `edgenet clc`: settings (flag > EDGENET_CLC_<KEY> > clc.conf
+ * > default), --check-config, SIGHUP (LOG_LEVEL), exit codes.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +25,15 @@ import { startApiServer } from './api/server.ts';
 import { registerCoreRoutes } from './api/routes.ts';
 import { createClcContext } from './context.ts';
 import { defaultPlugins } from './plugins.ts';
+import { createLogger } from '../shared/logger.ts';
+import { DEFAULT_PORTS, paths } from '../shared/paths.ts';
+import { parseIp } from '../shared/ip.ts';
+import type { Diagnostic } from '../shared/diagnostics.ts';
+import { Settings, bad, ok, parseHostPort, type HostPort } from '../shared/config/settings.ts';
+import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
+import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import type { DaemonProgram, Resolved } from '../shared/daemon/run.ts';
+import { logLevelReload } from '../shared/daemon/reload.ts';
 
 export interface CloudControllerOptions {
   /** SQLite file (`:memory:` for tests). */
@@ -142,4 +153,150 @@ export async function runCloudController(options: CloudControllerOptions, signal
   if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   options.logger.info('stopping cloud controller');
   await running.stop();
+}
+
+// ---------------------------------------------------------------------------
+// `edgenet clc` as a daemon: settings, checks, run (shared/daemon/run.ts).
+
+export const CLC_CONFIG_KEYS = [
+  'DB', 'LISTEN', 'CLC_IP', 'TOKEN_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
+  'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT',
+] as const;
+
+export interface ClcFlags {
+  config?: string;
+  db?: string;
+  listen?: string;
+  clcIp?: string;
+  tokenFile?: string;
+  portFile?: string;
+  certs?: string;
+  certName?: string;
+  metricsListen?: string;
+  logFormat?: string;
+  logLevel?: string;
+  checkConfig?: boolean;
+  json?: boolean;
+}
+
+export interface ClcConfig {
+  readonly db: string;
+  readonly listen: HostPort;
+  readonly clcIp: string;
+  readonly tokenFile: string;
+  readonly portFile: string | undefined;
+  /** The CLC's client certificate for calling CCs: CERTS_DIR/CERT_NAME.{crt,key} + ca.crt. */
+  readonly certsDir: string;
+  readonly certName: string;
+  /** Raw `host:port` or `off` (the broadcaster's /healthz and /metrics). */
+  readonly metricsListen: string;
+  /** Raw `host:port`, `:port` or `off` (the metadata service). */
+  readonly metadataListen: string;
+  readonly statusIntervalMs: number;
+  readonly logLevel: string;
+  readonly logFormat: LogFormatSetting;
+}
+
+/** flag > EDGENET_CLC_<KEY> > config file > default, every problem collected. */
+export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resolved<ClcConfig> {
+  const s = new Settings({
+    daemon: 'clc',
+    conf: loadConfFile(flags.config),
+    env,
+    aliases: { ...LOG_ALIASES, METADATA_LISTEN: ['EDGENET_METADATA_LISTEN'], STATUS_INTERVAL_MS: ['EDGENET_STATUS_INTERVAL_MS'] },
+    flags: {
+      DB: flags.db,
+      LISTEN: flags.listen,
+      CLC_IP: flags.clcIp,
+      TOKEN_FILE: flags.tokenFile,
+      PORT_FILE: flags.portFile,
+      CERTS_DIR: flags.certs,
+      CERT_NAME: flags.certName,
+      METRICS_LISTEN: flags.metricsListen,
+      LOG_LEVEL: flags.logLevel,
+      LOG_FORMAT: flags.logFormat,
+    },
+    flagNames: { CERTS_DIR: '--certs' },
+  });
+  const listenOrOff = (raw: string, defaultHost: string) => (raw === 'off' ? ok(raw) : parseHostPort(raw, defaultHost).ok ? ok(raw) : bad('expected HOST:PORT, :PORT or off'));
+  const config: ClcConfig = {
+    db: s.str('DB', paths.clcDatabase(env)),
+    listen: s.listen('LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcApi}`),
+    clcIp: s.value('CLC_IP', '127.0.0.1', (raw) => (parseIp(raw) === undefined ? bad('expected an IPv4 address') : ok(raw))),
+    tokenFile: s.str('TOKEN_FILE', paths.clcToken(env)),
+    portFile: s.optional('PORT_FILE'),
+    certsDir: s.str('CERTS_DIR', paths.certsDir(env)),
+    certName: s.str('CERT_NAME', 'clc'),
+    metricsListen: s.value('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcMetrics}`, (raw) => listenOrOff(raw, '127.0.0.1')),
+    metadataListen: s.value('METADATA_LISTEN', `0.0.0.0:${DEFAULT_PORTS.metadata}`, (raw) => listenOrOff(raw, '0.0.0.0')),
+    statusIntervalMs: s.int('STATUS_INTERVAL_MS', 1000, { min: 50, max: 600_000 }),
+    logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
+  };
+  // clc.conf is edgenet's own file (no eucalyptus.conf to share): a key the CLC does not know is a typo.
+  s.warnUnknown(CLC_CONFIG_KEYS, { fileSeverity: 'error' });
+  return { config, effective: s.effective, diagnostics: s.diagnostics };
+}
+
+/** The client certificate's problems (the CLC runs without it, but cannot reach any CC). */
+export function checkClcCertificate(config: ClcConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
+  return out;
+}
+
+export function checkClcConfig(config: ClcConfig): Diagnostic[] {
+  const out = checkClcCertificate(config);
+  if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
+  checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
+  return out;
+}
+
+/**
+ * The environment the CLC's plugins read their settings from (the
+ * broadcaster: EDGENET_CLC_CERTS_DIR, EDGENET_CLC_CERT_NAME,
+ * EDGENET_CLC_METRICS_LISTEN, EDGENET_STATUS_INTERVAL_MS; metadata:
+ * EDGENET_METADATA_LISTEN), filled from the resolved configuration so the
+ * config file reaches them too.
+ */
+export function clcPluginEnv(config: ClcConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    EDGENET_CLC_CERTS_DIR: config.certsDir,
+    EDGENET_CLC_CERT_NAME: config.certName,
+    EDGENET_CLC_METRICS_LISTEN: config.metricsListen,
+    EDGENET_METADATA_LISTEN: config.metadataListen,
+    EDGENET_STATUS_INTERVAL_MS: String(config.statusIntervalMs),
+  };
+}
+
+export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgram<ClcConfig> {
+  return {
+    name: 'clc',
+    resolve: () => resolveClcConfig(flags, env),
+    check: checkClcConfig,
+    logger: (config) => createLogger({ component: 'clc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
+    async run(config, { logger, signals, effective }) {
+      signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveClcConfig(flags, env) }));
+      // Said loudly at start; the CLC still serves its API and metadata and
+      // picks the certificate up once it is there (the broadcaster retries).
+      for (const d of checkClcCertificate(config).filter((x) => x.severity === 'error')) {
+        logger.error('client certificate for calling cluster controllers is unusable; every broadcast fails with clc-certificate-missing until it is fixed', { code: d.code, problem: d.message });
+      }
+      await runCloudController(
+        {
+          dbPath: config.db,
+          host: config.listen.host,
+          port: config.listen.port,
+          clcIp: config.clcIp,
+          tokenFile: config.tokenFile,
+          ...(config.portFile ? { portFile: config.portFile } : {}),
+          logger,
+          env: clcPluginEnv(config, env),
+        },
+        signals.signal,
+      );
+      return 0;
+    },
+  };
 }

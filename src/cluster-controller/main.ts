@@ -4,19 +4,26 @@
  * latest document durably, fans it out to its node controllers (client role
  * `cc`, servers must be `nc`), polls their status, and serves /healthz and
  * /metrics on loopback. It never routes instance traffic.
- * Settings: flag > config file (KEY=value, see examples/cc.conf) > default.
+ * Settings: flag > EDGENET_CC_<KEY> > config file (KEY=value, see
+ * examples/cc.conf) > default (shared/config/settings.ts).
  * On start it re-sends the stored document; SIGTERM closes the listeners and
- * aborts in-flight sends.
+ * aborts in-flight sends; SIGHUP applies a new LOG_LEVEL and names the keys
+ * that need a restart (shared/daemon/reload.ts).
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isIPv4 } from 'node:net';
 import { Command } from 'commander';
-import { ConfReader, loadConf } from './conf-file.ts';
+import { Settings, ok, bad } from '../shared/config/settings.ts';
+import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
+import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import type { Diagnostic } from '../shared/diagnostics.ts';
+import { runDaemonCommand, untilAborted, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
+import { logLevelReload } from '../shared/daemon/reload.ts';
 import { DEFAULT_PORTS, stateDir, paths } from '../shared/paths.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { UserError } from '../shared/errors.ts';
+import { UserError, errorMessage } from '../shared/errors.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { SoapClient } from '../shared/soap/client.ts';
@@ -24,6 +31,7 @@ import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
 import { Timing } from '../shared/soap/timing.ts';
 import { NC_ACTIONS, broadcastEnvelope, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
+import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';
 import { wsdlPath } from '../node-controller/main.ts';
 import { DocumentStore, type CcDocument } from './document-store.ts';
 import { FanOut } from './fanout.ts';
@@ -33,7 +41,8 @@ import { ccMetrics } from './metrics.ts';
 
 export const CC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'STATE_DIR', 'NODES', 'NC_PORT', 'NC_FANOUT', 'NC_TIMEOUT',
-  'NC_RETRY_BASE_MS', 'NC_RETRY_MAX', 'NC_STATUS_INTERVAL_MS', 'MAX_REQUEST_BYTES', 'LOG_LEVEL',
+  'NC_RETRY_BASE_MS', 'NC_RETRY_MAX', 'NC_STATUS_INTERVAL_MS', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
+  'ACCEPT_UNSEQUENCED',
 ] as const;
 
 export interface CcConfig {
@@ -51,6 +60,9 @@ export interface CcConfig {
   readonly statusIntervalMs: number;
   readonly maxRequestBytes: number;
   readonly logLevel: string;
+  readonly logFormat: LogFormatSetting;
+  /** ACCEPT_UNSEQUENCED="Y": accept broadcasts without a sequence (a Eucalyptus CLC); default off (issue 11). */
+  readonly acceptUnsequenced?: boolean;
 }
 
 export interface CcFlags {
@@ -63,6 +75,9 @@ export interface CcFlags {
   nodes?: string;
   fanout?: string;
   logLevel?: string;
+  logFormat?: string;
+  checkConfig?: boolean;
+  json?: boolean;
 }
 
 export function ccOptions(cmd: Command): Command {
@@ -75,7 +90,10 @@ export function ccOptions(cmd: Command): Command {
     .option('--state-dir <dir>', 'where the latest document is kept (STATE_DIR)')
     .option('--nodes <list>', 'fallback node controllers: "IP ..." or "name=https://host:port/ ..." (NODES)')
     .option('--fanout <n>', 'concurrent sends to node controllers (NC_FANOUT, default 8)')
-    .option('--log-level <level>', 'debug|info|warn|error (LOG_LEVEL)');
+    .option('--log-level <level>', 'debug|info|warn|error (LOG_LEVEL)')
+    .option('--log-format <format>', 'auto|json|text (LOG_FORMAT; auto = text on a terminal, JSON lines otherwise)')
+    .option('--check-config', 'print the effective configuration (each value with its source) and its problems, then exit 0 (fine) or 2')
+    .option('--json', 'with --check-config: JSON output');
 }
 
 export function parseNodes(raw: string, ncPort: number): NodeTarget[] {
@@ -91,37 +109,66 @@ export function parseNodes(raw: string, ncPort: number): NodeTarget[] {
   });
 }
 
-export function resolveCcConfig(flags: CcFlags, env: NodeJS.ProcessEnv): { config: CcConfig; unknownKeys: string[] } {
-  const r = new ConfReader(loadConf(flags.config), {
-    LISTEN: flags.listen,
-    METRICS_LISTEN: flags.metricsListen,
-    CERTS_DIR: flags.certs,
-    CERT_NAME: flags.certName,
-    STATE_DIR: flags.stateDir,
-    NODES: flags.nodes,
-    NC_FANOUT: flags.fanout,
-    LOG_LEVEL: flags.logLevel,
-  });
-  const metrics = r.str('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.ccMetrics}`);
-  const ncPort = r.int('NC_PORT', DEFAULT_PORTS.nc, { min: 1, max: 65535 });
-  return {
-    config: {
-      listen: r.listen('LISTEN', `0.0.0.0:${DEFAULT_PORTS.cc}`),
-      metricsListen: metrics === 'off' ? undefined : r.listen('METRICS_LISTEN', metrics),
-      certsDir: r.str('CERTS_DIR', paths.certsDir(env)),
-      certName: r.str('CERT_NAME', 'cc'),
-      stateDir: r.str('STATE_DIR', path.join(stateDir(env), 'cc')),
-      nodes: parseNodes(r.str('NODES', ''), ncPort),
-      fanout: r.int('NC_FANOUT', 8, { min: 1, max: 256 }),
-      ncTimeoutMs: r.int('NC_TIMEOUT', 10, { min: 1, max: 600 }) * 1000,
-      retryBaseMs: r.int('NC_RETRY_BASE_MS', 500, { min: 10, max: 60_000 }),
-      retryMaxMs: r.int('NC_RETRY_MAX', 30, { min: 1, max: 3600 }) * 1000,
-      statusIntervalMs: r.int('NC_STATUS_INTERVAL_MS', 1000, { min: 100, max: 600_000 }),
-      maxRequestBytes: r.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
-      logLevel: r.str('LOG_LEVEL', env.EDGENET_LOG_LEVEL ?? 'info'),
+/** flag > EDGENET_CC_<KEY> > config file > default, every problem collected (see shared/config/settings.ts). */
+export function resolveCcConfig(flags: CcFlags, env: NodeJS.ProcessEnv): Resolved<CcConfig> {
+  const s = new Settings({
+    daemon: 'cc',
+    conf: loadConfFile(flags.config),
+    env,
+    aliases: LOG_ALIASES,
+    flags: {
+      LISTEN: flags.listen,
+      METRICS_LISTEN: flags.metricsListen,
+      CERTS_DIR: flags.certs,
+      CERT_NAME: flags.certName,
+      STATE_DIR: flags.stateDir,
+      NODES: flags.nodes,
+      NC_FANOUT: flags.fanout,
+      LOG_LEVEL: flags.logLevel,
+      LOG_FORMAT: flags.logFormat,
     },
-    unknownKeys: r.unknownKeys(CC_CONFIG_KEYS),
+    flagNames: { CERTS_DIR: '--certs', NC_FANOUT: '--fanout' },
+  });
+  const listen = s.listen('LISTEN', `0.0.0.0:${DEFAULT_PORTS.cc}`, '0.0.0.0');
+  const metricsListen = s.listenOrOff('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.ccMetrics}`);
+  const certsDir = s.str('CERTS_DIR', paths.certsDir(env));
+  const certName = s.str('CERT_NAME', 'cc');
+  const ccStateDir = s.str('STATE_DIR', path.join(stateDir(env), 'cc'));
+  const ncPort = s.int('NC_PORT', DEFAULT_PORTS.nc, { min: 1, max: 65535 });
+  const nodes = s.value('NODES', '', (raw) => {
+    try {
+      return ok(parseNodes(raw, ncPort));
+    } catch (err) {
+      return bad(errorMessage(err));
+    }
+  });
+  const config: CcConfig = {
+    listen,
+    metricsListen,
+    certsDir,
+    certName,
+    stateDir: ccStateDir,
+    nodes,
+    fanout: s.int('NC_FANOUT', 8, { min: 1, max: 256 }),
+    ncTimeoutMs: s.int('NC_TIMEOUT', 10, { min: 1, max: 600 }) * 1000,
+    retryBaseMs: s.int('NC_RETRY_BASE_MS', 500, { min: 10, max: 60_000 }),
+    retryMaxMs: s.int('NC_RETRY_MAX', 30, { min: 1, max: 3600 }) * 1000,
+    statusIntervalMs: s.int('NC_STATUS_INTERVAL_MS', 1000, { min: 100, max: 600_000 }),
+    maxRequestBytes: s.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
+    logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
+    acceptUnsequenced: s.oneOf('ACCEPT_UNSEQUENCED', 'N', ['Y', 'N'] as const) === 'Y',
   };
+  s.warnUnknown(CC_CONFIG_KEYS);
+  return { config, effective: s.effective, diagnostics: s.diagnostics };
+}
+
+/** What --check-config verifies on disk: the certificates and the state directory. */
+export function checkCcConfig(config: CcConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
+  checkWritableDir(config.stateDir, 'STATE_DIR', (d) => out.push(d));
+  return out;
 }
 
 export interface RunningCc {
@@ -134,10 +181,11 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const tls = loadTlsMaterial(config.certsDir, config.certName);
-  const store = new DocumentStore(path.join(config.stateDir, 'network-info.json'), clock);
+  const store = new DocumentStore(path.join(config.stateDir, 'network-info.json'), clock, { acceptUnsequenced: config.acceptUnsequenced ?? false });
   const stored = await store.load();
   const client = new SoapClient({ tls, expectRole: 'nc', maxSockets: 2 });
   const registry = newRegistry('cc');
+  registerDaemonMetrics(registry, 'cc', () => [{ dir: config.certsDir, name: config.certName }]);
   let fanout: FanOut | undefined;
   const metrics = ccMetrics(registry, () => ({ sequence: store.current?.sequence, nodes: fanout?.reports() ?? [] }));
   // The fan-out sends one envelope to every node: encode it once per document,
@@ -209,11 +257,11 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     ? await startMetricsServer({
         ...config.metricsListen,
         registry,
+        component: 'cc',
         health: () => ({
           ok: true,
-          component: 'cc',
           soapPort: soap.port,
-          version: store.current?.version,
+          documentVersion: store.current?.version,
           sequence: store.current?.sequence,
           nodes: f.targets.length,
           pending: f.pendingCount,
@@ -240,22 +288,26 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   };
 }
 
-export async function runCc(flags: CcFlags, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
-  const { config, unknownKeys } = resolveCcConfig(flags, env);
-  const logger = createLogger({ component: 'cc', level: config.logLevel }, env);
-  if (unknownKeys.length) logger.warn('unknown config keys ignored', { keys: unknownKeys });
-  const cc = await startCc(config, { logger });
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  logger.info('stopping');
-  await cc.stop();
-  return 0;
+/** The cc daemon for runDaemonCommand (signals, --check-config, exit codes). */
+export function ccProgram(flags: CcFlags, env: NodeJS.ProcessEnv): DaemonProgram<CcConfig> {
+  return {
+    name: 'cc',
+    resolve: () => resolveCcConfig(flags, env),
+    check: checkCcConfig,
+    logger: (config) => createLogger({ component: 'cc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
+    async run(config, { logger, signals, effective }) {
+      signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveCcConfig(flags, env) }));
+      const cc = await startCc(config, { logger });
+      await untilAborted(signals.signal);
+      await cc.stop();
+      return 0;
+    },
+  };
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
   const cmd = ccOptions(new Command('cc')).exitOverride();
   cmd.parse(['node', 'cc', ...argv]);
-  return runCc(cmd.opts<CcFlags>(), env, signal);
+  const flags = cmd.opts<CcFlags>();
+  return runDaemonCommand(ccProgram(flags, env), { parent: signal, out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`), checkConfig: flags.checkConfig ?? false, json: flags.json ?? false });
 }

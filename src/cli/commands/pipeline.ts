@@ -1,7 +1,7 @@
 /**
  * The broadcast pipeline's commands:
- *   edgenet cc [...]             run a cluster controller (foreground, SIGTERM stops it)
- *   edgenet nc [...]             run a node controller (foreground, SIGTERM stops it)
+ *   edgenet cc [...]             run a cluster controller (foreground; SIGTERM stops it, SIGHUP reloads LOG_LEVEL)
+ *   edgenet nc [...]             run a node controller (same lifecycle; shared/daemon/)
  *   edgenet certs init --dir D   make the cloud's CA
  *   edgenet certs issue NAME --role clc|cc|nc --ip IP... [--dns N...] --dir D
  *   edgenet status [--json]      convergence per cluster and node (GET /v1/status)
@@ -10,8 +10,9 @@ import type { Command } from 'commander';
 import { usageError, type CliContext } from '../context.ts';
 import { addJsonOption, printJson } from '../output.ts';
 import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
-import { ccOptions, runCc, type CcFlags } from '../../cluster-controller/main.ts';
-import { ncOptions, runNc, type NcFlags } from '../../node-controller/main.ts';
+import { ccOptions, ccProgram, type CcFlags } from '../../cluster-controller/main.ts';
+import { ncOptions, ncProgram, type NcFlags } from '../../node-controller/main.ts';
+import { runDaemonCommand, type DaemonCommandIo } from '../../shared/daemon/run.ts';
 import { initCa, issueCert } from '../../shared/tls/certs.ts';
 import { isRole } from '../../shared/tls/material.ts';
 import { createExec } from '../../shared/exec.ts';
@@ -19,20 +20,9 @@ import { paths } from '../../shared/paths.ts';
 import type { StatusView } from '../../cloud-controller/broadcast/status-view.ts';
 import { formatStatus } from '../../cloud-controller/broadcast/status-format.ts';
 
-/** An abort signal that fires on SIGTERM/SIGINT or when the CLI's own signal aborts. */
-function daemonSignal(ctx: CliContext): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  process.once('SIGTERM', abort);
-  process.once('SIGINT', abort);
-  ctx.signal.addEventListener('abort', abort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGTERM', abort);
-      process.off('SIGINT', abort);
-    },
-  };
+/** How a daemon command prints (stdout for --check-config, stderr for errors) and stops (the CLI's signal). */
+export function daemonIo(ctx: CliContext, flags: { checkConfig?: boolean; json?: boolean }): DaemonCommandIo {
+  return { parent: ctx.signal, out: ctx.out, err: ctx.err, checkConfig: flags.checkConfig ?? false, json: flags.json ?? false };
 }
 
 export function registerPipeline(program: Command, ctx: CliContext): void {
@@ -44,16 +34,12 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
         'Run a cluster controller: receives network documents from the cloud controller over SOAP (mutual TLS, ' +
           'only certificates with role clc), stores the latest one durably under STATE_DIR, forwards it to its ' +
           'node controllers (NC_FANOUT at a time, retried with back-off) and reports per-node delivered/applied ' +
-          'versions. Settings: flags > --config file (KEY=value, see examples/cc.conf) > defaults. ' +
+          'versions. Settings: flags > EDGENET_CC_<KEY> > --config file (KEY=value, see examples/cc.conf) > defaults; ' +
+          '--check-config prints them with their sources and problems. Exit: 0 stopped, 1 failure, 2 configuration. ' +
           'Health and Prometheus metrics: http://METRICS_LISTEN/healthz and /metrics.',
       ),
   ).action(async (flags: CcFlags) => {
-    const s = daemonSignal(ctx);
-    try {
-      ctx.setExitCode(await runCc(flags, ctx.env, s.signal));
-    } finally {
-      s.dispose();
-    }
+    ctx.setExitCode(await runDaemonCommand(ccProgram(flags, ctx.env), daemonIo(ctx, flags)));
   });
 
   ncOptions(
@@ -64,15 +50,11 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
         'Run a node controller: receives network documents from its cluster controller over SOAP (mutual TLS, ' +
           'only certificates with role cc), refuses documents older (by sequence) than the one it holds, writes ' +
           'the shared file for netd atomically (mode 0600; not rewritten when the version is unchanged) and ' +
-          "returns netd's last status. Settings: flags > --config file (see examples/nc.conf) > defaults.",
+          "returns netd's last status. Settings: flags > EDGENET_NC_<KEY> > --config file (see examples/nc.conf) > defaults; " +
+          '--check-config prints them with their sources and problems. Exit: 0 stopped, 1 failure, 2 configuration.',
       ),
   ).action(async (flags: NcFlags) => {
-    const s = daemonSignal(ctx);
-    try {
-      ctx.setExitCode(await runNc(flags, ctx.env, s.signal));
-    } finally {
-      s.dispose();
-    }
+    ctx.setExitCode(await runDaemonCommand(ncProgram(flags, ctx.env), daemonIo(ctx, flags)));
   });
 
   const certs = program

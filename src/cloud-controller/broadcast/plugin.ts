@@ -19,7 +19,8 @@ import type { ClcContext, ClcPlugin, CloudSnapshot } from '../contracts.ts';
 import { buildGniEncoded } from '../gni/builder.ts';
 import { snapshotReadInfo } from '../snapshot-cache.ts';
 import { paths, DEFAULT_PORTS } from '../../shared/paths.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { EdgenetError, errorMessage } from '../../shared/errors.ts';
+import { CLC_CERTIFICATE_MISSING } from './status-view.ts';
 import { loadTlsMaterial } from '../../shared/tls/material.ts';
 import { SoapClient } from '../../shared/soap/client.ts';
 import { Timing } from '../../shared/soap/timing.ts';
@@ -27,6 +28,8 @@ import { CC_ACTIONS, broadcastEnvelope, parseBroadcastReply, parseStatusReply } 
 import { newRegistry, startMetricsServer, type MetricsServer } from '../../shared/metrics.ts';
 import { Broadcaster, type BroadcastSettings, type BroadcasterDeps, type BuiltDocument } from './broadcaster.ts';
 import { broadcastMetrics } from './metrics.ts';
+import { registerCloudMetrics } from './cloud-metrics.ts';
+import { registerDaemonMetrics } from '../../shared/daemon-metrics.ts';
 
 const PROPERTY_NAMES = ['cloud.network.min_broadcast_interval', 'cloud.network.broadcast_interval', 'cloud.network.broadcast_timeout'];
 
@@ -47,6 +50,20 @@ export async function readSettings(ctx: Pick<ClcContext, 'getProperty' | 'env'>)
 }
 
 /**
+ * The CLC's client certificate. A failure is the CLC's own problem, not the
+ * CC's: it carries the code `clc-certificate-missing` and the path, which
+ * the broadcaster records and `edgenet status` shows instead of
+ * `cc-unreachable`.
+ */
+export function clcClientTls(env: NodeJS.ProcessEnv): ReturnType<typeof loadTlsMaterial> {
+  try {
+    return loadTlsMaterial(env.EDGENET_CLC_CERTS_DIR ?? paths.certsDir(env), env.EDGENET_CLC_CERT_NAME ?? 'clc');
+  } catch (err) {
+    throw new EdgenetError(CLC_CERTIFICATE_MISSING, `the cloud controller's client certificate is unusable (${errorMessage(err)}); set CERTS_DIR and CERT_NAME in clc.conf, see "edgenet clc --check-config"`, { cause: err, details: { file: (err as EdgenetError).details?.file } });
+  }
+}
+
+/**
  * SOAP transport to the CCs; the TLS material is loaded lazily and cached.
  * `onTiming` receives each broadcast call's phases (the latency bench).
  */
@@ -54,7 +71,7 @@ export function ccTransport(env: NodeJS.ProcessEnv, options: { onTiming?: (clust
   let client: SoapClient | undefined;
   const get = () => {
     client ??= new SoapClient({
-      tls: loadTlsMaterial(env.EDGENET_CLC_CERTS_DIR ?? paths.certsDir(env), env.EDGENET_CLC_CERT_NAME ?? 'clc'),
+      tls: clcClientTls(env),
       expectRole: 'cc',
       maxSockets: 2,
     });
@@ -101,6 +118,8 @@ export function broadcastPlugin(): ClcPlugin {
       transport = ccTransport(ctx.env);
       let b: Broadcaster | undefined;
       const observe = broadcastMetrics(registry, () => b!.view());
+      registerDaemonMetrics(registry, 'clc', () => [{ dir: ctx.env.EDGENET_CLC_CERTS_DIR ?? paths.certsDir(ctx.env), name: ctx.env.EDGENET_CLC_CERT_NAME ?? 'clc' }]);
+      registerCloudMetrics(registry, { ...(ctx.ipamPools ? { pools: () => ctx.ipamPools!() } : {}), view: () => b!.view(), now: () => ctx.clock.now() });
       b = new Broadcaster({
         clock: ctx.clock,
         logger: ctx.logger.child({ component: 'broadcast' }),
@@ -133,9 +152,10 @@ export function broadcastPlugin(): ClcPlugin {
             host: m[1]!,
             port: Number(m[2]),
             registry,
+            component: 'clc',
             health: () => {
               const v = bc.view();
-              return { ok: true, component: 'clc-broadcast', sequence: v.current?.sequence, version: v.current?.version, converged: v.converged };
+              return { ok: true, broadcaster: true, sequence: v.current?.sequence, documentVersion: v.current?.version, converged: v.converged };
             },
           });
           ctx.logger.info('broadcaster metrics listening', { port: metricsServer.port });

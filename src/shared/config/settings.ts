@@ -165,14 +165,15 @@ export class Settings {
   }
 
   /**
-   * Warnings for config-file keys and EDGENET_<DAEMON>_* variables this
-   * daemon does not know (a shared eucalyptus.conf carries many; a typo
-   * shows up here and in --check-config).
+   * Config-file keys and EDGENET_<DAEMON>_* variables this daemon does not
+   * know: warnings (a shared eucalyptus.conf carries many; a typo shows up
+   * here and in --check-config), or errors for a file that is only ever
+   * edgenet's (`fileSeverity: 'error'`, clc.conf).
    */
-  warnUnknown(known: readonly string[]): void {
+  warnUnknown(known: readonly string[], options: { fileSeverity?: 'error' | 'warning' } = {}): void {
     const envKnown = new Set(known.map((k) => envName(this.input.daemon, k)));
     for (const [key, entry] of this.input.conf.entries) {
-      if (!known.includes(key)) this.problems.push({ severity: 'warning', code: SETTINGS_CODES.unknownKey, path: key, message: `${this.input.conf.file}:${entry.line}: not a ${this.input.daemon} setting (ignored)` });
+      if (!known.includes(key)) this.problems.push({ severity: options.fileSeverity ?? 'warning', code: SETTINGS_CODES.unknownKey, path: key, message: `${this.input.conf.file}:${entry.line}: not a ${this.input.daemon} setting (ignored)` });
     }
     const prefix = `EDGENET_${this.input.daemon.toUpperCase()}_`;
     for (const name of Object.keys(this.input.env)) {
