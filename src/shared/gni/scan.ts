@@ -61,6 +61,9 @@ function position(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - lineStart + 1 };
 }
 
+/** A GNI nests 7 deep at most; anything near this is hostile. */
+export const MAX_DEPTH = 64;
+
 function fail(text: string, offset: number, message: string): never {
   const { line, col } = position(text, offset);
   throw new ScanError(message, line, col);
@@ -340,6 +343,9 @@ export class ScanCursor implements ElementCursor {
       if (this.rootSeen) fail(text, lt, 'more than one root element');
       this.rootSeen = true;
     }
+    // Readers walk elements recursively (skip, build): unbounded nesting would
+    // overflow the stack (a RangeError, not a diagnostic; found by fuzzing).
+    if (this.tags.length >= MAX_DEPTH) fail(text, lt, `elements nested more than ${MAX_DEPTH} deep`);
     this.tags.push(tag);
     this.attrStarts.push(attrStart);
     this.pos = q + 1;

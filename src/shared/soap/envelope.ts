@@ -81,12 +81,17 @@ export class SoapFault extends EdgenetError {
   }
 }
 
+const FAULT_CODE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+
 /** Reads a response: returns the Body element, or throws SoapFault for a Fault. */
 export function responseElement(xml: string): XmlElement {
   const op = bodyElement(xml);
   if (op.name === 'Fault') {
     const detail = child(op, 'detail') ?? child(op, 'Detail');
-    const code = (detail && child(detail, 'code')?.text.trim()) || 'SOAP_FAULT';
+    const raw = detail && child(detail, 'code')?.text.trim();
+    // The peer chooses this text and it flows into logs, metrics labels and
+    // retry decisions: only a plain code is taken as one (found by fuzzing).
+    const code = raw && FAULT_CODE.test(raw) ? raw : 'SOAP_FAULT';
     throw new SoapFault(child(op, 'faultcode')?.text.trim() ?? '', code, child(op, 'faultstring')?.text.trim() ?? 'SOAP Fault');
   }
   return op;
