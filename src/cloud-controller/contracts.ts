@@ -125,8 +125,9 @@ export interface ClcContext {
   generation(): Promise<number>;
   /**
    * Tells IPAM that the document with `sequence` was built: addresses released
-   * before it are absent from it. IPAM ends a hold once every node that had the
-   * address reports an applied sequence ≥ that document's.
+   * before it are absent from it. IPAM ends a hold once every node registered at
+   * the release and not deregistered since reports an applied sequence ≥ that
+   * document's (the address is in group ipsets on every node).
    */
   documentBuilt(sequence: number, snapshot?: CloudSnapshot): Promise<void>;
   nodesApplied(applied: readonly NodeApplied[]): Promise<void>;

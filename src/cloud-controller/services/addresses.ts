@@ -93,7 +93,7 @@ export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?:
   return view({ ...address, instance_id: null });
 }
 
-/** Gives the address back to the pool (disassociating it first); held until its last node converged. */
+/** Gives the address back to the pool (disassociating it first); held until every registered node converged (ipam.releaseAddress). */
 export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }, now: number): Promise<AddressView> {
   const ip = ipArgument(input.ip, 'ip');
   const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));

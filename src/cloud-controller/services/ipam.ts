@@ -9,10 +9,11 @@
  * but maybe still laid down on a node). The lease table's primary key is the
  * lock: two allocations of one address cannot both commit.
  *
- * Holds: a release records the nodes that had the address and a release mark
- * (a counter). When a GNI document is built from a snapshot whose mark covers
- * the release, the hold learns that document's sequence; the address becomes
- * free once every one of those nodes has applied a sequence ≥ it (a
+ * Holds: a release records every registered node (an instance's addresses sit
+ * in its groups' ipsets on every node, not only where it ran) and a release
+ * mark (a counter). When a GNI document is built from a snapshot whose mark
+ * covers the release, the hold learns that document's sequence; the address
+ * becomes free once every one of those nodes has applied a sequence ≥ it (a
  * deregistered node counts as converged), or when `address_hold_timeout`
  * seconds have passed — whichever comes first.
  *
@@ -119,7 +120,7 @@ function leaseConflict(ip: string, state: LeaseState): UserError {
     case 'allocated':
       return new UserError('AddressInUse', `${ip} is already allocated`, { status: 409 });
     case 'held':
-      return new UserError('AddressHeld', `${ip} was released recently and is held until every node that had it has converged`, { status: 409 });
+      return new UserError('AddressHeld', `${ip} was released recently and is held until every registered node has applied a document without it`, { status: 409 });
     case 'reserved':
       return new UserError('AddressReserved', `${ip} is externally reserved`, { status: 409 });
   }
@@ -206,14 +207,18 @@ export async function bumpReleaseMark(db: Db): Promise<number> {
 }
 
 /**
- * Ends an allocation: held until `nodes` converge, or freed at once when no
- * node had it. `absentSinceMark` says the address already left the documents
+ * Ends an allocation: held until every registered node converged (a member's
+ * addresses are in its groups' ipsets on every node, not only on the node that
+ * ran it: a node still holding the old member would give the address's next
+ * owner that member's access), or freed at once when `nodes` is empty (no
+ * document ever carried it). `absentSinceMark` says the address already left the documents
  * earlier (a public address disassociated before its release): a document
  * built since then already counts, so the hold may end as soon as the nodes
  * applied it.
  */
 export async function releaseAddress(tx: Tx, ip: string, nodes: readonly string[], now: number, absentSinceMark?: number): Promise<void> {
-  const distinct = [...new Set(nodes)];
+  const registered = nodes.length === 0 ? [] : (await tx.db.selectFrom('nodes').select('name').execute()).map((r) => r.name);
+  const distinct = [...new Set([...nodes, ...registered])];
   if (distinct.length === 0) {
     await tx.db.deleteFrom('ip_leases').where('ip', '=', ip).execute();
   } else {

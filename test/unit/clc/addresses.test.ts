@@ -52,34 +52,47 @@ test('terminating an instance disassociates its public address (the account keep
   await f.state.associateAddress({ ip: a.ip, instance: i.id });
   await f.state.terminateInstance(i.id);
   assert.deepEqual(await f.state.listAddresses(), [{ ip: a.ip, ownerId: '000000000001', allocatedAt: a.allocatedAt }]);
-  // Released later: held for the node it was last laid down on.
+  // Released later: held, like the private address, for every registered node (both were in web's ipset on every node).
   await f.state.releaseAddress({ ip: a.ip });
   const view = await f.state.ipamShow();
-  assert.deepEqual(view.holds.map((h) => [h.ip, h.nodes]).sort(), [[a.ip, ['10.0.0.7']], [i.privateIp, ['10.0.0.7']]].sort());
+  const allNodes = ['10.0.0.17', '10.0.0.7'];
+  assert.deepEqual(view.holds.map((h) => [h.ip, [...h.nodes].sort()]).sort(), [[a.ip, allNodes], [i.privateIp, allNodes]].sort());
   await f.close();
 });
 
-test('a public address released after its disassociation reached the node is free at once; before that it is held', async () => {
+test('a public address released after its disassociation reached every node is free at once; before that it is held', async () => {
   const f = await populated();
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   const a = await f.state.allocateAddress({});
   const b = await f.state.allocateAddress({});
-  await f.state.associateAddress({ ip: a.ip, instance: i.id });
-  await f.state.disassociateAddress({ ip: a.ip });
+  const c = await f.state.allocateAddress({});
+  for (const x of [a, c]) {
+    await f.state.associateAddress({ ip: x.ip, instance: i.id });
+    await f.state.disassociateAddress({ ip: x.ip });
+  }
   // Released before any document without it was built: held.
   await f.state.associateAddress({ ip: b.ip, instance: i.id });
   await f.state.disassociateAddress({ ip: b.ip });
   await f.state.releaseAddress({ ip: b.ip });
   let view = await f.state.ipamShow();
   assert.deepEqual(view.holds.map((h) => [h.ip, h.documentSequence]), [[b.ip, undefined]]);
-  // A document built after both disassociations, applied by the node.
+  // A document built after every disassociation, applied by the instance's node only.
   await f.state.snapshot();
   const seq = await f.state.nextSequence();
   await f.state.documentBuilt(seq);
   await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
   view = await f.state.ipamShow();
-  assert.equal(view.holds.length, 0, 'b converged');
-  // a is released now: the node already applied a document without it, so it is free immediately.
+  assert.deepEqual(view.holds.map((h) => [h.ip, h.documentSequence]), [[b.ip, seq]], 'b waits for 10.0.0.17 too');
+  // c is released now: that document is already its hold's, but 10.0.0.17 has not applied it: held.
+  await f.state.releaseAddress({ ip: c.ip });
+  view = await f.state.ipamShow();
+  assert.deepEqual(view.holds.map((h) => [h.ip, h.documentSequence]), [[b.ip, seq], [c.ip, seq]]);
+  await rejectsCode(f.state.allocateAddress({ ip: c.ip }), 'AddressHeld');
+  // The other node applied it: both free.
+  assert.deepEqual((await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }])).sort(), [b.ip, c.ip].sort());
+  view = await f.state.ipamShow();
+  assert.equal(view.holds.length, 0, 'b and c converged');
+  // a is released now: every node already applied a document without it, so it is free immediately.
   await f.state.releaseAddress({ ip: a.ip });
   view = await f.state.ipamShow();
   assert.equal(view.holds.length, 0);

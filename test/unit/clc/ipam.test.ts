@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
+import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
+import { render } from '../../../src/netd/render/render.ts';
+import type { GniDocument } from '../../../src/shared/gni/model.ts';
 import { configText, populated, rejectsCode } from './fixture.ts';
 
 const C1_POOL = ['10.1.0.10', '10.1.0.11', '10.1.0.12', '10.1.0.13', '10.1.0.14'];
+/** The fixture's registered nodes (C1 and C2), sorted: every one of them holds a released address. */
+const ALL_NODES = ['10.0.0.17', '10.0.0.7'];
+const holdsOf = (view: { holds: readonly { ip: string; nodes: readonly string[] }[] }) => view.holds.map((h) => [h.ip, [...h.nodes].sort()]);
 
 async function runMany(f: Awaited<ReturnType<typeof populated>>, n: number, cluster = 'C1', node = '10.0.0.7') {
   const out = [];
@@ -33,7 +40,7 @@ test('random allocation spreads over the pool, never repeats, and also exhausts 
 });
 
 for (const strategy of ['first-free', 'random'] as const) {
-  test(`${strategy}: a released address is held, not reused, until its node applied a document without it`, async () => {
+  test(`${strategy}: a released address is held, not reused, until every node applied a document without it`, async () => {
     const f = await populated({ strategy, seed: 3 });
     const all = await runMany(f, 5);
     const victim = all[2]!;
@@ -43,17 +50,23 @@ for (const strategy of ['first-free', 'random'] as const) {
     await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'AddressHeld');
     let view = await f.state.ipamShow('C1');
     assert.equal(view.pools[0]!.held, 1);
-    assert.deepEqual(view.holds.map((h) => [h.ip, h.nodes]), [[victim.privateIp, ['10.0.0.7']]]);
+    // Every registered node, not only the one that ran it (its groups' ipsets are on every node).
+    assert.deepEqual(holdsOf(view), [[victim.privateIp, ALL_NODES]]);
 
     // A document built from a snapshot taken after the release omits it.
     await f.state.snapshot();
     const seq = await f.state.nextSequence();
     await f.state.documentBuilt(seq);
-    // The node reports an older document: still held.
+    // The instance's node reports an older document: still held.
     await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq - 1 }]);
     await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
-    // It applied the document: free again, and the next allocation takes exactly it.
-    await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
+    // The instance's node applied the document, the other node has not: still held.
+    await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq - 1 }]);
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'AddressHeld');
+    assert.equal((await f.state.ipamShow('C1')).pools[0]!.held, 1);
+    // Every node applied it: free again, and the next allocation takes exactly it.
+    await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
     view = await f.state.ipamShow('C1');
     assert.equal(view.pools[0]!.held, 0);
     const again = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
@@ -82,13 +95,13 @@ test('a document built from a snapshot older than the release does not end the h
   await f.state.terminateInstance(a!.id);
   const seq = await f.state.nextSequence();
   await f.state.documentBuilt(seq);
-  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
   let view = await f.state.ipamShow('C1');
-  assert.equal(view.holds.length, 1, 'the document that node applied still had the address');
+  assert.equal(view.holds.length, 1, 'the document every node applied still had the address');
   await f.state.snapshot();
   const seq2 = await f.state.nextSequence();
   await f.state.documentBuilt(seq2);
-  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq2 }]);
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq2 }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq2 }]);
   view = await f.state.ipamShow('C1');
   assert.equal(view.holds.length, 0);
   await f.close();
@@ -99,11 +112,71 @@ test('a hold whose node was deregistered counts as converged', async () => {
   await f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl: 'https://10.0.0.8:8775/' });
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.8', groups: ['web'] });
   await f.state.terminateInstance(i.id);
+  assert.deepEqual(holdsOf(await f.state.ipamShow('C1')), [[i.privateIp, ['10.0.0.17', '10.0.0.7', '10.0.0.8']]]);
+  await f.state.snapshot();
+  const seq = await f.state.nextSequence();
+  await f.state.documentBuilt(seq);
+  // The two other nodes applied the document; 10.0.0.8 never reports: held.
+  const others = [{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }];
+  await f.state.nodesApplied(others);
+  assert.equal((await f.state.ipamShow('C1')).holds.length, 1, 'a registered node that has not applied keeps the hold');
+  // Deregistered: it no longer counts; the next status poll ends the hold.
+  await f.state.deregisterNode('C1', '10.0.0.8');
+  assert.deepEqual(await f.state.nodesApplied(others), [i.privateIp]);
+  assert.equal((await f.state.ipamShow('C1')).holds.length, 0);
+  await f.close();
+});
+
+test('a hold whose node was deregistered before the document was built ends when the other nodes applied it', async () => {
+  const f = await populated();
+  await f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl: 'https://10.0.0.8:8775/' });
+  const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.8', groups: ['web'] });
+  await f.state.terminateInstance(i.id);
   await f.state.deregisterNode('C1', '10.0.0.8');
   await f.state.snapshot();
   const seq = await f.state.nextSequence();
   await f.state.documentBuilt(seq);
+  assert.equal((await f.state.ipamShow('C1')).holds.length, 1, 'the remaining nodes have not applied it yet');
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
   assert.equal((await f.state.ipamShow('C1')).holds.length, 0);
+  await f.close();
+});
+
+/** The members of `group`'s ipset on `node` as netd renders them from `doc`. */
+function ipsetOnNode(doc: GniDocument, node: string, group: string): readonly string[] {
+  const r = render(doc, { node }, DEFAULT_NETD_CONFIG, { bridgeMac: '02:00:00:00:00:01' });
+  assert.ok(r.ok, r.ok ? '' : `${r.code}: ${r.message}`);
+  const set = r.state.ipsets.find((s) => s.name.endsWith(`-${group}`));
+  assert.ok(set, `${node} has an ipset for ${group}`);
+  return set.members;
+}
+
+test('a released private address stays held while another node (which holds it in a group\'s ipset) has not applied the document without it', async () => {
+  const f = await populated();
+  // a runs on 10.0.0.7 (C1); b, in the same group, on 10.0.0.17 (C2).
+  const a = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  await f.state.runInstance({ cluster: 'C2', node: '10.0.0.17', groups: ['web'] });
+  // The reason: 10.0.0.17 has a's address in web's ipset although a never ran there,
+  // so until it applies a document without a, whoever gets the address next has a's access there.
+  const before = buildGni(await f.state.snapshot(), { sequence: 1 });
+  assert.ok(ipsetOnNode(before, '10.0.0.17', f.webId).includes(a.privateIp));
+
+  await f.state.terminateInstance(a.id);
+  const snap = await f.state.snapshot();
+  const seq = await f.state.nextSequence();
+  const after = buildGni(snap, { sequence: seq });
+  await f.state.documentBuilt(seq, snap);
+  assert.ok(!ipsetOnNode(after, '10.0.0.17', f.webId).includes(a.privateIp), 'the new document drops it from the ipset');
+
+  // a's own node applied it; 10.0.0.17 still runs the previous document: held.
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq - 1 }]);
+  const view = await f.state.ipamShow('C1');
+  assert.deepEqual(holdsOf(view), [[a.privateIp, ALL_NODES]]);
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: a.privateIp }), 'AddressHeld');
+  // 10.0.0.17 applied it: free, and handed out again.
+  assert.deepEqual(await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]), [a.privateIp]);
+  const again = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: a.privateIp });
+  assert.equal(again.privateIp, a.privateIp);
   await f.close();
 });
 
@@ -187,7 +260,7 @@ test('a property change that shrinks a pool keeps allocated addresses and report
   await f.close();
 });
 
-test('the public pool: allocation, exhaustion, release held until the last node converged', async () => {
+test('the public pool: allocation, exhaustion, release held until every node converged', async () => {
   const f = await populated();
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   const a = await f.state.allocateAddress({});
@@ -198,11 +271,19 @@ test('the public pool: allocation, exhaustion, release held until the last node 
   // Never associated: released immediately.
   await f.state.releaseAddress({ ip: c.ip });
   assert.equal((await f.state.allocateAddress({})).ip, c.ip);
-  // Associated then released: held for the node it was on.
+  // Associated then released: held for every node (a member's public address is in its groups' ipsets everywhere).
   await f.state.associateAddress({ ip: a.ip, instance: i.id });
   await f.state.releaseAddress({ ip: a.ip });
   const view = await f.state.ipamShow();
-  assert.deepEqual(view.holds.map((h) => [h.ip, h.nodes]), [[a.ip, ['10.0.0.7']]]);
+  assert.deepEqual(holdsOf(view), [[a.ip, ALL_NODES]]);
   await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'AddressHeld');
+  await f.state.snapshot();
+  const seq = await f.state.nextSequence();
+  await f.state.documentBuilt(seq);
+  // The node it was on applied the document; the other has not: still held.
+  await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
+  await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'AddressHeld');
+  await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
+  assert.equal((await f.state.allocateAddress({ ip: a.ip })).ip, a.ip);
   await f.close();
 });
