@@ -64,6 +64,17 @@ export function peerCertificateFromSession(session: Buffer): X509Certificate | u
  * session (where a client socket reports none) the one the session keeps.
  */
 export function peerX509(socket: TLSSocket): X509Certificate | undefined {
+  // getPeerCertificate() first: on some non-resumed TLS 1.3 client sockets
+  // getPeerX509Certificate() answers undefined while the legacy object still
+  // carries the raw leaf (seen in test/integration/pipeline-cc-nc.test.ts).
+  const legacy = socket.getPeerCertificate();
+  if (legacy?.raw && legacy.raw.length > 0) {
+    try {
+      return new X509Certificate(legacy.raw);
+    } catch {
+      // fall through to the other sources
+    }
+  }
   const direct = socket.getPeerX509Certificate();
   if (direct) return direct;
   if (!socket.isSessionReused()) return undefined;
