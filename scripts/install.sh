@@ -94,7 +94,8 @@ rm -rf "$stage"
 mkdir -p "$stage"
 cp -a bin src schemas wsdl examples deploy docs package.json package-lock.json README.md node_modules "$stage/"
 (cd "$stage" && npm prune --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
-printf '{"version":"%s","commit":"%s","installedAt":"%s"}\n' "$version" "$commit" "$(date -u +%FT%TZ)" >"$stage/BUILD.json"
+# The daemons report this commit in edgenet_build_info and /healthz (src/shared/build-info.ts).
+[[ $commit == unknown ]] || printf '%s\n' "$commit" >"$stage/BUILD_COMMIT"
 chown -R root:root "$stage"
 chmod -R go-w "$stage"
 if [[ -d $prefix ]]; then

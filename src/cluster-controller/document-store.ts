@@ -53,6 +53,8 @@ export class DocumentStore {
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
+    /** ACCEPT_UNSEQUENCED: documents without a sequence replace the held one (Eucalyptus CLCs); off by default. */
+    private readonly options: { readonly acceptUnsequenced?: boolean } = {},
   ) {}
 
   get current(): CcDocument | undefined {
@@ -101,7 +103,7 @@ export class DocumentStore {
     const sequence = header.sequence ?? input.sequence;
     const generation = header.generation ?? input.generation;
     const held = this.doc;
-    const verdict = freshness({ version, sequence, generation }, held);
+    const verdict = freshness({ version, sequence, generation }, held, 'held', { acceptUnsequenced: this.options.acceptUnsequenced ?? false });
     if (!verdict.fresh) throw new EdgenetError(verdict.code, verdict.message);
     const nodes = input.nodes ?? held?.nodes;
     if (held && version !== undefined && version === held.version && sequence === held.sequence && generation === held.generation && sameNodes(nodes, held.nodes)) {

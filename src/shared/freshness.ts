@@ -12,7 +12,11 @@
  *   version;
  * - `version` is the content hash.
  * A received document without a sequence (Eucalyptus-shaped) carries no order:
- * it is `same` when its version is the held one, else `newer`.
+ * with `acceptUnsequenced` (the CC's ACCEPT_UNSEQUENCED=Y, for a Eucalyptus
+ * CLC) it is `same` when its version is the held one, else `newer`; without it
+ * (the CC's default) it is refused (UNSEQUENCED), because it would replace any
+ * held document and so bypass the stale check (issue 11 item 6). Callers that
+ * pass no options keep the accepting rule (the NC and netd, fed by the CC).
  *
  * Pure: no I/O, no clock. Callers decide what `same` means for them (the NC
  * keeps its file, netd re-applies, the CC resumes its fan-out).
@@ -26,12 +30,20 @@ export interface DocumentIds {
 
 export type Freshness =
   | { readonly fresh: true; readonly verdict: 'newer' | 'same' }
-  | { readonly fresh: false; readonly code: 'STALE_GENERATION' | 'STALE_SEQUENCE' | 'SEQUENCE_CONFLICT'; readonly message: string };
+  | { readonly fresh: false; readonly code: 'STALE_GENERATION' | 'STALE_SEQUENCE' | 'SEQUENCE_CONFLICT' | 'UNSEQUENCED'; readonly message: string };
+
+export interface FreshnessOptions {
+  /** Whether a received document without a sequence may replace the held one (default true). */
+  readonly acceptUnsequenced?: boolean;
+}
 
 /** `held`: what the caller holds or applied; `heldWord` names it in the message ("held", "applied"). */
-export function freshness(received: DocumentIds, held: DocumentIds | undefined, heldWord = 'held'): Freshness {
+export function freshness(received: DocumentIds, held: DocumentIds | undefined, heldWord = 'held', options: FreshnessOptions = {}): Freshness {
   const newer = { fresh: true, verdict: 'newer' } as const;
   const same = { fresh: true, verdict: 'same' } as const;
+  if (received.sequence === undefined && options.acceptUnsequenced === false) {
+    return { fresh: false, code: 'UNSEQUENCED', message: `document (version ${received.version ?? '-'}) carries no sequence, so it cannot be ordered against the ${heldWord} one; refused (a Eucalyptus CLC needs ACCEPT_UNSEQUENCED="Y" on the CC)` };
+  }
   if (held === undefined || (held.sequence === undefined && held.version === undefined)) return newer;
   if (received.sequence === undefined || held.sequence === undefined) {
     return received.version !== undefined && received.version === held.version ? same : newer;
@@ -56,7 +68,7 @@ export function freshness(received: DocumentIds, held: DocumentIds | undefined, 
 }
 
 /** The codes a refusal carries (a SOAP fault's code): re-sending the same document cannot help. */
-export const REFUSAL_CODES: readonly string[] = ['STALE_GENERATION', 'STALE_SEQUENCE', 'SEQUENCE_CONFLICT'];
+export const REFUSAL_CODES: readonly string[] = ['STALE_GENERATION', 'STALE_SEQUENCE', 'SEQUENCE_CONFLICT', 'UNSEQUENCED'];
 
 export function isRefusalCode(code: string | undefined): boolean {
   return code !== undefined && REFUSAL_CODES.includes(code);
