@@ -29,6 +29,8 @@ export interface SyncEvent {
   readonly phases?: { readonly [phase: string]: number | undefined };
   readonly writes: number;
   readonly steps: readonly SyncEventStep[];
+  /** Entries left out of the document as unsafe: `CODE: subject` (render/sanitize.ts). */
+  readonly refused?: readonly string[];
 }
 
 interface FileIo {

@@ -34,6 +34,12 @@ export class NetdMetrics {
   private readonly sets = new Gauge({ name: 'edgenet_netd_ipsets_owned', help: 'ipsets netd owns', registers: [this.registry] });
   private readonly lastSequence = new Gauge({ name: 'edgenet_netd_last_applied_sequence', help: 'Sequence of the last applied document', registers: [this.registry] });
   private readonly lastSuccess = new Gauge({ name: 'edgenet_netd_last_success_timestamp_seconds', help: 'Time of the last successful sync', registers: [this.registry] });
+  private readonly refused = new Gauge({
+    name: 'edgenet_netd_refused_entries',
+    help: 'Entries of the applied document left out as unsafe, by reason code (render/sanitize.ts)',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   private lastAppliedAt: number | undefined;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -71,6 +77,8 @@ export class NetdMetrics {
         }
       }
       this.sets.set(d.ipsets.length);
+      this.refused.reset();
+      for (const r of d.refused ?? []) this.refused.inc({ code: r.code });
       if (d.sequence !== undefined) this.lastSequence.set(d.sequence);
       this.lastAppliedAt = this.now();
       this.lastSuccess.set(this.lastAppliedAt / 1000);

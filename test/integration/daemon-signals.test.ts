@@ -158,9 +158,9 @@ test('netd: SIGHUP re-reads netd.conf and resyncs; SIGTERM exits within 5 s and 
   const n1 = lab.node('n1');
   await fs.appendFile(n1.confFile, '\nEDGENET_METRICS_LISTEN="127.0.0.1:0"\n');
   await lab.publish({
-    nodes: [{ name: n1.name, instances: ['i-sig1'] }, { name: lab.node('n2').name, instances: [] }],
-    instances: [instance('i-sig1', 'd0:0d:00:00:0a:01', '10.111.1.41', ['sg-sig'])],
-    groups: [sg('sg-sig')],
+    nodes: [{ name: n1.name, instances: ['i-0000051a'] }, { name: lab.node('n2').name, instances: [] }],
+    instances: [instance('i-0000051a', 'd0:0d:00:00:0a:01', '10.111.1.41', ['sg-00000519'])],
+    groups: [sg('sg-00000519')],
   });
   const d = start('netd', ['netd', '--config', n1.confFile], { EDGENET_RUN_DIR: n1.runDir }, ['ip', 'netns', 'exec', n1.ns]);
   try {

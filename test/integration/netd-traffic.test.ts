@@ -46,16 +46,16 @@ function cloud(opts: { db?: GniRule[]; a1Public?: boolean; withC1?: boolean } = 
   const withC1 = opts.withC1 ?? true;
   return {
     nodes: [
-      { name: lab.node('n1').name, instances: ['a1', 'a2', ...(withC1 ? ['c1'] : [])] },
-      { name: lab.node('n2').name, instances: ['b1'] },
+      { name: lab.node('n1').name, instances: ['i-000000a1', 'i-000000a2', ...(withC1 ? ['i-000000c1'] : [])] },
+      { name: lab.node('n2').name, instances: ['i-000000b1'] },
     ],
     instances: [
-      instance('a1', MAC.a1, IP.a1, ['sg-web'], opts.a1Public === false ? undefined : PUB_A1),
-      instance('a2', MAC.a2, IP.a2, ['sg-web']),
-      instance('b1', MAC.b1, IP.b1, ['sg-web']),
-      ...(withC1 ? [instance('c1', MAC.c1, IP.c1, ['sg-db'])] : []),
+      instance('i-000000a1', MAC.a1, IP.a1, ['sg-000000eb'], opts.a1Public === false ? undefined : PUB_A1),
+      instance('i-000000a2', MAC.a2, IP.a2, ['sg-000000eb']),
+      instance('i-000000b1', MAC.b1, IP.b1, ['sg-000000eb']),
+      ...(withC1 ? [instance('i-000000c1', MAC.c1, IP.c1, ['sg-000000db'])] : []),
     ],
-    groups: [sg('sg-web', WEB_RULES), ...(withC1 ? [sg('sg-db', opts.db ?? [])] : [])],
+    groups: [sg('sg-000000eb', WEB_RULES), ...(withC1 ? [sg('sg-000000db', opts.db ?? [])] : [])],
   };
 }
 
@@ -70,10 +70,10 @@ before(async () => {
   lab = await createNetdLab();
   for (const n of lab.nodes) await lab.startNetd(n);
   await apply();
-  vms.a1 = await lab.addInstance('n1', 'a1', MAC.a1);
-  vms.a2 = await lab.addInstance('n1', 'a2', MAC.a2);
-  vms.c1 = await lab.addInstance('n1', 'c1', MAC.c1);
-  vms.b1 = await lab.addInstance('n2', 'b1', MAC.b1);
+  vms.a1 = await lab.addInstance('n1', 'i-000000a1', MAC.a1);
+  vms.a2 = await lab.addInstance('n1', 'i-000000a2', MAC.a2);
+  vms.c1 = await lab.addInstance('n1', 'i-000000c1', MAC.c1);
+  vms.b1 = await lab.addInstance('n2', 'i-000000b1', MAC.b1);
   // A resync puts hairpin on the new vn_ ports; the next poll is at most 1 s away.
   const logDir = lab.dir;
   for (const [name, vm] of Object.entries(vms)) servers.push(tcpServer(lab, vm.ns, [80, 5432, 7999, 8000, 8001, 8002, 8003], name, path.join(logDir, `${name}.peers`)));
@@ -122,7 +122,7 @@ test('different groups: blocked until a rule admits them by source group or by C
   await apply({ db: [] });
   assert.equal(await settle(() => canConnect(lab, vms.a1!.ns, IP.c1, 5432), false), false, 'no rule: blocked');
   assert.equal(await settle(() => canPing(lab, vms.a1!.ns, IP.c1), false), false);
-  await apply({ db: [{ protocol: 6, fromPort: 5432, toPort: 5432, groupId: 'sg-web', groupOwnerId: OWNER }] });
+  await apply({ db: [{ protocol: 6, fromPort: 5432, toPort: 5432, groupId: 'sg-000000eb', groupOwnerId: OWNER }] });
   assert.ok(await settle(() => canConnect(lab, vms.a1!.ns, IP.c1, 5432), true), 'admitted by source group');
   assert.ok(await settle(() => canConnect(lab, vms.b1!.ns, IP.c1, 5432), true), 'source group member on the other node');
   await apply({ db: [{ protocol: 6, fromPort: 5432, toPort: 5432, cidr: `${IP.b1}/32` }] });
@@ -141,10 +141,10 @@ test('a tcp port range opens exactly those ports and its revoke closes them', as
 
 test('icmp rules: echo admitted by type, refused without the rule', async (t) => {
   if (!root(t)) return;
-  await apply({ db: [{ protocol: 1, icmpType: 8, icmpCode: -1, groupId: 'sg-web', groupOwnerId: OWNER }] });
+  await apply({ db: [{ protocol: 1, icmpType: 8, icmpCode: -1, groupId: 'sg-000000eb', groupOwnerId: OWNER }] });
   assert.ok(await settle(() => canPing(lab, vms.a1!.ns, IP.c1), true), 'echo request admitted');
   assert.equal(await settle(() => canConnect(lab, vms.a1!.ns, IP.c1, 5432), false), false, 'tcp still closed');
-  await apply({ db: [{ protocol: 1, icmpType: 0, icmpCode: -1, groupId: 'sg-web', groupOwnerId: OWNER }] });
+  await apply({ db: [{ protocol: 1, icmpType: 0, icmpCode: -1, groupId: 'sg-000000eb', groupOwnerId: OWNER }] });
   assert.equal(await settle(() => canPing(lab, vms.a1!.ns, IP.c1), false), false, 'echo-reply rule does not admit echo requests');
 });
 

@@ -14,6 +14,7 @@
 import type { NetdConfig } from '../config.ts';
 import { netdNames } from '../names.ts';
 import { findSelf, render } from '../render/render.ts';
+import { formatRefusal, sanitizeGni } from '../render/sanitize.ts';
 import type { DesiredState, HostFacts } from '../render/types.ts';
 import { parseGni } from '../../shared/gni/codec.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
@@ -127,10 +128,14 @@ export async function desiredFromFile(
   }
   const { facts, network } = await hostFacts(host, config, early);
   if (network.problem !== undefined) return { ok: false, result: 'error', error: `NODE_NETWORK_UNSUPPORTED: ${network.problem}`, ...ids };
-  const rendered = render(gni, { node }, config, facts);
+  // Untrusted meaning (issue 11): bad entries are left out and reported, the rest renders.
+  const clean = sanitizeGni(gni, { hostAddresses: [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])] });
+  const rendered = render(clean.doc, { node }, config, facts);
   lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
-  return { ok: true, state: rendered.state };
+  const state: DesiredState = clean.refusals.length === 0 ? rendered.state
+    : { ...rendered.state, refused: clean.refusals, warnings: [...clean.refusals.map(formatRefusal), ...rendered.state.warnings] };
+  return { ok: true, state };
 }
 
 export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}, phases: SyncPhases = {}): Promise<Plan> {
@@ -260,6 +265,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     trigger: request.trigger,
     steps: steps.map((s) => ({ name: s.description, ms: s.ms, wrote: s.writes > 0 })),
     ...(dhcpdFailure !== undefined ? { dhcpdFailure } : {}),
+    ...(desired?.refused !== undefined ? { refused: desired.refused } : {}),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
   const durationMs = deps.now() - started;
@@ -275,6 +281,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     phases,
     writes,
     steps: steps.map((s) => ({ name: s.name, description: s.description, ms: s.ms, writes: s.writes })),
+    ...(desired?.refused !== undefined ? { refused: desired.refused.map((r) => `${r.code}: ${r.subject}`) } : {}),
   };
   await appendEvent(host, files.events, event);
   announceInBackground(host, announcements);

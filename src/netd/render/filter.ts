@@ -15,6 +15,7 @@
  */
 import type { GniRule } from '../../shared/gni/model.ts';
 import { protocolName } from '../../shared/gni/model.ts';
+import { checkRule } from '../../shared/gni/rule-check.ts';
 import { cidrContains, parseCidr, parseIp } from '../../shared/ip.ts';
 import { INSTANCE_INTERFACE_WILDCARD, NO_SNAT_MARK } from '../names.ts';
 import type { RenderContext } from './context.ts';
@@ -30,7 +31,9 @@ export function localGroups(ctx: RenderContext): string[] {
 /** Groups whose rules name them as a source, for the given groups, sorted. */
 export function referencedGroups(ctx: RenderContext, groups: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const g of groups) for (const r of ctx.groupsById.get(g)?.ingressRules ?? []) if (r.groupId !== undefined && r.groupId !== '') out.add(r.groupId);
+  for (const g of groups) {
+    for (const r of ctx.groupsById.get(g)?.ingressRules ?? []) if (r.groupId !== undefined && r.groupId !== '' && checkRule(r) === undefined) out.add(r.groupId);
+  }
   return [...out].sort();
 }
 
@@ -40,16 +43,21 @@ interface ProtoPart {
   readonly text: string;
 }
 
-/** Protocol and port/type matches of an ingress rule; undefined if the rule cannot be expressed. */
-export function protocolPart(rule: GniRule): ProtoPart | undefined | 'invalid' {
+/**
+ * Protocol and port/type matches of an ingress rule, or 'invalid' when no
+ * iptables rule admits exactly what it says (shared/gni/rule-check.ts names
+ * why; sanitize reports it, this is the renderer's own guard). Ports 0-65535
+ * are every port, so they need no port match; everything else is matched as
+ * written.
+ */
+export function protocolPart(rule: GniRule): ProtoPart | 'invalid' {
+  if (checkRule(rule) !== undefined) return 'invalid';
   const p = rule.protocol;
-  if (p === -1 || p === 0) return { matches: [], text: 'all protocols' };
   if (p === 6 || p === 17) {
     const name = p === 6 ? 'tcp' : 'udp';
-    const lo = rule.fromPort ?? -1;
-    const hi = rule.toPort ?? lo;
-    if (lo < 0 || (lo <= 0 && hi >= 65535) || (lo === 0 && hi === 0)) return { proto: name, matches: [], text: `${name} all ports` };
-    if (hi < lo || hi > 65535) return 'invalid';
+    const lo = rule.fromPort as number;
+    const hi = rule.toPort as number;
+    if (lo === 0 && hi === 65535) return { proto: name, matches: [], text: `${name} all ports` };
     const ports = lo === hi ? String(lo) : `${lo}:${hi}`;
     return { proto: name, matches: [['-m', name, '--dport', ports]], text: `${name} ${ports}` };
   }
@@ -57,12 +65,10 @@ export function protocolPart(rule: GniRule): ProtoPart | undefined | 'invalid' {
     const type = rule.icmpType ?? -1;
     const code = rule.icmpCode ?? -1;
     if (type < 0) return { proto: 'icmp', matches: [], text: 'icmp any' };
-    if (type > 255 || code > 255) return 'invalid';
     const t = code < 0 ? String(type) : `${type}/${code}`;
     return { proto: 'icmp', matches: [['-m', 'icmp', '--icmp-type', t]], text: `icmp ${t}` };
   }
-  if (p > 0 && p <= 255) return { proto: String(p), matches: [], text: `protocol ${protocolName(p)}` };
-  return 'invalid';
+  return { proto: String(p), matches: [], text: `protocol ${protocolName(p)}` };
 }
 
 /** Local instances with a public IP, addresses parsed once (EUCA-11083 checks run per CIDR rule). */
@@ -87,9 +93,10 @@ function groupChain(ctx: RenderContext, groupId: string, publics: readonly Publi
   ];
   const group = ctx.groupsById.get(groupId);
   (group?.ingressRules ?? []).forEach((r, index) => {
+    const refused = checkRule(r);
     const proto = protocolPart(r);
-    if (proto === undefined || proto === 'invalid') {
-      ctx.warnings.push(`${groupId} rule ${index}: protocol ${r.protocol} ports ${r.fromPort}-${r.toPort} icmp ${r.icmpType}/${r.icmpCode} cannot be expressed: skipped`);
+    if (refused !== undefined || proto === 'invalid') {
+      ctx.warnings.push(`${refused?.code ?? 'RULE_INVALID'}: ${groupId} rule ${index}: ${refused?.message ?? 'cannot be rendered exactly'}: skipped`);
       return;
     }
     const target = ['-j', 'ACCEPT'];
@@ -100,8 +107,8 @@ function groupChain(ctx: RenderContext, groupId: string, publics: readonly Publi
       }));
       return;
     }
-    const cidr = canonicalCidr(r.cidr ?? '0.0.0.0/0');
-    if (cidr === undefined) { ctx.warnings.push(`${groupId} rule ${index}: CIDR ${r.cidr} does not parse: skipped`); return; }
+    const cidr = canonicalCidr(r.cidr as string);
+    if (cidr === undefined) return; // checkRule admitted only exact CIDRs
     rules.push(iptRule({
       src: cidr === '0.0.0.0/0' ? undefined : cidr, proto: proto.proto, matches: proto.matches, target,
       comment: `${groupId}: ${proto.text} from ${cidr}`,

@@ -95,6 +95,8 @@ export interface DesiredState {
   readonly gateway: string;
   /** (H5 addition) Things render skipped and why (e.g. an instance without a MAC); never fatal. */
   readonly warnings: readonly string[];
+  /** Entries of the document sanitize left out, each with its named reason (render/sanitize.ts); absent when none. */
+  readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
 }
 
 /** Facts the applier reads from the host before rendering (render itself stays pure). */

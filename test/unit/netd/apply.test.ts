@@ -27,28 +27,28 @@ function deps(host: FakeHost, config: NetdConfig = CONFIG): SyncDeps {
 
 const SSH = { protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' };
 const WEB = { protocol: 6, fromPort: 8000, toPort: 8010, cidr: '10.0.0.0/8' };
-const PING_FROM_A = { protocol: 1, icmpType: -1, icmpCode: -1, groupId: 'sg-a', groupOwnerId: '000000000001' };
+const PING_FROM_A = { protocol: 1, icmpType: -1, icmpCode: -1, groupId: 'sg-0000000a', groupOwnerId: '000000000001' };
 
 /** The table of states the convergence tests walk through. */
 const STATES: Record<string, TestCloud> = {
   empty: { nodes: [{ name: 'node1', instances: [] }], instances: [], groups: [], sequence: 1 },
-  one: { nodes: [{ name: 'node1', instances: ['i-1'] }], instances: [inst('i-1', 11, ['sg-a'], '198.51.100.11')], groups: [group('sg-a', [SSH])], sequence: 2 },
+  one: { nodes: [{ name: 'node1', instances: ['i-00000001'] }], instances: [inst('i-00000001', 11, ['sg-0000000a'], '198.51.100.11')], groups: [group('sg-0000000a', [SSH])], sequence: 2 },
   two: {
-    nodes: [{ name: 'node1', instances: ['i-1', 'i-2'] }],
-    instances: [inst('i-1', 11, ['sg-a'], '198.51.100.11'), inst('i-2', 12, ['sg-b'])],
-    groups: [group('sg-a', [SSH]), group('sg-b', [PING_FROM_A])],
+    nodes: [{ name: 'node1', instances: ['i-00000001', 'i-00000002'] }],
+    instances: [inst('i-00000001', 11, ['sg-0000000a'], '198.51.100.11'), inst('i-00000002', 12, ['sg-0000000b'])],
+    groups: [group('sg-0000000a', [SSH]), group('sg-0000000b', [PING_FROM_A])],
     sequence: 3,
   },
   moved: {
-    nodes: [{ name: 'node1', instances: ['i-2'] }, { name: 'node2', instances: ['i-1'] }],
-    instances: [inst('i-1', 11, ['sg-a'], '198.51.100.11'), inst('i-2', 12, ['sg-b'], '198.51.100.12')],
-    groups: [group('sg-a', [SSH]), group('sg-b', [PING_FROM_A, WEB])],
+    nodes: [{ name: 'node1', instances: ['i-00000002'] }, { name: 'node2', instances: ['i-00000001'] }],
+    instances: [inst('i-00000001', 11, ['sg-0000000a'], '198.51.100.11'), inst('i-00000002', 12, ['sg-0000000b'], '198.51.100.12')],
+    groups: [group('sg-0000000a', [SSH]), group('sg-0000000b', [PING_FROM_A, WEB])],
     sequence: 4,
   },
   three: {
-    nodes: [{ name: 'node1', instances: ['i-1', 'i-3', 'i-4'] }],
-    instances: [inst('i-1', 11, ['sg-a', 'sg-c'], '198.51.100.11'), inst('i-3', 13, ['sg-c'], '198.51.100.13'), inst('i-4', 14, ['sg-c'])],
-    groups: [group('sg-a', [SSH]), group('sg-c', [WEB, { protocol: 17, fromPort: 53, toPort: 53, cidr: '192.0.2.0/24' }])],
+    nodes: [{ name: 'node1', instances: ['i-00000001', 'i-00000003', 'i-00000004'] }],
+    instances: [inst('i-00000001', 11, ['sg-0000000a', 'sg-0000000c'], '198.51.100.11'), inst('i-00000003', 13, ['sg-0000000c'], '198.51.100.13'), inst('i-00000004', 14, ['sg-0000000c'])],
+    groups: [group('sg-0000000a', [SSH]), group('sg-0000000c', [WEB, { protocol: 17, fromPort: 53, toPort: 53, cidr: '192.0.2.0/24' }])],
     sequence: 5,
   },
 };
@@ -120,16 +120,16 @@ test('re-applying an unchanged state issues zero writes (no restore call at all)
 test('one instance added writes only the chains and sets it touches', async () => {
   const host = newHost();
   const base: TestCloud = {
-    nodes: [{ name: 'node1', instances: ['i-1', 'i-2'] }],
-    instances: [inst('i-1', 11, ['sg-a']), inst('i-2', 12, ['sg-b'])],
-    groups: [group('sg-a', [SSH]), group('sg-b', [WEB])],
+    nodes: [{ name: 'node1', instances: ['i-00000001', 'i-00000002'] }],
+    instances: [inst('i-00000001', 11, ['sg-0000000a']), inst('i-00000002', 12, ['sg-0000000b'])],
+    groups: [group('sg-0000000a', [SSH]), group('sg-0000000b', [WEB])],
   };
   host.files.set(GNI, testGniXml(base));
   assert.equal((await syncOnce(deps(host), { trigger: 'start', full: true })).result, 'ok');
   const mark = host.writes.length;
   host.files.set(
     GNI,
-    testGniXml({ ...base, nodes: [{ name: 'node1', instances: ['i-1', 'i-2', 'i-3'] }], instances: [...base.instances, inst('i-3', 13, ['sg-b'])] }),
+    testGniXml({ ...base, nodes: [{ name: 'node1', instances: ['i-00000001', 'i-00000002', 'i-00000003'] }], instances: [...base.instances, inst('i-00000003', 13, ['sg-0000000b'])] }),
   );
   const o = await syncOnce(deps(host), { trigger: 'file', full: false });
   assert.equal(o.result, 'ok', o.error);
@@ -137,18 +137,18 @@ test('one instance added writes only the chains and sets it touches', async () =
   const ipt = writes.filter((w) => w.op === 'iptables-restore').map((w) => w.input).join('\n');
   const ebt = writes.filter((w) => w.op === 'ebtables-restore').map((w) => w.input).join('\n');
   const ips = writes.filter((w) => w.op === 'ipset-restore').map((w) => w.input).join('\n');
-  // The group chain of sg-a and the nat table do not change: not written.
-  assert.doesNotMatch(ipt, /:EDGENET-sg-a /);
+  // The group chain of sg-0000000a and the nat table do not change: not written.
+  assert.doesNotMatch(ipt, /:EDGENET-sg-0000000a /);
   assert.doesNotMatch(ipt, /\*nat/);
-  assert.doesNotMatch(ipt, /:EDGENET-sg-b /, 'sg-b rules did not change, only its member set');
+  assert.doesNotMatch(ipt, /:EDGENET-sg-0000000b /, 'sg-0000000b rules did not change, only its member set');
   // The new instance's ebtables chains and the dispatch chains that list it are written; the other instances' are not.
-  assert.match(ebt, /:EDGENET-I-i-3 /);
-  assert.match(ebt, /:EDGENET-O-i-3 /);
-  assert.doesNotMatch(ebt, /:EDGENET-I-i-1 |:EDGENET-I-i-2 /);
+  assert.match(ebt, /:EDGENET-I-i-00000003 /);
+  assert.match(ebt, /:EDGENET-O-i-00000003 /);
+  assert.doesNotMatch(ebt, /:EDGENET-I-i-00000001 |:EDGENET-I-i-00000002 /);
   // Only the sets that gain the member are refilled.
-  assert.match(ips, /EDGENET-sg-b/);
+  assert.match(ips, /EDGENET-sg-0000000b/);
   assert.match(ips, /EDGENET-LOCAL/);
-  assert.doesNotMatch(ips, /EDGENET-sg-a/);
+  assert.doesNotMatch(ips, /EDGENET-sg-0000000a/);
   // dhcpd gets the new host entry and is restarted once.
   assert.equal(writes.filter((w) => w.op === 'start').length, 1);
 });
@@ -194,10 +194,10 @@ test('a terminated instance and an unused group leave nothing behind', async () 
   const host = newHost();
   const pristine = host.dump();
   await applyState(host, 'three');
-  assert.match(host.dump(), /EDGENET-sg-c/);
+  assert.match(host.dump(), /EDGENET-sg-0000000c/);
   await applyState(host, 'empty');
   const dump = host.dump();
-  assert.doesNotMatch(dump, /sg-c|sg-a|i-1|i-3|198\.51\.100/);
+  assert.doesNotMatch(dump, /sg-0000000c|sg-0000000a|i-00000001|i-00000003|198\.51\.100/);
   // What remains is only the fixed skeleton (dispatch chains, shared sets, sysctls, bridge member).
   for (const line of dump.split('\n')) {
     if (!pristine.includes(line)) assert.match(line, /EDGENET-(FWD|PRE|OUT|POST|EB-PRE|EB-POST|ALLPRIV|LOCAL)|sysctl|link eth1|-j EDGENET-|^processes/, line);
@@ -222,8 +222,8 @@ test('chains flushed by someone else are rewritten by the next sync', async () =
   const host = newHost();
   await applyState(host, 'two');
   const good = host.dump();
-  host.iptables.filter.get('EDGENET-sg-a')!.rules = [];
-  host.ebtables.nat.get('EDGENET-I-i-1')!.rules.pop();
+  host.iptables.filter.get('EDGENET-sg-0000000a')!.rules = [];
+  host.ebtables.nat.get('EDGENET-I-i-00000001')!.rules.pop();
   const o = await applyState(host, 'two');
   assert.equal(o.result, 'ok');
   assert.equal(host.dump(), good);
@@ -237,7 +237,7 @@ test('public /32s: added with a gratuitous ARP, removed when they leave; only po
   const pub = () => host.addrs.get('pub0')!.map((a) => `${a.address}/${a.prefixlen}`).sort();
   assert.deepEqual(pub(), ['192.0.2.5/24', '198.51.100.11/32']);
   assert.deepEqual(host.arps, ['pub0 198.51.100.11']);
-  await applyState(host, 'moved'); // i-1 left this node, i-2 got .12
+  await applyState(host, 'moved'); // i-00000001 left this node, i-00000002 got .12
   assert.deepEqual(pub(), ['192.0.2.5/24', '198.51.100.12/32']);
 });
 
@@ -304,7 +304,7 @@ test('an older document (by sequence) is ignored; a node not in the document cha
   const stale = await applyState(host, 'one', { sequence: 6 });
   assert.equal(stale.result, 'stale-document');
   assert.equal(host.dump(), good);
-  host.files.set(GNI, testGniXml({ ...STATES.one!, nodes: [{ name: 'other', instances: ['i-1'] }], sequence: 9 }));
+  host.files.set(GNI, testGniXml({ ...STATES.one!, nodes: [{ name: 'other', instances: ['i-00000001'] }], sequence: 9 }));
   const absent = await syncOnce(deps(host), { trigger: 'file', full: false });
   assert.equal(absent.result, 'not-in-document');
   assert.equal(host.dump(), good);
@@ -312,11 +312,11 @@ test('an older document (by sequence) is ignored; a node not in the document cha
 
 test('the node is found by a local address when no name is configured', async () => {
   const host = newHost();
-  host.files.set(GNI, testGniXml({ ...STATES.one!, nodes: [{ name: '192.0.2.5', instances: ['i-1'] }] }));
+  host.files.set(GNI, testGniXml({ ...STATES.one!, nodes: [{ name: '192.0.2.5', instances: ['i-00000001'] }] }));
   const o = await syncOnce(deps(host, { ...CONFIG, nodeName: '' }), { trigger: 'start', full: true });
   assert.equal(o.result, 'ok', o.error);
   assert.equal(o.status.node, '192.0.2.5');
-  assert.ok(host.iptables.filter.has('EDGENET-sg-a'));
+  assert.ok(host.iptables.filter.has('EDGENET-sg-0000000a'));
 });
 
 test('status and applied version are written after every attempt', async () => {

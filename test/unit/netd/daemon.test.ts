@@ -55,8 +55,8 @@ let seq = 1;
 function doc(ids: string[]): string {
   return testGniXml({
     nodes: [{ name: 'node1', instances: ids }],
-    instances: ids.map((id, i) => inst(id, 11 + i, ['sg-a'])),
-    groups: [group('sg-a', [{ protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }])],
+    instances: ids.map((id, i) => inst(id, 11 + i, ['sg-0000000a'])),
+    groups: [group('sg-0000000a', [{ protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }])],
     sequence: seq++,
   });
 }
@@ -68,7 +68,7 @@ async function events(host: FakeHost) {
 
 test('the first sync is full and applies the document', async () => {
   const { host, clock, daemon, syncs } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
@@ -77,19 +77,19 @@ test('the first sync is full and applies the document', async () => {
   const [e] = await events(host);
   assert.equal(e!.trigger, 'start');
   assert.equal(e!.full, true);
-  assert.ok(host.iptables.filter.has('EDGENET-sg-a'));
+  assert.ok(host.iptables.filter.has('EDGENET-sg-0000000a'));
   await daemon.stop();
 });
 
 test('a change seen only by the poll triggers one incremental sync; nothing changes without it', async () => {
   const { host, clock, daemon, syncs } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
   await clock.advance(5000);
   assert.equal(syncs.length, 1, 'no change, no sync before the resync interval');
-  host.files.set(GNI, doc(['i-1', 'i-2']));
+  host.files.set(GNI, doc(['i-00000001', 'i-00000002']));
   await clock.advance(1000);
   await daemon.idle();
   assert.equal(syncs.length, 2);
@@ -102,25 +102,25 @@ test('a change seen only by the poll triggers one incremental sync; nothing chan
 
 test('a burst of changes within the minimum interval is coalesced', async () => {
   const { host, clock, daemon, syncs } = setup({ ...CONFIG, minSyncIntervalMs: 5000 });
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
   for (let i = 0; i < 4; i++) {
-    host.files.set(GNI, doc(['i-1', `i-${10 + i}`]));
+    host.files.set(GNI, doc(['i-00000001', `i-000000${10 + i}`]));
     await clock.advance(1000);
   }
   await clock.advance(1000);
   await daemon.idle();
   assert.equal(syncs.length, 2, 'four changes, one sync after the first');
-  assert.ok(host.iptables.filter.has('EDGENET-sg-a'));
+  assert.ok(host.iptables.filter.has('EDGENET-sg-0000000a'));
   assert.match(host.dump(), /10\.10\.0\.12/, 'the last document won');
   await daemon.stop();
 });
 
 test('a failed sync is retried after back-off as a full sync', async () => {
   const { host, clock, daemon, syncs } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   host.failNext('iptablesRestore');
   await daemon.start();
   await clock.advance(0);
@@ -141,18 +141,18 @@ test('a failed sync is retried after back-off as a full sync', async () => {
 
 test('the periodic resync is full and repairs drift', async () => {
   const { host, clock, daemon, syncs } = setup({ ...CONFIG, resyncIntervalSeconds: 30 });
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
-  host.iptables.filter.get('EDGENET-sg-a')!.rules = [];
+  host.iptables.filter.get('EDGENET-sg-0000000a')!.rules = [];
   await clock.advance(30_000);
   await daemon.idle();
   assert.equal(syncs.length, 2);
   const last = (await events(host)).at(-1)!;
   assert.equal(last.full, true);
   assert.equal(last.trigger, 'periodic');
-  assert.equal(host.iptables.filter.get('EDGENET-sg-a')!.rules.length, 2);
+  assert.equal(host.iptables.filter.get('EDGENET-sg-0000000a')!.rules.length, 2);
   await daemon.stop();
 });
 
@@ -171,7 +171,7 @@ test('an invalid document is reported and does not retry in a loop', async () =>
 
 test('a dhcpd that died between syncs is noticed by the poll tick and restarted', async () => {
   const { host, clock, daemon, syncs } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
@@ -189,7 +189,7 @@ test('a dhcpd that died between syncs is noticed by the poll tick and restarted'
 
 test('stop() leaves the host exactly as it is (no flush)', async () => {
   const { host, clock, daemon } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();
@@ -202,7 +202,7 @@ test('stop() leaves the host exactly as it is (no flush)', async () => {
 
 test('a dhcpd that keeps dying is restarted with a doubling back-off, reset once it stays up', async () => {
   const { host, clock, daemon, syncs } = setup();
-  host.files.set(GNI, doc(['i-1']));
+  host.files.set(GNI, doc(['i-00000001']));
   await daemon.start();
   await clock.advance(0);
   await daemon.idle();

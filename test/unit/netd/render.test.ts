@@ -83,41 +83,57 @@ test('FWD: established first, egress from local VMs, dispatch per local group, f
 test('group chain: same group, CIDR sources, group sources, port ranges, icmp, other protocols', () => {
   const rules: GniRule[] = [
     { protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' },
-    { protocol: 6, fromPort: 8000, toPort: 8080, cidr: '10.1.2.3/16' },
-    { protocol: 17, fromPort: 53, toPort: 53, groupId: 'sg-dns', groupOwnerId: '1' },
+    { protocol: 6, fromPort: 8000, toPort: 8080, cidr: '10.1.0.0/16' },
+    { protocol: 17, fromPort: 53, toPort: 53, groupId: 'sg-000000d5', groupOwnerId: '1' },
     { protocol: 6, fromPort: 0, toPort: 65535, cidr: '192.0.2.7' },
+    { protocol: 6, fromPort: 0, toPort: 0, cidr: '192.0.2.8/32' },
     { protocol: 1, icmpType: 8, icmpCode: -1, cidr: '0.0.0.0/0' },
     { protocol: 1, icmpType: 3, icmpCode: 4, cidr: '0.0.0.0/0' },
     { protocol: 1, icmpType: -1, icmpCode: -1, cidr: '0.0.0.0/0' },
     { protocol: 132, cidr: '10.20.0.0/16' },
-    { protocol: -1, cidr: '198.51.100.0/24' },
   ];
-  const s = ok(doc({ local: [inst('i-1', '10.10.1.5', ['sg-a'])], remote: [inst('i-9', '10.10.2.9', ['sg-dns'])], groups: [group('sg-a', rules)] }));
+  const s = ok(doc({ local: [inst('i-1', '10.10.1.5', ['sg-a'])], remote: [inst('i-9', '10.10.2.9', ['sg-000000d5'])], groups: [group('sg-a', rules)] }));
   assert.deepEqual(args(chain(s.iptables.filter.chains, N.groupChain('sg-a'))), [
     '-m set --match-set EDGENET-sg-a src -j ACCEPT',
     '-p tcp -m tcp --dport 22 -j ACCEPT',
     '-s 10.1.0.0/16 -p tcp -m tcp --dport 8000:8080 -j ACCEPT',
-    '-p udp -m set --match-set EDGENET-sg-dns src -m udp --dport 53 -j ACCEPT',
+    '-p udp -m set --match-set EDGENET-sg-000000d5 src -m udp --dport 53 -j ACCEPT',
     '-s 192.0.2.7/32 -p tcp -j ACCEPT',
+    // port 0 is port 0, not "every port" (issue 11 class 1)
+    '-s 192.0.2.8/32 -p tcp -m tcp --dport 0 -j ACCEPT',
     '-p icmp -m icmp --icmp-type 8 -j ACCEPT',
     '-p icmp -m icmp --icmp-type 3/4 -j ACCEPT',
     '-p icmp -j ACCEPT',
     '-s 10.20.0.0/16 -p 132 -j ACCEPT',
-    '-s 198.51.100.0/24 -j ACCEPT',
   ]);
   // The referenced group gets a set (members cloud-wide) but no chain: no local member.
-  assert.deepEqual(s.ipsets.find((x) => x.name === N.groupSet('sg-dns'))?.members, ['10.10.2.9']);
-  assert.equal(s.iptables.filter.chains.some((c) => c.name === N.groupChain('sg-dns')), false);
+  assert.deepEqual(s.ipsets.find((x) => x.name === N.groupSet('sg-000000d5'))?.members, ['10.10.2.9']);
+  assert.equal(s.iptables.filter.chains.some((c) => c.name === N.groupChain('sg-000000d5')), false);
   for (const r of chain(s.iptables.filter.chains, N.groupChain('sg-a'))) assert.match(r.comment, /^sg-a: /);
 });
 
-test('a rule that cannot be expressed is skipped with a warning, the others stay', () => {
+test('a rule that cannot be rendered exactly is skipped with a warning naming its reason, the others stay (issue 11 class 1)', () => {
   const s = ok(doc({
     local: [inst('i-1', '10.10.1.5', ['sg-a'])],
-    groups: [group('sg-a', [{ protocol: 6, fromPort: 90, toPort: 80, cidr: '0.0.0.0/0' }, { protocol: 6, fromPort: 80, toPort: 80, cidr: 'bogus' }, { protocol: 17, fromPort: 1, toPort: 2 }])],
+    groups: [group('sg-a', [
+      { protocol: 6, fromPort: 90, toPort: 80, cidr: '0.0.0.0/0' },
+      { protocol: 6, fromPort: 80, toPort: 80, cidr: 'bogus' },
+      { protocol: 17, fromPort: 1, toPort: 2 },
+      { protocol: -1, cidr: '198.51.100.0/24' },
+      { protocol: 0, cidr: '198.51.100.0/24' },
+      { protocol: 1, icmpType: 255, icmpCode: -1, cidr: '0.0.0.0/0' },
+      { protocol: 1, icmpType: -1, icmpCode: 3, cidr: '0.0.0.0/0' },
+      { protocol: 132, fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' },
+      { protocol: 6, fromPort: 80, toPort: 80, cidr: '10.1.2.3/16' },
+      { protocol: 6, fromPort: 80, toPort: 80, groupId: 'sg-+' },
+      { protocol: 17, fromPort: 1, toPort: 2, cidr: '0.0.0.0/0' },
+    ])],
   }));
   assert.deepEqual(args(chain(s.iptables.filter.chains, N.groupChain('sg-a'))).slice(1), ['-p udp -m udp --dport 1:2 -j ACCEPT']);
-  assert.equal(s.warnings.length, 2);
+  assert.deepEqual(s.warnings.map((w) => w.split(':')[0]), [
+    'RULE_PORTS', 'RULE_CIDR', 'RULE_SOURCE', 'RULE_PROTOCOL', 'RULE_PROTOCOL', 'RULE_ICMP', 'RULE_ICMP', 'RULE_FIELD_NOT_APPLICABLE', 'RULE_CIDR', 'RULE_PEER_GROUP_ID',
+  ]);
+  assert.deepEqual(s.ipsets.map((x) => x.name).sort(), [N.allPrivateSet, N.localSet, N.groupSet('sg-a')].sort(), 'no set for a refused peer group');
 });
 
 test('nat: mark for private destinations, DNAT in PRE and OUT, SNAT unless marked, metadata last', () => {

@@ -1,0 +1,227 @@
+/**
+ * sanitize: a document from an authenticated peer is still untrusted input
+ * (issue 11, class 2). Between parse (which checked the document's form) and
+ * render, this pure step checks its MEANING and returns the document minus
+ * every entry that would be unsafe to lay down, each with a named reason:
+ *
+ * - instance ids `i-` + 8 or 17 hex digits, group ids `sg-` + 8 or 17 hex
+ *   digits, before they become interface, chain, set or dhcpd host names
+ *   (`i-+` would become the ebtables wildcard `vn_i-+`);
+ * - MACs unicast (not multicast, not broadcast, not zero) and unique in the cloud;
+ * - private IPs unique, inside their cluster's subnet, and none of its
+ *   network, broadcast or gateway address, nor a node's, a CC's, the CLC's
+ *   or this host's own address;
+ * - public IPs unicast, unique (also against private IPs), inside the
+ *   document's public pool, and never a node's, a CC's, the CLC's or this
+ *   host's address (the node would take that address and cut itself off);
+ * - the CLC address unicast and not loopback (else left out: no metadata DNAT);
+ * - every ingress rule renderable exactly (shared/gni/rule-check.ts).
+ *
+ * A bad entry is left out and so is whatever it collides with (two instances
+ * with one MAC both go: netd cannot know which is the impostor). A left-out
+ * group is also dropped from its members' lists and from rules that name it.
+ * The rest of the document applies. Output lists keep document order.
+ */
+import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../shared/gni/model.ts';
+import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
+import type { Cidr, Ipv4 } from '../../shared/ip.ts';
+import { broadcastAddress, cidrContains, networkAddress, parseIp, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
+
+export type SanitizeCode =
+  | RuleRefusalCode
+  /** Instance id not `i-` + 8 or 17 lower-case hex digits. */
+  | 'INSTANCE_ID_FORM'
+  /** Security group id not `sg-` + 8 or 17 lower-case hex digits. */
+  | 'GROUP_ID_FORM'
+  /** MAC is multicast, broadcast or all zeros. */
+  | 'MAC_NOT_UNICAST'
+  /** Two instances share a MAC (case-insensitive): both are left out. */
+  | 'MAC_DUPLICATE'
+  /** Private IP outside its cluster's subnet. */
+  | 'PRIVATE_IP_OUTSIDE_SUBNET'
+  /** Private IP is the subnet's network, broadcast or gateway address. */
+  | 'PRIVATE_IP_RESERVED'
+  /** Private IP is a node's, a CC's, the CLC's or this host's address. */
+  | 'PRIVATE_IP_IS_HOST'
+  /** Two instances share a private IP: both are left out. */
+  | 'PRIVATE_IP_DUPLICATE'
+  /** Public IP is not a unicast address (0/8, loopback, link-local, multicast, reserved, broadcast). */
+  | 'PUBLIC_IP_NOT_UNICAST'
+  /** Public IP is a node's, a CC's, the CLC's or this host's address. */
+  | 'PUBLIC_IP_IS_HOST'
+  /** Public IP outside the document's public pool. */
+  | 'PUBLIC_IP_OUTSIDE_POOL'
+  /** A public IP held twice, or equal to another instance's private IP: every holder is left out. */
+  | 'PUBLIC_IP_DUPLICATE'
+  /** enabledCLCIp is not a unicast, non-loopback address: left out (no metadata DNAT). */
+  | 'CLC_IP_NOT_UNICAST';
+
+export interface Refusal {
+  readonly code: SanitizeCode;
+  /** What was left out: `instance i-…`, `group sg-…`, `group sg-… rule 2`, `enabledCLCIp`. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface Sanitized {
+  readonly doc: GniDocument;
+  /** In document order: configuration, instances, groups. */
+  readonly refusals: readonly Refusal[];
+}
+
+export interface SanitizeOptions {
+  /** This host's own addresses (`a.b.c.d` or `a.b.c.d/n`): never an instance's. */
+  readonly hostAddresses?: readonly string[];
+}
+
+/** One line per refusal (warnings, logs). */
+export function formatRefusal(r: Refusal): string {
+  return `${r.code}: ${r.subject}: ${r.message}`;
+}
+
+/** Unicast and routable enough to be a host: not 0/8, 127/8, 169.254/16, 224/4, 240/4. */
+export function isUnicastHost(ip: Ipv4): boolean {
+  const a = ip >>> 24;
+  if (a === 0 || a === 127 || a >= 224) return false;
+  return (ip >>> 16) !== ((169 << 8) | 254);
+}
+
+/** MAC text (validated by the codec) is unicast: I/G bit clear and not all zeros. */
+export function isUnicastMac(mac: string): boolean {
+  const first = Number.parseInt(mac.slice(0, 2), 16);
+  return (first & 1) === 0 && !/^(00:){5}00$/.test(mac);
+}
+
+interface Subnet { readonly cidr: Cidr; readonly gateway?: Ipv4 }
+
+function clusterSubnet(c: GniCluster): Subnet | undefined {
+  const ip = parseIp(c.subnet.subnet);
+  const prefix = parseNetmask(c.subnet.netmask);
+  if (ip === undefined || prefix === undefined) return undefined;
+  const gateway = parseIp(c.subnet.gateway);
+  return { cidr: { network: networkAddress({ network: ip, prefix }), prefix }, ...(gateway === undefined ? {} : { gateway }) };
+}
+
+/** Addresses of the cloud's own hosts, with what each is (for messages). */
+function hostAddresses(doc: GniDocument, own: readonly string[]): Map<Ipv4, string> {
+  const out = new Map<Ipv4, string>();
+  const add = (text: string | undefined, what: string) => {
+    const ip = text === undefined ? undefined : parseIp(text.split('/')[0] ?? text);
+    if (ip !== undefined && !out.has(ip)) out.set(ip, what);
+  };
+  for (const a of own) add(a, 'an address of this host');
+  add(doc.configuration.enabledClcIp, 'the CLC address');
+  for (const c of doc.configuration.clusters) {
+    add(c.enabledCcIp, `the CC address of ${c.name}`);
+    for (const n of c.nodes) add(n.name, `node ${n.name}`);
+  }
+  return out;
+}
+
+/** Effective public IP (the renderer's rule: absent, empty, 0.0.0.0 or equal to the private IP means none). */
+function publicOf(inst: GniInstance): string | undefined {
+  const p = inst.publicIp;
+  return p === undefined || p === '' || p === '0.0.0.0' || p === inst.privateIp ? undefined : p;
+}
+
+function counts(values: Iterable<string>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
+/** One instance's refusal, if any (first reason found; duplicates are checked across the cloud). */
+function checkInstance(inst: GniInstance, ctx: {
+  subnetOf: ReadonlyMap<string, Subnet>; anySubnet: readonly Subnet[]; hosts: ReadonlyMap<Ipv4, string>;
+  pool: readonly { lo: Ipv4; hi: Ipv4 }[]; macs: ReadonlyMap<string, number>; addrs: ReadonlyMap<string, number>;
+}): Refusal | undefined {
+  const subject = `instance ${JSON.stringify(inst.name)}`;
+  const no = (code: SanitizeCode, message: string): Refusal => ({ code, subject, message });
+  if (!INSTANCE_ID_FORM.test(inst.name)) return no('INSTANCE_ID_FORM', 'id is not i- and 8 or 17 lower-case hex digits: it would become an interface and chain name');
+  const mac = inst.macAddress?.toLowerCase();
+  if (mac !== undefined && mac !== '') {
+    if (!isUnicastMac(mac)) return no('MAC_NOT_UNICAST', `MAC ${mac} is not a unicast address`);
+    if ((ctx.macs.get(mac) ?? 0) > 1) return no('MAC_DUPLICATE', `MAC ${mac} is held by another instance too: both are left out`);
+  }
+  const priv = parseIp(inst.privateIp);
+  if (priv !== undefined) {
+    const sub = ctx.subnetOf.get(inst.name);
+    const inside = sub !== undefined ? (cidrContains(sub.cidr, priv) ? sub : undefined) : ctx.anySubnet.find((s) => cidrContains(s.cidr, priv));
+    if (inside === undefined) return no('PRIVATE_IP_OUTSIDE_SUBNET', `private IP ${inst.privateIp} is outside ${sub === undefined ? 'every cluster subnet' : 'its cluster subnet'}`);
+    if (inside.cidr.prefix < 31 && (priv === networkAddress(inside.cidr) || priv === broadcastAddress(inside.cidr))) {
+      return no('PRIVATE_IP_RESERVED', `private IP ${inst.privateIp} is the subnet's network or broadcast address`);
+    }
+    if (priv === inside.gateway) return no('PRIVATE_IP_RESERVED', `private IP ${inst.privateIp} is the subnet's gateway`);
+    const host = ctx.hosts.get(priv);
+    if (host !== undefined) return no('PRIVATE_IP_IS_HOST', `private IP ${inst.privateIp} is ${host}`);
+    if ((ctx.addrs.get(inst.privateIp) ?? 0) > 1) return no('PRIVATE_IP_DUPLICATE', `private IP ${inst.privateIp} is held by another instance too: every holder is left out`);
+  }
+  const pubText = publicOf(inst);
+  const pub = pubText === undefined ? undefined : parseIp(pubText);
+  if (pubText !== undefined && pub !== undefined) {
+    if (!isUnicastHost(pub) || pub === 0xffffffff) return no('PUBLIC_IP_NOT_UNICAST', `public IP ${pubText} is not a unicast host address`);
+    const host = ctx.hosts.get(pub);
+    if (host !== undefined) return no('PUBLIC_IP_IS_HOST', `public IP ${pubText} is ${host}: the node would take it and cut itself off`);
+    if (ctx.pool.length > 0 && !ctx.pool.some((r) => rangeContains(r, pub))) return no('PUBLIC_IP_OUTSIDE_POOL', `public IP ${pubText} is outside the public pool`);
+    if ((ctx.addrs.get(pubText) ?? 0) > 1) return no('PUBLIC_IP_DUPLICATE', `public IP ${pubText} is held by another instance too: every holder is left out`);
+  }
+  return undefined;
+}
+
+function sanitizeGroup(g: GniSecurityGroup, out: Refusal[]): GniSecurityGroup {
+  const rules: GniRule[] = [];
+  g.ingressRules.forEach((r, i) => {
+    const bad = checkRule(r);
+    if (bad !== undefined) { out.push({ code: bad.code, subject: `group ${g.name} rule ${i}`, message: bad.message }); return; }
+    rules.push(r);
+  });
+  return rules.length === g.ingressRules.length ? g : { ...g, ingressRules: rules };
+}
+
+export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sanitized {
+  const refusals: Refusal[] = [];
+  const conf = doc.configuration;
+  let enabledClcIp = conf.enabledClcIp;
+  const clc = enabledClcIp === undefined ? undefined : parseIp(enabledClcIp);
+  if (enabledClcIp !== undefined && enabledClcIp !== '' && (clc === undefined || !isUnicastHost(clc))) {
+    refusals.push({ code: 'CLC_IP_NOT_UNICAST', subject: 'enabledCLCIp', message: `${enabledClcIp} is not a unicast, non-loopback address: no metadata DNAT to it` });
+    enabledClcIp = undefined;
+  }
+  const hosts = hostAddresses(doc, options.hostAddresses ?? []);
+  const subnetOf = new Map<string, Subnet>();
+  const anySubnet: Subnet[] = [];
+  for (const c of conf.clusters) {
+    const s = clusterSubnet(c);
+    if (s === undefined) continue;
+    anySubnet.push(s);
+    for (const n of c.nodes) for (const id of n.instanceIds) subnetOf.set(id, s);
+  }
+  const pool = conf.publicIps.flatMap((e) => { const r = parseRangeEntry(e); return r === undefined ? [] : [r]; });
+  const macs = counts(doc.instances.flatMap((i) => (i.macAddress ? [i.macAddress.toLowerCase()] : [])));
+  // One address space for private and public IPs: an address held twice in any role is a collision.
+  const addrs = counts(doc.instances.flatMap((i) => { const p = publicOf(i); return p === undefined ? [i.privateIp] : [i.privateIp, p]; }));
+
+  const groupOut: Refusal[] = [];
+  const goodGroups = new Set<string>();
+  for (const g of doc.securityGroups) {
+    if (GROUP_ID_FORM.test(g.name)) goodGroups.add(g.name);
+    else groupOut.push({ code: 'GROUP_ID_FORM', subject: `group ${JSON.stringify(g.name)}`, message: 'id is not sg- and 8 or 17 lower-case hex digits: left out, and dropped from its members' });
+  }
+  const left = new Set<string>();
+  const instances: GniInstance[] = [];
+  for (const inst of doc.instances) {
+    const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs });
+    if (bad !== undefined) { refusals.push(bad); left.add(inst.name); continue; }
+    const sgs = inst.securityGroups.filter((g) => goodGroups.has(g));
+    instances.push(sgs.length === inst.securityGroups.length ? inst : { ...inst, securityGroups: sgs });
+  }
+  refusals.push(...groupOut);
+  const securityGroups = doc.securityGroups.filter((g) => goodGroups.has(g.name)).map((g) => sanitizeGroup(g, refusals));
+  if (refusals.length === 0) return { doc, refusals };
+  const clusters = conf.clusters.map((c) => (c.nodes.some((n) => n.instanceIds.some((id) => left.has(id)))
+    ? { ...c, nodes: c.nodes.map((n) => ({ ...n, instanceIds: n.instanceIds.filter((id) => !left.has(id)) })) }
+    : c));
+  const { enabledClcIp: _clc, ...rest } = conf;
+  const configuration = { ...rest, clusters, ...(enabledClcIp === undefined ? {} : { enabledClcIp }) };
+  return { doc: { ...doc, configuration, instances, securityGroups }, refusals };
+}
