@@ -99,6 +99,8 @@ function parseProtocol(value: string | number | undefined, additional: readonly 
     if (!/^\d+$/.test(text)) throw invalid(`unknown protocol ${JSON.stringify(value)}: use tcp, udp, icmp or an IANA protocol number`);
     n = Number(text);
     if (n > 255) throw invalid(`protocol number ${n} is out of range 0-255`);
+    // iptables reads protocol 0 as "every protocol" (issue 11): it cannot be admitted exactly.
+    if (n === 0) throw invalid('protocol 0 cannot be matched exactly (iptables reads it as every protocol)');
   }
   if (n === 6 || n === 17 || n === 1 || additional.includes(n)) return n;
   throw invalid(`protocol ${n} is not allowed: only tcp, udp, icmp and cloud.network.ec2_classic_additional_protocols_allowed (${additional.join(',') || 'empty'})`);
@@ -152,6 +154,8 @@ function parseIcmp(input: PermissionInput): { icmpType: number; icmpCode: number
     throw malformed('icmp permissions need a type and code (-t TYPE:CODE, -1:-1 for all)');
   }
   for (const v of [type, code]) if (v < -1 || v > 255) throw invalid(`icmp type/code ${v} is out of range -1..255`);
+  // iptables reads icmp type 255 as "any type" (issue 11): refused rather than widened.
+  if (type === 255) throw invalid('icmp type 255 cannot be matched exactly (iptables reads it as any type); use -1 for all types');
   if (type === -1 && code !== -1) throw invalid('an icmp code needs a specific icmp type (type -1 means all types and codes)');
   return { icmpType: type, icmpCode: code };
 }
