@@ -20,8 +20,8 @@ import { parseGni } from '../../shared/gni/codec.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
 import { errorMessage } from '../../shared/errors.ts';
-import { planSync, type Plan } from '../plan/plan.ts';
 import { freshness } from '../../shared/freshness.ts';
+import { planSync, type Plan } from '../plan/plan.ts';
 import type { HostOps } from './host.ts';
 import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './observe.ts';
 import { planNodeNetwork, type NodeNetwork } from '../plan/layout.ts';
@@ -135,7 +135,7 @@ export async function desiredFromFile(
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   const state: DesiredState = clean.refusals.length === 0 ? rendered.state
     : { ...rendered.state, refused: clean.refusals, warnings: [...clean.refusals.map(formatRefusal), ...rendered.state.warnings] };
-  return { ok: true, state };
+  return { ok: true, state, ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
 }
 
 export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}, phases: SyncPhases = {}): Promise<Plan> {
@@ -179,12 +179,12 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   const applied = {
     ...(previous?.appliedVersion !== undefined ? { appliedVersion: previous.appliedVersion } : {}),
     ...(previous?.appliedSequence !== undefined ? { appliedSequence: previous.appliedSequence } : {}),
+    ...(previous?.appliedGeneration !== undefined ? { appliedGeneration: previous.appliedGeneration } : {}),
     ...(previous?.appliedAt !== undefined ? { appliedAt: previous.appliedAt } : {}),
   };
   const nodeName = config.nodeName;
 
   let result: NetdResult = 'ok';
-    ...(previous?.appliedGeneration !== undefined ? { appliedGeneration: previous.appliedGeneration } : {}),
   let error: string | undefined;
   let dhcpdFailure: { reason: string; log: string } | undefined;
   let steps: StepResult[] = [];
