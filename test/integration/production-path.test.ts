@@ -12,7 +12,9 @@
  *   4. the units started as systemd would (ExecStart, User, Group, Environment, …);
  *   5. the property, cluster and node registration, a group, an instance (real
  *      DHCP in an instance namespace), a public address reached from a client;
- *   6. `edgenet status` converged.
+ *   6. `edgenet status` converged;
+ *   7. `edgenet clc backup`, a change, `edgenet clc restore`: every node follows
+ *      the restored CLC (real netd) with no manual step.
  * Then the lifecycle: SIGHUP leaves every daemon running (and says so in its log),
  * SIGTERM stops each within 5 s with a log line and nothing is left running once
  * `edgenet netd flush` removed dhcpd (which netd leaves serving on purpose);
@@ -97,6 +99,25 @@ test('production path: README install, certificates, units, registration, instan
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  try {
+    await productionPath({ exec, prefix, dir, units, hosts });
+  } catch (err) {
+    // The journal of every unit, for whoever reads the failure.
+    for (const u of units) process.stderr.write(`\n--- ${u.unit} (pid ${u.pid}, ${u.exitedYet() ? 'exited' : 'running'})\n${(await u.log()).split('\n').slice(-25).join('\n')}\n`);
+    throw err;
+  }
+});
+
+interface PathContext {
+  readonly exec: ReturnType<typeof createExec>;
+  readonly prefix: string;
+  readonly dir: string;
+  readonly units: RunningUnit[];
+  readonly hosts: SimHost[];
+}
+
+async function productionPath(ctx: PathContext): Promise<void> {
+  const { exec, prefix, dir, units, hosts } = ctx;
   const topo: Topology = await buildTopology(
     {
       prefix,
@@ -177,7 +198,7 @@ test('production path: README install, certificates, units, registration, instan
     units.push(u);
     return u;
   };
-  const clcUnit = await start(clc, 'edgenet-clc');
+  await start(clc, 'edgenet-clc');
   await waitFor(async () => (await edgenet(clc, ['property', 'list'], [0, 1])).exitCode === 0, { timeoutMs: 30_000, what: 'the CLC API' });
   await start(cc, 'edgenet-cc');
   for (const n of nodes) {
@@ -209,6 +230,26 @@ test('production path: README install, certificates, units, registration, instan
     return r.exitCode === 0 ? (JSON.parse(r.stdout) as { clusters: { nodes: { name: string }[] }[] }) : undefined;
   }, { timeoutMs: 60_000, what: '`edgenet status` converged' });
   assert.deepEqual(status.clusters.flatMap((c) => c.nodes.map((n) => n.name)).sort(), NODES.map((n) => n.ip).sort());
+
+  // Backup, change, restore (docs/cloud-controller.md "Backup and restore"): the
+  // restored CLC's documents win over the newer sequences the CC, the NCs and netd
+  // hold, and every node drops what the restored database does not know.
+  const dhcpdConf = '/run/edgenet/netd/dhcpd.conf';
+  await edgenet(clc, ['clc', 'backup', '/root/edgenet-backup.db']);
+  const extra = await edgenetJson<{ id: string; mac: string }>(clc, ['instance', 'run', '--cluster', 'PARTI00', '--node', NODES[0].ip, '--group', 'web']);
+  await waitFor(async () => (await nodes[0]!.host.readFile(dhcpdConf)).includes(`host ${extra.id} `), { timeoutMs: 30_000, what: `${extra.id} in n1's dhcpd.conf` });
+  await waitFor(async () => (await edgenet(clc, ['status'], [0, 1])).exitCode === 0, { timeoutMs: 30_000, what: 'converged before the restore' });
+  const [clcBeforeRestore] = units.splice(units.findIndex((u) => u.unit === 'edgenet-clc'), 1);
+  process.kill(clcBeforeRestore!.pid, 'SIGTERM');
+  assert.deepEqual(await exitWithin(clcBeforeRestore!, 5000), { code: 0, signal: null });
+  await edgenet(clc, ['clc', 'restore', '/root/edgenet-backup.db']);
+  await start(clc, 'edgenet-clc');
+  await waitFor(async () => !(await nodes[0]!.host.readFile(dhcpdConf)).includes(`host ${extra.id} `), {
+    timeoutMs: 60_000,
+    what: `n1 to drop ${extra.id}, which the restored database does not know`,
+  });
+  assert.match(await nodes[0]!.host.readFile(dhcpdConf), new RegExp(`host ${inst.id} `), 'the instance from before the backup stays');
+  await waitFor(async () => (await edgenet(clc, ['status'], [0, 1])).exitCode === 0, { timeoutMs: 60_000, what: 'converged after the restore' });
 
   // SIGHUP: every daemon stays up and says what it did with it.
   for (const u of units) {
@@ -251,7 +292,6 @@ test('production path: README install, certificates, units, registration, instan
   assert.match(listed, new RegExp(inst.id), 'the database survived the upgrade');
   process.kill(clcAgain.pid, 'SIGTERM');
   assert.deepEqual(await exitWithin(clcAgain, 5000), { code: 0, signal: null });
-  void clcUnit;
 
   // Uninstall: program, command and units gone; configuration and state kept.
   await clc.run(['bash', path.join(REPO, 'scripts/install.sh'), '--uninstall']);
@@ -259,4 +299,4 @@ test('production path: README install, certificates, units, registration, instan
     assert.equal((await clc.run(['test', '-e', gone], { okExitCodes: [0, 1] })).exitCode, 1, `${gone} removed`);
   }
   assert.equal((await clc.run(['test', '-f', '/var/lib/edgenet/clc/edgenet.db'], { okExitCodes: [0, 1] })).exitCode, 0, 'database kept without --purge');
-});
+}
