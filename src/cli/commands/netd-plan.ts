@@ -18,7 +18,7 @@ import { parseGni } from '../../shared/gni/codec.ts';
 import type { NetdConfig } from '../../netd/config.ts';
 import { DEFAULT_NETD_CONFIG, parseNetdConfig } from '../../netd/config.ts';
 import { describeState } from '../../netd/render/describe.ts';
-import { render } from '../../netd/render/render.ts';
+import { renderUntrusted } from '../../netd/render/sanitize.ts';
 import type { DesiredState, HostFacts } from '../../netd/render/types.ts';
 
 export interface NetdPlanOptions {
@@ -81,7 +81,9 @@ export function registerNetdPlan(netd: Command, ctx: CliContext, opts: NetdPlanO
       }
       const host: HostFacts = flags.host ? await readHostFacts(config.bridge) : {};
       const facts: HostFacts = flags.bridgeMac !== undefined ? { ...host, bridgeMac: flags.bridgeMac.toLowerCase() } : host;
-      const result = render(doc.value, { node }, config, facts);
+      // As a sync does: the document's meaning is checked first (sanitize), refusals shown as warnings.
+      const hostAddresses = [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])];
+      const result = renderUntrusted(doc.value, { node }, config, facts, { hostAddresses });
       if (!result.ok) throw new CliExit(1, `error: ${result.code}: ${result.message}`, { code: result.code });
       ctx.out(flags.json === true ? JSON.stringify(result.state, null, 2) : describeState(result.state));
       if (opts.diff !== undefined && flags.host && flags.json !== true) {

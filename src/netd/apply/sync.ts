@@ -13,8 +13,8 @@
  */
 import type { NetdConfig } from '../config.ts';
 import { netdNames } from '../names.ts';
-import { findSelf, render } from '../render/render.ts';
-import { formatRefusal, sanitizeGni } from '../render/sanitize.ts';
+import { findSelf } from '../render/render.ts';
+import { renderUntrusted } from '../render/sanitize.ts';
 import type { DesiredState, HostFacts } from '../render/types.ts';
 import { parseGni } from '../../shared/gni/codec.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
@@ -129,13 +129,10 @@ export async function desiredFromFile(
   const { facts, network } = await hostFacts(host, config, early);
   if (network.problem !== undefined) return { ok: false, result: 'error', error: `NODE_NETWORK_UNSUPPORTED: ${network.problem}`, ...ids };
   // Untrusted meaning (issue 11): bad entries are left out and reported, the rest renders.
-  const clean = sanitizeGni(gni, { hostAddresses: [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])] });
-  const rendered = render(clean.doc, { node }, config, facts);
+  const rendered = renderUntrusted(gni, { node }, config, facts, { hostAddresses: [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])] });
   lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
-  const state: DesiredState = clean.refusals.length === 0 ? rendered.state
-    : { ...rendered.state, refused: clean.refusals, warnings: [...clean.refusals.map(formatRefusal), ...rendered.state.warnings] };
-  return { ok: true, state, ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
+  return { ok: true, state: rendered.state, ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
 }
 
 export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}, phases: SyncPhases = {}): Promise<Plan> {

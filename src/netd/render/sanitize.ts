@@ -23,6 +23,9 @@
  * The rest of the document applies. Output lists keep document order.
  */
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../shared/gni/model.ts';
+import type { NetdConfig } from '../config.ts';
+import { render } from './render.ts';
+import type { HostFacts, RenderResult } from './types.ts';
 import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
 import type { Cidr, Ipv4 } from '../../shared/ip.ts';
 import { broadcastAddress, cidrContains, networkAddress, parseIp, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
@@ -224,4 +227,23 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
   const { enabledClcIp: _clc, ...rest } = conf;
   const configuration = { ...rest, clusters, ...(enabledClcIp === undefined ? {} : { enabledClcIp }) };
   return { doc: { ...doc, configuration, instances, securityGroups }, refusals };
+}
+
+/**
+ * What netd lays down for a document it does not trust: the sanitized
+ * document rendered, each refusal kept in the state and as a warning. One
+ * function for the daemon's sync and `edgenet netd plan`, so the plan shows
+ * exactly what a sync applies.
+ */
+export function renderUntrusted(
+  doc: GniDocument,
+  self: { node: string },
+  config: NetdConfig,
+  facts: HostFacts,
+  options: SanitizeOptions = {},
+): RenderResult {
+  const clean = sanitizeGni(doc, options);
+  const rendered = render(clean.doc, self, config, facts);
+  if (!rendered.ok || clean.refusals.length === 0) return rendered;
+  return { ok: true, state: { ...rendered.state, refused: clean.refusals, warnings: [...clean.refusals.map(formatRefusal), ...rendered.state.warnings] } };
 }
