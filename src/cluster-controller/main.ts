@@ -18,10 +18,10 @@ import { Settings, ok, bad } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
 import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
-import { runDaemonCommand, untilAborted, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
-import { logLevelReload } from '../shared/daemon/reload.ts';
+import { runDaemonCommand, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
+import { serviceProgram } from '../shared/daemon/service.ts';
 import { DEFAULT_PORTS, stateDir, paths } from '../shared/paths.ts';
-import { createLogger, type Logger } from '../shared/logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { UserError, errorMessage } from '../shared/errors.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
@@ -290,19 +290,7 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
 
 /** The cc daemon for runDaemonCommand (signals, --check-config, exit codes). */
 export function ccProgram(flags: CcFlags, env: NodeJS.ProcessEnv): DaemonProgram<CcConfig> {
-  return {
-    name: 'cc',
-    resolve: () => resolveCcConfig(flags, env),
-    check: checkCcConfig,
-    logger: (config) => createLogger({ component: 'cc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
-    async run(config, { logger, signals, effective }) {
-      signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveCcConfig(flags, env) }));
-      const cc = await startCc(config, { logger });
-      await untilAborted(signals.signal);
-      await cc.stop();
-      return 0;
-    },
-  };
+  return serviceProgram({ name: 'cc', env, resolve: () => resolveCcConfig(flags, env), check: checkCcConfig, start: startCc });
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {

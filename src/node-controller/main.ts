@@ -15,10 +15,10 @@ import { Settings } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
 import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
-import { runDaemonCommand, untilAborted, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
-import { logLevelReload } from '../shared/daemon/reload.ts';
+import { runDaemonCommand, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
+import { serviceProgram } from '../shared/daemon/service.ts';
 import { DEFAULT_PORTS, paths, runDir } from '../shared/paths.ts';
-import { createLogger, type Logger } from '../shared/logger.ts';
+import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
@@ -193,19 +193,7 @@ export function wsdlPath(file: string): string {
 
 /** The nc daemon for runDaemonCommand (signals, --check-config, exit codes). */
 export function ncProgram(flags: NcFlags, env: NodeJS.ProcessEnv): DaemonProgram<NcConfig> {
-  return {
-    name: 'nc',
-    resolve: () => resolveNcConfig(flags, env),
-    check: checkNcConfig,
-    logger: (config) => createLogger({ component: 'nc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
-    async run(config, { logger, signals, effective }) {
-      signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveNcConfig(flags, env) }));
-      const nc = await startNc(config, { logger });
-      await untilAborted(signals.signal);
-      await nc.stop();
-      return 0;
-    },
-  };
+  return serviceProgram({ name: 'nc', env, resolve: () => resolveNcConfig(flags, env), check: checkNcConfig, start: startNc });
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
