@@ -81,9 +81,13 @@ export class BoundedFrequencyRunner {
     return this.failures;
   }
 
-  /** Resolves when no run is in flight and none is requested (tests, shutdown). */
+  /**
+   * Resolves when no run is in flight and none is requested (tests, shutdown).
+   * Once stopped, a pending request or retry never runs, so only a run in
+   * flight is waited for (a stop after a failed run used to wait forever).
+   */
   idle(): Promise<void> {
-    if (!this.running && !this.dirty) return Promise.resolve();
+    if (!this.running && (this.stopped || !this.dirty)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

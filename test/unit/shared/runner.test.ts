@@ -70,3 +70,19 @@ test('a request during a run causes exactly one more run', async () => {
   assert.equal(count, 2);
   runner.stop();
 });
+
+test('stop after a failed run: idle() resolves although a retry was pending (netd --once used to hang here)', async () => {
+  const { clock, runner } = setup(async () => {
+    throw new Error('boom');
+  });
+  runner.start();
+  await clock.advance(0);
+  assert.equal(runner.consecutiveFailures, 1, 'the run failed and a retry is scheduled');
+  runner.stop();
+  let idle = false;
+  void runner.idle().then(() => (idle = true));
+  await clock.advance(0);
+  assert.equal(idle, true, 'idle() resolved without the retry');
+  await clock.advance(60_000);
+  assert.equal(runner.consecutiveFailures, 1, 'no retry ran after stop');
+});
