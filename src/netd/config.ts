@@ -64,6 +64,35 @@ export interface NetdConfig {
   readonly logLevel: string;
   /** EDGENET_LOG_FORMAT: auto (text on a terminal, JSON lines otherwise) | json | text. */
   readonly logFormat: 'auto' | 'json' | 'text';
+  /**
+   * EDGENET_CONTROL_PLANE_PORTS: TCP ports of the cloud's control plane that
+   * instances must not reach on any cloud host (iptables multiport form,
+   * `p` or `lo:hi`, comma separated; '' = no such block). The metadata service
+   * stays reachable through its 169.254.169.254 DNAT (issue 11 class 5).
+   */
+  readonly controlPlanePorts: string;
+}
+
+/** CLC admin API, metadata, CC and NC SOAP, every daemon's metrics/health (src/shared/paths.ts DEFAULT_PORTS). */
+export const DEFAULT_CONTROL_PLANE_PORTS = `${DEFAULT_PORTS.clcApi},${DEFAULT_PORTS.metadata}:${DEFAULT_PORTS.nc},${DEFAULT_PORTS.clcMetrics}:${DEFAULT_PORTS.netdMetrics}`;
+
+/**
+ * A multiport `--dports` list as iptables-save prints it: `p` or `lo:hi`
+ * items, comma separated, each port 1..65535, lo < hi, at most 15 port slots
+ * (a range takes two, the kernel's limit). Returns the problem, or undefined.
+ */
+export function checkPortList(v: string): string | undefined {
+  if (v === '') return undefined;
+  let slots = 0;
+  for (const item of v.split(',')) {
+    const m = /^(\d{1,5})(?::(\d{1,5}))?$/.exec(item);
+    if (!m) return `${JSON.stringify(item)} is not a port or lo:hi range`;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo < 1 || hi > 65535 || (m[2] !== undefined && lo >= hi)) return `${item} is not within 1-65535 in order`;
+    slots += m[2] === undefined ? 1 : 2;
+  }
+  return slots > 15 ? 'at most 15 ports (a range counts as two)' : undefined;
 }
 
 export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
@@ -88,6 +117,7 @@ export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
   bridgeMac: '',
   logLevel: 'info',
   logFormat: 'auto',
+  controlPlanePorts: DEFAULT_CONTROL_PLANE_PORTS,
 });
 
 /** Diagnostic codes of this parser. */
@@ -189,6 +219,12 @@ const SETTERS: Readonly<Record<string, Setter>> = {
     out.logLevel = v;
     return undefined;
   },
+  EDGENET_CONTROL_PLANE_PORTS: (v, out) => {
+    const problem = checkPortList(v);
+    if (problem !== undefined) return problem;
+    out.controlPlanePorts = v;
+    return undefined;
+  },
   EDGENET_LOG_FORMAT: (v, out) => {
     if (!(LOG_FORMATS as readonly string[]).includes(v)) return `must be one of ${LOG_FORMATS.join(', ')}`;
     out.logFormat = v as NetdConfig['logFormat'];
@@ -219,6 +255,7 @@ const DEFAULT_TEXT: Readonly<Record<string, string>> = {
   EDGENET_BRIDGE_MAC: '',
   EDGENET_LOG_LEVEL: DEFAULT_NETD_CONFIG.logLevel,
   EDGENET_LOG_FORMAT: DEFAULT_NETD_CONFIG.logFormat,
+  EDGENET_CONTROL_PLANE_PORTS: DEFAULT_NETD_CONFIG.controlPlanePorts,
 };
 
 /** Keys netd reads; other keys of eucalyptus.conf are reported as warnings. */

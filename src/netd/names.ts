@@ -37,6 +37,8 @@ export interface NetdNames {
   readonly prefix: string;
   /** filter: dispatch chain jumped from FORWARD. */
   readonly filterForward: string;
+  /** filter: chain jumped from INPUT (instances may not reach this node's control-plane ports). */
+  readonly filterInput: string;
   /** nat: chains jumped from PREROUTING, OUTPUT, POSTROUTING. */
   readonly natPre: string;
   readonly natOut: string;
@@ -48,6 +50,8 @@ export interface NetdNames {
   readonly allPrivateSet: string;
   /** ipset: private IPs of the instances on this node. */
   readonly localSet: string;
+  /** ipset: addresses of the cloud's hosts (nodes, CCs, CLC): instances may not reach their control-plane ports. */
+  readonly hostsSet: string;
   /** iptables chain of a security group. */
   groupChain(groupId: string): string;
   /** ipset of a security group's members (private and public IPs). */
@@ -82,6 +86,7 @@ export function netdNames(prefix: string): NetdNames {
   return {
     prefix,
     filterForward: `${prefix}-FWD`,
+    filterInput: `${prefix}-IN`,
     natPre: `${prefix}-PRE`,
     natOut: `${prefix}-OUT`,
     natPost: `${prefix}-POST`,
@@ -89,6 +94,7 @@ export function netdNames(prefix: string): NetdNames {
     ebPost: `${prefix}-EB-POST`,
     allPrivateSet: `${prefix}-ALLPRIV`,
     localSet: `${prefix}-LOCAL`,
+    hostsSet: `${prefix}-HOSTS`,
     // Group ids already start with `sg-`; a chain and a set may share a name
     // (iptables and ipset are separate namespaces), which keeps dumps readable.
     groupChain: (id) => fit(prefix, '', id, IPTABLES_CHAIN_MAX),

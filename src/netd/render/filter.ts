@@ -2,7 +2,9 @@
  * The filter table: security groups for the instances on this node
  * (eucalyptus-edge.md §1.4 d, in the 4.4 shape).
  *
- *   FORWARD ─► <P>-FWD: 1 established/related → ACCEPT
+ *   FORWARD ─► <P>-FWD: 0 instance-guard.ts: control-plane drop; broadcast/multicast
+ *                         per destination instance port through its groups' chains
+ *                       1 established/related → ACCEPT
  *                       2 from a local VM (physdev vn_+) to a non-local destination → ACCEPT
  *                         (it is filtered by the destination node, as in 4.4)
  *                       3 per local group G: dst ∈ set G → jump chain G
@@ -20,6 +22,7 @@ import { cidrContains, parseCidr, parseIp } from '../../shared/ip.ts';
 import { INSTANCE_INTERFACE_WILDCARD, NO_SNAT_MARK } from '../names.ts';
 import type { RenderContext } from './context.ts';
 import { canonicalCidr } from './context.ts';
+import { guardForwardRules, guardInputChain } from './instance-guard.ts';
 import { iptRule, setMatch } from './rule.ts';
 import type { Chain, NetfilterTable, Rule } from './types.ts';
 
@@ -144,6 +147,7 @@ export function renderFilter(ctx: RenderContext): NetfilterTable {
   const groups = localGroups(ctx);
   const publics = publicLocals(ctx);
   const fwd: Rule[] = [
+    ...guardForwardRules(ctx),
     iptRule({ matches: [['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED']], target: ['-j', 'ACCEPT'], comment: 'replies and related traffic of admitted connections' }),
     iptRule({
       matches: [['-m', 'physdev', '--physdev-in', INSTANCE_INTERFACE_WILDCARD], setMatch(names.localSet, 'dst', true)], target: ['-j', 'ACCEPT'],
@@ -155,7 +159,10 @@ export function renderFilter(ctx: RenderContext): NetfilterTable {
     iptRule({ matches: [setMatch(names.localSet, 'dst')], target: ['-j', 'DROP'], comment: 'to a local instance and no security group rule admitted it' }),
   ];
   return {
-    chains: [{ name: names.filterForward, rules: fwd }, ...groups.map((g) => groupChain(ctx, g, publics))],
-    hooks: [{ builtin: 'FORWARD', match: [], target: names.filterForward, comment: 'edgenet security groups' }],
+    chains: [{ name: names.filterForward, rules: fwd }, guardInputChain(ctx), ...groups.map((g) => groupChain(ctx, g, publics))],
+    hooks: [
+      { builtin: 'FORWARD', match: [], target: names.filterForward, comment: 'edgenet security groups' },
+      { builtin: 'INPUT', match: [], target: names.filterInput, comment: 'edgenet: instances and this node control plane' },
+    ],
   };
 }

@@ -13,6 +13,7 @@ import { sortMembers } from '../netfilter/model.ts';
 import type { RenderContext } from './context.ts';
 import { publicIpOf } from './context.ts';
 import { localGroups, referencedGroups } from './filter.ts';
+import { hostsSet } from './instance-guard.ts';
 import type { IpSet } from './types.ts';
 
 function subnetCidr(subnet: string, netmask: string): Cidr | undefined {
@@ -81,6 +82,7 @@ export function renderIpsets(ctx: RenderContext): IpSet[] {
   return [
     { name: names.allPrivateSet, type: 'hash:net', members: sorted(allPriv), comment: 'private networks of the cloud: reached without SNAT' },
     { name: names.localSet, type: 'hash:ip', members: sorted(ctx.locals.map((i) => i.privateIp)), comment: 'private IPs of the instances on this node' },
+    hostsSet(ctx),
     ...groupSets,
   ];
 }

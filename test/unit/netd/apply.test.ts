@@ -200,7 +200,7 @@ test('a terminated instance and an unused group leave nothing behind', async () 
   assert.doesNotMatch(dump, /sg-0000000c|sg-0000000a|i-00000001|i-00000003|198\.51\.100/);
   // What remains is only the fixed skeleton (dispatch chains, shared sets, sysctls, bridge member).
   for (const line of dump.split('\n')) {
-    if (!pristine.includes(line)) assert.match(line, /EDGENET-(FWD|PRE|OUT|POST|EB-PRE|EB-POST|ALLPRIV|LOCAL)|sysctl|link eth1|-j EDGENET-|^processes/, line);
+    if (!pristine.includes(line)) assert.match(line, /EDGENET-(FWD|IN|PRE|OUT|POST|EB-PRE|EB-POST|ALLPRIV|LOCAL|HOSTS)|sysctl|link eth1|-j EDGENET-|^processes/, line);
   }
 });
 

@@ -71,13 +71,17 @@ test('FWD: established first, egress from local VMs, dispatch per local group, f
   const s = ok(doc({ local: [inst('i-1', '10.10.1.5', ['sg-b', 'sg-a'])], groups: [group('sg-a', []), group('sg-b', [])] }));
   const fwd = chain(s.iptables.filter.chains, N.filterForward);
   assert.deepEqual(args(fwd), [
+    '-p tcp -m physdev --physdev-in vn_+ -m set --match-set EDGENET-HOSTS dst -m multiport --dports 8770,8773:8775,9770:9776 -m conntrack ! --ctorigdst 169.254.169.254 -j DROP',
+    '-m physdev --physdev-out vn_i-1 -m set ! --match-set EDGENET-LOCAL dst -j EDGENET-sg-a',
+    '-m physdev --physdev-out vn_i-1 -m set ! --match-set EDGENET-LOCAL dst -j EDGENET-sg-b',
+    '-m physdev --physdev-out vn_+ -m set ! --match-set EDGENET-LOCAL dst -j DROP',
     '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     '-m physdev --physdev-in vn_+ -m set ! --match-set EDGENET-LOCAL dst -j ACCEPT',
     '-m set --match-set EDGENET-sg-a dst -j EDGENET-sg-a',
     '-m set --match-set EDGENET-sg-b dst -j EDGENET-sg-b',
     '-m set --match-set EDGENET-LOCAL dst -j DROP',
   ]);
-  assert.deepEqual(s.iptables.filter.hooks.map((h) => [h.builtin, h.target]), [['FORWARD', N.filterForward]]);
+  assert.deepEqual(s.iptables.filter.hooks.map((h) => [h.builtin, h.target]), [['FORWARD', N.filterForward], ['INPUT', N.filterInput]]);
 });
 
 test('group chain: same group, CIDR sources, group sources, port ranges, icmp, other protocols', () => {
@@ -133,7 +137,7 @@ test('a rule that cannot be rendered exactly is skipped with a warning naming it
   assert.deepEqual(s.warnings.map((w) => w.split(':')[0]), [
     'RULE_PORTS', 'RULE_CIDR', 'RULE_SOURCE', 'RULE_PROTOCOL', 'RULE_PROTOCOL', 'RULE_ICMP', 'RULE_ICMP', 'RULE_FIELD_NOT_APPLICABLE', 'RULE_CIDR', 'RULE_PEER_GROUP_ID',
   ]);
-  assert.deepEqual(s.ipsets.map((x) => x.name).sort(), [N.allPrivateSet, N.localSet, N.groupSet('sg-a')].sort(), 'no set for a refused peer group');
+  assert.deepEqual(s.ipsets.map((x) => x.name).sort(), [N.allPrivateSet, N.localSet, N.hostsSet, N.groupSet('sg-a')].sort(), 'no set for a refused peer group');
 });
 
 test('nat: mark for private destinations, DNAT in PRE and OUT, SNAT unless marked, metadata last', () => {
@@ -277,8 +281,8 @@ test('render is pure: frozen input, equal output, input untouched', () => {
 
 test('the prefix is configurable and every name carries it', () => {
   const s = ok(doc({ local: [inst('i-1', '10.10.1.5', ['sg-a'])], groups: [group('sg-a', [])] }), { prefix: 'XY' });
-  assert.deepEqual(s.iptables.filter.chains.map((c) => c.name), ['XY-FWD', 'XY-sg-a']);
-  assert.deepEqual(s.ipsets.map((x) => x.name), ['XY-ALLPRIV', 'XY-LOCAL', 'XY-sg-a']);
+  assert.deepEqual(s.iptables.filter.chains.map((c) => c.name), ['XY-FWD', 'XY-IN', 'XY-sg-a']);
+  assert.deepEqual(s.ipsets.map((x) => x.name), ['XY-ALLPRIV', 'XY-LOCAL', 'XY-HOSTS', 'XY-sg-a']);
 });
 
 test('names: long ids are hashed to fit, deterministically and distinctly; isOurs', () => {
