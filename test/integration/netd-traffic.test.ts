@@ -219,7 +219,7 @@ test('a spoofed ARP reply is dropped', async (t) => {
   const victim = vms.c1!.ns;
   const n1 = lab.node('n1').ns;
   const dropped = async () => {
-    const r = await lab.sh(n1, ['ebtables', '-t', 'nat', '-L', 'EDGENET-I-a1', '--Lc']);
+    const r = await lab.sh(n1, ['ebtables', '-t', 'nat', '-L', 'EDGENET-I-i-000000a1', '--Lc']);
     const line = r.out.split('\n').find((l) => l.includes('--arp-ip-src !'));
     return Number(/pcnt = (\d+)/.exec(line ?? '')?.[1] ?? NaN);
   };
