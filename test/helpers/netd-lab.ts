@@ -417,9 +417,10 @@ export async function createNodeHost(shape: NodeShape): Promise<NodeHost> {
         subnet: VM_SUBNET,
         publicIps: [PUBLIC_POOL],
         privateIps: ['10.111.1.10-10.111.1.250'],
-        nodes: [{ name: NODE_IP, instances: ['i-1'] }],
-        instances: [instance('i-1', 'd0:0d:00:00:01:01', '10.111.1.10', ['sg-a'])],
-        groups: [sg('sg-a')],
+        // Eucalyptus-form ids: netd refuses any other (render/sanitize.ts).
+        nodes: [{ name: NODE_IP, instances: ['i-00000001'] }],
+        instances: [instance('i-00000001', 'd0:0d:00:00:01:01', '10.111.1.10', ['sg-0000000a'])],
+        groups: [sg('sg-0000000a')],
         sequence: Date.now(),
       });
       await writeFileAtomic(path.join(runDir, 'global_network_info.xml'), serializeGni(doc));

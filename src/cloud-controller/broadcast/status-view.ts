@@ -91,7 +91,10 @@ export function statusView(input: {
       const clcCert = c.statusErrorCode === CLC_CERTIFICATE_MISSING;
       // A dead, hung or flushed netd is not converged, whatever it applied (netd-health.ts).
       const health = netdHealth(name, ccDown ? undefined : r);
-      const converged = current !== undefined && r?.appliedVersion === current.version && !netdBlocksConvergence(health);
+      // What cannot be asked cannot be claimed: a CC or NC that does not answer
+      // leaves the last report stale, so the node does not count as converged.
+      const reachable = !ccDown && r?.result !== 'unreachable';
+      const converged = reachable && current !== undefined && r?.appliedVersion === current.version && !netdBlocksConvergence(health);
       const lagSequences = converged || !current ? 0 : Math.max(0, current.sequence - (r?.appliedSequence ?? 0));
       return {
         name,

@@ -48,6 +48,30 @@ test('a view with every node on the current version is converged', () => {
   assert.match(formatStatus(view), /all nodes converged/);
 });
 
+test('a node whose NC does not answer, or behind a CC that does not, is not converged although its last report was current', () => {
+  const view = statusView({
+    now: NOW,
+    current: { version: 'v3', sequence: 3, builtAt: NOW, bytes: 1 },
+    history: new Map(),
+    clusters: [
+      {
+        sender: sender('a'),
+        nodes: [{ name: 'n1', url: 'u1' }, { name: 'n2', url: 'u2' }],
+        reports: new Map([
+          ['n1', { name: 'n1', result: 'ok', appliedVersion: 'v3', appliedSequence: 3 }],
+          ['n2', { name: 'n2', result: 'unreachable', appliedVersion: 'v3', appliedSequence: 3, lastError: 'connect ECONNREFUSED' }],
+        ]),
+      },
+      { sender: sender('b'), statusError: 'connect ECONNREFUSED', nodes: [{ name: 'n3', url: 'u3' }], reports: new Map([['n3', { name: 'n3', result: 'ok', appliedVersion: 'v3', appliedSequence: 3 }]]) },
+    ],
+  });
+  const [n1, n2] = view.clusters[0]!.nodes;
+  const [n3] = view.clusters[1]!.nodes;
+  assert.deepEqual([n1!.converged, n2!.converged, n3!.converged], [true, false, false]);
+  assert.equal(n3!.result, 'cc-unreachable');
+  assert.equal(view.converged, false, '`edgenet status` exits 1');
+});
+
 test('metrics listener: /healthz reflects health(), /metrics serves the registry', async () => {
   const registry = newRegistry('test');
   new Counter({ name: 'edgenet_test_things_total', help: 'x', registers: [registry] }).inc(3);
