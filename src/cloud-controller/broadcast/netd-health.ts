@@ -27,7 +27,7 @@ export function netdHealth(node: string, r: NodeReport | undefined): NetdHealthV
     case 'dead':
       return { ...base, netd: 'netd-dead', hint: `netd not running on node ${node}${age !== undefined ? ` (last heartbeat ${age}s ago)` : ''}: ${start}` };
     case 'stopped':
-      return { ...base, netd: 'netd-stopped', hint: `netd was stopped on node ${node}: ${start}` };
+      return { ...base, netd: 'netd-stopped', hint: `netd was stopped on node ${node}${r?.result === 'flushed' ? ' and the node flushed (no edgenet rules)' : ''}: ${start}` };
     case 'never-started':
       return { ...base, netd: 'netd-never-started', hint: `netd has never run on node ${node}: ${start}` };
     case 'stale':
