@@ -21,6 +21,8 @@ import type { Exec, ExecOptions, ExecResult } from '../../src/shared/exec.ts';
 import { waitFor } from '../../src/shared/wait.ts';
 
 const OVERLAID = ['etc', 'opt', 'usr', 'var', 'root'] as const;
+/** Where a host sees the repository (`options.repo`), as an operator's copy of it. */
+export const HOST_REPO = '/usr/src/edgenet';
 
 export interface UnitService {
   readonly execStart: readonly string[];
@@ -107,6 +109,8 @@ export interface SimHostOptions {
   /** An empty directory of the test's own: the host's writes live in a tmpfs mounted on it. */
   readonly dir: string;
   readonly exec: Exec;
+  /** The checkout, bind-mounted read-write at HOST_REPO inside the host. */
+  readonly repo: string;
 }
 
 /** Builds the host's mount namespace inside network namespace `ns`. */
@@ -119,12 +123,16 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
     (d) => `mkdir -p "$U/${d}.u" "$U/${d}.w" && mount -t overlay overlay -o lowerdir=/${d},upperdir="$U/${d}.u",workdir="$U/${d}.w" /${d}`,
   ).join(' && ');
   // The tmpfs under $U holds every write of the host; /run starts empty as after a boot.
-  // /tmp is private too (systemd's PrivateTmp, and tsx's compile cache stays in the host).
+  // The repository is visible in the host at /usr/src/edgenet (where the README's
+  // operator keeps a copy), wherever the checkout is, also under /tmp, which the
+  // host then hides: /tmp is private (systemd's PrivateTmp; tsx's compile cache
+  // stays in the host).
   const script =
     `set -e; mount -t tmpfs -o mode=0700 tmpfs "$U"; ${mounts}; ` +
+    `mkdir -p ${HOST_REPO} && mount --bind "$REPO" ${HOST_REPO}; ` +
     'mount -t tmpfs -o mode=0755 tmpfs /run; mount -t tmpfs -o mode=1777 tmpfs /tmp; echo ready; exec sleep infinity';
   const keeper: ChildProcess = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], {
-    env: { ...process.env, U: upper },
+    env: { ...process.env, U: upper, REPO: options.repo },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

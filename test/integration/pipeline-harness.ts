@@ -15,7 +15,7 @@ import { createExec, type Process } from '../../src/shared/exec.ts';
 import { writeFileAtomic } from '../../src/shared/files.ts';
 import { waitFor as pollUntil } from '../../src/shared/wait.ts';
 import { readGniHeader } from '../../src/shared/gni/header.ts';
-import type { NetdStatus } from '../../src/shared/netd-status.ts';
+import { NETD_HEARTBEAT_INTERVAL_MS, type NetdStatus } from '../../src/shared/netd-status.ts';
 import { loadTlsMaterial } from '../../src/shared/tls/material.ts';
 import { SoapClient } from '../../src/shared/soap/client.ts';
 import { CC_ACTIONS, broadcastInner, parseBroadcastReply, parseStatusReply, type BroadcastReply, type NodeTarget, type StatusReply } from '../../src/shared/soap/messages.ts';
@@ -187,7 +187,14 @@ export class Lab {
         }
       })();
     }, 25);
-    this.stoppers.push(() => clearInterval(timer));
+    // Like netd: a heartbeat the NC reports as liveness (a node without one is not converged).
+    const heartbeatFile = path.join(path.dirname(node.statusFile), 'netd-heartbeat.json');
+    const startedAt = new Date().toISOString();
+    const beat = () =>
+      void writeFileAtomic(heartbeatFile, JSON.stringify({ pid: process.pid, startedAt, at: new Date().toISOString(), intervalMs: NETD_HEARTBEAT_INTERVAL_MS })).catch(() => undefined);
+    beat();
+    const heartbeat = setInterval(beat, 500);
+    this.stoppers.push(() => clearInterval(timer), () => clearInterval(heartbeat));
   }
 
   async cleanup(): Promise<void> {

@@ -28,7 +28,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { requireRoot } from '../helpers/root.ts';
-import { startSimHost, type RunningUnit, type SimHost } from '../helpers/hosts.ts';
+import { HOST_REPO, startSimHost, type RunningUnit, type SimHost } from '../helpers/hosts.ts';
 import { createExec } from '../../src/shared/exec.ts';
 import { buildTopology, teardownByPrefix, type Topology } from '../../src/lab/topology.ts';
 import { waitFor } from '../../src/shared/wait.ts';
@@ -141,7 +141,7 @@ async function productionPath(ctx: PathContext): Promise<void> {
   await topo.netns.addAddress(ccNs, 'eth0', `${CC_IP}/24`);
 
   const host = async (name: string, ns: string) => {
-    const h = await startSimHost({ name, ns, dir: path.join(dir, name), exec });
+    const h = await startSimHost({ name, ns, dir: path.join(dir, name), exec, repo: REPO });
     hosts.push(h);
     await h.run(['ip', 'link', 'set', 'lo', 'up']);
     return h;
@@ -153,7 +153,7 @@ async function productionPath(ctx: PathContext): Promise<void> {
 
   // 1. Install on every host.
   for (const h of all) {
-    const r = await h.run(['bash', path.join(REPO, 'scripts/install.sh')], { timeoutMs: 300_000 });
+    const r = await h.run(['bash', `${HOST_REPO}/scripts/install.sh`], { timeoutMs: 300_000 });
     assert.match(r.stderr, /installed edgenet/);
     assert.equal((await h.run(['id', '-gn', 'edgenet'])).stdout.trim(), 'edgenet');
     assert.match((await h.run(['stat', '-c', '%U:%G %a', '/run/edgenet'])).stdout, /^edgenet:edgenet 2770/);
@@ -280,7 +280,7 @@ async function productionPath(ctx: PathContext): Promise<void> {
 
   // Upgrade: configs, certificates and the database stay; the CLC comes back with its state.
   const confBefore = await clc.readFile('/etc/edgenet/clc.conf');
-  await clc.run(['bash', path.join(REPO, 'scripts/install.sh')], { timeoutMs: 300_000 });
+  await clc.run(['bash', `${HOST_REPO}/scripts/install.sh`], { timeoutMs: 300_000 });
   assert.equal(await clc.readFile('/etc/edgenet/clc.conf'), confBefore, 'an upgrade keeps the config');
   assert.ok((await clc.run(['test', '-f', '/etc/edgenet/clc.conf.dist'], { okExitCodes: [0, 1] })).exitCode === 0, 'the new example is beside it');
   assert.ok((await clc.run(['test', '-f', '/etc/edgenet/certs/clc.key'], { okExitCodes: [0, 1] })).exitCode === 0, 'certificates kept');
@@ -294,7 +294,7 @@ async function productionPath(ctx: PathContext): Promise<void> {
   assert.deepEqual(await exitWithin(clcAgain, 5000), { code: 0, signal: null });
 
   // Uninstall: program, command and units gone; configuration and state kept.
-  await clc.run(['bash', path.join(REPO, 'scripts/install.sh'), '--uninstall']);
+  await clc.run(['bash', `${HOST_REPO}/scripts/install.sh`, '--uninstall']);
   for (const gone of ['/opt/edgenet', '/usr/local/bin/edgenet', '/etc/systemd/system/edgenet-clc.service']) {
     assert.equal((await clc.run(['test', '-e', gone], { okExitCodes: [0, 1] })).exitCode, 1, `${gone} removed`);
   }
