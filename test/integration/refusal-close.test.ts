@@ -13,7 +13,8 @@
  * carries `bytesRead`), which must stay within 64 KiB of body plus the head
  * (and, for TLS, the handshake).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
+import { tlsFixture } from '../helpers/tls-fixture.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -21,9 +22,7 @@ import { tmpdir } from 'node:os';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
-import { initCa, issueCert } from '../../src/shared/tls/certs.ts';
-import { loadTlsMaterial, clientTlsOptions, type TlsMaterial } from '../../src/shared/tls/material.ts';
-import { createExec } from '../../src/shared/exec.ts';
+import { clientTlsOptions, type TlsMaterial } from '../../src/shared/tls/material.ts';
 import type { Logger } from '../../src/shared/logger.ts';
 import { startApiServer } from '../../src/cloud-controller/api/server.ts';
 import { Router } from '../../src/cloud-controller/api/router.ts';
@@ -42,22 +41,8 @@ const ANNOUNCED = 20 * 1024 * 1024;
 const OVERHEAD = 8 * 1024;
 const TOKEN = 'a'.repeat(64);
 
-let dir = '';
-const material: Record<string, TlsMaterial> = {};
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'edgenet-refusal-'));
-  const exec = createExec();
-  await initCa(exec, dir);
-  for (const role of ['clc', 'cc', 'nc'] as const) {
-    await issueCert(exec, { dir, name: `${role}1`, role, ips: ['127.0.0.1'], dnsNames: [] });
-    material[role] = loadTlsMaterial(dir, `${role}1`);
-  }
-});
-
-after(async () => {
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
-});
+const fixture = tlsFixture('edgenet-refusal-');
+const material = fixture.material;
 
 /** A logger that keeps every entry (message + fields) for assertions. */
 function capturingLogger(): { logger: Logger; entries: Record<string, unknown>[] } {
@@ -202,7 +187,7 @@ test('admin API: a good request still works and keeps its connection', { timeout
 async function withCcAndNc<T>(run: (ports: { cc: number; nc: number }, entries: Record<string, unknown>[]) => Promise<T>): Promise<T> {
   const { logger, entries } = capturingLogger();
   const state = mkdtempSync(path.join(tmpdir(), 'edgenet-refusal-state-'));
-  const common = { listen: { host: '127.0.0.1', port: 0 }, metricsListen: undefined, certsDir: dir, maxRequestBytes: 64 * 1024 * 1024, logLevel: 'info', logFormat: 'json' } as const;
+  const common = { listen: { host: '127.0.0.1', port: 0 }, metricsListen: undefined, certsDir: fixture.dir, maxRequestBytes: 64 * 1024 * 1024, logLevel: 'info', logFormat: 'json' } as const;
   const nc = await startNc({ ...common, certName: 'nc1', gniFile: path.join(state, 'gni.xml'), statusFile: path.join(state, 'status.json'), nodeName: '127.0.0.1' } as Parameters<typeof startNc>[0], { logger });
   let cc: Awaited<ReturnType<typeof startCc>> | undefined;
   try {

@@ -3,39 +3,21 @@
  * on loopback: a client socket that resumes a session reports no peer
  * certificate through Node's API, so the role must come from the session.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
+import { tlsFixture } from '../../helpers/tls-fixture.ts';
 import assert from 'node:assert/strict';
-import { mkdtempSync, promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { tmpdir } from 'node:os';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { initCa, issueCert } from '../../../src/shared/tls/certs.ts';
-import { loadTlsMaterial, serverTlsOptions, clientTlsOptions, peerRole, type TlsMaterial } from '../../../src/shared/tls/material.ts';
+import { serverTlsOptions, clientTlsOptions, peerRole, type TlsMaterial } from '../../../src/shared/tls/material.ts';
 import { peerCertificateFromSession } from '../../../src/shared/tls/session-peer.ts';
-import { createExec } from '../../../src/shared/exec.ts';
 import { startSoapServer } from '../../../src/shared/soap/server.ts';
 import { SoapClient } from '../../../src/shared/soap/client.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
 import { envelope } from '../../../src/shared/soap/envelope.ts';
 import { EdgenetError } from '../../../src/shared/errors.ts';
 
-let dir = '';
-const material: Record<string, TlsMaterial> = {};
-
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'edgenet-tls-resume-'));
-  const exec = createExec();
-  await initCa(exec, dir);
-  for (const role of ['clc', 'cc', 'nc'] as const) {
-    await issueCert(exec, { dir, name: `${role}1`, role, ips: ['127.0.0.1'], dnsNames: [] });
-    material[role] = loadTlsMaterial(dir, `${role}1`);
-  }
-});
-
-after(async () => {
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
-});
+const fixture = tlsFixture('edgenet-tls-resume-');
+const material = fixture.material;
 
 type Seen = { reused: boolean; role: string };
 
