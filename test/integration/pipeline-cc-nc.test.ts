@@ -55,13 +55,8 @@ async function expectFault(p: Promise<unknown>, code: string) {
 
 before(async () => {
   if (process.getuid?.() !== 0 && process.env.CI !== 'true') return;
-  await lab.makeCerts([
-    { name: 'clc', role: 'clc' },
-    { name: 'cc', role: 'cc' },
-    { name: 'nc', role: 'nc' },
-  ]);
-  nodes = await Promise.all(['node-1', 'node-2', 'node-3', 'node-4'].map((n) => lab.startNc(n)));
-  for (const n of nodes) lab.fakeNetd(n);
+  await lab.makeCerts(Lab.ONE_PER_ROLE);
+  nodes = await lab.startFakeNodes(['node-1', 'node-2', 'node-3', 'node-4']);
   [ccA, ccB] = await Promise.all([lab.startCc('cc-a', { extra: ['--fanout', '1'] }), lab.startCc('cc-b')]);
   nEuca = await lab.startNc('node-euca');
   lab.fakeNetd(nEuca);

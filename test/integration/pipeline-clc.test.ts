@@ -68,13 +68,8 @@ async function run(node: string, cluster: string): Promise<string> {
 
 before(async () => {
   if (process.getuid?.() !== 0 && process.env.CI !== 'true') return;
-  await lab.makeCerts([
-    { name: 'clc', role: 'clc' },
-    { name: 'cc', role: 'cc' },
-    { name: 'nc', role: 'nc' },
-  ]);
-  nodes = await Promise.all(['10.99.0.1', '10.99.0.2', '10.99.0.3', '10.99.0.4'].map((n) => lab.startNc(n)));
-  for (const n of nodes) lab.fakeNetd(n);
+  await lab.makeCerts(Lab.ONE_PER_ROLE);
+  nodes = await lab.startFakeNodes(['10.99.0.1', '10.99.0.2', '10.99.0.3', '10.99.0.4']);
   ccs = await Promise.all([lab.startCc('cc-a'), lab.startCc('cc-b')]);
   clc = await lab.startClc();
   await api(clc, 'PUT', '/v1/properties/cloud.network.network_configuration', { value: JSON.stringify(CONFIG) });

@@ -61,6 +61,20 @@ export class Lab {
   private readonly procs = new Set<Process>();
   private readonly stoppers: (() => void)[] = [];
 
+  /** One certificate per role, named after it (clc, cc, nc): what most pipeline tests need. */
+  static readonly ONE_PER_ROLE = [
+    { name: 'clc', role: 'clc' },
+    { name: 'cc', role: 'cc' },
+    { name: 'nc', role: 'nc' },
+  ] as const;
+
+  /** Node controllers, each with a fake netd answering for it. */
+  async startFakeNodes(names: readonly string[]): Promise<(Daemon & { runDir: string; gniFile: string; statusFile: string })[]> {
+    const nodes = await Promise.all(names.map((n) => this.startNc(n)));
+    for (const n of nodes) this.fakeNetd(n);
+    return nodes;
+  }
+
   async makeCerts(names: readonly { name: string; role: 'clc' | 'cc' | 'nc' }[]): Promise<void> {
     const init = await cli(['certs', 'init', '--dir', this.certs]);
     if (init.exitCode !== 0) throw new Error(`certs init: ${init.stderr}`);

@@ -69,13 +69,8 @@ async function run(node: string): Promise<{ id: string; privateIp: string }> {
 
 before(async () => {
   if (process.getuid?.() !== 0 && process.env.CI !== 'true') return;
-  await lab.makeCerts([
-    { name: 'clc', role: 'clc' },
-    { name: 'cc', role: 'cc' },
-    { name: 'nc', role: 'nc' },
-  ]);
-  nodes = await Promise.all(['127.0.0.11', '127.0.0.12'].map((n) => lab.startNc(n)));
-  for (const n of nodes) lab.fakeNetd(n);
+  await lab.makeCerts(Lab.ONE_PER_ROLE);
+  nodes = await lab.startFakeNodes(['127.0.0.11', '127.0.0.12']);
   cc = await lab.startCc('cc-r');
   clc = await lab.startClc();
   await api(clc, 'PUT', '/v1/properties/cloud.network.network_configuration', { value: JSON.stringify(CONFIG) });
