@@ -16,7 +16,7 @@ export const GniCode = {
   Malformed: 'GNI_MALFORMED',
   /** The root element is not `network-data` (or there are several). */
   WrongRoot: 'GNI_WRONG_ROOT',
-  /** `mode` is present and not EDGE. */
+  /** `mode` is present and not one of NETWORK_MODES (mode.ts). */
   ModeUnsupported: 'GNI_MODE_UNSUPPORTED',
   /** A required element, attribute or value is missing or empty. */
   Missing: 'GNI_MISSING',

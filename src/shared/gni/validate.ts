@@ -6,7 +6,7 @@
  * (`paths.ts`), each code from `codes.ts`.
  *
  * Rules (errors unless noted):
- * - `mode` absent (4.0) or `EDGE`;
+ * - `mode` absent (4.0, EDGE) or one of `NETWORK_MODES` (`mode.ts`);
  * - `enabledCLCIp` present and an address; when the document has clusters,
  *   `instanceDNSDomain` non-empty and ≥1 `instanceDNSServers`, all non-zero
  *   (a document with no clusters configures no node, and is what the CLC
@@ -31,6 +31,7 @@ import type { Diagnostic } from '../diagnostics.ts';
 import { isAligned, isReversed, parseCidr, parseIp, parseNetmask, parseRangeEntry, cidrContains } from '../ip.ts';
 import { GniCode, error, warning } from './codes.ts';
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
+import { NETWORK_MODES, isNetworkMode } from './mode.ts';
 import { gniPaths as P } from './paths.ts';
 
 const LOOPBACK = 0x7f000001;
@@ -43,8 +44,8 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
   const instanceFirst = firstIndexByName(doc.instances);
   const groupFirst = firstIndexByName(doc.securityGroups);
 
-  if (c.mode !== undefined && c.mode !== 'EDGE') {
-    out.push(error(GniCode.ModeUnsupported, P.value('mode', 0), `mode "${c.mode}" is not supported (EDGE only)`));
+  if (c.mode !== undefined && !isNetworkMode(c.mode)) {
+    out.push(error(GniCode.ModeUnsupported, P.value('mode', 0), `mode "${c.mode}" is not supported (known: ${NETWORK_MODES.join(', ')})`));
   }
   ipList(out, c.publicIps, (i) => P.value('publicIps', i), false);
   if (c.enabledClcIp === undefined || c.enabledClcIp === '') out.push(error(GniCode.Missing, P.property('enabledCLCIp'), 'enabledCLCIp is required'));
