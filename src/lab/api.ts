@@ -1,13 +1,13 @@
 /**
  * The lab's client for its own CLC admin API, reached from the host through
- * the relays (relay.ts): the CLI's client (src/cli/api-client.ts, node:http
- * with one timer over the whole request, errors as `UserError(code, message,
- * {status, details})`) with a longer timeout. When the relay accepts a
+ * the relays (relay.ts): the one admin client (src/shared/admin-client.ts,
+ * node:http with one timer over the whole request, errors as
+ * `UserError(code, message, {status, details})`) with a longer timeout. When the relay accepts a
  * connection and the CLC behind it is not (yet) listening, the connection
  * closes without a byte: `ClcUnreachable`, which the lab's pollers retry.
  */
 import { readFileSync } from 'node:fs';
-import { createApiClient, type ApiClient } from '../cli/api-client.ts';
+import { createApiClient, type ApiClient } from '../shared/admin-client.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import type { LabState } from './state.ts';
 

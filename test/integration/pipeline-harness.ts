@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createApiClient } from '../../src/shared/admin-client.ts';
 import { createExec, type Process } from '../../src/shared/exec.ts';
 import { writeFileAtomic } from '../../src/shared/files.ts';
 import { waitFor as pollUntil } from '../../src/shared/wait.ts';
@@ -227,16 +228,9 @@ export function gniXml(options: { version: string; sequence?: number; generation
   return `<?xml version="1.0" encoding="UTF-8"?>\n<network-data version="${options.version}"${seq}>\n  <configuration><property name="mode"><value>EDGE</value></property></configuration>\n${filler}</network-data>\n`;
 }
 
-/** Calls the CLC admin API. */
+/** Calls the CLC admin API through the one admin client; a non-2xx answer throws its UserError. */
 export async function api<T = unknown>(clc: { api: string; token: string }, method: string, p: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${clc.api}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${clc.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status}: ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
+  return createApiClient({ url: clc.api, token: clc.token, timeoutMs: 60_000 }).request<T>(method, p, body);
 }
 
 export async function broadcast(client: SoapClient, ccUrl: string, doc: { xml: string; version?: string; sequence?: number; generation?: number; nodes?: readonly NodeTarget[] }): Promise<BroadcastReply> {

@@ -1,0 +1,116 @@
+/**
+ * The one client for the cloud controller's admin API (JSON over HTTP(S)).
+ * The CLI resolves its settings from flags, environment and the CLC config
+ * (src/cli/api-client.ts); the lab, benches and tests pass them directly
+ * (src/lab/api.ts). Nothing else speaks to the admin API.
+ *
+ * Transport: node:http(s) with `agent: false` and one timer over the whole
+ * request (connect, headers, body). A CLC that accepts the connection and
+ * never answers fails the request with `ClcTimeout` after the timeout; a
+ * connection refused or closed without a byte is `ClcUnreachable`; a request
+ * cut short by `signal` is `Aborted`. Server errors come back as
+ * `UserError(code, message, {status, details})` with the body's `details`
+ * (and `diagnostics`) kept; a 401 without a token says how to pass one.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { UserError, errorMessage } from './errors.ts';
+
+export interface ApiClient {
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface ClientSettings {
+  readonly url: string;
+  readonly token?: string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** Appended to ClcUnreachable messages (what to check). */
+  readonly unreachableHint?: string;
+  /** Appended to ClcTimeout messages (how to wait longer). */
+  readonly timeoutHint?: string;
+  /** Said in the Unauthorized message when no token was found. */
+  readonly tokenHint?: string;
+}
+
+interface RawAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+export function createApiClient(settings: ClientSettings): ApiClient {
+  const base = settings.url.replace(/\/+$/, '');
+  const hint = (h: string | undefined) => (h ? ` ${h}` : '');
+  return {
+    async request<T = unknown>(method: string, p: string, body?: unknown): Promise<T> {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string | number> = { accept: 'application/json' };
+      if (settings.token) headers.authorization = `Bearer ${settings.token}`;
+      if (payload !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(payload);
+      }
+      let answer: RawAnswer;
+      try {
+        answer = await send(new URL(`${base}${p}`), { method, headers, payload, timeoutMs: settings.timeoutMs, signal: settings.signal });
+      } catch (err) {
+        if (err instanceof TimeoutError) {
+          throw new UserError('ClcTimeout', `the cloud controller at ${base} did not answer ${method} ${p} within ${settings.timeoutMs / 1000} s${hint(settings.timeoutHint)}`, {
+            details: { timeoutSeconds: settings.timeoutMs / 1000 },
+          });
+        }
+        if (settings.signal?.aborted) throw new UserError('Aborted', `${method} ${p} was interrupted`, { cause: err });
+        throw new UserError('ClcUnreachable', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: ${errorMessage(err)}`, { cause: err });
+      }
+      let parsed: unknown;
+      try {
+        parsed = answer.text === '' ? undefined : JSON.parse(answer.text);
+      } catch {
+        throw new UserError('BadResponse', `the cloud controller at ${base} answered ${answer.status} with non-JSON: ${answer.text.slice(0, 200)}`);
+      }
+      if (answer.status < 200 || answer.status >= 300) {
+        const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown>; diagnostics?: unknown } } | undefined)?.error;
+        if (answer.status === 401 && !settings.token) {
+          throw new UserError('Unauthorized', settings.tokenHint ?? 'no admin token', { status: 401 });
+        }
+        const details = { ...(error?.details ?? {}), ...(error?.diagnostics !== undefined ? { diagnostics: error.diagnostics } : {}) };
+        throw new UserError(error?.code ?? `HTTP${answer.status}`, error?.message ?? `${method} ${p} failed with HTTP ${answer.status}`, {
+          status: answer.status,
+          ...(Object.keys(details).length > 0 ? { details } : {}),
+        });
+      }
+      return parsed as T;
+    },
+  };
+}
+
+class TimeoutError extends Error {}
+
+function send(
+  url: URL,
+  o: { method: string; headers: Record<string, string | number>; payload: string | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+): Promise<RawAnswer> {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const req = mod.request(url, { method: o.method, headers: o.headers, agent: false, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => finish(() => reject(err)));
+      res.on('end', () => finish(() => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })));
+    });
+    // One limit for the whole exchange: an idle-socket timeout would let a slow trickle run forever.
+    const timer = setTimeout(() => {
+      finish(() => reject(new TimeoutError()));
+      req.destroy();
+    }, o.timeoutMs);
+    req.on('error', (err) => finish(() => reject(err)));
+    req.end(o.payload);
+  });
+}
