@@ -18,6 +18,7 @@ import type { Command } from 'commander';
 import { CliExit, type CliContext } from '../context.ts';
 import { createExec } from '../../shared/exec.ts';
 import { UserError } from '../../shared/errors.ts';
+import { interruptSignal } from '../../shared/daemon/signals.ts';
 import { DEFAULT_LAB_NAME, defaultLabDir, labPlan } from '../../lab/plan.ts';
 import { labUp, type LabDeps } from '../../lab/up.ts';
 import { labDown } from '../../lab/down.ts';
@@ -48,23 +49,6 @@ function requireRootUser(): void {
 
 function deps(ctx: CliContext, signal?: AbortSignal): LabDeps {
   return { exec: createExec(), env: ctx.env, log: (line) => ctx.err(line), signal: signal ?? ctx.signal };
-}
-
-/** An AbortSignal that fires on SIGINT/SIGTERM (or the CLI's own signal); `dispose` removes the handlers. */
-function interruptible(ctx: CliContext): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  ctx.signal.addEventListener('abort', stop, { once: true });
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      ctx.signal.removeEventListener('abort', stop);
-    },
-  };
 }
 
 const nameOf = (f: LabFlags) => f.name ?? DEFAULT_LAB_NAME;
@@ -98,7 +82,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .option('--no-wait', 'do not wait for every node to converge')
     .action(async (flags: LabFlags & { wait: boolean }) => {
       requireRootUser();
-      const { signal, dispose } = interruptible(ctx);
+      const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
         const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0 }, deps(ctx, signal));
         const env = labApiEnv(state);
@@ -216,7 +200,7 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
       const exitAfter = flags.exitAfter ?? ctx.env.DEMO_EXIT_AFTER_SECONDS;
       const seconds = exitAfter === undefined || exitAfter === '' ? undefined : Number(exitAfter);
       if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) throw new CliExit(2, `error: --exit-after expects seconds, got ${JSON.stringify(exitAfter)}`);
-      const { signal, dispose } = interruptible(ctx);
+      const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
         const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}) }, { ...deps(ctx, signal), out: ctx.out });
         ctx.setExitCode(code);
@@ -239,7 +223,7 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
         ...(flags.portFile ? { portFile: flags.portFile } : {}),
         ...(flags.watch ? { watch: flags.watch } : {}),
       });
-      const { signal, dispose } = interruptible(ctx);
+      const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       signal.addEventListener('abort', () => void relay.close(), { once: true });
       await relay.closed;
       dispose();

@@ -12,6 +12,11 @@
  *
  * Before the daemon has a logger (while it reads its configuration) the same
  * lines go to stderr as JSON.
+ *
+ * A long command that is not a daemon (`edgenet lab up`) takes
+ * `interruptSignal()` instead: SIGINT/SIGTERM only abort its signal (no log
+ * line, no forced exit: the command cleans up through the signal, which may
+ * take longer than a daemon's deadline).
  */
 import type { Logger } from '../logger.ts';
 import { errorMessage } from '../errors.ts';
@@ -33,6 +38,25 @@ export interface DaemonSignalsOptions {
   readonly stopDeadlineMs?: number;
   readonly target?: SignalTarget;
   readonly exit?: (code: number) => void;
+}
+
+/** An AbortSignal that aborts on SIGINT/SIGTERM or when `parent` aborts; `dispose` removes the handlers. */
+export function interruptSignal(options: { readonly parent?: AbortSignal; readonly target?: SignalTarget } = {}): { readonly signal: AbortSignal; dispose(): void } {
+  const target = options.target ?? process;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  options.parent?.addEventListener('abort', stop, { once: true });
+  if (options.parent?.aborted) controller.abort();
+  target.on('SIGINT', stop);
+  target.on('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      target.off('SIGINT', stop);
+      target.off('SIGTERM', stop);
+      options.parent?.removeEventListener('abort', stop);
+    },
+  };
 }
 
 /** What a reload reports: the log line's message and fields. */
