@@ -1,11 +1,13 @@
 /**
  * What the CLI needs from the cloud controller's config file (`clc.conf`,
- * KEY=value lines, see examples/clc.conf): where its admin API listens
- * (LISTEN) and where its admin token is (TOKEN_FILE). Tolerant on purpose:
- * keys the CLI does not use are ignored (the CLC itself checks them), so a
- * new CLC setting never breaks the CLI.
+ * read by the one KEY=value reader, shared/config/conf-file.ts, as the CLC
+ * reads it; see examples/clc.conf): where its admin API listens (LISTEN) and
+ * where its admin token is (TOKEN_FILE). Tolerant on purpose: keys the CLI
+ * does not use, and lines the reader refuses, are ignored (the CLC itself
+ * reports them), so a new CLC setting never breaks the CLI.
  */
 import { DEFAULT_PORTS } from '../shared/paths.ts';
+import { parseConfText } from '../shared/config/conf-file.ts';
 
 export interface ClcConfForCli {
   readonly listen?: string;
@@ -13,16 +15,10 @@ export interface ClcConfForCli {
 }
 
 export function parseClcConfForCli(text: string): ClcConfForCli {
-  const out: { listen?: string; tokenFile?: string } = {};
-  for (const raw of text.split(/\r?\n/)) {
-    const m = /^\s*([A-Z_]+)\s*=\s*(.*?)\s*$/.exec(raw);
-    if (!m) continue;
-    let value = m[2]!;
-    if (/^(".*"|'.*')$/.test(value)) value = value.slice(1, -1);
-    if (m[1] === 'LISTEN') out.listen = value;
-    if (m[1] === 'TOKEN_FILE') out.tokenFile = value;
-  }
-  return out;
+  const { entries } = parseConfText(text);
+  const listen = entries.get('LISTEN')?.value;
+  const tokenFile = entries.get('TOKEN_FILE')?.value;
+  return { ...(listen !== undefined ? { listen } : {}), ...(tokenFile !== undefined ? { tokenFile } : {}) };
 }
 
 /**
