@@ -1,5 +1,5 @@
 /**
- * Cloud controller store benchmarks (H2): instance run throughput against a
+ * Cloud controller store benchmarks: instance run throughput against a
  * file database (WAL, synchronous=FULL) sequentially and in parallel, IPAM
  * allocation cost as the pool fills, and snapshot() at 10,000 instances with
  * 1,000 groups of 10 rules (second argument: rules per group), and the

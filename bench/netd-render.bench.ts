@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/netd-render.bench.ts [--runs N]
  *
- * Documents come from H3's synthetic generator (test/fixtures/gni/synthetic.ts)
+ * Documents come from the synthetic generator (test/fixtures/gni/synthetic.ts)
  * through the CLC's GNI builder and the shared codec, so the XML is exactly
  * what a node would receive. Prints a markdown table (median / best of N runs
  * after warm-up); results are kept in bench/results/netd-render.md.

@@ -3,7 +3,8 @@
  * through the Exec seam (`ip`, `sysctl`, `kill`): nothing here touches the
  * root network namespace except `ip netns add/del` bookkeeping in /run/netns.
  *
- * STABLE API (used by netd's integration tests, H6; do not break):
+ * STABLE API (netd's integration tests build their namespaces with it, through
+ * test/helpers/netd-lab.ts; do not break):
  *   const ns = createNetns(exec, clock?)
  *   ns.add(name) · ns.delete(name) · ns.exists(name) · ns.list(prefix)
  *   ns.addBridge(ns, name) · ns.addVeth({ns, name, peerNs, peerName, mac?, peerMac?})

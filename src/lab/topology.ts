@@ -1,7 +1,8 @@
 /**
  * The lab's L2/L3 topology in network namespaces (architecture.md §6).
  *
- * STABLE API (used by netd's integration tests, H6; do not break):
+ * STABLE API (netd's integration tests build their namespaces with it, through
+ * test/helpers/netd-lab.ts; do not break):
  *   const topo = await buildTopology(spec, {exec})      // creates everything, or nothing on failure
  *   topo.nodes / topo.nodeNs(name) / topo.lanNs / topo.clientNs / topo.ctlNs / topo.netns
  *   const vm = await topo.addInstance({node: 'n1', id: 'i-0a0b0c0d', mac: 'd0:0d:0a:0b:0c:0d'})

@@ -5,7 +5,7 @@
  * cleans up after a failure at any point):
  *   1. plan + state file; refuse when the lab (state file or namespaces) exists
  *   2. topology (topology.ts): lan, two nodes, control, client
- *   3. certificates (CA + clc, cc, nc-nK) with H4's certs library
+ *   3. certificates (CA + clc, cc, nc-nK) with the certs library (shared/tls/certs.ts)
  *   4. the lab's network configuration and netd.conf per node
  *   5. daemons: relay + CLC + CC in P-ctl; NC + netd in each P-nK; host relay
  *   6. through the API: the property, the cluster, its nodes

@@ -1,11 +1,11 @@
 /**
- * Harness for netd's integration tests: a lab (H7's src/lab/topology.ts) with
+ * Harness for netd's integration tests: a lab (the lab's src/lab/topology.ts) with
  * two nodes, a control namespace (metadata target) and a client on the public
  * side; the REAL daemon (`node bin/edgenet.mjs netd --config …`) runs inside
  * each node namespace and reads the shared file the test writes; real dhcpd
  * and dhclient. Everything is named `h6<random>` and torn down in `close()`.
  *
- * Used by test/integration/netd-*.test.ts (H7 builds the namespaces; this adds netd).
+ * Used by test/integration/netd-*.test.ts (topology.ts builds the namespaces; this adds netd).
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';

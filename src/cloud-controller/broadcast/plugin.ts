@@ -1,7 +1,8 @@
 /**
  * The broadcaster as a CLC plugin: wires the Broadcaster to the CLC context
- * (snapshot, change feed, properties, sequence, IPAM callbacks), to H3's GNI
- * builder and codec, and to the cluster controllers over SOAP with mutual TLS.
+ * (snapshot, change feed, properties, sequence, IPAM callbacks), to the GNI
+ * builder (cloud-controller/gni/) and codec (shared/gni/), and to the cluster
+ * controllers over SOAP with mutual TLS.
  *
  * Registers `GET /v1/status` (the convergence view, see status-view.ts).
  * Environment of the CLC process:

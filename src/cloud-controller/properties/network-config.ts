@@ -1,7 +1,7 @@
 /**
- * The bridge between the property store and the configuration module (H1's
- * `config/`): validates `cloud.network.network_configuration` text and explodes
- * it with the defaults the other properties provide.
+ * The bridge between the property store and the configuration module
+ * (`cloud-controller/config/`): validates `cloud.network.network_configuration`
+ * text and explodes it with the defaults the other properties provide.
  *
  * Validation and explode of a large document cost tens of milliseconds, and
  * every snapshot needs the exploded form, so results are memoized on the exact
