@@ -1,0 +1,11 @@
+/**
+ * The IP arithmetic module: IPv4 numbers (`ipv4.ts`, the hot paths), IPv6
+ * bigints (`ipv6.ts`), the family-tagged address and CIDR (`address.ts`),
+ * ranges and pools of either family (`address-range.ts`), and addresses
+ * derived from MACs (`eui64.ts`). Importers use `src/shared/ip.ts`.
+ */
+export * from './ipv4.ts';
+export * from './ipv6.ts';
+export * from './address.ts';
+export * from './address-range.ts';
+export * from './eui64.ts';
