@@ -17,7 +17,7 @@ import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { gniBuild } from '../src/cloud-controller/broadcast/plugin.ts';
 import { encodeBuilt } from '../src/cloud-controller/broadcast/broadcaster.ts';
-import { readSnapshot } from '../src/cloud-controller/snapshot.ts';
+import { readSnapshot } from '../src/cloud-controller/snapshot/read-snapshot.ts';
 import { buildGni } from '../src/cloud-controller/gni/builder.ts';
 import { serializeGni } from '../src/shared/gni/codec.ts';
 

@@ -111,7 +111,7 @@ export interface ClcContext {
   readonly dataDir: string;
   /**
    * Consistent read of all networking state. Incremental by default (only what
-   * committed changes touched is re-read, see snapshot-cache.ts); `full`
+   * committed changes touched is re-read, see snapshot/snapshot-cache.ts); `full`
    * re-reads everything (periodic broadcast, retries).
    */
   snapshot(options?: { readonly full?: boolean }): Promise<CloudSnapshot>;

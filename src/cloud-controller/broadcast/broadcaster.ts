@@ -10,7 +10,7 @@
  *   and restarted components);
  * - a run takes a snapshot and builds the document. Runs requested by a
  *   change read the snapshot incrementally (only what committed changes
- *   touched, snapshot-cache.ts) and the builder re-serializes only changed
+ *   touched, snapshot/snapshot-cache.ts) and the builder re-serializes only changed
  *   fragments; periodic runs and retries ask for a full read. Unchanged content (same
  *   version) reuses the last encoded document: same version, same sequence,
  *   no new sequence drawn. New content draws `nextSequence()`, stamps it with
@@ -49,7 +49,7 @@ export interface BuiltDocument {
 export interface SnapshotDescription {
   readonly kind: 'full' | 'incremental';
   readonly reason: string;
-  /** A full read found changes nobody announced (see snapshot-cache.ts). */
+  /** A full read found changes nobody announced (see snapshot/snapshot-cache.ts). */
   readonly drift?: boolean;
 }
 
@@ -82,7 +82,7 @@ interface ClusterEntry {
   reports: Map<string, NodeReport>;
   statusAt?: number;
   statusError?: string;
-  /** Code of statusError (`clc-certificate-missing` names the CLC, not the CC, as the culprit). */
+  /** Code of statusError (CLC_CERTIFICATE_MISSING names the CLC, not the CC, as the culprit). */
   statusErrorCode?: string;
   polling: boolean;
   pollTimer?: TimerHandle;

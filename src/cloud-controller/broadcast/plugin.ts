@@ -18,10 +18,9 @@
  */
 import type { ClcContext, ClcPlugin, CloudSnapshot } from '../contracts.ts';
 import { buildGniEncoded } from '../gni/builder.ts';
-import { snapshotReadInfo } from '../snapshot-cache.ts';
+import { snapshotReadInfo } from '../snapshot/snapshot-cache.ts';
 import { paths, DEFAULT_PORTS } from '../../shared/paths.ts';
 import { EdgenetError, errorMessage } from '../../shared/errors.ts';
-import { CLC_CERTIFICATE_MISSING } from './status-view.ts';
 import { loadTlsMaterial } from '../../shared/tls/material.ts';
 import { SoapClient } from '../../shared/soap/client.ts';
 import { Timing } from '../../shared/soap/timing.ts';
@@ -52,15 +51,15 @@ export async function readSettings(ctx: Pick<ClcContext, 'getProperty' | 'env'>)
 
 /**
  * The CLC's client certificate. A failure is the CLC's own problem, not the
- * CC's: it carries the code `clc-certificate-missing` and the path, which
- * the broadcaster records and `edgenet status` shows instead of
- * `cc-unreachable`.
+ * CC's: it carries the code CLC_CERTIFICATE_MISSING and the path, which
+ * the broadcaster records and `edgenet status` shows as the node result
+ * `clc-certificate-missing` instead of `cc-unreachable`.
  */
 export function clcClientTls(env: NodeJS.ProcessEnv): ReturnType<typeof loadTlsMaterial> {
   try {
     return loadTlsMaterial(env.EDGENET_CLC_CERTS_DIR ?? paths.certsDir(env), env.EDGENET_CLC_CERT_NAME ?? 'clc');
   } catch (err) {
-    throw new EdgenetError(CLC_CERTIFICATE_MISSING, `the cloud controller's client certificate is unusable (${errorMessage(err)}); set CERTS_DIR and CERT_NAME in clc.conf, see "edgenet clc --check-config"`, { cause: err, details: { file: (err as EdgenetError).details?.file } });
+    throw new EdgenetError('CLC_CERTIFICATE_MISSING', `the cloud controller's client certificate is unusable (${errorMessage(err)}); set CERTS_DIR and CERT_NAME in clc.conf, see "edgenet clc --check-config"`, { cause: err, details: { file: (err as EdgenetError).details?.file } });
   }
 }
 

@@ -19,7 +19,7 @@ import type { Clock } from '../../shared/clock.ts';
 import type { CloudSnapshot, NodeApplied, SnapshotInstance } from '../contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { explodedConfiguration, readPropertyTexts, typedValue } from '../properties/service.ts';
-import { SnapshotCache, type SnapshotReadOptions } from '../snapshot-cache.ts';
+import { SnapshotCache, type SnapshotReadOptions } from '../snapshot/snapshot-cache.ts';
 import * as clusters from './clusters.ts';
 import * as instances from './instances.ts';
 import * as groups from './groups.ts';
@@ -55,7 +55,7 @@ export class CloudState {
   private readonly sequenceMarks = new Map<number, number>();
   /** Release mark each snapshot was read at (the snapshot objects are fresh per read). */
   private readonly snapshotMarks = new WeakMap<CloudSnapshot, number>();
-  /** Incremental snapshots: re-reads only what committed changes touched (snapshot-cache.ts). */
+  /** Incremental snapshots: re-reads only what committed changes touched (snapshot/snapshot-cache.ts). */
   private readonly snapshots: SnapshotCache;
 
   constructor(options: CloudStateOptions) {
@@ -102,7 +102,7 @@ export class CloudState {
   }
   async getCluster(name: string) {
     const c = await this.store.read((db) => clusters.getCluster(db, name));
-    if (!c) throw new UserError('ClusterNotFound', `no cluster ${name} is registered`, { status: 404 });
+    if (!c) throw new UserError('CLUSTER_NOT_FOUND', `no cluster ${name} is registered`, { status: 404 });
     return c;
   }
   registerNode(input: { cluster?: unknown; name?: unknown; ncUrl?: unknown }) {

@@ -17,7 +17,7 @@ import { accountId, optionalString, requireString, type RandomHex } from './args
 import { parsePermission, protocolName, ruleKey, type ParsedPermission, type PermissionInput } from './permission.ts';
 import { isUniqueViolation } from '../db/store.ts';
 import type { SnapshotRule } from '../contracts.ts';
-import type { GroupRulesTable } from '../db/schema.ts';
+import { snapshotRuleOfRow } from '../snapshot/rows.ts';
 
 export interface RuleView extends SnapshotRule {
   readonly protocolName: string;
@@ -228,18 +228,6 @@ function ruleView(rule: StoredRule, names: ReadonlyMap<string, string>): RuleVie
   };
 }
 
-export function storedRuleOfRow(
-  r: Pick<GroupRulesTable, 'protocol' | 'from_port' | 'to_port' | 'icmp_type' | 'icmp_code' | 'cidr' | 'source_group_id' | 'source_group_owner_id'>,
-): StoredRule {
-  return {
-    protocol: r.protocol,
-    ...(r.from_port !== null ? { fromPort: r.from_port, toPort: r.to_port! } : {}),
-    ...(r.icmp_type !== null ? { icmpType: r.icmp_type, icmpCode: r.icmp_code! } : {}),
-    ...(r.cidr !== null ? { cidr: r.cidr } : {}),
-    ...(r.source_group_id !== null ? { sourceGroupId: r.source_group_id, ...(r.source_group_owner_id !== null ? { sourceGroupOwnerId: r.source_group_owner_id } : {}) } : {}),
-  };
-}
-
 export async function listGroups(db: Db, owner?: string, ids?: readonly string[]): Promise<GroupView[]> {
   let q = db.selectFrom('security_groups').selectAll().orderBy('owner_id').orderBy('name');
   if (owner !== undefined) q = q.where('owner_id', '=', accountId(owner));
@@ -260,7 +248,7 @@ export async function listGroups(db: Db, owner?: string, ids?: readonly string[]
   for (const r of rules) {
     let list = rulesBy.get(r.group_id);
     if (!list) rulesBy.set(r.group_id, (list = []));
-    list.push(ruleView(storedRuleOfRow(r), names));
+    list.push(ruleView(snapshotRuleOfRow(r), names));
   }
   return groups.map((g) => ({
     id: g.id,

@@ -14,6 +14,7 @@ import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { SnapshotInstance } from '../contracts.ts';
+import { snapshotInstanceOfRow } from '../snapshot/rows.ts';
 import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
@@ -55,15 +56,15 @@ export async function runInstance(tx: Tx, input: RunInput, env: RunEnv): Promise
   const groupRefs = input.groups;
   if (!Array.isArray(groupRefs) || groupRefs.length === 0) throw new UserError('MissingParameter', 'at least one security group (--group) is required');
 
-  if (!env.cfg) throw new UserError('NetworkNotConfigured', 'cloud.network.network_configuration is not set: no cluster can receive instances yet', { status: 409 });
+  if (!env.cfg) throw new UserError('NETWORK_NOT_CONFIGURED', 'cloud.network.network_configuration is not set: no cluster can receive instances yet', { status: 409 });
   await requireCluster(tx.db, clusterName);
   const configured = env.cfg.Clusters.find((c) => c.Name === clusterName);
   if (!configured) {
-    throw new UserError('ClusterNotConfigured', `cluster ${clusterName} is registered but not listed in cloud.network.network_configuration`, { status: 409 });
+    throw new UserError('CLUSTER_NOT_CONFIGURED', `cluster ${clusterName} is registered but not listed in cloud.network.network_configuration`, { status: 409 });
   }
   const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', nodeName).executeTakeFirst();
-  if (!node) throw new UserError('NodeNotFound', `no node ${nodeName} is registered`, { status: 404 });
-  if (node.cluster !== clusterName) throw new UserError('NodeNotInCluster', `node ${nodeName} belongs to cluster ${node.cluster}, not ${clusterName}`);
+  if (!node) throw new UserError('NODE_NOT_FOUND', `no node ${nodeName} is registered`, { status: 404 });
+  if (node.cluster !== clusterName) throw new UserError('NODE_NOT_IN_CLUSTER', `node ${nodeName} belongs to cluster ${node.cluster}, not ${clusterName}`);
 
   const groupIds: string[] = [];
   for (const ref of groupRefs) {
@@ -130,23 +131,6 @@ export async function listInstances(db: Db, filter: { cluster?: string; node?: s
     interface: `vn_${r.id}`,
     createdAt: new Date(r.created_at).toISOString(),
   }));
-}
-
-/** An instance row (joined with its public address) as the snapshot and the API carry it. */
-export function snapshotInstanceOfRow(
-  r: { id: string; owner_id: string; cluster: string; node: string; mac: string; private_ip: string; public_ip: string | null },
-  groups: readonly string[],
-): SnapshotInstance {
-  return {
-    id: r.id,
-    ownerId: r.owner_id,
-    cluster: r.cluster,
-    node: r.node,
-    mac: r.mac,
-    privateIp: r.private_ip,
-    ...(r.public_ip ? { publicIp: r.public_ip } : {}),
-    groups,
-  };
 }
 
 export async function getInstance(db: Db, id: string): Promise<InstanceView | undefined> {

@@ -44,14 +44,14 @@
  * never interleave; the cache belongs to one store (one connection).
  */
 import { sql } from 'kysely';
-import type { Db } from './db/store.ts';
-import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule, StateChange } from './contracts.ts';
-import type { ExplodedNetworkConfiguration } from './config/types.ts';
-import { explodedConfiguration, readPropertyTexts } from './properties/service.ts';
-import { NETWORK_CONFIGURATION } from './properties/registry.ts';
-import { EXPLODE_INPUT_PROPERTIES } from './properties/network-config.ts';
-import { readAddressHolders, readClusters, readGroups, readInstances } from './snapshot.ts';
-import { assertNever } from '../shared/errors.ts';
+import type { Db } from '../db/store.ts';
+import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule, StateChange } from '../contracts.ts';
+import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import { explodedConfiguration, readPropertyTexts } from '../properties/service.ts';
+import { NETWORK_CONFIGURATION } from '../properties/registry.ts';
+import { EXPLODE_INPUT_PROPERTIES } from '../properties/network-config.ts';
+import { readAddressHolders, readClusters, readGroups, readInstances } from './read-snapshot.ts';
+import { assertNever } from '../../shared/errors.ts';
 
 export interface SnapshotReadOptions {
   /** Re-read everything (periodic broadcast, retry after a failure). */
@@ -183,8 +183,8 @@ export class SnapshotCache {
     let groups: readonly SnapshotGroup[];
     let info: SnapshotReadInfo;
     if (fullReason !== undefined || old === undefined) {
-      instances = reconcile(old?.instances, await readInstances(db), sameInstance);
-      groups = reconcile(old?.groups, await readGroups(db), sameGroup);
+      instances = reconcile({ cached: old?.instances, fresh: await readInstances(db), same: sameInstance });
+      groups = reconcile({ cached: old?.groups, fresh: await readGroups(db), same: sameGroup });
       const announced = dirty.all !== undefined || dirty.allGroups || dirty.instances.size + dirty.addresses.size + dirty.ruleGroups.size > 0;
       const drift = fullReason === 'requested' && !announced && old !== undefined && (instances !== old.instances || groups !== old.groups);
       info = { kind: 'full', reason: fullReason ?? 'no cache', instances: 'all', groups: 'all', ...(drift ? { drift } : {}) };
@@ -215,25 +215,25 @@ export class SnapshotCache {
     if (ids.size === 0) return { instances: cached, reread: 0, reason: '' };
     const list = [...ids];
     if (list.length > MAX_PATCH_IDS || !list.every((id) => ASCII.test(id))) {
-      return { instances: reconcile(cached, await readInstances(db), sameInstance), reread: 'all', reason: `${list.length} instances changed` };
+      return { instances: reconcile({ cached, fresh: await readInstances(db), same: sameInstance }), reread: 'all', reason: `${list.length} instances changed` };
     }
     const fresh = await readInstances(db, list);
-    return { instances: patchSorted(cached, list, fresh, (i) => i.id, sameInstance), reread: list.length, reason: `${list.length} instance(s)` };
+    return { instances: patchSorted({ cached, ids: list, fresh, same: sameInstance }), reread: list.length, reason: `${list.length} instance(s)` };
   }
 
   private async patchGroups(db: Db, cached: readonly SnapshotGroup[], dirty: Dirty): Promise<{ groups: readonly SnapshotGroup[]; reread: number | 'all'; reason: string }> {
-    if (dirty.allGroups) return { groups: reconcile(cached, await readGroups(db), sameGroup), reread: 'all', reason: 'groups created or deleted' };
+    if (dirty.allGroups) return { groups: reconcile({ cached, fresh: await readGroups(db), same: sameGroup }), reread: 'all', reason: 'groups created or deleted' };
     if (dirty.ruleGroups.size === 0) return { groups: cached, reread: 0, reason: '' };
     const ids = [...dirty.ruleGroups];
     // No group was created or deleted (that would have set allGroups), so the cached ids are every group there is.
     const existing = new Set(cached.map((g) => g.id));
     if (ids.length > MAX_PATCH_IDS || !ids.every((id) => existing.has(id) && ASCII.test(id))) {
-      return { groups: reconcile(cached, await readGroups(db), sameGroup), reread: 'all', reason: `rules of ${ids.length} group(s) changed` };
+      return { groups: reconcile({ cached, fresh: await readGroups(db), same: sameGroup }), reread: 'all', reason: `rules of ${ids.length} group(s) changed` };
     }
     const fresh = await readGroups(db, { ids, existing });
     // A group gone from the database without a group change means the bookkeeping missed something.
-    if (fresh.length !== ids.length) return { groups: reconcile(cached, await readGroups(db), sameGroup), reread: 'all', reason: 'a changed group is gone' };
-    return { groups: patchSorted(cached, ids, fresh, (g) => g.id, sameGroup), reread: ids.length, reason: `rules of ${ids.length} group(s)` };
+    if (fresh.length !== ids.length) return { groups: reconcile({ cached, fresh: await readGroups(db), same: sameGroup }), reread: 'all', reason: 'a changed group is gone' };
+    return { groups: patchSorted({ cached, ids, fresh, same: sameGroup }), reread: ids.length, reason: `rules of ${ids.length} group(s)` };
   }
 }
 
@@ -242,18 +242,25 @@ async function readDataVersion(db: Db): Promise<number> {
   return Number(rows[0]?.data_version ?? NaN);
 }
 
+/** A cached part, the rows just read, and when two elements are equal. */
+interface PatchInput<T> {
+  readonly cached: readonly T[];
+  readonly fresh: readonly T[];
+  readonly same: (a: T, b: T) => boolean;
+}
+
 /**
- * `cached` (sorted by key) with the elements of `ids` replaced by `fresh`
- * (sorted by key; an id missing from `fresh` was deleted). Equal elements
+ * `cached` (sorted by id) with the elements of `ids` replaced by `fresh`
+ * (sorted by id; an id missing from `fresh` was deleted). Equal elements
  * keep the cached object; when nothing differs the cached array is returned.
  */
-export function patchSorted<T>(cached: readonly T[], ids: readonly string[], fresh: readonly T[], key: (t: T) => string, same: (a: T, b: T) => boolean): readonly T[] {
+function patchSorted<T extends { readonly id: string }>({ cached, ids, fresh, same }: PatchInput<T> & { readonly ids: readonly string[] }): readonly T[] {
   const out = cached.slice();
   let changed = false;
-  const freshById = new Map(fresh.map((f) => [key(f), f]));
+  const freshById = new Map(fresh.map((f) => [f.id, f]));
   for (const id of ids) {
-    const at = lowerBound(out, id, key);
-    const present = at < out.length && key(out[at]!) === id;
+    const at = lowerBound(out, id);
+    const present = at < out.length && out[at]!.id === id;
     const next = freshById.get(id);
     if (next === undefined) {
       if (present) {
@@ -271,19 +278,19 @@ export function patchSorted<T>(cached: readonly T[], ids: readonly string[], fre
   return changed ? out : cached;
 }
 
-function lowerBound<T>(list: readonly T[], id: string, key: (t: T) => string): number {
+function lowerBound<T extends { readonly id: string }>(list: readonly T[], id: string): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (key(list[mid]!) < id) lo = mid + 1;
+    if (list[mid]!.id < id) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
 /** `fresh` with every element equal to the cached one at the same key replaced by the cached object (the cached array itself when all are). */
-export function reconcile<T extends { readonly id: string }>(cached: readonly T[] | undefined, fresh: readonly T[], same: (a: T, b: T) => boolean): readonly T[] {
+function reconcile<T extends { readonly id: string }>({ cached, fresh, same }: Omit<PatchInput<T>, 'cached'> & { readonly cached: readonly T[] | undefined }): readonly T[] {
   if (cached === undefined) return fresh;
   const byId = new Map(cached.map((c) => [c.id, c]));
   let allSame = cached.length === fresh.length;

@@ -2,6 +2,10 @@
  * Reads the CloudSnapshot (contracts.ts) the GNI builder works from, inside one
  * read transaction so it is consistent.
  *
+ * Layering: snapshot/ reads db/ and the properties and maps rows with
+ * rows.ts; it imports nothing from services/ (services/cloud-state.ts owns
+ * the snapshot cache, so the dependency runs services → snapshot only).
+ *
  * The snapshot is read in four parts — configuration, clusters with their
  * nodes, instances, groups with their rules — by the readers below, so the
  * snapshot cache (snapshot-cache.ts) can re-read only the parts a change
@@ -17,12 +21,11 @@
  * downstream can broadcast them.
  */
 import { sql } from 'kysely';
-import type { Db } from './db/store.ts';
-import type { InstancesTable } from './db/schema.ts';
-import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule } from './contracts.ts';
-import { explodedConfiguration, readPropertyTexts } from './properties/service.ts';
-import { storedRuleOfRow } from './services/groups.ts';
-import { snapshotInstanceOfRow } from './services/instances.ts';
+import type { Db } from '../db/store.ts';
+import type { InstancesTable } from '../db/schema.ts';
+import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule } from '../contracts.ts';
+import { explodedConfiguration, readPropertyTexts } from '../properties/service.ts';
+import { snapshotInstanceOfRow, snapshotRuleOfRow } from './rows.ts';
 
 export async function readSnapshot(db: Db, clcIp: string): Promise<CloudSnapshot> {
   const config = explodedConfiguration(await readPropertyTexts(db));
@@ -88,7 +91,7 @@ export async function readGroups(db: Db, only?: { readonly ids: readonly string[
     if (r.source_group_id !== null && !existing.has(r.source_group_id)) continue;
     let list = rulesOf.get(r.group_id);
     if (!list) rulesOf.set(r.group_id, (list = []));
-    list.push(storedRuleOfRow(r));
+    list.push(snapshotRuleOfRow(r));
   }
   return groupRows.map((g) => ({ id: g.id, name: g.name, ownerId: g.owner_id, rules: rulesOf.get(g.id) ?? [] }));
 }
