@@ -7,8 +7,8 @@
  */
 import type { Cidr6, Ipv6 } from './ipv6.ts';
 
-const LINK_LOCAL_PREFIX: Ipv6 = 0xfe80n << 112n;
-const SOLICITED_NODE_PREFIX: Ipv6 = 0xff020000000000000000000000000001ff000000n;
+const LINK_LOCAL_PREFIX: Ipv6 = 0xfe80n << 112n; // fe80::/64
+const SOLICITED_NODE_PREFIX: Ipv6 = (0xff02n << 112n) | (0x1ffn << 24n); // ff02::1:ff00:0/104
 const LOW_64: Ipv6 = (1n << 64n) - 1n;
 
 /** `hh:hh:hh:hh:hh:hh` (any case) → 48-bit value; undefined for any other text. */
