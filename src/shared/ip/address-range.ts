@@ -81,7 +81,7 @@ export function normalizePool(pool: readonly AddressRange[]): AddressRange[] {
 }
 
 function normalizeSpans(spans: readonly Span[]): Span[] {
-  const sorted = spans.filter((s) => s.lo <= s.hi).sort((a, b) => a.family - b.family || cmp(a.lo, b.lo) || cmp(a.hi, b.hi));
+  const sorted = spans.filter((s) => s.lo <= s.hi).sort((a, b) => familyOrder(a.family, b.family) || cmp(a.lo, b.lo) || cmp(a.hi, b.hi));
   const out: Span[] = [];
   for (const s of sorted) {
     const last = out[out.length - 1];
@@ -93,6 +93,7 @@ function normalizeSpans(spans: readonly Span[]): Span[] {
 }
 
 const cmp = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+const familyOrder = (a: IpFamily, b: IpFamily): number => (a === b ? 0 : a === 'ipv4' ? -1 : 1);
 
 /** Total number of distinct addresses in a pool. */
 export function poolSize(pool: readonly AddressRange[]): bigint {

@@ -3,8 +3,9 @@
  * must handle both (the GNI, rules, pools) switches on `family` once instead
  * of guessing from text.
  *
- * Model: `IpAddress` is `{family: 4, value: number}` or `{family: 6, value:
- * bigint}`; the values are the ones `ipv4.ts` and `ipv6.ts` work on, so a
+ * Model: `IpAddress` is `{family: 'ipv4', value: number}` or `{family: 'ipv6',
+ * value: bigint}` (the family names are the rule model's, src/netd/netfilter/
+ * rule.ts, so an address and a rule compare families directly); the values are the ones `ipv4.ts` and `ipv6.ts` work on, so a
  * hot path can drop to the per-family functions without converting. Text is
  * read by family-specific parsers (no guessing beyond "a ':' means IPv6"),
  * and an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) stays IPv6: mapping
@@ -15,11 +16,11 @@ import { assertNever } from '../errors.ts';
 import { cidrContains, formatIp, parseIp, prefixToMask } from './ipv4.ts';
 import { cidrContains6, formatIpv6, parseIpv6, prefixToMask6 } from './ipv6.ts';
 
-export type IpFamily = 4 | 6;
+export type IpFamily = 'ipv4' | 'ipv6';
 
 export type IpAddress =
-  | { readonly family: 4; readonly value: number }
-  | { readonly family: 6; readonly value: bigint };
+  | { readonly family: 'ipv4'; readonly value: number }
+  | { readonly family: 'ipv6'; readonly value: bigint };
 
 /** An address with a prefix length; `address` need not be aligned (see `isIpCidrAligned`). */
 export interface IpCidr {
@@ -27,49 +28,49 @@ export interface IpCidr {
   readonly prefix: number;
 }
 
-export const FAMILY_BITS: Readonly<Record<IpFamily, 32 | 128>> = { 4: 32, 6: 128 };
+export const FAMILY_BITS: Readonly<Record<IpFamily, 32 | 128>> = { ipv4: 32, ipv6: 128 };
 
 export function ipv4Address(value: number): IpAddress {
-  return { family: 4, value };
+  return { family: 'ipv4', value };
 }
 
 export function ipv6Address(value: bigint): IpAddress {
-  return { family: 6, value };
+  return { family: 'ipv6', value };
 }
 
 /** Parses either family; `family` restricts it to one. */
 export function parseAddress(text: string, family?: IpFamily): IpAddress | undefined {
   if (text.includes(':')) {
-    if (family === 4) return undefined;
+    if (family === 'ipv4') return undefined;
     const v6 = parseIpv6(text);
-    return v6 === undefined ? undefined : { family: 6, value: v6 };
+    return v6 === undefined ? undefined : { family: 'ipv6', value: v6 };
   }
-  if (family === 6) return undefined;
+  if (family === 'ipv6') return undefined;
   const v4 = parseIp(text);
-  return v4 === undefined ? undefined : { family: 4, value: v4 };
+  return v4 === undefined ? undefined : { family: 'ipv4', value: v4 };
 }
 
 export function formatAddress(a: IpAddress): string {
   switch (a.family) {
-    case 4: return formatIp(a.value);
-    case 6: return formatIpv6(a.value);
+    case 'ipv4': return formatIp(a.value);
+    case 'ipv6': return formatIpv6(a.value);
     default: return assertNever(a);
   }
 }
 
 /** The value as a bigint (for arithmetic written once for both families). */
 export function addressBigint(a: IpAddress): bigint {
-  return a.family === 4 ? BigInt(a.value) : a.value;
+  return a.family === 'ipv4' ? BigInt(a.value) : a.value;
 }
 
 /** The address of `family` with the given value (the caller keeps it in range). */
 export function addressFromBigint(family: IpFamily, value: bigint): IpAddress {
-  return family === 4 ? { family: 4, value: Number(value) } : { family: 6, value };
+  return family === 'ipv4' ? { family: 'ipv4', value: Number(value) } : { family: 'ipv6', value };
 }
 
 /** IPv4 before IPv6, then by value; 0 only for the same address. */
 export function compareAddresses(a: IpAddress, b: IpAddress): number {
-  if (a.family !== b.family) return a.family - b.family;
+  if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
   if (a.value === b.value) return 0;
   return a.value < b.value ? -1 : 1;
 }
@@ -97,7 +98,7 @@ export function formatIpCidr(cidr: IpCidr): string {
 
 /** The network mask of the CIDR's family, as a bigint. */
 function maskOf(cidr: IpCidr): bigint {
-  return cidr.address.family === 4 ? BigInt(prefixToMask(cidr.prefix)) : prefixToMask6(cidr.prefix);
+  return cidr.address.family === 'ipv4' ? BigInt(prefixToMask(cidr.prefix)) : prefixToMask6(cidr.prefix);
 }
 
 /** No host bits set (what the kernel holds exactly as written). */
@@ -114,6 +115,6 @@ export function ipCidrNetwork(cidr: IpCidr): IpCidr {
 /** Whether `ip` is inside the CIDR; an address of the other family never is. */
 export function ipCidrContains(cidr: IpCidr, ip: IpAddress): boolean {
   const a = cidr.address;
-  if (a.family === 4) return ip.family === 4 && cidrContains({ network: a.value, prefix: cidr.prefix }, ip.value);
-  return ip.family === 6 && cidrContains6({ network: a.value, prefix: cidr.prefix }, ip.value);
+  if (a.family === 'ipv4') return ip.family === 'ipv4' && cidrContains({ network: a.value, prefix: cidr.prefix }, ip.value);
+  return ip.family === 'ipv6' && cidrContains6({ network: a.value, prefix: cidr.prefix }, ip.value);
 }
