@@ -26,7 +26,7 @@ import { flushHost } from '../src/netd/flush.ts';
 import { netdNames } from '../src/netd/names.ts';
 import { createFiles } from '../src/shared/files.ts';
 import { createLinuxHost } from '../src/netd/apply/linux-host.ts';
-import { syncOnce, type SyncOutcome } from '../src/netd/apply/sync.ts';
+import { syncOnce, type SyncOutcome } from '../src/netd/sync.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../src/netd/config.ts';
 import { parseGni, serializeGni } from '../src/shared/gni/codec.ts';
 import { render } from '../src/netd/render/render.ts';

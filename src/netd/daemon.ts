@@ -6,10 +6,13 @@
  * after a failure and when the last full one is older than the resync
  * interval (KEP-3453); otherwise only what differs from the kernel is written.
  *
- * dhcpd supervision backs off: a dhcpd that keeps dying (a bad lease file,
- * a port taken by another server) is restarted after 1 s, then 2, 4, … up
- * to DHCPD_BACKOFF_MAX_MS, with one warning per restart that says how long
- * until the next; once it has stayed up for DHCPD_STABLE_MS the back-off
+ * Supervised processes (dhcpd, ...; every kind in the driver registry) are
+ * checked on every poll tick: one whose pid file is there but whose process
+ * is gone died, and a sync (trigger: its kind) starts it again. That backs
+ * off per kind: a process that keeps dying (a bad lease file, a port taken by
+ * another server) is restarted after 1 s, then 2, 4, … up to
+ * PROCESS_BACKOFF_MAX_MS, with one warning per restart that says how long
+ * until the next; once it has stayed up for PROCESS_STABLE_MS the back-off
  * starts again from 1 s. A sync for a new document still starts it at once
  * (the configuration may have changed, which may be the fix).
  *
@@ -23,8 +26,10 @@ import type { Logger } from '../shared/logger.ts';
 import { BoundedFrequencyRunner, type RunContext } from '../shared/runner.ts';
 import type { NetdConfig } from './config.ts';
 import type { HostOps } from './apply/host.ts';
-import { syncOnce, type SyncOutcome, type SyncTrigger } from './apply/sync.ts';
-import { dhcpdFiles, findDhcpd } from './apply/dhcpd.ts';
+import { syncOnce, type SyncOutcome, type SyncTrigger } from './sync.ts';
+import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
+import { processLayout, type ProcessDriver } from './apply/process-driver.ts';
+import { findProcess } from './apply/supervisor.ts';
 import { FileWatcher } from './watcher.ts';
 import type { NetdMetrics } from './metrics.ts';
 import { EdgenetError } from '../shared/errors.ts';
@@ -43,15 +48,25 @@ export interface DaemonOptions {
   readonly fileEvents?: boolean;
   readonly stat?: (file: string) => Promise<string | undefined>;
   readonly wait?: (ms: number) => Promise<void>;
-  readonly dhcpdStartCheckMs?: number;
+  /** How long after starting a supervised process to check it is still alive (0 or absent: no check). */
+  readonly startCheckMs?: number;
+  /** Supervised-process drivers (default PROCESS_DRIVERS). */
+  readonly drivers?: DriverRegistry;
   /** Called after every sync (tests, the CLI's --once). */
   readonly onSync?: (outcome: SyncOutcome) => void;
 }
 
-/** Longest wait between two restarts of a dhcpd that keeps dying. */
-export const DHCPD_BACKOFF_MAX_MS = 60_000;
-/** A dhcpd that has been up this long is healthy again: the back-off resets. */
-export const DHCPD_STABLE_MS = 60_000;
+/** Longest wait between two restarts of a supervised process that keeps dying. */
+export const PROCESS_BACKOFF_MAX_MS = 60_000;
+/** A process that has been up this long is healthy again: its back-off resets. */
+export const PROCESS_STABLE_MS = 60_000;
+
+/** Restarts of one kind's dead process since it was last stable, and when the next one may happen. */
+interface Backoff {
+  restarts: number;
+  lastRestartAt: number;
+  nextRestartAt: number;
+}
 
 export class NetdDaemon {
   private readonly runner: BoundedFrequencyRunner;
@@ -62,11 +77,8 @@ export class NetdDaemon {
   private lastFullAt = -Infinity;
   private lastFailed = true; // the first sync is full
   private lastOutcome: SyncOutcome | undefined;
-  private checkingDhcpd = false;
-  /** Restarts of a dead dhcpd since it was last stable, and when the next one may happen. */
-  private dhcpdRestarts = 0;
-  private dhcpdLastRestartAt = -Infinity;
-  private dhcpdNextRestartAt = -Infinity;
+  private checkingProcesses = false;
+  private readonly backoff = new Map<string, Backoff>();
 
   constructor(private readonly opts: DaemonOptions) {
     const { config, clock } = opts;
@@ -87,7 +99,7 @@ export class NetdDaemon {
       events: opts.fileEvents ?? true,
       ...(opts.stat ? { stat: opts.stat } : {}),
       onChange: (source) => this.request(source === 'file' ? 'file' : 'poll'),
-      onTick: () => void this.checkDhcpd(),
+      onTick: () => void this.checkProcesses(),
     });
     this.heartbeat = new Heartbeat({
       file: statusFiles(opts.runDir).heartbeat,
@@ -133,34 +145,43 @@ export class NetdDaemon {
     this.opts.logger.info('netd stopped (host left as is)');
   }
 
-  /** dhcpd supervision between syncs: a pid file whose process is gone means dhcpd died. */
-  private async checkDhcpd(): Promise<void> {
-    if (this.checkingDhcpd) return;
-    this.checkingDhcpd = true;
+  /** Supervision between syncs: a pid file whose process is gone means that process died. */
+  private async checkProcesses(): Promise<void> {
+    if (this.checkingProcesses) return;
+    this.checkingProcesses = true;
     try {
-      const files = dhcpdFiles(this.opts.runDir);
-      const pidText = await this.opts.host.readFile(files.pid);
+      for (const driver of (this.opts.drivers ?? PROCESS_DRIVERS).values()) await this.checkProcess(driver);
+    } finally {
+      this.checkingProcesses = false;
+    }
+  }
+
+  private async checkProcess(driver: ProcessDriver): Promise<void> {
+    const { kind } = driver;
+    try {
+      const layout = processLayout(this.opts.runDir, kind);
+      const pidText = await this.opts.host.readFile(layout.pid);
       if (pidText === undefined) return;
       const now = this.opts.clock.now();
-      if ((await findDhcpd(this.opts.host, files)) !== undefined) {
-        if (this.dhcpdRestarts > 0 && now - this.dhcpdLastRestartAt >= DHCPD_STABLE_MS) this.dhcpdRestarts = 0;
+      const b = this.backoff.get(kind) ?? { restarts: 0, lastRestartAt: -Infinity, nextRestartAt: -Infinity };
+      this.backoff.set(kind, b);
+      if ((await findProcess(this.opts.host, driver, layout)) !== undefined) {
+        if (b.restarts > 0 && now - b.lastRestartAt >= PROCESS_STABLE_MS) b.restarts = 0;
         return;
       }
-      if (now < this.dhcpdNextRestartAt) return; // backing off; the warning below said until when
-      this.dhcpdRestarts += 1;
-      const backoffMs = Math.min(DHCPD_BACKOFF_MAX_MS, 1000 * 2 ** (this.dhcpdRestarts - 1));
-      this.dhcpdLastRestartAt = now;
-      this.dhcpdNextRestartAt = now + backoffMs;
-      this.opts.logger.warn('dhcpd is not running; restarting it', {
-        pidFile: files.pid,
-        restarts: this.dhcpdRestarts,
-        ...(this.dhcpdRestarts > 1 ? { nextRestartInMs: backoffMs, hint: `dhcpd keeps dying; see ${files.log}` } : {}),
+      if (now < b.nextRestartAt) return; // backing off; the warning below said until when
+      b.restarts += 1;
+      const backoffMs = Math.min(PROCESS_BACKOFF_MAX_MS, 1000 * 2 ** (b.restarts - 1));
+      b.lastRestartAt = now;
+      b.nextRestartAt = now + backoffMs;
+      this.opts.logger.warn(`${kind} is not running; restarting it`, {
+        pidFile: layout.pid,
+        restarts: b.restarts,
+        ...(b.restarts > 1 ? { nextRestartInMs: backoffMs, hint: `${kind} keeps dying; see ${layout.log}` } : {}),
       });
-      this.request('dhcpd');
+      this.request(kind);
     } catch {
       // supervision is best effort; the periodic sync checks again
-    } finally {
-      this.checkingDhcpd = false;
     }
   }
 
@@ -180,7 +201,8 @@ export class NetdDaemon {
         gniFile: this.opts.gniFile,
         now: () => this.opts.clock.now(),
         wait: this.opts.wait ?? (async () => undefined),
-        ...(this.opts.dhcpdStartCheckMs !== undefined ? { dhcpdStartCheckMs: this.opts.dhcpdStartCheckMs } : {}),
+        ...(this.opts.startCheckMs !== undefined ? { startCheckMs: this.opts.startCheckMs } : {}),
+        ...(this.opts.drivers !== undefined ? { drivers: this.opts.drivers } : {}),
       },
       { trigger, full },
     );

@@ -3,7 +3,8 @@
  * nothing else — our chains and the hooks into them (one transaction per
  * table), our ipsets (after the rules that used them), our public /32s
  * (addresses carrying our label, plus addresses of the document's public pool
- * when the shared file is readable) and our dhcpd. The bridge and sysctls are
+ * when the shared file is readable) and every supervised process of ours
+ * (dhcpd, ...: stopped, its configuration removed). The bridge and sysctls are
  * left alone: other software may depend on them.
  *
  * Built from the same planner as a sync, against an empty desired table.
@@ -15,7 +16,8 @@ import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../shared
 import type { HostOps } from './apply/host.ts';
 import { observeNetfilter } from './apply/observe.ts';
 import { applySteps, type StepResult } from './apply/apply.ts';
-import { dhcpdFiles, findDhcpd } from './apply/dhcpd.ts';
+import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
+import { observeProcesses } from './apply/supervisor.ts';
 
 export interface FlushOptions {
   readonly isOurs: (name: string) => boolean;
@@ -27,6 +29,8 @@ export interface FlushOptions {
   readonly pool: readonly string[];
   readonly now: () => number;
   readonly wait: (ms: number) => Promise<void>;
+  /** Supervised-process drivers (default PROCESS_DRIVERS). */
+  readonly drivers?: DriverRegistry;
 }
 
 const EMPTY: NetfilterTable = { chains: [], hooks: [] };
@@ -53,12 +57,12 @@ export async function planFlush(host: HostOps, options: FlushOptions): Promise<S
       if (ours) steps.push({ kind: 'addr-del', interface: options.publicInterface, address: a.address, prefixlen: 32 });
     }
   }
-  const pid = await findDhcpd(host, dhcpdFiles(options.runDir));
-  if (pid !== undefined) steps.push({ kind: 'dhcpd-stop', pid });
+  const processes = await observeProcesses(host, { runDir: options.runDir, drivers: options.drivers ?? PROCESS_DRIVERS });
+  for (const [kind, p] of processes) if (p.pid !== undefined) steps.push({ kind: 'process-stop', process: kind, pid: p.pid });
   return steps;
 }
 
 export async function flushHost(host: HostOps, options: FlushOptions): Promise<StepResult[]> {
   const steps = await planFlush(host, options);
-  return applySteps(steps, { host, dhcpd: dhcpdFiles(options.runDir), dhcpdBinary: 'dhcpd', now: options.now, wait: options.wait });
+  return applySteps(steps, { host, runDir: options.runDir, drivers: options.drivers ?? PROCESS_DRIVERS, now: options.now, wait: options.wait });
 }

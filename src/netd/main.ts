@@ -85,7 +85,7 @@ function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metr
     logger: deps.logger,
     metrics: deps.metrics,
     wait: realWait,
-    dhcpdStartCheckMs: 300,
+    startCheckMs: 300,
     onSync: (o) => deps.onSync?.(o.result === 'ok'),
   });
 }

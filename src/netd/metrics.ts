@@ -7,7 +7,7 @@
  * owned, last applied sequence, writes per sync.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SyncOutcome } from './apply/sync.ts';
+import type { SyncOutcome } from './sync.ts';
 import { DEFAULT_PORTS } from '../shared/paths.ts';
 import { startMetricsServer } from '../shared/metrics.ts';
 import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';

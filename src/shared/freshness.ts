@@ -1,7 +1,7 @@
 /**
  * Is a received GNI document fresh? The one rule the cluster controller
  * (document-store.ts), the node controller (held-document.ts) and netd
- * (apply/sync.ts) apply, each against what it holds (or applied).
+ * (netd/sync.ts) apply, each against what it holds (or applied).
  *
  * A document is named by `(generation, sequence, version)`:
  * - `generation` is the CLC database's epoch (docs/gni.md): a new database or a

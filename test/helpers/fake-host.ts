@@ -72,6 +72,9 @@ export interface FakeHostOptions {
   readonly sysctls?: Readonly<Record<string, string>>;
 }
 
+/** Signals a daemon takes as "re-read your configuration" rather than "exit". */
+const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
+
 export type FakeOp = 'iptablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon';
 
 export class FakeHost implements HostOps {
@@ -368,7 +371,12 @@ export class FakeHost implements HostOps {
     this.record('start', argv.join(' '));
     return pid;
   }
-  async kill(pid: number, _signal: NodeJS.Signals) {
+  async kill(pid: number, signal: NodeJS.Signals) {
+    if (RELOAD_SIGNALS.has(signal)) {
+      // A reload: the process stays (same pid) and re-reads its files.
+      if (this.processes.has(pid)) this.record('signal', `${pid} ${signal}`);
+      return;
+    }
     if (this.processes.delete(pid)) this.record('kill', String(pid));
   }
   async readFile(file: string) {
@@ -399,8 +407,9 @@ export class FakeHost implements HostOps {
     for (const ifname of [...this.addrs.keys()].sort()) for (const a of [...this.addrs.get(ifname)!].map((x) => `${x.address}/${x.prefixlen}`).sort()) out.push(`addr ${ifname} ${a}`);
     for (const l of [...this.linkMap.values()].sort((a, b) => a.name.localeCompare(b.name))) out.push(`link ${l.name} up=${l.up} master=${l.master ?? ''} hairpin=${l.hairpin ?? ''}`);
     for (const k of [...this.sysctls.keys()].sort()) out.push(`sysctl ${k}=${this.sysctls.get(k)}`);
-    // Only files that describe host state (dhcpd's); status, events and the document itself are reports/inputs.
-    for (const f of [...this.files.keys()].sort()) if (f.endsWith('/netd/dhcpd.conf')) out.push(`file ${f} ${this.files.get(f)!}`);
+    // Only files that describe host state (the supervised processes' configuration); status, events,
+    // pid files and the document itself are reports/inputs.
+    for (const f of [...this.files.keys()].sort()) if (/\/netd\/[^/]+\.conf$/.test(f)) out.push(`file ${f} ${this.files.get(f)!}`);
     out.push(`processes ${[...this.processes.values()].map((a) => a[0]).sort().join(',')}`);
     return out.join('\n');
   }

@@ -15,7 +15,7 @@ import { paths } from '../../shared/paths.ts';
 import { parseGni } from '../../shared/gni/codec.ts';
 import { registerNetdPlan } from './netd-plan.ts';
 import { loadNetdSetup, main as netdMain, realHost, type NetdSetup } from '../../netd/main.ts';
-import { planFor, addressLabel } from '../../netd/apply/sync.ts';
+import { planFor, addressLabel } from '../../netd/sync.ts';
 import { describeStep } from '../../netd/plan/steps.ts';
 import { netdNames } from '../../netd/names.ts';
 import { flushHost } from '../../netd/flush.ts';
@@ -48,7 +48,7 @@ async function setupOrDefault(file: string | undefined, env: NodeJS.ProcessEnv):
 /** The plan's difference to this host, for `netd plan` (needs root to read netfilter). */
 async function diff(state: DesiredState, config: NetdConfig): Promise<string> {
   const runDir = config.runDir || defaultRunDir(process.env);
-  const plan = await planFor(realHost(), config, runDir, state, false);
+  const plan = await planFor({ host: realHost(), config, runDir, desired: state, full: false });
   if (plan.steps.length === 0) return 'host is up to date: a sync would write nothing';
   return [`a sync would run ${plan.steps.length} step(s):`, ...plan.steps.map((s) => `  ${describeStep(s)}`), ...plan.notes.map((n) => `  note: ${n}`)].join('\n');
 }

@@ -9,8 +9,7 @@
 import type { Step } from '../plan/steps.ts';
 import { describeStep } from '../plan/steps.ts';
 import type { HostOps } from './host.ts';
-import { dhcpdArgv, findDhcpd, type DhcpdFiles } from './dhcpd.ts';
-import { dhcpdFailureReason } from './dhcpd-log.ts';
+import { reloadProcess, retireProcess, startProcess, stopProcess, writeProcessFiles, type SupervisorContext } from './supervisor.ts';
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
 
@@ -22,16 +21,10 @@ export interface StepResult {
   readonly writes: number;
 }
 
-export interface ApplyContext {
-  readonly host: HostOps;
-  readonly dhcpd: DhcpdFiles;
-  readonly dhcpdBinary: string;
+/** The host, plus what the supervised-process steps need (run directory, drivers, start check). */
+export interface ApplyContext extends SupervisorContext {
   /** Monotonic-ish milliseconds for step timing. */
   readonly now: () => number;
-  /** Waits (dhcpd start check, restart). Unit tests pass a no-op. */
-  readonly wait: (ms: number) => Promise<void>;
-  /** How long after starting dhcpd to check it is still alive (0 = no check). */
-  readonly dhcpdStartCheckMs?: number;
   /**
    * Receives each newly added public address; the caller announces them
    * (gratuitous ARP) after the sync, so a node with 100 new addresses does not
@@ -62,34 +55,6 @@ async function restore(run: (text: string) => Promise<void>, text: string, what:
       cause: err,
       details: { stderr, offending },
     });
-  }
-}
-
-async function stopDhcpd(ctx: ApplyContext, pid: number): Promise<void> {
-  await ctx.host.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 30; i++) {
-    if ((await ctx.host.processArgv(pid)) === undefined) break;
-    await ctx.wait(100);
-  }
-  if ((await ctx.host.processArgv(pid)) !== undefined) await ctx.host.kill(pid, 'SIGKILL');
-  await ctx.host.removeFile(ctx.dhcpd.pid);
-}
-
-async function startDhcpd(ctx: ApplyContext, iface: string): Promise<void> {
-  const { host, dhcpd } = ctx;
-  await host.mkdirp(dhcpd.dir);
-  if ((await host.readFile(dhcpd.leases)) === undefined) await host.writeFile(dhcpd.leases, '');
-  const pid = await host.startDaemon(dhcpdArgv(ctx.dhcpdBinary, dhcpd, iface), dhcpd.log);
-  // dhcpd writes the same pid itself; writing it now closes the window before it does.
-  await host.writeFile(dhcpd.pid, `${pid}\n`);
-  const check = ctx.dhcpdStartCheckMs ?? 0;
-  if (check > 0) {
-    await ctx.wait(check);
-    if ((await findDhcpd(host, dhcpd)) === undefined) {
-      const log = (await host.readFile(dhcpd.log)) ?? '';
-      const reason = dhcpdFailureReason(log) ?? 'its log gives no reason';
-      throw new EdgenetError('DHCPD_DIED', `dhcpd exited right after start: ${reason} (${dhcpd.log})`, { details: { dhcpdReason: reason, dhcpdLog: dhcpd.log } });
-    }
   }
 }
 
@@ -166,21 +131,21 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'addr-del':
       await changeAddresses(ctx, [step]);
       return 1;
-    case 'dhcpd-write':
-      await host.mkdirp(ctx.dhcpd.dir);
-      await host.writeFile(ctx.dhcpd.conf, step.config);
+    case 'process-write-config':
+      await writeProcessFiles(ctx, step.process, step.files);
       return 1;
-    case 'dhcpd-start':
-      await startDhcpd(ctx, step.interface);
+    case 'process-start':
+      await startProcess(ctx, step.process, step.interfaces);
       return 1;
-    case 'dhcpd-restart':
-      await stopDhcpd(ctx, step.pid);
-      await startDhcpd(ctx, step.interface);
+    case 'process-reload':
+      await reloadProcess(ctx, step.process, step.pid, step.signal);
       return 1;
-    case 'dhcpd-stop':
-      await stopDhcpd(ctx, step.pid);
-      // No local instance, no configuration: the next instance starts from a fresh file.
-      await host.removeFile(ctx.dhcpd.conf);
+    case 'process-restart':
+      await stopProcess(ctx, step.process, step.pid);
+      await startProcess(ctx, step.process, step.interfaces);
+      return 1;
+    case 'process-stop':
+      await retireProcess(ctx, step.process, step.pid);
       return 1;
     default:
       return assertNever(step, 'plan step');

@@ -6,7 +6,9 @@ import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRule, Observ
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from '../netfilter/index.ts';
 import type { SavedTables } from '../netfilter/index.ts';
 import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
-import { findDhcpd, type DhcpdFiles } from './dhcpd.ts';
+import { observeProcesses } from './supervisor.ts';
+import type { DriverRegistry } from './drivers.ts';
+import type { SupervisedProcess } from '../render/types.ts';
 
 /** Reads already started by the caller (overlapped with parsing and rendering). */
 export interface EarlyReads {
@@ -27,7 +29,12 @@ export interface ObserveOptions {
   readonly sysctlKeys: readonly string[];
   /** Public interface whose addresses matter ('' = none). */
   readonly publicInterface: string;
-  readonly dhcpd: DhcpdFiles;
+  /** netd's run directory, where the supervised processes keep their files. */
+  readonly runDir: string;
+  /** Supervised-process drivers (default PROCESS_DRIVERS): every kind is observed, so one no longer desired is stopped. */
+  readonly drivers?: DriverRegistry;
+  /** The desired processes: their files are read back to see what changed. */
+  readonly processes?: readonly SupervisedProcess[];
   /** VNET_BRIDGE and VNET_PRIVINTERFACE: their addresses (and the latter's routes) are the node's network. */
   readonly bridge?: string;
   readonly privateInterface?: string;
@@ -63,7 +70,7 @@ export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedStat
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
   const bridge = options.bridge ?? '';
   const priv = options.privateInterface ?? '';
-  const [netfilter, links, publicAddresses, dhcpConfig, dhcpPid, interfaces, privateRoutes] = await Promise.all([
+  const [netfilter, links, publicAddresses, processes, interfaces, privateRoutes] = await Promise.all([
     options.early?.netfilter ?? observeNetfilter(host),
     options.early?.links ?? host.links(),
     options.publicInterface === ''
@@ -71,8 +78,7 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
       : options.early?.publicAddresses?.interface === options.publicInterface
         ? options.early.publicAddresses.read
         : host.addresses(options.publicInterface),
-    host.readFile(options.dhcpd.conf),
-    findDhcpd(host, options.dhcpd),
+    observeProcesses(host, { runDir: options.runDir, ...(options.drivers ? { drivers: options.drivers } : {}), ...(options.processes ? { desired: options.processes } : {}) }),
     bridge === '' ? Promise.resolve(undefined) : (options.early?.interfaces ?? host.interfaces()),
     options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
   ]);
@@ -90,7 +96,7 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     publicAddresses,
     links: linkMap,
     sysctls,
-    dhcpd: { ...(dhcpConfig !== undefined ? { config: dhcpConfig } : {}), ...(dhcpPid !== undefined ? { pid: dhcpPid } : {}) },
+    processes,
     ...(bridge !== '' ? { interfaceAddresses, privateRoutes } : {}),
   };
 }

@@ -2,7 +2,8 @@
  * ObservedState: what the live host has, as data, restricted to what netd may
  * own or must check. Produced by `observeHost` (src/netd/apply/observe.ts) from
  * `iptables-save`, `ebtables-save`, `ipset save`, `ip -j addr/link`,
- * /proc/sys and the dhcpd pid file; consumed by the pure planner.
+ * /proc/sys and the supervised processes' pid and configuration files;
+ * consumed by the pure planner.
  *
  * Nothing here is remembered between syncs (style.md 7): every sync observes
  * the kernel again, so a kill -9 at any point loses nothing.
@@ -65,10 +66,11 @@ export interface ObservedLink {
   readonly hairpin?: boolean;
 }
 
-export interface ObservedDhcpd {
-  /** Content of our dhcpd.conf in the run dir (undefined when absent). */
-  readonly config?: string;
-  /** Pid of a live dhcpd started by us (pid file + /proc/<pid>/cmdline check). */
+/** A supervised process (dhcpd, ...) as the run directory and /proc show it. */
+export interface ObservedProcess {
+  /** Content of its configuration files in the run dir, by file name (absent = no such file). */
+  readonly files: ReadonlyMap<string, string>;
+  /** Pid of a live process of this kind started by us (pid file + /proc/<pid>/cmdline check). */
   readonly pid?: number;
 }
 
@@ -82,7 +84,8 @@ export interface ObservedState {
   readonly links: ReadonlyMap<string, ObservedLink>;
   /** Current value of each sysctl netd cares about (undefined when the key does not exist). */
   readonly sysctls: ReadonlyMap<string, string | undefined>;
-  readonly dhcpd: ObservedDhcpd;
+  /** Every supervised process kind netd has a driver for, by kind (dhcpd, ...). */
+  readonly processes: ReadonlyMap<string, ObservedProcess>;
   /** IPv4 addresses of the bridge and of the private interface (the node's network; absent = not read). */
   readonly interfaceAddresses?: ReadonlyMap<string, readonly ObservedAddress[]>;
   /** Main-table routes through VNET_PRIVINTERFACE (moved onto the bridge with its addresses). */

@@ -22,6 +22,7 @@ import { commentHash, ebtablesKey, observedHash, ruleTarget, tagChain, tagHook }
 import { planNodeNetwork } from './layout.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 
+import { planProcesses } from './processes.ts';
 export interface PlanOptions {
   /** Rewrite every desired chain (start, after a failure, periodic resync). */
   readonly full: boolean;
@@ -161,7 +162,7 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
 
   // The node's network: bridge, its pinned MAC, the private interface as its port
   // (its addresses and routes moved onto the bridge). A refused layout is a note
-  // here; the sync refuses it before rendering (src/netd/apply/sync.ts).
+  // here; the sync refuses it before rendering (src/netd/sync.ts).
   const net = planNodeNetwork({
     bridge: desired.bridge.name,
     privateInterface: desired.bridge.members[0] ?? '',
@@ -217,17 +218,8 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     }
   }
 
-  // dhcpd: runs only while there is a local instance; restarted only when its file changed.
-  const dhcp = desired.dhcp;
-  const running = observed.dhcpd.pid;
-  if (dhcp.hostCount === 0) {
-    if (running !== undefined) steps.push({ kind: 'dhcpd-stop', pid: running });
-  } else {
-    const changed = observed.dhcpd.config !== dhcp.config;
-    if (changed) steps.push({ kind: 'dhcpd-write', config: dhcp.config });
-    if (running === undefined) steps.push({ kind: 'dhcpd-start', interface: dhcp.interface });
-    else if (changed) steps.push({ kind: 'dhcpd-restart', interface: dhcp.interface, pid: running });
-  }
+  // Supervised processes last: dhcpd answers for an instance once its rules are in place.
+  steps.push(...planProcesses(desired.processes, observed.processes));
 
   return { steps, notes };
 }

@@ -3,12 +3,13 @@
  * tagged values, in the order they must run (style.md 5, 12):
  *   sysctls → the node's network (bridge, its MAC, addresses and routes moved
  *   onto it: src/netd/plan/layout.ts) → ipset create/refill → iptables per table →
- *   ebtables per table → ipset destroy → addresses → dhcpd.
+ *   ebtables per table → ipset destroy → addresses → supervised processes
+ *   (dhcpd, ...: config write → start / reload / restart, or stop).
  * Sets are created before the rules that use them and destroyed after the
  * rules that used them are gone. Each step is applied by exactly one case of
  * the applier's exhaustive switch.
  */
-import type { Chain, Hook, IpSet } from '../render/types.ts';
+import type { Chain, Hook, IpSet, ProcessFile } from '../render/types.ts';
 import type { ObservedRoute, ObservedRule } from './observed.ts';
 
 export type NetfilterTableName = 'filter' | 'nat';
@@ -50,10 +51,13 @@ export type Step =
   | { readonly kind: 'ipset-destroy'; readonly names: readonly string[] }
   | { readonly kind: 'addr-add'; readonly interface: string; readonly address: string; readonly label?: string }
   | { readonly kind: 'addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
-  | { readonly kind: 'dhcpd-write'; readonly config: string }
-  | { readonly kind: 'dhcpd-start'; readonly interface: string }
-  | { readonly kind: 'dhcpd-restart'; readonly interface: string; readonly pid: number }
-  | { readonly kind: 'dhcpd-stop'; readonly pid: number };
+  // Supervised processes: `process` names the driver (src/netd/apply/drivers.ts), e.g. 'dhcpd'.
+  | { readonly kind: 'process-write-config'; readonly process: string; readonly files: readonly ProcessFile[] }
+  | { readonly kind: 'process-start'; readonly process: string; readonly interfaces: readonly string[] }
+  | { readonly kind: 'process-reload'; readonly process: string; readonly pid: number; readonly signal: NodeJS.Signals }
+  | { readonly kind: 'process-restart'; readonly process: string; readonly interfaces: readonly string[]; readonly pid: number }
+  /** Stops it and removes its configuration files: the next start begins from fresh ones. */
+  | { readonly kind: 'process-stop'; readonly process: string; readonly pid: number };
 
 export type StepKind = Step['kind'];
 
@@ -103,13 +107,15 @@ export function describeStep(step: Step): string {
       return `addr add ${step.address}/32 dev ${step.interface}`;
     case 'addr-del':
       return `addr del ${step.address}/${step.prefixlen} dev ${step.interface}`;
-    case 'dhcpd-write':
-      return 'dhcpd config write';
-    case 'dhcpd-start':
-      return `dhcpd start on ${step.interface}`;
-    case 'dhcpd-restart':
-      return `dhcpd restart (pid ${step.pid})`;
-    case 'dhcpd-stop':
-      return `dhcpd stop (pid ${step.pid})`;
+    case 'process-write-config':
+      return `${step.process} config write`;
+    case 'process-start':
+      return `${step.process} start${step.interfaces.length > 0 ? ` on ${step.interfaces.join(' ')}` : ''}`;
+    case 'process-reload':
+      return `${step.process} reload (pid ${step.pid}, ${step.signal})`;
+    case 'process-restart':
+      return `${step.process} restart (pid ${step.pid})`;
+    case 'process-stop':
+      return `${step.process} stop (pid ${step.pid})`;
   }
 }

@@ -41,8 +41,12 @@ export function describeState(state: DesiredState): string {
     section('ebtables filter (ebtables-restore --noflush)');
     out.push(...hooks(state.ebtables.filter, true), ebtablesRestoreText('filter', state.ebtables.filter).trimEnd());
   }
-  section(`dhcpd.conf on ${state.dhcp.interface} (${state.dhcp.hostCount} hosts${state.dhcp.hostCount === 0 ? ': dhcpd must not run' : ''})`);
-  out.push(state.dhcp.config.trimEnd());
+  for (const p of state.processes) {
+    for (const f of p.files) {
+      section(`${f.name} on ${p.interfaces.join(', ')} (${p.summary})`);
+      out.push(f.content.trimEnd());
+    }
+  }
   if (state.warnings.length > 0) {
     section('warnings');
     for (const w of state.warnings) out.push(`warning: ${w}`);

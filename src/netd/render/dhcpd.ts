@@ -3,19 +3,25 @@
  * settings, one subnet block for this node's cluster with its options, one
  * fixed `host` entry per local instance (sorted by id). Deterministic: the
  * same inputs give byte-identical text, so the applier restarts dhcpd only
- * when the text changed. No instance ⇒ hostCount 0 ⇒ dhcpd must not run.
+ * when the text changed. No instance ⇒ dhcpd must not run. The result is one
+ * entry of DesiredState.processes; its driver (argv, pid file, log) is
+ * src/netd/apply/dhcpd.ts.
  */
 import { broadcastAddress, cidrContains, formatIp, networkAddress, parseCidr, prefixToMask } from '../../shared/ip.ts';
 import type { RenderContext } from './context.ts';
-import type { DhcpState } from './types.ts';
+import type { SupervisedProcess } from './types.ts';
 
 export const DHCP_LEASE_SECONDS = 86400;
+/** The process kind of ISC dhcpd in DesiredState.processes and the driver registry. */
+export const DHCPD_KIND = 'dhcpd';
+/** Its one configuration file. */
+export const DHCPD_CONF = 'dhcpd.conf';
 
 function quoted(text: string): string {
   return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-export function renderDhcpd(ctx: RenderContext): DhcpState {
+export function renderDhcpd(ctx: RenderContext): SupervisedProcess {
   const conf = ctx.doc.configuration;
   const net = formatIp(networkAddress(ctx.subnet));
   const lines = [
@@ -46,7 +52,16 @@ export function renderDhcpd(ctx: RenderContext): DhcpState {
   for (const i of ctx.locals) {
     lines.push(`host ${i.id} {`, `  hardware ethernet ${i.mac};`, `  fixed-address ${i.privateIp};`, '}', '');
   }
-  return { config: lines.join('\n'), hostCount: ctx.locals.length, interface: ctx.config.bridge };
+  const hosts = ctx.locals.length;
+  return {
+    kind: DHCPD_KIND,
+    run: hosts > 0,
+    interfaces: [ctx.config.bridge],
+    files: [{ name: DHCPD_CONF, content: lines.join('\n') }],
+    // ISC dhcpd has no reload: a new configuration needs a new process.
+    reload: { kind: 'restart' },
+    summary: `${hosts} hosts${hosts === 0 ? ': dhcpd must not run' : ''}`,
+  };
 }
 
 function bridgeNetworksOutside(ctx: RenderContext): { network: string; netmask: string }[] {

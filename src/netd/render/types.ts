@@ -63,12 +63,38 @@ export interface LocalInstance {
   readonly securityGroups: readonly string[];
 }
 
-export interface DhcpState {
-  /** Full dhcpd.conf text; empty host list means dhcpd must not run. */
-  readonly config: string;
-  readonly hostCount: number;
-  /** Interface dhcpd listens on (the bridge). */
-  readonly interface: string;
+/** A file a supervised process reads, as data: where it lives is decided by apply/ (the run directory), not by render. */
+export interface ProcessFile {
+  /** File name inside the process's directory, e.g. `dhcpd.conf`. */
+  readonly name: string;
+  readonly content: string;
+}
+
+/** What a running process needs when one of its files changed. */
+export type ReloadPolicy =
+  /** Stop and start again (ISC dhcpd re-reads nothing on a signal). */
+  | { readonly kind: 'restart' }
+  /** Send a signal; the process re-reads its files and keeps its pid. */
+  | { readonly kind: 'signal'; readonly signal: NodeJS.Signals };
+
+/**
+ * A daemon netd supervises on this host (dhcpd today): its files as data,
+ * whether it must run, where it listens and how it takes a change. The
+ * per-kind details (argv, pid file, log reading) are the driver's, in the
+ * registry of src/netd/apply/drivers.ts; everything else is generic.
+ */
+export interface SupervisedProcess {
+  /** Driver name in the registry, e.g. `dhcpd`. */
+  readonly kind: string;
+  /** false: must not run (stopped if running, its files removed). */
+  readonly run: boolean;
+  /** Interfaces it serves (dhcpd: the bridge). */
+  readonly interfaces: readonly string[];
+  /** Its configuration, written before it starts; a change triggers `reload`. */
+  readonly files: readonly ProcessFile[];
+  readonly reload: ReloadPolicy;
+  /** What the entry amounts to, for people (`netd plan`): `3 hosts`, `0 hosts: dhcpd must not run`. */
+  readonly summary: string;
 }
 
 export interface DesiredState {
@@ -83,7 +109,8 @@ export interface DesiredState {
   readonly ipsets: readonly IpSet[];
   readonly iptables: { readonly filter: NetfilterTable; readonly nat: NetfilterTable };
   readonly ebtables: { readonly filter: NetfilterTable; readonly nat: NetfilterTable };
-  readonly dhcp: DhcpState;
+  /** Supervised daemons, sorted by kind (one per kind). */
+  readonly processes: readonly SupervisedProcess[];
   /** Public addresses (as /32) that must be on the public interface; others from the pool are removed. */
   readonly publicAddresses: {
     readonly interface: string;

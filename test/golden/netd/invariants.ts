@@ -74,8 +74,15 @@ export function checkInvariants(state: DesiredState, prefix: string): string[] {
   if (state.ebtables.filter.chains.length > 0 || state.ebtables.filter.hooks.length > 0) {
     problems.push(...checkTable('ebtables filter', state.ebtables.filter, { prefix, maxName: EBTABLES_CHAIN_MAX, sets }));
   }
-  if (state.dhcp.hostCount !== state.instances.length) problems.push(`dhcp hostCount ${state.dhcp.hostCount} ≠ ${state.instances.length} instances`);
-  const hostEntries = (state.dhcp.config.match(/^host /gm) ?? []).length;
-  if (hostEntries !== state.dhcp.hostCount) problems.push(`dhcpd.conf has ${hostEntries} host entries, hostCount says ${state.dhcp.hostCount}`);
+  const kinds = state.processes.map((p) => p.kind);
+  if (kinds.join() !== [...new Set(kinds)].sort().join()) problems.push(`processes are not one per kind, sorted: ${kinds.join(' ')}`);
+  const dhcpd = state.processes.find((p) => p.kind === 'dhcpd');
+  const conf = dhcpd?.files.find((f) => f.name === 'dhcpd.conf')?.content;
+  if (dhcpd === undefined || conf === undefined) problems.push('no dhcpd entry with its dhcpd.conf');
+  else {
+    const hostEntries = (conf.match(/^host /gm) ?? []).length;
+    if (hostEntries !== state.instances.length) problems.push(`dhcpd.conf has ${hostEntries} host entries for ${state.instances.length} instances`);
+    if (dhcpd.run !== state.instances.length > 0) problems.push(`dhcpd run=${dhcpd.run} with ${state.instances.length} instances`);
+  }
   return problems;
 }

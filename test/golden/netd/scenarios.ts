@@ -9,7 +9,7 @@ import { parseGni } from '../../../src/shared/gni/codec.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { render } from '../../../src/netd/render/render.ts';
-import type { DesiredState, HostFacts, NetfilterTable } from '../../../src/netd/render/types.ts';
+import type { DesiredState, HostFacts, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
 import { ebtablesRestoreText } from '../../../src/netd/netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../../../src/netd/netfilter/ipset.ts';
 import { hookRule, iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
@@ -50,12 +50,30 @@ function withHooks(t: NetfilterTable, text: string, ebtables: boolean): string {
 }
 
 /** The files a scenario's rendered state is compared through. */
+/** The dhcpd entry of the supervised processes (every EDGE state has one). */
+export function dhcpdEntry(state: DesiredState): SupervisedProcess {
+  const p = state.processes.find((x) => x.kind === 'dhcpd');
+  assert.ok(p, 'the state lists dhcpd');
+  return p;
+}
+
+export function dhcpdConf(state: DesiredState): string {
+  const f = dhcpdEntry(state).files.find((x) => x.name === 'dhcpd.conf');
+  assert.ok(f, 'dhcpd has its dhcpd.conf');
+  return f.content;
+}
+
+/** Host entries of dhcpd.conf: the golden summary's `dhcp.hostCount`. */
+export function dhcpdHostCount(state: DesiredState): number {
+  return (dhcpdConf(state).match(/^host /gm) ?? []).length;
+}
+
 export function goldenFiles(state: DesiredState): Record<string, string> {
   const summary = {
     node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,
     bridge: state.bridge, sysctls: state.sysctls, instances: state.instances,
     publicAddresses: state.publicAddresses, gateway: state.gateway,
-    dhcp: { hostCount: state.dhcp.hostCount, interface: state.dhcp.interface },
+    dhcp: { hostCount: dhcpdHostCount(state), interface: dhcpdEntry(state).interfaces.join(' ') },
     ipsets: state.ipsets.map((s) => `${s.name} ${s.type} (${s.members.length})`),
     chains: {
       filter: state.iptables.filter.chains.map((c) => `${c.name} (${c.rules.length})`),
@@ -69,7 +87,7 @@ export function goldenFiles(state: DesiredState): Record<string, string> {
     'nat.rules': withHooks(state.iptables.nat, iptablesRestoreText('nat', state.iptables.nat), false),
     'ebtables.rules': withHooks(state.ebtables.nat, ebtablesRestoreText('nat', state.ebtables.nat), true),
     'ipsets.txt': ipsetRestoreText(state.ipsets, { atomic: false }),
-    'dhcpd.conf': state.dhcp.config,
+    'dhcpd.conf': dhcpdConf(state),
     'state.json': `${JSON.stringify(summary, null, 2)}\n`,
   };
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeHost, group, inst, testGniXml, type TestCloud } from '../../helpers/fake-host.ts';
-import { syncOnce, type SyncDeps } from '../../../src/netd/apply/sync.ts';
+import { syncOnce, type SyncDeps } from '../../../src/netd/sync.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../../src/netd/config.ts';
 
 const GNI = '/run/en/global_network_info.xml';

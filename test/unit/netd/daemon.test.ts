@@ -12,7 +12,7 @@ import { FakeClock } from '../../../src/shared/clock.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
 import { NetdDaemon } from '../../../src/netd/daemon.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../../src/netd/config.ts';
-import type { SyncOutcome } from '../../../src/netd/apply/sync.ts';
+import type { SyncOutcome } from '../../../src/netd/sync.ts';
 import { FakeHost, group, inst, testGniXml } from '../../helpers/fake-host.ts';
 
 const GNI = '/run/en/global_network_info.xml';

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { planNodeNetwork, type NodeNetworkInput } from '../../../src/netd/plan/layout.ts';
 import type { ObservedAddress, ObservedLink, ObservedRoute } from '../../../src/netd/plan/observed.ts';
 import { applySteps } from '../../../src/netd/apply/apply.ts';
-import { dhcpdFiles } from '../../../src/netd/apply/dhcpd.ts';
 import { FakeHost } from '../../helpers/fake-host.ts';
 
 const ETH_MAC = '52:54:00:aa:bb:cc';
@@ -141,7 +140,7 @@ function snapshot(host: FakeHost): string {
 }
 
 test('the move interrupted after any step converges when planned again (a netd killed mid-move)', async () => {
-  const ctx = (host: FakeHost) => ({ host, dhcpd: dhcpdFiles('/run/x'), dhcpdBinary: '/usr/sbin/dhcpd', now: () => 0, wait: async () => undefined });
+  const ctx = (host: FakeHost) => ({ host, runDir: '/run/x', now: () => 0, wait: async () => undefined });
   const reference = fakeNode();
   const full = await plan(reference);
   await applySteps(full.steps, ctx(reference));

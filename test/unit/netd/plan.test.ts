@@ -6,8 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planSync, planTable, IPTABLES_BUILTINS, EBTABLES_BUILTINS } from '../../../src/netd/plan/plan.ts';
 import { tagChain, tagHook, observedHash, ruleHash } from '../../../src/netd/plan/fingerprint.ts';
-import type { ObservedRule, ObservedState, ObservedTable } from '../../../src/netd/plan/observed.ts';
-import type { DesiredState, NetfilterTable } from '../../../src/netd/render/types.ts';
+import type { ObservedProcess, ObservedRule, ObservedState, ObservedTable } from '../../../src/netd/plan/observed.ts';
+import type { DesiredState, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
+import { describeStep } from '../../../src/netd/plan/steps.ts';
 import { tableTransaction, offendingLines } from '../../../src/netd/apply/transactions.ts';
 
 const isOurs = (n: string) => n.startsWith('EN-');
@@ -128,7 +129,7 @@ function desired(over: Partial<DesiredState> = {}): DesiredState {
     ipsets: [{ name: 'EN-sg-a', type: 'hash:ip', members: ['10.0.0.1', '10.0.0.2'], comment: '' }],
     iptables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
     ebtables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
-    dhcp: { config: 'conf', hostCount: 1, interface: 'br0' },
+    processes: [dhcpd('conf')],
     publicAddresses: { interface: 'pub0', addresses: ['198.51.100.5/32'], pool: ['198.51.100.1-198.51.100.9'] },
     gateway: '',
     warnings: [],
@@ -137,6 +138,14 @@ function desired(over: Partial<DesiredState> = {}): DesiredState {
 }
 
 function observed(over: Partial<ObservedState> = {}): ObservedState {
+function dhcpd(conf: string, run = true): SupervisedProcess {
+  return { kind: 'dhcpd', run, interfaces: ['br0'], files: [{ name: 'dhcpd.conf', content: conf }], reload: { kind: 'restart' }, summary: '' };
+}
+
+function seen(conf: string, pid?: number): ObservedProcess {
+  return { files: new Map([['dhcpd.conf', conf]]), ...(pid !== undefined ? { pid } : {}) };
+}
+
   const empty = (): ObservedTable => ({ chains: new Map() });
   return {
     iptables: { filter: empty(), nat: empty() },
@@ -148,7 +157,7 @@ function observed(over: Partial<ObservedState> = {}): ObservedState {
       ['eth1', { name: 'eth1', up: true, master: 'br0', isBridge: false }],
     ]),
     sysctls: new Map([['net.ipv4.ip_forward', '1']]),
-    dhcpd: { config: 'conf', pid: 42 },
+    processes: new Map([['dhcpd', seen('conf', 42)]]),
     ...over,
   };
 }
@@ -172,7 +181,7 @@ test('planSync: bridge, sysctl, hairpin, addresses and dhcpd steps', () => {
   const p = planSync(
     desired({
       instances: [{ id: 'i-1', interface: 'vn_i-1', mac: 'm', privateIp: '10.0.0.1', securityGroups: [] }],
-      dhcp: { config: 'new', hostCount: 1, interface: 'br0' },
+      processes: [dhcpd('new')],
       publicAddresses: { interface: 'pub0', addresses: ['198.51.100.6/32'], pool: ['198.51.100.1-198.51.100.9'] },
     }),
     observed({
@@ -187,15 +196,29 @@ test('planSync: bridge, sysctl, hairpin, addresses and dhcpd steps', () => {
   );
   assert.deepEqual(
     p.steps.map((s) => s.kind),
-    ['sysctl-set', 'bridge-create', 'link-up', 'link-attach', 'link-up', 'link-hairpin', 'addr-del', 'addr-del', 'addr-add', 'dhcpd-write', 'dhcpd-restart'],
+    ['sysctl-set', 'bridge-create', 'link-up', 'link-attach', 'link-up', 'link-hairpin', 'addr-del', 'addr-del', 'addr-add', 'process-write-config', 'process-restart'],
   );
   const dels = p.steps.filter((s) => s.kind === 'addr-del').map((s) => (s.kind === 'addr-del' ? s.address : ''));
   assert.deepEqual(dels, ['198.51.100.5', '203.0.113.8'], 'pool or labelled addresses only; 203.0.113.7 is not ours');
 });
 
 test('planSync: dhcpd stops when no instance is left and starts when it is not running', () => {
-  const stop = planSync(desired({ dhcp: { config: 'x', hostCount: 0, interface: 'br0' } }), observed(), { full: false, isOurs });
-  assert.deepEqual(stop.steps.map((s) => s.kind), ['dhcpd-stop']);
-  const start = planSync(desired(), observed({ dhcpd: { config: 'conf' } }), { full: false, isOurs });
-  assert.deepEqual(start.steps.map((s) => s.kind), ['dhcpd-start']);
+  const stop = planSync(desired({ processes: [dhcpd('x', false)] }), observed(), { full: false, isOurs });
+  assert.deepEqual(stop.steps, [{ kind: 'process-stop', process: 'dhcpd', pid: 42 }]);
+  assert.equal(describeStep(stop.steps[0]!), 'dhcpd stop (pid 42)');
+  const idle = planSync(desired({ processes: [dhcpd('x', false)] }), observed({ processes: new Map([['dhcpd', seen('conf')]]) }), { full: false, isOurs });
+  assert.deepEqual(idle.steps, [], 'must not run and does not: nothing to do');
+  const start = planSync(desired(), observed({ processes: new Map([['dhcpd', seen('conf')]]) }), { full: false, isOurs });
+  assert.deepEqual(start.steps, [{ kind: 'process-start', process: 'dhcpd', interfaces: ['br0'] }]);
+  assert.equal(describeStep(start.steps[0]!), 'dhcpd start on br0');
+  const fresh = planSync(desired(), observed({ processes: new Map() }), { full: false, isOurs });
+  assert.deepEqual(fresh.steps.map(describeStep), ['dhcpd config write', 'dhcpd start on br0']);
+});
+
+test('planSync: a changed file reloads by signal when the policy says so; a kind no longer listed is stopped', () => {
+  const hup = { ...dhcpd('new'), kind: 'radvd', reload: { kind: 'signal', signal: 'SIGHUP' } } as const;
+  const p = planSync(desired({ processes: [dhcpd('conf'), hup] }), observed({ processes: new Map([['dhcpd', seen('conf', 42)], ['radvd', seen('old', 7)]]) }), { full: false, isOurs });
+  assert.deepEqual(p.steps.map(describeStep), ['radvd config write', 'radvd reload (pid 7, SIGHUP)']);
+  const gone = planSync(desired(), observed({ processes: new Map([['dhcpd', seen('conf', 42)], ['radvd', seen('old', 7)]]) }), { full: false, isOurs });
+  assert.deepEqual(gone.steps, [{ kind: 'process-stop', process: 'radvd', pid: 7 }]);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createExec } from '../../../src/shared/exec.ts';
-import { loadScenario, renderScenario, scenarioNames } from '../../golden/netd/scenarios.ts';
+import { dhcpdConf, loadScenario, renderScenario, scenarioNames } from '../../golden/netd/scenarios.ts';
 
 const DHCPD = '/usr/sbin/dhcpd';
 
@@ -27,7 +27,7 @@ test('rendered dhcpd.conf passes dhcpd -t', async (t) => {
       const { result } = renderScenario(loadScenario(name));
       if (!result.ok) continue;
       const file = join(dir, `${name}.conf`);
-      writeFileSync(file, result.state.dhcp.config);
+      writeFileSync(file, dhcpdConf(result.state));
       const r = await exec.run([DHCPD, '-4', '-t', '-cf', file], { okExitCodes: [0, 1] });
       assert.equal(r.exitCode, 0, `${name}: dhcpd -t rejected the configuration:\n${r.stderr}`);
       checked++;

@@ -217,7 +217,7 @@ test('NC_ROUTER variants choose the gateway and the fake router', () => {
   const ip = ok(d, { ncRouterIp: '10.10.0.254' }, {});
   assert.equal(ip.gateway, '10.10.0.254');
   assert.equal(arp(ip), false);
-  assert.match(ip.dhcp.config, /option routers 10\.10\.0\.254;/);
+  assert.match(dhcpdConf(ip), /option routers 10\.10\.0\.254;/);
   const auto = ok(d, { ncRouterIp: 'AUTO' }, { bridgeAddresses: ['192.0.2.1/24', '10.10.0.2/16'] });
   assert.equal(auto.gateway, '10.10.0.2');
   const missing = render(d, { node: NODE }, { ...DEFAULT_NETD_CONFIG, ncRouterIp: 'AUTO' }, { bridgeAddresses: ['192.0.2.1/24'] });
@@ -228,17 +228,35 @@ test('NC_ROUTER variants choose the gateway and the fake router', () => {
   assert.ok(fromConfig.ebtables.nat.chains.some((c) => c.rules.some((r) => r.args.includes('02:00:00:00:00:99'))));
 });
 
-test('dhcpd: one host per local instance, subnet options, hostCount 0 without instances', () => {
+/** The dhcpd entry of the supervised processes. */
+function dhcpd(s: DesiredState) {
+  const p = s.processes.find((x) => x.kind === 'dhcpd');
+  assert.ok(p, 'a dhcpd entry');
+  return p;
+}
+
+function dhcpdConf(s: DesiredState): string {
+  const f = dhcpd(s).files.find((x) => x.name === 'dhcpd.conf');
+  assert.ok(f, 'dhcpd.conf');
+  return f.content;
+}
+
+test('dhcpd: one host per local instance, subnet options, must not run without instances', () => {
   const s = ok(doc({ local: [inst('i-2', '10.10.1.6', []), inst('i-1', '10.10.1.5', [])] }));
-  assert.equal(s.dhcp.hostCount, 2);
-  assert.equal(s.dhcp.interface, 'br0');
-  const hosts = [...s.dhcp.config.matchAll(/host (\S+) \{\n {2}hardware ethernet (\S+);\n {2}fixed-address (\S+);/g)].map((m) => m.slice(1));
+  assert.deepEqual(s.processes.map((p) => p.kind), ['dhcpd']);
+  assert.equal(dhcpd(s).run, true);
+  assert.equal(dhcpd(s).summary, '2 hosts');
+  assert.deepEqual(dhcpd(s).interfaces, ['br0']);
+  assert.deepEqual(dhcpd(s).reload, { kind: 'restart' });
+  const hosts = [...dhcpdConf(s).matchAll(/host (\S+) \{\n {2}hardware ethernet (\S+);\n {2}fixed-address (\S+);/g)].map((m) => m.slice(1));
   assert.deepEqual(hosts, [['i-1', 'd0:0d:00:00:00:05', '10.10.1.5'], ['i-2', 'd0:0d:00:00:00:06', '10.10.1.6']]);
   for (const line of ['subnet 10.10.0.0 netmask 255.255.0.0 {', 'option subnet-mask 255.255.0.0;', 'option broadcast-address 10.10.255.255;', 'option routers 10.10.0.1;', 'option domain-name "eucalyptus.internal";', 'option domain-name-servers 10.0.0.2;', 'ddns-update-style none;', 'authoritative;']) {
-    assert.ok(s.dhcp.config.includes(line), line);
+    assert.ok(dhcpdConf(s).includes(line), line);
   }
   const empty = ok(doc({ local: [] }), {}, {});
-  assert.equal(empty.dhcp.hostCount, 0);
+  assert.equal(dhcpd(empty).run, false);
+  assert.equal(dhcpd(empty).summary, '0 hosts: dhcpd must not run');
+  assert.doesNotMatch(dhcpdConf(empty), /^host /m);
   assert.deepEqual(empty.instances, []);
   assert.deepEqual(empty.ipsets.find((x) => x.name === N.localSet)?.members, []);
 });

@@ -11,24 +11,25 @@
  * applied and the failed one rolled back by the kernel, and is reported as
  * `error` (the daemon then retries with a full rewrite).
  */
-import type { NetdConfig } from '../config.ts';
-import { netdNames } from '../names.ts';
-import { findSelf } from '../render/render.ts';
-import { renderUntrusted } from '../render/sanitize.ts';
-import type { DesiredState, HostFacts } from '../render/types.ts';
-import { parseGni } from '../../shared/gni/codec.ts';
-import { formatDiagnostic } from '../../shared/diagnostics.ts';
-import type { NetdResult, NetdStatus } from '../../shared/netd-status.ts';
-import { errorMessage } from '../../shared/errors.ts';
-import { freshness } from '../../shared/freshness.ts';
-import { planSync, type Plan } from '../plan/plan.ts';
-import type { HostOps } from './host.ts';
-import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './observe.ts';
-import { planNodeNetwork, type NodeNetwork } from '../plan/layout.ts';
-import { ApplyError, applySteps, type StepResult } from './apply.ts';
-import { dhcpdFiles } from './dhcpd.ts';
-import { readStatus, statusFiles, writeStatus } from '../status.ts';
-import { appendEvent, type SyncEvent } from '../events.ts';
+import type { NetdConfig } from './config.ts';
+import { netdNames } from './names.ts';
+import { findSelf } from './render/render.ts';
+import { renderUntrusted } from './render/sanitize.ts';
+import type { DesiredState, HostFacts } from './render/types.ts';
+import { parseGni } from '../shared/gni/codec.ts';
+import { formatDiagnostic } from '../shared/diagnostics.ts';
+import type { NetdResult, NetdStatus } from '../shared/netd-status.ts';
+import { errorMessage } from '../shared/errors.ts';
+import { freshness } from '../shared/freshness.ts';
+import { planSync, type Plan } from './plan/plan.ts';
+import type { HostOps } from './apply/host.ts';
+import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './apply/observe.ts';
+import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
+import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
+import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
+import type { ProcessFailure } from './apply/supervisor.ts';
+import { readStatus, statusFiles, writeStatus } from './status.ts';
+import { appendEvent, type SyncEvent } from './events.ts';
 
 export interface SyncDeps {
   readonly host: HostOps;
@@ -38,7 +39,10 @@ export interface SyncDeps {
   /** Wall-clock milliseconds (status timestamps and step timings). */
   readonly now: () => number;
   readonly wait: (ms: number) => Promise<void>;
-  readonly dhcpdStartCheckMs?: number;
+  /** How long after starting a supervised process to check it is still alive (0 or absent: no check). */
+  readonly startCheckMs?: number;
+  /** Supervised-process drivers (default PROCESS_DRIVERS; tests add their own). */
+  readonly drivers?: DriverRegistry;
 }
 
 /** Where one sync's time went, in ms (events and logs; the operator's first question when a sync is slow). */
@@ -53,7 +57,12 @@ export type SyncPhases = {
   apply?: number;
 };
 
-export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'dhcpd' | 'manual';
+/**
+ * What asked for a sync. A supervised process found dead between syncs asks
+ * under its own kind (`dhcpd`), so the kinds are open-ended.
+ */
+// `string & {}` keeps the named triggers visible to the compiler while admitting any kind.
+export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'manual' | (string & {});
 
 export interface SyncOutcome {
   readonly result: NetdResult;
@@ -66,6 +75,12 @@ export interface SyncOutcome {
   /** The desired state when render succeeded (metrics count rules and sets from it). */
   readonly desired?: DesiredState;
   readonly error?: string;
+}
+
+/** The status field a driver reports its process's start failure in (`dhcpdFailure`); none when it has no such field. */
+function failureField(failure: ProcessFailure | undefined, drivers: DriverRegistry): Partial<NetdStatus> {
+  const field = failure === undefined ? undefined : drivers.get(failure.kind)?.statusField;
+  return failure === undefined || field === undefined ? {} : { [field]: { reason: failure.reason, log: failure.log } };
 }
 
 /** Label for the public /32s we add: `<if>:en` when it fits in IFNAMSIZ-1. */
@@ -135,20 +150,38 @@ export async function desiredFromFile(
   return { ok: true, state: rendered.state, ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
 }
 
-export async function planFor(host: HostOps, config: NetdConfig, runDir: string, desired: DesiredState, full: boolean, early: EarlyReads = {}, phases: SyncPhases = {}): Promise<Plan> {
+export interface PlanForOptions {
+  readonly host: HostOps;
+  readonly config: NetdConfig;
+  readonly runDir: string;
+  readonly desired: DesiredState;
+  readonly full: boolean;
+  /** Kernel reads already started (syncOnce overlaps them with parsing). */
+  readonly early?: EarlyReads;
+  /** Receives the observe and plan timings. */
+  readonly phases?: SyncPhases;
+  readonly drivers?: DriverRegistry;
+}
+
+/** Observes the host and plans the steps from it to `desired` (changes nothing). */
+export async function planFor(options: PlanForOptions): Promise<Plan> {
+  const { host, config, desired } = options;
+  const phases = options.phases ?? {};
   const t0 = performance.now();
   const observed = await observeHost(host, {
-    early,
+    early: options.early ?? {},
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
-    dhcpd: dhcpdFiles(runDir),
+    runDir: options.runDir,
+    drivers: options.drivers ?? PROCESS_DRIVERS,
+    processes: desired.processes,
     bridge: config.bridge,
     privateInterface: config.privateInterface,
   });
   const t1 = performance.now();
   phases.observe = Math.round(t1 - t0);
   const label = addressLabel(desired.publicAddresses.interface);
-  const plan = planSync(desired, observed, { full, isOurs: netdNames(config.prefix).isOurs, bridgeMac: config.bridgeMac, ...(label ? { addressLabel: label } : {}) });
+  const plan = planSync(desired, observed, { full: options.full, isOurs: netdNames(config.prefix).isOurs, bridgeMac: config.bridgeMac, ...(label ? { addressLabel: label } : {}) });
   phases.plan = Math.round(performance.now() - t1);
   return plan;
 }
@@ -183,7 +216,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
 
   let result: NetdResult = 'ok';
   let error: string | undefined;
-  let dhcpdFailure: { reason: string; log: string } | undefined;
+  let processFailure: ProcessFailure | undefined;
   let steps: StepResult[] = [];
   let notes: readonly string[] = [];
   let ids: { version?: string; sequence?: number; generation?: number } = {};
@@ -222,16 +255,18 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         result = 'stale-document';
         error = verdict.message;
       } else {
-        const plan = await planFor(host, config, deps.runDir, d.state, request.full, early, phases);
+        const drivers = deps.drivers ?? PROCESS_DRIVERS;
+        const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early, phases, drivers });
         const tApply = performance.now();
         notes = [...plan.notes, ...d.state.warnings];
         steps = await applySteps(plan.steps, {
           host,
-          dhcpd: dhcpdFiles(deps.runDir),
-          dhcpdBinary: config.dhcpDaemon,
+          runDir: deps.runDir,
+          drivers,
+          config,
           now: deps.now,
           wait: deps.wait,
-          ...(deps.dhcpdStartCheckMs !== undefined ? { dhcpdStartCheckMs: deps.dhcpdStartCheckMs } : {}),
+          ...(deps.startCheckMs !== undefined ? { startCheckMs: deps.startCheckMs } : {}),
           announce: (iface, address) => announcements.push({ iface, address }),
         });
         phases.apply = Math.round(performance.now() - tApply);
@@ -243,8 +278,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     error = errorMessage(err);
     if (err instanceof ApplyError) {
       steps = [...err.results];
-      const d = err.details;
-      if (typeof d?.dhcpdReason === 'string' && typeof d.dhcpdLog === 'string') dhcpdFailure = { reason: d.dhcpdReason, log: d.dhcpdLog };
+      processFailure = err.details?.processFailure as ProcessFailure | undefined;
     }
   }
 
@@ -261,7 +295,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     ...(error !== undefined ? { error } : {}),
     trigger: request.trigger,
     steps: steps.map((s) => ({ name: s.description, ms: s.ms, wrote: s.writes > 0 })),
-    ...(dhcpdFailure !== undefined ? { dhcpdFailure } : {}),
+    ...failureField(processFailure, deps.drivers ?? PROCESS_DRIVERS),
     ...(desired?.refused !== undefined ? { refused: desired.refused } : {}),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
