@@ -6,15 +6,16 @@
  *
  * Transport: node:http(s) with `agent: false` and one timer over the whole
  * request (connect, headers, body). A CLC that accepts the connection and
- * never answers fails the request with `ClcTimeout` after the timeout; a
- * connection refused or closed without a byte is `ClcUnreachable`; a request
- * cut short by `signal` is `Aborted`. Server errors come back as
+ * never answers fails the request with CLC_TIMEOUT after the timeout; a
+ * connection refused or closed without a byte is CLC_UNREACHABLE; a request
+ * cut short by `signal` is ABORTED. Server errors come back as
  * `UserError(code, message, {status, details})` with the body's `details`
  * (and `diagnostics`) kept; a 401 without a token says how to pass one.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { UserError, errorMessage } from './errors.ts';
+import { isErrorCode } from './error-codes.ts';
 
 export interface ApiClient {
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
@@ -55,26 +56,33 @@ export function createApiClient(settings: ClientSettings): ApiClient {
         answer = await send(new URL(`${base}${p}`), { method, headers, payload, timeoutMs: settings.timeoutMs, signal: settings.signal });
       } catch (err) {
         if (err instanceof TimeoutError) {
-          throw new UserError('ClcTimeout', `the cloud controller at ${base} did not answer ${method} ${p} within ${settings.timeoutMs / 1000} s${hint(settings.timeoutHint)}`, {
+          throw new UserError('CLC_TIMEOUT', `the cloud controller at ${base} did not answer ${method} ${p} within ${settings.timeoutMs / 1000} s${hint(settings.timeoutHint)}`, {
             details: { timeoutSeconds: settings.timeoutMs / 1000 },
           });
         }
-        if (settings.signal?.aborted) throw new UserError('Aborted', `${method} ${p} was interrupted`, { cause: err });
-        throw new UserError('ClcUnreachable', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: ${errorMessage(err)}`, { cause: err });
+        if (settings.signal?.aborted) throw new UserError('ABORTED', `${method} ${p} was interrupted`, { cause: err });
+        throw new UserError('CLC_UNREACHABLE', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: ${errorMessage(err)}`, { cause: err });
       }
       let parsed: unknown;
       try {
         parsed = answer.text === '' ? undefined : JSON.parse(answer.text);
       } catch {
-        throw new UserError('BadResponse', `the cloud controller at ${base} answered ${answer.status} with non-JSON: ${answer.text.slice(0, 200)}`);
+        throw new UserError('BAD_RESPONSE', `the cloud controller at ${base} answered ${answer.status} with non-JSON: ${answer.text.slice(0, 200)}`);
       }
       if (answer.status < 200 || answer.status >= 300) {
         const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown>; diagnostics?: unknown } } | undefined)?.error;
         if (answer.status === 401 && !settings.token) {
-          throw new UserError('Unauthorized', settings.tokenHint ?? 'no admin token', { status: 401 });
+          throw new UserError('UNAUTHORIZED', settings.tokenHint ?? 'no admin token', { status: 401 });
         }
-        const details = { ...(error?.details ?? {}), ...(error?.diagnostics !== undefined ? { diagnostics: error.diagnostics } : {}) };
-        throw new UserError(error?.code ?? `HTTP${answer.status}`, error?.message ?? `${method} ${p} failed with HTTP ${answer.status}`, {
+        // A code this client does not know (a newer CLC) stays visible as details.peerCode.
+        const peerCode = error?.code;
+        const code = isErrorCode(peerCode) ? peerCode : 'HTTP_ERROR';
+        const details = {
+          ...(error?.details ?? {}),
+          ...(error?.diagnostics !== undefined ? { diagnostics: error.diagnostics } : {}),
+          ...(code === 'HTTP_ERROR' ? { status: answer.status, ...(peerCode !== undefined ? { peerCode } : {}) } : {}),
+        };
+        throw new UserError(code, error?.message ?? `${method} ${p} failed with HTTP ${answer.status}`, {
           status: answer.status,
           ...(Object.keys(details).length > 0 ? { details } : {}),
         });

@@ -2,14 +2,15 @@
  * The few error classes edgenet throws. Each carries a stable `code` (callers and
  * tests switch on codes, never on wording) and chains the underlying error as
  * `cause`. Daemon loops catch at the top, log `code` + message + context, back
- * off, and keep running.
+ * off, and keep running. Codes come from one registry (error-codes.ts).
  */
+import type { ErrorCode } from './error-codes.ts';
 
 export class EdgenetError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'EdgenetError';
     this.code = code;
@@ -22,7 +23,7 @@ export class UserError extends EdgenetError {
   /** HTTP status the admin API answers with. */
   readonly status: number;
 
-  constructor(code: string, message: string, options: { status?: number; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; details?: Record<string, unknown> } = {}) {
     super(code, message, options);
     this.name = 'UserError';
     this.status = options.status ?? 400;
@@ -49,7 +50,7 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   return err instanceof EdgenetError ? err.code : 'INTERNAL';
 }
 

@@ -14,7 +14,7 @@ export function loadConfFile(file: string | undefined): ConfFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${errorMessage(err)}`, [], { cause: err, code: 'CONFIG_READ' });
+    throw new ConfigError(`cannot read config file ${file}: ${errorMessage(err)}`, [], { cause: err, code: 'CONFIG_UNREADABLE' });
   }
   return parseConfText(text, file);
 }

@@ -13,6 +13,7 @@
 import type { Diagnostic } from '../diagnostics.ts';
 import { formatDiagnostic } from '../diagnostics.ts';
 import { EdgenetError } from '../errors.ts';
+import type { ErrorCode } from '../error-codes.ts';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
@@ -20,7 +21,7 @@ export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 export class ConfigError extends EdgenetError {
   readonly diagnostics: readonly Diagnostic[];
 
-  constructor(message: string, diagnostics: readonly Diagnostic[] = [], options: { cause?: unknown; code?: string } = {}) {
+  constructor(message: string, diagnostics: readonly Diagnostic[] = [], options: { cause?: unknown; code?: ErrorCode } = {}) {
     super(options.code ?? 'CONFIG_INVALID', diagnostics.length ? `${message}\n${diagnostics.filter((d) => d.severity === 'error').map((d) => `  ${formatDiagnostic(d)}`).join('\n')}` : message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ConfigError';
     this.diagnostics = diagnostics;
@@ -28,7 +29,7 @@ export class ConfigError extends EdgenetError {
 }
 
 /** Codes of errors at start that mean "fix the configuration", not "retry". */
-const CONFIG_CODES = new Set(['TLS_MATERIAL', 'TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_READ', 'CONFIG_SYNTAX', 'CONFIG_VALUE', 'CONFIG_INVALID']);
+const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_UNREADABLE', 'CONFIG_BAD_VALUE', 'CONFIG_INVALID']);
 
 export function isConfigError(err: unknown): boolean {
   return err instanceof ConfigError || (err instanceof EdgenetError && CONFIG_CODES.has(err.code));

@@ -11,6 +11,7 @@
 import { parseXml, child, escapeXml, type XmlElement } from './xml.ts';
 import { SoapRequestError } from './guard.ts';
 import { EdgenetError } from '../errors.ts';
+import { isErrorCode, type ErrorCode } from '../error-codes.ts';
 
 export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 /** Namespace of the Eucalyptus messages (kept for wire compatibility); edgenet's additions live in it too. */
@@ -43,7 +44,7 @@ export function envelope(operation: string, inner: string): string {
   );
 }
 
-export function faultEnvelope(faultCode: 'Client' | 'Server', code: string, message: string): string {
+export function faultEnvelope(faultCode: 'Client' | 'Server', code: ErrorCode, message: string): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?>` +
     `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV_NS}" xmlns:euca="${EUCA_NS}"><soapenv:Body><soapenv:Fault>` +
@@ -74,8 +75,8 @@ export function bodyElement(xml: string): XmlElement {
 export class SoapFault extends EdgenetError {
   readonly faultCode: string;
 
-  constructor(faultCode: string, code: string, message: string) {
-    super(code, message);
+  constructor(faultCode: string, code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details === undefined ? {} : { details });
     this.name = 'SoapFault';
     this.faultCode = faultCode;
   }
@@ -90,9 +91,12 @@ export function responseElement(xml: string): XmlElement {
     const detail = child(op, 'detail') ?? child(op, 'Detail');
     const raw = detail && child(detail, 'code')?.text.trim();
     // The peer chooses this text and it flows into logs, metrics labels and
-    // retry decisions: only a plain code is taken as one (found by fuzzing).
-    const code = raw && FAULT_CODE.test(raw) ? raw : 'SOAP_FAULT';
-    throw new SoapFault(child(op, 'faultcode')?.text.trim() ?? '', code, child(op, 'faultstring')?.text.trim() ?? 'SOAP Fault');
+    // retry decisions: only a registered code is taken as one; another plain
+    // code (a newer or foreign peer) is kept as details.peerCode (found by fuzzing).
+    const plain = raw && FAULT_CODE.test(raw) ? raw : undefined;
+    const code = plain !== undefined && isErrorCode(plain) ? plain : 'SOAP_FAULT';
+    const details = plain !== undefined && code === 'SOAP_FAULT' ? { peerCode: plain } : undefined;
+    throw new SoapFault(child(op, 'faultcode')?.text.trim() ?? '', code, child(op, 'faultstring')?.text.trim() ?? 'SOAP Fault', details);
   }
   return op;
 }

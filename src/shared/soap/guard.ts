@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { EdgenetError } from '../errors.ts';
+import type { ErrorCode } from '../error-codes.ts';
 import type { Timing } from './timing.ts';
 import { watchBodyIdle } from '../http-guard.ts';
 
@@ -19,7 +20,7 @@ export class SoapRequestError extends EdgenetError {
   readonly faultCode: 'Client' | 'Server';
   readonly httpStatus: number;
 
-  constructor(code: string, message: string, options: { faultCode?: 'Client' | 'Server'; httpStatus?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { faultCode?: 'Client' | 'Server'; httpStatus?: number; cause?: unknown } = {}) {
     super(code, message, { cause: options.cause });
     this.name = 'SoapRequestError';
     this.faultCode = options.faultCode ?? 'Client';

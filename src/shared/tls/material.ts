@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { EdgenetError } from '../errors.ts';
+import type { ErrorCode } from '../error-codes.ts';
 import { peerX509, subjectValue } from './session-peer.ts';
 
 export const ROLES = ['clc', 'cc', 'nc'] as const;
@@ -38,7 +39,7 @@ export function loadTlsMaterial(dir: string, name: string): TlsMaterial {
   const keyFile = path.join(dir, `${name}.key`);
   const certFile = path.join(dir, `${name}.crt`);
   const caFile = path.join(dir, 'ca.crt');
-  const read = (file: string, missingCode: string, what: string): Buffer => {
+  const read = (file: string, missingCode: ErrorCode, what: string): Buffer => {
     try {
       return readFileSync(file);
     } catch (err) {
