@@ -45,7 +45,7 @@ function evaluate(text: string, get: PropertyGetter): ConfigOutcome {
   } catch (err) {
     return {
       ok: false,
-      diagnostics: [{ severity: 'error', code: 'ExplodeFailed', path: '', message: (err as Error).message }],
+      diagnostics: [{ severity: 'error', code: 'EXPLODE_FAILED', path: '', message: (err as Error).message }],
     };
   }
 }
