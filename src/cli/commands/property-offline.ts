@@ -19,7 +19,7 @@ import type { CliContext } from '../context.ts';
 import type { Diagnostic } from '../../shared/diagnostics.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { errorMessage } from '../../shared/errors.ts';
-import { validateNetworkConfiguration } from '../../cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../cloud-controller/modes/validate.ts';
 import { DEFAULT_EXPLODE_INPUTS, explode, splitList } from '../../cloud-controller/config/explode.ts';
 import type { ExplodeInputs } from '../../cloud-controller/config/types.ts';
 import { isIp } from '../../shared/ip.ts';
