@@ -1,11 +1,8 @@
 /**
  * The `cloud.network.network_configuration` property (Eucalyptus EDGE format,
  * PascalCase keys) as typed data, before and after defaults are applied
- * ("explode", eucalyptus-edge.md §3.4). `Mode` names one of NETWORK_MODES
- * (src/shared/gni/mode.ts); which keys each mode defines is
- * src/cloud-controller/modes/.
+ * ("explode", eucalyptus-edge.md §3.4).
  */
-import type { NetworkModeName } from '../../shared/gni/mode.ts';
 
 export interface SubnetConfig {
   readonly Name?: string;
@@ -23,7 +20,7 @@ export interface ClusterConfig {
 }
 
 export interface NetworkConfiguration {
-  readonly Mode?: NetworkModeName;
+  readonly Mode?: 'EDGE';
   readonly InstanceDnsDomain?: string;
   readonly InstanceDnsServers?: readonly string[];
   readonly MacPrefix?: string;
@@ -49,8 +46,7 @@ export interface ExplodedCluster {
 
 /** Every default filled in; what the CLC's IPAM and GNI builder work from. */
 export interface ExplodedNetworkConfiguration {
-  /** The declared mode, else the default one. */
-  readonly Mode: NetworkModeName;
+  readonly Mode: 'EDGE';
   readonly InstanceDnsDomain: string;
   readonly InstanceDnsServers: readonly string[];
   readonly MacPrefix: string;

@@ -144,7 +144,9 @@ export type RenderErrorCode =
   /** NC_ROUTER_IP=AUTO and no bridge address lies inside the cluster subnet. */
   | 'NO_BRIDGE_ADDRESS_IN_SUBNET'
   /** Two local instances claim the same private IP or MAC. */
-  | 'CONFLICTING_INSTANCES';
+  | 'CONFLICTING_INSTANCES'
+  /** The document's mode is not one netd implements (netd/modes/registry.ts). */
+  | 'UNSUPPORTED_MODE';
 
 export type RenderResult =
   | { readonly ok: true; readonly state: DesiredState }

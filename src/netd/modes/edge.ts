@@ -1,0 +1,58 @@
+/**
+ * The EDGE mode on the node (Eucalyptus 4.4 EDGE, eucalyptus-edge.md): VMs
+ * bridged on the cluster's private subnet, security groups as iptables chains
+ * over ipsets, ebtables anti-spoofing, public IPs by DNAT/SNAT on this host,
+ * dhcpd for the local instances. The tables themselves come from the
+ * renderers in render/; this file assembles them into the DesiredState.
+ */
+import { buildContext, sortIps } from '../render/context.ts';
+import { renderDhcpd } from '../render/dhcpd.ts';
+import { renderEbtables } from '../render/ebtables.ts';
+import { renderFilter } from '../render/filter.ts';
+import { renderIpsets } from '../render/ipsets.ts';
+import { renderNat } from '../render/nat.ts';
+import type { DesiredState } from '../render/types.ts';
+import type { NetdMode, NetdModeInput } from './netd-mode.ts';
+
+/** Kernel switches EDGE needs: routing between the bridge and the public side, and bridged frames through iptables. */
+const EDGE_SYSCTLS = [
+  { key: 'net.ipv4.ip_forward', value: '1' },
+  { key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
+] as const;
+
+function renderEdge(input: NetdModeInput): DesiredState {
+  const { doc, node, config, host } = input;
+  const ctx = buildContext({ doc, node, config, host });
+  const filter = renderFilter(ctx);
+  const nat = renderNat(ctx);
+  const ebtables = renderEbtables(ctx);
+  const ipsets = renderIpsets(ctx);
+  // Supervised daemons (one entry per kind, sorted by kind): dhcpd for the local instances.
+  const processes = [renderDhcpd(ctx)];
+  const state: DesiredState = {
+    node,
+    cluster: ctx.cluster.name,
+    version: doc.version,
+    ...(doc.sequence === undefined ? {} : { sequence: doc.sequence }),
+    bridge: { name: config.bridge, members: config.privateInterface === '' ? [] : [config.privateInterface] },
+    sysctls: EDGE_SYSCTLS.map((s) => ({ ...s })),
+    instances: ctx.locals,
+    ipsets,
+    iptables: { filter, nat },
+    ebtables,
+    processes,
+    publicAddresses: {
+      interface: config.publicInterface,
+      addresses: sortIps(ctx.locals.flatMap((i) => (i.publicIp === undefined ? [] : [`${i.publicIp}/32`]))),
+      pool: [...doc.configuration.publicIps],
+    },
+    gateway: ctx.gateway,
+    warnings: [...ctx.warnings],
+  };
+  if (config.publicInterface === '' && state.publicAddresses.addresses.length > 0) {
+    (state.warnings as string[]).push('VNET_PUBINTERFACE is not set: public addresses are not placed on any interface');
+  }
+  return state;
+}
+
+export const edgeMode: NetdMode = { name: 'EDGE', render: renderEdge };

@@ -1,0 +1,81 @@
+/**
+ * The mode seam on the node: render() dispatches on the document's mode
+ * through netd/modes/registry.ts; every known mode has a netd implementation;
+ * a mode netd does not implement is refused with UNSUPPORTED_MODE (a failed
+ * result, so the caller keeps the previous state), never rendered as EDGE.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
+import { edgeMode } from '../../../src/netd/modes/edge.ts';
+import { modeNameOf, netdMode } from '../../../src/netd/modes/registry.ts';
+import { render } from '../../../src/netd/render/render.ts';
+import type { HostFacts } from '../../../src/netd/render/types.ts';
+import { NETWORK_MODES, isNetworkMode } from '../../../src/shared/gni/mode.ts';
+import type { GniDocument } from '../../../src/shared/gni/model.ts';
+
+const NODE = '10.0.0.21';
+const HOST: HostFacts = { bridgeMac: '02:00:00:00:00:01', bridgeAddresses: ['10.10.0.2/16'] };
+
+function doc(mode: string | undefined): GniDocument {
+  return {
+    version: 'v1',
+    sequence: 3,
+    configuration: {
+      ...(mode === undefined ? {} : { mode }),
+      publicIps: ['203.0.113.10-203.0.113.20'], enabledClcIp: '10.0.0.5', instanceDnsDomain: 'eucalyptus.internal',
+      instanceDnsServers: ['10.0.0.2'], subnets: [],
+      clusters: [{
+        name: 'zone-a', subnet: { name: '10.10.0.0', subnet: '10.10.0.0', netmask: '255.255.0.0', gateway: '10.10.0.1' }, macPrefix: 'd0:0d',
+        privateIps: ['10.10.1.2-10.10.2.254'],
+        nodes: [{ name: NODE, instanceIds: ['i-00000001'] }],
+      }],
+    },
+    instances: [{ name: 'i-00000001', ownerId: '1', macAddress: 'd0:0d:00:00:00:05', privateIp: '10.10.1.5', publicIp: '203.0.113.11', securityGroups: ['sg-0000000a'] }],
+    securityGroups: [{ name: 'sg-0000000a', ownerId: '1', ingressRules: [{ protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' }] }],
+  };
+}
+
+test('every known mode has a netd implementation under its own name', () => {
+  for (const name of NETWORK_MODES) assert.equal(netdMode(name)?.name, name);
+});
+
+test('mode names: only the listed ones are modes (no prototype keys, no case folding)', () => {
+  assert.equal(isNetworkMode('EDGE'), true);
+  for (const name of ['edge', 'VPCMIDO', 'constructor', 'toString', '__proto__', '']) {
+    assert.equal(isNetworkMode(name), false, name);
+    assert.equal(netdMode(name), undefined, name);
+  }
+});
+
+test('a document without a mode is EDGE (Eucalyptus 4.0 documents name none)', () => {
+  assert.equal(modeNameOf(doc(undefined)), 'EDGE');
+  assert.equal(modeNameOf(doc('EDGE')), 'EDGE');
+  const implicit = render(doc(undefined), { node: NODE }, DEFAULT_NETD_CONFIG, HOST);
+  const explicit = render(doc('EDGE'), { node: NODE }, DEFAULT_NETD_CONFIG, HOST);
+  assert.ok(explicit.ok && implicit.ok);
+  assert.deepEqual(implicit.state, explicit.state);
+});
+
+test('render() gives exactly what the EDGE mode renders', () => {
+  const d = doc('EDGE');
+  const r = render(d, { node: NODE }, DEFAULT_NETD_CONFIG, HOST);
+  assert.ok(r.ok);
+  assert.deepEqual(r.state, edgeMode.render({ doc: d, node: NODE, config: DEFAULT_NETD_CONFIG, host: HOST }));
+  assert.deepEqual(r.state.instances.map((i) => i.id), ['i-00000001']);
+});
+
+test('a mode netd does not implement is refused with UNSUPPORTED_MODE, naming the mode', () => {
+  for (const mode of ['VPCMIDO', 'edge', 'ROUTED']) {
+    const r = render(doc(mode), { node: NODE }, DEFAULT_NETD_CONFIG, HOST);
+    assert.equal(r.ok, false, mode);
+    if (r.ok) continue;
+    assert.equal(r.code, 'UNSUPPORTED_MODE');
+    assert.match(r.message, new RegExp(`"${mode}"`));
+  }
+});
+
+test('the refusal comes before anything else is checked (a node absent from the document is not the reason given)', () => {
+  const r = render(doc('VPCMIDO'), { node: '10.9.9.9' }, DEFAULT_NETD_CONFIG, HOST);
+  assert.equal(r.ok ? 'ok' : r.code, 'UNSUPPORTED_MODE');
+});
