@@ -15,7 +15,7 @@ import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { gniBuild } from '../src/cloud-controller/broadcast/plugin.ts';
+import { gniBuilder } from '../src/cloud-controller/broadcast/plugin.ts';
 import { encodeBuilt } from '../src/cloud-controller/broadcast/broadcaster.ts';
 import { readSnapshot } from '../src/cloud-controller/snapshot/read-snapshot.ts';
 import { buildGni } from '../src/cloud-controller/gni/builder.ts';
@@ -106,7 +106,7 @@ try {
  * cycle does them, median of 15 changes each (after warm-up).
  */
 async function changeToDocument(report: (t: string) => void, run: (i: number) => Promise<unknown>, groupIds: string[]): Promise<void> {
-  const build = gniBuild;
+  const build = gniBuilder();
   let sequence = 1;
   const cycle = async (options?: { full?: boolean }) => {
     const c0 = process.cpuUsage();

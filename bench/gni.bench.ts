@@ -22,7 +22,7 @@
  * the samples; the first 20 (JIT warm-up) apart, then median / p95 / best
  * wall time and median CPU of the M steady-state runs.
  */
-import { buildGniEncoded } from '../src/cloud-controller/gni/builder.ts';
+import { GniEncoder } from '../src/cloud-controller/gni/encoder.ts';
 import type { CloudSnapshot } from '../src/cloud-controller/contracts.ts';
 import { parseGni, serializeGni, serializeGniBody } from '../src/shared/gni/codec.ts';
 import { readGniHeader } from '../src/shared/gni/header.ts';
@@ -87,10 +87,11 @@ function measure(instances: number, withParse: boolean): Row {
   const afterRun: number[] = [];
   let xml = '';
   // Snapshots from the store are sorted by id (the synthetic one is not).
+  const encoder = new GniEncoder();
   let current: CloudSnapshot = { ...snapshot, instances: [...snapshot.instances].sort((a, b) => (a.id < b.id ? -1 : 1)) };
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const copy = structuredClone(snapshot);
-    const b = time(() => buildGniEncoded(copy));
+    const b = time(() => encoder.build(copy));
     // What the broadcaster sends: the sequence stamped, UTF-8 bytes.
     const e = time(() => b.value.encode(i + 1));
     // The preview route's text (the body is materialized from the bytes on first use).
@@ -100,11 +101,11 @@ function measure(instances: number, withParse: boolean): Row {
     const u = time(() => serializeGniBody(plain));
     xml = s.value;
     // Incremental: one group's rules changed (an authorize), then one instance added (a run).
-    buildGniEncoded(current);
+    encoder.build(current);
     current = withOneRule(current, i);
-    const r = time(() => buildGniEncoded(current).encode(i + 1));
+    const r = time(() => encoder.build(current).encode(i + 1));
     current = withOneInstance(current, i);
-    const n = time(() => buildGniEncoded(current).encode(i + 1));
+    const n = time(() => encoder.build(current).encode(i + 1));
     if (i < WARMUP) continue;
     build.push(b.ms);
     enc.push(e.ms);

@@ -12,7 +12,7 @@
  * Run: node --import tsx bench/validate.bench.ts [runs]   (default 50 runs, 5 warm-up)
  */
 import { performance } from 'node:perf_hooks';
-import { validateNetworkConfiguration } from '../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../src/cloud-controller/modes/validate.ts';
 import { DEFAULT_EXPLODE_INPUTS, explode } from '../src/cloud-controller/config/explode.ts';
 import type { NetworkConfiguration } from '../src/cloud-controller/config/types.ts';
 

@@ -51,21 +51,21 @@ export function resolveClientSettings(ctx: CliContext, opts: ApiOptions): Client
   if (timeoutText !== undefined && timeoutText !== '') {
     const seconds = Number(timeoutText);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
-      throw usageError('InvalidTimeout', `--timeout / EDGENET_TIMEOUT must be a number of seconds in (0, 86400], got ${JSON.stringify(timeoutText)}`);
+      throw usageError('INVALID_TIMEOUT', `--timeout / EDGENET_TIMEOUT must be a number of seconds in (0, 86400], got ${JSON.stringify(timeoutText)}`);
     }
     timeoutMs = Math.round(seconds * 1000);
   }
   let url = opts.url ?? ctx.env.EDGENET_URL;
   if (url === undefined && conf.listen !== undefined) {
     url = listenToUrl(conf.listen);
-    if (url === undefined) throw usageError('ConfigUnusable', `LISTEN=${conf.listen} in ${conf.file} names no port a client can use: pass --url`);
+    if (url === undefined) throw usageError('CONFIG_UNUSABLE', `LISTEN=${conf.listen} in ${conf.file} names no port a client can use: pass --url`);
   }
   url = (url ?? DEFAULT_CLC_URL).replace(/\/+$/, '');
   try {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
   } catch {
-    throw usageError('InvalidUrl', `--url / EDGENET_URL must be an http(s) URL, got ${JSON.stringify(url)}`);
+    throw usageError('INVALID_URL', `--url / EDGENET_URL must be an http(s) URL, got ${JSON.stringify(url)}`);
   }
   const token = resolveToken(ctx, opts, conf);
   return {
@@ -89,7 +89,7 @@ function readConf(ctx: CliContext, opts: ApiOptions): ClcConfForCli & { file?: s
   } catch (err) {
     // The default file is optional; one named explicitly must be readable.
     if (explicit === undefined) return {};
-    throw usageError('ConfigUnreadable', `cannot read the CLC config ${file}: ${errorMessage(err)}`);
+    throw usageError('CONFIG_UNREADABLE', `cannot read the CLC config ${file}: ${errorMessage(err)}`);
   }
   const conf = parseClcConfForCli(text);
   // A relative TOKEN_FILE is relative to the directory the CLC runs in; we can only guess the config's.
@@ -103,7 +103,7 @@ function resolveToken(ctx: CliContext, opts: ApiOptions, conf: ClcConfForCli & {
     try {
       return fs.readFileSync(file, 'utf8').trim() || undefined;
     } catch (err) {
-      if (must) throw usageError('TokenFileUnreadable', `cannot read the admin token file ${file}: ${errorMessage(err)}`);
+      if (must) throw usageError('TOKEN_FILE_UNREADABLE', `cannot read the admin token file ${file}: ${errorMessage(err)}`);
       return undefined;
     }
   };

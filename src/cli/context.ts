@@ -9,6 +9,7 @@
  * without `--json` (1 failure, 2 usage).
  */
 import type { Command } from 'commander';
+import type { ErrorCode } from '../shared/error-codes.ts';
 
 export interface CliContext {
   readonly env: NodeJS.ProcessEnv;
@@ -25,23 +26,23 @@ export interface CliContext {
  * `code` and `details` feed the JSON error object under `--json`.
  */
 export class CliExit extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(
     readonly exitCode: number,
     message = '',
-    options: { code?: string; details?: Record<string, unknown> } = {},
+    options: { code?: ErrorCode; details?: Record<string, unknown> } = {},
   ) {
     super(message);
     this.name = 'CliExit';
-    this.code = options.code ?? (exitCode === 2 ? 'UsageError' : 'Failed');
+    this.code = options.code ?? (exitCode === 2 ? 'USAGE_ERROR' : 'FAILED');
     this.details = options.details;
   }
 }
 
 /** A usage error (exit 2) with a stable code. */
-export function usageError(code: string, message: string, details?: Record<string, unknown>): CliExit {
+export function usageError(code: ErrorCode, message: string, details?: Record<string, unknown>): CliExit {
   return new CliExit(2, `error: ${message}`, { code, ...(details ? { details } : {}) });
 }
 

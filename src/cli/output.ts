@@ -35,10 +35,10 @@ export function addListOptions(cmd: Command): Command {
 
 export function outputFormat(opts: OutputOptions): OutputFormat {
   if (opts.output !== undefined && !FORMATS.includes(opts.output as OutputFormat)) {
-    throw usageError('InvalidOutputFormat', `--output must be table, tsv or json, not ${JSON.stringify(opts.output)}`);
+    throw usageError('INVALID_OUTPUT_FORMAT', `--output must be table, tsv or json, not ${JSON.stringify(opts.output)}`);
   }
   if (opts.json && opts.output !== undefined && opts.output !== 'json') {
-    throw usageError('InvalidOutputFormat', `--json contradicts --output ${opts.output}`);
+    throw usageError('INVALID_OUTPUT_FORMAT', `--json contradicts --output ${opts.output}`);
   }
   return opts.json ? 'json' : ((opts.output as OutputFormat | undefined) ?? 'table');
 }

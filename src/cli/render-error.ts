@@ -10,9 +10,10 @@ import type { CommanderError } from 'commander';
 import { CliExit } from './context.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { formatDiagnostic, type Diagnostic } from '../shared/diagnostics.ts';
+import type { ErrorCode } from '../shared/error-codes.ts';
 
 export interface JsonError {
-  readonly error: { readonly code: string; readonly message: string; readonly details?: Record<string, unknown> };
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: Record<string, unknown> };
 }
 
 export interface Rendered {
@@ -21,7 +22,7 @@ export interface Rendered {
   readonly stdout?: string;
 }
 
-export function jsonError(code: string, message: string, details?: Record<string, unknown>): JsonError {
+export function jsonError(code: ErrorCode, message: string, details?: Record<string, unknown>): JsonError {
   return { error: { code, message, ...(details !== undefined && Object.keys(details).length > 0 ? { details } : {}) } };
 }
 
@@ -35,7 +36,7 @@ export function renderError(err: unknown, json: boolean): Rendered {
   if (err instanceof CliExit) {
     if (json) {
       // A command that already printed its JSON result (e.g. a rejected `property set`) throws an empty CliExit.
-      if (err.message === '' && err.details === undefined && err.code === 'Failed') return { exitCode: err.exitCode, stderr: [] };
+      if (err.message === '' && err.details === undefined && err.code === 'FAILED') return { exitCode: err.exitCode, stderr: [] };
       return { exitCode: err.exitCode, stderr: [], stdout: JSON.stringify(jsonError(err.code, stripPrefix(err.message, err.code) || `exit ${err.exitCode}`, err.details)) };
     }
     return { exitCode: err.exitCode, stderr: err.message ? [err.message] : [] };
@@ -46,12 +47,12 @@ export function renderError(err: unknown, json: boolean): Rendered {
     const diagnostics = Array.isArray(details.diagnostics) ? (details.diagnostics as Diagnostic[]) : [];
     return { exitCode: 1, stderr: [...diagnostics.map(formatDiagnostic), `error: ${err.code}: ${err.message}`] };
   }
-  if (json) return { exitCode: 1, stderr: [], stdout: JSON.stringify(jsonError('Internal', errorMessage(err))) };
+  if (json) return { exitCode: 1, stderr: [], stdout: JSON.stringify(jsonError('INTERNAL', errorMessage(err))) };
   return { exitCode: 1, stderr: [`error: ${errorMessage(err)}`] };
 }
 
 /** Commander's usage errors as a JSON error (exit 2). */
 export function usageFromCommander(err: CommanderError, usageText: string): JsonError {
   const first = usageText.split('\n').find((l) => l.trim() !== '') ?? err.message;
-  return jsonError('UsageError', stripPrefix(first.trim()), { commander: err.code });
+  return jsonError('USAGE_ERROR', stripPrefix(first.trim()), { commander: err.code });
 }

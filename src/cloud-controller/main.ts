@@ -281,7 +281,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
       // Said loudly at start; the CLC still serves its API and metadata and
       // picks the certificate up once it is there (the broadcaster retries).
       for (const d of checkClcCertificate(config).filter((x) => x.severity === 'error')) {
-        logger.error('client certificate for calling cluster controllers is unusable; every broadcast fails with clc-certificate-missing until it is fixed', { code: d.code, problem: d.message });
+        logger.error('client certificate for calling cluster controllers is unusable; every broadcast fails with CLC_CERTIFICATE_MISSING until it is fixed', { code: d.code, problem: d.message });
       }
       await runCloudController(
         {

@@ -101,10 +101,10 @@ export function parseNodes(raw: string, ncPort: number): NodeTarget[] {
     const eq = item.indexOf('=');
     if (eq > 0) {
       const url = item.slice(eq + 1);
-      if (!/^https:\/\/[^\s/]+\/?/.test(url)) throw new UserError('CONFIG_VALUE', `NODES: ${item}: expected name=https://host:port/`);
+      if (!/^https:\/\/[^\s/]+\/?/.test(url)) throw new UserError('CONFIG_BAD_VALUE', `NODES: ${item}: expected name=https://host:port/`);
       return { name: item.slice(0, eq), url };
     }
-    if (!isIPv4(item)) throw new UserError('CONFIG_VALUE', `NODES: ${item} is not an IPv4 address or name=url`);
+    if (!isIPv4(item)) throw new UserError('CONFIG_BAD_VALUE', `NODES: ${item} is not an IPv4 address or name=url`);
     return { name: item, url: `https://${item}:${ncPort}/` };
   });
 }

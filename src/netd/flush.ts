@@ -58,7 +58,9 @@ export async function planFlush(host: HostOps, options: FlushOptions): Promise<S
     }
   }
   const processes = await observeProcesses(host, { runDir: options.runDir, drivers: options.drivers ?? PROCESS_DRIVERS });
-  for (const [kind, p] of processes) if (p.pid !== undefined) steps.push({ kind: 'process-stop', process: kind, pid: p.pid });
+  for (const [kind, p] of [...processes].sort(([a], [b]) => a.localeCompare(b))) {
+    if (p.pid !== undefined) steps.push({ kind: 'process-stop', process: kind, pid: p.pid });
+  }
   return steps;
 }
 

@@ -57,7 +57,7 @@ test('edgenet property/cluster/node/group/instance/ipam/address against a runnin
     assert.equal(JSON.parse(rejectedJson.stdout).ok, false);
     assert.equal(badEnum.code, 1);
     assert.equal(noValue.code, 2);
-    assert.equal(unknown.stderr.trim(), 'error: UnknownProperty: no property named "no.such.property" (see `edgenet property list`)');
+    assert.equal(unknown.stderr.trim(), 'error: UNKNOWN_PROPERTY: no property named "no.such.property" (see `edgenet property list`)');
     assert.equal(JSON.parse(await ok('property', 'history', 'cloud.network.network_configuration', '--json')).length, 1);
 
     // Clusters, nodes, groups.
@@ -91,7 +91,7 @@ test('edgenet property/cluster/node/group/instance/ipam/address against a runnin
     assert.equal(run.privateIp, '10.1.0.10');
     const run2 = await ok('instance', 'run', '--cluster', 'C1', '--node', '10.0.0.7', '--group', group.id, '--private-ip', '10.1.0.14');
     assert.match(run2, /^INSTANCE\ti-[0-9a-f]{8}\tC1\t10\.0\.0\.7\taa:bb:[0-9a-f:]{11}\t10\.1\.0\.14\t/);
-    assert.match((await cli(['instance', 'run', '--cluster', 'C1', '--node', '10.0.0.8', '--group', 'web'], env)).stderr, /NodeNotFound/);
+    assert.match((await cli(['instance', 'run', '--cluster', 'C1', '--node', '10.0.0.8', '--group', 'web'], env)).stderr, /NODE_NOT_FOUND/);
     assert.equal((await cli(['instance', 'run', '--cluster', 'C1', '--node', '10.0.0.7'], env)).code, 2, 'missing --group is a usage error');
     assert.match(await ok('ipam', 'reserve', '10.1.0.11', '--note', 'router'), /reserved/);
     const show = await ok('ipam', 'show', '--cluster', 'C1');
@@ -111,12 +111,12 @@ test('edgenet property/cluster/node/group/instance/ipam/address against a runnin
     assert.match(await ok('instance', 'terminate', run.id), /terminated/);
     assert.match(await ok('ipam', 'show', '--cluster', 'C1'), /held \(released/);
     await ok('ipam', 'unreserve', '10.1.0.11');
-    assert.match((await cli(['cluster', 'deregister', 'C1'], env)).stderr, /ClusterInUse/);
+    assert.match((await cli(['cluster', 'deregister', 'C1'], env)).stderr, /CLUSTER_IN_USE/);
 
     // Flags instead of the environment; a wrong token; a CLC that is not there.
     const flagsEnv = testEnv(dir);
     assert.equal((await cli(['property', 'get', 'cloud.vmstate.mac_prefix', '--url', clc.url, '--token', clc.token], flagsEnv)).stdout.trim(), 'd0:0d');
-    assert.match((await cli(['property', 'list', '--url', clc.url, '--token', 'wrong'], flagsEnv)).stderr, /Unauthorized/);
+    assert.match((await cli(['property', 'list', '--url', clc.url, '--token', 'wrong'], flagsEnv)).stderr, /UNAUTHORIZED/);
     // Token found through the default token file location (EDGENET_STATE_DIR/clc/admin-token).
     const unreachable = await cli(['property', 'list', '--url', 'http://127.0.0.1:9'], flagsEnv);
     assert.equal(unreachable.code, 1);

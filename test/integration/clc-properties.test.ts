@@ -19,12 +19,12 @@ test('invalid set over HTTP changes neither value nor history', async () => {
     const historyBefore = await api(clc, 'GET', `/v1/properties/${NC}/history`);
     const bad = await api(clc, 'PUT', `/v1/properties/${NC}`, { value: configText((c) => ({ ...c, PublicIps: ['10.1.0.10'] })) });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'InvalidProperty');
+    assert.equal(bad.body.error.code, 'INVALID_PROPERTY');
     assert.ok(bad.body.error.diagnostics.length > 0);
     const malformed = await api(clc, 'PUT', `/v1/properties/${NC}`, { value: '{"Clusters": [}' });
     assert.equal(malformed.status, 400);
     const badInt = await api(clc, 'PUT', '/v1/properties/cloud.network.broadcast_interval', { value: 'often' });
-    assert.equal(badInt.body.error.code, 'InvalidProperty');
+    assert.equal(badInt.body.error.code, 'INVALID_PROPERTY');
     assert.deepEqual(await api(clc, 'GET', `/v1/properties/${NC}`), before);
     assert.deepEqual(await api(clc, 'GET', `/v1/properties/${NC}/history`), historyBefore);
     assert.equal((await api(clc, 'GET', '/v1/properties/cloud.network.broadcast_interval/history')).body.history.length, 0);

@@ -43,13 +43,13 @@ export function registerGni(program: Command, ctx: CliContext): void {
       try {
         input = await readFile(file);
       } catch (err) {
-        throw usageError('FileUnreadable', `cannot read ${file}: ${errorMessage(err)}`);
+        throw usageError('FILE_UNREADABLE', `cannot read ${file}: ${errorMessage(err)}`);
       }
       const result = parseGni(input);
       if (opts.json === true) {
         const summary = result.ok
           ? { valid: true, version: result.value.version, sequence: result.value.sequence, instances: result.value.instances.length, securityGroups: result.value.securityGroups.length, diagnostics: result.diagnostics }
-          : { valid: false, error: { code: 'InvalidGni', message: `${file} is not a valid GNI document` }, diagnostics: result.diagnostics };
+          : { valid: false, error: { code: 'INVALID_GNI', message: `${file} is not a valid GNI document` }, diagnostics: result.diagnostics };
         ctx.out(JSON.stringify(summary, null, 2));
       } else {
         for (const d of result.diagnostics) (d.severity === 'error' ? ctx.err : ctx.out)(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}`);

@@ -38,7 +38,7 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw usageError('FileUnreadable', `cannot read ${what} ${file}: ${errorMessage(err)}`);
+    throw usageError('FILE_UNREADABLE', `cannot read ${what} ${file}: ${errorMessage(err)}`);
   }
 }
 
@@ -69,15 +69,15 @@ export function registerNetdPlan(netd: Command, ctx: CliContext, opts: NetdPlanO
       if (flags.config !== undefined) {
         const parsed = parseNetdConfig(await readText(flags.config, 'config'));
         if (flags.json !== true || parsed.ok) for (const d of parsed.diagnostics) ctx.err(`${d.severity}: ${flags.config}: ${formatDiagnostic(d)}`);
-        if (!parsed.ok) throw new CliExit(1, `error: ${flags.config} is not a valid netd configuration`, { code: 'InvalidConfig', details: { diagnostics: parsed.diagnostics } });
+        if (!parsed.ok) throw new CliExit(1, `error: ${flags.config} is not a valid netd configuration`, { code: 'CONFIG_INVALID', details: { diagnostics: parsed.diagnostics } });
         config = parsed.value;
       }
       const node = flags.node ?? (config.nodeName || undefined);
-      if (node === undefined) throw usageError('MissingNode', '--node is required (or EDGENET_NODE_NAME in --config)');
+      if (node === undefined) throw usageError('MISSING_NODE', '--node is required (or EDGENET_NODE_NAME in --config)');
       const doc = parseGni(await readText(flags.gni, 'GNI document'));
       if (!doc.ok) {
         if (flags.json !== true) for (const d of doc.diagnostics) ctx.err(formatDiagnostic(d));
-        throw new CliExit(1, `error: ${flags.gni} is not a valid GNI document`, { code: 'InvalidGni', details: { diagnostics: doc.diagnostics } });
+        throw new CliExit(1, `error: ${flags.gni} is not a valid GNI document`, { code: 'INVALID_GNI', details: { diagnostics: doc.diagnostics } });
       }
       const host: HostFacts = flags.host ? await readHostFacts(config.bridge) : {};
       const facts: HostFacts = flags.bridgeMac !== undefined ? { ...host, bridgeMac: flags.bridgeMac.toLowerCase() } : host;

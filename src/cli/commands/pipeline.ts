@@ -67,7 +67,7 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
     );
   const days = (text: string): number => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n <= 0) throw usageError('InvalidDays', `--days must be a positive whole number, not ${JSON.stringify(text)}`);
+    if (!Number.isInteger(n) || n <= 0) throw usageError('INVALID_DAYS', `--days must be a positive whole number, not ${JSON.stringify(text)}`);
     return n;
   };
   addJsonOption(
@@ -91,7 +91,7 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .option('--dir <dir>', 'certificate directory', paths.certsDir(ctx.env))
       .option('--days <n>', 'validity in days', '825'),
   ).action(async (name: string, o: { role: string; ip: string[]; dns: string[]; dir: string; days: string; json?: boolean }) => {
-    if (!isRole(o.role)) throw usageError('InvalidRole', `--role must be clc, cc or nc, not ${JSON.stringify(o.role)}`);
+    if (!isRole(o.role)) throw usageError('INVALID_ROLE', `--role must be clc, cc or nc, not ${JSON.stringify(o.role)}`);
     const out = await issueCert(createExec(), { dir: o.dir, name, role: o.role, ips: o.ip, dnsNames: o.dns, days: days(o.days) });
     if (o.json) printJson(ctx, { role: o.role, cert: out.cert, key: out.key });
     else ctx.out(`issued ${o.role} certificate: ${out.cert} (key ${out.key}, mode 0600)`);

@@ -19,7 +19,7 @@ import type { CliContext } from '../context.ts';
 import type { Diagnostic } from '../../shared/diagnostics.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { errorMessage } from '../../shared/errors.ts';
-import { validateNetworkConfiguration } from '../../cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../cloud-controller/modes/validate.ts';
 import { DEFAULT_EXPLODE_INPUTS, explode, splitList } from '../../cloud-controller/config/explode.ts';
 import type { ExplodeInputs } from '../../cloud-controller/config/types.ts';
 import { isIp } from '../../shared/ip.ts';
@@ -91,7 +91,7 @@ interface ExplodeOptions {
 /** Options → ExplodeInputs; a bad option is a usage error (exit 2). */
 function explodeInputs(opts: ExplodeOptions, ctx: CliContext): ExplodeInputs | undefined {
   const usage = (message: string) => {
-    if (opts.json) ctx.out(JSON.stringify(jsonError('UsageError', message)));
+    if (opts.json) ctx.out(JSON.stringify(jsonError('USAGE_ERROR', message)));
     else ctx.err(`error: ${message}`);
     ctx.setExitCode(2);
     return undefined;
@@ -116,7 +116,7 @@ async function readDocument(file: string, readStdin: () => Promise<string>, ctx:
     return file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
     const message = `cannot read ${file === '-' ? 'standard input' : file}: ${errorMessage(err)}`;
-    if (json) ctx.out(JSON.stringify(jsonError('FileUnreadable', message)));
+    if (json) ctx.out(JSON.stringify(jsonError('FILE_UNREADABLE', message)));
     else ctx.err(`error: ${message}`);
     ctx.setExitCode(2);
     return undefined;
@@ -124,7 +124,7 @@ async function readDocument(file: string, readStdin: () => Promise<string>, ctx:
 }
 
 function invalidError(file: string, diagnostics: readonly Diagnostic[]): { error: { code: string; message: string } } {
-  return { error: { code: 'InvalidConfiguration', message: summary(file, false, diagnostics) } };
+  return { error: { code: 'INVALID_CONFIGURATION', message: summary(file, false, diagnostics) } };
 }
 
 function formatLine(d: Diagnostic): string {

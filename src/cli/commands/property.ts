@@ -48,7 +48,7 @@ function shown(value: string | undefined): string {
 /** Splits NAME=VALUE; VALUE `@FILE` reads the file (euctl convention). */
 export async function parseAssignment(text: string): Promise<{ name: string; value: string }> {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw usageError('InvalidAssignment', `expected NAME=VALUE or NAME=@FILE, got ${JSON.stringify(text)}`);
+  if (eq <= 0) throw usageError('INVALID_ASSIGNMENT', `expected NAME=VALUE or NAME=@FILE, got ${JSON.stringify(text)}`);
   const name = text.slice(0, eq);
   let value = text.slice(eq + 1);
   if (value.startsWith('@')) {
@@ -56,7 +56,7 @@ export async function parseAssignment(text: string): Promise<{ name: string; val
     try {
       value = await readFile(file, 'utf8');
     } catch (err) {
-      throw usageError('FileUnreadable', `cannot read ${file}: ${errorMessage(err)}`);
+      throw usageError('FILE_UNREADABLE', `cannot read ${file}: ${errorMessage(err)}`);
     }
   }
   return { name, value };
@@ -102,7 +102,7 @@ export function registerProperty(program: Command, ctx: CliContext): void {
       try {
         result = await api.request('PUT', `/v1/properties/${enc(name)}`, { value });
       } catch (err) {
-        if (err instanceof UserError && err.code === 'InvalidProperty') {
+        if (err instanceof UserError && err.code === 'INVALID_PROPERTY') {
           if (opts.json) {
             const diagnostics = err.details?.diagnostics ?? [];
             printJson(ctx, { ok: false, name, error: { code: err.code, message: err.message, details: { property: name, diagnostics } }, diagnostics });
@@ -170,7 +170,7 @@ export function registerProperty(program: Command, ctx: CliContext): void {
         if (opts.json) printJson(ctx, result);
         else ctx.out(`${name} = ${shown(result.property.value)} (default)`);
       } catch (err) {
-        if (!opts.json && err instanceof UserError && err.code === 'InvalidProperty') printRejection(ctx, err);
+        if (!opts.json && err instanceof UserError && err.code === 'INVALID_PROPERTY') printRejection(ctx, err);
         throw err;
       }
     },

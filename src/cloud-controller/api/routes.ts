@@ -24,7 +24,7 @@ const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 function body(req: ApiRequest): Record<string, unknown> {
   if (req.body === undefined) return {};
   if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-    throw new UserError('MalformedRequest', 'the request body must be a JSON object');
+    throw new UserError('MALFORMED_REQUEST', 'the request body must be a JSON object');
   }
   return req.body as Record<string, unknown>;
 }

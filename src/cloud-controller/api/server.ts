@@ -99,20 +99,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
     const declared = declaredLength(req, maxBody);
-    if (declared === 'invalid') throw new UserError('MalformedRequest', 'invalid Content-Length', { status: 400 });
-    if (declared === 'too-large') throw new UserError('PayloadTooLarge', `request body over ${maxBody} bytes`, { status: 413 });
+    if (declared === 'invalid') throw new UserError('MALFORMED_REQUEST', 'invalid Content-Length', { status: 400 });
+    if (declared === 'too-large') throw new UserError('REQUEST_TOO_LARGE', `request body over ${maxBody} bytes`, { status: 413 });
     const match = router.match(method, url.pathname);
     if (match.kind === 'not-found') {
-      throw new UserError('NotFound', `no route ${method} ${url.pathname}`, { status: 404 });
+      throw new UserError('NOT_FOUND', `no route ${method} ${url.pathname}`, { status: 404 });
     }
     if (match.kind === 'method-not-allowed') {
-      throw new UserError('MethodNotAllowed', `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`, { status: 405 });
+      throw new UserError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`, { status: 405 });
     }
     if (!match.isPublic) {
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header);
       if (!m || !timingSafeEqual(digest(m[1]!.trim()), tokenDigest)) {
-        throw new UserError('Unauthorized', 'missing or wrong admin token (Authorization: Bearer TOKEN)', { status: 401 });
+        throw new UserError('UNAUTHORIZED', 'missing or wrong admin token (Authorization: Bearer TOKEN)', { status: 401 });
       }
     }
     const body = await readJson(req, { limit: maxBody, idleMs: timeouts.bodyIdleMs });
@@ -156,21 +156,21 @@ function readJson(req: http.IncomingMessage, options: { limit: number; idleMs: n
         reject(err);
       } else resolve(value);
     };
-    const stopIdle = watchBodyIdle(req, options.idleMs, () => finish(new UserError('RequestTimeout', `no request body data for ${options.idleMs} ms`, { status: 408 })));
+    const stopIdle = watchBodyIdle(req, options.idleMs, () => finish(new UserError('REQUEST_TIMEOUT', `no request body data for ${options.idleMs} ms`, { status: 408 })));
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
-      if (size > options.limit) return finish(new UserError('PayloadTooLarge', `request body over ${options.limit} bytes`, { status: 413 }));
+      if (size > options.limit) return finish(new UserError('REQUEST_TOO_LARGE', `request body over ${options.limit} bytes`, { status: 413 }));
       chunks.push(chunk);
     });
-    req.on('error', (err) => finish(new UserError('MalformedRequest', `request body: ${errorMessage(err)}`, { status: 400 })));
+    req.on('error', (err) => finish(new UserError('MALFORMED_REQUEST', `request body: ${errorMessage(err)}`, { status: 400 })));
     req.on('end', () => {
       if (size === 0) return finish(undefined, undefined);
       const text = Buffer.concat(chunks, size).toString('utf8');
       try {
         finish(undefined, JSON.parse(text));
       } catch (err) {
-        finish(new UserError('MalformedRequest', `request body is not valid JSON: ${errorMessage(err)}`));
+        finish(new UserError('MALFORMED_REQUEST', `request body is not valid JSON: ${errorMessage(err)}`));
       }
     });
   });

@@ -17,7 +17,7 @@
  * (ms), cloud.network.broadcast_interval (s), cloud.network.broadcast_timeout (s).
  */
 import type { ClcContext, ClcPlugin, CloudSnapshot } from '../contracts.ts';
-import { buildGniEncoded } from '../gni/builder.ts';
+import { GniEncoder } from '../gni/encoder.ts';
 import { snapshotReadInfo } from '../snapshot/snapshot-cache.ts';
 import { paths, DEFAULT_PORTS } from '../../shared/paths.ts';
 import { EdgenetError, errorMessage } from '../../shared/errors.ts';
@@ -97,13 +97,17 @@ export function ccTransport(env: NodeJS.ProcessEnv, options: { onTiming?: (clust
 }
 
 /**
- * The broadcaster's build step: the (incremental) GNI builder; encoding
- * stamps the sequence on the root and joins the cached UTF-8 sections, so the
- * document text is never built as one string and encoded again.
+ * The broadcaster's build step: an incremental GNI encoder of its own (its
+ * fragment caches live as long as the returned function); encoding stamps the
+ * sequence on the root and joins the cached UTF-8 sections, so the document
+ * text is never built as one string and encoded again.
  */
-export function gniBuild(snapshot: CloudSnapshot): BuiltDocument {
-  const built = buildGniEncoded(snapshot);
-  return { version: built.doc.version, encode: (sequence, generation) => built.encode(sequence, generation) };
+export function gniBuilder(): (snapshot: CloudSnapshot) => BuiltDocument {
+  const encoder = new GniEncoder();
+  return (snapshot) => {
+    const built = encoder.build(snapshot);
+    return { version: built.doc.version, encode: (sequence, generation) => built.encode(sequence, generation) };
+  };
 }
 
 export function broadcastPlugin(): ClcPlugin {
@@ -125,7 +129,7 @@ export function broadcastPlugin(): ClcPlugin {
         logger: ctx.logger.child({ component: 'broadcast' }),
         snapshot: (options) => ctx.snapshot(options),
         describeSnapshot: (snapshot) => snapshotReadInfo(snapshot),
-        build: gniBuild,
+        build: gniBuilder(),
         nextSequence: () => ctx.nextSequence(),
         generation: () => ctx.generation(),
         documentBuilt: (sequence, snapshot) => ctx.documentBuilt(sequence, snapshot),

@@ -65,8 +65,11 @@ export interface ClusterRecord {
   readonly statusErrorCode?: string;
 }
 
-/** The CLC could not load its own client certificate: no CC was even dialled. */
-export const CLC_CERTIFICATE_MISSING = 'clc-certificate-missing';
+/**
+ * A node's `result` when the CLC could not load its own client certificate
+ * (error code CLC_CERTIFICATE_MISSING): no CC was even dialled.
+ */
+const CLC_CERTIFICATE_MISSING_RESULT = 'clc-certificate-missing';
 
 export function statusView(input: {
   now: number;
@@ -88,7 +91,7 @@ export function statusView(input: {
     const nodes = names.map((name): NodeStatusView => {
       const r = c.reports.get(name);
       const ccDown = c.statusError !== undefined;
-      const clcCert = c.statusErrorCode === CLC_CERTIFICATE_MISSING;
+      const clcCert = c.statusErrorCode === 'CLC_CERTIFICATE_MISSING';
       // A dead, hung or flushed netd is not converged, whatever it applied (netd-health.ts).
       const health = netdHealth(name, ccDown ? undefined : r);
       // What cannot be asked cannot be claimed: a CC or NC that does not answer
@@ -105,7 +108,7 @@ export function statusView(input: {
         appliedVersion: r?.appliedVersion,
         appliedSequence: r?.appliedSequence,
         appliedAt: r?.appliedAt,
-        result: ccDown ? (clcCert ? CLC_CERTIFICATE_MISSING : 'cc-unreachable') : (r?.result ?? 'unknown'),
+        result: ccDown ? (clcCert ? CLC_CERTIFICATE_MISSING_RESULT : 'cc-unreachable') : (r?.result ?? 'unknown'),
         lastError: ccDown ? (clcCert ? `cloud controller: ${c.statusError}` : `cluster controller: ${c.statusError}`) : r?.lastError,
         polledAt: r?.polledAt,
         ...health,

@@ -8,6 +8,7 @@
  * docs/config.md lists every code (test/unit/config/docs.test.ts keeps it in sync).
  */
 import type { Diagnostic, Severity } from '../../shared/diagnostics.ts';
+import { NETWORK_MODES } from '../../shared/gni/mode.ts';
 
 export interface ConfigCodeInfo {
   readonly severity: Severity;
@@ -26,7 +27,7 @@ const REGISTRY = {
   IP_RANGE_INVALID: { severity: 'error', meaning: 'An IP list entry is neither a single IPv4 address nor a range "a.b.c.d-e.f.g.h".' },
   MAC_PREFIX_INVALID: { severity: 'error', meaning: 'A MacPrefix is not two hexadecimal bytes separated by a colon ("d0:0d").' },
   DOMAIN_INVALID: { severity: 'error', meaning: 'InstanceDnsDomain is not a domain name: labels of 1-63 letters, digits or hyphens (not at either end), separated by single dots, no leading or trailing dot, at most 253 characters, last label not numeric.' },
-  MODE_UNSUPPORTED: { severity: 'error', meaning: 'Mode is not "EDGE", the only mode edgenet implements.' },
+  MODE_UNSUPPORTED: { severity: 'error', meaning: `Mode names no mode edgenet implements (${NETWORK_MODES.map((m) => `"${m}"`).join(', ')}).` },
   SCHEMA_VIOLATION: { severity: 'error', meaning: 'A schema rule without a more specific code failed (should not happen; report it as a bug).' },
 
   // Values that parse but are wrong on their own.

@@ -4,7 +4,7 @@
  * and the GNI builder work from.
  *
  * Rules:
- * - Mode is EDGE. Top-level MacPrefix ← document, else `cloud.vmstate.mac_prefix`;
+ * - Mode ← document, else the default mode (EDGE). Top-level MacPrefix ← document, else `cloud.vmstate.mac_prefix`;
  *   a cluster's MacPrefix ← its own, else the top-level one. MAC prefixes are
  *   lower-cased (MACs are compared as text downstream).
  * - A cluster's Subnet ← inline, or the top-level subnet it names, or the
@@ -24,6 +24,7 @@
  * (it throws INVALID_CONFIGURATION otherwise rather than guess).
  */
 import { EdgenetError } from '../../shared/errors.ts';
+import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
 import { cidrRange, formatRange, hostRange, maskToPrefix, parseIp, parseRangeEntry, subtractAddresses } from '../../shared/ip.ts';
 import type {
   ClusterConfig,
@@ -57,7 +58,7 @@ export function explode(cfg: NetworkConfiguration, inputs: ExplodeInputs): Explo
     }
   }
   return {
-    Mode: 'EDGE',
+    Mode: cfg.Mode ?? DEFAULT_NETWORK_MODE,
     InstanceDnsDomain: cfg.InstanceDnsDomain ?? defaultDnsDomain(inputs.instanceSubdomain),
     InstanceDnsServers: [...(cfg.InstanceDnsServers ?? defaultNameservers(inputs.nameservers))],
     MacPrefix: macPrefix,

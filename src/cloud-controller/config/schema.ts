@@ -18,6 +18,7 @@ import { joinPath } from '../../shared/diagnostics.ts';
 import { diag } from './codes.ts';
 import type { ConfigCode } from './codes.ts';
 import schema from '../../../schemas/network_configuration.schema.json' with { type: 'json' };
+import { NETWORK_MODES } from '../../shared/gni/mode.ts';
 
 export const NETWORK_CONFIGURATION_SCHEMA: unknown = schema;
 
@@ -107,7 +108,7 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       return diag('LIST_EMPTY', path, 'The list is empty: at least one entry is required');
     case 'enum':
     case 'const':
-      if (path === 'Mode') return diag('MODE_UNSUPPORTED', path, `Cannot use mode ${describe(e.data)}: only "EDGE" is supported`);
+      if (path === 'Mode') return diag('MODE_UNSUPPORTED', path, `Cannot use mode ${describe(e.data)}: ${SUPPORTED_MODES}`);
       break;
     case 'pattern':
     case 'minLength':
@@ -122,6 +123,9 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
   }
   return diag('SCHEMA_VIOLATION', path, `Schema rule ${e.schemaPath} failed: ${e.message ?? 'invalid value'}`);
 }
+
+/** `only "EDGE" is supported`, or `supported: "A", "B"` once there are more modes. */
+const SUPPORTED_MODES = NETWORK_MODES.length === 1 ? `only ${JSON.stringify(NETWORK_MODES[0])} is supported` : `supported: ${NETWORK_MODES.map((m) => JSON.stringify(m)).join(', ')}`;
 
 function article(type: string): string {
   if (type === 'array') return 'a list';

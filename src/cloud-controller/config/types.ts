@@ -1,8 +1,11 @@
 /**
  * The `cloud.network.network_configuration` property (Eucalyptus EDGE format,
  * PascalCase keys) as typed data, before and after defaults are applied
- * ("explode", eucalyptus-edge.md §3.4).
+ * ("explode", eucalyptus-edge.md §3.4). `Mode` names one of NETWORK_MODES
+ * (src/shared/gni/mode.ts); which keys each mode defines is
+ * src/cloud-controller/modes/.
  */
+import type { NetworkModeName } from '../../shared/gni/mode.ts';
 
 export interface SubnetConfig {
   readonly Name?: string;
@@ -20,7 +23,7 @@ export interface ClusterConfig {
 }
 
 export interface NetworkConfiguration {
-  readonly Mode?: 'EDGE';
+  readonly Mode?: NetworkModeName;
   readonly InstanceDnsDomain?: string;
   readonly InstanceDnsServers?: readonly string[];
   readonly MacPrefix?: string;
@@ -46,7 +49,8 @@ export interface ExplodedCluster {
 
 /** Every default filled in; what the CLC's IPAM and GNI builder work from. */
 export interface ExplodedNetworkConfiguration {
-  readonly Mode: 'EDGE';
+  /** The declared mode, else the default one. */
+  readonly Mode: NetworkModeName;
   readonly InstanceDnsDomain: string;
   readonly InstanceDnsServers: readonly string[];
   readonly MacPrefix: string;

@@ -1,6 +1,7 @@
 /**
- * The bridge between the property store and the configuration module
- * (`cloud-controller/config/`): validates `cloud.network.network_configuration`
+ * The bridge between the property store and the configuration modules
+ * (`cloud-controller/config/`, and `modes/validate.ts`, which checks the
+ * document as its mode requires): validates `cloud.network.network_configuration`
  * text and explodes it with the defaults the other properties provide.
  *
  * Validation and explode of a large document cost tens of milliseconds, and
@@ -9,7 +10,7 @@
  */
 import type { Diagnostic } from '../../shared/diagnostics.ts';
 import type { ExplodedNetworkConfiguration, NetworkConfiguration } from '../config/types.ts';
-import { validateNetworkConfiguration } from '../config/validate.ts';
+import { validateNetworkConfiguration } from '../modes/validate.ts';
 import { explode, explodeInputsFromProperties } from '../config/explode.ts';
 
 export type PropertyGetter = (name: string) => string | undefined;
@@ -45,7 +46,7 @@ function evaluate(text: string, get: PropertyGetter): ConfigOutcome {
   } catch (err) {
     return {
       ok: false,
-      diagnostics: [{ severity: 'error', code: 'ExplodeFailed', path: '', message: (err as Error).message }],
+      diagnostics: [{ severity: 'error', code: 'EXPLODE_FAILED', path: '', message: (err as Error).message }],
     };
   }
 }

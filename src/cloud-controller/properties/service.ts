@@ -73,7 +73,7 @@ export function explodedConfiguration(texts: ReadonlyMap<string, string>): Explo
 
 function requireDefinition(name: string): PropertyDefinition {
   const def = propertyDefinition(name);
-  if (!def) throw new UserError('UnknownProperty', `no property named ${JSON.stringify(name)} (see \`edgenet property list\`)`, { status: 404 });
+  if (!def) throw new UserError('UNKNOWN_PROPERTY', `no property named ${JSON.stringify(name)} (see \`edgenet property list\`)`, { status: 404 });
   return def;
 }
 
@@ -119,7 +119,7 @@ export class PropertyService {
       const parsed = def.parse(text, getterOf(next));
       if (!parsed.ok) {
         const lines = parsed.diagnostics.map(formatDiagnostic);
-        throw new UserError('InvalidProperty', `invalid value for ${name}: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? ` (+${lines.length - 3} more)` : ''}`, {
+        throw new UserError('INVALID_PROPERTY', `invalid value for ${name}: ${lines.slice(0, 3).join('; ')}${lines.length > 3 ? ` (+${lines.length - 3} more)` : ''}`, {
           details: { property: name, diagnostics: parsed.diagnostics },
         });
       }
@@ -127,7 +127,7 @@ export class PropertyService {
       if (name !== NETWORK_CONFIGURATION && texts.has(NETWORK_CONFIGURATION)) {
         const outcome = evaluateNetworkConfiguration(texts.get(NETWORK_CONFIGURATION)!, getterOf(next));
         if (!outcome.ok) {
-          throw new UserError('InvalidProperty', `${name}=${text} would make ${NETWORK_CONFIGURATION} invalid`, {
+          throw new UserError('INVALID_PROPERTY', `${name}=${text} would make ${NETWORK_CONFIGURATION} invalid`, {
             details: { property: name, diagnostics: outcome.diagnostics },
           });
         }
@@ -166,7 +166,7 @@ export class PropertyService {
         next.delete(name);
         const outcome = evaluateNetworkConfiguration(texts.get(NETWORK_CONFIGURATION)!, getterOf(next));
         if (!outcome.ok) {
-          throw new UserError('InvalidProperty', `resetting ${name} would make ${NETWORK_CONFIGURATION} invalid`, {
+          throw new UserError('INVALID_PROPERTY', `resetting ${name} would make ${NETWORK_CONFIGURATION} invalid`, {
             details: { property: name, diagnostics: outcome.diagnostics },
           });
         }
@@ -192,7 +192,7 @@ async function refuseDroppedClusters(db: Db, before: ReadonlyMap<string, string>
   if (dependents.length === 0) return;
   const what = dependents.map((d) => `${d.cluster} (${[d.nodes.length > 0 ? `nodes ${d.nodes.join(', ')}` : '', d.instances.length > 0 ? `instances ${d.instances.join(', ')}` : ''].filter(Boolean).join('; ')})`);
   throw new UserError(
-    'ClusterInUse',
+    'CLUSTER_IN_USE',
     `${NETWORK_CONFIGURATION} would drop cluster${dependents.length > 1 ? 's' : ''} still in use: ${what.join(', ')}; terminate the instances and deregister the nodes first, or keep the cluster's name`,
     { status: 409, details: { property: NETWORK_CONFIGURATION, dependents } },
   );

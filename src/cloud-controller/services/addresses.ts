@@ -38,7 +38,7 @@ export async function allocatePublicAddress(
 ): Promise<AddressView> {
   const owner = accountId(input.owner);
   const requested = optionalString(input.ip, 'ip');
-  if (!env.cfg) throw new UserError('NetworkNotConfigured', 'cloud.network.network_configuration is not set: there is no public pool yet', { status: 409 });
+  if (!env.cfg) throw new UserError('NETWORK_NOT_CONFIGURED', 'cloud.network.network_configuration is not set: there is no public pool yet', { status: 409 });
   const pool = poolsOf(env.cfg).find((p) => p.key === PUBLIC_POOL)!;
   const ip = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: owner, now: env.now, ...(requested !== undefined ? { requested } : {}) });
   await tx.db.insertInto('public_addresses').values({ ip, owner_id: owner, instance_id: null, last_node: null, allocated_at: env.now, disassociated_mark: null }).execute();

@@ -52,7 +52,7 @@ export function nameArgument(value: unknown, field: string): string {
  */
 export function serviceUrlArgument(value: unknown, field: string): URL {
   const text = requireString(value, field);
-  const bad = (why: string) => new UserError('InvalidUrl', `${field} ${JSON.stringify(text)} ${why}: expected https://HOST:PORT/ (for example https://10.0.0.6:8774/)`);
+  const bad = (why: string) => new UserError('INVALID_URL', `${field} ${JSON.stringify(text)} ${why}: expected https://HOST:PORT/ (for example https://10.0.0.6:8774/)`);
   let url: URL;
   try {
     url = new URL(text);
@@ -76,9 +76,9 @@ export function serviceUrlArgument(value: unknown, field: string): URL {
 export function nodeNameArgument(value: unknown, field = 'node name'): string {
   const text = requireString(value, field);
   const ip = parseIp(text);
-  if (ip === undefined) throw new UserError('InvalidNodeName', `a node is named by its IPv4 address (as Eucalyptus registers nodes), got ${JSON.stringify(text)}`);
+  if (ip === undefined) throw new UserError('INVALID_NODE_NAME', `a node is named by its IPv4 address (as Eucalyptus registers nodes), got ${JSON.stringify(text)}`);
   const first = Math.floor(ip / 0x1000000);
-  if (first === 0 || first >= 224) throw new UserError('InvalidNodeName', `${text} cannot be a node's address (0.0.0.0/8, multicast and reserved addresses are not)`);
+  if (first === 0 || first >= 224) throw new UserError('INVALID_NODE_NAME', `${text} cannot be a node's address (0.0.0.0/8, multicast and reserved addresses are not)`);
   return text;
 }
 

@@ -54,7 +54,7 @@ async function requireFreeCc(db: Db, url: URL, except?: string): Promise<void> {
       continue;
     }
     if (host === url.host) {
-      throw new UserError('CcAlreadyInUse', `the cluster controller at ${url.host} already serves cluster ${r.name}: one CC serves one cluster`, {
+      throw new UserError('CC_ALREADY_IN_USE', `the cluster controller at ${url.host} already serves cluster ${r.name}: one CC serves one cluster`, {
         status: 409,
         details: { cluster: r.name, ccUrl: r.cc_url },
       });
@@ -67,7 +67,7 @@ export async function registerCluster(tx: Tx, input: { name?: unknown; ccUrl?: u
   const url = serviceUrlArgument(input.ccUrl, 'ccUrl (--cc)');
   const ccIp = ccIpOf(input.ccIp, url);
   const existing = await tx.db.selectFrom('clusters').select('name').where('name', '=', name).executeTakeFirst();
-  if (existing) throw new UserError('ClusterAlreadyExists', `cluster ${name} is already registered`, { status: 409 });
+  if (existing) throw new UserError('CLUSTER_ALREADY_EXISTS', `cluster ${name} is already registered`, { status: 409 });
   await requireFreeCc(tx.db, url);
   await tx.db.insertInto('clusters').values({ name, cc_url: url.toString(), cc_ip: ccIp, created_at: now }).execute();
   tx.changed({ kind: 'cluster', id: name });
@@ -92,7 +92,7 @@ export async function deregisterCluster(tx: Tx, nameInput: unknown): Promise<voi
   const name = requireString(nameInput, 'cluster name');
   await requireCluster(tx.db, name);
   const used = await tx.db.selectFrom('instances').select(({ fn }) => fn.countAll<number>().as('n')).where('cluster', '=', name).executeTakeFirstOrThrow();
-  if (Number(used.n) > 0) throw new UserError('ClusterInUse', `cluster ${name} still has ${used.n} instance(s); terminate them first`, { status: 409 });
+  if (Number(used.n) > 0) throw new UserError('CLUSTER_IN_USE', `cluster ${name} still has ${used.n} instance(s); terminate them first`, { status: 409 });
   await tx.db.deleteFrom('node_applied').where('cluster', '=', name).execute();
   await tx.db.deleteFrom('nodes').where('cluster', '=', name).execute();
   await tx.db.deleteFrom('clusters').where('name', '=', name).execute();
@@ -105,7 +105,7 @@ export async function registerNode(tx: Tx, input: { cluster?: unknown; name?: un
   const url = serviceUrlArgument(input.ncUrl, 'ncUrl (--nc)');
   await requireCluster(tx.db, cluster);
   const existing = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', name).executeTakeFirst();
-  if (existing) throw new UserError('NodeAlreadyExists', `node ${name} is already registered (cluster ${existing.cluster})`, { status: 409 });
+  if (existing) throw new UserError('NODE_ALREADY_EXISTS', `node ${name} is already registered (cluster ${existing.cluster})`, { status: 409 });
   await tx.db.insertInto('nodes').values({ name, cluster, nc_url: url.toString(), created_at: now }).execute();
   tx.changed({ kind: 'node', id: name });
   return { name, cluster, ncUrl: url.toString(), instances: 0 };
@@ -116,7 +116,7 @@ export async function updateNode(tx: Tx, nameInput: unknown, input: { ncUrl?: un
   const name = requireString(nameInput, 'node name');
   const url = serviceUrlArgument(input.ncUrl, 'ncUrl (--nc)');
   const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', name).executeTakeFirst();
-  if (!node) throw new UserError('NodeNotFound', `no node ${name} is registered`, { status: 404 });
+  if (!node) throw new UserError('NODE_NOT_FOUND', `no node ${name} is registered`, { status: 404 });
   await tx.db.updateTable('nodes').set({ nc_url: url.toString() }).where('name', '=', name).execute();
   tx.changed({ kind: 'node', id: name });
   return (await listNodes(tx.db, node.cluster)).find((n) => n.name === name)!;
@@ -127,10 +127,10 @@ export async function deregisterNode(tx: Tx, clusterInput: unknown, nameInput: u
   const name = requireString(nameInput, 'node name');
   await requireCluster(tx.db, cluster);
   const node = await tx.db.selectFrom('nodes').selectAll().where('name', '=', name).executeTakeFirst();
-  if (!node) throw new UserError('NodeNotFound', `no node ${name} is registered`, { status: 404 });
-  if (node.cluster !== cluster) throw new UserError('NodeNotInCluster', `node ${name} belongs to cluster ${node.cluster}, not ${cluster}`);
+  if (!node) throw new UserError('NODE_NOT_FOUND', `no node ${name} is registered`, { status: 404 });
+  if (node.cluster !== cluster) throw new UserError('NODE_NOT_IN_CLUSTER', `node ${name} belongs to cluster ${node.cluster}, not ${cluster}`);
   const used = await tx.db.selectFrom('instances').select(({ fn }) => fn.countAll<number>().as('n')).where('node', '=', name).executeTakeFirstOrThrow();
-  if (Number(used.n) > 0) throw new UserError('NodeInUse', `node ${name} still hosts ${used.n} instance(s); terminate them first`, { status: 409 });
+  if (Number(used.n) > 0) throw new UserError('NODE_IN_USE', `node ${name} still hosts ${used.n} instance(s); terminate them first`, { status: 409 });
   await tx.db.deleteFrom('node_applied').where('node', '=', name).execute();
   await tx.db.deleteFrom('nodes').where('name', '=', name).execute();
   tx.changed({ kind: 'node', id: name });
@@ -138,7 +138,7 @@ export async function deregisterNode(tx: Tx, clusterInput: unknown, nameInput: u
 
 export async function requireCluster(db: Db, name: string): Promise<{ name: string; cc_url: string; cc_ip: string }> {
   const row = await db.selectFrom('clusters').select(['name', 'cc_url', 'cc_ip']).where('name', '=', name).executeTakeFirst();
-  if (!row) throw new UserError('ClusterNotFound', `no cluster ${name} is registered (see \`edgenet cluster list\`)`, { status: 404 });
+  if (!row) throw new UserError('CLUSTER_NOT_FOUND', `no cluster ${name} is registered (see \`edgenet cluster list\`)`, { status: 404 });
   return row;
 }
 

@@ -83,7 +83,7 @@ export async function allocateAddress(tx: Tx, req: AllocateRequest): Promise<str
     const wanted = parseIp(req.requested);
     if (wanted === undefined) throw new UserError('InvalidParameterValue', `${JSON.stringify(req.requested)} is not an IPv4 address`);
     if (!pool.ranges.some((r) => rangeContains(r, wanted))) {
-      throw new UserError('AddressNotInPool', `${req.requested} is not in the ${describePool(pool)} (${pool.ranges.map(formatRange).join(', ') || 'empty'})`);
+      throw new UserError('ADDRESS_NOT_IN_POOL', `${req.requested} is not in the ${describePool(pool)} (${pool.ranges.map(formatRange).join(', ') || 'empty'})`);
     }
     const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip_num', '=', wanted).executeTakeFirst();
     if (existing) throw leaseConflict(req.requested, existing.state);
@@ -96,7 +96,7 @@ export async function allocateAddress(tx: Tx, req: AllocateRequest): Promise<str
       for (const [n, st] of taken) if (pool.ranges.some((r) => rangeContains(r, n))) counts[st]++;
       const size = pool.ranges.reduce((n, r) => n + rangeSize(r), 0);
       throw new UserError(
-        'AddressPoolExhausted',
+        'ADDRESS_POOL_EXHAUSTED',
         `no free address in the ${describePool(pool)}: ${size} addresses, ${counts.allocated} allocated, ${counts.held} held (released, waiting for nodes to converge), ${counts.reserved} reserved`,
         { status: 409, details: { pool: pool.key, size, ...counts } },
       );
@@ -118,11 +118,11 @@ function describePool(pool: Pool): string {
 function leaseConflict(ip: string, state: LeaseState): UserError {
   switch (state) {
     case 'allocated':
-      return new UserError('AddressInUse', `${ip} is already allocated`, { status: 409 });
+      return new UserError('ADDRESS_IN_USE', `${ip} is already allocated`, { status: 409 });
     case 'held':
-      return new UserError('AddressHeld', `${ip} was released recently and is held until every registered node has applied a document without it`, { status: 409 });
+      return new UserError('ADDRESS_HELD', `${ip} was released recently and is held until every registered node has applied a document without it`, { status: 409 });
     case 'reserved':
-      return new UserError('AddressReserved', `${ip} is externally reserved`, { status: 409 });
+      return new UserError('ADDRESS_RESERVED', `${ip} is externally reserved`, { status: 409 });
   }
 }
 
@@ -308,10 +308,10 @@ export async function addReservation(tx: Tx, input: { ip?: unknown; note?: unkno
   const note = optionalString(input.note, 'note') ?? null;
   const num = parseIp(ip)!;
   const pool = poolContaining(pools, num);
-  if (!pool) throw new UserError('AddressNotInPool', `${ip} is in no pool of the network configuration`);
+  if (!pool) throw new UserError('ADDRESS_NOT_IN_POOL', `${ip} is in no pool of the network configuration`);
   const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip', '=', ip).executeTakeFirst();
   if (existing) {
-    if (existing.state === 'reserved') throw new UserError('AddressAlreadyReserved', `${ip} is already reserved`, { status: 409 });
+    if (existing.state === 'reserved') throw new UserError('ADDRESS_ALREADY_RESERVED', `${ip} is already reserved`, { status: 409 });
     throw leaseConflict(ip, existing.state);
   }
   await tx.db
@@ -324,7 +324,7 @@ export async function addReservation(tx: Tx, input: { ip?: unknown; note?: unkno
 export async function removeReservation(tx: Tx, ipInput: unknown): Promise<void> {
   const ip = ipArgument(ipInput, 'ip');
   const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip', '=', ip).executeTakeFirst();
-  if (!existing || existing.state !== 'reserved') throw new UserError('ReservationNotFound', `${ip} is not reserved`, { status: 404 });
+  if (!existing || existing.state !== 'reserved') throw new UserError('RESERVATION_NOT_FOUND', `${ip} is not reserved`, { status: 404 });
   await tx.db.deleteFrom('ip_leases').where('ip', '=', ip).execute();
   tx.changed({ kind: 'ipam', id: ip });
 }
@@ -393,7 +393,7 @@ export async function ipamShow(
   let pools = poolsOf(options.cfg);
   if (options.cluster !== undefined) {
     pools = pools.filter((p) => p.cluster === options.cluster);
-    if (pools.length === 0) throw new UserError('ClusterNotConfigured', `cluster ${options.cluster} is not in cloud.network.network_configuration`, { status: 404 });
+    if (pools.length === 0) throw new UserError('CLUSTER_NOT_CONFIGURED', `cluster ${options.cluster} is not in cloud.network.network_configuration`, { status: 404 });
   }
   const poolViews: PoolView[] = [];
   for (const pool of pools) {

@@ -39,7 +39,7 @@ test('ownership, unknown objects and malformed arguments are refused without cha
   await rejectsCode(f.state.associateAddress({ ip: mine.ip, instance: 'i-00000000' }), 'InvalidInstanceID.NotFound');
   await rejectsCode(f.state.releaseAddress({ ip: theirs.ip, owner: '000000000001' }), 'InvalidAddress.NotFound');
   await rejectsCode(f.state.allocateAddress({ owner: 'bob' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.allocateAddress({ ip: '10.1.0.10' }), 'AddressNotInPool');
+  await rejectsCode(f.state.allocateAddress({ ip: '10.1.0.10' }), 'ADDRESS_NOT_IN_POOL');
   assert.deepEqual((await f.state.listAddresses()).map((x) => [x.ip, x.instanceId]), [[theirs.ip, undefined], [mine.ip, undefined]]);
   assert.deepEqual((await f.state.listAddresses('000000000002')).map((x) => x.ip), [theirs.ip]);
   await f.close();
@@ -87,7 +87,7 @@ test('a public address released after its disassociation reached every node is f
   await f.state.releaseAddress({ ip: c.ip });
   view = await f.state.ipamShow();
   assert.deepEqual(view.holds.map((h) => [h.ip, h.documentSequence]), [[b.ip, seq], [c.ip, seq]]);
-  await rejectsCode(f.state.allocateAddress({ ip: c.ip }), 'AddressHeld');
+  await rejectsCode(f.state.allocateAddress({ ip: c.ip }), 'ADDRESS_HELD');
   // The other node applied it: both free.
   assert.deepEqual((await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }])).sort(), [b.ip, c.ip].sort());
   view = await f.state.ipamShow();

@@ -67,22 +67,22 @@ test('admin API: token auth, public health, error shape, plugin routes and lifec
     assert.equal((await call(url, 'GET', '/healthz', undefined)).status, 200);
     const denied = await call(url, 'GET', '/v1/properties', undefined);
     assert.equal(denied.status, 401);
-    assert.equal(denied.body.error.code, 'Unauthorized');
+    assert.equal(denied.body.error.code, 'UNAUTHORIZED');
     assert.equal((await call(url, 'GET', '/v1/properties', 'wrong')).status, 401);
     assert.equal((await call(url, 'GET', '/v1/properties', token)).status, 200);
     const missing = await call(url, 'GET', '/v1/nope', token);
-    assert.deepEqual([missing.status, missing.body.error.code], [404, 'NotFound']);
+    assert.deepEqual([missing.status, missing.body.error.code], [404, 'NOT_FOUND']);
     assert.equal((await call(url, 'PATCH', '/v1/properties', token)).status, 405);
     const malformed = await call(url, 'PUT', '/v1/properties/cloud.network.address_allocation', token, '{not json');
-    assert.deepEqual([malformed.status, malformed.body.error.code], [400, 'MalformedRequest']);
+    assert.deepEqual([malformed.status, malformed.body.error.code], [400, 'MALFORMED_REQUEST']);
 
     const invalid = await call(url, 'PUT', '/v1/properties/cloud.network.network_configuration', token, { value: '{"PublicIps": ["1.2.3"]}' });
     assert.equal(invalid.status, 400);
-    assert.equal(invalid.body.error.code, 'InvalidProperty');
+    assert.equal(invalid.body.error.code, 'INVALID_PROPERTY');
     assert.ok(Array.isArray(invalid.body.error.diagnostics) && invalid.body.error.diagnostics.length > 0);
     assert.ok(invalid.body.error.diagnostics.every((d: { code: string; path: string }) => typeof d.code === 'string' && typeof d.path === 'string'));
     const unknown = await call(url, 'GET', '/v1/properties/no.such', token);
-    assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'UnknownProperty']);
+    assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'UNKNOWN_PROPERTY']);
 
     const set = await call(url, 'PUT', '/v1/properties/cloud.network.network_configuration', token, { value: configText() });
     assert.equal(set.status, 200);
@@ -96,7 +96,7 @@ test('admin API: token auth, public health, error shape, plugin routes and lifec
     const cluster = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
     assert.equal(cluster.status, 201);
     const bad = await call(url, 'POST', '/v1/clusters', token, { name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
-    assert.deepEqual([bad.status, bad.body.error.code, typeof bad.body.error.message], [409, 'ClusterAlreadyExists', 'string']);
+    assert.deepEqual([bad.status, bad.body.error.code, typeof bad.body.error.message], [409, 'CLUSTER_ALREADY_EXISTS', 'string']);
     const snap = await call(url, 'GET', '/v1/snapshot', token);
     assert.equal(snap.body.clcIp, '10.0.0.1');
   } finally {

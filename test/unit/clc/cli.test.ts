@@ -47,7 +47,7 @@ test('rule and table rendering', () => {
 test('apiClient: flag beats env beats defaults; unreachable CLC has a clear message', async () => {
   const ctx: CliContext = { env: { EDGENET_URL: 'http://127.0.0.1:9', EDGENET_TOKEN: 't', EDGENET_STATE_DIR: '/nonexistent' }, out: () => {}, err: () => {}, signal: new AbortController().signal, setExitCode: () => {} };
   await assert.rejects(apiClient(ctx, {}).request('GET', '/v1/properties'), (e: Error & { code?: string }) => {
-    assert.equal(e.code, 'ClcUnreachable');
+    assert.equal(e.code, 'CLC_UNREACHABLE');
     assert.match(e.message, /cannot reach the cloud controller at http:\/\/127\.0\.0\.1:9 \(is `edgenet clc` running\?\)/);
     return true;
   });

@@ -25,10 +25,10 @@ test('run: every bad argument has a stable code and changes nothing', async () =
     [{ cluster: 'C1', groups: ['web'] }, 'MissingParameter'],
     [{ cluster: 'C1', node: '10.0.0.7' }, 'MissingParameter'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: [] }, 'MissingParameter'],
-    [{ cluster: 'NOPE', node: '10.0.0.7', groups: ['web'] }, 'ClusterNotFound'],
-    [{ cluster: 'C3', node: '10.0.0.7', groups: ['web'] }, 'ClusterNotConfigured'],
-    [{ cluster: 'C1', node: '10.9.9.9', groups: ['web'] }, 'NodeNotFound'],
-    [{ cluster: 'C1', node: '10.0.0.17', groups: ['web'] }, 'NodeNotInCluster'],
+    [{ cluster: 'NOPE', node: '10.0.0.7', groups: ['web'] }, 'CLUSTER_NOT_FOUND'],
+    [{ cluster: 'C3', node: '10.0.0.7', groups: ['web'] }, 'CLUSTER_NOT_CONFIGURED'],
+    [{ cluster: 'C1', node: '10.9.9.9', groups: ['web'] }, 'NODE_NOT_FOUND'],
+    [{ cluster: 'C1', node: '10.0.0.17', groups: ['web'] }, 'NODE_NOT_IN_CLUSTER'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: ['nope'] }, 'InvalidGroup.NotFound'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: ['web', 'web'] }, 'InvalidParameterValue'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: ['web'], owner: 'alice' }, 'InvalidParameterValue'],
@@ -41,12 +41,12 @@ test('run: every bad argument has a stable code and changes nothing', async () =
   await f.close();
 });
 
-test('run without a network configuration: NetworkNotConfigured', async () => {
+test('run without a network configuration: NETWORK_NOT_CONFIGURED', async () => {
   const f = fixture();
   await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
   await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
   await f.state.createGroup({ name: 'web' });
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'NetworkNotConfigured');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'NETWORK_NOT_CONFIGURED');
   await f.properties.set('cloud.network.network_configuration', configText());
   await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   await f.close();
@@ -68,25 +68,25 @@ test('an id collision is retried; the database refuses duplicate MACs and privat
 
 test('clusters and nodes: register, list, errors, deregister refused while in use', async () => {
   const f = await populated();
-  await rejectsCode(f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' }), 'ClusterAlreadyExists');
+  await rejectsCode(f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' }), 'CLUSTER_ALREADY_EXISTS');
   await rejectsCode(f.state.registerCluster({ name: 'bad name', ccUrl: 'https://10.0.0.6:8774/' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'ftp://x/' }), 'InvalidUrl');
+  await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'ftp://x/' }), 'INVALID_URL');
   await rejectsCode(f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example:8774/' }), 'InvalidParameterValue');
   const named = await f.state.registerCluster({ name: 'C9', ccUrl: 'https://cc.example:8774/', ccIp: '10.0.0.9' });
   assert.equal(named.ccIp, '10.0.0.9');
-  await rejectsCode(f.state.registerNode({ cluster: 'NOPE', name: '10.0.0.50', ncUrl: 'https://10.0.0.50:8775/' }), 'ClusterNotFound');
-  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' }), 'NodeAlreadyExists');
-  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: 'bad node!', ncUrl: 'https://10.0.0.7:8775/' }), 'InvalidNodeName');
+  await rejectsCode(f.state.registerNode({ cluster: 'NOPE', name: '10.0.0.50', ncUrl: 'https://10.0.0.50:8775/' }), 'CLUSTER_NOT_FOUND');
+  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' }), 'NODE_ALREADY_EXISTS');
+  await rejectsCode(f.state.registerNode({ cluster: 'C2', name: 'bad node!', ncUrl: 'https://10.0.0.7:8775/' }), 'INVALID_NODE_NAME');
   const clusters = await f.state.listClusters();
   assert.deepEqual(clusters.map((c) => [c.name, c.nodes.map((n) => n.name)]), [['C1', ['10.0.0.7']], ['C2', ['10.0.0.17']], ['C9', []]]);
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
-  await rejectsCode(f.state.deregisterNode('C1', '10.0.0.7'), 'NodeInUse');
-  await rejectsCode(f.state.deregisterNode('C2', '10.0.0.7'), 'NodeNotInCluster');
-  await rejectsCode(f.state.deregisterCluster('C1'), 'ClusterInUse');
+  await rejectsCode(f.state.deregisterNode('C1', '10.0.0.7'), 'NODE_IN_USE');
+  await rejectsCode(f.state.deregisterNode('C2', '10.0.0.7'), 'NODE_NOT_IN_CLUSTER');
+  await rejectsCode(f.state.deregisterCluster('C1'), 'CLUSTER_IN_USE');
   await f.state.terminateInstance(i.id);
   await f.state.deregisterNode('C1', '10.0.0.7');
   await f.state.deregisterCluster('C1');
-  await rejectsCode(f.state.deregisterCluster('C1'), 'ClusterNotFound');
+  await rejectsCode(f.state.deregisterCluster('C1'), 'CLUSTER_NOT_FOUND');
   const snap = await f.state.snapshot();
   assert.deepEqual(snap.clusters.map((c) => c.name), ['C2', 'C9']);
   await f.close();

@@ -21,7 +21,7 @@ test('first-free hands out the lowest free address, then exhaustion is a clear e
   const f = await populated();
   const instances = await runMany(f, 5);
   assert.deepEqual(instances.map((i) => i.privateIp), C1_POOL);
-  const err = await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
+  const err = await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
   assert.match(err.message, /cluster C1/);
   assert.equal(err.status, 409);
   assert.equal((await f.state.listInstances()).length, 5);
@@ -35,7 +35,7 @@ test('random allocation spreads over the pool, never repeats, and also exhausts 
   assert.equal(new Set(ips).size, 5);
   assert.deepEqual([...ips].sort(), C1_POOL);
   assert.notDeepEqual(ips, C1_POOL, 'random order differs from first-free for this seed');
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
   await f.close();
 });
 
@@ -46,8 +46,8 @@ for (const strategy of ['first-free', 'random'] as const) {
     const victim = all[2]!;
     await f.state.terminateInstance(victim.id);
     // Held: the pool is still exhausted.
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'AddressHeld');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'ADDRESS_HELD');
     let view = await f.state.ipamShow('C1');
     assert.equal(view.pools[0]!.held, 1);
     // Every registered node, not only the one that ran it (its groups' ipsets are on every node).
@@ -59,11 +59,11 @@ for (const strategy of ['first-free', 'random'] as const) {
     await f.state.documentBuilt(seq);
     // The instance's node reports an older document: still held.
     await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq - 1 }]);
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
     // The instance's node applied the document, the other node has not: still held.
     await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq - 1 }]);
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'AddressHeld');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: victim.privateIp }), 'ADDRESS_HELD');
     assert.equal((await f.state.ipamShow('C1')).pools[0]!.held, 1);
     // Every node applied it: free again, and the next allocation takes exactly it.
     await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
@@ -80,7 +80,7 @@ for (const strategy of ['first-free', 'random'] as const) {
     const all = await runMany(f, 5);
     await f.state.terminateInstance(all[0]!.id);
     await f.clock.advance(59_000);
-    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'AddressPoolExhausted');
+    await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] }), 'ADDRESS_POOL_EXHAUSTED');
     await f.clock.advance(1_000);
     const again = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
     assert.equal(again.privateIp, all[0]!.privateIp);
@@ -172,7 +172,7 @@ test('a released private address stays held while another node (which holds it i
   await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq - 1 }]);
   const view = await f.state.ipamShow('C1');
   assert.deepEqual(holdsOf(view), [[a.privateIp, ALL_NODES]]);
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: a.privateIp }), 'AddressHeld');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: a.privateIp }), 'ADDRESS_HELD');
   // 10.0.0.17 applied it: free, and handed out again.
   assert.deepEqual(await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]), [a.privateIp]);
   const again = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: a.privateIp });
@@ -184,9 +184,9 @@ test('explicit requests: inside the pool, outside it, malformed, taken', async (
   const f = await populated();
   const a = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.13' });
   assert.equal(a.privateIp, '10.1.0.13');
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.13' }), 'AddressInUse');
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.99' }), 'AddressNotInPool');
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.2.0.10' }), 'AddressNotInPool');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.13' }), 'ADDRESS_IN_USE');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.99' }), 'ADDRESS_NOT_IN_POOL');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.2.0.10' }), 'ADDRESS_NOT_IN_POOL');
   await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0' }), 'InvalidParameterValue');
   // First-free skips the explicitly taken address.
   const next = await runMany(f, 4);
@@ -198,20 +198,20 @@ test('external reservations are never handed out and can be removed', async () =
   const f = await populated();
   await f.state.addReservation({ ip: '10.1.0.10', note: 'router' });
   await f.state.addReservation({ ip: '192.0.2.10' });
-  await rejectsCode(f.state.addReservation({ ip: '10.1.0.10' }), 'AddressAlreadyReserved');
-  await rejectsCode(f.state.addReservation({ ip: '10.9.9.9' }), 'AddressNotInPool');
+  await rejectsCode(f.state.addReservation({ ip: '10.1.0.10' }), 'ADDRESS_ALREADY_RESERVED');
+  await rejectsCode(f.state.addReservation({ ip: '10.9.9.9' }), 'ADDRESS_NOT_IN_POOL');
   await rejectsCode(f.state.addReservation({ ip: 'nope' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.10' }), 'AddressReserved');
+  await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'], privateIp: '10.1.0.10' }), 'ADDRESS_RESERVED');
   const first = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   assert.equal(first.privateIp, '10.1.0.11');
-  await rejectsCode(f.state.addReservation({ ip: '10.1.0.11' }), 'AddressInUse');
+  await rejectsCode(f.state.addReservation({ ip: '10.1.0.11' }), 'ADDRESS_IN_USE');
   const addr = await f.state.allocateAddress({});
   assert.equal(addr.ip, '192.0.2.11');
   const view = await f.state.ipamShow();
   assert.deepEqual(view.reservations.map((r) => r.ip), ['10.1.0.10', '192.0.2.10']);
   assert.equal(view.pools.find((p) => p.pool === 'cluster:C1')!.map, 'rX...');
   assert.equal(view.pools.find((p) => p.pool === 'public')!.map, 'rX.');
-  await rejectsCode(f.state.removeReservation('10.1.0.12'), 'ReservationNotFound');
+  await rejectsCode(f.state.removeReservation('10.1.0.12'), 'RESERVATION_NOT_FOUND');
   await f.state.removeReservation('10.1.0.10');
   const again = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   assert.equal(again.privateIp, '10.1.0.10');
@@ -230,7 +230,7 @@ test('ipam show: compact map with X . r h and counts per pool', async () => {
   assert.equal(pool.map, 'hX..r');
   assert.deepEqual([pool.size, pool.allocated, pool.held, pool.reserved, pool.free], [5, 1, 1, 1, 2]);
   assert.ok(b);
-  await rejectsCode(f.state.ipamShow('NOPE'), 'ClusterNotConfigured');
+  await rejectsCode(f.state.ipamShow('NOPE'), 'CLUSTER_NOT_CONFIGURED');
   await f.close();
 });
 
@@ -267,7 +267,7 @@ test('the public pool: allocation, exhaustion, release held until every node con
   const b = await f.state.allocateAddress({});
   const c = await f.state.allocateAddress({});
   assert.deepEqual([a.ip, b.ip, c.ip], ['192.0.2.10', '192.0.2.11', '192.0.2.12']);
-  await rejectsCode(f.state.allocateAddress({}), 'AddressPoolExhausted');
+  await rejectsCode(f.state.allocateAddress({}), 'ADDRESS_POOL_EXHAUSTED');
   // Never associated: released immediately.
   await f.state.releaseAddress({ ip: c.ip });
   assert.equal((await f.state.allocateAddress({})).ip, c.ip);
@@ -276,13 +276,13 @@ test('the public pool: allocation, exhaustion, release held until every node con
   await f.state.releaseAddress({ ip: a.ip });
   const view = await f.state.ipamShow();
   assert.deepEqual(holdsOf(view), [[a.ip, ALL_NODES]]);
-  await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'AddressHeld');
+  await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'ADDRESS_HELD');
   await f.state.snapshot();
   const seq = await f.state.nextSequence();
   await f.state.documentBuilt(seq);
   // The node it was on applied the document; the other has not: still held.
   await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }]);
-  await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'AddressHeld');
+  await rejectsCode(f.state.allocateAddress({ ip: a.ip }), 'ADDRESS_HELD');
   await f.state.nodesApplied([{ cluster: 'C2', node: '10.0.0.17', appliedSequence: seq }]);
   assert.equal((await f.state.allocateAddress({ ip: a.ip })).ip, a.ip);
   await f.close();

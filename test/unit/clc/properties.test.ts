@@ -88,12 +88,12 @@ test('own validation per property with stable codes', async () => {
     ['cloud.network.broadcast_timeout', '', 'NotAnInteger'],
   ];
   for (const [name, value, code] of cases) {
-    const err = await rejectsCode(f.properties.set(name, value), 'InvalidProperty');
+    const err = await rejectsCode(f.properties.set(name, value), 'INVALID_PROPERTY');
     const diagnostics = err.details?.diagnostics as { code: string }[];
     assert.equal(diagnostics[0]?.code, code, `${name}=${value}`);
   }
-  await rejectsCode(f.properties.set('no.such.property', 'x'), 'UnknownProperty');
-  await rejectsCode(f.properties.history('no.such.property'), 'UnknownProperty');
+  await rejectsCode(f.properties.set('no.such.property', 'x'), 'UNKNOWN_PROPERTY');
+  await rejectsCode(f.properties.history('no.such.property'), 'UNKNOWN_PROPERTY');
   assert.equal(f.changes.length, 0);
   for (const p of await f.properties.list()) assert.equal(p.isDefault, true, p.name);
   await f.close();
@@ -110,12 +110,12 @@ test('an invalid network configuration changes nothing: value, history and event
       'cloud.network.network_configuration',
       configText((c) => ({ ...c, PublicIps: ['192.0.2.20-192.0.2.10'], Clusters: [c.Clusters[0], { ...c.Clusters[0] }] })),
     ),
-    'InvalidProperty',
+    'INVALID_PROPERTY',
   );
   const diagnostics = err.details?.diagnostics as { code: string; path: string }[];
   assert.ok(diagnostics.length >= 2, 'every problem is reported');
   assert.ok(diagnostics.some((d) => d.path.startsWith('PublicIps[0]')));
-  await rejectsCode(f.properties.set('cloud.network.network_configuration', '{"PublicIps": ['), 'InvalidProperty');
+  await rejectsCode(f.properties.set('cloud.network.network_configuration', '{"PublicIps": ['), 'INVALID_PROPERTY');
   assert.deepEqual(await f.properties.get('cloud.network.network_configuration'), before);
   assert.deepEqual(await f.properties.history('cloud.network.network_configuration'), historyBefore);
   assert.equal(f.changes.length, 0);
@@ -126,7 +126,7 @@ test('changing an explode input is refused when it would break the stored config
   const f = fixture();
   // No MacPrefix anywhere: explode takes cloud.vmstate.mac_prefix, which itself must stay valid.
   await f.properties.set('cloud.network.network_configuration', configText());
-  await rejectsCode(f.properties.set('cloud.vmstate.mac_prefix', 'xx'), 'InvalidProperty');
+  await rejectsCode(f.properties.set('cloud.vmstate.mac_prefix', 'xx'), 'INVALID_PROPERTY');
   const ok = await f.properties.set('cloud.vmstate.mac_prefix', 'd0:0e');
   assert.equal(ok.changed, true);
   await f.close();

@@ -17,11 +17,12 @@ import * as path from 'node:path';
 import { fixture, populated, configText, seeded, type Fixture } from './fixture.ts';
 import { readSnapshot } from '../../../src/cloud-controller/snapshot/read-snapshot.ts';
 import { SnapshotCache, snapshotReadInfo } from '../../../src/cloud-controller/snapshot/snapshot-cache.ts';
-import { buildGni, buildGniEncoded } from '../../../src/cloud-controller/gni/builder.ts';
+import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
+import { GniEncoder } from '../../../src/cloud-controller/gni/encoder.ts';
 import { serializeGni, serializeGniBody } from '../../../src/shared/gni/codec.ts';
 import { serializeWithBody } from '../../../src/shared/gni/serialize.ts';
 import { gniVersion } from '../../../src/shared/gni/version.ts';
-import { gniBuild } from '../../../src/cloud-controller/broadcast/plugin.ts';
+import { gniBuilder } from '../../../src/cloud-controller/broadcast/plugin.ts';
 import { encodeBuilt } from '../../../src/cloud-controller/broadcast/broadcaster.ts';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../../../src/cloud-controller/properties/service.ts';
@@ -31,6 +32,10 @@ import type { CloudSnapshot } from '../../../src/cloud-controller/contracts.ts';
 import type { KyselyPlugin } from 'kysely';
 
 const CLC_IP = '10.0.0.1';
+
+/** Encoders whose caches carry over from step to step, as the broadcaster's do. */
+const encoder = new GniEncoder();
+const gniBuild = gniBuilder();
 
 async function fresh(f: Fixture): Promise<CloudSnapshot> {
   return f.store.read((db) => readSnapshot(db, CLC_IP));
@@ -42,7 +47,7 @@ async function check(f: Fixture, step: string): Promise<CloudSnapshot> {
   const truth = await fresh(f);
   assert.deepStrictEqual(cached, truth, `snapshot differs after ${step}`);
 
-  const incremental = buildGniEncoded(cached);
+  const incremental = encoder.build(cached);
   // New objects everywhere: no memo entry of the incremental builder can apply.
   const scratch = buildGni(structuredClone(truth), { sequence: 7 });
   const text = incremental.encode(7).toString('utf8');

@@ -15,11 +15,11 @@ const NET = 'cloud.network.network_configuration';
 test('registration: node names are IPv4 addresses; CC and NC URLs are https with host and port', async () => {
   const f = await populated();
   for (const name of ['node-1', 'n1.example.com', '10.0.0.256', '010.0.0.1', '0.0.0.0', '224.0.0.1', '255.255.255.255']) {
-    await rejectsCode(f.state.registerNode({ cluster: 'C1', name, ncUrl: 'https://10.0.0.8:8775/' }), 'InvalidNodeName');
+    await rejectsCode(f.state.registerNode({ cluster: 'C1', name, ncUrl: 'https://10.0.0.8:8775/' }), 'INVALID_NODE_NAME');
   }
   const badUrls = ['http://10.0.0.8:8775/', 'https://10.0.0.8/', 'https://10.0.0.8', 'https://:8775/', 'https://u:p@10.0.0.8:8775/', 'https://10.0.0.8:8775/?x=1', 'not a url', 'ftp://10.0.0.8:21/'];
-  for (const ncUrl of badUrls) await rejectsCode(f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl }), 'InvalidUrl');
-  for (const ccUrl of badUrls) await rejectsCode(f.state.registerCluster({ name: 'C3', ccUrl, ccIp: '10.0.0.26' }), 'InvalidUrl');
+  for (const ncUrl of badUrls) await rejectsCode(f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl }), 'INVALID_URL');
+  for (const ccUrl of badUrls) await rejectsCode(f.state.registerCluster({ name: 'C3', ccUrl, ccIp: '10.0.0.26' }), 'INVALID_URL');
   // The port may be the default one, as long as it is written; a path is allowed.
   const n = await f.state.registerNode({ cluster: 'C1', name: '10.0.0.8', ncUrl: 'https://10.0.0.8:443/axis2/services/EucalyptusNC' });
   assert.equal(n.ncUrl, 'https://10.0.0.8/axis2/services/EucalyptusNC');
@@ -29,7 +29,7 @@ test('registration: node names are IPv4 addresses; CC and NC URLs are https with
 
 test('a CC (host:port) serves one cluster: a second cluster on it is refused', async () => {
   const f = await populated();
-  const e = await rejectsCode(f.state.registerCluster({ name: 'C3', ccUrl: 'https://10.0.0.6:8774/other' }), 'CcAlreadyInUse');
+  const e = await rejectsCode(f.state.registerCluster({ name: 'C3', ccUrl: 'https://10.0.0.6:8774/other' }), 'CC_ALREADY_IN_USE');
   assert.equal(e.status, 409);
   assert.equal(e.details?.cluster, 'C1');
   // Another port of the same host is another CC.
@@ -54,12 +54,12 @@ test('cluster update and node update change URLs without touching nodes or insta
   assert.deepEqual([c1.ccUrl, c1.ccIp, c1.nodes.map((x) => x.ncUrl)], ['https://10.0.0.60:8774/', '10.0.0.60', ['https://10.0.0.70:8775/']]);
   // Only the address: the URL stays.
   assert.equal((await f.state.updateCluster('C1', { ccIp: '10.0.0.61' })).ccUrl, 'https://10.0.0.60:8774/');
-  await rejectsCode(f.state.updateCluster('C1', { ccUrl: 'https://10.0.0.16:8774/' }), 'CcAlreadyInUse');
-  await rejectsCode(f.state.updateCluster('C1', { ccUrl: 'http://10.0.0.60:8774/' }), 'InvalidUrl');
+  await rejectsCode(f.state.updateCluster('C1', { ccUrl: 'https://10.0.0.16:8774/' }), 'CC_ALREADY_IN_USE');
+  await rejectsCode(f.state.updateCluster('C1', { ccUrl: 'http://10.0.0.60:8774/' }), 'INVALID_URL');
   await rejectsCode(f.state.updateCluster('C1', {}), 'MissingParameter');
-  await rejectsCode(f.state.updateCluster('C9', { ccUrl: 'https://10.0.0.90:8774/' }), 'ClusterNotFound');
-  await rejectsCode(f.state.updateNode('10.0.0.99', { ncUrl: 'https://10.0.0.99:8775/' }), 'NodeNotFound');
-  await rejectsCode(f.state.updateNode('10.0.0.7', { ncUrl: 'https://10.0.0.70/' }), 'InvalidUrl');
+  await rejectsCode(f.state.updateCluster('C9', { ccUrl: 'https://10.0.0.90:8774/' }), 'CLUSTER_NOT_FOUND');
+  await rejectsCode(f.state.updateNode('10.0.0.99', { ncUrl: 'https://10.0.0.99:8775/' }), 'NODE_NOT_FOUND');
+  await rejectsCode(f.state.updateNode('10.0.0.7', { ncUrl: 'https://10.0.0.70/' }), 'INVALID_URL');
   assert.equal((await f.state.getCluster('C1')).ccIp, '10.0.0.61');
   await f.close();
 });
@@ -69,13 +69,13 @@ test('a network configuration that renames or drops a cluster with nodes or inst
   const before = (await f.properties.get(NET)).value;
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   const renamed = configText((c) => ({ ...c, Clusters: [{ ...c.Clusters[0]!, Name: 'C1-new' }, c.Clusters[1]] }));
-  const e = await rejectsCode(f.properties.set(NET, renamed), 'ClusterInUse');
+  const e = await rejectsCode(f.properties.set(NET, renamed), 'CLUSTER_IN_USE');
   assert.equal(e.status, 409);
   assert.deepEqual(e.details?.dependents, [{ cluster: 'C1', nodes: ['10.0.0.7'], instances: [i.id] }]);
   assert.match(e.message, /C1 \(nodes 10\.0\.0\.7; instances i-/);
   const dropped = configText((c) => ({ ...c, Clusters: [c.Clusters[0]] }));
-  assert.deepEqual((await rejectsCode(f.properties.set(NET, dropped), 'ClusterInUse')).details?.dependents, [{ cluster: 'C2', nodes: ['10.0.0.17'], instances: [] }]);
-  await rejectsCode(f.properties.reset(NET), 'ClusterInUse');
+  assert.deepEqual((await rejectsCode(f.properties.set(NET, dropped), 'CLUSTER_IN_USE')).details?.dependents, [{ cluster: 'C2', nodes: ['10.0.0.17'], instances: [] }]);
+  await rejectsCode(f.properties.reset(NET), 'CLUSTER_IN_USE');
   // Nothing changed: value and history.
   assert.equal((await f.properties.get(NET)).value, before);
   assert.equal((await f.properties.history(NET)).length, 1);

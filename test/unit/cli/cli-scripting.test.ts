@@ -51,11 +51,11 @@ const errorOf = (stdout: string): { code: string; message: string; details?: Rec
 
 test('--json: errors of every kind are one {"error": {code, message}} object on stdout, exit codes unchanged', { timeout: 120_000 }, async () => {
   const fake = await startFakeClc({
-    'DELETE /v1/clusters/C1': { status: 409, body: { error: { code: 'ClusterInUse', message: 'cluster C1 still has 1 instance(s)' } } },
+    'DELETE /v1/clusters/C1': { status: 409, body: { error: { code: 'CLUSTER_IN_USE', message: 'cluster C1 still has 1 instance(s)' } } },
     'DELETE /v1/clusters/C2': { status: 200, body: { deregistered: 'C2' } },
     'PUT /v1/properties/cloud.network.address_allocation': {
       status: 400,
-      body: { error: { code: 'InvalidProperty', message: 'invalid value', diagnostics: [{ severity: 'error', code: 'InvalidEnumValue', path: '', message: 'no' }] } },
+      body: { error: { code: 'INVALID_PROPERTY', message: 'invalid value', diagnostics: [{ severity: 'error', code: 'InvalidEnumValue', path: '', message: 'no' }] } },
     },
   });
   const env = { ...baseEnv, EDGENET_URL: fake.url, EDGENET_TOKEN: 't' };
@@ -72,29 +72,29 @@ test('--json: errors of every kind are one {"error": {code, message}} object on 
       run(['cluster', 'deregister', 'C1'], env),
     ]);
     assert.equal(unreachable.code, 1);
-    assert.equal(errorOf(unreachable.stdout).code, 'ClcUnreachable');
+    assert.equal(errorOf(unreachable.stdout).code, 'CLC_UNREACHABLE');
     assert.equal(server.code, 1);
-    assert.deepEqual(errorOf(server.stdout), { code: 'ClusterInUse', message: 'cluster C1 still has 1 instance(s)' });
+    assert.deepEqual(errorOf(server.stdout), { code: 'CLUSTER_IN_USE', message: 'cluster C1 still has 1 instance(s)' });
     assert.equal(server.stderr, '');
     // A write command that had no --json before prints the API's answer.
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), { deregistered: 'C2' });
     assert.equal(usage.code, 2);
-    assert.equal(errorOf(usage.stdout).code, 'InvalidAssignment');
+    assert.equal(errorOf(usage.stdout).code, 'INVALID_ASSIGNMENT');
     // Commander's own usage errors too (missing argument), without its text on stderr.
     assert.equal(commander.code, 2);
-    assert.equal(errorOf(commander.stdout).code, 'UsageError');
+    assert.equal(errorOf(commander.stdout).code, 'USAGE_ERROR');
     assert.match(errorOf(commander.stdout).message, /required option '--nc <URL>' not specified/);
     assert.equal(role.code, 2);
-    assert.equal(errorOf(role.stdout).code, 'InvalidRole');
+    assert.equal(errorOf(role.stdout).code, 'INVALID_ROLE');
     assert.equal(rejected.code, 1);
     const rej = errorOf(rejected.stdout);
-    assert.equal(rej.code, 'InvalidProperty');
+    assert.equal(rej.code, 'INVALID_PROPERTY');
     assert.deepEqual((rej.details?.diagnostics as { code: string }[]).map((d) => d.code), ['InvalidEnumValue']);
     // Without --json: the text form on stderr, nothing on stdout.
     assert.equal(text.code, 1);
     assert.equal(text.stdout, '');
-    assert.equal(text.stderr.trim(), 'error: ClusterInUse: cluster C1 still has 1 instance(s)');
+    assert.equal(text.stderr.trim(), 'error: CLUSTER_IN_USE: cluster C1 still has 1 instance(s)');
   } finally {
     await fake.close();
   }
@@ -132,13 +132,13 @@ test('list commands: aligned table, --output tsv (no header, escaped cells), --o
     assert.equal(emptyTable.stdout.trim(), 'no addresses allocated');
     assert.deepEqual(groupsTsv.stdout.trimEnd().split('\t'), ['sg-1', '000000000001', 'web', '-', 'tab\\there']);
     assert.equal(bad.code, 2);
-    assert.equal(errorOf(bad.stdout).code, 'InvalidOutputFormat');
+    assert.equal(errorOf(bad.stdout).code, 'INVALID_OUTPUT_FORMAT');
   } finally {
     await fake.close();
   }
 });
 
-test('timeout: a CLC that accepts the connection and never answers fails status with ClcTimeout', { timeout: 60_000 }, async () => {
+test('timeout: a CLC that accepts the connection and never answers fails status with CLC_TIMEOUT', { timeout: 60_000 }, async () => {
   const sockets = new Set<Socket>();
   const silent = createServer((s) => {
     sockets.add(s);
@@ -155,12 +155,12 @@ test('timeout: a CLC that accepts the connection and never answers fails status 
     ]);
     assert.equal(flag.code, 1);
     const e = errorOf(flag.stdout);
-    assert.equal(e.code, 'ClcTimeout');
+    assert.equal(e.code, 'CLC_TIMEOUT');
     assert.deepEqual(e.details, { timeoutSeconds: 1 });
     assert.equal(envVar.code, 1);
-    assert.equal(errorOf(envVar.stdout).code, 'ClcTimeout');
+    assert.equal(errorOf(envVar.stdout).code, 'CLC_TIMEOUT');
     assert.equal(text.code, 1);
-    assert.match(text.stderr, /^error: ClcTimeout: the cloud controller at http:\/\/127\.0\.0\.1:\d+ did not answer GET \/v1\/status within 1 s/);
+    assert.match(text.stderr, /^error: CLC_TIMEOUT: the cloud controller at http:\/\/127\.0\.0\.1:\d+ did not answer GET \/v1\/status within 1 s/);
     assert.equal(badTimeout.code, 2);
     assert.ok(sockets.size >= 3, 'the CLI did connect');
   } finally {
@@ -198,9 +198,9 @@ test('--config reads LISTEN (0.0.0.0 → 127.0.0.1) and TOKEN_FILE; --token-file
     const auths = fake.seen.map((s) => s.authorization).sort();
     assert.deepEqual(auths, ['Bearer from-conf', 'Bearer from-conf', 'Bearer from-conf', 'Bearer from-flag']);
     assert.equal(missingConfig.code, 2);
-    assert.equal(errorOf(missingConfig.stdout).code, 'ConfigUnreadable');
+    assert.equal(errorOf(missingConfig.stdout).code, 'CONFIG_UNREADABLE');
     assert.equal(missingToken.code, 2);
-    assert.equal(errorOf(missingToken.stdout).code, 'TokenFileUnreadable');
+    assert.equal(errorOf(missingToken.stdout).code, 'TOKEN_FILE_UNREADABLE');
   } finally {
     await fake.close();
   }

@@ -34,7 +34,7 @@ export async function startFakeClc(routes: Record<string, Answer>): Promise<Fake
     void readBody(req).then((body) => {
       const key = `${req.method} ${req.url}`;
       seen.push({ method: req.method ?? '', path: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(body !== undefined ? { body } : {}) });
-      const answer = routes[key] ?? { status: 404, body: { error: { code: 'NotFound', message: `no route ${key}` } } };
+      const answer = routes[key] ?? { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
       res.statusCode = answer.status;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(answer.body));

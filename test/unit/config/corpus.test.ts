@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 import { CONFIG_CODES } from '../../../src/cloud-controller/config/codes.ts';
 
 const dir = new URL('../../fixtures/config/invalid/', import.meta.url);

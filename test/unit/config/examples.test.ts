@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 import { DEFAULT_EXPLODE_INPUTS, explode } from '../../../src/cloud-controller/config/explode.ts';
 
 const examples = new URL('../../../examples/', import.meta.url);

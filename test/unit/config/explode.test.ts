@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_EXPLODE_INPUTS, explode, explodeInputsFromProperties } from '../../../src/cloud-controller/config/explode.ts';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 import type { ExplodeInputs, NetworkConfiguration } from '../../../src/cloud-controller/config/types.ts';
 
 const SUBNET = { Subnet: '10.111.0.0', Netmask: '255.255.0.0', Gateway: '10.111.0.1' };

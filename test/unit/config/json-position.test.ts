@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { locateSyntaxError, offsetToPosition, parseJson } from '../../../src/cloud-controller/config/json-position.ts';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 
 const cases: [string, string, number, number][] = [
   ['trailing comma', '{\n  "PublicIps": ["192.0.2.1"],\n}', 3, 1],

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 
 const SUBNET = { Subnet: '10.111.0.0', Netmask: '255.255.0.0', Gateway: '10.111.0.1' };
 const codes = (doc: unknown) => validateNetworkConfiguration(doc).diagnostics.map((d) => `${d.severity} ${d.code} ${d.path}`);

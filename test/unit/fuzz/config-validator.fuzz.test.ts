@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { validateNetworkConfiguration } from '../../../src/cloud-controller/config/validate.ts';
+import { validateNetworkConfiguration } from '../../../src/cloud-controller/modes/validate.ts';
 import type { Validated } from '../../../src/shared/diagnostics.ts';
 import { HOSTILE_TOKENS, fuzzSettings, mutated, timed } from './mutate.ts';
 

@@ -119,5 +119,5 @@ test('show: fetches the JSON model and prints the same XML the builder serialize
 test('show: an unreachable CLC is a failure (exit 1), not a crash', async () => {
   const r = await run(['gni', 'show', '--url', 'http://127.0.0.1:9']);
   assert.equal(r.code, 1);
-  assert.match(r.err, /ClcUnreachable/);
+  assert.match(r.err, /CLC_UNREACHABLE/);
 });

@@ -9,15 +9,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGni, buildGniEncoded } from '../../../src/cloud-controller/gni/builder.ts';
+import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
+import { GniEncoder } from '../../../src/cloud-controller/gni/encoder.ts';
 import { serializeGni, serializeGniBody } from '../../../src/shared/gni/codec.ts';
 import { serializeWithBody } from '../../../src/shared/gni/serialize.ts';
 import type { CloudSnapshot, SnapshotGroup, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
 import { syntheticSnapshot } from '../../fixtures/gni/synthetic.ts';
 import { seededRng } from '../../fixtures/gni/prng.ts';
 
+/** One encoder for the whole file: its caches carry over from build to build, as the broadcaster's do. */
+const encoder = new GniEncoder();
+
 function assertSameAsScratch(s: CloudSnapshot, step: string): void {
-  const incremental = buildGniEncoded(s);
+  const incremental = encoder.build(s);
   const text = incremental.encode(3).toString('utf8');
   const scratch = buildGni(structuredClone(s), { sequence: 3 });
   assert.equal(text, serializeGni(scratch), step);

@@ -41,7 +41,7 @@ test('two relays carry the admin API; a dead upstream fails the request; the wat
     assert.deepEqual(await api.request('GET', '/v1/status'), { path: '/v1/status', auth: 'Bearer secret' });
 
     await new Promise<void>((r) => server.close(() => r()));
-    await assert.rejects(api.request('GET', '/healthz'), { code: 'ClcUnreachable' });
+    await assert.rejects(api.request('GET', '/healthz'), { code: 'CLC_UNREACHABLE' });
 
     await fs.rm(watch);
     await Promise.all([inner.closed, outer.closed]);

@@ -59,7 +59,7 @@ test('messages: status replies round-trip', () => {
   assert.deepEqual(parseStatusReply(bodyElement(envelope('R', statusReplyInner(reply)))).nodes.map((n) => [n.name, n.result, n.appliedSequence, n.lastError]), [['n1', 'ok', 3, 'a<b'], ['n2', 'unreachable', undefined, undefined]]);
 });
 
-test('parseNodes: addresses and name=url pairs; anything else is a CONFIG_VALUE error', () => {
+test('parseNodes: addresses and name=url pairs; anything else is a CONFIG_BAD_VALUE error', () => {
   assert.deepEqual(parseNodes('10.0.0.7 n2=https://h:1/', 8775), [{ name: '10.0.0.7', url: 'https://10.0.0.7:8775/' }, { name: 'n2', url: 'https://h:1/' }]);
-  assert.throws(() => parseNodes('not-an-ip', 8775), code('CONFIG_VALUE'));
+  assert.throws(() => parseNodes('not-an-ip', 8775), code('CONFIG_BAD_VALUE'));
 });

@@ -179,7 +179,7 @@ test('metrics: build info and certificate expiry on every daemon; CLC pool usage
 
 test('a CLC without its client certificate is named as the culprit, not the healthy CC', async () => {
   const { clcClientTls } = await import('../../../src/cloud-controller/broadcast/plugin.ts');
-  const { statusView, CLC_CERTIFICATE_MISSING } = await import('../../../src/cloud-controller/broadcast/status-view.ts');
+  const { statusView } = await import('../../../src/cloud-controller/broadcast/status-view.ts');
   const { errorCode, errorMessage } = await import('../../../src/shared/errors.ts');
   let err: unknown;
   try {
@@ -187,11 +187,11 @@ test('a CLC without its client certificate is named as the culprit, not the heal
   } catch (e) {
     err = e;
   }
-  assert.equal(errorCode(err), CLC_CERTIFICATE_MISSING);
+  assert.equal(errorCode(err), 'CLC_CERTIFICATE_MISSING');
   assert.match(errorMessage(err), /\/nonexistent\/h1\/ca\.crt does not exist/);
   const sender = { name: 'c1', ccUrl: 'https://10.0.0.2:8774/', failures: 1 } as never;
   const view = statusView({ now: 0, history: new Map(), clusters: [{ sender, nodes: [{ name: '10.0.0.5', url: 'https://10.0.0.5:8775/' }], reports: new Map(), statusError: errorMessage(err), statusErrorCode: errorCode(err) }] });
-  assert.equal(view.clusters[0]!.nodes[0]!.result, CLC_CERTIFICATE_MISSING);
+  assert.equal(view.clusters[0]!.nodes[0]!.result, 'clc-certificate-missing');
   assert.match(view.clusters[0]!.nodes[0]!.lastError ?? '', /^cloud controller: /);
   const ccDown = statusView({ now: 0, history: new Map(), clusters: [{ sender, nodes: [{ name: '10.0.0.5', url: 'https://10.0.0.5:8775/' }], reports: new Map(), statusError: 'ECONNREFUSED', statusErrorCode: 'INTERNAL' }] });
   assert.equal(ccDown.clusters[0]!.nodes[0]!.result, 'cc-unreachable');

@@ -4,20 +4,29 @@
  * diagnostic is an error.
  *
  * Model: three passes, each reporting all it finds — JSON syntax
- * (json-position.ts; a document that does not parse stops here), shape and
- * syntax (schema.ts, ajv), relations (semantic.ts, which still checks the
- * parts that passed the schema). Warnings never make `ok` false.
- * Invariants: pure; codes come from codes.ts only; paths use the property's
- * own notation (`Clusters[0].Subnet.Gateway`, "" for the whole document);
- * diagnostics come sorted in document order (keys in the schema's order,
- * list indexes numerically), so output is stable and reads top to bottom.
+ * (config/json-position.ts; a document that does not parse stops here), shape
+ * and syntax (config/schema.ts, ajv, over the union of every mode's keys),
+ * then the checks of the mode the document declares (registry.ts; EDGE's are
+ * config/semantic.ts, which still checks the parts that passed the schema),
+ * plus a refusal of keys that belong to another mode. An unknown `Mode` is
+ * refused by the schema and the rest is checked as the default mode's.
+ * Warnings never make `ok` false.
+ * Invariants: pure; codes come from config/codes.ts only; paths use the
+ * property's own notation (`Clusters[0].Subnet.Gateway`, "" for the whole
+ * document); diagnostics come sorted in document order (keys in the schema's
+ * order, list indexes numerically), so output is stable and reads top to bottom.
+ *
+ * It lives in modes/ rather than config/ because it dispatches on the mode:
+ * config/ holds the mode-independent pieces and never imports modes/.
  */
 import type { Diagnostic, Validated } from '../../shared/diagnostics.ts';
 import { hasErrors } from '../../shared/diagnostics.ts';
-import type { NetworkConfiguration } from './types.ts';
-import { parseJson } from './json-position.ts';
-import { schemaDiagnostics } from './schema.ts';
-import { semanticDiagnostics } from './semantic.ts';
+import type { NetworkConfiguration } from '../config/types.ts';
+import { parseJson } from '../config/json-position.ts';
+import { schemaDiagnostics } from '../config/schema.ts';
+import { diag } from '../config/codes.ts';
+import type { ClcNetworkMode } from './mode.ts';
+import { CLC_MODE_LIST, declaredMode } from './registry.ts';
 
 /** A string is JSON text and is parsed first; anything else is taken as the parsed document. */
 export function validateNetworkConfiguration(input: string | unknown): Validated<NetworkConfiguration> {
@@ -27,10 +36,30 @@ export function validateNetworkConfiguration(input: string | unknown): Validated
     if (!parsed.ok) return { ok: false, diagnostics: [parsed.diagnostic] };
     doc = parsed.value;
   }
-  const diagnostics = sortByPath([...schemaDiagnostics(doc), ...semanticDiagnostics(doc)]);
+  const { mode } = declaredMode(doc);
+  const own = isObject(doc) ? [...otherModesKeys(doc, { mode, modes: CLC_MODE_LIST }), ...mode.checks(doc)] : [];
+  const diagnostics = sortByPath([...schemaDiagnostics(doc), ...own]);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics };
-  // The schema and the semantic pass together guarantee the shape NetworkConfiguration describes.
+  // The schema and the mode's checks together guarantee the shape NetworkConfiguration describes.
   return { ok: true, value: doc as NetworkConfiguration, diagnostics };
+}
+
+/**
+ * UNKNOWN_KEY for each top-level key that another mode defines and `mode`
+ * does not (the schema admits every mode's keys, so it cannot tell).
+ */
+export function otherModesKeys(doc: Readonly<Record<string, unknown>>, options: { readonly mode: ClcNetworkMode; readonly modes: readonly ClcNetworkMode[] }): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const key of Object.keys(doc)) {
+    if (key === 'Mode' || options.mode.keys.includes(key)) continue;
+    const owner = options.modes.find((m) => m.keys.includes(key));
+    if (owner !== undefined) out.push(diag('UNKNOWN_KEY', key, `Key "${key}" belongs to mode ${owner.name}; this document's mode is ${options.mode.name}`));
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -1,0 +1,274 @@
+/**
+ * The GNI mapper: CloudSnapshot → the document's content model (GniContent),
+ * pure — no I/O, no clock, no caches, no module state. What the CLC
+ * broadcasts is decided here; the incremental encoder (encoder.ts) only
+ * remembers results of these functions by object identity and turns them
+ * into bytes.
+ *
+ * Rules (eucalyptus-edge.md §3.6 "Build", with edgenet's choices):
+ * - configuration from the exploded property: the mode, public pool, DNS,
+ *   `enabledCLCIp` = snapshot.clcIp; top-level subnets that a cluster uses
+ *   are dropped from `subnets` (only extra no-SNAT networks stay); clusters
+ *   in property order, each with its registered nodes (sorted by name) and
+ *   each node's instance ids (sorted), `enabledCCIp` = the registered
+ *   cluster's ccIp (omitted when the cluster is configured but not
+ *   registered); a subnet's `name` is its address, as in Eucalyptus;
+ * - property unset (config undefined): a document of the default mode with
+ *   `enabledCLCIp`, no clusters and therefore no instances and no groups —
+ *   it tells every node to lay down nothing, which is correct for a cloud
+ *   with no network configuration;
+ * - instances cloud-wide, sorted by id, limited to those on a registered node
+ *   of a cluster present in the property, with a private IP and at least one
+ *   existing group (`includedInstances`); `publicIp` omitted when none; group
+ *   ids in launch order, ids of groups that no longer exist dropped;
+ * - security groups: those used by an included instance, with their rules,
+ *   plus the groups those rules name as peers (laid down as ipsets). A group
+ *   present only as a peer carries no rules: none of its instances is in the
+ *   document, so its rules would admit traffic to nobody. Sorted by id;
+ * - rules: one per source (the store keeps them exploded), protocol as IANA
+ *   number, a rule naming a deleted group dropped, the peer's owner taken
+ *   from the group itself, sorted by (protocol, ports, icmp, source) and
+ *   de-duplicated;
+ * - last, the document's mode adds what it needs (modes/, `extendDocument`;
+ *   EDGE adds nothing, so its documents keep the Eucalyptus 4.4 shape).
+ *
+ * Equal snapshots give deep-equal content. Linear in the snapshot size apart
+ * from the sorts.
+ */
+import type { CloudSnapshot, SnapshotGroup, SnapshotInstance, SnapshotRule } from '../contracts.ts';
+import type { ExplodedCluster, ExplodedSubnet } from '../config/types.ts';
+import type { GniCluster, GniConfiguration, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from '../../shared/gni/model.ts';
+import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
+import type { ClcNetworkMode, GniContent } from '../modes/mode.ts';
+import { clcMode } from '../modes/registry.ts';
+
+/** Groups by id (the snapshot lists them sorted by id). */
+export type GroupsById = ReadonlyMap<string, SnapshotGroup>;
+
+/** The whole document content of `snapshot`, from scratch. */
+export function mapGni(snapshot: CloudSnapshot): GniContent {
+  const groups = groupsById(snapshot.groups);
+  const included = includedInstances(snapshot, { groups });
+  const instances = included.map((i) => mapInstance(i, groups));
+  const used = usedGroups(instances);
+  const securityGroups = documentGroups(used, groups).map((g) => mapGroup(g, { used: used.has(g.id), groups }));
+  const configuration = mapConfiguration(snapshot, { included });
+  return documentMode(snapshot).extendDocument({ configuration, instances, securityGroups }, { snapshot });
+}
+
+/** The mode the document is built for: the property's, or the default mode while the property is unset. */
+export function documentMode(snapshot: CloudSnapshot): ClcNetworkMode {
+  return clcMode(snapshot.config?.Mode ?? DEFAULT_NETWORK_MODE);
+}
+
+export function groupsById(groups: readonly SnapshotGroup[]): GroupsById {
+  const byId = new Map<string, SnapshotGroup>();
+  for (const g of groups) byId.set(g.id, g);
+  return byId;
+}
+
+export interface IncludedOptions {
+  readonly groups: GroupsById;
+  /** Told about every instance left out (the encoder drops its memo of it). */
+  readonly excluded?: (instance: SnapshotInstance) => void;
+}
+
+/**
+ * The instances the document carries, sorted by id: those of a cluster in the
+ * property, on a node registered in that cluster, with a private IP and at
+ * least one existing group (Eucalyptus 4.4 omitted instances without private
+ * IP, groups or node the same way). Anything else would make the document
+ * invalid for every node, so one broken instance cannot stop the whole cloud
+ * from converging.
+ */
+export function includedInstances(snapshot: CloudSnapshot, options: IncludedOptions): SnapshotInstance[] {
+  const nodesOf = new Map<string, Set<string>>();
+  for (const c of snapshot.config?.Clusters ?? []) nodesOf.set(c.Name, new Set());
+  for (const c of snapshot.clusters) for (const n of c.nodes) nodesOf.get(c.name)?.add(n.name);
+  const out: SnapshotInstance[] = [];
+  let sorted = true;
+  for (const i of snapshot.instances) {
+    if (i.privateIp === '' || nodesOf.get(i.cluster)?.has(i.node) !== true || !hasAny(i.groups, options.groups)) {
+      options.excluded?.(i);
+      continue;
+    }
+    if (sorted && out.length > 0 && cmp(out[out.length - 1]!.id, i.id) > 0) sorted = false;
+    out.push(i);
+  }
+  // Snapshots come sorted by id; the (stable) sort is for any other caller.
+  return sorted ? out : out.sort((a, b) => cmp(a.id, b.id));
+}
+
+/** The instance's group ids that exist, first occurrence wins (a plain loop: this runs once per instance). */
+export function instanceGroups(inst: SnapshotInstance, groups: GroupsById): string[] {
+  const securityGroups: string[] = [];
+  for (const g of inst.groups) if (groups.has(g) && !securityGroups.includes(g)) securityGroups.push(g);
+  return securityGroups;
+}
+
+export function mapInstance(inst: SnapshotInstance, groups: GroupsById): GniInstance {
+  const securityGroups = instanceGroups(inst, groups);
+  const out: { -readonly [K in keyof GniInstance]: GniInstance[K] } = { name: inst.id, ownerId: inst.ownerId, macAddress: inst.mac, privateIp: inst.privateIp, securityGroups };
+  if (inst.publicIp !== undefined && inst.publicIp !== '') out.publicIp = inst.publicIp;
+  return out;
+}
+
+/** Existing group ids some included instance uses. */
+export function usedGroups(instances: readonly GniInstance[]): Set<string> {
+  const used = new Set<string>();
+  for (const i of instances) for (const id of i.securityGroups) used.add(id);
+  return used;
+}
+
+/**
+ * The groups the document carries, sorted by id: those an included instance
+ * uses (`used`, existing ids only), plus the existing groups their rules name
+ * as peers.
+ */
+export function documentGroups(used: ReadonlySet<string>, groups: GroupsById): SnapshotGroup[] {
+  const peers = new Set<string>();
+  for (const id of used) {
+    for (const r of groups.get(id)?.rules ?? []) {
+      if (r.sourceGroupId !== undefined && !used.has(r.sourceGroupId) && groups.has(r.sourceGroupId)) peers.add(r.sourceGroupId);
+    }
+  }
+  const out: SnapshotGroup[] = [];
+  for (const id of [...used, ...peers].sort(cmp)) {
+    const g = groups.get(id);
+    if (g !== undefined) out.push(g);
+  }
+  return out;
+}
+
+/** A document group; `used`: some included instance is in it (a peer-only group carries no rules). */
+export function mapGroup(g: SnapshotGroup, options: { readonly used: boolean; readonly groups: GroupsById }): GniSecurityGroup {
+  return { name: g.id, ownerId: g.ownerId, ingressRules: options.used ? mapRules(g.rules, options.groups) : [] };
+}
+
+export interface ConfigurationOptions {
+  /** The included instances, sorted by id (`includedInstances`). */
+  readonly included: readonly SnapshotInstance[];
+  /**
+   * Makes a cluster's node entry; the default builds a new one. The encoder
+   * passes one that returns the previous GniNode while its ids are unchanged,
+   * so the serializer's per-node line memo applies.
+   */
+  readonly node?: (entry: NodeEntry) => GniNode;
+}
+
+/** A node of a configured cluster with the ids of the included instances it hosts (sorted). */
+export interface NodeEntry {
+  readonly cluster: ExplodedCluster;
+  readonly name: string;
+  readonly instanceIds: string[];
+}
+
+export function mapConfiguration(snapshot: CloudSnapshot, options: ConfigurationOptions): GniConfiguration {
+  const config = snapshot.config;
+  if (config === undefined) {
+    return { mode: DEFAULT_NETWORK_MODE, publicIps: [], enabledClcIp: snapshot.clcIp, instanceDnsServers: [], subnets: [], clusters: [] };
+  }
+  const node = options.node ?? (({ name, instanceIds }: NodeEntry): GniNode => ({ name, instanceIds }));
+  // (cluster, node) → instance ids; `included` is already sorted by id.
+  const byCluster = new Map<string, Map<string, string[]>>();
+  for (const inst of options.included) {
+    let byNode = byCluster.get(inst.cluster);
+    if (byNode === undefined) byCluster.set(inst.cluster, (byNode = new Map()));
+    const list = byNode.get(inst.node);
+    if (list === undefined) byNode.set(inst.node, [inst.id]);
+    else list.push(inst.id);
+  }
+  const registered = new Map(snapshot.clusters.map((c) => [c.name, c]));
+  const clusters: GniCluster[] = config.Clusters.map((c) => {
+    const reg = registered.get(c.Name);
+    const nodes: GniNode[] = [...(reg?.nodes ?? [])]
+      .sort((a, b) => cmp(a.name, b.name))
+      .map((n) => node({ cluster: c, name: n.name, instanceIds: byCluster.get(c.Name)?.get(n.name) ?? [] }));
+    return {
+      name: c.Name,
+      subnet: subnetOf(c.Subnet),
+      ...(reg === undefined || reg.ccIp === '' ? {} : { enabledCcIp: reg.ccIp }),
+      macPrefix: c.MacPrefix,
+      privateIps: [...c.PrivateIps],
+      nodes,
+    };
+  });
+  const usedSubnets = new Set(config.Clusters.map((c) => `${c.Subnet.Subnet}/${c.Subnet.Netmask}`));
+  return {
+    mode: config.Mode,
+    publicIps: [...config.PublicIps],
+    enabledClcIp: snapshot.clcIp,
+    instanceDnsDomain: config.InstanceDnsDomain,
+    instanceDnsServers: [...config.InstanceDnsServers],
+    subnets: config.Subnets.filter((s) => !usedSubnets.has(`${s.Subnet}/${s.Netmask}`)).map(subnetOf),
+    clusters,
+  };
+}
+
+function subnetOf(s: ExplodedSubnet): GniSubnet {
+  return { name: s.Subnet, subnet: s.Subnet, netmask: s.Netmask, gateway: s.Gateway };
+}
+
+function hasAny(ids: readonly string[], groups: GroupsById): boolean {
+  for (const g of ids) if (groups.has(g)) return true;
+  return false;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+type MutableRule = { -readonly [K in keyof GniRule]: GniRule[K] };
+
+function mapRules(rules: readonly SnapshotRule[], groups: GroupsById): GniRule[] {
+  const built: GniRule[] = [];
+  for (const r of rules) {
+    const rule = mapRule(r, groups);
+    if (rule !== undefined) built.push(rule);
+  }
+  built.sort(compareRules);
+  const out: GniRule[] = [];
+  for (const rule of built) {
+    const last = out[out.length - 1];
+    if (last === undefined || compareRules(last, rule) !== 0) out.push(rule);
+  }
+  return out;
+}
+
+function mapRule(r: SnapshotRule, groups: GroupsById): GniRule | undefined {
+  const rule: MutableRule = { protocol: r.protocol };
+  if (r.fromPort !== undefined) rule.fromPort = r.fromPort;
+  if (r.toPort !== undefined) rule.toPort = r.toPort;
+  if (r.icmpType !== undefined) rule.icmpType = r.icmpType;
+  if (r.icmpCode !== undefined) rule.icmpCode = r.icmpCode;
+  if (r.sourceGroupId !== undefined) {
+    const peer = groups.get(r.sourceGroupId);
+    // The peer group was deleted: its members are gone, so the rule admits nobody.
+    if (peer === undefined) return undefined;
+    rule.groupId = peer.id;
+    rule.groupOwnerId = peer.ownerId;
+    return rule;
+  }
+  if (r.cidr === undefined) return undefined;
+  rule.cidr = r.cidr;
+  return rule;
+}
+
+/** Absent numbers sort first; CIDR sources before group sources; then lexically. */
+function compareNum(a: number | undefined, b: number | undefined): number {
+  return (a ?? -2) - (b ?? -2);
+}
+
+function compareRules(a: GniRule, b: GniRule): number {
+  return (
+    compareNum(a.protocol, b.protocol) ||
+    compareNum(a.fromPort, b.fromPort) ||
+    compareNum(a.toPort, b.toPort) ||
+    compareNum(a.icmpType, b.icmpType) ||
+    compareNum(a.icmpCode, b.icmpCode) ||
+    (a.cidr === undefined ? 1 : 0) - (b.cidr === undefined ? 1 : 0) ||
+    cmp(a.cidr ?? '', b.cidr ?? '') ||
+    cmp(a.groupId ?? '', b.groupId ?? '') ||
+    cmp(a.groupOwnerId ?? '', b.groupOwnerId ?? '')
+  );
+}
