@@ -11,6 +11,7 @@
  */
 import { UserError } from '../../shared/errors.ts';
 import { formatCidr, isAligned, networkAddress, parseCidr } from '../../shared/ip.ts';
+import { API_PROTOCOL_NUMBERS, apiProtocolName, protocolHasPorts } from '../../shared/protocols.ts';
 
 /** What API callers send; the CLI passes the euca-authorize flags through as strings. */
 export interface PermissionInput {
@@ -43,12 +44,8 @@ export interface ParsedPermission {
   readonly sourceAccount?: string;
 }
 
-export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1 };
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 1: 'icmp' };
-
-export function protocolName(protocol: number): string {
-  return PROTOCOL_NAMES[protocol] ?? String(protocol);
-}
+/** EC2's IpProtocol text: tcp, udp, icmp by name, every other protocol by number. */
+export const protocolName = apiProtocolName;
 
 const malformed = (message: string) => new UserError('InvalidPermission.Malformed', message);
 const invalid = (message: string) => new UserError('InvalidParameterValue', message);
@@ -67,7 +64,7 @@ export function parsePermission(input: PermissionInput, additionalProtocols: rea
   let ports: { fromPort?: number; toPort?: number; icmpType?: number; icmpCode?: number } = {};
   // EC2-Classic: a source-group permission without ports covers every port / icmp type.
   const everything = input.sourceGroup !== undefined;
-  if (protocol === 6 || protocol === 17) {
+  if (protocolHasPorts(protocol)) {
     if (hasIcmp) throw malformed(`an icmp type:code (-t) makes no sense for ${protocolName(protocol)}`);
     ports = !hasPort && everything ? { fromPort: 0, toPort: 65535 } : parsePorts(input, protocol);
   } else if (protocol === 1) {
@@ -93,7 +90,7 @@ export function parsePermission(input: PermissionInput, additionalProtocols: rea
 function parseProtocol(value: string | number | undefined, additional: readonly number[]): number {
   if (value === undefined || value === '') return 6;
   const text = String(value).trim().toLowerCase();
-  let n: number | undefined = PROTOCOL_NUMBERS[text];
+  let n: number | undefined = API_PROTOCOL_NUMBERS[text];
   if (n === undefined) {
     if (text === '-1' || text === 'all') throw invalid('EC2-Classic security groups do not accept "all protocols" (-1); name tcp, udp, icmp or an allowed protocol number');
     if (!/^\d+$/.test(text)) throw invalid(`unknown protocol ${JSON.stringify(value)}: use tcp, udp, icmp or an IANA protocol number`);

@@ -101,9 +101,5 @@ export interface GniRule {
   readonly groupOwnerId?: string;
 }
 
-export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, sctp: 132 };
-
-export function protocolName(protocol: number): string {
-  for (const [name, num] of Object.entries(PROTOCOL_NUMBERS)) if (num === protocol) return name;
-  return String(protocol);
-}
+/** The rule model's protocol names (icmp, tcp, udp, sctp), from the one protocol table. */
+export { GNI_PROTOCOL_NUMBERS as PROTOCOL_NUMBERS, gniProtocolName as protocolName } from '../protocols.ts';

@@ -18,6 +18,7 @@
  * Pure; one code per reason.
  */
 import { isAligned, parseCidr, parseIp } from '../ip.ts';
+import { protocolHasPorts } from '../protocols.ts';
 import type { GniRule } from './model.ts';
 
 export type RuleRefusalCode =
@@ -67,7 +68,7 @@ export function checkRule(r: GniRule): RuleRefusal | undefined {
   }
   const hasPorts = r.fromPort !== undefined || r.toPort !== undefined;
   const hasIcmp = r.icmpType !== undefined || r.icmpCode !== undefined;
-  if (p === 6 || p === 17) {
+  if (protocolHasPorts(p)) {
     if (hasIcmp) return refuse('RULE_FIELD_NOT_APPLICABLE', `icmp type/code on protocol ${p}`);
     const { fromPort: lo, toPort: hi } = r;
     if (!isInt(lo) || !isInt(hi)) return refuse('RULE_PORTS', `protocol ${p} needs integer fromPort and toPort (got ${String(lo)}-${String(hi)})`);
