@@ -167,7 +167,7 @@ async function inner(dir: string): Promise<void> {
     pr.push(performance.now() - t0);
   }
   const d = desired!;
-  const count = (t: DesiredState['iptables']['filter']) => t.chains.reduce((n, c) => n + c.rules.length, 0);
+  const count = (t: { readonly chains: readonly { readonly rules: readonly unknown[] }[] }) => t.chains.reduce((n, c) => n + c.rules.length, 0);
   const shape = {
     ipsets: d.ipsets.length,
     setMembers: d.ipsets.reduce((n, s) => n + s.members.length, 0),

@@ -5,25 +5,31 @@
  * are deleted by spec, both in the same transaction as the chain writes and
  * before any `-X`, so a failed restore leaves the table exactly as it was.
  */
-import type { Hook, Rule } from '../render/types.ts';
-import { ebtablesRestoreText, ebtablesRuleLine, hookRule, ipsetRestoreText, iptablesRestoreText, iptablesRuleLine } from '../netfilter/index.ts';
-import type { IpSet } from '../render/types.ts';
+import type { Hook, IpSet, SavedRule } from '../netfilter/index.ts';
+import {
+  ebtablesArgsLine, ebtablesRestoreText, ebtablesRuleLine, hookRule, ipsetRestoreText, iptablesArgsLine, iptablesRestoreText, iptablesRuleLine,
+} from '../netfilter/index.ts';
 import type { TableWrite } from '../plan/steps.ts';
 
 type Flavor = 'iptables' | 'ebtables';
 
-function line(flavor: Flavor, op: '-I' | '-D', builtin: string, rule: Rule): string {
-  const text = flavor === 'iptables' ? iptablesRuleLine(builtin, rule) : ebtablesRuleLine(builtin, rule);
+/** `-A <builtin> …` → `-I <builtin> 1 …` or `-D <builtin> …`. */
+function line(op: '-I' | '-D', builtin: string, text: string): string {
   const rest = text.slice(`-A ${builtin} `.length);
   return op === '-I' ? `-I ${builtin} 1 ${rest}` : `-D ${builtin} ${rest}`;
 }
 
 function hookLines(flavor: Flavor, write: TableWrite): string[] {
   const out: string[] = [];
-  for (const h of write.removeHooks) out.push(line(flavor, '-D', h.builtin, h.rule));
+  // Stale hooks are deleted by the spec the kernel listed (words, comment included).
+  const savedLine = (builtin: string, r: SavedRule) => (flavor === 'iptables' ? iptablesArgsLine(builtin, r) : ebtablesArgsLine(builtin, r));
+  for (const h of write.removeHooks) out.push(line('-D', h.builtin, savedLine(h.builtin, h.rule)));
   // Inserting at 1 in reverse keeps the desired relative order of several hooks.
   const adds: Hook[] = [...write.addHooks].reverse();
-  for (const h of adds) out.push(line(flavor, '-I', h.builtin, flavor === 'iptables' ? hookRule(h) : { args: [...h.match, '-j', h.target], comment: '' }));
+  for (const h of adds) {
+    const rule = hookRule(h);
+    out.push(line('-I', h.builtin, flavor === 'iptables' ? iptablesRuleLine(h.builtin, rule) : ebtablesRuleLine(h.builtin, rule)));
+  }
   return out;
 }
 

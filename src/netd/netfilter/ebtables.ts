@@ -9,15 +9,18 @@
  *   every chain that referenced it; we declare it first, delete it last;
  * - ebtables-nft has no comment match: a rule's comment is written as a `#`
  *   line above it (restore ignores it) and is not in the kernel, so the parser
- *   returns comment '' and `stripComments` makes rendered rules comparable.
+ *   returns comment '' (rule-args.ts `savedForm` drops it on the written side).
  *
- * Canonical form as ebtables-save prints it: `-p`, `-s`, `-d`, `-i`, `-o`,
- * then extension matches (`--ip-*`, `--arp-*`), then `-j`; MACs lower-case and
- * zero-padded; `ff:ff:ff:ff:ff:ff` printed as `Broadcast`; `--ip-proto` and
- * `--arp-op` by name (`udp`, `Request`); `/32` omitted on `--ip-src/dst`.
+ * Canonical form as ebtables-save prints it (bridge-rule-args.ts writes it):
+ * `-p`, `-s`, `-d`, `-i`, `-o`, then extension matches (`--ip-*`, `--arp-*`),
+ * then `-j`; MACs lower-case and zero-padded; `ff:ff:ff:ff:ff:ff` printed as
+ * `Broadcast`; `--ip-proto` and `--arp-op` by name (`udp`, `Request`); `/32`
+ * omitted on `--ip-src/dst`. The parser returns words.
  */
-import type { Chain, NetfilterTable, Rule } from '../render/types.ts';
-import type { SavedTables } from './model.ts';
+import type { NetfilterTable, Rule } from './rule.ts';
+import { familyMismatch } from './rule.ts';
+import { bridgeRuleArgs } from './bridge-rule-args.ts';
+import type { SavedRule, SavedTables } from './model.ts';
 import { parseSaveText } from './model.ts';
 import type { RestoreTextOptions } from './iptables.ts';
 
@@ -28,7 +31,14 @@ export const EBTABLES_CHAIN_POLICY = 'RETURN';
 
 const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING', 'BROUTING']);
 
+/** One `-A` line of a typed bridge rule. */
 export function ebtablesRuleLine(chain: string, rule: Rule): string {
+  if (rule.family !== 'bridge') throw familyMismatch(`ebtables-restore text cannot hold the ${rule.family} rule in chain ${chain}`);
+  return ['-A', chain, ...bridgeRuleArgs(rule)].join(' ');
+}
+
+/** One `-A` line of a rule known only by its words (a rule read back from the kernel). */
+export function ebtablesArgsLine(chain: string, rule: SavedRule): string {
   return ['-A', chain, ...rule.args].join(' ');
 }
 
@@ -49,16 +59,6 @@ export function ebtablesRestoreText(table: EbtablesTableName, t: NetfilterTable,
   for (const name of deletions) lines.push(`-X ${name}`);
   lines.push('COMMIT', '');
   return lines.join('\n');
-}
-
-/** The kernel keeps no ebtables comments: compare rendered chains with `stripComments(chain.rules)`. */
-export function stripComments(rules: readonly Rule[]): Rule[] {
-  return rules.map((r) => ({ args: r.args, comment: '' }));
-}
-
-/** Same chain list without comments (for comparing with parsed kernel state). */
-export function ebtablesComparable(chains: readonly Chain[]): Chain[] {
-  return chains.map((c) => ({ name: c.name, rules: stripComments(c.rules) }));
 }
 
 /** Parses `ebtables-save` output (any tables) into the shared model. */

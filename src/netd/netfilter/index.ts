@@ -1,4 +1,6 @@
-/** Writers and parsers for iptables, ebtables and ipset text, on the renderer's model. */
+/** Writers and parsers for iptables, ip6tables, ebtables and ipset text, on the typed rule model (rule.ts). */
+export * from './rule.ts';
+export * from './rule-args.ts';
 export * from './model.ts';
 export * from './iptables.ts';
 export * from './ebtables.ts';

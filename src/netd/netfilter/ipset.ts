@@ -13,10 +13,18 @@
  * renderer already writes it that way and members are sorted with
  * `compareMembers`, so rendered and saved member lists compare equal.
  */
-import type { IpSet } from '../render/types.ts';
 import type { SavedIpSet } from './model.ts';
 import { sortMembers } from './model.ts';
 import { SaveParseError } from './model.ts';
+
+/** One ipset netd wants. */
+export interface IpSet {
+  readonly name: string;
+  readonly type: 'hash:net' | 'hash:ip';
+  /** Members as the kernel lists them: `a.b.c.d` or `a.b.c.d/n`. Sorted. */
+  readonly members: readonly string[];
+  readonly comment: string;
+}
 
 /** Create options after the type. maxelem is a cap, not an allocation. */
 export const IPSET_CREATE_OPTIONS = 'family inet hashsize 1024 maxelem 1048576';

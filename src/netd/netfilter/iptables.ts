@@ -1,6 +1,7 @@
 /**
- * iptables: writer of `iptables-restore --noflush` text and parser of
- * `iptables-save` output, both on the renderer's model (Chain/Rule/Hook).
+ * iptables and ip6tables: writer of `iptables-restore --noflush` /
+ * `ip6tables-restore --noflush` text from typed rules (rule.ts) and parser of
+ * `iptables-save` output into words.
  *
  * Restore text semantics (nft backend, verified against iptables 1.8.9):
  * - `:CHAIN - [0:0]` creates the chain or, if it exists, FLUSHES it; every
@@ -10,15 +11,18 @@
  *   not flushed in the same batch, fails with EBUSY;
  * - chains not mentioned are left alone (that is what `--noflush` buys us).
  *
- * Canonical form: the renderer writes rules exactly as iptables-save prints
- * them (`-s/-d/-i/-o/-p` first, `-p tcp -m tcp --dport lo[:hi]`, `/32` on
- * addresses, `-m comment --comment` right before `-j`). The parser removes
- * the comment match into `Rule.comment` and maps `-p <name>` to the
- * renderer's form (see protocols.ts), so a rendered rule equals its echo.
+ * One writer for both families: the restore text of a family refuses a rule of
+ * another (RULE_FAMILY_MISMATCH); the words come from ip-rule-args.ts in the
+ * order iptables-save prints them, `-m comment --comment` right before the
+ * target. The parser removes the comment match into `comment` and maps `-p
+ * <name>` to the writer's form (see protocols.ts), so a written rule's words
+ * equal its echo.
  */
-import type { Hook, NetfilterTable, Rule } from '../render/types.ts';
-import type { SavedTables } from './model.ts';
+import type { IpFamily, IpRule, NetfilterTable, Rule } from './rule.ts';
+import type { SavedRule, SavedTables } from './model.ts';
 import { parseSaveText } from './model.ts';
+import { familyMismatch } from './rule.ts';
+import { ipRuleWords } from './ip-rule-args.ts';
 import { canonicalProtocol } from './protocols.ts';
 import { quoteArg } from './tokens.ts';
 
@@ -37,42 +41,65 @@ function formatArg(arg: string): string {
   return PLAIN_ARG.test(arg) ? arg : quoteArg(arg);
 }
 
+const COMMENT = (comment: string): string[] => (comment === '' ? [] : ['-m', 'comment', '--comment', comment]);
+
 /** The full argument list of a rule as restore/save show it: comment match right before the target. */
-export function iptablesRuleArgs(rule: Rule): string[] {
-  const args = [...rule.args];
-  if (rule.comment === '') return args;
-  let at = args.lastIndexOf('-j');
-  if (at < 0) at = args.lastIndexOf('-g');
-  if (at < 0) at = args.length;
-  args.splice(at, 0, '-m', 'comment', '--comment', rule.comment);
-  return args;
+export function iptablesRuleArgs(rule: IpRule): string[] {
+  const w = ipRuleWords(rule);
+  return [...w.matches, ...COMMENT(rule.comment), ...w.target];
 }
 
-/** One `-A` line (without newline). */
+/** One `-A` line (without newline) of a typed rule of either IP family. */
 export function iptablesRuleLine(chain: string, rule: Rule): string {
+  if (rule.family === 'bridge') throw familyMismatch('a bridge (ebtables) rule cannot be written as an iptables rule');
   return ['-A', chain, ...iptablesRuleArgs(rule)].map(formatArg).join(' ');
 }
 
-/** The rule a hook puts into its built-in chain, as the parser returns it. */
-export function hookRule(hook: Hook): Rule {
-  return { args: [...hook.match, '-j', hook.target], comment: hook.comment };
+/** One `-A` line of a rule known only by its words (a rule read back from the kernel). */
+export function iptablesArgsLine(chain: string, rule: SavedRule): string {
+  const args = [...rule.args];
+  if (rule.comment !== '') {
+    let at = args.lastIndexOf('-j');
+    if (at < 0) at = args.lastIndexOf('-g');
+    if (at < 0) at = args.length;
+    args.splice(at, 0, ...COMMENT(rule.comment));
+  }
+  return ['-A', chain, ...args].map(formatArg).join(' ');
 }
 
-export function iptablesRestoreText(table: IptablesTableName, t: NetfilterTable, opts: RestoreTextOptions = {}): string {
+const TOOL: Record<IpFamily, string> = { ipv4: 'iptables-restore', ipv6: 'ip6tables-restore' };
+
+function checkedLine(family: IpFamily, chain: string, rule: Rule): string {
+  if (rule.family !== family) throw familyMismatch(`${TOOL[family]} text cannot hold the ${rule.family} rule in chain ${chain}`);
+  return iptablesRuleLine(chain, rule);
+}
+
+/** Restore text of one table for the tool of `family` (iptables-restore or ip6tables-restore). */
+export function ipRestoreText(family: IpFamily, table: IptablesTableName, t: NetfilterTable, opts: RestoreTextOptions = {}): string {
   const wanted = opts.chains === undefined ? undefined : new Set(opts.chains);
   const chains = t.chains.filter((c) => wanted === undefined || wanted.has(c.name));
   const deletions = opts.deleteChains ?? [];
   const lines: string[] = [`*${table}`];
   for (const c of chains) lines.push(`:${c.name} - [0:0]`);
   for (const name of deletions) lines.push(`:${name} - [0:0]`);
-  for (const c of chains) for (const r of c.rules) lines.push(iptablesRuleLine(c.name, r));
+  for (const c of chains) for (const r of c.rules) lines.push(checkedLine(family, c.name, r));
   for (const name of deletions) lines.push(`-X ${name}`);
   lines.push('COMMIT', '');
   return lines.join('\n');
 }
 
+/** `iptables-restore --noflush` text: ipv4 rules only. */
+export function iptablesRestoreText(table: IptablesTableName, t: NetfilterTable, opts: RestoreTextOptions = {}): string {
+  return ipRestoreText('ipv4', table, t, opts);
+}
+
+/** `ip6tables-restore --noflush` text: ipv6 rules only. */
+export function ip6tablesRestoreText(table: IptablesTableName, t: NetfilterTable, opts: RestoreTextOptions = {}): string {
+  return ipRestoreText('ipv6', table, t, opts);
+}
+
 /** Splits parsed arguments into (args without the comment match, comment) and canonicalises `-p`. */
-export function normalizeIptablesArgs(raw: readonly string[]): Rule {
+export function normalizeIptablesArgs(raw: readonly string[]): SavedRule {
   const args: string[] = [];
   let comment = '';
   for (let i = 0; i < raw.length; i++) {
@@ -93,7 +120,6 @@ export function normalizeIptablesArgs(raw: readonly string[]): Rule {
 }
 
 const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING']);
-
 
 /** Parses `iptables-save` (with or without `-c`) into tables → chains → rules. */
 export function parseIptablesSave(text: string): SavedTables {

@@ -1,17 +1,23 @@
 /**
- * The parsed form of what the kernel holds, in the same model the renderer
- * produces (`Rule` = args after `-A <chain>` + comment). The parsers in this
- * directory normalise the save tools' output so that a rendered rule and its
- * kernel echo compare equal with `rulesEqual`.
+ * The parsed form of what the kernel holds: a rule as words (the arguments
+ * after `-A <chain>`) plus its comment. The parsers in this directory
+ * normalise the save tools' output so that a written rule's words (rule-args.ts
+ * `savedForm`) and its kernel echo compare equal with `rulesEqual`.
  */
-import type { Rule } from '../render/types.ts';
 import { splitArgs } from './tokens.ts';
+
+/** One rule as a save tool prints it, without the comment match. */
+export interface SavedRule {
+  readonly args: readonly string[];
+  /** '' when none (ebtables keeps none in the kernel). */
+  readonly comment: string;
+}
 
 export interface SavedChain {
   /** Built-in chains: ACCEPT/DROP; iptables user chains: undefined ('-'); ebtables user chains: ACCEPT/DROP/RETURN. */
   readonly policy: string | undefined;
   readonly builtin: boolean;
-  readonly rules: Rule[];
+  readonly rules: SavedRule[];
 }
 
 export interface SavedTable {
@@ -31,12 +37,12 @@ export interface SavedIpSet {
   readonly members: string[];
 }
 
-export function rulesEqual(a: Rule, b: Rule): boolean {
+export function rulesEqual(a: SavedRule, b: SavedRule): boolean {
   return a.comment === b.comment && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i]);
 }
 
-export function ruleListsEqual(a: readonly Rule[], b: readonly Rule[]): boolean {
-  return a.length === b.length && a.every((r, i) => rulesEqual(r, b[i] as Rule));
+export function ruleListsEqual(a: readonly SavedRule[], b: readonly SavedRule[]): boolean {
+  return a.length === b.length && a.every((r, i) => rulesEqual(r, b[i] as SavedRule));
 }
 
 /** Orders ipset members like the renderer: by address numerically, then prefix length. */
@@ -79,8 +85,8 @@ export interface SaveFormat {
   readonly policy: (printed: string | undefined) => string | undefined;
   /** Strips tool-specific trailers (counters) from a rule's argv. */
   readonly trim?: (args: string[]) => string[];
-  /** Arguments after `-A <chain>` → the model's Rule (normalised). */
-  readonly rule: (args: string[]) => Rule;
+  /** Arguments after `-A <chain>` → the saved rule (normalised). */
+  readonly rule: (args: string[]) => SavedRule;
 }
 
 /**

@@ -2,12 +2,12 @@
  * IP protocol names as iptables-save prints them. The nft-backed iptables
  * prints `-p <name>` for every number /etc/protocols names (e.g. `-p 132` comes
  * back as `-p sctp`), so the echo depends on the host's /etc/protocols. The
- * renderer writes tcp/udp/icmp by name and every other protocol by number; the
+ * writer (ip-rule-args.ts) writes tcp/udp/icmp by name and every other protocol by number; the
  * parser maps names back to numbers so both sides compare equal on any host.
  */
 import { ARGV_NAMED_PROTOCOLS, protocolEntry, protocolNumber } from '../../shared/protocols.ts';
 
-/** `-p` value in the renderer's canonical form: tcp/udp/icmp by name, everything else by number. */
+/** `-p` value in the writer's canonical form: tcp/udp/icmp by name, everything else by number. */
 export function canonicalProtocol(value: string): string {
   const neg = value.startsWith('!');
   const v = neg ? value.slice(1) : value;

@@ -7,12 +7,17 @@
  * --dport`, reordered `-s`, dropped quotes). A rule edited by someone else
  * loses or changes its hash, so its chain is rewritten on the next sync.
  *
+ * The hash input is the rule's words as the writer puts them after `-A
+ * <chain>` (src/netd/netfilter/rule-args.ts) plus its comment, so a typed rule
+ * hashes exactly like the argv it is written as.
+ *
  * ebtables has no comment match: its rules are compared by their arguments
  * after a light normalisation (`ebtables-save` on the nft backend prints the
  * arguments as they were written).
  */
 import { createHash } from 'node:crypto';
-import type { Chain, Hook, Rule } from '../render/types.ts';
+import type { Chain, Hook, Rule } from '../netfilter/rule.ts';
+import { hookMatchArgs, ruleArgs } from '../netfilter/rule-args.ts';
 import type { ObservedRule } from './observed.ts';
 
 /** iptables limits a comment to 256 bytes; keep room for the tag. */
@@ -24,11 +29,11 @@ function hash(parts: readonly string[]): string {
 }
 
 export function ruleHash(rule: Rule): string {
-  return hash(['rule', ...rule.args, '\u0002', rule.comment]);
+  return hash(['rule', ...ruleArgs(rule), '\u0002', rule.comment]);
 }
 
 export function hookHash(hook: Hook): string {
-  return hash(['hook', hook.builtin, ...hook.match, '\u0002', hook.target, hook.comment]);
+  return hash(['hook', hook.builtin, ...hookMatchArgs(hook), '\u0002', hook.target, hook.comment]);
 }
 
 function tagged(comment: string, h: string): string {
@@ -37,11 +42,11 @@ function tagged(comment: string, h: string): string {
 }
 
 /** The chain with each rule's comment carrying its hash: what netd writes. */
-export function tagChain(chain: Chain): Chain {
-  return { name: chain.name, rules: chain.rules.map((r) => ({ args: r.args, comment: tagged(r.comment, ruleHash(r)) })) };
+export function tagChain<R extends Rule>(chain: Chain<R>): Chain<R> {
+  return { name: chain.name, rules: chain.rules.map((r) => ({ ...r, comment: tagged(r.comment, ruleHash(r)) })) };
 }
 
-export function tagHook(hook: Hook): Hook {
+export function tagHook<H extends Hook>(hook: H): H {
   return { ...hook, comment: tagged(hook.comment, hookHash(hook)) };
 }
 
@@ -55,7 +60,7 @@ export function commentHash(comment: string): string | undefined {
   return TAG.exec(comment)?.[1];
 }
 
-/** `-j X` / `-g X` target of a rule's arguments. */
+/** `-j X` / `-g X` target of a kernel rule's arguments (desired rules carry a typed target). */
 export function ruleTarget(args: readonly string[]): string | undefined {
   for (let i = args.length - 2; i >= 0; i--) if (args[i] === '-j' || args[i] === '-g') return args[i + 1];
   return undefined;

@@ -19,10 +19,12 @@ import type { Chain, DesiredState, Hook, IpSet, NetfilterTable } from '../render
 import type { ObservedRule, ObservedState, ObservedTable } from './observed.ts';
 import type { NetfilterTableName, SetRefill, Step, TableWrite } from './steps.ts';
 import { commentHash, ebtablesKey, observedHash, ruleTarget, tagChain, tagHook } from './fingerprint.ts';
+import { hookRule } from '../netfilter/rule.ts';
+import { ruleArgs } from '../netfilter/rule-args.ts';
 import { planNodeNetwork } from './layout.ts';
+import { planProcesses } from './processes.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 
-import { planProcesses } from './processes.ts';
 export interface PlanOptions {
   /** Rewrite every desired chain (start, after a failure, periodic resync). */
   readonly full: boolean;
@@ -49,7 +51,7 @@ function sameChain(flavor: Flavor, desired: Chain, observed: readonly ObservedRu
     if (flavor === 'iptables') {
       const h = observedHash(o);
       if (h === undefined || h !== commentHash(d.comment)) return false;
-    } else if (ebtablesKey(d.args) !== ebtablesKey(o.args)) {
+    } else if (ebtablesKey(ruleArgs(d)) !== ebtablesKey(o.args)) {
       return false;
     }
   }
@@ -59,7 +61,7 @@ function sameChain(flavor: Flavor, desired: Chain, observed: readonly ObservedRu
 function hookMatches(flavor: Flavor, hook: Hook, rule: ObservedRule): boolean {
   if (ruleTarget(rule.args) !== hook.target) return false;
   if (flavor === 'iptables') return observedHash(rule) === commentHash(hook.comment);
-  return ebtablesKey(rule.args) === ebtablesKey([...hook.match, '-j', hook.target]);
+  return ebtablesKey(rule.args) === ebtablesKey(ruleArgs(hookRule(hook)));
 }
 
 /** Plans one table; undefined when nothing needs writing. */

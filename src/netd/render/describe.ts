@@ -3,14 +3,15 @@
  * the exact restore text the applier would write. Used by `edgenet netd plan`
  * and by humans reading golden files. Pure.
  */
-import { ebtablesRestoreText } from '../netfilter/ebtables.ts';
+import { ebtablesRestoreText, ebtablesRuleLine } from '../netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../netfilter/ipset.ts';
-import { iptablesRestoreText, iptablesRuleLine, hookRule } from '../netfilter/iptables.ts';
+import { iptablesRestoreText, iptablesRuleLine } from '../netfilter/iptables.ts';
+import { hookRule } from '../netfilter/rule.ts';
 import type { DesiredState, NetfilterTable } from './types.ts';
 
 function hooks(t: NetfilterTable, ebtables: boolean): string[] {
   return t.hooks.map((h) => (ebtables
-    ? `# hook: -A ${h.builtin} ${[...h.match, '-j', h.target].join(' ')}   (${h.comment})`
+    ? `# hook: ${ebtablesRuleLine(h.builtin, hookRule(h))}   (${h.comment})`
     : `# hook: ${iptablesRuleLine(h.builtin, hookRule(h))}`));
 }
 

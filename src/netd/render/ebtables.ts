@@ -13,73 +13,90 @@
  * Rules are in ebtables-save order (`-p -s -d -i -o`, then `--ip-*`/`--arp-*`).
  */
 import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
+import type { BridgeMatch, BridgeRule, Chain, NetfilterTable } from '../netfilter/rule.ts';
+import { ACCEPT, DROP, bridgeRule, jump } from '../netfilter/rule.ts';
 import type { RenderContext } from './context.ts';
-import { ebRule } from './rule.ts';
-import type { Chain, LocalInstance, NetfilterTable, Rule } from './types.ts';
+import type { LocalInstance } from './types.ts';
 
-/** ebtables-save prints ff:ff:ff:ff:ff:ff as `Broadcast`. */
-const BROADCAST = 'Broadcast';
+/** ebtables-save prints it as `Broadcast`. */
+const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
-function fakeRouterRule(ctx: RenderContext, iface?: string): Rule {
-  return ebRule(
-    ['-p', 'ARP', ...(iface ? ['-i', iface] : []), '--arp-op', 'Request', '--arp-ip-dst', ctx.gateway, '-j', 'arpreply', '--arpreply-mac', ctx.bridgeMac],
+const IPV4: BridgeMatch = { kind: 'ethertype', type: 'IPv4' };
+const ARP: BridgeMatch = { kind: 'ethertype', type: 'ARP' };
+const UDP: BridgeMatch = { kind: 'ip-proto', proto: 'udp' };
+const ARP_REQUEST: BridgeMatch = { kind: 'arp-op', op: 'Request' };
+const ARP_REPLY: BridgeMatch = { kind: 'arp-op', op: 'Reply' };
+const ip = (dir: 'src' | 'dst', address: string, negate?: true): BridgeMatch => ({ kind: 'ip-addr', dir, address, ...(negate ? { negate } : {}) });
+const port = (dir: 'src' | 'dst', p: number): BridgeMatch => ({ kind: 'ip-port', dir, port: p });
+const mac = (dir: 'src' | 'dst', m: string, negate?: true): BridgeMatch => ({ kind: 'mac', dir, mac: m, ...(negate ? { negate } : {}) });
+const arpIp = (dir: 'src' | 'dst', address: string, negate?: true): BridgeMatch => ({ kind: 'arp-ip', dir, address, ...(negate ? { negate } : {}) });
+const arpMac = (dir: 'src' | 'dst', m: string, negate?: true): BridgeMatch => ({ kind: 'arp-mac', dir, mac: m, ...(negate ? { negate } : {}) });
+
+function fakeRouterRule(ctx: RenderContext, iface?: string): BridgeRule {
+  return bridgeRule(
+    [ARP, ...(iface ? [{ kind: 'iface', dir: 'in', name: iface } as const] : []), ARP_REQUEST, arpIp('dst', ctx.gateway)],
+    { kind: 'arpreply', mac: ctx.bridgeMac },
     `fake router: this node answers ARP for the gateway ${ctx.gateway} with the bridge MAC and routes`,
   );
 }
 
-function fromInstance(ctx: RenderContext, i: LocalInstance): Chain {
-  const rules: Rule[] = [
-    ebRule(['-s', '!', i.mac, '-j', 'DROP'], `${i.id}: source MAC must be ${i.mac}`),
-    ebRule(['-p', 'IPv4', '--ip-proto', 'udp', '--ip-sport', '67', '-j', 'DROP'], `${i.id}: an instance may not act as a DHCP server`),
-    ebRule(['-p', 'IPv4', '--ip-src', '0.0.0.0', '--ip-proto', 'udp', '--ip-dport', '67', '-j', 'ACCEPT'], `${i.id}: DHCP request before the instance has an address`),
-    ebRule(['-p', 'IPv4', '--ip-src', '!', i.privateIp, '-j', 'DROP'], `${i.id}: IPv4 source must be ${i.privateIp}`),
-    ebRule(['-p', 'IPv4', '-j', 'ACCEPT'], `${i.id}: IPv4 from its own address`),
-    ebRule(['-p', 'ARP', '--arp-mac-src', '!', i.mac, '-j', 'DROP'], `${i.id}: ARP sender MAC must be ${i.mac}`),
-    ebRule(['-p', 'ARP', '--arp-ip-src', '!', i.privateIp, '-j', 'DROP'], `${i.id}: ARP sender IP must be ${i.privateIp}`),
+function fromInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
+  const rules: BridgeRule[] = [
+    bridgeRule([mac('src', i.mac, true)], DROP, `${i.id}: source MAC must be ${i.mac}`),
+    bridgeRule([IPV4, UDP, port('src', 67)], DROP, `${i.id}: an instance may not act as a DHCP server`),
+    bridgeRule([IPV4, ip('src', '0.0.0.0'), UDP, port('dst', 67)], ACCEPT, `${i.id}: DHCP request before the instance has an address`),
+    bridgeRule([IPV4, ip('src', i.privateIp, true)], DROP, `${i.id}: IPv4 source must be ${i.privateIp}`),
+    bridgeRule([IPV4], ACCEPT, `${i.id}: IPv4 from its own address`),
+    bridgeRule([ARP, arpMac('src', i.mac, true)], DROP, `${i.id}: ARP sender MAC must be ${i.mac}`),
+    bridgeRule([ARP, arpIp('src', i.privateIp, true)], DROP, `${i.id}: ARP sender IP must be ${i.privateIp}`),
   ];
   if (ctx.fakeRouter) rules.push(fakeRouterRule(ctx));
   rules.push(
-    ebRule(['-p', 'ARP', '--arp-op', 'Request', '-j', 'ACCEPT'], `${i.id}: ARP request`),
-    ebRule(['-p', 'ARP', '--arp-op', 'Reply', '-j', 'ACCEPT'], `${i.id}: ARP reply`),
+    bridgeRule([ARP, ARP_REQUEST], ACCEPT, `${i.id}: ARP request`),
+    bridgeRule([ARP, ARP_REPLY], ACCEPT, `${i.id}: ARP reply`),
     // libvirt's qemu-announce-self-rarp: after a live migration QEMU broadcasts
     // RARP "request reverse" frames for the VM's own MAC so that switches learn
     // its new port at once; only that exact shape passes.
-    ebRule(
-      ['-p', 'RARP', '-s', i.mac, '-d', BROADCAST, '--arp-op', 'Request_Reverse', '--arp-ip-src', '0.0.0.0', '--arp-ip-dst', '0.0.0.0', '--arp-mac-src', i.mac, '--arp-mac-dst', i.mac, '-j', 'ACCEPT'],
+    bridgeRule(
+      [
+        { kind: 'ethertype', type: 'RARP' }, mac('src', i.mac), mac('dst', BROADCAST), { kind: 'arp-op', op: 'Request_Reverse' },
+        arpIp('src', '0.0.0.0'), arpIp('dst', '0.0.0.0'), arpMac('src', i.mac), arpMac('dst', i.mac),
+      ],
+      ACCEPT,
       `${i.id}: the QEMU announce after a live migration (RARP request for its own MAC)`,
     ),
-    ebRule(['-j', 'DROP'], `${i.id}: anything else (IPv6 and router advertisements, other ARP, other RARP, other ethertypes)`),
+    bridgeRule([], DROP, `${i.id}: anything else (IPv6 and router advertisements, other ARP, other RARP, other ethertypes)`),
   );
   return { name: ctx.names.instanceFromChain(i.id), rules };
 }
 
-function toInstance(ctx: RenderContext, i: LocalInstance): Chain {
-  const dhcpReply = ['--ip-proto', 'udp', '--ip-sport', '67', '--ip-dport', '68'];
-  const rules: Rule[] = [
-    ebRule(['-p', 'IPv4', '-d', i.mac, ...dhcpReply, '-j', 'ACCEPT'], `${i.id}: DHCP reply addressed to its MAC`),
+function toInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
+  const dhcpReply = [UDP, port('src', 67), port('dst', 68)];
+  const rules: BridgeRule[] = [
+    bridgeRule([IPV4, mac('dst', i.mac), ...dhcpReply], ACCEPT, `${i.id}: DHCP reply addressed to its MAC`),
   ];
   if (ctx.bridgeMac !== '') {
-    rules.push(ebRule(['-p', 'IPv4', '-s', ctx.bridgeMac, '-d', BROADCAST, ...dhcpReply, '-j', 'ACCEPT'], `${i.id}: broadcast DHCP reply from this node's dhcpd (EUCA-10278)`));
+    rules.push(bridgeRule([IPV4, mac('src', ctx.bridgeMac), mac('dst', BROADCAST), ...dhcpReply], ACCEPT, `${i.id}: broadcast DHCP reply from this node's dhcpd (EUCA-10278)`));
   } else {
-    rules.push(ebRule(['-p', 'IPv4', '-d', BROADCAST, ...dhcpReply, '-j', 'ACCEPT'], `${i.id}: broadcast DHCP reply (bridge MAC unknown: any sender)`));
+    rules.push(bridgeRule([IPV4, mac('dst', BROADCAST), ...dhcpReply], ACCEPT, `${i.id}: broadcast DHCP reply (bridge MAC unknown: any sender)`));
   }
   rules.push(
-    ebRule(['-p', 'IPv4', ...dhcpReply, '-j', 'DROP'], `${i.id}: DHCP reply meant for another client`),
-    ebRule(['-p', 'IPv4', '-j', 'ACCEPT'], `${i.id}: IPv4 to the instance (security groups filter it in iptables)`),
-    ebRule(['-p', 'ARP', '--arp-op', 'Reply', '--arp-mac-dst', '!', i.mac, '-j', 'DROP'], `${i.id}: ARP reply must target ${i.mac}`),
-    ebRule(['-p', 'ARP', '--arp-ip-dst', '!', i.privateIp, '-j', 'DROP'], `${i.id}: ARP must target ${i.privateIp}`),
-    ebRule(['-p', 'ARP', '--arp-op', 'Request', '-j', 'ACCEPT'], `${i.id}: ARP request for its address`),
-    ebRule(['-p', 'ARP', '--arp-op', 'Reply', '-j', 'ACCEPT'], `${i.id}: ARP reply to it`),
-    ebRule(['-j', 'DROP'], `${i.id}: anything else (IPv6, other ARP, other ethertypes)`),
+    bridgeRule([IPV4, ...dhcpReply], DROP, `${i.id}: DHCP reply meant for another client`),
+    bridgeRule([IPV4], ACCEPT, `${i.id}: IPv4 to the instance (security groups filter it in iptables)`),
+    bridgeRule([ARP, ARP_REPLY, arpMac('dst', i.mac, true)], DROP, `${i.id}: ARP reply must target ${i.mac}`),
+    bridgeRule([ARP, arpIp('dst', i.privateIp, true)], DROP, `${i.id}: ARP must target ${i.privateIp}`),
+    bridgeRule([ARP, ARP_REQUEST], ACCEPT, `${i.id}: ARP request for its address`),
+    bridgeRule([ARP, ARP_REPLY], ACCEPT, `${i.id}: ARP reply to it`),
+    bridgeRule([], DROP, `${i.id}: anything else (IPv6, other ARP, other ethertypes)`),
   );
   return { name: ctx.names.instanceToChain(i.id), rules };
 }
 
-export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable; nat: NetfilterTable } {
+export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable<BridgeRule>; nat: NetfilterTable<BridgeRule> } {
   const { names } = ctx;
-  const pre: Rule[] = [];
-  const post: Rule[] = [];
-  const perInstance: Chain[] = [];
+  const pre: BridgeRule[] = [];
+  const post: BridgeRule[] = [];
+  const perInstance: Chain<BridgeRule>[] = [];
   if (ctx.config.disableL2Isolation) {
     if (ctx.fakeRouter && ctx.bridgeMac !== '') pre.push(fakeRouterRule(ctx, INSTANCE_INTERFACE_WILDCARD));
   } else {
@@ -87,11 +104,11 @@ export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable; na
       const from = fromInstance(ctx, i);
       const to = toInstance(ctx, i);
       perInstance.push(from, to);
-      pre.push(ebRule(['-i', i.interface, '-j', from.name], `frames from ${i.id}`));
-      post.push(ebRule(['-o', i.interface, '-j', to.name], `frames to ${i.id}`));
+      pre.push(bridgeRule([{ kind: 'iface', dir: 'in', name: i.interface }], jump(from.name), `frames from ${i.id}`));
+      post.push(bridgeRule([{ kind: 'iface', dir: 'out', name: i.interface }], jump(to.name), `frames to ${i.id}`));
     }
-    pre.push(ebRule(['-i', INSTANCE_INTERFACE_WILDCARD, '-j', 'DROP'], 'instance interface without rules yet: no network (EUCA-10233)'));
-    post.push(ebRule(['-o', INSTANCE_INTERFACE_WILDCARD, '-j', 'DROP'], 'instance interface without rules yet: no network (EUCA-10233)'));
+    pre.push(bridgeRule([{ kind: 'iface', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD }], DROP, 'instance interface without rules yet: no network (EUCA-10233)'));
+    post.push(bridgeRule([{ kind: 'iface', dir: 'out', name: INSTANCE_INTERFACE_WILDCARD }], DROP, 'instance interface without rules yet: no network (EUCA-10233)'));
   }
   // Per-instance chains in the order PRE/POST jump to them: I-a, O-a, I-b, O-b, …
   return {
@@ -99,8 +116,8 @@ export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable; na
     nat: {
       chains: [{ name: names.ebPre, rules: pre }, { name: names.ebPost, rules: post }, ...perInstance],
       hooks: [
-        { builtin: 'PREROUTING', match: [], target: names.ebPre, comment: 'edgenet anti-spoofing: frames from instances' },
-        { builtin: 'POSTROUTING', match: [], target: names.ebPost, comment: 'edgenet anti-spoofing: frames to instances' },
+        { family: 'bridge', builtin: 'PREROUTING', matches: [], target: names.ebPre, comment: 'edgenet anti-spoofing: frames from instances' },
+        { family: 'bridge', builtin: 'POSTROUTING', matches: [], target: names.ebPost, comment: 'edgenet anti-spoofing: frames to instances' },
       ],
     },
   };

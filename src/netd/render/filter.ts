@@ -23,8 +23,8 @@ import { INSTANCE_INTERFACE_WILDCARD, NO_SNAT_MARK } from '../names.ts';
 import type { RenderContext } from './context.ts';
 import { canonicalCidr } from './context.ts';
 import { guardForwardRules, guardInputChain } from './instance-guard.ts';
-import { iptRule, setMatch } from './rule.ts';
-import type { Chain, NetfilterTable, Rule } from './types.ts';
+import type { Chain, IpMatch, IpRule, NetfilterTable } from '../netfilter/rule.ts';
+import { ACCEPT, DROP, ipRule, jump } from '../netfilter/rule.ts';
 
 /** Groups used by local instances, sorted. */
 export function localGroups(ctx: RenderContext): string[] {
@@ -41,8 +41,8 @@ export function referencedGroups(ctx: RenderContext, groups: readonly string[]):
 }
 
 interface ProtoPart {
-  readonly proto?: string;
-  readonly matches: string[][];
+  /** The protocol match and its port or ICMP type match, if any. */
+  readonly matches: readonly IpMatch[];
   readonly text: string;
 }
 
@@ -60,18 +60,20 @@ export function protocolPart(rule: GniRule): ProtoPart | 'invalid' {
     const name = p === 6 ? 'tcp' : 'udp';
     const lo = rule.fromPort as number;
     const hi = rule.toPort as number;
-    if (lo === 0 && hi === 65535) return { proto: name, matches: [], text: `${name} all ports` };
+    const proto: IpMatch = { kind: 'proto', proto: name };
+    if (lo === 0 && hi === 65535) return { matches: [proto], text: `${name} all ports` };
     const ports = lo === hi ? String(lo) : `${lo}:${hi}`;
-    return { proto: name, matches: [['-m', name, '--dport', ports]], text: `${name} ${ports}` };
+    return { matches: [proto, { kind: 'dport', proto: name, ports: { lo, hi } }], text: `${name} ${ports}` };
   }
   if (p === 1) {
     const type = rule.icmpType ?? -1;
     const code = rule.icmpCode ?? -1;
-    if (type < 0) return { proto: 'icmp', matches: [], text: 'icmp any' };
+    const proto: IpMatch = { kind: 'proto', proto: 'icmp' };
+    if (type < 0) return { matches: [proto], text: 'icmp any' };
     const t = code < 0 ? String(type) : `${type}/${code}`;
-    return { proto: 'icmp', matches: [['-m', 'icmp', '--icmp-type', t]], text: `icmp ${t}` };
+    return { matches: [proto, code < 0 ? { kind: 'icmp', type } : { kind: 'icmp', type, code }], text: `icmp ${t}` };
   }
-  return { proto: String(p), matches: [], text: `protocol ${protocolName(p)}` };
+  return { matches: [{ kind: 'proto', proto: p }], text: `protocol ${protocolName(p)}` };
 }
 
 /** Local instances with a public IP, addresses parsed once (EUCA-11083 checks run per CIDR rule). */
@@ -88,11 +90,11 @@ function publicLocals(ctx: RenderContext): PublicLocal[] {
   return out;
 }
 
-function groupChain(ctx: RenderContext, groupId: string, publics: readonly PublicLocal[]): Chain {
+function groupChain(ctx: RenderContext, groupId: string, publics: readonly PublicLocal[]): Chain<IpRule> {
   const { names } = ctx;
   const set = names.groupSet(groupId);
-  const rules: Rule[] = [
-    iptRule({ matches: [setMatch(set, 'src')], target: ['-j', 'ACCEPT'], comment: `${groupId}: members of the same group reach each other` }),
+  const rules: IpRule[] = [
+    ipRule('ipv4', { matches: [{ kind: 'set', set, dir: 'src' }], target: ACCEPT, comment: `${groupId}: members of the same group reach each other` }),
   ];
   const group = ctx.groupsById.get(groupId);
   (group?.ingressRules ?? []).forEach((r, index) => {
@@ -102,18 +104,17 @@ function groupChain(ctx: RenderContext, groupId: string, publics: readonly Publi
       ctx.warnings.push(`${refused?.code ?? 'RULE_INVALID'}: ${groupId} rule ${index}: ${refused?.message ?? 'cannot be rendered exactly'}: skipped`);
       return;
     }
-    const target = ['-j', 'ACCEPT'];
     if (r.groupId !== undefined && r.groupId !== '') {
-      rules.push(iptRule({
-        proto: proto.proto, matches: [setMatch(names.groupSet(r.groupId), 'src'), ...proto.matches], target,
+      rules.push(ipRule('ipv4', {
+        matches: [{ kind: 'set', set: names.groupSet(r.groupId), dir: 'src' }, ...proto.matches], target: ACCEPT,
         comment: `${groupId}: ${proto.text} from group ${r.groupId}`,
       }));
       return;
     }
     const cidr = canonicalCidr(r.cidr as string);
     if (cidr === undefined) return; // checkRule admitted only exact CIDRs
-    rules.push(iptRule({
-      src: cidr === '0.0.0.0/0' ? undefined : cidr, proto: proto.proto, matches: proto.matches, target,
+    rules.push(ipRule('ipv4', {
+      matches: [...(cidr === '0.0.0.0/0' ? [] : [{ kind: 'addr', dir: 'src', cidr } as const]), ...proto.matches], target: ACCEPT,
       comment: `${groupId}: ${proto.text} from ${cidr}`,
     }));
     if (publics.length > 0) rules.push(...publicIpExtras(publics, { groupId, cidr, proto }));
@@ -127,42 +128,42 @@ function groupChain(ctx: RenderContext, groupId: string, publics: readonly Publi
  * If a CIDR rule covers the sender's public IP but not its private one, admit
  * the private source too, for traffic that will be SNATed (not marked).
  */
-function publicIpExtras(publics: readonly PublicLocal[], args: { groupId: string; cidr: string; proto: ProtoPart }): Rule[] {
+function publicIpExtras(publics: readonly PublicLocal[], args: { groupId: string; cidr: string; proto: ProtoPart }): IpRule[] {
   const c = parseCidr(args.cidr);
   if (c === undefined || c.prefix === 0) return [];
-  const out: Rule[] = [];
+  const out: IpRule[] = [];
   for (const inst of publics) {
     if (!cidrContains(c, inst.pub) || cidrContains(c, inst.priv)) continue;
-    out.push(iptRule({
-      src: `${inst.privateIp}/32`, proto: args.proto.proto,
-      matches: [['-m', 'mark', '!', '--mark', NO_SNAT_MARK], ...args.proto.matches], target: ['-j', 'ACCEPT'],
+    out.push(ipRule('ipv4', {
+      matches: [{ kind: 'addr', dir: 'src', cidr: `${inst.privateIp}/32` }, { kind: 'mark', mark: NO_SNAT_MARK, negate: true }, ...args.proto.matches],
+      target: ACCEPT,
       comment: `${args.groupId}: ${args.proto.text} from ${args.cidr} covers public IP ${inst.publicIp} of local ${inst.id} (EUCA-11083)`,
     }));
   }
   return out;
 }
 
-export function renderFilter(ctx: RenderContext): NetfilterTable {
+export function renderFilter(ctx: RenderContext): NetfilterTable<IpRule> {
   const { names } = ctx;
   const groups = localGroups(ctx);
   const publics = publicLocals(ctx);
-  const fwd: Rule[] = [
+  const fwd: IpRule[] = [
     ...guardForwardRules(ctx),
-    iptRule({ matches: [['-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED']], target: ['-j', 'ACCEPT'], comment: 'replies and related traffic of admitted connections' }),
-    iptRule({
-      matches: [['-m', 'physdev', '--physdev-in', INSTANCE_INTERFACE_WILDCARD], setMatch(names.localSet, 'dst', true)], target: ['-j', 'ACCEPT'],
+    ipRule('ipv4', { matches: [{ kind: 'ctstate', states: ['RELATED', 'ESTABLISHED'] }], target: ACCEPT, comment: 'replies and related traffic of admitted connections' }),
+    ipRule('ipv4', {
+      matches: [{ kind: 'physdev', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD }, { kind: 'set', set: names.localSet, dir: 'dst', negate: true }], target: ACCEPT,
       comment: 'from a local instance to a non-local destination: filtered where it arrives (egress is not filtered)',
     }),
-    ...groups.map((g) => iptRule({
-      matches: [setMatch(names.groupSet(g), 'dst')], target: ['-j', names.groupChain(g)], comment: `to a member of ${g}: its ingress rules decide`,
+    ...groups.map((g) => ipRule('ipv4', {
+      matches: [{ kind: 'set', set: names.groupSet(g), dir: 'dst' }], target: jump(names.groupChain(g)), comment: `to a member of ${g}: its ingress rules decide`,
     })),
-    iptRule({ matches: [setMatch(names.localSet, 'dst')], target: ['-j', 'DROP'], comment: 'to a local instance and no security group rule admitted it' }),
+    ipRule('ipv4', { matches: [{ kind: 'set', set: names.localSet, dir: 'dst' }], target: DROP, comment: 'to a local instance and no security group rule admitted it' }),
   ];
   return {
     chains: [{ name: names.filterForward, rules: fwd }, guardInputChain(ctx), ...groups.map((g) => groupChain(ctx, g, publics))],
     hooks: [
-      { builtin: 'FORWARD', match: [], target: names.filterForward, comment: 'edgenet security groups' },
-      { builtin: 'INPUT', match: [], target: names.filterInput, comment: 'edgenet: instances and this node control plane' },
+      { family: 'ipv4', builtin: 'FORWARD', matches: [], target: names.filterForward, comment: 'edgenet security groups' },
+      { family: 'ipv4', builtin: 'INPUT', matches: [], target: names.filterInput, comment: 'edgenet: instances and this node control plane' },
     ],
   };
 }

@@ -29,26 +29,35 @@
 import { parseIp } from '../../shared/ip.ts';
 import { sortMembers } from '../netfilter/model.ts';
 import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
+import type { Chain, IpMatch, IpRule, PortRange } from '../netfilter/rule.ts';
+import { DROP, ipRule, jump } from '../netfilter/rule.ts';
+import type { IpSet } from '../netfilter/ipset.ts';
 import type { RenderContext } from './context.ts';
 import { METADATA_ADDRESS } from './nat.ts';
-import { iptRule, setMatch } from './rule.ts';
-import type { Chain, IpSet, Rule } from './types.ts';
 
 /** Not DNATed from the metadata address (iptables-save prints a /32 bare here). */
-const NOT_METADATA = ['-m', 'conntrack', '!', '--ctorigdst', METADATA_ADDRESS];
+const NOT_METADATA: IpMatch = { kind: 'ctorigdst', address: METADATA_ADDRESS, negate: true };
 
-function controlPlaneDrop(ctx: RenderContext, toHosts: boolean): Rule | undefined {
+/** EDGENET_CONTROL_PLANE_PORTS (`p` or `lo:hi`, comma-separated; checked by config.ts). */
+function portList(text: string): PortRange[] {
+  return text.split(',').map((item) => {
+    const [lo = '', hi] = item.split(':');
+    return { lo: Number(lo), hi: Number(hi ?? lo) };
+  });
+}
+
+function controlPlaneDrop(ctx: RenderContext, toHosts: boolean): IpRule | undefined {
   const ports = ctx.config.controlPlanePorts;
   if (ports === '') return undefined;
-  return iptRule({
-    proto: 'tcp',
+  return ipRule('ipv4', {
     matches: [
-      ['-m', 'physdev', '--physdev-in', INSTANCE_INTERFACE_WILDCARD],
-      ...(toHosts ? [setMatch(ctx.names.hostsSet, 'dst')] : []),
-      ['-m', 'multiport', '--dports', ports],
+      { kind: 'proto', proto: 'tcp' },
+      { kind: 'physdev', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD },
+      ...(toHosts ? [{ kind: 'set', set: ctx.names.hostsSet, dir: 'dst' } as const] : []),
+      { kind: 'multiport', ports: portList(ports) },
       NOT_METADATA,
     ],
-    target: ['-j', 'DROP'],
+    target: DROP,
     comment: toHosts
       ? 'an instance reaches no control-plane port of a cloud host (metadata only through 169.254.169.254)'
       : 'an instance reaches no control-plane port of this node (metadata only through 169.254.169.254)',
@@ -56,29 +65,29 @@ function controlPlaneDrop(ctx: RenderContext, toHosts: boolean): Rule | undefine
 }
 
 /** First rules of <P>-FWD: the control-plane drop, then broadcast/multicast per destination instance port. */
-export function guardForwardRules(ctx: RenderContext): Rule[] {
+export function guardForwardRules(ctx: RenderContext): IpRule[] {
   const { names } = ctx;
-  const out: Rule[] = [];
+  const out: IpRule[] = [];
   const cp = controlPlaneDrop(ctx, true);
   if (cp !== undefined) out.push(cp);
-  const notLocal = setMatch(names.localSet, 'dst', true);
+  const notLocal: IpMatch = { kind: 'set', set: names.localSet, dir: 'dst', negate: true };
   for (const i of ctx.locals) {
     for (const g of [...i.securityGroups].sort()) {
-      out.push(iptRule({
-        matches: [['-m', 'physdev', '--physdev-out', i.interface], notLocal], target: ['-j', names.groupChain(g)],
+      out.push(ipRule('ipv4', {
+        matches: [{ kind: 'physdev', dir: 'out', name: i.interface }, notLocal], target: jump(names.groupChain(g)),
         comment: `broadcast or multicast to ${i.id}: the ingress rules of ${g} decide, as for unicast`,
       }));
     }
   }
-  out.push(iptRule({
-    matches: [['-m', 'physdev', '--physdev-out', INSTANCE_INTERFACE_WILDCARD], notLocal], target: ['-j', 'DROP'],
+  out.push(ipRule('ipv4', {
+    matches: [{ kind: 'physdev', dir: 'out', name: INSTANCE_INTERFACE_WILDCARD }, notLocal], target: DROP,
     comment: 'broadcast or multicast to an instance that none of its groups admitted',
   }));
   return out;
 }
 
 /** <P>-IN, jumped from INPUT: instances and this node's own control-plane ports. */
-export function guardInputChain(ctx: RenderContext): Chain {
+export function guardInputChain(ctx: RenderContext): Chain<IpRule> {
   const cp = controlPlaneDrop(ctx, false);
   return { name: ctx.names.filterInput, rules: cp === undefined ? [] : [cp] };
 }

@@ -13,52 +13,56 @@
  */
 import { formatCidr } from '../../shared/ip.ts';
 import { NO_SNAT_MARK } from '../names.ts';
+import type { IpMatch, IpRule, IpTarget, NetfilterTable } from '../netfilter/rule.ts';
+import { ipRule } from '../netfilter/rule.ts';
 import type { RenderContext } from './context.ts';
-import { iptRule, setMatch } from './rule.ts';
-import type { NetfilterTable, Rule } from './types.ts';
 
 export const METADATA_ADDRESS = '169.254.169.254';
 
-export function metadataTarget(ctx: RenderContext): string | undefined {
+/** Where the metadata DNAT sends requests: METADATA_IP, else the CLC, at METADATA_PORT. */
+export function metadataTarget(ctx: RenderContext): { address: string; port: number } | undefined {
   const ip = ctx.config.metadataIp !== '' ? ctx.config.metadataIp : ctx.doc.configuration.enabledClcIp;
-  return ip === undefined || ip === '' ? undefined : `${ip}:${ctx.config.metadataPort}`;
+  return ip === undefined || ip === '' ? undefined : { address: ip, port: ctx.config.metadataPort };
 }
 
-export function renderNat(ctx: RenderContext): NetfilterTable {
+const dnat = (address: string, port?: number): IpTarget => (port === undefined ? { kind: 'dnat', address } : { kind: 'dnat', address, port });
+
+export function renderNat(ctx: RenderContext): NetfilterTable<IpRule> {
   const { names } = ctx;
-  const subnet = formatCidr(ctx.subnet);
-  const mark = ['-j', 'MARK', '--set-xmark', `${NO_SNAT_MARK}/0xffffffff`];
+  const fromSubnet: IpMatch = { kind: 'addr', dir: 'src', cidr: formatCidr(ctx.subnet) };
+  const toMetadata: IpMatch = { kind: 'addr', dir: 'dst', cidr: `${METADATA_ADDRESS}/32` };
+  const mark: IpTarget = { kind: 'set-mark', mark: NO_SNAT_MARK, mask: '0xffffffff' };
   const withPublic = ctx.locals.filter((i) => i.publicIp !== undefined);
-  const pre: Rule[] = [
-    iptRule({ src: subnet, matches: [setMatch(names.allPrivateSet, 'dst')], target: mark, comment: 'to the cloud private networks: keep the private source (no SNAT)' }),
+  const pre: IpRule[] = [
+    ipRule('ipv4', { matches: [fromSubnet, { kind: 'set', set: names.allPrivateSet, dir: 'dst' }], target: mark, comment: 'to the cloud private networks: keep the private source (no SNAT)' }),
   ];
   if (ctx.config.metadataUseVmPrivate) {
-    pre.push(iptRule({ src: subnet, dst: `${METADATA_ADDRESS}/32`, target: mark, comment: 'METADATA_USE_VM_PRIVATE=Y: metadata requests keep the private source' }));
+    pre.push(ipRule('ipv4', { matches: [fromSubnet, toMetadata], target: mark, comment: 'METADATA_USE_VM_PRIVATE=Y: metadata requests keep the private source' }));
   }
   for (const i of withPublic) {
-    pre.push(iptRule({ dst: `${i.publicIp}/32`, target: ['-j', 'DNAT', '--to-destination', i.privateIp], comment: `public IP of ${i.id}` }));
+    pre.push(ipRule('ipv4', { matches: [{ kind: 'addr', dir: 'dst', cidr: `${i.publicIp}/32` }], target: dnat(i.privateIp), comment: `public IP of ${i.id}` }));
   }
   const target = metadataTarget(ctx);
   if (target === undefined) ctx.warnings.push('no metadata target (neither METADATA_IP nor enabledCLCIp): metadata DNAT omitted');
   else {
-    pre.push(iptRule({
-      dst: `${METADATA_ADDRESS}/32`, proto: 'tcp', matches: [['-m', 'tcp', '--dport', '80']],
-      target: ['-j', 'DNAT', '--to-destination', target], comment: 'instance metadata service',
+    pre.push(ipRule('ipv4', {
+      matches: [toMetadata, { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 80, hi: 80 } }],
+      target: dnat(target.address, target.port), comment: 'instance metadata service',
     }));
   }
-  const out = withPublic.map((i) => iptRule({
-    dst: `${i.publicIp}/32`, target: ['-j', 'DNAT', '--to-destination', i.privateIp], comment: `public IP of ${i.id}, from this host`,
+  const out = withPublic.map((i) => ipRule('ipv4', {
+    matches: [{ kind: 'addr', dir: 'dst', cidr: `${i.publicIp}/32` }], target: dnat(i.privateIp), comment: `public IP of ${i.id}, from this host`,
   }));
-  const post = withPublic.map((i) => iptRule({
-    src: `${i.privateIp}/32`, matches: [['-m', 'mark', '!', '--mark', NO_SNAT_MARK]],
-    target: ['-j', 'SNAT', '--to-source', i.publicIp as string], comment: `outgoing traffic of ${i.id} leaves with its public IP`,
+  const post = withPublic.map((i) => ipRule('ipv4', {
+    matches: [{ kind: 'addr', dir: 'src', cidr: `${i.privateIp}/32` }, { kind: 'mark', mark: NO_SNAT_MARK, negate: true }],
+    target: { kind: 'snat', address: i.publicIp as string }, comment: `outgoing traffic of ${i.id} leaves with its public IP`,
   }));
   return {
     chains: [{ name: names.natPre, rules: pre }, { name: names.natOut, rules: out }, { name: names.natPost, rules: post }],
     hooks: [
-      { builtin: 'PREROUTING', match: [], target: names.natPre, comment: 'edgenet public IPs and metadata' },
-      { builtin: 'OUTPUT', match: [], target: names.natOut, comment: 'edgenet public IPs from this host' },
-      { builtin: 'POSTROUTING', match: [], target: names.natPost, comment: 'edgenet SNAT to public IPs' },
+      { family: 'ipv4', builtin: 'PREROUTING', matches: [], target: names.natPre, comment: 'edgenet public IPs and metadata' },
+      { family: 'ipv4', builtin: 'OUTPUT', matches: [], target: names.natOut, comment: 'edgenet public IPs from this host' },
+      { family: 'ipv4', builtin: 'POSTROUTING', matches: [], target: names.natPost, comment: 'edgenet SNAT to public IPs' },
     ],
   };
 }

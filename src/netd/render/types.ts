@@ -3,50 +3,22 @@
  * `render(gni, self, config)` (src/netd/render/), consumed by the planner and
  * the appliers (src/netd/apply/). Nothing here touches the host.
  *
- * Rules are data first: a Rule is the argument list that follows `-A <chain>`
- * plus a comment that says why it exists. Small writers turn these values into
- * `iptables-restore`, `ebtables-restore` and `ipset restore` text.
+ * Rules are data first: a Rule is typed (family, matches, target) with a
+ * comment that says why it exists; the model and its writers live in
+ * src/netd/netfilter/ (rule.ts), which turn these values into
+ * `iptables-restore`, `ip6tables-restore`, `ebtables-restore` and `ipset
+ * restore` text.
  *
  * Ownership: every chain, set and hook target here carries the configured name
  * prefix (default `EDGENET`); the appliers sweep anything with the prefix that
  * is not in the desired state and never touch anything else.
  */
 
-export interface Rule {
-  /** Arguments after `-A <chain>`, e.g. ['-m', 'set', '--match-set', 'EN-SG-x', 'src', '-j', 'ACCEPT']. */
-  readonly args: readonly string[];
-  /** Why the rule exists; written as `-m comment --comment` (iptables) or kept only in the model (ebtables). */
-  readonly comment: string;
-}
+import type { BridgeRule, IpRule, NetfilterTable } from '../netfilter/rule.ts';
+import type { IpSet } from '../netfilter/ipset.ts';
 
-export interface Chain {
-  readonly name: string;
-  readonly rules: readonly Rule[];
-}
-
-/** A jump from a built-in chain (FORWARD, PREROUTING, ...) into one of our chains. */
-export interface Hook {
-  readonly builtin: string;
-  /** Match arguments before `-j <target>` (often empty). */
-  readonly match: readonly string[];
-  readonly target: string;
-  readonly comment: string;
-}
-
-export interface NetfilterTable {
-  /** Our chains, each written in full on every change. */
-  readonly chains: readonly Chain[];
-  /** Jumps from built-in chains into ours; ensured separately, first in their chain. */
-  readonly hooks: readonly Hook[];
-}
-
-export interface IpSet {
-  readonly name: string;
-  readonly type: 'hash:net' | 'hash:ip';
-  /** Members as the kernel lists them: `a.b.c.d` or `a.b.c.d/n`. Sorted. */
-  readonly members: readonly string[];
-  readonly comment: string;
-}
+export type { BridgeHook, BridgeRule, Chain, Hook, IpHook, IpRule, NetfilterTable, Rule } from '../netfilter/rule.ts';
+export type { IpSet } from '../netfilter/ipset.ts';
 
 export interface Sysctl {
   readonly key: string;
@@ -107,8 +79,8 @@ export interface DesiredState {
   readonly instances: readonly LocalInstance[];
   /** Created before the iptables rules that use them, destroyed after. */
   readonly ipsets: readonly IpSet[];
-  readonly iptables: { readonly filter: NetfilterTable; readonly nat: NetfilterTable };
-  readonly ebtables: { readonly filter: NetfilterTable; readonly nat: NetfilterTable };
+  readonly iptables: { readonly filter: NetfilterTable<IpRule>; readonly nat: NetfilterTable<IpRule> };
+  readonly ebtables: { readonly filter: NetfilterTable<BridgeRule>; readonly nat: NetfilterTable<BridgeRule> };
   /** Supervised daemons, sorted by kind (one per kind). */
   readonly processes: readonly SupervisedProcess[];
   /** Public addresses (as /32) that must be on the public interface; others from the pool are removed. */

@@ -2,13 +2,16 @@
  * Structural invariants every rendered DesiredState must satisfy (style.md 3):
  * every jump target exists, every chain we declare is used (jumped to or
  * hooked), every name carries the prefix, name lengths fit the kernel limits,
- * every set a rule names is rendered, every rule says why it exists.
+ * every set a rule names is rendered, every rule says why it exists, every
+ * rule of a table has the table's family. Reads the typed rules (target kind,
+ * set matches), never their argv words.
  * Returns the list of violations (empty = fine).
  */
 import { EBTABLES_CHAIN_MAX, IPSET_NAME_MAX, IPTABLES_CHAIN_MAX } from '../../../src/netd/names.ts';
-import type { DesiredState, NetfilterTable } from '../../../src/netd/render/types.ts';
+import type { Family, NetfilterTable } from '../../../src/netd/netfilter/rule.ts';
+import { jumpTarget, matchedSets } from '../../../src/netd/netfilter/rule.ts';
+import type { DesiredState } from '../../../src/netd/render/types.ts';
 
-const TERMINAL_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'MARK', 'DNAT', 'SNAT', 'MASQUERADE', 'LOG', 'CONTINUE', 'arpreply']);
 const HOOKS: Record<string, readonly string[]> = {
   'iptables filter': ['INPUT', 'FORWARD', 'OUTPUT'],
   'iptables nat': ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
@@ -16,7 +19,7 @@ const HOOKS: Record<string, readonly string[]> = {
   'ebtables nat': ['PREROUTING', 'OUTPUT', 'POSTROUTING'],
 };
 
-function checkTable(label: string, t: NetfilterTable, opts: { prefix: string; maxName: number; sets: Set<string> }): string[] {
+export function checkTable(label: string, t: NetfilterTable, opts: { family: Family; prefix: string; maxName: number; sets: ReadonlySet<string> }): string[] {
   const problems: string[] = [];
   const declared = new Set<string>();
   for (const c of t.chains) {
@@ -28,6 +31,7 @@ function checkTable(label: string, t: NetfilterTable, opts: { prefix: string; ma
   const used = new Set<string>();
   for (const h of t.hooks) {
     used.add(h.target);
+    if (h.family !== opts.family) problems.push(`${label}: hook ${h.builtin} is ${h.family}, the table is ${opts.family}`);
     if (!declared.has(h.target)) problems.push(`${label}: hook ${h.builtin} → ${h.target} targets an undeclared chain`);
     if (!(HOOKS[label] ?? []).includes(h.builtin)) problems.push(`${label}: hook from ${h.builtin}, not a built-in chain of this table`);
     if (h.comment === '') problems.push(`${label}: hook ${h.builtin} has no comment`);
@@ -36,19 +40,15 @@ function checkTable(label: string, t: NetfilterTable, opts: { prefix: string; ma
     c.rules.forEach((r, i) => {
       const where = `${label}: ${c.name}[${i}]`;
       if (r.comment.trim() === '') problems.push(`${where} has no comment`);
-      const j = r.args.lastIndexOf('-j');
-      if (j < 0 || j + 1 >= r.args.length) { problems.push(`${where} has no target`); return; }
-      const target = r.args[j + 1] as string;
-      if (!TERMINAL_TARGETS.has(target)) {
+      if (r.family !== opts.family) problems.push(`${where} is an ${r.family} rule in an ${opts.family} table`);
+      const target = jumpTarget(r);
+      if (target !== undefined) {
         used.add(target);
         if (!declared.has(target)) problems.push(`${where} jumps to ${target}, which is not declared`);
       }
-      r.args.forEach((a, k) => {
-        if (a === '--match-set') {
-          const set = r.args[k + 1] ?? '';
-          if (!opts.sets.has(set)) problems.push(`${where} matches set ${set}, which is not rendered`);
-        }
-      });
+      for (const set of matchedSets(r)) {
+        if (!opts.sets.has(set)) problems.push(`${where} matches set ${set}, which is not rendered`);
+      }
     });
   }
   for (const name of declared) if (!used.has(name)) problems.push(`${label}: chain ${name} is declared but never jumped to or hooked`);
@@ -68,11 +68,13 @@ export function checkInvariants(state: DesiredState, prefix: string): string[] {
     const sorted = [...s.members];
     if (new Set(sorted).size !== sorted.length) problems.push(`ipset ${s.name} has duplicate members`);
   }
-  problems.push(...checkTable('iptables filter', state.iptables.filter, { prefix, maxName: IPTABLES_CHAIN_MAX, sets }));
-  problems.push(...checkTable('iptables nat', state.iptables.nat, { prefix, maxName: IPTABLES_CHAIN_MAX, sets }));
-  problems.push(...checkTable('ebtables nat', state.ebtables.nat, { prefix, maxName: EBTABLES_CHAIN_MAX, sets }));
+  const ip = { family: 'ipv4', prefix, maxName: IPTABLES_CHAIN_MAX, sets } as const;
+  const bridge = { family: 'bridge', prefix, maxName: EBTABLES_CHAIN_MAX, sets } as const;
+  problems.push(...checkTable('iptables filter', state.iptables.filter, ip));
+  problems.push(...checkTable('iptables nat', state.iptables.nat, ip));
+  problems.push(...checkTable('ebtables nat', state.ebtables.nat, bridge));
   if (state.ebtables.filter.chains.length > 0 || state.ebtables.filter.hooks.length > 0) {
-    problems.push(...checkTable('ebtables filter', state.ebtables.filter, { prefix, maxName: EBTABLES_CHAIN_MAX, sets }));
+    problems.push(...checkTable('ebtables filter', state.ebtables.filter, bridge));
   }
   const kinds = state.processes.map((p) => p.kind);
   if (kinds.join() !== [...new Set(kinds)].sort().join()) problems.push(`processes are not one per kind, sorted: ${kinds.join(' ')}`);

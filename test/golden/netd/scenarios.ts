@@ -12,7 +12,8 @@ import { render } from '../../../src/netd/render/render.ts';
 import type { DesiredState, HostFacts, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
 import { ebtablesRestoreText } from '../../../src/netd/netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../../../src/netd/netfilter/ipset.ts';
-import { hookRule, iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
+import { iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
+import { hookRule } from '../../../src/netd/netfilter/rule.ts';
 
 export const ROOT = new URL('.', import.meta.url).pathname;
 
@@ -49,7 +50,6 @@ function withHooks(t: NetfilterTable, text: string, ebtables: boolean): string {
   return [...hooks, text].join('\n');
 }
 
-/** The files a scenario's rendered state is compared through. */
 /** The dhcpd entry of the supervised processes (every EDGE state has one). */
 export function dhcpdEntry(state: DesiredState): SupervisedProcess {
   const p = state.processes.find((x) => x.kind === 'dhcpd');
@@ -68,6 +68,7 @@ export function dhcpdHostCount(state: DesiredState): number {
   return (dhcpdConf(state).match(/^host /gm) ?? []).length;
 }
 
+/** The files a scenario's rendered state is compared through. */
 export function goldenFiles(state: DesiredState): Record<string, string> {
   const summary = {
     node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,

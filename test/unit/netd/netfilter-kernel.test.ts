@@ -13,7 +13,7 @@ import { createExec } from '../../../src/shared/exec.ts';
 import { requireRoot } from '../../helpers/root.ts';
 import type { DesiredState, NetfilterTable } from '../../../src/netd/render/types.ts';
 import {
-  ebtablesComparable, ebtablesRestoreText, hookRule, ipsetRestoreText, iptablesRestoreText, iptablesRuleLine,
+  ebtablesRestoreText, ebtablesRuleLine, hookRule, jumpTarget, ruleArgs, savedForm, ipsetRestoreText, iptablesRestoreText, iptablesRuleLine,
   parseEbtablesSave, parseIpsetSave, parseIptablesSave,
 } from '../../../src/netd/netfilter/index.ts';
 import type { SavedTables } from '../../../src/netd/netfilter/index.ts';
@@ -28,22 +28,21 @@ async function inNs(ns: string, argv: string[], input?: string): Promise<string>
 }
 
 function hooksText(table: string, t: NetfilterTable, ebtables: boolean): string {
-  const lines = t.hooks.map((h) => (ebtables ? `-A ${h.builtin} -j ${h.target}` : iptablesRuleLine(h.builtin, hookRule(h))));
+  const lines = t.hooks.map((h) => (ebtables ? ebtablesRuleLine(h.builtin, hookRule(h)) : iptablesRuleLine(h.builtin, hookRule(h))));
   return `*${table}\n${lines.join('\n')}\nCOMMIT\n`;
 }
 
 function assertTableEqual(label: string, saved: SavedTables, table: string, t: NetfilterTable, ebtables: boolean): void {
   const got = saved.get(table);
   assert.ok(got, `${label}: table ${table} missing from save output`);
-  const rendered = ebtables ? ebtablesComparable(t.chains) : t.chains;
-  for (const c of rendered) {
+  for (const c of t.chains) {
     const chain = got.chains.get(c.name);
     assert.ok(chain, `${label}: chain ${c.name} missing from the kernel`);
-    assert.deepEqual(chain.rules, c.rules.map((r) => ({ args: [...r.args], comment: r.comment })), `${label}: chain ${c.name} differs from its kernel echo`);
+    assert.deepEqual(chain.rules, c.rules.map(savedForm), `${label}: chain ${c.name} differs from its kernel echo`);
   }
   for (const h of t.hooks) {
     const builtin = got.chains.get(h.builtin);
-    const expected = ebtables ? { args: [...h.match, '-j', h.target], comment: '' } : hookRule(h);
+    const expected = savedForm(hookRule(h));
     assert.deepEqual(builtin?.rules.at(-1), expected, `${label}: hook ${h.builtin} → ${h.target}`);
   }
 }
@@ -109,7 +108,7 @@ test('deleteChains removes a group chain in the same transaction that stops jump
     // Drop the jump to sg-000000db from FWD and delete its chain in one transaction.
     const gone = 'EDGENET-sg-000000db';
     const fwd = state.iptables.filter.chains[0]!;
-    const slimmer: NetfilterTable = { chains: [{ name: fwd.name, rules: fwd.rules.filter((r) => !r.args.includes(gone)) }], hooks: [] };
+    const slimmer: NetfilterTable = { chains: [{ name: fwd.name, rules: fwd.rules.filter((r) => jumpTarget(r) !== gone) }], hooks: [] };
     await inNs(ns, ['iptables-restore', '--noflush'], iptablesRestoreText('filter', slimmer, { deleteChains: [gone] }));
     const saved = parseIptablesSave(await inNs(ns, ['iptables-save', '-t', 'filter']));
     assert.equal(saved.get('filter')?.chains.has(gone), false);
@@ -118,7 +117,7 @@ test('deleteChains removes a group chain in the same transaction that stops jump
     const nat = state.ebtables.nat;
     const pre = nat.chains[0]!;
     const post = nat.chains[1]!;
-    const strip = (c: typeof pre) => ({ name: c.name, rules: c.rules.filter((r) => !r.args.some((a) => a.endsWith('i-a0000001'))) });
+    const strip = (c: typeof pre) => ({ name: c.name, rules: c.rules.filter((r) => !ruleArgs(r).some((a) => a.endsWith('i-a0000001'))) });
     await inNs(ns, ['ebtables-restore', '--noflush'], ebtablesRestoreText('nat', { chains: [strip(pre), strip(post)], hooks: [] }, { deleteChains: ['EDGENET-I-i-a0000001', 'EDGENET-O-i-a0000001'] }));
     const eb = parseEbtablesSave(await inNs(ns, ['ebtables-save', '-t', 'nat']));
     assert.equal(eb.get('nat')?.chains.has('EDGENET-I-i-a0000001'), false);

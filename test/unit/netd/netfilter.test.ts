@@ -1,14 +1,16 @@
 /**
- * Writers ↔ parsers: render → restore text → parse gives back the same model,
- * for every golden scenario; the parsers read real save output (captured from
- * iptables/ebtables 1.8.9 nft and ipset 7.17) into the renderer's form.
+ * Writers ↔ parsers: render → restore text → parse gives back the rendered
+ * rules' words (`savedForm`), for every golden scenario; the parsers read real
+ * save output (captured from iptables/ebtables 1.8.9 nft and ipset 7.17) into
+ * the writers' form.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ebtablesComparable, ebtablesRestoreText, hookRule, ipsetRestoreText, iptablesRestoreText, iptablesRuleLine,
-  parseEbtablesSave, parseIpsetSave, parseIptablesSave, quoteArg, safeComment, splitArgs, SaveParseError,
+  ACCEPT, bridgeRule, DROP, ebtablesRestoreText, hookRule, ipRule, ipsetRestoreText, iptablesRestoreText, iptablesRuleLine, jump,
+  parseEbtablesSave, parseIpsetSave, parseIptablesSave, quoteArg, safeComment, savedForm, splitArgs, SaveParseError,
 } from '../../../src/netd/netfilter/index.ts';
+import type { NetfilterTable } from '../../../src/netd/netfilter/index.ts';
 import { loadScenario, renderScenario, scenarioNames } from '../../golden/netd/scenarios.ts';
 
 test('round trip for every golden scenario: restore text parses back to the rendered model', () => {
@@ -23,14 +25,14 @@ test('round trip for every golden scenario: restore text parses back to the rend
       assert.ok(chains);
       assert.deepEqual([...chains.keys()], s.iptables[table].chains.map((c) => c.name), `${name} ${table} chain list`);
       for (const c of s.iptables[table].chains) {
-        assert.deepEqual(chains.get(c.name)?.rules, c.rules.map((r) => ({ args: [...r.args], comment: r.comment })), `${name} ${table} ${c.name}`);
+        assert.deepEqual(chains.get(c.name)?.rules, c.rules.map(savedForm), `${name} ${table} ${c.name}`);
         assert.equal(chains.get(c.name)?.policy, undefined);
       }
     }
     const eb = parseEbtablesSave(ebtablesRestoreText('nat', s.ebtables.nat)).get('nat');
     assert.ok(eb);
-    for (const c of ebtablesComparable(s.ebtables.nat.chains)) {
-      assert.deepEqual(eb.chains.get(c.name)?.rules, c.rules.map((r) => ({ args: [...r.args], comment: '' })), `${name} ebtables ${c.name}`);
+    for (const c of s.ebtables.nat.chains) {
+      assert.deepEqual(eb.chains.get(c.name)?.rules, c.rules.map(savedForm), `${name} ebtables ${c.name}`);
       assert.equal(eb.chains.get(c.name)?.policy, 'RETURN');
     }
     for (const atomic of [true, false]) {
@@ -80,12 +82,13 @@ test('parseIptablesSave: real output with counters, protocol names, quoted comme
 });
 
 test('iptables writer: declarations flush, deleteChains are declared then removed, subset of chains', () => {
-  const table = {
+  const ssh = { ...ipRule('ipv4', { matches: [{ kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 22, hi: 22 } }], target: ACCEPT, comment: '' }), comment: 'ssh "admin"' };
+  const table: NetfilterTable = {
     chains: [
-      { name: 'EDGENET-FWD', rules: [{ args: ['-j', 'EDGENET-sg-a'], comment: 'to sg-a' }] },
-      { name: 'EDGENET-sg-a', rules: [{ args: ['-p', 'tcp', '-m', 'tcp', '--dport', '22', '-j', 'ACCEPT'], comment: 'ssh "admin"' }] },
+      { name: 'EDGENET-FWD', rules: [ipRule('ipv4', { target: jump('EDGENET-sg-a'), comment: 'to sg-a' })] },
+      { name: 'EDGENET-sg-a', rules: [ssh] },
     ],
-    hooks: [{ builtin: 'FORWARD', match: [], target: 'EDGENET-FWD', comment: 'edgenet security groups' }],
+    hooks: [{ family: 'ipv4', builtin: 'FORWARD', matches: [], target: 'EDGENET-FWD', comment: 'edgenet security groups' }],
   };
   assert.equal(iptablesRestoreText('filter', table, { chains: ['EDGENET-sg-a'], deleteChains: ['EDGENET-sg-old'] }), [
     '*filter',
@@ -121,7 +124,8 @@ test('parseEbtablesSave: real output (Broadcast, names, negations), counters ign
 });
 
 test('ebtables writer: comments become # lines, our chains get policy RETURN, deletions last', () => {
-  const text = ebtablesRestoreText('nat', { chains: [{ name: 'EDGENET-EB-PRE', rules: [{ args: ['-i', 'vn_+', '-j', 'DROP'], comment: 'no rules yet' }] }], hooks: [] }, { deleteChains: ['EDGENET-I-i-9'] });
+  const rule = bridgeRule([{ kind: 'iface', dir: 'in', name: 'vn_+' }], DROP, 'no rules yet');
+  const text = ebtablesRestoreText('nat', { chains: [{ name: 'EDGENET-EB-PRE', rules: [rule] }], hooks: [] }, { deleteChains: ['EDGENET-I-i-9'] });
   assert.equal(text, '*nat\n:EDGENET-EB-PRE RETURN\n:EDGENET-I-i-9 RETURN\n# no rules yet\n-A EDGENET-EB-PRE -i vn_+ -j DROP\n-X EDGENET-I-i-9\nCOMMIT\n');
 });
 

@@ -2,27 +2,30 @@
  * The pure planner: desired vs observed → steps. Asserts step kinds and the
  * content of table writes, not wording.
  */
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planSync, planTable, IPTABLES_BUILTINS, EBTABLES_BUILTINS } from '../../../src/netd/plan/plan.ts';
 import { tagChain, tagHook, observedHash, ruleHash } from '../../../src/netd/plan/fingerprint.ts';
 import type { ObservedProcess, ObservedRule, ObservedState, ObservedTable } from '../../../src/netd/plan/observed.ts';
-import type { DesiredState, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
+import type { DesiredState, IpRule, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
 import { describeStep } from '../../../src/netd/plan/steps.ts';
 import { tableTransaction, offendingLines } from '../../../src/netd/apply/transactions.ts';
+import { ACCEPT, bridgeRule, DROP, hookRule, ipRule, jump } from '../../../src/netd/netfilter/rule.ts';
+import { ruleArgs, savedForm } from '../../../src/netd/netfilter/rule-args.ts';
 
 const isOurs = (n: string) => n.startsWith('EN-');
-const RULE = { args: ['-s', '10.0.0.0/8', '-j', 'ACCEPT'], comment: 'why' };
-const TABLE: NetfilterTable = {
-  chains: [{ name: 'EN-FWD', rules: [{ args: ['-j', 'EN-sg-a'], comment: 'dispatch' }] }, { name: 'EN-sg-a', rules: [RULE] }],
-  hooks: [{ builtin: 'FORWARD', match: [], target: 'EN-FWD', comment: 'hook' }],
+const RULE = ipRule('ipv4', { matches: [{ kind: 'addr', dir: 'src', cidr: '10.0.0.0/8' }], target: ACCEPT, comment: 'why' });
+const TABLE: NetfilterTable<IpRule> = {
+  chains: [{ name: 'EN-FWD', rules: [ipRule('ipv4', { target: jump('EN-sg-a'), comment: 'dispatch' })] }, { name: 'EN-sg-a', rules: [RULE] }],
+  hooks: [{ family: 'ipv4', builtin: 'FORWARD', matches: [], target: 'EN-FWD', comment: 'hook' }],
 };
 
 /** The kernel echo of a desired table as the save parser returns it. */
 function echo(t: NetfilterTable, extra: Record<string, ObservedRule[]> = {}): ObservedTable {
   const chains = new Map<string, ObservedRule[]>([['INPUT', []], ['FORWARD', []], ['OUTPUT', []]]);
-  for (const c of t.chains.map(tagChain)) chains.set(c.name, c.rules.map((r) => ({ args: r.args, comment: r.comment })));
-  for (const h of t.hooks.map(tagHook)) chains.get(h.builtin)!.push({ args: [...h.match, '-j', h.target], comment: h.comment });
+  for (const c of t.chains.map(tagChain)) chains.set(c.name, c.rules.map((r) => ({ args: ruleArgs(r), comment: r.comment })));
+  for (const h of t.hooks.map(tagHook)) chains.get(h.builtin)!.push({ args: ruleArgs(hookRule(h)), comment: h.comment });
   for (const [k, v] of Object.entries(extra)) chains.set(k, [...(chains.get(k) ?? []), ...v]);
   return { chains };
 }
@@ -45,11 +48,11 @@ test('a full resync of a converged table writes nothing; of a drifted one, only 
 });
 
 test('a changed rule rewrites only its chain; a rule without our hash counts as changed', () => {
-  const changed: NetfilterTable = { ...TABLE, chains: [TABLE.chains[0]!, { name: 'EN-sg-a', rules: [{ ...RULE, args: ['-s', '10.1.0.0/16', '-j', 'ACCEPT'] }] }] };
+  const changed: NetfilterTable = { ...TABLE, chains: [TABLE.chains[0]!, { name: 'EN-sg-a', rules: [{ ...RULE, matches: [{ kind: 'addr', dir: 'src', cidr: '10.1.0.0/16' }] }] }] };
   const w = planTable('iptables', 'filter', changed, echo(TABLE), { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
   assert.deepEqual(w.chains.map((c) => c.name), ['EN-sg-a']);
   const tampered = echo(TABLE);
-  (tampered.chains as Map<string, ObservedRule[]>).set('EN-sg-a', [{ args: RULE.args, comment: 'why' }]);
+  (tampered.chains as Map<string, ObservedRule[]>).set('EN-sg-a', [savedForm(RULE)]);
   const w2 = planTable('iptables', 'filter', TABLE, tampered, { full: false, isOurs, builtins: IPTABLES_BUILTINS.filter })!;
   assert.deepEqual(w2.chains.map((c) => c.name), ['EN-sg-a']);
 });
@@ -79,7 +82,10 @@ test('a missing hook is added; a duplicated hook is removed', () => {
 });
 
 test('ebtables chains compare by arguments (MACs normalised), since the kernel keeps no comments', () => {
-  const eb: NetfilterTable = { chains: [{ name: 'EN-I-x', rules: [{ args: ['-s', '!', 'd0:0d:01:02:0a:0b', '-j', 'DROP'], comment: 'c' }] }], hooks: [{ builtin: 'PREROUTING', match: [], target: 'EN-EB', comment: '' }] };
+  const eb: NetfilterTable = {
+    chains: [{ name: 'EN-I-x', rules: [bridgeRule([{ kind: 'mac', dir: 'src', mac: 'd0:0d:01:02:0a:0b', negate: true }], DROP, 'c')] }],
+    hooks: [{ family: 'bridge', builtin: 'PREROUTING', matches: [], target: 'EN-EB', comment: '' }],
+  };
   const observed: ObservedTable = {
     chains: new Map([
       ['PREROUTING', [{ args: ['-j', 'EN-EB'], comment: '' }]],
@@ -109,14 +115,36 @@ test('the transaction declares, unhooks, writes, hooks at position 1, then delet
 
 test('rule hashes ride in the comment and survive a round trip', () => {
   const tagged = tagChain({ name: 'EN-sg-a', rules: [RULE] });
-  assert.equal(observedHash({ args: RULE.args, comment: tagged.rules[0]!.comment }), ruleHash(RULE));
-  assert.equal(observedHash({ args: RULE.args, comment: 'why' }), undefined);
+  assert.equal(observedHash({ args: ruleArgs(RULE), comment: tagged.rules[0]!.comment }), ruleHash(RULE));
+  assert.equal(observedHash({ args: ruleArgs(RULE), comment: 'why' }), undefined);
+});
+
+test('a typed rule hashes exactly the argv words it is written as (the hashes in running kernels stay valid)', () => {
+  // The fingerprint formula over the words netd wrote before rules were typed.
+  const wordsHash = (words: readonly string[], comment: string) =>
+    createHash('sha256').update(['rule', ...words, '\u0002', comment].join('\u0001')).digest('hex').slice(0, 10);
+  assert.equal(ruleHash(RULE), wordsHash(['-s', '10.0.0.0/8', '-j', 'ACCEPT'], 'why'));
+  const metadata = ipRule('ipv4', {
+    matches: [{ kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 80, hi: 80 } }, { kind: 'addr', dir: 'dst', cidr: '169.254.169.254/32' }],
+    target: { kind: 'dnat', address: '10.0.0.1', port: 8773 }, comment: 'instance metadata service',
+  });
+  assert.equal(ruleHash(metadata), wordsHash(['-d', '169.254.169.254/32', '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', '10.0.0.1:8773'], 'instance metadata service'));
+  const hookWords = createHash('sha256').update(['hook', 'FORWARD', '\u0002', 'EN-FWD', 'hook'].join('\u0001')).digest('hex').slice(0, 10);
+  assert.equal(tagHook(TABLE.hooks[0]!).comment, `hook #${hookWords}`);
 });
 
 test('offending input lines are quoted around the line the tool names', () => {
   const out = offendingLines('*filter\n:A - [0:0]\n-A A -j NOPE\nCOMMIT\n', 'iptables-restore: line 3 failed');
   assert.deepEqual(out, [' 2: :A - [0:0]', '>3: -A A -j NOPE', ' 4: COMMIT']);
 });
+
+function dhcpd(conf: string, run = true): SupervisedProcess {
+  return { kind: 'dhcpd', run, interfaces: ['br0'], files: [{ name: 'dhcpd.conf', content: conf }], reload: { kind: 'restart' }, summary: '' };
+}
+
+function seen(conf: string, pid?: number): ObservedProcess {
+  return { files: new Map([['dhcpd.conf', conf]]), ...(pid !== undefined ? { pid } : {}) };
+}
 
 function desired(over: Partial<DesiredState> = {}): DesiredState {
   return {
@@ -138,14 +166,6 @@ function desired(over: Partial<DesiredState> = {}): DesiredState {
 }
 
 function observed(over: Partial<ObservedState> = {}): ObservedState {
-function dhcpd(conf: string, run = true): SupervisedProcess {
-  return { kind: 'dhcpd', run, interfaces: ['br0'], files: [{ name: 'dhcpd.conf', content: conf }], reload: { kind: 'restart' }, summary: '' };
-}
-
-function seen(conf: string, pid?: number): ObservedProcess {
-  return { files: new Map([['dhcpd.conf', conf]]), ...(pid !== undefined ? { pid } : {}) };
-}
-
   const empty = (): ObservedTable => ({ chains: new Map() });
   return {
     iptables: { filter: empty(), nat: empty() },

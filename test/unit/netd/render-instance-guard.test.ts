@@ -12,6 +12,7 @@ import { DEFAULT_NETD_CONFIG, checkPortList, parseNetdConfig } from '../../../sr
 import { netdNames } from '../../../src/netd/names.ts';
 import { render } from '../../../src/netd/render/render.ts';
 import type { DesiredState } from '../../../src/netd/render/types.ts';
+import { ruleArgs } from '../../../src/netd/netfilter/rule-args.ts';
 
 const N = netdNames('EDGENET');
 
@@ -42,7 +43,7 @@ function state(extra: Partial<typeof DEFAULT_NETD_CONFIG> = {}): DesiredState {
   assert.ok(r.ok);
   return r.state;
 }
-const fwd = (s: DesiredState) => s.iptables.filter.chains.find((c) => c.name === N.filterForward)!.rules.map((r) => r.args.join(' '));
+const fwd = (s: DesiredState) => s.iptables.filter.chains.find((c) => c.name === N.filterForward)!.rules.map((r) => ruleArgs(r).join(' '));
 
 test('the hosts set holds every node, CC and the CLC of the document, and METADATA_IP; names that are not addresses are left out', () => {
   assert.deepEqual(state().ipsets.find((s) => s.name === N.hostsSet)?.members, ['10.0.0.5', '10.0.0.6', '10.0.0.21', '10.0.0.22', '10.0.1.6']);
@@ -53,7 +54,7 @@ test('control-plane drops: to cloud hosts in FWD and to this node in IN, metadat
   const s = state();
   assert.match(fwd(s)[0]!, /^-p tcp -m physdev --physdev-in vn_\+ -m set --match-set EDGENET-HOSTS dst -m multiport --dports 8770,8773:8775,9770:9776 -m conntrack ! --ctorigdst 169\.254\.169\.254 -j DROP$/);
   const input = s.iptables.filter.chains.find((c) => c.name === N.filterInput)!;
-  assert.deepEqual(input.rules.map((r) => r.args.join(' ')), ['-p tcp -m physdev --physdev-in vn_+ -m multiport --dports 8770,8773:8775,9770:9776 -m conntrack ! --ctorigdst 169.254.169.254 -j DROP']);
+  assert.deepEqual(input.rules.map((r) => ruleArgs(r).join(' ')), ['-p tcp -m physdev --physdev-in vn_+ -m multiport --dports 8770,8773:8775,9770:9776 -m conntrack ! --ctorigdst 169.254.169.254 -j DROP']);
   assert.match(fwd(state({ controlPlanePorts: '22,8000:8100' }))[0]!, /--dports 22,8000:8100 /);
   const off = state({ controlPlanePorts: '' });
   assert.equal(fwd(off).some((r) => r.includes('multiport')), false);

@@ -10,6 +10,7 @@ import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
 import { IPSET_NAME_MAX, IPTABLES_CHAIN_MAX, netdNames } from '../../../src/netd/names.ts';
 import { findSelf, render } from '../../../src/netd/render/render.ts';
 import type { Chain, DesiredState, HostFacts, Rule } from '../../../src/netd/render/types.ts';
+import { ruleArgs } from '../../../src/netd/netfilter/rule-args.ts';
 import { checkInvariants } from '../../golden/netd/invariants.ts';
 
 const NODE = '10.0.0.21';
@@ -51,7 +52,7 @@ function chain(chains: readonly Chain[], name: string): readonly Rule[] {
   assert.ok(c, `chain ${name} rendered`);
   return c.rules;
 }
-const args = (rules: readonly Rule[]) => rules.map((r) => r.args.join(' '));
+const args = (rules: readonly Rule[]) => rules.map((r) => ruleArgs(r).join(' '));
 const N = netdNames('EDGENET');
 
 test('only instances listed under this node are local; members are cloud-wide', () => {
@@ -207,7 +208,7 @@ test('DISABLE_L2_ISOLATION=Y keeps only the fake-router ARP reply', () => {
 
 test('NC_ROUTER variants choose the gateway and the fake router', () => {
   const d = doc({ local: [inst('i-1', '10.10.1.5', [])] });
-  const arp = (s: DesiredState) => s.ebtables.nat.chains.some((c) => c.rules.some((r) => r.args.includes('arpreply')));
+  const arp = (s: DesiredState) => s.ebtables.nat.chains.some((c) => c.rules.some((r) => r.target.kind === 'arpreply'));
   const n = ok(d, { ncRouter: false }, {});
   assert.equal(n.gateway, '10.10.0.1');
   assert.equal(arp(n), false);
@@ -225,7 +226,7 @@ test('NC_ROUTER variants choose the gateway and the fake router', () => {
   const noMac = render(d, { node: NODE }, DEFAULT_NETD_CONFIG, {});
   assert.deepEqual(noMac.ok ? 'ok' : noMac.code, 'BRIDGE_MAC_UNKNOWN');
   const fromConfig = ok(d, { bridgeMac: '02:00:00:00:00:99' }, {});
-  assert.ok(fromConfig.ebtables.nat.chains.some((c) => c.rules.some((r) => r.args.includes('02:00:00:00:00:99'))));
+  assert.ok(fromConfig.ebtables.nat.chains.some((c) => c.rules.some((r) => r.target.kind === 'arpreply' && r.target.mac === '02:00:00:00:00:99')));
 });
 
 /** The dhcpd entry of the supervised processes. */

@@ -60,7 +60,7 @@ for (const k of CASES) {
       // No valid document lacks enabledCLCIp: compare with the base minus its metadata DNAT.
       const got = renderedWithout(s.doc);
       const base = renderedWithout(cloudDocument(baseCloud(), 1));
-      const pre = base.iptables.nat.chains.map((c) => ({ ...c, rules: c.rules.filter((r) => !r.args.includes('DNAT') || !r.args.some((a) => a.startsWith('172.31.0.2:'))) }));
+      const pre = base.iptables.nat.chains.map((c) => ({ ...c, rules: c.rules.filter((r) => r.target.kind !== 'dnat' || r.target.address !== '172.31.0.2') }));
       // …and minus the CLC in the cloud hosts set (render/instance-guard.ts).
       const ipsets = base.ipsets.map((set) => (set.name.endsWith('-HOSTS') ? { ...set, members: set.members.filter((m) => m !== '172.31.0.2') } : set));
       assert.deepEqual(got, { ...base, ipsets, iptables: { ...base.iptables, nat: { ...base.iptables.nat, chains: pre } } });
