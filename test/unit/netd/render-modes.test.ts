@@ -2,11 +2,14 @@
  * The mode seam on the node: render() dispatches on the document's mode
  * through netd/modes/registry.ts; every known mode has a netd implementation;
  * a mode netd does not implement is refused with UNSUPPORTED_MODE (a failed
- * result, so the caller keeps the previous state), never rendered as EDGE.
+ * result, so the caller keeps the previous state), never rendered as EDGE;
+ * through a sync, such a document changes nothing on the host.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
+import { syncOnce, type SyncDeps } from '../../../src/netd/sync.ts';
+import { FakeHost, group, inst, testGniXml } from '../../helpers/fake-host.ts';
 import { edgeMode } from '../../../src/netd/modes/edge.ts';
 import { modeNameOf, netdMode } from '../../../src/netd/modes/registry.ts';
 import { render } from '../../../src/netd/render/render.ts';
@@ -78,4 +81,33 @@ test('a mode netd does not implement is refused with UNSUPPORTED_MODE, naming th
 test('the refusal comes before anything else is checked (a node absent from the document is not the reason given)', () => {
   const r = render(doc('VPCMIDO'), { node: '10.9.9.9' }, DEFAULT_NETD_CONFIG, HOST);
   assert.equal(r.ok ? 'ok' : r.code, 'UNSUPPORTED_MODE');
+});
+
+test('a sync of a document in an unknown mode changes nothing on the host and is reported', async () => {
+  const host = new FakeHost({
+    links: [{ name: 'br0', isBridge: true, mac: '02:00:00:00:00:aa' }, { name: 'eth1' }, { name: 'pub0' }],
+    addresses: { br0: [{ address: '10.10.0.1', prefixlen: 24 }], pub0: [{ address: '192.0.2.5', prefixlen: 24 }] },
+  });
+  const file = '/run/en/global_network_info.xml';
+  let t = 1_700_000_000_000;
+  const deps: SyncDeps = {
+    host, config: { ...DEFAULT_NETD_CONFIG, nodeName: 'node1', privateInterface: 'eth1', publicInterface: 'pub0' },
+    runDir: '/run/en', gniFile: file, now: () => (t += 1), wait: async () => undefined,
+  };
+  const cloud = { nodes: [{ name: 'node1', instances: ['i-00000001'] }], instances: [inst('i-00000001', 11, ['sg-0000000a'], '198.51.100.11')], groups: [group('sg-0000000a')] };
+  host.files.set(file, testGniXml({ ...cloud, sequence: 1 }));
+  const applied = await syncOnce(deps, { trigger: 'file', full: true });
+  assert.equal(applied.result, 'ok');
+  const good = host.dump();
+  const writes = host.writeCount;
+
+  const edge = testGniXml({ ...cloud, instances: [], nodes: [{ name: 'node1', instances: [] }], sequence: 2 });
+  assert.ok(edge.includes('<property name="mode"><value>EDGE</value></property>'));
+  host.files.set(file, edge.replace('<property name="mode"><value>EDGE</value></property>', '<property name="mode"><value>ROUTED</value></property>'));
+  const o = await syncOnce(deps, { trigger: 'file', full: true });
+  assert.equal(o.result, 'invalid-document');
+  assert.match(o.error ?? '', /ROUTED/);
+  assert.equal(o.status.appliedSequence, applied.status.appliedSequence, 'the last good state stays the applied one');
+  assert.equal(host.dump(), good);
+  assert.equal(host.writeCount, writes);
 });
