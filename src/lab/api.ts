@@ -4,7 +4,7 @@
  * node:http with one timer over the whole request, errors as
  * `UserError(code, message, {status, details})`) with a longer timeout. When the relay accepts a
  * connection and the CLC behind it is not (yet) listening, the connection
- * closes without a byte: `ClcUnreachable`, which the lab's pollers retry.
+ * closes without a byte: CLC_UNREACHABLE, which the lab's pollers retry.
  */
 import { readFileSync } from 'node:fs';
 import { createApiClient, type ApiClient } from '../shared/admin-client.ts';

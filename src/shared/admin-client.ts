@@ -26,9 +26,9 @@ export interface ClientSettings {
   readonly token?: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
-  /** Appended to ClcUnreachable messages (what to check). */
+  /** Appended to CLC_UNREACHABLE messages (what to check). */
   readonly unreachableHint?: string;
-  /** Appended to ClcTimeout messages (how to wait longer). */
+  /** Appended to CLC_TIMEOUT messages (how to wait longer). */
   readonly timeoutHint?: string;
   /** Said in the Unauthorized message when no token was found. */
   readonly tokenHint?: string;
