@@ -87,12 +87,12 @@ export interface DesiredState {
   readonly publicAddresses: {
     readonly interface: string;
     readonly addresses: readonly string[];
-    /** (H5 addition) The document's public pool as configured (addresses or `lo-hi` ranges): pool addresses found on the interface but not in `addresses` are removed. */
+    /** The document's public pool as configured (addresses or `lo-hi` ranges), so that an address released from this node (found on the interface, in the pool, not in `addresses`) is removed while addresses outside the pool are left alone. */
     readonly pool: readonly string[];
   };
-  /** (H5 addition) The default gateway handed to VMs (dhcpd `routers`), '' if none. */
+  /** The default gateway handed to VMs (dhcpd `routers`), '' if none. */
   readonly gateway: string;
-  /** (H5 addition) Things render skipped and why (e.g. an instance without a MAC); never fatal. */
+  /** Things render skipped and why (e.g. an instance without a MAC); never fatal. */
   readonly warnings: readonly string[];
   /** Entries of the document sanitize left out, each with its named reason (render/sanitize.ts); absent when none. */
   readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
