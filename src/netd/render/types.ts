@@ -87,7 +87,7 @@ export interface DesiredState {
   readonly publicAddresses: {
     readonly interface: string;
     readonly addresses: readonly string[];
-    /** The document's public pool as configured (addresses or `lo-hi` ranges), so that an address released from this node (found on the interface, in the pool, not in `addresses`) is removed while addresses outside the pool are left alone. */
+    /** The document's public pool as configured (addresses or `lo-hi` ranges), so that an address released from this node (found on the interface, in the pool, not in `addresses`) is removed, while the host's own addresses outside it are left alone (plan.ts: an address is ours when it carries our label or lies in the pool). */
     readonly pool: readonly string[];
   };
   /** The default gateway handed to VMs (dhcpd `routers`), '' if none. */
