@@ -2,7 +2,9 @@
  * The one client for the cloud controller's admin API (JSON over HTTP(S)).
  * The CLI resolves its settings from flags, environment and the CLC config
  * (src/cli/api-client.ts); the lab, benches and tests pass them directly
- * (src/lab/api.ts). Nothing else speaks to the admin API.
+ * (src/lab/api.ts, test/integration/pipeline-harness.ts). Only the CLC's own
+ * unit tests speak raw HTTP to it, because they check the wire (status codes,
+ * error bodies) that this client turns into errors.
  *
  * Transport: node:http(s) with `agent: false` and one timer over the whole
  * request (connect, headers, body). A CLC that accepts the connection and
