@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { Gauge, type Registry } from 'prom-client';
 import { buildInfo } from './build-info.ts';
-import { certificateDaysLeft } from './config/checks.ts';
+import { certificateDaysLeft } from './certificate-expiry.ts';
 
 export interface CertificateRef {
   readonly dir: string;

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Diagnostic } from '../diagnostics.ts';
 import { errorMessage } from '../errors.ts';
+import { certificateDaysLeft } from '../certificate-expiry.ts';
 
 export const CHECK_CODES = {
   certMissing: 'TLS_CERT_MISSING',
@@ -86,11 +87,6 @@ export function checkTls(check: TlsCheck, report: Report): void {
   } catch (err) {
     report({ severity, code: CHECK_CODES.certInvalid, path: check.key, message: `cannot parse the certificates in ${check.dir}: ${errorMessage(err)}` });
   }
-}
-
-/** Days until `cert` expires (negative: expired). */
-export function certificateDaysLeft(cert: X509Certificate, now = Date.now()): number {
-  return (Date.parse(cert.validTo) - now) / 86_400_000;
 }
 
 /**

@@ -4,7 +4,7 @@
  * (exit 2) naming the file.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../daemon/exit-codes.ts';
+import { ConfigError } from './config-error.ts';
 import { parseConfText, type ConfFile } from './conf-file.ts';
 import { errorMessage } from '../errors.ts';
 

@@ -10,23 +10,14 @@
  *      RestartPreventExitStatus=2 so a broken configuration is not restarted
  *      in a loop.
  */
-import type { Diagnostic } from '../diagnostics.ts';
-import { formatDiagnostic } from '../diagnostics.ts';
 import { EdgenetError } from '../errors.ts';
+import { ConfigError } from '../config/config-error.ts';
 import type { ErrorCode } from '../error-codes.ts';
 
 export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 
-/** A configuration that cannot be run: the daemon exits 2. Carries every problem. */
-export class ConfigError extends EdgenetError {
-  readonly diagnostics: readonly Diagnostic[];
-
-  constructor(message: string, diagnostics: readonly Diagnostic[] = [], options: { cause?: unknown; code?: ErrorCode } = {}) {
-    super(options.code ?? 'CONFIG_INVALID', diagnostics.length ? `${message}\n${diagnostics.filter((d) => d.severity === 'error').map((d) => `  ${formatDiagnostic(d)}`).join('\n')}` : message, options.cause === undefined ? {} : { cause: options.cause });
-    this.name = 'ConfigError';
-    this.diagnostics = diagnostics;
-  }
-}
+// ConfigError lives with the readers that throw it; re-exported for the daemons' entry points.
+export { ConfigError } from '../config/config-error.ts';
 
 /** Codes of errors at start that mean "fix the configuration", not "retry". */
 const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_UNREADABLE', 'CONFIG_BAD_VALUE', 'CONFIG_INVALID']);
