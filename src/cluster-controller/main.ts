@@ -10,7 +10,6 @@
  * aborts in-flight sends; SIGHUP applies a new LOG_LEVEL and names the keys
  * that need a restart (shared/daemon/reload.ts).
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isIPv4 } from 'node:net';
 import { Command } from 'commander';
@@ -28,11 +27,11 @@ import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { SoapClient } from '../shared/soap/client.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
+import { readWsdl } from '../shared/soap/wsdl.ts';
 import { Timing } from '../shared/soap/timing.ts';
 import { NC_ACTIONS, broadcastEnvelope, parseBroadcastReply, parseStatusReply, type NodeTarget } from '../shared/soap/messages.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
 import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';
-import { wsdlPath } from '../node-controller/main.ts';
 import { DocumentStore, type CcDocument } from './document-store.ts';
 import { FanOut } from './fanout.ts';
 import { NodePoller } from './node-poller.ts';
@@ -245,7 +244,7 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
       tls,
       allowedRole: 'clc',
       maxRequestBytes: config.maxRequestBytes,
-      wsdl: readFileSync(wsdlPath('cluster-controller.wsdl'), 'utf8'),
+      wsdl: readWsdl('cluster-controller'),
       operations: ccOperations({ store, fanout: f, configNodes: config.nodes, logger, metrics }),
       logger,
       onFault: (code) => metrics.faults.inc({ code }),

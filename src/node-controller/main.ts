@@ -6,9 +6,7 @@
  * (KEY=value) > default. SIGTERM (the abort signal) closes both listeners;
  * the shared file stays. SIGHUP applies a new LOG_LEVEL (shared/daemon/reload.ts).
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { Settings } from '../shared/config/settings.ts';
@@ -23,6 +21,7 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
+import { readWsdl } from '../shared/soap/wsdl.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
 import { registerDaemonMetrics } from '../shared/daemon-metrics.ts';
 import { HeldDocument } from './held-document.ts';
@@ -155,7 +154,7 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
       tls,
       allowedRole: 'cc',
       maxRequestBytes: config.maxRequestBytes,
-      wsdl: readFileSync(wsdlPath('node-controller.wsdl'), 'utf8'),
+      wsdl: readWsdl('node-controller'),
       operations: ncOperations({ node: config.nodeName, held, statusFile: config.statusFile, logger, metrics }),
       logger,
       onFault: (code) => metrics.faults.inc({ code }),
@@ -185,10 +184,6 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
       await Promise.all([soap.close(), metricsServer?.close()]);
     },
   };
-}
-
-export function wsdlPath(file: string): string {
-  return fileURLToPath(new URL(`../../wsdl/${file}`, import.meta.url));
 }
 
 /** The nc daemon for runDaemonCommand (signals, --check-config, exit codes). */
