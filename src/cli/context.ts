@@ -47,3 +47,10 @@ export function usageError(code: ErrorCode, message: string, details?: Record<st
 }
 
 export type Registrar = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Runs another `edgenet` command in this process (same output, same abort
+ * signal) and returns its exit code. main.ts hands it to the commands that
+ * need it, which cannot import main.ts: it imports them.
+ */
+export type RunCli = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>;

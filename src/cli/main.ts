@@ -10,7 +10,7 @@
  * A closed stdout (`edgenet … | head`) ends the command quietly (epipe.ts).
  */
 import { Command, CommanderError } from 'commander';
-import type { CliContext } from './context.ts';
+import type { CliContext, Registrar, RunCli } from './context.ts';
 import { registerProperty } from './commands/property.ts';
 import { registerClc } from './commands/clc.ts';
 import { registerClcBackup } from './commands/clc-backup.ts';
@@ -61,7 +61,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
       writeErr: (s) => (json ? (usageText += s) : stderr.write(s)),
     });
 
-  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerGni, registerPipeline, registerNetd, registerLab]) {
+  // `lab exec` and the demo run edgenet commands; they get main from here (main imports them).
+  const runCli: RunCli = (args, runEnv) => main(args, runEnv, controller.signal, io);
+  const registerLabCommands: Registrar = (p, c) => registerLab(p, c, runCli);
+  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerGni, registerPipeline, registerNetd, registerLabCommands]) {
     register(program, ctx);
   }
   // Every subcommand inherits exit-override so usage errors come back as exceptions.

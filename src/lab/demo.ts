@@ -37,6 +37,11 @@ export interface DemoOptions {
 
 export interface DemoDeps extends LabDeps {
   readonly out: (text: string) => void;
+  /**
+   * Runs an `edgenet` command with these variables added to the environment
+   * and returns its exit code (the CLI passes itself: the lab sits below it).
+   */
+  readonly edgenet: (argv: readonly string[], env: Readonly<Record<string, string>>) => Promise<number>;
 }
 
 interface DemoVm {
@@ -134,7 +139,7 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
 
   out('\n== Waiting until every node has applied the latest document');
   await waitForConvergedAfter(api, changedAt, { timeoutMs: 60_000, ...(deps.signal ? { signal: deps.signal } : {}) });
-  await printStatus(state, api, out);
+  await printStatus(state, api, deps);
 
   const snapshot = await api.request<CloudSnapshot>('GET', '/v1/snapshot');
   const groups: MatrixGroup[] = snapshot.groups.map((g) => ({ id: g.id, name: g.name, rules: g.rules }));
@@ -150,10 +155,10 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   return ok ? 0 : 1;
 }
 
-async function printStatus(state: LabState, api: ApiClient, out: (t: string) => void): Promise<void> {
+async function printStatus(state: LabState, api: ApiClient, deps: Pick<DemoDeps, 'out' | 'edgenet'>): Promise<void> {
+  const { out } = deps;
   out('$ edgenet status');
-  const { main } = await import('../cli/main.ts');
-  const code = await main(['status'], { ...process.env, ...labApiEnv(state) });
+  const code = await deps.edgenet(['status'], labApiEnv(state));
   // 0 converged, 1 not converged (both printed the table); anything else: the command is unavailable.
   if (code === 0 || code === 1) return;
   // Fallback: the same view from the API.

@@ -15,7 +15,7 @@
  *   lab relay                         (internal) the admin API relay
  */
 import type { Command } from 'commander';
-import { CliExit, type CliContext } from '../context.ts';
+import { CliExit, type CliContext, type RunCli } from '../context.ts';
 import { createExec } from '../../shared/exec.ts';
 import { UserError } from '../../shared/errors.ts';
 import { interruptSignal } from '../../shared/daemon/signals.ts';
@@ -74,7 +74,8 @@ function formatStatus(r: LabStatusReport): string {
   return lines.join('\n');
 }
 
-export function registerLab(program: Command, ctx: CliContext): void {
+/** `runCli` runs other edgenet commands (`lab exec`, the demo's `status`); main.ts passes it. */
+export function registerLab(program: Command, ctx: CliContext, runCli: RunCli): void {
   const lab = program.command('lab').description('the whole cloud in network namespaces on this machine (root): up, down, status, vm, demo');
 
   withLabOptions(lab.command('up'))
@@ -129,9 +130,7 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
     .action(async (args: string[], flags: LabFlags) => {
       const name = nameOf(flags);
       const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
-      // Loaded lazily: main.ts imports this file.
-      const { main } = await import('../main.ts');
-      ctx.setExitCode(await main(args, { ...ctx.env, ...labApiEnv(state) }, ctx.signal));
+      ctx.setExitCode(await runCli(args, { ...ctx.env, ...labApiEnv(state) }));
     });
 
   withLabOptions(lab.command('sh'))
@@ -202,7 +201,7 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
       if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) throw new CliExit(2, `error: --exit-after expects seconds, got ${JSON.stringify(exitAfter)}`);
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}) }, { ...deps(ctx, signal), out: ctx.out });
+        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}) }, { ...deps(ctx, signal), out: ctx.out, edgenet: (argv, env) => runCli(argv, { ...ctx.env, ...env }) });
         ctx.setExitCode(code);
       } finally {
         dispose();
