@@ -4,6 +4,7 @@
  * normalise the save tools' output so that a written rule's words (rule-args.ts
  * `savedForm`) and its kernel echo compare equal with `rulesEqual`.
  */
+import { parseIp, parseIpv6 } from '../../shared/ip.ts';
 import { splitArgs } from './tokens.ts';
 
 /** One rule as a save tool prints it, without the comment match. */
@@ -45,30 +46,35 @@ export function ruleListsEqual(a: readonly SavedRule[], b: readonly SavedRule[])
   return a.length === b.length && a.every((r, i) => rulesEqual(r, b[i] as SavedRule));
 }
 
-/** Orders ipset members like the renderer: by address numerically, then prefix length. */
+/** Orders ipset members like the renderer: IPv4 before IPv6, by address numerically, then prefix length. */
 export function compareMembers(a: string, b: string): number {
-  const [ai = '', ap = '32'] = a.split('/');
-  const [bi = '', bp = '32'] = b.split('/');
-  const an = ipNumber(ai);
-  const bn = ipNumber(bi);
-  if (an !== bn) return an - bn;
-  return Number(ap) - Number(bp);
+  return compareKeys(memberKey(a), memberKey(b));
 }
 
-function ipNumber(text: string): number {
-  let v = 0;
-  for (const part of text.split('.')) v = v * 256 + (Number(part) || 0);
-  return v;
+interface MemberKey {
+  readonly m: string;
+  readonly v6: boolean;
+  readonly ip: number | bigint;
+  readonly len: number;
+}
+
+/** `addr` or `addr/len`, parsed once; text that is no address (never listed by the kernel) sorts as address 0. */
+function memberKey(m: string): MemberKey {
+  const slash = m.indexOf('/');
+  const text = slash < 0 ? m : m.slice(0, slash);
+  if (!text.includes(':')) return { m, v6: false, ip: parseIp(text) ?? 0, len: slash < 0 ? 32 : Number(m.slice(slash + 1)) };
+  return { m, v6: true, ip: parseIpv6(text) ?? 0n, len: slash < 0 ? 128 : Number(m.slice(slash + 1)) };
+}
+
+function compareKeys(a: MemberKey, b: MemberKey): number {
+  if (a.v6 !== b.v6) return a.v6 ? 1 : -1;
+  if (a.ip !== b.ip) return a.ip < b.ip ? -1 : 1;
+  return a.len - b.len;
 }
 
 /** Sorts and de-duplicates members in `compareMembers` order, parsing each member once. */
 export function sortMembers(members: Iterable<string>): string[] {
-  const keyed = [...new Set(members)].map((m) => {
-    const [ip = '', len = '32'] = m.split('/');
-    return { m, ip: ipNumber(ip), len: Number(len) };
-  });
-  keyed.sort((a, b) => a.ip - b.ip || a.len - b.len);
-  return keyed.map((k) => k.m);
+  return [...new Set(members)].map(memberKey).sort(compareKeys).map((k) => k.m);
 }
 
 export class SaveParseError extends Error {

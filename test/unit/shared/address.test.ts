@@ -7,6 +7,7 @@ import {
   subtractPool, type AddressRange, type IpAddress, type IpFamily,
 } from '../../../src/shared/ip.ts';
 import { seededRng } from '../../fixtures/gni/prng.ts';
+import { sortMembers } from '../../../src/netd/netfilter/model.ts';
 
 const addr = (text: string): IpAddress => {
   const a = parseAddress(text);
@@ -132,3 +133,10 @@ test('pool functions agree with brute-force sets on small windows of both famili
 });
 
 const FAMILY_PREFIX: Record<IpFamily, number> = { ipv4: 32, ipv6: 128 };
+
+test('ipset members (netd/netfilter sortMembers) sort with the shared parsers: IPv4 numerically, then IPv6, then prefix length', () => {
+  assert.deepEqual(
+    sortMembers(['10.0.0.10', '2001:db8::10', '10.0.0.9/32', '10.0.0.0/8', '2001:db8::2/127', '10.0.0.9', '2001:db8::2', '::1', '10.0.0.10']),
+    ['10.0.0.0/8', '10.0.0.9/32', '10.0.0.9', '10.0.0.10', '::1', '2001:db8::2/127', '2001:db8::2', '2001:db8::10'],
+  );
+});
