@@ -132,7 +132,7 @@ function checkClusters(doc: Obj, top: TopSubnets, out: Diagnostic[]): ClusterFac
     const subnet = resolveClusterSubnet(c, base, top, out);
     const pool = readPool(c['PrivateIps'], joinPath(base, 'PrivateIps'), out);
     const reported = new Set<string>();
-    if (subnet) for (const e of pool) checkInSubnet(e, subnet, label, reported, out);
+    if (subnet) checkPoolInSubnet(pool, { subnet, owner: label, reported, out });
     clusters.push({ index: i, label, subnet, pool, hasOwnPool: Array.isArray(c['PrivateIps']) && c['PrivateIps'].length > 0 });
   });
   return clusters;
@@ -145,7 +145,7 @@ function checkTopPool(doc: Obj, top: TopSubnets, clusters: readonly ClusterFacts
   const reported = new Set<string>();
   if (clustersRaw.length === 0) {
     const only = top.raw.length === 1 ? top.resolved[0] : undefined;
-    if (only) for (const e of pool) checkInSubnet(e, only, 'the top-level subnet', reported, out);
+    if (only) checkPoolInSubnet(pool, { subnet: only, owner: 'the top-level subnet', reported, out });
     return pool;
   }
   const inheritors = clusters.filter((c) => !c.hasOwnPool);
@@ -154,7 +154,7 @@ function checkTopPool(doc: Obj, top: TopSubnets, clusters: readonly ClusterFacts
     out.push(diag('PRIVATE_IPS_UNUSED', 'PrivateIps', 'Every cluster has its own PrivateIps, so the top-level PrivateIps are never used'));
   }
   for (const c of inheritors) {
-    if (c.subnet) for (const e of pool) checkInSubnet(e, c.subnet, `${c.label}, which inherits the top-level PrivateIps`, reported, out);
+    if (c.subnet) checkPoolInSubnet(pool, { subnet: c.subnet, owner: `${c.label}, which inherits the top-level PrivateIps`, reported, out });
   }
   return pool;
 }
@@ -294,7 +294,19 @@ function readPool(value: unknown, path: string, out: Diagnostic[]): PoolEntry[] 
   return entries;
 }
 
-function checkInSubnet(e: PoolEntry, subnet: GoodSubnet, owner: string, reported: Set<string>, out: Diagnostic[]): void {
+/** Where a pool's entries must lie, whom to name, and the entries already reported (one diagnostic each). */
+interface SubnetCheck {
+  readonly subnet: GoodSubnet;
+  readonly owner: string;
+  readonly reported: Set<string>;
+  readonly out: Diagnostic[];
+}
+
+function checkPoolInSubnet(pool: readonly PoolEntry[], check: SubnetCheck): void {
+  for (const e of pool) checkInSubnet(e, check);
+}
+
+function checkInSubnet(e: PoolEntry, { subnet, owner, reported, out }: SubnetCheck): void {
   if (reported.has(e.path)) return;
   const shown = formatRange(e.range);
   if (!rangeContainsRange(subnet.range, e.range)) {

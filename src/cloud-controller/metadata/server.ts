@@ -31,7 +31,15 @@ export interface MetadataServerOptions {
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
 
-function send(res: http.ServerResponse, status: number, body: string, head: boolean, contentType = 'text/plain; charset=utf-8'): void {
+/** An answer: `head` sends the headers of a GET without its body. */
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly head: boolean;
+  readonly contentType?: string | undefined;
+}
+
+function send(res: http.ServerResponse, { status, body, head, contentType = 'text/plain; charset=utf-8' }: Reply): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(head ? undefined : body);
 }
@@ -58,16 +66,16 @@ export function startMetadataServer(options: MetadataServerOptions): Promise<Met
       .then((instance) => {
         if (!instance) {
           logger.debug('metadata request from unknown source', { source, path });
-          send(res, 404, 'Not Found\n', method === 'HEAD');
+          send(res, { status: 404, body: 'Not Found\n', head: method === 'HEAD' });
           return;
         }
         const answer = answerMetadata(path, instance);
         logger.debug('metadata request', { source, instance: instance.id, path, status: answer.status });
-        send(res, answer.status, answer.body, method === 'HEAD', answer.contentType);
+        send(res, { status: answer.status, body: answer.body, head: method === 'HEAD', contentType: answer.contentType });
       })
       .catch((err: unknown) => {
         logger.error('metadata lookup failed', { source, path, error: errorMessage(err) });
-        send(res, 500, 'Internal Error\n', method === 'HEAD');
+        send(res, { status: 500, body: 'Internal Error\n', head: method === 'HEAD' });
       });
   });
   applyServerTimeouts(server, timeouts);

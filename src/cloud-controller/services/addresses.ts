@@ -105,7 +105,7 @@ export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?
     absentSince = undefined;
   }
   await tx.db.deleteFrom('public_addresses').where('ip', '=', ip).execute();
-  await releaseAddress(tx, ip, lastNode === null ? [] : [lastNode], now, lastNode === null ? undefined : absentSince);
+  await releaseAddress(tx, { ip, nodes: lastNode === null ? [] : [lastNode], now, absentSinceMark: lastNode === null ? undefined : absentSince });
   tx.changed({ kind: 'address', id: ip });
   return view(address);
 }

@@ -175,10 +175,10 @@ export class CloudState {
     return this.store.read(async (db) => (await groups.getGroupById(db, (await groups.resolveGroup(db, ref, owner)).id))!);
   }
   authorize(ref: unknown, owner: unknown, body: unknown) {
-    return this.write((tx, s, now) => groups.authorize(tx, ref, owner, body, s.additionalProtocols, now));
+    return this.write((tx, s, now) => groups.authorize(tx, { ref, owner, body, additionalProtocols: s.additionalProtocols, now }));
   }
   revoke(ref: unknown, owner: unknown, body: unknown) {
-    return this.write((tx, s) => groups.revoke(tx, ref, owner, body, s.additionalProtocols));
+    return this.write((tx, s) => groups.revoke(tx, { ref, owner, body, additionalProtocols: s.additionalProtocols }));
   }
 
   // Public addresses.

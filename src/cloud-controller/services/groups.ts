@@ -136,9 +136,18 @@ async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRe
   }
 }
 
-export async function authorize(tx: Tx, ref: unknown, owner: unknown, body: unknown, additionalProtocols: readonly number[], now: number): Promise<RuleChange> {
+/** A rule change as the API asked for it: the group (by name or id, and owner), the request body, and the allowed protocol numbers. */
+export interface RuleRequest {
+  readonly ref: unknown;
+  readonly owner: unknown;
+  readonly body: unknown;
+  /** Protocol numbers allowed beyond tcp/udp/icmp (cloud.network.ec2_classic_additional_protocols_allowed). */
+  readonly additionalProtocols: readonly number[];
+}
+
+export async function authorize(tx: Tx, { ref, owner, body, additionalProtocols, now }: RuleRequest & { readonly now: number }): Promise<RuleChange> {
   const group = await resolveGroup(tx.db, ref, owner);
-  const rules = await storedRulesOf(tx.db, body, group, additionalProtocols, false);
+  const rules = await storedRulesOf(tx.db, { body, group, additional: additionalProtocols, forRevoke: false });
   const existing = new Set((await tx.db.selectFrom('group_rules').select('rule_key').where('group_id', '=', group.id).execute()).map((r) => r.rule_key));
   const added: StoredRule[] = [];
   for (const { rule, key } of rules) {
@@ -166,11 +175,11 @@ export async function authorize(tx: Tx, ref: unknown, owner: unknown, body: unkn
   return { group: (await getGroupById(tx.db, group.id))!, changed: added.length > 0, added: added.map((r) => ruleView(r, names)) };
 }
 
-export async function revoke(tx: Tx, ref: unknown, owner: unknown, body: unknown, additionalProtocols: readonly number[]): Promise<RuleChange> {
+export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols }: RuleRequest): Promise<RuleChange> {
   const group = await resolveGroup(tx.db, ref, owner);
   // Revoking must be possible even after the additional-protocols list shrank: accept any protocol number here.
   const everyProtocol = Array.from({ length: 256 }, (_, i) => i);
-  const rules = await storedRulesOf(tx.db, body, group, [...additionalProtocols, ...everyProtocol], true);
+  const rules = await storedRulesOf(tx.db, { body, group, additional: [...additionalProtocols, ...everyProtocol], forRevoke: true });
   const removed: StoredRule[] = [];
   for (const { rule, key } of rules) {
     const result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', key).executeTakeFirst();
@@ -184,7 +193,10 @@ export async function revoke(tx: Tx, ref: unknown, owner: unknown, body: unknown
   return { group: (await getGroupById(tx.db, group.id))!, changed: true, removed: removed.map((r) => ruleView(r, names)) };
 }
 
-async function storedRulesOf(db: Db, body: unknown, group: GroupRow, additional: readonly number[], forRevoke: boolean): Promise<{ rule: StoredRule; key: string }[]> {
+async function storedRulesOf(
+  db: Db,
+  { body, group, additional, forRevoke }: { readonly body: unknown; readonly group: GroupRow; readonly additional: readonly number[]; readonly forRevoke: boolean },
+): Promise<{ rule: StoredRule; key: string }[]> {
   const out: { rule: StoredRule; key: string }[] = [];
   const seen = new Set<string>();
   for (const input of permissionsOf(body)) {

@@ -104,7 +104,7 @@ export async function terminateInstance(tx: Tx, idInput: unknown, now: number): 
   }
   await tx.db.deleteFrom('instance_groups').where('instance_id', '=', id).execute();
   await tx.db.deleteFrom('instances').where('id', '=', id).execute();
-  await releaseAddress(tx, instance.privateIp, [instance.node], now);
+  await releaseAddress(tx, { ip: instance.privateIp, nodes: [instance.node], now });
   tx.changed({ kind: 'instance', id });
   return instance;
 }

@@ -216,7 +216,10 @@ export async function bumpReleaseMark(db: Db): Promise<number> {
  * built since then already counts, so the hold may end as soon as the nodes
  * applied it.
  */
-export async function releaseAddress(tx: Tx, ip: string, nodes: readonly string[], now: number, absentSinceMark?: number): Promise<void> {
+export async function releaseAddress(
+  tx: Tx,
+  { ip, nodes, now, absentSinceMark }: { readonly ip: string; readonly nodes: readonly string[]; readonly now: number; readonly absentSinceMark?: number | undefined },
+): Promise<void> {
   const registered = nodes.length === 0 ? [] : (await tx.db.selectFrom('nodes').select('name').execute()).map((r) => r.name);
   const distinct = [...new Set([...nodes, ...registered])];
   if (distinct.length === 0) {

@@ -214,7 +214,20 @@ function rulePath(at: RuleAt, rest: string): string {
   return P.group(at.group, at.index, `ingressRules/rule[${at.rule + 1}]/${rest}`);
 }
 
-function readInt(raw: string | undefined, at: RuleAt, tag: string, min: number, max: number, diagnostics: Diagnostic[]): number | undefined {
+/** A numeric field of a rule: its element name and the range it must lie in. */
+interface IntField {
+  readonly tag: string;
+  readonly min: number;
+  readonly max: number;
+}
+
+const PROTOCOL_FIELD: IntField = { tag: 'protocol', min: -1, max: 255 };
+const FROM_PORT_FIELD: IntField = { tag: 'fromPort', min: -1, max: 65535 };
+const TO_PORT_FIELD: IntField = { tag: 'toPort', min: -1, max: 65535 };
+const ICMP_TYPE_FIELD: IntField = { tag: 'icmpType', min: -1, max: 255 };
+const ICMP_CODE_FIELD: IntField = { tag: 'icmpCode', min: -1, max: 255 };
+
+function readInt(raw: string | undefined, { tag, min, max }: IntField, { at, diagnostics }: { readonly at: RuleAt; readonly diagnostics: Diagnostic[] }): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!INT.test(raw) || Number(raw) < min || Number(raw) > max) {
     diagnostics.push(error(GniCode.BadNumber, rulePath(at, tag), `expected an integer in ${min}..${max}, found "${raw}"`));
@@ -500,12 +513,13 @@ function readRule(cur: ElementCursor, at: RuleAt, diagnostics: Diagnostic[]): Gn
       default: cur.skip();
     }
   }
-  const protocol = readInt(protocolRaw, at, 'protocol', -1, 255, diagnostics);
+  const where = { at, diagnostics };
+  const protocol = readInt(protocolRaw, PROTOCOL_FIELD, where);
   if (protocolRaw === undefined || protocolRaw === '') diagnostics.push(error(GniCode.Missing, rulePath(at, 'protocol'), 'rule without <protocol>'));
-  const fromPort = readInt(fromRaw, at, 'fromPort', -1, 65535, diagnostics);
-  const toPort = readInt(toRaw, at, 'toPort', -1, 65535, diagnostics);
-  const icmpType = readInt(typeRaw, at, 'icmpType', -1, 255, diagnostics);
-  const icmpCode = readInt(codeRaw, at, 'icmpCode', -1, 255, diagnostics);
+  const fromPort = readInt(fromRaw, FROM_PORT_FIELD, where);
+  const toPort = readInt(toRaw, TO_PORT_FIELD, where);
+  const icmpType = readInt(typeRaw, ICMP_TYPE_FIELD, where);
+  const icmpCode = readInt(codeRaw, ICMP_CODE_FIELD, where);
   const rule: Mutable<GniRule> = { protocol: protocol ?? -1 };
   if (fromPort !== undefined) rule.fromPort = fromPort;
   if (toPort !== undefined) rule.toPort = toPort;

@@ -47,7 +47,7 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
   if (c.mode !== undefined && !isNetworkMode(c.mode)) {
     out.push(error(GniCode.ModeUnsupported, P.value('mode', 0), `mode "${c.mode}" is not supported (known: ${NETWORK_MODES.join(', ')})`));
   }
-  ipList(out, c.publicIps, (i) => P.value('publicIps', i), false);
+  ipList(out, c.publicIps, { pathOf: (i) => P.value('publicIps', i), required: false });
   if (c.enabledClcIp === undefined || c.enabledClcIp === '') out.push(error(GniCode.Missing, P.property('enabledCLCIp'), 'enabledCLCIp is required'));
   else address(out, c.enabledClcIp, P.value('enabledCLCIp', 0));
   const needDns = c.clusters.length > 0;
@@ -63,7 +63,8 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
   const nodeNames = new Set<string>();
   c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, instances: instanceFirst }));
 
-  for (let i = 0; i < doc.instances.length; i++) instance(out, doc.instances[i] as GniInstance, i, instanceFirst, groupFirst);
+  const firsts: FirstIndexes = { instances: instanceFirst, groups: groupFirst };
+  for (let i = 0; i < doc.instances.length; i++) instance(out, doc.instances[i] as GniInstance, i, firsts);
   for (let i = 0; i < doc.securityGroups.length; i++) group(out, doc.securityGroups[i] as GniSecurityGroup, i, groupFirst);
   return out;
 }
@@ -111,7 +112,8 @@ function isAddress(text: string, nonZero: boolean): boolean {
   return ip !== undefined && !(nonZero && ip === 0);
 }
 
-function ipList(out: Diagnostic[], list: readonly string[], pathOf: (i: number) => string, required: boolean, requiredPath?: string): void {
+/** `required`: an empty list is reported, at `requiredPath` (default: the first entry's path). */
+function ipList(out: Diagnostic[], list: readonly string[], { pathOf, required, requiredPath }: { readonly pathOf: (i: number) => string; readonly required: boolean; readonly requiredPath?: string }): void {
   if (required && list.length === 0) out.push(error(GniCode.Missing, requiredPath ?? pathOf(0), 'at least one address or range is required'));
   list.forEach((entry, i) => {
     const range = parseRangeEntry(entry);
@@ -167,7 +169,7 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
     else out.push(error(GniCode.BadMacPrefix, `${p}/value[1]`, `"${cl.macPrefix}" is not hh:hh`));
   }
   const pips = `${path}/property[@name='privateIps']`;
-  ipList(out, cl.privateIps, (i) => `${pips}/value[${i + 1}]`, true, pips);
+  ipList(out, cl.privateIps, { pathOf: (i) => `${pips}/value[${i + 1}]`, required: true, requiredPath: pips });
   cl.nodes.forEach((node, ni) => {
     const npath = `${path}/property[@name='nodes']/${P.named('node', node.name, ni)}`;
     if (node.name === '') out.push(error(GniCode.Missing, `${npath}/@name`, 'node without a name'));
@@ -188,7 +190,13 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
 // tsx every closure creation also names the function, which costs more than
 // the checks).
 
-function instance(out: Diagnostic[], inst: GniInstance, index: number, instanceFirst: ReadonlyMap<string, number>, groups: ReadonlyMap<string, number>): void {
+/** Where each instance and group name first appears (duplicates are the later ones). */
+interface FirstIndexes {
+  readonly instances: ReadonlyMap<string, number>;
+  readonly groups: ReadonlyMap<string, number>;
+}
+
+function instance(out: Diagnostic[], inst: GniInstance, index: number, { instances: instanceFirst, groups }: FirstIndexes): void {
   if (inst.name === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, '@name'), 'instance without a name'));
   else if (firstIndex(instanceFirst, inst.name) !== index) out.push(error(GniCode.Duplicate, P.instance(inst.name, index), `instance "${inst.name}" appears twice`));
   if (inst.ownerId === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'ownerId'), 'ownerId is required'));
