@@ -20,6 +20,9 @@
  * their own registries, named after what they validate:
  * - src/cloud-controller/config/codes.ts: cloud.network.network_configuration
  *   (documented in docs/config.md);
+ * - src/cloud-controller/properties/registry.ts: the other properties' value
+ *   checks (InvalidMacPrefix, OutOfRange, ..., documented in
+ *   docs/cloud-controller.md), answered inside INVALID_PROPERTY;
  * - src/shared/gni/codes.ts: the GNI codec and validator (`GNI_*`);
  * - src/shared/config/checks.ts, settings.ts, conf-file.ts: daemon
  *   configuration (`--check-config`);
