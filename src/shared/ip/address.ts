@@ -30,14 +30,6 @@ export interface IpCidr {
 
 export const FAMILY_BITS: Readonly<Record<IpFamily, 32 | 128>> = { ipv4: 32, ipv6: 128 };
 
-export function ipv4Address(value: number): IpAddress {
-  return { family: 'ipv4', value };
-}
-
-export function ipv6Address(value: bigint): IpAddress {
-  return { family: 'ipv6', value };
-}
-
 /** Parses either family; `family` restricts it to one. */
 export function parseAddress(text: string, family?: IpFamily): IpAddress | undefined {
   if (text.includes(':')) {
@@ -73,10 +65,6 @@ export function compareAddresses(a: IpAddress, b: IpAddress): number {
   if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
   if (a.value === b.value) return 0;
   return a.value < b.value ? -1 : 1;
-}
-
-export function addressesEqual(a: IpAddress, b: IpAddress): boolean {
-  return a.family === b.family && a.value === b.value;
 }
 
 const PREFIX_TEXT = /^(?:12[0-8]|1[01]\d|[1-9]?\d)$/;

@@ -86,10 +86,6 @@ export function parseIpv6(text: string): Ipv6 | undefined {
   return fromGroups(full);
 }
 
-export function isIpv6(text: string): boolean {
-  return parseIpv6(text) !== undefined;
-}
-
 /** Eight 16-bit groups → value (32-bit words as numbers first: four bigint steps, not eight). */
 function fromGroups(g: readonly number[]): Ipv6 {
   const w = (k: number) => BigInt((g[2 * k] as number) * 0x10000 + (g[2 * k + 1] as number));
