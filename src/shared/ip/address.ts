@@ -4,9 +4,10 @@
  * of guessing from text.
  *
  * Model: `IpAddress` is `{family: 'ipv4', value: number}` or `{family: 'ipv6',
- * value: bigint}` (the family names are the rule model's, src/netd/netfilter/
- * rule.ts, so an address and a rule compare families directly); the values are the ones `ipv4.ts` and `ipv6.ts` work on, so a
- * hot path can drop to the per-family functions without converting. Text is
+ * value: bigint}`. The family names are the rule model's
+ * (src/netd/netfilter/rule.ts), so an address and a rule compare families
+ * directly; the values are the ones `ipv4.ts` and `ipv6.ts` work on, so a hot
+ * path can drop to the per-family functions without converting. Text is
  * read by family-specific parsers (no guessing beyond "a ':' means IPv6"),
  * and an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) stays IPv6: mapping
  * between the families is a policy, not parsing. Order: every IPv4 address
