@@ -8,7 +8,6 @@
  */
 import type { Step } from '../plan/steps.ts';
 import { describeStep } from '../plan/steps.ts';
-import type { HostOps } from './host.ts';
 import { reloadProcess, retireProcess, startProcess, stopProcess, writeProcessFiles, type SupervisorContext } from './supervisor.ts';
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
