@@ -2,7 +2,7 @@
  * The parsed form of what the kernel holds: a rule as words (the arguments
  * after `-A <chain>`) plus its comment. The parsers in this directory
  * normalise the save tools' output so that a written rule's words (rule-args.ts
- * `savedForm`) and its kernel echo compare equal with `rulesEqual`.
+ * `savedForm`) and its kernel echo compare equal.
  */
 import { parseIp, parseIpv6 } from '../../shared/ip.ts';
 import { splitArgs } from './tokens.ts';
@@ -36,14 +36,6 @@ export interface SavedIpSet {
   readonly options: readonly string[];
   /** Members as the kernel lists them, sorted with `compareMembers`. */
   readonly members: string[];
-}
-
-export function rulesEqual(a: SavedRule, b: SavedRule): boolean {
-  return a.comment === b.comment && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i]);
-}
-
-export function ruleListsEqual(a: readonly SavedRule[], b: readonly SavedRule[]): boolean {
-  return a.length === b.length && a.every((r, i) => rulesEqual(r, b[i] as SavedRule));
 }
 
 /** Orders ipset members like the renderer: IPv4 before IPv6, by address numerically, then prefix length. */
