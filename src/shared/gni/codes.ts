@@ -44,6 +44,8 @@ export const GniCode = {
   UnknownInstance: 'GNI_UNKNOWN_INSTANCE',
   /** An instance listed under more than one node. */
   InstanceOnTwoNodes: 'GNI_INSTANCE_ON_TWO_NODES',
+  /** A malformed `edgenet:extension` (extension.ts): namespace, nesting, names, limits. */
+  BadExtension: 'GNI_BAD_EXTENSION',
   // warnings
   /** A rule's peer group is not in the document (4.0 documents did not carry referenced groups). */
   UnknownPeerGroup: 'GNI_UNKNOWN_PEER_GROUP',

@@ -6,7 +6,7 @@
  * tag and attributes are readable at once. `next()` enters its next child
  * (which becomes current) and returns true; once there are no more children
  * it leaves the element (its parent becomes current) and returns false.
- * `text()`, `skip()` and `hasContent()` consume the current element (and any
+ * `text()`, `leafText()`, `skip()` and `hasContent()` consume the current element (and any
  * children it has left) and make its parent current. Invariant for readers:
  * every element entered is consumed exactly once, by one of those calls or by
  * `next()` returning false.
@@ -38,6 +38,8 @@ export interface ElementCursor {
   next(): boolean;
   /** Consumes the current element and returns its text (its children are skipped). */
   text(): string;
+  /** Consumes the current element; its text when it has no child elements, else undefined (where nesting is refused). */
+  leafText(): string | undefined;
   /** Consumes the current element. */
   skip(): void;
   /** Consumes the current element; true when it had child elements or text. */
@@ -92,6 +94,12 @@ export class TreeCursor implements ElementCursor {
     const { el } = this.top;
     this.stack.pop();
     return el.text;
+  }
+
+  leafText(): string | undefined {
+    const { el } = this.top;
+    this.stack.pop();
+    return el.children === undefined ? el.text : undefined;
   }
 
   skip(): void {

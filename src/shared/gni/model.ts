@@ -15,8 +15,14 @@
  * edgenet additions (tolerated by Eucalyptus-era readers, optional for ours):
  * the root attributes `sequence` (monotonic broadcast number) and `generation`
  * (the CLC database's epoch, which orders sequences across a restore; see
- * shared/freshness.ts and docs/gni.md).
+ * shared/freshness.ts and docs/gni.md); and `extensions` on the configuration,
+ * clusters, nodes, instances and security groups: data of modes other than
+ * EDGE, in elements a 4.4 reader ignores (extension.ts). `extensions` is
+ * absent when an element has none; an empty list is written as none.
  */
+import type { Extensible } from './extension.ts';
+
+export type { Extensible, GniExtension, GniExtensionProperty } from './extension.ts';
 
 export interface GniDocument {
   /** Content hash of the document (root attribute `version`). */
@@ -30,8 +36,8 @@ export interface GniDocument {
   readonly securityGroups: readonly GniSecurityGroup[];
 }
 
-export interface GniConfiguration {
-  /** `EDGE` (absent in 4.0 documents, which are EDGE by definition). */
+export interface GniConfiguration extends Extensible {
+  /** A name of NETWORK_MODES (mode.ts): `EDGE` (absent in 4.0 documents, which are EDGE by definition). */
   readonly mode?: string;
   readonly publicIps: readonly string[];
   readonly enabledClcIp?: string;
@@ -51,7 +57,7 @@ export interface GniSubnet {
   readonly gateway: string;
 }
 
-export interface GniCluster {
+export interface GniCluster extends Extensible {
   readonly name: string;
   readonly subnet: GniSubnet;
   readonly enabledCcIp?: string;
@@ -60,13 +66,13 @@ export interface GniCluster {
   readonly nodes: readonly GniNode[];
 }
 
-export interface GniNode {
+export interface GniNode extends Extensible {
   /** The node controller's registered address. */
   readonly name: string;
   readonly instanceIds: readonly string[];
 }
 
-export interface GniInstance {
+export interface GniInstance extends Extensible {
   /** Instance id, e.g. `i-1a2b3c4d`. */
   readonly name: string;
   readonly ownerId: string;
@@ -77,7 +83,7 @@ export interface GniInstance {
   readonly securityGroups: readonly string[];
 }
 
-export interface GniSecurityGroup {
+export interface GniSecurityGroup extends Extensible {
   /** Group id, e.g. `sg-0a0b0c0d`. */
   readonly name: string;
   readonly ownerId: string;

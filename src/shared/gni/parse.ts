@@ -22,11 +22,18 @@
  * `ingressRules`. A missing required string becomes `''` in the model and is
  * reported by the validator, which knows the path; a malformed number is
  * reported here (the model holds numbers).
+ *
+ * `edgenet:extension` elements (extension.ts) are read on the configuration,
+ * clusters, nodes, instances and security groups into the generic
+ * `extensions` field, whatever their names: a new mode's data needs no change
+ * here. Their structure is checked here, their names and limits by the
+ * validator.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Diagnostic } from '../diagnostics.ts';
 import { GniCode, error, warning } from './codes.ts';
-import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
+import { EXTENSION_TAG, MAX_EXTENSIONS_PER_ELEMENT, readExtension } from './extension.ts';
+import type { GniCluster, GniConfiguration, GniDocument, GniExtension, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
 import { gniPaths as P } from './paths.ts';
 import { parseRuleString } from './rule-string.ts';
 import { TreeCursor, type ElementCursor, type XmlElement } from './cursor.ts';
@@ -167,13 +174,25 @@ function firstValue(cur: ElementCursor): string {
   return values(cur)[0] ?? '';
 }
 
-/** Reads each `tag` child of the current element with `read`, skipping other children (consumes the element). */
-function each<T>(cur: ElementCursor, tag: string, read: (cur: ElementCursor) => T): T[] {
+/** Reads each `tag` child of the current element with `read` (given its index among them), skipping other children (consumes the element). */
+function each<T>(cur: ElementCursor, tag: string, read: (cur: ElementCursor, index: number) => T): T[] {
   const out: T[] = [];
   while (cur.next()) {
-    if (cur.tag === tag) out.push(read(cur));
+    if (cur.tag === tag) out.push(read(cur, out.length));
     else cur.skip();
   }
+  return out;
+}
+
+/**
+ * Reads the extension the cursor stands on into `list` (created on the first
+ * one; consumes the element); `owner` is the carrying element's path. Keeps at
+ * most one past the limit, for the validator to report.
+ */
+function addExtension(list: GniExtension[] | undefined, cur: ElementCursor, owner: string, diagnostics: Diagnostic[]): GniExtension[] {
+  const out = list ?? [];
+  if (out.length > MAX_EXTENSIONS_PER_ELEMENT) cur.skip();
+  else out.push(readExtension(cur, { owner, index: out.length, diagnostics }));
   return out;
 }
 
@@ -264,6 +283,7 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
     else diagnostics.push(error(GniCode.BadNumber, P.root('@generation'), `generation must be a non-negative integer, found "${genRaw}"`));
   }
   let configuration: GniConfiguration | undefined;
+  const configurationDiagnostics: Diagnostic[] = [];
   const vpcContent = new Set<string>();
   let instances: GniInstance[] | undefined;
   const instanceDiagnostics: Diagnostic[] = [];
@@ -271,7 +291,7 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
   const groupDiagnostics: Diagnostic[] = [];
   while (cur.next()) {
     const tag = cur.tag;
-    if (tag === 'configuration' && configuration === undefined) configuration = readConfiguration(cur);
+    if (tag === 'configuration' && configuration === undefined) configuration = readConfiguration(cur, configurationDiagnostics);
     else if (tag === 'instances' && instances === undefined) instances = readInstances(cur, instanceDiagnostics);
     else if (tag === 'securityGroups' && securityGroups === undefined) securityGroups = readGroups(cur, groupDiagnostics);
     else if ((VPC_WRAPPERS as readonly string[]).includes(tag)) {
@@ -280,8 +300,9 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
   }
   if (configuration === undefined) {
     diagnostics.push(error(GniCode.Missing, P.root('configuration'), 'missing <configuration>'));
-    configuration = readConfiguration(undefined);
+    configuration = readConfiguration(undefined, configurationDiagnostics);
   }
+  diagnostics.push(...configurationDiagnostics);
   for (const tag of VPC_WRAPPERS) {
     if (vpcContent.has(tag)) diagnostics.push(warning(GniCode.Ignored, P.root(tag), `<${tag}> content is VPC-only and ignored in EDGE mode`));
   }
@@ -297,7 +318,7 @@ function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocumen
 }
 
 /** The configuration from the cursor's current element (consumed), or an empty one. */
-function readConfiguration(cur: ElementCursor | undefined): GniConfiguration {
+function readConfiguration(cur: ElementCursor | undefined, diagnostics: Diagnostic[]): GniConfiguration {
   let mode: string | undefined;
   let enabledClcIp: string | undefined;
   let instanceDnsDomain: string | undefined;
@@ -306,6 +327,9 @@ function readConfiguration(cur: ElementCursor | undefined): GniConfiguration {
   let instanceDnsServers: string[] = [];
   let subnets: GniSubnet[] = [];
   let clusters: GniCluster[] = [];
+  let extensions: GniExtension[] | undefined;
+  // The configuration's own extensions report after its clusters', whatever their order in the text.
+  const extensionDiagnostics: Diagnostic[] = [];
   if (cur !== undefined) {
     eachProperty(cur, (name) => {
       switch (name) {
@@ -316,11 +340,15 @@ function readConfiguration(cur: ElementCursor | undefined): GniConfiguration {
         case 'publicIps': publicIps = values(cur); break;
         case 'instanceDNSServers': instanceDnsServers = values(cur); break;
         case 'subnets': subnets = each(cur, 'subnet', readSubnet); break;
-        case 'clusters': clusters = each(cur, 'cluster', readCluster); break;
+        case 'clusters': clusters = each(cur, 'cluster', (c, index) => readCluster(c, { index, diagnostics })); break;
         default: cur.skip();
       }
+    }, (tag) => {
+      if (tag === EXTENSION_TAG) extensions = addExtension(extensions, cur, P.root('configuration'), extensionDiagnostics);
+      else cur.skip();
     });
   }
+  diagnostics.push(...extensionDiagnostics);
   return {
     ...(mode === undefined ? {} : { mode }),
     publicIps,
@@ -330,6 +358,7 @@ function readConfiguration(cur: ElementCursor | undefined): GniConfiguration {
     ...(publicGateway === undefined ? {} : { publicGateway }),
     subnets,
     clusters,
+    ...(extensions === undefined ? {} : { extensions }),
   };
 }
 
@@ -349,8 +378,12 @@ function readSubnet(cur: ElementCursor): GniSubnet {
   return { name, subnet, netmask, gateway };
 }
 
-function readCluster(cur: ElementCursor): GniCluster {
+function readCluster(cur: ElementCursor, at: { readonly index: number; readonly diagnostics: Diagnostic[] }): GniCluster {
   const name = cur.attr('name') ?? '';
+  const path = P.cluster(name, at.index);
+  let extensions: GniExtension[] | undefined;
+  // The cluster's own extensions report after its nodes', whatever their order in the text.
+  const extensionDiagnostics: Diagnostic[] = [];
   let subnet: GniSubnet | undefined;
   let enabledCcIp: string | undefined;
   let macPrefix = '';
@@ -361,13 +394,15 @@ function readCluster(cur: ElementCursor): GniCluster {
       case 'enabledCCIp': enabledCcIp = firstValue(cur); break;
       case 'macPrefix': macPrefix = firstValue(cur); break;
       case 'privateIps': privateIps = values(cur); break;
-      case 'nodes': nodes = each(cur, 'node', readNode); break;
+      case 'nodes': nodes = each(cur, 'node', (c, index) => readNode(c, { nodes: `${path}/property[@name='nodes']`, index, diagnostics: at.diagnostics })); break;
       default: cur.skip();
     }
   }, (tag) => {
     if (tag === 'subnet' && subnet === undefined) subnet = readSubnet(cur);
+    else if (tag === EXTENSION_TAG) extensions = addExtension(extensions, cur, path, extensionDiagnostics);
     else cur.skip();
   });
+  at.diagnostics.push(...extensionDiagnostics);
   return {
     name,
     subnet: subnet ?? { name: '', subnet: '', netmask: '', gateway: '' },
@@ -375,17 +410,21 @@ function readCluster(cur: ElementCursor): GniCluster {
     macPrefix,
     privateIps,
     nodes,
+    ...(extensions === undefined ? {} : { extensions }),
   };
 }
 
-function readNode(cur: ElementCursor): GniNode {
+/** A node of the `nodes` property at path `at.nodes`. */
+function readNode(cur: ElementCursor, at: { readonly nodes: string; readonly index: number; readonly diagnostics: Diagnostic[] }): GniNode {
   const name = cur.attr('name') ?? '';
   let instanceIds: string[] | undefined;
+  let extensions: GniExtension[] | undefined;
   while (cur.next()) {
     if (cur.tag === 'instanceIds' && instanceIds === undefined) instanceIds = values(cur);
+    else if (cur.tag === EXTENSION_TAG) extensions = addExtension(extensions, cur, `${at.nodes}/${P.named('node', name, at.index)}`, at.diagnostics);
     else cur.skip();
   }
-  return { name, instanceIds: instanceIds ?? [] };
+  return extensions === undefined ? { name, instanceIds: instanceIds ?? [] } : { name, instanceIds: instanceIds ?? [], extensions };
 }
 
 // The three readers below run once per instance, group and rule (10,000s per
@@ -418,6 +457,7 @@ function readInstance(cur: ElementCursor, index: number, diagnostics: Diagnostic
   let publicIp: string | undefined;
   let privateIp: string | undefined;
   let groups: string[] | undefined;
+  let extensions: GniExtension[] | undefined;
   let vpcOnly = false;
   while (cur.next()) {
     switch (cur.tag) {
@@ -428,6 +468,7 @@ function readInstance(cur: ElementCursor, index: number, diagnostics: Diagnostic
       case 'securityGroups': if (groups === undefined) groups = values(cur); else cur.skip(); break;
       case 'networkInterfaces': if (cur.hasContent()) vpcOnly = true; break;
       case 'vpc': cur.skip(); vpcOnly = true; break;
+      case EXTENSION_TAG: extensions = addExtension(extensions, cur, P.instance(name, index), diagnostics); break;
       default: cur.skip();
     }
   }
@@ -438,6 +479,9 @@ function readInstance(cur: ElementCursor, index: number, diagnostics: Diagnostic
   const mac = macAddress !== undefined && macAddress !== '';
   // Eucalyptus omitted 0.0.0.0 ("no address"); treat an empty one the same way.
   const pub = publicIp !== undefined && publicIp !== '' && publicIp !== '0.0.0.0';
+  if (extensions !== undefined) {
+    return { name, ownerId: owner, ...(mac ? { macAddress } : {}), ...(pub ? { publicIp } : {}), privateIp: priv, securityGroups, extensions };
+  }
   // One literal per shape (not spreads: no temporary objects; not assignments: all
   // fields in-object), keys in the model's order.
   if (mac && pub) return { name, ownerId: owner, macAddress, publicIp, privateIp: priv, securityGroups };
@@ -452,6 +496,7 @@ function readGroup(cur: ElementCursor, index: number, diagnostics: Diagnostic[])
   let ingress: GniRule[] | undefined;
   const ruleDiagnostics: Diagnostic[] = [];
   let rules40: string[] | undefined;
+  let extensions: GniExtension[] | undefined;
   let egress = false;
   while (cur.next()) {
     switch (cur.tag) {
@@ -462,6 +507,7 @@ function readGroup(cur: ElementCursor, index: number, diagnostics: Diagnostic[])
         break;
       case 'rules': if (rules40 === undefined) rules40 = values(cur); else cur.skip(); break;
       case 'egressRules': if (cur.hasContent()) egress = true; break;
+      case EXTENSION_TAG: extensions = addExtension(extensions, cur, P.group(name, index), diagnostics); break;
       default: cur.skip();
     }
   }
@@ -478,7 +524,7 @@ function readGroup(cur: ElementCursor, index: number, diagnostics: Diagnostic[])
       else ingressRules.push(rule);
     });
   }
-  return { name, ownerId: ownerId ?? '', ingressRules };
+  return extensions === undefined ? { name, ownerId: ownerId ?? '', ingressRules } : { name, ownerId: ownerId ?? '', ingressRules, extensions };
 }
 
 /** The `rule` children of the current element (consumed), of group `group` at `index`. */

@@ -125,6 +125,7 @@ const GNI_TAGS = [
   'instances', 'instance', 'ownerId', 'macAddress', 'publicIp', 'privateIp', 'networkInterfaces', 'vpc',
   'securityGroups', 'securityGroup', 'ingressRules', 'egressRules', 'rules', 'rule', 'protocol', 'fromPort',
   'toPort', 'icmpType', 'icmpCode', 'cidr', 'groupId', 'groupOwnerId', 'vpcs', 'dhcpOptionSets', 'internetGateways',
+  'edgenet:extension', 'edgenet:property', 'edgenet:value',
 ];
 const TAG_SLOTS = 256;
 const tagSlot = (len: number, first: number, last: number): number => (len * 31 + first * 7 + last) & (TAG_SLOTS - 1);
@@ -231,6 +232,15 @@ export class ScanCursor implements ElementCursor {
   text(): string {
     while (this.next()) this.skip();
     return this.lastText;
+  }
+
+  leafText(): string | undefined {
+    let children = false;
+    while (this.next()) {
+      children = true;
+      this.skip();
+    }
+    return children ? undefined : this.lastText;
   }
 
   skip(): void {

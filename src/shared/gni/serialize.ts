@@ -13,12 +13,16 @@
  * - lists that Eucalyptus omits when empty (`publicIps`, `subnets`,
  *   `instanceDNSServers`) are omitted; list wrappers that JAXB always writes
  *   (`vpcs`, `instanceIds`, `networkInterfaces`, `egressRules`, …) are written
- *   empty; absent optional scalars are omitted.
+ *   empty; absent optional scalars are omitted;
+ * - extensions (extension.ts) are the last children of their element, one per
+ *   line (inline in a `<node>` line); an element without them is written
+ *   exactly as before they existed.
  *
  * Written with plain string concatenation into an array: a generic XML builder
  * is several times slower at 10,000 instances (bench/gni.bench.ts).
  */
 import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
+import { extensionLines, extensionXml } from './extension.ts';
 import { escapeAttr, escapeText } from './xml-text.ts';
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
@@ -148,6 +152,7 @@ function writeConfiguration(out: string[], c: GniConfiguration): void {
     for (const cluster of c.clusters) writeCluster(out, cluster);
     out.push(`${i}</property>\n`);
   }
+  if (c.extensions !== undefined) out.push(extensionLines(c.extensions, i));
   out.push('  </configuration>\n');
 }
 
@@ -174,6 +179,7 @@ function writeCluster(out: string[], c: GniCluster): void {
     for (const node of c.nodes) out.push(nodeXml(node));
     out.push(`${i}</property>\n`);
   }
+  if (c.extensions !== undefined) out.push(extensionLines(c.extensions, i));
   out.push('      </cluster>\n');
 }
 
@@ -190,7 +196,8 @@ function nodeXml(node: GniNode): string {
   let line = nodeLines.get(node);
   if (line === undefined) {
     const ids = node.instanceIds.length === 0 ? '<instanceIds/>' : `<instanceIds>${values(node.instanceIds)}</instanceIds>`;
-    line = `          <node name="${escapeAttr(node.name)}">${ids}</node>\n`;
+    const extensions = node.extensions === undefined ? '' : node.extensions.map(extensionXml).join('');
+    line = `          <node name="${escapeAttr(node.name)}">${ids}${extensions}</node>\n`;
     nodeLines.set(node, line);
   }
   return line;
@@ -203,6 +210,7 @@ export function instanceXml(inst: GniInstance): string {
   if (inst.publicIp !== undefined) s += `      <publicIp>${escapeText(inst.publicIp)}</publicIp>\n`;
   s += `      <privateIp>${escapeText(inst.privateIp)}</privateIp>\n      <networkInterfaces/>\n`;
   s += inst.securityGroups.length === 0 ? '      <securityGroups/>\n' : `      <securityGroups>${values(inst.securityGroups)}</securityGroups>\n`;
+  if (inst.extensions !== undefined) s += extensionLines(inst.extensions, '      ');
   s += '    </instance>\n';
   return s;
 }
@@ -217,7 +225,9 @@ export function groupXml(g: GniSecurityGroup): string {
     for (const r of g.ingressRules) out.push(`        ${ruleXml(r)}\n`);
     out.push('      </ingressRules>\n');
   }
-  out.push('      <egressRules/>\n    </securityGroup>\n');
+  out.push('      <egressRules/>\n');
+  if (g.extensions !== undefined) out.push(extensionLines(g.extensions, '      '));
+  out.push('    </securityGroup>\n');
   return out.join('');
 }
 

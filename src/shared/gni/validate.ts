@@ -25,11 +25,15 @@
  * - security groups: unique name, ownerId; rules with exactly one source (a
  *   CIDR or a group), ports/type/code in range, fromPort ≤ toPort, tcp/udp
  *   with ports; a peer group absent from the document is a warning (4.0
- *   documents did not carry referenced groups; the rule then admits nobody).
+ *   documents did not carry referenced groups; the rule then admits nobody);
+ * - extensions, where present (configuration, clusters, nodes, instances,
+ *   groups): names, uniqueness and limits (`checkExtensions`, extension.ts);
+ *   their meaning is the business of the mode that reads them.
  */
 import type { Diagnostic } from '../diagnostics.ts';
 import { isAligned, isReversed, parseCidr, parseIp, parseNetmask, parseRangeEntry, cidrContains } from '../ip.ts';
 import { GniCode, error, warning } from './codes.ts';
+import { checkExtensions } from './extension.ts';
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
 import { NETWORK_MODES, isNetworkMode } from './mode.ts';
 import { gniPaths as P } from './paths.ts';
@@ -62,6 +66,7 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
   const clusterNames = new Set<string>();
   const nodeNames = new Set<string>();
   c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, instances: instanceFirst }));
+  if (c.extensions !== undefined) checkExtensions(out, c.extensions, P.root('configuration'));
 
   const firsts: FirstIndexes = { instances: instanceFirst, groups: groupFirst };
   for (let i = 0; i < doc.instances.length; i++) instance(out, doc.instances[i] as GniInstance, i, firsts);
@@ -175,6 +180,7 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
     if (node.name === '') out.push(error(GniCode.Missing, `${npath}/@name`, 'node without a name'));
     else if (seen.nodeNames.has(node.name)) out.push(error(GniCode.Duplicate, npath, `node "${node.name}" appears twice`));
     seen.nodeNames.add(node.name);
+    if (node.extensions !== undefined) checkExtensions(out, node.extensions, npath);
     for (let ii = 0; ii < node.instanceIds.length; ii++) {
       const id = node.instanceIds[ii] as string;
       const first = seen.instances.get(id);
@@ -183,6 +189,7 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
       else seen.instances.set(id, -1 - first);
     }
   });
+  if (cl.extensions !== undefined) checkExtensions(out, cl.extensions, path);
 }
 
 // instance, group and rule run 10,000s of times per document: their paths are
@@ -206,6 +213,7 @@ function instance(out: Diagnostic[], inst: GniInstance, index: number, { instanc
   if (inst.privateIp === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'privateIp'), 'privateIp is required'));
   else if (!isAddress(inst.privateIp, true)) address(out, inst.privateIp, P.instance(inst.name, index, 'privateIp'), { nonZero: true });
   if (inst.securityGroups.length === 0) out.push(error(GniCode.Missing, P.instance(inst.name, index, 'securityGroups'), 'an instance needs at least one security group'));
+  if (inst.extensions !== undefined) checkExtensions(out, inst.extensions, P.instance(inst.name, index));
   for (let i = 0; i < inst.securityGroups.length; i++) {
     const g = inst.securityGroups[i] as string;
     if (!groups.has(g)) out.push(error(GniCode.UnknownGroup, P.instance(inst.name, index, `securityGroups/value[${i + 1}]`), `security group "${g}" is not in <securityGroups>`));
@@ -216,6 +224,7 @@ function group(out: Diagnostic[], g: GniSecurityGroup, index: number, groups: Re
   if (g.name === '') out.push(error(GniCode.Missing, P.group(g.name, index, '@name'), 'security group without a name'));
   else if (groups.get(g.name) !== index) out.push(error(GniCode.Duplicate, P.group(g.name, index), `security group "${g.name}" appears twice`));
   if (g.ownerId === '') out.push(error(GniCode.Missing, P.group(g.name, index, 'ownerId'), 'ownerId is required'));
+  if (g.extensions !== undefined) checkExtensions(out, g.extensions, P.group(g.name, index));
   for (let i = 0; i < g.ingressRules.length; i++) rule(out, g.ingressRules[i] as GniRule, { group: g.name, index, rule: i }, groups);
 }
 
