@@ -114,7 +114,7 @@ export function mapInstance(inst: SnapshotInstance, groups: GroupsById): GniInst
 }
 
 /** Existing group ids some included instance uses. */
-export function usedGroups(instances: readonly GniInstance[]): Set<string> {
+function usedGroups(instances: readonly GniInstance[]): Set<string> {
   const used = new Set<string>();
   for (const i of instances) for (const id of i.securityGroups) used.add(id);
   return used;
