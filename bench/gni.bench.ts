@@ -28,6 +28,7 @@ import { parseGni, serializeGni, serializeGniBody } from '../src/shared/gni/code
 import { readGniHeader } from '../src/shared/gni/header.ts';
 import { syntheticSnapshot } from '../test/fixtures/gni/synthetic.ts';
 import { DEFAULT_LAB_DOCUMENT, labDocument } from './lab-document.ts';
+import { GNI_ENGINES } from '../test/helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const argOf = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -134,9 +135,9 @@ function measure(instances: number, withParse: boolean): Row {
     const header: number[] = [];
     const buf = Buffer.from(xml);
     for (let i = 0; i < WARMUP + Math.max(3, Math.floor(RUNS / 2)); i++) {
-      const p = time(() => parseGni(buf, { engine: 'fast-xml-parser' }));
+      const p = time(() => parseGni(buf, { engine: GNI_ENGINES['fast-xml-parser'] }));
       if (!p.value.ok) throw new Error(`bench document did not parse: ${JSON.stringify(p.value.diagnostics.slice(0, 3))}`);
-      const q = time(() => parseGni(buf, { engine: 'scan' }));
+      const q = time(() => parseGni(buf, { engine: GNI_ENGINES.scan }));
       if (!q.value.ok) throw new Error('bench document did not parse with the scan engine');
       const h = time(() => {
         let last;

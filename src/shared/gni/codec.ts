@@ -26,12 +26,12 @@ export interface ParseGniOptions {
   /** Reject inputs longer than this many bytes (default 64 MiB). */
   readonly maxBytes?: number;
   /**
-   * XML reader: `scan` (default), edgenet's strict GNI reader, or
-   * `fast-xml-parser`. They give the same result (differential tests in
-   * test/unit/gni/scan.test.ts); `scan` reads the model straight from the
-   * text and is many times faster on large documents (bench/gni.bench.ts),
-   * which matters because netd parses the whole cloud-wide document on every
-   * change.
+   * XML engine (parse.ts): `scanEngine` by default, edgenet's strict GNI
+   * reader, which reads the model straight from the text and is many times
+   * faster on large documents than a tree-building parser
+   * (bench/gni.bench.ts), which matters because netd parses the whole
+   * cloud-wide document on every change. The tests pass a fast-xml-parser
+   * oracle here (test/helpers/gni-oracle/) and require the same result.
    */
   readonly engine?: GniXmlEngine;
 }

@@ -1,6 +1,5 @@
 /**
- * The pull interface `parse.ts` reads a GNI document through, and its
- * implementation over an element tree.
+ * The pull interface `parse.ts` reads a GNI document through.
  *
  * Model (StAX-like): a cursor stands on one element (the current one). Its
  * tag and attributes are readable at once. `next()` enters its next child
@@ -12,13 +11,13 @@
  * `next()` returning false.
  *
  * Two implementations: `ScanCursor` (scan.ts) reads the XML text directly, so
- * no tree is built for the default engine (a tree of a 10,000-instance
- * document is ~100,000 objects that the young-generation GC would copy on
- * every parse); `TreeCursor` (here) walks an `XmlElement` tree, which is what
- * the fast-xml-parser engine's output is converted to.
+ * no tree is built in production (a tree of a 10,000-instance document is
+ * ~100,000 objects that the young-generation GC would copy on every parse);
+ * the tests' `TreeCursor` (test/helpers/gni-oracle/tree-cursor.ts) walks an
+ * `XmlElement` tree, which the fast-xml-parser oracle's output is converted to.
  */
 
-/** One element as a tree (fast-xml-parser output converted; `scanXml`). */
+/** One element as a tree (`scanXml`; the tests' fast-xml-parser oracle). */
 export interface XmlElement {
   readonly tag: string;
   /** Attributes as `[name, value, name, value, …]` in document order; undefined when none. */
@@ -44,71 +43,4 @@ export interface ElementCursor {
   skip(): void;
   /** Consumes the current element; true when it had child elements or text. */
   hasContent(): boolean;
-}
-
-/** Looks a name up in a `[name, value, …]` attribute list. */
-export function attrOf(attrs: readonly string[] | undefined, name: string): string | undefined {
-  if (attrs !== undefined) for (let i = 0; i < attrs.length; i += 2) if (attrs[i] === name) return attrs[i + 1];
-  return undefined;
-}
-
-interface TreeFrame {
-  readonly el: XmlElement;
-  index: number;
-}
-
-export class TreeCursor implements ElementCursor {
-  private readonly stack: TreeFrame[];
-
-  constructor(root: XmlElement) {
-    this.stack = [{ el: root, index: 0 }];
-  }
-
-  private get top(): TreeFrame {
-    const top = this.stack[this.stack.length - 1];
-    if (top === undefined) throw new Error('TreeCursor: the root element is already consumed');
-    return top;
-  }
-
-  get tag(): string {
-    return this.top.el.tag;
-  }
-
-  attr(name: string): string | undefined {
-    return attrOf(this.top.el.attrs, name);
-  }
-
-  next(): boolean {
-    const top = this.top;
-    const child = top.el.children?.[top.index];
-    if (child === undefined) {
-      this.stack.pop();
-      return false;
-    }
-    top.index++;
-    this.stack.push({ el: child, index: 0 });
-    return true;
-  }
-
-  text(): string {
-    const { el } = this.top;
-    this.stack.pop();
-    return el.text;
-  }
-
-  leafText(): string | undefined {
-    const { el } = this.top;
-    this.stack.pop();
-    return el.children === undefined ? el.text : undefined;
-  }
-
-  skip(): void {
-    if (this.stack.pop() === undefined) throw new Error('TreeCursor: the root element is already consumed');
-  }
-
-  hasContent(): boolean {
-    const { el } = this.top;
-    this.stack.pop();
-    return el.children !== undefined || el.text !== '';
-  }
 }

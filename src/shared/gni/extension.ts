@@ -135,7 +135,7 @@ export function extensionValues(element: Extensible, extension: string, property
  * among that element's extensions. Structural faults go to `diagnostics`:
  * the first of each kind per element (a hostile document cannot make the
  * list long), in a fixed order whatever the order of elements in the text
- * (the fast-xml-parser engine sees children grouped by tag): the namespace,
+ * (the tests' fast-xml-parser oracle sees children grouped by tag): the namespace,
  * then each property's, then a stray child's.
  */
 export function readExtension(cur: ElementCursor, at: { readonly owner: string; readonly index: number; readonly diagnostics: Diagnostic[] }): GniExtension {

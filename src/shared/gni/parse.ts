@@ -6,10 +6,11 @@
  * needs a DTD, and entity expansion is the classic way to make an XML reader
  * eat a node), then well-formedness (errors carry line/column) and the read
  * into the model. The readers below pull elements through an `ElementCursor`
- * (cursor.ts): with the default `scan` engine straight from the text
- * (`ScanCursor`, one pass that checks well-formedness as it goes, no tree);
- * with `fast-xml-parser`, over its tree converted to `XmlElement`s. The same
- * readers serve both, so the engines agree (differential tests in
+ * (cursor.ts); the engine (`GniXmlEngine`) decides where the elements come
+ * from: in production `scanEngine`, straight from the text (`ScanCursor`,
+ * one pass that checks well-formedness as it goes, no tree). The tests run
+ * the same readers over fast-xml-parser's tree as an oracle
+ * (test/helpers/gni-oracle/; differential tests in
  * test/unit/gni/scan.test.ts). A document that is not well-formed reports
  * GNI_MALFORMED alone, wherever the fault lies.
  *
@@ -29,14 +30,13 @@
  * here. Their structure is checked here, their names and limits by the
  * validator.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Diagnostic } from '../diagnostics.ts';
 import { GniCode, error, warning } from './codes.ts';
 import { EXTENSION_TAG, MAX_EXTENSIONS_PER_ELEMENT, readExtension } from './extension.ts';
 import type { GniCluster, GniConfiguration, GniDocument, GniExtension, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from './model.ts';
 import { gniPaths as P } from './paths.ts';
 import { parseRuleString } from './rule-string.ts';
-import { TreeCursor, type ElementCursor, type XmlElement } from './cursor.ts';
+import type { ElementCursor } from './cursor.ts';
 import { ScanCursor, ScanError } from './scan.ts';
 
 export interface RawParse {
@@ -45,19 +45,6 @@ export interface RawParse {
   readonly diagnostics: Diagnostic[];
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  attributesGroupName: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  // Every element is an array: repeated and single children look the same.
-  isArray: () => true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  htmlEntities: true,
-});
 
 /** Where a forbidden declaration may start: `<!`, then this (sticky) at the same offset. */
 const FORBIDDEN = /<!\s*(DOCTYPE|ENTITY)/iy;
@@ -73,51 +60,34 @@ function findForbidden(text: string): { index: number; keyword: string } | undef
 }
 
 /**
- * Which XML reader feeds the readers: `scan` (`scan.ts`, strict, the default,
- * several times faster on a 10,000-instance document: bench/gni.bench.ts) or
- * `fast-xml-parser` (its validator for well-formedness, then its parser).
- * Both give the same result.
+ * An XML engine: reads `text` into the model through the readers below
+ * (`readDocument` on its root element), or reports the document's first
+ * well-formedness fault. Production has one, `scanEngine` (`scan.ts`,
+ * strict, no tree); the tests hold it against an independent one built on
+ * fast-xml-parser (test/helpers/gni-oracle/), which must give the same result.
  */
-export type GniXmlEngine = 'fast-xml-parser' | 'scan';
+export type GniXmlEngine = (text: string, diagnostics: Diagnostic[]) => ReadResult;
 
-export function parseGniXml(text: string, engine: GniXmlEngine = 'scan'): RawParse {
+export function parseGniXml(text: string, engine: GniXmlEngine = scanEngine): RawParse {
   const diagnostics: Diagnostic[] = [];
   const forbidden = findForbidden(text);
   if (forbidden !== undefined) {
     return { doc: undefined, diagnostics: [error(GniCode.DoctypeForbidden, '', `<!${forbidden.keyword} is not allowed in a GNI document (offset ${forbidden.index})`)] };
   }
-  const read = engine === 'scan' ? readWithScanner(text, diagnostics) : readWithFastXmlParser(text, diagnostics);
+  const read = engine(text, diagnostics);
   // A malformed document reports only that: diagnostics of what was read before the fault are dropped.
   if (!read.ok) return { doc: undefined, diagnostics: [read.diagnostic] };
   return { doc: read.doc, diagnostics };
 }
 
-type ReadResult = { ok: true; doc: GniDocument } | { ok: false; diagnostic: Diagnostic };
+export type ReadResult = { ok: true; doc: GniDocument } | { ok: false; diagnostic: Diagnostic };
 
-function wrongRoot(found: readonly string[]): ReadResult {
+export function wrongRoot(found: readonly string[]): ReadResult {
   return { ok: false, diagnostic: error(GniCode.WrongRoot, '', `root element must be <network-data>, found ${found.map((r) => `<${r}>`).join(', ') || 'none'}`) };
 }
 
-function readWithFastXmlParser(text: string, diagnostics: Diagnostic[]): ReadResult {
-  // The parser is lenient (a truncated document parses); its validator is not.
-  const wellFormed = XMLValidator.validate(text);
-  if (wellFormed !== true) {
-    const e = wellFormed.err;
-    return { ok: false, diagnostic: error(GniCode.Malformed, '', `line ${e.line}, column ${e.col}: ${e.msg}`) };
-  }
-  let tree: Record<string, unknown>;
-  try {
-    tree = parser.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    return { ok: false, diagnostic: error(GniCode.Malformed, '', err instanceof Error ? err.message : String(err)) };
-  }
-  const roots = Object.keys(tree).filter((k) => k !== '#text');
-  const rootList = tree['network-data'];
-  if (roots.length !== 1 || !Array.isArray(rootList) || rootList.length !== 1) return wrongRoot(roots);
-  return { ok: true, doc: readDocument(new TreeCursor(fromFxp('network-data', rootList[0])), diagnostics) };
-}
-
-function readWithScanner(text: string, diagnostics: Diagnostic[]): ReadResult {
+/** The production engine: `ScanCursor` straight over the text. */
+export function scanEngine(text: string, diagnostics: Diagnostic[]): ReadResult {
   try {
     const cur = new ScanCursor(text);
     if (cur.tag !== 'network-data') {
@@ -137,27 +107,6 @@ function readWithScanner(text: string, diagnostics: Diagnostic[]): ReadResult {
 }
 
 // ---- helpers ----------------------------------------------------------------
-
-/** The fast-xml-parser tree (its configuration above) as the scanner's element tree. */
-function fromFxp(tag: string, node: unknown): XmlElement {
-  if (typeof node === 'string') return { tag, attrs: undefined, children: undefined, text: node };
-  let attrs: string[] | undefined;
-  let children: XmlElement[] | undefined;
-  let text = '';
-  if (typeof node === 'object' && node !== null) {
-    for (const [key, v] of Object.entries(node)) {
-      if (key === '@') {
-        const group: unknown = Array.isArray(v) ? v[0] : undefined;
-        if (typeof group === 'object' && group !== null) attrs = Object.entries(group).flatMap(([name, value]) => [name, String(value)]);
-      } else if (key === '#text') {
-        text = Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '';
-      } else if (Array.isArray(v)) {
-        for (const item of v) (children ??= []).push(fromFxp(key, item));
-      }
-    }
-  }
-  return { tag, attrs, children, text };
-}
 
 /** The texts of the current element's `value` children (consumes the element). */
 function values(cur: ElementCursor): string[] {
@@ -268,7 +217,7 @@ type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 const VPC_WRAPPERS = ['vpcs', 'dhcpOptionSets', 'internetGateways'] as const;
 
-function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocument {
+export function readDocument(cur: ElementCursor, diagnostics: Diagnostic[]): GniDocument {
   const version = cur.attr('version') ?? '';
   const seqRaw = cur.attr('sequence');
   let sequence: number | undefined;

@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
-import type { GniXmlEngine } from '../../../src/shared/gni/parse.ts';
 import { randomGniDocument } from '../../fixtures/gni/random-doc.ts';
 import { HOSTILE_TOKENS, elementMutation, fuzzSettings, mutated, timed } from './mutate.ts';
+import { GNI_ENGINES } from '../../helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures', 'gni');
 const examples = [
@@ -22,8 +22,8 @@ const examples = [
   ...[1, 2, 3].map((seed) => serializeGni(randomGniDocument(seed))),
 ];
 
-function check(input: string | Buffer, engine: GniXmlEngine): void {
-  const result = timed(typeof input === 'string' ? input : input.toString('latin1'), () => parseGni(input, { engine }));
+function check(input: string | Buffer, engine: keyof typeof GNI_ENGINES): void {
+  const result = timed(typeof input === 'string' ? input : input.toString('latin1'), () => parseGni(input, { engine: GNI_ENGINES[engine] }));
   assert.equal(typeof result.ok, 'boolean');
   for (const d of result.diagnostics) {
     assert.match(d.code, /^[A-Z][A-Z0-9_]*$/, JSON.stringify(d));

@@ -15,6 +15,7 @@ import { validateGni } from '../../../src/shared/gni/validate.ts';
 import { gniVersion } from '../../../src/shared/gni/version.ts';
 import type { Diagnostic } from '../../../src/shared/diagnostics.ts';
 import { randomGniDocument } from '../../fixtures/gni/random-doc.ts';
+import { GNI_ENGINES } from '../../helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const ENGINES = ['scan', 'fast-xml-parser'] as const;
 
@@ -60,7 +61,7 @@ test('extensions on every extensible element round-trip through the writer and b
   const doc = withExtensions(base(), ALL);
   const xml = serializeGni(doc);
   for (const engine of ENGINES) {
-    const r = parseGni(xml, { engine });
+    const r = parseGni(xml, { engine: GNI_ENGINES[engine] });
     assert.ok(r.ok, `${engine}: ${JSON.stringify(r.diagnostics)}`);
     assert.deepEqual(r.value, doc, engine);
     assert.equal(serializeGni(r.value), xml, engine);
@@ -106,7 +107,7 @@ test('no extensions, or empty lists, write the document exactly as before', () =
 /** The first error of `xml`; both engines must agree on its code and path. */
 function firstError(xml: string): Diagnostic {
   const found = ENGINES.map((engine) => {
-    const r = parseGni(xml, { engine });
+    const r = parseGni(xml, { engine: GNI_ENGINES[engine] });
     assert.equal(r.ok, false, `document should be rejected (engine ${engine})`);
     const d = r.diagnostics.find((x) => x.severity === 'error');
     assert.ok(d);
@@ -170,7 +171,7 @@ test('refused: past the limits (extensions per element, properties, value length
   const a = instanceWith(many);
   assert.deepEqual(pick(firstError(a.xml)), { code: GniCode.BadExtension, path: `${a.path}/edgenet:extension[${MAX_EXTENSIONS_PER_ELEMENT + 1}]` });
   for (const engine of ENGINES) {
-    const r = parseGni(a.xml.replace(/<edgenet:extension [^>]*name="e1\d"\/>/g, ''), { engine });
+    const r = parseGni(a.xml.replace(/<edgenet:extension [^>]*name="e1\d"\/>/g, ''), { engine: GNI_ENGINES[engine] });
     assert.ok(r.ok, 'at most the limit is accepted');
   }
 
@@ -195,7 +196,7 @@ test('the validator holds a model built in code to the same rules (names, paddin
 test('extensions in other namespaces or places are unknown elements, ignored like any other', () => {
   const { xml } = instanceWith(`<other:extension xmlns:other="urn:x" name="x"><whatever/></other:extension>`);
   for (const engine of ENGINES) {
-    const r = parseGni(xml, { engine });
+    const r = parseGni(xml, { engine: GNI_ENGINES[engine] });
     assert.ok(r.ok, engine);
     assert.equal('extensions' in (r.value.instances[0] ?? {}), false);
   }

@@ -7,12 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseGni } from '../../../src/shared/gni/codec.ts';
 import { MAX_DEPTH, scanXml } from '../../../src/shared/gni/scan.ts';
+import { GNI_ENGINES } from '../../helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const nested = (depth: number, tag = 'a') => `<network-data version="x">${`<${tag}>`.repeat(depth)}${`</${tag}>`.repeat(depth)}</network-data>`;
 
 test('GNI: nesting far past the limit is GNI_MALFORMED with the reason, from both engines', () => {
   for (const engine of ['scan', 'fast-xml-parser'] as const) {
-    const result = parseGni(nested(20_000), { engine });
+    const result = parseGni(nested(20_000), { engine: GNI_ENGINES[engine] });
     assert.equal(result.ok, false, engine);
     assert.deepEqual(result.diagnostics.map((d) => [d.code, d.severity]), [['GNI_MALFORMED', 'error']], engine);
   }

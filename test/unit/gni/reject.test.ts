@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GniCode, parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import type { Diagnostic } from '../../../src/shared/diagnostics.ts';
 import { randomGniDocument } from '../../fixtures/gni/random-doc.ts';
+import { GNI_ENGINES } from '../../helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const EXAMPLE = readFileSync(fileURLToPath(new URL('../../fixtures/gni/euca44-example.xml', import.meta.url)), 'utf8');
 const INSTANCE = "network-data/instances/instance[@name='i-1a2b3c4d']";
@@ -16,7 +17,7 @@ const INSTANCE = "network-data/instances/instance[@name='i-1a2b3c4d']";
 /** The first error; both XML engines must agree on its code and path. */
 function firstError(xml: string | Buffer, options?: { maxBytes?: number }): Diagnostic {
   const found = (['fast-xml-parser', 'scan'] as const).map((engine) => {
-    const r = parseGni(xml, { ...options, engine });
+    const r = parseGni(xml, { ...options, engine: GNI_ENGINES[engine] });
     assert.equal(r.ok, false, `document should be rejected (engine ${engine})`);
     const d = r.diagnostics.find((x) => x.severity === 'error');
     assert.ok(d, 'a rejected document carries an error diagnostic');
@@ -77,7 +78,7 @@ test('wrong root', () => {
   expectFirst('<?xml version="1.0"?>\n<network-info version="1"/>', GniCode.WrongRoot, '');
   // Two roots: fast-xml-parser's validator lets it through to the root check, the scanner calls it malformed.
   for (const engine of ['fast-xml-parser', 'scan'] as const) {
-    const r = parseGni('<?xml version="1.0"?>\n<network-data/><network-data/>', { engine });
+    const r = parseGni('<?xml version="1.0"?>\n<network-data/><network-data/>', { engine: GNI_ENGINES[engine] });
     assert.equal(r.ok, false);
     assert.ok(([GniCode.WrongRoot, GniCode.Malformed] as string[]).includes(r.diagnostics[0]?.code ?? ''), engine);
   }

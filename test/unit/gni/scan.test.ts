@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { GniCode, parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import { ScanError, scanXml } from '../../../src/shared/gni/scan.ts';
 import { randomGniDocument } from '../../fixtures/gni/random-doc.ts';
+import { GNI_ENGINES } from '../../helpers/gni-oracle/fast-xml-parser-engine.ts';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/gni/', import.meta.url));
 const golden = fileURLToPath(new URL('../../golden/gni/', import.meta.url));
 
 function both(xml: string): void {
-  const a = parseGni(xml, { engine: 'fast-xml-parser' });
-  const b = parseGni(xml, { engine: 'scan' });
+  const a = parseGni(xml, { engine: GNI_ENGINES['fast-xml-parser'] });
+  const b = parseGni(xml, { engine: GNI_ENGINES.scan });
   assert.deepEqual(b, a);
 }
 
@@ -54,7 +55,7 @@ test('malformed input: truncation at every offset, mismatched tags, bad entities
   const xml = serializeGni(randomGniDocument(8));
   const end = xml.lastIndexOf('>') + 1;
   for (let cut = 0; cut < end; cut += 3) {
-    const r = parseGni(xml.slice(0, cut), { engine: 'scan' });
+    const r = parseGni(xml.slice(0, cut), { engine: GNI_ENGINES.scan });
     assert.equal(r.ok, false, `cut ${cut}`);
     assert.equal(r.diagnostics[0]?.code, GniCode.Malformed, `cut ${cut}`);
   }
@@ -111,7 +112,7 @@ test('element order in the text changes neither the model nor the order of diagn
   xml = move(xml, '<cidr>', '</cidr>', '<protocol>6');
   xml = move(xml, '<property name="clusters">', '</cluster>\n    </property>', '<property name="mode">');
   assert.notEqual(xml, base);
-  for (const engine of ['scan', 'fast-xml-parser'] as const) assert.deepEqual(parseGni(xml, { engine }), expected, engine);
+  for (const engine of ['scan', 'fast-xml-parser'] as const) assert.deepEqual(parseGni(xml, { engine: GNI_ENGINES[engine] }), expected, engine);
 });
 
 test('only the first element of a kind counts; unknown elements and attributes are skipped', () => {
@@ -121,7 +122,7 @@ test('only the first element of a kind counts; unknown elements and attributes a
     .replace('<property name="mode"><value>EDGE</value></property>', '<property name="mode"><value>EDGE</value><value>MANAGED</value></property><property name="mode"><value>VPCMIDO</value></property>')
     .replace('<rule><protocol>6</protocol>', '<rule extra="1"><protocol>6</protocol><protocol>17</protocol>');
   for (const engine of ['scan', 'fast-xml-parser'] as const) {
-    const r = parseGni(xml, { engine });
+    const r = parseGni(xml, { engine: GNI_ENGINES[engine] });
     assert.equal(r.ok, true, engine);
     if (!r.ok) continue;
     assert.equal(r.value.configuration.mode, 'EDGE');
