@@ -1,7 +1,7 @@
 /**
  * The admin HTTP API server (node:http): JSON in, JSON out, bearer-token auth,
  * and one error shape everywhere: `{error: {code, message, details?}}`
- * (InvalidProperty also carries `diagnostics` at the error's top level).
+ * (INVALID_PROPERTY also carries `diagnostics` at the error's top level).
  *
  * Bodies are limited in size (a network configuration with 10,000 entries
  * fits easily); the token is compared in constant time; every request is

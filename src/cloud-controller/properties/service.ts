@@ -109,7 +109,7 @@ export class PropertyService {
     });
   }
 
-  /** Validates and stores `text`; throws InvalidProperty (with every diagnostic) and changes nothing when invalid. */
+  /** Validates and stores `text`; throws INVALID_PROPERTY (with every diagnostic) and changes nothing when invalid. */
   async set(name: string, text: string): Promise<SetResult> {
     const def = requireDefinition(name);
     if (typeof text !== 'string') throw new UserError('InvalidParameterValue', 'a property value must be a string');
