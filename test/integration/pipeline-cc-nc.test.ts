@@ -273,8 +273,9 @@ test('a Eucalyptus 4.4-shaped BroadcastNetworkInfo is accepted and forwarded to 
   const res = await rawPost(ccEuca.url, euca, { ca, key: readFileSync(path.join(lab.certs, 'clc.key')), cert: readFileSync(path.join(lab.certs, 'clc.crt')) }, { soapaction: '"EucalyptusCC#BroadcastNetworkInfo"' });
   assert.equal(res.status, 200, res.body);
   assert.match(res.body, /BroadcastNetworkInfoResponse/);
-  assert.match(res.body, /<correlationId>5c0ffee0-1111-2222-3333-444455556666<\/correlationId>/);
-  assert.match(res.body, /<return>true<\/return>/);
+  // Qualified children, as Eucalyptus's WSDL (elementFormDefault="qualified") wants them.
+  assert.match(res.body, /<euca:correlationId>5c0ffee0-1111-2222-3333-444455556666<\/euca:correlationId>/);
+  assert.match(res.body, /<euca:return>true<\/euca:return>/);
   await allHold([nEuca], 'a1b2c3d4');
   assert.equal(readFileSync(nEuca.gniFile, 'utf8'), xml);
 });

@@ -7,6 +7,15 @@
  *
  * A Fault carries `faultcode` (soap:Client / soap:Server), a `faultstring`, and
  * `detail/code`: the stable edgenet error code (e.g. STALE_SEQUENCE).
+ *
+ * Namespaces: Eucalyptus's WSDLs declare `elementFormDefault="qualified"`
+ * (eucalyptus-edge.md §6.1; wsdl/eucalyptus_cc.wsdl in 4.4.2), so the
+ * operation element AND every child element we write are in EUCA_NS, written
+ * with the `euca:` prefix the envelope declares. An Axis2/C peer (a real CC or
+ * NC) matches children by qualified name and would not see unqualified ones.
+ * Readers stay namespace-blind (xml.ts matches local names): edgenet releases
+ * before this one wrote unqualified children, and an upgrade runs old and new
+ * peers side by side.
  */
 import { parseXml, child, escapeXml, type XmlElement } from './xml.ts';
 import { SoapRequestError } from './guard.ts';
@@ -17,10 +26,17 @@ export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 /** Namespace of the Eucalyptus messages (kept for wire compatibility); edgenet's additions live in it too. */
 export const EUCA_NS = 'http://eucalyptus.ucsb.edu/';
 
+/** The prefix bound to EUCA_NS on every envelope we write. */
+export const EUCA_PREFIX = 'euca';
+
 /** A value written as one child element; undefined values are omitted. */
 export type Field = string | number | boolean | undefined | Field[] | { readonly [k: string]: Field };
 
-/** Writes `{a: 1, b: [{c: 'x'}]}` as `<a>1</a><b><c>x</c></b>` (arrays repeat the element). */
+/**
+ * Writes `{a: 1, b: [{c: 'x'}]}` as `<euca:a>1</euca:a><euca:b><euca:c>x</euca:c></euca:b>`
+ * (arrays repeat the element), in the object's key order: callers list keys in
+ * the WSDL's sequence order.
+ */
 export function fieldsXml(fields: { readonly [k: string]: Field }): string {
   let out = '';
   for (const [name, value] of Object.entries(fields)) out += fieldXml(name, value);
@@ -30,16 +46,17 @@ export function fieldsXml(fields: { readonly [k: string]: Field }): string {
 function fieldXml(name: string, value: Field): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return value.map((v) => fieldXml(name, v)).join('');
-  if (typeof value === 'object') return `<${name}>${fieldsXml(value)}</${name}>`;
-  return `<${name}>${escapeXml(String(value))}</${name}>`;
+  const q = `${EUCA_PREFIX}:${name}`;
+  if (typeof value === 'object') return `<${q}>${fieldsXml(value)}</${q}>`;
+  return `<${q}>${escapeXml(String(value))}</${q}>`;
 }
 
 /** A complete envelope whose Body holds `<euca:{operation}>{inner}</euca:{operation}>`. */
 export function envelope(operation: string, inner: string): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?>` +
-    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV_NS}" xmlns:euca="${EUCA_NS}"><soapenv:Body>` +
-    `<euca:${operation}>${inner}</euca:${operation}>` +
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_ENV_NS}" xmlns:${EUCA_PREFIX}="${EUCA_NS}"><soapenv:Body>` +
+    `<${EUCA_PREFIX}:${operation}>${inner}</${EUCA_PREFIX}:${operation}>` +
     `</soapenv:Body></soapenv:Envelope>`
   );
 }

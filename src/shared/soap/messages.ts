@@ -12,6 +12,13 @@
  *
  * Status (`DescribeNetworkStatus` on a CC, `ncDescribeNetworkStatus` on an NC):
  * one `node` record per node controller (the NC returns one for itself).
+ *
+ * Writers emit every field qualified (envelope.ts) and in the order of the
+ * WSDL's sequences (wsdl/*.wsdl: the base `eucalyptusMessage` fields first,
+ * then the extension's), so a schema-driven peer — Axis2/C in a Eucalyptus CC
+ * or NC — reads them; test/unit/pipeline/wsdl-conformance.test.ts checks each
+ * message against the WSDL. Readers match local names in any order, so they
+ * also take the unqualified messages older edgenet releases wrote.
  */
 import { envelope, fieldsXml, type Field } from './envelope.ts';
 import type { NetdLivenessFields } from '../netd-status.ts';
@@ -168,8 +175,8 @@ export function broadcastReplyInner(req: BroadcastRequest, reply: BroadcastReply
   return fieldsXml({
     correlationId: req.correlationId,
     userId: req.userId,
-    return: true,
     statusMessage: reply.outcome,
+    return: true,
     version: reply.version,
     sequence: reply.sequence,
     generation: reply.generation,
@@ -195,8 +202,34 @@ export function statusReplyInner(reply: StatusReply): string {
     sequence: reply.sequence,
     generation: reply.generation,
     receivedAt: reply.receivedAt,
-    node: reply.nodes.map((n) => ({ ...n }) as { [k: string]: Field }),
+    node: reply.nodes.map(nodeReportFields),
   });
+}
+
+/** A node report's fields in the WSDL's `nodeReportType` order (not the object's key order, which depends on who built it). */
+function nodeReportFields(n: NodeReport): { [k: string]: Field } {
+  // Every key of NodeReport, required here: a new report field fails to compile until it is placed.
+  const fields: Readonly<Record<keyof NodeReport, Field>> = {
+    name: n.name,
+    url: n.url,
+    deliveredVersion: n.deliveredVersion,
+    deliveredSequence: n.deliveredSequence,
+    deliveredGeneration: n.deliveredGeneration,
+    deliveredAt: n.deliveredAt,
+    result: n.result,
+    appliedVersion: n.appliedVersion,
+    appliedSequence: n.appliedSequence,
+    appliedGeneration: n.appliedGeneration,
+    appliedAt: n.appliedAt,
+    statusAt: n.statusAt,
+    lastError: n.lastError,
+    polledAt: n.polledAt,
+    netdLiveness: n.netdLiveness,
+    netdPid: n.netdPid,
+    netdHeartbeatAt: n.netdHeartbeatAt,
+    netdHeartbeatAgeMs: n.netdHeartbeatAgeMs,
+  };
+  return fields;
 }
 
 export function parseStatusReply(el: XmlElement): StatusReply {
