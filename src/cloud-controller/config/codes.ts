@@ -18,11 +18,11 @@ export interface ConfigCodeInfo {
 const REGISTRY = {
   // Document level: syntax and shape (JSON Schema, schemas/network_configuration.schema.json).
   JSON_SYNTAX: { severity: 'error', meaning: 'The document is not valid JSON (empty, truncated or malformed); the message gives line and column.' },
-  TYPE_MISMATCH: { severity: 'error', meaning: 'A value has the wrong JSON type (for example a string where a list is expected, or null).' },
+  TYPE_MISMATCH: { severity: 'error', meaning: 'A value has the wrong JSON type (for example a string where a list is expected, or null as a list entry).' },
   UNKNOWN_KEY: { severity: 'error', meaning: 'A key that the property does not define (keys are PascalCase and case-sensitive).' },
   REQUIRED: { severity: 'error', meaning: 'A required key is missing (PublicIps; a subnet\'s Subnet, Netmask and Gateway; a cluster\'s Name; a cluster Subnet needs a Name or an inline definition).' },
   LIST_EMPTY: { severity: 'error', meaning: 'A list that must have entries is empty (PublicIps).' },
-  NAME_INVALID: { severity: 'error', meaning: 'A cluster or subnet Name is empty, has leading or trailing whitespace or control characters, or is longer than 255 characters.' },
+  NAME_INVALID: { severity: 'error', meaning: 'A cluster or subnet Name has leading or trailing whitespace or control characters, or is longer than 255 characters (an empty Name is unset: VALUE_UNSET, then REQUIRED for a cluster).' },
   IP_INVALID: { severity: 'error', meaning: 'Not a dotted-quad IPv4 address (Subnet, Netmask, Gateway, InstanceDnsServers entries).' },
   IP_RANGE_INVALID: { severity: 'error', meaning: 'An IP list entry is neither a single IPv4 address nor a range "a.b.c.d-e.f.g.h".' },
   MAC_PREFIX_INVALID: { severity: 'error', meaning: 'A MacPrefix is not two hexadecimal bytes separated by a colon ("d0:0d").' },
@@ -47,7 +47,8 @@ const REGISTRY = {
   SUBNET_REF_UNRESOLVED: { severity: 'error', meaning: 'A cluster Subnet that only has a Name must name a top-level subnet, and none has that Name.' },
   CLUSTER_SUBNET_MISSING: { severity: 'error', meaning: 'A cluster has no Subnet and there is not exactly one top-level subnet to default to.' },
   CLUSTER_NAME_DUPLICATE: { severity: 'error', meaning: 'Two clusters have the same Name.' },
-  CLUSTER_SUBNET_OVERLAP: { severity: 'error', meaning: 'Two clusters share or overlap a subnet; each cluster must have a distinct subnet.' },
+  CLUSTER_SUBNET_OVERLAP: { severity: 'error', meaning: 'Two clusters have different subnets that overlap. Clusters may share one flat subnet (the same Subnet and Netmask), never part of one.' },
+  CLUSTER_POOL_OVERLAP: { severity: 'error', meaning: 'Two clusters that share a subnet have overlapping private pools (after defaults: a cluster without PrivateIps inherits the top-level list, one with an empty list gets the whole subnet); their pools must be disjoint.' },
   PRIVATE_IP_OUTSIDE_SUBNET: { severity: 'error', meaning: 'A private IP entry is not inside the subnet of the cluster that uses it (top-level PrivateIps are checked against every cluster that inherits them, or against the single top-level subnet).' },
   POOL_CONTAINS_RESERVED_ADDRESS: { severity: 'error', meaning: 'A private IP entry contains its subnet\'s network, broadcast or gateway address.' },
   POOL_DUPLICATE: { severity: 'error', meaning: 'The same address or range appears twice in one IP list.' },
@@ -55,6 +56,7 @@ const REGISTRY = {
   PUBLIC_PRIVATE_OVERLAP: { severity: 'error', meaning: 'A PublicIps entry overlaps a private pool (top level or any cluster).' },
 
   // Warnings: reported, but the document stays valid.
+  VALUE_UNSET: { severity: 'warning', meaning: 'A key whose value is "" or null is treated as unset (its default applies), as Eucalyptus did; omit the key instead.' },
   PUBLIC_IN_PRIVATE_SUBNET: { severity: 'warning', meaning: 'A PublicIps entry lies inside a private subnet; traffic to it may be treated as private (no NAT) and it may collide with hosts there.' },
   PRIVATE_IPS_UNUSED: { severity: 'warning', meaning: 'Top-level PrivateIps are set but every cluster has its own list, so they are never used.' },
   DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in InstanceDnsServers.' },

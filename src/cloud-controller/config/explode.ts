@@ -9,9 +9,13 @@
  *   lower-cased (MACs are compared as text downstream).
  * - A cluster's Subnet ← inline, or the top-level subnet it names, or the
  *   single top-level subnet. A subnet's Name defaults to its Subnet address.
- * - A cluster's PrivateIps ← its own non-empty list, else the top-level
- *   non-empty list, else the whole subnet minus network, broadcast and gateway
- *   (as ranges: 10.111.0.0/16 gw 10.111.0.1 → 10.111.0.2-10.111.255.254).
+ * - A cluster's PrivateIps ← its own non-empty list; without a list of its own,
+ *   the top-level non-empty list; otherwise — including an explicit `[]`,
+ *   which does not inherit (eucalyptus-edge.md §6.2) — the whole subnet minus
+ *   network, broadcast and gateway (as ranges: 10.111.0.0/16 gw 10.111.0.1 →
+ *   10.111.0.2-10.111.255.254).
+ * - PublicGateway ← document, else none (4.1.1+; broadcast as the GNI's
+ *   `publicGateway` when set, as Eucalyptus 4.4 does).
  * - InstanceDnsDomain ← document, else `cloud.vmstate.instance_subdomain`
  *   (leading dots trimmed) + ".internal".
  * - InstanceDnsServers ← document, else `system.dns.nameserveraddress`, where a
@@ -63,6 +67,7 @@ export function explode(cfg: NetworkConfiguration, inputs: ExplodeInputs): Explo
     InstanceDnsServers: [...(cfg.InstanceDnsServers ?? defaultNameservers(inputs.nameservers))],
     MacPrefix: macPrefix,
     PublicIps: canonicalList(cfg.PublicIps ?? []),
+    ...(cfg.PublicGateway === undefined ? {} : { PublicGateway: cfg.PublicGateway }),
     Subnets: subnets,
     Clusters: clusters,
   };
@@ -104,12 +109,12 @@ interface ClusterDefaults {
 
 function explodeCluster(c: ClusterConfig, index: number, d: ClusterDefaults): ExplodedCluster {
   const subnet = clusterSubnet(c, index, d.subnets);
-  const own = canonicalList(c.PrivateIps ?? []);
+  const listed = c.PrivateIps === undefined ? d.topPrivate : canonicalList(c.PrivateIps);
   return {
     Name: c.Name,
     MacPrefix: (c.MacPrefix ?? d.macPrefix).toLowerCase(),
     Subnet: subnet,
-    PrivateIps: own.length > 0 ? own : d.topPrivate.length > 0 ? d.topPrivate : derivedPool(subnet),
+    PrivateIps: listed.length > 0 ? listed : derivedPool(subnet),
   };
 }
 

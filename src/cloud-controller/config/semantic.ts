@@ -2,8 +2,12 @@
  * Semantic checks of `cloud.network.network_configuration`: the rules that
  * relate values to each other (eucalyptus-edge.md §3.2–3.3, plus the checks
  * Eucalyptus lacked: overlapping or duplicate pools, public/private overlap,
- * duplicate cluster names, clusters sharing a subnet, reserved addresses in a
- * pool).
+ * duplicate cluster names, clusters overlapping part of a subnet, clusters
+ * sharing a subnet with overlapping pools, reserved addresses in a pool).
+ * Clusters may share one flat subnet (eucalyptus-edge.md §6.2, the install
+ * guide's PARTI00/PARTI01 example) when their effective pools are disjoint:
+ * instance ids are unique cloud-wide and a MAC is the prefix plus the id's
+ * bytes, so equal MAC prefixes cannot make equal MACs.
  *
  * Model: the input is `unknown` — the document may be schema-invalid in places.
  * Every read goes through a type guard, and a value that does not parse is
@@ -61,8 +65,12 @@ interface ClusterFacts {
   readonly label: string;
   readonly subnet: GoodSubnet | undefined;
   readonly pool: readonly PoolEntry[];
-  /** A non-empty list of its own: the top-level PrivateIps are not inherited. */
-  readonly hasOwnPool: boolean;
+  /**
+   * No PrivateIps key: the cluster takes the top-level PrivateIps (or, when
+   * those are empty, the whole subnet). A list of its own, even `[]`, is not
+   * inherited: `[]` means the whole subnet (eucalyptus-edge.md §6.2).
+   */
+  readonly inherits: boolean;
 }
 
 export function semanticDiagnostics(doc: unknown): Diagnostic[] {
@@ -76,7 +84,8 @@ export function semanticDiagnostics(doc: unknown): Diagnostic[] {
   const publicPool = readPool(doc['PublicIps'], 'PublicIps', out);
   for (const pool of [publicPool, topPool, ...clusters.map((c) => c.pool)]) checkSelfOverlap(pool, out);
   checkPublicPool(publicPool, [...topPool, ...clusters.flatMap((c) => c.pool)], [...top.resolved, ...clusters.map((c) => c.subnet)], out);
-  checkDistinctClusterSubnets(clusters, out);
+  checkClusterSubnets(clusters, out);
+  checkSharedSubnetPools(clusters, topPool, out);
   return out;
 }
 
@@ -133,7 +142,7 @@ function checkClusters(doc: Obj, top: TopSubnets, out: Diagnostic[]): ClusterFac
     const pool = readPool(c['PrivateIps'], joinPath(base, 'PrivateIps'), out);
     const reported = new Set<string>();
     if (subnet) checkPoolInSubnet(pool, { subnet, owner: label, reported, out });
-    clusters.push({ index: i, label, subnet, pool, hasOwnPool: Array.isArray(c['PrivateIps']) && c['PrivateIps'].length > 0 });
+    clusters.push({ index: i, label, subnet, pool, inherits: c['PrivateIps'] === undefined });
   });
   return clusters;
 }
@@ -148,7 +157,7 @@ function checkTopPool(doc: Obj, top: TopSubnets, clusters: readonly ClusterFacts
     if (only) checkPoolInSubnet(pool, { subnet: only, owner: 'the top-level subnet', reported, out });
     return pool;
   }
-  const inheritors = clusters.filter((c) => !c.hasOwnPool);
+  const inheritors = clusters.filter((c) => c.inherits);
   const listed = Array.isArray(doc['PrivateIps']) && doc['PrivateIps'].length > 0;
   if (listed && inheritors.length === 0 && clusters.length === clustersRaw.length) {
     out.push(diag('PRIVATE_IPS_UNUSED', 'PrivateIps', 'Every cluster has its own PrivateIps, so the top-level PrivateIps are never used'));
@@ -174,23 +183,104 @@ function checkPublicPool(publicPool: readonly PoolEntry[], privatePool: readonly
   }
 }
 
-/** Each cluster needs a subnet of its own: no two clusters share or overlap one. */
-function checkDistinctClusterSubnets(clusters: readonly ClusterFacts[], out: Diagnostic[]): void {
+/**
+ * Clusters either share one subnet exactly (a flat network: same address and
+ * netmask) or use disjoint ones; a subnet overlapping part of another
+ * cluster's is refused.
+ */
+function checkClusterSubnets(clusters: readonly ClusterFacts[], out: Diagnostic[]): void {
   const spans: Span<ClusterFacts & { subnet: GoodSubnet }>[] = [];
   for (const c of clusters) if (c.subnet) spans.push({ lo: c.subnet.range.lo, hi: c.subnet.range.hi, item: { ...c, subnet: c.subnet } });
-  for (const [a, b] of selfOverlaps(spans)) {
+  // Equal subnets collapse to their first user, so the sweep sees only distinct ones.
+  const distinct = new Map<string, (typeof spans)[number]>();
+  for (const s of spans) if (!distinct.has(subnetKey(s.item.subnet))) distinct.set(subnetKey(s.item.subnet), s);
+  const firstOf = [...distinct.values()];
+  for (const [a, b] of selfOverlaps(firstOf)) {
     const [first, second] = a.item.index < b.item.index ? [a.item, b.item] : [b.item, a.item];
-    const same = first.subnet.range.lo === second.subnet.range.lo && first.subnet.range.hi === second.subnet.range.hi;
-    out.push(
-      diag(
-        'CLUSTER_SUBNET_OVERLAP',
-        joinPath('Clusters', second.index, 'Subnet'),
-        same
-          ? `${capitalize(second.label)} shares subnet ${formatCidr(second.subnet.cidr)} with ${first.label} (Clusters[${first.index}]); each cluster needs a distinct subnet`
-          : `Subnet ${formatCidr(second.subnet.cidr)} of ${second.label} overlaps ${formatCidr(first.subnet.cidr)} of ${first.label} (Clusters[${first.index}])`,
-      ),
-    );
+    // Every cluster declaring the later subnet is in the overlap, not only its first user.
+    for (const s of spans) {
+      if (subnetKey(s.item.subnet) !== subnetKey(second.subnet)) continue;
+      const c = s.item;
+      out.push(
+        diag(
+          'CLUSTER_SUBNET_OVERLAP',
+          joinPath('Clusters', c.index, 'Subnet'),
+          `Subnet ${formatCidr(c.subnet.cidr)} of ${c.label} overlaps ${formatCidr(first.subnet.cidr)} of ${first.label} (Clusters[${first.index}]); clusters may share the same subnet, not part of one`,
+        ),
+      );
+    }
   }
+}
+
+/**
+ * Clusters on the same subnet need disjoint effective pools (what explode
+ * gives them: their own list, else the top-level one, else the whole subnet
+ * minus network, broadcast and gateway), or the two clusters' instances could
+ * be handed the same address space. One diagnostic per pair of clusters, on
+ * the later one.
+ */
+function checkSharedSubnetPools(clusters: readonly ClusterFacts[], topPool: readonly PoolEntry[], out: Diagnostic[]): void {
+  const bySubnet = new Map<string, ClusterFacts[]>();
+  for (const c of clusters) {
+    if (!c.subnet) continue;
+    const key = subnetKey(c.subnet);
+    const list = bySubnet.get(key);
+    if (list) list.push(c);
+    else bySubnet.set(key, [c]);
+  }
+  for (const sharing of bySubnet.values()) {
+    if (sharing.length < 2) continue;
+    const spans: Span<ClusterFacts>[] = [];
+    for (const c of sharing) for (const r of effectivePool(c, topPool)) spans.push({ lo: r.lo, hi: r.hi, item: c });
+    const reported = new Set<string>();
+    // Each cluster's own ranges are merged first, so every overlap the sweep finds is between two clusters.
+    for (const [a, b] of selfOverlaps(spans)) {
+      const [first, second] = a.item.index < b.item.index ? [a.item, b.item] : [b.item, a.item];
+      const pair = `${first.index}/${second.index}`;
+      if (reported.has(pair)) continue;
+      reported.add(pair);
+      out.push(
+        diag(
+          'CLUSTER_POOL_OVERLAP',
+          joinPath('Clusters', second.index, 'PrivateIps'),
+          `${capitalize(second.label)} shares subnet ${formatCidr(second.subnet!.cidr)} with ${first.label} (Clusters[${first.index}]) and their private pools overlap at ${formatRange({ lo: Math.max(a.lo, b.lo), hi: Math.min(a.hi, b.hi) })}${describeSource(second)}; clusters sharing a subnet need disjoint PrivateIps`,
+        ),
+      );
+    }
+  }
+}
+
+function describeSource(c: ClusterFacts): string {
+  if (c.inherits) return ' (it inherits the top-level PrivateIps, or the whole subnet when those are empty)';
+  if (c.pool.length === 0) return ' (its empty PrivateIps mean the whole subnet)';
+  return '';
+}
+
+/** The cluster's pool after defaults (explode.ts), as disjoint sorted ranges; entries that did not parse are already reported. */
+function effectivePool(c: ClusterFacts, topPool: readonly PoolEntry[]): IpRange[] {
+  const listed = c.inherits ? topPool : c.pool;
+  if (listed.length > 0) return mergeRanges(listed.map((e) => e.range));
+  const s = c.subnet;
+  if (!s) return [];
+  const hosts = { lo: s.range.lo + 1, hi: s.range.hi - 1 };
+  const g = s.gateway;
+  if (g === undefined || !rangeContains(hosts, g)) return [hosts];
+  return [{ lo: hosts.lo, hi: g - 1 }, { lo: g + 1, hi: hosts.hi }].filter((r) => r.lo <= r.hi);
+}
+
+function mergeRanges(ranges: readonly IpRange[]): IpRange[] {
+  const sorted = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
+  const out: { lo: number; hi: number }[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
+    else out.push({ lo: r.lo, hi: r.hi });
+  }
+  return out;
+}
+
+function subnetKey(s: GoodSubnet): string {
+  return formatCidr(s.cidr);
 }
 
 interface TopSubnets {

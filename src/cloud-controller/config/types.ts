@@ -19,6 +19,7 @@ export interface ClusterConfig {
   readonly MacPrefix?: string;
   /** Inline subnet, or `{Name}` referring to a top-level subnet. */
   readonly Subnet?: SubnetConfig;
+  /** Absent: the top-level list (or the whole subnet); `[]`: the whole subnet. */
   readonly PrivateIps?: readonly string[];
 }
 
@@ -28,6 +29,8 @@ export interface NetworkConfiguration {
   readonly InstanceDnsServers?: readonly string[];
   readonly MacPrefix?: string;
   readonly PublicIps?: readonly string[];
+  /** Eucalyptus 4.1.1+; carried into the document as `publicGateway`. */
+  readonly PublicGateway?: string;
   readonly PrivateIps?: readonly string[];
   readonly Subnets?: readonly SubnetConfig[];
   readonly Clusters?: readonly ClusterConfig[];
@@ -55,6 +58,8 @@ export interface ExplodedNetworkConfiguration {
   readonly InstanceDnsServers: readonly string[];
   readonly MacPrefix: string;
   readonly PublicIps: readonly string[];
+  /** Absent unless the document sets it. */
+  readonly PublicGateway?: string;
   /** All top-level subnets as configured (the GNI builder drops those a cluster uses). */
   readonly Subnets: readonly ExplodedSubnet[];
   readonly Clusters: readonly ExplodedCluster[];

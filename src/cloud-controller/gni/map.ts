@@ -13,6 +13,9 @@
  *   each node's instance ids (sorted), `enabledCCIp` = the registered
  *   cluster's ccIp (omitted when the cluster is configured but not
  *   registered); a subnet's `name` is its address, as in Eucalyptus;
+ *   `publicGateway` only when the property sets PublicGateway (Eucalyptus
+ *   4.4 NetworkInfoBroadcasts does the same); clusters sharing one subnet
+ *   each carry it, with their own pools;
  * - property unset (config undefined): a document of the default mode with
  *   `enabledCLCIp`, no clusters and therefore no instances and no groups —
  *   it tells every node to lay down nothing, which is correct for a cloud
@@ -200,6 +203,7 @@ export function mapConfiguration(snapshot: CloudSnapshot, options: Configuration
     enabledClcIp: snapshot.clcIp,
     instanceDnsDomain: config.InstanceDnsDomain,
     instanceDnsServers: [...config.InstanceDnsServers],
+    ...(config.PublicGateway === undefined ? {} : { publicGateway: config.PublicGateway }),
     subnets: config.Subnets.filter((s) => !usedSubnets.has(`${s.Subnet}/${s.Netmask}`)).map(subnetOf),
     clusters,
   };

@@ -11,7 +11,7 @@ import type { ClcNetworkMode } from './mode.ts';
 
 export const EDGE_MODE: ClcNetworkMode<'EDGE'> = {
   name: 'EDGE',
-  keys: ['InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'PublicIps', 'PrivateIps', 'Subnets', 'Clusters'],
+  keys: ['InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'PublicIps', 'PublicGateway', 'PrivateIps', 'Subnets', 'Clusters'],
   checks: semanticDiagnostics,
   extendDocument: (base) => base,
 };

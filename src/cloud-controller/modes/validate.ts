@@ -4,7 +4,10 @@
  * diagnostic is an error.
  *
  * Model: three passes, each reporting all it finds — JSON syntax
- * (config/json-position.ts; a document that does not parse stops here), shape
+ * (config/json-position.ts; a document that does not parse stops here), then
+ * keys whose value is "" or null dropped as unset with a VALUE_UNSET warning
+ * (config/unset.ts: Eucalyptus's leniency; the returned value is the document
+ * without them), shape
  * and syntax (config/schema.ts, ajv, over the union of every mode's keys),
  * then the checks of the mode the document declares (registry.ts; EDGE's are
  * config/semantic.ts, which still checks the parts that passed the schema),
@@ -25,20 +28,22 @@ import type { NetworkConfiguration } from '../config/types.ts';
 import { parseJson } from '../config/json-position.ts';
 import { schemaDiagnostics } from '../config/schema.ts';
 import { diag } from '../config/codes.ts';
+import { dropUnsetValues } from '../config/unset.ts';
 import type { ClcNetworkMode } from './mode.ts';
 import { CLC_MODE_LIST, declaredMode } from './registry.ts';
 
 /** A string is JSON text and is parsed first; anything else is taken as the parsed document. */
 export function validateNetworkConfiguration(input: string | unknown): Validated<NetworkConfiguration> {
-  let doc: unknown = input;
+  let parsedDoc: unknown = input;
   if (typeof input === 'string') {
     const parsed = parseJson(input);
     if (!parsed.ok) return { ok: false, diagnostics: [parsed.diagnostic] };
-    doc = parsed.value;
+    parsedDoc = parsed.value;
   }
+  const { doc, diagnostics: unset } = dropUnsetValues(parsedDoc);
   const { mode } = declaredMode(doc);
   const own = isObject(doc) ? [...otherModesKeys(doc, { mode, modes: CLC_MODE_LIST }), ...mode.checks(doc)] : [];
-  const diagnostics = sortByPath([...schemaDiagnostics(doc), ...own]);
+  const diagnostics = sortByPath([...unset, ...schemaDiagnostics(doc), ...own]);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics };
   // The schema and the mode's checks together guarantee the shape NetworkConfiguration describes.
   return { ok: true, value: doc as NetworkConfiguration, diagnostics };
@@ -67,7 +72,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * Clusters; cluster: Name, MacPrefix, Subnet, PrivateIps; subnet: Name, Subnet,
  * Netmask, Gateway). Unknown keys sort after known ones, alphabetically.
  */
-const KEY_ORDER = ['Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets', 'Clusters'];
+const KEY_ORDER = ['Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'PublicGateway', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets', 'Clusters'];
 
 type Segment = string | number;
 

@@ -57,7 +57,7 @@ test('a document selects its mode with Mode; without Mode it is the default mode
 });
 
 test('an unknown Mode is refused with MODE_UNSUPPORTED naming the supported modes; nothing else is reported for a valid rest', () => {
-  for (const mode of ['VPCMIDO', 'MANAGED', 'edge', '']) {
+  for (const mode of ['VPCMIDO', 'MANAGED', 'MANAGED-NOVLAN', 'edge']) {
     const result = validateNetworkConfiguration({ ...VALID, Mode: mode });
     assert.equal(result.ok, false, mode);
     assert.deepEqual(
@@ -68,6 +68,10 @@ test('an unknown Mode is refused with MODE_UNSUPPORTED naming the supported mode
     assert.match(result.diagnostics[0]!.message, new RegExp(`Cannot use mode ${JSON.stringify(JSON.stringify(mode)).slice(1, -1)}: only "EDGE" is supported`));
   }
   assert.deepEqual(codesOf({ ...VALID, Mode: 1 }), ['TYPE_MISMATCH Mode']);
+  // "" is unset, as Eucalyptus read it (eucalyptus-edge.md §6.2): the default mode, with a warning.
+  const unset = validateNetworkConfiguration({ ...VALID, Mode: '' });
+  assert.equal(unset.ok, true);
+  assert.deepEqual(unset.diagnostics.map((d) => [d.code, d.path, d.severity]), [['VALUE_UNSET', 'Mode', 'warning']]);
   // The registry's meaning names the modes there are.
   assert.match(CONFIG_CODES['MODE_UNSUPPORTED']!.meaning, /"EDGE"/);
 });

@@ -81,9 +81,9 @@ test('top-level PrivateIps are checked against every cluster that inherits them,
   assert.deepEqual(codes(doc).sort(), ['error PRIVATE_IP_OUTSIDE_SUBNET PrivateIps[0]', 'error PRIVATE_IP_OUTSIDE_SUBNET PrivateIps[1]']);
 });
 
-test('two clusters defaulting to the single top-level subnet share it', () => {
+test('two clusters defaulting to the single top-level subnet share it, and both derive the whole subnet as their pool: overlapping pools', () => {
   const doc = { PublicIps: ['192.0.2.1'], Subnets: [SUBNET], Clusters: [{ Name: 'a' }, { Name: 'b' }] };
-  assert.deepEqual(codes(doc), ['error CLUSTER_SUBNET_OVERLAP Clusters[1].Subnet']);
+  assert.deepEqual(codes(doc), ['error CLUSTER_POOL_OVERLAP Clusters[1].PrivateIps']);
 });
 
 test('whitespace inside ranges is tolerated as Eucalyptus did', () => {
