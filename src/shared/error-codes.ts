@@ -80,6 +80,13 @@ export const ERROR_CODES = {
   PEER_ROLE: 'The server certificate does not have the role the client expected to call.',
   UNREACHABLE: 'The peer could not be reached (connection refused, reset, DNS, TLS).',
   RESPONSE_TOO_LARGE: 'The peer\'s answer exceeds the response size limit.',
+  // Eucalyptus transport (WS-Security X.509, opt-in listener: docs/security.md)
+  WSSEC_UNSIGNED: 'A request on the Eucalyptus listener without a WS-Security header, signature, timestamp or BinarySecurityToken.',
+  WSSEC_BAD_SIGNATURE: 'A WS-Security signature that does not verify, does not cover the Body and the Timestamp, uses an algorithm or reference we refuse, or points at a wrapped element.',
+  WSSEC_UNTRUSTED_CERTIFICATE: 'The BinarySecurityToken is not the configured Eucalyptus certificate (EUCA_WSSEC_CERT).',
+  WSSEC_EXPIRED: 'The signed Timestamp has expired, or was created in the future beyond the allowed clock skew.',
+  WSSEC_REPLAYED: 'A signed request (same signed Timestamp and Body) that was already accepted.',
+  WSSEC_REPLAY_CACHE_FULL: 'The replay cache holds its maximum of unexpired entries; the request is refused rather than risk a replay.',
 
   // Documents held by the CC, the NC and netd (src/shared/freshness.ts)
   NOT_A_GNI: 'networkInfo does not hold a <network-data> document.',
@@ -105,13 +112,22 @@ export const ERROR_CODES = {
   PROCESS_DRIVER_MISSING: 'A supervised process of a kind no driver is registered for (a bug).',
   RULE_FAMILY_MISMATCH: 'A rule carries an address of the other family than the table it is written for (a bug).',
   SYNC_FAILED: 'A netd sync did not converge the host (`netd --once`).',
+  ADOPT_NO_DOCUMENT: '`netd adopt` found no usable document: eucanetd\'s state is left alone rather than removed without ours.',
+  ADOPT_EUCANETD_RUNNING: '`netd adopt` found eucanetd running (its pid file names a live eucanetd); stop and disable it first.',
+  ADOPT_USER_RULES: '`netd adopt` found admin rules in eucanetd\'s user-hook chains and was not told to discard them.',
+  ADOPT_DHCPD_STUCK: '`netd adopt` could not stop eucanetd\'s dhcpd (still alive after SIGKILL).',
 
   // CLC database and backups
   DB_OPEN_FAILED: 'The CLC database cannot be opened.',
   DB_CLOSED: 'A query on a database that was already closed (the CLC is stopping).',
   DB_TOO_NEW: 'The database schema is newer than this edgenet.',
   DB_NOT_FOUND: 'No database at the given path.',
-  DB_IN_USE: 'The database is in use by a running CLC; stop it before restoring.',
+
+  // Importing a Eucalyptus cloud's state (edgenet import gni)
+  IMPORT_DATABASE_NOT_EMPTY: 'The CLC database already holds state (property, clusters, nodes, instances, groups, addresses or leases); an import seeds an empty database only.',
+  IMPORT_UNSUPPORTED_ID: 'The document has an instance id, group id or owner in a form edgenet does not keep (i-/sg- + 8 lowercase hex, 12-digit accounts).',
+  IMPORT_INCONSISTENT: 'The document describes a state the CLC could not rebuild (an instance on no node or two, shared MAC or address, a cluster without enabledCCIp or missing from the property).',
+  DB_IN_USE: 'The database is in use by a running CLC; stop it before restoring or importing.',
   NOT_A_CLC_DATABASE: 'The file is an SQLite database but not an edgenet CLC database.',
   BACKUP_EXISTS: 'The backup destination exists; a backup never overwrites.',
   BACKUP_FAILED: 'Copying the database failed, or the copy fails its integrity check.',

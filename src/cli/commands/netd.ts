@@ -5,6 +5,7 @@
  *   edgenet netd events [--config FILE] [--json] [--limit N]   recent syncs
  *   edgenet netd status [--config FILE]         the status file the node controller reads
  *   edgenet netd plan --gni FILE …              desired state (+ difference to this host)
+ *   edgenet netd adopt [--dry-run] …            take the node over from eucanetd (netd-adopt.ts)
  * Thin: everything lives in src/netd/.
  */
 import type { Command } from 'commander';
@@ -14,6 +15,7 @@ import { errorMessage } from '../../shared/errors.ts';
 import { paths } from '../../shared/paths.ts';
 import { parseGni } from '../../shared/gni/codec.ts';
 import { registerNetdPlan } from './netd-plan.ts';
+import { registerNetdAdopt } from './netd-adopt.ts';
 import { loadNetdSetup, main as netdMain, realHost, type NetdSetup } from '../../netd/main.ts';
 import { planFor, addressLabel } from '../../netd/sync.ts';
 import { describeStep } from '../../netd/plan/steps.ts';
@@ -124,4 +126,5 @@ export function registerNetd(program: Command, ctx: CliContext): void {
     });
 
   registerNetdPlan(netd, ctx, { diff });
+  registerNetdAdopt(netd, ctx);
 }
