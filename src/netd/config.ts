@@ -39,6 +39,14 @@ export interface NetdConfig {
   readonly disableL2Isolation: boolean;
   /** NC_ROUTER=Y: the node routes for its VMs. */
   readonly ncRouter: boolean;
+  /**
+   * NC_PROXY=Y (Eucalyptus 4.1.2+, EUCA-10695): this node answers ARP for its
+   * instances' private addresses with the bridge MAC, answers every ARP request
+   * of an instance the same way (all instance traffic is routed by the node),
+   * announces each new instance address, and MASQUERADEs unmarked instance
+   * traffic that has no public IP.
+   */
+  readonly ncProxy: boolean;
   /** NC_ROUTER_IP: '' (fake router on the subnet gateway), an IP, or 'AUTO' (bridge IP in the subnet). */
   readonly ncRouterIp: '' | 'AUTO' | string;
   /** METADATA_IP: overrides the document's enabledCLCIp as the metadata DNAT target ('' = no override). */
@@ -104,6 +112,7 @@ export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
   disableL2Isolation: false,
   ncRouter: true,
   ncRouterIp: '',
+  ncProxy: false,
   metadataIp: '',
   metadataPort: DEFAULT_PORTS.metadata,
   metadataUseVmPrivate: false,
@@ -144,7 +153,7 @@ function iface(field: 'bridge' | 'publicInterface' | 'privateInterface', allowEm
   };
 }
 
-function yesNo(field: 'disableL2Isolation' | 'ncRouter' | 'metadataUseVmPrivate'): Setter {
+function yesNo(field: 'disableL2Isolation' | 'ncRouter' | 'ncProxy' | 'metadataUseVmPrivate'): Setter {
   return (v, out) => {
     const u = v.toUpperCase();
     if (u === 'Y' || u === 'YES' || u === 'TRUE' || u === '1') out[field] = true;
@@ -180,6 +189,7 @@ const SETTERS: Readonly<Record<string, Setter>> = {
   POLLING_FREQUENCY: positiveInt('pollingFrequencySeconds', 3600),
   DISABLE_L2_ISOLATION: yesNo('disableL2Isolation'),
   NC_ROUTER: yesNo('ncRouter'),
+  NC_PROXY: yesNo('ncProxy'),
   NC_ROUTER_IP: (v, out) => {
     if (v === '' || v.toUpperCase() === 'AUTO') { out.ncRouterIp = v.toUpperCase(); return undefined; }
     if (!isIp(v)) return 'must be empty, AUTO or an IPv4 address';
@@ -241,6 +251,7 @@ const DEFAULT_TEXT: Readonly<Record<string, string>> = {
   POLLING_FREQUENCY: String(DEFAULT_NETD_CONFIG.pollingFrequencySeconds),
   DISABLE_L2_ISOLATION: 'N',
   NC_ROUTER: 'Y',
+  NC_PROXY: 'N',
   NC_ROUTER_IP: '',
   METADATA_IP: '',
   METADATA_PORT: String(DEFAULT_NETD_CONFIG.metadataPort),

@@ -130,6 +130,12 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'addr-del':
       await changeAddresses(ctx, [step]);
       return 1;
+    case 'arp-announce': {
+      // Best effort and in the background, like the announcement of a new public /32.
+      const announce = ctx.announce ?? ((iface: string, address: string) => host.gratuitousArp(iface, address));
+      for (const a of step.addresses) announce(step.interface, a);
+      return 1;
+    }
     case 'process-write-config':
       await writeProcessFiles(ctx, step.process, step.files);
       return 1;

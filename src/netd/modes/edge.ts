@@ -46,6 +46,7 @@ function renderEdge(input: NetdModeInput): DesiredState {
       addresses: sortIps(ctx.locals.flatMap((i) => (i.publicIp === undefined ? [] : [`${i.publicIp}/32`]))),
       pool: [...doc.configuration.publicIps],
     },
+    ...(config.ncProxy ? { proxyArp: { interface: config.bridge, addresses: sortIps(ctx.locals.map((i) => i.privateIp)) } } : {}),
     gateway: ctx.gateway,
     warnings: [...ctx.warnings],
   };

@@ -106,6 +106,7 @@ function targetWords(family: IpFamily, t: IpTarget): string[] {
     }
     case 'snat': return ['-j', 'SNAT', '--to-source', address(family, t.address, 'SNAT address')];
     case 'set-mark': return ['-j', 'MARK', '--set-xmark', `${t.mark}/${t.mask}`];
+    case 'masquerade': return ['-j', 'MASQUERADE'];
     default: return assertNever(t, 'ip target');
   }
 }

@@ -72,7 +72,9 @@ export type IpTarget =
   /** `-j SNAT --to-source <address>`. */
   | { readonly kind: 'snat'; readonly address: string }
   /** `-j MARK --set-xmark <mark>/<mask>`. */
-  | { readonly kind: 'set-mark'; readonly mark: string; readonly mask: string };
+  | { readonly kind: 'set-mark'; readonly mark: string; readonly mask: string }
+  /** `-j MASQUERADE`: SNAT to the address of the outgoing interface (NC_PROXY). */
+  | { readonly kind: 'masquerade' };
 
 /** Ethertypes by the names ebtables-save prints. */
 export type EtherType = 'IPv4' | 'IPv6' | 'ARP' | 'RARP';

@@ -153,6 +153,19 @@ function inPool(address: string, pool: readonly IpRange[]): boolean {
   return ip !== undefined && pool.some((r) => rangeContains(r, ip));
 }
 
+/** Addresses an `arpreply` rule of the kernel's ebtables nat table answers for (`--arp-ip-dst X ... -j arpreply`). */
+function proxiedAddresses(nat: ObservedTable): Set<string> {
+  const out = new Set<string>();
+  for (const rules of nat.chains.values()) {
+    for (const r of rules) {
+      const at = r.args.indexOf('--arp-ip-dst');
+      const j = r.args.indexOf('-j');
+      if (at >= 0 && r.args[at - 1] !== '!' && j >= 0 && r.args[j + 1] === 'arpreply') out.add((r.args[at + 1] ?? '').replace(/\/32$/, ''));
+    }
+  }
+  return out;
+}
+
 export function planSync(desired: DesiredState, observed: ObservedState, options: PlanOptions): Plan {
   const steps: Step[] = [];
   const notes: string[] = [];
@@ -218,6 +231,14 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     for (const a of [...want].sort()) {
       if (!haveSet.has(a)) steps.push({ kind: 'addr-add', interface: pubIf, address: a, ...(options.addressLabel ? { label: options.addressLabel } : {}) });
     }
+  }
+
+  // NC_PROXY: announce an address once its proxy rule is written (Eucalyptus 4.4
+  // update_host_arp: announce-arp when the arpreply rule was not there yet).
+  if (desired.proxyArp !== undefined) {
+    const answered = proxiedAddresses(observed.ebtables.nat);
+    const fresh = desired.proxyArp.addresses.filter((a) => !answered.has(a));
+    if (fresh.length > 0) steps.push({ kind: 'arp-announce', interface: desired.proxyArp.interface, addresses: fresh });
   }
 
   // Supervised processes last: dhcpd answers for an instance once its rules are in place.

@@ -3,7 +3,8 @@
  * tagged values, in the order they must run (style.md 5, 12):
  *   sysctls → the node's network (bridge, its MAC, addresses and routes moved
  *   onto it: src/netd/plan/layout.ts) → ipset create/refill → iptables per table →
- *   ebtables per table → ipset destroy → addresses → supervised processes
+ *   ebtables per table → ipset destroy → addresses → proxy-ARP announcements →
+ *   supervised processes
  *   (dhcpd, ...: config write → start / reload / restart, or stop).
  * Sets are created before the rules that use them and destroyed after the
  * rules that used them are gone. Each step is applied by exactly one case of
@@ -51,6 +52,8 @@ export type Step =
   | { readonly kind: 'ipset-destroy'; readonly names: readonly string[] }
   | { readonly kind: 'addr-add'; readonly interface: string; readonly address: string; readonly label?: string }
   | { readonly kind: 'addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  /** NC_PROXY: one gratuitous ARP per address from `interface` (its MAC), so peers learn that this node answers for it. */
+  | { readonly kind: 'arp-announce'; readonly interface: string; readonly addresses: readonly string[] }
   // Supervised processes: `process` names the driver (src/netd/apply/drivers.ts), e.g. 'dhcpd'.
   | { readonly kind: 'process-write-config'; readonly process: string; readonly files: readonly ProcessFile[] }
   | { readonly kind: 'process-start'; readonly process: string; readonly interfaces: readonly string[] }
@@ -107,6 +110,8 @@ export function describeStep(step: Step): string {
       return `addr add ${step.address}/32 dev ${step.interface}`;
     case 'addr-del':
       return `addr del ${step.address}/${step.prefixlen} dev ${step.interface}`;
+    case 'arp-announce':
+      return `announce ${step.addresses.join(' ')} on ${step.interface} (proxy ARP)`;
     case 'process-write-config':
       return `${step.process} config write`;
     case 'process-start':

@@ -129,6 +129,9 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
   if (fakeRouter && bridgeMac === '' && locals.length > 0) {
     throw new RenderFailure('BRIDGE_MAC_UNKNOWN', `NC_ROUTER=Y with empty NC_ROUTER_IP answers ARP for ${gateway} with the MAC of ${config.bridge}, which is unknown (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
   }
+  if (config.ncProxy && bridgeMac === '' && locals.length > 0) {
+    throw new RenderFailure('BRIDGE_MAC_UNKNOWN', `NC_PROXY=Y answers ARP for the instances with the MAC of ${config.bridge}, which is unknown (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
+  }
   return {
     doc, node, cluster, config, names: netdNames(config.prefix), subnet, netmask, locals, gateway, fakeRouter, bridgeMac,
     bridgeAddresses: host.bridgeAddresses ?? [],

@@ -11,6 +11,16 @@
  * yet (EUCA-10233: an instance without rules has no network).
  * DISABLE_L2_ISOLATION=Y keeps only the fake-router ARP reply (EUCA-11235).
  * Rules are in ebtables-save order (`-p -s -d -i -o`, then `--ip-*`/`--arp-*`).
+ *
+ * NC_PROXY=Y (Eucalyptus 4.4 do_edge_update_l2, eucanetd_edge.c): the node is
+ * the only ARP peer of its instances. First in <P>-EB-PRE, per instance: its
+ * own ARP for its address is dropped (never answered with the node's MAC),
+ * and any other ARP request for its address, from any bridge port, is
+ * answered with the bridge MAC (proxy ARP), so peers send to this node, which
+ * routes to the instance. Every ARP request OF an instance is answered with
+ * the bridge MAC too (replacing the fake-router reply): all its traffic is
+ * routed by this node. An instance answers ARP only to the bridge MAC, and
+ * receives ARP only from it.
  */
 import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
 import type { BridgeMatch, BridgeRule, Chain, NetfilterTable } from '../netfilter/rule.ts';
@@ -40,6 +50,23 @@ function fakeRouterRule(ctx: RenderContext, iface?: string): BridgeRule {
   );
 }
 
+/** NC_PROXY=Y: every ARP request from instances (on `iface`, or in the instance's own chain) is answered with the bridge MAC. */
+function proxyAllRule(ctx: RenderContext, iface?: string): BridgeRule {
+  return bridgeRule(
+    [ARP, ...(iface ? [{ kind: 'iface', dir: 'in', name: iface } as const] : []), ARP_REQUEST],
+    { kind: 'arpreply', mac: ctx.bridgeMac },
+    'NC_PROXY=Y: every ARP request of an instance is answered with the bridge MAC (the node routes all its traffic)',
+  );
+}
+
+/** NC_PROXY=Y, first in <P>-EB-PRE: this node answers ARP for its instances' addresses. */
+function proxyAddressRules(ctx: RenderContext): BridgeRule[] {
+  return ctx.locals.flatMap((i) => [
+    bridgeRule([ARP, { kind: 'iface', dir: 'in', name: i.interface }, arpIp('dst', i.privateIp)], DROP, `${i.id}: its own ARP for ${i.privateIp} is not answered by the proxy`),
+    bridgeRule([ARP, ARP_REQUEST, arpIp('dst', i.privateIp)], { kind: 'arpreply', mac: ctx.bridgeMac }, `NC_PROXY=Y: ARP for ${i.privateIp} (${i.id}) is answered with the bridge MAC`),
+  ]);
+}
+
 function fromInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
   const rules: BridgeRule[] = [
     bridgeRule([mac('src', i.mac, true)], DROP, `${i.id}: source MAC must be ${i.mac}`),
@@ -50,7 +77,12 @@ function fromInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
     bridgeRule([ARP, arpMac('src', i.mac, true)], DROP, `${i.id}: ARP sender MAC must be ${i.mac}`),
     bridgeRule([ARP, arpIp('src', i.privateIp, true)], DROP, `${i.id}: ARP sender IP must be ${i.privateIp}`),
   ];
-  if (ctx.fakeRouter) rules.push(fakeRouterRule(ctx));
+  if (ctx.config.ncProxy) {
+    rules.push(
+      proxyAllRule(ctx),
+      bridgeRule([ARP, mac('dst', ctx.bridgeMac, true), ARP_REPLY], DROP, `${i.id}: NC_PROXY=Y: ARP replies only to the bridge MAC`),
+    );
+  } else if (ctx.fakeRouter) rules.push(fakeRouterRule(ctx));
   rules.push(
     bridgeRule([ARP, ARP_REQUEST], ACCEPT, `${i.id}: ARP request`),
     bridgeRule([ARP, ARP_REPLY], ACCEPT, `${i.id}: ARP reply`),
@@ -83,6 +115,7 @@ function toInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
   rules.push(
     bridgeRule([IPV4, ...dhcpReply], DROP, `${i.id}: DHCP reply meant for another client`),
     bridgeRule([IPV4], ACCEPT, `${i.id}: IPv4 to the instance (security groups filter it in iptables)`),
+    ...(ctx.config.ncProxy ? [bridgeRule([ARP, arpMac('src', ctx.bridgeMac, true)], DROP, `${i.id}: NC_PROXY=Y: ARP only from the bridge MAC`)] : []),
     bridgeRule([ARP, ARP_REPLY, arpMac('dst', i.mac, true)], DROP, `${i.id}: ARP reply must target ${i.mac}`),
     bridgeRule([ARP, arpIp('dst', i.privateIp, true)], DROP, `${i.id}: ARP must target ${i.privateIp}`),
     bridgeRule([ARP, ARP_REQUEST], ACCEPT, `${i.id}: ARP request for its address`),
@@ -97,8 +130,11 @@ export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable<Bri
   const pre: BridgeRule[] = [];
   const post: BridgeRule[] = [];
   const perInstance: Chain<BridgeRule>[] = [];
+  if (ctx.config.ncProxy) pre.push(...proxyAddressRules(ctx));
   if (ctx.config.disableL2Isolation) {
-    if (ctx.fakeRouter && ctx.bridgeMac !== '') pre.push(fakeRouterRule(ctx, INSTANCE_INTERFACE_WILDCARD));
+    if (ctx.config.ncProxy) {
+      if (ctx.locals.length > 0) pre.push(proxyAllRule(ctx, INSTANCE_INTERFACE_WILDCARD));
+    } else if (ctx.fakeRouter && ctx.bridgeMac !== '') pre.push(fakeRouterRule(ctx, INSTANCE_INTERFACE_WILDCARD));
   } else {
     for (const i of ctx.locals) {
       const from = fromInstance(ctx, i);

@@ -7,7 +7,8 @@
  *                            DNAT public → private per local instance, metadata
  *                            DNAT 169.254.169.254:80 → CLC:METADATA_PORT
  *   OUTPUT      ─► <P>-OUT:  DNAT public → private (host-originated traffic)
- *   POSTROUTING ─► <P>-POST: SNAT private → public unless marked
+ *   POSTROUTING ─► <P>-POST: SNAT private → public unless marked; with NC_PROXY=Y
+ *                            then MASQUERADE of the rest of the subnet unless marked
  *
  * Instances without a public IP get no SNAT (the private network routes them).
  */
@@ -57,6 +58,14 @@ export function renderNat(ctx: RenderContext): NetfilterTable<IpRule> {
     matches: [{ kind: 'addr', dir: 'src', cidr: `${i.privateIp}/32` }, { kind: 'mark', mark: NO_SNAT_MARK, negate: true }],
     target: { kind: 'snat', address: i.publicIp as string }, comment: `outgoing traffic of ${i.id} leaves with its public IP`,
   }));
+  if (ctx.config.ncProxy) {
+    // Eucalyptus 4.4 do_edge_update_eips (eucanetd_edge.c), after the per-instance SNATs:
+    // `-A EUCA_NAT_POST -s <net>/<len> -m mark ! --mark 0x2a -j MASQUERADE`.
+    post.push(ipRule('ipv4', {
+      matches: [fromSubnet, { kind: 'mark', mark: NO_SNAT_MARK, negate: true }], target: { kind: 'masquerade' },
+      comment: 'NC_PROXY=Y: instance traffic without a public IP leaves with this node address',
+    }));
+  }
   return {
     chains: [{ name: names.natPre, rules: pre }, { name: names.natOut, rules: out }, { name: names.natPost, rules: post }],
     hooks: [

@@ -90,6 +90,12 @@ export interface DesiredState {
     /** The document's public pool as configured (addresses or `lo-hi` ranges), so that an address released from this node (found on the interface, in the pool, not in `addresses`) is removed, while the host's own addresses outside it are left alone (plan.ts: an address is ours when it carries our label or lies in the pool). */
     readonly pool: readonly string[];
   };
+  /**
+   * NC_PROXY=Y only: the instance addresses this node answers ARP for on the
+   * bridge. The planner announces each (gratuitous ARP from the bridge) when
+   * its proxy rule is not in the kernel yet, as eucanetd's announce-arp did.
+   */
+  readonly proxyArp?: { readonly interface: string; readonly addresses: readonly string[] };
   /** The default gateway handed to VMs (dhcpd `routers`), '' if none. */
   readonly gateway: string;
   /** Things render skipped and why (e.g. an instance without a MAC); never fatal. */

@@ -20,7 +20,7 @@ import type { SavedTables } from '../../../src/netd/netfilter/index.ts';
 import { loadScenario, renderScenario } from '../../golden/netd/scenarios.ts';
 
 const exec = createExec();
-const SCENARIOS = ['several-instances-groups', 'elastic-ips', 'group-to-group', 'long-ids-metadata', 'disable-l2-isolation', 'no-instances'];
+const SCENARIOS = ['several-instances-groups', 'elastic-ips', 'group-to-group', 'long-ids-metadata', 'disable-l2-isolation', 'no-instances', 'nc-proxy'];
 
 async function inNs(ns: string, argv: string[], input?: string): Promise<string> {
   const r = await exec.run(['ip', 'netns', 'exec', ns, ...argv], input === undefined ? {} : { input });
