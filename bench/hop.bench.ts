@@ -16,7 +16,7 @@
  * run is the NC's `renamedAt` (for several NCs: the last one).
  * Results: bench/results/broadcast.md.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Lab, waitFor } from '../test/integration/pipeline-harness.ts';
 import { systemClock } from '../src/shared/clock.ts';

@@ -32,7 +32,7 @@ export interface ApiOptions {
   timeout?: string;
 }
 
-export const DEFAULT_TIMEOUT_SECONDS = 30;
+const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export function addApiOptions(cmd: Command): Command {
   return cmd
@@ -44,7 +44,7 @@ export function addApiOptions(cmd: Command): Command {
 }
 
 /** Resolves flags, environment and the CLC config into client settings (usage errors exit 2). */
-export function resolveClientSettings(ctx: CliContext, opts: ApiOptions): ClientSettings & { tokenSource: string } {
+function resolveClientSettings(ctx: CliContext, opts: ApiOptions): ClientSettings & { tokenSource: string } {
   const conf = readConf(ctx, opts);
   const timeoutText = opts.timeout ?? ctx.env.EDGENET_TIMEOUT;
   let timeoutMs = DEFAULT_TIMEOUT_SECONDS * 1000;

@@ -9,7 +9,6 @@
  * `clcProgram` is `edgenet clc`: settings (flag > EDGENET_CLC_<KEY> > clc.conf
  * > default), --check-config, SIGHUP (LOG_LEVEL), exit codes.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureToken } from './admin-token.ts';
 import type { ClcContext, ClcPlugin } from './contracts.ts';

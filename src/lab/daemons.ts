@@ -12,7 +12,7 @@ import type { LabRole } from './state.ts';
 
 export const EDGENET_BIN = fileURLToPath(new URL('../../bin/edgenet.mjs', import.meta.url));
 
-export function edgenetArgv(args: readonly string[]): string[] {
+function edgenetArgv(args: readonly string[]): string[] {
   return [process.execPath, EDGENET_BIN, ...args];
 }
 

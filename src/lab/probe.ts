@@ -66,7 +66,7 @@ export interface ProbeTarget {
 }
 
 /** One attempt from `from` to `ip`; bounded by `timeoutSeconds` (default 1). */
-export async function probe(netns: Netns, target: ProbeTarget, timeoutSeconds = 1): Promise<ProbeResult> {
+async function probe(netns: Netns, target: ProbeTarget, timeoutSeconds = 1): Promise<ProbeResult> {
   const { from: fromNs, ip, service } = target;
   const argv =
     service.proto === 'icmp'

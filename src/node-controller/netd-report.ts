@@ -36,7 +36,7 @@ function pidAliveHere(hb: NetdHeartbeat): boolean | undefined {
   }
 }
 
-export async function netdLivenessReport(options: Pick<NodeReportOptions, 'statusFile' | 'heartbeatFile' | 'now' | 'pidAlive'>): Promise<NetdLivenessFields> {
+async function netdLivenessReport(options: Pick<NodeReportOptions, 'statusFile' | 'heartbeatFile' | 'now' | 'pidAlive'>): Promise<NetdLivenessFields> {
   const file = options.heartbeatFile ?? path.join(path.dirname(options.statusFile), 'netd-heartbeat.json');
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
   const heartbeat = text === undefined ? undefined : parseNetdHeartbeat(text);

@@ -89,7 +89,7 @@ export class FakeClock implements Clock {
   }
 }
 
-export async function flushMicrotasks(rounds = 20): Promise<void> {
+async function flushMicrotasks(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 

@@ -39,7 +39,7 @@ export interface HttpTimeouts {
   readonly lingerMs: number;
 }
 
-export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
   headersMs: 10_000,
   // A 64 MiB SOAP broadcast over a slow management link still fits.
   requestMs: 300_000,

@@ -103,7 +103,7 @@ export function parseNetdHeartbeat(text: string): NetdHeartbeat | undefined {
 export type NetdLiveness = 'running' | 'stale' | 'dead' | 'stopped' | 'never-started';
 
 /** Heartbeat older than this is `stale`; older than the dead limit is `dead`. */
-export function netdLivenessLimits(intervalMs: number): { staleMs: number; deadMs: number } {
+function netdLivenessLimits(intervalMs: number): { staleMs: number; deadMs: number } {
   return { staleMs: Math.max(15_000, 5 * intervalMs), deadMs: Math.max(60_000, 20 * intervalMs) };
 }
 

@@ -16,7 +16,7 @@ import type { ClusterView, NodeView } from '../../cloud-controller/services/clus
 import type { InstanceView } from '../../cloud-controller/services/instances.ts';
 import type { GroupView, RuleView } from '../../cloud-controller/services/groups.ts';
 import type { AddressView, AssociateResult } from '../../cloud-controller/services/addresses.ts';
-import type { IpamView, LeaseView, PoolView } from '../../cloud-controller/services/ipam.ts';
+import type { IpamView } from '../../cloud-controller/services/ipam.ts';
 
 type Opts = ApiOptions & OutputOptions;
 const enc = encodeURIComponent;

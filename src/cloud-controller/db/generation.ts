@@ -37,7 +37,7 @@ export function nextGeneration(previous: number | undefined, now: number): numbe
 }
 
 /** Takes a new generation (in its own immediate transaction) and clears the restore mark; returns it. */
-export function takeGeneration(sqlite: BetterSqlite3.Database, now: number): number {
+function takeGeneration(sqlite: BetterSqlite3.Database, now: number): number {
   const run = sqlite.transaction(() => {
     const next = nextGeneration(metaValue(sqlite, GENERATION_KEY), now);
     sqlite.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(GENERATION_KEY, next);

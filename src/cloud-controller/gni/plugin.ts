@@ -23,7 +23,7 @@ export function gniPlugin(): ClcPlugin {
   };
 }
 
-export async function showGni(ctx: Pick<ClcContext, 'snapshot'>, req: Pick<ApiRequest, 'query'>): Promise<ApiResponse> {
+async function showGni(ctx: Pick<ClcContext, 'snapshot'>, req: Pick<ApiRequest, 'query'>): Promise<ApiResponse> {
   const format = req.query.get('format') ?? 'xml';
   if (format !== 'xml' && format !== 'json') {
     throw new UserError('InvalidParameterValue', `format must be "xml" or "json", not "${format}"`, { status: 400 });

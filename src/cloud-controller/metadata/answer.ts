@@ -57,9 +57,9 @@ const leaf = (value: string): Node => ({ kind: 'leaf', value });
 export const METADATA_VERSIONS = ['1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01', '2008-09-01', '2009-04-04', '2016-09-02', '2018-09-24', '2021-03-23', 'latest'] as const;
 
 /** Region reported in the identity document (Eucalyptus's default region name). */
-export const METADATA_REGION = 'eucalyptus';
+const METADATA_REGION = 'eucalyptus';
 
-export function identityDocument(instance: MetadataInstance): Record<string, unknown> {
+function identityDocument(instance: MetadataInstance): Record<string, unknown> {
   return {
     accountId: instance.ownerId ?? null,
     availabilityZone: instance.cluster,
@@ -104,7 +104,7 @@ function versionTree(instance: MetadataInstance): Node {
   });
 }
 
-export function metadataTree(instance: MetadataInstance): Node {
+function metadataTree(instance: MetadataInstance): Node {
   const tree = versionTree(instance);
   return dir(Object.fromEntries(METADATA_VERSIONS.map((v) => [v, tree])));
 }

@@ -10,8 +10,8 @@
  *   `euca-203-0-113-50.eucalyptus.localhost`.
  */
 
-export const DEFAULT_INSTANCE_SUBDOMAIN = '.eucalyptus';
-export const DEFAULT_PUBLIC_DNS_DOMAIN = 'localhost';
+const DEFAULT_INSTANCE_SUBDOMAIN = '.eucalyptus';
+const DEFAULT_PUBLIC_DNS_DOMAIN = 'localhost';
 
 export function eucaHostname(ip: string, domain: string): string {
   return `euca-${ip.replaceAll('.', '-')}.${domain.replace(/^\.+/, '').replace(/\.+$/, '')}`;

@@ -36,7 +36,7 @@ export interface MetadataLookup {
 }
 
 /** `::ffff:10.0.0.5` (IPv4-mapped, from a dual-stack socket) → `10.0.0.5`. */
-export function normalizeSourceIp(address: string | undefined): string {
+function normalizeSourceIp(address: string | undefined): string {
   if (!address) return '';
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }

@@ -19,7 +19,7 @@ import { EdgenetError, errorMessage } from '../../shared/errors.ts';
 import { createMetadataLookup, type MetadataLookup } from './lookup.ts';
 import { startMetadataServer, type MetadataServer } from './server.ts';
 
-export const METADATA_LISTEN_ENV = 'EDGENET_METADATA_LISTEN';
+const METADATA_LISTEN_ENV = 'EDGENET_METADATA_LISTEN';
 const RETRY_MS = 5_000;
 
 export type MetadataListen = { readonly kind: 'off' } | { readonly kind: 'listen'; readonly host: string; readonly port: number };

@@ -78,7 +78,7 @@ export interface SanitizeOptions {
 }
 
 /** One line per refusal (warnings, logs). */
-export function formatRefusal(r: Refusal): string {
+function formatRefusal(r: Refusal): string {
   return `${r.code}: ${r.subject}: ${r.message}`;
 }
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { GniDocument } from './model.ts';
 import { serializeGniBody } from './serialize.ts';
 
-export const GNI_VERSION_LENGTH = 16;
+const GNI_VERSION_LENGTH = 16;
 
 export function gniVersion(doc: Omit<GniDocument, 'version' | 'sequence' | 'generation'>): string {
   return gniVersionOfBody(serializeGniBody(doc));

@@ -26,7 +26,7 @@ export interface XmlElement {
   text: string;
 }
 
-export class XmlError extends EdgenetError {}
+class XmlError extends EdgenetError {}
 
 const MAX_DEPTH = 64;
 const NAME = /^[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?$/;
