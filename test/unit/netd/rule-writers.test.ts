@@ -40,6 +40,8 @@ test('ipv4 writer: the words of every match and target the renderers use, in ipt
     [v4([{ kind: 'addr', dir: 'dst', cidr: '203.0.113.5/32' }], { kind: 'dnat', address: '10.0.0.5' }), '-d 203.0.113.5/32 -j DNAT --to-destination 10.0.0.5'],
     [v4([{ kind: 'proto', proto: 'tcp' }, { kind: 'addr', dir: 'dst', cidr: '169.254.169.254/32' }], { kind: 'dnat', address: '10.0.0.1', port: 8773 }), '-d 169.254.169.254/32 -p tcp -j DNAT --to-destination 10.0.0.1:8773'],
     [v4([{ kind: 'addr', dir: 'src', cidr: '10.0.0.0/16' }], { kind: 'set-mark', mark: '0x2a', mask: '0xffffffff' }), '-s 10.0.0.0/16 -j MARK --set-xmark 0x2a/0xffffffff'],
+    // NC_PROXY (eucanetd 4.4 do_edge_update_eips): `-s <net>/<len> -m mark ! --mark 0x2a -j MASQUERADE`.
+    [v4([{ kind: 'addr', dir: 'src', cidr: '10.0.0.0/16' }, { kind: 'mark', mark: '0x2a', negate: true }], { kind: 'masquerade' }), '-s 10.0.0.0/16 -m mark ! --mark 0x2a -j MASQUERADE'],
     [v4([{ kind: 'addr', dir: 'src', cidr: '10.0.0.0/8', negate: true }, { kind: 'iface', dir: 'out', name: 'eth0' }, { kind: 'iface', dir: 'in', name: 'br0' }], { kind: 'return' }), '! -s 10.0.0.0/8 -i br0 -o eth0 -j RETURN'],
   ];
   for (const [rule, words] of cases) assert.equal(ruleArgs(rule).join(' '), words);
