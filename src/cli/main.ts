@@ -19,6 +19,7 @@ import { registerGni } from './commands/gni.ts';
 import { registerPipeline } from './commands/pipeline.ts';
 import { registerNetd } from './commands/netd.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerImport } from './commands/import.ts';
 import { jsonRequested } from './output.ts';
 import { renderError, usageFromCommander } from './render-error.ts';
 import { guardClosedStream } from './epipe.ts';
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   // `lab exec` and the demo run edgenet commands; they get main from here (main imports them).
   const runCli: RunCli = (args, runEnv) => main(args, runEnv, controller.signal, io);
   const registerLabCommands: Registrar = (p, c) => registerLab(p, c, runCli);
-  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerGni, registerPipeline, registerNetd, registerLabCommands]) {
+  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerGni, registerPipeline, registerNetd, registerImport, registerLabCommands]) {
     register(program, ctx);
   }
   // Every subcommand inherits exit-override so usage errors come back as exceptions.

@@ -111,6 +111,36 @@ export async function allocateAddress(tx: Tx, req: AllocateRequest): Promise<str
   return text;
 }
 
+/** An address given from outside (an import): leased to `holder` in `pool` as it is, no search. */
+export interface PinRequest {
+  readonly pool: Pool;
+  readonly ip: string;
+  readonly holder: string;
+  readonly now: number;
+}
+
+/**
+ * Leases exactly `req.ip` (`edgenet import gni` keeps a running cloud's
+ * addresses). Unlike `allocateAddress` an address outside the pool's ranges is
+ * accepted: it is then one the pool no longer covers, the state a property
+ * change can also leave (never moved, listed by `outsidePools`), and the
+ * caller reports it. An address already leased is refused as in an allocation.
+ * Returns whether the pool covers the address.
+ */
+export async function pinAddress(tx: Tx, req: PinRequest): Promise<{ readonly inPool: boolean }> {
+  const ip = parseIp(req.ip);
+  if (ip === undefined) throw new UserError('InvalidParameterValue', `${JSON.stringify(req.ip)} is not an IPv4 address`);
+  const existing = await tx.db.selectFrom('ip_leases').select('state').where('ip_num', '=', ip).executeTakeFirst();
+  if (existing) throw leaseConflict(req.ip, existing.state);
+  const text = formatIp(ip);
+  await tx.db
+    .insertInto('ip_leases')
+    .values({ ip: text, ip_num: ip, pool: req.pool.key, state: 'allocated', holder: req.holder, note: null, created_at: req.now, released_at: null, release_mark: null, released_seq: null, hold_nodes: null })
+    .execute();
+  tx.changed({ kind: 'ipam', id: text });
+  return { inPool: req.pool.ranges.some((r) => rangeContains(r, ip)) };
+}
+
 function describePool(pool: Pool): string {
   return pool.kind === 'public' ? 'public pool' : `private pool of cluster ${pool.cluster}`;
 }

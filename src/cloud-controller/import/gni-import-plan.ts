@@ -1,0 +1,275 @@
+/**
+ * `planGniImport`: a Eucalyptus network-info document (4.0–4.4, already read
+ * and validated by src/shared/gni) → the rows `edgenet import gni` writes
+ * (import-gni.ts). Pure: every refusal is decided here, before the database
+ * is opened for writing, and all problems are reported at once.
+ *
+ * What becomes what:
+ * - a document cluster → a registered cluster: CC address `enabledCCIp`, CC
+ *   URL `https://<enabledCCIp>:<ccPort>/` (change it later with
+ *   `edgenet cluster update`); its nodes → registered nodes, NC URL
+ *   `https://<node>:<ncPort>/`;
+ * - instances keep their id, owner, MAC and private IP; the node is the one
+ *   whose `instanceIds` lists it;
+ * - security groups keep their id, owner and rules; the document carries no
+ *   group names, so a group is named `imported-<id>`; a group only named by
+ *   a rule (owner from the rule's groupOwnerId) is created without rules;
+ * - a public IP (one distinct from the private IP: eucanetd and netd read
+ *   `publicIp = privateIp` as "none", render/context.ts publicIpOf) becomes an
+ *   address allocated to the instance's owner and associated with it.
+ *   Allocated but unassociated addresses are not in a document and cannot be
+ *   imported.
+ *
+ * Refused (IMPORT_UNSUPPORTED_ID): ids edgenet's services do not produce and
+ * do not resolve — instance ids other than `i-` + 8 lowercase hex, group ids
+ * other than `sg-` + 8 lowercase hex (so long 17-hex ids), owners other than
+ * 12 digits. Refused (IMPORT_INCONSISTENT): an instance on no node or on two,
+ * two instances with one MAC or one private IP, a public IP on two
+ * instances, an instance none of whose groups is in the document, a cluster
+ * without `enabledCCIp`, a document cluster the given property does not list.
+ * These are states the CLC's document could not reproduce, so accepting them
+ * would change what nodes lay down.
+ */
+import { UserError } from '../../shared/errors.ts';
+import type { ErrorCode } from '../../shared/error-codes.ts';
+import type { GniDocument, GniRule } from '../../shared/gni/model.ts';
+import { checkRule } from '../../shared/gni/rule-check.ts';
+import { DEFAULT_PORTS } from '../../shared/paths.ts';
+import type { SnapshotRule } from '../contracts.ts';
+import { macFor } from '../services/instances.ts';
+import { reconstructProperty } from './reconstruct-property.ts';
+
+export const IMPORTED_GROUP_PREFIX = 'imported-';
+export const IMPORTED_GROUP_DESCRIPTION = 'imported from a Eucalyptus network-info document (which carries no group names)';
+export const IMPORTED_PEER_DESCRIPTION = 'imported: named by a rule of a Eucalyptus network-info document that did not carry the group';
+
+const INSTANCE_ID = /^i-[0-9a-f]{8}$/;
+const GROUP_ID = /^sg-[0-9a-f]{8}$/;
+const ACCOUNT = /^\d{12}$/;
+
+export interface ImportCluster {
+  readonly name: string;
+  readonly ccIp: string;
+  readonly ccUrl: string;
+}
+
+export interface ImportNode {
+  readonly cluster: string;
+  readonly name: string;
+  readonly ncUrl: string;
+}
+
+export interface ImportGroup {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly name: string;
+  readonly description: string;
+  readonly rules: readonly SnapshotRule[];
+}
+
+export interface ImportInstance {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly cluster: string;
+  readonly node: string;
+  readonly mac: string;
+  readonly privateIp: string;
+  /** Group ids in the document's order, those present in the document only. */
+  readonly groups: readonly string[];
+}
+
+export interface ImportAddress {
+  readonly ip: string;
+  readonly ownerId: string;
+  readonly instanceId: string;
+}
+
+export interface GniImportPlan {
+  /** `cloud.network.network_configuration` to store (validated by the import). */
+  readonly propertyText: string;
+  readonly propertySource: 'file' | 'document';
+  /** Property fields the document cannot give back (reconstruct-property.ts); empty with `--property`. */
+  readonly notReconstructed: readonly string[];
+  /** The document's `enabledCLCIp`: the CLC's CLC_IP should be this address. */
+  readonly clcIp?: string;
+  readonly clusters: readonly ImportCluster[];
+  readonly nodes: readonly ImportNode[];
+  readonly groups: readonly ImportGroup[];
+  readonly instances: readonly ImportInstance[];
+  readonly addresses: readonly ImportAddress[];
+  readonly warnings: readonly string[];
+}
+
+export interface PlanGniImportOptions {
+  /** Text of `--property` (the Eucalyptus property JSON); reconstructed from the document when absent. */
+  readonly propertyText?: string;
+  readonly ccPort?: number;
+  readonly ncPort?: number;
+}
+
+interface Problem {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = {}): GniImportPlan {
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const unsupported = (message: string) => problems.push({ code: 'IMPORT_UNSUPPORTED_ID', message });
+  const inconsistent = (message: string) => problems.push({ code: 'IMPORT_INCONSISTENT', message });
+  const ccPort = options.ccPort ?? DEFAULT_PORTS.cc;
+  const ncPort = options.ncPort ?? DEFAULT_PORTS.nc;
+  const conf = doc.configuration;
+
+  const clusters: ImportCluster[] = [];
+  const nodes: ImportNode[] = [];
+  const placement = new Map<string, { cluster: string; node: string; macPrefix: string }>();
+  for (const c of conf.clusters) {
+    if (c.enabledCcIp === undefined) inconsistent(`cluster ${c.name} has no enabledCCIp: edgenet registers a cluster with its CC's address`);
+    else {
+      // One CC endpoint serves one cluster (services/clusters.ts); a document naming one CC
+      // address for two clusters gets the next port for the second, to be corrected by hand.
+      const taken = clusters.filter((x) => x.ccIp === c.enabledCcIp).length;
+      if (taken > 0) warnings.push(`cluster ${c.name} shares CC address ${c.enabledCcIp} with another cluster: registered as https://${c.enabledCcIp}:${ccPort + taken}/; correct it with \`edgenet cluster update\``);
+      clusters.push({ name: c.name, ccIp: c.enabledCcIp, ccUrl: `https://${c.enabledCcIp}:${ccPort + taken}/` });
+    }
+    for (const n of c.nodes) {
+      nodes.push({ cluster: c.name, name: n.name, ncUrl: `https://${n.name}:${ncPort}/` });
+      for (const id of n.instanceIds) {
+        const before = placement.get(id);
+        if (before !== undefined) inconsistent(`instance ${id} is listed on node ${before.node} (${before.cluster}) and on node ${n.name} (${c.name})`);
+        else placement.set(id, { cluster: c.name, node: n.name, macPrefix: c.macPrefix });
+      }
+    }
+  }
+
+  const groupIds = new Set(doc.securityGroups.map((g) => g.name));
+  const groups: ImportGroup[] = [];
+  const peersOnly = new Map<string, string>();
+  for (const g of doc.securityGroups) {
+    if (!GROUP_ID.test(g.name)) unsupported(`security group id ${JSON.stringify(g.name)}: edgenet keeps ids of the form sg-xxxxxxxx (8 lowercase hex digits)`);
+    if (!ACCOUNT.test(g.ownerId)) unsupported(`owner ${JSON.stringify(g.ownerId)} of ${g.name}: an account is 12 digits`);
+    const seen = new Set<string>();
+    const rules: SnapshotRule[] = [];
+    for (const r of g.ingressRules) {
+      const refusal = checkRule(r);
+      if (refusal !== undefined) {
+        warnings.push(`${g.name}: a rule netd does not lay down is left out (${refusal.code}: ${refusal.message})`);
+        continue;
+      }
+      const rule = snapshotRule(r);
+      const key = JSON.stringify(rule);
+      if (seen.has(key)) {
+        warnings.push(`${g.name}: a rule listed twice is stored once (${key})`);
+        continue;
+      }
+      seen.add(key);
+      if (rule.sourceGroupId !== undefined && !groupIds.has(rule.sourceGroupId) && !peersOnly.has(rule.sourceGroupId)) {
+        peersOnly.set(rule.sourceGroupId, rule.sourceGroupOwnerId ?? g.ownerId);
+      }
+      rules.push(rule);
+    }
+    groups.push({ id: g.name, ownerId: g.ownerId, name: `${IMPORTED_GROUP_PREFIX}${g.name}`, description: IMPORTED_GROUP_DESCRIPTION, rules });
+  }
+  // A group a rule names but the document does not carry (4.0 documents list only the groups of
+  // running instances) exists in the cloud with no running member: it is created without rules,
+  // so the rule stays and the CLC's documents carry the group as a peer (an empty ipset on nodes,
+  // exactly what netd lays down for the name today).
+  for (const [id, ownerId] of peersOnly) {
+    if (!GROUP_ID.test(id)) unsupported(`security group id ${JSON.stringify(id)} (named by a rule): edgenet keeps ids of the form sg-xxxxxxxx (8 lowercase hex digits)`);
+    if (!ACCOUNT.test(ownerId)) unsupported(`owner ${JSON.stringify(ownerId)} of ${id} (named by a rule): an account is 12 digits`);
+    warnings.push(`group ${id} (account ${ownerId}) is named by a rule but not carried by the document: created without rules`);
+    groups.push({ id, ownerId, name: `${IMPORTED_GROUP_PREFIX}${id}`, description: IMPORTED_PEER_DESCRIPTION, rules: [] });
+  }
+  const groupOwner = new Map(doc.securityGroups.map((g) => [g.name, g.ownerId]));
+
+  const instances: ImportInstance[] = [];
+  const addresses: ImportAddress[] = [];
+  const macs = new Map<string, string>();
+  const privates = new Map<string, string>();
+  const publics = new Map<string, string>();
+  for (const i of doc.instances) {
+    if (!INSTANCE_ID.test(i.name)) unsupported(`instance id ${JSON.stringify(i.name)}: edgenet keeps ids of the form i-xxxxxxxx (8 lowercase hex digits)`);
+    if (!ACCOUNT.test(i.ownerId)) unsupported(`owner ${JSON.stringify(i.ownerId)} of ${i.name}: an account is 12 digits`);
+    const where = placement.get(i.name);
+    if (where === undefined) {
+      inconsistent(`instance ${i.name} is on no node of the document: the CLC places every instance it carries on a registered node`);
+      continue;
+    }
+    const present = i.securityGroups.filter((id) => groupIds.has(id));
+    const absent = i.securityGroups.filter((id) => !groupIds.has(id));
+    if (present.length === 0) {
+      inconsistent(`instance ${i.name}: none of its groups (${i.securityGroups.join(', ') || 'none'}) is in the document`);
+      continue;
+    }
+    if (absent.length > 0) warnings.push(`instance ${i.name}: groups ${absent.join(', ')} are not in the document and are left out`);
+    for (const id of present) {
+      if (groupOwner.get(id) !== i.ownerId) warnings.push(`instance ${i.name} (account ${i.ownerId}) is in group ${id} of account ${groupOwner.get(id)}; kept as given`);
+    }
+    const mac = i.macAddress ?? macFor(where.macPrefix, i.name);
+    if (i.macAddress === undefined) warnings.push(`instance ${i.name} has no macAddress: given ${mac} (cluster MacPrefix + id, as Eucalyptus makes them)`);
+    const macUser = macs.get(mac);
+    if (macUser !== undefined) inconsistent(`instances ${macUser} and ${i.name} have the same MAC ${mac}`);
+    macs.set(mac, i.name);
+    const ipUser = privates.get(i.privateIp);
+    if (ipUser !== undefined) inconsistent(`instances ${ipUser} and ${i.name} have the same private IP ${i.privateIp}`);
+    privates.set(i.privateIp, i.name);
+    instances.push({ id: i.name, ownerId: i.ownerId, cluster: where.cluster, node: where.node, mac, privateIp: i.privateIp, groups: present });
+    const pub = i.publicIp;
+    if (pub !== undefined && pub !== '' && pub !== '0.0.0.0' && pub !== i.privateIp) {
+      const pubUser = publics.get(pub);
+      if (pubUser !== undefined) inconsistent(`instances ${pubUser} and ${i.name} have the same public IP ${pub}`);
+      else addresses.push({ ip: pub, ownerId: i.ownerId, instanceId: i.name });
+      publics.set(pub, i.name);
+    }
+  }
+  for (const id of placement.keys()) {
+    if (!doc.instances.some((i) => i.name === id)) warnings.push(`node lists instance ${id}, which the document does not carry; left out`);
+  }
+
+  let propertyText: string;
+  let notReconstructed: readonly string[] = [];
+  if (options.propertyText !== undefined) {
+    propertyText = options.propertyText;
+  } else {
+    const rebuilt = reconstructProperty(conf);
+    propertyText = `${JSON.stringify(rebuilt.value, null, 2)}\n`;
+    notReconstructed = rebuilt.lost;
+  }
+
+  if (problems.length > 0) throw importRefusal(problems);
+  return {
+    propertyText,
+    propertySource: options.propertyText !== undefined ? 'file' : 'document',
+    notReconstructed,
+    ...(conf.enabledClcIp !== undefined ? { clcIp: conf.enabledClcIp } : {}),
+    clusters,
+    nodes,
+    groups,
+    instances: instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    addresses,
+    warnings,
+  };
+}
+
+/** One error for every problem: the first one's code, up to five messages, all of them in `details`. */
+export function importRefusal(problems: readonly Problem[]): UserError {
+  const head = problems.slice(0, 5).map((p) => p.message).join('; ');
+  const more = problems.length > 5 ? ` (+${problems.length - 5} more)` : '';
+  return new UserError(problems[0]!.code, `the document cannot be imported: ${head}${more}`, { details: { problems } });
+}
+
+function snapshotRule(r: GniRule): SnapshotRule {
+  return {
+    protocol: r.protocol,
+    ...(r.fromPort !== undefined ? { fromPort: r.fromPort } : {}),
+    ...(r.toPort !== undefined ? { toPort: r.toPort } : {}),
+    // The store keeps icmp type and code as a pair; netd reads a missing one as -1 (filter.ts protocolPart).
+    ...(r.protocol === 1 ? { icmpType: r.icmpType ?? -1, icmpCode: r.icmpCode ?? -1 } : {}),
+    ...(r.groupId !== undefined
+      ? { sourceGroupId: r.groupId, ...(r.groupOwnerId !== undefined ? { sourceGroupOwnerId: r.groupOwnerId } : {}) }
+      : r.cidr !== undefined
+        ? { cidr: r.cidr }
+        : {}),
+  };
+}
