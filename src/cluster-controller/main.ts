@@ -15,7 +15,7 @@ import { isIPv4 } from 'node:net';
 import { Command } from 'commander';
 import { Settings, ok, bad } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
-import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import { checkCertificateFile, checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
 import { runDaemonCommand, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
 import { serviceProgram } from '../shared/daemon/service.ts';
@@ -25,6 +25,7 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import { UserError, errorMessage } from '../shared/errors.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
+import { DEFAULT_WSSEC_CLOCK_SKEW_S, WSSEC_CONFIG_KEYS, startWsSecListener, type WsSecListenerConfig } from '../shared/soap/wssec-listener.ts';
 import { SoapClient } from '../shared/soap/client.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
 import { readWsdl } from '../shared/soap/wsdl.ts';
@@ -42,6 +43,7 @@ export const CC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'STATE_DIR', 'NODES', 'NC_PORT', 'NC_FANOUT', 'NC_TIMEOUT',
   'NC_RETRY_BASE_MS', 'NC_RETRY_MAX', 'NC_STATUS_INTERVAL_MS', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
   'ACCEPT_UNSEQUENCED',
+  ...WSSEC_CONFIG_KEYS,
 ] as const;
 
 export interface CcConfig {
@@ -60,6 +62,8 @@ export interface CcConfig {
   readonly maxRequestBytes: number;
   readonly logLevel: string;
   readonly logFormat: LogFormatSetting;
+  /** The opt-in Eucalyptus listener (EUCA_WSSEC_LISTEN + EUCA_WSSEC_CERT); undefined: off (the default). */
+  readonly eucalyptus?: WsSecListenerConfig | undefined;
   /** ACCEPT_UNSEQUENCED="Y": accept broadcasts without a sequence (a Eucalyptus CLC); default off (issue 11). */
   readonly acceptUnsequenced?: boolean;
 }
@@ -156,10 +160,27 @@ export function resolveCcConfig(flags: CcFlags, env: NodeJS.ProcessEnv): Resolve
     maxRequestBytes: s.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
     logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
+    eucalyptus: eucalyptusListener(s),
     acceptUnsequenced: s.oneOf('ACCEPT_UNSEQUENCED', 'N', ['Y', 'N'] as const) === 'Y',
   };
   s.warnUnknown(CC_CONFIG_KEYS);
   return { config, effective: s.effective, diagnostics: s.diagnostics };
+}
+
+/**
+ * The opt-in Eucalyptus listener: EUCA_WSSEC_LISTEN (default off) and the
+ * certificate it trusts, EUCA_WSSEC_CERT, which is then required.
+ */
+function eucalyptusListener(s: Settings): WsSecListenerConfig | undefined {
+  const listen = s.listenOrOff('EUCA_WSSEC_LISTEN', 'off');
+  const certFile = s.optional('EUCA_WSSEC_CERT');
+  const skew = s.int('EUCA_WSSEC_CLOCK_SKEW', DEFAULT_WSSEC_CLOCK_SKEW_S, { min: 0, max: 3600 });
+  if (!listen) return undefined;
+  if (!certFile) {
+    s.report({ severity: 'error', code: 'CONFIG_BAD_VALUE', path: 'EUCA_WSSEC_CERT', message: 'EUCA_WSSEC_LISTEN is set, so EUCA_WSSEC_CERT must name the Eucalyptus certificate (PEM) that signs the requests' });
+    return undefined;
+  }
+  return { listen, certFile, clockSkewMs: skew * 1000 };
 }
 
 /** What --check-config verifies on disk: the certificates and the state directory. */
@@ -167,12 +188,15 @@ export function checkCcConfig(config: CcConfig): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
   checkWritableDir(config.stateDir, 'STATE_DIR', (d) => out.push(d));
+  if (config.eucalyptus) checkCertificateFile(config.eucalyptus.certFile, 'EUCA_WSSEC_CERT', (d) => out.push(d));
   return out;
 }
 
 export interface RunningCc {
   readonly port: number;
   readonly metricsPort: number | undefined;
+  /** The Eucalyptus WS-Security listener's port, when enabled. */
+  readonly eucalyptusPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -239,18 +263,17 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     f.setDocument(stored, stored.nodes ?? config.nodes); // re-send after a restart
     metrics.documentBytes.set(stored.bytes);
   }
-  const soap = await startSoapServer(
-    {
-      tls,
-      allowedRole: 'clc',
-      maxRequestBytes: config.maxRequestBytes,
-      wsdl: readWsdl('cluster-controller'),
-      operations: ccOperations({ store, fanout: f, configNodes: config.nodes, logger, metrics }),
-      logger,
-      onFault: (code) => metrics.faults.inc({ code }),
-    },
-    config.listen,
-  );
+  const operations = ccOperations({ store, fanout: f, configNodes: config.nodes, logger, metrics });
+  const wsdl = readWsdl('cluster-controller');
+  const onFault = (code: string) => metrics.faults.inc({ code });
+  const soap = await startSoapServer({ tls, allowedRole: 'clc', maxRequestBytes: config.maxRequestBytes, wsdl, operations, logger, onFault }, config.listen);
+  // A Eucalyptus CLC only broadcasts: the status operation stays on the mTLS port.
+  const euca = config.eucalyptus
+    ? await startWsSecListener({ config: config.eucalyptus, clock, peerRole: 'clc', maxRequestBytes: config.maxRequestBytes, wsdl, operations: { BroadcastNetworkInfo: operations.BroadcastNetworkInfo! }, logger, onFault }).catch(async (err: unknown) => {
+        await soap.close();
+        throw err;
+      })
+    : undefined;
   poller.start();
   const metricsServer = config.metricsListen
     ? await startMetricsServer({
@@ -260,6 +283,7 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
         health: () => ({
           ok: true,
           soapPort: soap.port,
+          eucalyptusPort: euca?.port,
           documentVersion: store.current?.version,
           sequence: store.current?.sequence,
           nodes: f.targets.length,
@@ -271,6 +295,7 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
     port: soap.port,
     host: config.listen.host,
     metricsPort: metricsServer?.port,
+    eucalyptusPort: euca?.port,
     stored: stored ? { version: stored.version, sequence: stored.sequence } : undefined,
     fanout: config.fanout,
     certificate: tls.source,
@@ -278,10 +303,11 @@ export async function startCc(config: CcConfig, deps: { logger: Logger; clock?: 
   return {
     port: soap.port,
     metricsPort: metricsServer?.port,
+    eucalyptusPort: euca?.port,
     async stop() {
       poller.stop();
       f.stop();
-      await Promise.all([soap.close(), metricsServer?.close()]);
+      await Promise.all([soap.close(), euca?.close(), metricsServer?.close()]);
       client.close();
     },
   };

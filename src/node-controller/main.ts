@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { Settings } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
-import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import { checkCertificateFile, checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
 import { runDaemonCommand, type DaemonProgram, type Resolved } from '../shared/daemon/run.ts';
 import { serviceProgram } from '../shared/daemon/service.ts';
@@ -20,6 +20,7 @@ import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
+import { DEFAULT_WSSEC_CLOCK_SKEW_S, WSSEC_CONFIG_KEYS, startWsSecListener, type WsSecListenerConfig } from '../shared/soap/wssec-listener.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
 import { readWsdl } from '../shared/soap/wsdl.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
@@ -31,6 +32,7 @@ import { ncMetrics } from './metrics.ts';
 export const NC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'RUN_DIR', 'GNI_FILE', 'NETD_STATUS_FILE',
   'NODE_NAME', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
+  ...WSSEC_CONFIG_KEYS,
 ] as const;
 
 export interface NcConfig {
@@ -45,6 +47,8 @@ export interface NcConfig {
   readonly maxRequestBytes: number;
   readonly logLevel: string;
   readonly logFormat: LogFormatSetting;
+  /** The opt-in Eucalyptus listener (EUCA_WSSEC_LISTEN + EUCA_WSSEC_CERT); undefined: off (the default). */
+  readonly eucalyptus?: WsSecListenerConfig | undefined;
 }
 
 export interface NcFlags {
@@ -121,9 +125,26 @@ export function resolveNcConfig(flags: NcFlags, env: NodeJS.ProcessEnv): Resolve
     maxRequestBytes: s.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
     logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
+    eucalyptus: eucalyptusListener(s),
   };
   s.warnUnknown(NC_CONFIG_KEYS);
   return { config, effective: s.effective, diagnostics: s.diagnostics };
+}
+
+/**
+ * The opt-in Eucalyptus listener: EUCA_WSSEC_LISTEN (default off) and the
+ * certificate it trusts, EUCA_WSSEC_CERT, which is then required.
+ */
+function eucalyptusListener(s: Settings): WsSecListenerConfig | undefined {
+  const listen = s.listenOrOff('EUCA_WSSEC_LISTEN', 'off');
+  const certFile = s.optional('EUCA_WSSEC_CERT');
+  const skew = s.int('EUCA_WSSEC_CLOCK_SKEW', DEFAULT_WSSEC_CLOCK_SKEW_S, { min: 0, max: 3600 });
+  if (!listen) return undefined;
+  if (!certFile) {
+    s.report({ severity: 'error', code: 'CONFIG_BAD_VALUE', path: 'EUCA_WSSEC_CERT', message: 'EUCA_WSSEC_LISTEN is set, so EUCA_WSSEC_CERT must name the Eucalyptus certificate (PEM) that signs the requests' });
+    return undefined;
+  }
+  return { listen, certFile, clockSkewMs: skew * 1000 };
 }
 
 /** What --check-config verifies on disk: the certificates and the directory of the shared file. */
@@ -131,12 +152,15 @@ export function checkNcConfig(config: NcConfig): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
   checkWritableDir(path.dirname(config.gniFile), 'GNI_FILE', (d) => out.push(d));
+  if (config.eucalyptus) checkCertificateFile(config.eucalyptus.certFile, 'EUCA_WSSEC_CERT', (d) => out.push(d));
   return out;
 }
 
 export interface RunningNc {
   readonly port: number;
   readonly metricsPort: number | undefined;
+  /** The Eucalyptus WS-Security listener's port, when enabled. */
+  readonly eucalyptusPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -149,30 +173,30 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
   registerDaemonMetrics(registry, 'nc', () => [{ dir: config.certsDir, name: config.certName }]);
   const metrics = ncMetrics(registry);
   if (initial.sequence !== undefined) metrics.heldSequence.set(initial.sequence);
-  const soap = await startSoapServer(
-    {
-      tls,
-      allowedRole: 'cc',
-      maxRequestBytes: config.maxRequestBytes,
-      wsdl: readWsdl('node-controller'),
-      operations: ncOperations({ node: config.nodeName, held, statusFile: config.statusFile, logger, metrics }),
-      logger,
-      onFault: (code) => metrics.faults.inc({ code }),
-    },
-    config.listen,
-  );
+  const operations = ncOperations({ node: config.nodeName, held, statusFile: config.statusFile, logger, metrics });
+  const wsdl = readWsdl('node-controller');
+  const onFault = (code: string) => metrics.faults.inc({ code });
+  const soap = await startSoapServer({ tls, allowedRole: 'cc', maxRequestBytes: config.maxRequestBytes, wsdl, operations, logger, onFault }, config.listen);
+  // A Eucalyptus CC only broadcasts: the status operation stays on the mTLS port.
+  const euca = config.eucalyptus
+    ? await startWsSecListener({ config: config.eucalyptus, clock: deps.clock ?? systemClock, peerRole: 'cc', maxRequestBytes: config.maxRequestBytes, wsdl, operations: { ncBroadcastNetworkInfo: operations.ncBroadcastNetworkInfo! }, logger, onFault }).catch(async (err: unknown) => {
+        await soap.close();
+        throw err;
+      })
+    : undefined;
   const metricsServer = config.metricsListen
     ? await startMetricsServer({
         ...config.metricsListen,
         registry,
         component: 'nc',
-        health: () => ({ ok: true, node: config.nodeName, soapPort: soap.port, held: held.current }),
+        health: () => ({ ok: true, node: config.nodeName, soapPort: soap.port, eucalyptusPort: euca?.port, held: held.current }),
       })
     : undefined;
   logger.info('node controller listening', {
     port: soap.port,
     host: config.listen.host,
     metricsPort: metricsServer?.port,
+    eucalyptusPort: euca?.port,
     gniFile: config.gniFile,
     held: initial,
     certificate: tls.source,
@@ -180,8 +204,9 @@ export async function startNc(config: NcConfig, deps: { logger: Logger; clock?: 
   return {
     port: soap.port,
     metricsPort: metricsServer?.port,
+    eucalyptusPort: euca?.port,
     async stop() {
-      await Promise.all([soap.close(), metricsServer?.close()]);
+      await Promise.all([soap.close(), euca?.close(), metricsServer?.close()]);
     },
   };
 }

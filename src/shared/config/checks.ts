@@ -128,3 +128,22 @@ export function checkFile(file: string, key: string, report: Report, options: { 
     report({ severity: 'error', code: CHECK_CODES.fileMissing, path: key, message: `${file} ${code === 'ENOENT' ? 'does not exist' : `is not ${options.executable ? 'executable' : 'readable'} (${code})`}` });
   }
 }
+
+/**
+ * A lone certificate a daemon trusts without a CA of ours (the Eucalyptus
+ * certificate behind EUCA_WSSEC_CERT): readable, PEM X.509, and within its
+ * validity (expired is a warning: the signature is still checked against its key).
+ */
+export function checkCertificateFile(file: string, key: string, report: Report, now = Date.now()): void {
+  const why = readable(file);
+  if (why !== undefined) {
+    report({ severity: 'error', code: why === 'ENOENT' ? CHECK_CODES.certMissing : CHECK_CODES.unreadable, path: key, message: `${file} ${why === 'ENOENT' ? 'does not exist' : `cannot be read (${why})`}` });
+    return;
+  }
+  try {
+    const x = new X509Certificate(readFileSync(file));
+    if (certificateDaysLeft(x, now) < 0) report({ severity: 'warning', code: CHECK_CODES.certExpired, path: key, message: `${file} expired on ${x.validTo}` });
+  } catch (err) {
+    report({ severity: 'error', code: CHECK_CODES.certInvalid, path: key, message: `${file} is not a PEM X.509 certificate: ${errorMessage(err)}` });
+  }
+}

@@ -1,14 +1,21 @@
 /**
  * The HTTPS SOAP endpoint shared by the cluster and node controllers.
  *
+ * Two kinds of listener share this code (a `Gate`): the HTTPS listener with
+ * mutual TLS (edgenet's own peers), and the opt-in plain-HTTP listener for
+ * Eucalyptus peers whose requests carry a WS-Security X.509 signature
+ * (`startWsSecSoapServer`, wssec.ts). The same size and time limits apply to both.
+ *
  * Order of checks for a POST (each failure is a SOAP Fault, logged, and no
  * handler runs, so nothing changes):
  *   1. size — a declared Content-Length over `maxRequestBytes` (from the head);
- *   2. peer authentication — a client certificate from our CA with the one
- *      allowed role (before a byte of the body is read);
+ *   2. peer authentication, mTLS — a client certificate from our CA with the
+ *      one allowed role (before a byte of the body is read);
  *   3. the body, counted against `maxRequestBytes` and watched for idleness;
  *   4. DOCTYPE / ENTITY markup anywhere in the body;
- *   5. strict XML + SOAP envelope shape; the Body's element picks the operation.
+ *   5. strict XML + SOAP envelope shape; the Body's element picks the operation;
+ *   6. WS-Security listener: the signature, certificate, timestamp and replay
+ *      checks (wssec.ts), and the operation is read from the signed Body.
  * `GET ?wsdl` returns the service's WSDL (public: it is the contract, not data);
  * its service URL is the address the connection was accepted on, never the
  * client's Host header.
@@ -18,19 +25,20 @@
  * `Connection: close` and the socket is destroyed: the body is never drained.
  * Head, request and body-idle timeouts bound slow clients.
  */
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { isAscii } from 'node:buffer';
 import type { Logger } from '../logger.ts';
-import { EdgenetError, errorMessage } from '../errors.ts';
+import { EdgenetError, assertNever, errorMessage } from '../errors.ts';
 import { type TlsMaterial, type Role, serverTlsOptions, peerRole } from '../tls/material.ts';
 import { readLimitedBody, refuseDtd, SoapRequestError, tooLarge } from './guard.ts';
 import { bodyElement, faultEnvelope } from './envelope.ts';
 import { escapeXml, type XmlElement } from './xml.ts';
 import { announcesBody, applyServerTimeouts, declaredLength, httpTimeouts, refuseAndClose, serverTimeoutOptions, type HttpTimeouts } from '../http-guard.ts';
 import { Timing } from './timing.ts';
+import type { WsSecVerifier } from './wssec.ts';
 
 export interface Peer {
   readonly name: string;
@@ -59,6 +67,18 @@ export interface SoapServerOptions {
   readonly timeouts?: Partial<HttpTimeouts>;
 }
 
+/** Who may call a listener, and how that is proven. */
+type Gate =
+  | { readonly kind: 'mtls'; readonly allowedRole: Role }
+  /** Plain HTTP; every request signed with the key of the certificate `verifier` trusts, whose holder plays `role`. */
+  | { readonly kind: 'wssec'; readonly verifier: WsSecVerifier; readonly role: Role };
+
+export interface WsSecServerOptions extends Omit<SoapServerOptions, 'tls' | 'allowedRole'> {
+  readonly verifier: WsSecVerifier;
+  /** The edgenet role the Eucalyptus peer stands in for (the CLC for a CC, the CC for an NC). */
+  readonly peerRole: Role;
+}
+
 export interface RunningServer {
   readonly port: number;
   readonly host: string;
@@ -67,9 +87,28 @@ export interface RunningServer {
 
 export async function startSoapServer(options: SoapServerOptions, listen: { host: string; port: number }): Promise<RunningServer> {
   const timeouts = httpTimeouts(options.timeouts);
-  const server: Server = createServer({ ...serverTlsOptions(options.tls), ...serverTimeoutOptions(timeouts) }, (req, res) => {
-    void handle(options, timeouts, req, res);
+  const gate: Gate = { kind: 'mtls', allowedRole: options.allowedRole };
+  const server: Server = createHttpsServer({ ...serverTlsOptions(options.tls), ...serverTimeoutOptions(timeouts) }, (req, res) => {
+    void handle(options, gate, timeouts, req, res);
   });
+  server.on('tlsClientError', (err: Error) => options.logger.debug('TLS handshake failed', { error: err.message }));
+  return listenOn(server, timeouts, listen);
+}
+
+/**
+ * The Eucalyptus listener (opt-in: EUCA_WSSEC_LISTEN): plain HTTP, separate
+ * from the mTLS port, each request proven by its WS-Security signature.
+ */
+export async function startWsSecSoapServer(options: WsSecServerOptions, listen: { host: string; port: number }): Promise<RunningServer> {
+  const timeouts = httpTimeouts(options.timeouts);
+  const gate: Gate = { kind: 'wssec', verifier: options.verifier, role: options.peerRole };
+  const server: Server = createHttpServer(serverTimeoutOptions(timeouts), (req, res) => {
+    void handle(options, gate, timeouts, req, res);
+  });
+  return listenOn(server, timeouts, listen);
+}
+
+async function listenOn(server: Server, timeouts: HttpTimeouts, listen: { host: string; port: number }): Promise<RunningServer> {
   applyServerTimeouts(server, timeouts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -78,7 +117,6 @@ export async function startSoapServer(options: SoapServerOptions, listen: { host
       resolve();
     });
   });
-  server.on('tlsClientError', (err) => options.logger.debug('TLS handshake failed', { error: err.message }));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
@@ -96,16 +134,18 @@ export async function startSoapServer(options: SoapServerOptions, listen: { host
  * was accepted on. Never the client's `Host` header, which would put
  * client-chosen text into the document.
  */
-export function serviceUrl(socket: { localAddress?: string | undefined; localPort?: number | undefined }): string {
+export function serviceUrl(socket: { localAddress?: string | undefined; localPort?: number | undefined }, scheme: 'https' | 'http'): string {
   const address = socket.localAddress ?? '127.0.0.1';
   const host = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-  return `https://${host.includes(':') ? `[${host}]` : host}:${socket.localPort ?? 0}/`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${socket.localPort ?? 0}/`;
 }
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
 const XML = { 'content-type': 'text/xml; charset=utf-8' } as const;
 
-async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: IncomingMessage, res: ServerResponse): Promise<void> {
+type HandlerOptions = Pick<SoapServerOptions, 'maxRequestBytes' | 'wsdl' | 'operations' | 'logger' | 'onFault'>;
+
+async function handle(options: HandlerOptions, gate: Gate, timeouts: HttpTimeouts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const address = req.socket.remoteAddress ?? '?';
   const url = req.url ?? '/';
   const refuse = (status: number, headers: Record<string, string>, body: string, code: string) => {
@@ -115,7 +155,7 @@ async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: I
   if (req.method === 'GET' && /\?wsdl$/i.test(url)) {
     if (announcesBody(req)) return refuse(400, TEXT, 'GET ?wsdl takes no body\n', 'BAD_REQUEST');
     res.writeHead(200, XML);
-    res.end(options.wsdl.replaceAll('EDGENET_SERVICE_URL', escapeXml(serviceUrl(req.socket))));
+    res.end(options.wsdl.replaceAll('EDGENET_SERVICE_URL', escapeXml(serviceUrl(req.socket, gate.kind === 'mtls' ? 'https' : 'http'))));
     return;
   }
   if (req.method !== 'POST') {
@@ -126,11 +166,7 @@ async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: I
   try {
     // Everything up to the body read is decided from the request head alone.
     if (declaredLength(req, options.maxRequestBytes) === 'too-large') throw tooLarge(options.maxRequestBytes);
-    const who = peerRole(req.socket as TLSSocket);
-    if (!who.ok) throw new SoapRequestError('UNAUTHENTICATED', who.reason, { httpStatus: 403 });
-    if (who.role !== options.allowedRole) {
-      throw new SoapRequestError('FORBIDDEN_ROLE', `certificate ${who.name} has role ${who.role}; only ${options.allowedRole} may call this service`, { httpStatus: 403 });
-    }
+    let who = admitHead(gate, req);
     timing.mark('auth');
     const body = await readLimitedBody(req, options.maxRequestBytes, { idleMs: timeouts.bodyIdleMs });
     timing.mark('body');
@@ -139,8 +175,14 @@ async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: I
     timing.mark('text');
     refuseDtd(text, 'request');
     timing.mark('dtd');
-    const element = bodyElement(text);
+    let element = bodyElement(text);
     timing.mark('parse');
+    if (gate.kind === 'wssec') {
+      const verified = gate.verifier.verify(text);
+      element = verified.operation;
+      who = { name: verified.signer, role: gate.role };
+      timing.mark('wssec');
+    }
     operation = element.name;
     const handler = Object.hasOwn(options.operations, operation) ? options.operations[operation] : undefined;
     if (!handler) throw new SoapRequestError('UNKNOWN_OPERATION', `unknown operation ${operation}`);
@@ -158,5 +200,27 @@ async function handle(options: SoapServerOptions, timeouts: HttpTimeouts, req: I
     options.onFault?.(code);
     if (!res.headersSent) res.writeHead(status, XML);
     res.end(fault);
+  }
+}
+
+/**
+ * What the request head proves. mTLS: the client certificate's name and role,
+ * checked before a byte of the body is read. WS-Security: nothing yet (the
+ * signature is in the body); the name is filled in once it verifies.
+ */
+function admitHead(gate: Gate, req: IncomingMessage): { name: string; role: Role } {
+  switch (gate.kind) {
+    case 'mtls': {
+      const who = peerRole(req.socket as TLSSocket);
+      if (!who.ok) throw new SoapRequestError('UNAUTHENTICATED', who.reason, { httpStatus: 403 });
+      if (who.role !== gate.allowedRole) {
+        throw new SoapRequestError('FORBIDDEN_ROLE', `certificate ${who.name} has role ${who.role}; only ${gate.allowedRole} may call this service`, { httpStatus: 403 });
+      }
+      return { name: who.name, role: who.role };
+    }
+    case 'wssec':
+      return { name: '(unverified)', role: gate.role };
+    default:
+      return assertNever(gate);
   }
 }
