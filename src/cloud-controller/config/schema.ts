@@ -20,8 +20,6 @@ import type { ConfigCode } from './codes.ts';
 import schema from '../../../schemas/network_configuration.schema.json' with { type: 'json' };
 import { NETWORK_MODES } from '../../shared/gni/mode.ts';
 
-export const NETWORK_CONFIGURATION_SCHEMA: unknown = schema;
-
 let compiled: ValidateFunction | undefined;
 
 /** Compiles once per process; compilation costs milliseconds, validation microseconds. */

@@ -91,5 +91,3 @@ export interface ObservedState {
   /** Main-table routes through VNET_PRIVINTERFACE (moved onto the bridge with its addresses). */
   readonly privateRoutes?: readonly ObservedRoute[];
 }
-
-export const EMPTY_TABLE: ObservedTable = { chains: new Map() };
