@@ -19,7 +19,7 @@
  */
 import type { NetfilterTable, Rule } from './rule.ts';
 import { familyMismatch } from './rule.ts';
-import { bridgeRuleArgs } from './bridge-rule-args.ts';
+import { bridgeRuleWords } from './bridge-rule-args.ts';
 import type { SavedRule, SavedTables } from './model.ts';
 import { parseSaveText } from './model.ts';
 import type { RestoreTextOptions } from './iptables.ts';
@@ -34,7 +34,7 @@ const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTIN
 /** One `-A` line of a typed bridge rule. */
 export function ebtablesRuleLine(chain: string, rule: Rule): string {
   if (rule.family !== 'bridge') throw familyMismatch(`ebtables-restore text cannot hold the ${rule.family} rule in chain ${chain}`);
-  return ['-A', chain, ...bridgeRuleArgs(rule)].join(' ');
+  return `-A ${chain} ${bridgeRuleWords(rule).join(' ')}`;
 }
 
 /** One `-A` line of a rule known only by its words (a rule read back from the kernel). */

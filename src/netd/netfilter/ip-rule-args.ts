@@ -19,12 +19,6 @@ import { assertNever } from '../../shared/errors.ts';
 import { familyMismatch } from './rule.ts';
 import type { IpFamily, IpMatch, IpProtocol, IpRule, IpTarget, PortRange } from './rule.ts';
 
-/** A rule's words split where the comment match goes. */
-export interface IpRuleWords {
-  readonly matches: string[];
-  readonly target: string[];
-}
-
 /** Refuses an address of the other family (IPv6 text always has a colon, IPv4 never). */
 function address(family: IpFamily, text: string, what: string): string {
   if (text.includes(':') !== (family === 'ipv6')) {
@@ -45,81 +39,160 @@ function protocolWord(family: IpFamily, p: IpProtocol): string {
   return String(p);
 }
 
-const not = (negate: boolean | undefined): string[] => (negate === true ? ['!'] : []);
+/**
+ * The writers push into one output array (no intermediate arrays per match):
+ * they run for every rule on every sync, twice (the fingerprint and the
+ * restore text), so allocation here shows in the netd benches.
+ */
+function pushNot(out: string[], negate: boolean | undefined): void {
+  if (negate === true) out.push('!');
+}
 
 /** Extension match words (everything but the header options). */
-function extensionWords(family: IpFamily, m: Exclude<IpMatch, { kind: 'addr' | 'iface' | 'proto' }>): string[] {
+function pushExtension(out: string[], family: IpFamily, m: Exclude<IpMatch, { kind: 'addr' | 'iface' | 'proto' }>): void {
   switch (m.kind) {
-    case 'set': return ['-m', 'set', ...not(m.negate), '--match-set', m.set, m.dir];
-    case 'dport': return ['-m', m.proto, '--dport', ports(m.ports)];
-    case 'multiport': return ['-m', 'multiport', '--dports', m.ports.map(ports).join(',')];
+    case 'set':
+      out.push('-m', 'set');
+      pushNot(out, m.negate);
+      out.push('--match-set', m.set, m.dir);
+      return;
+    case 'dport': out.push('-m', m.proto, '--dport', ports(m.ports)); return;
+    case 'multiport': out.push('-m', 'multiport', '--dports', m.ports.map(ports).join(',')); return;
     case 'icmp': {
       const t = m.code === undefined ? String(m.type) : `${m.type}/${m.code}`;
-      return family === 'ipv4' ? ['-m', 'icmp', '--icmp-type', t] : ['-m', 'icmp6', '--icmpv6-type', t];
+      if (family === 'ipv4') out.push('-m', 'icmp', '--icmp-type', t);
+      else out.push('-m', 'icmp6', '--icmpv6-type', t);
+      return;
     }
-    case 'ctstate': return ['-m', 'conntrack', '--ctstate', m.states.join(',')];
-    case 'ctorigdst': return ['-m', 'conntrack', ...not(m.negate), '--ctorigdst', address(family, m.address, 'conntrack original destination')];
-    case 'physdev': return ['-m', 'physdev', m.dir === 'in' ? '--physdev-in' : '--physdev-out', m.name];
-    case 'mark': return ['-m', 'mark', ...not(m.negate), '--mark', m.mark];
-    default: return assertNever(m, 'ip match');
+    case 'ctstate': out.push('-m', 'conntrack', '--ctstate', m.states.join(',')); return;
+    case 'ctorigdst':
+      out.push('-m', 'conntrack');
+      pushNot(out, m.negate);
+      out.push('--ctorigdst', address(family, m.address, 'conntrack original destination'));
+      return;
+    case 'physdev': out.push('-m', 'physdev', m.dir === 'in' ? '--physdev-in' : '--physdev-out', m.name); return;
+    case 'mark':
+      out.push('-m', 'mark');
+      pushNot(out, m.negate);
+      out.push('--mark', m.mark);
+      return;
+    default: assertNever(m, 'ip match');
   }
+}
+
+type HeaderMatch = Extract<IpMatch, { kind: 'addr' | 'iface' | 'proto' }>;
+
+function pushHeader(out: string[], family: IpFamily, m: HeaderMatch | undefined): void {
+  if (m === undefined) return;
+  switch (m.kind) {
+    case 'addr':
+      pushNot(out, m.negate);
+      out.push(m.dir === 'src' ? '-s' : '-d', address(family, m.cidr, m.dir === 'src' ? 'source' : 'destination'));
+      return;
+    case 'iface':
+      pushNot(out, m.negate);
+      out.push(m.dir === 'in' ? '-i' : '-o', m.name);
+      return;
+    case 'proto': out.push('-p', protocolWord(family, m.proto)); return;
+    default: assertNever(m, 'ip header match');
+  }
+}
+
+/** Header options first in iptables-save's order (-s -d -i -o -p; the last of a kind wins), then the extensions in list order. */
+function pushMatches(out: string[], family: IpFamily, matches: readonly IpMatch[]): void {
+  let src: HeaderMatch | undefined;
+  let dst: HeaderMatch | undefined;
+  let iin: HeaderMatch | undefined;
+  let iout: HeaderMatch | undefined;
+  let proto: HeaderMatch | undefined;
+  let extensions = false;
+  for (const m of matches) {
+    if (m.kind === 'addr') {
+      if (m.dir === 'src') src = m;
+      else dst = m;
+    } else if (m.kind === 'iface') {
+      if (m.dir === 'in') iin = m;
+      else iout = m;
+    } else if (m.kind === 'proto') proto = m;
+    else extensions = true;
+  }
+  pushHeader(out, family, src);
+  pushHeader(out, family, dst);
+  pushHeader(out, family, iin);
+  pushHeader(out, family, iout);
+  pushHeader(out, family, proto);
+  if (!extensions) return;
+  for (const m of matches) if (m.kind !== 'addr' && m.kind !== 'iface' && m.kind !== 'proto') pushExtension(out, family, m);
 }
 
 function matchWords(family: IpFamily, matches: readonly IpMatch[]): string[] {
-  let src: string[] = [];
-  let dst: string[] = [];
-  let iin: string[] = [];
-  let iout: string[] = [];
-  let proto: string[] = [];
-  const ext: string[] = [];
-  for (const m of matches) {
-    switch (m.kind) {
-      case 'addr': {
-        const words = [...not(m.negate), m.dir === 'src' ? '-s' : '-d', address(family, m.cidr, m.dir === 'src' ? 'source' : 'destination')];
-        if (m.dir === 'src') src = words;
-        else dst = words;
-        break;
-      }
-      case 'iface': {
-        const words = [...not(m.negate), m.dir === 'in' ? '-i' : '-o', m.name];
-        if (m.dir === 'in') iin = words;
-        else iout = words;
-        break;
-      }
-      case 'proto': proto = ['-p', protocolWord(family, m.proto)]; break;
-      default: ext.push(...extensionWords(family, m));
-    }
-  }
-  return [...src, ...dst, ...iin, ...iout, ...proto, ...ext];
+  const out: string[] = [];
+  pushMatches(out, family, matches);
+  return out;
 }
 
-function targetWords(family: IpFamily, t: IpTarget): string[] {
+function pushTarget(out: string[], family: IpFamily, t: IpTarget): void {
   switch (t.kind) {
-    case 'accept': return ['-j', 'ACCEPT'];
-    case 'drop': return ['-j', 'DROP'];
-    case 'return': return ['-j', 'RETURN'];
-    case 'jump': return ['-j', t.chain];
+    case 'accept': out.push('-j', 'ACCEPT'); return;
+    case 'drop': out.push('-j', 'DROP'); return;
+    case 'return': out.push('-j', 'RETURN'); return;
+    case 'jump': out.push('-j', t.chain); return;
     case 'dnat': {
       const a = address(family, t.address, 'DNAT address');
       const to = t.port === undefined ? a : family === 'ipv4' ? `${a}:${t.port}` : `[${a}]:${t.port}`;
-      return ['-j', 'DNAT', '--to-destination', to];
+      out.push('-j', 'DNAT', '--to-destination', to);
+      return;
     }
-    case 'snat': return ['-j', 'SNAT', '--to-source', address(family, t.address, 'SNAT address')];
-    case 'set-mark': return ['-j', 'MARK', '--set-xmark', `${t.mark}/${t.mask}`];
-    case 'masquerade': return ['-j', 'MASQUERADE'];
-    default: return assertNever(t, 'ip target');
+    case 'snat': out.push('-j', 'SNAT', '--to-source', address(family, t.address, 'SNAT address')); return;
+    case 'set-mark': out.push('-j', 'MARK', '--set-xmark', `${t.mark}/${t.mask}`); return;
+    case 'masquerade': out.push('-j', 'MASQUERADE'); return;
+    default: assertNever(t, 'ip target');
   }
 }
 
-/** The rule's words, matches and target apart. */
-export function ipRuleWords(rule: IpRule): IpRuleWords {
-  return { matches: matchWords(rule.family, rule.matches), target: targetWords(rule.family, rule.target) };
+/**
+ * A rule's words, memoized by its matches array (which a rule and its
+ * fingerprint-tagged copy share: the tag changes only the comment), so the
+ * fingerprint and the restore writer of one sync compute them once. Rules are
+ * immutable data, so the memo is invisible; the target and family are checked
+ * because two rules may share one matches array.
+ */
+interface Words {
+  readonly family: IpFamily;
+  readonly target: IpTarget;
+  readonly words: readonly string[];
+  /** Index of the target's first word (where the comment match goes). */
+  readonly targetAt: number;
+}
+
+const WORDS = new WeakMap<readonly IpMatch[], Words>();
+
+function wordsOf(rule: IpRule): Words {
+  const hit = WORDS.get(rule.matches);
+  if (hit !== undefined && hit.target === rule.target && hit.family === rule.family) return hit;
+  const words: string[] = [];
+  pushMatches(words, rule.family, rule.matches);
+  const targetAt = words.length;
+  pushTarget(words, rule.family, rule.target);
+  const entry: Words = { family: rule.family, target: rule.target, words, targetAt };
+  WORDS.set(rule.matches, entry);
+  return entry;
+}
+
+/**
+ * The full words of a rule into `out`, with `between` (the comment match, if
+ * any) placed between the matches and the target.
+ */
+export function pushIpRuleWords(out: string[], rule: IpRule, between?: readonly string[]): void {
+  const w = wordsOf(rule);
+  for (let i = 0; i < w.targetAt; i++) out.push(w.words[i] as string);
+  if (between !== undefined) for (const word of between) out.push(word);
+  for (let i = w.targetAt; i < w.words.length; i++) out.push(w.words[i] as string);
 }
 
 /** The words after `-A <chain>` without the comment match (the fingerprint's input). */
 export function ipRuleArgs(rule: IpRule): string[] {
-  const w = ipRuleWords(rule);
-  return [...w.matches, ...w.target];
+  return [...wordsOf(rule).words];
 }
 
 /** Match words of a hook (the part before its `-j <chain>`). */

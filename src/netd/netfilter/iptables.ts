@@ -22,7 +22,7 @@ import type { IpFamily, IpRule, NetfilterTable, Rule } from './rule.ts';
 import type { SavedRule, SavedTables } from './model.ts';
 import { parseSaveText } from './model.ts';
 import { familyMismatch } from './rule.ts';
-import { ipRuleWords } from './ip-rule-args.ts';
+import { pushIpRuleWords } from './ip-rule-args.ts';
 import { canonicalProtocol } from './protocols.ts';
 import { quoteArg } from './tokens.ts';
 
@@ -45,14 +45,17 @@ const COMMENT = (comment: string): string[] => (comment === '' ? [] : ['-m', 'co
 
 /** The full argument list of a rule as restore/save show it: comment match right before the target. */
 export function iptablesRuleArgs(rule: IpRule): string[] {
-  const w = ipRuleWords(rule);
-  return [...w.matches, ...COMMENT(rule.comment), ...w.target];
+  const out: string[] = [];
+  pushIpRuleWords(out, rule, rule.comment === '' ? undefined : COMMENT(rule.comment));
+  return out;
 }
 
 /** One `-A` line (without newline) of a typed rule of either IP family. */
 export function iptablesRuleLine(chain: string, rule: Rule): string {
   if (rule.family === 'bridge') throw familyMismatch('a bridge (ebtables) rule cannot be written as an iptables rule');
-  return ['-A', chain, ...iptablesRuleArgs(rule)].map(formatArg).join(' ');
+  let line = `-A ${formatArg(chain)}`;
+  for (const arg of iptablesRuleArgs(rule)) line += ` ${formatArg(arg)}`;
+  return line;
 }
 
 /** One `-A` line of a rule known only by its words (a rule read back from the kernel). */
