@@ -160,6 +160,7 @@ export const ERROR_CODES = {
   INVALID_NODE_NAME: 'A node name is not an IPv4 address (Eucalyptus names nodes by address).',
   INVALID_URL: 'A CC or NC URL is not https://HOST:PORT/.',
   NETWORK_NOT_CONFIGURED: 'cloud.network.network_configuration is not set yet.',
+  CLUSTER_WITHOUT_CC_ADDRESS: 'A registered cluster has no CC address: the CLC builds no document rather than one every Eucalyptus 4.4 eucanetd refuses (enabledCCIp is mandatory) or one that drops the cluster\'s nodes.',
   UNKNOWN_PROPERTY: 'No property by that name.',
   INVALID_PROPERTY: 'A property value that fails validation; the diagnostics say why.',
   INVALID_CONFIGURATION: 'A network configuration document that fails validation (CLI offline check, or an invalid document handed to explode).',

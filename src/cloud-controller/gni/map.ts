@@ -11,15 +11,29 @@
  *   are dropped from `subnets` (only extra no-SNAT networks stay); clusters
  *   in property order, each with its registered nodes (sorted by name) and
  *   each node's instance ids (sorted), `enabledCCIp` = the registered
- *   cluster's ccIp (omitted when the cluster is configured but not
- *   registered); a subnet's `name` is its address, as in Eucalyptus;
+ *   cluster's ccIp; a subnet's `name` is its address, as in Eucalyptus;
  *   `publicGateway` only when the property sets PublicGateway (Eucalyptus
  *   4.4 NetworkInfoBroadcasts does the same); clusters sharing one subnet
  *   each carry it, with their own pools;
+ * - what a Eucalyptus 4.4 eucanetd requires is always there (its
+ *   `gni_validate`, net/euca_gni.c, refuses the whole document otherwise and
+ *   keeps its old state; docs/gni.md "What a 4.4 eucanetd accepts"):
+ *   - `instanceDNSServers` never empty: with none configured (property and
+ *     `system.dns.nameserveraddress`), 127.0.0.1, the value Eucalyptus 4.4
+ *     sent in that case (NetworkInfoBroadcasts.buildNetworkConfiguration's
+ *     fallback through NetworkConfigurations.loadSystemNameservers);
+ *   - `enabledCCIp` on every cluster: a cluster configured in the property
+ *     but not registered is left out of the document, as Eucalyptus 4.4
+ *     built its clusters from the registered ones (it has no node, so no
+ *     node hosts anything in it); a registered cluster without an address
+ *     (registration refuses one, so only a damaged store has it) stops the
+ *     build with CLUSTER_WITHOUT_CC_ADDRESS — leaving it out would tell its
+ *     nodes to drop their instances' rules;
  * - property unset (config undefined): a document of the default mode with
- *   `enabledCLCIp`, no clusters and therefore no instances and no groups —
- *   it tells every node to lay down nothing, which is correct for a cloud
- *   with no network configuration;
+ *   `enabledCLCIp`, Eucalyptus's default DNS domain and server (what 4.4 sent
+ *   without a property, and what its eucanetd requires), no clusters and
+ *   therefore no instances and no groups — it tells every node to lay down
+ *   nothing, which is correct for a cloud with no network configuration;
  * - instances cloud-wide, sorted by id, limited to those on a registered node
  *   of a cluster present in the property, with a private IP and at least one
  *   existing group (`includedInstances`); `publicIp` omitted when none; group
@@ -42,6 +56,8 @@ import type { CloudSnapshot, SnapshotGroup, SnapshotInstance, SnapshotRule } fro
 import type { ExplodedCluster, ExplodedSubnet } from '../config/types.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
+import { EdgenetError } from '../../shared/errors.ts';
+import { DEFAULT_EXPLODE_INPUTS } from '../config/explode.ts';
 import type { ClcNetworkMode, GniContent } from '../modes/mode.ts';
 import { clcMode } from '../modes/registry.ts';
 
@@ -166,10 +182,29 @@ export interface NodeEntry {
   readonly instanceIds: string[];
 }
 
+/**
+ * The name server Eucalyptus 4.4 sent when none was configured: the default
+ * of `system.dns.nameserveraddress`, which NetworkConfigurations
+ * .loadSystemNameservers also falls back to. A 4.4 eucanetd refuses a
+ * document without one.
+ */
+export const FALLBACK_DNS_SERVER = '127.0.0.1';
+
+/** Eucalyptus's default instance DNS domain (`cloud.vmstate.instance_subdomain` ".eucalyptus" + ".internal"). */
+export const DEFAULT_DNS_DOMAIN = `${DEFAULT_EXPLODE_INPUTS.instanceSubdomain.replace(/^\.+/, '')}.internal`;
+
 export function mapConfiguration(snapshot: CloudSnapshot, options: ConfigurationOptions): GniConfiguration {
   const config = snapshot.config;
   if (config === undefined) {
-    return { mode: DEFAULT_NETWORK_MODE, publicIps: [], enabledClcIp: snapshot.clcIp, instanceDnsServers: [], subnets: [], clusters: [] };
+    return {
+      mode: DEFAULT_NETWORK_MODE,
+      publicIps: [],
+      enabledClcIp: snapshot.clcIp,
+      instanceDnsDomain: DEFAULT_DNS_DOMAIN,
+      instanceDnsServers: [FALLBACK_DNS_SERVER],
+      subnets: [],
+      clusters: [],
+    };
   }
   const node = options.node ?? (({ name, instanceIds }: NodeEntry): GniNode => ({ name, instanceIds }));
   // (cluster, node) → instance ids; `included` is already sorted by id.
@@ -182,27 +217,27 @@ export function mapConfiguration(snapshot: CloudSnapshot, options: Configuration
     else list.push(inst.id);
   }
   const registered = new Map(snapshot.clusters.map((c) => [c.name, c]));
-  const clusters: GniCluster[] = config.Clusters.map((c) => {
+  const clusters: GniCluster[] = [];
+  for (const c of config.Clusters) {
     const reg = registered.get(c.Name);
-    const nodes: GniNode[] = [...(reg?.nodes ?? [])]
+    if (reg === undefined) continue;
+    if (reg.ccIp === '') {
+      throw new EdgenetError('CLUSTER_WITHOUT_CC_ADDRESS', `cluster ${c.Name} is registered without a CC address: set one (edgenet cluster update ${c.Name} --cc-ip ADDRESS) so the document can carry its enabledCCIp`, {
+        details: { cluster: c.Name },
+      });
+    }
+    const nodes: GniNode[] = [...reg.nodes]
       .sort((a, b) => cmp(a.name, b.name))
       .map((n) => node({ cluster: c, name: n.name, instanceIds: byCluster.get(c.Name)?.get(n.name) ?? [] }));
-    return {
-      name: c.Name,
-      subnet: subnetOf(c.Subnet),
-      ...(reg === undefined || reg.ccIp === '' ? {} : { enabledCcIp: reg.ccIp }),
-      macPrefix: c.MacPrefix,
-      privateIps: [...c.PrivateIps],
-      nodes,
-    };
-  });
+    clusters.push({ name: c.Name, subnet: subnetOf(c.Subnet), enabledCcIp: reg.ccIp, macPrefix: c.MacPrefix, privateIps: [...c.PrivateIps], nodes });
+  }
   const usedSubnets = new Set(config.Clusters.map((c) => `${c.Subnet.Subnet}/${c.Subnet.Netmask}`));
   return {
     mode: config.Mode,
     publicIps: [...config.PublicIps],
     enabledClcIp: snapshot.clcIp,
     instanceDnsDomain: config.InstanceDnsDomain,
-    instanceDnsServers: [...config.InstanceDnsServers],
+    instanceDnsServers: config.InstanceDnsServers.length > 0 ? [...config.InstanceDnsServers] : [FALLBACK_DNS_SERVER],
     ...(config.PublicGateway === undefined ? {} : { publicGateway: config.PublicGateway }),
     subnets: config.Subnets.filter((s) => !usedSubnets.has(`${s.Subnet}/${s.Netmask}`)).map(subnetOf),
     clusters,

@@ -4,6 +4,7 @@
  * sequence 1 and compared byte for byte with `expected.xml`.
  * `UPDATE_GOLDEN=1` rewrites the expected files. Every scenario also checks
  * that the document parses back to the same model, validates without errors,
+ * is accepted by a Eucalyptus 4.4 eucanetd (test/helpers/eucanetd44.ts),
  * and is independent of the snapshot's list order.
  */
 import { test } from 'node:test';
@@ -15,6 +16,7 @@ import type { CloudSnapshot } from '../../../src/cloud-controller/contracts.ts';
 import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
 import { parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
+import { eucanetd44Refusals } from '../../helpers/eucanetd44.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const update = process.env.UPDATE_GOLDEN === '1';
@@ -73,6 +75,10 @@ for (const name of scenarios) {
     assert.deepEqual(parsed.diagnostics.filter((d) => d.severity === 'error'), []);
   });
 
+  test(`golden ${name}: a Eucalyptus 4.4 eucanetd accepts it (4.4 acceptance)`, () => {
+    assert.deepEqual(eucanetd44Refusals(scenario(name).xml), []);
+  });
+
   test(`golden ${name}: independent of snapshot order, equal version`, () => {
     const { doc, xml } = scenario(name);
     const again = buildGni(shuffled(loadSnapshot(join(here, name))), { sequence: 1 });
@@ -98,13 +104,14 @@ test('one-cluster: nodes sorted, instance ids sorted per node, empty node kept',
   ]);
 });
 
-test('two-clusters: cluster subnets dropped from subnets, extra subnet kept, unconfigured cluster and unregistered node left out', () => {
+test('two-clusters: cluster subnets dropped from subnets, extra subnet kept, unconfigured cluster, unregistered cluster and unregistered node left out', () => {
   const { doc, xml } = scenario('two-clusters');
   assert.deepEqual(doc.configuration.subnets, [{ name: '192.168.50.0', subnet: '192.168.50.0', netmask: '255.255.255.0', gateway: '192.168.50.1' }]);
-  assert.deepEqual(doc.configuration.clusters.map((c) => c.name), ['zone-b', 'zone-a', 'zone-c']);
-  const zoneC = doc.configuration.clusters[2];
-  assert.equal(zoneC?.enabledCcIp, undefined);
-  assert.deepEqual(zoneC?.nodes, []);
+  // zone-c is configured but not registered: Eucalyptus 4.4 built clusters from the registered
+  // ones (NetworkInfoBroadcasts.buildNetworkConfiguration), and a 4.4 eucanetd refuses a cluster
+  // without enabledCCIp (euca_gni.c gni_cluster_validate).
+  assert.deepEqual(doc.configuration.clusters.map((c) => [c.name, c.enabledCcIp]), [['zone-b', '10.0.0.7'], ['zone-a', '10.0.0.6']]);
+  assert.ok(!xml.includes('zone-c'));
   assert.deepEqual(doc.instances.map((i) => i.name), ['i-aaaa0001', 'i-bbbb0001', 'i-bbbb0002']);
   assert.ok(!xml.includes('zone-unconfigured') && !xml.includes('sg-000000d1'));
   assert.deepEqual(doc.instances[1]?.securityGroups, ['sg-000000b1', 'sg-000000a1'], 'launch order kept');
@@ -146,7 +153,12 @@ test('deleted-source-group: rules naming the deleted group are dropped, and so i
 
 test('no-config: EDGE mode, the CLC address, no clusters, no instances, no groups', () => {
   const { doc } = scenario('no-config');
-  assert.deepEqual(doc.configuration, { mode: 'EDGE', publicIps: [], enabledClcIp: '10.0.0.5', instanceDnsServers: [], subnets: [], clusters: [] });
+  // The DNS domain and server Eucalyptus 4.4 sent without a property (NetworkInfoBroadcasts.groovy
+  // buildNetworkConfiguration: INSTANCE_SUBDOMAIN + ".internal", nameservers falling back to
+  // 127.0.0.1), which a 4.4 eucanetd requires (euca_gni.c gni_validate).
+  assert.deepEqual(doc.configuration, {
+    mode: 'EDGE', publicIps: [], enabledClcIp: '10.0.0.5', instanceDnsDomain: 'eucalyptus.internal', instanceDnsServers: ['127.0.0.1'], subnets: [], clusters: [],
+  });
   assert.deepEqual(doc.instances, []);
   assert.deepEqual(doc.securityGroups, []);
 });

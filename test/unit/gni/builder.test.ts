@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
 import type { CloudSnapshot } from '../../../src/cloud-controller/contracts.ts';
 import { parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
+import { eucanetd44Refusals } from '../../helpers/eucanetd44.ts';
 import { validateGni } from '../../../src/shared/gni/validate.ts';
 import { gniVersion } from '../../../src/shared/gni/version.ts';
 import { syntheticSnapshot } from '../../fixtures/gni/synthetic.ts';
@@ -14,9 +15,10 @@ import { seededRng } from '../../fixtures/gni/prng.ts';
 
 const small = () => syntheticSnapshot({ instances: 300, groups: 40, rulesPerGroup: 6, clusters: 3, nodesPerCluster: 4, seed: 7 });
 
-test('a synthetic cloud builds a document that validates and round-trips', () => {
+test('a synthetic cloud builds a document that validates, round-trips and a 4.4 eucanetd accepts', () => {
   const doc = buildGni(small(), { sequence: 3 });
   assert.deepEqual(validateGni(doc).filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(eucanetd44Refusals(serializeGni(doc)), []);
   assert.equal(doc.instances.length, 300);
   assert.equal(doc.sequence, 3);
   const r = parseGni(serializeGni(doc));
@@ -109,7 +111,7 @@ test('serializing a built document (or a {...doc, sequence} copy) reuses the has
   assert.ok(!serializeGni(fewer).includes(`instance name="${doc.instances[0]?.name}"`));
 });
 
-test('whatever the store holds (deleted groups, unknown nodes and clusters, missing IPs), the document validates', () => {
+test('whatever the store holds (deleted groups, unknown nodes and clusters, missing IPs, no DNS servers), the document validates and a 4.4 eucanetd accepts it', () => {
   const rng = seededRng(99);
   for (let round = 0; round < 20; round++) {
     const base = syntheticSnapshot({ instances: 60, groups: 8, rulesPerGroup: 5, clusters: 2, nodesPerCluster: 2, seed: round });
@@ -117,8 +119,9 @@ test('whatever the store holds (deleted groups, unknown nodes and clusters, miss
     assert.ok(config);
     const snap: CloudSnapshot = {
       ...base,
-      config: rng.chance(0.2) ? { ...config, Clusters: config.Clusters.slice(1) } : config,
-      clusters: rng.chance(0.2) ? base.clusters.map((c) => ({ ...c, nodes: c.nodes.slice(1) })) : base.clusters,
+      config: rng.chance(0.2) ? { ...config, Clusters: config.Clusters.slice(1) } : rng.chance(0.2) ? { ...config, InstanceDnsServers: [] } : config,
+      // A configured cluster whose CC is not registered (yet), or a registered one that lost a node.
+      clusters: rng.chance(0.2) ? base.clusters.slice(1) : rng.chance(0.2) ? base.clusters.map((c) => ({ ...c, nodes: c.nodes.slice(1) })) : base.clusters,
       groups: base.groups.filter(() => !rng.chance(0.3)),
       instances: base.instances.map((i) =>
         rng.chance(0.1) ? { ...i, node: '192.0.2.254' } : rng.chance(0.05) ? { ...i, privateIp: '' } : rng.chance(0.05) ? { ...i, cluster: 'gone' } : i,
@@ -126,6 +129,7 @@ test('whatever the store holds (deleted groups, unknown nodes and clusters, miss
     };
     const doc = buildGni(snap, {});
     assert.deepEqual(validateGni(doc).filter((d) => d.severity === 'error'), [], `round ${round}`);
+    assert.deepEqual(eucanetd44Refusals(serializeGni(doc)), [], `round ${round}`);
     const r = parseGni(serializeGni(doc));
     assert.ok(r.ok, `round ${round}`);
     assert.deepEqual(r.value, doc);

@@ -16,6 +16,7 @@ import { serializeWithBody } from '../../../src/shared/gni/serialize.ts';
 import type { CloudSnapshot, SnapshotGroup, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
 import { syntheticSnapshot } from '../../fixtures/gni/synthetic.ts';
 import { seededRng } from '../../fixtures/gni/prng.ts';
+import { eucanetd44Refusals } from '../../helpers/eucanetd44.ts';
 
 /** One encoder for the whole file: its caches carry over from build to build, as the broadcaster's do. */
 const encoder = new GniEncoder();
@@ -32,6 +33,7 @@ function assertSameAsScratch(s: CloudSnapshot, step: string): void {
   const preview = buildGni(s);
   assert.deepStrictEqual({ ...preview, sequence: 3 }, scratch, step);
   assert.equal(serializeGni({ ...preview, sequence: 3 }), text, step);
+  assert.deepEqual(eucanetd44Refusals(text), [], `${step}: a 4.4 eucanetd would refuse the document`);
 }
 
 test('incremental build = from-scratch build after random identity-preserving changes', () => {
@@ -104,10 +106,10 @@ test('incremental build = from-scratch build after random identity-preserving ch
     },
     config() {
       if (s.config === undefined) return s;
-      return { ...s, config: { ...s.config, InstanceDnsServers: [`192.0.2.${rng.int(50, 60)}`] } };
+      return { ...s, config: { ...s.config, InstanceDnsServers: rng.chance(0.2) ? [] : [`192.0.2.${rng.int(50, 60)}`] } };
     },
     clusters() {
-      const list = s.clusters.map((c, i) => (i === 0 ? { ...c, nodes: c.nodes.slice(0, rng.int(1, 3)), ccIp: rng.pick(['192.0.2.1', '']) } : c));
+      const list = s.clusters.map((c, i) => (i === 0 ? { ...c, nodes: c.nodes.slice(0, rng.int(1, 3)), ccIp: rng.pick(['192.0.2.1', '192.0.2.2']) } : c));
       return { ...s, clusters: list };
     },
     clcIp() {
