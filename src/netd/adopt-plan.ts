@@ -115,12 +115,14 @@ export function planAdopt(desired: DesiredState, observed: ObservedState, footpr
   }
 
   // Assemble: sync steps up to and including the table switch, other tables'
-  // removals, the rest of the sync (set destroy, addresses) with eucanetd's
-  // extra /32s beside the others, eucanetd's dhcpd stop, then our processes.
+  // removals, the rest of the sync (set destroy, addresses, our process
+  // config), eucanetd's extra /32s, eucanetd's dhcpd stop, then our starts.
   const steps: AdoptStep[] = [];
   const lastTable = syncSteps.reduce((at, s, i) => (isTableStep(s) ? i : at), -1);
+  // eucanetd's dhcpd stops right before ours starts (after our config is written): the shortest DHCP gap.
+  const firstStart = syncSteps.findIndex((s) => s.kind === 'process-start' || s.kind === 'process-restart');
   const firstProcess = syncSteps.findIndex(isProcessStep);
-  const processAt = firstProcess < 0 ? syncSteps.length : firstProcess;
+  const processAt = firstStart >= 0 ? firstStart : firstProcess >= 0 ? firstProcess : syncSteps.length;
   let removalsPlaced = false;
   const placeRemovals = () => {
     if (!removalsPlaced) steps.push(...removals);
