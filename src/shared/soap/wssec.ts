@@ -193,7 +193,7 @@ export class WsSecVerifier {
     } catch (err) {
       fail('WSSEC_UNTRUSTED_CERTIFICATE', errorMessage(err));
     }
-    if (!der!.equals(this.certificateDer)) fail('WSSEC_UNTRUSTED_CERTIFICATE', 'the BinarySecurityToken is not the configured Eucalyptus certificate (EUCA_WSSEC_CERT)');
+    if (!der!.equals(this.certificateDer)) fail('WSSEC_UNTRUSTED_CERTIFICATE', `the BinarySecurityToken (${presentedSubject(der!)}) is not the configured Eucalyptus certificate (EUCA_WSSEC_CERT)`);
   }
 
   /** Returns the end of the acceptance window (epoch ms, before skew). */
@@ -206,6 +206,15 @@ export class WsSecVerifier {
     if (created! > now + this.skewMs) fail('WSSEC_EXPIRED', `the Timestamp was created ${Math.round((created! - now) / 1000)} s in the future (allowed skew ${this.skewMs / 1000} s)`);
     if (end < now - this.skewMs) fail('WSSEC_EXPIRED', `the Timestamp expired ${Math.round((now - end) / 1000)} s ago (allowed skew ${this.skewMs / 1000} s)`);
     return end;
+  }
+}
+
+/** The subject of a presented certificate, for the operator's log (which file to configure); never trusted. */
+function presentedSubject(der: Buffer): string {
+  try {
+    return `subject ${new X509Certificate(der).subject.replace(/\n/g, ', ')}`;
+  } catch {
+    return 'not a certificate';
   }
 }
 
