@@ -5,7 +5,7 @@
  * Eucalyptus 4.4's `eucalyptusMessage` base fields (correlationId, userId,
  * statusMessage, return, epoch, services*, disabledServices*, notreadyServices*,
  * nodeName) — read leniently, only the ones we use are kept — then optional
- * `appliedVersion`, optional `version`, required `networkInfo` (the GNI XML,
+ * `version`, optional `appliedVersion`, required `networkInfo` (the GNI XML,
  * Base64), and edgenet's optional additions `sequence`, `generation` (the CLC
  * database's epoch, see shared/freshness.ts) and `nodes/node{name,url}` (the
  * CC's node controllers, known to the CLC from node registration).
@@ -171,7 +171,17 @@ export function parseBroadcast(el: XmlElement): BroadcastRequest {
   };
 }
 
+/**
+ * The reply to a broadcast. An edgenet sender always sends `sequence`; a
+ * request without one comes from a Eucalyptus CLC or CC (or is one relayed
+ * unchanged), whose WSDL's `broadcastNetworkInfoResponseType` adds nothing to
+ * the base message (Eucalyptus 4.4.2 wsdl/eucalyptus_cc.wsdl) and whose CC sets
+ * `statusMessage` only on error (eucalyptus-edge.md §6.1). It gets exactly
+ * that: correlationId, userId, return — no edgenet element its reader does
+ * not know, no status text it could take for an error.
+ */
 export function broadcastReplyInner(req: BroadcastRequest, reply: BroadcastReply): string {
+  if (req.sequence === undefined) return fieldsXml({ correlationId: req.correlationId, userId: req.userId, return: true });
   return fieldsXml({
     correlationId: req.correlationId,
     userId: req.userId,

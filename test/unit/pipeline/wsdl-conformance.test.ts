@@ -91,6 +91,21 @@ const messages: readonly Message[] = [
   { what: 'NC reply ncDescribeNetworkStatusResponse', service: 'node-controller', xml: envelope('ncDescribeNetworkStatusResponse', statusReplyInner({ nodes: [fullNode] })) },
 ];
 
+/** The base `eucalyptusMessage` elements of Eucalyptus 4.4.2 wsdl/eucalyptus_cc.wsdl, all its `broadcastNetworkInfoResponseType` has. */
+const EUCALYPTUS_REPLY_ELEMENTS = ['correlationId', 'userId', 'statusMessage', 'return', 'epoch', 'services', 'disabledServices', 'notreadyServices', 'nodeName'];
+
+test('wsdl: the reply to a Eucalyptus (unsequenced) broadcast carries only what Eucalyptus\'s WSDL defines, and no statusMessage', () => {
+  // A Eucalyptus 4.4 CLC's request: base fields, version, networkInfo, no sequence (eucalyptus-edge.md §4.1).
+  const euca: BroadcastRequest = { correlationId: '5c0ffee0-1111-2222-3333-444455556666', userId: 'eucalyptus', version: 'a1b2c3d4', networkInfo: 'PHgvPg==' };
+  for (const [service, op] of [['cluster-controller', 'BroadcastNetworkInfoResponse'], ['node-controller', 'ncBroadcastNetworkInfoResponse']] as const) {
+    const xml = envelope(op, broadcastReplyInner(euca, fullReply));
+    assert.deepEqual(checkBody(schemas[service], xml), [], service);
+    const names = bodyElement(xml).children.map((c) => c.name);
+    assert.deepEqual(names, ['correlationId', 'userId', 'return'], service);
+    assert.ok(names.every((n) => EUCALYPTUS_REPLY_ELEMENTS.includes(n)));
+  }
+});
+
 for (const m of messages) {
   test(`wsdl: ${m.what} conforms to ${m.service}.wsdl (qualified, in sequence order, every field typed)`, () => {
     assert.deepEqual(checkBody(schemas[m.service], m.xml), []);
@@ -146,11 +161,11 @@ test('readers: every field written is read back, from qualified and from unquali
   assert.throws(() => responseElement(faultEnvelope('Client', 'STALE_SEQUENCE', 'older')), (e: unknown) => e instanceof SoapFault && e.code === 'STALE_SEQUENCE');
 });
 
-test('readers: a Eucalyptus-prefixed (ns1:) qualified request is read like ours (Eucalyptus 4.4 CLC shape, eucalyptus-edge.md §4.1)', () => {
+test('readers: a Eucalyptus-prefixed (ns1:) qualified request is read like ours (Eucalyptus 4.4 CLC shape: eucalyptus-edge.md §4.1, element order of 4.4.2 wsdl/eucalyptus_cc.wsdl)', () => {
   const euca =
     `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
     `<ns1:BroadcastNetworkInfo xmlns:ns1="${EUCA_NS}"><ns1:correlationId>c</ns1:correlationId><ns1:userId>eucalyptus</ns1:userId>` +
-    `<ns1:version>a1b2c3d4</ns1:version><ns1:networkInfo>PHgvPg==</ns1:networkInfo></ns1:BroadcastNetworkInfo></soapenv:Body></soapenv:Envelope>`;
+    `<ns1:version>a1b2c3d4</ns1:version><ns1:appliedVersion>0f0e0d0c</ns1:appliedVersion><ns1:networkInfo>PHgvPg==</ns1:networkInfo></ns1:BroadcastNetworkInfo></soapenv:Body></soapenv:Envelope>`;
   assert.deepEqual(checkBody(schemas['cluster-controller'], euca), []);
   const req = parseBroadcast(bodyElement(euca));
   assert.equal(req.version, 'a1b2c3d4');
