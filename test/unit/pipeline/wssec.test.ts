@@ -100,6 +100,8 @@ interface SignOptions {
   readonly token?: KeyPair;
   readonly sha256?: boolean;
   readonly excludeReferencesFromSigning?: string[];
+  /** Reference transforms (default: exclusive c14n only, as Rampart/C and WSS4J send). */
+  readonly transforms?: string[];
   /** Sign as if the clock read this (epoch ms). */
   readonly at?: number;
 }
@@ -110,7 +112,7 @@ function sign(xml: string, o: SignOptions = {}): string {
   const signer = new soap.WSSecurityCert(by.key, (o.token ?? by).cert, '', {
     signatureAlgorithm: o.sha256 ? RSA_SHA256 : RSA_SHA1,
     digestAlgorithm: o.sha256 ? SHA256 : SHA1,
-    signatureTransformations: [EXC_C14N],
+    signatureTransformations: o.transforms ?? [EXC_C14N],
     excludeReferencesFromSigning: o.excludeReferencesFromSigning ?? [],
   });
   if (o.at === undefined) return signer.postProcess(xml, 'soapenv');
@@ -187,6 +189,8 @@ test('CC: unsigned, tampered, wrongly signed, uncovered, expired and replayed br
     refused(() => ccPost(sign(eucaEnvelope('BroadcastNetworkInfo', 'c5'), { excludeReferencesFromSigning: ['Body'] })), 'WSSEC_BAD_SIGNATURE'));
   await t.test('signature not covering the timestamp', () =>
     refused(() => ccPost(sign(eucaEnvelope('BroadcastNetworkInfo', 'c6'), { excludeReferencesFromSigning: ['Timestamp'] })), 'WSSEC_BAD_SIGNATURE'));
+  await t.test('a transform other than exclusive c14n (the soap package\'s default adds enveloped-signature)', () =>
+    refused(() => ccPost(sign(eucaEnvelope('BroadcastNetworkInfo', 'c9'), { transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', EXC_C14N] })), 'WSSEC_BAD_SIGNATURE'));
   await t.test('expired (signed 30 minutes ago; Expires is Created + 10 min)', () =>
     refused(() => ccPost(sign(eucaEnvelope('BroadcastNetworkInfo', 'c7'), { at: Date.now() - 30 * 60_000 })), 'WSSEC_EXPIRED'));
   await t.test('created an hour in the future', () =>
