@@ -69,9 +69,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'cloud-controller/broadcast': [
     'shared', 'shared/gni', 'shared/soap', 'shared/tls', 'cloud-controller/gni', 'cloud-controller/snapshot', 'cloud-controller/contracts.ts',
   ],
-  // Importing a Eucalyptus cloud's state: reads a GNI model, writes through the services in one transaction.
+  // Importing a Eucalyptus cloud's state: reads a GNI model, writes through the services in one transaction,
+  // and previews the document the CLC will build from it (snapshot + gni builder).
   'cloud-controller/import': [
-    'shared', 'shared/gni', 'cloud-controller/config', 'cloud-controller/db', 'cloud-controller/properties', 'cloud-controller/services', 'cloud-controller/contracts.ts',
+    'shared', 'shared/gni', 'cloud-controller/config', 'cloud-controller/db', 'cloud-controller/properties', 'cloud-controller/services',
+    'cloud-controller/snapshot', 'cloud-controller/gni', 'cloud-controller/contracts.ts',
   ],
   'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts'],
   'cloud-controller/api': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],

@@ -7,17 +7,18 @@
  * `--db`, else DB from `--config` (clc.conf) or EDGENET_CLC_DB, else the
  * default path — the resolution of `edgenet clc`.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CliExit, usageError, type CliContext } from '../context.ts';
 import { errorMessage } from '../../shared/errors.ts';
+import { parseIp } from '../../shared/ip.ts';
 import { formatDiagnostic } from '../../shared/diagnostics.ts';
-import { parseGni } from '../../shared/gni/codec.ts';
+import { parseGni, serializeGni } from '../../shared/gni/codec.ts';
 import { resolveClcConfig } from '../../cloud-controller/main.ts';
 import { Store } from '../../cloud-controller/db/store.ts';
 import { requireDatabaseUnused } from '../../cloud-controller/db/in-use.ts';
 import { planGniImport } from '../../cloud-controller/import/gni-import-plan.ts';
-import { importGni, type ImportSummary } from '../../cloud-controller/import/import-gni.ts';
+import { importGni, type ImportResult, type ImportSummary } from '../../cloud-controller/import/import-gni.ts';
 
 interface Flags {
   property?: string;
@@ -27,6 +28,8 @@ interface Flags {
   config?: string;
   ccPort?: string;
   ncPort?: string;
+  gniOut?: string;
+  clcIp?: string;
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -68,6 +71,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option('--config <FILE>', 'clc.conf to read DB from')
     .option('--cc-port <PORT>', 'port of the CC URLs registered for the clusters (default 8774)')
     .option('--nc-port <PORT>', 'port of the NC URLs registered for the nodes (default 8775)')
+    .option('--gni-out <FILE>', 'write the document the CLC will build from the imported state (also with --dry-run), to compare with `edgenet netd plan` per node')
+    .option('--clc-ip <IP>', "enabledCLCIp of the --gni-out document (default: the imported document's)")
     .addHelpText(
       'after',
       `
@@ -79,7 +84,8 @@ not in a document and are not imported. See docs/migration.md.
 
 Example:
   systemctl stop edgenet-clc
-  edgenet import gni /var/lib/eucalyptus/global_network_info.xml --property network.json --dry-run
+  edgenet import gni /var/lib/eucalyptus/global_network_info.xml --property network.json --dry-run --gni-out /tmp/edgenet-gni.xml
+  edgenet netd plan --gni /tmp/edgenet-gni.xml --node 10.0.0.21 --no-host   # compare with the same on the Eucalyptus document
   edgenet import gni /var/lib/eucalyptus/global_network_info.xml --property network.json`,
     )
     .action(async (file: string, flags: Flags) => {
@@ -90,6 +96,7 @@ Example:
         throw new CliExit(1, `error: ${file} is not a valid GNI document`, { code: 'INVALID_GNI', details: { diagnostics: doc.diagnostics } });
       }
       const propertyText = flags.property === undefined ? undefined : await readText(flags.property, 'property file');
+      if (flags.clcIp !== undefined && parseIp(flags.clcIp) === undefined) throw usageError('USAGE_ERROR', `--clc-ip must be an IPv4 address, got ${JSON.stringify(flags.clcIp)}`);
       const ccPort = port(flags.ccPort, '--cc-port');
       const ncPort = port(flags.ncPort, '--nc-port');
       const plan = planGniImport(doc.value, {
@@ -100,12 +107,15 @@ Example:
       const db = resolveClcConfig({ db: flags.db, config: flags.config }, ctx.env).config.db;
       requireDatabaseUnused(db, 'import');
       const store = Store.open(db);
-      let summary: ImportSummary;
+      const previewClcIp = flags.gniOut === undefined ? undefined : (flags.clcIp ?? plan.clcIp ?? '127.0.0.1');
+      let result: ImportResult;
       try {
-        summary = await importGni(store, plan, { now: Date.now(), dryRun: flags.dryRun === true });
+        result = await importGni(store, plan, { now: Date.now(), dryRun: flags.dryRun === true, ...(previewClcIp !== undefined ? { previewClcIp } : {}) });
       } finally {
         await store.close();
       }
+      const summary = result.summary;
+      if (flags.gniOut !== undefined && result.document !== undefined) await writeFile(flags.gniOut, serializeGni(result.document));
       ctx.out(flags.json === true ? JSON.stringify({ database: db, ...summary }, null, 2) : describe(summary, db));
     });
 }

@@ -20,6 +20,9 @@
  *
  * `dryRun`: the same transaction, rolled back at the end, so a dry run
  * checks everything a real import checks (property, constraints, pools).
+ * `previewClcIp`: the document the CLC will build from the imported state,
+ * built inside the transaction (so before anything is broadcast, and in a
+ * dry run too) for comparing `netd plan` per node before the CLC starts.
  */
 import type { Db, Store, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
@@ -29,6 +32,9 @@ import { NETWORK_CONFIGURATION, propertyDefinition } from '../properties/registr
 import { registerCluster, registerNode } from '../services/clusters.ts';
 import { clusterPool, pinAddress, poolsOf, PUBLIC_POOL, type Pool } from '../services/ipam.ts';
 import { ruleKey } from '../services/permission.ts';
+import { SnapshotCache } from '../snapshot/snapshot-cache.ts';
+import { buildGni } from '../gni/builder.ts';
+import type { GniDocument } from '../../shared/gni/model.ts';
 import { importRefusal, type GniImportPlan } from './gni-import-plan.ts';
 
 export interface ImportSummary {
@@ -48,25 +54,41 @@ export interface ImportSummary {
 export interface ImportGniOptions {
   readonly now: number;
   readonly dryRun?: boolean;
+  /**
+   * Also build the document the imported state gives (as the CLC builds it,
+   * from a full snapshot read inside the same transaction, so a dry run has
+   * one too), with this CLC address as `enabledCLCIp`.
+   */
+  readonly previewClcIp?: string;
+}
+
+export interface ImportResult {
+  readonly summary: ImportSummary;
+  /** With `previewClcIp`: the CLC's document of the imported state (no sequence). */
+  readonly document?: GniDocument;
 }
 
 /** Thrown inside the transaction to roll a dry run back; never leaves importGni. */
 class DryRunRollback extends Error {
-  constructor(readonly summary: ImportSummary) {
+  constructor(readonly result: ImportResult) {
     super('dry run');
   }
 }
 
-export async function importGni(store: Store, plan: GniImportPlan, options: ImportGniOptions): Promise<ImportSummary> {
+export async function importGni(store: Store, plan: GniImportPlan, options: ImportGniOptions): Promise<ImportResult> {
   const dryRun = options.dryRun === true;
   try {
     return await store.write(async (tx) => {
       const summary = await writePlan(tx, plan, { now: options.now, dryRun });
-      if (dryRun) throw new DryRunRollback(summary);
-      return summary;
+      const result: ImportResult = {
+        summary,
+        ...(options.previewClcIp !== undefined ? { document: buildGni(await new SnapshotCache(options.previewClcIp).read(tx.db, { full: true })) } : {}),
+      };
+      if (dryRun) throw new DryRunRollback(result);
+      return result;
     });
   } catch (err) {
-    if (err instanceof DryRunRollback) return err.summary;
+    if (err instanceof DryRunRollback) return err.result;
     throw err;
   }
 }

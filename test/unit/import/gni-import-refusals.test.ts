@@ -87,8 +87,13 @@ test('CLI: --dry-run checks everything and writes nothing; the text summary name
     const dir = join(db, '..');
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, EUCA44);
-    const r = await run(['import', 'gni', gni, '--db', db, '--dry-run'], dir);
+    const out = join(dir, 'preview.xml');
+    const r = await run(['import', 'gni', gni, '--db', db, '--dry-run', '--gni-out', out], dir);
     assert.equal(r.code, 0, r.stderr);
+    // The preview is the CLC's document of the imported state, written although nothing was imported.
+    const preview = readDoc(readFileSync(out, 'utf8'));
+    assert.deepEqual(preview.instances.map((i) => [i.name, i.macAddress, i.privateIp, i.publicIp]), [['i-1a2b3c4d', 'd0:0d:1a:2b:3c:4d', '10.10.1.7', '203.0.113.11']]);
+    assert.equal(preview.configuration.enabledClcIp, '10.0.0.5');
     assert.match(r.stdout, /would import .*1 cluster\(s\), 1 node\(s\), 1 instance\(s\), 1 security group\(s\) with 2 rule\(s\), 1 associated public address/);
     assert.match(r.stdout, /dry run: nothing was written/);
     assert.deepEqual(await contents(db), EMPTY);

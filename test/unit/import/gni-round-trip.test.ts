@@ -34,9 +34,13 @@ async function importAndRebuild(file: string, doc: GniDocument, propertyText?: s
   const store = Store.open(file);
   try {
     const plan = planGniImport(doc, propertyText === undefined ? {} : { propertyText });
-    const summary = await importGni(store, plan, { now: 1_700_000_000_000 });
-    const state = new CloudState({ store, clock: new FakeClock(), clcIp: doc.configuration.enabledClcIp ?? '10.0.0.1' });
-    return { rebuilt: readDoc(serializeGni(buildGni(await state.snapshot({ full: true }), { sequence: 1 }))), warnings: summary.warnings };
+    const clcIp = doc.configuration.enabledClcIp ?? '10.0.0.1';
+    const { summary, document: preview } = await importGni(store, plan, { now: 1_700_000_000_000, previewClcIp: clcIp });
+    const state = new CloudState({ store, clock: new FakeClock(), clcIp });
+    const snapshot = await state.snapshot({ full: true });
+    // The preview (--gni-out, built inside the import's transaction) is the document the CLC builds.
+    assert.deepEqual(preview, buildGni(snapshot));
+    return { rebuilt: readDoc(serializeGni(buildGni(snapshot, { sequence: 1 }))), warnings: summary.warnings };
   } finally {
     await store.close();
   }
