@@ -39,27 +39,27 @@ import type { SnapshotRule } from '../contracts.ts';
 import { macFor } from '../services/instances.ts';
 import { reconstructProperty } from './reconstruct-property.ts';
 
-export const IMPORTED_GROUP_PREFIX = 'imported-';
-export const IMPORTED_GROUP_DESCRIPTION = 'imported from a Eucalyptus network-info document (which carries no group names)';
-export const IMPORTED_PEER_DESCRIPTION = 'imported: named by a rule of a Eucalyptus network-info document that did not carry the group';
+const IMPORTED_GROUP_PREFIX = 'imported-';
+const IMPORTED_GROUP_DESCRIPTION = 'imported from a Eucalyptus network-info document (which carries no group names)';
+const IMPORTED_PEER_DESCRIPTION = 'imported: named by a rule of a Eucalyptus network-info document that did not carry the group';
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}$/;
 const GROUP_ID = /^sg-[0-9a-f]{8}$/;
 const ACCOUNT = /^\d{12}$/;
 
-export interface ImportCluster {
+interface ImportCluster {
   readonly name: string;
   readonly ccIp: string;
   readonly ccUrl: string;
 }
 
-export interface ImportNode {
+interface ImportNode {
   readonly cluster: string;
   readonly name: string;
   readonly ncUrl: string;
 }
 
-export interface ImportGroup {
+interface ImportGroup {
   readonly id: string;
   readonly ownerId: string;
   readonly name: string;
@@ -67,7 +67,7 @@ export interface ImportGroup {
   readonly rules: readonly SnapshotRule[];
 }
 
-export interface ImportInstance {
+interface ImportInstance {
   readonly id: string;
   readonly ownerId: string;
   readonly cluster: string;
@@ -78,7 +78,7 @@ export interface ImportInstance {
   readonly groups: readonly string[];
 }
 
-export interface ImportAddress {
+interface ImportAddress {
   readonly ip: string;
   readonly ownerId: string;
   readonly instanceId: string;
@@ -100,7 +100,7 @@ export interface GniImportPlan {
   readonly warnings: readonly string[];
 }
 
-export interface PlanGniImportOptions {
+interface PlanGniImportOptions {
   /** Text of `--property` (the Eucalyptus property JSON); reconstructed from the document when absent. */
   readonly propertyText?: string;
   readonly ccPort?: number;

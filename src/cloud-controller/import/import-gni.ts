@@ -51,7 +51,7 @@ export interface ImportSummary {
   readonly warnings: readonly string[];
 }
 
-export interface ImportGniOptions {
+interface ImportGniOptions {
   readonly now: number;
   readonly dryRun?: boolean;
   /**

@@ -22,7 +22,7 @@ import type { GniConfiguration, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE, isNetworkMode } from '../../shared/gni/mode.ts';
 import type { NetworkConfiguration, SubnetConfig } from '../config/types.ts';
 
-export interface ReconstructedProperty {
+interface ReconstructedProperty {
   readonly value: NetworkConfiguration;
   /** Property fields the document cannot give back, each with why. */
   readonly lost: readonly string[];
