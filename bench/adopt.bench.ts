@@ -63,6 +63,17 @@ const lines = [
   '',
   ...(results.at(-1)?.adoptSteps ?? []).map((s) => `- ${s.description}: ${s.ms}`),
   '',
+  '## Reading',
+  '',
+  '- A lost probe is a missing reply (`lost / sent`); the "gap" is the longest wait between two replies. With nothing lost the gap is',
+  "  delay, not an outage: every packet met either eucanetd's complete rules or netd's (one restore transaction per table), and",
+  '  established flows kept their conntrack entries and NAT mappings across the switch.',
+  "- The gap is larger during adopt than outside it because adopt's restores and process spawns compete for the same cores; on this",
+  "  shared 2-core machine the load average above also inflates the whole CLI's time (mostly Node start-up and module loading: compare",
+  '  the sum of the steps).',
+  '- dhcpd is not running between the `eucanetd dhcpd stop` and `dhcpd start` steps; instances keep their 86,400 s leases, and the test',
+  "  takes a fresh lease from netd's dhcpd afterwards.",
+  '',
 ];
 await fs.writeFile(path.join(repo, 'bench/results/adopt.md'), lines.join('\n'));
 console.log('wrote bench/results/adopt.md');
