@@ -25,14 +25,23 @@ export interface Unset {
 
 export function dropUnsetValues(doc: unknown): Unset {
   const diagnostics: Diagnostic[] = [];
-  return { doc: strip(doc, '', diagnostics), diagnostics };
+  return { doc: strip(doc, '', diagnostics, 0), diagnostics };
 }
 
-function strip(value: unknown, path: string, out: Diagnostic[]): unknown {
+/**
+ * The property's deepest key is a few levels down (Clusters[i].Subnet.Gateway);
+ * below this depth nothing is a property key, so the pass stops there and
+ * leaves hostile nesting (100,000 levels) to the schema pass, which refuses it
+ * with a diagnostic instead of this recursion overflowing the stack.
+ */
+const MAX_DEPTH = 16;
+
+function strip(value: unknown, path: string, out: Diagnostic[], depth: number): unknown {
+  if (depth >= MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     let changed = false;
     const items = value.map((v, i) => {
-      const s = strip(v, joinPath(path, i), out);
+      const s = strip(v, joinPath(path, i), out, depth + 1);
       if (s !== v) changed = true;
       return s;
     });
@@ -48,7 +57,7 @@ function strip(value: unknown, path: string, out: Diagnostic[]): unknown {
       out.push(diag('VALUE_UNSET', at, `${v === null ? 'null' : 'An empty string'} is treated as unset, as Eucalyptus did: the key's default applies (omit the key instead)`));
       continue;
     }
-    const s = strip(v, at, out);
+    const s = strip(v, at, out, depth + 1);
     if (s !== v) changed = true;
     kept[key] = s;
   }
