@@ -211,7 +211,7 @@ test('unauthenticated, wrong-role, malformed, oversized and DOCTYPE/ENTITY reque
     { what: 'clc role calling an NC', url: nodes[0]!.url, body: good('v-evil', 999_999, false).replaceAll('BroadcastNetworkInfo', 'ncBroadcastNetworkInfo'), tls: asClc, code: 'FORBIDDEN_ROLE' },
     { what: 'malformed XML', url: ccA.url, body: '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><BroadcastNetworkInfo>', tls: asClc, code: 'MALFORMED_XML' },
     { what: 'not a SOAP envelope', url: ccA.url, body: '<hello/>', tls: asClc, code: 'MALFORMED_SOAP' },
-    { what: 'bad Base64', url: ccA.url, body: good('v-evil', 999_999).replace(/<networkInfo>[^<]*/, '<networkInfo>!!not base64!!'), tls: asClc, code: 'BAD_BASE64' },
+    { what: 'bad Base64', url: ccA.url, body: good('v-evil', 999_999).replace(/<euca:networkInfo>[^<]*/, '<euca:networkInfo>!!not base64!!'), tls: asClc, code: 'BAD_BASE64' },
     { what: 'DOCTYPE in the envelope', url: ccA.url, body: `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>${good('v-evil', 999_999).replace(/^<\?xml[^>]*\?>/, '')}`, tls: asClc, code: 'XML_DTD_FORBIDDEN' },
     {
       what: 'ENTITY inside the Base64 document',
@@ -222,7 +222,7 @@ test('unauthenticated, wrong-role, malformed, oversized and DOCTYPE/ENTITY reque
     },
     { what: 'not a GNI document', url: ccA.url, body: envelope('BroadcastNetworkInfo', broadcastInner({ sequence: 999_999, networkInfo: Buffer.from('<other/>').toString('base64') })), tls: asClc, code: 'NOT_A_GNI' },
     { what: 'unknown operation', url: ccA.url, body: envelope('TerminateEverything', ''), tls: asClc, code: 'UNKNOWN_OPERATION' },
-    { what: 'oversized (Content-Length)', url: ccEuca.url, body: good('v-evil', 999_999).replace('<networkInfo>', `<networkInfo>${'A'.repeat(300_000)}`), tls: asClc, code: 'REQUEST_TOO_LARGE' },
+    { what: 'oversized (Content-Length)', url: ccEuca.url, body: good('v-evil', 999_999).replace('<euca:networkInfo>', `<euca:networkInfo>${'A'.repeat(300_000)}`), tls: asClc, code: 'REQUEST_TOO_LARGE' },
   ];
   for (const c of cases) {
     const res = await rawPost(c.url, c.body, c.tls, c.headers);
@@ -266,7 +266,7 @@ test('a Eucalyptus 4.4-shaped BroadcastNetworkInfo is accepted and forwarded to 
     `<ns1:statusMessage></ns1:statusMessage><ns1:return>true</ns1:return><ns1:epoch>42</ns1:epoch>` +
     `<ns1:services><ns1:type>cluster</ns1:type><ns1:name>cc-euca</ns1:name><ns1:partition>one</ns1:partition><ns1:uris>http://10.0.0.6:8774/axis2/services/EucalyptusCC</ns1:uris></ns1:services>` +
     `<ns1:disabledServices/><ns1:notreadyServices/><ns1:nodeName>10.0.0.6</ns1:nodeName>` +
-    `<ns1:appliedVersion></ns1:appliedVersion><ns1:version>a1b2c3d4</ns1:version>` +
+    `<ns1:version>a1b2c3d4</ns1:version><ns1:appliedVersion></ns1:appliedVersion>` + // 4.4.2 wsdl/eucalyptus_cc.wsdl order
     `<ns1:networkInfo>${Buffer.from(xml).toString('base64').replace(/(.{76})/g, '$1\n')}</ns1:networkInfo>` +
     `</ns1:BroadcastNetworkInfo></soapenv:Body></soapenv:Envelope>`;
   const ca = readFileSync(path.join(lab.certs, 'ca.crt'));
@@ -276,6 +276,8 @@ test('a Eucalyptus 4.4-shaped BroadcastNetworkInfo is accepted and forwarded to 
   // Qualified children, as Eucalyptus's WSDL (elementFormDefault="qualified") wants them.
   assert.match(res.body, /<euca:correlationId>5c0ffee0-1111-2222-3333-444455556666<\/euca:correlationId>/);
   assert.match(res.body, /<euca:return>true<\/euca:return>/);
+  // Only what Eucalyptus's broadcastNetworkInfoResponseType defines, and no statusMessage (set only on error).
+  assert.doesNotMatch(res.body, /statusMessage|euca:version|euca:sequence/);
   await allHold([nEuca], 'a1b2c3d4');
   assert.equal(readFileSync(nEuca.gniFile, 'utf8'), xml);
 });
