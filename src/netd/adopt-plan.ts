@@ -142,7 +142,9 @@ export function planAdopt(desired: DesiredState, observed: ObservedState, footpr
     steps.push(...extraDel.map((step) => ({ kind: 'sync' as const, step })));
     if (footprint.dhcpd) steps.push({ kind: 'eucanetd-dhcpd-stop', pid: footprint.dhcpd.pid });
   }
-  const plan: AdoptPlan = { steps, notes: sync.notes };
+  // eucanetd writes ebtables filter and nat only (§1.4 h); anything in another table is reported, not touched.
+  const otherEb = [...footprint.ebtables].filter(([t]) => !SYNC_TABLES.has(t)).map(([t, v]) => `ebtables ${t}: ${v.chains.join(' ')} left in place (adopt manages filter and nat)`);
+  const plan: AdoptPlan = { steps, notes: [...sync.notes, ...otherEb] };
 
   if (footprint.eucanetd) {
     return { ok: false, code: 'ADOPT_EUCANETD_RUNNING', message: `eucanetd is running (pid ${footprint.eucanetd.pid}): stop and disable it first, or it puts its rules back`, plan };

@@ -51,6 +51,8 @@ export interface AdoptReport {
   readonly notes: readonly string[];
   /** Steps applied with their duration (absent on a dry run). */
   readonly applied?: readonly StepResult[];
+  /** Why adopt would refuse (dry run only; a real run throws instead). */
+  readonly refusal?: { readonly code: string; readonly message: string };
   /** The sync run after the switch (absent on a dry run). */
   readonly sync?: Pick<SyncOutcome, 'result' | 'writes' | 'error'>;
 }
@@ -101,12 +103,25 @@ async function applyAdopt(deps: AdoptDeps, steps: readonly AdoptStep[]): Promise
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (s.kind === 'sync') {
-      // Consecutive sync steps go to the sync's applier together (it runs the
-      // table transactions side by side and batches address changes).
+      // Consecutive sync steps go to the sync's applier together (it batches
+      // address changes), except the table transactions: the applier runs
+      // those side by side, and with eucanetd's chains being deleted an
+      // ebtables-nft restore failed at COMMIT (empty error) in one run out of
+      // five when another table committed at the same moment. One at a time,
+      // each still atomic; between two of them every table holds a complete
+      // rule set (eucanetd's or ours).
       const run: Step[] = [];
       while (steps[i]?.kind === 'sync') run.push((steps[i++] as Extract<AdoptStep, { kind: 'sync' }>).step);
       i -= 1;
-      results.push(...(await applySteps(run, ctx)));
+      let chunk: Step[] = [];
+      for (const step of run) {
+        if (step.kind === 'iptables-write' || step.kind === 'ebtables-write') {
+          if (chunk.length > 0) results.push(...(await applySteps(chunk, ctx)));
+          chunk = [];
+          results.push(...(await applySteps([step], ctx)));
+        } else chunk.push(step);
+      }
+      if (chunk.length > 0) results.push(...(await applySteps(chunk, ctx)));
       continue;
     }
     const t0 = deps.now();
@@ -163,7 +178,7 @@ export async function adoptNode(deps: AdoptDeps, request: AdoptRequest): Promise
     discardUserRules: request.discardUserRules,
   });
   const report = { footprint, steps: verdict.plan.steps.map(describeAdoptStep), notes: [...verdict.plan.notes] };
-  if (request.dryRun) return report;
+  if (request.dryRun) return verdict.ok ? report : { ...report, refusal: { code: verdict.code, message: verdict.message } };
   if (!verdict.ok) throw new EdgenetError(verdict.code, verdict.message);
   const applied = await applyAdopt(deps, verdict.plan.steps);
   const sync = await syncOnce(deps, { trigger: 'adopt', full: true });

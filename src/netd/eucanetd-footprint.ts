@@ -158,8 +158,3 @@ export function findFootprint(input: {
     ...(input.eucanetd && isEucanetd(input.eucanetd.argv) ? { eucanetd: input.eucanetd } : {}),
   };
 }
-
-/** True when nothing of eucanetd is left. */
-export function footprintEmpty(f: EucanetdFootprint): boolean {
-  return f.iptables.size === 0 && f.ebtables.size === 0 && f.ipsets.length === 0 && f.dhcpd === undefined;
-}

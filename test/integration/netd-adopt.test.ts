@@ -313,6 +313,9 @@ test('a running eucanetd makes adopt refuse and change nothing', async (t) => {
     const r = await adoptCli('--json');
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /ADOPT_EUCANETD_RUNNING/);
+    const dry = await adoptCli('--dry-run', '--json');
+    assert.equal(dry.code, 1, 'a dry run says adopt would refuse');
+    assert.equal((JSON.parse(dry.out) as { refusal?: { code: string } }).refusal?.code, 'ADOPT_EUCANETD_RUNNING');
     assert.deepEqual(await eucanetdLeft(), before);
   } finally {
     fake.kill('SIGKILL');

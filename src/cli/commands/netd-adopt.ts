@@ -3,8 +3,9 @@
  * [--discard-user-rules] [--json]`: takes this node over from eucanetd (root).
  * Thin: src/netd/adopt.ts does the work; this reads the two configuration
  * files and prints the report. Exit 0 when the node is netd's and a sync
- * afterwards found nothing left to do, 1 when it refused or failed (nothing
- * changed on a refusal), 2 for bad configuration.
+ * afterwards found nothing left to do (or, with --dry-run, adopt would go
+ * ahead), 1 when it refused or failed (nothing changed on a refusal), 2 for
+ * bad configuration.
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -50,6 +51,7 @@ function toJson(r: AdoptReport): unknown {
     },
     steps: r.steps,
     notes: r.notes,
+    ...(r.refusal ? { refusal: r.refusal } : {}),
     ...(r.applied ? { applied: r.applied } : {}),
     ...(r.sync ? { sync: r.sync } : {}),
   };
@@ -70,6 +72,7 @@ function text(r: AdoptReport, dryRun: boolean): string[] {
   if (r.applied) for (const s of r.applied) out.push(`  ${s.description} (${s.ms} ms)`);
   else for (const s of r.steps) out.push(`  ${s}`);
   for (const n of r.notes) out.push(`  note: ${n}`);
+  if (r.refusal) out.push(`adopt would refuse: ${r.refusal.code}: ${r.refusal.message}`);
   if (r.sync) out.push(`sync afterwards: ${r.sync.result}, ${r.sync.writes} write(s)${r.sync.error ? `: ${r.sync.error}` : ''}`);
   return out;
 }
@@ -112,6 +115,7 @@ export function registerNetdAdopt(netd: Command, ctx: CliContext): void {
       }
       if (flags.json) ctx.out(JSON.stringify(toJson(report), null, 2));
       else for (const l of text(report, flags.dryRun === true)) ctx.out(l);
-      if (report.sync !== undefined && (report.sync.result !== 'ok' || report.sync.writes > 0)) ctx.setExitCode(1);
+      // Exit 1: a dry run that would be refused, or a switch after which the sync still had work.
+      if (report.refusal !== undefined || (report.sync !== undefined && (report.sync.result !== 'ok' || report.sync.writes > 0))) ctx.setExitCode(1);
     });
 }
