@@ -20,7 +20,7 @@ import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { loadTlsMaterial } from '../shared/tls/material.ts';
 import { startSoapServer } from '../shared/soap/server.ts';
-import { DEFAULT_WSSEC_CLOCK_SKEW_S, WSSEC_CONFIG_KEYS, startWsSecListener, type WsSecListenerConfig } from '../shared/soap/wssec-listener.ts';
+import { WSSEC_CONFIG_KEYS, readWsSecListenerConfig, startWsSecListener, type WsSecListenerConfig } from '../shared/soap/wssec-listener.ts';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../shared/soap/guard.ts';
 import { readWsdl } from '../shared/soap/wsdl.ts';
 import { newRegistry, startMetricsServer } from '../shared/metrics.ts';
@@ -125,26 +125,10 @@ export function resolveNcConfig(flags: NcFlags, env: NodeJS.ProcessEnv): Resolve
     maxRequestBytes: s.int('MAX_REQUEST_BYTES', DEFAULT_MAX_REQUEST_BYTES, { min: 1024, max: 1024 * 1024 * 1024 }),
     logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
-    eucalyptus: eucalyptusListener(s),
+    eucalyptus: readWsSecListenerConfig(s),
   };
   s.warnUnknown(NC_CONFIG_KEYS);
   return { config, effective: s.effective, diagnostics: s.diagnostics };
-}
-
-/**
- * The opt-in Eucalyptus listener: EUCA_WSSEC_LISTEN (default off) and the
- * certificate it trusts, EUCA_WSSEC_CERT, which is then required.
- */
-function eucalyptusListener(s: Settings): WsSecListenerConfig | undefined {
-  const listen = s.listenOrOff('EUCA_WSSEC_LISTEN', 'off');
-  const certFile = s.optional('EUCA_WSSEC_CERT');
-  const skew = s.int('EUCA_WSSEC_CLOCK_SKEW', DEFAULT_WSSEC_CLOCK_SKEW_S, { min: 0, max: 3600 });
-  if (!listen) return undefined;
-  if (!certFile) {
-    s.report({ severity: 'error', code: 'CONFIG_BAD_VALUE', path: 'EUCA_WSSEC_CERT', message: 'EUCA_WSSEC_LISTEN is set, so EUCA_WSSEC_CERT must name the Eucalyptus certificate (PEM) that signs the requests' });
-    return undefined;
-  }
-  return { listen, certFile, clockSkewMs: skew * 1000 };
 }
 
 /** What --check-config verifies on disk: the certificates and the directory of the shared file. */

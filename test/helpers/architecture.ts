@@ -35,7 +35,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'shared/config': ['shared'],
   'shared/daemon': ['shared', 'shared/config'],
   'shared/tls': ['shared'],
-  'shared/soap': ['shared', 'shared/tls'],
+  'shared/soap': ['shared', 'shared/tls', 'shared/config'],
 
   // netd, bottom to top: the rule model, render and its modes, plan, apply,
   // then netd's root (the sync orchestrator sync.ts, the daemon, config,

@@ -28,6 +28,7 @@ import {
   isAligned,
   isReversed,
   maskToPrefix,
+  normalizeRanges,
   parseIp,
   parseRangeEntry,
   prefixToMask,
@@ -259,24 +260,13 @@ function describeSource(c: ClusterFacts): string {
 /** The cluster's pool after defaults (explode.ts), as disjoint sorted ranges; entries that did not parse are already reported. */
 function effectivePool(c: ClusterFacts, topPool: readonly PoolEntry[]): IpRange[] {
   const listed = c.inherits ? topPool : c.pool;
-  if (listed.length > 0) return mergeRanges(listed.map((e) => e.range));
+  if (listed.length > 0) return normalizeRanges(listed.map((e) => e.range));
   const s = c.subnet;
   if (!s) return [];
   const hosts = { lo: s.range.lo + 1, hi: s.range.hi - 1 };
   const g = s.gateway;
   if (g === undefined || !rangeContains(hosts, g)) return [hosts];
   return [{ lo: hosts.lo, hi: g - 1 }, { lo: g + 1, hi: hosts.hi }].filter((r) => r.lo <= r.hi);
-}
-
-function mergeRanges(ranges: readonly IpRange[]): IpRange[] {
-  const sorted = [...ranges].sort((a, b) => a.lo - b.lo || a.hi - b.hi);
-  const out: { lo: number; hi: number }[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
-    else out.push({ lo: r.lo, hi: r.hi });
-  }
-  return out;
 }
 
 function subnetKey(s: GoodSubnet): string {

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
+import type { Settings } from '../config/settings.ts';
 import type { Role } from '../tls/material.ts';
 import { startWsSecSoapServer, type OperationHandler, type RunningServer, type SoapServerOptions } from './server.ts';
 import { WsSecVerifier } from './wssec.ts';
@@ -36,4 +37,21 @@ export function startWsSecListener(options: WsSecListenerOptions): Promise<Runni
   const verifier = new WsSecVerifier({ certificatePem: readFileSync(config.certFile, 'utf8'), clock, clockSkewMs: config.clockSkewMs });
   options.logger.info('Eucalyptus WS-Security listener enabled', { host: config.listen.host, port: config.listen.port, signer: verifier.signer, operations: Object.keys(options.operations) });
   return startWsSecSoapServer({ ...server, verifier, peerRole }, config.listen);
+}
+
+/**
+ * The opt-in Eucalyptus listener's keys, read the same way by the CC and the
+ * NC: EUCA_WSSEC_LISTEN (default off) and the certificate it trusts,
+ * EUCA_WSSEC_CERT, which is then required.
+ */
+export function readWsSecListenerConfig(s: Settings): WsSecListenerConfig | undefined {
+  const listen = s.listenOrOff('EUCA_WSSEC_LISTEN', 'off');
+  const certFile = s.optional('EUCA_WSSEC_CERT');
+  const skew = s.int('EUCA_WSSEC_CLOCK_SKEW', DEFAULT_WSSEC_CLOCK_SKEW_S, { min: 0, max: 3600 });
+  if (!listen) return undefined;
+  if (!certFile) {
+    s.report({ severity: 'error', code: 'CONFIG_BAD_VALUE', path: 'EUCA_WSSEC_CERT', message: 'EUCA_WSSEC_LISTEN is set, so EUCA_WSSEC_CERT must name the Eucalyptus certificate (PEM) that signs the requests' });
+    return undefined;
+  }
+  return { listen, certFile, clockSkewMs: skew * 1000 };
 }
