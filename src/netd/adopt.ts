@@ -13,30 +13,21 @@
  * and changes nothing.
  */
 import type { HostOps } from './apply/host.ts';
-import type { NetdConfig } from './config.ts';
 import { netdNames } from './names.ts';
-import { addressLabel, desiredFromFile, syncOnce, type SyncOutcome } from './sync.ts';
+import { addressLabel, desiredFromFile, syncOnce, type SyncDeps, type SyncOutcome } from './sync.ts';
 import { observeHost } from './apply/observe.ts';
 import { applySteps, type StepResult } from './apply/apply.ts';
-import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
+import { PROCESS_DRIVERS } from './apply/drivers.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from './netfilter/index.ts';
 import type { Step } from './plan/steps.ts';
 import { describeAdoptStep, planAdopt, type AdoptStep } from './adopt-plan.ts';
 import { eucanetdPaths, findFootprint, isEucanetdDhcpd, type EucanetdFootprint, type LiveProcess } from './eucanetd-footprint.ts';
 import { EdgenetError, ExecError, errorMessage } from '../shared/errors.ts';
 
-export interface AdoptDeps {
-  readonly host: HostOps;
-  readonly config: NetdConfig;
-  readonly runDir: string;
-  readonly gniFile: string;
+/** What a sync needs, plus where eucanetd keeps its pid files. */
+export interface AdoptDeps extends SyncDeps {
   /** eucalyptus.conf's EUCALYPTUS: where eucanetd keeps its pid files ('/' by default). */
   readonly eucalyptusRoot: string;
-  readonly now: () => number;
-  readonly wait: (ms: number) => Promise<void>;
-  readonly drivers?: DriverRegistry;
-  /** How long after starting our dhcpd to check it is alive. */
-  readonly startCheckMs?: number;
 }
 
 export interface AdoptRequest {
