@@ -145,7 +145,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
 }
 
 /** Runs the cloud controller until `signal` aborts, then stops gracefully. */
-export async function runCloudController(options: CloudControllerOptions, signal: AbortSignal): Promise<void> {
+async function runCloudController(options: CloudControllerOptions, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
   const running = await startCloudController(options);
   // The signal may have fired while starting: then stop right away.
@@ -157,7 +157,7 @@ export async function runCloudController(options: CloudControllerOptions, signal
 // ---------------------------------------------------------------------------
 // `edgenet clc` as a daemon: settings, checks, run (shared/daemon/run.ts).
 
-export const CLC_CONFIG_KEYS = [
+const CLC_CONFIG_KEYS = [
   'DB', 'LISTEN', 'CLC_IP', 'TOKEN_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
   'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT',
 ] as const;
@@ -238,13 +238,13 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
 }
 
 /** The client certificate's problems (the CLC runs without it, but cannot reach any CC). */
-export function checkClcCertificate(config: ClcConfig): Diagnostic[] {
+function checkClcCertificate(config: ClcConfig): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
   return out;
 }
 
-export function checkClcConfig(config: ClcConfig): Diagnostic[] {
+function checkClcConfig(config: ClcConfig): Diagnostic[] {
   const out = checkClcCertificate(config);
   if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
   checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
@@ -258,7 +258,7 @@ export function checkClcConfig(config: ClcConfig): Diagnostic[] {
  * EDGENET_METADATA_LISTEN), filled from the resolved configuration so the
  * config file reaches them too.
  */
-export function clcPluginEnv(config: ClcConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function clcPluginEnv(config: ClcConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return {
     ...env,
     EDGENET_CLC_CERTS_DIR: config.certsDir,

@@ -39,7 +39,7 @@ import { NodePoller } from './node-poller.ts';
 import { ccOperations } from './service.ts';
 import { ccMetrics } from './metrics.ts';
 
-export const CC_CONFIG_KEYS = [
+const CC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'STATE_DIR', 'NODES', 'NC_PORT', 'NC_FANOUT', 'NC_TIMEOUT',
   'NC_RETRY_BASE_MS', 'NC_RETRY_MAX', 'NC_STATUS_INTERVAL_MS', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
   'ACCEPT_UNSEQUENCED',

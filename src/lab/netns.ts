@@ -26,7 +26,7 @@ import type { Clock } from '../shared/clock.ts';
 import { sleep, systemClock } from '../shared/clock.ts';
 
 /** IFNAMSIZ is 16 including the NUL. */
-export const MAX_IFNAME = 15;
+const MAX_IFNAME = 15;
 
 export function assertIfName(name: string): void {
   if (name.length === 0 || name.length > MAX_IFNAME || /[\s/:]/.test(name)) {
@@ -35,7 +35,7 @@ export function assertIfName(name: string): void {
 }
 
 /** Namespace names become files under /run/netns: keep them simple. */
-export function assertNsName(name: string): void {
+function assertNsName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
     throw new EdgenetError('LAB_BAD_NSNAME', `namespace name "${name}" must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}`);
   }

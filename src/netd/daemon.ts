@@ -57,9 +57,9 @@ export interface DaemonOptions {
 }
 
 /** Longest wait between two restarts of a supervised process that keeps dying. */
-export const PROCESS_BACKOFF_MAX_MS = 60_000;
+const PROCESS_BACKOFF_MAX_MS = 60_000;
 /** A process that has been up this long is healthy again: its back-off resets. */
-export const PROCESS_STABLE_MS = 60_000;
+const PROCESS_STABLE_MS = 60_000;
 
 /** Restarts of one kind's dead process since it was last stable, and when the next one may happen. */
 interface Backoff {

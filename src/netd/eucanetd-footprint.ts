@@ -31,7 +31,7 @@ export function isEucanetdName(name: string): boolean {
 }
 
 /** eucanetd's hook chains for the admin's own rules (§1.4 d, f). */
-export function isUserHookChain(name: string): boolean {
+function isUserHookChain(name: string): boolean {
   return name.startsWith('EUCA_') && /_(PRE|POST)USERHOOK$/.test(name);
 }
 
@@ -135,7 +135,7 @@ export function isEucanetdDhcpd(argv: readonly string[], paths: EucanetdPaths): 
 }
 
 /** Is this argv eucanetd (its binary's name)? */
-export function isEucanetd(argv: readonly string[]): boolean {
+function isEucanetd(argv: readonly string[]): boolean {
   const exe = argv[0] ?? '';
   return exe === 'eucanetd' || exe.endsWith('/eucanetd');
 }

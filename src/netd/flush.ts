@@ -35,7 +35,7 @@ export interface FlushOptions {
 
 const EMPTY: NetfilterTable = { chains: [], hooks: [] };
 
-export async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
+async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
   const steps: Step[] = [];
   const nf = await observeNetfilter(host);
   for (const table of ['filter', 'nat'] as const) {

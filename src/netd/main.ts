@@ -46,7 +46,7 @@ export interface NetdSetup {
 }
 
 /** File + environment → setup, with every diagnostic (never throws for bad values). */
-export function resolveNetdSetup(configFile: string, env: NodeJS.ProcessEnv): Resolved<NetdSetup> {
+function resolveNetdSetup(configFile: string, env: NodeJS.ProcessEnv): Resolved<NetdSetup> {
   const r = resolveNetdConfig({ conf: loadConfFile(configFile), env });
   const runDir = r.config.runDir || defaultRunDir(env);
   const gniFile = r.config.gniFile || path.join(runDir, 'global_network_info.xml');
@@ -61,7 +61,7 @@ export async function loadNetdSetup(configFile: string, env: NodeJS.ProcessEnv):
 }
 
 /** What --check-config verifies on disk: dhcpd, the run directory, the shared file's directory. */
-export function checkNetdSetup(setup: NetdSetup): Diagnostic[] {
+function checkNetdSetup(setup: NetdSetup): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkFile(setup.config.dhcpDaemon, 'VNET_DHCPDAEMON', (d) => out.push(d), { executable: true });
   checkWritableDir(setup.runDir, 'EDGENET_RUN_DIR', (d) => out.push(d));
@@ -95,7 +95,7 @@ export interface NetdFlags {
   readonly once?: boolean;
 }
 
-export function netdProgram(flags: NetdFlags, env: NodeJS.ProcessEnv): DaemonProgram<NetdSetup> {
+function netdProgram(flags: NetdFlags, env: NodeJS.ProcessEnv): DaemonProgram<NetdSetup> {
   const configFile = flags.config ?? paths.netdConf(env);
   return {
     name: 'netd',

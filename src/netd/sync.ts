@@ -95,7 +95,7 @@ export function addressLabel(publicInterface: string): string | undefined {
  * VNET_PRIVINTERFACE), so a bridge netd is about to create never makes render
  * fail for want of a MAC. Also returns the layout, refused or not.
  */
-export async function hostFacts(host: HostOps, config: NetdConfig, early: EarlyReads = {}): Promise<{ facts: HostFacts; network: NodeNetwork }> {
+async function hostFacts(host: HostOps, config: NetdConfig, early: EarlyReads = {}): Promise<{ facts: HostFacts; network: NodeNetwork }> {
   const [interfaces, privateRoutes] = await Promise.all([
     early.interfaces ?? host.interfaces(),
     early.privateRoutes ?? readPrivateRoutes(host, config.bridge, config.privateInterface),

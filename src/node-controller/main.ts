@@ -29,7 +29,7 @@ import { HeldDocument } from './held-document.ts';
 import { ncOperations } from './service.ts';
 import { ncMetrics } from './metrics.ts';
 
-export const NC_CONFIG_KEYS = [
+const NC_CONFIG_KEYS = [
   'LISTEN', 'METRICS_LISTEN', 'CERTS_DIR', 'CERT_NAME', 'RUN_DIR', 'GNI_FILE', 'NETD_STATUS_FILE',
   'NODE_NAME', 'MAX_REQUEST_BYTES', 'LOG_LEVEL', 'LOG_FORMAT',
   ...WSSEC_CONFIG_KEYS,
@@ -132,7 +132,7 @@ export function resolveNcConfig(flags: NcFlags, env: NodeJS.ProcessEnv): Resolve
 }
 
 /** What --check-config verifies on disk: the certificates and the directory of the shared file. */
-export function checkNcConfig(config: NcConfig): Diagnostic[] {
+function checkNcConfig(config: NcConfig): Diagnostic[] {
   const out: Diagnostic[] = [];
   checkTls({ dir: config.certsDir, name: config.certName, key: 'CERTS_DIR' }, (d) => out.push(d));
   checkWritableDir(path.dirname(config.gniFile), 'GNI_FILE', (d) => out.push(d));

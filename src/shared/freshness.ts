@@ -68,7 +68,7 @@ export function freshness(received: DocumentIds, held: DocumentIds | undefined, 
 }
 
 /** The codes a refusal carries (a SOAP fault's code): re-sending the same document cannot help. */
-export const REFUSAL_CODES: readonly string[] = ['STALE_GENERATION', 'STALE_SEQUENCE', 'SEQUENCE_CONFLICT', 'UNSEQUENCED'];
+const REFUSAL_CODES: readonly string[] = ['STALE_GENERATION', 'STALE_SEQUENCE', 'SEQUENCE_CONFLICT', 'UNSEQUENCED'];
 
 export function isRefusalCode(code: string | undefined): boolean {
   return code !== undefined && REFUSAL_CODES.includes(code);

@@ -19,7 +19,7 @@ import { loadNetdSetup, realHost } from '../../netd/main.ts';
 import { adoptNode, type AdoptReport } from '../../netd/adopt.ts';
 
 /** eucalyptus.conf's default place (EUCALYPTUS=/ installs). */
-export const DEFAULT_EUCALYPTUS_CONF = '/etc/eucalyptus/eucalyptus.conf';
+const DEFAULT_EUCALYPTUS_CONF = '/etc/eucalyptus/eucalyptus.conf';
 
 interface AdoptFlags {
   config?: string;

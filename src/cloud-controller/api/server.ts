@@ -46,7 +46,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache
 /** Refusals after which the connection is closed, never reused (issue 11 item 4). */
 const CLOSING_STATUSES: ReadonlySet<number> = new Set([401, 403, 405, 408, 411, 413]);
 
-export function errorBody(err: unknown): { status: number; body: unknown } {
+function errorBody(err: unknown): { status: number; body: unknown } {
   if (err instanceof UserError || err instanceof EdgenetError) {
     const status = err instanceof UserError ? err.status : 500;
     const details = err.details;

@@ -138,7 +138,7 @@ function explodeSubnet(s: SubnetConfig, where: string): ExplodedSubnet {
 }
 
 /** The whole subnet minus network, broadcast and gateway addresses, as canonical ranges. */
-export function derivedPool(s: ExplodedSubnet): string[] {
+function derivedPool(s: ExplodedSubnet): string[] {
   const network = parseIp(s.Subnet);
   const mask = parseIp(s.Netmask);
   const gateway = parseIp(s.Gateway);

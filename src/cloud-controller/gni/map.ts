@@ -188,10 +188,10 @@ export interface NodeEntry {
  * .loadSystemNameservers also falls back to. A 4.4 eucanetd refuses a
  * document without one.
  */
-export const FALLBACK_DNS_SERVER = '127.0.0.1';
+const FALLBACK_DNS_SERVER = '127.0.0.1';
 
 /** Eucalyptus's default instance DNS domain (`cloud.vmstate.instance_subdomain` ".eucalyptus" + ".internal"). */
-export const DEFAULT_DNS_DOMAIN = `${DEFAULT_EXPLODE_INPUTS.instanceSubdomain.replace(/^\.+/, '')}.internal`;
+const DEFAULT_DNS_DOMAIN = `${DEFAULT_EXPLODE_INPUTS.instanceSubdomain.replace(/^\.+/, '')}.internal`;
 
 export function mapConfiguration(snapshot: CloudSnapshot, options: ConfigurationOptions): GniConfiguration {
   const config = snapshot.config;

@@ -5,7 +5,7 @@
 import { UserError } from '../../shared/errors.ts';
 import { parseIp } from '../../shared/ip.ts';
 
-export const DEFAULT_OWNER = '000000000001';
+const DEFAULT_OWNER = '000000000001';
 
 export function requireString(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim() === '') {

@@ -35,7 +35,7 @@ export interface ProcessFailure {
   readonly log: string;
 }
 
-export function driverFor(drivers: DriverRegistry, kind: string): ProcessDriver {
+function driverFor(drivers: DriverRegistry, kind: string): ProcessDriver {
   const d = drivers.get(kind);
   if (d === undefined) throw new EdgenetError('PROCESS_DRIVER_MISSING', `no driver for supervised process kind ${kind} (src/netd/apply/drivers.ts)`);
   return d;

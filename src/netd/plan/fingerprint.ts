@@ -32,7 +32,7 @@ export function ruleHash(rule: Rule): string {
   return hash(['rule', ...ruleArgs(rule), '\u0002', rule.comment]);
 }
 
-export function hookHash(hook: Hook): string {
+function hookHash(hook: Hook): string {
   return hash(['hook', hook.builtin, ...hookMatchArgs(hook), '\u0002', hook.target, hook.comment]);
 }
 

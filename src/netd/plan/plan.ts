@@ -122,7 +122,7 @@ export const EBTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<
 };
 
 /** `a.b.c.d/32` and `a.b.c.d` are the same ipset member. */
-export function canonicalMember(m: string): string {
+function canonicalMember(m: string): string {
   return m.endsWith('/32') ? m.slice(0, -3) : m;
 }
 
@@ -245,9 +245,4 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
   steps.push(...planProcesses(desired.processes, observed.processes));
 
   return { steps, notes };
-}
-
-/** Number of steps that change the kernel or a process (all of them, by construction). */
-export function isNoop(plan: Plan): boolean {
-  return plan.steps.length === 0;
 }

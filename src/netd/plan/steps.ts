@@ -62,10 +62,8 @@ export type Step =
   /** Stops it and removes its configuration files: the next start begins from fresh ones. */
   | { readonly kind: 'process-stop'; readonly process: string; readonly pid: number };
 
-export type StepKind = Step['kind'];
-
 /** `default via 172.31.0.1 metric 100` */
-export function routeText(r: ObservedRoute): string {
+function routeText(r: ObservedRoute): string {
   return [r.dst, ...(r.gateway ? ['via', r.gateway] : []), ...(r.metric !== undefined ? ['metric', String(r.metric)] : [])].join(' ');
 }
 

@@ -11,7 +11,7 @@ import { broadcastAddress, cidrContains, formatIp, networkAddress, parseCidr, pr
 import type { RenderContext } from './context.ts';
 import type { SupervisedProcess } from './types.ts';
 
-export const DHCP_LEASE_SECONDS = 86400;
+const DHCP_LEASE_SECONDS = 86400;
 /** The process kind of ISC dhcpd in DesiredState.processes and the driver registry. */
 export const DHCPD_KIND = 'dhcpd';
 /** Its one configuration file. */

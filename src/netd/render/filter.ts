@@ -53,7 +53,7 @@ interface ProtoPart {
  * are every port, so they need no port match; everything else is matched as
  * written.
  */
-export function protocolPart(rule: GniRule): ProtoPart | 'invalid' {
+function protocolPart(rule: GniRule): ProtoPart | 'invalid' {
   if (checkRule(rule) !== undefined) return 'invalid';
   const p = rule.protocol;
   if (p === 6 || p === 17) {

@@ -21,7 +21,7 @@ import type { RenderContext } from './context.ts';
 export const METADATA_ADDRESS = '169.254.169.254';
 
 /** Where the metadata DNAT sends requests: METADATA_IP, else the CLC, at METADATA_PORT. */
-export function metadataTarget(ctx: RenderContext): { address: string; port: number } | undefined {
+function metadataTarget(ctx: RenderContext): { address: string; port: number } | undefined {
   const ip = ctx.config.metadataIp !== '' ? ctx.config.metadataIp : ctx.doc.configuration.enabledClcIp;
   return ip === undefined || ip === '' ? undefined : { address: ip, port: ctx.config.metadataPort };
 }

@@ -57,23 +57,22 @@ export interface Extensible {
 }
 
 export const EXTENSION_NAMESPACE = 'urn:edgenet:gni:1';
-export const EXTENSION_PREFIX = 'edgenet';
 export const EXTENSION_TAG = 'edgenet:extension';
-export const EXTENSION_PROPERTY_TAG = 'edgenet:property';
-export const EXTENSION_VALUE_TAG = 'edgenet:value';
-export const EXTENSION_XMLNS_ATTR = 'xmlns:edgenet';
+const EXTENSION_PROPERTY_TAG = 'edgenet:property';
+const EXTENSION_VALUE_TAG = 'edgenet:value';
+const EXTENSION_XMLNS_ATTR = 'xmlns:edgenet';
 
 /** Extension and property names: lower-case words joined by `-`, at most 63 characters. */
-export const EXTENSION_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
-export const MAX_EXTENSION_NAME = 63;
+const EXTENSION_NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const MAX_EXTENSION_NAME = 63;
 /** Limits, far above any plausible use and low enough that a hostile document cannot make a reader keep much. */
 export const MAX_EXTENSIONS_PER_ELEMENT = 16;
 export const MAX_EXTENSION_PROPERTIES = 256;
-export const MAX_EXTENSION_VALUES = 65_536;
+const MAX_EXTENSION_VALUES = 65_536;
 export const MAX_EXTENSION_VALUE_CHARS = 4096;
 
 /** The path of an element's extension (`…/edgenet:extension[@name='routed']`). */
-export function extensionPath(owner: string, name: string, index: number): string {
+function extensionPath(owner: string, name: string, index: number): string {
   const step = name === '' ? `${EXTENSION_TAG}[${index + 1}]` : `${EXTENSION_TAG}[@name='${name.replace(/'/g, '&apos;')}']`;
   return `${owner}/${step}`;
 }

@@ -54,7 +54,7 @@ function refuse(code: RuleRefusalCode, message: string): RuleRefusal {
 }
 
 /** A source CIDR the kernel holds exactly as written: `a.b.c.d/n` with no host bits, or a bare address (/32). */
-export function exactCidr(text: string): boolean {
+function exactCidr(text: string): boolean {
   if (parseIp(text) !== undefined) return true;
   const c = parseCidr(text);
   return c !== undefined && isAligned(c);

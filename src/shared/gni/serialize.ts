@@ -25,7 +25,7 @@ import type { GniCluster, GniConfiguration, GniDocument, GniInstance, GniNode, G
 import { extensionLines, extensionXml } from './extension.ts';
 import { escapeAttr, escapeText } from './xml-text.ts';
 
-export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
 /**
  * Bodies already serialized, keyed by the content objects (the builder
@@ -232,7 +232,7 @@ export function groupXml(g: GniSecurityGroup): string {
 }
 
 /** One rule on one line, fields in the 4.4 JAXB order (§2.2/§2.3a). */
-export function ruleXml(r: GniRule): string {
+function ruleXml(r: GniRule): string {
   let s = `<rule><protocol>${r.protocol}</protocol>`;
   if (r.fromPort !== undefined) s += `<fromPort>${r.fromPort}</fromPort>`;
   if (r.toPort !== undefined) s += `<toPort>${r.toPort}</toPort>`;

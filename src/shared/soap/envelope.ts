@@ -27,7 +27,7 @@ export const SOAP_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const EUCA_NS = 'http://eucalyptus.ucsb.edu/';
 
 /** The prefix bound to EUCA_NS on every envelope we write. */
-export const EUCA_PREFIX = 'euca';
+const EUCA_PREFIX = 'euca';
 
 /** A value written as one child element; undefined values are omitted. */
 export type Field = string | number | boolean | undefined | Field[] | { readonly [k: string]: Field };

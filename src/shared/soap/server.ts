@@ -134,7 +134,7 @@ async function listenOn(server: Server, timeouts: HttpTimeouts, listen: { host: 
  * was accepted on. Never the client's `Host` header, which would put
  * client-chosen text into the document.
  */
-export function serviceUrl(socket: { localAddress?: string | undefined; localPort?: number | undefined }, scheme: 'https' | 'http'): string {
+function serviceUrl(socket: { localAddress?: string | undefined; localPort?: number | undefined }, scheme: 'https' | 'http'): string {
   const address = socket.localAddress ?? '127.0.0.1';
   const host = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${socket.localPort ?? 0}/`;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** The SOAP services edgenet serves, by WSDL file name. */
 export type WsdlService = 'cluster-controller' | 'node-controller';
 
-export function wsdlPath(service: WsdlService): string {
+function wsdlPath(service: WsdlService): string {
   return fileURLToPath(new URL(`../../../wsdl/${service}.wsdl`, import.meta.url));
 }
 

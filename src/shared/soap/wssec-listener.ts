@@ -15,7 +15,7 @@ import { WsSecVerifier } from './wssec.ts';
 
 /** The config keys, for a daemon's list of known keys. */
 export const WSSEC_CONFIG_KEYS = ['EUCA_WSSEC_LISTEN', 'EUCA_WSSEC_CERT', 'EUCA_WSSEC_CLOCK_SKEW'] as const;
-export const DEFAULT_WSSEC_CLOCK_SKEW_S = 300;
+const DEFAULT_WSSEC_CLOCK_SKEW_S = 300;
 
 export interface WsSecListenerConfig {
   readonly listen: { host: string; port: number };

@@ -45,16 +45,16 @@ import { ReplayCache } from './replay-cache.ts';
 
 const { SignedXml, ExclusiveCanonicalization } = xmlCrypto;
 
-export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
-export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
 const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
 const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
 const X509V3 = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3';
 const BASE64_BINARY = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary';
 
-export const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
-export const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
-export const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const SIGNATURE_ALGORITHMS = [RSA_SHA1, RSA_SHA256] as const;
@@ -66,9 +66,9 @@ const ID_URI = /^#([A-Za-z_][\w.-]{0,200})$/;
 const UTC_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/;
 
 /** A signed Timestamp is honoured for at most this long after its Created, whatever its Expires says. */
-export const MAX_LIFETIME_MS = 60 * 60 * 1000;
-export const DEFAULT_CLOCK_SKEW_MS = 5 * 60 * 1000;
-export const DEFAULT_REPLAY_ENTRIES = 10_000;
+const MAX_LIFETIME_MS = 60 * 60 * 1000;
+const DEFAULT_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const DEFAULT_REPLAY_ENTRIES = 10_000;
 
 // ---- the small part of the W3C DOM we read (xmldom's nodes) ----
 interface DomNode {

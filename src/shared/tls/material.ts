@@ -14,7 +14,7 @@ import { EdgenetError } from '../errors.ts';
 import type { ErrorCode } from '../error-codes.ts';
 import { peerX509, subjectValue } from './session-peer.ts';
 
-export const ROLES = ['clc', 'cc', 'nc'] as const;
+const ROLES = ['clc', 'cc', 'nc'] as const;
 export type Role = (typeof ROLES)[number];
 
 export function isRole(value: string): value is Role {
