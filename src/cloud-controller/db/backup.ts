@@ -22,6 +22,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { EdgenetError } from '../../shared/errors.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { GENERATION_KEY, markAsBackup, nextGeneration, readGeneration, SUPERSEDE_KEY } from './generation.ts';
+import { withDatabaseUnused } from './in-use.ts';
 
 export interface BackupInfo {
   readonly file: string;
@@ -121,21 +122,9 @@ export function restoreDatabase(options: { backup: string; dbFile: string; now: 
   if (fs.existsSync(dbFile)) {
     const st = fs.statSync(dbFile);
     owner = { uid: st.uid, gid: st.gid, mode: st.mode & 0o777 };
-    const live = new BetterSqlite3(dbFile, { fileMustExist: true, timeout: 200 });
-    try {
-      // In WAL mode another open connection (a running CLC) holds a shared lock: this fails.
-      live.pragma('locking_mode = EXCLUSIVE');
-      live.exec('BEGIN EXCLUSIVE');
-      replacedGeneration = (live.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() as unknown) === undefined ? undefined : readGeneration(live);
-      live.exec('COMMIT');
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-        throw new EdgenetError('DB_IN_USE', `${dbFile} is in use (is the CLC running?); stop the CLC (systemctl stop edgenet-clc), then restore`, { cause: err });
-      }
-      throw err;
-    } finally {
-      live.close();
-    }
+    // In WAL mode another open connection (a running CLC) holds a shared lock: this fails with DB_IN_USE.
+    replacedGeneration = withDatabaseUnused(dbFile, 'restore', (live) =>
+      (live.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() as unknown) === undefined ? undefined : readGeneration(live));
   }
   const temp = tempBeside(path.resolve(dbFile), 'restore');
   fs.mkdirSync(path.dirname(path.resolve(dbFile)), { recursive: true, mode: 0o700 });
