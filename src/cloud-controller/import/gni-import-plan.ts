@@ -35,7 +35,7 @@ import type { ErrorCode } from '../../shared/error-codes.ts';
 import type { GniDocument, GniRule } from '../../shared/gni/model.ts';
 import { checkRule } from '../../shared/gni/rule-check.ts';
 import { DEFAULT_PORTS } from '../../shared/paths.ts';
-import type { SnapshotRule } from '../contracts.ts';
+import type { SnapshotInstance, SnapshotRule } from '../contracts.ts';
 import { macFor } from '../services/instances.ts';
 import { reconstructProperty } from './reconstruct-property.ts';
 
@@ -67,16 +67,8 @@ interface ImportGroup {
   readonly rules: readonly SnapshotRule[];
 }
 
-interface ImportInstance {
-  readonly id: string;
-  readonly ownerId: string;
-  readonly cluster: string;
-  readonly node: string;
-  readonly mac: string;
-  readonly privateIp: string;
-  /** Group ids in the document's order, those present in the document only. */
-  readonly groups: readonly string[];
-}
+/** An instance as the snapshot holds it; its public address is imported apart (ImportAddress). `groups`: in the document's order, those present in the document only. */
+type ImportInstance = Omit<SnapshotInstance, 'publicIp'>;
 
 interface ImportAddress {
   readonly ip: string;
