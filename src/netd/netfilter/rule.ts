@@ -59,7 +59,15 @@ export type IpMatch =
   /** `-m physdev --physdev-in|--physdev-out <bridge port>` (`+` wildcard allowed). */
   | { readonly kind: 'physdev'; readonly dir: 'in' | 'out'; readonly name: string }
   /** `-m mark --mark <value>`. */
-  | { readonly kind: 'mark'; readonly mark: string; readonly negate?: boolean };
+  | { readonly kind: 'mark'; readonly mark: string; readonly negate?: boolean }
+  /**
+   * ipv6 only: the target address of a neighbour solicitation/advertisement
+   * equals `address` (`-m u32 --u32 "48=…&&52=…&&56=…&&60=…"`: the 16 bytes
+   * after the 8-byte ICMPv6 header, read at a fixed offset, so a packet with an
+   * extension header never matches). Needs `proto: 'icmp'` and an `icmp`
+   * match of type 135 or 136.
+   */
+  | { readonly kind: 'nd-target'; readonly address: string };
 
 export type IpTarget =
   | { readonly kind: 'accept' }
@@ -87,8 +95,8 @@ export type BridgeMatch =
   | { readonly kind: 'ethertype'; readonly type: EtherType }
   /** `-s`/`-d`: frame MAC (ff:ff:ff:ff:ff:ff is written `Broadcast`). */
   | { readonly kind: 'mac'; readonly dir: Direction; readonly mac: string; readonly negate?: boolean }
-  /** `-i`/`-o`. */
-  | { readonly kind: 'iface'; readonly dir: 'in' | 'out'; readonly name: string }
+  /** `-i`/`-o` (`-o ! vn_+` negated). */
+  | { readonly kind: 'iface'; readonly dir: 'in' | 'out'; readonly name: string; readonly negate?: boolean }
   /** `--ip-proto`; needs `ethertype IPv4`. */
   | { readonly kind: 'ip-proto'; readonly proto: 'tcp' | 'udp' }
   /** `--ip-src`/`--ip-dst`: an IPv4 address. */
@@ -100,7 +108,15 @@ export type BridgeMatch =
   /** `--arp-ip-src`/`--arp-ip-dst`. */
   | { readonly kind: 'arp-ip'; readonly dir: Direction; readonly address: string; readonly negate?: boolean }
   /** `--arp-mac-src`/`--arp-mac-dst`. */
-  | { readonly kind: 'arp-mac'; readonly dir: Direction; readonly mac: string; readonly negate?: boolean };
+  | { readonly kind: 'arp-mac'; readonly dir: Direction; readonly mac: string; readonly negate?: boolean }
+  /** `--ip6-proto`; needs `ethertype IPv6` (`icmp` is written `ipv6-icmp`). */
+  | { readonly kind: 'ip6-proto'; readonly proto: 'tcp' | 'udp' | 'icmp' }
+  /** `--ip6-src`/`--ip6-dst`: an IPv6 address (a /128, written bare) or CIDR. */
+  | { readonly kind: 'ip6-addr'; readonly dir: Direction; readonly address: string; readonly negate?: boolean }
+  /** `--ip6-sport`/`--ip6-dport`; needs `ip6-proto` tcp or udp. */
+  | { readonly kind: 'ip6-port'; readonly dir: Direction; readonly port: number }
+  /** `--ip6-icmp-type t[/c]` (ebtables-save prints the type's name, e.g. `router-advertisement`); needs `ip6-proto icmp`. */
+  | { readonly kind: 'ip6-icmp'; readonly type: number; readonly code?: number };
 
 export type BridgeTarget =
   | { readonly kind: 'accept' }
