@@ -40,6 +40,7 @@ function renderEdge(input: NetdModeInput): DesiredState {
     ipsets,
     iptables: { filter, nat },
     ebtables,
+    ip6tables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
     processes,
     publicAddresses: {
       interface: config.publicInterface,
@@ -49,6 +50,7 @@ function renderEdge(input: NetdModeInput): DesiredState {
     ...(config.ncProxy ? { proxyArp: { interface: config.bridge, addresses: sortIps(ctx.locals.map((i) => i.privateIp)) } } : {}),
     gateway: ctx.gateway,
     warnings: [...ctx.warnings],
+    bridgeRoutes: [],
   };
   if (config.publicInterface === '' && state.publicAddresses.addresses.length > 0) {
     (state.warnings as string[]).push('VNET_PUBINTERFACE is not set: public addresses are not placed on any interface');

@@ -5,8 +5,16 @@
  * matches (`--ip-*`, `--arp-*`) in list order, then `-j`. Negation follows the
  * option (`-s ! <mac>`); ff:ff:ff:ff:ff:ff is printed `Broadcast`.
  *
- * `--ip-*` matches are IPv4 only (IPv6 would be `--ip6-*`): an IPv6 address
- * there is refused (RULE_FAMILY_MISMATCH).
+ * `--ip-*` matches are IPv4 only and `--ip6-*` IPv6 only: an address of the
+ * other family is refused (RULE_FAMILY_MISMATCH).
+ *
+ * IPv6 spelling, as ebtables-save prints it (verified on the nft backend,
+ * ebtables 1.8.9): `--ip6-proto` by name (`tcp`, `udp`, `ipv6-icmp`); an
+ * `--ip6-src/dst` /128 bare (`::`, `fe80::1`), any other prefix with its
+ * length (`::/0`, `2001:db8::/64`); `--ip6-icmp-type` by its xtables name
+ * where one exists for exactly that type and code range (`router-advertisement`,
+ * `redirect`, `no-route` for 1/0), else `t/c` for one code and `t/0:255` for a
+ * whole type. An interface negation follows the option: `-o ! vn_+`.
  */
 import { assertNever } from '../../shared/errors.ts';
 import { familyMismatch } from './rule.ts';
@@ -21,6 +29,35 @@ function ipv4(text: string, what: string): string {
   return text;
 }
 
+/** An IPv6 address or CIDR as ebtables-save prints it: a /128 bare. */
+function ipv6(text: string, what: string): string {
+  if (!text.includes(':')) throw familyMismatch(`an ebtables ${what} match is IPv6 only, not ${text}`);
+  return text.endsWith('/128') ? text.slice(0, -4) : text;
+}
+
+/**
+ * ICMPv6 names ebtables-save prints (iptables' libxt_icmp.h `icmpv6_codes`,
+ * the first name of each (type, code range); aliases like `ping` are never
+ * printed). Key: `type` for the whole type (codes 0-255), `type/code` for one code.
+ */
+const ICMPV6_NAMES: ReadonlyMap<string, string> = new Map([
+  ['1', 'destination-unreachable'], ['1/0', 'no-route'], ['1/1', 'communication-prohibited'], ['1/2', 'beyond-scope'],
+  ['1/3', 'address-unreachable'], ['1/4', 'port-unreachable'], ['1/5', 'failed-policy'], ['1/6', 'reject-route'],
+  ['2', 'packet-too-big'],
+  ['3', 'time-exceeded'], ['3/0', 'ttl-zero-during-transit'], ['3/1', 'ttl-zero-during-reassembly'],
+  ['4', 'parameter-problem'], ['4/0', 'bad-header'], ['4/1', 'unknown-header-type'], ['4/2', 'unknown-option'],
+  ['128', 'echo-request'], ['129', 'echo-reply'], ['133', 'router-solicitation'], ['134', 'router-advertisement'],
+  ['135', 'neighbour-solicitation'], ['136', 'neighbour-advertisement'], ['137', 'redirect'],
+]);
+
+/** `--ip6-icmp-type` value in ebtables-save's form. */
+export function ebtablesIcmpv6Type(type: number, code?: number): string {
+  const key = code === undefined ? String(type) : `${type}/${code}`;
+  return ICMPV6_NAMES.get(key) ?? (code === undefined ? `${type}/0:255` : key);
+}
+
+const IP6_PROTO = { tcp: 'tcp', udp: 'udp', icmp: 'ipv6-icmp' } as const;
+
 /** Pushes into one output array (see ip-rule-args.ts: these run for every rule on every sync). */
 function pushNot(out: string[], negate: boolean | undefined): void {
   if (negate === true) out.push('!');
@@ -28,6 +65,16 @@ function pushNot(out: string[], negate: boolean | undefined): void {
 
 function pushExtension(out: string[], m: Exclude<BridgeMatch, { kind: 'ethertype' | 'mac' | 'iface' }>): void {
   switch (m.kind) {
+    case 'ip6-proto': out.push('--ip6-proto', IP6_PROTO[m.proto]); return;
+    case 'ip6-addr': {
+      const opt = m.dir === 'src' ? '--ip6-src' : '--ip6-dst';
+      out.push(opt);
+      pushNot(out, m.negate);
+      out.push(ipv6(m.address, opt));
+      return;
+    }
+    case 'ip6-port': out.push(m.dir === 'src' ? '--ip6-sport' : '--ip6-dport', String(m.port)); return;
+    case 'ip6-icmp': out.push('--ip6-icmp-type', ebtablesIcmpv6Type(m.type, m.code)); return;
     case 'ip-proto': out.push('--ip-proto', m.proto); return;
     case 'ip-addr': {
       const opt = m.dir === 'src' ? '--ip-src' : '--ip-dst';
@@ -65,7 +112,11 @@ function pushHeader(out: string[], m: HeaderMatch | undefined): void {
       pushNot(out, m.negate);
       out.push(mac(m.mac));
       return;
-    case 'iface': out.push(m.dir === 'in' ? '-i' : '-o', m.name); return;
+    case 'iface':
+      out.push(m.dir === 'in' ? '-i' : '-o');
+      pushNot(out, m.negate);
+      out.push(m.name);
+      return;
     default: assertNever(m, 'bridge header match');
   }
 }

@@ -16,6 +16,7 @@
  * changing how a rule is spelled here changes every hash and rewrites chains.
  */
 import { assertNever } from '../../shared/errors.ts';
+import { parseIpv6 } from '../../shared/ip.ts';
 import { familyMismatch } from './rule.ts';
 import type { IpFamily, IpMatch, IpProtocol, IpRule, IpTarget, PortRange } from './rule.ts';
 
@@ -25,6 +26,26 @@ function address(family: IpFamily, text: string, what: string): string {
     throw familyMismatch(`an ${family} rule cannot hold the ${family === 'ipv6' ? 'IPv4' : 'IPv6'} ${what} ${text}`);
   }
   return text;
+}
+
+/**
+ * The u32 expression of an `nd-target` match: the neighbour discovery target
+ * address is bytes 48..63 of the packet (40-byte IPv6 header, 8-byte ICMPv6
+ * header: type, code, checksum, reserved/flags), compared as four 32-bit
+ * words. Written the way ip6tables-save prints it back (offsets and values in
+ * hex, no leading zeros: `0x30=0x20010db8&&0x34=0x100000&&...`), so the
+ * written rule and its echo compare equal.
+ */
+function ndTargetU32(family: IpFamily, text: string): string {
+  if (family !== 'ipv6') throw familyMismatch(`an nd-target match is ipv6 only (an ${family} rule asked for ${text})`);
+  const v = parseIpv6(text);
+  if (v === undefined) throw familyMismatch(`an nd-target match needs an IPv6 address, not ${text}`);
+  const parts: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const word = (v >> BigInt(96 - 32 * i)) & 0xffffffffn;
+    parts.push(`0x${(48 + 4 * i).toString(16)}=0x${word.toString(16)}`);
+  }
+  return parts.join('&&');
 }
 
 const ports = (p: PortRange): string => (p.lo === p.hi ? String(p.lo) : `${p.lo}:${p.hi}`);
@@ -76,6 +97,7 @@ function pushExtension(out: string[], family: IpFamily, m: Exclude<IpMatch, { ki
       pushNot(out, m.negate);
       out.push('--mark', m.mark);
       return;
+    case 'nd-target': out.push('-m', 'u32', '--u32', ndTargetU32(family, m.address)); return;
     default: assertNever(m, 'ip match');
   }
 }

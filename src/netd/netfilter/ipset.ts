@@ -17,17 +17,38 @@ import type { SavedIpSet } from './model.ts';
 import { sortMembers } from './model.ts';
 import { SaveParseError } from './model.ts';
 
+/** An ipset's address family: `inet` (IPv4, matched by iptables) or `inet6` (IPv6, matched by ip6tables). */
+export type IpSetFamily = 'inet' | 'inet6';
+
 /** One ipset netd wants. */
 export interface IpSet {
   readonly name: string;
   readonly type: 'hash:net' | 'hash:ip';
-  /** Members as the kernel lists them: `a.b.c.d` or `a.b.c.d/n`. Sorted. */
+  /** Absent = `inet`. A set's family is fixed at creation: a set of the same name and the other family is destroyed and re-created. */
+  readonly family?: IpSetFamily;
+  /** Members as the kernel lists them: `a.b.c.d` or `a.b.c.d/n`, `v6` or `v6/n` (a /128 bare). Sorted. */
   readonly members: readonly string[];
   readonly comment: string;
 }
 
-/** Create options after the type. maxelem is a cap, not an allocation. */
-export const IPSET_CREATE_OPTIONS = 'family inet hashsize 1024 maxelem 1048576';
+/** Create options after the family. maxelem is a cap, not an allocation. */
+const IPSET_SIZE_OPTIONS = 'hashsize 1024 maxelem 1048576';
+
+/** The family of a set, its default applied. */
+export function ipsetFamily(set: { readonly family?: IpSetFamily }): IpSetFamily {
+  return set.family ?? 'inet';
+}
+
+/** The family a saved set was created with (`family inet6` in its options), `inet` when it says none. */
+export function savedIpsetFamily(set: SavedIpSet): IpSetFamily {
+  const at = set.options.indexOf('family');
+  return at >= 0 && set.options[at + 1] === 'inet6' ? 'inet6' : 'inet';
+}
+
+/** Create options after the type: `family inet|inet6 hashsize 1024 maxelem 1048576`. */
+export function ipsetCreateOptions(set: IpSet): string {
+  return `family ${ipsetFamily(set)} ${IPSET_SIZE_OPTIONS}`;
+}
 
 /** Name of the temporary set used for an atomic refill (≤ 31 chars since set names are ≤ 28). */
 export function ipsetTempName(name: string): string {
@@ -45,9 +66,10 @@ export function ipsetRestoreText(sets: readonly IpSet[], opts: IpsetRestoreOptio
   const atomic = opts.atomic ?? true;
   const lines: string[] = [];
   for (const s of sets) {
-    lines.push(`create ${s.name} ${s.type} ${IPSET_CREATE_OPTIONS} -exist`);
+    const options = ipsetCreateOptions(s);
+    lines.push(`create ${s.name} ${s.type} ${options} -exist`);
     const target = atomic ? ipsetTempName(s.name) : s.name;
-    if (atomic) lines.push(`create ${target} ${s.type} ${IPSET_CREATE_OPTIONS} -exist`);
+    if (atomic) lines.push(`create ${target} ${s.type} ${options} -exist`);
     lines.push(`flush ${target}`);
     for (const m of s.members) lines.push(`add ${target} ${m}`);
     if (atomic) lines.push(`swap ${target} ${s.name}`, `destroy ${target}`);

@@ -101,8 +101,8 @@ export function ip6tablesRestoreText(table: IptablesTableName, t: NetfilterTable
   return ipRestoreText('ipv6', table, t, opts);
 }
 
-/** Splits parsed arguments into (args without the comment match, comment) and canonicalises `-p`. */
-export function normalizeIptablesArgs(raw: readonly string[]): SavedRule {
+/** Splits parsed arguments into (args without the comment match, comment) and canonicalises `-p` (in the family's spelling). */
+export function normalizeIptablesArgs(raw: readonly string[], family: IpFamily = 'ipv4'): SavedRule {
   const args: string[] = [];
   let comment = '';
   for (let i = 0; i < raw.length; i++) {
@@ -113,7 +113,7 @@ export function normalizeIptablesArgs(raw: readonly string[]): SavedRule {
       continue;
     }
     if ((a === '-p' || a === '--protocol') && i + 1 < raw.length) {
-      args.push('-p', canonicalProtocol(raw[i + 1] as string));
+      args.push('-p', canonicalProtocol(raw[i + 1] as string, family));
       i += 1;
       continue;
     }
@@ -124,11 +124,16 @@ export function normalizeIptablesArgs(raw: readonly string[]): SavedRule {
 
 const BUILTIN = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING']);
 
-/** Parses `iptables-save` (with or without `-c`) into tables → chains → rules. */
-export function parseIptablesSave(text: string): SavedTables {
+/**
+ * Parses `iptables-save` or (family `ipv6`) `ip6tables-save` output, with or
+ * without `-c`, into tables → chains → rules. The two differ only in the
+ * protocol spelling (`-p ipv6-icmp`); an `nd-target` match comes back as
+ * `-m u32 --u32 "0x30=…"`, which the writer already writes.
+ */
+export function parseIptablesSave(text: string, family: IpFamily = 'ipv4'): SavedTables {
   return parseSaveText(text, {
     builtin: BUILTIN,
     policy: (printed) => (printed === undefined || printed === '-' ? undefined : printed),
-    rule: normalizeIptablesArgs,
+    rule: (args) => normalizeIptablesArgs(args, family),
   });
 }

@@ -5,15 +5,21 @@
  * writer (ip-rule-args.ts) writes tcp/udp/icmp by name and every other protocol by number; the
  * parser maps names back to numbers so both sides compare equal on any host.
  */
+import type { IpFamily } from './rule.ts';
 import { ARGV_NAMED_PROTOCOLS, protocolEntry, protocolNumber } from '../../shared/protocols.ts';
 
-/** `-p` value in the writer's canonical form: tcp/udp/icmp by name, everything else by number. */
-export function canonicalProtocol(value: string): string {
+/**
+ * `-p` value in the writer's canonical form: tcp/udp by name, the family's
+ * ICMP by the writer's name (`icmp` for ipv4, `ipv6-icmp` for ipv6: what
+ * ip6tables-save prints for 58), everything else by number.
+ */
+export function canonicalProtocol(value: string, family: IpFamily = 'ipv4'): string {
   const neg = value.startsWith('!');
   const v = neg ? value.slice(1) : value;
   const lower = v.toLowerCase();
-  if (ARGV_NAMED_PROTOCOLS.has(lower)) return value.toLowerCase();
   const num = /^\d+$/.test(lower) ? Number(lower) : protocolNumber(lower);
+  if (family === 'ipv6' && (num === 58 || num === 1)) return `${neg ? '!' : ''}${num === 58 ? 'ipv6-icmp' : '1'}`;
+  if (ARGV_NAMED_PROTOCOLS.has(lower)) return value.toLowerCase();
   if (num === undefined) return value;
   return `${neg ? '!' : ''}${protocolEntry(num)?.argvName ?? num}`;
 }

@@ -18,7 +18,7 @@ import type { BridgeRule, IpRule, NetfilterTable } from '../netfilter/rule.ts';
 import type { IpSet } from '../netfilter/ipset.ts';
 
 export type { BridgeHook, BridgeRule, Chain, Hook, IpHook, IpRule, NetfilterTable, Rule } from '../netfilter/rule.ts';
-export type { IpSet } from '../netfilter/ipset.ts';
+export type { IpSet, IpSetFamily } from '../netfilter/ipset.ts';
 
 export interface Sysctl {
   readonly key: string;
@@ -32,6 +32,8 @@ export interface LocalInstance {
   readonly mac: string;
   readonly privateIp: string;
   readonly publicIp?: string;
+  /** Its global IPv6 address (EUI-64 of `mac` in the cluster's prefix) on a dual-stack cluster; absent on an IPv4-only one. */
+  readonly ipv6?: string;
   readonly securityGroups: readonly string[];
 }
 
@@ -77,9 +79,21 @@ export interface DesiredState {
   readonly bridge: { readonly name: string; readonly members: readonly string[] };
   readonly sysctls: readonly Sysctl[];
   readonly instances: readonly LocalInstance[];
-  /** Created before the iptables rules that use them, destroyed after. */
+  /** Created before the iptables/ip6tables rules that use them, destroyed after; `family: 'inet6'` sets are matched by ip6tables rules only. */
   readonly ipsets: readonly IpSet[];
   readonly iptables: { readonly filter: NetfilterTable<IpRule>; readonly nat: NetfilterTable<IpRule> };
+  /**
+   * ipv6 rules, always present: empty tables (no chains, no hooks) for an
+   * IPv4-only cluster, in which case the planner only sweeps ip6tables chains
+   * and hooks of ours that are still in the kernel.
+   */
+  readonly ip6tables: { readonly filter: NetfilterTable<IpRule>; readonly nat: NetfilterTable<IpRule> };
+  /**
+   * IPv6 prefixes routed on-link on the bridge (`ip -6 route replace <prefix>
+   * dev <bridge> proto <ours>`); empty for an IPv4-only cluster. Routes with our
+   * protocol number that are not here are removed; other routes are never touched.
+   */
+  readonly bridgeRoutes: readonly string[];
   readonly ebtables: { readonly filter: NetfilterTable<BridgeRule>; readonly nat: NetfilterTable<BridgeRule> };
   /** Supervised daemons, sorted by kind (one per kind). */
   readonly processes: readonly SupervisedProcess[];

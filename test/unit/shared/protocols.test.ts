@@ -45,7 +45,8 @@ test('users read the table: GNI model and rule strings, netfilter canonical form
   assert.equal(parseRuleString('-P sctp  -s 10.0.0.0/8')?.protocol, 132);
   assert.equal(parseRuleString('-P SCTP  -s 10.0.0.0/8')?.protocol, 132);
   assert.equal(parseRuleString('-P gre  -s 10.0.0.0/8'), undefined, 'rule strings name only the GNI protocols');
-  assert.deepEqual(['6', 'TCP', '!17', '1', 'ipv6-icmp', '47', 'gre', '!ospfigp', 'bogus'].map(canonicalProtocol), ['tcp', 'tcp', '!udp', 'icmp', '58', '47', '47', '!89', 'bogus']);
+  assert.deepEqual(['6', 'TCP', '!17', '1', 'ipv6-icmp', '47', 'gre', '!ospfigp', 'bogus'].map((p) => canonicalProtocol(p)), ['tcp', 'tcp', '!udp', 'icmp', '58', '47', '47', '!89', 'bogus']);
+  assert.deepEqual(['ipv6-icmp', '58', 'icmpv6', '!ipv6-icmp', 'icmp', 'tcp', '132'].map((p) => canonicalProtocol(p, 'ipv6')), ['ipv6-icmp', 'ipv6-icmp', 'ipv6-icmp', '!ipv6-icmp', '1', 'tcp', '132'], 'ip6tables-save prints 58 as ipv6-icmp, the ipv6 writer writes it so');
   assert.equal(ec2ProtocolName(17), 'udp');
   assert.equal(ec2ProtocolName(132), '132');
   assert.equal(parsePermission({ protocol: '132', cidr: '10.0.0.0/8' }, [132]).protocol, 132);
