@@ -28,6 +28,9 @@ const REGISTRY = {
   MAC_PREFIX_INVALID: { severity: 'error', meaning: 'A MacPrefix is not two hexadecimal bytes separated by a colon ("d0:0d").' },
   DOMAIN_INVALID: { severity: 'error', meaning: 'InstanceDnsDomain is not a domain name: labels of 1-63 letters, digits or hyphens (not at either end), separated by single dots, no leading or trailing dot, at most 253 characters, last label not numeric.' },
   MODE_UNSUPPORTED: { severity: 'error', meaning: `Mode names no mode edgenet implements (${NETWORK_MODES.map((m) => `"${m}"`).join(', ')}).` },
+  IPV6_INVALID: { severity: 'error', meaning: 'Not an IPv6 address in RFC 4291 text form: hexadecimal groups, one "::" at most, optionally a dotted quad as the last 32 bits, no zone id (Ipv6DnsServers entries).' },
+  IPV6_PREFIX_INVALID: { severity: 'error', meaning: 'An Ipv6Prefix is not an IPv6 address followed by "/" and a length of 0-128 ("2001:db8:10::/64").' },
+  IPV6_DNS_SERVERS_TOO_MANY: { severity: 'error', meaning: 'Ipv6DnsServers lists more than 3 name servers (a resolver uses 3, resolv.conf MAXNS, and one radvd RDNSS line holds 3).' },
   SCHEMA_VIOLATION: { severity: 'error', meaning: 'A schema rule without a more specific code failed (should not happen; report it as a bug).' },
 
   // Values that parse but are wrong on their own.
@@ -39,6 +42,10 @@ const REGISTRY = {
   GATEWAY_OUTSIDE_SUBNET: { severity: 'error', meaning: 'A Gateway that is not inside its subnet.' },
   GATEWAY_RESERVED_ADDRESS: { severity: 'error', meaning: 'A Gateway equal to its subnet\'s network or broadcast address.' },
   DNS_SERVER_INVALID: { severity: 'error', meaning: 'An InstanceDnsServers entry is 0.0.0.0 or 255.255.255.255, which cannot be a name server.' },
+  IPV6_PREFIX_LENGTH: { severity: 'error', meaning: 'An Ipv6Prefix that is not a /64: instances form their address by SLAAC from the EUI-64 of their MAC, a 64-bit interface id, so the prefix is exactly 64 bits (a shorter one would leave bits nobody fills, a longer one has no room for the id).' },
+  IPV6_PREFIX_UNALIGNED: { severity: 'error', meaning: 'An Ipv6Prefix with bits set past its length (2001:db8:10::1/64); write the network address (2001:db8:10::/64).' },
+  IPV6_PREFIX_RESERVED: { severity: 'error', meaning: 'An Ipv6Prefix outside global unicast (2000::/3) and unique local (fc00::/7) addresses: link-local, multicast, the ::/64 that holds the unspecified, loopback and IPv4-mapped addresses, and every other special range are refused, and so is fd00:ec2::/64, which holds the metadata address fd00:ec2::254.' },
+  IPV6_DNS_SERVER_RESERVED: { severity: 'error', meaning: 'An Ipv6DnsServers entry that cannot be a name server for instances: the unspecified address ::, loopback ::1, multicast (ff00::/8), link-local (fe80::/10: each node\'s bridge is its own link) or IPv4-mapped (::ffff:0:0/96; put IPv4 servers in InstanceDnsServers).' },
 
   // Relations between parts of the document.
   SUBNET_NAME_DUPLICATE: { severity: 'error', meaning: 'Two top-level subnets have the same Name (a missing Name defaults to the Subnet address).' },
@@ -53,6 +60,10 @@ const REGISTRY = {
   POOL_CONTAINS_RESERVED_ADDRESS: { severity: 'error', meaning: 'A private IP entry contains its subnet\'s network, broadcast or gateway address.' },
   POOL_DUPLICATE: { severity: 'error', meaning: 'The same address or range appears twice in one IP list.' },
   POOL_OVERLAP: { severity: 'error', meaning: 'Two entries of one IP list overlap.' },
+  IPV6_DNS_WITHOUT_PREFIX: { severity: 'error', meaning: 'A subnet has Ipv6DnsServers but no Ipv6Prefix: name servers are announced in the router advertisement of the prefix, so there is nothing to announce them with.' },
+  IPV6_ON_SUBNET_REFERENCE: { severity: 'error', meaning: 'A cluster Subnet that only names a top-level subnet ({"Name": ...}) also has Ipv6Prefix or Ipv6DnsServers; a reference inherits them from the subnet it names: set them there.' },
+  SUBNET_IPV6_OVERLAP: { severity: 'error', meaning: 'Two top-level subnets have the same Ipv6Prefix: each IPv4 subnet is its own layer-2 network and needs its own /64.' },
+  CLUSTER_IPV6_OVERLAP: { severity: 'error', meaning: 'Two clusters on different IPv4 subnets have the same Ipv6Prefix. Clusters may share a /64 only when they share one flat subnet (as for IPv4: the same Subnet and Netmask, or the same top-level subnet).' },
   PUBLIC_PRIVATE_OVERLAP: { severity: 'error', meaning: 'A PublicIps entry overlaps a private pool (top level or any cluster).' },
 
   // Warnings: reported, but the document stays valid.
@@ -60,6 +71,8 @@ const REGISTRY = {
   PUBLIC_IN_PRIVATE_SUBNET: { severity: 'warning', meaning: 'A PublicIps entry lies inside a private subnet; traffic to it may be treated as private (no NAT) and it may collide with hosts there.' },
   PRIVATE_IPS_UNUSED: { severity: 'warning', meaning: 'Top-level PrivateIps are set but every cluster has its own list, so they are never used.' },
   DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in InstanceDnsServers.' },
+  IPV6_DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in one Ipv6DnsServers list.' },
+  CLUSTER_IPV6_MISMATCH: { severity: 'warning', meaning: 'Clusters that share one flat IPv4 subnet have different Ipv6Prefix settings (or only some have one): their instances are on one layer-2 network but not on one IPv6 link, so traffic between them leaves through the nodes and the physical network must route each /64.' },
 } as const satisfies Record<string, ConfigCodeInfo>;
 
 export type ConfigCode = keyof typeof REGISTRY;

@@ -9,6 +9,10 @@
  *   lower-cased (MACs are compared as text downstream).
  * - A cluster's Subnet ← inline, or the top-level subnet it names, or the
  *   single top-level subnet. A subnet's Name defaults to its Subnet address.
+ *   Its Ipv6Prefix and Ipv6DnsServers come with it (so a cluster naming a
+ *   top-level subnet inherits them), in RFC 5952 text; a subnet without
+ *   Ipv6Prefix has neither key (an IPv4-only property explodes exactly as
+ *   before).
  * - A cluster's PrivateIps ← its own non-empty list; without a list of its own,
  *   the top-level non-empty list; otherwise — including an explicit `[]`,
  *   which does not inherit (eucalyptus-edge.md §6.2) — the whole subnet minus
@@ -29,7 +33,7 @@
  */
 import { EdgenetError } from '../../shared/errors.ts';
 import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
-import { cidrRange, formatRange, hostRange, maskToPrefix, parseIp, parseRangeEntry, subtractAddresses } from '../../shared/ip.ts';
+import { cidrRange, formatCidr6, formatIpv6, formatRange, hostRange, maskToPrefix, parseCidr6, parseIp, parseIpv6, parseRangeEntry, subtractAddresses } from '../../shared/ip.ts';
 import type {
   ClusterConfig,
   ExplodeInputs,
@@ -134,7 +138,20 @@ function clusterSubnet(c: ClusterConfig, index: number, top: readonly ExplodedSu
 
 function explodeSubnet(s: SubnetConfig, where: string): ExplodedSubnet {
   if (s.Subnet === undefined || s.Netmask === undefined || s.Gateway === undefined) throw invalid(`${where} needs Subnet, Netmask and Gateway`);
-  return { Name: s.Name ?? s.Subnet, Subnet: s.Subnet, Netmask: s.Netmask, Gateway: s.Gateway };
+  return { Name: s.Name ?? s.Subnet, Subnet: s.Subnet, Netmask: s.Netmask, Gateway: s.Gateway, ...explodeIpv6(s, where) };
+}
+
+/** The subnet's IPv6 keys in canonical (RFC 5952) text; nothing at all for an IPv4-only subnet. */
+function explodeIpv6(s: SubnetConfig, where: string): Pick<ExplodedSubnet, 'Ipv6Prefix' | 'Ipv6DnsServers'> {
+  if (s.Ipv6Prefix === undefined) return {};
+  const prefix = parseCidr6(s.Ipv6Prefix);
+  if (prefix === undefined) throw invalid(`${where}.Ipv6Prefix does not parse`);
+  const servers = (s.Ipv6DnsServers ?? []).map((text) => {
+    const v = parseIpv6(text);
+    if (v === undefined) throw invalid(`${where}.Ipv6DnsServers entry "${text}" does not parse`);
+    return formatIpv6(v);
+  });
+  return { Ipv6Prefix: formatCidr6(prefix), Ipv6DnsServers: servers };
 }
 
 /** The whole subnet minus network, broadcast and gateway addresses, as canonical ranges. */

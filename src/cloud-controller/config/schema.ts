@@ -4,7 +4,7 @@
  *
  * Model: ajv runs with allErrors and verbose; each ajv error is mapped to one
  * of our codes by its keyword and, for string formats, by the `$defs` entry
- * that failed (ipv4 → IP_INVALID, ipListEntry → IP_RANGE_INVALID, …), and its
+ * that failed (ipv4 → IP_INVALID, ipv6 → IPV6_INVALID, ipListEntry → IP_RANGE_INVALID, …), and its
  * JSON pointer becomes the property's own path notation (`Clusters[0].Subnet`).
  * Invariants: one diagnostic per (code, path); where a value has the wrong type
  * only TYPE_MISMATCH is reported for it. The schema is the single authority for
@@ -68,6 +68,8 @@ function failedDef(schemaPath: string): string | undefined {
 
 const FORMAT_CODES: Record<string, ConfigCode> = {
   ipv4: 'IP_INVALID',
+  ipv6: 'IPV6_INVALID',
+  ipv6Prefix: 'IPV6_PREFIX_INVALID',
   ipListEntry: 'IP_RANGE_INVALID',
   macPrefix: 'MAC_PREFIX_INVALID',
   domainName: 'DOMAIN_INVALID',
@@ -76,6 +78,8 @@ const FORMAT_CODES: Record<string, ConfigCode> = {
 
 const FORMAT_EXPECTATIONS: Record<string, string> = {
   ipv4: 'expected a dotted-quad IPv4 address such as 10.111.0.1',
+  ipv6: 'expected an IPv6 address such as 2001:db8::53',
+  ipv6Prefix: 'expected an IPv6 prefix such as 2001:db8:10::/64',
   ipListEntry: 'expected an IPv4 address or a range such as 10.111.0.10-10.111.0.20',
   macPrefix: 'expected two hexadecimal bytes separated by a colon, such as d0:0d',
   domainName: 'expected a domain name such as eucalyptus.internal (labels of 1-63 letters, digits or hyphens, no leading or trailing dot, at most 253 characters)',
@@ -104,6 +108,10 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       );
     case 'minItems':
       return diag('LIST_EMPTY', path, 'The list is empty: at least one entry is required');
+    case 'maxItems':
+      // The only list with a maximum (ajv inlines the $ref, so the schema path does not name the def).
+      if (path.endsWith('Ipv6DnsServers')) return diag('IPV6_DNS_SERVERS_TOO_MANY', path, `Cannot list ${Array.isArray(e.data) ? e.data.length : 'so many'} IPv6 name servers: at most ${String(params['limit'])}`);
+      break;
     case 'enum':
     case 'const':
       if (path === 'Mode') return diag('MODE_UNSUPPORTED', path, `Cannot use mode ${describe(e.data)}: ${SUPPORTED_MODES}`);

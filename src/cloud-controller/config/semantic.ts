@@ -23,6 +23,7 @@ import {
   cidrContains,
   cidrRange,
   formatCidr,
+  formatCidr6,
   formatIp,
   formatRange,
   isAligned,
@@ -36,6 +37,7 @@ import {
   rangeContainsRange,
 } from '../../shared/ip.ts';
 import { diag } from './codes.ts';
+import { checkSubnetIpv6, type SubnetIpv6 } from './ipv6.ts';
 import type { Span } from './overlaps.ts';
 import { crossOverlaps, selfOverlaps } from './overlaps.ts';
 
@@ -72,6 +74,8 @@ interface ClusterFacts {
    * inherited: `[]` means the whole subnet (eucalyptus-edge.md §6.2).
    */
   readonly inherits: boolean;
+  /** The IPv6 keys of the subnet it uses (inline, named, or the single top-level one). */
+  readonly ipv6: SubnetIpv6 | undefined;
 }
 
 export function semanticDiagnostics(doc: unknown): Diagnostic[] {
@@ -87,6 +91,7 @@ export function semanticDiagnostics(doc: unknown): Diagnostic[] {
   checkPublicPool(publicPool, [...topPool, ...clusters.flatMap((c) => c.pool)], [...top.resolved, ...clusters.map((c) => c.subnet)], out);
   checkClusterSubnets(clusters, out);
   checkSharedSubnetPools(clusters, topPool, out);
+  checkClusterIpv6(clusters, out);
   return out;
 }
 
@@ -94,7 +99,9 @@ export function semanticDiagnostics(doc: unknown): Diagnostic[] {
 function checkTopSubnets(doc: Obj, out: Diagnostic[]): TopSubnets {
   const raw = listOf(doc['Subnets']);
   const resolved = raw.map((s, i) => (isObj(s) ? readSubnet(s, joinPath('Subnets', i), out) : undefined));
+  const ipv6 = raw.map((s, i) => (isObj(s) ? checkSubnetIpv6(s, joinPath('Subnets', i), out) : undefined));
   const byName = new Map<string, GoodSubnet | undefined>();
+  const ipv6ByName = new Map<string, SubnetIpv6 | undefined>();
   raw.forEach((s, i) => {
     if (!isObj(s)) return;
     const explicit = textOf(s['Name']);
@@ -106,6 +113,16 @@ function checkTopSubnets(doc: Obj, out: Diagnostic[]): TopSubnets {
       return;
     }
     byName.set(name, resolved[i]);
+    ipv6ByName.set(name, ipv6[i]);
+  });
+  // Every top-level subnet is its own layer-2 network (their IPv4 ranges may not overlap), so each needs its own /64.
+  const prefixes = new Map<string, number>();
+  ipv6.forEach((v6, i) => {
+    if (v6?.prefix === undefined) return;
+    const key = formatCidr6(v6.prefix);
+    const first = prefixes.get(key);
+    if (first === undefined) prefixes.set(key, i);
+    else out.push(diag('SUBNET_IPV6_OVERLAP', joinPath('Subnets', i, 'Ipv6Prefix'), `Ipv6Prefix ${key} is already the prefix of Subnets[${first}]; each subnet needs its own /64`));
   });
   const spans: Span<{ index: number; subnet: GoodSubnet }>[] = [];
   resolved.forEach((s, index) => {
@@ -121,7 +138,7 @@ function checkTopSubnets(doc: Obj, out: Diagnostic[]): TopSubnets {
   if (noClusters && subnetsListed && raw.length !== 1) {
     out.push(diag('SUBNETS_SINGLE_REQUIRED', 'Subnets', `Without clusters exactly one top-level subnet must be configured, found ${raw.length}`));
   }
-  return { raw, resolved, byName };
+  return { raw, resolved, byName, ipv6, ipv6ByName };
 }
 
 /** Cluster names, MAC prefixes, subnets, and each cluster's own pool against its subnet. */
@@ -143,7 +160,8 @@ function checkClusters(doc: Obj, top: TopSubnets, out: Diagnostic[]): ClusterFac
     const pool = readPool(c['PrivateIps'], joinPath(base, 'PrivateIps'), out);
     const reported = new Set<string>();
     if (subnet) checkPoolInSubnet(pool, { subnet, owner: label, reported, out });
-    clusters.push({ index: i, label, subnet, pool, inherits: c['PrivateIps'] === undefined });
+    const ipv6 = resolveClusterIpv6(c, base, top, out);
+    clusters.push({ index: i, label, subnet, pool, inherits: c['PrivateIps'] === undefined, ipv6 });
   });
   return clusters;
 }
@@ -277,6 +295,75 @@ interface TopSubnets {
   readonly raw: readonly unknown[];
   readonly resolved: readonly (GoodSubnet | undefined)[];
   readonly byName: ReadonlyMap<string, GoodSubnet | undefined>;
+  /** IPv6 keys per top-level subnet (same index as `raw`) and by Name. */
+  readonly ipv6: readonly (SubnetIpv6 | undefined)[];
+  readonly ipv6ByName: ReadonlyMap<string, SubnetIpv6 | undefined>;
+}
+
+/**
+ * The IPv6 keys of the subnet a cluster uses, resolved as its IPv4 subnet is
+ * (resolveClusterSubnet): an inline subnet's own keys (checked here), a named
+ * top-level subnet's, or the single top-level subnet's. A reference that also
+ * carries IPv6 keys is refused: it inherits them.
+ */
+function resolveClusterIpv6(c: Obj, base: string, top: TopSubnets, out: Diagnostic[]): SubnetIpv6 | undefined {
+  const sub = c['Subnet'];
+  const path = joinPath(base, 'Subnet');
+  if (sub === undefined) return top.raw.length === 1 ? top.ipv6[0] : undefined;
+  if (!isObj(sub)) return undefined;
+  if ('Subnet' in sub || 'Netmask' in sub || 'Gateway' in sub) return checkSubnetIpv6(sub, path, out);
+  for (const key of ['Ipv6Prefix', 'Ipv6DnsServers']) {
+    if (key in sub) out.push(diag('IPV6_ON_SUBNET_REFERENCE', joinPath(path, key), `A Subnet that names a top-level subnet inherits its IPv6 settings: set ${key} on the top-level subnet "${textOf(sub['Name']) ?? ''}" instead`));
+  }
+  const name = textOf(sub['Name']);
+  return name === undefined ? undefined : top.ipv6ByName.get(name);
+}
+
+/**
+ * A /64 is one IPv6 link, so clusters may share one exactly when they share
+ * one flat IPv4 subnet (the IPv4 rule of checkClusterSubnets): the same /64 on
+ * two different IPv4 subnets is an error (CLUSTER_IPV6_OVERLAP); clusters on
+ * one IPv4 subnet with different IPv6 settings get a warning
+ * (CLUSTER_IPV6_MISMATCH). Clusters whose IPv4 subnet or IPv6 prefix did not
+ * pass their own checks are skipped (already reported). Linear: one map each.
+ */
+function checkClusterIpv6(clusters: readonly ClusterFacts[], out: Diagnostic[]): void {
+  const owners = new Map<string, ClusterFacts & { subnet: GoodSubnet }>();
+  const firstOnSubnet = new Map<string, ClusterFacts>();
+  for (const c of clusters) {
+    if (c.subnet === undefined || (c.ipv6?.declared === true && c.ipv6.prefix === undefined)) continue;
+    const prefix = c.ipv6?.prefix === undefined ? undefined : formatCidr6(c.ipv6.prefix);
+    const key = subnetKey(c.subnet);
+    const path = joinPath('Clusters', c.index, 'Subnet');
+    if (prefix !== undefined) {
+      const owner = owners.get(prefix);
+      if (owner === undefined) owners.set(prefix, { ...c, subnet: c.subnet });
+      else if (subnetKey(owner.subnet) !== key) {
+        out.push(
+          diag(
+            'CLUSTER_IPV6_OVERLAP',
+            path,
+            `Ipv6Prefix ${prefix} of ${c.label} (subnet ${key}) is also the prefix of ${owner.label} (Clusters[${owner.index}], subnet ${subnetKey(owner.subnet)}); clusters share a /64 only when they share one flat subnet`,
+          ),
+        );
+      }
+    }
+    const first = firstOnSubnet.get(key);
+    if (first === undefined) {
+      firstOnSubnet.set(key, c);
+      continue;
+    }
+    const firstPrefix = first.ipv6?.prefix === undefined ? undefined : formatCidr6(first.ipv6.prefix);
+    if (firstPrefix !== prefix) {
+      out.push(
+        diag(
+          'CLUSTER_IPV6_MISMATCH',
+          path,
+          `${capitalize(c.label)} shares subnet ${key} with ${first.label} (Clusters[${first.index}]) but its IPv6 prefix is ${prefix ?? 'none'}, not ${firstPrefix ?? 'none'}`,
+        ),
+      );
+    }
+  }
 }
 
 /** The subnet a cluster uses: inline, a reference by Name, or the single top-level one (eucalyptus-edge.md §3.2 rule 7). */

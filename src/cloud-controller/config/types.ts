@@ -12,6 +12,10 @@ export interface SubnetConfig {
   readonly Subnet?: string;
   readonly Netmask?: string;
   readonly Gateway?: string;
+  /** Dual stack: the subnet's IPv6 /64 ("2001:db8:10::/64"); a cluster referring to the subnet by Name inherits it. */
+  readonly Ipv6Prefix?: string;
+  /** IPv6 name servers announced with the prefix (router advertisement RDNSS); needs Ipv6Prefix. */
+  readonly Ipv6DnsServers?: readonly string[];
 }
 
 export interface ClusterConfig {
@@ -41,6 +45,10 @@ export interface ExplodedSubnet {
   readonly Subnet: string;
   readonly Netmask: string;
   readonly Gateway: string;
+  /** Present only on a dual-stack subnet: its /64 in RFC 5952 text (`2001:db8:10::/64`). */
+  readonly Ipv6Prefix?: string;
+  /** Present only with Ipv6Prefix: its name servers in RFC 5952 text, order kept (may be empty). */
+  readonly Ipv6DnsServers?: readonly string[];
 }
 
 export interface ExplodedCluster {

@@ -28,7 +28,8 @@ test('every object in the schema forbids unknown keys', () => {
 
 test('the schema describes every key of the property', () => {
   assert.deepEqual(Object.keys(schema.properties).sort(), ['Clusters', 'InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'Mode', 'PrivateIps', 'PublicGateway', 'PublicIps', 'Subnets']);
-  assert.deepEqual(Object.keys(schema.$defs.subnet.properties).sort(), ['Gateway', 'Name', 'Netmask', 'Subnet']);
+  assert.deepEqual(Object.keys(schema.$defs.subnet.properties).sort(), ['Gateway', 'Ipv6DnsServers', 'Ipv6Prefix', 'Name', 'Netmask', 'Subnet']);
+  assert.deepEqual(Object.keys(schema.$defs.clusterSubnet.properties).sort(), ['Gateway', 'Ipv6DnsServers', 'Ipv6Prefix', 'Name', 'Netmask', 'Subnet']);
   assert.deepEqual(Object.keys(schema.$defs.cluster.properties).sort(), ['MacPrefix', 'Name', 'PrivateIps', 'Subnet']);
 });
 
