@@ -21,7 +21,8 @@ import { CONF_CODES, parseConfText, type ConfFile } from '../shared/config/conf-
 import { SETTINGS_CODES, Settings, bad, ok } from '../shared/config/settings.ts';
 import { LOG_FORMATS, LOG_LEVELS } from '../shared/config/load.ts';
 import type { Resolved } from '../shared/daemon/run.ts';
-import { isIp } from '../shared/ip.ts';
+import { formatIpv6, isIp, parseIpv6 } from '../shared/ip.ts';
+import { isUnicastIpv6 } from './render/ipv6-checks.ts';
 import { DEFAULT_PORTS } from '../shared/paths.ts';
 
 export interface NetdConfig {
@@ -51,6 +52,11 @@ export interface NetdConfig {
   readonly ncRouterIp: '' | 'AUTO' | string;
   /** METADATA_IP: overrides the document's enabledCLCIp as the metadata DNAT target ('' = no override). */
   readonly metadataIp: string;
+  /**
+   * METADATA_IPV6: overrides the document's IPv6 `clc-address` as the target of
+   * the IPv6 metadata DNAT ([fd00:ec2::254]:80 → [this]:METADATA_PORT; '' = no override).
+   */
+  readonly metadataIpv6: string;
   readonly metadataPort: number;
   /** METADATA_USE_VM_PRIVATE=Y: traffic to 169.254.169.254 keeps the VM's private source. */
   readonly metadataUseVmPrivate: boolean;
@@ -114,6 +120,7 @@ export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
   ncRouterIp: '',
   ncProxy: false,
   metadataIp: '',
+  metadataIpv6: '',
   metadataPort: DEFAULT_PORTS.metadata,
   metadataUseVmPrivate: false,
   nodeName: '',
@@ -201,6 +208,12 @@ const SETTERS: Readonly<Record<string, Setter>> = {
     out.metadataIp = v;
     return undefined;
   },
+  METADATA_IPV6: (v, out) => {
+    const ip = v === '' ? undefined : parseIpv6(v);
+    if (v !== '' && (ip === undefined || !isUnicastIpv6(ip))) return 'must be empty or a unicast IPv6 address';
+    out.metadataIpv6 = ip === undefined ? '' : formatIpv6(ip);
+    return undefined;
+  },
   METADATA_PORT: positiveInt('metadataPort', 65535),
   METADATA_USE_VM_PRIVATE: yesNo('metadataUseVmPrivate'),
   EDGENET_NODE_NAME: text('nodeName', false),
@@ -254,6 +267,7 @@ const DEFAULT_TEXT: Readonly<Record<string, string>> = {
   NC_PROXY: 'N',
   NC_ROUTER_IP: '',
   METADATA_IP: '',
+  METADATA_IPV6: '',
   METADATA_PORT: String(DEFAULT_NETD_CONFIG.metadataPort),
   METADATA_USE_VM_PRIVATE: 'N',
   EDGENET_NODE_NAME: '',

@@ -52,10 +52,20 @@ export interface NetdNames {
   readonly localSet: string;
   /** ipset: addresses of the cloud's hosts (nodes, CCs, CLC): instances may not reach their control-plane ports. */
   readonly hostsSet: string;
-  /** iptables chain of a security group. */
+  /** ipset (family inet6): global IPv6 addresses of the instances on this node. */
+  readonly localSet6: string;
+  /** ipset (family inet6): the cloud's hosts' IPv6 addresses (the CLC's, METADATA_IPV6). */
+  readonly hostsSet6: string;
+  /** ip6tables filter: neighbour advertisements from instance ports, checked against their own addresses. */
+  readonly ndGuard: string;
+  /** ebtables filter: chain jumped from OUTPUT (router advertisements stay on instance ports). */
+  readonly ebOut: string;
+  /** iptables chain of a security group (ip6tables uses the same name: its own namespace). */
   groupChain(groupId: string): string;
   /** ipset of a security group's members (private and public IPs). */
   groupSet(groupId: string): string;
+  /** ipset (family inet6) of a security group's members' IPv6 addresses: the group set's name plus `-6`. */
+  groupSet6(groupId: string): string;
   /** ebtables chain for frames sent by an instance. */
   instanceFromChain(instanceId: string): string;
   /** ebtables chain for frames delivered to an instance. */
@@ -81,6 +91,17 @@ function fit(prefix: string, tag: string, id: string, max: number): string {
   return `${prefix}-${tag}h${digest(id, Math.min(room, 13))}`;
 }
 
+/**
+ * `fit(...)` with a fixed suffix (`-6`) kept whole: ipsets of both families
+ * share one namespace, so an inet6 set is its inet twin's name plus the suffix,
+ * hashed (with room for the suffix) when the two do not fit together.
+ */
+function fitSuffixed(prefix: string, id: string, suffix: string, max: number): string {
+  const plain = `${prefix}-${id}${suffix}`;
+  if (plain.length <= max && /^[A-Za-z0-9_.-]+$/.test(id)) return plain;
+  return `${fit(prefix, '', `${id}${suffix}`, max - suffix.length)}${suffix}`;
+}
+
 export function netdNames(prefix: string): NetdNames {
   if (!/^[A-Za-z0-9]{1,8}$/.test(prefix)) throw new Error(`invalid name prefix ${JSON.stringify(prefix)}`);
   return {
@@ -95,10 +116,15 @@ export function netdNames(prefix: string): NetdNames {
     allPrivateSet: `${prefix}-ALLPRIV`,
     localSet: `${prefix}-LOCAL`,
     hostsSet: `${prefix}-HOSTS`,
+    localSet6: `${prefix}-LOCAL-6`,
+    hostsSet6: `${prefix}-HOSTS-6`,
+    ndGuard: `${prefix}-ND`,
+    ebOut: `${prefix}-EB-OUT`,
     // Group ids already start with `sg-`; a chain and a set may share a name
     // (iptables and ipset are separate namespaces), which keeps dumps readable.
     groupChain: (id) => fit(prefix, '', id, IPTABLES_CHAIN_MAX),
     groupSet: (id) => fit(prefix, '', id, IPTABLES_CHAIN_MAX),
+    groupSet6: (id) => fitSuffixed(prefix, id, '-6', IPTABLES_CHAIN_MAX),
     instanceFromChain: (id) => fit(prefix, 'I-', id, EBTABLES_CHAIN_MAX),
     instanceToChain: (id) => fit(prefix, 'O-', id, EBTABLES_CHAIN_MAX),
     isOurs: (name) => name.startsWith(`${prefix}-`),

@@ -4,14 +4,32 @@
  * instances, the VM gateway and whether the node plays "fake router".
  * Building it is where render can fail (node not in the document, gateway
  * unresolvable); the table builders after it cannot.
+ *
+ * IPv6 (issue 14): `ipv6` is the cluster's prefix and name servers when the
+ * cluster is dual-stack, and each local instance's `ipv6` its global address.
+ * Both are re-checked here with sanitize's rules (ipv6-checks.ts), so render
+ * on its own never lays down a value sanitize would refuse: a bad prefix makes
+ * the cluster IPv4-only, a bad instance address leaves that instance IPv4-only
+ * (each with a warning).
  */
 import type { GniCluster, GniDocument, GniInstance, GniSecurityGroup } from '../../shared/gni/model.ts';
-import type { Cidr } from '../../shared/ip.ts';
+import { clusterIpv6, configurationIpv6, instanceIpv6 } from '../../shared/gni/ipv6.ts';
+import type { Cidr, Cidr6 } from '../../shared/ip.ts';
 import { cidrContains, compareIps, formatCidr, networkAddress, parseCidr, parseIp, parseNetmask } from '../../shared/ip.ts';
 import type { NetdConfig } from '../config.ts';
 import type { NetdNames } from '../names.ts';
 import { INTERFACE_NAME_MAX, instanceInterface, netdNames } from '../names.ts';
+import { checkClusterPrefix, checkInstanceAddress, unicastIpv6 } from './ipv6-checks.ts';
 import type { HostFacts, LocalInstance, RenderErrorCode } from './types.ts';
+
+/** A dual-stack cluster's IPv6 settings, checked and in canonical text. */
+export interface ClusterIpv6Context {
+  readonly prefix: Cidr6;
+  /** `2001:db8:10::/64` as ip6tables-save and `ip -6 route` print it. */
+  readonly prefixText: string;
+  /** Unicast name servers, canonical, document order. */
+  readonly dnsServers: readonly string[];
+}
 
 export interface RenderContext {
   readonly doc: GniDocument;
@@ -33,6 +51,10 @@ export interface RenderContext {
   /** Addresses of the bridge as `a.b.c.d/n` (host facts; empty when unknown). */
   readonly bridgeAddresses: readonly string[];
   readonly groupsById: ReadonlyMap<string, GniSecurityGroup>;
+  /** This cluster's IPv6 settings; undefined for an IPv4-only cluster. */
+  readonly ipv6?: ClusterIpv6Context;
+  /** The document's IPv6 `clc-address` when it is a unicast address (canonical). */
+  readonly clcIpv6?: string;
   readonly warnings: string[];
 }
 
@@ -87,7 +109,32 @@ function recordsOf(doc: GniDocument, ids: readonly string[]): Map<string, GniIns
   return byId;
 }
 
-function localInstances(doc: GniDocument, node: string, cluster: GniCluster, warnings: string[]): LocalInstance[] {
+/** The cluster's IPv6 settings if it has a valid prefix (a bad one: warning, IPv4-only). */
+function resolveIpv6(cluster: GniCluster, warnings: string[]): ClusterIpv6Context | undefined {
+  const v6 = clusterIpv6(cluster);
+  if (v6 === undefined) return undefined;
+  const p = checkClusterPrefix(v6.prefix);
+  if (!p.ok) { warnings.push(`cluster ${cluster.name}: ${p.message}: the cluster is rendered IPv4-only`); return undefined; }
+  const dnsServers: string[] = [];
+  for (const d of v6.dnsServers) {
+    const a = unicastIpv6(d);
+    if (a === undefined) warnings.push(`cluster ${cluster.name}: IPv6 name server ${JSON.stringify(d)} is not a unicast address: left out`);
+    else if (!dnsServers.includes(a)) dnsServers.push(a);
+  }
+  return { prefix: p.prefix, prefixText: p.text, dnsServers };
+}
+
+/** An instance's checked IPv6 address on a dual-stack cluster (else undefined, with a warning when it had a bad one). */
+function instanceAddress6(inst: GniInstance, mac: string, v6: ClusterIpv6Context | undefined, warnings: string[]): string | undefined {
+  const text = instanceIpv6(inst);
+  if (text === undefined || v6 === undefined) return undefined;
+  const c = checkInstanceAddress(text, v6.prefix, mac);
+  if (c.ok) return c.address;
+  warnings.push(`instance ${inst.name}: ${c.message}: its IPv6 is left out`);
+  return undefined;
+}
+
+function localInstances(doc: GniDocument, node: string, cluster: GniCluster, v6: ClusterIpv6Context | undefined, warnings: string[]): LocalInstance[] {
   const ids = cluster.nodes.find((n) => n.name === node)?.instanceIds ?? [];
   const byId = recordsOf(doc, ids);
   const out: LocalInstance[] = [];
@@ -105,12 +152,14 @@ function localInstances(doc: GniDocument, node: string, cluster: GniCluster, war
     seenIp.set(inst.privateIp, id);
     seenMac.set(mac, id);
     const pub = publicIpOf(inst);
+    const ipv6 = instanceAddress6(inst, mac, v6, warnings);
     out.push({
       id,
       interface: instanceInterface(id),
       mac,
       privateIp: inst.privateIp,
       ...(pub === undefined ? {} : { publicIp: pub }),
+      ...(ipv6 === undefined ? {} : { ipv6 }),
       securityGroups: [...new Set(inst.securityGroups)],
     });
   }
@@ -124,7 +173,11 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
   const warnings: string[] = [];
   const { subnet, netmask } = resolveSubnet(cluster);
   const { gateway, fakeRouter } = resolveGateway({ cluster, subnet, config, host });
-  const locals = localInstances(doc, node, cluster, warnings);
+  const ipv6 = resolveIpv6(cluster, warnings);
+  const locals = localInstances(doc, node, cluster, ipv6, warnings);
+  const clcText = configurationIpv6(doc.configuration);
+  const clcIpv6 = clcText === undefined ? undefined : unicastIpv6(clcText);
+  if (clcText !== undefined && clcIpv6 === undefined) warnings.push(`the document's IPv6 clc-address ${JSON.stringify(clcText)} is not a unicast address: not used`);
   const bridgeMac = (host.bridgeMac ?? config.bridgeMac).toLowerCase();
   if (fakeRouter && bridgeMac === '' && locals.length > 0) {
     throw new RenderFailure('BRIDGE_MAC_UNKNOWN', `NC_ROUTER=Y with empty NC_ROUTER_IP answers ARP for ${gateway} with the MAC of ${config.bridge}, which is unknown (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
@@ -136,6 +189,8 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
     doc, node, cluster, config, names: netdNames(config.prefix), subnet, netmask, locals, gateway, fakeRouter, bridgeMac,
     bridgeAddresses: host.bridgeAddresses ?? [],
     groupsById: new Map(doc.securityGroups.map((g) => [g.name, g])),
+    ...(ipv6 === undefined ? {} : { ipv6 }),
+    ...(clcIpv6 === undefined ? {} : { clcIpv6 }),
     warnings,
   };
 }

@@ -15,20 +15,32 @@
  *   document's public pool, and never a node's, a CC's, the CLC's or this
  *   host's address (the node would take that address and cut itself off);
  * - the CLC address unicast and not loopback (else left out: no metadata DNAT);
- * - every ingress rule renderable exactly (shared/gni/rule-check.ts).
+ * - every ingress rule renderable exactly (shared/gni/rule-check.ts), and in
+ *   the list of its family (shared/gni/ipv6.ts `ruleDocumentPlace`);
+ * - IPv6 (the `ipv6` extension, issue 14; render/ipv6-checks.ts): a cluster
+ *   prefix is an aligned /64 of global unicast or ULA space (else the cluster
+ *   is IPv4-only); its name servers and the CLC's IPv6 address are unicast
+ *   (else left out); an instance's IPv6 address lies in its cluster's prefix
+ *   and is the EUI-64 address of its MAC (else only its IPv6 is left out: it
+ *   keeps IPv4); every IPv6 rule reads and is exact, like IPv4's.
  *
  * A bad entry is left out and so is whatever it collides with (two instances
  * with one MAC both go: netd cannot know which is the impostor). A left-out
  * group is also dropped from its members' lists and from rules that name it.
  * The rest of the document applies. Output lists keep document order.
  */
+import type { GniExtension } from '../../shared/gni/extension.ts';
+import {
+  IPV6_EXTENSION, clusterIpv6, clusterIpv6Extension, configurationIpv6, groupIpv6Extension, groupIpv6Rules, instanceIpv6, ruleDocumentPlace,
+} from '../../shared/gni/ipv6.ts';
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../shared/gni/model.ts';
 import type { NetdConfig } from '../config.ts';
+import { checkClusterPrefix, checkInstanceAddress, unicastIpv6 } from './ipv6-checks.ts';
 import { render } from './render.ts';
 import type { HostFacts, RenderResult } from './types.ts';
 import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
-import type { Cidr, Ipv4 } from '../../shared/ip.ts';
-import { broadcastAddress, cidrContains, networkAddress, parseIp, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
+import type { Cidr, Cidr6, Ipv4 } from '../../shared/ip.ts';
+import { broadcastAddress, cidrContains, cidrContains6, networkAddress, parseIp, parseIpv6, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
 
 export type SanitizeCode =
   | RuleRefusalCode
@@ -57,11 +69,29 @@ export type SanitizeCode =
   /** A public IP held twice, or equal to another instance's private IP: every holder is left out. */
   | 'PUBLIC_IP_DUPLICATE'
   /** enabledCLCIp is not a unicast, non-loopback address: left out (no metadata DNAT). */
-  | 'CLC_IP_NOT_UNICAST';
+  | 'CLC_IP_NOT_UNICAST'
+  /** A rule in the other family's list: an IPv6 CIDR (or an ICMPv6 source-group rule) in ingressRules, an IPv4 one in the ipv6 extension. */
+  | 'RULE_MISPLACED'
+  /** A rule string of a group's `ipv6` extension that does not parse. */
+  | 'IPV6_RULE_UNREADABLE'
+  /** The IPv6 clc-address is not a unicast address: left out (no IPv6 metadata DNAT to it). */
+  | 'CLC_IPV6_NOT_UNICAST'
+  /** A cluster's IPv6 prefix is not an aligned /64 of global unicast or ULA space: the cluster is left IPv4-only. */
+  | 'IPV6_PREFIX_INVALID'
+  /** A cluster's IPv6 name server is not a unicast address: that server is left out. */
+  | 'IPV6_DNS_NOT_UNICAST'
+  /** An instance's IPv6 address is outside its cluster's prefix (or the cluster has none): its IPv6 is left out, IPv4 kept. */
+  | 'INSTANCE_IPV6_OUTSIDE_PREFIX'
+  /** An instance's IPv6 address is not the EUI-64 address of its MAC in the prefix: its IPv6 is left out, IPv4 kept. */
+  | 'INSTANCE_IPV6_NOT_EUI64';
 
 export interface Refusal {
   readonly code: SanitizeCode;
-  /** What was left out: `instance i-…`, `group sg-…`, `group sg-… rule 2`, `enabledCLCIp`. */
+  /**
+   * What was left out: `instance i-…`, `instance i-… ipv6`, `group sg-…`,
+   * `group sg-… rule 2`, `group sg-… ipv6 rule 0`, `cluster c ipv6`,
+   * `cluster c dns-server x`, `enabledCLCIp`, `clc-address`.
+   */
   readonly subject: string;
   readonly message: string;
 }
@@ -171,14 +201,100 @@ function checkInstance(inst: GniInstance, ctx: {
   return undefined;
 }
 
+/** An element with its `ipv6` extension replaced (`ext` undefined: removed). */
+function withIpv6<T extends { readonly extensions?: readonly GniExtension[] }>(el: T, ext: GniExtension | undefined): T {
+  const others = (el.extensions ?? []).filter((e) => e.name !== IPV6_EXTENSION);
+  const list = ext === undefined || ext.properties.length === 0 ? others : [...others, ext];
+  const { extensions: _old, ...rest } = el;
+  return (list.length === 0 ? rest : { ...rest, extensions: list }) as T;
+}
+
 function sanitizeGroup(g: GniSecurityGroup, out: Refusal[]): GniSecurityGroup {
   const rules: GniRule[] = [];
   g.ingressRules.forEach((r, i) => {
     const bad = checkRule(r);
     if (bad !== undefined) { out.push({ code: bad.code, subject: `group ${g.name} rule ${i}`, message: bad.message }); return; }
+    if (ruleDocumentPlace(r) === 'ipv6') {
+      out.push({ code: 'RULE_MISPLACED', subject: `group ${g.name} rule ${i}`, message: 'an IPv6 rule (IPv6 cidr, or ICMPv6 from a group) in ingressRules, which holds IPv4 and both-family rules only' });
+      return;
+    }
     rules.push(r);
   });
-  return rules.length === g.ingressRules.length ? g : { ...g, ingressRules: rules };
+  const clean = rules.length === g.ingressRules.length ? g : { ...g, ingressRules: rules };
+  const v6 = groupIpv6Rules(g);
+  if (v6.rules.length === 0 && v6.unreadable.length === 0) return clean;
+  v6.unreadable.forEach((text) => {
+    out.push({ code: 'IPV6_RULE_UNREADABLE', subject: `group ${g.name} ipv6 rule ${JSON.stringify(text.slice(0, 80))}`, message: 'does not parse as a rule string' });
+  });
+  const good: GniRule[] = [];
+  v6.rules.forEach((r, i) => {
+    const bad = checkRule(r);
+    if (bad !== undefined) { out.push({ code: bad.code, subject: `group ${g.name} ipv6 rule ${i}`, message: bad.message }); return; }
+    if (ruleDocumentPlace(r) !== 'ipv6') {
+      out.push({ code: 'RULE_MISPLACED', subject: `group ${g.name} ipv6 rule ${i}`, message: 'an IPv4 or both-family rule in the ipv6 extension, which holds IPv6-only rules' });
+      return;
+    }
+    good.push(r);
+  });
+  if (v6.unreadable.length === 0 && good.length === v6.rules.length) return clean;
+  return withIpv6(clean, groupIpv6Extension(good));
+}
+
+interface Ipv6Clean {
+  /** Clusters with their IPv6 settings checked (unchanged objects where nothing was wrong). */
+  readonly clusters: GniCluster[];
+  /** Each instance id listed under a node, to its cluster's valid prefix. */
+  readonly prefixOf: Map<string, Cidr6 | undefined>;
+  readonly anyPrefix: readonly Cidr6[];
+}
+
+/** The clusters' IPv6 prefixes and name servers; a bad prefix makes its cluster IPv4-only. */
+function sanitizeClustersIpv6(clusters: readonly GniCluster[], out: Refusal[]): Ipv6Clean {
+  const prefixOf = new Map<string, Cidr6 | undefined>();
+  const anyPrefix: Cidr6[] = [];
+  const clean = clusters.map((c) => {
+    const v6 = clusterIpv6(c);
+    let prefix: Cidr6 | undefined;
+    let result = c;
+    if (v6 !== undefined) {
+      const p = checkClusterPrefix(v6.prefix);
+      if (!p.ok) {
+        out.push({ code: 'IPV6_PREFIX_INVALID', subject: `cluster ${c.name} ipv6`, message: `${p.message}: the cluster is left IPv4-only` });
+        result = withIpv6(c, undefined);
+      } else {
+        prefix = p.prefix;
+        anyPrefix.push(p.prefix);
+        const dns = v6.dnsServers.filter((d) => {
+          if (unicastIpv6(d) !== undefined) return true;
+          out.push({ code: 'IPV6_DNS_NOT_UNICAST', subject: `cluster ${c.name} dns-server ${JSON.stringify(d.slice(0, 60))}`, message: 'not a unicast IPv6 address: left out' });
+          return false;
+        });
+        if (dns.length !== v6.dnsServers.length) result = withIpv6(c, clusterIpv6Extension({ prefix: v6.prefix, dnsServers: dns }));
+      }
+    }
+    for (const n of c.nodes) for (const id of n.instanceIds) prefixOf.set(id, prefix);
+    return result;
+  });
+  return { clusters: clean, prefixOf, anyPrefix };
+}
+
+/** An instance's IPv6 address, checked: undefined when fine (or absent), else the refusal (its IPv6 only). */
+function checkInstanceIpv6(inst: GniInstance, v6: Ipv6Clean): Refusal | undefined {
+  const text = instanceIpv6(inst);
+  if (text === undefined) return undefined;
+  let prefix = v6.prefixOf.get(inst.name);
+  if (!v6.prefixOf.has(inst.name)) {
+    // Not listed under a node: any dual-stack cluster's prefix that holds it (as IPv4 does with subnets).
+    const ip = parseIpv6(text);
+    prefix = ip === undefined ? undefined : v6.anyPrefix.find((p) => cidrContains6(p, ip));
+  }
+  const c = checkInstanceAddress(text, prefix, inst.macAddress?.toLowerCase());
+  if (c.ok) return undefined;
+  return {
+    code: c.reason === 'outside-prefix' ? 'INSTANCE_IPV6_OUTSIDE_PREFIX' : 'INSTANCE_IPV6_NOT_EUI64',
+    subject: `instance ${JSON.stringify(inst.name)} ipv6`,
+    message: `${c.message}: its IPv6 is left out (IPv4 kept)`,
+  };
 }
 
 export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sanitized {
@@ -190,6 +306,10 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
     refusals.push({ code: 'CLC_IP_NOT_UNICAST', subject: 'enabledCLCIp', message: `${enabledClcIp} is not a unicast, non-loopback address: no metadata DNAT to it` });
     enabledClcIp = undefined;
   }
+  const clcIpv6 = configurationIpv6(conf);
+  const clcIpv6Bad = clcIpv6 !== undefined && unicastIpv6(clcIpv6) === undefined;
+  if (clcIpv6Bad) refusals.push({ code: 'CLC_IPV6_NOT_UNICAST', subject: 'clc-address', message: `${clcIpv6} is not a unicast IPv6 address: no IPv6 metadata DNAT to it` });
+  const v6 = sanitizeClustersIpv6(conf.clusters, refusals);
   const hosts = hostAddresses(doc, options.hostAddresses ?? []);
   const subnetOf = new Map<string, Subnet>();
   const anySubnet: Subnet[] = [];
@@ -216,15 +336,18 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
     const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs });
     if (bad !== undefined) { refusals.push(bad); left.add(inst.name); continue; }
     const sgs = inst.securityGroups.filter((g) => goodGroups.has(g));
-    instances.push(sgs.length === inst.securityGroups.length ? inst : { ...inst, securityGroups: sgs });
+    let kept = sgs.length === inst.securityGroups.length ? inst : { ...inst, securityGroups: sgs };
+    const bad6 = checkInstanceIpv6(inst, v6);
+    if (bad6 !== undefined) { refusals.push(bad6); kept = withIpv6(kept, undefined); }
+    instances.push(kept);
   }
   refusals.push(...groupOut);
   const securityGroups = doc.securityGroups.filter((g) => goodGroups.has(g.name)).map((g) => sanitizeGroup(g, refusals));
   if (refusals.length === 0) return { doc, refusals };
-  const clusters = conf.clusters.map((c) => (c.nodes.some((n) => n.instanceIds.some((id) => left.has(id)))
+  const clusters = v6.clusters.map((c) => (c.nodes.some((n) => n.instanceIds.some((id) => left.has(id)))
     ? { ...c, nodes: c.nodes.map((n) => ({ ...n, instanceIds: n.instanceIds.filter((id) => !left.has(id)) })) }
     : c));
-  const { enabledClcIp: _clc, ...rest } = conf;
+  const { enabledClcIp: _clc, ...rest } = clcIpv6Bad ? withIpv6(conf, undefined) : conf;
   const configuration = { ...rest, clusters, ...(enabledClcIp === undefined ? {} : { enabledClcIp }) };
   return { doc: { ...doc, configuration, instances, securityGroups }, refusals };
 }
