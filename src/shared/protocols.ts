@@ -13,15 +13,25 @@
  *   NetworkRule.Protocol: icmp, tcp, udp, sctp): read in Eucalyptus 4.0 rule
  *   strings (`-P sctp ...`) and written in rule comments ("protocol sctp").
  * - `apiName`: the names the EC2 API accepts and returns for IpProtocol
- *   (tcp, udp, icmp; every other protocol travels as its number, "132").
- *   IPv6's `icmpv6` joins when the API takes IPv6 rules.
+ *   (tcp, udp, icmp, icmpv6 as EC2 spells ICMPv6; every other protocol
+ *   travels as its number, "132").
  * - `argvName`: the names netd writes in iptables `-p` (tcp, udp, icmp: the
  *   ones iptables resolves without /etc/protocols); every other protocol is
  *   written by number, and the echo is mapped back through `names`.
+ * - `argv6Name`: the same for ip6tables: tcp, udp, and 58 as `ipv6-icmp`,
+ *   the name ip6tables-save prints for it (`argvProtocolName` picks the
+ *   family's column). icmp (1) has none: no IPv6 rule carries it
+ *   (`rulesForFamily`), and the number is what a writer falls back to.
+
  * - `ports`: EC2 rules on it carry a port range (tcp, udp). A rule on any
  *   other protocol covers every port, even for sctp, which has ports.
  * - `icmpOf`: the ICMP of an address family (type/code instead of ports):
  *   1 for IPv4, 58 for IPv6.
+ *
+ * ICMPv6 has no `gniName` on purpose: the GNI model's names are Eucalyptus's
+ * NetworkRule.Protocol (which has no ICMPv6), and the document writes
+ * protocols as numbers (`<protocol>58</protocol>`, and `-P 58` in the `ipv6`
+ * extension's rule strings), so 58 is spelled `58` in the GNI.
  */
 import type { IpFamily } from './ip.ts';
 
@@ -32,6 +42,7 @@ export interface ProtocolEntry {
   readonly gniName?: string;
   readonly apiName?: string;
   readonly argvName?: string;
+  readonly argv6Name?: string;
   readonly ports?: true;
   readonly icmpOf?: IpFamily;
 }
@@ -51,9 +62,9 @@ const ETC_PROTOCOLS: Readonly<Record<number, readonly string[]>> = {
 // The columns beyond the names (see the header for what each convention is).
 const COLUMNS: Readonly<Record<number, Omit<ProtocolEntry, 'number' | 'names'>>> = {
   1: { gniName: 'icmp', apiName: 'icmp', argvName: 'icmp', icmpOf: 'ipv4' },
-  6: { gniName: 'tcp', apiName: 'tcp', argvName: 'tcp', ports: true },
-  17: { gniName: 'udp', apiName: 'udp', argvName: 'udp', ports: true },
-  58: { icmpOf: 'ipv6' },
+  6: { gniName: 'tcp', apiName: 'tcp', argvName: 'tcp', argv6Name: 'tcp', ports: true },
+  17: { gniName: 'udp', apiName: 'udp', argvName: 'udp', argv6Name: 'udp', ports: true },
+  58: { apiName: 'icmpv6', argv6Name: 'ipv6-icmp', icmpOf: 'ipv6' },
   132: { gniName: 'sctp' },
 };
 
@@ -70,7 +81,7 @@ const column = (key: 'gniName' | 'apiName' | 'argvName'): Readonly<Record<string
 
 /** GNI rule-model names → numbers: icmp, tcp, udp, sctp. */
 export const GNI_PROTOCOL_NUMBERS = column('gniName');
-/** EC2 API names → numbers: tcp, udp, icmp. */
+/** EC2 API names → numbers: tcp, udp, icmp, icmpv6. */
 export const API_PROTOCOL_NUMBERS = column('apiName');
 /** Protocols netd writes by name in iptables `-p`. */
 export const ARGV_NAMED_PROTOCOLS: ReadonlySet<string> = new Set(Object.keys(column('argvName')));
@@ -92,6 +103,15 @@ export function gniProtocolName(protocol: number): string {
 /** The EC2 API's IpProtocol text: its name, or the number as text. */
 export function apiProtocolName(protocol: number): string {
   return BY_NUMBER.get(protocol)?.apiName ?? String(protocol);
+}
+
+/**
+ * The `-p` word netd writes for a protocol in iptables (`ipv4`) or ip6tables
+ * (`ipv6`): the family's name when it has one, else the number.
+ */
+export function argvProtocolName(protocol: number, family: IpFamily): string {
+  const e = BY_NUMBER.get(protocol);
+  return (family === 'ipv4' ? e?.argvName : e?.argv6Name) ?? String(protocol);
 }
 
 /** Whether EC2 rules on the protocol carry a port range (tcp, udp). */

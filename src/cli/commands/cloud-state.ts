@@ -33,7 +33,7 @@ function query(params: Record<string, string | undefined>): string {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function describeRule(r: Omit<RuleView, 'protocol'>): string {
-  const what = r.fromPort !== undefined ? `${r.protocolName} ${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}` : r.icmpType !== undefined ? `icmp ${r.icmpType}:${r.icmpCode}` : r.protocolName;
+  const what = r.fromPort !== undefined ? `${r.protocolName} ${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}` : r.icmpType !== undefined ? `${r.protocolName} ${r.icmpType}:${r.icmpCode}` : r.protocolName;
   const from =
     r.cidr !== undefined
       ? `from ${r.cidr}`
@@ -278,11 +278,11 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
         .command(verb)
         .description(`${verb} an ingress permission (euca-${verb} flags)`)
         .argument('<group>', 'id or name')
-        .option('-P, --protocol <PROTO>', 'tcp, udp, icmp or a protocol number (default tcp)')
+        .option('-P, --protocol <PROTO>', 'tcp, udp, icmp, icmpv6 or a protocol number (default tcp)')
         .option('-p, --port-range <PORTS>', 'port or FROM-TO; -1 = all ports')
-        .option('-t, --icmp-type-code <TYPE:CODE>', 'icmp type and code; -1 = any')
-        .option('-s, --cidr <CIDR>', 'source network (default 0.0.0.0/0)')
-        .option('-o, --source-group <GROUP>', 'source security group (id or name)')
+        .option('-t, --icmp-type-code <TYPE:CODE>', 'icmp or icmpv6 type and code; -1 = any')
+        .option('-s, --cidr <CIDR>', 'source network, IPv4 or IPv6 (default 0.0.0.0/0; ::/0 for icmpv6)')
+        .option('-o, --source-group <GROUP>', "source security group (id or name): its members' IPv4 and IPv6 addresses")
         .option('-u, --source-group-user <ACCOUNT>', "source group's owner account")
         .option('--owner <ACCOUNT>', 'owner of the target group (when named)'),
     ).action(

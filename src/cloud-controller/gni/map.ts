@@ -45,7 +45,9 @@
  * - rules: one per source (the store keeps them exploded), protocol as IANA
  *   number, a rule naming a deleted group dropped, the peer's owner taken
  *   from the group itself, sorted by (protocol, ports, icmp, source) and
- *   de-duplicated;
+ *   de-duplicated; IPv6-only rules (an IPv6 CIDR, a source group on ICMPv6)
+ *   in the group's `ipv6` extension (shared/gni/ipv6.ts), the rest in
+ *   `ingressRules`;
  * - last, the document's mode adds what it needs (modes/, `extendDocument`;
  *   EDGE adds nothing, so its documents keep the Eucalyptus 4.4 shape).
  *
@@ -56,6 +58,7 @@ import type { CloudSnapshot, SnapshotGroup, SnapshotInstance, SnapshotRule } fro
 import type { ExplodedCluster, ExplodedSubnet } from '../config/types.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
+import { groupIpv6Extension, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
 import { EdgenetError } from '../../shared/errors.ts';
 import { DEFAULT_EXPLODE_INPUTS } from '../config/explode.ts';
 import type { ClcNetworkMode, GniContent } from '../modes/mode.ts';
@@ -159,9 +162,20 @@ export function documentGroups(used: ReadonlySet<string>, groups: GroupsById): S
   return out;
 }
 
-/** A document group; `used`: some included instance is in it (a peer-only group carries no rules). */
+/**
+ * A document group; `used`: some included instance is in it (a peer-only group carries no rules).
+ * Each rule goes where `ruleDocumentPlace` says: `ingressRules` (what a 4.4 reader renders as
+ * IPv4), or the `ipv6` extension for IPv6-only rules (an IPv6 CIDR, a source group on ICMPv6),
+ * both lists in the sorted order; a group without IPv6-only rules has no extension, so an
+ * IPv4-only group is written exactly as before.
+ */
 export function mapGroup(g: SnapshotGroup, options: { readonly used: boolean; readonly groups: GroupsById }): GniSecurityGroup {
-  return { name: g.id, ownerId: g.ownerId, ingressRules: options.used ? mapRules(g.rules, options.groups) : [] };
+  if (!options.used) return { name: g.id, ownerId: g.ownerId, ingressRules: [] };
+  const ingressRules: GniRule[] = [];
+  const ipv6Rules: GniRule[] = [];
+  for (const r of mapRules(g.rules, options.groups)) (ruleDocumentPlace(r) === 'ipv6' ? ipv6Rules : ingressRules).push(r);
+  const ipv6 = groupIpv6Extension(ipv6Rules);
+  return { name: g.id, ownerId: g.ownerId, ingressRules, ...(ipv6 === undefined ? {} : { extensions: [ipv6] }) };
 }
 
 export interface ConfigurationOptions {

@@ -7,7 +7,9 @@
  * (also enforced by a foreign key); a rule is stored once per group (UNIQUE
  * canonical key): authorizing an identical rule is a no-op, the same rule
  * twice in one request is `InvalidPermission.Duplicate`, revoking a rule that
- * does not exist is `InvalidPermission.NotFound`. Rules of other groups that
+ * does not exist is `InvalidPermission.NotFound`; keys hold CIDRs in one
+ * spelling per prefix (RFC 5952 for IPv6: permission.ts), so
+ * `2001:DB8:0::/32` and `2001:db8::/32` are one rule. Rules of other groups that
  * name a deleted group stay stored (so they can be listed and revoked) but are
  * left out of snapshots, so they are never broadcast.
  */
@@ -181,8 +183,11 @@ export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols }: 
   const everyProtocol = Array.from({ length: 256 }, (_, i) => i);
   const rules = await storedRulesOf(tx.db, { body, group, additional: [...additionalProtocols, ...everyProtocol], forRevoke: true });
   const removed: StoredRule[] = [];
-  for (const { rule, key } of rules) {
-    const result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', key).executeTakeFirst();
+  for (const { rule, key, legacyKey } of rules) {
+    let result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', key).executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0 && legacyKey !== undefined) {
+      result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', legacyKey).executeTakeFirst();
+    }
     if (Number(result.numDeletedRows) === 0) {
       throw new UserError('InvalidPermission.NotFound', `the security group ${group.id} has no rule ${describeRule(rule)}`, { status: 404 });
     }
@@ -196,21 +201,33 @@ export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols }: 
 async function storedRulesOf(
   db: Db,
   { body, group, additional, forRevoke }: { readonly body: unknown; readonly group: GroupRow; readonly additional: readonly number[]; readonly forRevoke: boolean },
-): Promise<{ rule: StoredRule; key: string }[]> {
-  const out: { rule: StoredRule; key: string }[] = [];
+): Promise<{ rule: StoredRule; key: string; legacyKey?: string }[]> {
+  const out: { rule: StoredRule; key: string; legacyKey?: string }[] = [];
   const seen = new Set<string>();
   for (const input of permissionsOf(body)) {
-    const rule = await toStoredRule(db, parsePermission(input, additional), group, forRevoke);
+    const rule = await toStoredRule(db, parsePermission(input, additional, { revoke: forRevoke }), group, forRevoke);
     const key = ruleKey(rule);
     if (seen.has(key)) throw new UserError('InvalidPermission.Duplicate', `the permission ${describeRule(rule)} appears twice in the request`);
     seen.add(key);
-    out.push({ rule, key });
+    out.push({ rule, key, ...(forRevoke ? legacyIcmpv6Key(input, rule) : {}) });
   }
   return out;
 }
 
+/**
+ * Before IPv6, protocol 58 was a plain protocol number, so a source-group
+ * rule on it was stored without type/code; a revoke without -t names it too
+ * (tried when the -1:-1 rule it parses to is not there).
+ */
+function legacyIcmpv6Key(input: PermissionInput, rule: StoredRule): { legacyKey?: string } {
+  const untyped = input.icmp === undefined && input.icmpType === undefined && input.icmpCode === undefined;
+  if (rule.protocol !== 58 || rule.sourceGroupId === undefined || !untyped) return {};
+  const { icmpType: _t, icmpCode: _c, ...plain } = rule;
+  return { legacyKey: ruleKey(plain) };
+}
+
 function describeRule(rule: StoredRule): string {
-  const ports = rule.fromPort !== undefined ? ` ports ${rule.fromPort}-${rule.toPort}` : rule.icmpType !== undefined ? ` icmp ${rule.icmpType}:${rule.icmpCode}` : '';
+  const ports = rule.fromPort !== undefined ? ` ports ${rule.fromPort}-${rule.toPort}` : rule.icmpType !== undefined ? ` type ${rule.icmpType}:${rule.icmpCode}` : '';
   const source = rule.cidr !== undefined ? ` from ${rule.cidr}` : ` from group ${rule.sourceGroupId}`;
   return `${protocolName(rule.protocol)}${ports}${source}`;
 }

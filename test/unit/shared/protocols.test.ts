@@ -26,7 +26,7 @@ test('each convention names sctp its own way (GNI: sctp; EC2 API and iptables ar
   assert.equal(canonicalProtocol('sctp'), '132');
   assert.equal(canonicalProtocol('!SCTP'), '!132');
   assert.deepEqual({ ...GNI_PROTOCOL_NUMBERS }, { icmp: 1, tcp: 6, udp: 17, sctp: 132 });
-  assert.deepEqual({ ...API_PROTOCOL_NUMBERS }, { icmp: 1, tcp: 6, udp: 17 });
+  assert.deepEqual({ ...API_PROTOCOL_NUMBERS }, { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 });
   assert.deepEqual([...ARGV_NAMED_PROTOCOLS].sort(), ['icmp', 'tcp', 'udp']);
   assert.equal(GNI_PROTOCOL_NUMBERS['constructor'], undefined, 'no prototype keys');
 });
