@@ -109,6 +109,8 @@ export const ERROR_CODES = {
   RESTORE_FAILED: 'iptables-restore, ebtables-restore or ipset restore refused a transaction; the kernel keeps the previous state.',
   APPLY_FAILED: 'A step of applying the desired state failed; the error names the step.',
   DHCPD_DIED: 'dhcpd exited right after it was started.',
+  RADVD_DIED: 'radvd (the router-advertisement server of a dual-stack cluster) exited right after it was started.',
+  PROCESS_CONFIG_REFUSED: "A supervised daemon's own check refused its rendered configuration: not started or reloaded (a running one keeps its previous configuration).",
   PROCESS_DRIVER_MISSING: 'A supervised process of a kind no driver is registered for (a bug).',
   RULE_FAMILY_MISMATCH: 'A rule carries an address of the other family than the table it is written for (a bug).',
   SYNC_FAILED: 'A netd sync did not converge the host (`netd --once`).',

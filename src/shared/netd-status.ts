@@ -49,6 +49,8 @@ export interface NetdStatus {
    * log that says why (not ISC's closing boilerplate) and where that log is.
    */
   readonly dhcpdFailure?: { readonly reason: string; readonly log: string };
+  /** The same for radvd (dual-stack clusters): the line of radvd's log that says why it exited, and where that log is. */
+  readonly radvdFailure?: { readonly reason: string; readonly log: string };
   /** Entries of the document netd left out as unsafe (src/netd/render/sanitize.ts), each with its named reason code. */
   readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
 }

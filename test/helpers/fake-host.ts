@@ -379,6 +379,13 @@ export class FakeHost implements HostOps {
     }
     if (this.processes.delete(pid)) this.record('kill', String(pid));
   }
+  /** What a configuration check answers (`runCheck`); a test sets it to refuse. Not a write: it is not recorded. */
+  checkVerdict: (argv: readonly string[]) => { ok: boolean; output: string } = () => ({ ok: true, output: '' });
+  readonly checks: string[][] = [];
+  async runCheck(argv: readonly string[]) {
+    this.checks.push([...argv]);
+    return this.checkVerdict(argv);
+  }
   async readFile(file: string) {
     return this.files.get(file);
   }

@@ -6,6 +6,7 @@
  * the daemon's back-off handle it without another line.
  */
 import { dhcpdDriver } from './dhcpd.ts';
+import { radvdDriver } from './radvd.ts';
 import type { ProcessDriver } from './process-driver.ts';
 
 export type DriverRegistry = ReadonlyMap<string, ProcessDriver>;
@@ -15,4 +16,4 @@ export function driverRegistry(drivers: readonly ProcessDriver[]): DriverRegistr
 }
 
 /** The drivers netd runs with. Tests may pass their own registry (SyncDeps.drivers, ApplyContext.drivers). */
-export const PROCESS_DRIVERS: DriverRegistry = driverRegistry([dhcpdDriver]);
+export const PROCESS_DRIVERS: DriverRegistry = driverRegistry([dhcpdDriver, radvdDriver]);

@@ -95,3 +95,5 @@ export interface HostOps {
   removeFile(file: string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
 }
+  /** Runs a short check (a daemon's configuration test, `radvd -c`): exit 0 or not, with its output; a non-zero exit does not throw. */
+  runCheck(argv: readonly string[]): Promise<{ readonly ok: boolean; readonly output: string }>;

@@ -258,3 +258,13 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     mkdirp: (dir) => files.mkdirp(dir, 0o755),
   };
 }
+    async runCheck(argv) {
+      try {
+        const r = await exec.run(argv, { timeoutMs: 10_000 });
+        return { ok: true, output: `${r.stdout}${r.stderr}` };
+      } catch (err) {
+        if (err instanceof ExecError) return { ok: false, output: err.stderr || err.message };
+        throw err;
+      }
+    },
+

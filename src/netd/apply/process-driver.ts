@@ -32,7 +32,7 @@ export interface ProcessDriver {
   /** Error code of a start whose process exited at once (`DHCPD_DIED`). */
   readonly diedCode: ErrorCode;
   /** The NetdStatus field that reports that failure's reason and log (operators and the NC read it), if any. */
-  readonly statusField?: 'dhcpdFailure';
+  readonly statusField?: 'dhcpdFailure' | 'radvdFailure';
   /**
    * argv that runs it in the foreground (so the pid we start is the daemon's),
    * writing its pid to `layout.pid` and reading its files from `layout`.
@@ -40,6 +40,12 @@ export interface ProcessDriver {
   argv(input: { readonly config: NetdConfig; readonly layout: ProcessLayout; readonly interfaces: readonly string[] }): string[];
   /** True when a live process's argv is this kind started with OUR files: a recycled pid or another instance on the host is never adopted. */
   owns(argv: readonly string[], layout: ProcessLayout): boolean;
+  /**
+   * argv of the daemon's own configuration check (`radvd -c -C <conf>`), run
+   * before every start and signal reload: a non-zero exit fails that step
+   * (PROCESS_CONFIG_REFUSED) instead of a daemon that exits on it. None: no check.
+   */
+  checkArgv?(input: { readonly config: NetdConfig; readonly layout: ProcessLayout }): string[];
   /** Files it needs before a start besides its configuration (dhcpd: its leases file). */
   prepare?(host: HostOps, layout: ProcessLayout): Promise<void>;
   /** The line of its log that says why it exited; undefined when the log says nothing useful. */

@@ -86,10 +86,26 @@ export async function writeProcessFiles(ctx: SupervisorContext, kind: string, fi
   for (const f of files) await ctx.host.writeFile(layout.file(f.name), f.content);
 }
 
+/**
+ * The driver's own check of its written configuration (`radvd -c`), if it has
+ * one. A refusal removes the refused files, so the next sync writes and checks
+ * them again (and reports again) instead of finding them unchanged.
+ */
+async function checkConfig(ctx: SupervisorContext, kind: string, driver: ProcessDriver, layout: ProcessLayout): Promise<void> {
+  if (driver.checkArgv === undefined) return;
+  const argv = driver.checkArgv({ config: ctx.config ?? DEFAULT_NETD_CONFIG, layout });
+  const verdict = await ctx.host.runCheck(argv);
+  if (verdict.ok) return;
+  for (const name of driver.configFiles) await ctx.host.removeFile(layout.file(name));
+  const reason = driver.failureReason?.(verdict.output) ?? (verdict.output.trim() || 'no output');
+  throw new EdgenetError('PROCESS_CONFIG_REFUSED', `${kind}: ${argv.join(' ')} refused the configuration: ${reason}`);
+}
+
 export async function startProcess(ctx: SupervisorContext, kind: string, interfaces: readonly string[]): Promise<void> {
   const { host } = ctx;
   const { driver, layout } = resolve(ctx, kind);
   await host.mkdirp(layout.dir);
+  await checkConfig(ctx, kind, driver, layout);
   await driver.prepare?.(host, layout);
   const pid = await host.startDaemon(driver.argv({ config: ctx.config ?? DEFAULT_NETD_CONFIG, layout, interfaces }), layout.log);
   // The daemon writes the same pid itself; writing it now closes the window before it does.
@@ -125,7 +141,9 @@ export async function retireProcess(ctx: SupervisorContext, kind: string, pid: n
   for (const name of driver.configFiles) await ctx.host.removeFile(layout.file(name));
 }
 
+/** A signal reload (the process keeps its pid); the driver's check runs first, since a daemon may exit on a configuration it cannot read. */
 export async function reloadProcess(ctx: SupervisorContext, kind: string, pid: number, signal: NodeJS.Signals): Promise<void> {
-  resolve(ctx, kind);
+  const { driver, layout } = resolve(ctx, kind);
+  await checkConfig(ctx, kind, driver, layout);
   await ctx.host.kill(pid, signal);
 }

@@ -7,6 +7,7 @@
  */
 import { buildContext, sortIps } from '../render/context.ts';
 import { renderDhcpd } from '../render/dhcpd.ts';
+import { renderRadvd } from '../render/radvd.ts';
 import { renderEbtables } from '../render/ebtables.ts';
 import { renderFilter } from '../render/filter.ts';
 import { renderIpsets } from '../render/ipsets.ts';
@@ -27,8 +28,8 @@ function renderEdge(input: NetdModeInput): DesiredState {
   const nat = renderNat(ctx);
   const ebtables = renderEbtables(ctx);
   const ipsets = renderIpsets(ctx);
-  // Supervised daemons (one entry per kind, sorted by kind): dhcpd for the local instances.
-  const processes = [renderDhcpd(ctx)];
+  // Supervised daemons (one entry per kind, sorted by kind): dhcpd for the local instances, radvd on a dual-stack cluster.
+  const processes = [renderDhcpd(ctx), renderRadvd(ctx)];
   const state: DesiredState = {
     node,
     cluster: ctx.cluster.name,

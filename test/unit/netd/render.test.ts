@@ -244,7 +244,7 @@ function dhcpdConf(s: DesiredState): string {
 
 test('dhcpd: one host per local instance, subnet options, must not run without instances', () => {
   const s = ok(doc({ local: [inst('i-2', '10.10.1.6', []), inst('i-1', '10.10.1.5', [])] }));
-  assert.deepEqual(s.processes.map((p) => p.kind), ['dhcpd']);
+  assert.deepEqual(s.processes.map((p) => p.kind), ['dhcpd', 'radvd']);
   assert.equal(dhcpd(s).run, true);
   assert.equal(dhcpd(s).summary, '2 hosts');
   assert.deepEqual(dhcpd(s).interfaces, ['br0']);
