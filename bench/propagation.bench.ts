@@ -3,9 +3,20 @@
  * API call returns to (a) the moment the rule is in the kernel of the node it
  * concerns and (b) the first packet it admits gets through, p50/p99, at 1,000
  * and 10,000 instances with 1,000 groups. Target: p50 ≤ 0.5 s, p99 ≤ 1 s at
- * 10,000 instances.
+ * 10,000 instances, for an IPv4 and (issue 14) an IPv6 rule alike.
  *
- *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100]
+ *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100] [--families ipv4,ipv6]
+ *
+ * --families: which rule changes are sampled (default both; `ipv4` alone on
+ * an IPv4-only lab). On the dual-stack lab the samples of the two families
+ * alternate (IPv4, IPv6, IPv4, ...) in the same lab and the same document, so
+ * their figures are side by side under the same load: an IPv4 sample
+ * authorizes `tcp <port> from <source's IPv4>/32` and waits for the iptables
+ * rule; an IPv6 sample authorizes `tcp <port> from <source's IPv6>/128` (the
+ * EUI-64 address the CLC computed, which the instance configured by SLAAC
+ * from its node's radvd) and waits for the ip6tables rule, and its prober
+ * connects to the target's IPv6 address (instance to instance on the cluster
+ * /64, across the two nodes' bridges). --samples is per family.
  *
  * Setup: the real lab (src/lab: CLC → CC → NC → netd, real namespaces) with
  * its two real nodes; the rest of the cloud's nodes are registered with node
@@ -20,11 +31,13 @@
  * connection every 20 ms (100 ms timeout each) and records the first success;
  * then `authorize <target group> tcp <port> from <source>/32` is sent and:
  *   kernel = the kernel's first notification of a rule with the new port on
- *            n1 (`xtables-monitor -e` in n1's namespace: netlink events of
- *            the nft backend, read from its line-buffered log every 2 ms)
- *            − API return; without xtables-monitor, the first `iptables-save`
- *            poll that shows it (an upper bound: tens of ms per poll, and the
- *            polls' processes compete with the system under test);
+ *            n1 in the sample's family (`xtables-monitor -e` in n1's
+ *            namespace: netlink events of the nft backend, its `-4`/`-6`
+ *            lines, read from its line-buffered log every 2 ms) − API return;
+ *            without xtables-monitor, the first `iptables-save` (or
+ *            `ip6tables-save`) poll that shows it (an upper bound: tens of ms
+ *            per poll, and the polls' processes compete with the system under
+ *            test);
  *   packet = the prober's first successful connection − API return (an
  *            upper bound by its 20 ms retry period).
  * Results go to stdout as markdown and to bench/results/propagation.md.
@@ -42,6 +55,8 @@ import { labVmAdd, labTopology } from '../src/lab/vm.ts';
 import { mapLimit, startServices, waitForServices } from '../src/lab/probe.ts';
 import { waitFor } from '../src/shared/wait.ts';
 import { NETWORK_CONFIGURATION } from '../src/cloud-controller/properties/registry.ts';
+import { slaacAddress } from '../src/shared/ip/eui64.ts';
+import { formatIpv6, parseCidr6, parseIpv6 } from '../src/shared/ip/ipv6.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +65,12 @@ const arg = (name: string, fallback: string) => {
 const SCALES = arg('scales', '1000,10000').split(',').map(Number);
 const SAMPLES = Number(arg('samples', '30'));
 const NODES = Number(arg('nodes', '100'));
+type Family = 'ipv4' | 'ipv6';
+const FAMILIES: Family[] = arg('families', 'ipv4,ipv6').split(',').map((f) => {
+  if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--families: ${f} is neither ipv4 nor ipv6`);
+  return f;
+});
+const FAMILY_LABEL: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 const GROUPS = 1000;
 const REAL_PER_NODE = 20;
 const PORT_BASE = 9000;
@@ -112,7 +133,25 @@ async function main(): Promise<void> {
     const target = await api.request<InstanceView>('POST', '/v1/instances', { cluster: plan.cluster, node: realNames[0], groups: ['tgt'] });
     const source = await api.request<InstanceView>('POST', '/v1/instances', { cluster: plan.cluster, node: realNames[1], groups: ['src'] });
     const [tgt, src] = await Promise.all([labVmAdd(state, api, { id: target.id, timeoutMs: 180_000 }, deps), labVmAdd(state, api, { id: source.id, timeoutMs: 180_000 }, deps)]);
-    const ports = Array.from({ length: SAMPLES * SCALES.length }, (_, i) => PORT_BASE + i);
+    // Each family's addresses: IPv4 from the CLC; IPv6 the EUI-64 of the MAC in the cluster's /64, configured by SLAAC.
+    const addresses: Record<Family, { target: string; source: string; sourceCidr: string }> = {
+      ipv4: { target: target.privateIp, source: source.privateIp, sourceCidr: `${source.privateIp}/32` },
+      ipv6: { target: '', source: '', sourceCidr: '' },
+    };
+    if (FAMILIES.includes('ipv6')) {
+      const prefix = plan.ipv6?.prefix;
+      if (prefix === undefined) throw new Error('--families includes ipv6, but the lab is IPv4-only (its plan has no IPv6 prefix): run the dual-stack lab, or --families ipv4');
+      const t6 = eui64In(prefix, target);
+      const s6 = eui64In(prefix, source);
+      // The CLC's own figure, where the view shows one, must be that EUI-64 address.
+      for (const [v, a] of [[target, t6], [source, s6]] as const) {
+        const shown = (v as { ipv6?: string }).ipv6;
+        if (shown !== undefined && parseIpv6(shown) !== parseIpv6(a)) throw new Error(`instance ${v.id}: the CLC shows IPv6 ${shown}, its EUI-64 address in ${prefix} is ${a}`);
+      }
+      await Promise.all([waitForSlaac(topo.netns, tgt.instance.ns, t6), waitForSlaac(topo.netns, src.instance.ns, s6)]);
+      addresses.ipv6 = { target: t6, source: s6, sourceCidr: `${s6}/128` };
+    }
+    const ports = Array.from({ length: SAMPLES * SCALES.length * FAMILIES.length }, (_, i) => PORT_BASE + i);
     startServices(topo.netns, tgt.instance.ns, { name: 'target', tcpPorts: ports });
     await waitForServices(topo.netns, tgt.instance.ns, [ports[ports.length - 1]!], 120_000);
 
@@ -121,11 +160,12 @@ async function main(): Promise<void> {
     // per sample: a burst of events (the growth's full syncs) can overrun its netlink socket.
     const hasMonitor = await exec.run(['xtables-monitor', '--help'], { okExitCodes: [0, 1, 2] }).then(() => true, () => false);
     kernelSeenBy = hasMonitor ? 'xtables-monitor events' : 'iptables-save poll';
+    // Both families in one monitor: each event line says its family (` EVENT: -4 -t filter -A …`, ` EVENT: -6 …`).
     const startMonitor = async (port: number) => {
       if (!hasMonitor) return undefined;
       const file = path.join(dir, `xtables-monitor-${port}.log`);
       await fs.writeFile(file, '');
-      const proc = topo.netns.startIn(topo.nodeNs('n1'), ['stdbuf', '-oL', 'xtables-monitor', '-e', '-4'], { logFile: file });
+      const proc = topo.netns.startIn(topo.nodeNs('n1'), ['stdbuf', '-oL', 'xtables-monitor', '-e'], { logFile: file });
       let exited = false;
       void proc.exited.then(() => (exited = true));
       return { file, proc, exited: () => exited };
@@ -150,17 +190,19 @@ async function main(): Promise<void> {
         return fresh && nodes.length === realNames.length && nodes.every((n) => n.appliedSequence === s.current!.sequence);
       }, { timeoutMs: 600_000, intervalMs: 500, what: 'the real nodes to apply the full-size document' });
 
-      const file: number[] = [];
-      const kernel: number[] = [];
-      const packet: number[] = [];
-      const pollCost: number[] = [];
-      const windowStart = Date.now();
-      for (let k = 0; k < SAMPLES; k++, sample++) {
+      const file: Record<Family, number[]> = { ipv4: [], ipv6: [] };
+      const kernel: Record<Family, number[]> = { ipv4: [], ipv6: [] };
+      const packet: Record<Family, number[]> = { ipv4: [], ipv6: [] };
+      const pollCost: Record<Family, number[]> = { ipv4: [], ipv6: [] };
+      const windows: { family: Family; from: number }[] = [];
+      for (let k = 0; k < SAMPLES * FAMILIES.length; k++, sample++) {
+        const family = FAMILIES[k % FAMILIES.length]!;
+        const addr = addresses[family];
         const port = PORT_BASE + sample;
         const outFile = path.join(dir, `probe-${port}.txt`);
         const prober = [
           "const net = require('net'), fs = require('fs');",
-          `const ip = ${JSON.stringify(target.privateIp)}, port = ${port}, out = ${JSON.stringify(outFile)};`,
+          `const ip = ${JSON.stringify(addr.target)}, port = ${port}, out = ${JSON.stringify(outFile)};`,
           "fs.writeFileSync(out + '.ready', '');",
           'const attempt = () => { const s = net.connect({ host: ip, port, timeout: 100 });',
           "  s.once('connect', () => { fs.writeFileSync(out, String(Date.now())); process.exit(0); });",
@@ -172,10 +214,12 @@ async function main(): Promise<void> {
         const proc = topo.netns.startIn(src.instance.ns, [process.execPath, '-e', prober]);
         await waitFor(async () => (await fs.stat(`${outFile}.ready`).then(() => true, () => false)) || undefined, { timeoutMs: 60_000, intervalMs: 20, what: 'the prober' });
         await new Promise((r) => setTimeout(r, 300)); // the prober is now failing against the drop
+        if (await fs.stat(outFile).then(() => true, () => false)) throw new Error(`${family} port ${port}: the prober got through before the rule was authorized (tgt must not admit src yet)`);
 
         if (monitor?.exited()) throw new Error(`xtables-monitor exited before sample ${port}; see ${monitor.file}`);
         const monitorFrom = monitor ? (await fs.stat(monitor.file)).size : 0;
-        await api.request('POST', '/v1/groups/tgt/authorize', { protocol: 'tcp', port: String(port), cidr: `${source.privateIp}/32` });
+        windows.push({ family, from: Date.now() });
+        await api.request('POST', '/v1/groups/tgt/authorize', { protocol: 'tcp', port: String(port), cidr: addr.sourceCidr });
         const t0 = Date.now();
         // API → the NC on n1 wrote the shared file (a cheap stat poll, in parallel with the kernel poll).
         const gniFile = path.join(plan.nodes[0]!.runDir, 'global_network_info.xml');
@@ -184,6 +228,7 @@ async function main(): Promise<void> {
           return st && st.mtimeMs >= t0 ? Date.now() : undefined;
         }, { timeoutMs: 60_000, intervalMs: 5, what: 'the shared file on n1' });
         const needle = `--dport ${port} `;
+        const eventOfFamily = ` EVENT: ${family === 'ipv6' ? '-6' : '-4'} `;
         const tKernel = await waitFor(async () => {
           if (monitor) {
             // The kernel's own rule notifications (netlink, via xtables-monitor): exact, and no process per poll.
@@ -194,37 +239,39 @@ async function main(): Promise<void> {
               if (size <= monitorFrom) return undefined;
               const buf = Buffer.alloc(size - monitorFrom);
               await handle.read(buf, 0, buf.length, monitorFrom);
-              pollCost.push(0);
-              return buf.toString('utf8').includes(needle) ? Date.now() : undefined;
+              pollCost[family].push(0);
+              return buf.toString('utf8').split('\n').some((l) => l.startsWith(eventOfFamily) && l.includes(needle)) ? Date.now() : undefined;
             } finally {
               await handle.close();
             }
           }
           const p0 = Date.now();
-          const r = await topo.netns.execIn(topo.nodeNs('n1'), ['iptables-save', '-t', 'filter']);
-          pollCost.push(Date.now() - p0);
+          const r = await topo.netns.execIn(topo.nodeNs('n1'), [family === 'ipv6' ? 'ip6tables-save' : 'iptables-save', '-t', 'filter']);
+          pollCost[family].push(Date.now() - p0);
           return r.stdout.includes(needle) ? Date.now() : undefined;
-        }, { timeoutMs: 60_000, intervalMs: monitor ? 2 : 1, what: `rule for port ${port} in n1's kernel` });
+        }, { timeoutMs: 60_000, intervalMs: monitor ? 2 : 1, what: `${family} rule for port ${port} in n1's kernel` });
         const tPacket = await waitFor(async () => {
           const text = await fs.readFile(outFile, 'utf8').catch(() => '');
           return text ? Number(text) : undefined;
-        }, { timeoutMs: 60_000, intervalMs: 10, what: `the first packet on port ${port}` });
+        }, { timeoutMs: 60_000, intervalMs: 10, what: `the first ${family} packet on port ${port}` });
         proc.kill('SIGKILL');
         monitor?.proc.kill('SIGTERM');
         const tFile = await fileWritten;
-        file.push(tFile - t0);
-        kernel.push(tKernel - t0);
-        packet.push(tPacket - t0);
-        process.stderr.write(`  ${scale} #${k + 1}: file ${tFile - t0} ms, kernel ${tKernel - t0} ms, first packet ${tPacket - t0} ms\n`);
+        file[family].push(tFile - t0);
+        kernel[family].push(tKernel - t0);
+        packet[family].push(tPacket - t0);
+        process.stderr.write(`  ${scale} ${family} #${Math.floor(k / FAMILIES.length) + 1}: file ${tFile - t0} ms, kernel ${tKernel - t0} ms, first packet ${tPacket - t0} ms\n`);
       }
       // The document the samples were taken with (the last one; all within a few hundred bytes).
       const gni = await fs.stat(path.join(plan.nodes[0]!.runDir, 'global_network_info.xml'));
       const f = (v: number) => `${(v / 1000).toFixed(2)} s`;
-      rows.push(
-        `| ${scale.toLocaleString('en')} | ${GROUPS.toLocaleString('en')} | ${NODES} (2 real) | ${(gni.size / 1e6).toFixed(1)} MB | ${SAMPLES} | ${f(percentile(file, 50))} / ${f(percentile(file, 99))} | ${f(percentile(kernel, 50))} | ${f(percentile(kernel, 99))} | ${f(percentile(packet, 50))} | ${f(percentile(packet, 99))} | ${kernelSeenBy === 'iptables-save poll' ? `poll ${Math.round(percentile(pollCost, 50))} ms` : 'events'} |`,
-      );
-      process.stdout.write(`${rows[rows.length - 1]}\n`);
-      breakdown.push(await whereTheTimeWent(scale, plan.paths.logs, plan.nodes[0]!.runDir, windowStart));
+      for (const family of FAMILIES) {
+        rows.push(
+          `| ${scale.toLocaleString('en')} | ${FAMILY_LABEL[family]} | ${GROUPS.toLocaleString('en')} | ${NODES} (2 real) | ${(gni.size / 1e6).toFixed(1)} MB | ${SAMPLES} | ${f(percentile(file[family], 50))} / ${f(percentile(file[family], 99))} | ${f(percentile(kernel[family], 50))} | ${f(percentile(kernel[family], 99))} | ${f(percentile(packet[family], 50))} | ${f(percentile(packet[family], 99))} | ${kernelSeenBy === 'iptables-save poll' ? `poll ${Math.round(percentile(pollCost[family], 50))} ms` : 'events'} |`,
+        );
+        process.stdout.write(`${rows[rows.length - 1]}\n`);
+      }
+      breakdown.push(...(await whereTheTimeWent(scale, plan.paths.logs, plan.nodes[0]!.runDir, windows)));
     }
   } finally {
     // EDGENET_BENCH_KEEP_LOGS=DIR keeps the daemons' logs and n1's sync events for a breakdown.
@@ -238,27 +285,27 @@ async function main(): Promise<void> {
   }
   const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const table = [
-    '| instances | groups | nodes | GNI size | samples | API→file on node p50 / p99 | API→kernel p50 | API→kernel p99 | API→first packet p50 | API→first packet p99 | kernel seen by |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| instances | rule | groups | nodes | GNI size | samples | API→file on node p50 / p99 | API→kernel p50 | API→kernel p99 | API→first packet p50 | API→first packet p99 | kernel seen by |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   const title = '# Propagation: admin API → kernel → first packet';
   const md = `## Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
 
-Command: \`node --import tsx bench/propagation.bench.ts --scales ${SCALES.join(',')} --samples ${SAMPLES} --nodes ${NODES}\`
+Command: \`node --import tsx bench/propagation.bench.ts --scales ${SCALES.join(',')} --samples ${SAMPLES} --nodes ${NODES} --families ${FAMILIES.join(',')}\`
 (${new Date().toISOString()}, ${os.cpus().length} CPUs, load average at the end ${load}, run took ${Math.round((Date.now() - started) / 1000)} s).
 
-Targets (architecture.md §7): API change in the kernel of the node it concerns within **p50 0.5 s, p99 1 s** at 10,000 instances / 1,000 groups / 100 nodes.
+Targets (architecture.md §7; issue 14: the same for an IPv6 rule): API change in the kernel of the node it concerns within **p50 0.5 s, p99 1 s** at 10,000 instances / 1,000 groups / 100 nodes.
 
 ${table}
 
 Where the time went (medians over the samples' syncs, from the daemons' own logs: the CLC's 'network document built', the NC's 'shared file written', netd's sync events on n1):
 
-| instances | CLC snapshot | CLC build + encode | NC write | netd read | netd parse | netd render | netd observe wait | netd apply | netd sync total |
-|---|---|---|---|---|---|---|---|---|---|
+| instances | rule | CLC snapshot | CLC build + encode | NC write | netd read | netd parse | netd render | netd observe wait | netd apply | netd sync total |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${breakdown.join('\n')}
 
-How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is the first rule notification for the new port from the kernel of n1 (\`xtables-monitor -e\` in n1's namespace, "events" in the last column) or, without xtables-monitor, an upper bound by the iptables-save poll period ("poll N ms"); "first packet" is an upper bound by the prober's 20 ms retry period.
+How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables or ip6tables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is the first rule notification for the new port from the kernel of n1 (\`xtables-monitor -e\` in n1's namespace, the sample's family, "events" in the last column) or, without xtables-monitor, an upper bound by the iptables-save / ip6tables-save poll period ("poll N ms"); "first packet" is an upper bound by the prober's 20 ms retry period.
 `;
   // Newest run first; earlier runs (each a "## Run of …" section) stay below it.
   const earlier = await fs.readFile(RESULTS, 'utf8').catch(() => '');
@@ -286,15 +333,52 @@ async function jsonLines(file: string): Promise<Record<string, unknown>[]> {
   return out;
 }
 
-/** One markdown row: the medians of each component's own timings during the samples. */
-async function whereTheTimeWent(scale: number, logs: string, n1RunDir: string, since: number): Promise<string> {
-  const after = (r: Record<string, unknown>, key: string) => typeof r[key] === 'string' && Date.parse(r[key] as string) >= since;
+/**
+ * One markdown row per family: the medians of each component's own timings
+ * during that family's samples (a log record belongs to the sample whose
+ * authorize came last before it; the families' samples alternate).
+ */
+async function whereTheTimeWent(scale: number, logs: string, n1RunDir: string, windows: readonly { family: Family; from: number }[]): Promise<string[]> {
+  const since = windows[0]?.from ?? Date.now();
+  const at = (r: Record<string, unknown>, key: string) => (typeof r[key] === 'string' ? Date.parse(r[key] as string) : NaN);
+  const familyAt = (t: number): Family | undefined => {
+    let f: Family | undefined;
+    for (const w of windows) if (w.from <= t) f = w.family;
+    return f;
+  };
   const num = (r: Record<string, unknown>, key: string) => (typeof r[key] === 'number' ? (r[key] as number) : NaN);
-  const built = (await jsonLines(path.join(logs, 'clc.log'))).filter((r) => r.message === 'network document built' && after(r, 'timestamp'));
-  const written = (await jsonLines(path.join(logs, 'nc-n1.log'))).filter((r) => r.message === 'shared file written' && after(r, 'timestamp'));
-  const syncs = (await jsonLines(path.join(n1RunDir, 'netd-events.jsonl'))).filter((e) => after(e, 'at') && e.trigger === 'file' && num(e, 'writes') > 0);
-  const phase = (name: string) => syncs.map((e) => num((e.phases ?? {}) as Record<string, unknown>, name)).filter((v) => !Number.isNaN(v));
-  return `| ${scale.toLocaleString('en')} | ${median(built.map((r) => num(r, 'snapshotMs')))} | ${median(built.map((r) => num(r, 'ms')))} | ${median(written.map((r) => num(r, 'ms')))} | ${median(phase('read'))} | ${median(phase('parse'))} | ${median(phase('render'))} | ${median(phase('observe'))} | ${median(phase('apply'))} | ${median(syncs.map((e) => num(e, 'durationMs')))} |`;
+  const built = (await jsonLines(path.join(logs, 'clc.log'))).filter((r) => r.message === 'network document built' && at(r, 'timestamp') >= since);
+  const written = (await jsonLines(path.join(logs, 'nc-n1.log'))).filter((r) => r.message === 'shared file written' && at(r, 'timestamp') >= since);
+  const syncs = (await jsonLines(path.join(n1RunDir, 'netd-events.jsonl'))).filter((e) => at(e, 'at') >= since && e.trigger === 'file' && num(e, 'writes') > 0);
+  return FAMILIES.map((family) => {
+    const mine = (rs: Record<string, unknown>[], key: string) => rs.filter((r) => familyAt(at(r, key)) === family);
+    const b = mine(built, 'timestamp');
+    const w = mine(written, 'timestamp');
+    const s = mine(syncs, 'at');
+    const phase = (name: string) => s.map((e) => num((e.phases ?? {}) as Record<string, unknown>, name)).filter((v) => !Number.isNaN(v));
+    return `| ${scale.toLocaleString('en')} | ${FAMILY_LABEL[family]} | ${median(b.map((r) => num(r, 'snapshotMs')))} | ${median(b.map((r) => num(r, 'ms')))} | ${median(w.map((r) => num(r, 'ms')))} | ${median(phase('read'))} | ${median(phase('parse'))} | ${median(phase('render'))} | ${median(phase('observe'))} | ${median(phase('apply'))} | ${median(s.map((e) => num(e, 'durationMs')))} |`;
+  });
+}
+
+/** The EUI-64 address of an instance's MAC in the cluster's /64 (what the CLC computes and SLAAC configures). */
+function eui64In(prefix: string, view: InstanceView): string {
+  const cidr = parseCidr6(prefix);
+  const a = cidr && view.mac ? slaacAddress(cidr, view.mac) : undefined;
+  if (a === undefined) throw new Error(`no EUI-64 address for instance ${view.id} (MAC ${view.mac}) in ${prefix}`);
+  return formatIpv6(a);
+}
+
+/** Waits until the instance has configured `address` by SLAAC and finished duplicate address detection. */
+async function waitForSlaac(netns: ReturnType<typeof labTopology>['netns'], ns: string, address: string): Promise<void> {
+  const want = parseIpv6(address);
+  await waitFor(async () => {
+    const r = await netns.execIn(ns, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], { okExitCodes: [0, 1] });
+    const ready = r.stdout.split('\n').some((l) => {
+      const m = /inet6 ([0-9a-f:]+)\//.exec(l);
+      return m !== null && parseIpv6(m[1]!) === want && !/tentative|dadfailed/.test(l);
+    });
+    return ready || undefined;
+  }, { timeoutMs: 60_000, intervalMs: 200, what: `SLAAC address ${address} in ${ns}` });
 }
 
 main().catch((err: unknown) => {
