@@ -6,12 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the daemons run: netd's kernel tools, dhcpd and arping; openssl for `edgenet certs`;
-# systemd-tmpfiles makes /run/edgenet; util-linux and passwd for install.sh.
-RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server arping openssl procps systemd util-linux passwd)
-# What only the tests and the demo use: dhclient and probes in instance namespaces, and
+# What the daemons run: netd's kernel tools, dhcpd, radvd (router advertisements of a
+# dual-stack cluster) and arping; openssl for `edgenet certs`; systemd-tmpfiles makes
+# /run/edgenet; util-linux and passwd for install.sh.
+RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server radvd arping openssl procps systemd util-linux passwd)
+# What only the tests and the demo use: dhclient and probes in instance namespaces,
+# rdisc6 (ndisc6) and rdnssd to read router advertisements as a guest does, and
 # cloud-init's EC2 metadata crawler. Never installed on a production host.
-TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init)
+TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init ndisc6 rdnssd)
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}")
 [[ ${1:-} == --runtime ]] || DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}")
 
@@ -34,9 +36,13 @@ fi
 if [[ $(id -u) -eq 0 && -d /etc/cloud && ! -e /etc/cloud/cloud-init.disabled ]]; then
   : > /etc/cloud/cloud-init.disabled
 fi
-# isc-dhcp-server's package enables a system-wide service; edgenet runs its own dhcpd.
+# isc-dhcp-server's and radvd's packages enable system-wide services; edgenet runs its own
+# dhcpd and radvd. rdnssd's would rewrite this host's resolv.conf from the RAs it hears;
+# the tests run it only inside instance namespaces.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  systemctl disable --now isc-dhcp-server >/dev/null 2>&1 || true
+  for unit in isc-dhcp-server radvd rdnssd; do
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
