@@ -64,7 +64,12 @@ export function clcSpec(plan: LabPlan, ctlNs: string): DaemonSpec {
       EDGENET_CLC_CERTS_DIR: plan.paths.certs,
       EDGENET_CLC_CERT_NAME: 'clc',
       EDGENET_CLC_METRICS_LISTEN: `127.0.0.1:${DEFAULT_PORTS.clcMetrics}`,
-      EDGENET_METADATA_LISTEN: `${plan.ctlIp}:${plan.metadataPort}`,
+      // Dual stack: one dual-stack socket serves 172.31.0.2 and fd00:172:31::2 (IPv4 sources arrive
+      // as ::ffff:a.b.c.d, which the metadata lookup maps back); IPv4-only: the ctl's IPv4 address.
+      EDGENET_METADATA_LISTEN: plan.ipv6 ? `[::]:${plan.metadataPort}` : `${plan.ctlIp}:${plan.metadataPort}`,
+      // The CLC's IPv6 address (clc.conf CLC_IPV6): the document's configuration clc-address, the
+      // target of netd's [fd00:ec2::254]:80 DNAT. Passed in the environment, like the keys above.
+      ...(plan.ipv6 ? { EDGENET_CLC_CLC_IPV6: plan.ipv6.ctlIp } : {}),
       // Convergence is polled often in the lab so `status` and the tests see it quickly.
       EDGENET_STATUS_INTERVAL_MS: '200',
     },

@@ -6,14 +6,17 @@
  * bind-mounted from /etc/netns/<ns>/), and it may follow a symlink to
  * systemd-resolved's file. So the lab passes its own script (`-sf`):
  *   - sets the address, the default route and the MTU-free basics with `ip`,
- *   - writes nameservers/search into /etc/netns/<ns>/resolv.conf (which later
- *     `ip netns exec <ns>` invocations see as /etc/resolv.conf),
+ *   - writes nameservers/search into the instance's IPv4 fragment and runs the
+ *     merge script (instance-dns.ts), which builds /etc/netns/<ns>/resolv.conf
+ *     (later `ip netns exec <ns>` invocations see it as /etc/resolv.conf) from
+ *     it and rdnssd's IPv6 fragment,
  *   - records the lease as KEY=value lines in a file the caller parses.
  * Config, lease, pid and lease-info files live in a per-instance directory.
  * dhclient gets the environment only from its own variables, so every path is
  * written into the generated script.
  */
 import type { Ipv4 } from '../shared/ip.ts';
+import { shQuote } from './instance-dns.ts';
 import { maskToPrefix, parseIp } from '../shared/ip.ts';
 
 export interface DhcpLease {
@@ -33,7 +36,12 @@ export interface DhclientFiles {
   readonly pid: string;
   readonly info: string;
   readonly log: string;
+  /** /etc/netns/<ns>/resolv.conf (created empty before dhclient runs so `ip netns exec` bind-mounts it). */
   readonly resolvConf: string;
+  /** The IPv4 fragment this script writes (instance-dns.ts `ipv4`). */
+  readonly resolvIpv4: string;
+  /** The merge script it runs afterwards (instance-dns.ts `merge`). */
+  readonly mergeResolv: string;
 }
 
 /** dhclient.conf: give up after `timeoutSeconds` (the caller also bounds the process). */
@@ -47,14 +55,11 @@ export function dhclientConf(timeoutSeconds: number): string {
   ].join('\n');
 }
 
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The `-sf` script (POSIX sh). Paths are baked in because dhclient passes no outer environment. */
-export function dhclientScript(files: Pick<DhclientFiles, 'info' | 'resolvConf'>): string {
+export function dhclientScript(files: Pick<DhclientFiles, 'info' | 'resolvIpv4' | 'mergeResolv'>): string {
   const info = shQuote(files.info);
-  const resolv = shQuote(files.resolvConf);
+  const resolv = shQuote(files.resolvIpv4);
+  const merge = shQuote(files.mergeResolv);
   return `#!/bin/sh
 # edgenet lab dhclient script: never writes host files (see src/lab/dhclient.ts).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -75,6 +80,7 @@ case "$reason" in
       [ -n "$new_domain_name" ] && echo "search $new_domain_name"
       for ns in $new_domain_name_servers; do echo "nameserver $ns"; done
     } > ${resolv}.tmp && mv ${resolv}.tmp ${resolv}
+    sh ${merge}
     {
       echo "ip=$new_ip_address"
       echo "netmask=$new_subnet_mask"

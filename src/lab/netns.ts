@@ -8,7 +8,7 @@
  *   const ns = createNetns(exec, clock?)
  *   ns.add(name) · ns.delete(name) · ns.exists(name) · ns.list(prefix)
  *   ns.addBridge(ns, name) · ns.addVeth({ns, name, peerNs, peerName, mac?, peerMac?})
- *   ns.setMaster(ns, dev, bridge) · ns.addAddress(ns, dev, cidr) · ns.addRoute(ns, {dst, dev?, via?})
+ *   ns.setMaster(ns, dev, bridge) · ns.addAddress(ns, dev, cidr) · ns.addRoute(ns, {dst, dev?, via?, nexthops?})
  *   ns.linkUp(ns, dev) · ns.setHairpin(ns, dev, on) · ns.sysctl(ns, key, value)
  *   ns.execIn(ns, argv, options?) → ExecResult · ns.startIn(ns, argv, {logFile?, env?, cwd?, detached?}) → Process
  *   ns.execFor(ns) → Exec (every command prefixed with `ip netns exec ns`)
@@ -53,10 +53,12 @@ export interface VethSpec {
 }
 
 export interface RouteSpec {
-  /** Destination CIDR or `default`. */
+  /** Destination CIDR (either family) or `default`. */
   readonly dst: string;
   readonly dev?: string;
   readonly via?: string;
+  /** A multipath (ECMP) route: one `nexthop via … dev …` each (instead of `via`/`dev`). */
+  readonly nexthops?: readonly { readonly via: string; readonly dev?: string }[];
 }
 
 export interface StartInOptions {
@@ -158,6 +160,7 @@ export function createNetns(exec: Exec, clock: Clock = systemClock): Netns {
       const argv = ['-n', ns, 'route', 'replace', route.dst];
       if (route.via) argv.push('via', route.via);
       if (route.dev) argv.push('dev', route.dev);
+      for (const hop of route.nexthops ?? []) argv.push('nexthop', 'via', hop.via, ...(hop.dev ? ['dev', hop.dev] : []));
       await ip(argv);
     },
 

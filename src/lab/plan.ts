@@ -9,6 +9,11 @@
  *   public L2                      203.0.113.0/24  client .2, node nK .1K, pool .100-.120
  *   VM subnet (cluster PARTI00)    10.111.0.0/16   gateway .0.1 (fake router on every node),
  *                                                  node nK's br0 .0.1K (dhcpd needs it), pool 10.111.103.30-99
+ * and, unless the lab is IPv4-only (`lab up --ipv4-only`), IPv6 next to them:
+ *   lan management /64             fd00:172:31::/64     ctl ::2 (the CLC's CLC_IPV6), node nK's br0 ::1K
+ *   public L2                      2001:db8:ffff::/64   client ::2 (routes the cluster /64 via both nodes), node nK's pub0 ::1K
+ *   cluster PARTI00's Ipv6Prefix   2001:db8:10::/64     instances: EUI-64 of their MAC by SLAAC (netd's radvd);
+ *                                                       no Ipv6DnsServers (the lab runs no DNS server: see LAB_IPV6)
  * Processes: CLC + CC + API relay in `P-ctl`; NC + netd in each `P-nK`; one
  * relay on the host's loopback so `edgenet ...` works from the host with
  * EDGENET_URL/EDGENET_TOKEN (see relay.ts).
@@ -33,7 +38,47 @@ export interface LabNodePlan {
   readonly netdConfFile: string;
   readonly ncLog: string;
   readonly netdLog: string;
+  /** br0's address in the management /64 (dual-stack labs only). */
+  readonly mgmtIpv6?: string;
+  /** pub0's address in the public /64 (dual-stack labs only). */
+  readonly publicIpv6?: string;
 }
+
+/** The IPv6 half of a dual-stack lab (absent: the lab is IPv4-only, as before issue 14). */
+export interface LabIpv6Plan {
+  /** Cluster PARTI00's `Ipv6Prefix` (a /64 of the documentation range). */
+  readonly prefix: string;
+  /** Its `Ipv6DnsServers` (empty: see LAB_IPV6). */
+  readonly dnsServers: readonly string[];
+  /** Management /64 on the lan L2. */
+  readonly lan: string;
+  /** Public /64 on the public L2. */
+  readonly publicNet: string;
+  /** The control namespace's address: the CLC's CLC_IPV6 (netd's IPv6 metadata DNAT target). */
+  readonly ctlIp: string;
+  readonly clientIp: string;
+}
+
+export interface LabPlanOptions {
+  /** Today's lab without any IPv6 (no Ipv6Prefix, no IPv6 address anywhere). */
+  readonly ipv4Only?: boolean;
+}
+
+/**
+ * The lab's IPv6 addressing. No Ipv6DnsServers: the lab runs no DNS server,
+ * and an RDNSS entry nothing answers only slows every lookup in an instance
+ * (the IPv4 side keeps the example's InstanceDnsServers = the gateway, as
+ * Eucalyptus configurations do). Instances still run rdnssd (topology.ts),
+ * so a property that sets Ipv6DnsServers shows up in their resolv.conf.
+ */
+export const LAB_IPV6 = {
+  prefix: '2001:db8:10::/64',
+  dnsServers: [] as readonly string[],
+  lan: 'fd00:172:31::/64',
+  publicNet: '2001:db8:ffff::/64',
+  ctlIp: 'fd00:172:31::2',
+  clientIp: '2001:db8:ffff::2',
+} as const satisfies LabIpv6Plan;
 
 export interface LabPlan {
   readonly name: string;
@@ -53,6 +98,8 @@ export interface LabPlan {
   readonly vmGateway: string;
   readonly publicPool: readonly string[];
   readonly nodes: readonly LabNodePlan[];
+  /** Absent for an IPv4-only lab (and in state files written before issue 14). */
+  readonly ipv6?: LabIpv6Plan;
   readonly paths: {
     readonly certs: string;
     readonly logs: string;
@@ -84,8 +131,9 @@ export function defaultLabDir(name: string, env: NodeJS.ProcessEnv = process.env
   return path.join(stateDir(env), 'lab', name);
 }
 
-export function labPlan(name: string, dir: string): LabPlan {
+export function labPlan(name: string, dir: string, options: LabPlanOptions = {}): LabPlan {
   assertLabName(name);
+  const v6 = options.ipv4Only ? undefined : LAB_IPV6;
   const abs = path.resolve(dir);
   const prefix = labPrefix(name);
   const nodes: LabNodePlan[] = [];
@@ -105,6 +153,7 @@ export function labPlan(name: string, dir: string): LabPlan {
       netdConfFile: path.join(nodeDir, 'netd.conf'),
       ncLog: path.join(abs, 'logs', `nc-${short}.log`),
       netdLog: path.join(abs, 'logs', `netd-${short}.log`),
+      ...(v6 ? { mgmtIpv6: `fd00:172:31::${10 + i}`, publicIpv6: `2001:db8:ffff::${10 + i}` } : {}),
     });
   }
   const ctlIp = '172.31.0.2';
@@ -118,12 +167,19 @@ export function labPlan(name: string, dir: string): LabPlan {
     stateFile: path.join(abs, 'lab.json'),
     topology: {
       prefix,
-      nodes: nodes.map((n) => ({ name: n.short, mgmtIp: n.mgmtIp, publicIp: n.publicIp, vmIp: n.vmIp })),
+      nodes: nodes.map((n) => ({
+        name: n.short,
+        mgmtIp: n.mgmtIp,
+        publicIp: n.publicIp,
+        vmIp: n.vmIp,
+        ...(n.mgmtIpv6 && n.publicIpv6 ? { mgmtIpv6: n.mgmtIpv6, publicIpv6: n.publicIpv6 } : {}),
+      })),
       lan: '172.31.0.0/24',
       publicNet: '203.0.113.0/24',
       vmSubnet: '10.111.0.0/16',
-      client: { ip: clientIp },
-      ctl: { ip: ctlIp },
+      client: { ip: clientIp, ...(v6 ? { ipv6: v6.clientIp } : {}) },
+      ctl: { ip: ctlIp, ...(v6 ? { ipv6: v6.ctlIp } : {}) },
+      ...(v6 ? { ipv6: { lan: v6.lan, publicNet: v6.publicNet, vmPrefix: v6.prefix } } : {}),
       workDir: path.join(abs, 'topology'),
     },
     cluster: 'PARTI00',
@@ -138,6 +194,7 @@ export function labPlan(name: string, dir: string): LabPlan {
     vmGateway: '10.111.0.1',
     publicPool,
     nodes,
+    ...(v6 ? { ipv6: { ...v6, dnsServers: [...v6.dnsServers] } } : {}),
     paths: {
       certs: path.join(abs, 'certs'),
       logs: path.join(abs, 'logs'),
@@ -170,7 +227,15 @@ export function labNetworkConfiguration(plan: LabPlan, example: Record<string, u
       {
         ...first,
         Name: plan.cluster,
-        Subnet: { Name: '10.111.0.0', Subnet: '10.111.0.0', Netmask: '255.255.0.0', Gateway: plan.vmGateway },
+        Subnet: {
+          Name: '10.111.0.0',
+          Subnet: '10.111.0.0',
+          Netmask: '255.255.0.0',
+          Gateway: plan.vmGateway,
+          // Dual stack (issue 14): the cluster's /64; instances get the EUI-64 of their MAC in it.
+          ...(plan.ipv6 ? { Ipv6Prefix: plan.ipv6.prefix } : {}),
+          ...(plan.ipv6 && plan.ipv6.dnsServers.length > 0 ? { Ipv6DnsServers: [...plan.ipv6.dnsServers] } : {}),
+        },
         PrivateIps: ['10.111.103.30-10.111.103.99'],
       },
     ],

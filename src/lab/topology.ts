@@ -7,6 +7,7 @@
  *   topo.nodes / topo.nodeNs(name) / topo.lanNs / topo.clientNs / topo.ctlNs / topo.netns
  *   const vm = await topo.addInstance({node: 'n1', id: 'i-0a0b0c0d', mac: 'd0:0d:0a:0b:0c:0d'})
  *   const lease = await topo.dhcp(vm, {timeoutMs})        // runs dhclient in the instance namespace
+ *   const v6 = await topo.slaac(vm, {expected, timeoutMs}) // dual-stack: waits for the SLAAC address
  *   await topo.removeInstance(vm) · await topo.teardown()
  *   await teardownByPrefix(prefix, {exec})               // also after a crash (= Topology.teardownByPrefix)
  *   openTopology(spec, deps)                             // the same object for a lab built by another process
@@ -30,6 +31,29 @@
  * node's conntrack, which un-NATs it (source back to 169.254.169.254:80).
  * Test: test/integration/lab-topology.test.ts ("metadata DNAT round trip").
  *
+ * IPv6 (spec.ipv6, dual-stack labs; absent = exactly the IPv4 topology):
+ *
+ *   P-<n>:  br0 + mgmt IPv6 (lan /64), pub0 + public IPv6; no route for the cluster /64
+ *           (netd routes it on-link on br0 and runs radvd there: that is netd's job, not the lab's)
+ *   P-ctl:  eth0 + ctl IPv6 (lan /64); on-link route for the cluster /64
+ *   P-cl:   eth0 + client IPv6 (public /64); the cluster /64 via every node's pub0 (ECMP nexthops),
+ *           as an upstream router would route it to the nodes (docs/lab.md)
+ *   P-<id>: kernel defaults of a fresh namespace (accept_ra=1, autoconf=1, addr_gen_mode=0 = EUI-64,
+ *           use_tempaddr=0, all set explicitly): its global address comes by SLAAC from its node's
+ *           radvd; rdnssd (instance-dns.ts) turns RDNSS into its resolv.conf.
+ *   A new namespace starts at the kernel's IPv6 defaults (devconf_inherit_init_net=0): the
+ *   infrastructure namespaces (lan, nodes, ctl, client) get accept_dad=0 (static addresses are
+ *   usable at once instead of after ~1 s of DAD) and accept_ra=0 (they are configured by hand,
+ *   never by an advertisement) before any interface is created; instances keep DAD.
+ *
+ * The on-link route for the cluster /64 in ctl is the IPv6 counterpart of the
+ * metadata trick above: netd DNATs an instance's [fd00:ec2::254]:80 to the
+ * CLC's [CLC_IPV6]:8773 (no SNAT in IPv6); the CLC answers the instance's
+ * global address directly on the lan L2 (neighbour discovery reaches the
+ * instance through priv0 and br0), and the reply is bridged to vn_<id> where
+ * the node's conntrack (bridge-nf-call-ip6tables) un-NATs it.
+ * Test: test/integration/lab-ipv6.test.ts.
+ *
  * Invariants: nothing is connected to the machine's real interfaces and no
  * namespace has a route out of the lab; every namespace, /etc/netns entry and
  * temp file carries the prefix, so teardownByPrefix removes exactly the lab.
@@ -40,8 +64,9 @@ import type { Exec } from '../shared/exec.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import { EdgenetError, ExecError, errorMessage } from '../shared/errors.ts';
-import { cidrContains, formatCidr, networkAddress, parseCidr, parseIp } from '../shared/ip.ts';
-import type { Cidr } from '../shared/ip.ts';
+import { cidrContains, cidrContains6, formatCidr, formatCidr6, formatIpv6, networkAddress, parseCidr, parseCidr6, parseIp, parseIpv6 } from '../shared/ip.ts';
+import type { Cidr, Cidr6 } from '../shared/ip.ts';
+import { waitFor } from '../shared/wait.ts';
 import type { Netns } from './netns.ts';
 import { createNetns } from './netns.ts';
 import {
@@ -58,6 +83,7 @@ import {
 } from './names.ts';
 import type { DhcpLease, DhclientFiles } from './dhclient.ts';
 import { dhclientConf, dhclientScript, parseLeaseInfo } from './dhclient.ts';
+import { instanceDnsFiles, parseNameservers, prepareInstanceDns, startRdnssd, stopRdnssd } from './instance-dns.ts';
 
 export interface TopologyNodeSpec {
   readonly name: string;
@@ -73,6 +99,20 @@ export interface TopologyNodeSpec {
    * declaration for the management subnet.
    */
   readonly vmIp?: string;
+  /** On br0, inside `ipv6.lan` (dual-stack topologies: required). */
+  readonly mgmtIpv6?: string;
+  /** On pub0, inside `ipv6.publicNet` (dual-stack topologies: required). */
+  readonly publicIpv6?: string;
+}
+
+/** The IPv6 half of a dual-stack topology. */
+export interface TopologyIpv6Spec {
+  /** Management /64 on the lan L2, e.g. fd00:172:31::/64. */
+  readonly lan: string;
+  /** Public /64, e.g. 2001:db8:ffff::/64. */
+  readonly publicNet: string;
+  /** The cluster's /64, e.g. 2001:db8:10::/64 (SLAAC by netd's radvd; on-link in ctl; routed via the nodes by the client). */
+  readonly vmPrefix: string;
 }
 
 export interface TopologySpec {
@@ -85,8 +125,10 @@ export interface TopologySpec {
   readonly publicNet: string;
   /** The cloud's VM subnet, e.g. 10.111.0.0/16 (on-link on every br0 and on the ctl interface). */
   readonly vmSubnet: string;
-  readonly client?: { readonly ip: string };
-  readonly ctl?: { readonly ip: string };
+  readonly client?: { readonly ip: string; readonly ipv6?: string };
+  readonly ctl?: { readonly ip: string; readonly ipv6?: string };
+  /** Dual stack (absent: IPv4 only, exactly as before issue 14). */
+  readonly ipv6?: TopologyIpv6Spec;
   /** Temp files (dhclient). Default: <tmpdir>/edgenet-lab-<prefix>. */
   readonly workDir?: string;
 }
@@ -123,6 +165,26 @@ export interface AddInstanceOptions {
   readonly mac: string;
   /** Namespace name override (default P-<id>); must still start with P-. */
   readonly ns?: string;
+  /** Run rdnssd in the instance (default: when the topology is dual-stack). */
+  readonly rdnssd?: boolean;
+}
+
+export interface SlaacOptions {
+  /** The address the instance must get (the CLC's: the EUI-64 of its MAC in the cluster /64). */
+  readonly expected: string;
+  /** Bound on the wait (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface SlaacResult {
+  /** The global address, as the kernel shows it. */
+  readonly address: string;
+  readonly prefixLength: number;
+  /** Default routers learned from router advertisements (link-local addresses). */
+  readonly routers: readonly string[];
+  /** IPv6 name servers rdnssd learned from RDNSS (empty when the advertisement carries none). */
+  readonly dns: readonly string[];
 }
 
 export interface DhcpOptions {
@@ -146,6 +208,14 @@ export interface Topology {
   /** The LabInstance value for an instance namespace created earlier (possibly by another process). */
   instanceRef(options: AddInstanceOptions): LabInstance;
   dhcp(instance: LabInstance, options?: DhcpOptions): Promise<DhcpLease>;
+  /**
+   * Waits (bounded) until the instance's eth0 carries `expected` as a global
+   * address that passed duplicate address detection (SLAAC from the node's
+   * router advertisement); LAB_SLAAC_FAILED otherwise, saying what it has.
+   */
+  slaac(instance: LabInstance, options: SlaacOptions): Promise<SlaacResult>;
+  /** The instance's global IPv6 addresses (and whether each is still tentative), read from the kernel. */
+  ipv6Addresses(instance: LabInstance): Promise<readonly { address: string; prefixLength: number; tentative: boolean; dadFailed: boolean }[]>;
   removeInstance(instance: LabInstance | string): Promise<void>;
   teardown(): Promise<void>;
 }
@@ -154,6 +224,7 @@ interface Networks {
   readonly lan: Cidr;
   readonly pub: Cidr;
   readonly vm: Cidr;
+  readonly v6?: { readonly lan: Cidr6; readonly pub: Cidr6; readonly vm: Cidr6 };
 }
 
 function validateSpec(spec: TopologySpec): Networks {
@@ -184,7 +255,50 @@ function validateSpec(spec: TopologySpec): Networks {
   }
   if (spec.ctl) inside('ctl ip', spec.ctl.ip, lan, spec.lan);
   if (spec.client) inside('client ip', spec.client.ip, pub, spec.publicNet);
-  return { lan, pub, vm };
+  return { lan, pub, vm, ...validateIpv6(spec, bad) };
+}
+
+function validateIpv6(spec: TopologySpec, bad: (msg: string) => EdgenetError): Pick<Networks, 'v6'> {
+  const v6 = spec.ipv6;
+  if (!v6) {
+    const stray = [...spec.nodes.flatMap((n) => [n.mgmtIpv6, n.publicIpv6]), spec.ctl?.ipv6, spec.client?.ipv6].find((a) => a !== undefined);
+    if (stray !== undefined) throw bad(`IPv6 address ${stray} given, but the spec has no ipv6 networks`);
+    return {};
+  }
+  const net = (what: string, text: string, exactly64: boolean): Cidr6 => {
+    const c = parseCidr6(text);
+    if (!c) throw bad(`ipv6.${what} "${text}" is not an IPv6 CIDR`);
+    if (exactly64 && c.prefix !== 64) throw bad(`ipv6.${what} "${text}" must be a /64 (SLAAC fills a 64-bit interface id)`);
+    return c;
+  };
+  const nets = { lan: net('lan', v6.lan, false), pub: net('publicNet', v6.publicNet, false), vm: net('vmPrefix', v6.vmPrefix, true) };
+  const seen = new Set<bigint>();
+  const inside = (what: string, ip: string | undefined, c: Cidr6, text: string) => {
+    const value = ip === undefined ? undefined : parseIpv6(ip);
+    if (value === undefined || !cidrContains6(c, value)) throw bad(`${what} ${ip ?? '(missing)'} is not inside ${text}`);
+    if (seen.has(value)) throw bad(`${what} ${ip} is used twice`);
+    seen.add(value);
+  };
+  for (const node of spec.nodes) {
+    inside(`node ${node.name} mgmtIpv6`, node.mgmtIpv6, nets.lan, v6.lan);
+    inside(`node ${node.name} publicIpv6`, node.publicIpv6, nets.pub, v6.publicNet);
+  }
+  if (spec.ctl?.ipv6 !== undefined) inside('ctl ipv6', spec.ctl.ipv6, nets.lan, v6.lan);
+  if (spec.client?.ipv6 !== undefined) inside('client ipv6', spec.client.ipv6, nets.pub, v6.publicNet);
+  return { v6: nets };
+}
+
+/**
+ * Before any interface exists in an infrastructure namespace: static IPv6
+ * addresses usable at once (no DAD) and no autoconfiguration from
+ * advertisements (`default` is what new interfaces copy, `all` what the
+ * kernel also consults for accept_dad).
+ */
+async function infraIpv6Sysctls(netns: Netns, ns: string): Promise<void> {
+  for (const scope of ['all', 'default']) {
+    await netns.sysctl(ns, `net.ipv6.conf.${scope}.accept_dad`, '0');
+    await netns.sysctl(ns, `net.ipv6.conf.${scope}.accept_ra`, '0');
+  }
 }
 
 /** Creates the whole topology; on any failure removes what it made and rethrows. */
@@ -200,6 +314,7 @@ export async function buildTopology(spec: TopologySpec, deps: TopologyDeps): Pro
     await fs.mkdir(topo.workDir, { recursive: true, mode: 0o700 });
     const lanNs = topo.lanNs;
     await netns.add(lanNs);
+    if (nets.v6) await infraIpv6Sysctls(netns, lanNs);
     await netns.addBridge(lanNs, LAN_BRIDGE);
     await netns.addBridge(lanNs, PUB_BRIDGE);
     // The lab's L2 switches must not filter: they stand for physical switches.
@@ -207,11 +322,20 @@ export async function buildTopology(spec: TopologySpec, deps: TopologyDeps): Pro
 
     await Promise.all(topo.nodes.map((node) => buildNode(netns, lanNs, node, nets)));
     if (spec.ctl && topo.ctlNs) {
-      await buildStub(netns, { lanNs, ns: topo.ctlNs, bridge: LAN_BRIDGE, peer: labNames.lanPeerCtl(), ip: spec.ctl.ip, net: nets.lan });
+      const v6 = nets.v6 && spec.ctl.ipv6 !== undefined ? { ip: spec.ctl.ipv6, net: nets.v6.lan } : undefined;
+      await buildStub(netns, { lanNs, ns: topo.ctlNs, bridge: LAN_BRIDGE, peer: labNames.lanPeerCtl(), ip: spec.ctl.ip, net: nets.lan, ...(v6 ? { v6 } : {}) });
       await netns.addRoute(topo.ctlNs, { dst: formatCidr({ network: networkAddress(nets.vm), prefix: nets.vm.prefix }), dev: GUEST_IF });
+      // The IPv6 metadata reply goes straight to the instance on the lan L2 (header).
+      if (nets.v6) await netns.addRoute(topo.ctlNs, { dst: formatCidr6(nets.v6.vm), dev: GUEST_IF });
     }
     if (spec.client && topo.clientNs) {
-      await buildStub(netns, { lanNs, ns: topo.clientNs, bridge: PUB_BRIDGE, peer: labNames.lanPeerClient(), ip: spec.client.ip, net: nets.pub });
+      const v6 = nets.v6 && spec.client.ipv6 !== undefined ? { ip: spec.client.ipv6, net: nets.v6.pub } : undefined;
+      await buildStub(netns, { lanNs, ns: topo.clientNs, bridge: PUB_BRIDGE, peer: labNames.lanPeerClient(), ip: spec.client.ip, net: nets.pub, ...(v6 ? { v6 } : {}) });
+      if (v6 && nets.v6) {
+        // The upstream router's view: the cluster /64 lives behind the nodes (any of them forwards
+        // onto the cluster's L2). One multipath route, a nexthop per node's pub0.
+        await netns.addRoute(topo.clientNs, { dst: formatCidr6(nets.v6.vm), nexthops: topo.nodes.map((n) => ({ via: n.publicIpv6!, dev: GUEST_IF })) });
+      }
     }
     return topo;
   } catch (err) {
@@ -223,6 +347,7 @@ export async function buildTopology(spec: TopologySpec, deps: TopologyDeps): Pro
 async function buildNode(netns: Netns, lanNs: string, node: TopologyNode, nets: Networks): Promise<void> {
   const ns = node.ns;
   await netns.add(ns);
+  if (nets.v6) await infraIpv6Sysctls(netns, ns);
   await netns.addBridge(ns, NODE_BRIDGE);
   await netns.addVeth({ ns, name: NODE_PRIV_IF, peerNs: lanNs, peerName: labNames.lanPeerPriv(node.name) });
   await netns.addVeth({ ns, name: NODE_PUB_IF, peerNs: lanNs, peerName: labNames.lanPeerPub(node.name) });
@@ -237,23 +362,31 @@ async function buildNode(netns: Netns, lanNs: string, node: TopologyNode, nets: 
   if (node.vmIp) await netns.addAddress(ns, NODE_BRIDGE, `${node.vmIp}/${nets.vm.prefix}`);
   // Instances are on-link behind br0 (the node routes for them: fake-router gateway).
   await netns.addRoute(ns, { dst: formatCidr({ network: networkAddress(nets.vm), prefix: nets.vm.prefix }), dev: NODE_BRIDGE });
+  if (nets.v6 && node.mgmtIpv6 && node.publicIpv6) {
+    // No route for the cluster /64 here: netd routes it on br0 (tagged as its own) on a dual-stack cluster.
+    await netns.addAddress(ns, NODE_BRIDGE, `${node.mgmtIpv6}/${nets.v6.lan.prefix}`);
+    await netns.addAddress(ns, NODE_PUB_IF, `${node.publicIpv6}/${nets.v6.pub.prefix}`);
+  }
 }
 
 async function buildStub(
   netns: Netns,
-  o: { lanNs: string; ns: string; bridge: string; peer: string; ip: string; net: Cidr },
+  o: { lanNs: string; ns: string; bridge: string; peer: string; ip: string; net: Cidr; v6?: { ip: string; net: Cidr6 } },
 ): Promise<void> {
   await netns.add(o.ns);
+  if (o.v6) await infraIpv6Sysctls(netns, o.ns);
   await netns.addVeth({ ns: o.ns, name: GUEST_IF, peerNs: o.lanNs, peerName: o.peer });
   await netns.setMaster(o.lanNs, o.peer, o.bridge);
   await netns.linkUp(o.lanNs, o.peer);
   await netns.linkUp(o.ns, GUEST_IF);
   await netns.addAddress(o.ns, GUEST_IF, `${o.ip}/${o.net.prefix}`);
+  if (o.v6) await netns.addAddress(o.ns, GUEST_IF, `${o.v6.ip}/${o.v6.net.prefix}`);
 }
 
 /** The Topology object for a spec, without creating anything (for a lab built by another process). */
 export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
-  validateSpec(spec);
+  const nets = validateSpec(spec);
+  const clock = deps.clock ?? systemClock;
   const prefix = spec.prefix;
   const netns = createNetns(deps.exec, deps.clock ?? systemClock);
   const workDir = spec.workDir ?? labNames.defaultWorkDir(prefix);
@@ -277,7 +410,10 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
   };
   const dhcpFiles = (instance: LabInstance): DhclientFiles => {
     const dir = path.join(workDir, 'dhclient', instance.id);
+    const dns = instanceDnsFiles(workDir, instance);
     return {
+      resolvIpv4: dns.ipv4,
+      mergeResolv: dns.merge,
       dir,
       conf: path.join(dir, 'dhclient.conf'),
       script: path.join(dir, 'dhclient-script'),
@@ -307,12 +443,25 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
       const inst = instanceRef(o);
       await netns.add(inst.ns);
       try {
+        if (nets.v6) {
+          // What a guest must do for edgenet's anti-spoofing (docs/lab.md): EUI-64 interface ids
+          // (addr_gen_mode 0), no privacy addresses. These are a fresh namespace's defaults; set
+          // anyway so the instance does not depend on them. `default` before the veth exists.
+          for (const [key, value] of [['addr_gen_mode', '0'], ['use_tempaddr', '0'], ['accept_ra', '1'], ['autoconf', '1']] as const) {
+            await netns.sysctl(inst.ns, `net.ipv6.conf.default.${key}`, value);
+          }
+          await netns.sysctl(inst.ns, 'net.ipv6.conf.all.use_tempaddr', '0');
+        }
         // Host end first in the node (vn_<id>), guest end created straight into the instance namespace.
         await netns.addVeth({ ns: inst.nodeNs, name: inst.hostIf, peerNs: inst.ns, peerName: inst.guestIf, peerMac: inst.mac });
         await netns.setMaster(inst.nodeNs, inst.hostIf, NODE_BRIDGE);
         // Hairpin: a VM reaches its own public IP (DNAT sends the packet back out the port it came in).
         await netns.setHairpin(inst.nodeNs, inst.hostIf, true);
         await netns.linkUp(inst.nodeNs, inst.hostIf);
+        if (nets.v6) await netns.sysctl(inst.ns, `net.ipv6.conf.${inst.guestIf}.use_tempaddr`, '0');
+        // rdnssd before the link comes up: the answer to the kernel's first router solicitation
+        // carries the RDNSS option, and rdnssd only sees advertisements that arrive while it runs.
+        if (o.rdnssd ?? (nets.v6 !== undefined)) await startRdnssd(netns, inst.ns, instanceDnsFiles(workDir, inst), { clock });
         await netns.linkUp(inst.ns, inst.guestIf);
       } catch (err) {
         await netns.delete(inst.ns).catch(() => undefined);
@@ -325,6 +474,7 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
       const timeoutMs = options.timeoutMs ?? 20_000;
       const files = dhcpFiles(instance);
       await fs.mkdir(files.dir, { recursive: true, mode: 0o700 });
+      await prepareInstanceDns(instanceDnsFiles(workDir, instance));
       await fs.mkdir(path.dirname(files.resolvConf), { recursive: true });
       await fs.writeFile(files.resolvConf, '', { flag: 'a' });
       await fs.rm(files.info, { force: true });
@@ -351,13 +501,47 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
       return lease;
     },
 
+    async ipv6Addresses(instance) {
+      const r = await netns.execIn(instance.ns, ['ip', '-6', '-j', 'addr', 'show', 'dev', instance.guestIf, 'scope', 'global'], { timeoutMs: 15_000 });
+      return parseGlobalIpv6(r.stdout);
+    },
+
+    async slaac(instance, options) {
+      const expected = parseIpv6(options.expected);
+      if (expected === undefined) throw new EdgenetError('LAB_BAD_SPEC', `expected IPv6 address "${options.expected}" is not an IPv6 address`);
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      let seen: Awaited<ReturnType<Topology['ipv6Addresses']>> = [];
+      try {
+        const found = await waitFor(
+          async () => {
+            seen = await topo.ipv6Addresses(instance);
+            const mine = seen.find((a) => parseIpv6(a.address) === expected);
+            if (mine?.dadFailed) throw new EdgenetError('LAB_SLAAC_FAILED', `${options.expected} failed duplicate address detection in ${instance.ns}`);
+            return mine && !mine.tentative ? mine : undefined;
+          },
+          { timeoutMs, intervalMs: 100, what: `${options.expected} on ${instance.ns}`, clock, ...(options.signal ? { signal: options.signal } : {}) },
+        );
+        const routes = await netns.execIn(instance.ns, ['ip', '-6', '-j', 'route', 'show', 'default'], { timeoutMs: 15_000 });
+        const routers = (JSON.parse(routes.stdout || '[]') as { gateway?: string }[]).flatMap((r) => (r.gateway ? [r.gateway] : []));
+        const dns = parseNameservers(await fs.readFile(instanceDnsFiles(workDir, instance).ipv6, 'utf8').catch(() => ''));
+        return { address: formatIpv6(expected), prefixLength: found.prefixLength, routers, dns };
+      } catch (err) {
+        if (err instanceof EdgenetError && err.code === 'LAB_SLAAC_FAILED') throw err;
+        const has = seen.length === 0 ? 'no global IPv6 address' : seen.map((a) => `${a.address}${a.tentative ? ' (tentative)' : ''}`).join(', ');
+        throw new EdgenetError('LAB_SLAAC_FAILED', `${instance.id} did not get ${options.expected} by SLAAC within ${timeoutMs} ms (it has ${has}); is netd's radvd advertising ${spec.ipv6?.vmPrefix ?? 'the cluster prefix'} on ${instance.node}'s bridge?`, { cause: err });
+      }
+    },
+
     async removeInstance(instance) {
       const inst = typeof instance === 'string' ? { id: instance, ns: labNames.instanceNs(prefix, instance) } : instance;
+      // rdnssd by its recorded pid first; then whatever else runs in the namespace (dhclient, probes).
+      await stopRdnssd(instanceDnsFiles(workDir, inst), { clock });
       await netns.killAll(inst.ns, { graceMs: 1000 });
       // Deleting the namespace destroys the veth pair, so vn_<id> leaves the node's bridge too.
       await netns.delete(inst.ns);
       await fs.rm(labNames.etcNetnsDir(inst.ns), { recursive: true, force: true });
       await fs.rm(path.join(workDir, 'dhclient', inst.id), { recursive: true, force: true });
+      await fs.rm(instanceDnsFiles(workDir, inst).dir, { recursive: true, force: true });
     },
 
     async teardown() {
@@ -365,6 +549,16 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
     },
   };
   return topo;
+}
+
+/** `ip -6 -j addr show` → the global addresses with their DAD state. */
+export function parseGlobalIpv6(json: string): { address: string; prefixLength: number; tentative: boolean; dadFailed: boolean }[] {
+  const links = JSON.parse(json.trim() || '[]') as { addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string; tentative?: boolean; dadfailed?: boolean }[] }[];
+  return links.flatMap((l) =>
+    (l.addr_info ?? [])
+      .filter((a) => a.family === 'inet6' && a.scope === 'global' && typeof a.local === 'string')
+      .map((a) => ({ address: a.local!, prefixLength: a.prefixlen ?? 0, tentative: a.tentative === true, dadFailed: a.dadfailed === true })),
+  );
 }
 
 export interface TeardownReport {

@@ -218,6 +218,7 @@ export const ERROR_CODES = {
   LAB_DAEMON_NOT_RUNNING: 'The lab daemon is not running.',
   LAB_DHCP_FAILED: 'A lab instance got no DHCP lease in time.',
   LAB_DHCP_MISMATCH: 'A lab instance got a different address from DHCP than the CLC allocated.',
+  LAB_SLAAC_FAILED: 'A dual-stack lab instance did not get its IPv6 address by SLAAC in time.',
 } as const satisfies Record<string, string>;
 
 /**

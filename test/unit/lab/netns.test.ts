@@ -86,8 +86,10 @@ test('dhclient lease info parses; incomplete info is no lease', () => {
 });
 
 test('the dhclient script writes only the files it was given (quoted), never /etc/resolv.conf', () => {
-  const script = dhclientScript({ info: "/tmp/it's/lease.env", resolvConf: '/etc/netns/p-i-1/resolv.conf' });
+  const script = dhclientScript({ info: "/tmp/it's/lease.env", resolvIpv4: '/tmp/lab/dns/i-1/ipv4.resolv', mergeResolv: '/tmp/lab/dns/i-1/merge-resolv' });
   assert.match(script, /'\/tmp\/it'\\''s\/lease\.env'/);
-  assert.match(script, /'\/etc\/netns\/p-i-1\/resolv\.conf'/);
-  assert.doesNotMatch(script.replace(/\/etc\/netns\/p-i-1\/resolv\.conf/g, ''), /\/etc\/resolv\.conf/);
+  assert.match(script, /> '\/tmp\/lab\/dns\/i-1\/ipv4\.resolv'\.tmp/);
+  // The merge script (instance-dns.ts) builds /etc/netns/<ns>/resolv.conf from the fragments.
+  assert.match(script, /sh '\/tmp\/lab\/dns\/i-1\/merge-resolv'/);
+  assert.doesNotMatch(script, /\/etc\/resolv\.conf/);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { labPlan, labNetworkConfiguration, labNetdConf, assertLabName } from '../../../src/lab/plan.ts';
+import { labPlan, labNetworkConfiguration, labNetdConf, assertLabName, LAB_IPV6 } from '../../../src/lab/plan.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { evaluateNetworkConfiguration } from '../../../src/cloud-controller/properties/network-config.ts';
 import { openTopology } from '../../../src/lab/topology.ts';
@@ -52,11 +52,53 @@ test('daemon command lines: the CLC in ctl with the lab dirs, NC and netd per no
   assert.equal(clc.ns, 'edgenet_t1-ctl');
   assert.ok(clc.argv.includes('--clc-ip') && clc.argv.includes('172.31.0.2'));
   assert.equal(clc.env.EDGENET_STATE_DIR, '/tmp/lab-t1/state');
-  assert.equal(clc.env.EDGENET_METADATA_LISTEN, '172.31.0.2:8773');
+  // Dual stack (the default): one dual-stack socket for 172.31.0.2 and fd00:172:31::2; the CLC's IPv6 address.
+  assert.equal(clc.env.EDGENET_METADATA_LISTEN, '[::]:8773');
+  assert.equal(clc.env.EDGENET_CLC_CLC_IPV6, 'fd00:172:31::2');
+  const v4clc = clcSpec(labPlan('t1', '/tmp/lab-t1', { ipv4Only: true }), 'edgenet_t1-ctl');
+  assert.equal(v4clc.env.EDGENET_METADATA_LISTEN, '172.31.0.2:8773');
+  assert.equal(v4clc.env.EDGENET_CLC_CLC_IPV6, undefined);
   const nc = ncSpec(plan, plan.nodes[1]!, 'edgenet_t1-n2');
   assert.deepEqual(nc.argv.slice(2, 5), ['nc', '--listen', '172.31.0.12:8775']);
   assert.deepEqual(netdSpec(plan, plan.nodes[1]!, 'edgenet_t1-n2').argv.slice(2), ['netd', 'run', '--config', '/tmp/lab-t1/nodes/n2/netd.conf']);
   const wrapped = detachedArgv(['node', 'x y', '$(evil)']);
   assert.deepEqual(wrapped.slice(0, 2), ['sh', '-c']);
   assert.deepEqual(wrapped.slice(-3), ['node', 'x y', '$(evil)'], 'arguments pass as "$@", never interpolated');
+});
+
+test('dual stack by default: the cluster /64, the management and public /64s, the ctl as CLC_IPV6', () => {
+  assert.deepEqual(plan.ipv6, { ...LAB_IPV6, dnsServers: [] });
+  assert.equal(plan.ipv6?.prefix, '2001:db8:10::/64');
+  assert.deepEqual(plan.nodes.map((n) => [n.mgmtIpv6, n.publicIpv6]), [
+    ['fd00:172:31::11', '2001:db8:ffff::11'],
+    ['fd00:172:31::12', '2001:db8:ffff::12'],
+  ]);
+  assert.deepEqual(plan.topology.ipv6, { lan: 'fd00:172:31::/64', publicNet: '2001:db8:ffff::/64', vmPrefix: '2001:db8:10::/64' });
+  assert.deepEqual(plan.topology.ctl, { ip: '172.31.0.2', ipv6: 'fd00:172:31::2' });
+  assert.deepEqual(plan.topology.client, { ip: '203.0.113.2', ipv6: '2001:db8:ffff::2' });
+  assert.equal(plan.topology.nodes[0]!.publicIpv6, '2001:db8:ffff::11');
+  openTopology(plan.topology, { exec: createExec() }); // a valid dual-stack spec
+
+  const example = JSON.parse(readFileSync(EXAMPLE_CONFIGURATION, 'utf8')) as Record<string, unknown>;
+  const config = labNetworkConfiguration(plan, example) as { Clusters: { Name: string; Subnet: Record<string, unknown> }[] };
+  assert.equal(config.Clusters[0]!.Name, 'PARTI00');
+  assert.equal(config.Clusters[0]!.Subnet.Ipv6Prefix, '2001:db8:10::/64');
+  // The lab runs no DNS server: no Ipv6DnsServers key at all (LAB_IPV6's comment says why).
+  assert.equal('Ipv6DnsServers' in config.Clusters[0]!.Subnet, false);
+  const outcome = evaluateNetworkConfiguration(JSON.stringify(config), () => undefined);
+  assert.equal(outcome.ok, true, JSON.stringify(outcome));
+});
+
+test('--ipv4-only: exactly the lab before issue 14 (no IPv6 key or address anywhere)', () => {
+  const v4 = labPlan('t1', '/tmp/lab-t1', { ipv4Only: true });
+  assert.equal(v4.ipv6, undefined);
+  assert.equal(v4.topology.ipv6, undefined);
+  assert.ok(!JSON.stringify(v4).includes('::'), 'no IPv6 address in an IPv4-only plan');
+  const example = JSON.parse(readFileSync(EXAMPLE_CONFIGURATION, 'utf8')) as Record<string, unknown>;
+  const text = JSON.stringify(labNetworkConfiguration(v4, example));
+  assert.ok(!text.includes('Ipv6'), text);
+  assert.deepEqual(JSON.parse(text).Clusters[0].Subnet, { Name: '10.111.0.0', Subnet: '10.111.0.0', Netmask: '255.255.0.0', Gateway: '10.111.0.1' });
+  // A state file written before issue 14 has no ipv6: the same as --ipv4-only.
+  const { ipv6: _dropped, ...old } = plan;
+  assert.equal(clcSpec(old, 'edgenet_t1-ctl').env.EDGENET_METADATA_LISTEN, '172.31.0.2:8773');
 });
