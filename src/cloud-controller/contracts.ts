@@ -18,6 +18,8 @@ export interface CloudSnapshot {
   readonly config: ExplodedNetworkConfiguration | undefined;
   /** Address of the CLC as nodes reach it (GNI `enabledCLCIp`, metadata DNAT target). */
   readonly clcIp: string;
+  /** The CLC's IPv6 address (clc.conf CLC_IPV6; GNI configuration `ipv6` `clc-address`, metadata over IPv6); absent when none. */
+  readonly clcIpv6?: string;
   readonly clusters: readonly SnapshotCluster[];
   readonly instances: readonly SnapshotInstance[];
   readonly groups: readonly SnapshotGroup[];

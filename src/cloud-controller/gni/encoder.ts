@@ -14,12 +14,14 @@
  * unchanged parts and elements as the same objects (snapshot/snapshot-cache.ts),
  * so identity says "unchanged":
  * - per instance: its GniInstance and `<instance>` fragment (WeakMap on the
- *   SnapshotInstance, valid while its filtered group list is unchanged);
+ *   SnapshotInstance, valid while its filtered group list is unchanged and,
+ *   after a property change, while its IPv6 address is: the address follows
+ *   from the cluster's Ipv6Prefix, config/instance-ipv6.ts);
  * - the instances section (included list, GniInstance list, UTF-8 bytes) per
  *   instances array, valid for the same configuration, clusters and set of
  *   group ids;
  * - the configuration section per included list, valid for the same
- *   configuration, clusters and clcIp; per configured cluster and node name
+ *   configuration, clusters, clcIp and clcIpv6; per configured cluster and node name
  *   the last GniNode, reused while its instance ids are equal (so the
  *   serializer's per-node line memo applies);
  * - per group: its GniSecurityGroup and fragment (WeakMap on the
@@ -63,6 +65,8 @@ import {
 } from '../../shared/gni/serialize.ts';
 import { gniVersionOfChunks } from '../../shared/gni/version.ts';
 import type { GniContent } from '../modes/mode.ts';
+import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
+import { instanceIpv6 } from '../../shared/gni/ipv6.ts';
 import {
   documentGroups,
   documentMode,
@@ -122,6 +126,8 @@ interface InstancesPart extends Section<readonly GniInstance[]> {
  */
 interface InstanceMemo {
   groupToken: object;
+  /** The configuration it was mapped with (its IPv6 address follows from the cluster's prefix). */
+  config: ExplodedNetworkConfiguration | undefined;
   readonly gni: GniInstance;
   bytes: Buffer | undefined;
   xml: string | undefined;
@@ -133,6 +139,7 @@ interface ConfigurationPart extends Section<GniConfiguration> {
   readonly config: ExplodedNetworkConfiguration | undefined;
   readonly clusters: readonly SnapshotCluster[];
   readonly clcIp: string;
+  readonly clcIpv6: string | undefined;
 }
 
 interface GroupsPart extends Section<readonly GniSecurityGroup[]> {
@@ -204,18 +211,28 @@ export class GniEncoder {
     if (hit !== undefined && hit.config === snapshot.config && hit.clusters === snapshot.clusters && hit.groupToken === groups.token) return hit;
     // An excluded instance's memo would keep pointing into (and so keep alive) the section it was last copied into.
     const included = includedInstances(snapshot, { groups: groups.byId, excluded: (i) => this.instanceMemos.delete(i) });
+    // Parsed once per rebuild, read only for memos of another configuration (a property change).
+    let prefixes: ClusterIpv6Prefixes | undefined;
+    const prefixesNow = () => (prefixes ??= ipv6Prefixes(snapshot.config));
     const gni: GniInstance[] = [];
     const memos: InstanceMemo[] = [];
     const used = new Set<string>();
     let length = 0;
     for (const i of included) {
       let memo = this.instanceMemos.get(i);
-      if (memo === undefined || (memo.groupToken !== groups.token && !sameStrings(memo.gni.securityGroups, instanceGroups(i, groups.byId)))) {
-        const g = mapInstance(i, groups.byId);
+      if (
+        memo === undefined ||
+        (memo.groupToken !== groups.token && !sameStrings(memo.gni.securityGroups, instanceGroups(i, groups.byId))) ||
+        (memo.config !== snapshot.config && instanceIpv6(memo.gni) !== instanceIpv6Address(prefixesNow(), i))
+      ) {
+        const g = mapInstance(i, groups.byId, prefixesNow());
         const xml = instanceXml(g);
-        memo = { groupToken: groups.token, gni: g, bytes: undefined, xml, start: 0, end: Buffer.byteLength(xml) };
+        memo = { groupToken: groups.token, config: snapshot.config, gni: g, bytes: undefined, xml, start: 0, end: Buffer.byteLength(xml) };
         this.instanceMemos.set(i, memo);
-      } else memo.groupToken = groups.token;
+      } else {
+        memo.groupToken = groups.token;
+        memo.config = snapshot.config;
+      }
       gni.push(memo.gni);
       memos.push(memo);
       length += memo.end - memo.start;
@@ -228,10 +245,10 @@ export class GniEncoder {
 
   private configurationPart(snapshot: CloudSnapshot, included: readonly SnapshotInstance[]): ConfigurationPart {
     const hit = this.configurationParts.get(included);
-    if (hit !== undefined && hit.config === snapshot.config && hit.clusters === snapshot.clusters && hit.clcIp === snapshot.clcIp) return hit;
+    if (hit !== undefined && hit.config === snapshot.config && hit.clusters === snapshot.clusters && hit.clcIp === snapshot.clcIp && hit.clcIpv6 === snapshot.clcIpv6) return hit;
     const gni = mapConfiguration(snapshot, { included, node: this.node });
     const xml = configurationXml(gni);
-    const part: ConfigurationPart = { config: snapshot.config, clusters: snapshot.clusters, clcIp: snapshot.clcIp, gni, bytes: Buffer.from(xml), xml };
+    const part: ConfigurationPart = { config: snapshot.config, clusters: snapshot.clusters, clcIp: snapshot.clcIp, clcIpv6: snapshot.clcIpv6, gni, bytes: Buffer.from(xml), xml };
     this.configurationParts.set(included, part);
     return part;
   }

@@ -48,6 +48,13 @@
  *   de-duplicated; IPv6-only rules (an IPv6 CIDR, a source group on ICMPv6)
  *   in the group's `ipv6` extension (shared/gni/ipv6.ts), the rest in
  *   `ingressRules`;
+ * - dual stack (issue 14, shared/gni/ipv6.ts), nothing of it for an
+ *   IPv4-only property, so its document is byte for byte what it was: a
+ *   cluster whose subnet has an Ipv6Prefix carries the `ipv6` extension
+ *   (`prefix`, `dns-servers`), each of its instances its address (the
+ *   EUI-64 of its MAC in the /64, config/instance-ipv6.ts), and the
+ *   configuration `clc-address` = snapshot.clcIpv6 (CLC_IPV6) when that is
+ *   set and some cluster of the document is dual-stack;
  * - last, the document's mode adds what it needs (modes/, `extendDocument`;
  *   EDGE adds nothing, so its documents keep the Eucalyptus 4.4 shape).
  *
@@ -58,9 +65,10 @@ import type { CloudSnapshot, SnapshotGroup, SnapshotInstance, SnapshotRule } fro
 import type { ExplodedCluster, ExplodedSubnet } from '../config/types.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode, GniRule, GniSecurityGroup, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
-import { groupIpv6Extension, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
 import { EdgenetError } from '../../shared/errors.ts';
 import { DEFAULT_EXPLODE_INPUTS } from '../config/explode.ts';
+import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
+import { clusterIpv6Extension, configurationIpv6Extension, groupIpv6Extension, instanceIpv6Extension, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
 import type { ClcNetworkMode, GniContent } from '../modes/mode.ts';
 import { clcMode } from '../modes/registry.ts';
 
@@ -71,7 +79,8 @@ export type GroupsById = ReadonlyMap<string, SnapshotGroup>;
 export function mapGni(snapshot: CloudSnapshot): GniContent {
   const groups = groupsById(snapshot.groups);
   const included = includedInstances(snapshot, { groups });
-  const instances = included.map((i) => mapInstance(i, groups));
+  const prefixes = ipv6Prefixes(snapshot.config);
+  const instances = included.map((i) => mapInstance(i, groups, prefixes));
   const used = usedGroups(instances);
   const securityGroups = documentGroups(used, groups).map((g) => mapGroup(g, { used: used.has(g.id), groups }));
   const configuration = mapConfiguration(snapshot, { included });
@@ -128,10 +137,13 @@ export function instanceGroups(inst: SnapshotInstance, groups: GroupsById): stri
   return securityGroups;
 }
 
-export function mapInstance(inst: SnapshotInstance, groups: GroupsById): GniInstance {
+/** `prefixes`: the dual-stack clusters' /64s (`ipv6Prefixes`); an instance of one carries its address in the `ipv6` extension. */
+export function mapInstance(inst: SnapshotInstance, groups: GroupsById, prefixes?: ClusterIpv6Prefixes): GniInstance {
   const securityGroups = instanceGroups(inst, groups);
   const out: { -readonly [K in keyof GniInstance]: GniInstance[K] } = { name: inst.id, ownerId: inst.ownerId, macAddress: inst.mac, privateIp: inst.privateIp, securityGroups };
   if (inst.publicIp !== undefined && inst.publicIp !== '') out.publicIp = inst.publicIp;
+  const ipv6 = prefixes === undefined ? undefined : instanceIpv6Address(prefixes, inst);
+  if (ipv6 !== undefined) out.extensions = [instanceIpv6Extension(ipv6)];
   return out;
 }
 
@@ -243,8 +255,12 @@ export function mapConfiguration(snapshot: CloudSnapshot, options: Configuration
     const nodes: GniNode[] = [...reg.nodes]
       .sort((a, b) => cmp(a.name, b.name))
       .map((n) => node({ cluster: c, name: n.name, instanceIds: byCluster.get(c.Name)?.get(n.name) ?? [] }));
-    clusters.push({ name: c.Name, subnet: subnetOf(c.Subnet), enabledCcIp: reg.ccIp, macPrefix: c.MacPrefix, privateIps: [...c.PrivateIps], nodes });
+    const v6 = c.Subnet.Ipv6Prefix === undefined ? {} : { extensions: [clusterIpv6Extension({ prefix: c.Subnet.Ipv6Prefix, dnsServers: c.Subnet.Ipv6DnsServers ?? [] })] };
+    clusters.push({ name: c.Name, subnet: subnetOf(c.Subnet), enabledCcIp: reg.ccIp, macPrefix: c.MacPrefix, privateIps: [...c.PrivateIps], nodes, ...v6 });
   }
+  // The CLC's IPv6 address (metadata over IPv6) only when some cluster of the document is dual-stack.
+  const dualStack = config.Clusters.some((c) => c.Subnet.Ipv6Prefix !== undefined && registered.has(c.Name));
+  const clcIpv6 = snapshot.clcIpv6 !== undefined && snapshot.clcIpv6 !== '' && dualStack ? snapshot.clcIpv6 : undefined;
   const usedSubnets = new Set(config.Clusters.map((c) => `${c.Subnet.Subnet}/${c.Subnet.Netmask}`));
   return {
     mode: config.Mode,
@@ -255,6 +271,7 @@ export function mapConfiguration(snapshot: CloudSnapshot, options: Configuration
     ...(config.PublicGateway === undefined ? {} : { publicGateway: config.PublicGateway }),
     subnets: config.Subnets.filter((s) => !usedSubnets.has(`${s.Subnet}/${s.Netmask}`)).map(subnetOf),
     clusters,
+    ...(clcIpv6 === undefined ? {} : { extensions: [configurationIpv6Extension(clcIpv6)] }),
   };
 }
 

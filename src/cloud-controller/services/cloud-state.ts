@@ -33,6 +33,8 @@ export interface CloudStateOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly clcIp: string;
+  /** CLC_IPV6 (none: undefined); carried on snapshots as clcIpv6. */
+  readonly clcIpv6?: string;
   readonly random?: () => number;
   readonly randomHex?: RandomHex;
 }
@@ -64,7 +66,7 @@ export class CloudState {
     this.clcIp = options.clcIp;
     this.random = options.random ?? Math.random;
     this.randomHex = options.randomHex ?? defaultRandomHex;
-    this.snapshots = new SnapshotCache(this.clcIp);
+    this.snapshots = new SnapshotCache(this.clcIp, options.clcIpv6);
     // Lives as long as the store: the listener only marks parts of the cached snapshot stale.
     this.store.onChange((change) => this.snapshots.changed(change));
   }

@@ -114,7 +114,11 @@ export class SnapshotCache {
   private parts: Parts | undefined;
   private dirty: Dirty = clean();
 
-  constructor(private readonly clcIp: string) {}
+  /** `clcIpv6`: CLC_IPV6, carried on every snapshot when set (absent otherwise, so IPv4-only snapshots are as before). */
+  constructor(
+    private readonly clcIp: string,
+    private readonly clcIpv6?: string,
+  ) {}
 
   /** The store's change listener: records what is stale; never reads. */
   changed(change: StateChange): void {
@@ -198,7 +202,7 @@ export class SnapshotCache {
     }
 
     this.parts = { dataVersion, configKey, config, clusters, instances, groups };
-    const snapshot: CloudSnapshot = { config, clcIp: this.clcIp, clusters, instances, groups };
+    const snapshot: CloudSnapshot = { config, clcIp: this.clcIp, ...(this.clcIpv6 === undefined ? {} : { clcIpv6: this.clcIpv6 }), clusters, instances, groups };
     infoOf.set(snapshot, info);
     return snapshot;
   }
