@@ -83,7 +83,7 @@ export function describeAdoptStep(s: AdoptStep): string {
 }
 
 const isProcessStep = (s: Step) => s.kind.startsWith('process-');
-const isTableStep = (s: Step) => s.kind === 'iptables-write' || s.kind === 'ebtables-write';
+const isTableStep = (s: Step) => s.kind === 'iptables-write' || s.kind === 'ip6tables-write' || s.kind === 'ebtables-write';
 
 export function planAdopt(desired: DesiredState, observed: ObservedState, footprint: EucanetdFootprint, options: AdoptPlanOptions): AdoptVerdict {
   const isOurs = (name: string) => options.isOurs(name) || isEucanetdName(name);

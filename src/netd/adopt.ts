@@ -106,7 +106,7 @@ async function applyAdopt(deps: AdoptDeps, steps: readonly AdoptStep[]): Promise
       i -= 1;
       let chunk: Step[] = [];
       for (const step of run) {
-        if (step.kind === 'iptables-write' || step.kind === 'ebtables-write') {
+        if (step.kind === 'iptables-write' || step.kind === 'ip6tables-write' || step.kind === 'ebtables-write') {
           if (chunk.length > 0) results.push(...(await applySteps(chunk, ctx)));
           chunk = [];
           results.push(...(await applySteps([step], ctx)));

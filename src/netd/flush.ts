@@ -1,7 +1,9 @@
 /**
  * `edgenet netd flush`: removes every edgenet artifact from the host and
- * nothing else — our chains and the hooks into them (one transaction per
- * table), our ipsets (after the rules that used them), our public /32s
+ * nothing else — our iptables, ip6tables and ebtables chains and the hooks
+ * into them (one transaction per table), our ipsets of both families (after
+ * the rules that used them), our IPv6 routes (those with our route protocol:
+ * the bridge's on-link prefixes), our public /32s
  * (addresses carrying our label, plus addresses of the document's public pool
  * when the shared file is readable) and every supervised process of ours
  * (dhcpd, ...: stopped, its configuration removed). The bridge and sysctls are
@@ -10,11 +12,11 @@
  * Built from the same planner as a sync, against an empty desired table.
  */
 import type { NetfilterTable } from './render/types.ts';
-import { EBTABLES_BUILTINS, IPTABLES_BUILTINS, planTable } from './plan/plan.ts';
+import { EBTABLES_BUILTINS, IP6TABLES_BUILTINS, IPTABLES_BUILTINS, planTable } from './plan/plan.ts';
 import type { Step } from './plan/steps.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../shared/ip.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeNetfilter } from './apply/observe.ts';
+import { observeNetfilter, observeRoutes6 } from './apply/observe.ts';
 import { applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import { observeProcesses } from './apply/supervisor.ts';
@@ -37,10 +39,14 @@ const EMPTY: NetfilterTable = { chains: [], hooks: [] };
 
 async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
   const steps: Step[] = [];
-  const nf = await observeNetfilter(host);
+  const [nf, routes6] = await Promise.all([observeNetfilter(host), observeRoutes6(host)]);
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('iptables', table, EMPTY, nf.iptables[table], { full: false, isOurs: options.isOurs, builtins: IPTABLES_BUILTINS[table] });
     if (w) steps.push({ kind: 'iptables-write', write: w });
+  }
+  for (const table of ['filter', 'nat'] as const) {
+    const w = planTable('iptables', table, EMPTY, nf.ip6tables[table], { full: false, isOurs: options.isOurs, builtins: IP6TABLES_BUILTINS[table] });
+    if (w) steps.push({ kind: 'ip6tables-write', write: w });
   }
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('ebtables', table, EMPTY, nf.ebtables[table], { full: false, isOurs: options.isOurs, builtins: EBTABLES_BUILTINS[table] });
@@ -48,6 +54,7 @@ async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> 
   }
   const sets = [...nf.ipsets.keys()].filter(options.isOurs).sort();
   if (sets.length) steps.push({ kind: 'ipset-destroy', names: sets });
+  for (const r of routes6) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
   if (options.publicInterface !== '') {
     const pool = options.pool.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined);
     for (const a of await host.addresses(options.publicInterface)) {

@@ -7,7 +7,7 @@
  * the offending input lines) — the daemon then schedules a full retry.
  */
 import type { Step } from '../plan/steps.ts';
-import { describeStep } from '../plan/steps.ts';
+import { describeStep, EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
 import { reloadProcess, retireProcess, startProcess, stopProcess, writeProcessFiles, type SupervisorContext } from './supervisor.ts';
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
@@ -120,6 +120,9 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'iptables-write':
       await restore((t) => host.iptablesRestore(t), tableTransaction('iptables', step.write), `iptables-restore ${step.write.table}`);
       return 1;
+    case 'ip6tables-write':
+      await restore((t) => host.ip6tablesRestore(t), tableTransaction('ip6tables', step.write), `ip6tables-restore ${step.write.table}`);
+      return 1;
     case 'ebtables-write':
       await restore((t) => host.ebtablesRestore(t), tableTransaction('ebtables', step.write), `ebtables-restore ${step.write.table}`);
       return 1;
@@ -129,6 +132,12 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'addr-add':
     case 'addr-del':
       await changeAddresses(ctx, [step]);
+      return 1;
+    case 'route6-replace':
+      await host.replaceRoute6(step.prefix, step.dev, EDGENET_ROUTE_PROTOCOL);
+      return 1;
+    case 'route6-del':
+      await host.deleteRoute6(step.prefix, step.dev, EDGENET_ROUTE_PROTOCOL);
       return 1;
     case 'arp-announce': {
       // Best effort and in the background, like the announcement of a new public /32.
@@ -157,10 +166,10 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
   }
 }
 
-type TableStep = Extract<Step, { kind: 'iptables-write' | 'ebtables-write' }>;
+type TableStep = Extract<Step, { kind: 'iptables-write' | 'ip6tables-write' | 'ebtables-write' }>;
 
 function isTable(s: Step | undefined): s is TableStep {
-  return s !== undefined && (s.kind === 'iptables-write' || s.kind === 'ebtables-write');
+  return s !== undefined && (s.kind === 'iptables-write' || s.kind === 'ip6tables-write' || s.kind === 'ebtables-write');
 }
 
 function isAddr(s: Step | undefined): s is AddrStep {
@@ -173,7 +182,7 @@ export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Pro
     const step = steps[i]!;
     const started = ctx.now();
     if (isTable(step) && isTable(steps[i + 1])) {
-      // iptables filter/nat and ebtables filter/nat are independent kernel tables:
+      // iptables, ip6tables and ebtables filter/nat are independent kernel tables:
       // their transactions run side by side (each is still atomic on its own).
       const group: TableStep[] = [];
       while (isTable(steps[i])) group.push(steps[i++] as TableStep);

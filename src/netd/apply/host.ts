@@ -9,7 +9,7 @@
  * `ipset save`) so the same parsers serve the real and the fake host.
  * Writes are whole transactions (`*-restore` text), never one process per rule.
  */
-import type { ObservedAddress, ObservedLink, ObservedRoute } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
 
 export type TableName = 'filter' | 'nat';
 
@@ -36,6 +36,10 @@ export interface HostOps {
   iptablesSave(table?: TableName): Promise<string>;
   /** `iptables-restore -w --noflush`; throws ExecError with the tool's stderr on failure (kernel unchanged). */
   iptablesRestore(text: string): Promise<void>;
+  /** `ip6tables-save`: one table, or every table in one process when omitted. */
+  ip6tablesSave(table?: TableName): Promise<string>;
+  /** `ip6tables-restore -w --noflush`; atomic per table like iptables-restore. */
+  ip6tablesRestore(text: string): Promise<void>;
   /** `ebtables-save`: one table, or every table in one process when omitted. */
   ebtablesSave(table?: TableName): Promise<string>;
   /** `ebtables-restore --noflush`; atomic per table. */
@@ -74,6 +78,12 @@ export interface HostOps {
    * metric in one step), then deletes any copy left on the old one.
    */
   moveRoute(route: ObservedRoute, from: string, to: string): Promise<void>;
+  /** IPv6 main-table routes carrying route protocol `protocol` (netd's own: `ip -j -6 route show table main proto N`). */
+  routes6(protocol: number): Promise<ObservedRoute6[]>;
+  /** `ip -6 route replace <prefix> dev <dev> proto <protocol>`: the prefix on-link on the device. */
+  replaceRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
+  /** `ip -6 route del <prefix> dev <dev> proto <protocol>` (only a route with that protocol); one already gone is not an error. */
+  deleteRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
   setMaster(name: string, bridge: string): Promise<void>;
   setUp(name: string): Promise<void>;
   setHairpin(name: string): Promise<void>;
@@ -88,6 +98,8 @@ export interface HostOps {
   /** Starts a long-running process detached from netd (it survives a netd restart); returns its pid. */
   startDaemon(argv: readonly string[], logFile: string): Promise<number>;
   kill(pid: number, signal: NodeJS.Signals): Promise<void>;
+  /** Runs a short check (a daemon's configuration test, `radvd -c`): exit 0 or not, with its output; a non-zero exit does not throw. */
+  runCheck(argv: readonly string[]): Promise<{ readonly ok: boolean; readonly output: string }>;
 
   readFile(file: string): Promise<string | undefined>;
   /** Atomic write (temp + fsync + rename). */
@@ -95,5 +107,3 @@ export interface HostOps {
   removeFile(file: string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
 }
-  /** Runs a short check (a daemon's configuration test, `radvd -c`): exit 0 or not, with its output; a non-zero exit does not throw. */
-  runCheck(argv: readonly string[]): Promise<{ readonly ok: boolean; readonly output: string }>;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import type { Exec } from '../../shared/exec.ts';
 import type { Files } from '../../shared/files.ts';
 import { ExecError } from '../../shared/errors.ts';
-import type { ObservedAddress, ObservedLink, ObservedRoute } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
 import type { HostOps, TableName } from './host.ts';
 
 interface IpJsonAddr {
@@ -89,6 +89,12 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     },
     async iptablesRestore(text) {
       await run(['iptables-restore', '-w', '5', '--noflush'], text);
+    },
+    async ip6tablesSave(table?: TableName) {
+      return (await run(table ? ['ip6tables-save', '-t', table] : ['ip6tables-save'])).stdout;
+    },
+    async ip6tablesRestore(text) {
+      await run(['ip6tables-restore', '-w', '5', '--noflush'], text);
     },
     async ebtablesSave(table?: TableName) {
       // With -t one table; without it every table (nft and legacy backends alike).
@@ -209,6 +215,21 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       // Replace took over the route with the same key; a copy that had another key stays on `from`.
       await exec.run(['ip', 'route', 'del', ...routeArgs(route), 'dev', from], { okExitCodes: [0, 2], timeoutMs: 120_000 });
     },
+    async routes6(protocol) {
+      const stdout = (await run(['ip', '-j', '-6', 'route', 'show', 'table', 'main', 'proto', String(protocol)])).stdout;
+      const out: ObservedRoute6[] = [];
+      for (const r of JSON.parse(stdout || '[]') as (IpJsonRoute & { dev?: string })[]) {
+        if (r.dst && r.dev && r.nexthops === undefined) out.push({ dst: r.dst, dev: r.dev });
+      }
+      return out;
+    },
+    async replaceRoute6(prefix, dev, protocol) {
+      await run(['ip', '-6', 'route', 'replace', prefix, 'dev', dev, 'proto', String(protocol)]);
+    },
+    async deleteRoute6(prefix, dev, protocol) {
+      // Exit 2 (No such process / Cannot find device): already gone, which is the result we want.
+      await exec.run(['ip', '-6', 'route', 'del', prefix, 'dev', dev, 'proto', String(protocol)], { okExitCodes: [0, 2], timeoutMs: 120_000 });
+    },
     async setMaster(name, bridge) {
       await run(['ip', 'link', 'set', 'dev', name, 'master', bridge]);
     },
@@ -252,12 +273,6 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       }
     },
 
-    readFile: (file) => files.read(file),
-    writeFile: (file, content) => files.writeAtomic(file, content, { mode: 0o644 }),
-    removeFile: (file) => files.remove(file),
-    mkdirp: (dir) => files.mkdirp(dir, 0o755),
-  };
-}
     async runCheck(argv) {
       try {
         const r = await exec.run(argv, { timeoutMs: 10_000 });
@@ -268,3 +283,9 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       }
     },
 
+    readFile: (file) => files.read(file),
+    writeFile: (file, content) => files.writeAtomic(file, content, { mode: 0o644 }),
+    removeFile: (file) => files.remove(file),
+    mkdirp: (dir) => files.mkdirp(dir, 0o755),
+  };
+}

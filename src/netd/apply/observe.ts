@@ -2,8 +2,9 @@
  * Reads the live host into an ObservedState with the shared save parsers
  * (src/netd/netfilter/). Reading never changes anything.
  */
-import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
-import { parseEbtablesSave, parseIpsetSave, parseIptablesSave } from '../netfilter/index.ts';
+import type { ObservedAddress, ObservedIpSet, ObservedLink, ObservedRoute, ObservedRoute6, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import { parseEbtablesSave, parseIpsetSave, parseIptablesSave, savedIpsetFamily } from '../netfilter/index.ts';
+import { EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
 import type { SavedTables } from '../netfilter/index.ts';
 import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
 import { observeProcesses } from './supervisor.ts';
@@ -12,7 +13,7 @@ import type { SupervisedProcess } from '../render/types.ts';
 
 /** Reads already started by the caller (overlapped with parsing and rendering). */
 export interface EarlyReads {
-  readonly netfilter?: Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>>;
+  readonly netfilter?: Promise<ObservedNetfilter>;
   readonly links?: Promise<ObservedLink[]>;
   /** The bridge's addresses (render's host facts; [] when the bridge is missing). */
   readonly bridgeAddresses?: Promise<ObservedAddress[]>;
@@ -22,6 +23,8 @@ export interface EarlyReads {
   readonly interfaces?: Promise<ObservedInterfaces>;
   /** Routes through VNET_PRIVINTERFACE (when it is set and is not the bridge). */
   readonly privateRoutes?: Promise<ObservedRoute[]>;
+  /** IPv6 routes of ours (`observeRoutes6`). */
+  readonly routes6?: Promise<ObservedRoute6[]>;
 }
 
 export interface ObserveOptions {
@@ -52,25 +55,35 @@ function toTable(saved: SavedTables, table: TableName): ObservedTable {
   return { chains };
 }
 
-export async function observeNetfilter(host: HostOps): Promise<Pick<ObservedState, 'iptables' | 'ebtables' | 'ipsets'>> {
-  // Three processes, not five: each save lists every table (a table that does
-  // not exist yet is simply absent, which reads as no chains).
-  const [ipAll, ebAll, sets] = await Promise.all([host.iptablesSave(), host.ebtablesSave(), host.ipsetSave()]);
+export type ObservedNetfilter = Pick<ObservedState, 'iptables' | 'ip6tables' | 'ebtables' | 'ipsets'>;
+
+export async function observeNetfilter(host: HostOps): Promise<ObservedNetfilter> {
+  // Four processes, not seven: each save lists every table (a table that does
+  // not exist yet is simply absent, which reads as no chains). ip6tables is
+  // read on an IPv4-only node too: its chains of ours are swept from there.
+  const [ipAll, ip6All, ebAll, sets] = await Promise.all([host.iptablesSave(), host.ip6tablesSave(), host.ebtablesSave(), host.ipsetSave()]);
   const ip = parseIptablesSave(ipAll);
+  const ip6 = parseIptablesSave(ip6All, 'ipv6');
   const eb = parseEbtablesSave(ebAll);
-  const ipsets = new Map<string, { type: string; members: readonly string[] }>();
-  for (const [name, s] of parseIpsetSave(sets)) ipsets.set(name, { type: s.type, members: s.members });
+  const ipsets = new Map<string, ObservedIpSet>();
+  for (const [name, s] of parseIpsetSave(sets)) ipsets.set(name, { type: s.type, family: savedIpsetFamily(s), members: s.members });
   return {
     iptables: { filter: toTable(ip, 'filter'), nat: toTable(ip, 'nat') },
+    ip6tables: { filter: toTable(ip6, 'filter'), nat: toTable(ip6, 'nat') },
     ebtables: { filter: toTable(eb, 'filter'), nat: toTable(eb, 'nat') },
     ipsets,
   };
 }
 
+/** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge). */
+export function observeRoutes6(host: HostOps): Promise<ObservedRoute6[]> {
+  return host.routes6(EDGENET_ROUTE_PROTOCOL);
+}
+
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
   const bridge = options.bridge ?? '';
   const priv = options.privateInterface ?? '';
-  const [netfilter, links, publicAddresses, processes, interfaces, privateRoutes] = await Promise.all([
+  const [netfilter, links, publicAddresses, processes, interfaces, privateRoutes, routes6] = await Promise.all([
     options.early?.netfilter ?? observeNetfilter(host),
     options.early?.links ?? host.links(),
     options.publicInterface === ''
@@ -81,6 +94,7 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     observeProcesses(host, { runDir: options.runDir, ...(options.drivers ? { drivers: options.drivers } : {}), ...(options.processes ? { desired: options.processes } : {}) }),
     bridge === '' ? Promise.resolve(undefined) : (options.early?.interfaces ?? host.interfaces()),
     options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
+    options.early?.routes6 ?? observeRoutes6(host),
   ]);
   const interfaceAddresses = new Map<string, readonly ObservedAddress[]>();
   for (const name of [bridge, priv]) {
@@ -97,6 +111,7 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     links: linkMap,
     sysctls,
     processes,
+    routes6,
     ...(bridge !== '' ? { interfaceAddresses, privateRoutes } : {}),
   };
 }

@@ -7,11 +7,12 @@
  */
 import type { Hook, IpSet, SavedRule } from '../netfilter/index.ts';
 import {
-  ebtablesArgsLine, ebtablesRestoreText, ebtablesRuleLine, hookRule, ipsetRestoreText, iptablesArgsLine, iptablesRestoreText, iptablesRuleLine,
+  ebtablesArgsLine, ebtablesRestoreText, ebtablesRuleLine, hookRule, ip6tablesRestoreText, ipsetRestoreText, iptablesArgsLine, iptablesRestoreText, iptablesRuleLine,
 } from '../netfilter/index.ts';
 import type { TableWrite } from '../plan/steps.ts';
 
-type Flavor = 'iptables' | 'ebtables';
+/** The restore tool a transaction is for: iptables and ip6tables share the line syntax, ebtables has its own. */
+type Flavor = 'iptables' | 'ip6tables' | 'ebtables';
 
 /** `-A <builtin> …` → `-I <builtin> 1 …` or `-D <builtin> …`. */
 function line(op: '-I' | '-D', builtin: string, text: string): string {
@@ -22,13 +23,13 @@ function line(op: '-I' | '-D', builtin: string, text: string): string {
 function hookLines(flavor: Flavor, write: TableWrite): string[] {
   const out: string[] = [];
   // Stale hooks are deleted by the spec the kernel listed (words, comment included).
-  const savedLine = (builtin: string, r: SavedRule) => (flavor === 'iptables' ? iptablesArgsLine(builtin, r) : ebtablesArgsLine(builtin, r));
+  const savedLine = (builtin: string, r: SavedRule) => (flavor === 'ebtables' ? ebtablesArgsLine(builtin, r) : iptablesArgsLine(builtin, r));
   for (const h of write.removeHooks) out.push(line('-D', h.builtin, savedLine(h.builtin, h.rule)));
   // Inserting at 1 in reverse keeps the desired relative order of several hooks.
   const adds: Hook[] = [...write.addHooks].reverse();
   for (const h of adds) {
     const rule = hookRule(h);
-    out.push(line('-I', h.builtin, flavor === 'iptables' ? iptablesRuleLine(h.builtin, rule) : ebtablesRuleLine(h.builtin, rule)));
+    out.push(line('-I', h.builtin, flavor === 'ebtables' ? ebtablesRuleLine(h.builtin, rule) : iptablesRuleLine(h.builtin, rule)));
   }
   return out;
 }
@@ -45,7 +46,12 @@ function splice(text: string, extra: readonly string[]): string {
 export function tableTransaction(flavor: Flavor, write: TableWrite): string {
   const table = { chains: write.chains, hooks: [] };
   const opts = { chains: write.chains.map((c) => c.name), deleteChains: write.deleteChains };
-  const body = flavor === 'iptables' ? iptablesRestoreText(write.table, table, opts) : ebtablesRestoreText(write.table, table, opts);
+  const body =
+    flavor === 'iptables'
+      ? iptablesRestoreText(write.table, table, opts)
+      : flavor === 'ip6tables'
+        ? ip6tablesRestoreText(write.table, table, opts)
+        : ebtablesRestoreText(write.table, table, opts);
   return splice(body, hookLines(flavor, write));
 }
 

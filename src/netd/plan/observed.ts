@@ -1,7 +1,8 @@
 /**
  * ObservedState: what the live host has, as data, restricted to what netd may
  * own or must check. Produced by `observeHost` (src/netd/apply/observe.ts) from
- * `iptables-save`, `ebtables-save`, `ipset save`, `ip -j addr/link`,
+ * `iptables-save`, `ip6tables-save`, `ebtables-save`, `ipset save`,
+ * `ip -j addr/link`, `ip -j -6 route show proto <ours>`,
  * /proc/sys and the supervised processes' pid and configuration files;
  * consumed by the pure planner.
  *
@@ -24,6 +25,8 @@ export interface ObservedTable {
 
 export interface ObservedIpSet {
   readonly type: string;
+  /** `inet6` when created with `family inet6`; absent or `inet` otherwise. */
+  readonly family?: 'inet' | 'inet6';
   readonly members: readonly string[];
 }
 
@@ -74,8 +77,16 @@ export interface ObservedProcess {
   readonly pid?: number;
 }
 
+/** An IPv6 route of ours (`ip -6 route show table main proto <ours>`): a prefix on-link on a device. */
+export interface ObservedRoute6 {
+  /** `2001:db8:10::/64` as `ip` prints it. */
+  readonly dst: string;
+  readonly dev: string;
+}
+
 export interface ObservedState {
   readonly iptables: { readonly filter: ObservedTable; readonly nat: ObservedTable };
+  readonly ip6tables: { readonly filter: ObservedTable; readonly nat: ObservedTable };
   readonly ebtables: { readonly filter: ObservedTable; readonly nat: ObservedTable };
   /** Every set in the kernel (the planner only touches ours). */
   readonly ipsets: ReadonlyMap<string, ObservedIpSet>;
@@ -90,4 +101,6 @@ export interface ObservedState {
   readonly interfaceAddresses?: ReadonlyMap<string, readonly ObservedAddress[]>;
   /** Main-table routes through VNET_PRIVINTERFACE (moved onto the bridge with its addresses). */
   readonly privateRoutes?: readonly ObservedRoute[];
+  /** IPv6 routes carrying our route protocol (bridgeRoutes written by an earlier sync); absent = not read. */
+  readonly routes6?: readonly ObservedRoute6[];
 }

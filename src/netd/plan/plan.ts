@@ -13,17 +13,24 @@
  * Ownership (style.md 6): only names for which `isOurs` holds are ever
  * written, flushed or deleted; a hook is ours when its target is; a /32 on
  * the public interface is ours when it lies in the document's public pool or
- * carries our address label.
+ * carries our address label; an IPv6 route is ours when it carries our route
+ * protocol (EDGENET_ROUTE_PROTOCOL).
+ *
+ * ip6tables is planned exactly like iptables (same fingerprints, one
+ * transaction per table, only changed chains); its desired tables are empty on
+ * an IPv4-only cluster, which sweeps our chains and hooks from an earlier
+ * dual-stack document and writes nothing when there are none.
  */
 import type { Chain, DesiredState, Hook, IpSet, NetfilterTable } from '../render/types.ts';
-import type { ObservedRule, ObservedState, ObservedTable } from './observed.ts';
+import type { ObservedRoute6, ObservedRule, ObservedState, ObservedTable } from './observed.ts';
 import type { NetfilterTableName, SetRefill, Step, TableWrite } from './steps.ts';
 import { commentHash, ebtablesKey, observedHash, ruleTarget, tagChain, tagHook } from './fingerprint.ts';
 import { hookRule } from '../netfilter/rule.ts';
 import { ruleArgs } from '../netfilter/rule-args.ts';
 import { planNodeNetwork } from './layout.ts';
 import { planProcesses } from './processes.ts';
-import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
+import { formatCidr6, parseCidr6, parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
+import { ipsetFamily } from '../netfilter/ipset.ts';
 
 export interface PlanOptions {
   /** Rewrite every desired chain (start, after a failure, periodic resync). */
@@ -116,17 +123,21 @@ export const IPTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<
   nat: new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']),
 };
 
+/** ip6tables has the same built-in chains per table as iptables. */
+export const IP6TABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<string>>> = IPTABLES_BUILTINS;
+
 export const EBTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<string>>> = {
   filter: new Set(['INPUT', 'FORWARD', 'OUTPUT']),
   nat: new Set(['PREROUTING', 'OUTPUT', 'POSTROUTING']),
 };
 
-/** `a.b.c.d/32` and `a.b.c.d` are the same ipset member. */
+/** `a.b.c.d/32` and `a.b.c.d` are the same ipset member, as are `v6/128` and `v6`. */
 function canonicalMember(m: string): string {
-  return m.endsWith('/32') ? m.slice(0, -3) : m;
+  if (m.endsWith('/32') && !m.includes(':')) return m.slice(0, -3);
+  return m.endsWith('/128') ? m.slice(0, -4) : m;
 }
 
-function planSets(desired: readonly IpSet[], observed: ObservedState, isOurs: (n: string) => boolean) {
+function planSets(desired: readonly IpSet[], observed: ObservedState, isOurs: (n: string) => boolean, notes: string[]) {
   const create: IpSet[] = [];
   const refill: SetRefill[] = [];
   const destroy: string[] = [];
@@ -135,6 +146,12 @@ function planSets(desired: readonly IpSet[], observed: ObservedState, isOurs: (n
     const have = observed.ipsets.get(s.name);
     if (!have) {
       create.push(s);
+      continue;
+    }
+    if ((have.family ?? 'inet') !== ipsetFamily(s)) {
+      // A set's family is fixed at creation and names are per family (names.ts),
+      // so only someone else's set can be here: refilling it would fail on every member.
+      notes.push(`ipset ${s.name} exists with family ${have.family ?? 'inet'}, wanted ${ipsetFamily(s)}: left alone (remove it, e.g. edgenet netd flush)`);
       continue;
     }
     const want = new Set(s.members.map(canonicalMember));
@@ -166,6 +183,30 @@ function proxiedAddresses(nat: ObservedTable): Set<string> {
   return out;
 }
 
+/** `2001:DB8:10:0::/64` → `2001:db8:10::/64` (what `ip` prints); text that does not parse stays as it is. */
+function canonicalPrefix6(text: string): string {
+  const c = parseCidr6(text);
+  return c === undefined ? text : formatCidr6(c);
+}
+
+/**
+ * The bridge's IPv6 on-link routes: each desired prefix that is not routed by
+ * us on the bridge is replaced (the kernel swaps a route with the same key in
+ * one step), each route of ours that is not desired (another prefix, or the
+ * bridge was renamed) is deleted. Routes of any other protocol are not in
+ * `observed` and are never touched.
+ */
+export function planRoutes6(prefixes: readonly string[], bridge: string, observed: readonly ObservedRoute6[]): Step[] {
+  const steps: Step[] = [];
+  const want = new Set(prefixes.map(canonicalPrefix6));
+  const have = new Set(observed.filter((r) => r.dev === bridge).map((r) => canonicalPrefix6(r.dst)));
+  for (const r of observed) {
+    if (r.dev !== bridge || !want.has(canonicalPrefix6(r.dst))) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
+  }
+  for (const p of [...want].sort()) if (!have.has(p)) steps.push({ kind: 'route6-replace', prefix: p, dev: bridge });
+  return steps;
+}
+
 export function planSync(desired: DesiredState, observed: ObservedState, options: PlanOptions): Plan {
   const steps: Step[] = [];
   const notes: string[] = [];
@@ -194,7 +235,7 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     if (link && link.master === desired.bridge.name && link.hairpin === false) steps.push({ kind: 'link-hairpin', name: inst.interface });
   }
 
-  const sets = planSets(desired.ipsets, observed, isOurs);
+  const sets = planSets(desired.ipsets, observed, isOurs, notes);
   if (sets.create.length) steps.push({ kind: 'ipset-create', sets: sets.create });
   if (sets.refill.length) steps.push({ kind: 'ipset-refill', sets: sets.refill });
 
@@ -205,6 +246,15 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
       builtins: IPTABLES_BUILTINS[table],
     });
     if (w) steps.push({ kind: 'iptables-write', write: w });
+  }
+  for (const table of ['filter', 'nat'] as const) {
+    // Same planner as iptables (fingerprints, hooks, our-prefix sweep): ip6tables is another kernel table set.
+    const w = planTable('iptables', table, desired.ip6tables[table], observed.ip6tables[table], {
+      full: options.full,
+      isOurs,
+      builtins: IP6TABLES_BUILTINS[table],
+    });
+    if (w) steps.push({ kind: 'ip6tables-write', write: w });
   }
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('ebtables', table, desired.ebtables[table], observed.ebtables[table], {
@@ -232,6 +282,8 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
       if (!haveSet.has(a)) steps.push({ kind: 'addr-add', interface: pubIf, address: a, ...(options.addressLabel ? { label: options.addressLabel } : {}) });
     }
   }
+
+  steps.push(...planRoutes6(desired.bridgeRoutes, desired.bridge.name, observed.routes6 ?? []));
 
   // NC_PROXY: announce an address once its proxy rule is written (Eucalyptus 4.4
   // update_host_arp: announce-arp when the arpreply rule was not there yet).

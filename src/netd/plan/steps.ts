@@ -2,18 +2,28 @@
  * Plan steps: the difference between desired and observed state as a list of
  * tagged values, in the order they must run (style.md 5, 12):
  *   sysctls → the node's network (bridge, its MAC, addresses and routes moved
- *   onto it: src/netd/plan/layout.ts) → ipset create/refill → iptables per table →
- *   ebtables per table → ipset destroy → addresses → proxy-ARP announcements →
- *   supervised processes
- *   (dhcpd, ...: config write → start / reload / restart, or stop).
+ *   onto it: src/netd/plan/layout.ts) → ipset create/refill (inet and inet6) →
+ *   iptables per table → ip6tables per table → ebtables per table → ipset
+ *   destroy → addresses → IPv6 routes on the bridge (replace ours, delete ours
+ *   no longer wanted) → proxy-ARP announcements → supervised processes
+ *   (dhcpd, radvd, ...: config write → start / reload / restart, or stop).
  * Sets are created before the rules that use them and destroyed after the
- * rules that used them are gone. Each step is applied by exactly one case of
+ * rules that used them are gone; the on-link route of an IPv6 prefix comes
+ * after the ip6tables and ebtables rules that guard its traffic. Each step is applied by exactly one case of
  * the applier's exhaustive switch.
  */
 import type { Chain, Hook, IpSet, ProcessFile } from '../render/types.ts';
 import type { ObservedRoute, ObservedRule } from './observed.ts';
 
 export type NetfilterTableName = 'filter' | 'nat';
+
+/**
+ * The route protocol number (rtm_protocol, `ip route … proto 77`) that marks
+ * the IPv6 routes netd owns (DesiredState.bridgeRoutes): ours to replace and
+ * to delete when no longer desired; a route with any other protocol is never
+ * touched. Unassigned in iproute2's rt_protos and FRR's range (186-199).
+ */
+export const EDGENET_ROUTE_PROTOCOL = 77;
 
 /** One atomic `*-restore --noflush` transaction on one table. */
 export interface TableWrite {
@@ -48,10 +58,15 @@ export type Step =
   | { readonly kind: 'ipset-create'; readonly sets: readonly IpSet[] }
   | { readonly kind: 'ipset-refill'; readonly sets: readonly SetRefill[] }
   | { readonly kind: 'iptables-write'; readonly write: TableWrite }
+  | { readonly kind: 'ip6tables-write'; readonly write: TableWrite }
   | { readonly kind: 'ebtables-write'; readonly write: TableWrite }
   | { readonly kind: 'ipset-destroy'; readonly names: readonly string[] }
   | { readonly kind: 'addr-add'; readonly interface: string; readonly address: string; readonly label?: string }
   | { readonly kind: 'addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  /** `ip -6 route replace <prefix> dev <dev> proto <ours>`: an IPv6 prefix on-link on the bridge. */
+  | { readonly kind: 'route6-replace'; readonly prefix: string; readonly dev: string }
+  /** `ip -6 route del <prefix> dev <dev> proto <ours>`: a route of ours that is no longer desired. */
+  | { readonly kind: 'route6-del'; readonly prefix: string; readonly dev: string }
   /** NC_PROXY: one gratuitous ARP per address from `interface` (its MAC), so peers learn that this node answers for it. */
   | { readonly kind: 'arp-announce'; readonly interface: string; readonly addresses: readonly string[] }
   // Supervised processes: `process` names the driver (src/netd/apply/drivers.ts), e.g. 'dhcpd'.
@@ -93,9 +108,10 @@ export function describeStep(step: Step): string {
     case 'ipset-refill':
       return `ipset refill ${step.sets.map((s) => `${s.set.name}(+${s.added}/-${s.removed})`).join(' ')}`;
     case 'iptables-write':
+    case 'ip6tables-write':
     case 'ebtables-write': {
       const w = step.write;
-      const parts = [`${step.kind === 'iptables-write' ? 'iptables' : 'ebtables'} ${w.table}:`];
+      const parts = [`${step.kind.slice(0, -'-write'.length)} ${w.table}:`];
       if (w.chains.length) parts.push(`write ${w.chains.map((c) => c.name).join(' ')}`);
       if (w.addHooks.length) parts.push(`hook ${w.addHooks.map((h) => `${h.builtin}->${h.target}`).join(' ')}`);
       if (w.removeHooks.length) parts.push(`unhook ${w.removeHooks.length}`);
@@ -108,6 +124,10 @@ export function describeStep(step: Step): string {
       return `addr add ${step.address}/32 dev ${step.interface}`;
     case 'addr-del':
       return `addr del ${step.address}/${step.prefixlen} dev ${step.interface}`;
+    case 'route6-replace':
+      return `route -6 replace ${step.prefix} dev ${step.dev} (on-link)`;
+    case 'route6-del':
+      return `route -6 del ${step.prefix} dev ${step.dev}`;
     case 'arp-announce':
       return `announce ${step.addresses.join(' ')} on ${step.interface} (proxy ARP)`;
     case 'process-write-config':

@@ -124,6 +124,7 @@ function observed(): ObservedState {
   const table = (t: ReturnType<typeof parseIptablesSave>, name: string): ObservedTable => ({ chains: new Map([...(t.get(name)?.chains ?? new Map())].map(([k, c]) => [k, c.rules])) });
   return {
     iptables: { filter: table(ip, 'filter'), nat: table(ip, 'nat') },
+    ip6tables: { filter: { chains: new Map() }, nat: { chains: new Map() } },
     ebtables: { filter: table(eb, 'filter'), nat: table(eb, 'nat') },
     ipsets: new Map(['EUCA_ALLPRIVATE', 'EUCA_VERSION', 'sg-000000eb', 'admin-set'].map((n) => [n, { type: 'hash:net', members: [] }])),
     publicAddresses: [

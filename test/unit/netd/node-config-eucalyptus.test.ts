@@ -154,6 +154,7 @@ test('NC_PROXY plan: only addresses without an arpreply rule in the kernel are a
   const empty = { chains: new Map() };
   const observed: ObservedState = {
     iptables: { filter: empty, nat: empty },
+    ip6tables: { filter: empty, nat: empty },
     ebtables: {
       filter: empty,
       nat: { chains: new Map([['EDGENET-EB-PRE', [{ args: ['-p', 'ARP', '--arp-op', 'Request', '--arp-ip-dst', '10.10.1.5', '-j', 'arpreply', '--arpreply-mac', '02:00:0a:0a:00:01'], comment: '' }]]]) },

@@ -171,6 +171,7 @@ function observed(over: Partial<ObservedState> = {}): ObservedState {
   const empty = (): ObservedTable => ({ chains: new Map() });
   return {
     iptables: { filter: empty(), nat: empty() },
+    ip6tables: { filter: empty(), nat: empty() },
     ebtables: { filter: empty(), nat: empty() },
     ipsets: new Map([['EN-sg-a', { type: 'hash:ip', members: ['10.0.0.1', '10.0.0.2'] }]]),
     publicAddresses: [{ address: '198.51.100.5', prefixlen: 32 }],
