@@ -21,7 +21,8 @@ import type { SupervisedProcess } from '../../../src/netd/render/types.ts';
 
 const NODE = '10.0.0.21';
 
-function doc(v6: { prefix: string; dnsServers: string[] } | undefined, domain: string | undefined = 'eucalyptus.internal'): GniDocument {
+/** `domain` null: the document has no instanceDnsDomain. */
+function doc(v6: { prefix: string; dnsServers: string[] } | undefined, domain: string | null = 'eucalyptus.internal'): GniDocument {
   const cluster: GniCluster = {
     name: 'zone-a', subnet: { name: '10.10.0.0', subnet: '10.10.0.0', netmask: '255.255.0.0', gateway: '10.10.0.1' }, macPrefix: 'd0:0d',
     privateIps: ['10.10.1.2-10.10.2.254'],
@@ -33,7 +34,7 @@ function doc(v6: { prefix: string; dnsServers: string[] } | undefined, domain: s
     sequence: 3,
     configuration: {
       mode: 'EDGE', publicIps: ['203.0.113.10-203.0.113.20'], enabledClcIp: '10.0.0.5',
-      ...(domain === undefined ? {} : { instanceDnsDomain: domain }),
+      ...(domain === null ? {} : { instanceDnsDomain: domain }),
       instanceDnsServers: ['10.0.0.2'], subnets: [], clusters: [cluster],
     },
     instances: [{ name: 'i-00000001', ownerId: '1', macAddress: 'd0:0d:00:00:00:05', privateIp: '10.10.1.5', securityGroups: [] }],
@@ -116,10 +117,13 @@ test('nothing from the document reaches the text unchecked: a bad server or doma
   }
   // Uncompressed or upper-case text is written canonically.
   assert.match(conf(radvd(doc({ prefix: '2001:DB8:10:0:0:0:0:0/64', dnsServers: [] })).p), /^ {2}prefix 2001:db8:10::\/64 \{$/m);
-  // No domain: no DNSSL and no warning.
-  const none = radvd(doc(DUAL, undefined));
-  assert.doesNotMatch(conf(none.p), /^ {2}DNSSL /m);
-  assert.deepEqual(none.warnings, []);
+  // No domain (absent or empty): no DNSSL and no warning.
+  for (const domain of [null, '']) {
+    const none = radvd(doc(DUAL, domain));
+    assert.match(conf(none.p), /^ {2}RDNSS /m);
+    assert.doesNotMatch(conf(none.p), /^ {2}DNSSL /m);
+    assert.deepEqual(none.warnings, []);
+  }
 });
 
 test('EDGE lists the processes sorted by kind: dhcpd, radvd', () => {
@@ -135,7 +139,7 @@ test('radvd itself accepts the rendered configuration (radvd -c)', { skip: exist
   const dir = mkdtempSync(join(tmpdir(), 'en-radvd-'));
   try {
     const many = { prefix: '2001:db8:10::/64', dnsServers: ['2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4'] };
-    for (const [name, p] of [['plain', radvd(doc(DUAL)).p], ['many', radvd(doc(many), {}, { linkMtu: 1400 }).p], ['bare', radvd(doc({ prefix: DUAL.prefix, dnsServers: [] }, undefined)).p]] as const) {
+    for (const [name, p] of [['plain', radvd(doc(DUAL)).p], ['many', radvd(doc(many), {}, { linkMtu: 1400 }).p], ['bare', radvd(doc({ prefix: DUAL.prefix, dnsServers: [] }, null)).p]] as const) {
       const file = join(dir, `${name}.conf`);
       writeFileSync(file, conf(p));
       const r = spawnSync(RADVD, ['-c', '-C', file, '-m', 'stderr'], { encoding: 'utf8' });
