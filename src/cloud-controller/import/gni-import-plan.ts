@@ -14,6 +14,10 @@
  * - security groups keep their id, owner and rules; the document carries no
  *   group names, so a group is named `imported-<id>`; a group only named by
  *   a rule (owner from the rule's groupOwnerId) is created without rules;
+ *   the rules of a group's `ipv6` extension (an edgenet document's IPv6-only
+ *   rules, shared/gni/ipv6.ts) are imported like `ingressRules`; a rule in
+ *   the other family's list (`ruleDocumentPlace`), one netd refuses, or an
+ *   unreadable rule string is left out with a warning, as netd leaves it out;
  * - a public IP (one distinct from the private IP: eucanetd and netd read
  *   `publicIp = privateIp` as "none", render/context.ts publicIpOf) becomes an
  *   address allocated to the instance's owner and associated with it.
@@ -34,6 +38,8 @@ import { UserError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 import type { GniDocument, GniRule } from '../../shared/gni/model.ts';
 import { checkRule } from '../../shared/gni/rule-check.ts';
+import { groupIpv6Rules, ICMPV6_PROTOCOL, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
+import { formatIpCidr, parseIpCidr } from '../../shared/ip.ts';
 import { DEFAULT_PORTS } from '../../shared/paths.ts';
 import type { SnapshotInstance, SnapshotRule } from '../contracts.ts';
 import { macFor } from '../services/instances.ts';
@@ -143,10 +149,20 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     if (!ACCOUNT.test(g.ownerId)) unsupported(`owner ${JSON.stringify(g.ownerId)} of ${g.name}: an account is 12 digits`);
     const seen = new Set<string>();
     const rules: SnapshotRule[] = [];
-    for (const r of g.ingressRules) {
+    const ipv6 = groupIpv6Rules(g);
+    for (const text of ipv6.unreadable) warnings.push(`${g.name}: an ipv6 rule string that does not read is left out (${JSON.stringify(text)})`);
+    const listed = [
+      ...g.ingressRules.map((r) => ({ r, list: 'ingressRules' as const })),
+      ...ipv6.rules.map((r) => ({ r, list: 'ipv6' as const })),
+    ];
+    for (const { r, list } of listed) {
       const refusal = checkRule(r);
       if (refusal !== undefined) {
         warnings.push(`${g.name}: a rule netd does not lay down is left out (${refusal.code}: ${refusal.message})`);
+        continue;
+      }
+      if (ruleDocumentPlace(r) !== list) {
+        warnings.push(`${g.name}: a rule in the other family's list is left out (netd does not lay it down: ${list === 'ipv6' ? 'an IPv4 or both-family rule in the ipv6 extension' : 'an IPv6-only rule in ingressRules'})`);
         continue;
       }
       const rule = snapshotRule(r);
@@ -257,11 +273,24 @@ function snapshotRule(r: GniRule): SnapshotRule {
     ...(r.fromPort !== undefined ? { fromPort: r.fromPort } : {}),
     ...(r.toPort !== undefined ? { toPort: r.toPort } : {}),
     // The store keeps icmp type and code as a pair; netd reads a missing one as -1 (filter.ts protocolPart).
-    ...(r.protocol === 1 ? { icmpType: r.icmpType ?? -1, icmpCode: r.icmpCode ?? -1 } : {}),
+    // ICMPv6 too, on IPv6 rules; a protocol-58 rule with an IPv4 CIDR is a plain protocol rule (pre-IPv6).
+    ...(r.protocol === 1 || (r.protocol === ICMPV6_PROTOCOL && !(r.cidr !== undefined && r.cidr !== '' && !r.cidr.includes(':')))
+      ? { icmpType: r.icmpType ?? -1, icmpCode: r.icmpCode ?? -1 }
+      : {}),
     ...(r.groupId !== undefined
       ? { sourceGroupId: r.groupId, ...(r.groupOwnerId !== undefined ? { sourceGroupOwnerId: r.groupOwnerId } : {}) }
       : r.cidr !== undefined
-        ? { cidr: r.cidr }
+        ? { cidr: r.cidr.includes(':') ? canonicalIpv6Cidr(r.cidr) : r.cidr }
         : {}),
   };
+}
+
+/**
+ * An IPv6 source in the API's spelling (RFC 5952, `/128` for a bare address),
+ * so the stored key is the one a revoke through the API computes
+ * (services/permission.ts). checkRule has already read it.
+ */
+function canonicalIpv6Cidr(text: string): string {
+  const cidr = parseIpCidr(text, 'ipv6') ?? parseIpCidr(`${text}/128`, 'ipv6');
+  return cidr === undefined ? text : formatIpCidr(cidr);
 }
