@@ -1,6 +1,7 @@
 /**
- * Rule exactness on a real kernel (issue 11, class 1). For every protocol
- * number 0–255, every ICMP type the API takes (-1, 0..254, and 255 which it
+ * Rule exactness on a real kernel (issue 11, class 1), IPv4 (IPv6 is
+ * netd-hardening-exactness-ipv6.test.ts). For every protocol number 0–255
+ * (58, ICMPv6, only as the family mismatch it is with an IPv4 source), every ICMP type the API takes (-1, 0..254, and 255 which it
  * refuses), ICMP code edges (-1, 0, 254, 255) on a few types and tcp/udp port
  * edges (0, 1, 65535, ranges, -1), the value goes the path a real rule goes:
  * the CLC's parser (services/permission.ts) → a document rule → netd's
@@ -45,6 +46,8 @@ function cases(): Case[] {
   for (const p of ALL_PROTOCOLS) {
     if (p === 6 || p === 17) out.push({ label: `protocol ${p} all ports`, input: { protocol: p, port: '-1' }, raw: { protocol: p, fromPort: 0, toPort: 65535 } });
     else if (p === 1) out.push({ label: 'protocol 1 any type', input: { protocol: p, icmp: '-1:-1' }, raw: { protocol: 1, icmpType: -1, icmpCode: -1 } });
+    // 58 is IPv6's ICMP (issue 14): never with an IPv4 source (netd-hardening-exactness-ipv6.test.ts covers it on ip6tables).
+    else if (p === 58) out.push({ label: 'protocol 58 (icmpv6) with an IPv4 source', input: { protocol: p, icmp: '-1:-1', cidr: '0.0.0.0/0' }, raw: { protocol: 58, icmpType: -1, icmpCode: -1 } });
     else out.push({ label: `protocol ${p}`, input: { protocol: p }, raw: { protocol: p } });
   }
   out.push({ label: 'protocol -1 (EC2 all)', input: { protocol: '-1' }, raw: { protocol: -1 } });
@@ -180,6 +183,7 @@ test('every protocol, icmp type/code and port edge the API accepts reaches the k
     ['tcp 65536', 'InvalidParameterValue RULE_PORTS'], ['tcp 10-5', 'InvalidParameterValue RULE_PORTS'], ['tcp -2', 'InvalidParameterValue RULE_PORTS'],
     ['udp 65536', 'InvalidParameterValue RULE_PORTS'], ['udp 10-5', 'InvalidParameterValue RULE_PORTS'], ['udp -2', 'InvalidParameterValue RULE_PORTS'],
     ['sctp with a port', 'InvalidPermission.Malformed RULE_FIELD_NOT_APPLICABLE'], ['tcp with an icmp type', 'InvalidPermission.Malformed RULE_FIELD_NOT_APPLICABLE'],
+    ['protocol 58 (icmpv6) with an IPv4 source', 'InvalidPermission.Malformed RULE_FAMILY'],
   ];
   assert.deepEqual([...byLabel.entries()].sort(), expectRefused.sort(), 'refused values and their reasons (API code, netd rule-check code)');
 
