@@ -2,24 +2,34 @@
  * Structural invariants every rendered DesiredState must satisfy (style.md 3):
  * every jump target exists, every chain we declare is used (jumped to or
  * hooked), every name carries the prefix, name lengths fit the kernel limits,
- * every set a rule names is rendered, every rule says why it exists, every
- * rule of a table has the table's family. Reads the typed rules (target kind,
- * set matches), never their argv words.
+ * every set a rule names is rendered with the table's family (an iptables
+ * rule matches only `inet` sets, an ip6tables rule only `inet6` ones), every
+ * set's members are of its family, every rule says why it exists, every rule
+ * of a table has the table's family; ip6tables tables are held to the same
+ * rules as iptables ones; bridge routes and instance IPv6 addresses are IPv6.
+ * Reads the typed rules (target kind, set matches), never their argv words.
  * Returns the list of violations (empty = fine).
  */
 import { EBTABLES_CHAIN_MAX, IPSET_NAME_MAX, IPTABLES_CHAIN_MAX } from '../../../src/netd/names.ts';
+import type { IpSetFamily } from '../../../src/netd/netfilter/ipset.ts';
 import type { Family, NetfilterTable } from '../../../src/netd/netfilter/rule.ts';
+import { parseAddress, parseIpCidr } from '../../../src/shared/ip.ts';
 import { jumpTarget, matchedSets } from '../../../src/netd/netfilter/rule.ts';
 import type { DesiredState } from '../../../src/netd/render/types.ts';
 
 const HOOKS: Record<string, readonly string[]> = {
   'iptables filter': ['INPUT', 'FORWARD', 'OUTPUT'],
   'iptables nat': ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  'ip6tables filter': ['INPUT', 'FORWARD', 'OUTPUT'],
+  'ip6tables nat': ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   'ebtables filter': ['INPUT', 'FORWARD', 'OUTPUT'],
   'ebtables nat': ['PREROUTING', 'OUTPUT', 'POSTROUTING'],
 };
 
-export function checkTable(label: string, t: NetfilterTable, opts: { family: Family; prefix: string; maxName: number; sets: ReadonlySet<string> }): string[] {
+/** The set family a table's rules may match: ipv4 → inet, ipv6 → inet6. */
+const SET_FAMILY: Partial<Record<Family, IpSetFamily>> = { ipv4: 'inet', ipv6: 'inet6' };
+
+export function checkTable(label: string, t: NetfilterTable, opts: { family: Family; prefix: string; maxName: number; sets: ReadonlyMap<string, IpSetFamily> }): string[] {
   const problems: string[] = [];
   const declared = new Set<string>();
   for (const c of t.chains) {
@@ -47,7 +57,9 @@ export function checkTable(label: string, t: NetfilterTable, opts: { family: Fam
         if (!declared.has(target)) problems.push(`${where} jumps to ${target}, which is not declared`);
       }
       for (const set of matchedSets(r)) {
-        if (!opts.sets.has(set)) problems.push(`${where} matches set ${set}, which is not rendered`);
+        const family = opts.sets.get(set);
+        if (family === undefined) problems.push(`${where} matches set ${set}, which is not rendered`);
+        else if (family !== SET_FAMILY[opts.family]) problems.push(`${where} matches ${family} set ${set} from an ${opts.family} table`);
       }
     });
   }
@@ -57,10 +69,13 @@ export function checkTable(label: string, t: NetfilterTable, opts: { family: Fam
 
 export function checkInvariants(state: DesiredState, prefix: string): string[] {
   const problems: string[] = [];
-  const sets = new Set<string>();
+  const sets = new Map<string, IpSetFamily>();
   for (const s of state.ipsets) {
     if (sets.has(s.name)) problems.push(`ipset ${s.name} rendered twice`);
-    sets.add(s.name);
+    const family = s.family ?? 'inet';
+    sets.set(s.name, family);
+    const want = family === 'inet6' ? 'ipv6' : 'ipv4';
+    for (const m of s.members) if (parseIpCidr(m, want) === undefined && parseAddress(m, want) === undefined) problems.push(`ipset ${s.name} (${family}) holds ${m}, not an ${want} member`);
     if (!s.name.startsWith(`${prefix}-`)) problems.push(`ipset ${s.name} lacks the prefix ${prefix}-`);
     if (s.name.length > IPSET_NAME_MAX) problems.push(`ipset ${s.name} is ${s.name.length} > ${IPSET_NAME_MAX} characters`);
     // The applier refills through `<name>-T`, which must fit too.
@@ -72,6 +87,11 @@ export function checkInvariants(state: DesiredState, prefix: string): string[] {
   const bridge = { family: 'bridge', prefix, maxName: EBTABLES_CHAIN_MAX, sets } as const;
   problems.push(...checkTable('iptables filter', state.iptables.filter, ip));
   problems.push(...checkTable('iptables nat', state.iptables.nat, ip));
+  const ip6 = { family: 'ipv6', prefix, maxName: IPTABLES_CHAIN_MAX, sets } as const;
+  problems.push(...checkTable('ip6tables filter', state.ip6tables.filter, ip6));
+  problems.push(...checkTable('ip6tables nat', state.ip6tables.nat, ip6));
+  for (const r of state.bridgeRoutes) if (parseIpCidr(r, 'ipv6') === undefined) problems.push(`bridge route ${r} is not an IPv6 prefix`);
+  for (const i of state.instances) if (i.ipv6 !== undefined && parseAddress(i.ipv6, 'ipv6') === undefined) problems.push(`instance ${i.id}: ipv6 ${i.ipv6} is not an IPv6 address`);
   problems.push(...checkTable('ebtables nat', state.ebtables.nat, bridge));
   if (state.ebtables.filter.chains.length > 0 || state.ebtables.filter.hooks.length > 0) {
     problems.push(...checkTable('ebtables filter', state.ebtables.filter, bridge));

@@ -2,7 +2,8 @@
  * Golden scenarios for netd's render: each directory holds the input
  * (`gni.xml` or `gni.json`, and `node.json` = {node, config: {KEY: value},
  * host}) and the expected outputs (`filter.rules`, `nat.rules`,
- * `ebtables.rules`, `ipsets.txt`, `dhcpd.conf`, `state.json`; or `error.json`
+ * `ebtables.rules`, `ipsets.txt`, `dhcpd.conf`, `state.json`; a dual-stack
+ * state also `filter6.rules`, `nat6.rules`, `ebtables-filter.rules`; or `error.json`
  * for a scenario that must fail). `UPDATE_GOLDEN=1` rewrites the outputs.
  * Every scenario also passes the structural invariants (invariants.ts).
  */
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { render } from '../../../src/netd/render/render.ts';
 import { checkInvariants } from './invariants.ts';
-import { goldenFiles, loadScenario, renderScenario, scenarioNames } from './scenarios.ts';
+import { GOLDEN_FILES, goldenFiles, loadScenario, renderScenario, scenarioNames } from './scenarios.ts';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
@@ -24,7 +25,7 @@ for (const name of scenarioNames()) {
     assert.deepEqual(render(s.doc, { node: s.node }, config, s.host), result);
     const files: Record<string, string> = result.ok ? goldenFiles(result.state) : { 'error.json': `${JSON.stringify({ code: result.code }, null, 2)}\n` };
     if (result.ok) assert.deepEqual(checkInvariants(result.state, config.prefix), [], `${name}: invariants`);
-    const all = ['filter.rules', 'nat.rules', 'ebtables.rules', 'ipsets.txt', 'dhcpd.conf', 'state.json', 'error.json'];
+    const all = GOLDEN_FILES;
     if (UPDATE) {
       for (const f of all) if (!(f in files) && existsSync(join(s.dir, f))) rmSync(join(s.dir, f));
       for (const [f, text] of Object.entries(files)) writeFileSync(join(s.dir, f), text);

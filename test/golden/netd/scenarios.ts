@@ -12,7 +12,7 @@ import { render } from '../../../src/netd/render/render.ts';
 import type { DesiredState, HostFacts, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
 import { ebtablesRestoreText } from '../../../src/netd/netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../../../src/netd/netfilter/ipset.ts';
-import { iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
+import { ip6tablesRestoreText, iptablesRestoreText, iptablesRuleLine } from '../../../src/netd/netfilter/iptables.ts';
 import { hookRule } from '../../../src/netd/netfilter/rule.ts';
 
 export const ROOT = new URL('.', import.meta.url).pathname;
@@ -68,25 +68,47 @@ export function dhcpdHostCount(state: DesiredState): number {
   return (dhcpdConf(state).match(/^host /gm) ?? []).length;
 }
 
-/** The files a scenario's rendered state is compared through. */
+/** Every file a scenario directory may hold (the golden test compares each, and checks the absent ones stay absent). */
+export const GOLDEN_FILES = [
+  'filter.rules', 'nat.rules', 'filter6.rules', 'nat6.rules', 'ebtables.rules', 'ebtables-filter.rules', 'ipsets.txt', 'dhcpd.conf', 'state.json', 'error.json',
+] as const;
+
+const isEmpty = (t: NetfilterTable): boolean => t.chains.length === 0 && t.hooks.length === 0;
+
+/**
+ * The files a scenario's rendered state is compared through. What an
+ * IPv4-only state does not have (ip6tables tables, the ebtables filter table,
+ * bridge routes, inet6 sets) adds no file and no summary key, so the goldens
+ * of IPv4-only documents stay byte-identical; a dual-stack state adds
+ * `filter6.rules`, `nat6.rules`, `ebtables-filter.rules` and the summary's
+ * `chains.filter6`/`nat6`/`ebtablesFilter` and `bridgeRoutes`.
+ */
 export function goldenFiles(state: DesiredState): Record<string, string> {
+  const chainList = (t: NetfilterTable) => t.chains.map((c) => `${c.name} (${c.rules.length})`);
   const summary = {
     node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,
     bridge: state.bridge, sysctls: state.sysctls, instances: state.instances,
     publicAddresses: state.publicAddresses, gateway: state.gateway,
     dhcp: { hostCount: dhcpdHostCount(state), interface: dhcpdEntry(state).interfaces.join(' ') },
-    ipsets: state.ipsets.map((s) => `${s.name} ${s.type} (${s.members.length})`),
+    ...(state.bridgeRoutes.length > 0 ? { bridgeRoutes: state.bridgeRoutes } : {}),
+    ipsets: state.ipsets.map((s) => `${s.name} ${s.type}${s.family === 'inet6' ? ' inet6' : ''} (${s.members.length})`),
     chains: {
-      filter: state.iptables.filter.chains.map((c) => `${c.name} (${c.rules.length})`),
-      nat: state.iptables.nat.chains.map((c) => `${c.name} (${c.rules.length})`),
-      ebtablesNat: state.ebtables.nat.chains.map((c) => `${c.name} (${c.rules.length})`),
+      filter: chainList(state.iptables.filter),
+      nat: chainList(state.iptables.nat),
+      ...(isEmpty(state.ip6tables.filter) ? {} : { filter6: chainList(state.ip6tables.filter) }),
+      ...(isEmpty(state.ip6tables.nat) ? {} : { nat6: chainList(state.ip6tables.nat) }),
+      ...(isEmpty(state.ebtables.filter) ? {} : { ebtablesFilter: chainList(state.ebtables.filter) }),
+      ebtablesNat: chainList(state.ebtables.nat),
     },
     warnings: state.warnings,
   };
   return {
     'filter.rules': withHooks(state.iptables.filter, iptablesRestoreText('filter', state.iptables.filter), false),
     'nat.rules': withHooks(state.iptables.nat, iptablesRestoreText('nat', state.iptables.nat), false),
+    ...(isEmpty(state.ip6tables.filter) ? {} : { 'filter6.rules': withHooks(state.ip6tables.filter, ip6tablesRestoreText('filter', state.ip6tables.filter), false) }),
+    ...(isEmpty(state.ip6tables.nat) ? {} : { 'nat6.rules': withHooks(state.ip6tables.nat, ip6tablesRestoreText('nat', state.ip6tables.nat), false) }),
     'ebtables.rules': withHooks(state.ebtables.nat, ebtablesRestoreText('nat', state.ebtables.nat), true),
+    ...(isEmpty(state.ebtables.filter) ? {} : { 'ebtables-filter.rules': withHooks(state.ebtables.filter, ebtablesRestoreText('filter', state.ebtables.filter), true) }),
     'ipsets.txt': ipsetRestoreText(state.ipsets, { atomic: false }),
     'dhcpd.conf': dhcpdConf(state),
     'state.json': `${JSON.stringify(summary, null, 2)}\n`,

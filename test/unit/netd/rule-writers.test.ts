@@ -103,7 +103,7 @@ test('ebtables writer: the words of the clean-traffic rules, in ebtables-save or
 });
 
 test('invariant checker reads typed targets: a dangling jump, an unused chain and a foreign family are caught', () => {
-  const opts = { family: 'ipv4', prefix: 'EN', maxName: 28, sets: new Set(['EN-LOCAL']) } as const;
+  const opts = { family: 'ipv4', prefix: 'EN', maxName: 28, sets: new Map([['EN-LOCAL', 'inet'], ['EN-LOCAL-6', 'inet6']] as const) } as const;
   const good: NetfilterTable = {
     chains: [
       { name: 'EN-FWD', rules: [v4([{ kind: 'set', set: 'EN-LOCAL', dir: 'dst' }], jump('EN-sg-a'))] },
@@ -122,4 +122,12 @@ test('invariant checker reads typed targets: a dangling jump, an unused chain an
     'iptables filter: EN-sg-a[0] is an ipv6 rule in an ipv4 table',
     'iptables filter: EN-sg-a[0] matches set EN-NOPE, which is not rendered',
   ]);
+  // A set of the other family: the kernel refuses the rule, so the checker does too, both ways.
+  const v6set: NetfilterTable = { ...good, chains: [{ name: 'EN-FWD', rules: [v4([{ kind: 'set', set: 'EN-LOCAL-6', dir: 'dst' }], jump('EN-sg-a'))] }, good.chains[1]!] };
+  assert.deepEqual(checkTable('iptables filter', v6set, opts), ['iptables filter: EN-FWD[0] matches inet6 set EN-LOCAL-6 from an ipv4 table']);
+  const six: NetfilterTable = {
+    chains: [{ name: 'EN-FWD6', rules: [v6([{ kind: 'set', set: 'EN-LOCAL', dir: 'src' }])] }],
+    hooks: [{ family: 'ipv6', builtin: 'FORWARD', matches: [], target: 'EN-FWD6', comment: 'hook' }],
+  };
+  assert.deepEqual(checkTable('ip6tables filter', six, { ...opts, family: 'ipv6' }), ['ip6tables filter: EN-FWD6[0] matches inet set EN-LOCAL from an ipv6 table']);
 });
