@@ -57,7 +57,7 @@ test('start: the configuration is checked first; a refused one starts nothing an
   await writeProcessFiles(ctx(host), 'radvd', [{ name: 'radvd.conf', content: 'good' }]);
   await startProcess(ctx(host), 'radvd', ['br0']);
   assert.deepEqual(host.checks, [CHECK]);
-  const [[pid, argv]] = [...host.processes];
+  const [pid, argv] = [...host.processes][0] ?? [];
   assert.deepEqual(argv, ARGV);
   assert.equal(host.files.get(PID), `${pid}\n`);
   assert.equal((await observeProcesses(host, { runDir: RUN })).get('radvd')?.pid, pid, 'found again through the pid file and argv');
