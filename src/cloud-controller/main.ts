@@ -26,9 +26,10 @@ import { createClcContext } from './context.ts';
 import { defaultPlugins } from './plugins.ts';
 import { createLogger } from '../shared/logger.ts';
 import { DEFAULT_PORTS, paths } from '../shared/paths.ts';
-import { parseIp } from '../shared/ip.ts';
+import { formatIpv6, parseIp, parseIpv6 } from '../shared/ip.ts';
+import { reservedServerReason } from './config/ipv6.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
-import { Settings, bad, ok, parseHostPort, type HostPort } from '../shared/config/settings.ts';
+import { Settings, bad, ok, parseHostPort, type HostPort, type Parsed } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
 import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { DaemonProgram, Resolved } from '../shared/daemon/run.ts';
@@ -42,6 +43,8 @@ export interface CloudControllerOptions {
   readonly port: number;
   /** Address of the CLC as nodes reach it (GNI enabledCLCIp). */
   readonly clcIp: string;
+  /** The CLC's IPv6 address (CLC_IPV6; GNI configuration `ipv6` `clc-address`, metadata over IPv6); undefined: none. */
+  readonly clcIpv6?: string;
   /** Admin token file: read if present, created (random, mode 0600) if missing. */
   readonly tokenFile: string;
   /** Written (atomically) with the bound port once the API listens. */
@@ -79,7 +82,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   const token = ensureToken(options.tokenFile, logger);
   const store = Store.open(options.dbPath);
   const properties = new PropertyService(store, clock);
-  const state = new CloudState({ store, clock, clcIp: options.clcIp, ...(options.random ? { random: options.random } : {}), ...(options.randomHex ? { randomHex: options.randomHex } : {}) });
+  const state = new CloudState({ store, clock, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), ...(options.random ? { random: options.random } : {}), ...(options.randomHex ? { randomHex: options.randomHex } : {}) });
   const router = new Router();
   const startedAt = clock.now();
   registerCoreRoutes(router, { properties, state, startedAt, now: () => clock.now() });
@@ -140,7 +143,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   scheduleSweep();
 
   if (options.portFile) await writeFileAtomic(options.portFile, `${server.port}\n`, { mode: 0o644 });
-  logger.info('cloud controller listening', { url, db: options.dbPath, clcIp: options.clcIp, tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
+  logger.info('cloud controller listening', { url, db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
   return { url, port: server.port, token, context, state, properties, store, stop };
 }
 
@@ -158,7 +161,7 @@ async function runCloudController(options: CloudControllerOptions, signal: Abort
 // `edgenet clc` as a daemon: settings, checks, run (shared/daemon/run.ts).
 
 const CLC_CONFIG_KEYS = [
-  'DB', 'LISTEN', 'CLC_IP', 'TOKEN_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
+  'DB', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
   'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT',
 ] as const;
 
@@ -167,6 +170,7 @@ export interface ClcFlags {
   db?: string;
   listen?: string;
   clcIp?: string;
+  clcIpv6?: string;
   tokenFile?: string;
   portFile?: string;
   certs?: string;
@@ -182,6 +186,8 @@ export interface ClcConfig {
   readonly db: string;
   readonly listen: HostPort;
   readonly clcIp: string;
+  /** CLC_IPV6: the CLC's IPv6 address as nodes reach it (empty default: none, no metadata over IPv6). */
+  readonly clcIpv6: string | undefined;
   readonly tokenFile: string;
   readonly portFile: string | undefined;
   /** The CLC's client certificate for calling CCs: CERTS_DIR/CERT_NAME.{crt,key} + ca.crt. */
@@ -207,6 +213,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
       DB: flags.db,
       LISTEN: flags.listen,
       CLC_IP: flags.clcIp,
+      CLC_IPV6: flags.clcIpv6,
       TOKEN_FILE: flags.tokenFile,
       PORT_FILE: flags.portFile,
       CERTS_DIR: flags.certs,
@@ -222,6 +229,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     db: s.str('DB', paths.clcDatabase(env)),
     listen: s.listen('LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcApi}`),
     clcIp: s.value('CLC_IP', '127.0.0.1', (raw) => (parseIp(raw) === undefined ? bad('expected an IPv4 address') : ok(raw))),
+    clcIpv6: emptyAsUndefined(s.value('CLC_IPV6', '', checkClcIpv6)),
     tokenFile: s.str('TOKEN_FILE', paths.clcToken(env)),
     portFile: s.optional('PORT_FILE'),
     certsDir: s.str('CERTS_DIR', paths.certsDir(env)),
@@ -236,6 +244,17 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
   s.warnUnknown(CLC_CONFIG_KEYS, { fileSeverity: 'error' });
   return { config, effective: s.effective, diagnostics: s.diagnostics };
 }
+
+/** CLC_IPV6: empty (none), or a unicast IPv6 address nodes can reach, written canonically (RFC 5952). */
+function checkClcIpv6(raw: string): Parsed<string> {
+  if (raw === '') return ok('');
+  const v = parseIpv6(raw);
+  if (v === undefined) return bad('expected an IPv6 address (RFC 4291 text, no zone id) or nothing');
+  const reason = reservedServerReason(v);
+  return reason === undefined ? ok(formatIpv6(v)) : bad(`expected a unicast IPv6 address the nodes reach, not ${reason}`);
+}
+
+const emptyAsUndefined = (v: string): string | undefined => (v === '' ? undefined : v);
 
 /** The client certificate's problems (the CLC runs without it, but cannot reach any CC). */
 function checkClcCertificate(config: ClcConfig): Diagnostic[] {
@@ -255,7 +274,7 @@ function checkClcConfig(config: ClcConfig): Diagnostic[] {
  * The environment the CLC's plugins read their settings from (the
  * broadcaster: EDGENET_CLC_CERTS_DIR, EDGENET_CLC_CERT_NAME,
  * EDGENET_CLC_METRICS_LISTEN, EDGENET_STATUS_INTERVAL_MS; metadata:
- * EDGENET_METADATA_LISTEN), filled from the resolved configuration so the
+ * EDGENET_METADATA_LISTEN, EDGENET_CLC_CLC_IPV6), filled from the resolved configuration so the
  * config file reaches them too.
  */
 function clcPluginEnv(config: ClcConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -265,6 +284,7 @@ function clcPluginEnv(config: ClcConfig, env: NodeJS.ProcessEnv): NodeJS.Process
     EDGENET_CLC_CERT_NAME: config.certName,
     EDGENET_CLC_METRICS_LISTEN: config.metricsListen,
     EDGENET_METADATA_LISTEN: config.metadataListen,
+    ...(config.clcIpv6 !== undefined ? { EDGENET_CLC_CLC_IPV6: config.clcIpv6 } : {}),
     EDGENET_STATUS_INTERVAL_MS: String(config.statusIntervalMs),
   };
 }
@@ -288,6 +308,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
           host: config.listen.host,
           port: config.listen.port,
           clcIp: config.clcIp,
+          ...(config.clcIpv6 !== undefined ? { clcIpv6: config.clcIpv6 } : {}),
           tokenFile: config.tokenFile,
           ...(config.portFile ? { portFile: config.portFile } : {}),
           logger,

@@ -75,7 +75,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     'shared', 'shared/gni', 'cloud-controller/config', 'cloud-controller/db', 'cloud-controller/properties', 'cloud-controller/services',
     'cloud-controller/snapshot', 'cloud-controller/gni', 'cloud-controller/contracts.ts',
   ],
-  'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts'],
+  // config/: the one function that computes an instance's IPv6 address (config/instance-ipv6.ts).
+  'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/config'],
   'cloud-controller/api': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
   'cloud-controller': ['shared/**', 'cloud-controller/**'],
 

@@ -30,6 +30,7 @@ export function registerClc(program: Command, ctx: CliContext): void {
     .option('--db <PATH>', `SQLite database file (DB, default ${paths.clcDatabase(ctx.env)})`)
     .option('--listen <HOST:PORT>', `admin API address (LISTEN, default 127.0.0.1:${DEFAULT_PORTS.clcApi}; port 0 picks a free one)`)
     .option('--clc-ip <IP>', 'address nodes reach the CLC at (CLC_IP: GNI enabledCLCIp, metadata target; default 127.0.0.1)')
+    .option('--clc-ipv6 <IP>', "the CLC's IPv6 address nodes reach (CLC_IPV6: GNI configuration ipv6 clc-address, target of metadata over IPv6; default none)")
     .option('--token-file <FILE>', `admin token, created (random, mode 0600) if missing (TOKEN_FILE, default ${paths.clcToken(ctx.env)})`)
     .option('--port-file <FILE>', 'write the bound API port here once listening (PORT_FILE, for --listen HOST:0)')
     .option('--certs <DIR>', `the CLC's client certificate for calling CCs: ca.crt, <name>.crt, <name>.key (CERTS_DIR, default ${paths.certsDir(ctx.env)})`)

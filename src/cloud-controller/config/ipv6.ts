@@ -48,8 +48,11 @@ function reservedPrefixReason(p: Cidr6): string | undefined {
   return 'neither global unicast (2000::/3) nor unique local (fc00::/7)';
 }
 
-/** Why an address cannot be an instance's name server, or undefined. */
-function reservedServerReason(a: Ipv6): string | undefined {
+/**
+ * Why an address cannot be a unicast address other hosts reach (an instance's
+ * name server, the CLC's CLC_IPV6), or undefined.
+ */
+export function reservedServerReason(a: Ipv6): string | undefined {
   if (a === 0n) return 'the unspecified address';
   if (a === 1n) return 'the loopback address';
   if (cidrContains6(MULTICAST, a)) return 'a multicast address';

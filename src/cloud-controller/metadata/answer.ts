@@ -9,12 +9,14 @@
  * answers with its value. Per version:
  *   meta-data/  hostname, local-hostname, public-hostname, instance-id,
  *               local-ipv4, public-ipv4, mac, placement/availability-zone,
- *               security-groups, network/interfaces/macs/<mac>/…
+ *               security-groups, network/interfaces/macs/<mac>/…;
+ *               on a dual-stack cluster also ipv6 and the interface's
+ *               ipv6s and subnet-ipv6-cidr-blocks (EC2's names)
  *   dynamic/instance-identity/document   JSON
  *   user-data   404: edgenet stores none (EC2 answers 404 when there is none)
  * Entries about the public address (public-ipv4, public-hostname,
  * public-ipv4s) exist only while the instance has one (EC2 answers 404
- * otherwise). The caller has already resolved the requester; an unknown
+ * otherwise); so do the IPv6 entries, only on a dual-stack cluster. The caller has already resolved the requester; an unknown
  * requester never reaches this function.
  */
 
@@ -35,6 +37,10 @@ export interface MetadataInstance {
   readonly localHostname?: string;
   /** Only with a public address. */
   readonly publicHostname?: string;
+  /** Dual stack only: the instance's IPv6 address (EUI-64 of its MAC in its cluster's /64). */
+  readonly ipv6?: string;
+  /** Dual stack only: its cluster's /64 (`subnet-ipv6-cidr-blocks`). */
+  readonly ipv6Prefix?: string;
 }
 
 export interface MetadataAnswer {
@@ -75,6 +81,7 @@ function versionTree(instance: MetadataInstance): Node {
   const groupIds = instance.securityGroupIds ?? [];
   const iface = dir({
     'device-number': leaf('0'),
+    ipv6s: instance.ipv6 ? leaf(instance.ipv6) : undefined,
     'local-hostname': leaf(local),
     'local-ipv4s': leaf(instance.privateIp),
     mac: leaf(instance.mac),
@@ -83,10 +90,12 @@ function versionTree(instance: MetadataInstance): Node {
     'public-ipv4s': instance.publicIp ? leaf(instance.publicIp) : undefined,
     'security-group-ids': groupIds.length ? leaf(groupIds.join('\n')) : undefined,
     'security-groups': leaf(instance.securityGroupNames.join('\n')),
+    'subnet-ipv6-cidr-blocks': instance.ipv6Prefix ? leaf(instance.ipv6Prefix) : undefined,
   });
   const metaData = dir({
     hostname: leaf(local),
     'instance-id': leaf(instance.id),
+    ipv6: instance.ipv6 ? leaf(instance.ipv6) : undefined,
     'local-hostname': leaf(local),
     'local-ipv4': leaf(instance.privateIp),
     mac: leaf(instance.mac),
