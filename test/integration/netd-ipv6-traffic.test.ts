@@ -165,13 +165,14 @@ async function v6Dump(node: LabNode): Promise<string> {
   return out.join('\n');
 }
 
-/** Pids of radvd processes in a node namespace. */
+/** Pids of the radvd daemons in a node namespace (not their privilege-separation helpers, which are radvd's children). */
 async function radvdPids(node: LabNode): Promise<number[]> {
-  const pids = await lab.topo.netns.pids(node.ns);
+  const isRadvd = async (pid: number) => (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0')[0]?.endsWith('radvd') === true;
   const out: number[] = [];
-  for (const pid of pids) {
-    const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.split('\0')[0]?.endsWith('radvd')) out.push(pid);
+  for (const pid of await lab.topo.netns.pids(node.ns)) {
+    if (!(await isRadvd(pid))) continue;
+    const ppid = Number(/^PPid:\s+(\d+)/m.exec(await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1] ?? NaN);
+    if (!(await isRadvd(ppid))) out.push(pid);
   }
   return out;
 }
