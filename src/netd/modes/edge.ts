@@ -9,9 +9,9 @@ import { buildContext, sortIps } from '../render/context.ts';
 import { renderDhcpd } from '../render/dhcpd.ts';
 import { renderRadvd } from '../render/radvd.ts';
 import { renderEbtables } from '../render/ebtables.ts';
-import { renderFilter } from '../render/filter.ts';
+import { renderFilter, renderFilter6 } from '../render/filter.ts';
 import { renderIpsets } from '../render/ipsets.ts';
-import { renderNat } from '../render/nat.ts';
+import { renderNat, renderNat6 } from '../render/nat.ts';
 import type { DesiredState } from '../render/types.ts';
 import type { NetdMode, NetdModeInput } from './netd-mode.ts';
 
@@ -21,6 +21,18 @@ const EDGE_SYSCTLS = [
   { key: 'net.bridge.bridge-nf-call-iptables', value: '1' },
 ] as const;
 
+/**
+ * A dual-stack cluster also needs: IPv6 routing (the node is its instances'
+ * IPv6 router) and bridged IPv6 through ip6tables (security groups). Note:
+ * forwarding=1 makes the kernel ignore router advertisements on the node's
+ * own interfaces (accept_ra=1), so a node's own IPv6 is configured statically
+ * or with accept_ra=2 (docs/netd-rules.md "IPv6").
+ */
+const EDGE_SYSCTLS_IPV6 = [
+  { key: 'net.ipv6.conf.all.forwarding', value: '1' },
+  { key: 'net.bridge.bridge-nf-call-ip6tables', value: '1' },
+] as const;
+
 function renderEdge(input: NetdModeInput): DesiredState {
   const { doc, node, config, host } = input;
   const ctx = buildContext({ doc, node, config, host });
@@ -28,6 +40,8 @@ function renderEdge(input: NetdModeInput): DesiredState {
   const nat = renderNat(ctx);
   const ebtables = renderEbtables(ctx);
   const ipsets = renderIpsets(ctx);
+  const filter6 = renderFilter6(ctx);
+  const nat6 = renderNat6(ctx);
   // Supervised daemons (one entry per kind, sorted by kind): dhcpd for the local instances, radvd on a dual-stack cluster.
   const processes = [renderDhcpd(ctx), renderRadvd(ctx)];
   const state: DesiredState = {
@@ -36,12 +50,12 @@ function renderEdge(input: NetdModeInput): DesiredState {
     version: doc.version,
     ...(doc.sequence === undefined ? {} : { sequence: doc.sequence }),
     bridge: { name: config.bridge, members: config.privateInterface === '' ? [] : [config.privateInterface] },
-    sysctls: EDGE_SYSCTLS.map((s) => ({ ...s })),
+    sysctls: [...EDGE_SYSCTLS, ...(ctx.ipv6 === undefined ? [] : EDGE_SYSCTLS_IPV6)].map((s) => ({ ...s })),
     instances: ctx.locals,
     ipsets,
     iptables: { filter, nat },
+    ip6tables: { filter: filter6, nat: nat6 },
     ebtables,
-    ip6tables: { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } },
     processes,
     publicAddresses: {
       interface: config.publicInterface,
@@ -50,8 +64,9 @@ function renderEdge(input: NetdModeInput): DesiredState {
     },
     ...(config.ncProxy ? { proxyArp: { interface: config.bridge, addresses: sortIps(ctx.locals.map((i) => i.privateIp)) } } : {}),
     gateway: ctx.gateway,
+    // The cluster's /64 on-link on the bridge: instances on other nodes are reached over the LAN, local ones over vn_ ports.
+    bridgeRoutes: ctx.ipv6 === undefined ? [] : [ctx.ipv6.prefixText],
     warnings: [...ctx.warnings],
-    bridgeRoutes: [],
   };
   if (config.publicInterface === '' && state.publicAddresses.addresses.length > 0) {
     (state.warnings as string[]).push('VNET_PUBINTERFACE is not set: public addresses are not placed on any interface');

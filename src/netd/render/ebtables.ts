@@ -21,7 +21,26 @@
  * the bridge MAC too (replacing the fake-router reply): all its traffic is
  * routed by this node. An instance answers ARP only to the bridge MAC, and
  * receives ARP only from it.
+ *
+ * IPv6 (a dual-stack cluster; only instances with an IPv6 address, so an
+ * IPv4-only instance keeps today's chains and drops all IPv6), before each
+ * chain's final DROP (docs/netd-rules.md "IPv6"):
+ *   from the VM: router advertisements, redirects and DHCPv6 server traffic
+ *     (udp sport 547 or dport 546) dropped; the unspecified source `::` only
+ *     for ICMPv6 (duplicate address detection, MLD); then exactly its global
+ *     and its link-local (EUI-64 of its MAC) source accepted; every other IPv6
+ *     source falls to the DROP.
+ *   to the VM: router advertisements and redirects only from the bridge MAC
+ *     (this node's radvd), DHCPv6 server replies dropped (there is no DHCPv6
+ *     server), the rest accepted (ip6tables filters it by security group).
+ * ebtables filter OUTPUT ─► <P>-EB-OUT: this node's router advertisements and
+ * redirects never leave through a port that is not an instance's (`-o ! vn_+`),
+ * so they neither reach the physical LAN nor other nodes' instances.
+ * A forged neighbour advertisement (a target that is not the sender's) needs
+ * the ICMPv6 body, which no ebtables match reads: ip6tables <P>-ND drops it
+ * (instance-guard.ts).
  */
+import { formatIpv6, linkLocalAddress } from '../../shared/ip.ts';
 import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
 import type { BridgeMatch, BridgeRule, Chain, NetfilterTable } from '../netfilter/rule.ts';
 import { ACCEPT, DROP, bridgeRule, jump } from '../netfilter/rule.ts';
@@ -32,6 +51,17 @@ import type { LocalInstance } from './types.ts';
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 
 const IPV4: BridgeMatch = { kind: 'ethertype', type: 'IPv4' };
+const IPV6: BridgeMatch = { kind: 'ethertype', type: 'IPv6' };
+const ICMPV6: BridgeMatch = { kind: 'ip6-proto', proto: 'icmp' };
+const UDP6: BridgeMatch = { kind: 'ip6-proto', proto: 'udp' };
+/** ICMPv6 router advertisement and redirect (RFC 4861 §4.2, §4.5). */
+const RA: BridgeMatch = { kind: 'ip6-icmp', type: 134 };
+const REDIRECT: BridgeMatch = { kind: 'ip6-icmp', type: 137 };
+/** DHCPv6 ports (RFC 8415 §7.2): clients listen on 546, servers and relays on 547. */
+const DHCP6_CLIENT_PORT = 546;
+const DHCP6_SERVER_PORT = 547;
+const ip6 = (dir: 'src' | 'dst', address: string): BridgeMatch => ({ kind: 'ip6-addr', dir, address });
+const port6 = (dir: 'src' | 'dst', p: number): BridgeMatch => ({ kind: 'ip6-port', dir, port: p });
 const ARP: BridgeMatch = { kind: 'ethertype', type: 'ARP' };
 const UDP: BridgeMatch = { kind: 'ip-proto', proto: 'udp' };
 const ARP_REQUEST: BridgeMatch = { kind: 'arp-op', op: 'Request' };
@@ -67,6 +97,47 @@ function proxyAddressRules(ctx: RenderContext): BridgeRule[] {
   ]);
 }
 
+/** IPv6 frames from a dual-stack instance (before its chain's final DROP). */
+function fromInstance6(i: LocalInstance & { ipv6: string }): BridgeRule[] {
+  const ll = linkLocalAddress(i.mac);
+  return [
+    bridgeRule([IPV6, ICMPV6, RA], DROP, `${i.id}: an instance may not send router advertisements`),
+    bridgeRule([IPV6, ICMPV6, REDIRECT], DROP, `${i.id}: an instance may not send redirects`),
+    bridgeRule([IPV6, UDP6, port6('src', DHCP6_SERVER_PORT)], DROP, `${i.id}: an instance may not act as a DHCPv6 server or relay`),
+    bridgeRule([IPV6, UDP6, port6('dst', DHCP6_CLIENT_PORT)], DROP, `${i.id}: an instance may not send to DHCPv6 clients`),
+    bridgeRule([IPV6, ip6('src', '::'), ICMPV6], ACCEPT, `${i.id}: unspecified source only for ICMPv6 (duplicate address detection, MLD)`),
+    bridgeRule([IPV6, ip6('src', i.ipv6)], ACCEPT, `${i.id}: IPv6 from its own global address`),
+    ...(ll === undefined ? [] : [bridgeRule([IPV6, ip6('src', formatIpv6(ll))], ACCEPT, `${i.id}: IPv6 from its own link-local address`)]),
+  ];
+}
+
+/** IPv6 frames to a dual-stack instance (before its chain's final DROP). */
+function toInstance6(ctx: RenderContext, i: LocalInstance): BridgeRule[] {
+  const fromNode = (what: BridgeMatch, name: string): BridgeRule => (ctx.bridgeMac === ''
+    ? bridgeRule([IPV6, ICMPV6, what], DROP, `${i.id}: ${name} (the bridge MAC is unknown: none passes)`)
+    : bridgeRule([IPV6, mac('src', ctx.bridgeMac, true), ICMPV6, what], DROP, `${i.id}: ${name} only from this node (the bridge MAC)`));
+  return [
+    fromNode(RA, 'router advertisements'),
+    fromNode(REDIRECT, 'redirects'),
+    bridgeRule([IPV6, UDP6, port6('src', DHCP6_SERVER_PORT)], DROP, `${i.id}: no DHCPv6 server replies (addresses come from router advertisements)`),
+    bridgeRule([IPV6], ACCEPT, `${i.id}: IPv6 to the instance (security groups filter it in ip6tables)`),
+  ];
+}
+
+/** ebtables filter: this node's router advertisements and redirects stay on instance ports (a dual-stack cluster only). */
+function renderEbtablesFilter(ctx: RenderContext): NetfilterTable<BridgeRule> {
+  if (ctx.ipv6 === undefined) return { chains: [], hooks: [] };
+  const notInstance: BridgeMatch = { kind: 'iface', dir: 'out', name: INSTANCE_INTERFACE_WILDCARD, negate: true };
+  const rules = [
+    bridgeRule([IPV6, notInstance, ICMPV6, RA], DROP, 'router advertisements of this node go to its instances only (never the physical LAN)'),
+    bridgeRule([IPV6, notInstance, ICMPV6, REDIRECT], DROP, 'redirects of this node go to its instances only (never the physical LAN)'),
+  ];
+  return {
+    chains: [{ name: ctx.names.ebOut, rules }],
+    hooks: [{ family: 'bridge', builtin: 'OUTPUT', matches: [], target: ctx.names.ebOut, comment: 'edgenet: router advertisements stay on instance ports' }],
+  };
+}
+
 function fromInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
   const rules: BridgeRule[] = [
     bridgeRule([mac('src', i.mac, true)], DROP, `${i.id}: source MAC must be ${i.mac}`),
@@ -97,8 +168,12 @@ function fromInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
       ACCEPT,
       `${i.id}: the QEMU announce after a live migration (RARP request for its own MAC)`,
     ),
-    bridgeRule([], DROP, `${i.id}: anything else (IPv6 and router advertisements, other ARP, other RARP, other ethertypes)`),
   );
+  if (i.ipv6 !== undefined) {
+    rules.push(...fromInstance6({ ...i, ipv6: i.ipv6 }), bridgeRule([], DROP, `${i.id}: anything else (IPv6 from another source, other ARP, other RARP, other ethertypes)`));
+  } else {
+    rules.push(bridgeRule([], DROP, `${i.id}: anything else (IPv6 and router advertisements, other ARP, other RARP, other ethertypes)`));
+  }
   return { name: ctx.names.instanceFromChain(i.id), rules };
 }
 
@@ -120,8 +195,9 @@ function toInstance(ctx: RenderContext, i: LocalInstance): Chain<BridgeRule> {
     bridgeRule([ARP, arpIp('dst', i.privateIp, true)], DROP, `${i.id}: ARP must target ${i.privateIp}`),
     bridgeRule([ARP, ARP_REQUEST], ACCEPT, `${i.id}: ARP request for its address`),
     bridgeRule([ARP, ARP_REPLY], ACCEPT, `${i.id}: ARP reply to it`),
-    bridgeRule([], DROP, `${i.id}: anything else (IPv6, other ARP, other ethertypes)`),
   );
+  if (i.ipv6 !== undefined) rules.push(...toInstance6(ctx, i), bridgeRule([], DROP, `${i.id}: anything else (other ARP, other ethertypes)`));
+  else rules.push(bridgeRule([], DROP, `${i.id}: anything else (IPv6, other ARP, other ethertypes)`));
   return { name: ctx.names.instanceToChain(i.id), rules };
 }
 
@@ -147,8 +223,11 @@ export function renderEbtables(ctx: RenderContext): { filter: NetfilterTable<Bri
     post.push(bridgeRule([{ kind: 'iface', dir: 'out', name: INSTANCE_INTERFACE_WILDCARD }], DROP, 'instance interface without rules yet: no network (EUCA-10233)'));
   }
   // Per-instance chains in the order PRE/POST jump to them: I-a, O-a, I-b, O-b, …
+  if (ctx.ipv6 !== undefined && ctx.bridgeMac === '' && ctx.locals.some((i) => i.ipv6 !== undefined)) {
+    ctx.warnings.push(`the MAC of ${ctx.config.bridge} is unknown: instances accept no router advertisement (set EDGENET_BRIDGE_MAC or let netd read it from the host)`);
+  }
   return {
-    filter: { chains: [], hooks: [] },
+    filter: renderEbtablesFilter(ctx),
     nat: {
       chains: [{ name: names.ebPre, rules: pre }, { name: names.ebPost, rules: post }, ...perInstance],
       hooks: [

@@ -6,14 +6,21 @@
  * rules name as a source: members' private and public IPs, cloud-wide.
  * Members are in kernel form (`a.b.c.d` for a host, `a.b.c.d/n` for a
  * network) and sorted, so they compare equal with `ipset save`.
+ *
+ * A dual-stack cluster adds inet6 sets (ip6tables matches them):
+ * `<P>-LOCAL-6` (global IPv6 addresses of this node's instances),
+ * `<P>-HOSTS-6` (instance-guard.ts) and `<P>-<group>-6` per group that a local
+ * instance uses or that a local group's IPv6 rules name as a source: members'
+ * IPv6 addresses, cloud-wide. No ALLPRIV: IPv6 has no NAT to exempt from.
  */
+import { instanceIpv6 } from '../../shared/gni/ipv6.ts';
 import type { Cidr } from '../../shared/ip.ts';
-import { cidrContains, formatCidr, networkAddress, parseIp, parseNetmask } from '../../shared/ip.ts';
+import { cidrContains, formatCidr, formatIpv6, networkAddress, parseIp, parseIpv6, parseNetmask } from '../../shared/ip.ts';
 import { sortMembers } from '../netfilter/model.ts';
 import type { RenderContext } from './context.ts';
 import { publicIpOf } from './context.ts';
 import { localGroups, referencedGroups } from './filter.ts';
-import { hostsSet } from './instance-guard.ts';
+import { hostsSet, hostsSet6 } from './instance-guard.ts';
 import type { IpSet } from './types.ts';
 
 function subnetCidr(subnet: string, netmask: string): Cidr | undefined {
@@ -60,6 +67,35 @@ function scanInstances(ctx: RenderContext, nets: readonly Cidr[], groups: Readon
   return { outside, members };
 }
 
+const byName = (a: IpSet, b: IpSet): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The inet6 sets of a dual-stack cluster (none for an IPv4-only one). */
+function ipsets6(ctx: RenderContext): IpSet[] {
+  if (ctx.ipv6 === undefined) return [];
+  const { names } = ctx;
+  const groups = localGroups(ctx);
+  const setGroups = new Set([...groups, ...referencedGroups(ctx, groups, 'ipv6')]);
+  const members = new Map<string, string[]>([...setGroups].map((g) => [g, []]));
+  for (const inst of ctx.doc.instances) {
+    const text = instanceIpv6(inst);
+    const ip = text === undefined ? undefined : parseIpv6(text);
+    if (ip === undefined) continue;
+    for (const g of new Set(inst.securityGroups)) members.get(g)?.push(formatIpv6(ip));
+  }
+  const groupSets: IpSet[] = [...setGroups].map((g) => ({
+    name: names.groupSet6(g), type: 'hash:ip', family: 'inet6', members: sorted(members.get(g) ?? []), comment: `members of ${g} (IPv6 addresses)`,
+  }));
+  groupSets.sort(byName);
+  return [
+    {
+      name: names.localSet6, type: 'hash:ip', family: 'inet6', members: sorted(ctx.locals.flatMap((i) => (i.ipv6 === undefined ? [] : [i.ipv6]))),
+      comment: 'IPv6 addresses of the instances on this node',
+    },
+    hostsSet6(ctx),
+    ...groupSets,
+  ];
+}
+
 export function renderIpsets(ctx: RenderContext): IpSet[] {
   const { names, doc } = ctx;
   const nets: Cidr[] = [];
@@ -78,11 +114,12 @@ export function renderIpsets(ctx: RenderContext): IpSet[] {
   const groupSets: IpSet[] = setGroups.map((g) => ({
     name: names.groupSet(g), type: 'hash:ip', members: sorted(members.get(g) ?? []), comment: `members of ${g} (private and public IPs)`,
   }));
-  groupSets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  groupSets.sort(byName);
   return [
     { name: names.allPrivateSet, type: 'hash:net', members: sorted(allPriv), comment: 'private networks of the cloud: reached without SNAT' },
     { name: names.localSet, type: 'hash:ip', members: sorted(ctx.locals.map((i) => i.privateIp)), comment: 'private IPs of the instances on this node' },
     hostsSet(ctx),
     ...groupSets,
+    ...ipsets6(ctx),
   ];
 }

@@ -11,7 +11,15 @@
  *                            then MASQUERADE of the rest of the subnet unless marked
  *
  * Instances without a public IP get no SNAT (the private network routes them).
+ *
+ * IPv6 (ip6tables nat, a dual-stack cluster only): one rule, the metadata DNAT
+ * [fd00:ec2::254]:80 → [METADATA_IPV6, else the document's IPv6 clc-address]:
+ * METADATA_PORT in <P>-PRE from PREROUTING. Nothing else: an instance's global
+ * address is public, so there is no SNAT or DNAT of instance addresses. With
+ * neither target the table is empty and a warning says metadata over IPv6 is
+ * not available.
  */
+import { IPV6_METADATA_ADDRESS } from '../../shared/gni/ipv6.ts';
 import { formatCidr } from '../../shared/ip.ts';
 import { NO_SNAT_MARK } from '../names.ts';
 import type { IpMatch, IpRule, IpTarget, NetfilterTable } from '../netfilter/rule.ts';
@@ -73,5 +81,23 @@ export function renderNat(ctx: RenderContext): NetfilterTable<IpRule> {
       { family: 'ipv4', builtin: 'OUTPUT', matches: [], target: names.natOut, comment: 'edgenet public IPs from this host' },
       { family: 'ipv4', builtin: 'POSTROUTING', matches: [], target: names.natPost, comment: 'edgenet SNAT to public IPs' },
     ],
+  };
+}
+
+/** The ip6tables nat table: the IPv6 metadata DNAT of a dual-stack cluster, else empty. */
+export function renderNat6(ctx: RenderContext): NetfilterTable<IpRule> {
+  if (ctx.ipv6 === undefined) return { chains: [], hooks: [] };
+  const address = ctx.config.metadataIpv6 !== '' ? ctx.config.metadataIpv6 : ctx.clcIpv6;
+  if (address === undefined) {
+    ctx.warnings.push(`no IPv6 metadata target (neither METADATA_IPV6 nor the document's IPv6 clc-address): metadata over IPv6 ([${IPV6_METADATA_ADDRESS}]) is not available`);
+    return { chains: [], hooks: [] };
+  }
+  const rule = ipRule('ipv6', {
+    matches: [{ kind: 'addr', dir: 'dst', cidr: `${IPV6_METADATA_ADDRESS}/128` }, { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 80, hi: 80 } }],
+    target: dnat(address, ctx.config.metadataPort), comment: 'instance metadata service (IPv6)',
+  });
+  return {
+    chains: [{ name: ctx.names.natPre, rules: [rule] }],
+    hooks: [{ family: 'ipv6', builtin: 'PREROUTING', matches: [], target: ctx.names.natPre, comment: 'edgenet metadata (IPv6)' }],
   };
 }

@@ -31,7 +31,7 @@
  */
 import type { GniExtension } from '../../shared/gni/extension.ts';
 import {
-  IPV6_EXTENSION, clusterIpv6, clusterIpv6Extension, configurationIpv6, groupIpv6Extension, groupIpv6Rules, instanceIpv6, ruleDocumentPlace,
+  IPV6_EXTENSION, clusterIpv6, clusterIpv6Extension, configurationIpv6, formatRuleString, groupIpv6Extension, groupIpv6Rules, instanceIpv6, ruleDocumentPlace,
 } from '../../shared/gni/ipv6.ts';
 import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../shared/gni/model.ts';
 import type { NetdConfig } from '../config.ts';
@@ -89,7 +89,7 @@ export interface Refusal {
   readonly code: SanitizeCode;
   /**
    * What was left out: `instance i-…`, `instance i-… ipv6`, `group sg-…`,
-   * `group sg-… rule 2`, `group sg-… ipv6 rule 0`, `cluster c ipv6`,
+   * `group sg-… rule 2`, `group sg-… ipv6 rule "-P 6 -p 22-22 -s ::/0"` (by its text), `cluster c ipv6`,
    * `cluster c dns-server x`, `enabledCLCIp`, `clc-address`.
    */
   readonly subject: string;
@@ -227,11 +227,13 @@ function sanitizeGroup(g: GniSecurityGroup, out: Refusal[]): GniSecurityGroup {
     out.push({ code: 'IPV6_RULE_UNREADABLE', subject: `group ${g.name} ipv6 rule ${JSON.stringify(text.slice(0, 80))}`, message: 'does not parse as a rule string' });
   });
   const good: GniRule[] = [];
-  v6.rules.forEach((r, i) => {
+  v6.rules.forEach((r) => {
     const bad = checkRule(r);
-    if (bad !== undefined) { out.push({ code: bad.code, subject: `group ${g.name} ipv6 rule ${i}`, message: bad.message }); return; }
+    // Named by its text: unreadable strings have no place in the parsed list, so an index would be ambiguous.
+    const subject = `group ${g.name} ipv6 rule ${JSON.stringify(formatRuleString(r))}`;
+    if (bad !== undefined) { out.push({ code: bad.code, subject, message: bad.message }); return; }
     if (ruleDocumentPlace(r) !== 'ipv6') {
-      out.push({ code: 'RULE_MISPLACED', subject: `group ${g.name} ipv6 rule ${i}`, message: 'an IPv4 or both-family rule in the ipv6 extension, which holds IPv6-only rules' });
+      out.push({ code: 'RULE_MISPLACED', subject, message: 'an IPv4 or both-family rule in the ipv6 extension, which holds IPv6-only rules' });
       return;
     }
     good.push(r);

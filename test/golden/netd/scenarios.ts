@@ -9,6 +9,7 @@ import { parseGni } from '../../../src/shared/gni/codec.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { render } from '../../../src/netd/render/render.ts';
+import { renderUntrusted } from '../../../src/netd/render/sanitize.ts';
 import type { DesiredState, HostFacts, NetfilterTable, SupervisedProcess } from '../../../src/netd/render/types.ts';
 import { ebtablesRestoreText } from '../../../src/netd/netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../../../src/netd/netfilter/ipset.ts';
@@ -24,6 +25,8 @@ export interface Scenario {
   readonly node: string;
   readonly configText: string;
   readonly host: HostFacts;
+  /** node.json `"untrusted": true`: rendered as a sync does, through sanitize (renderUntrusted), refusals in the warnings. */
+  readonly untrusted: boolean;
 }
 
 export function loadScenario(name: string): Scenario {
@@ -36,9 +39,9 @@ export function loadScenario(name: string): Scenario {
   } else {
     doc = JSON.parse(readFileSync(join(dir, 'gni.json'), 'utf8')) as GniDocument;
   }
-  const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { node: string; config: Record<string, string>; host?: HostFacts };
+  const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { node: string; config: Record<string, string>; host?: HostFacts; untrusted?: boolean };
   const configText = Object.entries(node.config).map(([k, v]) => `${k}="${v}"`).join('\n');
-  return { name, dir, doc, node: node.node, configText, host: node.host ?? {} };
+  return { name, dir, doc, node: node.node, configText, host: node.host ?? {}, untrusted: node.untrusted === true };
 }
 
 export function scenarioNames(): string[] {
@@ -118,6 +121,9 @@ export function goldenFiles(state: DesiredState): Record<string, string> {
 export function renderScenario(s: Scenario) {
   const config = parseNetdConfig(s.configText);
   assert.ok(config.ok, `${s.name}: config: ${JSON.stringify(config.diagnostics)}`);
-  return { config: config.value, result: render(s.doc, { node: s.node }, config.value, s.host) };
+  const result = s.untrusted
+    ? renderUntrusted(s.doc, { node: s.node }, config.value, s.host, { hostAddresses: s.host.bridgeAddresses ?? [] })
+    : render(s.doc, { node: s.node }, config.value, s.host);
+  return { config: config.value, result };
 }
 
