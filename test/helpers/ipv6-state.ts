@@ -17,7 +17,13 @@ import type { DesiredState, IpRule, NetfilterTable } from '../../src/netd/render
 import { ACCEPT, DROP, bridgeRule, ipRule, jump } from '../../src/netd/netfilter/rule.ts';
 
 export const PREFIX6 = '2001:db8:10::/64';
+/**
+ * The instance's address as a renderer might spell it: `::` for the single
+ * zero group, which the kernel lists as `2001:db8:10:0:d20d:ff:fe00:b`
+ * (INSTANCE6_KERNEL); the writers and the planner must still converge.
+ */
 export const INSTANCE6 = '2001:db8:10::d20d:ff:fe00:b';
+export const INSTANCE6_KERNEL = '2001:db8:10:0:d20d:ff:fe00:b';
 export const BRIDGE = 'br0';
 
 const EMPTY = (): NetfilterTable<IpRule> => ({ chains: [], hooks: [] });
@@ -104,6 +110,7 @@ export function dualStackState(opts: { group?: readonly IpRule[]; routes?: reado
           bridgeRule([{ kind: 'ethertype', type: 'IPv6' }, { kind: 'iface', dir: 'out', name: 'vn_+', negate: true }, { kind: 'ip6-proto', proto: 'icmp' }, { kind: 'ip6-icmp', type: 134 }], DROP, 'RAs stay on the instance ports'),
           bridgeRule([{ kind: 'ethertype', type: 'IPv6' }, { kind: 'iface', dir: 'out', name: 'vn_+', negate: true }, { kind: 'ip6-proto', proto: 'icmp' }, { kind: 'ip6-icmp', type: 137 }], DROP, 'redirects too'),
           bridgeRule([{ kind: 'ethertype', type: 'IPv6' }, { kind: 'ip6-addr', dir: 'src', address: '::/128' }, { kind: 'ip6-proto', proto: 'udp' }, { kind: 'ip6-port', dir: 'dst', port: 547 }], { kind: 'return' }, 'dhcpv6 solicit'),
+          bridgeRule([{ kind: 'ethertype', type: 'IPv6' }, { kind: 'ip6-addr', dir: 'dst', address: `${INSTANCE6}/128` }], { kind: 'return' }, 'to the instance'),
         ] }],
         hooks: [{ family: 'bridge', builtin: 'OUTPUT', matches: [], target: 'EN-EB-OUT', comment: 'ra guard' }],
       },

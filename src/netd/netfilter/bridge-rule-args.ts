@@ -10,14 +10,15 @@
  *
  * IPv6 spelling, as ebtables-save prints it (verified on the nft backend,
  * ebtables 1.8.9): `--ip6-proto` by name (`tcp`, `udp`, `ipv6-icmp`); an
- * `--ip6-src/dst` /128 bare (`::`, `fe80::1`), any other prefix with its
- * length (`::/0`, `2001:db8::/64`); `--ip6-icmp-type` by its xtables name
+ * `--ip6-src/dst` in RFC 5952 text, a /128 bare (`::`, `fe80::1`), any other
+ * prefix with its length and host bits cleared (`::/0`, `2001:db8::/64`); `--ip6-icmp-type` by its xtables name
  * where one exists for exactly that type and code range (`router-advertisement`,
  * `redirect`, `no-route` for 1/0), else `t/c` for one code and `t/0:255` for a
  * whole type. An interface negation follows the option: `-o ! vn_+`.
  */
 import { assertNever } from '../../shared/errors.ts';
 import { familyMismatch } from './rule.ts';
+import { ipv6Bare128 } from './ipv6-text.ts';
 import type { BridgeMatch, BridgeRule, BridgeTarget } from './rule.ts';
 
 const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
@@ -29,10 +30,10 @@ function ipv4(text: string, what: string): string {
   return text;
 }
 
-/** An IPv6 address or CIDR as ebtables-save prints it: a /128 bare. */
+/** An IPv6 address or CIDR as ebtables-save prints it: RFC 5952, host bits cleared, a /128 bare (ipv6-text.ts). */
 function ipv6(text: string, what: string): string {
   if (!text.includes(':')) throw familyMismatch(`an ebtables ${what} match is IPv6 only, not ${text}`);
-  return text.endsWith('/128') ? text.slice(0, -4) : text;
+  return ipv6Bare128(text, `ebtables ${what}`);
 }
 
 /**

@@ -8,7 +8,8 @@
  *
  * One writer for both families; what differs is spelled here: ICMP is `-p icmp
  * -m icmp --icmp-type` for ipv4 and `-p ipv6-icmp -m icmp6 --icmpv6-type` for
- * ipv6, a DNAT port is `a.b.c.d:p` or `[v6]:p`. An address of the other
+ * ipv6, a DNAT port is `a.b.c.d:p` or `[v6]:p`; IPv6 addresses are written
+ * the way ip6tables-save prints them (ipv6-text.ts). An address of the other
  * family is refused (RULE_FAMILY_MISMATCH) rather than written into a rule the
  * kernel would reject or misread.
  *
@@ -18,6 +19,7 @@
 import { assertNever } from '../../shared/errors.ts';
 import { parseIpv6 } from '../../shared/ip.ts';
 import { familyMismatch } from './rule.ts';
+import { canonicalIpv6, ipv6WithPrefix } from './ipv6-text.ts';
 import type { IpFamily, IpMatch, IpProtocol, IpRule, IpTarget, PortRange } from './rule.ts';
 
 /** Refuses an address of the other family (IPv6 text always has a colon, IPv4 never). */
@@ -26,6 +28,21 @@ function address(family: IpFamily, text: string, what: string): string {
     throw familyMismatch(`an ${family} rule cannot hold the ${family === 'ipv6' ? 'IPv4' : 'IPv6'} ${what} ${text}`);
   }
   return text;
+}
+
+/**
+ * `-s`/`-d`: IPv4 as given; IPv6 as ip6tables-save prints it (RFC 5952, host
+ * bits cleared, the length always written: `2001:db8:10:0:d20d:ff:fe00:b/128`).
+ */
+function cidrWord(family: IpFamily, text: string, what: string): string {
+  const a = address(family, text, what);
+  return family === 'ipv6' ? ipv6WithPrefix(a, what) : a;
+}
+
+/** A bare address (DNAT/SNAT, conntrack): IPv6 in RFC 5952 text. */
+function addressWord(family: IpFamily, text: string, what: string): string {
+  const a = address(family, text, what);
+  return family === 'ipv6' ? canonicalIpv6(a, what).address : a;
 }
 
 /**
@@ -89,7 +106,7 @@ function pushExtension(out: string[], family: IpFamily, m: Exclude<IpMatch, { ki
     case 'ctorigdst':
       out.push('-m', 'conntrack');
       pushNot(out, m.negate);
-      out.push('--ctorigdst', address(family, m.address, 'conntrack original destination'));
+      out.push('--ctorigdst', addressWord(family, m.address, 'conntrack original destination'));
       return;
     case 'physdev': out.push('-m', 'physdev', m.dir === 'in' ? '--physdev-in' : '--physdev-out', m.name); return;
     case 'mark':
@@ -109,7 +126,7 @@ function pushHeader(out: string[], family: IpFamily, m: HeaderMatch | undefined)
   switch (m.kind) {
     case 'addr':
       pushNot(out, m.negate);
-      out.push(m.dir === 'src' ? '-s' : '-d', address(family, m.cidr, m.dir === 'src' ? 'source' : 'destination'));
+      out.push(m.dir === 'src' ? '-s' : '-d', cidrWord(family, m.cidr, m.dir === 'src' ? 'source' : 'destination'));
       return;
     case 'iface':
       pushNot(out, m.negate);
@@ -160,12 +177,12 @@ function pushTarget(out: string[], family: IpFamily, t: IpTarget): void {
     case 'return': out.push('-j', 'RETURN'); return;
     case 'jump': out.push('-j', t.chain); return;
     case 'dnat': {
-      const a = address(family, t.address, 'DNAT address');
+      const a = addressWord(family, t.address, 'DNAT address');
       const to = t.port === undefined ? a : family === 'ipv4' ? `${a}:${t.port}` : `[${a}]:${t.port}`;
       out.push('-j', 'DNAT', '--to-destination', to);
       return;
     }
-    case 'snat': out.push('-j', 'SNAT', '--to-source', address(family, t.address, 'SNAT address')); return;
+    case 'snat': out.push('-j', 'SNAT', '--to-source', addressWord(family, t.address, 'SNAT address')); return;
     case 'set-mark': out.push('-j', 'MARK', '--set-xmark', `${t.mark}/${t.mask}`); return;
     case 'masquerade': out.push('-j', 'MASQUERADE'); return;
     default: assertNever(t, 'ip target');

@@ -31,6 +31,7 @@ import { planNodeNetwork } from './layout.ts';
 import { planProcesses } from './processes.ts';
 import { formatCidr6, parseCidr6, parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 import { ipsetFamily } from '../netfilter/ipset.ts';
+import { canonicalIpv6Member } from '../netfilter/ipv6-text.ts';
 
 export interface PlanOptions {
   /** Rewrite every desired chain (start, after a failure, periodic resync). */
@@ -131,10 +132,15 @@ export const EBTABLES_BUILTINS: Readonly<Record<NetfilterTableName, ReadonlySet<
   nat: new Set(['PREROUTING', 'OUTPUT', 'POSTROUTING']),
 };
 
-/** `a.b.c.d/32` and `a.b.c.d` are the same ipset member, as are `v6/128` and `v6`. */
+/**
+ * `a.b.c.d/32` and `a.b.c.d` are the same ipset member; an IPv6 member is
+ * compared in the kernel's spelling (RFC 5952, host bits cleared, /128 bare),
+ * so a renderer's `2001:db8:10::d20d:ff:fe00:b` and the listed
+ * `2001:db8:10:0:d20d:ff:fe00:b` are the same member.
+ */
 function canonicalMember(m: string): string {
-  if (m.endsWith('/32') && !m.includes(':')) return m.slice(0, -3);
-  return m.endsWith('/128') ? m.slice(0, -4) : m;
+  if (!m.includes(':')) return m.endsWith('/32') ? m.slice(0, -3) : m;
+  return canonicalIpv6Member(m) ?? m;
 }
 
 function planSets(desired: readonly IpSet[], observed: ObservedState, isOurs: (n: string) => boolean, notes: string[]) {

@@ -49,7 +49,7 @@ test('dual stack: ip6tables filter and nat, inet6 sets, ebtables filter and the 
   assert.deepEqual(await chainsOf(host, 'nat'), ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'EN-PRE']);
   const sets = parseIpsetSave(await host.ipsetSave());
   assert.deepEqual(sets.get('EN-sg-a-6')?.options.slice(0, 2), ['family', 'inet6']);
-  assert.deepEqual(sets.get('EN-sg-a-6')?.members, [INSTANCE6, '2001:db8:99::/48']);
+  assert.deepEqual(sets.get('EN-sg-a-6')?.members, [INSTANCE6, '2001:db8:99::/48'], 'the fake lists members as written; the planner compares them canonically');
   assert.deepEqual(await host.routes6(EDGENET_ROUTE_PROTOCOL), [{ dst: PREFIX6, dev: BRIDGE }]);
   const filter6 = host.ip6tables.filter;
   assert.match(filter6.get('FORWARD')!.rules[0]!.join(' '), /-j EN-FWD$/);

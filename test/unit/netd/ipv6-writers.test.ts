@@ -54,6 +54,18 @@ test('ip6tables: nd-target as u32, icmp as ipv6-icmp/icmp6; the written words eq
   assert.notDeepEqual(parseIptablesSave(IP6TABLES_SAVE).get('filter')!.chains.get('T')!.rules, rules.map(savedForm));
 });
 
+test('IPv6 addresses are written as the kernel prints them: RFC 5952, host bits cleared, -s/-d with the length', () => {
+  const r = ipRule('ipv6', {
+    matches: [{ kind: 'addr', dir: 'src', cidr: '2001:DB8::1/64' }, { kind: 'addr', dir: 'dst', cidr: '2001:db8:10::d20d:ff:fe00:b' }],
+    target: { kind: 'dnat', address: 'FD00:172:31:0::2', port: 8773 },
+    comment: '',
+  });
+  assert.equal(ruleArgs(r).join(' '), '-s 2001:db8::/64 -d 2001:db8:10:0:d20d:ff:fe00:b/128 -j DNAT --to-destination [fd00:172:31::2]:8773');
+  const b = bridgeRule([{ kind: 'ethertype', type: 'IPv6' }, { kind: 'ip6-addr', dir: 'src', address: '2001:db8:10::d20d:ff:fe00:b/128' }, { kind: 'ip6-addr', dir: 'dst', address: '2001:db8::1/32' }], DROP, '');
+  assert.equal(ruleArgs(b).join(' '), '-p IPv6 --ip6-src 2001:db8:10:0:d20d:ff:fe00:b --ip6-dst 2001:db8::/32 -j DROP');
+  assert.throws(() => ruleArgs(ipRule('ipv6', { matches: [{ kind: 'addr', dir: 'src', cidr: '2001:db8::/129' }], target: DROP, comment: '' })), { code: 'RULE_FAMILY_MISMATCH' });
+});
+
 test('nd-target is ipv6 only and needs an IPv6 address', () => {
   assert.throws(() => ruleArgs(ipRule('ipv4', { matches: [{ kind: 'nd-target', address: 'fe80::1' }], target: DROP, comment: '' })), { code: 'RULE_FAMILY_MISMATCH' });
   assert.throws(() => ruleArgs(ipRule('ipv6', { matches: [{ kind: 'nd-target', address: '10.0.0.1' }], target: DROP, comment: '' })), { code: 'RULE_FAMILY_MISMATCH' });
