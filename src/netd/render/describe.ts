@@ -5,7 +5,7 @@
  */
 import { ebtablesRestoreText, ebtablesRuleLine } from '../netfilter/ebtables.ts';
 import { ipsetRestoreText } from '../netfilter/ipset.ts';
-import { iptablesRestoreText, iptablesRuleLine } from '../netfilter/iptables.ts';
+import { ip6tablesRestoreText, iptablesRestoreText, iptablesRuleLine } from '../netfilter/iptables.ts';
 import { hookRule } from '../netfilter/rule.ts';
 import type { DesiredState, NetfilterTable } from './types.ts';
 
@@ -25,7 +25,7 @@ export function describeState(state: DesiredState): string {
   for (const s of state.sysctls) out.push(`${s.key} = ${s.value}`);
   section(`instances (${state.instances.length})`);
   for (const i of state.instances) {
-    out.push(`${i.id}  ${i.interface}  ${i.mac}  ${i.privateIp}${i.publicIp ? ` → ${i.publicIp}` : ''}  [${i.securityGroups.join(' ')}]`);
+    out.push(`${i.id}  ${i.interface}  ${i.mac}  ${i.privateIp}${i.ipv6 ? `  ${i.ipv6}` : ''}${i.publicIp ? ` → ${i.publicIp}` : ''}  [${i.securityGroups.join(' ')}]`);
   }
   section(`public addresses on ${state.publicAddresses.interface || '(VNET_PUBINTERFACE unset)'}`);
   out.push(...(state.publicAddresses.addresses.length > 0 ? state.publicAddresses.addresses : ['(none)']));
@@ -36,6 +36,17 @@ export function describeState(state: DesiredState): string {
   out.push(...hooks(state.iptables.filter, false), iptablesRestoreText('filter', state.iptables.filter).trimEnd());
   section('iptables nat (iptables-restore --noflush)');
   out.push(...hooks(state.iptables.nat, false), iptablesRestoreText('nat', state.iptables.nat).trimEnd());
+  // IPv6 (dual-stack clusters only: an IPv4-only state prints exactly what it printed before).
+  for (const table of ['filter', 'nat'] as const) {
+    const t = state.ip6tables[table];
+    if (t.chains.length === 0 && t.hooks.length === 0) continue;
+    section(`ip6tables ${table} (ip6tables-restore --noflush)`);
+    out.push(...hooks(t, false), ip6tablesRestoreText(table, t).trimEnd());
+  }
+  if (state.bridgeRoutes.length > 0) {
+    section(`IPv6 routes on ${state.bridge.name} (ip -6 route replace … proto 77)`);
+    out.push(...state.bridgeRoutes);
+  }
   section('ebtables nat (ebtables-restore --noflush)');
   out.push(...hooks(state.ebtables.nat, true), ebtablesRestoreText('nat', state.ebtables.nat).trimEnd());
   if (state.ebtables.filter.chains.length > 0) {
