@@ -44,7 +44,7 @@ export function describeState(state: DesiredState): string {
     out.push(...hooks(t, false), ip6tablesRestoreText(table, t).trimEnd());
   }
   if (state.bridgeRoutes.length > 0) {
-    section(`IPv6 routes on ${state.bridge.name} (ip -6 route replace … proto 77)`);
+    section(`IPv6 routes on ${state.bridge.name} (ip -6 route replace … dev ${state.bridge.name} proto <netd's>)`);
     out.push(...state.bridgeRoutes);
   }
   section('ebtables nat (ebtables-restore --noflush)');
