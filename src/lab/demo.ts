@@ -11,6 +11,14 @@
  *   → web1↔web2 anything (same group), web→db 5432 (source group), db→web 80
  *     (CIDR), db→web 22 blocked, anyone→db 80 blocked, the client reaches web1's
  *     public address on 80 only, ping reaches db from any instance, not web.
+ * Dual stack (the default; `--ipv4-only` for the IPv4 lab): web also admits
+ * tcp 80 from ::/0 and db icmpv6 echo from the cluster's /64, every instance
+ * gets its global IPv6 address by SLAAC, and every matrix row has an IPv4
+ * and an IPv6 verdict side by side (IPv6 probes go to the instances' global
+ * addresses; the client reaches any instance's global address a rule
+ * admits, there is no NAT); the demo also fetches web1 over IPv6 from the
+ * client and web1's metadata `ipv6` over IPv6 ([fd00:ec2::254]). When an
+ * instance has no IPv6 address, its IPv6 cells say why instead of a verdict.
  * Every matrix row prints the expectation computed from the groups
  * (matrix.ts), what a real probe saw, and why. Then the demo waits for Ctrl-C
  * (or `exitAfterMs`) and tears everything down. Exit code 1 when a probe
@@ -27,12 +35,15 @@ import { labVmAdd, labTopology } from './vm.ts';
 import { expectVerdict, serviceLabel, type MatrixGroup, type Service } from './matrix.ts';
 import { httpGet, mapLimit, probeExpecting, startServices, waitForServices } from './probe.ts';
 import type { LabState } from './state.ts';
+import { IPV6_METADATA_ADDRESS } from '../shared/gni/ipv6.ts';
 
 export interface DemoOptions {
   readonly name: string;
   readonly dir?: string;
   /** Tear down after this long instead of waiting for the signal. */
   readonly exitAfterMs?: number;
+  /** The IPv4-only lab and matrix. */
+  readonly ipv4Only?: boolean;
 }
 
 export interface DemoDeps extends LabDeps {
@@ -49,6 +60,10 @@ interface DemoVm {
   readonly node: number;
   readonly group: string;
   view?: InstanceView;
+  /** Its global IPv6 address once SLAAC configured it (dual-stack labs). */
+  ipv6?: string;
+  /** Why it has none (dual-stack labs). */
+  ipv6Error?: string;
 }
 
 const TCP_PORTS = [22, 80, 5432] as const;
@@ -59,7 +74,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps): Promise<num
   let state: LabState | undefined;
   let code = 0;
   try {
-    state = await labUp({ name: options.name, ...(options.dir ? { dir: options.dir } : {}) }, deps);
+    state = await labUp({ name: options.name, ...(options.dir ? { dir: options.dir } : {}), ipv4Only: options.ipv4Only === true }, deps);
     code = await scenario(state, deps);
     out(`\nThe lab stays up${options.exitAfterMs !== undefined ? ` for ${Math.round(options.exitAfterMs / 1000)} s` : ' until Ctrl-C'}. Meanwhile, from another shell:
   eval "$(edgenet lab env --name ${state.plan.name})"; edgenet status
@@ -107,8 +122,16 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   await api.request('POST', '/v1/groups/db/authorize', { protocol: 'tcp', port: '5432', sourceGroup: 'web' });
   say('group authorize db -P icmp -t -1:-1 -s 10.111.0.0/16');
   await api.request('POST', '/v1/groups/db/authorize', { protocol: 'icmp', icmp: '-1:-1', cidr: '10.111.0.0/16' });
+  const v6 = plan.ipv6;
+  if (v6) {
+    // The IPv6 counterparts: the web port from anywhere, echo from the cluster's own /64.
+    say('group authorize web -P tcp -p 80 -s ::/0');
+    await api.request('POST', '/v1/groups/web/authorize', { protocol: 'tcp', port: '80', cidr: '::/0' });
+    say(`group authorize db -P icmpv6 -t 128:-1 -s ${v6.prefix}`);
+    await api.request('POST', '/v1/groups/db/authorize', { protocol: 'icmpv6', icmp: '128:-1', cidr: v6.prefix });
+  }
 
-  out('\n== Instances (each one a network namespace with vn_<id> in its node bridge, address from dhcpd)');
+  out(`\n== Instances (each one a network namespace with vn_<id> in its node bridge, address from dhcpd${v6 ? `, IPv6 by SLAAC in ${v6.prefix}` : ''})`);
   const vms: DemoVm[] = [
     { label: 'web1', node: 0, group: 'web' },
     { label: 'web2', node: 1, group: 'web' },
@@ -122,8 +145,11 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   }
   await Promise.all(
     vms.map(async (vm) => {
-      const r = await labVmAdd(state, api, { id: vm.view!.id, timeoutMs: 90_000 }, deps);
-      out(`$ edgenet lab vm add ${vm.view!.id}   # ${vm.label}: dhcp → ${r.lease.ip}/${r.lease.prefixLength} router ${r.lease.routers.join(',')}`);
+      const r = await labVmAdd(state, api, { id: vm.view!.id, timeoutMs: 90_000, ipv6: 'try' }, deps);
+      if (r.ipv6?.address) vm.ipv6 = r.ipv6.address;
+      else if (r.ipv6) vm.ipv6Error = r.ipv6.error ?? 'no IPv6 address';
+      const slaac = !r.ipv6 ? '' : r.ipv6.address ? `; slaac → ${r.ipv6.address}/${r.ipv6.prefixLength ?? 64} router ${r.ipv6.routers.join(',') || '-'}` : `; NO IPv6 (${vm.ipv6Error})`;
+      out(`$ edgenet lab vm add ${vm.view!.id}   # ${vm.label}: dhcp → ${r.lease.ip}/${r.lease.prefixLength} router ${r.lease.routers.join(',')}${slaac}`);
       startServices(topo.netns, r.instance.ns, { name: `${vm.label} ${vm.view!.id}`, tcpPorts: [...TCP_PORTS] });
       await waitForServices(topo.netns, r.instance.ns, TCP_PORTS);
     }),
@@ -143,16 +169,46 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
 
   const snapshot = await api.request<CloudSnapshot>('GET', '/v1/snapshot');
   const groups: MatrixGroup[] = snapshot.groups.map((g) => ({ id: g.id, name: g.name, rules: g.rules }));
-  const mismatches = await printMatrix({ state, vms, groups, publicIp: address.ip, out, topo });
+  const { mismatches, unavailable } = await printMatrix({ state, vms, groups, publicIp: address.ip, out, topo });
 
   out('\n== From the client (public side) to the public address');
   const reply = await httpGet(topo.netns, topo.clientNs!, `http://${address.ip}/`, 3);
   out(`$ curl http://${address.ip}/   (from ${topo.clientNs}, ${plan.clientIp})\n  ${reply ? `HTTP ${reply.status}: ${reply.body.trim()}` : 'no answer'}`);
   const meta = await httpGet(topo.netns, topo.instanceNs(web1.id), 'http://169.254.169.254/latest/meta-data/instance-id', 3);
   out(`$ curl http://169.254.169.254/latest/meta-data/instance-id   (from web1)\n  ${meta ? meta.body.trim() : 'no answer'}`);
-  const ok = mismatches === 0 && reply?.status === 200 && meta?.body.trim() === web1.id;
-  out(`\n${ok ? 'Every probe matched what the security groups say.' : `${mismatches} probe(s) disagreed with the security groups${reply?.status === 200 ? '' : '; the public address did not answer'}${meta?.body.trim() === web1.id ? '' : '; metadata did not answer'}.`}`);
-  return ok ? 0 : 1;
+  const problems: string[] = [];
+  if (mismatches > 0) problems.push(`${mismatches} probe(s) disagreed with the security groups`);
+  if (reply?.status !== 200) problems.push('the public address did not answer');
+  if (meta?.body.trim() !== web1.id) problems.push('metadata did not answer');
+  if (v6) problems.push(...(await ipv6Extras({ vm: vms[0]!, clientNs: topo.clientNs!, clientIp: v6.clientIp, web1Ns: topo.instanceNs(web1.id), topo, out })));
+  if (unavailable.length > 0) out(`\nIPv6 was not available for ${unavailable.join('; ')}: those IPv6 cells show why instead of a verdict.`);
+  out(`\n${problems.length === 0 ? 'Every probe matched what the security groups say.' : `${problems.join('; ')}.`}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+/**
+ * The client fetches web1 over IPv6 (its global address: public IPv6 has no
+ * NAT, the ::/0 rule admits port 80), and web1 reads its own `ipv6` from the
+ * metadata service over IPv6. Returns the problems (none when web1 has no
+ * IPv6 address at all: the matrix already says why).
+ */
+async function ipv6Extras(o: { vm: DemoVm; clientNs: string; clientIp: string; web1Ns: string; topo: ReturnType<typeof labTopology>; out: (t: string) => void }): Promise<string[]> {
+  const { vm, out, topo } = o;
+  out('\n== IPv6: from the client to web1\'s global address, and metadata over IPv6');
+  if (!vm.ipv6) {
+    out(`  skipped: web1 has no IPv6 address (${vm.ipv6Error ?? 'unknown'})`);
+    return [];
+  }
+  const problems: string[] = [];
+  const url = `http://[${vm.ipv6}]/`;
+  const reply = await httpGet(topo.netns, o.clientNs, url, 3);
+  out(`$ curl -g '${url}'   (from ${o.clientNs}, ${o.clientIp})\n  ${reply ? `HTTP ${reply.status}: ${reply.body.trim()}` : 'no answer'}`);
+  if (reply?.status !== 200) problems.push("the client did not reach web1's global IPv6 address");
+  const metaUrl = `http://[${IPV6_METADATA_ADDRESS}]/latest/meta-data/ipv6`;
+  const meta = await httpGet(topo.netns, o.web1Ns, metaUrl, 3);
+  out(`$ curl -g '${metaUrl}'   (from web1)\n  ${meta ? (meta.status === 200 ? meta.body.trim() : `HTTP ${meta.status}: ${meta.body.trim()}`) : 'no answer'}`);
+  if (meta?.status !== 200 || meta.body.trim() !== vm.ipv6) problems.push(`metadata over IPv6 did not answer web1's address ${vm.ipv6}`);
+  return problems;
 }
 
 async function printStatus(state: LabState, api: ApiClient, deps: Pick<DemoDeps, 'out' | 'edgenet'>): Promise<void> {
@@ -167,6 +223,32 @@ async function printStatus(state: LabState, api: ApiClient, deps: Pick<DemoDeps,
   for (const c of s.clusters) for (const n of c.nodes) out(`  ${c.name} ${n.name}: applied ${n.appliedSequence ?? '-'} ${n.converged ? 'converged' : `lag ${n.lagSequences}`}`);
 }
 
+type Family = 'ipv4' | 'ipv6';
+
+/** One family's half of a matrix row: what to probe, the source the destination sees, or why there is nothing to probe. */
+type Leg = { readonly ip: string; readonly seenIp: string } | { readonly none: string };
+
+interface MatrixRow {
+  readonly from: string;
+  readonly fromNs: string;
+  readonly fromGroups: string[];
+  readonly to: string;
+  readonly toGroups: string[];
+  readonly service: Service;
+  readonly legs: Readonly<Record<Family, Leg>>;
+}
+
+interface Cell {
+  readonly expected?: 'allowed' | 'blocked';
+  readonly seen?: 'allowed' | 'blocked';
+  readonly reason: string;
+}
+
+/**
+ * The matrix: every ordered pair of instances and the client → each
+ * instance, on every service, with an IPv4 and (dual-stack) an IPv6 verdict
+ * per row. Returns the probes that disagreed and the instances without IPv6.
+ */
 async function printMatrix(o: {
   state: LabState;
   vms: readonly DemoVm[];
@@ -174,44 +256,81 @@ async function printMatrix(o: {
   publicIp: string;
   out: (t: string) => void;
   topo: ReturnType<typeof labTopology>;
-}): Promise<number> {
+}): Promise<{ mismatches: number; unavailable: string[] }> {
   const { vms, groups, out, topo } = o;
+  const plan = o.state.plan;
+  const dual = plan.ipv6 !== undefined;
+  const families: Family[] = dual ? ['ipv4', 'ipv6'] : ['ipv4'];
   const groupId = (name: string) => groups.find((g) => g.name === name)?.id ?? name;
-  type Row = { from: string; fromNs: string; fromGroups: string[]; seenIp: string; to: string; toIp: string; toGroups: string[]; service: Service };
-  const rows: Row[] = [];
+  const v6Leg = (src: { ip?: string; label: string; error?: string }, dst: DemoVm): Leg => {
+    if (!dst.ipv6) return { none: `${dst.label} has no IPv6 address: ${dst.ipv6Error ?? 'unknown'}` };
+    if (!src.ip) return { none: `${src.label} has no IPv6 address: ${src.error ?? 'unknown'}` };
+    return { ip: dst.ipv6, seenIp: src.ip };
+  };
+  const rows: MatrixRow[] = [];
   for (const src of vms) {
     for (const dst of vms) {
       if (src === dst) continue;
       for (const service of SERVICES) {
         rows.push({
-          from: src.label, fromNs: topo.instanceNs(src.view!.id), fromGroups: [groupId(src.group)], seenIp: src.view!.privateIp,
-          to: `${dst.label} ${dst.view!.privateIp}`, toIp: dst.view!.privateIp, toGroups: [groupId(dst.group)], service,
+          from: src.label, fromNs: topo.instanceNs(src.view!.id), fromGroups: [groupId(src.group)],
+          to: dst.label, toGroups: [groupId(dst.group)], service,
+          legs: {
+            ipv4: { ip: dst.view!.privateIp, seenIp: src.view!.privateIp },
+            ipv6: v6Leg({ label: src.label, ...(src.ipv6 ? { ip: src.ipv6 } : {}), ...(src.ipv6Error ? { error: src.ipv6Error } : {}) }, dst),
+          },
         });
       }
     }
   }
-  const web1 = vms[0]!;
-  for (const service of SERVICES) {
-    rows.push({
-      from: 'client', fromNs: topo.clientNs!, fromGroups: [], seenIp: o.state.plan.clientIp,
-      to: `web1 ${o.publicIp} (public)`, toIp: o.publicIp, toGroups: [groupId(web1.group)], service,
-    });
+  // The client: IPv4 reaches only web1's public address (the others have none: private addresses
+  // are not routed from outside); IPv6 reaches every instance's global address (no NAT).
+  for (const dst of dual ? vms : vms.slice(0, 1)) {
+    for (const service of SERVICES) {
+      rows.push({
+        from: 'client', fromNs: topo.clientNs!, fromGroups: [],
+        to: dst === vms[0] ? `${dst.label} (public)` : dst.label, toGroups: [groupId(dst.group)], service,
+        legs: {
+          ipv4: dst === vms[0] ? { ip: o.publicIp, seenIp: plan.clientIp } : { none: 'no public address' },
+          ipv6: v6Leg({ label: 'client', ...(plan.ipv6 ? { ip: plan.ipv6.clientIp } : {}) }, dst),
+        },
+      });
+    }
   }
   // A few probes at a time: dozens of concurrent 1 s probes on a busy machine would time out for load, not rules.
-  const results = await mapLimit(rows, 6, async (row) => {
-      const verdict = expectVerdict({ groups, src: { name: row.from, groups: row.fromGroups }, dst: { name: row.to, groups: row.toGroups }, seenSourceIp: row.seenIp, service: row.service });
-      const seen = await probeExpecting(topo.netns, { from: row.fromNs, ip: row.toIp, service: row.service }, verdict.allow ? 'allowed' : 'blocked');
-      return { row, verdict, seen };
-  });
-  out('\n== Connectivity matrix (expected from the groups, observed with real packets)');
-  const w = { from: 7, to: 30, svc: 9, exp: 9, obs: 9 };
-  out(`${'FROM'.padEnd(w.from)} ${'TO'.padEnd(w.to)} ${'SERVICE'.padEnd(w.svc)} ${'EXPECTED'.padEnd(w.exp)} ${'OBSERVED'.padEnd(w.obs)} WHY`);
-  let mismatches = 0;
-  for (const { row, verdict, seen } of results) {
+  const jobs = rows.flatMap((row) => families.map((family) => ({ row, family })));
+  const cells = await mapLimit(jobs, 8, async ({ row, family }): Promise<Cell> => {
+    const leg = row.legs[family];
+    if ('none' in leg) return { reason: leg.none };
+    const verdict = expectVerdict({ groups, src: { name: row.from, groups: row.fromGroups }, dst: { name: row.to, groups: row.toGroups }, seenSourceIp: leg.seenIp, service: row.service });
     const expected = verdict.allow ? 'allowed' : 'blocked';
-    const match = expected === seen;
-    if (!match) mismatches++;
-    out(`${row.from.padEnd(w.from)} ${row.to.padEnd(w.to)} ${serviceLabel(row.service).padEnd(w.svc)} ${expected.padEnd(w.exp)} ${(match ? seen : `${seen}(!)`).padEnd(w.obs)} ${verdict.reason}`);
+    const seen = await probeExpecting(topo.netns, { from: row.fromNs, ip: leg.ip, service: row.service }, expected);
+    return { expected, seen, reason: verdict.reason };
+  });
+
+  out(`\n== Connectivity matrix (expected from the groups, observed with real packets${dual ? '; IPv4 and IPv6 side by side' : ''})`);
+  if (dual) {
+    out('  addresses: ' + vms.map((v) => `${v.label} ${v.view!.privateIp} ${v.ipv6 ?? '(no IPv6)'}`).join(' · ') + ` · client ${plan.clientIp} ${plan.ipv6!.clientIp} · web1 public ${o.publicIp}`);
   }
-  return mismatches;
+  const w = { from: 7, to: 18, svc: 9, cell: 18 };
+  const head = families.map((f) => `${f === 'ipv4' ? 'IPv4' : 'IPv6'} EXP/OBS`.padEnd(w.cell)).join(' ');
+  out(`${'FROM'.padEnd(w.from)} ${'TO'.padEnd(w.to)} ${'SERVICE'.padEnd(w.svc)} ${head} WHY`);
+  let mismatches = 0;
+  const unavailable = new Set<string>();
+  rows.forEach((row, i) => {
+    const rowCells = families.map((_, k) => cells[i * families.length + k]!);
+    const text = rowCells.map((c) => {
+      if (!c.expected) return 'n/a'.padEnd(w.cell);
+      const match = c.expected === c.seen;
+      if (!match) mismatches++;
+      return `${c.expected}/${match ? c.seen : `${c.seen}(!)`}`.padEnd(w.cell);
+    });
+    rowCells.forEach((c, k) => {
+      if (!c.expected && families[k] === 'ipv6') for (const v of vms) if (!v.ipv6 && c.reason.startsWith(`${v.label} `)) unavailable.add(`${v.label} (${v.ipv6Error ?? 'unknown'})`);
+    });
+    const reasons = rowCells.map((c) => c.reason);
+    const why = reasons.every((r) => r === reasons[0]) ? reasons[0]! : reasons.map((r, k) => `${families[k] === 'ipv4' ? 'v4' : 'v6'}: ${r}`).join(' | ');
+    out(`${row.from.padEnd(w.from)} ${row.to.padEnd(w.to)} ${serviceLabel(row.service).padEnd(w.svc)} ${text.join(' ')} ${why}`);
+  });
+  return { mismatches, unavailable: [...unavailable] };
 }

@@ -7,7 +7,9 @@
  * other given port (writes "<name>\n" and closes). `probe` tries one
  * connection (nc -z) or one echo request (ping) from a namespace with a short
  * deadline: "allowed" means the destination answered, "blocked" that nothing
- * came back in time (netd drops, it does not reject).
+ * came back in time (netd drops, it does not reject). An IPv6 target (an
+ * address with ':') is probed with `ping -6` / `nc -6` (ICMPv6 echo, TCP or
+ * UDP over IPv6); the servers listen on both families (Node's `::` socket).
  */
 import type { Process } from '../shared/exec.ts';
 import type { Netns } from './netns.ts';
@@ -68,12 +70,13 @@ export interface ProbeTarget {
 /** One attempt from `from` to `ip`; bounded by `timeoutSeconds` (default 1). */
 async function probe(netns: Netns, target: ProbeTarget, timeoutSeconds = 1): Promise<ProbeResult> {
   const { from: fromNs, ip, service } = target;
+  const family = ip.includes(':') ? '-6' : '-4';
   const argv =
     service.proto === 'icmp'
-      ? ['ping', '-n', '-q', '-c', '1', '-W', String(timeoutSeconds), ip]
+      ? ['ping', family, '-n', '-q', '-c', '1', '-W', String(timeoutSeconds), ip]
       : service.proto === 'tcp'
-        ? ['nc', '-z', '-n', '-w', String(timeoutSeconds), ip, String(service.port)]
-        : ['nc', '-z', '-u', '-n', '-w', String(timeoutSeconds), ip, String(service.port)];
+        ? ['nc', family, '-z', '-n', '-w', String(timeoutSeconds), ip, String(service.port)]
+        : ['nc', family, '-z', '-u', '-n', '-w', String(timeoutSeconds), ip, String(service.port)];
   const r = await netns.execIn(fromNs, argv, { okExitCodes: [0, 1, 2], timeoutMs: (timeoutSeconds + 5) * 1000 });
   return r.exitCode === 0 ? 'allowed' : 'blocked';
 }
@@ -94,9 +97,9 @@ export async function probeExpecting(netns: Netns, target: ProbeTarget, expected
   return last;
 }
 
-/** An HTTP GET from inside a namespace (curl), body or undefined when nothing answered. */
+/** An HTTP GET from inside a namespace (curl; `-g` so `http://[2001:db8::1]/` is an address, not a glob), body or undefined when nothing answered. */
 export async function httpGet(netns: Netns, fromNs: string, url: string, timeoutSeconds = 2): Promise<{ status: number; body: string } | undefined> {
-  const r = await netns.execIn(fromNs, ['curl', '-s', '-m', String(timeoutSeconds), '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56], timeoutMs: (timeoutSeconds + 5) * 1000 });
+  const r = await netns.execIn(fromNs, ['curl', '-g', '-s', '-m', String(timeoutSeconds), '-w', '\\n%{http_code}', url], { okExitCodes: [0, 7, 28, 52, 56], timeoutMs: (timeoutSeconds + 5) * 1000 });
   if (r.exitCode !== 0) return undefined;
   const cut = r.stdout.lastIndexOf('\n');
   return { status: Number(r.stdout.slice(cut + 1)), body: r.stdout.slice(0, cut) };

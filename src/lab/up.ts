@@ -47,6 +47,8 @@ export interface LabUpOptions {
   /** Wait for convergence at most this long (default 120 s); 0 = do not wait. */
   readonly convergeTimeoutMs?: number;
   readonly keepOnFailure?: boolean;
+  /** Today's IPv4-only lab (`lab up --ipv4-only`); default: dual stack (plan.ts). */
+  readonly ipv4Only?: boolean;
 }
 
 const LOG_ENV = 'EDGENET_LAB_LOG';
@@ -75,7 +77,7 @@ export async function startDaemon(spec: DaemonSpec, exec: Exec): Promise<{ entry
 export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
 
 export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabState> {
-  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env));
+  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env), { ipv4Only: options.ipv4Only === true });
   const existing = await readLabState(plan.stateFile);
   const namespaces = await openTopology(plan.topology, deps).netns.list(labNames.nsPrefix(plan.prefix));
   if (existing || namespaces.length > 0) {
@@ -100,7 +102,7 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   let state: LabState = { version: 1, plan, createdAt: new Date().toISOString(), phase: 'starting', processes: [] };
   await writeLabState(state);
 
-  log(`lab ${plan.name}: namespaces ${plan.prefix}-{lan,ctl,cl,${plan.nodes.map((n) => n.short).join(',')}}`);
+  log(`lab ${plan.name}: namespaces ${plan.prefix}-{lan,ctl,cl,${plan.nodes.map((n) => n.short).join(',')}}, ${plan.ipv6 ? `dual stack (cluster ${plan.cluster}: ${plan.vmSubnet} and ${plan.ipv6.prefix})` : 'IPv4 only'}`);
   const topo = await buildTopology(plan.topology, deps);
 
   log(`lab ${plan.name}: certificates in ${plan.paths.certs}`);

@@ -3,13 +3,18 @@
  * the CLC knows. `add` asks the admin API for the instance's node and MAC,
  * creates the instance namespace with `vn_<id>` in that node's bridge (the
  * contract with netd), then runs dhclient until dhcpd (laid down by netd once
- * the document with this instance is applied) hands out the address. `del`
+ * the document with this instance is applied) hands out the address. On a
+ * dual-stack lab it then waits (bounded) for the instance's global IPv6
+ * address, which the kernel configures by SLAAC from its node's radvd (also
+ * laid down by netd): the CLC's address for it (the EUI-64 of its MAC in the
+ * cluster's /64). `del`
  * removes the namespace (the veth goes with it); terminating the instance in
  * the CLC is a separate, explicit call.
  */
 import type { InstanceView } from '../cloud-controller/services/instances.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { systemClock } from '../shared/clock.ts';
+import { formatIpv6, parseCidr6, slaacAddress } from '../shared/ip.ts';
 import type { DhcpLease } from './dhclient.ts';
 import { openTopology, type LabInstance, type Topology } from './topology.ts';
 import type { LabState } from './state.ts';
@@ -18,14 +23,49 @@ import type { LabDeps } from './up.ts';
 
 export interface VmAddOptions {
   readonly id: string;
-  /** Bound on the whole attach, DHCP retries included (default 60 s). */
+  /** Bound on the whole attach, DHCP retries and the SLAAC wait included (default 60 s). */
   readonly timeoutMs?: number;
+  /**
+   * Dual-stack labs: 'require' (default) fails with LAB_SLAAC_FAILED when the
+   * IPv6 address does not come; 'try' returns the reason in `ipv6.error`
+   * (the demo shows it in its IPv6 column).
+   */
+  readonly ipv6?: 'require' | 'try';
+}
+
+export interface VmIpv6Result {
+  /** The CLC's address for the instance (the EUI-64 of its MAC in the cluster /64). */
+  readonly expected: string;
+  /** Set once the instance holds `expected` (DAD passed). */
+  readonly address?: string;
+  readonly prefixLength?: number;
+  /** Default routers from the RA (the node's bridge, link-local). */
+  readonly routers: readonly string[];
+  /** Name servers from RDNSS (empty when the cluster has no Ipv6DnsServers). */
+  readonly dns: readonly string[];
+  /** Why there is no address (only with `ipv6: 'try'`). */
+  readonly error?: string;
 }
 
 export interface VmAddResult {
   readonly instance: LabInstance;
   readonly lease: DhcpLease;
   readonly view: InstanceView;
+  /** Absent on an IPv4-only lab. */
+  readonly ipv6?: VmIpv6Result;
+}
+
+/**
+ * The instance's IPv6 address as the CLC knows it: the API's (when it shows
+ * one) or computed the way the CLC computes it.
+ */
+export function expectedIpv6(state: LabState, view: InstanceView): string | undefined {
+  if (!state.plan.ipv6) return undefined;
+  const shown = (view as InstanceView & { ipv6?: string }).ipv6;
+  if (typeof shown === 'string' && shown !== '') return shown;
+  const prefix = parseCidr6(state.plan.ipv6.prefix);
+  const address = prefix ? slaacAddress(prefix, view.mac) : undefined;
+  return address === undefined ? undefined : formatIpv6(address);
 }
 
 export function labTopology(state: LabState, deps: Pick<LabDeps, 'exec' | 'clock'>): Topology {
@@ -52,7 +92,15 @@ export async function labVmAdd(state: LabState, api: ApiClient, options: VmAddOp
       if (lease.ip !== view.privateIp) {
         throw new EdgenetError('LAB_DHCP_MISMATCH', `instance ${view.id} got ${lease.ip} from DHCP, but the CLC allocated ${view.privateIp}`);
       }
-      return { instance, lease, view };
+      const expected = expectedIpv6(state, view);
+      if (expected === undefined) return { instance, lease, view };
+      try {
+        const v6 = await topo.slaac(instance, { expected, timeoutMs: Math.max(5_000, deadline - clock.now()), ...(deps.signal ? { signal: deps.signal } : {}) });
+        return { instance, lease, view, ipv6: { expected, address: v6.address, prefixLength: v6.prefixLength, routers: v6.routers, dns: v6.dns } };
+      } catch (err) {
+        if (options.ipv6 !== 'try') throw err;
+        return { instance, lease, view, ipv6: { expected, routers: [], dns: [], error: errorMessage(err) } };
+      }
     } catch (err) {
       if (err instanceof EdgenetError && err.code === 'LAB_DHCP_MISMATCH') throw err;
       lastError = err;

@@ -2,16 +2,18 @@
  * `edgenet lab ...`: the whole cloud in network namespaces on this machine
  * (src/lab/, docs/lab.md). Needs root.
  *
- *   lab up [--name N] [--dir D]       namespaces, certificates, CLC + CC + NC + netd, registration
+ *   lab up [--name N] [--dir D] [--ipv4-only]
+ *                                     namespaces, certificates, CLC + CC + NC + netd, registration (dual stack by default)
  *   lab down [--name N] [--dir D]     removes every namespace, process and file the lab made
  *   lab status [--json]               namespaces, processes, convergence
  *   lab env                           `export EDGENET_URL=… EDGENET_TOKEN=…` for the host's CLI
  *   lab exec -- ARGS                  runs `edgenet ARGS` against the lab's CLC
- *   lab vm add ID | vm del ID         attaches / detaches an instance namespace (dhclient)
+ *   lab vm add ID [--json] | vm del ID
+ *                                     attaches / detaches an instance namespace (dhclient; SLAAC on a dual-stack lab)
  *   lab sh NS -- CMD                  runs CMD inside a lab namespace (n1, n2, ctl, cl, lan, i-…)
  *   lab stop|kill|start|restart DAEMON [--node N] [--json]
  *                                     one daemon (clc, cc, nc, netd) of a running lab
- *   lab demo                          the README's demo (scripts/demo.sh)
+ *   lab demo [--ipv4-only]            the README's demo (scripts/demo.sh)
  *   lab relay                         (internal) the admin API relay
  */
 import type { Command } from 'commander';
@@ -25,7 +27,7 @@ import { labDown } from '../../lab/down.ts';
 import { labStatus, type LabStatusReport } from '../../lab/status.ts';
 import { requireLabState } from '../../lab/state.ts';
 import { labApiEnv, labApiFor } from '../../lab/api.ts';
-import { labVmAdd, labVmDel, labTopology } from '../../lab/vm.ts';
+import { labVmAdd, labVmDel, labTopology, type VmAddResult } from '../../lab/vm.ts';
 import { parseEndpoint, startRelay } from '../../lab/relay.ts';
 import { runDemo } from '../../lab/demo.ts';
 import { LAB_DAEMON_ACTIONS, labDaemonAction, parseDaemonSelector } from '../../lab/daemon-control.ts';
@@ -52,6 +54,28 @@ function deps(ctx: CliContext, signal?: AbortSignal): LabDeps {
 }
 
 const nameOf = (f: LabFlags) => f.name ?? DEFAULT_LAB_NAME;
+
+function formatVmAdd(r: VmAddResult): string {
+  const v4 = `ip ${r.lease.ip}/${r.lease.prefixLength} via ${r.lease.routers.join(',') || '-'}`;
+  const v6 = !r.ipv6
+    ? ''
+    : r.ipv6.address
+      ? `, ipv6 ${r.ipv6.address}/${r.ipv6.prefixLength ?? 64} via ${r.ipv6.routers.join(',') || '-'}${r.ipv6.dns.length ? ` dns ${r.ipv6.dns.join(',')}` : ''}`
+      : `, ipv6 none (expected ${r.ipv6.expected}: ${r.ipv6.error ?? 'not configured'})`;
+  return `${r.view.id}: namespace ${r.instance.ns}, ${r.instance.hostIf} on ${r.instance.nodeNs}, mac ${r.instance.mac}, ${v4}${v6}`;
+}
+
+function vmAddJson(r: VmAddResult): Record<string, unknown> {
+  return {
+    id: r.view.id,
+    namespace: r.instance.ns,
+    hostInterface: r.instance.hostIf,
+    nodeNamespace: r.instance.nodeNs,
+    mac: r.instance.mac,
+    ipv4: { address: r.lease.ip, prefixLength: r.lease.prefixLength, routers: r.lease.routers, dns: r.lease.dns, ...(r.lease.domain ? { domain: r.lease.domain } : {}) },
+    ipv6: r.ipv6 ?? null,
+  };
+}
 
 function formatStatus(r: LabStatusReport): string {
   const lines = [`lab ${r.name}: ${r.phase} (dir ${r.dir}, namespaces ${r.prefix}-*)`];
@@ -81,13 +105,14 @@ export function registerLab(program: Command, ctx: CliContext, runCli: RunCli): 
   withLabOptions(lab.command('up'))
     .description('create the lab: namespaces, certificates, CLC + CC in the control namespace, NC + netd per node; register them')
     .option('--no-wait', 'do not wait for every node to converge')
-    .action(async (flags: LabFlags & { wait: boolean }) => {
+    .option('--ipv4-only', 'no IPv6 anywhere (the default is dual stack: cluster PARTI00 gets Ipv6Prefix 2001:db8:10::/64)')
+    .action(async (flags: LabFlags & { wait: boolean; ipv4Only?: boolean }) => {
       requireRootUser();
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0 }, deps(ctx, signal));
+        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0, ipv4Only: flags.ipv4Only === true }, deps(ctx, signal));
         const env = labApiEnv(state);
-        ctx.out(`lab ${state.plan.name} is up. Use the cloud from this shell with:
+        ctx.out(`lab ${state.plan.name} is up (${state.plan.ipv6 ? `dual stack: ${state.plan.vmSubnet} and ${state.plan.ipv6.prefix}` : 'IPv4 only'}). Use the cloud from this shell with:
   eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status
   EDGENET_URL=${env.EDGENET_URL}
 Attach an instance: edgenet instance run --cluster ${state.plan.cluster} --node ${state.plan.nodes[0]!.name} --group G, then edgenet lab vm add <id>
@@ -153,17 +178,18 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
 
   const vm = lab.command('vm').description('attach/detach instance namespaces (the lab plays the hypervisor)');
   withLabOptions(vm.command('add'))
-    .description('attach an instance the CLC knows: namespace with vn_<id> in its node bridge, MAC from the CLC, address from dhcpd')
+    .description('attach an instance the CLC knows: namespace with vn_<id> in its node bridge, MAC from the CLC, address from dhcpd; on a dual-stack lab waits for its IPv6 address (SLAAC)')
     .argument('<id>', 'instance id (i-xxxxxxxx)')
     .option('--timeout <seconds>', 'give up after this long (default 60)', '60')
-    .action(async (id: string, flags: LabFlags & { timeout: string }) => {
+    .option('--json', 'machine-readable')
+    .action(async (id: string, flags: LabFlags & { timeout: string; json?: boolean }) => {
       requireRootUser();
       const name = nameOf(flags);
       const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
       const seconds = Number(flags.timeout);
       if (!Number.isFinite(seconds) || seconds <= 0) throw new CliExit(2, `error: --timeout expects seconds, got ${JSON.stringify(flags.timeout)}`);
       const r = await labVmAdd(state, labApiFor(state, ctx.signal), { id, timeoutMs: seconds * 1000 }, deps(ctx));
-      ctx.out(`${r.view.id}: namespace ${r.instance.ns}, ${r.instance.hostIf} on ${r.instance.nodeNs}, mac ${r.instance.mac}, ip ${r.lease.ip}/${r.lease.prefixLength} via ${r.lease.routers.join(',') || '-'}`);
+      ctx.out(flags.json ? JSON.stringify(vmAddJson(r), null, 2) : formatVmAdd(r));
     });
   withLabOptions(vm.command('del'))
     .description('detach an instance namespace (does not terminate the instance in the CLC)')
@@ -194,14 +220,15 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
   withLabOptions(lab.command('demo'))
     .description('the demo: lab up, groups, instances on both nodes, a public address, status + connectivity matrix; Ctrl-C tears down')
     .option('--exit-after <seconds>', 'tear down after this long instead of waiting for Ctrl-C (env DEMO_EXIT_AFTER_SECONDS)')
-    .action(async (flags: LabFlags & { exitAfter?: string }) => {
+    .option('--ipv4-only', 'the IPv4-only lab and matrix (default: dual stack, IPv4 and IPv6 side by side)')
+    .action(async (flags: LabFlags & { exitAfter?: string; ipv4Only?: boolean }) => {
       requireRootUser();
       const exitAfter = flags.exitAfter ?? ctx.env.DEMO_EXIT_AFTER_SECONDS;
       const seconds = exitAfter === undefined || exitAfter === '' ? undefined : Number(exitAfter);
       if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) throw new CliExit(2, `error: --exit-after expects seconds, got ${JSON.stringify(exitAfter)}`);
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}) }, { ...deps(ctx, signal), out: ctx.out, edgenet: (argv, env) => runCli(argv, { ...ctx.env, ...env }) });
+        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}), ipv4Only: flags.ipv4Only === true }, { ...deps(ctx, signal), out: ctx.out, edgenet: (argv, env) => runCli(argv, { ...ctx.env, ...env }) });
         ctx.setExitCode(code);
       } finally {
         dispose();

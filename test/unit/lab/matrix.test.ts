@@ -51,3 +51,34 @@ test('describeRule', () => {
   assert.equal(describeRule({ protocol: 1, icmpType: 8, icmpCode: 0, sourceGroupId: 'sg-web' }, name), 'icmp type 8:0 from group web');
   assert.equal(describeRule({ protocol: 132 }, name), 'proto 132 from 0.0.0.0/0');
 });
+
+test('IPv6 verdicts: CIDR rules admit only their own family, source groups both, ICMP and ICMPv6 each their own', () => {
+  const dual: MatrixGroup[] = [
+    { id: 'sg-web', name: 'web', rules: [{ protocol: 6, fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }, { protocol: 6, fromPort: 80, toPort: 80, cidr: '::/0' }] },
+    {
+      id: 'sg-db',
+      name: 'db',
+      rules: [
+        { protocol: 6, fromPort: 5432, toPort: 5432, sourceGroupId: 'sg-web' },
+        { protocol: 1, icmpType: -1, icmpCode: -1, cidr: '10.111.0.0/16' },
+        { protocol: 58, icmpType: 128, icmpCode: -1, cidr: '2001:db8:10::/64' },
+        { protocol: 6, fromPort: 22, toPort: 22, cidr: '0.0.0.0/0' },
+      ],
+    },
+  ];
+  const v = (src: typeof web, ip: string, dst: typeof web, service: Parameters<typeof expectVerdict>[0]['service']) => expectVerdict({ groups: dual, src, dst, seenSourceIp: ip, service });
+  const w6 = '2001:db8:10::d20d:aff:fe0b:c01';
+  assert.equal(v(client, '2001:db8:ffff::2', web, { proto: 'tcp', port: 80 }).reason, 'web admits tcp 80 from ::/0');
+  assert.equal(v(client, '203.0.113.2', web, { proto: 'tcp', port: 80 }).reason, 'web admits tcp 80 from 0.0.0.0/0');
+  // 0.0.0.0/0 admits no IPv6 source.
+  assert.equal(v(client, '2001:db8:ffff::2', db, { proto: 'tcp', port: 22 }).allow, false);
+  // A source-group rule admits the members' IPv6 addresses.
+  assert.equal(v(web, w6, db, { proto: 'tcp', port: 5432 }).reason, 'db admits tcp 5432 from group web');
+  // ICMP (v4) does not admit an ICMPv6 echo; the ICMPv6 rule does, from its prefix only.
+  assert.equal(v(web, w6, db, { proto: 'icmp' }).reason, 'db admits icmpv6 type 128 from 2001:db8:10::/64');
+  assert.equal(v(web, '10.111.103.30', db, { proto: 'icmp' }).reason, 'db admits icmp (any type) from 10.111.0.0/16');
+  const blocked = v(client, '2001:db8:ffff::2', db, { proto: 'icmp' });
+  assert.deepEqual(blocked, { allow: false, reason: 'no rule of db admits icmpv6 from client (2001:db8:ffff::2)' });
+  // Members of one group admit each other in IPv6 too.
+  assert.equal(v(web, w6, { name: 'web2', groups: ['sg-web'] }, { proto: 'tcp', port: 22 }).allow, true);
+});
