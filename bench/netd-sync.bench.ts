@@ -25,6 +25,7 @@
  *                 bench/results/netd-sync-dual-stack.md.
  *   --runs N      full-sync runs (default 5).
  *   --out FILE    where the results go instead.
+ *   --render-only only the in-process parse + render, printed (no root needed).
  *
  * Like netd in production, the measuring process runs INSIDE the node's
  * namespace (the outer process creates it and re-executes itself there with
@@ -201,6 +202,32 @@ async function outer(): Promise<void> {
   }
 }
 
+/** Parse + render of the node's document in process, 5 times (the last state is returned). */
+function parseRender(config: NetdConfig, docText: string): { times: number[]; parse: number[]; state: DesiredState } {
+  const times: number[] = [];
+  const parse: number[] = [];
+  let state: DesiredState | undefined;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const doc = parseGni(docText);
+    if (!doc.ok) throw new Error('bench document invalid');
+    parse.push(performance.now() - t0);
+    const r = render(doc.value, { node: 'bench-node' }, config, { bridgeMac: '02:00:00:00:00:01', bridgeAddresses: ['10.200.255.254/32'] });
+    if (!r.ok) throw new Error(r.message);
+    state = r.state;
+    times.push(performance.now() - t0);
+  }
+  return { times, parse, state: state! };
+}
+
+/** --render-only: the in-process part alone (no root, no namespace), to profile parse and render. */
+function renderOnly(): void {
+  const config: NetdConfig = { ...DEFAULT_NETD_CONFIG, nodeName: 'bench-node', privateInterface: 'priv0', publicInterface: 'pub0', runDir: os.tmpdir() };
+  const docText = serializeGni(cloud(LOCAL, 1));
+  const { times, parse } = parseRender(config, docText);
+  process.stdout.write(`${DUAL_STACK ? 'dual stack' : 'IPv4'}: document ${(docText.length / 1e6).toFixed(2)} MB; parse ${parse.map((t) => t.toFixed(0)).join(', ')} ms; parse + render ${times.map((t) => t.toFixed(0)).join(', ')} ms; load ${os.loadavg()[0]!.toFixed(1)}\n`);
+}
+
 async function inner(dir: string): Promise<void> {
   const config: NetdConfig = { ...DEFAULT_NETD_CONFIG, nodeName: 'bench-node', privateInterface: 'priv0', publicInterface: 'pub0', runDir: dir };
   const docText = serializeGni(cloud(LOCAL, 1));
@@ -220,19 +247,7 @@ async function inner(dir: string): Promise<void> {
     await tool(['ip', 'link', 'set', 'priv0', 'nomaster']);
   };
 
-  // parse + render in process.
-  const pr: number[] = [];
-  let desired: DesiredState | undefined;
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    const doc = parseGni(docText);
-    if (!doc.ok) throw new Error('bench document invalid');
-    const r = render(doc.value, { node: 'bench-node' }, config, { bridgeMac: '02:00:00:00:00:01', bridgeAddresses: ['10.200.255.254/32'] });
-    if (!r.ok) throw new Error(r.message);
-    desired = r.state;
-    pr.push(performance.now() - t0);
-  }
-  const d = desired!;
+  const { times: pr, state: d } = parseRender(config, docText);
   const count = (t: { readonly chains: readonly { readonly rules: readonly unknown[] }[] } | undefined) => (t ? t.chains.reduce((n, c) => n + c.rules.length, 0) : 0);
   const v6set = (s: { readonly family?: string }) => s.family === 'inet6';
   const ip6 = d.ip6tables;
@@ -393,7 +408,7 @@ async function inner(dir: string): Promise<void> {
 }
 
 const innerAt = process.argv.indexOf('--inner');
-(innerAt >= 0 ? inner(process.argv[innerAt + 1]!) : outer())
+(innerAt >= 0 ? inner(process.argv[innerAt + 1]!) : process.argv.includes('--render-only') ? Promise.resolve(renderOnly()) : outer())
   .catch((err) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;

@@ -5,7 +5,7 @@
  * and 10,000 instances with 1,000 groups. Target: p50 ≤ 0.5 s, p99 ≤ 1 s at
  * 10,000 instances, for an IPv4 and (issue 14) an IPv6 rule alike.
  *
- *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100] [--families ipv4,ipv6]
+ *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100] [--families ipv4,ipv6] [--out FILE]
  *
  * --families: which rule changes are sampled (default both; `ipv4` alone on
  * an IPv4-only lab). On the dual-stack lab the samples of the two families
@@ -74,7 +74,8 @@ const FAMILY_LABEL: Record<Family, string> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 const GROUPS = 1000;
 const REAL_PER_NODE = 20;
 const PORT_BASE = 9000;
-const RESULTS = new URL('./results/propagation.md', import.meta.url);
+/** --out FILE: where the run is recorded (newest first) instead of bench/results/propagation.md, e.g. for a trial run. */
+const RESULTS = arg('out', new URL('./results/propagation.md', import.meta.url).pathname);
 
 const exec = createExec();
 let kernelSeenBy = 'iptables-save poll';
