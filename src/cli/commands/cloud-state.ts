@@ -152,7 +152,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
   // ---- instances
   const instance = program.command('instance').description('instances: id, MAC, private IP, groups');
   const printInstance = (i: InstanceView) =>
-    ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}`);
+    ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}${i.ipv6 !== undefined ? `\t${i.ipv6}` : ''}`);
   one(
     instance
       .command('run')
@@ -182,10 +182,12 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
       const format = outputFormat(opts);
       const { instances } = await api(opts).request<{ instances: InstanceView[] }>('GET', `/v1/instances${query({ cluster: opts.cluster, node: opts.node, owner: opts.owner })}`);
+      // The IPV6 column comes last and only when some instance listed is dual-stack: an IPv4-only cloud lists as before.
+      const v6 = instances.some((i) => i.ipv6 !== undefined);
       printList(ctx, format, {
         json: instances,
-        header: ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS'],
-        rows: instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(',')]),
+        header: ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS', ...(v6 ? ['IPV6'] : [])],
+        rows: instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(','), ...(v6 ? [i.ipv6 ?? '-'] : [])]),
         empty: 'no instances',
       });
     },
@@ -216,6 +218,11 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       if (view.outsidePools.length > 0) {
         ctx.out('\noutside every pool of the current configuration (kept, not moved):');
         for (const o of view.outsidePools) ctx.out(`  ${o.ip}  ${o.state}${o.holder ? ` by ${o.holder}` : ''}  (was ${o.pool})`);
+      }
+      for (const v of view.ipv6 ?? []) {
+        ctx.out(`\nipv6 cluster:${v.cluster}  prefix ${v.prefix}  dns ${v.dnsServers.join(', ') || '-'}  (EUI-64 of each MAC: nothing allocated or held)`);
+        for (const i of v.instances) ctx.out(`  ${i.ipv6}  ${i.id}  ${i.mac}`);
+        if (v.instances.length === 0) ctx.out('  (no instances)');
       }
     },
   );

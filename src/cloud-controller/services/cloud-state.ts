@@ -134,10 +134,10 @@ export class CloudState {
     return this.write((tx, _s, now) => instances.terminateInstance(tx, id, now));
   }
   listInstances(filter: { cluster?: string; node?: string; owner?: string } = {}) {
-    return this.store.read((db) => instances.listInstances(db, filter));
+    return this.store.read(async (db) => instances.listInstances(db, filter, explodedConfiguration(await readPropertyTexts(db))));
   }
   async getInstance(id: string) {
-    const i = await this.store.read((db) => instances.getInstance(db, id));
+    const i = await this.store.read(async (db) => instances.getInstance(db, id, explodedConfiguration(await readPropertyTexts(db))));
     if (!i) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
     return i;
   }

@@ -15,6 +15,7 @@ import { UserError } from '../../shared/errors.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { SnapshotInstance } from '../contracts.ts';
 import { snapshotInstanceOfRow } from '../snapshot/rows.ts';
+import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
 import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
@@ -22,6 +23,11 @@ import { allocateAddress, bumpReleaseMark, clusterPool, poolsOf, releaseAddress,
 
 /** An instance as the API shows it: what the GNI builder sees, plus interface and creation time. */
 export interface InstanceView extends SnapshotInstance {
+  /**
+   * Dual stack only: the instance's IPv6 address, the EUI-64 of its MAC in
+   * its cluster's /64 (config/instance-ipv6.ts; computed, not stored).
+   */
+  readonly ipv6?: string;
   /** Host-side interface name of the VM's NIC (the contract with whatever starts VMs). */
   readonly interface: string;
   readonly createdAt: string;
@@ -90,7 +96,7 @@ export async function runInstance(tx: Tx, input: RunInput, env: RunEnv): Promise
     .values(groupIds.map((group_id, position) => ({ instance_id: id, group_id, position })))
     .execute();
   tx.changed({ kind: 'instance', id });
-  return (await getInstance(tx.db, id))!;
+  return (await getInstance(tx.db, id, env.cfg))!;
 }
 
 export async function terminateInstance(tx: Tx, idInput: unknown, now: number): Promise<InstanceView> {
@@ -109,7 +115,9 @@ export async function terminateInstance(tx: Tx, idInput: unknown, now: number): 
   return instance;
 }
 
-export async function listInstances(db: Db, filter: { cluster?: string; node?: string; owner?: string } = {}): Promise<InstanceView[]> {
+/** `cfg`: the exploded property, for the IPv6 address of instances on dual-stack clusters. */
+export async function listInstances(db: Db, filter: { cluster?: string; node?: string; owner?: string } = {}, cfg?: ExplodedNetworkConfiguration): Promise<InstanceView[]> {
+  const prefixes = ipv6Prefixes(cfg);
   let q = db
     .selectFrom('instances')
     .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
@@ -126,14 +134,19 @@ export async function listInstances(db: Db, filter: { cluster?: string; node?: s
     list.push(m.group_id);
     groupsBy.set(m.instance_id, list);
   }
-  return rows.map((r) => ({
-    ...snapshotInstanceOfRow(r, groupsBy.get(r.id) ?? []),
-    interface: `vn_${r.id}`,
-    createdAt: new Date(r.created_at).toISOString(),
-  }));
+  return rows.map((r) => {
+    const inst = snapshotInstanceOfRow(r, groupsBy.get(r.id) ?? []);
+    return { ...inst, ...ipv6Of(prefixes, inst), interface: `vn_${r.id}`, createdAt: new Date(r.created_at).toISOString() };
+  });
 }
 
-export async function getInstance(db: Db, id: string): Promise<InstanceView | undefined> {
+/** `{ipv6}` on a dual-stack cluster, nothing otherwise (so an IPv4-only view is as before). */
+function ipv6Of(prefixes: ClusterIpv6Prefixes, inst: { readonly cluster: string; readonly mac: string }): { ipv6?: string } {
+  const ipv6 = instanceIpv6Address(prefixes, inst);
+  return ipv6 === undefined ? {} : { ipv6 };
+}
+
+export async function getInstance(db: Db, id: string, cfg?: ExplodedNetworkConfiguration): Promise<InstanceView | undefined> {
   const row = await db
     .selectFrom('instances')
     .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
@@ -151,6 +164,7 @@ export async function getInstance(db: Db, id: string): Promise<InstanceView | un
     privateIp: row.private_ip,
     ...(row.public_ip ? { publicIp: row.public_ip } : {}),
     groups: groups.map((g) => g.group_id),
+    ...ipv6Of(ipv6Prefixes(cfg), { cluster: row.cluster, mac: row.mac }),
     interface: `vn_${row.id}`,
     createdAt: new Date(row.created_at).toISOString(),
   };

@@ -17,6 +17,10 @@
  * deregistered node counts as converged), or when `address_hold_timeout`
  * seconds have passed — whichever comes first.
  *
+ * IPv6 (dual stack) has no pool: an instance's address is the EUI-64 of its
+ * MAC in its cluster's /64, computed (config/instance-ipv6.ts), so nothing is
+ * leased or held; `ipamShow` lists the /64s and the addresses (`ipv6`).
+ *
  * Pools change with the property: an allocated address that a pool no longer
  * covers stays allocated (never moved) and is reported by `outsidePools`.
  */
@@ -28,6 +32,7 @@ import { sql } from 'kysely';
 import { UserError } from '../../shared/errors.ts';
 import { formatIp, formatRange, normalizeRanges, parseIp, parseRangeEntry, rangeContains, rangeSize, type IpRange } from '../../shared/ip.ts';
 import { ipArgument, optionalString } from './args.ts';
+import { instanceIpv6Address, ipv6Prefixes } from '../config/instance-ipv6.ts';
 
 export const PUBLIC_POOL = 'public';
 export const clusterPool = (cluster: string) => `cluster:${cluster}`;
@@ -409,12 +414,26 @@ export interface HoldView {
   readonly documentSequence?: number;
 }
 
+/**
+ * A dual-stack cluster's IPv6 side: no pool (nothing is allocated or held),
+ * the /64 and each instance's address, the EUI-64 of its MAC in it
+ * (config/instance-ipv6.ts).
+ */
+export interface Ipv6ClusterView {
+  readonly cluster: string;
+  readonly prefix: string;
+  readonly dnsServers: readonly string[];
+  readonly instances: readonly { readonly id: string; readonly mac: string; readonly ipv6: string }[];
+}
+
 export interface IpamView {
   readonly strategy: AllocationStrategy;
   readonly pools: readonly PoolView[];
   readonly holds: readonly HoldView[];
   readonly reservations: readonly LeaseView[];
   readonly outsidePools: readonly LeaseView[];
+  /** Only when some cluster in scope is dual-stack (an IPv4-only view is as before). */
+  readonly ipv6?: readonly Ipv6ClusterView[];
 }
 
 const MAP_LIMIT = 65_536;
@@ -470,5 +489,28 @@ export async function ipamShow(
     }));
   const reservations = (await db.selectFrom('ip_leases').selectAll().where('state', '=', 'reserved').orderBy('ip_num').execute()).filter((r) => inScope(r.pool)).map(leaseView);
   const outside = (await outsidePools(db, options.cfg)).filter((l) => inScope(l.pool));
-  return { strategy: options.strategy, pools: poolViews, holds, reservations, outsidePools: outside };
+  const ipv6 = await ipv6Views(db, options.cfg, options.cluster);
+  return { strategy: options.strategy, pools: poolViews, holds, reservations, outsidePools: outside, ...(ipv6.length > 0 ? { ipv6 } : {}) };
+}
+
+/** The dual-stack clusters in scope (property order), each with its instances' IPv6 addresses (by id). */
+async function ipv6Views(db: Db, cfg: ExplodedNetworkConfiguration | undefined, cluster: string | undefined): Promise<Ipv6ClusterView[]> {
+  const prefixes = ipv6Prefixes(cfg);
+  const clusters = (cfg?.Clusters ?? []).filter((c) => prefixes.has(c.Name) && (cluster === undefined || c.Name === cluster));
+  if (clusters.length === 0) return [];
+  const rows = await db
+    .selectFrom('instances')
+    .select(['id', 'cluster', 'mac'])
+    .where('cluster', 'in', clusters.map((c) => c.Name))
+    .orderBy('id')
+    .execute();
+  return clusters.map((c) => ({
+    cluster: c.Name,
+    prefix: c.Subnet.Ipv6Prefix!,
+    dnsServers: [...(c.Subnet.Ipv6DnsServers ?? [])],
+    instances: rows.filter((r) => r.cluster === c.Name).flatMap((r) => {
+      const ipv6 = instanceIpv6Address(prefixes, r);
+      return ipv6 === undefined ? [] : [{ id: r.id, mac: r.mac, ipv6 }];
+    }),
+  }));
 }
