@@ -23,7 +23,7 @@ import { errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeHost, observeNetfilter, readPrivateRoutes, type EarlyReads } from './apply/observe.ts';
+import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, type EarlyReads } from './apply/observe.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
 import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
@@ -228,18 +228,20 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
   // the document turns out to be applicable; they never change anything.
-  // Four processes in all: iptables-save, ebtables-save, ipset save, ip addr.
+  // Six processes in all: iptables-save, ip6tables-save, ebtables-save, ipset
+  // save, ip addr, and netd's IPv6 routes (ip -6 route show proto <ours>).
   const interfaces = host.interfaces();
   const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
     interfaces,
     privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
     netfilter: observeNetfilter(host),
+    routes6: observeRoutes6(host),
     links: interfaces.then((i) => i.links),
     bridgeAddresses: addressesOf(config.bridge),
     ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
   };
-  for (const p of [early.netfilter, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
+  for (const p of [early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);
