@@ -16,10 +16,12 @@
  * top-level subnets a cluster used (Eucalyptus and edgenet drop them from the
  * document), whether InstanceDnsDomain/InstanceDnsServers were written or
  * defaulted from other properties. `PublicGateway` travels as the document's
- * `publicGateway` and comes back.
+ * `publicGateway` and comes back; so do a dual-stack cluster's Ipv6Prefix and
+ * Ipv6DnsServers (its `ipv6` extension), on its inline subnet.
  */
 import type { GniConfiguration, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE, isNetworkMode } from '../../shared/gni/mode.ts';
+import { clusterIpv6 } from '../../shared/gni/ipv6.ts';
 import type { NetworkConfiguration, SubnetConfig } from '../config/types.ts';
 
 interface ReconstructedProperty {
@@ -48,11 +50,17 @@ export function reconstructProperty(conf: GniConfiguration): ReconstructedProper
     Clusters: conf.clusters.map((c) => ({
       Name: c.name,
       MacPrefix: c.macPrefix,
-      Subnet: subnetConfig(c.subnet),
+      Subnet: { ...subnetConfig(c.subnet), ...ipv6Keys(clusterIpv6(c)) },
       PrivateIps: [...c.privateIps],
     })),
   };
   return { value, lost: ALWAYS_LOST };
+}
+
+/** A dual-stack cluster's `ipv6` extension (docs/gni.md) as the subnet's Ipv6Prefix and Ipv6DnsServers. */
+function ipv6Keys(v6: ReturnType<typeof clusterIpv6>): Pick<SubnetConfig, 'Ipv6Prefix' | 'Ipv6DnsServers'> {
+  if (v6 === undefined) return {};
+  return { Ipv6Prefix: v6.prefix, ...(v6.dnsServers.length > 0 ? { Ipv6DnsServers: [...v6.dnsServers] } : {}) };
 }
 
 function subnetConfig(s: GniSubnet): SubnetConfig {
