@@ -27,7 +27,7 @@ import { IPV6_METADATA_ADDRESS } from '../../shared/gni/ipv6.ts';
 import { diag } from './codes.ts';
 
 /** The only prefix length a subnet's Ipv6Prefix may have (SLAAC with EUI-64 interface ids). */
-export const IPV6_SUBNET_PREFIX = 64;
+const IPV6_SUBNET_PREFIX = 64;
 
 const cidr = (text: string): Cidr6 => parseCidr6(text) as Cidr6;
 const GLOBAL_UNICAST = cidr('2000::/3');
@@ -36,7 +36,7 @@ const LINK_LOCAL = cidr('fe80::/10');
 const MULTICAST = cidr('ff00::/8');
 const IPV4_MAPPED = cidr('::ffff:0:0/96');
 /** The /64 of EC2's IPv6 metadata address (`fd00:ec2::254`). */
-export const METADATA_PREFIX: Cidr6 = { network: (parseIpv6(IPV6_METADATA_ADDRESS) as Ipv6) & prefixToMask6(64), prefix: 64 };
+const METADATA_PREFIX: Cidr6 = { network: (parseIpv6(IPV6_METADATA_ADDRESS) as Ipv6) & prefixToMask6(64), prefix: 64 };
 
 /** Why a prefix's range is not for instances, or undefined for global unicast and ULA. */
 function reservedPrefixReason(p: Cidr6): string | undefined {

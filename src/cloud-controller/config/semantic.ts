@@ -8,6 +8,10 @@
  * guide's PARTI00/PARTI01 example) when their effective pools are disjoint:
  * instance ids are unique cloud-wide and a MAC is the prefix plus the id's
  * bytes, so equal MAC prefixes cannot make equal MACs.
+ * IPv6 (issue 14): each subnet's Ipv6Prefix and Ipv6DnsServers are checked on
+ * their own in ipv6.ts; here a cluster resolves them with its subnet (inline,
+ * by Name, or the single top-level one) and the /64s are related: one per
+ * top-level subnet, shared between clusters only with a shared flat subnet.
  *
  * Model: the input is `unknown` — the document may be schema-invalid in places.
  * Every read goes through a type guard, and a value that does not parse is
