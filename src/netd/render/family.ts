@@ -46,7 +46,7 @@ export interface FamilyView {
 }
 
 /** An IPv6 address or CIDR as ip6tables-save prints it (always with the length); undefined for anything else. */
-export function canonicalCidr6(text: string): string | undefined {
+function canonicalCidr6(text: string): string | undefined {
   const ip = parseIpv6(text);
   if (ip !== undefined) return `${formatIpv6(ip)}/128`;
   const c = parseCidr6(text);

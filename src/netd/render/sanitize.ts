@@ -77,9 +77,9 @@ export type SanitizeCode =
   /** The IPv6 clc-address is not a unicast address: left out (no IPv6 metadata DNAT to it). */
   | 'CLC_IPV6_NOT_UNICAST'
   /** A cluster's IPv6 prefix is not an aligned /64 of global unicast or ULA space: the cluster is left IPv4-only. */
-  | 'IPV6_PREFIX_INVALID'
+  | 'CLUSTER_IPV6_PREFIX_INVALID'
   /** A cluster's IPv6 name server is not a unicast address: that server is left out. */
-  | 'IPV6_DNS_NOT_UNICAST'
+  | 'CLUSTER_IPV6_DNS_NOT_UNICAST'
   /** An instance's IPv6 address is outside its cluster's prefix (or the cluster has none): its IPv6 is left out, IPv4 kept. */
   | 'INSTANCE_IPV6_OUTSIDE_PREFIX'
   /** An instance's IPv6 address is not the EUI-64 address of its MAC in the prefix: its IPv6 is left out, IPv4 kept. */
@@ -261,14 +261,14 @@ function sanitizeClustersIpv6(clusters: readonly GniCluster[], out: Refusal[]): 
     if (v6 !== undefined) {
       const p = checkClusterPrefix(v6.prefix);
       if (!p.ok) {
-        out.push({ code: 'IPV6_PREFIX_INVALID', subject: `cluster ${c.name} ipv6`, message: `${p.message}: the cluster is left IPv4-only` });
+        out.push({ code: 'CLUSTER_IPV6_PREFIX_INVALID', subject: `cluster ${c.name} ipv6`, message: `${p.message}: the cluster is left IPv4-only` });
         result = withIpv6(c, undefined);
       } else {
         prefix = p.prefix;
         anyPrefix.push(p.prefix);
         const dns = v6.dnsServers.filter((d) => {
           if (unicastIpv6(d) !== undefined) return true;
-          out.push({ code: 'IPV6_DNS_NOT_UNICAST', subject: `cluster ${c.name} dns-server ${JSON.stringify(d.slice(0, 60))}`, message: 'not a unicast IPv6 address: left out' });
+          out.push({ code: 'CLUSTER_IPV6_DNS_NOT_UNICAST', subject: `cluster ${c.name} dns-server ${JSON.stringify(d.slice(0, 60))}`, message: 'not a unicast IPv6 address: left out' });
           return false;
         });
         if (dns.length !== v6.dnsServers.length) result = withIpv6(c, clusterIpv6Extension({ prefix: v6.prefix, dnsServers: dns }));
