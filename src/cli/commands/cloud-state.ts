@@ -178,6 +178,13 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     if (opts.json) printJson(ctx, r);
     else ctx.out(`terminated ${r.terminated.id} (private IP ${r.terminated.privateIp} held until ${r.terminated.node} converges)`);
   });
+  one(instance.command('show').description('one instance: id, cluster, node, MAC, private IP, public IP, groups, interface, and its IPv6 address on a dual-stack cluster').argument('<id>')).action(
+    async (id: string, opts: Opts) => {
+      const i = await api(opts).request<InstanceView>('GET', `/v1/instances/${enc(id)}`);
+      if (opts.json) printJson(ctx, i);
+      else printInstance(i);
+    },
+  );
   many(instance.command('list').description('list instances').option('--cluster <C>').option('--node <N>').option('--owner <ACCOUNT>')).action(
     async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
       const format = outputFormat(opts);
