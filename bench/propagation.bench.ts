@@ -30,11 +30,14 @@
  * that do not admit each other; a prober in the source namespace tries a TCP
  * connection every 20 ms (100 ms timeout each) and records the first success;
  * then `authorize <target group> tcp <port> from <source>/32` is sent and:
- *   kernel = the kernel's first notification of a rule with the new port on
- *            n1 in the sample's family (`xtables-monitor -e` in n1's
- *            namespace: netlink events of the nft backend, its `-4`/`-6`
- *            lines, read from its line-buffered log every 2 ms) − API return;
- *            without xtables-monitor, the first `iptables-save` (or
+ *   kernel = the kernel's notification of the new rule on n1, in the
+ *            sample's family, stamped when received (nf_tables netlink
+ *            events, the ones `xtables-monitor -e` reads, received by
+ *            bench/nft-rule-events.py in n1's namespace; the rule is known by
+ *            netd's comment `<group>: tcp <port> from <cidr>`) − API return.
+ *            xtables-monitor 1.8.9 cannot be used for IPv6: it exits on the
+ *            first ip6 rule with a protocol ("unsupported layer 4 protocol
+ *            value"). Without python3, the first `iptables-save` (or
  *            `ip6tables-save`) poll that shows it (an upper bound: tens of ms
  *            per poll, and the polls' processes compete with the system under
  *            test);
@@ -156,19 +159,24 @@ async function main(): Promise<void> {
     startServices(topo.netns, tgt.instance.ns, { name: 'target', tcpPorts: ports });
     await waitForServices(topo.netns, tgt.instance.ns, [ports[ports.length - 1]!], 120_000);
 
-    // How "in the kernel" is seen: the kernel's rule notifications through xtables-monitor (nft
-    // backend), else a poll of iptables-save (a process every poll, tens of ms each). One monitor
-    // per sample: a burst of events (the growth's full syncs) can overrun its netlink socket.
-    const hasMonitor = await exec.run(['xtables-monitor', '--help'], { okExitCodes: [0, 1, 2] }).then(() => true, () => false);
-    kernelSeenBy = hasMonitor ? 'xtables-monitor events' : 'iptables-save poll';
-    // Both families in one monitor: each event line says its family (` EVENT: -4 -t filter -A …`, ` EVENT: -6 …`).
-    const startMonitor = async (port: number) => {
-      if (!hasMonitor) return undefined;
-      const file = path.join(dir, `xtables-monitor-${port}.log`);
+    // How "in the kernel" is seen: the kernel's own rule notifications (nf_tables netlink events,
+    // read by bench/nft-rule-events.py in n1's namespace: xtables-monitor 1.8.9 exits on the first
+    // ip6 rule with a protocol), else a poll of iptables-save / ip6tables-save (a process every
+    // poll, tens of ms each). One listener per sample, so its log holds only that sample's syncs.
+    const listenerScript = new URL('./nft-rule-events.py', import.meta.url).pathname;
+    const hasListener = await exec.run(['/usr/bin/python3', '-c', 'import socket; socket.AF_NETLINK'], { okExitCodes: [0] }).then(() => true, () => false);
+    kernelSeenBy = hasListener ? 'netlink events' : 'iptables-save poll';
+    const startListener = async (port: number) => {
+      if (!hasListener) return undefined;
+      const file = path.join(dir, `rule-events-${port}.log`);
       await fs.writeFile(file, '');
-      const proc = topo.netns.startIn(topo.nodeNs('n1'), ['stdbuf', '-oL', 'xtables-monitor', '-e'], { logFile: file });
+      const proc = topo.netns.startIn(topo.nodeNs('n1'), ['/usr/bin/python3', '-u', listenerScript], { logFile: file });
       let exited = false;
       void proc.exited.then(() => (exited = true));
+      await waitFor(async () => {
+        if (exited) throw new Error(`the rule-event listener exited: ${await fs.readFile(file, 'utf8').catch(() => '')}`);
+        return (await fs.readFile(file, 'utf8')).includes(' listening') || undefined;
+      }, { timeoutMs: 30_000, intervalMs: 10, what: 'the rule-event listener' });
       return { file, proc, exited: () => exited };
     };
     let have = 0;
@@ -211,13 +219,13 @@ async function main(): Promise<void> {
           "  s.once('error', () => { s.destroy(); setTimeout(attempt, 20); }); };",
           'attempt();',
         ].join('\n');
-        const monitor = await startMonitor(port);
+        const monitor = await startListener(port);
         const proc = topo.netns.startIn(src.instance.ns, [process.execPath, '-e', prober]);
         await waitFor(async () => (await fs.stat(`${outFile}.ready`).then(() => true, () => false)) || undefined, { timeoutMs: 60_000, intervalMs: 20, what: 'the prober' });
         await new Promise((r) => setTimeout(r, 300)); // the prober is now failing against the drop
         if (await fs.stat(outFile).then(() => true, () => false)) throw new Error(`${family} port ${port}: the prober got through before the rule was authorized (tgt must not admit src yet)`);
 
-        if (monitor?.exited()) throw new Error(`xtables-monitor exited before sample ${port}; see ${monitor.file}`);
+        if (monitor?.exited()) throw new Error(`the rule-event listener exited before sample ${port}; see ${monitor.file}`);
         const monitorFrom = monitor ? (await fs.stat(monitor.file)).size : 0;
         windows.push({ family, from: Date.now() });
         await api.request('POST', '/v1/groups/tgt/authorize', { protocol: 'tcp', port: String(port), cidr: addr.sourceCidr });
@@ -228,12 +236,13 @@ async function main(): Promise<void> {
           const st = await fs.stat(gniFile).catch(() => undefined);
           return st && st.mtimeMs >= t0 ? Date.now() : undefined;
         }, { timeoutMs: 60_000, intervalMs: 5, what: 'the shared file on n1' });
+        // netd's comment on a CIDR rule: `<group>: tcp <port> from <cidr>` (render/filter.ts); the port is this sample's alone.
+        const comment = `: tcp ${port} from `;
         const needle = `--dport ${port} `;
-        const eventOfFamily = ` EVENT: ${family === 'ipv6' ? '-6' : '-4'} `;
         const tKernel = await waitFor(async () => {
           if (monitor) {
-            // The kernel's own rule notifications (netlink, via xtables-monitor): exact, and no process per poll.
-            if (monitor.exited()) throw new Error(`xtables-monitor exited during sample ${port}; see ${monitor.file}`);
+            // The kernel's notification of the new rule (`<epoch ms> <family> <table> <chain> <comment>`): exact, no process per poll.
+            if (monitor.exited()) throw new Error(`the rule-event listener exited during the ${family} sample on port ${port}; see ${monitor.file}`);
             const handle = await fs.open(monitor.file, 'r');
             try {
               const { size } = await handle.stat();
@@ -241,7 +250,11 @@ async function main(): Promise<void> {
               const buf = Buffer.alloc(size - monitorFrom);
               await handle.read(buf, 0, buf.length, monitorFrom);
               pollCost[family].push(0);
-              return buf.toString('utf8').split('\n').some((l) => l.startsWith(eventOfFamily) && l.includes(needle)) ? Date.now() : undefined;
+              for (const line of buf.toString('utf8').split('\n')) {
+                const [at, fam, table] = line.split(' ', 3);
+                if (fam === family && table === 'filter' && line.includes(comment)) return Math.round(Number(at));
+              }
+              return undefined;
             } finally {
               await handle.close();
             }
@@ -306,7 +319,7 @@ Where the time went (medians over the samples' syncs, from the daemons' own logs
 |---|---|---|---|---|---|---|---|---|---|---|
 ${breakdown.join('\n')}
 
-How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables or ip6tables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is the first rule notification for the new port from the kernel of n1 (\`xtables-monitor -e\` in n1's namespace, the sample's family, "events" in the last column) or, without xtables-monitor, an upper bound by the iptables-save / ip6tables-save poll period ("poll N ms"); "first packet" is an upper bound by the prober's 20 ms retry period.
+How it is measured: see the header of \`bench/propagation.bench.ts\`. The real pipeline (CLC → SOAP → CC → SOAP → NC → file → netd → iptables or ip6tables) on the lab's two real nodes; the other nodes are registered with node controllers that do not answer, so the CLC builds and the CC ships the full-size document. "kernel" is the first rule notification for the new port from the kernel of n1 in the sample's family (the nf_tables netlink notifications xtables-monitor reads, received by \`bench/nft-rule-events.py\` in n1's namespace and stamped on arrival, "events" in the last column; xtables-monitor 1.8.9 itself exits on IPv6 rules with a protocol) or, without python3, an upper bound by the iptables-save / ip6tables-save poll period ("poll N ms"); "first packet" is an upper bound by the prober's 20 ms retry period.
 `;
   // Newest run first; earlier runs (each a "## Run of …" section) stay below it.
   const earlier = await fs.readFile(RESULTS, 'utf8').catch(() => '');
