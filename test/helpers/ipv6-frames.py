@@ -26,6 +26,7 @@ discovery, the real radvd) is never counted.
 """
 import json
 import os
+import random
 import select
 import socket
 import struct
@@ -33,6 +34,9 @@ import sys
 import time
 
 ETH_P_IPV6 = 0x86DD
+# Echo identifier, new for every run: conntrack keys ICMPv6 echo flows on it, so
+# a probe must never ride on an earlier run's flow (ESTABLISHED after a reply).
+IDENT = random.randrange(1, 0xFFFF)
 
 
 def mac_bytes(mac):
@@ -74,7 +78,7 @@ def body_of(f, tag):
     kind = f['kind']
     if kind == 'echo':
         # echo request (128) or any other type with the echo layout: id, seq, tag
-        return icmp6(f['src'], f['dst'], f.get('type', 128), f.get('code', 0), struct.pack('!HH', 0x6e64, 1) + tag)
+        return icmp6(f['src'], f['dst'], f.get('type', 128), f.get('code', 0), struct.pack('!HH', IDENT, 1) + tag)
     if kind == 'na':
         flags = (0x80 if f.get('router') else 0) | (0x40 if f.get('solicited') else 0) | (0x20 if f.get('override', True) else 0)
         body = struct.pack('!B3x', flags) + ip6(f['target'])
@@ -128,11 +132,11 @@ def ping(spec):
     dst = spec['dst']
     for typ in spec['types']:
         for _ in range(spec.get('count', 3)):
-            s.sendto(struct.pack('!BBHHH', typ, 0, 0, 0x6e64, 1) + tag, (dst, 0))
+            s.sendto(struct.pack('!BBHHH', typ, 0, 0, IDENT, 1) + tag, (dst, 0))
             time.sleep(0.02)
     if 'fenceType' in spec:
         for _ in range(3):
-            s.sendto(struct.pack('!BBHHH', spec['fenceType'], 0, 0, 0x6e64, 1) + b'FENCE-' + tag, (dst, 0))
+            s.sendto(struct.pack('!BBHHH', spec['fenceType'], 0, 0, IDENT, 1) + b'FENCE-' + tag, (dst, 0))
             time.sleep(0.02)
     print('sent')
 
@@ -146,16 +150,22 @@ def listen(spec):
         s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(('::', spec['port']))
+    socks = [s]
+    if spec.get('fencePort'):
+        # A second port for the fence, when everything sent to `port` may be dropped on purpose.
+        f = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        f.bind(('::', spec['fencePort']))
+        socks.append(f)
     with open(spec['ready'], 'w') as fh:
         fh.write('ready')
     counts = {}
     fenced = False
     deadline = time.time() + spec.get('timeoutMs', 8000) / 1000
     while time.time() < deadline and not fenced:
-        r, _, _ = select.select([s], [], [], 0.2)
+        r, _, _ = select.select(socks, [], [], 0.2)
         if not r:
             continue
-        data, addr = s.recvfrom(4096)
+        data, addr = r[0].recvfrom(4096)
         src = addr[0].split('%')[0]
         if fence in data:
             fenced = True

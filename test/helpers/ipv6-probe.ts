@@ -179,13 +179,14 @@ export async function sendIcmp6(netns: Netns, ns: string, spec: { dst: string; t
  */
 export async function delivery(
   netns: Netns,
-  o: { ns: string; dir: string; mode: 'icmp6' | 'udp'; port?: number; timeoutMs?: number },
+  /** udp: `port` counted; `fencePort` (optional) a second port the fence may use instead. */
+  o: { ns: string; dir: string; mode: 'icmp6' | 'udp'; port?: number; fencePort?: number; timeoutMs?: number },
   send: (tag: string) => Promise<void>,
 ): Promise<Delivery> {
   const tag = `e6${randomBytes(4).toString('hex')}`;
   const ready = path.join(o.dir, `${tag}.ready`);
   const out = path.join(o.dir, `${tag}.json`);
-  const listener = netns.startIn(o.ns, [PYTHON, FRAMES_PY, 'listen', JSON.stringify({ tag, mode: o.mode, port: o.port, ready, out, timeoutMs: o.timeoutMs ?? 8000 })]);
+  const listener = netns.startIn(o.ns, [PYTHON, FRAMES_PY, 'listen', JSON.stringify({ tag, mode: o.mode, port: o.port, fencePort: o.fencePort, ready, out, timeoutMs: o.timeoutMs ?? 8000 })]);
   try {
     await waitFor(async () => fs.access(ready).then(() => true, () => false), { what: `listener in ${o.ns}`, timeoutMs: 10_000, intervalMs: 25 });
     await send(tag);

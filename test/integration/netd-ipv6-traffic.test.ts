@@ -74,8 +74,14 @@ const CLIENT_PORT = 9000;
 let lab: NetdLab;
 const vms: Partial<Record<Vm, LabInstance>> = {};
 const servers: Process[] = [];
-/** br0's MAC per node (netd pins it), hence the node's link-local router address. */
+/** br0's MAC per node (netd pins it: the source MAC of its RAs). */
 const brMac: Record<string, string> = {};
+/**
+ * br0's link-local address per node: the router address instances learn. Not
+ * always the EUI-64 of the pinned MAC: the kernel made it from the MAC br0 had
+ * when it came up, before netd pinned one.
+ */
+const brLinkLocal: Record<string, string> = {};
 let sequence = 0;
 
 interface Spec {
@@ -124,7 +130,7 @@ async function apply(spec: Spec = {}): Promise<GniDocument> {
 
 const netns = () => lab.topo.netns;
 const nsOf = (v: Vm) => vms[v]!.ns;
-const routerOf = (v: Vm) => linkLocalOf(brMac[NODE_OF[v]]!);
+const routerOf = (v: Vm) => brLinkLocal[NODE_OF[v]]!;
 
 before(async () => {
   if (!isRoot()) return;
@@ -132,7 +138,12 @@ before(async () => {
   await addLabIpv6(lab.topo.netns, { nodeNs: lab.nodes.map((n) => n.ns), ctlNs: lab.topo.ctlNs, clientNs: lab.topo.clientNs });
   for (const n of lab.nodes) await lab.startNetd(n);
   await apply();
-  for (const n of lab.nodes) brMac[n.short] = await linkMac(lab.topo.netns, n.ns, 'br0');
+  for (const n of lab.nodes) {
+    brMac[n.short] = await linkMac(lab.topo.netns, n.ns, 'br0');
+    const ll = /inet6 (fe80::[0-9a-f:]+)\/64/.exec((await lab.sh(n.ns, ['ip', '-6', 'addr', 'show', 'dev', 'br0', 'scope', 'link'])).out)?.[1];
+    assert.ok(ll, `${n.short}: br0 has a link-local address`);
+    brLinkLocal[n.short] = ll;
+  }
   for (const v of VMS) vms[v] = await lab.addInstance(NODE_OF[v], ID[v], MAC[v]);
   for (const v of VMS) servers.push(tcpServer6(lab.topo.netns, nsOf(v), [22, 80, 5432, 8000, 8001, 8002], v));
   // Dual stack: every instance also takes its IPv4 lease (the IPv4-rule exactness checks use it).
@@ -275,13 +286,25 @@ test('an ICMPv6 rule for one type admits only that type', async (t) => {
   await apply({ c: [] });
 });
 
+/**
+ * The anti-spoofing tests open sg-a's ingress to every ICMPv6 message and to
+ * udp 546-1546 from anywhere (link-local and foreign sources included: group sets
+ * hold the members' global addresses only), so a forged frame that arrives
+ * nowhere was stopped by the sender's port, not by the receiver's groups.
+ */
+const OPEN_V6: GniRule[] = [
+  { protocol: 58, icmpType: -1, icmpCode: -1, cidr: '::/0' },
+  { protocol: 17, fromPort: 546, toPort: 1546, cidr: '::/0' },
+];
+
 test('a spoofed IPv6 source (or MAC) from an instance is dropped on its port', async (t) => {
   if (!root(t)) return;
-  await apply();
+  await apply({ a: OPEN_V6 });
   for (const to of ['a2', 'b1'] as const) {
     const spoofed: Frame[] = [
       { kind: 'echo', srcMac: MAC.a1, dstMac: MAC[to], src: '2001:db8:10::99', dst: V6[to] },
       { kind: 'echo', srcMac: MAC.a1, dstMac: MAC[to], src: V6.c1, dst: V6[to] },
+      { kind: 'echo', srcMac: MAC.a1, dstMac: MAC[to], src: to === 'b1' ? V6.a2 : V6.b1, dst: V6[to] },
       { kind: 'echo', srcMac: MAC.a1, dstMac: MAC[to], src: 'fe80::99', dst: LL[to] },
       { kind: 'echo', srcMac: MAC.a1, dstMac: MAC[to], src: '2001:db8:ffff::2', dst: V6[to] },
       // its own address from another MAC
@@ -293,7 +316,7 @@ test('a spoofed IPv6 source (or MAC) from an instance is dropped on its port', a
     assert.ok(d.fenced, `a1 → ${to}: the fence from a1's own address and MAC arrived (same group: admitted)`);
     assert.deepEqual(d.counts, {}, `a1 → ${to}: no spoofed frame arrived (${JSON.stringify(d.counts)})`);
   }
-  // Control: the same crafted echo with a1's real source and link-local is received.
+  // Control: the same crafted echo from a1's real global and link-local sources is received.
   const ok = await delivery(netns(), { ns: nsOf('a2'), dir: lab.dir, mode: 'icmp6' }, (tag) =>
     sendFrames(netns(), nsOf('a1'), {
       tag,
@@ -306,7 +329,7 @@ test('a spoofed IPv6 source (or MAC) from an instance is dropped on its port', a
 
 test('a forged neighbour advertisement from an instance is dropped and does not overwrite the victim\'s entry', async (t) => {
   if (!root(t)) return;
-  await apply();
+  await apply({ a: OPEN_V6 });
   for (const victim of ['a2', 'b1'] as const) {
     // The victim knows c1 (another instance) at c1's MAC; a1 claims c1's address.
     const set = await lab.sh(nsOf(victim), ['ip', '-6', 'neigh', 'replace', V6.c1, 'lladdr', MAC.c1, 'dev', 'eth0', 'nud', 'stale']);
@@ -338,14 +361,14 @@ test('a forged neighbour advertisement from an instance is dropped and does not 
 
 test('a rogue router advertisement from an instance is dropped: no address from its prefix, no second default route', async (t) => {
   if (!root(t)) return;
-  await apply();
+  await apply({ a: OPEN_V6 });
   const rogue = (srcMac: string, src: string): Frame => ({ kind: 'ra', srcMac, dstMac: ALL_NODES_MAC, src, dst: 'ff02::1', prefix: ROGUE_PREFIX });
   for (const victim of ['a2', 'b1'] as const) {
     const d = await delivery(netns(), { ns: nsOf(victim), dir: lab.dir, mode: 'icmp6' }, (tag) =>
       sendFrames(netns(), nsOf('a1'), {
         tag,
         // from a1 itself (multicast and unicast), and from a1 posing as its node's router (br0's MAC and link-local)
-        frames: [rogue(MAC.a1, LL.a1), rogue(brMac.n1!, linkLocalOf(brMac.n1!)), { ...rogue(MAC.a1, LL.a1), dstMac: MAC[victim], dst: LL[victim] }],
+        frames: [rogue(MAC.a1, LL.a1), rogue(brMac.n1!, brLinkLocal.n1!), { ...rogue(MAC.a1, LL.a1), dstMac: MAC[victim], dst: LL[victim] }],
         fence: [fenceEcho('a1', victim)],
       }),
     );
@@ -362,7 +385,7 @@ test('a rogue router advertisement from an instance is dropped: no address from 
       iface: 'br0',
       tag,
       frames: [{ kind: 'ra', srcMac: brMac.n1!, dstMac: ALL_NODES_MAC, src: 'fe80::6:99', dst: 'ff02::1', prefix: ROGUE_PREFIX, routerLifetime: 0, prefixFlags: 0 }],
-      fence: [{ kind: 'echo', srcMac: brMac.n1!, dstMac: MAC.a2, src: linkLocalOf(brMac.n1!), dst: LL.a2 }],
+      fence: [{ kind: 'echo', srcMac: brMac.n1!, dstMac: MAC.a2, src: brLinkLocal.n1!, dst: LL.a2 }],
     }),
   );
   assert.ok(received(ctl, 'fe80::6:99', 134) > 0, `control: an RA from the node's bridge MAC reaches a2 (${JSON.stringify(ctl.counts)})`);
@@ -391,19 +414,28 @@ test('a rogue router advertisement from an instance is dropped: no address from 
 
 test('rogue DHCPv6 server messages from an instance are dropped', async (t) => {
   if (!root(t)) return;
-  await apply();
+  await apply({ a: OPEN_V6 });
   for (const victim of ['a2', 'b1'] as const) {
-    const reply = (over: Partial<Frame>): Frame => ({ kind: 'udp', srcMac: MAC.a1, dstMac: MAC[victim], src: LL.a1, dst: LL[victim], sport: 547, dport: 546, ...over });
-    const d = await delivery(netns(), { ns: nsOf(victim), dir: lab.dir, mode: 'udp', port: 546 }, (tag) =>
+    const udp = (over: Partial<Frame>): Frame => ({ kind: 'udp', srcMac: MAC.a1, dstMac: MAC[victim], src: LL.a1, dst: LL[victim], sport: 547, dport: 546, ...over });
+    // The victim listens on the DHCPv6 client port 546 and, for the fence, on 1546.
+    const d = await delivery(netns(), { ns: nsOf(victim), dir: lab.dir, mode: 'udp', port: 546, fencePort: 1546 }, (tag) =>
       sendFrames(netns(), nsOf('a1'), {
         tag,
-        frames: [reply({}), reply({ src: V6.a1, dst: V6[victim] }), reply({ dstMac: ALL_NODES_MAC, dst: 'ff02::1' })],
-        // The fence: the same datagram from a port that is not DHCPv6's server port.
-        fence: [reply({ sport: 1547 })],
+        frames: [
+          // what a DHCPv6 server sends a client: link-local to link-local, 547 → 546
+          udp({}),
+          udp({ src: V6.a1, dst: V6[victim] }),
+          udp({ dstMac: ALL_NODES_MAC, dst: 'ff02::1' }),
+          // from the server port to any port, and to the client port from any port
+          udp({ src: V6.a1, dst: V6[victim], dport: 1546 }),
+          udp({ sport: 1547 }),
+        ],
+        // The fence: neither the server port nor the client port.
+        fence: [udp({ sport: 1547, dport: 1546 })],
       }),
     );
-    assert.ok(d.fenced, `${victim}: the fence (udp 1547 → 546) arrived: the path is open`);
-    assert.deepEqual(d.counts, {}, `${victim}: no datagram from port 547 arrived (${JSON.stringify(d.counts)})`);
+    assert.ok(d.fenced, `${victim}: the fence (udp 1547 → 1546) arrived: sg-a admits the path`);
+    assert.deepEqual(d.counts, {}, `${victim}: nothing from port 547 or to port 546 arrived (${JSON.stringify(d.counts)})`);
   }
 });
 
@@ -439,11 +471,23 @@ test('the public client reaches an instance\'s global IPv6 address only when a r
   const server = netns().startIn(client, [
     process.execPath,
     '-e',
-    `require('node:net').createServer((s) => { require('node:fs').appendFileSync(${JSON.stringify(peers)}, s.remoteAddress + '\\n'); s.end('ok\\n'); }).listen(${CLIENT_PORT}, '::')`,
+    `process.on('uncaughtException', () => {}); require('node:net').createServer((s) => { s.on('error', () => {}); require('node:fs').appendFileSync(${JSON.stringify(peers)}, s.remoteAddress + '\\n'); s.end('ok\\n'); }).listen(${CLIENT_PORT}, '::')`,
   ]);
   try {
+    await waitFor('the client\'s server to listen', async () => (await lab.sh(client, ['nc', '-z', '-n', '-w', '1', '::1', String(CLIENT_PORT)])).code === 0, 10_000, 100);
     for (const v of ['a1', 'b1'] as const) {
-      assert.ok(await expect6((s) => tcpConnects(netns(), nsOf(v), LAB6.client, CLIENT_PORT, s), true), `${v} → the client over IPv6`);
+      if (await expect6((s) => tcpConnects(netns(), nsOf(v), LAB6.client, CLIENT_PORT, s), true)) continue;
+      const diag = [
+        await lab.sh(nsOf(v), ['ip', '-6', 'route']),
+        await lab.sh(nsOf(v), ['ip', '-6', 'neigh']),
+        await lab.sh(nsOf(v), ['ip', '-6', 'addr']),
+        await lab.sh(lab.topo.clientNs!, ['ip', '-6', 'route']),
+        await lab.sh(lab.topo.clientNs!, ['ip', '-6', 'neigh']),
+        await lab.sh(lab.node('n1').ns, ['ip', '-6', 'neigh']),
+        await lab.sh(lab.node('n1').ns, ['sysctl', 'net.ipv6.conf.all.forwarding']),
+        await lab.sh(lab.node('n1').ns, ['conntrack', '-L', '-f', 'ipv6']),
+      ].map((r) => r.out).join('\n---\n');
+      assert.fail(`${v} → the client over IPv6 failed:\n${diag}`);
     }
     const seen = await waitFor('client peers', async () => {
       const text = await fs.readFile(peers, 'utf8').catch(() => '');
@@ -478,7 +522,7 @@ test('metadata over IPv6: [fd00:ec2::254] reaches the CLC\'s IPv6 address', asyn
 
 test('an instance whose rules do not exist yet has no IPv6 network', async (t) => {
   if (!root(t)) return;
-  await apply();
+  await apply({ a: OPEN_V6 });
   const n1 = lab.node('n1');
   const y1 = await lab.addInstance('n1', 'i-000006f1', 'd0:0d:00:00:06:41');
   try {
