@@ -58,15 +58,25 @@ export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The merge script (POSIX sh; every path baked in: rdnssd and dhclient pass no environment of ours). */
+/**
+ * The merge script (POSIX sh; every path baked in: rdnssd and dhclient pass
+ * no environment of ours). It builds the new text in the instance's own
+ * directory and rewrites resolv.conf in place, only when the text changed:
+ * rdnssd runs its hook on every advertisement (every few seconds), and
+ * `ip netns exec` bind-mounts every file in /etc/netns/<ns>/, so a temp file
+ * there would race every command run in the namespace; in place, processes
+ * that already bind-mounted the file see the change too.
+ */
 export function mergeResolvScript(files: InstanceDnsFiles): string {
   const out = shQuote(files.resolvConf);
+  const next = shQuote(path.join(files.dir, 'resolv.conf.next'));
   return `#!/bin/sh
 # edgenet lab: resolv.conf = DHCPv4 name servers + RDNSS (IPv6) name servers (see src/lab/instance-dns.ts).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+cat ${shQuote(files.ipv4)} ${shQuote(files.ipv6)} 2>/dev/null > ${next}
 mkdir -p ${shQuote(path.dirname(files.resolvConf))}
-cat ${shQuote(files.ipv4)} ${shQuote(files.ipv6)} 2>/dev/null > ${out}.tmp
-mv ${out}.tmp ${out}
+cmp -s ${next} ${out} || cat ${next} > ${out}
+rm -f ${next}
 exit 0
 `;
 }

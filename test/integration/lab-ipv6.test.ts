@@ -125,6 +125,12 @@ test('an instance gets its EUI-64 address, default router and DNS from the RA; r
     return r.stdout.includes('nameserver 2001:db8:10::53') ? r.stdout : undefined;
   }, { timeoutMs: 10_000, what: "the RDNSS server in the instance's resolv.conf" });
   assert.match(resolv, /nameserver 2001:db8:10::53/);
+  // dhclient's IPv4 fragment joins through the same merge script (as its -sf script runs it).
+  await fs.writeFile(files.ipv4, 'nameserver 10.111.0.1\n');
+  await exec.run(['sh', files.merge]);
+  const both = await lab.netns.execIn(vm.ns, ['cat', '/etc/resolv.conf']);
+  assert.deepEqual(both.stdout.split('\n').filter((l) => l.startsWith('nameserver')), ['nameserver 10.111.0.1', 'nameserver 2001:db8:10::53']);
+  assert.deepEqual(await fs.readdir(path.dirname(files.resolvConf)), ['resolv.conf'], 'nothing else in /etc/netns/<ns>/ for ip netns exec to bind');
   assert.equal(await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => ''), hostResolvBefore, "the host's resolv.conf is untouched");
   // No privacy address next to the EUI-64 one.
   assert.deepEqual((await lab.ipv6Addresses(vm)).map((a) => a.address), [GLOBAL]);

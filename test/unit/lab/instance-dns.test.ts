@@ -14,7 +14,9 @@ test("the instance's DNS files live in its own directory; resolv.conf is the nam
 test("the merge script concatenates the IPv4 and IPv6 fragments into the namespace's resolv.conf only (quoted)", () => {
   const script = mergeResolvScript(files);
   assert.match(script, /cat '\/tmp\/it'\\''s lab\/dns\/i-1\/ipv4\.resolv' '\/tmp\/it'\\''s lab\/dns\/i-1\/ipv6\.resolv'/);
-  assert.match(script, /mv '\/etc\/netns\/p-i-1\/resolv\.conf'\.tmp '\/etc\/netns\/p-i-1\/resolv\.conf'/);
+  // Rewritten in place and only when changed; no temp file in /etc/netns/<ns>/ (ip netns exec would bind-mount it).
+  assert.match(script, /cmp -s '\/tmp\/it'\\''s lab\/dns\/i-1\/resolv\.conf\.next' '\/etc\/netns\/p-i-1\/resolv\.conf' \|\| cat '\/tmp\/it'\\''s lab\/dns\/i-1\/resolv\.conf\.next' > '\/etc\/netns\/p-i-1\/resolv\.conf'/);
+  assert.doesNotMatch(script, /\/etc\/netns\/p-i-1\/resolv\.conf\.tmp/);
   assert.doesNotMatch(script.replaceAll('/etc/netns/p-i-1/resolv.conf', ''), /\/etc\/resolv\.conf/);
 });
 
