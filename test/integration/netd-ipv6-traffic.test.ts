@@ -406,9 +406,15 @@ test('a rogue router advertisement from an instance is dropped: no address from 
       const ns6 = await lab.sh(nsOf(victim), ['ip', '-6', 'route', 'show']);
       assert.doesNotMatch(ns6.out, /2001:db8:77::/, `${victim}: no route to the rogue prefix`);
     }
+    // Control: the RAs were real. a1's own kernel hears its radvd (multicast loop)
+    // and configured the rogue prefix: the only place it exists.
+    assert.ok((await globalAddresses(netns(), nsOf('a1'), 'eth0', true)).includes(`${v6Of(MAC.a1, ROGUE_RADVD_PREFIX)}/64`), 'control: a1 itself took the rogue prefix from its own radvd');
   } finally {
     radvd.kill('SIGKILL');
     await radvd.exited;
+    // a1 would otherwise pick the rogue address as source for later tests (and be dropped as spoofing, rightly).
+    await lab.sh(nsOf('a1'), ['ip', '-6', 'addr', 'flush', 'dev', 'eth0', 'to', ROGUE_RADVD_PREFIX]);
+    await lab.sh(nsOf('a1'), ['ip', '-6', 'route', 'del', ROGUE_RADVD_PREFIX, 'dev', 'eth0']);
   }
 });
 
