@@ -4,11 +4,14 @@
 #   bash scripts/demo.sh                          # stays up until Ctrl-C, then tears down
 #   DEMO_EXIT_AFTER_SECONDS=0 bash scripts/demo.sh  # tears down right after printing
 # It installs what is missing (scripts/setup.sh), then runs `edgenet lab demo`:
-# lab up → two security groups with rules → instances on both nodes (each an
-# instance namespace with its address from dhcpd) → a public address → waits
-# until every node converged → prints `edgenet status`, the connectivity
-# matrix (expected from the groups vs. observed with packets, and why) and the
-# public address reached from the client. Ctrl-C (INT/TERM) tears everything
+# lab up (dual stack: cluster PARTI00 also has 2001:db8:10::/64) → two security
+# groups with IPv4 and IPv6 rules → instances on both nodes (each an instance
+# namespace with its address from dhcpd and its global IPv6 address by SLAAC)
+# → a public address → waits until every node converged → prints `edgenet
+# status`, the connectivity matrix with IPv4 and IPv6 side by side (expected
+# from the groups vs. observed with packets, and why), the public address and
+# web1's global IPv6 address reached from the client, and metadata over both
+# families. DEMO_IPV4_ONLY=1 runs the IPv4-only lab. Ctrl-C (INT/TERM) tears everything
 # down: no namespace, process, rule or file is left. Exit code 0 when every
 # probe matched the groups.
 set -uo pipefail
@@ -35,7 +38,9 @@ cleanup() {
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-node bin/edgenet.mjs lab demo --name "$name" --dir "$dir" &
+extra=()
+[[ -n ${DEMO_IPV4_ONLY:-} ]] && extra+=(--ipv4-only)
+node bin/edgenet.mjs lab demo --name "$name" --dir "$dir" "${extra[@]}" &
 child=$!
 wait "$child"
 status=$?

@@ -59,7 +59,7 @@ export interface VmAddResult {
  * The instance's IPv6 address as the CLC knows it: the API's (when it shows
  * one) or computed the way the CLC computes it.
  */
-export function expectedIpv6(state: LabState, view: InstanceView): string | undefined {
+function expectedIpv6(state: LabState, view: InstanceView): string | undefined {
   if (!state.plan.ipv6) return undefined;
   const shown = (view as InstanceView & { ipv6?: string }).ipv6;
   if (typeof shown === 'string' && shown !== '') return shown;
