@@ -7,7 +7,9 @@
  * (addresses carrying our label, plus addresses of the document's public pool
  * when the shared file is readable) and every supervised process of ours
  * (dhcpd, ...: stopped, its configuration removed). The bridge and sysctls are
- * left alone: other software may depend on them.
+ * left alone: other software may depend on them. On a kernel without IPv6
+ * (ipv6.disable=1) there is nothing IPv6 to remove and the IPv6 tools fail:
+ * the IPv6 side is skipped (observe.ts reads it as empty).
  *
  * Built from the same planner as a sync, against an empty desired table.
  */
@@ -39,7 +41,8 @@ const EMPTY: NetfilterTable = { chains: [], hooks: [] };
 
 async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
   const steps: Step[] = [];
-  const [nf, routes6] = await Promise.all([observeNetfilter(host), observeRoutes6(host)]);
+  const ipv6 = host.ipv6Available();
+  const [nf, routes6] = await Promise.all([observeNetfilter(host, ipv6), observeRoutes6(host, ipv6)]);
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('iptables', table, EMPTY, nf.iptables[table], { full: false, isOurs: options.isOurs, builtins: IPTABLES_BUILTINS[table] });
     if (w) steps.push({ kind: 'iptables-write', write: w });

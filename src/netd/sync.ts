@@ -6,10 +6,11 @@
  * refuses an older document.
  *
  * Outcomes (NetdResult): a missing/truncated/malformed/invalid document,
- * a document that does not list this node, or one older than the applied one
- * change NOTHING on the host; a failed step leaves every earlier transaction
- * applied and the failed one rolled back by the kernel, and is reported as
- * `error` (the daemon then retries with a full rewrite).
+ * a document that does not list this node, one older than the applied one,
+ * or a dual-stack one on a node whose kernel has no IPv6 (IPV6_UNAVAILABLE,
+ * ipv6-needs.ts) change NOTHING on the host; a failed step leaves every
+ * earlier transaction applied and the failed one rolled back by the kernel,
+ * and is reported as `error` (the daemon then retries with a full rewrite).
  */
 import type { NetdConfig } from './config.ts';
 import { netdNames } from './names.ts';
@@ -19,7 +20,7 @@ import type { DesiredState, HostFacts } from './render/types.ts';
 import { parseGni } from '../shared/gni/codec.ts';
 import { formatDiagnostic } from '../shared/diagnostics.ts';
 import type { NetdResult, NetdStatus } from '../shared/netd-status.ts';
-import { errorMessage } from '../shared/errors.ts';
+import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
@@ -29,6 +30,7 @@ import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import type { ProcessFailure } from './apply/supervisor.ts';
 import { readStatus, statusFiles, writeStatus } from './status.ts';
+import { ipv6Refusal } from './ipv6-needs.ts';
 import { appendEvent, type SyncEvent } from './events.ts';
 
 export interface SyncDeps {
@@ -147,6 +149,9 @@ export async function desiredFromFile(
   const rendered = renderUntrusted(gni, { node }, config, facts, { hostAddresses: [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])] });
   lap('render');
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
+  // A dual-stack state on a kernel without IPv6 is refused whole, before anything is observed or applied.
+  const refusal = ipv6Refusal(rendered.state, await (early.ipv6 ?? host.ipv6Available()));
+  if (refusal !== undefined) return { ok: false, result: 'error', error: `${refusal.code}: ${refusal.message}`, ...ids };
   return { ok: true, state: rendered.state, ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
 }
 
@@ -163,13 +168,20 @@ export interface PlanForOptions {
   readonly drivers?: DriverRegistry;
 }
 
-/** Observes the host and plans the steps from it to `desired` (changes nothing). */
+/**
+ * Observes the host and plans the steps from it to `desired` (changes
+ * nothing). Throws IPV6_UNAVAILABLE for a dual-stack state on a kernel without
+ * IPv6 (a sync refuses it earlier, in desiredFromFile; `netd plan` gets here).
+ */
 export async function planFor(options: PlanForOptions): Promise<Plan> {
   const { host, config, desired } = options;
   const phases = options.phases ?? {};
   const t0 = performance.now();
+  const ipv6 = options.early?.ipv6 ?? host.ipv6Available();
+  const refusal = ipv6Refusal(desired, await ipv6);
+  if (refusal !== undefined) throw new EdgenetError(refusal.code, refusal.message);
   const observed = await observeHost(host, {
-    early: options.early ?? {},
+    early: { ...options.early, ipv6 },
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
     runDir: options.runDir,
@@ -229,19 +241,23 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // parsing and rendering (CPU in this process). Their result is used only if
   // the document turns out to be applicable; they never change anything.
   // Six processes in all: iptables-save, ip6tables-save, ebtables-save, ipset
-  // save, ip addr, and netd's IPv6 routes (ip -6 route show proto <ours>).
+  // save, ip addr, and netd's IPv6 routes (ip -6 route show proto <ours>);
+  // four on a kernel without IPv6, where the two IPv6 reads are not run (one
+  // probe, no process, answers whether it has IPv6: observe.ts).
+  const ipv6 = host.ipv6Available();
   const interfaces = host.interfaces();
   const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
     interfaces,
     privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
-    netfilter: observeNetfilter(host),
-    routes6: observeRoutes6(host),
+    ipv6,
+    netfilter: observeNetfilter(host, ipv6),
+    routes6: observeRoutes6(host, ipv6),
     links: interfaces.then((i) => i.links),
     bridgeAddresses: addressesOf(config.bridge),
     ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
   };
-  for (const p of [early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
+  for (const p of [early.ipv6, early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);

@@ -112,6 +112,7 @@ export const ERROR_CODES = {
   RADVD_DIED: 'radvd (the router-advertisement server of a dual-stack cluster) exited right after it was started.',
   PROCESS_CONFIG_REFUSED: "A supervised daemon's own check refused its rendered configuration: not started or reloaded (a running one keeps its previous configuration).",
   PROCESS_DRIVER_MISSING: 'A supervised process of a kind no driver is registered for (a bug).',
+  IPV6_UNAVAILABLE: "The node's cluster is dual-stack but the node's kernel has no IPv6 (ipv6.disable=1); the sync is refused and nothing is changed (IPv4 included).",
   RULE_FAMILY_MISMATCH: 'A rule carries an address of the other family than the table it is written for (a bug).',
   SYNC_FAILED: 'A netd sync did not converge the host (`netd --once`).',
   ADOPT_NO_DOCUMENT: '`netd adopt` found no usable document: eucanetd\'s state is left alone rather than removed without ours.',

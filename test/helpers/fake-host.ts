@@ -11,7 +11,10 @@
  * has a family (`inet`, `inet6`): an iptables rule cannot match an inet6 set
  * nor an ip6tables rule an inet one, and a member of the other family is
  * refused. IPv6 routes (`routes6`) carry a protocol number; a route needs its
- * device to exist and be up. It prints `*-save` text that the shared parsers
+ * device to exist and be up. A host built with `ipv6: false` is a kernel
+ * booted with ipv6.disable=1: `ipv6Available()` answers false and every IPv6
+ * command (ip6tables-save/-restore, `ip -6 route`) fails as it would there and
+ * is listed in `ipv6Commands`. It prints `*-save` text that the shared parsers
  * read back, counts every write and can be told to fail the next call.
  *
  * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
@@ -76,12 +79,14 @@ export interface FakeHostOptions {
   /** Main-table routes per device (the node's network). */
   readonly routes?: Readonly<Record<string, readonly ObservedRoute[]>>;
   readonly sysctls?: Readonly<Record<string, string>>;
+  /** false: a kernel without IPv6 (ipv6.disable=1). Default true. */
+  readonly ipv6?: boolean;
 }
 
 /** Signals a daemon takes as "re-read your configuration" rather than "exit". */
 const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
-export type FakeOp = 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6';
+export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6';
 
 export class FakeHost implements HostOps {
   readonly iptables: Record<TableName, FakeTable> = { filter: newTable('iptables', 'filter'), nat: newTable('iptables', 'nat') };
@@ -99,6 +104,12 @@ export class FakeHost implements HostOps {
   readonly processes = new Map<number, string[]>();
   /** Every write, in order: the operation and its input. */
   readonly writes: { op: string; input: string }[] = [];
+  /** Whether the kernel has IPv6 (`ipv6Available()`); false makes every IPv6 command fail. */
+  ipv6: boolean;
+  /** Every IPv6 command run (reads included), so a test can assert none ran. */
+  readonly ipv6Commands: string[] = [];
+  /** How many times `ipv6Available()` was asked. */
+  ipv6Probes = 0;
   private nextPid = 4000;
   private failures: { op: FakeOp; stderr: string }[] = [];
 
@@ -109,6 +120,22 @@ export class FakeHost implements HostOps {
     for (const [k, v] of Object.entries(options.routes ?? {})) this.routeMap.set(k, [...v]);
     for (const [k, v] of Object.entries(options.addresses ?? {})) this.addrs.set(k, [...v]);
     for (const [k, v] of Object.entries(options.sysctls ?? {})) this.sysctls.set(k, v);
+    this.ipv6 = options.ipv6 ?? true;
+  }
+
+  async ipv6Available() {
+    this.ipv6Probes++;
+    return this.ipv6;
+  }
+
+  /** Lists an IPv6 command; on a kernel without IPv6 it fails the way the real tool does. */
+  private ipv6Command(argv: string[]): void {
+    this.ipv6Commands.push(argv.join(' '));
+    if (this.ipv6) return;
+    const stderr = argv[0] === 'ip'
+      ? 'RTNETLINK answers: Address family not supported by protocol'
+      : `${argv[0]}: can't initialize ip6tables table \`filter': Address family not supported by protocol`;
+    throw new ExecError(argv, argv[0] === 'ip' ? 2 : 1, stderr);
   }
 
   /** The next call of `op` fails with this stderr and changes nothing. */
@@ -234,9 +261,12 @@ export class FakeHost implements HostOps {
     this.record('iptables-restore', text);
   }
   async ip6tablesSave(table?: TableName) {
+    this.ipv6Command(table ? ['ip6tables-save', '-t', table] : ['ip6tables-save']);
+    this.checkFail('ip6tablesSave', ['ip6tables-save']);
     return table ? this.save('ip6tables', table) : this.save('ip6tables', 'filter') + this.save('ip6tables', 'nat');
   }
   async ip6tablesRestore(text: string) {
+    this.ipv6Command(['ip6tables-restore', '-w', '5', '--noflush']);
     this.checkFail('ip6tablesRestore', ['ip6tables-restore']);
     this.restore('ip6tables', text);
     this.record('ip6tables-restore', text);
@@ -375,9 +405,11 @@ export class FakeHost implements HostOps {
     this.record('route-move', `${route.dst} ${from} -> ${to}`);
   }
   async routes6(protocol: number) {
+    this.ipv6Command(['ip', '-j', '-6', 'route', 'show', 'table', 'main', 'proto', String(protocol)]);
     return this.routes6List.filter((r) => r.proto === protocol).map((r) => ({ dst: r.dst, dev: r.dev }));
   }
   async replaceRoute6(prefix: string, dev: string, protocol: number) {
+    this.ipv6Command(['ip', '-6', 'route', 'replace', prefix, 'dev', dev, 'proto', String(protocol)]);
     this.checkFail('route6', ['ip', '-6', 'route', 'replace', prefix]);
     const link = this.linkMap.get(dev);
     if (!link) throw new ExecError(['ip', '-6', 'route', 'replace', prefix, 'dev', dev], 1, `Cannot find device "${dev}"`);
@@ -389,6 +421,7 @@ export class FakeHost implements HostOps {
     this.record('route6-replace', `${prefix} dev ${dev} proto ${protocol}`);
   }
   async deleteRoute6(prefix: string, dev: string, protocol: number) {
+    this.ipv6Command(['ip', '-6', 'route', 'del', prefix, 'dev', dev, 'proto', String(protocol)]);
     this.checkFail('route6', ['ip', '-6', 'route', 'del', prefix]);
     const i = this.routes6List.findIndex((r) => r.dst === prefix && r.dev === dev && r.proto === protocol);
     if (i >= 0) this.routes6List.splice(i, 1);

@@ -32,6 +32,13 @@ export type AddressOp =
   | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
 
 export interface HostOps {
+  /**
+   * Whether this host's kernel has IPv6 at all (false when booted with
+   * `ipv6.disable=1`: no /proc/net/if_inet6, and ip6tables and `ip -6` fail).
+   * One cheap probe, no process. `net.ipv6.conf.*.disable_ipv6=1` does not
+   * count: IPv6 netfilter and routing still exist then.
+   */
+  ipv6Available(): Promise<boolean>;
   /** `iptables-save`: one table, or every table in ONE process when `table` is omitted (each spawn blocks netd's event loop for a fork of its whole heap). */
   iptablesSave(table?: TableName): Promise<string>;
   /** `iptables-restore -w --noflush`; throws ExecError with the tool's stderr on failure (kernel unchanged). */

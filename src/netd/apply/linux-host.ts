@@ -84,6 +84,11 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
   };
 
   return {
+    async ipv6Available() {
+      // The IPv6 stack creates /proc/net/if_inet6 (per network namespace, like
+      // /proc/net itself) when it initialises; with ipv6.disable=1 it never does.
+      return files.exists('/proc/net/if_inet6');
+    },
     async iptablesSave(table?: TableName) {
       return (await run(table ? ['iptables-save', '-t', table] : ['iptables-save'])).stdout;
     },

@@ -1,6 +1,14 @@
 /**
  * Reads the live host into an ObservedState with the shared save parsers
  * (src/netd/netfilter/). Reading never changes anything.
+ *
+ * IPv6: a host whose kernel has no IPv6 (`HostOps.ipv6Available()` false,
+ * e.g. booted with ipv6.disable=1) has no ip6tables tables and no IPv6 routes
+ * to read, and `ip6tables-save` / `ip -6 route` would fail there: the IPv6
+ * side is then observed as empty without running either, so an IPv4-only
+ * document syncs exactly as before IPv6 existed. A document that needs IPv6
+ * on such a host is refused before observe (sync.ts, IPV6_UNAVAILABLE). The
+ * probe runs once per sync: the caller passes its answer (`EarlyReads.ipv6`).
  */
 import type { ObservedAddress, ObservedIpSet, ObservedLink, ObservedRoute, ObservedRoute6, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave, savedIpsetFamily } from '../netfilter/index.ts';
@@ -13,6 +21,8 @@ import type { SupervisedProcess } from '../render/types.ts';
 
 /** Reads already started by the caller (overlapped with parsing and rendering). */
 export interface EarlyReads {
+  /** `HostOps.ipv6Available()`, probed once per sync; every IPv6 read below waits for it. */
+  readonly ipv6?: Promise<boolean>;
   readonly netfilter?: Promise<ObservedNetfilter>;
   readonly links?: Promise<ObservedLink[]>;
   /** The bridge's addresses (render's host facts; [] when the bridge is missing). */
@@ -57,11 +67,13 @@ function toTable(saved: SavedTables, table: TableName): ObservedTable {
 
 export type ObservedNetfilter = Pick<ObservedState, 'iptables' | 'ip6tables' | 'ebtables' | 'ipsets'>;
 
-export async function observeNetfilter(host: HostOps): Promise<ObservedNetfilter> {
+export async function observeNetfilter(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedNetfilter> {
   // Four processes, not seven: each save lists every table (a table that does
   // not exist yet is simply absent, which reads as no chains). ip6tables is
-  // read on an IPv4-only node too: its chains of ours are swept from there.
-  const [ipAll, ip6All, ebAll, sets] = await Promise.all([host.iptablesSave(), host.ip6tablesSave(), host.ebtablesSave(), host.ipsetSave()]);
+  // read on an IPv4-only node too (its chains of ours are swept from there),
+  // but not on a kernel without IPv6, where it has no tables and fails: empty.
+  const ip6Save = Promise.resolve(ipv6 ?? host.ipv6Available()).then((available) => (available ? host.ip6tablesSave() : ''));
+  const [ipAll, ip6All, ebAll, sets] = await Promise.all([host.iptablesSave(), ip6Save, host.ebtablesSave(), host.ipsetSave()]);
   const ip = parseIptablesSave(ipAll);
   const ip6 = parseIptablesSave(ip6All, 'ipv6');
   const eb = parseEbtablesSave(ebAll);
@@ -75,16 +87,19 @@ export async function observeNetfilter(host: HostOps): Promise<ObservedNetfilter
   };
 }
 
-/** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge). */
-export function observeRoutes6(host: HostOps): Promise<ObservedRoute6[]> {
-  return host.routes6(EDGENET_ROUTE_PROTOCOL);
+/** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge); none on a kernel without IPv6. */
+export async function observeRoutes6(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedRoute6[]> {
+  return (await (ipv6 ?? host.ipv6Available())) ? host.routes6(EDGENET_ROUTE_PROTOCOL) : [];
 }
 
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
   const bridge = options.bridge ?? '';
   const priv = options.privateInterface ?? '';
+  // At most one IPv6 probe for the whole observe (none when the caller's early reads made it).
+  let probe = options.early?.ipv6;
+  const ipv6 = (): Promise<boolean> => (probe ??= host.ipv6Available());
   const [netfilter, links, publicAddresses, processes, interfaces, privateRoutes, routes6] = await Promise.all([
-    options.early?.netfilter ?? observeNetfilter(host),
+    options.early?.netfilter ?? observeNetfilter(host, ipv6()),
     options.early?.links ?? host.links(),
     options.publicInterface === ''
       ? Promise.resolve([])
@@ -94,7 +109,7 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     observeProcesses(host, { runDir: options.runDir, ...(options.drivers ? { drivers: options.drivers } : {}), ...(options.processes ? { desired: options.processes } : {}) }),
     bridge === '' ? Promise.resolve(undefined) : (options.early?.interfaces ?? host.interfaces()),
     options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
-    options.early?.routes6 ?? observeRoutes6(host),
+    options.early?.routes6 ?? observeRoutes6(host, ipv6()),
   ]);
   const interfaceAddresses = new Map<string, readonly ObservedAddress[]>();
   for (const name of [bridge, priv]) {
