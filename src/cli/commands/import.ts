@@ -54,6 +54,7 @@ function describe(s: ImportSummary, db: string): string {
   ];
   if (s.notReconstructed.length > 0) lines.push('not reconstructable from a document (check the property):', ...s.notReconstructed.map((x) => `  - ${x}`));
   if (s.clcIp !== undefined) lines.push(`the document's CLC address is ${s.clcIp}: set CLC_IP=${s.clcIp} in clc.conf so the documents the CLC builds name it`);
+  if (s.clcIpv6 !== undefined) lines.push(`the document's CLC IPv6 address is ${s.clcIpv6}: set CLC_IPV6=${s.clcIpv6} in clc.conf so the documents the CLC builds name it (metadata over IPv6)`);
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   if (s.dryRun) lines.push('dry run: nothing was written');
   return lines.join('\n');

@@ -38,7 +38,7 @@ import { UserError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
 import type { GniDocument, GniRule } from '../../shared/gni/model.ts';
 import { checkRule } from '../../shared/gni/rule-check.ts';
-import { groupIpv6Rules, ICMPV6_PROTOCOL, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
+import { configurationIpv6, groupIpv6Rules, ICMPV6_PROTOCOL, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
 import { formatIpCidr, parseIpCidr } from '../../shared/ip.ts';
 import { DEFAULT_PORTS } from '../../shared/paths.ts';
 import type { SnapshotInstance, SnapshotRule } from '../contracts.ts';
@@ -90,6 +90,8 @@ export interface GniImportPlan {
   readonly notReconstructed: readonly string[];
   /** The document's `enabledCLCIp`: the CLC's CLC_IP should be this address. */
   readonly clcIp?: string;
+  /** The document's IPv6 `clc-address` (dual stack): the CLC's CLC_IPV6 should be this address. */
+  readonly clcIpv6?: string;
   readonly clusters: readonly ImportCluster[];
   readonly nodes: readonly ImportNode[];
   readonly groups: readonly ImportGroup[];
@@ -251,6 +253,7 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     propertySource: options.propertyText !== undefined ? 'file' : 'document',
     notReconstructed,
     ...(conf.enabledClcIp !== undefined ? { clcIp: conf.enabledClcIp } : {}),
+    ...(configurationIpv6(conf) !== undefined ? { clcIpv6: configurationIpv6(conf) as string } : {}),
     clusters,
     nodes,
     groups,

@@ -47,6 +47,7 @@ export interface ImportSummary {
   readonly instances: number;
   readonly addresses: number;
   readonly clcIp?: string;
+  readonly clcIpv6?: string;
   readonly notReconstructed: readonly string[];
   readonly warnings: readonly string[];
 }
@@ -197,6 +198,7 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
     instances: plan.instances.length,
     addresses: plan.addresses.length,
     ...(plan.clcIp !== undefined ? { clcIp: plan.clcIp } : {}),
+    ...(plan.clcIpv6 !== undefined ? { clcIpv6: plan.clcIpv6 } : {}),
     notReconstructed: plan.notReconstructed,
     warnings,
   };

@@ -46,9 +46,10 @@ test('import then rebuild: the same dual-stack document', async () => {
   const store = Store.open(join(dir, 'clc.db'));
   try {
     const plan = planGniImport(parsed.value, {});
-    await importGni(store, plan, { now: 1_700_000_000_000 });
+    const { summary } = await importGni(store, plan, { now: 1_700_000_000_000 });
     const clcIpv6 = configurationIpv6(parsed.value.configuration);
     assert.equal(clcIpv6, 'fd00:172:31::2');
+    assert.equal(summary.clcIpv6, clcIpv6, 'the summary names the CLC_IPV6 to set, as it names CLC_IP');
     const state = new CloudState({ store, clock: new FakeClock(), clcIp: parsed.value.configuration.enabledClcIp ?? '', ...(clcIpv6 ? { clcIpv6 } : {}) });
     const rebuilt = serializeGni(buildGni(await state.snapshot({ full: true }), { sequence: 1 }));
     assert.equal(stripVersion(rebuilt), stripVersion(XML));
