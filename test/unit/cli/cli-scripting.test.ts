@@ -5,32 +5,19 @@
  * stdout, exit codes unchanged), `--output table|tsv|json`, the request
  * timeout, `--config` / `--token-file`, and the EPIPE guard.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { cli, CLI, REPO } from '../clc/harness.ts';
+import { cliSandbox } from './cli-sandbox.ts';
 import { startFakeClc } from './fake-clc.ts';
-import { main } from '../../../src/cli/main.ts';
 import { createExec } from '../../../src/shared/exec.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 // No CLC config or token file of this machine leaks in: everything defaults under `dir`.
-const baseEnv = { EDGENET_STATE_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_RUN_DIR: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-
-/** main() in this process with captured stdout/stderr. */
-async function run(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (add(String(chunk)), cb()) });
-  const code = await main(args, env, undefined, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
-  return { code, stdout, stderr };
-}
+const { dir, baseEnv, run } = cliSandbox('edgenet-cli-');
 
 const instance = (id: string, ip: string) => ({ id, ownerId: '000000000001', cluster: 'C1', node: '10.0.0.7', mac: 'd0:0d:00:00:00:01', privateIp: ip, groups: ['sg-1', 'sg-2'], interface: `vn_${id}`, createdAt: '2024-01-01T00:00:00.000Z' });
 

@@ -3,27 +3,13 @@
  * pass through unchanged (`-P icmpv6 -t 128:-1 -s ::/0`), and rules print
  * with their protocol's name (`icmpv6 128:-1 from ::/0`, not "icmp").
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { cliSandbox } from './cli-sandbox.ts';
 import { startFakeClc } from './fake-clc.ts';
-import { main } from '../../../src/cli/main.ts';
 import { describeRule } from '../../../src/cli/commands/cloud-state.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-cli-v6-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const baseEnv = { EDGENET_STATE_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_RUN_DIR: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-
-async function run(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (add(String(chunk)), cb()) });
-  const code = await main(args, env, undefined, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
-  return { code, stdout, stderr };
-}
+const { baseEnv, run } = cliSandbox('edgenet-cli-v6-');
 
 const group = { id: 'sg-00000001', ownerId: '000000000001', name: 'web', description: '', createdAt: '2024-01-01T00:00:00.000Z', instances: 0 };
 const echo = { protocol: 58, protocolName: 'icmpv6', icmpType: 128, icmpCode: -1, cidr: '::/0' };

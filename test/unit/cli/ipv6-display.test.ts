@@ -4,26 +4,12 @@
  * IPv4-only list keeps its columns), `instance show` prints one instance with
  * its address, `ipam show` prints each dual-stack cluster's /64 and addresses.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { cliSandbox } from './cli-sandbox.ts';
 import { startFakeClc } from './fake-clc.ts';
-import { main } from '../../../src/cli/main.ts';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-cli-v6-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const baseEnv = { EDGENET_STATE_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_RUN_DIR: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-
-async function run(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (add(String(chunk)), cb()) });
-  const code = await main(args, env, undefined, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
-  return { code, stdout, stderr };
-}
+const { baseEnv, run } = cliSandbox('edgenet-cli-v6-');
 
 const V6 = '2001:db8:10:0:d20d:ff:fe00:1';
 const instance = (id: string, ip: string, ipv6?: string) => ({
