@@ -5,13 +5,11 @@
  * CLC_IPV6 = ::1 beside an IPv4 listen address, and asks [::1] from each
  * source. Prints one JSON line with the answers.
  */
-import * as http from 'node:http';
 import { execFileSync } from 'node:child_process';
-import type { ClcContext, CloudSnapshot, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
+import type { CloudSnapshot, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../../../src/cloud-controller/config/types.ts';
 import { metadataPlugin } from '../../../src/cloud-controller/metadata/plugin.ts';
-import { nullLogger } from '../../../src/shared/logger.ts';
-import { systemClock } from '../../../src/shared/clock.ts';
+import { metadataContext, requestFrom } from './metadata-fakes.ts';
 
 const V6 = '2001:db8:10:0:d20d:1aff:fe2b:3c4d';
 const STRANGER = '2001:db8:10::99';
@@ -20,26 +18,12 @@ const config: ExplodedNetworkConfiguration = {
   Clusters: [{ Name: 'PARTI00', MacPrefix: 'd0:0d', Subnet: { Name: '10.111.0.0', Subnet: '10.111.0.0', Netmask: '255.255.0.0', Gateway: '10.111.0.1', Ipv6Prefix: '2001:db8:10::/64', Ipv6DnsServers: [] }, PrivateIps: [] }],
 };
 const instance: SnapshotInstance = { id: 'i-1a2b3c4d', ownerId: 'a', cluster: 'PARTI00', node: 'n1', mac: 'd0:0d:1a:2b:3c:4d', privateIp: '10.111.1.7', groups: ['sg-1'] };
-const unused = () => Promise.reject(new Error('unused'));
-const ctx: ClcContext = {
-  logger: nullLogger(), clock: systemClock, env: {}, dataDir: '/nonexistent',
+const ctx = metadataContext({
   snapshot: async (): Promise<CloudSnapshot> => ({ config, clcIp: '127.0.0.1', clusters: [], instances: [instance], groups: [{ id: 'sg-1', name: 'web', ownerId: 'a', rules: [] }] }),
-  onChange: () => () => undefined, getProperty: unused, nextSequence: unused, generation: unused, documentBuilt: unused, nodesApplied: unused, route: () => undefined,
   instanceByPrivateIp: async (ip) => (ip === instance.privateIp ? instance : undefined),
-};
+});
 
-function get(port: number, path: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '::1', port, path, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, path: string, localAddress: string) => requestFrom('::1', port, path, localAddress);
 
 execFileSync('ip', ['link', 'set', 'lo', 'up']);
 for (const a of [V6, STRANGER]) execFileSync('ip', ['-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad']);

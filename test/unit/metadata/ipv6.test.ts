@@ -9,7 +9,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as http from 'node:http';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ClcContext, CloudSnapshot, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
@@ -17,8 +16,7 @@ import type { ExplodedNetworkConfiguration } from '../../../src/cloud-controller
 import { answerMetadata, type MetadataInstance } from '../../../src/cloud-controller/metadata/answer.ts';
 import { createMetadataLookup, normalizeSourceIp } from '../../../src/cloud-controller/metadata/lookup.ts';
 import { metadataListeners, metadataPlugin } from '../../../src/cloud-controller/metadata/plugin.ts';
-import { nullLogger } from '../../../src/shared/logger.ts';
-import { systemClock } from '../../../src/shared/clock.ts';
+import { metadataContext, requestFrom } from './metadata-fakes.ts';
 
 const subnet = (name: string, v6?: string) => ({ Name: name, Subnet: name, Netmask: '255.255.0.0', Gateway: name.replace(/0$/, '1'), ...(v6 ? { Ipv6Prefix: v6, Ipv6DnsServers: [] } : {}) });
 const CONFIG: ExplodedNetworkConfiguration = {
@@ -38,22 +36,11 @@ const DUAL_V6 = '2001:db8:10:0:d20d:1aff:fe2b:3c4d';
 const PLAIN: SnapshotInstance = { id: 'i-b0000001', ownerId: 'a', cluster: 'PARTI01', node: 'n2', mac: 'd0:0e:b0:00:00:01', privateIp: '10.112.1.5', groups: ['sg-1'] };
 
 function fakeContext(instances: SnapshotInstance[] = [DUAL, PLAIN], env: NodeJS.ProcessEnv = {}): ClcContext {
-  const unused = () => Promise.reject(new Error('not used by the metadata plugin'));
-  return {
-    logger: nullLogger(),
-    clock: systemClock,
+  return metadataContext({
     env,
-    dataDir: '/nonexistent',
     snapshot: async (): Promise<CloudSnapshot> => ({ config: CONFIG, clcIp: '127.0.0.1', clusters: [], instances, groups: [{ id: 'sg-1', name: 'web', ownerId: 'a', rules: [] }] }),
-    onChange: () => () => undefined,
-    getProperty: unused,
-    nextSequence: unused,
-    generation: unused,
-    documentBuilt: unused,
-    nodesApplied: unused,
-    route: () => undefined,
     instanceByPrivateIp: async (ip) => instances.find((i) => i.privateIp === ip),
-  };
+  });
 }
 
 const base: MetadataInstance = { id: 'i-1a2b3c4d', privateIp: '10.111.1.7', mac: 'd0:0d:1a:2b:3c:4d', securityGroupNames: ['web'], cluster: 'PARTI00' };
@@ -107,18 +94,7 @@ test('listeners: [CLC_IPV6] beside an IPv4 listen address, nothing more beside a
   assert.deepEqual(metadataListeners({ host: '0.0.0.0', port: 8773 }, ''), [{ host: '0.0.0.0', port: 8773 }]);
 });
 
-function get(host: string, port: number, path: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (host: string, port: number, path: string, localAddress: string) => requestFrom(host, port, path, localAddress);
 
 test('plugin: CLC_IPV6 from the environment gets its own listener; a dual-stack [::] listener maps IPv4 sources', async (t) => {
   const plugin = metadataPlugin({ listen: '127.0.0.1:0' });

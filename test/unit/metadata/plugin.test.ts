@@ -9,8 +9,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClcContext, CloudSnapshot, SnapshotInstance, StateChange } from '../../../src/cloud-controller/contracts.ts';
 import { metadataPlugin, parseMetadataListen } from '../../../src/cloud-controller/metadata/plugin.ts';
-import { nullLogger } from '../../../src/shared/logger.ts';
 import { FakeClock, systemClock, type Clock } from '../../../src/shared/clock.ts';
+import { metadataContext, requestFrom } from './metadata-fakes.ts';
 
 interface Fake {
   ctx: ClcContext;
@@ -29,12 +29,9 @@ function fakeContext(env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): F
     emit: (c) => listeners.forEach((l) => l(c)),
     ctx: undefined as unknown as ClcContext,
   };
-  const unused = () => Promise.reject(new Error('not used by the metadata plugin'));
-  fake.ctx = {
-    logger: nullLogger(),
-    clock,
+  fake.ctx = metadataContext({
     env,
-    dataDir: '/nonexistent',
+    clock,
     snapshot: async (): Promise<CloudSnapshot> => {
       fake.snapshots++;
       return { config: undefined, clcIp: '127.0.0.1', clusters: [], instances: [...fake.instances], groups: fake.groups.map((g) => ({ ...g, ownerId: 'a', rules: [] })) };
@@ -43,29 +40,12 @@ function fakeContext(env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): F
       listeners.add(l);
       return () => listeners.delete(l);
     },
-    getProperty: unused,
-    nextSequence: unused,
-    generation: unused,
-    documentBuilt: unused,
-    nodesApplied: unused,
-    route: () => undefined,
     instanceByPrivateIp: async (ip) => fake.instances.find((i) => i.privateIp === ip),
-  };
+  });
   return fake;
 }
 
-function get(port: number, path: string, localAddress = '127.0.0.1', method = 'GET'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, localAddress, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (port: number, path: string, localAddress = '127.0.0.1', method = 'GET') => requestFrom('127.0.0.1', port, path, localAddress, method);
 
 const vm = (over: Partial<SnapshotInstance>): SnapshotInstance => ({
   id: 'i-00000001',
