@@ -19,26 +19,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { parsePermission } from '../../src/cloud-controller/services/permission.ts';
-import type { PermissionInput } from '../../src/cloud-controller/services/permission.ts';
-import { parseNetdConfig } from '../../src/netd/config.ts';
-import { ip6tablesRestoreText, ipsetRestoreText, splitArgs } from '../../src/netd/netfilter/index.ts';
-import { render } from '../../src/netd/render/render.ts';
+import { ip6tablesRestoreText, ipsetRestoreText } from '../../src/netd/netfilter/index.ts';
 import { clusterIpv6Extension, groupIpv6Extension, instanceIpv6Extension, rulesForFamily } from '../../src/shared/gni/ipv6.ts';
-import type { GniDocument, GniRule } from '../../src/shared/gni/model.ts';
-import { checkRule } from '../../src/shared/gni/rule-check.ts';
+import type { GniRule } from '../../src/shared/gni/model.ts';
 import { formatIpv6, parseCidr6, slaacAddress } from '../../src/shared/ip.ts';
 import { protocolNumber } from '../../src/shared/protocols.ts';
 import { createExec } from '../../src/shared/exec.ts';
+import {
+  chainRulesBySource, EXACT_MAC, exactnessDocument, inNs, kernelMismatches, partitionCases, renderOnNode,
+  type Case, type FamilyMatch,
+} from '../helpers/exactness-kernel.ts';
 import { requireRoot } from '../helpers/root.ts';
 
 const exec = createExec();
 const GROUP = 'sg-0000e8a6';
 const PREFIX = '2001:db8:10::/64';
-const MAC = 'd0:0d:a0:00:00:01';
-
-interface Admits { proto: number; icmpType: number; icmpCode: number; ports: [number, number] }
-interface Case { readonly label: string; readonly input: PermissionInput; readonly raw: GniRule }
+/** ip6tables: ICMPv6 is protocol 58 (`-m icmp6 --icmpv6-type`, no "any" word); `-p` names through the shared protocol table (netbase's /etc/protocols). */
+const V6: FamilyMatch = { icmpProto: 58, icmpModule: 'icmp6', icmpOption: '--icmpv6-type', protocolNumber };
 
 function cases(): Case[] {
   const out: Case[] = [];
@@ -63,95 +60,20 @@ function cases(): Case[] {
   return out;
 }
 
-function asked(r: GniRule): Admits {
-  const ports: [number, number] = r.protocol === 6 || r.protocol === 17 ? [r.fromPort as number, r.toPort as number] : [0, 65535];
-  if (r.protocol !== 58) return { proto: r.protocol, icmpType: -1, icmpCode: -1, ports };
-  const type = r.icmpType ?? -1;
-  return { proto: 58, icmpType: type, icmpCode: type === -1 ? -1 : r.icmpCode ?? -1, ports };
-}
-
-/** What a read-back ip6tables rule admits (names through the shared protocol table, which lists netbase's /etc/protocols). */
-function kernelAdmits(args: readonly string[]): Admits & { protoMatch: boolean; unknown: string[] } {
-  const got = { proto: -1, icmpType: -1, icmpCode: -1, ports: [0, 65535] as [number, number], protoMatch: false, unknown: [] as string[] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const v = args[i + 1] ?? '';
-    if (a === '-s' || a === '-j' || a === '--comment') { i++; continue; }
-    if (a === '-m' && ['tcp', 'udp', 'icmp6', 'comment'].includes(v)) { i++; continue; }
-    if (a === '-p') {
-      got.protoMatch = true;
-      got.proto = /^\d+$/.test(v) ? Number(v) : protocolNumber(v) ?? Number.NaN;
-      i++;
-    } else if (a === '--icmpv6-type') {
-      const [t, c] = v.split('/');
-      got.icmpType = Number(t);
-      got.icmpCode = c === undefined ? -1 : Number(c);
-      i++;
-    } else if (a === '--dport') {
-      const [lo, hi] = v.split(':');
-      got.ports = [Number(lo), Number(hi ?? lo)];
-      i++;
-    } else got.unknown.push(a);
-  }
-  return got;
-}
-
-function documentWith(rules: GniRule[]): GniDocument {
-  const address = formatIpv6(slaacAddress(parseCidr6(PREFIX)!, MAC)!);
+/** A dual-stack document: the instance has its EUI-64 address, the rules are all in the group's ipv6 extension. */
+function documentWith(rules: GniRule[]) {
   const ext = groupIpv6Extension(rules);
-  return {
-    version: 'v-exact6', sequence: 1,
-    configuration: {
-      mode: 'EDGE', publicIps: [], enabledClcIp: '10.0.0.5', instanceDnsDomain: 'eucalyptus.internal', instanceDnsServers: [], subnets: [],
-      clusters: [{
-        name: 'zone-a', subnet: { name: '10.10.0.0', subnet: '10.10.0.0', netmask: '255.255.0.0', gateway: '10.10.0.1' },
-        enabledCcIp: '10.0.0.6', macPrefix: 'd0:0d', privateIps: ['10.10.1.2-10.10.2.254'],
-        nodes: [{ name: '10.0.0.21', instanceIds: ['i-a0000001'] }],
-        extensions: [clusterIpv6Extension({ prefix: PREFIX, dnsServers: [] })],
-      }],
-    },
-    instances: [{ name: 'i-a0000001', ownerId: '000000000001', macAddress: MAC, privateIp: '10.10.1.5', securityGroups: [GROUP], extensions: [instanceIpv6Extension(address)] }],
-    securityGroups: [{ name: GROUP, ownerId: '000000000001', ingressRules: [], ...(ext === undefined ? {} : { extensions: [ext] }) }],
-  } as GniDocument;
+  return exactnessDocument({
+    version: 'v-exact6', group: GROUP, ingressRules: [],
+    clusterExtensions: [clusterIpv6Extension({ prefix: PREFIX, dnsServers: [] })],
+    instanceExtensions: [instanceIpv6Extension(formatIpv6(slaacAddress(parseCidr6(PREFIX)!, EXACT_MAC)!))],
+    ...(ext === undefined ? {} : { groupExtensions: [ext] }),
+  });
 }
-
-async function inNs(ns: string, argv: string[], input?: string): Promise<string> {
-  return (await exec.run(['ip', 'netns', 'exec', ns, ...argv], input === undefined ? {} : { input })).stdout;
-}
-
-function chainRulesBySource(save: string, chain: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of save.split('\n')) {
-    if (!line.startsWith(`-A ${chain} `)) continue;
-    const args = splitArgs(line).slice(2);
-    const s = args.indexOf('-s');
-    out.set(s >= 0 ? args[s + 1] as string : '', args);
-  }
-  return out;
-}
-
-const cfg = (() => {
-  const c = parseNetdConfig('VNET_BRIDGE="br0"\nVNET_PRIVINTERFACE="eth1"\nVNET_PUBINTERFACE="eth0"');
-  assert.ok(c.ok);
-  return c.value;
-})();
 
 test('IPv6: every protocol, icmpv6 type/code and port edge the API accepts reaches ip6tables exactly; the rest is refused by API and netd', async (t) => {
   if (!requireRoot(t, 'the IPv6 rule exactness kernel check')) return;
-  const accepted: { c: Case; rule: GniRule; src: string }[] = [];
-  const refused: { c: Case; api: string; netd: string }[] = [];
-  cases().forEach((c, k) => {
-    let parsed;
-    try {
-      parsed = parsePermission(c.input, Array.from({ length: 256 }, (_, i) => i));
-    } catch (err) {
-      const netd = checkRule({ ...c.raw, cidr: '::/0' });
-      refused.push({ c, api: (err as { code?: string }).code ?? String(err), netd: netd?.code ?? 'ACCEPTED' });
-      return;
-    }
-    const src = `2001:db8:e::${k.toString(16)}/128`;
-    accepted.push({ c, rule: { ...parsed, cidr: src }, src });
-  });
+  const { accepted, refused } = partitionCases(cases(), '::/0', (k) => `2001:db8:e::${k.toString(16)}/128`);
 
   const expectRefused: [string, string][] = [
     ['protocol 0', 'InvalidParameterValue RULE_PROTOCOL'],
@@ -169,7 +91,7 @@ test('IPv6: every protocol, icmpv6 type/code and port edge the API accepts reach
   // Every accepted rule is IPv6-only and renders in the ip6tables group chain.
   const rules = accepted.map((a) => a.rule);
   assert.equal(rulesForFamily('ipv6', [], rules).length, rules.length);
-  const result = render(documentWith(rules), { node: '10.0.0.21' }, cfg, { bridgeMac: '02:00:0a:0a:00:01' });
+  const result = renderOnNode(documentWith(rules));
   assert.ok(result.ok, 'render');
   assert.deepEqual(result.state.warnings.filter((w) => w.startsWith('RULE_')), [], 'no accepted value is refused by the renderer');
   const chain = result.state.ip6tables.filter.chains.find((c) => c.name.endsWith(GROUP));
@@ -178,7 +100,7 @@ test('IPv6: every protocol, icmpv6 type/code and port edge the API accepts reach
   assert.equal(result.state.iptables.filter.chains.find((c) => c.name.endsWith(GROUP))?.rules.length, 1, 'IPv4 gets none of them (only its same-group rule)');
 
   // The refused values, as a document could carry them, are left out by netd with the same code.
-  const raw = render(documentWith(refused.map((r, k) => ({ ...r.c.raw, cidr: `2001:db8:f::${k.toString(16)}/128` }))), { node: '10.0.0.21' }, cfg, { bridgeMac: '02:00:0a:0a:00:01' });
+  const raw = renderOnNode(documentWith(refused.map((r, k) => ({ ...r.c.raw, cidr: `2001:db8:f::${k.toString(16)}/128` }))));
   assert.ok(raw.ok);
   assert.equal(raw.state.ip6tables.filter.chains.find((c) => c.name.endsWith(GROUP))?.rules.length, 1, 'netd renders none of the refused values');
   assert.deepEqual(raw.state.warnings.filter((w) => w.startsWith('RULE_')).map((w) => w.split(':')[0]).sort(), refused.map((r) => r.netd).sort(), 'netd names each refusal');
@@ -189,18 +111,7 @@ test('IPv6: every protocol, icmpv6 type/code and port edge the API accepts reach
     await inNs(ns, ['ipset', 'restore'], ipsetRestoreText(result.state.ipsets));
     await inNs(ns, ['ip6tables-restore', '--noflush'], ip6tablesRestoreText('filter', result.state.ip6tables.filter));
     const back = chainRulesBySource(await inNs(ns, ['ip6tables-save', '-t', 'filter']), chain.name);
-    const wrong: string[] = [];
-    for (const a of accepted) {
-      const args = back.get(a.src);
-      if (args === undefined) { wrong.push(`${a.c.label}: no rule in the kernel`); continue; }
-      const got = kernelAdmits(args);
-      const want = asked(a.rule);
-      const seen = { proto: got.proto, icmpType: got.icmpType, icmpCode: got.icmpCode, ports: got.ports };
-      if (!got.protoMatch) wrong.push(`${a.c.label}: no protocol match (every protocol): ${args.join(' ')}`);
-      else if (got.unknown.length > 0) wrong.push(`${a.c.label}: unexpected arguments ${got.unknown.join(' ')}`);
-      else if (JSON.stringify(want) !== JSON.stringify(seen)) wrong.push(`${a.c.label}: asked ${JSON.stringify(want)}, kernel ${JSON.stringify(seen)} (${args.join(' ')})`);
-    }
-    assert.deepEqual(wrong, [], 'every kernel rule admits exactly what was asked');
+    assert.deepEqual(kernelMismatches(accepted, back, V6), [], 'every kernel rule admits exactly what was asked');
     assert.equal([...back.keys()].filter((k) => k !== '').length, accepted.length, 'no extra sourced rules in the chain');
     assert.ok(accepted.length > 500, `covers the value space (${accepted.length} accepted values)`);
   } finally {

@@ -15,31 +15,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parsePermission } from '../../src/cloud-controller/services/permission.ts';
-import type { PermissionInput } from '../../src/cloud-controller/services/permission.ts';
-import { parseNetdConfig } from '../../src/netd/config.ts';
-import { ipsetRestoreText, iptablesRestoreText, splitArgs } from '../../src/netd/netfilter/index.ts';
-import { render } from '../../src/netd/render/render.ts';
-import type { GniDocument, GniRule } from '../../src/shared/gni/model.ts';
-import { checkRule } from '../../src/shared/gni/rule-check.ts';
+import { ipsetRestoreText, iptablesRestoreText } from '../../src/netd/netfilter/index.ts';
+import type { GniRule } from '../../src/shared/gni/model.ts';
 import { createExec } from '../../src/shared/exec.ts';
+import {
+  ALL_PROTOCOLS, chainRulesBySource, etcProtocols, exactnessDocument, inNs, kernelAdmits, kernelMismatches, partitionCases, renderOnNode,
+  type Case, type FamilyMatch,
+} from '../helpers/exactness-kernel.ts';
 import { requireRoot } from '../helpers/root.ts';
 
 const exec = createExec();
 const GROUP = 'sg-0000e8ac';
-const ALL_PROTOCOLS = Array.from({ length: 256 }, (_, i) => i);
-
-/** What a rule should admit: protocol, ICMP type/code ([-1] = any), destination port range. */
-interface Admits { proto: number; icmpType: number; icmpCode: number; ports: [number, number] }
-
-interface Case {
-  readonly label: string;
-  readonly input: PermissionInput;
-  /** The same value as a document carries it (a CC may send anything the codec reads). */
-  readonly raw: GniRule;
-}
 
 function cases(): Case[] {
   const out: Case[] = [];
@@ -73,105 +60,18 @@ function cases(): Case[] {
   return out;
 }
 
-/** What a rule asks for, in the same terms as a parsed kernel rule. */
-function asked(r: GniRule): Admits {
-  const ports: [number, number] = r.protocol === 6 || r.protocol === 17 ? [r.fromPort as number, r.toPort as number] : [0, 65535];
-  if (r.protocol !== 1) return { proto: r.protocol, icmpType: -1, icmpCode: -1, ports };
-  const type = r.icmpType ?? -1;
-  return { proto: 1, icmpType: type, icmpCode: type === -1 ? -1 : r.icmpCode ?? -1, ports };
+function documentWith(rules: GniRule[]) {
+  return exactnessDocument({ version: 'v-exact', group: GROUP, ingressRules: rules });
 }
 
-/** /etc/protocols: name → number (iptables-save prints `-p <name>` for every number it names). */
-function protocolNumbers(): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of readFileSync('/etc/protocols', 'utf8').split('\n')) {
-    const f = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (f.length < 2 || !/^\d+$/.test(f[1] as string)) continue;
-    for (const name of [f[0] as string, ...f.slice(2)]) map.set(name.toLowerCase(), Number(f[1]));
-  }
-  return map;
-}
-
-/** What a read-back rule admits; undefined proto means "no protocol match" (every protocol). */
-function kernelAdmits(args: readonly string[], names: Map<string, number>): Admits & { protoMatch: boolean; unknown: string[] } {
-  const got = { proto: -1, icmpType: -1, icmpCode: -1, ports: [0, 65535] as [number, number], protoMatch: false, unknown: [] as string[] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const v = args[i + 1] ?? '';
-    if (a === '-s' || a === '-j') { i++; continue; }
-    if (a === '-m' && ['tcp', 'udp', 'icmp', 'comment'].includes(v)) { i++; continue; }
-    if (a === '--comment') { i++; continue; }
-    if (a === '-p') {
-      got.protoMatch = true;
-      got.proto = /^\d+$/.test(v) ? Number(v) : names.get(v.toLowerCase()) ?? Number.NaN;
-      i++;
-    } else if (a === '--icmp-type') {
-      if (v !== 'any') {
-        const [t, c] = v.split('/');
-        got.icmpType = Number(t);
-        got.icmpCode = c === undefined ? -1 : Number(c);
-      }
-      i++;
-    } else if (a === '--dport') {
-      const [lo, hi] = v.split(':');
-      got.ports = [Number(lo), Number(hi ?? lo)];
-      i++;
-    } else {
-      got.unknown.push(a);
-    }
-  }
-  return got;
-}
-
-function documentWith(rules: GniRule[]): GniDocument {
-  return {
-    version: 'v-exact', sequence: 1,
-    configuration: {
-      mode: 'EDGE', publicIps: [], enabledClcIp: '10.0.0.5', instanceDnsDomain: 'eucalyptus.internal', instanceDnsServers: [], subnets: [],
-      clusters: [{
-        name: 'zone-a', subnet: { name: '10.10.0.0', subnet: '10.10.0.0', netmask: '255.255.0.0', gateway: '10.10.0.1' },
-        enabledCcIp: '10.0.0.6', macPrefix: 'd0:0d', privateIps: ['10.10.1.2-10.10.2.254'],
-        nodes: [{ name: '10.0.0.21', instanceIds: ['i-a0000001'] }],
-      }],
-    },
-    instances: [{ name: 'i-a0000001', ownerId: '000000000001', macAddress: 'd0:0d:a0:00:00:01', privateIp: '10.10.1.5', securityGroups: [GROUP] }],
-    securityGroups: [{ name: GROUP, ownerId: '000000000001', ingressRules: rules }],
-  } as GniDocument;
-}
-
-async function inNs(ns: string, argv: string[], input?: string): Promise<string> {
-  return (await exec.run(['ip', 'netns', 'exec', ns, ...argv], input === undefined ? {} : { input })).stdout;
-}
-
-/** Rules of one chain in iptables-save output, keyed by their `-s` address (each case has its own). */
-function chainRulesBySource(save: string, chain: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of save.split('\n')) {
-    if (!line.startsWith(`-A ${chain} `)) continue;
-    const args = splitArgs(line).slice(2);
-    const s = args.indexOf('-s');
-    out.set(s >= 0 ? args[s + 1] as string : '', args);
-  }
-  return out;
+/** iptables: ICMP is protocol 1 (`-m icmp --icmp-type`, "any" for every type); `-p` names from /etc/protocols. */
+function ipv4Match(names: Map<string, number>): FamilyMatch {
+  return { icmpProto: 1, icmpModule: 'icmp', icmpOption: '--icmp-type', anyType: 'any', protocolNumber: (n) => names.get(n.toLowerCase()) };
 }
 
 test('every protocol, icmp type/code and port edge the API accepts reaches the kernel exactly; the rest is refused by API and netd', async (t) => {
   if (!requireRoot(t, 'the rule exactness kernel check')) return;
-  const all = cases();
-  const accepted: { c: Case; rule: GniRule; src: string }[] = [];
-  const refused: { c: Case; api: string; netd: string }[] = [];
-  all.forEach((c, k) => {
-    let parsed;
-    try {
-      parsed = parsePermission(c.input, ALL_PROTOCOLS);
-    } catch (err) {
-      const netd = checkRule({ ...c.raw, cidr: '0.0.0.0/0' });
-      refused.push({ c, api: (err as { code?: string }).code ?? String(err), netd: netd?.code ?? 'ACCEPTED' });
-      return;
-    }
-    const src = `172.16.${k >> 8}.${k & 255}/32`;
-    accepted.push({ c, rule: { ...parsed, cidr: src }, src });
-  });
+  const { accepted, refused } = partitionCases(cases(), '0.0.0.0/0', (k) => `172.16.${k >> 8}.${k & 255}/32`);
 
   // The API refuses exactly the values netd would have to widen, and says why.
   const byLabel = new Map(refused.map((r) => [r.c.label, `${r.api} ${r.netd}`]));
@@ -188,9 +88,7 @@ test('every protocol, icmp type/code and port edge the API accepts reaches the k
   assert.deepEqual([...byLabel.entries()].sort(), expectRefused.sort(), 'refused values and their reasons (API code, netd rule-check code)');
 
   // Every accepted value renders (netd's own guard agrees) into one group chain: one restore batch.
-  const cfg = parseNetdConfig('VNET_BRIDGE="br0"\nVNET_PRIVINTERFACE="eth1"\nVNET_PUBINTERFACE="eth0"');
-  assert.ok(cfg.ok);
-  const result = render(documentWith(accepted.map((a) => a.rule)), { node: '10.0.0.21' }, cfg.value, { bridgeMac: '02:00:0a:0a:00:01' });
+  const result = renderOnNode(documentWith(accepted.map((a) => a.rule)));
   assert.ok(result.ok, 'render');
   assert.deepEqual(result.state.warnings.filter((w) => w.startsWith('RULE_')), [], 'no accepted value is refused by the renderer');
   const chain = result.state.iptables.filter.chains.find((c) => c.name.endsWith(GROUP));
@@ -198,7 +96,7 @@ test('every protocol, icmp type/code and port edge the API accepts reaches the k
   assert.equal(chain.rules.length, accepted.length + 1, 'one rule per accepted value plus the same-group rule');
 
   // The document path: the refused values, as a CC could carry them, are left out by the renderer with the same code.
-  const rawRefused = render(documentWith(refused.map((r, k) => ({ ...r.c.raw, cidr: `172.17.0.${k}/32` }))), { node: '10.0.0.21' }, cfg.value, { bridgeMac: '02:00:0a:0a:00:01' });
+  const rawRefused = renderOnNode(documentWith(refused.map((r, k) => ({ ...r.c.raw, cidr: `172.17.0.${k}/32` }))));
   assert.ok(rawRefused.ok);
   assert.equal(rawRefused.state.iptables.filter.chains.find((c) => c.name.endsWith(GROUP))?.rules.length, 1, 'netd renders none of the refused values');
   assert.deepEqual(rawRefused.state.warnings.filter((w) => w.startsWith('RULE_')).map((w) => w.split(':')[0]).sort(), refused.map((r) => r.netd).sort(), 'netd names each refusal');
@@ -211,20 +109,8 @@ test('every protocol, icmp type/code and port edge the API accepts reaches the k
     await inNs(ns, ['iptables-restore', '--noflush'], iptablesRestoreText('filter', result.state.iptables.filter));
     const save = await inNs(ns, ['iptables-save', '-t', 'filter']);
     const rules = chainRulesBySource(save, chain.name);
-    const names = protocolNumbers();
-    const wrong: string[] = [];
-    for (const a of accepted) {
-      const args = rules.get(a.src);
-      if (args === undefined) { wrong.push(`${a.c.label}: no rule in the kernel`); continue; }
-      const got = kernelAdmits(args, names);
-      const want = asked(a.rule);
-      if (!got.protoMatch) wrong.push(`${a.c.label}: kernel rule has no protocol match (admits every protocol): ${args.join(' ')}`);
-      else if (got.unknown.length > 0) wrong.push(`${a.c.label}: unexpected match arguments ${got.unknown.join(' ')}`);
-      else if (JSON.stringify({ ...want }) !== JSON.stringify({ proto: got.proto, icmpType: got.icmpType, icmpCode: got.icmpCode, ports: got.ports })) {
-        wrong.push(`${a.c.label}: asked ${JSON.stringify(want)}, kernel admits ${JSON.stringify({ proto: got.proto, icmpType: got.icmpType, icmpCode: got.icmpCode, ports: got.ports })} (${args.join(' ')})`);
-      }
-    }
-    assert.deepEqual(wrong, [], 'every kernel rule admits exactly what was asked');
+    const v4 = ipv4Match(etcProtocols());
+    assert.deepEqual(kernelMismatches(accepted, rules, v4), [], 'every kernel rule admits exactly what was asked');
     assert.equal([...rules.keys()].filter((k) => k !== '').length, accepted.length, 'no extra rules with a source in the chain (besides the same-group rule)');
     assert.ok(accepted.length > 500, `covers the value space (${accepted.length} accepted values)`);
     assert.ok(Date.now() - started < 30_000, 'one batch, fast');
@@ -234,9 +120,9 @@ test('every protocol, icmp type/code and port edge the API accepts reaches the k
       + '-A H9-NAIVE -s 172.18.0.2/32 -p icmp -m icmp --icmp-type 255 -j ACCEPT\n-A H9-NAIVE -s 172.18.0.3/32 -p icmp -m icmp --icmp-type 255/3 -j ACCEPT\nCOMMIT\n';
     await inNs(ns, ['iptables-restore', '--noflush'], naive);
     const back = chainRulesBySource(await inNs(ns, ['iptables-save', '-t', 'filter']), 'H9-NAIVE');
-    assert.equal(kernelAdmits(back.get('172.18.0.1/32') ?? [], names).protoMatch, false, '-p 0 reads back as no protocol match: every protocol (RULE_PROTOCOL)');
+    assert.equal(kernelAdmits(back.get('172.18.0.1/32') ?? [], v4).protoMatch, false, '-p 0 reads back as no protocol match: every protocol (RULE_PROTOCOL)');
     for (const s of ['172.18.0.2/32', '172.18.0.3/32']) {
-      const g = kernelAdmits(back.get(s) ?? [], names);
+      const g = kernelAdmits(back.get(s) ?? [], v4);
       assert.deepEqual([g.icmpType, g.icmpCode], [-1, -1], `--icmp-type 255 reads back as any type (RULE_ICMP): ${back.get(s)?.join(' ')}`);
     }
   } finally {
