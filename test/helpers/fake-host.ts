@@ -27,6 +27,8 @@ import { ExecError } from '../../src/shared/errors.ts';
 import type { GniDocument, GniInstance, GniRule, GniSecurityGroup } from '../../src/shared/gni/model.ts';
 import { serializeGni } from '../../src/shared/gni/codec.ts';
 import { gniVersion } from '../../src/shared/gni/version.ts';
+import { clusterIpv6Extension, configurationIpv6Extension, instanceIpv6Extension } from '../../src/shared/gni/ipv6.ts';
+import { formatIpv6, parseCidr6, slaacAddress } from '../../src/shared/ip.ts';
 
 interface FakeChain {
   policy: string;
@@ -569,6 +571,25 @@ export function testGni(cloud: TestCloud): GniDocument {
 
 export function testGniXml(cloud: TestCloud): string {
   return serializeGni(testGni(cloud));
+}
+
+/**
+ * `cloud` made dual-stack (issue 14), as XML: the cluster's /64 (`prefix`) with name server
+ * 2001:db8:10::53, the CLC's IPv6 address fd00:172:31::2, each instance's EUI-64 address.
+ */
+export function testDualStackGniXml(cloud: TestCloud & { readonly sequence: number }, prefix = '2001:db8:10::/64'): string {
+  const base = testGni(cloud);
+  const eui = (mac: string) => formatIpv6(slaacAddress(parseCidr6(prefix)!, mac)!);
+  const body: Omit<GniDocument, 'version' | 'sequence'> = {
+    configuration: {
+      ...base.configuration,
+      extensions: [configurationIpv6Extension('fd00:172:31::2')],
+      clusters: base.configuration.clusters.map((c) => ({ ...c, extensions: [clusterIpv6Extension({ prefix, dnsServers: ['2001:db8:10::53'] })] })),
+    },
+    instances: base.instances.map((i) => ({ ...i, extensions: [instanceIpv6Extension(eui(i.macAddress!))] })),
+    securityGroups: base.securityGroups,
+  };
+  return serializeGni({ ...body, version: gniVersion(body), sequence: cloud.sequence });
 }
 
 export function inst(id: string, n: number, groups: readonly string[], publicIp?: string): GniInstance {

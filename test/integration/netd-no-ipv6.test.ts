@@ -29,12 +29,7 @@ import { flushHost } from '../../src/netd/flush.ts';
 import { netdNames } from '../../src/netd/names.ts';
 import { statusFiles } from '../../src/netd/status.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../src/netd/config.ts';
-import { group, inst, testGni, testGniXml, type TestCloud } from '../helpers/fake-host.ts';
-import { serializeGni } from '../../src/shared/gni/codec.ts';
-import { gniVersion } from '../../src/shared/gni/version.ts';
-import { clusterIpv6Extension, configurationIpv6Extension, instanceIpv6Extension } from '../../src/shared/gni/ipv6.ts';
-import { formatIpv6, parseCidr6, slaacAddress } from '../../src/shared/ip.ts';
-import type { GniDocument } from '../../src/shared/gni/model.ts';
+import { group, inst, testDualStackGniXml, testGniXml, type TestCloud } from '../helpers/fake-host.ts';
 
 const NS = `h9nov6-${process.pid}`;
 const RUN = `/tmp/${NS}-run`;
@@ -81,18 +76,7 @@ const CLOUD: TestCloud = {
 };
 
 function dualStackXml(sequence: number): string {
-  const base = testGni({ ...CLOUD, sequence });
-  const eui = (mac: string) => formatIpv6(slaacAddress(parseCidr6(PREFIX)!, mac)!);
-  const body: Omit<GniDocument, 'version' | 'sequence'> = {
-    configuration: {
-      ...base.configuration,
-      extensions: [configurationIpv6Extension('fd00:172:31::2')],
-      clusters: base.configuration.clusters.map((c) => ({ ...c, extensions: [clusterIpv6Extension({ prefix: PREFIX, dnsServers: ['2001:db8:10::53'] })] })),
-    },
-    instances: base.instances.map((i) => ({ ...i, extensions: [instanceIpv6Extension(eui(i.macAddress!))] })),
-    securityGroups: base.securityGroups,
-  };
-  return serializeGni({ ...body, version: gniVersion(body), sequence });
+  return testDualStackGniXml({ ...CLOUD, sequence }, PREFIX);
 }
 
 async function sh(argv: string[]): Promise<string> {

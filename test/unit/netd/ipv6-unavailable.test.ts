@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeHost, group, inst, testGni, testGniXml, type TestCloud } from '../../helpers/fake-host.ts';
+import { FakeHost, group, inst, testDualStackGniXml, testGniXml, type TestCloud } from '../../helpers/fake-host.ts';
 import { dualStackState, ipv4OnlyState } from '../../helpers/ipv6-state.ts';
 import { planFor, syncOnce, type SyncDeps } from '../../../src/netd/sync.ts';
 import { EdgenetError } from '../../../src/shared/errors.ts';
@@ -24,11 +24,6 @@ import { readEvents } from '../../../src/netd/events.ts';
 import { statusFiles } from '../../../src/netd/status.ts';
 import { netdNames } from '../../../src/netd/names.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../../src/netd/config.ts';
-import { serializeGni } from '../../../src/shared/gni/codec.ts';
-import { gniVersion } from '../../../src/shared/gni/version.ts';
-import { clusterIpv6Extension, configurationIpv6Extension, instanceIpv6Extension } from '../../../src/shared/gni/ipv6.ts';
-import { formatIpv6, parseCidr6, slaacAddress } from '../../../src/shared/ip.ts';
-import type { GniDocument } from '../../../src/shared/gni/model.ts';
 
 const RUN = '/run/en';
 const GNI = `${RUN}/global_network_info.xml`;
@@ -57,18 +52,7 @@ const CLOUD: TestCloud = {
 
 /** CLOUD made dual-stack: the cluster's /64 and name server, the CLC's IPv6 address, each instance's EUI-64 address. */
 function dualStackXml(sequence: number): string {
-  const base = testGni({ ...CLOUD, sequence });
-  const eui = (mac: string) => formatIpv6(slaacAddress(parseCidr6(PREFIX)!, mac)!);
-  const body: Omit<GniDocument, 'version' | 'sequence'> = {
-    configuration: {
-      ...base.configuration,
-      extensions: [configurationIpv6Extension('fd00:172:31::2')],
-      clusters: base.configuration.clusters.map((c) => ({ ...c, extensions: [clusterIpv6Extension({ prefix: PREFIX, dnsServers: ['2001:db8:10::53'] })] })),
-    },
-    instances: base.instances.map((i) => ({ ...i, extensions: [instanceIpv6Extension(eui(i.macAddress!))] })),
-    securityGroups: base.securityGroups,
-  };
-  return serializeGni({ ...body, version: gniVersion(body), sequence });
+  return testDualStackGniXml({ ...CLOUD, sequence }, PREFIX);
 }
 
 async function syncXml(host: FakeHost, xml: string, full = false) {
