@@ -245,22 +245,20 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
   if (sets.create.length) steps.push({ kind: 'ipset-create', sets: sets.create });
   if (sets.refill.length) steps.push({ kind: 'ipset-refill', sets: sets.refill });
 
-  for (const table of ['filter', 'nat'] as const) {
-    const w = planTable('iptables', table, desired.iptables[table], observed.iptables[table], {
-      full: options.full,
-      isOurs,
-      builtins: IPTABLES_BUILTINS[table],
-    });
-    if (w) steps.push({ kind: 'iptables-write', write: w });
-  }
-  for (const table of ['filter', 'nat'] as const) {
-    // Same planner as iptables (fingerprints, hooks, our-prefix sweep): ip6tables is another kernel table set.
-    const w = planTable('iptables', table, desired.ip6tables[table], observed.ip6tables[table], {
-      full: options.full,
-      isOurs,
-      builtins: IP6TABLES_BUILTINS[table],
-    });
-    if (w) steps.push({ kind: 'ip6tables-write', write: w });
+  // ip6tables goes the same planner as iptables (fingerprints, hooks, our-prefix sweep): another kernel table set, planned after it.
+  const ipFamilies = [
+    { kind: 'iptables-write', desired: desired.iptables, observed: observed.iptables, builtins: IPTABLES_BUILTINS },
+    { kind: 'ip6tables-write', desired: desired.ip6tables, observed: observed.ip6tables, builtins: IP6TABLES_BUILTINS },
+  ] as const;
+  for (const family of ipFamilies) {
+    for (const table of ['filter', 'nat'] as const) {
+      const w = planTable('iptables', table, family.desired[table], family.observed[table], {
+        full: options.full,
+        isOurs,
+        builtins: family.builtins[table],
+      });
+      if (w) steps.push({ kind: family.kind, write: w });
+    }
   }
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('ebtables', table, desired.ebtables[table], observed.ebtables[table], {
