@@ -52,7 +52,9 @@ export interface NetdLab {
   sh(ns: string, argv: readonly string[], timeoutMs?: number): Promise<{ code: number; out: string }>;
   startNetd(node: LabNode): Promise<void>;
   stopNetd(node: LabNode, signal?: NodeJS.Signals): Promise<void>;
-  /** Writes the document to every node's shared file; returns its version. */
+  /** The lab's document for `cloud` (the lab's subnet, public pool, CLC, DNS, domain and private range) with the next sequence; nothing written. */
+  document(cloud: Omit<TestCloud, 'sequence'>): GniDocument;
+  /** Writes lab.document(cloud) to every node's shared file; returns it. */
   publish(cloud: Omit<TestCloud, 'sequence'>): Promise<GniDocument>;
   /** Writes raw text to every node's shared file. */
   publishText(text: string, nodes?: readonly LabNode[]): Promise<void>;
@@ -165,8 +167,8 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
       p.kill(signal);
       await Promise.race([p.exited, new Promise((r) => setTimeout(r, 5000))]);
     },
-    async publish(cloud) {
-      const doc = testGni({
+    document(cloud) {
+      return testGni({
         subnet: VM_SUBNET,
         publicIps: [PUBLIC_POOL],
         clcIp: CTL_IP,
@@ -176,6 +178,9 @@ export async function createNetdLab(options: { resyncSeconds?: number } = {}): P
         ...cloud,
         sequence: sequence++,
       });
+    },
+    async publish(cloud) {
+      const doc = lab.document(cloud);
       await lab.publishText(serializeGni(doc));
       return doc;
     },

@@ -24,8 +24,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
-import { CTL_IP, DNS, DOMAIN, PUBLIC_POOL, VM_SUBNET, createNetdLab, instance, waitFor, type LabNode, type NetdLab } from '../helpers/netd-lab.ts';
-import { testGni } from '../helpers/fake-host.ts';
+import { createNetdLab, instance, waitFor, type LabNode, type NetdLab } from '../helpers/netd-lab.ts';
 import {
   LAB6,
   addLabIpv6,
@@ -82,8 +81,6 @@ const brMac: Record<string, string> = {};
  * when it came up, before netd pinned one.
  */
 const brLinkLocal: Record<string, string> = {};
-let sequence = 0;
-
 interface Spec {
   readonly a?: readonly GniRule[];
   readonly c?: readonly GniRule[];
@@ -95,13 +92,7 @@ interface Spec {
 
 function cloudDoc(spec: Spec): GniDocument {
   const withX = spec.x1 === true;
-  const base = testGni({
-    subnet: VM_SUBNET,
-    publicIps: [PUBLIC_POOL],
-    clcIp: CTL_IP,
-    dnsServers: [DNS],
-    domain: DOMAIN,
-    privateIps: ['10.111.1.10-10.111.1.250'],
+  const base = lab.document({
     nodes: [
       { name: lab.node('n1').name, instances: [ID.a1, ID.a2, ID.c1, ...(withX ? [ID.x1] : [])] },
       { name: lab.node('n2').name, instances: [ID.b1, ID.d1] },
@@ -116,7 +107,6 @@ function cloudDoc(spec: Spec): GniDocument {
       // sg-x admits ssh from the client's /64 and from sg-a: it has IPv6 rules, an IPv6 set and chain of its own.
       ...(withX ? [sgDual(SG_X, [{ protocol: 6, fromPort: 22, toPort: 22, cidr: '2001:db8:ffff::/64' }, { protocol: 58, icmpType: 128, icmpCode: -1, groupId: SG_A, groupOwnerId: OWNER }])] : []),
     ],
-    sequence: ++sequence,
   });
   return spec.ipv6 === false ? base : withIpv6(base, { clcAddress: LAB6.ctl });
 }
