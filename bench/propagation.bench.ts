@@ -5,7 +5,12 @@
  * and 10,000 instances with 1,000 groups. Target: p50 ≤ 0.5 s, p99 ≤ 1 s at
  * 10,000 instances, for an IPv4 and (issue 14) an IPv6 rule alike.
  *
- *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100] [--families ipv4,ipv6] [--out FILE]
+ *   node --import tsx bench/propagation.bench.ts [--scales 1000,10000] [--samples 30] [--nodes 100] [--families ipv4,ipv6] [--ipv4-only-lab] [--out FILE]
+ *
+ * --ipv4-only-lab: the lab as before issue 14 (`lab up --ipv4-only`: no IPv6
+ * prefix, so a document without any ipv6 extension and netd without IPv6
+ * state); implies --families ipv4. Run next to the default to see what dual
+ * stack costs an IPv4 change.
  *
  * --families: which rule changes are sampled (default both; `ipv4` alone on
  * an IPv4-only lab). On the dual-stack lab the samples of the two families
@@ -69,7 +74,8 @@ const SCALES = arg('scales', '1000,10000').split(',').map(Number);
 const SAMPLES = Number(arg('samples', '30'));
 const NODES = Number(arg('nodes', '100'));
 type Family = 'ipv4' | 'ipv6';
-const FAMILIES: Family[] = arg('families', 'ipv4,ipv6').split(',').map((f) => {
+const IPV4_ONLY_LAB = process.argv.includes('--ipv4-only-lab');
+const FAMILIES: Family[] = arg('families', IPV4_ONLY_LAB ? 'ipv4' : 'ipv4,ipv6').split(',').map((f) => {
   if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--families: ${f} is neither ipv4 nor ipv6`);
   return f;
 });
@@ -108,7 +114,8 @@ async function grow(api: ApiClient, plan: { cluster: string }, fakeNodes: readon
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const state = await labUp({ name, dir, convergeTimeoutMs: 120_000 }, deps);
+  const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const state = await labUp({ name, dir, convergeTimeoutMs: 120_000, ...(IPV4_ONLY_LAB ? { ipv4Only: true } : {}) }, deps);
   const rows: string[] = [];
   const breakdown: string[] = [];
   try {
@@ -306,8 +313,9 @@ async function main(): Promise<void> {
   const title = '# Propagation: admin API → kernel → first packet';
   const md = `## Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC
 
-Command: \`node --import tsx bench/propagation.bench.ts --scales ${SCALES.join(',')} --samples ${SAMPLES} --nodes ${NODES} --families ${FAMILIES.join(',')}\`
-(${new Date().toISOString()}, ${os.cpus().length} CPUs, load average at the end ${load}, run took ${Math.round((Date.now() - started) / 1000)} s).
+Command: \`node --import tsx bench/propagation.bench.ts --scales ${SCALES.join(',')} --samples ${SAMPLES} --nodes ${NODES} --families ${FAMILIES.join(',')}${IPV4_ONLY_LAB ? ' --ipv4-only-lab' : ''}\`
+(${new Date().toISOString()}, ${os.cpus().length} CPUs, load average at the start ${loadAtStart}, at the end ${load}, run took ${Math.round((Date.now() - started) / 1000)} s).
+Lab: ${IPV4_ONLY_LAB ? 'IPv4 only (`--ipv4-only-lab`, as before issue 14)' : 'dual stack (cluster PARTI00 with its IPv6 /64; the document carries the ipv6 extension)'}.
 
 Targets (architecture.md §7; issue 14: the same for an IPv6 rule): API change in the kernel of the node it concerns within **p50 0.5 s, p99 1 s** at 10,000 instances / 1,000 groups / 100 nodes.
 
