@@ -24,13 +24,13 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, type EarlyReads } from './apply/observe.ts';
+import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
 import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import type { ProcessFailure } from './apply/supervisor.ts';
 import { readStatus, statusFiles, writeStatus } from './status.ts';
-import { ipv6Refusal } from './ipv6-needs.ts';
+import { ipv6Needs, ipv6Refusal } from './ipv6-needs.ts';
 import { appendEvent, type SyncEvent } from './events.ts';
 
 export interface SyncDeps {
@@ -245,14 +245,22 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // four on a kernel without IPv6, where the two IPv6 reads are not run (one
   // probe, no process, answers whether it has IPv6: observe.ts).
   const ipv6 = host.ipv6Available();
+  // The IPv6 side (ip6tables-save, our IPv6 routes: two more processes, which
+  // cost a 10,000-instance IPv4-only node ~0.25 s of propagation in
+  // bench/propagation.bench.ts) is read early only when the last applied state
+  // had IPv6 or the sync is full (the first, a retry, the periodic resync,
+  // which sweep any IPv6 leftovers); a state that turns out to need IPv6 reads
+  // it after render (below).
+  const readIpv6Early = request.full || previous?.ipv6InUse !== false;
+  const ipv6Early = readIpv6Early ? ipv6 : Promise.resolve(false);
   const interfaces = host.interfaces();
   const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
     interfaces,
     privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
     ipv6,
-    netfilter: observeNetfilter(host, ipv6),
-    routes6: observeRoutes6(host, ipv6),
+    netfilter: observeNetfilter(host, ipv6Early),
+    routes6: observeRoutes6(host, ipv6Early),
     links: interfaces.then((i) => i.links),
     bridgeAddresses: addressesOf(config.bridge),
     ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
@@ -274,7 +282,11 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         error = verdict.message;
       } else {
         const drivers = deps.drivers ?? PROCESS_DRIVERS;
-        const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early, phases, drivers });
+        const reads =
+          !readIpv6Early && ipv6Needs(d.state).length > 0
+            ? { ...early, netfilter: withIp6tables(host, early.netfilter as Promise<ObservedNetfilter>, ipv6), routes6: observeRoutes6(host, ipv6) }
+            : early;
+        const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early: reads, phases, drivers });
         const tApply = performance.now();
         notes = [...plan.notes, ...d.state.warnings];
         steps = await applySteps(plan.steps, {
@@ -315,6 +327,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     steps: steps.map((s) => ({ name: s.description, ms: s.ms, wrote: s.writes > 0 })),
     ...failureField(processFailure, deps.drivers ?? PROCESS_DRIVERS),
     ...(desired?.refused !== undefined ? { refused: desired.refused } : {}),
+    ...ipv6InUseField(appliedNow, desired, previous?.ipv6InUse),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
   const durationMs = deps.now() - started;
@@ -335,4 +348,10 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   await appendEvent(host, files.events, event);
   announceInBackground(host, announcements);
   return { result, status, steps, writes, durationMs, phases, notes, ...(desired ? { desired } : {}), ...(error !== undefined ? { error } : {}) };
+}
+
+/** The status's ipv6InUse: what the applied state needs, else what the previous status said (a failed or refused sync changes nothing). */
+function ipv6InUseField(appliedNow: boolean, desired: DesiredState | undefined, previous: boolean | undefined): { ipv6InUse?: boolean } {
+  if (appliedNow && desired !== undefined) return { ipv6InUse: ipv6Needs(desired).length > 0 };
+  return previous === undefined ? {} : { ipv6InUse: previous };
 }

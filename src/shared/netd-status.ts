@@ -51,6 +51,13 @@ export interface NetdStatus {
   readonly dhcpdFailure?: { readonly reason: string; readonly log: string };
   /** The same for radvd (dual-stack clusters): the line of radvd's log that says why it exited, and where that log is. */
   readonly radvdFailure?: { readonly reason: string; readonly log: string };
+  /**
+   * The last applied desired state had IPv6 objects (ipv6Needs). An event
+   * sync reads the kernel's IPv6 side (ip6tables-save, our IPv6 routes) only
+   * then or when the new state needs it; a full sync (the first, a retry, the
+   * periodic resync) always reads it, so leftovers are swept there.
+   */
+  readonly ipv6InUse?: boolean;
   /** Entries of the document netd left out as unsafe (src/netd/render/sanitize.ts), each with its named reason code. */
   readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
 }

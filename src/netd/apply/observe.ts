@@ -87,6 +87,17 @@ export async function observeNetfilter(host: HostOps, ipv6?: boolean | Promise<b
   };
 }
 
+/**
+ * `nf` read without its IPv6 side (an event sync of a node whose last applied
+ * state had no IPv6: syncOnce skips `ip6tables-save` then) completed with it,
+ * for a desired state that turns out to need IPv6.
+ */
+export async function withIp6tables(host: HostOps, nf: Promise<ObservedNetfilter>, ipv6: boolean | Promise<boolean>): Promise<ObservedNetfilter> {
+  const [base, text] = await Promise.all([nf, Promise.resolve(ipv6).then((available) => (available ? host.ip6tablesSave() : ''))]);
+  const ip6 = parseIptablesSave(text, 'ipv6');
+  return { ...base, ip6tables: { filter: toTable(ip6, 'filter'), nat: toTable(ip6, 'nat') } };
+}
+
 /** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge); none on a kernel without IPv6. */
 export async function observeRoutes6(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedRoute6[]> {
   return (await (ipv6 ?? host.ipv6Available())) ? host.routes6(EDGENET_ROUTE_PROTOCOL) : [];
