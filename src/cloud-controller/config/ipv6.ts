@@ -22,28 +22,22 @@
 import type { Diagnostic } from '../../shared/diagnostics.ts';
 import { joinPath } from '../../shared/diagnostics.ts';
 import type { Cidr6, Ipv6 } from '../../shared/ip.ts';
-import { cidrContains6, formatCidr6, formatIpv6, isAligned6, parseCidr6, parseIpv6, prefixToMask6 } from '../../shared/ip.ts';
-import { IPV6_METADATA_ADDRESS } from '../../shared/gni/ipv6.ts';
+import { IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_MULTICAST, cidrContains6, formatCidr6, formatIpv6, isAligned6, isInstancePrefixSpace, parseCidr6, parseIpv6, prefixToMask6 } from '../../shared/ip.ts';
+import { IPV6_METADATA_ADDRESS, IPV6_METADATA_PREFIX } from '../../shared/gni/ipv6.ts';
 import { diag } from './codes.ts';
 
 /** The only prefix length a subnet's Ipv6Prefix may have (SLAAC with EUI-64 interface ids). */
 const IPV6_SUBNET_PREFIX = 64;
 
-const cidr = (text: string): Cidr6 => parseCidr6(text) as Cidr6;
-const GLOBAL_UNICAST = cidr('2000::/3');
-const UNIQUE_LOCAL = cidr('fc00::/7');
-const LINK_LOCAL = cidr('fe80::/10');
-const MULTICAST = cidr('ff00::/8');
-const IPV4_MAPPED = cidr('::ffff:0:0/96');
 /** The /64 of EC2's IPv6 metadata address (`fd00:ec2::254`). */
-const METADATA_PREFIX: Cidr6 = { network: (parseIpv6(IPV6_METADATA_ADDRESS) as Ipv6) & prefixToMask6(64), prefix: 64 };
+const METADATA_PREFIX = parseCidr6(IPV6_METADATA_PREFIX) as Cidr6;
 
 /** Why a prefix's range is not for instances, or undefined for global unicast and ULA. */
 function reservedPrefixReason(p: Cidr6): string | undefined {
   if (cidrContains6(METADATA_PREFIX, p.network)) return `the metadata prefix ${formatCidr6(METADATA_PREFIX)} (instances reach ${IPV6_METADATA_ADDRESS} there)`;
-  if (cidrContains6(GLOBAL_UNICAST, p.network) || cidrContains6(UNIQUE_LOCAL, p.network)) return undefined;
-  if (cidrContains6(LINK_LOCAL, p.network)) return 'link-local (fe80::/10)';
-  if (cidrContains6(MULTICAST, p.network)) return 'multicast (ff00::/8)';
+  if (isInstancePrefixSpace(p.network)) return undefined;
+  if (cidrContains6(IPV6_LINK_LOCAL, p.network)) return 'link-local (fe80::/10)';
+  if (cidrContains6(IPV6_MULTICAST, p.network)) return 'multicast (ff00::/8)';
   if (p.network >> 64n === 0n) return 'the ::/64 of the unspecified, loopback and IPv4-mapped addresses';
   return 'neither global unicast (2000::/3) nor unique local (fc00::/7)';
 }
@@ -55,9 +49,9 @@ function reservedPrefixReason(p: Cidr6): string | undefined {
 export function reservedServerReason(a: Ipv6): string | undefined {
   if (a === 0n) return 'the unspecified address';
   if (a === 1n) return 'the loopback address';
-  if (cidrContains6(MULTICAST, a)) return 'a multicast address';
-  if (cidrContains6(LINK_LOCAL, a)) return "link-local (each node's bridge is its own link)";
-  if (cidrContains6(IPV4_MAPPED, a)) return 'IPv4-mapped (list IPv4 name servers in InstanceDnsServers)';
+  if (cidrContains6(IPV6_MULTICAST, a)) return 'a multicast address';
+  if (cidrContains6(IPV6_LINK_LOCAL, a)) return "link-local (each node's bridge is its own link)";
+  if (cidrContains6(IPV6_IPV4_MAPPED, a)) return 'IPv4-mapped (list IPv4 name servers in InstanceDnsServers)';
   return undefined;
 }
 

@@ -6,7 +6,7 @@
  * parser maps names back to numbers so both sides compare equal on any host.
  */
 import type { IpFamily } from './rule.ts';
-import { ARGV_NAMED_PROTOCOLS, protocolEntry, protocolNumber } from '../../shared/protocols.ts';
+import { argvProtocolName, protocolNumber } from '../../shared/protocols.ts';
 
 /**
  * `-p` value in the writer's canonical form: tcp/udp by name, the family's
@@ -18,8 +18,6 @@ export function canonicalProtocol(value: string, family: IpFamily = 'ipv4'): str
   const v = neg ? value.slice(1) : value;
   const lower = v.toLowerCase();
   const num = /^\d+$/.test(lower) ? Number(lower) : protocolNumber(lower);
-  if (family === 'ipv6' && (num === 58 || num === 1)) return `${neg ? '!' : ''}${num === 58 ? 'ipv6-icmp' : '1'}`;
-  if (ARGV_NAMED_PROTOCOLS.has(lower)) return value.toLowerCase();
   if (num === undefined) return value;
-  return `${neg ? '!' : ''}${protocolEntry(num)?.argvName ?? num}`;
+  return `${neg ? '!' : ''}${argvProtocolName(num, family)}`;
 }

@@ -19,18 +19,16 @@
  * print), so rendered values and their kernel echo compare equal.
  */
 import type { Cidr6, Ipv6 } from '../../shared/ip.ts';
-import { cidrContains6, formatCidr6, formatIpv6, isAligned6, parseCidr6, parseIpv6, slaacAddress } from '../../shared/ip.ts';
+import {
+  IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_MULTICAST, cidrContains6, formatCidr6, formatIpv6, isAligned6, isInstancePrefixSpace, parseCidr6, parseIpv6, slaacAddress,
+} from '../../shared/ip.ts';
+import { IPV6_METADATA_PREFIX } from '../../shared/gni/ipv6.ts';
 
-const GLOBAL_UNICAST: Cidr6 = { network: 0x2n << 124n, prefix: 3 }; // 2000::/3
-const UNIQUE_LOCAL: Cidr6 = { network: 0xfcn << 120n, prefix: 7 }; // fc00::/7
-const LINK_LOCAL: Cidr6 = { network: 0xfe80n << 112n, prefix: 10 }; // fe80::/10
-const MULTICAST: Cidr6 = { network: 0xffn << 120n, prefix: 8 }; // ff00::/8
-const IPV4_MAPPED: Cidr6 = { network: 0xffffn << 32n, prefix: 96 }; // ::ffff:0:0/96
-const METADATA_PREFIX: Cidr6 = { network: (0xfd00n << 112n) | (0xec2n << 96n), prefix: 64 }; // fd00:ec2::/64
+const METADATA_PREFIX = parseCidr6(IPV6_METADATA_PREFIX) as Cidr6;
 
 /** A unicast host address: not ::, ::1, multicast, link-local or IPv4-mapped. */
 export function isUnicastIpv6(ip: Ipv6): boolean {
-  return ip > 1n && !cidrContains6(MULTICAST, ip) && !cidrContains6(LINK_LOCAL, ip) && !cidrContains6(IPV4_MAPPED, ip);
+  return ip > 1n && !cidrContains6(IPV6_MULTICAST, ip) && !cidrContains6(IPV6_LINK_LOCAL, ip) && !cidrContains6(IPV6_IPV4_MAPPED, ip);
 }
 
 /** The canonical text of a unicast IPv6 address, or undefined. */
@@ -47,10 +45,10 @@ export function checkClusterPrefix(text: string): PrefixCheck {
   if (c === undefined) return { ok: false, message: `IPv6 prefix ${JSON.stringify(text)} does not parse` };
   if (c.prefix !== 64) return { ok: false, message: `IPv6 prefix ${text} is a /${c.prefix}; SLAAC needs exactly a /64` };
   if (!isAligned6(c)) return { ok: false, message: `IPv6 prefix ${text} has bits set past /64` };
-  if (!cidrContains6(GLOBAL_UNICAST, c.network) && !cidrContains6(UNIQUE_LOCAL, c.network)) {
+  if (!isInstancePrefixSpace(c.network)) {
     return { ok: false, message: `IPv6 prefix ${text} is not global unicast (2000::/3) or unique local (fc00::/7)` };
   }
-  if (cidrContains6(METADATA_PREFIX, c.network)) return { ok: false, message: `IPv6 prefix ${text} is the metadata prefix fd00:ec2::/64` };
+  if (cidrContains6(METADATA_PREFIX, c.network)) return { ok: false, message: `IPv6 prefix ${text} is the metadata prefix ${IPV6_METADATA_PREFIX}` };
   return { ok: true, prefix: c, text: formatCidr6(c) };
 }
 

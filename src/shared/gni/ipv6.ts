@@ -33,6 +33,9 @@ export const IPV6_EXTENSION = 'ipv6';
 /** The address instances reach the metadata service at over IPv6 (EC2's, `fd00:ec2::254`). */
 export const IPV6_METADATA_ADDRESS = 'fd00:ec2::254';
 
+/** The /64 of the metadata address: no cluster prefix may be it. */
+export const IPV6_METADATA_PREFIX = 'fd00:ec2::/64';
+
 /** IANA protocol number of ICMPv6. */
 export const ICMPV6_PROTOCOL = 58;
 

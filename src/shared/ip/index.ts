@@ -9,3 +9,4 @@ export * from './ipv6.ts';
 export * from './address.ts';
 export * from './address-range.ts';
 export * from './eui64.ts';
+export * from './ipv6-ranges.ts';
