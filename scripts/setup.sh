@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server radvd arping openssl procps systemd util-linux passwd)
 # What only the tests and the demo use: dhclient and probes in instance namespaces,
 # rdisc6 (ndisc6) and rdnssd to read router advertisements as a guest does, and
-# cloud-init's EC2 metadata crawler. Never installed on a production host.
-TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init ndisc6 rdnssd)
+# cloud-init's EC2 metadata crawler, and the AWS CLI and boto3 as EC2 API clients
+# edgenet did not write (tests call /usr/bin/aws and /usr/bin/python3 by path).
+# Never installed on a production host.
+TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init ndisc6 rdnssd awscli python3-boto3)
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}")
 [[ ${1:-} == --runtime ]] || DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}")
 

@@ -150,6 +150,15 @@ export const ERROR_CODES = {
   TOKEN_FILE_PERMISSIONS: 'The admin token file is readable by group or others; refused until it is chmod 600.',
   METADATA_BAD_LISTEN: 'The metadata listen address is not host:port, :port or off.',
 
+  // Accounts and EC2 access keys (issue 15)
+  ACCOUNT_NOT_FOUND: 'No account by that id or name.',
+  ACCOUNT_EXISTS: 'An account by that name already exists.',
+  ACCOUNT_IN_USE: 'The account still owns groups, addresses or instances (or is the admin account).',
+  ACCESS_KEY_NOT_FOUND: 'No access key by that id.',
+  ACCESS_KEY_LIMIT: 'The account already has the most access keys it may have (2, as IAM).',
+  CREDENTIALS_KEY_UNAVAILABLE: 'The credentials key file (CREDENTIALS_KEY_FILE) is missing, unreadable or not the key that sealed the stored secrets.',
+  EC2_BAD_LISTEN: 'EC2_LISTEN is not host:port, :port or off.',
+
   // CLC topology, properties and addresses
   CLUSTER_NOT_FOUND: 'No cluster by that name is registered.',
   CLUSTER_ALREADY_EXISTS: 'A cluster by that name is already registered.',
@@ -240,6 +249,25 @@ export const EC2_ERROR_CODES = {
   'InvalidInstanceID.NotFound': 'No instance by that id.',
   'InvalidAddress.NotFound': 'The address is not an allocated public address.',
   'InvalidAssociation.NotFound': 'The address is not associated with an instance.',
+  // The EC2 Query endpoint (issue 15): authentication, protocol, limits.
+  MissingAuthenticationToken: 'The request carries no AWS Signature Version 4 (no Authorization header).',
+  IncompleteSignature: 'The Authorization header or the credential scope is malformed (wrong algorithm, service, fields).',
+  SignatureDoesNotMatch: 'The signature computed with the access key\'s secret differs from the one sent (wrong secret, tampered request).',
+  RequestExpired: 'The x-amz-date is outside the allowed window (default 5 minutes either side of the CLC\'s clock).',
+  InvalidAction: 'The Action is not one the endpoint serves.',
+  UnknownParameter: 'The request names a parameter the action does not take.',
+  InvalidParameterCombination: 'Two parameters that cannot be used together (a group by name and by id).',
+  RequestLimitExceeded: 'The access key sent more requests than its rate limit allows (HTTP 503; retry with back-off).',
+  'InvalidGroupId.Malformed': 'A group id that is not sg- + 8 hex.',
+  'InvalidInstanceID.Malformed': 'An instance id that is not i- + 8 hex.',
+  'InvalidAllocationID.NotFound': 'An allocation id that names no address of the caller.',
+  InvalidFilter: 'A filter name the action does not support.',
+  CannotDelete: 'The default security group cannot be deleted.',
+  SecurityGroupLimitExceeded: 'The account has as many security groups as cloud.accounts.max_security_groups allows.',
+  RulesPerSecurityGroupLimitExceeded: 'The group would have more rules than cloud.accounts.max_rules_per_group allows.',
+  AddressLimitExceeded: 'The account has as many public addresses as cloud.accounts.max_addresses allows, or the public pool is exhausted.',
+  InsufficientInstanceCapacity: 'No node or private address is free for the instance in that zone.',
+  UnsupportedOperation: 'The operation is not enabled on this cloud (RunInstances without cloud.ec2.run_instances).',
 } as const satisfies Record<string, string>;
 
 export type EdgenetErrorCode = keyof typeof ERROR_CODES;

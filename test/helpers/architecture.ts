@@ -78,6 +78,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   // config/: the one function that computes an instance's IPv6 address (config/instance-ipv6.ts).
   'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/config'],
   'cloud-controller/api': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
+  // The EC2 Query endpoint (issue 15): a second front door to the same services as the admin API.
+  'cloud-controller/ec2': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
   'cloud-controller': ['shared/**', 'cloud-controller/**'],
 
   // The top: the lab composes the programs in namespaces; the CLI calls everything, the lab included.

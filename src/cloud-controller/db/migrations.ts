@@ -53,6 +53,24 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   // superseded database's timeline must not end a hold of this one. The generation itself is a
   // meta row taken by code at open (it needs the clock).
   [`ALTER TABLE node_applied ADD COLUMN generation INTEGER`],
+  // 5 (issue 15): accounts and their EC2 access keys. Every owner id already used by a group, an
+  // instance or a public address becomes an account named `account-<id>` (created at its oldest
+  // resource's time); 000000000001, the admin CLI's default owner, is the admin account `admin`.
+  // A key's secret is stored only sealed (AES-256-GCM) under the credentials key, a file outside
+  // the database (`key_id`: that key's fingerprint; services/credentials.ts).
+  [
+    `CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)`,
+    `INSERT INTO accounts (id, name, created_at) VALUES ('000000000001', 'admin', 0)`,
+    `INSERT INTO accounts (id, name, created_at)
+       SELECT owner_id, 'account-' || owner_id, MIN(created_at) FROM (
+         SELECT owner_id, created_at FROM security_groups
+         UNION ALL SELECT owner_id, created_at FROM instances
+         UNION ALL SELECT owner_id, allocated_at AS created_at FROM public_addresses
+       ) owners WHERE owner_id <> '000000000001' GROUP BY owner_id`,
+    `CREATE TABLE access_keys (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts (id),
+       secret_box TEXT NOT NULL, key_id TEXT NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER)`,
+    `CREATE INDEX access_keys_account ON access_keys (account_id)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

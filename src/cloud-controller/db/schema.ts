@@ -128,6 +128,26 @@ export interface PublicAddressesTable {
   disassociated_mark: Generated<number | null>;
 }
 
+/** An account (issue 15): 12-digit id as EC2; name unique; the admin account is 000000000001 `admin`. */
+export interface AccountsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+/** An EC2 access key of an account. The secret is never stored in the clear (services/credentials.ts). */
+export interface AccessKeysTable {
+  /** The access key id (20 characters, `AKIE` + 16 of A-Z2-7). */
+  id: string;
+  account_id: string;
+  /** base64(nonce 12 | ciphertext | tag 16): AES-256-GCM of the secret under the credentials key, AAD = the access key id. */
+  secret_box: string;
+  /** Fingerprint of the credentials key that sealed it (first 16 hex of its SHA-256). */
+  key_id: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
   properties: PropertiesTable;
   property_history: PropertyHistoryTable;
@@ -141,4 +161,6 @@ export interface Database {
   group_rules: GroupRulesTable;
   ip_leases: IpLeasesTable;
   public_addresses: PublicAddressesTable;
+  accounts: AccountsTable;
+  access_keys: AccessKeysTable;
 }
