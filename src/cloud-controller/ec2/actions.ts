@@ -1,0 +1,10 @@
+/**
+ * The EC2 actions the endpoint serves (issue 15), by name. server.ts answers
+ * any other Action with InvalidAction. Each action lives in ec2/actions/ by
+ * the resource it acts on.
+ */
+import type { Ec2Action } from './contract.ts';
+
+export const EC2_ACTIONS: readonly Ec2Action[] = [];
+
+export const EC2_ACTIONS_BY_NAME: ReadonlyMap<string, Ec2Action> = new Map(EC2_ACTIONS.map((a) => [a.name, a]));
