@@ -79,7 +79,9 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/config'],
   'cloud-controller/api': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
   // The EC2 Query endpoint (issue 15): a second front door to the same services as the admin API.
-  'cloud-controller/ec2': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
+  'cloud-controller/ec2': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services', 'cloud-controller/ec2/actions'],
+  // Its actions (one file per resource) translate EC2 parameters into service calls; ec2/ holds their contract and parameter helpers.
+  'cloud-controller/ec2/actions': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services', 'cloud-controller/ec2'],
   'cloud-controller': ['shared/**', 'cloud-controller/**'],
 
   // The top: the lab composes the programs in namespaces; the CLI calls everything, the lab included.
