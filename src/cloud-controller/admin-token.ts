@@ -7,13 +7,13 @@
  * the admin. A token the admin wrote that is shorter than 32 characters is
  * accepted (it is theirs to choose) but warned about at every start
  * (TOKEN_SHORT): the API has no rate limit, so a short token can be guessed.
- * The mode is checked on the opened file (fstat), not the path, so a swap
- * between the check and the read cannot slip a different file in.
+ * The file rules (no symbolic link, a regular file, the mode checked on the
+ * opened file, creation that never overwrites) are secret-file.ts's, shared
+ * with the credentials key (credentials-key.ts).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EdgenetError } from '../shared/errors.ts';
+import { createSecretFile, readSecretFile, type SecretFileKind } from './secret-file.ts';
 
 /** Shorter admin-chosen tokens are warned about (generated ones have 64). */
 export const MIN_TOKEN_LENGTH = 32;
@@ -22,43 +22,25 @@ export interface TokenWarnings {
   warn(message: string, fields?: Record<string, unknown>): unknown;
 }
 
+const TOKEN_FILE: SecretFileKind = {
+  what: 'the admin token file',
+  secret: 'the admin token',
+  setting: 'TOKEN_FILE',
+  codes: { symlink: 'TOKEN_FILE_SYMLINK', notRegular: 'TOKEN_FILE_NOT_REGULAR', permissions: 'TOKEN_FILE_PERMISSIONS' },
+};
+
 export function ensureToken(file: string, logger?: TokenWarnings): string {
   const existing = readTokenFile(file);
   if (existing !== undefined) return checked(existing, file, logger);
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('hex');
-  try {
-    // O_EXCL: two CLCs starting at once must not overwrite each other's token.
-    fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-    return token;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
+  // O_EXCL semantics (secret-file.ts): two CLCs starting at once must not overwrite each other's token.
+  if (createSecretFile(file, `${token}\n`)) return token;
   return checked(readTokenFile(file) ?? '', file, logger);
 }
 
-/** The trimmed content, or undefined when there is no such file; refuses a file group/others may read. */
+/** The trimmed content, or undefined when there is no such file; refuses a file group/others may read (secret-file.ts). */
 function readTokenFile(file: string): string | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new EdgenetError('TOKEN_FILE_SYMLINK', `the admin token file ${file} is a symbolic link; point TOKEN_FILE at the file itself`, { details: { file } });
-    throw err;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new EdgenetError('TOKEN_FILE_NOT_REGULAR', `the admin token file ${file} is not a regular file`, { details: { file } });
-    const mode = st.mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      throw new EdgenetError('TOKEN_FILE_PERMISSIONS', `the admin token file ${file} is mode ${mode.toString(8).padStart(4, '0')}: group or others can read the admin token; refused (chmod 600 ${file})`, { details: { file, mode } });
-    }
-    return fs.readFileSync(fd, 'utf8').trim();
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readSecretFile(file, TOKEN_FILE)?.toString('utf8').trim();
 }
 
 function checked(token: string, file: string, logger: TokenWarnings | undefined): string {

@@ -157,6 +157,10 @@ export const ERROR_CODES = {
   ACCESS_KEY_NOT_FOUND: 'No access key by that id.',
   ACCESS_KEY_LIMIT: 'The account already has the most access keys it may have (2, as IAM).',
   CREDENTIALS_KEY_UNAVAILABLE: 'The credentials key file (CREDENTIALS_KEY_FILE) is missing, unreadable or not the key that sealed the stored secrets.',
+  CREDENTIALS_KEY_SYMLINK: 'The credentials key file is a symbolic link; refused.',
+  CREDENTIALS_KEY_NOT_REGULAR: 'The credentials key file is not a regular file.',
+  CREDENTIALS_KEY_PERMISSIONS: 'The credentials key file is readable by group or others; refused until it is chmod 600.',
+  CREDENTIALS_KEY_INVALID: 'The credentials key file does not hold a key (64 hex characters: 32 bytes).',
   EC2_BAD_LISTEN: 'EC2_LISTEN is not host:port, :port or off.',
 
   // CLC topology, properties and addresses
