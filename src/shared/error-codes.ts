@@ -265,7 +265,7 @@ export const EC2_ERROR_CODES = {
   'InvalidGroupId.Malformed': 'A group id that is not sg- + 8 hex.',
   'InvalidInstanceID.Malformed': 'An instance id that is not i- + 8 hex.',
   'InvalidAllocationID.NotFound': 'An allocation id that names no address of the caller.',
-  InvalidFilter: 'A filter name the action does not support.',
+  'InvalidAssociationID.NotFound': 'An association id that names no current association of the caller\'s addresses.',
   CannotDelete: 'The default security group cannot be deleted.',
   SecurityGroupLimitExceeded: 'The account has as many security groups as cloud.accounts.max_security_groups allows.',
   RulesPerSecurityGroupLimitExceeded: 'The group would have more rules than cloud.accounts.max_rules_per_group allows.',

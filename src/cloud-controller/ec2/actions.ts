@@ -4,7 +4,11 @@
  * the resource it acts on.
  */
 import type { Ec2Action } from './contract.ts';
+import { ADDRESS_ACTIONS } from './actions/addresses.ts';
+import { GROUP_ACTIONS } from './actions/groups.ts';
+import { INSTANCE_ACTIONS } from './actions/instances.ts';
+import { ZONE_ACTIONS } from './actions/zones.ts';
 
-export const EC2_ACTIONS: readonly Ec2Action[] = [];
+export const EC2_ACTIONS: readonly Ec2Action[] = [...GROUP_ACTIONS, ...ADDRESS_ACTIONS, ...INSTANCE_ACTIONS, ...ZONE_ACTIONS];
 
 export const EC2_ACTIONS_BY_NAME: ReadonlyMap<string, Ec2Action> = new Map(EC2_ACTIONS.map((a) => [a.name, a]));

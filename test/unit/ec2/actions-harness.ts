@@ -1,0 +1,54 @@
+/**
+ * Handler-level harness for the EC2 actions (issue 15): a real in-memory
+ * CloudState (test/unit/clc/fixture.ts: clusters C1 and C2 with one node
+ * each, 3 public addresses, the admin account's group `web`), two tenant
+ * accounts made as the admin API makes them (each with its `default` group),
+ * and `call(caller, action, params)`, which refuses a parameter the action
+ * does not declare, as the server does, before calling the handler.
+ */
+import { randomUUID } from 'node:crypto';
+import { EC2_ACTIONS_BY_NAME } from '../../../src/cloud-controller/ec2/actions.ts';
+import type { Ec2Caller, XmlObject, XmlValue } from '../../../src/cloud-controller/ec2/contract.ts';
+import { matcherFor } from '../../../src/cloud-controller/ec2/query.ts';
+import { ADMIN_ACCOUNT_ID } from '../../../src/cloud-controller/services/accounts.ts';
+import { populated, type Fixture } from '../clc/fixture.ts';
+
+export interface Ec2Fixture extends Fixture {
+  readonly webId: string;
+  readonly admin: Ec2Caller;
+  readonly a: Ec2Caller & { readonly defaultGroupId: string };
+  readonly b: Ec2Caller & { readonly defaultGroupId: string };
+  call(caller: Ec2Caller, action: string, params?: Readonly<Record<string, string | number>>): Promise<XmlObject>;
+}
+
+export async function ec2Fixture(): Promise<Ec2Fixture> {
+  const f = await populated();
+  const tenant = async (name: string) => {
+    const made = await f.state.createAccount({ name });
+    return { accountId: made.account.id, accessKeyId: made.accessKey.accessKeyId, admin: false, defaultGroupId: made.defaultGroupId };
+  };
+  const a = await tenant('tenant-a');
+  const b = await tenant('tenant-b');
+  const admin: Ec2Caller = { accountId: ADMIN_ACCOUNT_ID, accessKeyId: 'AKIEADMINADMINADMIN2', admin: true };
+  async function call(caller: Ec2Caller, action: string, params: Readonly<Record<string, string | number>> = {}): Promise<XmlObject> {
+    const handler = EC2_ACTIONS_BY_NAME.get(action);
+    if (handler === undefined) throw new Error(`no action ${action} in the registry`);
+    const undeclared = Object.keys(params).filter((n) => !matcherFor(handler.params).matches(n));
+    if (undeclared.length > 0) throw Object.assign(new Error(`${action} does not declare ${undeclared.join(', ')}`), { code: 'UnknownParameter' });
+    const map = new Map(Object.entries(params).map(([k, v]) => [k, String(v)] as const));
+    return handler.handle({ requestId: randomUUID(), action, version: '2016-11-15', params: map, caller, region: 'eucalyptus' }, { state: f.state, now: () => f.clock.now() });
+  }
+  f.changes.length = 0;
+  return { ...f, admin, a, b, call };
+}
+
+/** The items of a list value (`securityGroupInfo`, …). */
+export function items(value: XmlValue): XmlObject[] {
+  if (!Array.isArray(value)) throw new Error(`expected a list, got ${JSON.stringify(value)}`);
+  return value as XmlObject[];
+}
+
+/** A deep copy without undefined values (what the XML writer leaves out), for deepEqual. */
+export function plain(value: XmlValue): unknown {
+  return JSON.parse(JSON.stringify(value));
+}
