@@ -28,22 +28,40 @@ export interface DaemonSpec {
 
 const logFile = (plan: LabPlan, name: string) => `${plan.paths.logs}/${name}.log`;
 
-export function ctlRelaySpec(plan: LabPlan, ctlNs: string): DaemonSpec {
+/**
+ * The relays that bring a CLC listener of the control namespace's loopback to
+ * the host's (relay.ts): `api` (the admin API) and `ec2` (the EC2 Query
+ * endpoint). Each is a pair: ctl 127.0.0.1:PORT ← unix socket in the lab
+ * directory ← host 127.0.0.1:<free port, written to the port file>.
+ */
+export type LabRelay = 'api' | 'ec2';
+
+function relayPorts(plan: LabPlan, which: LabRelay): { socket: string; port: number; portFile: string } {
+  return which === 'api'
+    ? { socket: plan.paths.apiSocket, port: plan.clcApiPort, portFile: plan.paths.apiPortFile }
+    : { socket: plan.paths.ec2Socket, port: plan.ec2Port, portFile: plan.paths.ec2PortFile };
+}
+
+export function ctlRelaySpec(plan: LabPlan, ctlNs: string, which: LabRelay = 'api'): DaemonSpec {
+  const r = relayPorts(plan, which);
+  const role = which === 'api' ? 'relay-ctl' : 'relay-ctl-ec2';
   return {
-    role: 'relay-ctl',
+    role,
     ns: ctlNs,
-    argv: edgenetArgv(['lab', 'relay', '--listen', `unix:${plan.paths.apiSocket}`, '--target', `tcp:127.0.0.1:${plan.clcApiPort}`, '--watch', plan.stateFile]),
+    argv: edgenetArgv(['lab', 'relay', '--listen', `unix:${r.socket}`, '--target', `tcp:127.0.0.1:${r.port}`, '--watch', plan.stateFile]),
     env: labDaemonEnv(plan),
-    log: logFile(plan, 'relay-ctl'),
+    log: logFile(plan, role),
   };
 }
 
-export function hostRelaySpec(plan: LabPlan, portFile: string): DaemonSpec {
+export function hostRelaySpec(plan: LabPlan, which: LabRelay = 'api'): DaemonSpec {
+  const r = relayPorts(plan, which);
+  const role = which === 'api' ? 'relay-host' : 'relay-host-ec2';
   return {
-    role: 'relay-host',
-    argv: edgenetArgv(['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', `unix:${plan.paths.apiSocket}`, '--port-file', portFile, '--watch', plan.stateFile]),
+    role,
+    argv: edgenetArgv(['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', `unix:${r.socket}`, '--port-file', r.portFile, '--watch', plan.stateFile]),
     env: labDaemonEnv(plan),
-    log: logFile(plan, 'relay-host'),
+    log: logFile(plan, role),
   };
 }
 
@@ -67,6 +85,9 @@ export function clcSpec(plan: LabPlan, ctlNs: string): DaemonSpec {
       // Dual stack: one dual-stack socket serves 172.31.0.2 and fd00:172:31::2 (IPv4 sources arrive
       // as ::ffff:a.b.c.d, which the metadata lookup maps back); IPv4-only: the ctl's IPv4 address.
       EDGENET_METADATA_LISTEN: plan.ipv6 ? `[::]:${plan.metadataPort}` : `${plan.ctlIp}:${plan.metadataPort}`,
+      // The EC2 Query endpoint on the control namespace's loopback (clc.conf EC2_LISTEN); the
+      // relay-ctl-ec2 / relay-host-ec2 pair brings it to the host's loopback for the AWS CLI.
+      EDGENET_CLC_EC2_LISTEN: `127.0.0.1:${plan.ec2Port}`,
       // The CLC's IPv6 address (clc.conf CLC_IPV6): the document's configuration clc-address, the
       // target of netd's [fd00:ec2::254]:80 DNAT. Passed in the environment, like the keys above.
       ...(plan.ipv6 ? { EDGENET_CLC_CLC_IPV6: plan.ipv6.ctlIp } : {}),

@@ -36,6 +36,8 @@ import { expectVerdict, serviceLabel, type MatrixGroup, type Service } from './m
 import { httpGet, mapLimit, probeExpecting, startServices, waitForServices } from './probe.ts';
 import type { LabState } from './state.ts';
 import { IPV6_METADATA_ADDRESS } from '../shared/gni/ipv6.ts';
+import { AWS_CLI, ec2UsageLines, tenantAws } from './ec2.ts';
+import { existsSync } from 'node:fs';
 
 export interface DemoOptions {
   readonly name: string;
@@ -78,7 +80,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps): Promise<num
     code = await scenario(state, deps);
     out(`\nThe lab stays up${options.exitAfterMs !== undefined ? ` for ${Math.round(options.exitAfterMs / 1000)} s` : ' until Ctrl-C'}. Meanwhile, from another shell:
   eval "$(edgenet lab env --name ${state.plan.name})"; edgenet status
-  edgenet lab sh --name ${state.plan.name} n1 -- iptables-save`);
+  edgenet lab sh --name ${state.plan.name} n1 -- iptables-save${ec2UsageLines(state).map((l) => `\n${l}`).join('')}`);
     await waitForStop(options.exitAfterMs, deps.signal);
   } catch (err) {
     if (!deps.signal?.aborted) {
@@ -181,9 +183,47 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   if (reply?.status !== 200) problems.push('the public address did not answer');
   if (meta?.body.trim() !== web1.id) problems.push('metadata did not answer');
   if (v6) problems.push(...(await ipv6Extras({ vm: vms[0]!, clientNs: topo.clientNs!, clientIp: v6.clientIp, web1Ns: topo.instanceNs(web1.id), topo, out })));
+  problems.push(...(await ec2Extras(state, deps)));
   if (unavailable.length > 0) out(`\nIPv6 was not available for ${unavailable.join('; ')}: those IPv6 cells show why instead of a verdict.`);
   out(`\n${problems.length === 0 ? 'Every probe matched what the security groups say.' : `${problems.join('; ')}.`}`);
   return problems.length === 0 ? 0 : 1;
+}
+
+interface DescribedGroup {
+  readonly GroupId: string;
+  readonly GroupName: string;
+  readonly OwnerId?: string;
+  readonly IpPermissions?: readonly unknown[];
+}
+
+/**
+ * The EC2 API as a tenant sees it: the AWS CLI with the lab tenant's key
+ * lists the tenant's security groups, which are only its own `default`
+ * (web and db belong to the admin account). Skipped, with the command to run,
+ * when the AWS CLI is not installed. Returns the problems.
+ */
+async function ec2Extras(state: LabState, deps: Pick<DemoDeps, 'out' | 'exec'>): Promise<string[]> {
+  const { out } = deps;
+  const ec2 = state.ec2;
+  out("\n== The EC2 API: the lab's tenant account with the AWS CLI");
+  if (!ec2?.tenant) {
+    out('  skipped: this lab has no EC2 tenant');
+    return [];
+  }
+  out(`$ AWS_SHARED_CREDENTIALS_FILE=${ec2.tenant.credentialsFile} aws ec2 describe-security-groups --endpoint-url ${ec2.url} --region ${ec2.region}`);
+  if (!existsSync(AWS_CLI)) {
+    out(`  skipped: ${AWS_CLI} is not installed (Debian package awscli; scripts/setup.sh installs it)`);
+    return [];
+  }
+  const r = await tenantAws(state, deps.exec, ['describe-security-groups']);
+  if (r.exitCode !== 0) {
+    out(`  exit ${r.exitCode}: ${r.stderr.trim()}`);
+    return ['the EC2 endpoint did not answer the tenant'];
+  }
+  const groups = ((JSON.parse(r.stdout) as { SecurityGroups?: DescribedGroup[] }).SecurityGroups ?? []);
+  for (const g of groups) out(`  ${g.GroupId} ${g.GroupName} (account ${g.OwnerId ?? '?'}): ${g.IpPermissions?.length ?? 0} ingress permission(s)`);
+  out(`  account ${ec2.tenant.name} sees only its own groups; web and db belong to the admin account.`);
+  return groups.length === 1 && groups[0]!.GroupName === 'default' ? [] : [`the tenant saw ${groups.map((g) => g.GroupName).join(', ') || 'no group'} instead of only its default group`];
 }
 
 /**

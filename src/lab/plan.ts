@@ -16,7 +16,9 @@
  *                                                       no Ipv6DnsServers (the lab runs no DNS server: see LAB_IPV6)
  * Processes: CLC + CC + API relay in `P-ctl`; NC + netd in each `P-nK`; one
  * relay on the host's loopback so `edgenet ...` works from the host with
- * EDGENET_URL/EDGENET_TOKEN (see relay.ts).
+ * EDGENET_URL/EDGENET_TOKEN (see relay.ts). The CLC's EC2 Query endpoint
+ * (EC2_LISTEN 127.0.0.1:8788 in `P-ctl`) has its own pair of relays, so the
+ * AWS CLI and boto3 on the host reach it at http://127.0.0.1:<port>.
  */
 import * as path from 'node:path';
 import { DEFAULT_PORTS, stateDir } from '../shared/paths.ts';
@@ -90,6 +92,10 @@ export interface LabPlan {
   readonly ctlIp: string;
   readonly clientIp: string;
   readonly clcApiPort: number;
+  /** The CLC's EC2 Query endpoint in the control namespace (EC2_LISTEN on its loopback; relayed to the host like the admin API). */
+  readonly ec2Port: number;
+  /** The region name the lab suggests to EC2 clients (any name works: it only enters the SigV4 credential scope). */
+  readonly ec2Region: string;
   readonly metadataPort: number;
   readonly ccPort: number;
   readonly ccUrl: string;
@@ -109,6 +115,13 @@ export interface LabPlan {
     readonly networkConfiguration: string;
     /** The ctl relay's unix socket (the host relay dials it). */
     readonly apiSocket: string;
+    /** The same for the EC2 endpoint. */
+    readonly ec2Socket: string;
+    /** The host relay's port for the admin API / the EC2 endpoint (written once it listens). */
+    readonly apiPortFile: string;
+    readonly ec2PortFile: string;
+    /** The lab tenant's access key, as an AWS shared credentials file (mode 0600; `lab up` writes it). */
+    readonly tenantCredentials: string;
     /** Env for every daemon: keeps them off the machine's /var/lib/edgenet, /run/edgenet, /etc/edgenet. */
     readonly stateDir: string;
     readonly runDir: string;
@@ -117,6 +130,10 @@ export interface LabPlan {
 }
 
 export const DEFAULT_LAB_NAME = 'lab';
+/** The region the lab prints in its `aws ec2 … --region` lines. */
+export const LAB_EC2_REGION = 'lab';
+/** The account `lab up` creates for EC2 clients (its key: paths.tenantCredentials). */
+export const LAB_TENANT_ACCOUNT = 'tenant';
 const NODE_COUNT = 2;
 
 export function assertLabName(name: string): void {
@@ -186,6 +203,8 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
     ctlIp,
     clientIp,
     clcApiPort: DEFAULT_PORTS.clcApi,
+    ec2Port: DEFAULT_PORTS.ec2,
+    ec2Region: LAB_EC2_REGION,
     metadataPort: DEFAULT_PORTS.metadata,
     ccPort: DEFAULT_PORTS.cc,
     ccUrl: `https://${ctlIp}:${DEFAULT_PORTS.cc}/`,
@@ -203,6 +222,10 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
       ccState: path.join(abs, 'cc'),
       networkConfiguration: path.join(abs, 'network_configuration.json'),
       apiSocket: path.join(abs, 'clc-api.sock'),
+      ec2Socket: path.join(abs, 'clc-ec2.sock'),
+      apiPortFile: path.join(abs, 'api.port'),
+      ec2PortFile: path.join(abs, 'ec2.port'),
+      tenantCredentials: path.join(abs, 'tenant-credentials'),
       stateDir: path.join(abs, 'state'),
       runDir: path.join(abs, 'run'),
       confDir: path.join(abs, 'conf'),

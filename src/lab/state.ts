@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../shared/files.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import type { LabPlan } from './plan.ts';
 
-export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host';
+export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host' | 'relay-ctl-ec2' | 'relay-host-ec2';
 
 export interface LabProcess {
   readonly role: LabRole;
@@ -31,6 +31,22 @@ export interface LabState {
   readonly processes: readonly LabProcess[];
   /** Admin API as reachable from the host (through the relays). */
   readonly api?: { readonly url: string; readonly tokenFile: string };
+  /** The EC2 Query endpoint as reachable from the host (through its relays), and the lab tenant's key. */
+  readonly ec2?: LabEc2;
+}
+
+export interface LabEc2 {
+  readonly url: string;
+  /** The region the lab suggests (any name works with SigV4 here). */
+  readonly region: string;
+  /** The account `lab up` made for EC2 clients; absent when it could not be made. */
+  readonly tenant?: {
+    readonly accountId: string;
+    readonly name: string;
+    readonly accessKeyId: string;
+    /** AWS shared credentials file (profile `default`), mode 0600. The secret is only there. */
+    readonly credentialsFile: string;
+  };
 }
 
 export async function writeLabState(state: LabState): Promise<void> {

@@ -7,8 +7,11 @@
  *   2. topology (topology.ts): lan, two nodes, control, client
  *   3. certificates (CA + clc, cc, nc-nK) with the certs library (shared/tls/certs.ts)
  *   4. the lab's network configuration and netd.conf per node
- *   5. daemons: relay + CLC + CC in P-ctl; NC + netd in each P-nK; host relay
- *   6. through the API: the property, the cluster, its nodes
+ *   5. daemons: relays + CLC + CC in P-ctl; NC + netd in each P-nK; host relays
+ *      (admin API and EC2 endpoint)
+ *   6. through the API: the properties (network configuration,
+ *      cloud.ec2.run_instances=true), the cluster, its nodes, the tenant
+ *      account and its credentials file (ec2.ts)
  *   7. wait until every node reports the current document applied
  * On failure everything made so far is torn down (unless `keepOnFailure`).
  */
@@ -25,12 +28,13 @@ import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
 import { NETWORK_CONFIGURATION as NETWORK_CONFIGURATION_PROPERTY } from '../cloud-controller/properties/registry.ts';
 import { buildTopology, openTopology } from './topology.ts';
 import { labNames } from './names.ts';
-import { defaultLabDir, labNetdConf, labNetworkConfiguration, labPlan, type LabPlan } from './plan.ts';
+import { defaultLabDir, LAB_TENANT_ACCOUNT, labNetdConf, labNetworkConfiguration, labPlan, type LabPlan } from './plan.ts';
 import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts';
 import { readLabState, writeLabState, type LabProcess, type LabState } from './state.ts';
 import { labApiClient, type ApiClient } from './api.ts';
 import { waitFor } from '../shared/wait.ts';
 import { labDown } from './down.ts';
+import { labEc2Setup } from './ec2.ts';
 
 export interface LabDeps {
   readonly exec: Exec;
@@ -130,26 +134,29 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
 
   log(`lab ${plan.name}: cloud controller, cluster controller (${ctlNs}); node controller + netd per node`);
   await start(ctlRelaySpec(plan, ctlNs));
+  await start(ctlRelaySpec(plan, ctlNs, 'ec2'));
   const clc = await start(clcSpec(plan, ctlNs));
   const cc = await start(ccSpec(plan, ctlNs));
   for (const node of plan.nodes) {
     await start(ncSpec(plan, node, topo.nodeNs(node.short)));
     await start(netdSpec(plan, node, topo.nodeNs(node.short)));
   }
-  const portFile = path.join(plan.dir, 'api.port');
-  await start(hostRelaySpec(plan, portFile));
+  await start(hostRelaySpec(plan));
+  await start(hostRelaySpec(plan, 'ec2'));
 
   // A daemon that exits while we wait (bad flag, missing command) fails `up` with its log.
   let died: string | undefined;
   void clc.exited.then((r) => (died ??= `the cloud controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/clc.log`));
   void cc.exited.then((r) => (died ??= `the cluster controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/cc.log`));
 
-  const port = await waitFor(async () => {
-    if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
-    const text = await fs.readFile(portFile, 'utf8').catch(() => '');
-    return /^\d+\s*$/.test(text) ? Number(text) : undefined;
-  }, { timeoutMs: 120_000, what: 'the host relay', ...(deps.signal ? { signal: deps.signal } : {}) });
-  const url = `http://127.0.0.1:${port}`;
+  const relayPort = (file: string, what: string) =>
+    waitFor(async () => {
+      if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
+      const text = await fs.readFile(file, 'utf8').catch(() => '');
+      return /^\d+\s*$/.test(text) ? Number(text) : undefined;
+    }, { timeoutMs: 120_000, what, ...(deps.signal ? { signal: deps.signal } : {}) });
+  const url = `http://127.0.0.1:${await relayPort(plan.paths.apiPortFile, 'the host relay')}`;
+  const ec2Url = `http://127.0.0.1:${await relayPort(plan.paths.ec2PortFile, 'the host relay of the EC2 endpoint')}`;
   const token = await waitFor(async () => {
     if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
     const t = (await fs.readFile(plan.paths.clcToken, 'utf8').catch(() => '')).trim();
@@ -165,6 +172,8 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   await api.request('PUT', `/v1/properties/${NETWORK_CONFIGURATION_PROPERTY}`, { value: configText });
   await api.request('POST', '/v1/clusters', { name: plan.cluster, ccUrl: plan.ccUrl });
   for (const node of plan.nodes) await api.request('POST', `/v1/clusters/${plan.cluster}/nodes`, { name: node.name, ncUrl: node.ncUrl });
+  log(`lab ${plan.name}: EC2 endpoint ${ec2Url}; account ${LAB_TENANT_ACCOUNT}, its key in ${plan.paths.tenantCredentials}`);
+  state = { ...state, ec2: await labEc2Setup(plan, api, ec2Url) };
 
   state = { ...state, phase: 'up' };
   await writeLabState(state);

@@ -233,6 +233,7 @@ export const ERROR_CODES = {
   LAB_DHCP_FAILED: 'A lab instance got no DHCP lease in time.',
   LAB_DHCP_MISMATCH: 'A lab instance got a different address from DHCP than the CLC allocated.',
   LAB_SLAAC_FAILED: 'A dual-stack lab instance did not get its IPv6 address by SLAAC in time.',
+  LAB_EC2_SETUP_FAILED: 'The lab could not set up its EC2 side (the tenant account and its key).',
 } as const satisfies Record<string, string>;
 
 /**

@@ -64,15 +64,30 @@ test('lab up, status, exec and down through the CLI leave nothing behind', { tim
   const up = await cli(['lab', 'up', '--name', lab.name, '--dir', lab.dir]);
   assert.equal(up.exitCode, 0, up.stderr);
   assert.match(up.stdout, /EDGENET_URL=http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(up.stdout, /EC2 endpoint \(AWS CLI, boto3\): http:\/\/127\.0\.0\.1:\d+/);
 
   const status = await cli(['lab', 'status', '--name', lab.name, '--dir', lab.dir, '--json']);
   assert.equal(status.exitCode, 0, status.stdout + status.stderr);
-  const report = JSON.parse(status.stdout) as { phase: string; processes: { role: string; alive: boolean }[]; namespaces: string[]; api: { reachable: boolean; status: { converged: boolean } } };
+  const report = JSON.parse(status.stdout) as {
+    phase: string;
+    processes: { role: string; alive: boolean }[];
+    namespaces: string[];
+    api: { reachable: boolean; status: { converged: boolean } };
+    ec2: { url: string; reachable: boolean; tenant: { name: string; credentialsFile: string } };
+  };
   assert.equal(report.phase, 'up');
-  assert.deepEqual(report.processes.map((p) => p.role).sort(), ['cc', 'clc', 'nc', 'nc', 'netd', 'netd', 'relay-ctl', 'relay-host']);
+  assert.deepEqual(report.processes.map((p) => p.role).sort(), ['cc', 'clc', 'nc', 'nc', 'netd', 'netd', 'relay-ctl', 'relay-ctl-ec2', 'relay-host', 'relay-host-ec2']);
   assert.ok(report.processes.every((p) => p.alive));
   assert.equal(report.namespaces.length, 5);
   assert.equal(report.api.status.converged, true);
+  // The EC2 endpoint answers from the host (an unsigned request gets an EC2 error document).
+  assert.equal(report.ec2.reachable, true, JSON.stringify(report.ec2));
+  assert.match(report.ec2.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(report.ec2.tenant.name, 'tenant');
+  assert.equal(report.ec2.tenant.credentialsFile, path.join(lab.dir, 'tenant-credentials'));
+  assert.equal((await fs.stat(report.ec2.tenant.credentialsFile)).mode & 0o777, 0o600);
+  const text = await cli(['lab', 'status', '--name', lab.name, '--dir', lab.dir]);
+  assert.match(text.stdout, /EC2 endpoint http:\/\/127\.0\.0\.1:\d+: answering; account tenant \(\d{12}\)/);
 
   const clusters = await cli(['lab', 'exec', '--name', lab.name, '--dir', lab.dir, '--', 'node', 'list']);
   assert.equal(clusters.exitCode, 0, clusters.stderr);

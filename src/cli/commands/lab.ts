@@ -5,7 +5,7 @@
  *   lab up [--name N] [--dir D] [--ipv4-only]
  *                                     namespaces, certificates, CLC + CC + NC + netd, registration (dual stack by default)
  *   lab down [--name N] [--dir D]     removes every namespace, process and file the lab made
- *   lab status [--json]               namespaces, processes, convergence
+ *   lab status [--json]               namespaces, processes, convergence, the EC2 endpoint
  *   lab env                           `export EDGENET_URL=… EDGENET_TOKEN=…` for the host's CLI
  *   lab exec -- ARGS                  runs `edgenet ARGS` against the lab's CLC
  *   lab vm add ID [--json] | vm del ID
@@ -30,6 +30,7 @@ import { labApiEnv, labApiFor } from '../../lab/api.ts';
 import { labVmAdd, labVmDel, labTopology, type VmAddResult } from '../../lab/vm.ts';
 import { parseEndpoint, startRelay } from '../../lab/relay.ts';
 import { runDemo } from '../../lab/demo.ts';
+import { ec2UsageLines } from '../../lab/ec2.ts';
 import { LAB_DAEMON_ACTIONS, labDaemonAction, parseDaemonSelector } from '../../lab/daemon-control.ts';
 
 interface LabFlags {
@@ -83,6 +84,9 @@ function formatStatus(r: LabStatusReport): string {
   for (const p of r.processes) {
     lines.push(`  ${p.alive ? 'running' : 'DEAD   '} ${p.role}${p.node ? ` ${p.node}` : ''} pid ${p.pid}${p.ns ? ` in ${p.ns}` : ' on the host'}  log ${p.log}`);
   }
+  if (r.ec2) {
+    lines.push(`  EC2 endpoint ${r.ec2.url}: ${r.ec2.reachable ? 'answering' : `NOT answering (${r.ec2.error ?? ''})`}${r.ec2.tenant ? `; account ${r.ec2.tenant.name} (${r.ec2.tenant.accountId}) key ${r.ec2.tenant.accessKeyId} in ${r.ec2.tenant.credentialsFile}` : ''}`);
+  }
   if (r.api) {
     if (!r.api.reachable) lines.push(`  admin API ${r.api.url}: unreachable (${r.api.error ?? ''})`);
     else {
@@ -116,7 +120,7 @@ export function registerLab(program: Command, ctx: CliContext, runCli: RunCli): 
   eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status
   EDGENET_URL=${env.EDGENET_URL}
 Attach an instance: edgenet instance run --cluster ${state.plan.cluster} --node ${state.plan.nodes[0]!.name} --group G, then edgenet lab vm add <id>
-Tear down: edgenet lab down --name ${state.plan.name}`);
+${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down --name ${state.plan.name}`);
       } finally {
         dispose();
       }
@@ -136,7 +140,7 @@ Tear down: edgenet lab down --name ${state.plan.name}`);
       const report = await labStatus({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}) }, deps(ctx));
       ctx.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       const dead = report.processes.some((p) => !p.alive);
-      if (report.phase === 'down' || dead || (report.api && !report.api.reachable)) ctx.setExitCode(1);
+      if (report.phase === 'down' || dead || (report.api && !report.api.reachable) || (report.ec2 && !report.ec2.reachable)) ctx.setExitCode(1);
     });
 
   withLabOptions(lab.command('env'))

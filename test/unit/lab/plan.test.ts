@@ -6,7 +6,9 @@ import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { evaluateNetworkConfiguration } from '../../../src/cloud-controller/properties/network-config.ts';
 import { openTopology } from '../../../src/lab/topology.ts';
 import { createExec } from '../../../src/shared/exec.ts';
-import { clcSpec, ncSpec, netdSpec } from '../../../src/lab/daemons.ts';
+import { clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec } from '../../../src/lab/daemons.ts';
+import { tenantCredentialsText } from '../../../src/lab/ec2.ts';
+import { DEFAULT_PORTS } from '../../../src/shared/paths.ts';
 import { detachedArgv, EXAMPLE_CONFIGURATION } from '../../../src/lab/up.ts';
 
 const plan = labPlan('t1', '/tmp/lab-t1');
@@ -101,4 +103,27 @@ test('--ipv4-only: exactly the lab before issue 14 (no IPv6 key or address anywh
   // A state file written before issue 14 has no ipv6: the same as --ipv4-only.
   const { ipv6: _dropped, ...old } = plan;
   assert.equal(clcSpec(old, 'edgenet_t1-ctl').env.EDGENET_METADATA_LISTEN, '172.31.0.2:8773');
+});
+
+test("the EC2 endpoint: the CLC's EC2_LISTEN on the control namespace's loopback, a relay pair to the host, the tenant's credentials file", () => {
+  const clc = clcSpec(plan, 'edgenet_t1-ctl');
+  assert.equal(clc.env.EDGENET_CLC_EC2_LISTEN, `127.0.0.1:${DEFAULT_PORTS.ec2}`);
+  assert.equal(plan.ec2Port, DEFAULT_PORTS.ec2);
+  const ctl = ctlRelaySpec(plan, 'edgenet_t1-ctl', 'ec2');
+  assert.equal(ctl.role, 'relay-ctl-ec2');
+  assert.equal(ctl.ns, 'edgenet_t1-ctl');
+  assert.deepEqual(ctl.argv.slice(2), ['lab', 'relay', '--listen', 'unix:/tmp/lab-t1/clc-ec2.sock', '--target', `tcp:127.0.0.1:${DEFAULT_PORTS.ec2}`, '--watch', '/tmp/lab-t1/lab.json']);
+  const host = hostRelaySpec(plan, 'ec2');
+  assert.equal(host.role, 'relay-host-ec2');
+  assert.equal(host.ns, undefined, 'the host relay runs in the host namespace');
+  assert.deepEqual(host.argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-ec2.sock', '--port-file', '/tmp/lab-t1/ec2.port', '--watch', '/tmp/lab-t1/lab.json']);
+  // The admin API's pair is unchanged.
+  assert.deepEqual(hostRelaySpec(plan).argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-api.sock', '--port-file', '/tmp/lab-t1/api.port', '--watch', '/tmp/lab-t1/lab.json']);
+  assert.equal(ctlRelaySpec(plan, 'edgenet_t1-ctl').role, 'relay-ctl');
+
+  const text = tenantCredentialsText({ lab: 't1', accountId: '123456789012', accountName: 'tenant', url: 'http://127.0.0.1:40000', region: 'lab', file: plan.paths.tenantCredentials, accessKeyId: 'AKIEAAAAAAAAAAAAAAAA', secretAccessKey: 's'.repeat(40) });
+  // An AWS shared credentials file: comments, then [default] with the key pair.
+  const body = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  assert.deepEqual(body, ['[default]', 'aws_access_key_id = AKIEAAAAAAAAAAAAAAAA', `aws_secret_access_key = ${'s'.repeat(40)}`]);
+  assert.match(text, /aws ec2 describe-security-groups --endpoint-url http:\/\/127\.0\.0\.1:40000 --region lab/);
 });
