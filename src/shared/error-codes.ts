@@ -273,6 +273,10 @@ export const EC2_ERROR_CODES = {
   AddressLimitExceeded: 'The account has as many public addresses as cloud.accounts.max_addresses allows, or the public pool is exhausted.',
   InsufficientInstanceCapacity: 'No node or private address is free for the instance in that zone.',
   UnsupportedOperation: 'The operation is not enabled on this cloud (RunInstances without cloud.ec2.run_instances).',
+  MalformedQueryString: 'The form body or query string cannot be decoded (broken %-escape, not UTF-8, a POST that is not application/x-www-form-urlencoded, a parameter given twice).',
+  RequestEntityTooLarge: 'The request body is larger than EC2_MAX_BODY_BYTES (HTTP 413).',
+  RequestTimeout: 'The request body stopped arriving (HTTP 408).',
+  'InvalidIPAddress.InUse': 'The requested private address is already in use (allocated, held after a release, or reserved).',
 } as const satisfies Record<string, string>;
 
 export type EdgenetErrorCode = keyof typeof ERROR_CODES;

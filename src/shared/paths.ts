@@ -10,6 +10,8 @@ export const DEFAULT_PORTS = {
   clcApi: 8770,
   /** Metadata service (EC2 style); netd DNATs 169.254.169.254:80 here. */
   metadata: 8773,
+  /** EC2 Query API (SigV4 per account; issue 15). Not 8773, which is the metadata service. */
+  ec2: 8788,
   /** Cluster controller SOAP (mutual TLS). */
   cc: 8774,
   /** Node controller SOAP (mutual TLS). */

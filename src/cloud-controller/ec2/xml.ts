@@ -1,0 +1,81 @@
+/**
+ * EC2 response bodies (issue 15): an `XmlObject` (contract.ts) written as the
+ * EC2 Query protocol's XML, and the error document.
+ *
+ * Shape: an object's keys are elements in insertion order; an array is the
+ * `<item>` children of its key's element (EC2's list shape; an array inside an
+ * array puts its items straight into the outer `<item>`); strings, numbers and
+ * booleans are text; undefined is left out.
+ *
+ * Invariant: the output is well-formed XML 1.0 for ANY string a value holds.
+ * `&`, `<`, `>` are escaped; a carriage return is written `&#13;` (a parser
+ * would otherwise turn it into a newline); characters XML 1.0 cannot carry
+ * even as a reference (C0 controls other than tab, newline and CR, lone
+ * surrogates, U+FFFE, U+FFFF) become U+FFFD. Element names come from code,
+ * not from requests; one that is not an XML name is a programming error and
+ * throws.
+ */
+import { EC2_XML_NAMESPACE, type XmlObject, type XmlValue } from './contract.ts';
+
+const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+// Everything XML 1.0's Char production excludes (with the u flag a lone surrogate is one code point).
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Text content: escaped, every character one XML 1.0 allows. */
+export function xmlText(value: string): string {
+  return value
+    .replace(NOT_XML_CHAR, '\uFFFD')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r/g, '&#13;');
+}
+
+function scalar(value: string | number | boolean): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`XML value ${value} is not a finite number`);
+    return String(value);
+  }
+  return typeof value === 'boolean' ? (value ? 'true' : 'false') : xmlText(value);
+}
+
+function element(name: string, value: XmlValue, out: string[]): void {
+  if (value === undefined) return;
+  if (!NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not an XML element name`);
+  out.push(`<${name}>`);
+  content(value, out);
+  out.push(`</${name}>`);
+}
+
+function content(value: Exclude<XmlValue, undefined>, out: string[]): void {
+  if (Array.isArray(value)) {
+    for (const item of value as readonly XmlValue[]) {
+      if (item === undefined) continue;
+      if (Array.isArray(item)) content(item, out);
+      else element('item', item, out);
+    }
+  } else if (typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as XmlObject)) element(k, v, out);
+  } else {
+    out.push(scalar(value));
+  }
+}
+
+/** `<{Action}Response xmlns="…2016-11-15/"><requestId>…</requestId>…fields…</{Action}Response>`. */
+export function successXml(action: string, requestId: string, result: XmlObject): string {
+  const root = `${action}Response`;
+  if (!NAME.test(root)) throw new Error(`${JSON.stringify(action)} is not an action name`);
+  const out: string[] = [DECLARATION, `<${root} xmlns="${EC2_XML_NAMESPACE}">`];
+  element('requestId', requestId, out);
+  for (const [k, v] of Object.entries(result)) {
+    if (k !== 'requestId') element(k, v, out);
+  }
+  out.push(`</${root}>`);
+  return out.join('');
+}
+
+/** `<Response><Errors><Error><Code>…</Code><Message>…</Message></Error></Errors><RequestID>…</RequestID></Response>`. */
+export function errorXml(code: string, message: string, requestId: string): string {
+  return `${DECLARATION}<Response><Errors><Error><Code>${xmlText(code)}</Code><Message>${xmlText(message)}</Message></Error></Errors><RequestID>${xmlText(requestId)}</RequestID></Response>`;
+}
