@@ -15,6 +15,7 @@ import { registerProperty } from './commands/property.ts';
 import { registerClc } from './commands/clc.ts';
 import { registerClcBackup } from './commands/clc-backup.ts';
 import { registerCloudState } from './commands/cloud-state.ts';
+import { registerAccount } from './commands/account.ts';
 import { registerGni } from './commands/gni.ts';
 import { registerPipeline } from './commands/pipeline.ts';
 import { registerNetd } from './commands/netd.ts';
@@ -65,7 +66,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, sign
   // `lab exec` and the demo run edgenet commands; they get main from here (main imports them).
   const runCli: RunCli = (args, runEnv) => main(args, runEnv, controller.signal, io);
   const registerLabCommands: Registrar = (p, c) => registerLab(p, c, runCli);
-  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerGni, registerPipeline, registerNetd, registerImport, registerLabCommands]) {
+  for (const register of [registerProperty, registerClc, registerClcBackup, registerCloudState, registerAccount, registerGni, registerPipeline, registerNetd, registerImport, registerLabCommands]) {
     register(program, ctx);
   }
   // Every subcommand inherits exit-override so usage errors come back as exceptions.

@@ -11,6 +11,7 @@
  */
 import * as path from 'node:path';
 import { ensureToken } from './admin-token.ts';
+import { ensureCredentialsKey, readCredentialsKey } from './credentials-key.ts';
 import type { ClcContext, ClcPlugin } from './contracts.ts';
 import type { Logger } from '../shared/logger.ts';
 import { systemClock, type Clock, type TimerHandle } from '../shared/clock.ts';
@@ -31,7 +32,7 @@ import { reservedServerReason } from './config/ipv6.ts';
 import type { Diagnostic } from '../shared/diagnostics.ts';
 import { Settings, bad, ok, parseHostPort, type HostPort, type Parsed } from '../shared/config/settings.ts';
 import { loadConfFile, LOG_ALIASES, LOG_FORMATS, LOG_LEVELS, type LogFormatSetting } from '../shared/config/load.ts';
-import { checkTls, checkWritableDir } from '../shared/config/checks.ts';
+import { CHECK_CODES, checkTls, checkWritableDir } from '../shared/config/checks.ts';
 import type { DaemonProgram, Resolved } from '../shared/daemon/run.ts';
 import { logLevelReload } from '../shared/daemon/reload.ts';
 
@@ -47,6 +48,12 @@ export interface CloudControllerOptions {
   readonly clcIpv6?: string;
   /** Admin token file: read if present, created (random, mode 0600) if missing. */
   readonly tokenFile: string;
+  /**
+   * The credentials key file sealing EC2 secrets (credentials-key.ts): read
+   * if present, created (random, mode 0600) if missing. Default:
+   * `credentials.key` next to the database (next to the token file for `:memory:`).
+   */
+  readonly credentialsKeyFile?: string;
   /** Written (atomically) with the bound port once the API listens. */
   readonly portFile?: string;
   readonly logger: Logger;
@@ -80,9 +87,30 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
   const token = ensureToken(options.tokenFile, logger);
+  const dataDir = options.dbPath === ':memory:' ? path.dirname(path.resolve(options.tokenFile)) : path.dirname(path.resolve(options.dbPath));
+  const credentialsKeyFile = options.credentialsKeyFile ?? path.join(dataDir, 'credentials.key');
+  const credentialsKey = ensureCredentialsKey(credentialsKeyFile);
+  if (credentialsKey.created) logger.info('credentials key created: back it up apart from the database (edgenet clc-backup does not copy it)', { file: credentialsKeyFile });
   const store = Store.open(options.dbPath);
   const properties = new PropertyService(store, clock);
-  const state = new CloudState({ store, clock, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), ...(options.random ? { random: options.random } : {}), ...(options.randomHex ? { randomHex: options.randomHex } : {}) });
+  const state = new CloudState({
+    store,
+    clock,
+    clcIp: options.clcIp,
+    credentialsKey: credentialsKey.key,
+    ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.randomHex ? { randomHex: options.randomHex } : {}),
+  });
+  // Keys sealed under another credentials key (the file was lost, replaced, or the database came from
+  // another CLC) cannot be opened: said once, loudly; the CLC serves everything else and those keys fail with AuthFailure.
+  const credentials = await state.credentialsStatus();
+  if (credentials.count > 0) {
+    logger.error(
+      `CREDENTIALS_KEY_UNAVAILABLE: ${credentials.count} EC2 access key(s) in the database were sealed under another credentials key than ${credentialsKeyFile} (key id ${credentials.keyId}); requests signed with them fail with AuthFailure until that file is restored from its backup (or delete the keys and create new ones: edgenet account key list)`,
+      { code: 'CREDENTIALS_KEY_UNAVAILABLE', file: credentialsKeyFile, keys: credentials.count, keyId: credentials.keyId, sealedUnder: credentials.keyIds },
+    );
+  }
   const router = new Router();
   const startedAt = clock.now();
   registerCoreRoutes(router, { properties, state, startedAt, now: () => clock.now() });
@@ -96,7 +124,6 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   }
   const hostForUrl = server.host.includes(':') ? `[${server.host}]` : server.host;
   const url = `http://${hostForUrl}:${server.port}`;
-  const dataDir = options.dbPath === ':memory:' ? path.dirname(path.resolve(options.tokenFile)) : path.dirname(path.resolve(options.dbPath));
   const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router });
 
   const started: ClcPlugin[] = [];
@@ -161,7 +188,7 @@ async function runCloudController(options: CloudControllerOptions, signal: Abort
 // `edgenet clc` as a daemon: settings, checks, run (shared/daemon/run.ts).
 
 const CLC_CONFIG_KEYS = [
-  'DB', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
+  'DB', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'CREDENTIALS_KEY_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
   'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT',
 ] as const;
 
@@ -172,6 +199,7 @@ export interface ClcFlags {
   clcIp?: string;
   clcIpv6?: string;
   tokenFile?: string;
+  credentialsKeyFile?: string;
   portFile?: string;
   certs?: string;
   certName?: string;
@@ -189,6 +217,8 @@ export interface ClcConfig {
   /** CLC_IPV6: the CLC's IPv6 address as nodes reach it (empty default: none, no metadata over IPv6). */
   readonly clcIpv6: string | undefined;
   readonly tokenFile: string;
+  /** CREDENTIALS_KEY_FILE: the key sealing EC2 secrets (credentials-key.ts). */
+  readonly credentialsKeyFile: string;
   readonly portFile: string | undefined;
   /** The CLC's client certificate for calling CCs: CERTS_DIR/CERT_NAME.{crt,key} + ca.crt. */
   readonly certsDir: string;
@@ -215,6 +245,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
       CLC_IP: flags.clcIp,
       CLC_IPV6: flags.clcIpv6,
       TOKEN_FILE: flags.tokenFile,
+      CREDENTIALS_KEY_FILE: flags.credentialsKeyFile,
       PORT_FILE: flags.portFile,
       CERTS_DIR: flags.certs,
       CERT_NAME: flags.certName,
@@ -231,6 +262,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     clcIp: s.value('CLC_IP', '127.0.0.1', (raw) => (parseIp(raw) === undefined ? bad('expected an IPv4 address') : ok(raw))),
     clcIpv6: emptyAsUndefined(s.value('CLC_IPV6', '', checkClcIpv6)),
     tokenFile: s.str('TOKEN_FILE', paths.clcToken(env)),
+    credentialsKeyFile: s.str('CREDENTIALS_KEY_FILE', paths.clcCredentialsKey(env)),
     portFile: s.optional('PORT_FILE'),
     certsDir: s.str('CERTS_DIR', paths.certsDir(env)),
     certName: s.str('CERT_NAME', 'clc'),
@@ -267,7 +299,27 @@ function checkClcConfig(config: ClcConfig): Diagnostic[] {
   const out = checkClcCertificate(config);
   if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
   checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
+  checkCredentialsKeyFile(config.credentialsKeyFile, (d) => out.push(d));
   return out;
+}
+
+/** The credentials key file: refused as the CLC would refuse it at start; missing = made at the first start (a warning). */
+function checkCredentialsKeyFile(file: string, report: (d: Diagnostic) => void): void {
+  let key: Buffer | undefined;
+  try {
+    key = readCredentialsKey(file);
+  } catch (err) {
+    report({ severity: 'error', code: err instanceof EdgenetError ? err.code : 'CREDENTIALS_KEY_UNAVAILABLE', path: 'CREDENTIALS_KEY_FILE', message: errorMessage(err) });
+    return;
+  }
+  if (key !== undefined) return;
+  checkWritableDir(path.dirname(path.resolve(file)), 'CREDENTIALS_KEY_FILE', report);
+  report({
+    severity: 'warning',
+    code: CHECK_CODES.fileMissing,
+    path: 'CREDENTIALS_KEY_FILE',
+    message: `${file} does not exist yet; the CLC creates a new credentials key there at start (EC2 access keys already in the database would not open: restore the file from its backup first)`,
+  });
 }
 
 /**
@@ -310,6 +362,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
           clcIp: config.clcIp,
           ...(config.clcIpv6 !== undefined ? { clcIpv6: config.clcIpv6 } : {}),
           tokenFile: config.tokenFile,
+          credentialsKeyFile: config.credentialsKeyFile,
           ...(config.portFile ? { portFile: config.portFile } : {}),
           logger,
           env: clcPluginEnv(config, env),

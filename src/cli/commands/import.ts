@@ -52,6 +52,10 @@ function describe(s: ImportSummary, db: string): string {
     `${s.dryRun ? 'would import' : 'imported'} into ${db}: ${s.clusters} cluster(s), ${s.nodes} node(s), ${s.instances} instance(s), ${s.groups} security group(s) with ${s.rules} rule(s), ${s.addresses} associated public address(es)`,
     `network property: ${s.propertySource === 'file' ? 'from --property' : 'rebuilt from the document'}`,
   ];
+  if (s.accounts.length > 0) {
+    const shown = s.accounts.slice(0, 10).map((a) => `${a.name} (${a.id})`).join(', ');
+    lines.push(`accounts ${s.dryRun ? 'to create' : 'created'} for the document's owners: ${s.accounts.length} (${shown}${s.accounts.length > 10 ? ', ...' : ''})`);
+  }
   if (s.notReconstructed.length > 0) lines.push('not reconstructable from a document (check the property):', ...s.notReconstructed.map((x) => `  - ${x}`));
   if (s.clcIp !== undefined) lines.push(`the document's CLC address is ${s.clcIp}: set CLC_IP=${s.clcIp} in clc.conf so the documents the CLC builds name it`);
   if (s.clcIpv6 !== undefined) lines.push(`the document's CLC IPv6 address is ${s.clcIpv6}: set CLC_IPV6=${s.clcIpv6} in clc.conf so the documents the CLC builds name it (metadata over IPv6)`);
@@ -79,7 +83,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
       `
 The whole import is one database transaction: it is written completely or not
 at all (an error or a crash leaves the database empty). Ids (i-xxxxxxxx,
-sg-xxxxxxxx), owners, MACs and addresses are kept. The document carries no
+sg-xxxxxxxx), owners, MACs and addresses are kept; each owner id becomes an
+account named account-<id> (see \`edgenet account list\`). The document carries no
 group names: groups are named imported-<id>. Unassociated public addresses are
 not in a document and are not imported. See docs/migration.md.
 

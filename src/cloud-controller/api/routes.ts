@@ -119,6 +119,16 @@ export function registerCoreRoutes(router: Router, deps: CoreRouteDeps): void {
   r('POST', '/v1/addresses/:ip/disassociate', async (req) => ok(await state.disassociateAddress({ ...body(req), ip: req.params.ip })));
   r('DELETE', '/v1/addresses/:ip', async (req) => ok({ released: await state.releaseAddress({ ip: req.params.ip, owner: q(req, 'owner') }) }));
 
+  // Accounts and their EC2 access keys. A new key's secret is in the POST answer only.
+  r('GET', '/v1/accounts', async () => ok({ accounts: await state.listAccounts() }));
+  r('POST', '/v1/accounts', async (req) => ok(await state.createAccount(body(req)), 201));
+  r('GET', '/v1/accounts/:account', async (req) => ok(await state.getAccount(req.params.account)));
+  r('DELETE', '/v1/accounts/:account', async (req) => ok(await state.deleteAccount(req.params.account)));
+  r('GET', '/v1/accounts/:account/keys', async (req) => ok({ keys: await state.listAccessKeys(req.params.account) }));
+  r('POST', '/v1/accounts/:account/keys', async (req) => ok(await state.createAccessKey(req.params.account), 201));
+  r('GET', '/v1/keys', async (req) => ok({ keys: await state.listAccessKeys(q(req, 'account')) }));
+  r('DELETE', '/v1/keys/:accessKeyId', async (req) => ok({ deleted: await state.deleteAccessKey(req.params.accessKeyId) }));
+
   // Whole state, as the GNI builder sees it (debugging aid).
   r('GET', '/v1/snapshot', async () => ok(await state.snapshot()));
   r('GET', '/v1/routes', async () => ok({ routes: router.list() }));

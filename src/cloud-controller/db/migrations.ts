@@ -75,12 +75,13 @@ const MIGRATIONS: readonly (readonly string[])[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(sqlite: BetterSqlite3.Database): void {
+/** Brings the database to `target` (default: the newest; tests build older schemas with a lower one). */
+export function migrate(sqlite: BetterSqlite3.Database, target: number = MIGRATIONS.length): void {
   const current = sqlite.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < Math.min(target, MIGRATIONS.length); v++) {
     const apply = sqlite.transaction(() => {
       for (const statement of MIGRATIONS[v]!) sqlite.exec(statement);
       sqlite.pragma(`user_version = ${v + 1}`);

@@ -23,6 +23,12 @@
  *   address allocated to the instance's owner and associated with it.
  *   Allocated but unassociated addresses are not in a document and cannot be
  *   imported.
+ * - every owner id of a group, an instance or an address (other than the
+ *   admin account 000000000001) becomes an account named `account-<id>`,
+ *   created in the import's transaction unless the database has it already
+ *   (as migration 5 does for the owners of an upgraded database). Its
+ *   `default` group is not created by the import (the document must come
+ *   out unchanged); it appears on the account's first EC2 request.
  *
  * Refused (IMPORT_UNSUPPORTED_ID): ids edgenet's services do not produce and
  * do not resolve — instance ids other than `i-` + 8 lowercase hex, group ids
@@ -44,6 +50,7 @@ import { DEFAULT_PORTS } from '../../shared/paths.ts';
 import type { SnapshotInstance, SnapshotRule } from '../contracts.ts';
 import { macFor } from '../services/instances.ts';
 import { reconstructProperty } from './reconstruct-property.ts';
+import { ADMIN_ACCOUNT_ID } from '../services/accounts.ts';
 
 const IMPORTED_GROUP_PREFIX = 'imported-';
 const IMPORTED_GROUP_DESCRIPTION = 'imported from a Eucalyptus network-info document (which carries no group names)';
@@ -76,6 +83,12 @@ interface ImportGroup {
 /** An instance as the snapshot holds it; its public address is imported apart (ImportAddress). `groups`: in the document's order, those present in the document only. */
 type ImportInstance = Omit<SnapshotInstance, 'publicIp'>;
 
+/** An account the import creates for an owner id of the document. */
+export interface GniImportAccount {
+  readonly id: string;
+  readonly name: string;
+}
+
 interface ImportAddress {
   readonly ip: string;
   readonly ownerId: string;
@@ -97,6 +110,8 @@ export interface GniImportPlan {
   readonly groups: readonly ImportGroup[];
   readonly instances: readonly ImportInstance[];
   readonly addresses: readonly ImportAddress[];
+  /** The owners' accounts (`account-<id>`), by id; the admin account is never among them. */
+  readonly accounts: readonly GniImportAccount[];
   readonly warnings: readonly string[];
 }
 
@@ -248,6 +263,8 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
   }
 
   if (problems.length > 0) throw importRefusal(problems);
+  const owners = new Set([...groups.map((g) => g.ownerId), ...instances.map((i) => i.ownerId), ...addresses.map((a) => a.ownerId)]);
+  owners.delete(ADMIN_ACCOUNT_ID);
   return {
     propertyText,
     propertySource: options.propertyText !== undefined ? 'file' : 'document',
@@ -259,6 +276,7 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     groups,
     instances: instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     addresses,
+    accounts: [...owners].sort().map((id) => ({ id, name: `account-${id}` })),
     warnings,
   };
 }

@@ -35,7 +35,7 @@ import { ruleKey } from '../services/permission.ts';
 import { SnapshotCache } from '../snapshot/snapshot-cache.ts';
 import { buildGni } from '../gni/builder.ts';
 import type { GniDocument } from '../../shared/gni/model.ts';
-import { importRefusal, type GniImportPlan } from './gni-import-plan.ts';
+import { importRefusal, type GniImportAccount, type GniImportPlan } from './gni-import-plan.ts';
 
 export interface ImportSummary {
   readonly dryRun: boolean;
@@ -46,6 +46,8 @@ export interface ImportSummary {
   readonly rules: number;
   readonly instances: number;
   readonly addresses: number;
+  /** Accounts created for the document's owners (`account-<id>`); those the database had already are not listed. */
+  readonly accounts: readonly GniImportAccount[];
   readonly clcIp?: string;
   readonly clcIpv6?: string;
   readonly notReconstructed: readonly string[];
@@ -139,6 +141,16 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
   }
   const pools = new Map<string, Pool>(poolsOf(cfg).map((p) => [p.key, p]));
 
+  // The owners' accounts first: every group, instance and address belongs to an existing account.
+  const accounts: GniImportAccount[] = [];
+  for (const a of plan.accounts) {
+    if (await tx.db.selectFrom('accounts').select('id').where('id', '=', a.id).executeTakeFirst()) continue;
+    const clash = await tx.db.selectFrom('accounts').select('id').where('name', '=', a.name).executeTakeFirst();
+    if (clash) throw new UserError('ACCOUNT_EXISTS', `the document's owner ${a.id} needs an account named ${a.name}, but account ${clash.id} has that name; rename it first`, { status: 409 });
+    await tx.db.insertInto('accounts').values({ id: a.id, name: a.name, created_at: now }).execute();
+    accounts.push(a);
+  }
+
   for (const c of plan.clusters) await registerCluster(tx, { name: c.name, ccUrl: c.ccUrl, ccIp: c.ccIp }, now);
   for (const n of plan.nodes) await registerNode(tx, { cluster: n.cluster, name: n.name, ncUrl: n.ncUrl }, now);
 
@@ -197,6 +209,7 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
     rules,
     instances: plan.instances.length,
     addresses: plan.addresses.length,
+    accounts,
     ...(plan.clcIp !== undefined ? { clcIp: plan.clcIp } : {}),
     ...(plan.clcIpv6 !== undefined ? { clcIpv6: plan.clcIpv6 } : {}),
     notReconstructed: plan.notReconstructed,

@@ -25,6 +25,8 @@ import * as instances from './instances.ts';
 import * as groups from './groups.ts';
 import * as addresses from './addresses.ts';
 import * as ipam from './ipam.ts';
+import * as accounts from './accounts.ts';
+import * as credentials from './credentials.ts';
 import type { RandomHex } from './args.ts';
 import { UserError } from '../../shared/errors.ts';
 import { randomBytes } from 'node:crypto';
@@ -37,7 +39,16 @@ export interface CloudStateOptions {
   readonly clcIpv6?: string;
   readonly random?: () => number;
   readonly randomHex?: RandomHex;
+  /**
+   * The credentials key (credentials-key.ts) that seals EC2 secrets. Absent
+   * (tests, an in-memory store): a random key that lives as long as this
+   * object, so keys made here do not open after a restart.
+   */
+  readonly credentialsKey?: Buffer;
 }
+
+/** A key's last use is written at most this often (the write is off the request path). */
+const KEY_USE_INTERVAL_MS = 60_000;
 
 interface Settings {
   readonly cfg: ExplodedNetworkConfiguration | undefined;
@@ -59,6 +70,13 @@ export class CloudState {
   private readonly snapshotMarks = new WeakMap<CloudSnapshot, number>();
   /** Incremental snapshots: re-reads only what committed changes touched (snapshot/snapshot-cache.ts). */
   private readonly snapshots: SnapshotCache;
+  private readonly sealer: credentials.Sealer;
+  /** Opened secrets by access key id (SigV4 needs one per request); cleared after every key deletion. */
+  private readonly secrets = new Map<string, { readonly accountId: string; readonly secret: string }>();
+  /** Bumped with every clearing, so a lookup that raced a deletion does not cache what it read. */
+  private secretsGeneration = 0;
+  /** When each key's use was last written (KEY_USE_INTERVAL_MS). */
+  private readonly keyUseWritten = new Map<string, number>();
 
   constructor(options: CloudStateOptions) {
     this.store = options.store;
@@ -67,6 +85,7 @@ export class CloudState {
     this.random = options.random ?? Math.random;
     this.randomHex = options.randomHex ?? defaultRandomHex;
     this.snapshots = new SnapshotCache(this.clcIp, options.clcIpv6);
+    this.sealer = credentials.sealer(options.credentialsKey ?? randomBytes(32));
     // Lives as long as the store: the listener only marks parts of the cached snapshot stale.
     this.store.onChange((change) => this.snapshots.changed(change));
   }
@@ -201,6 +220,94 @@ export class CloudState {
   }
   listAddresses(owner?: string) {
     return this.store.read((db) => addresses.listAddresses(db, owner));
+  }
+
+  // Accounts and access keys.
+  /** A new account, its `default` group and its first access key, in one transaction (the secret is in the answer only). */
+  createAccount(input: { name?: unknown }) {
+    return this.write(async (tx, _s, now) => {
+      const row = await accounts.insertAccount(tx, input, { now, random: this.random });
+      const defaultGroup = await groups.ensureDefaultGroup(tx, row.id, now, this.randomHex);
+      const accessKey = await credentials.createAccessKey(tx, row, { sealer: this.sealer, now });
+      return { account: await accounts.getAccount(tx.db, row.id), defaultGroupId: defaultGroup.id, accessKey };
+    });
+  }
+  listAccounts() {
+    return this.store.read((db) => accounts.listAccounts(db));
+  }
+  /** One account (id or name) with its keys (never their secrets). */
+  getAccount(ref: unknown) {
+    return this.store.read(async (db) => {
+      const account = await accounts.getAccount(db, ref);
+      return { ...account, keys: await credentials.listAccessKeys(db, this.sealer.keyId, account.id) };
+    });
+  }
+  /** Refused for the admin account and while it owns anything but its `default` group (ACCOUNT_IN_USE); its keys go with it. */
+  async deleteAccount(ref: unknown) {
+    const result = await this.write(async (tx) => {
+      const row = await accounts.accountToDelete(tx.db, ref, groups.DEFAULT_GROUP_NAME);
+      const account = await accounts.getAccount(tx.db, row.id);
+      const hasDefault = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', row.id).where('name', '=', groups.DEFAULT_GROUP_NAME).executeTakeFirst();
+      if (hasDefault) await groups.deleteGroup(tx, hasDefault.id, row.id);
+      const accessKeysDeleted = await accounts.deleteAccountRow(tx, row);
+      return { deleted: account, accessKeysDeleted, ...(hasDefault ? { defaultGroupDeleted: hasDefault.id } : {}) };
+    });
+    this.forgetSecrets();
+    return result;
+  }
+  createAccessKey(accountRef: unknown) {
+    return this.write(async (tx, _s, now) => credentials.createAccessKey(tx, await accounts.resolveAccount(tx.db, accountRef), { sealer: this.sealer, now }));
+  }
+  /** Every key, or one account's (id or name). */
+  listAccessKeys(accountRef?: unknown) {
+    return this.store.read(async (db) => {
+      const account = accountRef === undefined || accountRef === null || accountRef === '' ? undefined : await accounts.resolveAccount(db, accountRef);
+      return credentials.listAccessKeys(db, this.sealer.keyId, account?.id);
+    });
+  }
+  async deleteAccessKey(accessKeyId: unknown) {
+    const deleted = await this.write((tx) => credentials.deleteAccessKey(tx, accessKeyId, this.sealer.keyId));
+    this.forgetSecrets();
+    return deleted;
+  }
+  /**
+   * The account and secret of an access key, for SigV4 verification (once
+   * per request: cached in memory after the first read). Undefined for an
+   * unknown key and for one sealed under another credentials key
+   * (CREDENTIALS_KEY_UNAVAILABLE): the request fails with AuthFailure.
+   */
+  async accessKeySecret(accessKeyId: string): Promise<{ accountId: string; secret: string } | undefined> {
+    const cached = this.secrets.get(accessKeyId);
+    if (cached !== undefined) return cached;
+    const generation = this.secretsGeneration;
+    const row = await this.store.read((db) => credentials.sealedKey(db, accessKeyId));
+    if (row === undefined || row.keyId !== this.sealer.keyId) return undefined;
+    const secret = credentials.openSecret(this.sealer.key, accessKeyId, row.secretBox);
+    if (secret === undefined) return undefined;
+    const value = { accountId: row.accountId, secret };
+    if (generation === this.secretsGeneration) this.secrets.set(accessKeyId, value);
+    return value;
+  }
+  /**
+   * A request signed with this key was verified: its `last_used_at` is
+   * written at most once a minute per key, in a write of its own that the
+   * request does not wait for (a failure to record it costs nothing).
+   */
+  accessKeyUsed(accessKeyId: string): void {
+    const now = this.clock.now();
+    const last = this.keyUseWritten.get(accessKeyId);
+    if (last !== undefined && now - last < KEY_USE_INTERVAL_MS) return;
+    this.keyUseWritten.set(accessKeyId, now);
+    this.store.write((tx) => credentials.recordKeyUse(tx, accessKeyId, now)).catch(() => undefined);
+  }
+  /** The credentials key's fingerprint and the stored keys it cannot open (sealed under another key: the start-up check). */
+  credentialsStatus() {
+    return this.store.read(async (db) => ({ keyId: this.sealer.keyId, ...(await credentials.keysSealedElsewhere(db, this.sealer.keyId)) }));
+  }
+  private forgetSecrets(): void {
+    this.secrets.clear();
+    this.keyUseWritten.clear();
+    this.secretsGeneration++;
   }
 
   // For the GNI builder and the broadcaster.
