@@ -20,7 +20,11 @@ export const EXIT = { ok: 0, failure: 1, config: 2 } as const;
 export { ConfigError } from '../config/config-error.ts';
 
 /** Codes of errors at start that mean "fix the configuration", not "retry". */
-const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_UNREADABLE', 'CONFIG_BAD_VALUE', 'CONFIG_INVALID']);
+const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_UNREADABLE', 'CONFIG_BAD_VALUE', 'CONFIG_INVALID',
+  // The CLC's credentials key file (credentials-key.ts): fixed by a chmod or a restored file, not by a restart.
+  'CREDENTIALS_KEY_PERMISSIONS', 'CREDENTIALS_KEY_SYMLINK', 'CREDENTIALS_KEY_NOT_REGULAR', 'CREDENTIALS_KEY_INVALID',
+]);
 
 export function isConfigError(err: unknown): boolean {
   return err instanceof ConfigError || (err instanceof EdgenetError && CONFIG_CODES.has(err.code));
