@@ -1,8 +1,9 @@
 /**
- * The cloud controller process: opens the store, starts the admin API, then
+ * The cloud controller process: opens the store, starts the admin API and
+ * the EC2 Query endpoint (ec2/server.ts, when `ec2` is given), then
  * starts every plugin of `defaultPlugins()` (GNI routes, broadcaster,
  * metadata service) with a ClcContext; stops them in reverse order, then the
- * API, then the store.
+ * EC2 endpoint, the API, then the store.
  *
  * `startCloudController` returns a handle (tests and embedding);
  * `runCloudController(options, signal)` runs until the signal aborts;
@@ -23,6 +24,8 @@ import { CloudState } from './services/cloud-state.ts';
 import { Router } from './api/router.ts';
 import { startApiServer } from './api/server.ts';
 import { registerCoreRoutes } from './api/routes.ts';
+import { startEc2Server, type Ec2Server } from './ec2/server.ts';
+import { EC2_CONFIG_KEYS, checkEc2Files, ec2EndpointOptions, loadEc2Tls, readEc2Settings, type Ec2EndpointOptions, type Ec2Settings } from './ec2/config.ts';
 import { createClcContext } from './context.ts';
 import { defaultPlugins } from './plugins.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -56,6 +59,8 @@ export interface CloudControllerOptions {
   readonly credentialsKeyFile?: string;
   /** Written (atomically) with the bound port once the API listens. */
   readonly portFile?: string;
+  /** The EC2 Query endpoint (ec2/; clc.conf EC2_*); absent: not started. */
+  readonly ec2?: Ec2EndpointOptions;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly env?: NodeJS.ProcessEnv;
@@ -69,6 +74,8 @@ export interface RunningCloudController {
   readonly url: string;
   readonly port: number;
   readonly token: string;
+  /** The EC2 Query endpoint's URL (`http(s)://host:port`); undefined when it is off. */
+  readonly ec2Url: string | undefined;
   readonly context: ClcContext;
   readonly state: CloudState;
   readonly properties: PropertyService;
@@ -122,6 +129,33 @@ export async function startCloudController(options: CloudControllerOptions): Pro
     await store.close();
     throw new EdgenetError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${errorMessage(err)}`, { cause: err });
   }
+  // The EC2 endpoint: after the API (it serves the same CloudState), stopped before the store.
+  let ec2: Ec2Server | undefined;
+  if (options.ec2) {
+    const o = options.ec2;
+    try {
+      const tls = o.tlsCertFile !== undefined && o.tlsKeyFile !== undefined ? loadEc2Tls(o.tlsCertFile, o.tlsKeyFile) : undefined;
+      ec2 = await startEc2Server({
+        host: o.host,
+        port: o.port,
+        ...(tls ? { tls } : {}),
+        state,
+        logger,
+        now: () => clock.now(),
+        ...(o.actions ? { actions: o.actions } : {}),
+        ...(o.clockSkewSeconds !== undefined ? { clockSkewSeconds: o.clockSkewSeconds } : {}),
+        ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
+        ...(o.rateLimit !== undefined ? { rateLimit: o.rateLimit } : {}),
+        ...(o.rateBurst !== undefined ? { rateBurst: o.rateBurst } : {}),
+        ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+      });
+    } catch (err) {
+      await server.close();
+      await store.close();
+      if (err instanceof EdgenetError) throw err;
+      throw new EdgenetError('LISTEN_FAILED', `EC2 endpoint (EC2_LISTEN): cannot listen on ${o.host}:${o.port}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
   const hostForUrl = server.host.includes(':') ? `[${server.host}]` : server.host;
   const url = `http://${hostForUrl}:${server.port}`;
   const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router });
@@ -140,6 +174,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
         logger.error('plugin stop failed', { plugin: plugin.name, error: errorMessage(err) });
       }
     }
+    if (ec2) await ec2.close();
     await server.close();
     await store.close();
     logger.info('cloud controller stopped');
@@ -170,8 +205,8 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   scheduleSweep();
 
   if (options.portFile) await writeFileAtomic(options.portFile, `${server.port}\n`, { mode: 0o644 });
-  logger.info('cloud controller listening', { url, db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
-  return { url, port: server.port, token, context, state, properties, store, stop };
+  logger.info('cloud controller listening', { url, ...(ec2 ? { ec2Url: ec2.url } : { ec2: 'off' }), db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
+  return { url, port: server.port, token, ec2Url: ec2?.url, context, state, properties, store, stop };
 }
 
 /** Runs the cloud controller until `signal` aborts, then stops gracefully. */
@@ -189,7 +224,7 @@ async function runCloudController(options: CloudControllerOptions, signal: Abort
 
 const CLC_CONFIG_KEYS = [
   'DB', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'CREDENTIALS_KEY_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
-  'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT',
+  'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT', ...EC2_CONFIG_KEYS,
 ] as const;
 
 export interface ClcFlags {
@@ -228,6 +263,8 @@ export interface ClcConfig {
   /** Raw `host:port`, `:port` or `off` (the metadata service). */
   readonly metadataListen: string;
   readonly statusIntervalMs: number;
+  /** EC2_*: the EC2 Query endpoint (ec2/config.ts). */
+  readonly ec2: Ec2Settings;
   readonly logLevel: string;
   readonly logFormat: LogFormatSetting;
 }
@@ -269,6 +306,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     metricsListen: s.value('METRICS_LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcMetrics}`, (raw) => listenOrOff(raw, '127.0.0.1')),
     metadataListen: s.value('METADATA_LISTEN', `0.0.0.0:${DEFAULT_PORTS.metadata}`, (raw) => listenOrOff(raw, '0.0.0.0')),
     statusIntervalMs: s.int('STATUS_INTERVAL_MS', 1000, { min: 50, max: 600_000 }),
+    ec2: readEc2Settings(s),
     logLevel: s.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     logFormat: s.oneOf('LOG_FORMAT', 'auto', LOG_FORMATS),
   };
@@ -300,6 +338,7 @@ function checkClcConfig(config: ClcConfig): Diagnostic[] {
   if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
   checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
   checkCredentialsKeyFile(config.credentialsKeyFile, (d) => out.push(d));
+  out.push(...checkEc2Files(config.ec2));
   return out;
 }
 
@@ -354,6 +393,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
       for (const d of checkClcCertificate(config).filter((x) => x.severity === 'error')) {
         logger.error('client certificate for calling cluster controllers is unusable; every broadcast fails with CLC_CERTIFICATE_MISSING until it is fixed', { code: d.code, problem: d.message });
       }
+      const ec2 = ec2EndpointOptions(config.ec2);
       await runCloudController(
         {
           dbPath: config.db,
@@ -363,6 +403,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
           ...(config.clcIpv6 !== undefined ? { clcIpv6: config.clcIpv6 } : {}),
           tokenFile: config.tokenFile,
           credentialsKeyFile: config.credentialsKeyFile,
+          ...(ec2 ? { ec2 } : {}),
           ...(config.portFile ? { portFile: config.portFile } : {}),
           logger,
           env: clcPluginEnv(config, env),

@@ -30,6 +30,8 @@ export interface SignOptions {
   /** Headers added before signing; signed unless named in `unsigned`. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly unsigned?: readonly string[];
+  /** A POST's query string parameters, signed (the endpoint refuses them: parameters go in the body). */
+  readonly query?: readonly (readonly [string, string])[];
 }
 
 export interface SignedRequest {
@@ -81,9 +83,10 @@ export function signEc2(options: SignOptions): SignedRequest {
     .filter((h) => !unsigned.has(h))
     .sort();
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const queryParams = method === 'GET' ? options.params : (options.query ?? []);
   const query =
-    method === 'GET'
-      ? options.params
+    queryParams.length > 0
+      ? queryParams
           .map(([k, v]) => [awsEncode(k), awsEncode(v)] as const)
           .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1))
           .map(([k, v]) => `${k}=${v}`)
@@ -97,7 +100,7 @@ export function signEc2(options: SignOptions): SignedRequest {
   const key = hmac(hmac(hmac(hmac(`AWS4${options.credentials.secretAccessKey}`, date.slice(0, 8)), region), service), 'aws4_request');
   const signature = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
   headers.Authorization = `AWS4-HMAC-SHA256 Credential=${options.credentials.accessKeyId}/${scope}, SignedHeaders=${signedNames.join(';')}, Signature=${signature}`;
-  const target = method === 'GET' ? `${path}?${encoded}` : path;
+  const target = queryParams.length > 0 ? `${path}?${formBody(queryParams)}` : path;
   return { method, url: `${base.protocol}//${base.host}${target}`, target, headers, body, canonicalRequest, signature };
 }
 

@@ -88,7 +88,7 @@ async function hupThenTerm(d: Daemon, name: string, hupLine: RegExp | readonly R
 }
 
 test('clc: SIGHUP reloads (nothing changed), SIGTERM stops within 5 s with exit 0', async () => {
-  const d = start('clc', ['clc', '--db', path.join(dir, 'clc.db'), '--token-file', path.join(dir, 'token'), '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--certs', certs], { EDGENET_CLC_METADATA_LISTEN: 'off' });
+  const d = start('clc', ['clc', '--db', path.join(dir, 'clc.db'), '--token-file', path.join(dir, 'token'), '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--certs', certs], { EDGENET_CLC_METADATA_LISTEN: 'off', EDGENET_CLC_EC2_LISTEN: 'off' });
   try {
     await waitLog(d, /cloud controller listening/, 'clc listening');
     await hupThenTerm(d, 'clc', /SIGHUP: nothing to reload/);

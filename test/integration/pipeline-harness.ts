@@ -142,6 +142,8 @@ export class Lab {
         EDGENET_CLC_CERTS_DIR: this.certs,
         EDGENET_CLC_CERT_NAME: 'clc',
         EDGENET_CLC_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        // Parallel test runs would fight over the EC2 endpoint's default port 8788.
+        EDGENET_CLC_EC2_LISTEN: 'off',
         EDGENET_STATUS_INTERVAL_MS: String(options.statusIntervalMs ?? 300),
         EDGENET_STATE_DIR: path.join(this.dir, 'state'),
         EDGENET_CONF_DIR: path.join(this.dir, 'conf'),

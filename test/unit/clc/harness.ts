@@ -32,7 +32,7 @@ export function tempDir(prefix = 'h2-clc-'): { dir: string; cleanup(): void } {
 }
 
 export function testEnv(dir: string): Record<string, string> {
-  return { EDGENET_STATE_DIR: dir, EDGENET_RUN_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_METADATA_LISTEN: 'off', EDGENET_LOG_FORMAT: 'json' };
+  return { EDGENET_STATE_DIR: dir, EDGENET_RUN_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_METADATA_LISTEN: 'off', EDGENET_CLC_EC2_LISTEN: 'off', EDGENET_LOG_FORMAT: 'json' };
 }
 
 export async function startClc(dir: string, extraArgs: readonly string[] = []): Promise<ClcProcess> {
