@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cli, startClc, tempDir, testEnv } from '../unit/clc/harness.ts';
 import { configText } from '../unit/clc/fixture.ts';
+import { propertyDefinitions } from '../../src/cloud-controller/properties/registry.ts';
 
 test('edgenet property/cluster/node/group/instance/ipam/address against a running CLC', { timeout: 600_000 }, async () => {
   const { dir, cleanup } = tempDir();
@@ -36,7 +37,7 @@ test('edgenet property/cluster/node/group/instance/ipam/address against a runnin
     assert.equal(get.trim(), '45');
     assert.equal(JSON.parse(getJson).value, '45');
     assert.match(list, /^cloud\.vmstate\.mac_prefix +d0:0d +default$/m);
-    assert.equal(JSON.parse(listJson).length, 10);
+    assert.equal(JSON.parse(listJson).length, propertyDefinitions().length);
     assert.match(hist, /\(unset\) -> 45/);
     assert.equal(JSON.parse(histJson)[0].newValue, '45');
 
@@ -111,6 +112,11 @@ test('edgenet property/cluster/node/group/instance/ipam/address against a runnin
     assert.match(await ok('instance', 'terminate', run.id), /terminated/);
     assert.match(await ok('ipam', 'show', '--cluster', 'C1'), /held \(released/);
     await ok('ipam', 'unreserve', '10.1.0.11');
+    // No --node: the cluster's node with the fewest instances (here its only one); --owner by name; an unknown owner.
+    const auto = JSON.parse(await ok('instance', 'run', '--cluster', 'C1', '--group', 'web', '--owner', 'admin', '--json'));
+    assert.deepEqual([auto.node, auto.ownerId], ['10.0.0.7', '000000000001']);
+    assert.match((await cli(['group', 'create', 'x', '--owner', 'nosuch'], env)).stderr, /ACCOUNT_NOT_FOUND/);
+    await ok('instance', 'terminate', auto.id);
     assert.match((await cli(['cluster', 'deregister', 'C1'], env)).stderr, /CLUSTER_IN_USE/);
 
     // Flags instead of the environment; a wrong token; a CLC that is not there.

@@ -157,15 +157,15 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     instance
       .command('run')
       .description('reserve an instance id, a MAC and a private IP on a node')
-      .requiredOption('--cluster <C>', 'cluster')
-      .requiredOption('--node <N>', 'node (its address)')
+      .option('--cluster <C>', 'cluster (may be left out when the network configuration lists one)')
+      .option('--node <N>', "node (its address; default: the cluster's node with the fewest instances)")
       .requiredOption('--group <G>', 'security group id or name (repeat for several)', collect)
-      .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
+      .option('--owner <ACCOUNT>', 'account id or name (default: the admin account)')
       .option('--private-ip <IP>', 'ask for this private address'),
-  ).action(async (opts: Opts & { cluster: string; node: string; group: string[]; owner?: string; privateIp?: string }) => {
+  ).action(async (opts: Opts & { cluster?: string; node?: string; group: string[]; owner?: string; privateIp?: string }) => {
     const i = await api(opts).request<InstanceView>('POST', '/v1/instances', {
-      cluster: opts.cluster,
-      node: opts.node,
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
+      ...(opts.node ? { node: opts.node } : {}),
       groups: opts.group,
       ...(opts.owner ? { owner: opts.owner } : {}),
       ...(opts.privateIp ? { privateIp: opts.privateIp } : {}),
@@ -185,7 +185,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       else printInstance(i);
     },
   );
-  many(instance.command('list').description('list instances').option('--cluster <C>').option('--node <N>').option('--owner <ACCOUNT>')).action(
+  many(instance.command('list').description('list instances').option('--cluster <C>').option('--node <N>').option('--owner <ACCOUNT>', 'only this account (id or name)')).action(
     async (opts: Opts & { cluster?: string; node?: string; owner?: string }) => {
       const format = outputFormat(opts);
       const { instances } = await api(opts).request<{ instances: InstanceView[] }>('GET', `/v1/instances${query({ cluster: opts.cluster, node: opts.node, owner: opts.owner })}`);
@@ -257,21 +257,21 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       .command('create')
       .description('create a security group (id sg- + 8 hex)')
       .argument('<name>')
-      .option('--owner <ACCOUNT>', 'owner account (default 000000000001)')
+      .option('--owner <ACCOUNT>', 'account id or name (default: the admin account)')
       .option('--description <TEXT>', 'description'),
   ).action(async (name: string, opts: Opts & { owner?: string; description?: string }) => {
     const g = await api(opts).request<GroupView>('POST', '/v1/groups', { name, ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.description !== undefined ? { description: opts.description } : {}) });
     if (opts.json) printJson(ctx, g);
     else printGroup(g);
   });
-  one(group.command('delete').description('delete a security group (refused while an instance uses it)').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(
+  one(group.command('delete').description('delete a security group (refused while an instance uses it)').argument('<group>', 'id or name').option('--owner <ACCOUNT>', 'account id or name the group must belong to (a name: default the admin account)')).action(
     async (ref: string, opts: Opts & { owner?: string }) => {
       const r = await api(opts).request<{ deleted: string }>('DELETE', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
       if (opts.json) printJson(ctx, r);
       else ctx.out(`deleted ${r.deleted}`);
     },
   );
-  many(group.command('list').description('list security groups with their rules').option('--owner <ACCOUNT>')).action(async (opts: Opts & { owner?: string }) => {
+  many(group.command('list').description('list security groups with their rules').option('--owner <ACCOUNT>', 'only this account (id or name)')).action(async (opts: Opts & { owner?: string }) => {
     const format = outputFormat(opts);
     const { groups } = await api(opts).request<{ groups: GroupView[] }>('GET', `/v1/groups${query({ owner: opts.owner })}`);
     printList(ctx, format, {
@@ -281,7 +281,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       empty: 'no security groups',
     });
   });
-  one(group.command('show').description('show one security group').argument('<group>', 'id or name').option('--owner <ACCOUNT>')).action(async (ref: string, opts: Opts & { owner?: string }) => {
+  one(group.command('show').description('show one security group').argument('<group>', 'id or name').option('--owner <ACCOUNT>', 'account id or name the group must belong to (a name: default the admin account)')).action(async (ref: string, opts: Opts & { owner?: string }) => {
     const g = await api(opts).request<GroupView>('GET', `/v1/groups/${enc(ref)}${query({ owner: opts.owner })}`);
     if (opts.json) printJson(ctx, g);
     else printGroup(g);
@@ -298,7 +298,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
         .option('-s, --cidr <CIDR>', 'source network, IPv4 or IPv6 (default 0.0.0.0/0; ::/0 for icmpv6)')
         .option('-o, --source-group <GROUP>', "source security group (id or name): its members' IPv4 and IPv6 addresses")
         .option('-u, --source-group-user <ACCOUNT>', "source group's owner account")
-        .option('--owner <ACCOUNT>', 'owner of the target group (when named)'),
+        .option('--owner <ACCOUNT>', 'account id or name of the target group (a name: default the admin account)'),
     ).action(
       async (
         ref: string,
@@ -327,7 +327,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
 
   // ---- public addresses
   const address = program.command('address').description('public (elastic) addresses');
-  one(address.command('allocate').description('allocate a public address to an account').option('--owner <ACCOUNT>').option('--ip <IP>', 'ask for this address')).action(
+  one(address.command('allocate').description('allocate a public address to an account').option('--owner <ACCOUNT>', 'account id or name (default: the admin account)').option('--ip <IP>', 'ask for this address')).action(
     async (opts: Opts & { owner?: string; ip?: string }) => {
       const a = await api(opts).request<AddressView>('POST', '/v1/addresses', { ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.ip ? { ip: opts.ip } : {}) });
       if (opts.json) printJson(ctx, a);
@@ -340,7 +340,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       .description('associate a public address with an instance of the same account; an address already associated moves (EC2-Classic)')
       .argument('<ip>')
       .argument('<instance>')
-      .option('--owner <ACCOUNT>', 'act as this account (the address must be its own)'),
+      .option('--owner <ACCOUNT>', 'act as this account, id or name (the address and the instance must be its own)'),
   ).action(async (ip: string, inst: string, opts: Opts & { owner?: string }) => {
     const a = await api(opts).request<AssociateResult>('POST', `/v1/addresses/${enc(ip)}/associate`, { instance: inst, ...(opts.owner ? { owner: opts.owner } : {}) });
     if (opts.json) return printJson(ctx, a);
@@ -348,21 +348,21 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
     if (a.movedFrom) ctx.err(`note: ${a.ip} moved from ${a.movedFrom}`);
     if (a.replaced) ctx.err(`note: ${a.replaced} was disassociated from ${a.instanceId} (it stays allocated)`);
   });
-  one(address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account')).action(
+  one(address.command('disassociate').description('disassociate a public address from its instance').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account (id or name)')).action(
     async (ip: string, opts: Opts & { owner?: string }) => {
       const a = await api(opts).request<AddressView>('POST', `/v1/addresses/${enc(ip)}/disassociate`, opts.owner ? { owner: opts.owner } : {});
       if (opts.json) printJson(ctx, a);
       else ctx.out(`ADDRESS\t${a.ip}\tdisassociated`);
     },
   );
-  one(address.command('release').description('give a public address back to the pool (disassociating it first)').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account')).action(
+  one(address.command('release').description('give a public address back to the pool (disassociating it first)').argument('<ip>').option('--owner <ACCOUNT>', 'act as this account (id or name)')).action(
     async (ip: string, opts: Opts & { owner?: string }) => {
       const r = await api(opts).request<{ released: AddressView }>('DELETE', `/v1/addresses/${enc(ip)}${query({ owner: opts.owner })}`);
       if (opts.json) printJson(ctx, r);
       else ctx.out(`released ${r.released.ip}`);
     },
   );
-  many(address.command('list').description('list allocated public addresses').option('--owner <ACCOUNT>')).action(async (opts: Opts & { owner?: string }) => {
+  many(address.command('list').description('list allocated public addresses').option('--owner <ACCOUNT>', 'only this account (id or name)')).action(async (opts: Opts & { owner?: string }) => {
     const format = outputFormat(opts);
     const { addresses } = await api(opts).request<{ addresses: AddressView[] }>('GET', `/v1/addresses${query({ owner: opts.owner })}`);
     printList(ctx, format, {

@@ -132,6 +132,38 @@ const DEFINITIONS: readonly PropertyDefinition[] = [
     defaultText: '10',
     parse: integer(1, 3_600, 'seconds'),
   },
+  // Per-account limits (issue 15), enforced by the state services so the admin API and the EC2
+  // endpoint obey them alike; read in the transaction of the write they limit. 0 = unlimited; the
+  // admin account (000000000001) is never limited.
+  {
+    name: 'cloud.accounts.max_security_groups',
+    type: 'integer',
+    description: 'security groups an account may have, its default group included (0 = unlimited; the admin account is never limited)',
+    defaultText: '500',
+    parse: integer(0, 1_000_000, 'groups'),
+  },
+  {
+    name: 'cloud.accounts.max_rules_per_group',
+    type: 'integer',
+    description: 'ingress rules a security group of an account may have, IPv4 and IPv6 together (0 = unlimited; the admin account is never limited)',
+    defaultText: '100',
+    parse: integer(0, 1_000_000, 'rules'),
+  },
+  {
+    name: 'cloud.accounts.max_addresses',
+    type: 'integer',
+    description: 'public addresses an account may have allocated (0 = unlimited; the admin account is never limited)',
+    defaultText: '5',
+    parse: integer(0, 1_000_000, 'addresses'),
+  },
+  {
+    name: 'cloud.ec2.run_instances',
+    type: 'enum',
+    description: 'whether the EC2 endpoint serves RunInstances and TerminateInstances (true where edgenet creates the instance records, as the lab does)',
+    defaultText: 'false',
+    values: ['true', 'false'],
+    parse: (text) => (text === 'true' ? ok(true) : text === 'false' ? ok(false) : bad('InvalidEnumValue', `expected true or false, got ${JSON.stringify(text)}`)),
+  },
 ];
 
 const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));

@@ -11,11 +11,18 @@
  * with another instance is disassociated from it first, and an instance that
  * already has another address loses that one (it stays allocated to the
  * account). Each implicit disassociation is recorded like an explicit one.
+ *
+ * Accounts (issue 15): owners are resolved account ids (CloudState resolves
+ * them with accounts.ts resolveOwner). With an owner given, another
+ * account's address or instance is not found, exactly as if it did not
+ * exist; without one (the admin API) any address is reached. The number of
+ * addresses an account may hold: limits.ts (cloud.accounts.max_addresses).
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
-import { accountId, ipArgument, optionalString, requireString } from './args.ts';
+import { ipArgument, optionalString, requireString } from './args.ts';
+import { checkAddressLimit, type AccountLimits } from './limits.ts';
 import { allocateAddress, bumpReleaseMark, poolsOf, PUBLIC_POOL, releaseAddress, type AllocationStrategy } from './ipam.ts';
 
 export interface AddressView {
@@ -33,12 +40,13 @@ export interface AssociateResult extends AddressView {
 
 export async function allocatePublicAddress(
   tx: Tx,
-  input: { owner?: unknown; ip?: unknown },
-  env: { cfg: ExplodedNetworkConfiguration | undefined; strategy: AllocationStrategy; random: () => number; now: number },
+  input: { owner: string; ip?: unknown },
+  env: { cfg: ExplodedNetworkConfiguration | undefined; strategy: AllocationStrategy; random: () => number; now: number; limits: AccountLimits },
 ): Promise<AddressView> {
-  const owner = accountId(input.owner);
+  const owner = input.owner;
   const requested = optionalString(input.ip, 'ip');
   if (!env.cfg) throw new UserError('NETWORK_NOT_CONFIGURED', 'cloud.network.network_configuration is not set: there is no public pool yet', { status: 409 });
+  await checkAddressLimit(tx.db, owner, env.limits);
   const pool = poolsOf(env.cfg).find((p) => p.key === PUBLIC_POOL)!;
   const ip = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: owner, now: env.now, ...(requested !== undefined ? { requested } : {}) });
   await tx.db.insertInto('public_addresses').values({ ip, owner_id: owner, instance_id: null, last_node: null, allocated_at: env.now, disassociated_mark: null }).execute();
@@ -54,16 +62,16 @@ async function requireAddress(db: Db, ip: string, owner: string | undefined) {
   return row;
 }
 
-function ownerFilter(value: unknown): string | undefined {
-  return value === undefined || value === null || value === '' ? undefined : accountId(value);
-}
-
-export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?: unknown; owner?: unknown }): Promise<AssociateResult> {
+/** `owner`: a resolved account id, or undefined (any account). */
+export async function associateAddress(tx: Tx, input: { ip?: unknown; instance?: unknown; owner?: string }): Promise<AssociateResult> {
   const ip = ipArgument(input.ip, 'ip');
   const instanceId = requireString(input.instance, 'instance');
-  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  const address = await requireAddress(tx.db, ip, input.owner);
   const instance = await tx.db.selectFrom('instances').select(['id', 'owner_id', 'node']).where('id', '=', instanceId).executeTakeFirst();
-  if (!instance) throw new UserError('InvalidInstanceID.NotFound', `the instance ${instanceId} does not exist`, { status: 404 });
+  // Scoped: another account's instance is not found, as if it did not exist.
+  if (!instance || (input.owner !== undefined && instance.owner_id !== input.owner)) {
+    throw new UserError('InvalidInstanceID.NotFound', `the instance ${instanceId} does not exist`, { status: 404 });
+  }
   if (instance.owner_id !== address.owner_id) {
     throw new UserError('AuthFailure', `the address ${ip} belongs to account ${address.owner_id} but the instance ${instanceId} to account ${instance.owner_id}`, { status: 403 });
   }
@@ -85,18 +93,18 @@ async function detach(tx: Tx, ip: string, instanceId: string): Promise<void> {
   tx.changed({ kind: 'address', id: ip });
 }
 
-export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }): Promise<AddressView> {
+export async function disassociateAddress(tx: Tx, input: { ip?: unknown; owner?: string }): Promise<AddressView> {
   const ip = ipArgument(input.ip, 'ip');
-  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  const address = await requireAddress(tx.db, ip, input.owner);
   if (address.instance_id === null) throw new UserError('InvalidAssociation.NotFound', `the address ${ip} is not associated with an instance`, { status: 404 });
   await detach(tx, ip, address.instance_id);
   return view({ ...address, instance_id: null });
 }
 
 /** Gives the address back to the pool (disassociating it first); held until every registered node converged (ipam.releaseAddress). */
-export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?: unknown }, now: number): Promise<AddressView> {
+export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?: string }, now: number): Promise<AddressView> {
   const ip = ipArgument(input.ip, 'ip');
-  const address = await requireAddress(tx.db, ip, ownerFilter(input.owner));
+  const address = await requireAddress(tx.db, ip, input.owner);
   let lastNode = address.last_node;
   let absentSince: number | undefined = address.disassociated_mark ?? undefined;
   if (address.instance_id !== null) {
@@ -110,10 +118,10 @@ export async function releasePublicAddress(tx: Tx, input: { ip?: unknown; owner?
   return view(address);
 }
 
-export async function listAddresses(db: Db, owner?: unknown): Promise<AddressView[]> {
+/** `owner`: a resolved account id (undefined: every account). */
+export async function listAddresses(db: Db, owner?: string): Promise<AddressView[]> {
   let q = db.selectFrom('public_addresses').selectAll().orderBy('ip');
-  const o = ownerFilter(owner);
-  if (o !== undefined) q = q.where('owner_id', '=', o);
+  if (owner !== undefined) q = q.where('owner_id', '=', owner);
   const rows = await q.execute();
   return rows.map(view);
 }

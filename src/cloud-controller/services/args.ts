@@ -1,11 +1,11 @@
 /**
  * Argument checks shared by the state services. Each throws a UserError with a
  * stable code before anything is written, so a bad argument changes nothing.
+ * (An owner argument is resolved to an existing account by accounts.ts
+ * `resolveOwner`, in the CloudState transaction that uses it.)
  */
 import { UserError } from '../../shared/errors.ts';
 import { parseIp } from '../../shared/ip.ts';
-
-const DEFAULT_OWNER = '000000000001';
 
 export function requireString(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
@@ -17,15 +17,6 @@ export function requireString(value: unknown, field: string): string {
 export function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new UserError('InvalidParameterValue', `${field} must be a string`);
-  return value;
-}
-
-/** An account number: 12 digits (EC2 style). */
-export function accountId(value: unknown, field = 'owner'): string {
-  if (value === undefined || value === null || value === '') return DEFAULT_OWNER;
-  if (typeof value !== 'string' || !/^\d{12}$/.test(value)) {
-    throw new UserError('InvalidParameterValue', `${field} must be a 12-digit account number, got ${JSON.stringify(value)}`);
-  }
   return value;
 }
 

@@ -13,8 +13,17 @@
  * but a periodic run that reused the document took a snapshot and drew no
  * sequence, so that fallback could tie the next document to a mark before a
  * release and hold the address until an unrelated change: issue 18 item 2.)
+ *
+ * Owners (issue 15): every method taking an owner resolves it with
+ * accounts.ts `resolveOwner` inside its transaction (an id or a name of an
+ * existing account, else ACCOUNT_NOT_FOUND) and hands the services the id.
+ * Creating (a group, an address, an instance) without an owner is for the
+ * admin account; finding or listing without one reaches every account (a
+ * name still resolves in the admin account). The EC2 endpoint passes the
+ * caller's account, so another account's resource is `…NotFound`. Limits
+ * (limits.ts) are read with the other settings in the write's transaction.
  */
-import type { Store, Tx } from '../db/store.ts';
+import type { Db, Store, Tx } from '../db/store.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { CloudSnapshot, NodeApplied, SnapshotInstance } from '../contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
@@ -28,6 +37,8 @@ import * as ipam from './ipam.ts';
 import * as accounts from './accounts.ts';
 import * as credentials from './credentials.ts';
 import type { RandomHex } from './args.ts';
+import { resolveOwner } from './accounts.ts';
+import { limitsOf, type AccountLimits } from './limits.ts';
 import { UserError } from '../../shared/errors.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -55,6 +66,12 @@ interface Settings {
   readonly strategy: ipam.AllocationStrategy;
   readonly holdTimeout: number;
   readonly additionalProtocols: readonly number[];
+  readonly limits: AccountLimits;
+}
+
+/** An owner argument as a filter: nothing = every account; else the account it names (ACCOUNT_NOT_FOUND when none). */
+async function ownerFilter(db: Db, value: unknown): Promise<string | undefined> {
+  return value === undefined || value === null || value === '' ? undefined : resolveOwner(db, value);
 }
 
 export class CloudState {
@@ -77,6 +94,8 @@ export class CloudState {
   private secretsGeneration = 0;
   /** When each key's use was last written (KEY_USE_INTERVAL_MS). */
   private readonly keyUseWritten = new Map<string, number>();
+  /** Accounts known to have their `default` group (ensureDefaultGroup skips the read); forgotten when one is deleted. */
+  private readonly defaultGroupKnown = new Set<string>();
 
   constructor(options: CloudStateOptions) {
     this.store = options.store;
@@ -97,6 +116,7 @@ export class CloudState {
       strategy: typedValue(texts, 'cloud.network.address_allocation') as ipam.AllocationStrategy,
       holdTimeout: typedValue(texts, 'cloud.network.address_hold_timeout') as number,
       additionalProtocols: typedValue(texts, 'cloud.network.ec2_classic_additional_protocols_allowed') as number[],
+      limits: limitsOf(texts),
     };
   }
 
@@ -142,21 +162,38 @@ export class CloudState {
     });
   }
 
+  /** Whether the EC2 endpoint serves RunInstances and TerminateInstances (cloud.ec2.run_instances). */
+  ec2RunInstancesEnabled(): Promise<boolean> {
+    return this.store.read(async (db) => typedValue(await readPropertyTexts(db), 'cloud.ec2.run_instances') === true);
+  }
+
   // Instances.
+  /** `node` optional (the cluster's least loaded node), `cluster` optional when one is configured; `owner` an account id or name. */
   runInstance(input: instances.RunInput) {
     return this.write(async (tx, s, now) => {
+      const owner = await resolveOwner(tx.db, input.owner);
       await ipam.expireHolds(tx.db, now, s.holdTimeout);
-      return instances.runInstance(tx, input, { cfg: s.cfg, strategy: s.strategy, random: this.random, randomHex: this.randomHex, now });
+      return instances.runInstance(tx, { ...input, owner }, { cfg: s.cfg, strategy: s.strategy, random: this.random, randomHex: this.randomHex, now });
     });
   }
-  terminateInstance(id: unknown) {
-    return this.write((tx, _s, now) => instances.terminateInstance(tx, id, now));
+  /** `owner` given: another account's instance is InvalidInstanceID.NotFound. */
+  terminateInstance(id: unknown, owner?: unknown) {
+    return this.write(async (tx, _s, now) => instances.terminateInstance(tx, id, now, await ownerFilter(tx.db, owner)));
   }
-  listInstances(filter: { cluster?: string; node?: string; owner?: string } = {}) {
-    return this.store.read(async (db) => instances.listInstances(db, filter, explodedConfiguration(await readPropertyTexts(db))));
+  listInstances(filter: { cluster?: string; node?: string; owner?: unknown; ids?: readonly string[] } = {}) {
+    return this.store.read(async (db) => {
+      const owner = await ownerFilter(db, filter.owner);
+      const { owner: _given, ...rest } = filter;
+      return instances.listInstances(db, { ...rest, ...(owner !== undefined ? { owner } : {}) }, explodedConfiguration(await readPropertyTexts(db)));
+    });
   }
-  async getInstance(id: string) {
-    const i = await this.store.read(async (db) => instances.getInstance(db, id, explodedConfiguration(await readPropertyTexts(db))));
+  /** `owner` given: another account's instance is InvalidInstanceID.NotFound. */
+  async getInstance(id: string, owner?: unknown) {
+    const i = await this.store.read(async (db) => {
+      const scope = await ownerFilter(db, owner);
+      const view = await instances.getInstance(db, id, explodedConfiguration(await readPropertyTexts(db)));
+      return view && (scope === undefined || view.ownerId === scope) ? view : undefined;
+    });
     if (!i) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
     return i;
   }
@@ -184,42 +221,70 @@ export class CloudState {
 
   // Security groups.
   createGroup(input: { name?: unknown; owner?: unknown; description?: unknown }) {
-    return this.write((tx, _s, now) => groups.createGroup(tx, input, now, this.randomHex));
+    return this.write(async (tx, s, now) => {
+      const owner = await resolveOwner(tx.db, input.owner);
+      return groups.createGroup(tx, { ...input, owner }, { now, randomHex: this.randomHex, limits: s.limits });
+    });
   }
-  deleteGroup(ref: unknown, owner?: unknown) {
-    return this.write((tx) => groups.deleteGroup(tx, ref, owner));
+  /** `protectDefault` (the EC2 path): a group named `default` is CannotDelete. The admin API may delete it. */
+  async deleteGroup(ref: unknown, owner?: unknown, options: groups.DeleteGroupOptions = {}) {
+    const deleted = await this.write(async (tx) => groups.deleteGroup(tx, ref, await ownerFilter(tx.db, owner), options));
+    if (deleted.name === groups.DEFAULT_GROUP_NAME) this.defaultGroupKnown.delete(deleted.owner_id);
+    return deleted;
   }
-  listGroups(owner?: string) {
-    return this.store.read((db) => groups.listGroups(db, owner));
+  /** `ids`: only these groups (unknown ones are left out). */
+  listGroups(owner?: unknown, ids?: readonly string[]) {
+    return this.store.read(async (db) => groups.listGroups(db, await ownerFilter(db, owner), ids));
   }
   getGroup(ref: unknown, owner?: unknown) {
-    return this.store.read(async (db) => (await groups.getGroupById(db, (await groups.resolveGroup(db, ref, owner)).id))!);
+    return this.store.read(async (db) => (await groups.getGroupById(db, (await groups.resolveGroup(db, ref, await ownerFilter(db, owner))).id))!);
   }
-  authorize(ref: unknown, owner: unknown, body: unknown) {
-    return this.write((tx, s, now) => groups.authorize(tx, { ref, owner, body, additionalProtocols: s.additionalProtocols, now }));
+  /** `sourceScope`: the caller's account on the EC2 path (groups.ts RuleRequest). */
+  authorize(ref: unknown, owner: unknown, body: unknown, options: { sourceScope?: string } = {}) {
+    return this.write(async (tx, s, now) =>
+      groups.authorize(tx, { ref, owner: await ownerFilter(tx.db, owner), body, additionalProtocols: s.additionalProtocols, ...options, now, limits: s.limits }),
+    );
   }
-  revoke(ref: unknown, owner: unknown, body: unknown) {
-    return this.write((tx, s) => groups.revoke(tx, { ref, owner, body, additionalProtocols: s.additionalProtocols }));
+  revoke(ref: unknown, owner: unknown, body: unknown, options: { sourceScope?: string } = {}) {
+    return this.write(async (tx, s) => groups.revoke(tx, { ref, owner: await ownerFilter(tx.db, owner), body, additionalProtocols: s.additionalProtocols, ...options }));
+  }
+  /**
+   * Creates the account's `default` group when it has none (groups.ts
+   * ensureDefaultGroup): the EC2 endpoint calls it on an account's requests,
+   * so the admin account and migrated accounts get theirs on first use. A
+   * write only when the group is missing (checked with a read; remembered).
+   */
+  async ensureDefaultGroup(accountId: string): Promise<void> {
+    if (this.defaultGroupKnown.has(accountId)) return;
+    const present = await this.store.read(async (db) =>
+      db.selectFrom('security_groups').select('id').where('owner_id', '=', accountId).where('name', '=', groups.DEFAULT_GROUP_NAME).executeTakeFirst(),
+    );
+    if (!present) {
+      await this.write(async (tx, _s, now) => groups.ensureDefaultGroup(tx, await resolveOwner(tx.db, accountId), now, this.randomHex));
+    }
+    this.defaultGroupKnown.add(accountId);
   }
 
   // Public addresses.
   allocateAddress(input: { owner?: unknown; ip?: unknown }) {
     return this.write(async (tx, s, now) => {
+      const owner = await resolveOwner(tx.db, input.owner);
       await ipam.expireHolds(tx.db, now, s.holdTimeout);
-      return addresses.allocatePublicAddress(tx, input, { cfg: s.cfg, strategy: s.strategy, random: this.random, now });
+      return addresses.allocatePublicAddress(tx, { ...input, owner }, { cfg: s.cfg, strategy: s.strategy, random: this.random, now, limits: s.limits });
     });
   }
+  /** `owner` given: another account's address or instance is not found. */
   associateAddress(input: { ip?: unknown; instance?: unknown; owner?: unknown }) {
-    return this.write((tx) => addresses.associateAddress(tx, input));
+    return this.write(async (tx) => addresses.associateAddress(tx, { ...input, owner: await ownerFilter(tx.db, input.owner) }));
   }
   disassociateAddress(input: { ip?: unknown; owner?: unknown }) {
-    return this.write((tx) => addresses.disassociateAddress(tx, input));
+    return this.write(async (tx) => addresses.disassociateAddress(tx, { ...input, owner: await ownerFilter(tx.db, input.owner) }));
   }
   releaseAddress(input: { ip?: unknown; owner?: unknown }) {
-    return this.write((tx, _s, now) => addresses.releasePublicAddress(tx, input, now));
+    return this.write(async (tx, _s, now) => addresses.releasePublicAddress(tx, { ...input, owner: await ownerFilter(tx.db, input.owner) }, now));
   }
-  listAddresses(owner?: string) {
-    return this.store.read((db) => addresses.listAddresses(db, owner));
+  listAddresses(owner?: unknown) {
+    return this.store.read(async (db) => addresses.listAddresses(db, await ownerFilter(db, owner)));
   }
 
   // Accounts and access keys.

@@ -12,10 +12,23 @@
  * `2001:DB8:0::/32` and `2001:db8::/32` are one rule. Rules of other groups that
  * name a deleted group stay stored (so they can be listed and revoked) but are
  * left out of snapshots, so they are never broadcast.
+ *
+ * Accounts (issue 15): an owner here is an existing account's id, resolved by
+ * CloudState (accounts.ts resolveOwner). With an owner given, a group of
+ * another account is not found, exactly as if it did not exist; without one
+ * (the admin API, the admin account over EC2) an id reaches any account's
+ * group and a name resolves in the admin account. A source group named by id
+ * in a tenant's request (`sourceScope`) must be the tenant's own or belong to
+ * the `UserId` given; another account's group is reachable only by
+ * `UserId` + `GroupName` (EC2-Classic). Each account has a `default` group
+ * (ensureDefaultGroup); the EC2 path may not delete it (CannotDelete), the
+ * admin API may. Limits on groups and rules: limits.ts.
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
-import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
+import { optionalString, requireString, type RandomHex } from './args.ts';
+import { ADMIN_ACCOUNT_ID } from './accounts.ts';
+import { checkGroupLimit, checkRuleLimit, type AccountLimits } from './limits.ts';
 import { parsePermission, protocolName, ruleKey, type ParsedPermission, type PermissionInput } from './permission.ts';
 import { isUniqueViolation } from '../db/store.ts';
 import type { SnapshotRule } from '../contracts.ts';
@@ -48,16 +61,27 @@ export interface GroupRow {
   created_at: number;
 }
 
-/** Resolves a group by id (any owner, or the given one) or by name within the owner (default account when not given). */
-export async function resolveGroup(db: Db, refInput: unknown, ownerInput?: unknown): Promise<GroupRow> {
+export const DEFAULT_GROUP_NAME = 'default';
+export const DEFAULT_GROUP_DESCRIPTION = 'default group';
+
+export function isGroupId(text: string): boolean {
+  return GROUP_ID.test(text);
+}
+
+/**
+ * Resolves a group by id (any account's, or only `owner`'s when given) or by
+ * name within `owner` (the admin account when not given). `owner` is a
+ * resolved account id.
+ */
+export async function resolveGroup(db: Db, refInput: unknown, owner?: string): Promise<GroupRow> {
   const ref = requireString(refInput, 'group');
-  const explicitOwner = ownerInput === undefined || ownerInput === null || ownerInput === '' ? undefined : accountId(ownerInput);
+  const explicitOwner = owner === '' ? undefined : owner;
   let row: GroupRow | undefined;
   if (GROUP_ID.test(ref)) {
     row = await db.selectFrom('security_groups').selectAll().where('id', '=', ref).executeTakeFirst();
     if (row && explicitOwner !== undefined && row.owner_id !== explicitOwner) row = undefined;
   } else {
-    row = await db.selectFrom('security_groups').selectAll().where('owner_id', '=', accountId(explicitOwner)).where('name', '=', ref).executeTakeFirst();
+    row = await db.selectFrom('security_groups').selectAll().where('owner_id', '=', explicitOwner ?? ADMIN_ACCOUNT_ID).where('name', '=', ref).executeTakeFirst();
   }
   if (!row) {
     throw new UserError('InvalidGroup.NotFound', `the security group ${JSON.stringify(ref)} does not exist${explicitOwner ? ` for account ${explicitOwner}` : ''}`, { status: 404 });
@@ -65,29 +89,75 @@ export async function resolveGroup(db: Db, refInput: unknown, ownerInput?: unkno
   return row;
 }
 
-export async function createGroup(tx: Tx, input: { name?: unknown; owner?: unknown; description?: unknown }, now: number, randomHex: RandomHex): Promise<GroupView> {
+/** `owner`: an existing account's id (CloudState resolves it). */
+export async function createGroup(
+  tx: Tx,
+  input: { name?: unknown; owner: string; description?: unknown },
+  env: { readonly now: number; readonly randomHex: RandomHex; readonly limits: AccountLimits },
+): Promise<GroupView> {
   const name = requireString(input.name, 'group name');
   if (name.length > 255 || !/^[\x20-\x7e]+$/.test(name)) throw new UserError('InvalidParameterValue', 'a group name is 1-255 printable ASCII characters');
   if (/^sg-/i.test(name)) throw new UserError('InvalidParameterValue', 'a group name may not start with "sg-" (reserved for group ids)');
-  const owner = accountId(input.owner);
+  const owner = input.owner;
   const description = optionalString(input.description, 'description') ?? '';
   if (description.length > 255 || !/^[\x20-\x7e]*$/.test(description)) throw new UserError('InvalidParameterValue', 'a description is at most 255 printable ASCII characters');
   const existing = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', owner).where('name', '=', name).executeTakeFirst();
   if (existing) throw new UserError('InvalidGroup.Duplicate', `the security group ${JSON.stringify(name)} already exists for account ${owner} (${existing.id})`, { status: 409 });
+  await checkGroupLimit(tx.db, owner, env.limits);
+  const id = await insertGroup(tx, { owner, name, description, now: env.now, randomHex: env.randomHex });
+  return (await getGroupById(tx.db, id))!;
+}
+
+async function insertGroup(tx: Tx, g: { owner: string; name: string; description: string; now: number; randomHex: RandomHex }): Promise<string> {
   for (let attempt = 0; ; attempt++) {
-    const id = `sg-${randomHex(4)}`;
+    const id = `sg-${g.randomHex(4)}`;
     try {
-      await tx.db.insertInto('security_groups').values({ id, owner_id: owner, name, description, created_at: now }).execute();
+      await tx.db.insertInto('security_groups').values({ id, owner_id: g.owner, name: g.name, description: g.description, created_at: g.now }).execute();
       tx.changed({ kind: 'group', id });
-      return (await getGroupById(tx.db, id))!;
+      return id;
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 8) throw err;
     }
   }
 }
 
-export async function deleteGroup(tx: Tx, ref: unknown, owner?: unknown): Promise<GroupRow> {
+/**
+ * The account's `default` group as EC2-Classic had it (description `default
+ * group`; tcp 0-65535, udp 0-65535 and icmp -1:-1 from the group itself),
+ * created when the account has no group of that name. Idempotent; not
+ * limited (an account always has its default group). `accountId` must be an
+ * existing account. Returns the group's id and whether it was created now.
+ */
+export async function ensureDefaultGroup(tx: Tx, accountId: string, now: number, randomHex: RandomHex): Promise<{ id: string; created: boolean }> {
+  const existing = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', accountId).where('name', '=', DEFAULT_GROUP_NAME).executeTakeFirst();
+  if (existing) return { id: existing.id, created: false };
+  const id = await insertGroup(tx, { owner: accountId, name: DEFAULT_GROUP_NAME, description: DEFAULT_GROUP_DESCRIPTION, now, randomHex });
+  const self = { sourceGroupId: id, sourceGroupOwnerId: accountId };
+  const rules: StoredRule[] = [
+    { protocol: 6, fromPort: 0, toPort: 65535, ...self },
+    { protocol: 17, fromPort: 0, toPort: 65535, ...self },
+    { protocol: 1, icmpType: -1, icmpCode: -1, ...self },
+  ];
+  for (const rule of rules) await insertRule(tx, id, rule, ruleKey(rule), now);
+  tx.changed({ kind: 'rule', id });
+  return { id, created: true };
+}
+
+export interface DeleteGroupOptions {
+  /**
+   * Refuse a group named `default` (CannotDelete), as EC2 does: the EC2
+   * endpoint sets it. The admin API does not, so an operator can still
+   * remove an account's default group (it comes back on the account's next
+   * EC2 request: ensureDefaultGroup).
+   */
+  readonly protectDefault?: boolean;
+}
+
+export async function deleteGroup(tx: Tx, ref: unknown, owner?: string, options: DeleteGroupOptions = {}): Promise<GroupRow> {
   const group = await resolveGroup(tx.db, ref, owner);
+  if (options.protectDefault === true && group.name === DEFAULT_GROUP_NAME) {
+    throw new UserError('CannotDelete', `the security group ${group.id} is account ${group.owner_id}'s default group and cannot be deleted`);
+  }
   const used = await tx.db.selectFrom('instance_groups').select('instance_id').where('group_id', '=', group.id).limit(5).execute();
   if (used.length > 0) {
     throw new UserError('InvalidGroup.InUse', `the security group ${group.id} (${group.name}) is used by instance(s) ${used.map((u) => u.instance_id).join(', ')}${used.length === 5 ? ', ...' : ''}`, {
@@ -120,7 +190,18 @@ function permissionsOf(body: unknown): PermissionInput[] {
 /** A stored permission is exactly what the snapshot carries (contracts.ts). */
 type StoredRule = SnapshotRule;
 
-async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRevoke: boolean): Promise<StoredRule> {
+/**
+ * The account a source group is looked up in: the rule's explicit source
+ * account (UserId) when given; else, for a name, the target group's owner;
+ * else, for an id, the caller's account when it is scoped (`sourceScope`), any
+ * account otherwise (the admin API).
+ */
+function sourceLookupOwner(p: ParsedPermission, target: GroupRow, sourceScope: string | undefined): string | undefined {
+  if (p.sourceAccount !== undefined) return p.sourceAccount;
+  return GROUP_ID.test(p.sourceGroup!) ? sourceScope : target.owner_id;
+}
+
+async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, options: { forRevoke: boolean; sourceScope: string | undefined }): Promise<StoredRule> {
   const base: StoredRule = {
     protocol: p.protocol,
     ...(p.fromPort !== undefined ? { fromPort: p.fromPort, toPort: p.toPort! } : {}),
@@ -128,8 +209,9 @@ async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRe
   };
   if (p.sourceGroup === undefined) return { ...base, cidr: p.cidr! };
   const owner = p.sourceAccount ?? target.owner_id;
+  const forRevoke = options.forRevoke;
   try {
-    const source = await resolveGroup(db, p.sourceGroup, p.sourceAccount ?? (GROUP_ID.test(p.sourceGroup) ? undefined : target.owner_id));
+    const source = await resolveGroup(db, p.sourceGroup, sourceLookupOwner(p, target, options.sourceScope));
     return { ...base, sourceGroupId: source.id, sourceGroupOwnerId: source.owner_id };
   } catch (err) {
     // A rule naming a since-deleted group can still be revoked by the group's id.
@@ -141,35 +223,29 @@ async function toStoredRule(db: Db, p: ParsedPermission, target: GroupRow, forRe
 /** A rule change as the API asked for it: the group (by name or id, and owner), the request body, and the allowed protocol numbers. */
 export interface RuleRequest {
   readonly ref: unknown;
-  readonly owner: unknown;
+  /** The resolved account the group (by id or name) must belong to; undefined: any account by id, the admin account by name. */
+  readonly owner: string | undefined;
   readonly body: unknown;
   /** Protocol numbers allowed beyond tcp/udp/icmp (cloud.network.ec2_classic_additional_protocols_allowed). */
   readonly additionalProtocols: readonly number[];
+  /**
+   * The caller's account when the caller is a tenant (the EC2 endpoint): a
+   * source group named by id must be that account's or the rule's explicit
+   * source account's (UserId), else InvalidGroup.NotFound. Unset (the admin
+   * API): an id reaches any account's group.
+   */
+  readonly sourceScope?: string;
 }
 
-export async function authorize(tx: Tx, { ref, owner, body, additionalProtocols, now }: RuleRequest & { readonly now: number }): Promise<RuleChange> {
+export async function authorize(tx: Tx, { ref, owner, body, additionalProtocols, sourceScope, now, limits }: RuleRequest & { readonly now: number; readonly limits: AccountLimits }): Promise<RuleChange> {
   const group = await resolveGroup(tx.db, ref, owner);
-  const rules = await storedRulesOf(tx.db, { body, group, additional: additionalProtocols, forRevoke: false });
+  const rules = await storedRulesOf(tx.db, { body, group, additional: additionalProtocols, forRevoke: false, sourceScope });
   const existing = new Set((await tx.db.selectFrom('group_rules').select('rule_key').where('group_id', '=', group.id).execute()).map((r) => r.rule_key));
+  const fresh = rules.filter(({ key }) => !existing.has(key));
+  checkRuleLimit(group.owner_id, group.id, existing.size, fresh.length, limits);
   const added: StoredRule[] = [];
-  for (const { rule, key } of rules) {
-    if (existing.has(key)) continue;
-    await tx.db
-      .insertInto('group_rules')
-      .values({
-        group_id: group.id,
-        rule_key: key,
-        protocol: rule.protocol,
-        from_port: rule.fromPort ?? null,
-        to_port: rule.toPort ?? null,
-        icmp_type: rule.icmpType ?? null,
-        icmp_code: rule.icmpCode ?? null,
-        cidr: rule.cidr ?? null,
-        source_group_id: rule.sourceGroupId ?? null,
-        source_group_owner_id: rule.sourceGroupOwnerId ?? null,
-        created_at: now,
-      })
-      .execute();
+  for (const { rule, key } of fresh) {
+    await insertRule(tx, group.id, rule, key, now);
     added.push(rule);
   }
   if (added.length > 0) tx.changed({ kind: 'rule', id: group.id });
@@ -177,11 +253,30 @@ export async function authorize(tx: Tx, { ref, owner, body, additionalProtocols,
   return { group: (await getGroupById(tx.db, group.id))!, changed: added.length > 0, added: added.map((r) => ruleView(r, names)) };
 }
 
-export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols }: RuleRequest): Promise<RuleChange> {
+async function insertRule(tx: Tx, groupId: string, rule: StoredRule, key: string, now: number): Promise<void> {
+  await tx.db
+    .insertInto('group_rules')
+    .values({
+      group_id: groupId,
+      rule_key: key,
+      protocol: rule.protocol,
+      from_port: rule.fromPort ?? null,
+      to_port: rule.toPort ?? null,
+      icmp_type: rule.icmpType ?? null,
+      icmp_code: rule.icmpCode ?? null,
+      cidr: rule.cidr ?? null,
+      source_group_id: rule.sourceGroupId ?? null,
+      source_group_owner_id: rule.sourceGroupOwnerId ?? null,
+      created_at: now,
+    })
+    .execute();
+}
+
+export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols, sourceScope }: RuleRequest): Promise<RuleChange> {
   const group = await resolveGroup(tx.db, ref, owner);
   // Revoking must be possible even after the additional-protocols list shrank: accept any protocol number here.
   const everyProtocol = Array.from({ length: 256 }, (_, i) => i);
-  const rules = await storedRulesOf(tx.db, { body, group, additional: [...additionalProtocols, ...everyProtocol], forRevoke: true });
+  const rules = await storedRulesOf(tx.db, { body, group, additional: [...additionalProtocols, ...everyProtocol], forRevoke: true, sourceScope });
   const removed: StoredRule[] = [];
   for (const { rule, key, legacyKey } of rules) {
     let result = await tx.db.deleteFrom('group_rules').where('group_id', '=', group.id).where('rule_key', '=', key).executeTakeFirst();
@@ -200,12 +295,18 @@ export async function revoke(tx: Tx, { ref, owner, body, additionalProtocols }: 
 
 async function storedRulesOf(
   db: Db,
-  { body, group, additional, forRevoke }: { readonly body: unknown; readonly group: GroupRow; readonly additional: readonly number[]; readonly forRevoke: boolean },
+  {
+    body,
+    group,
+    additional,
+    forRevoke,
+    sourceScope,
+  }: { readonly body: unknown; readonly group: GroupRow; readonly additional: readonly number[]; readonly forRevoke: boolean; readonly sourceScope: string | undefined },
 ): Promise<{ rule: StoredRule; key: string; legacyKey?: string }[]> {
   const out: { rule: StoredRule; key: string; legacyKey?: string }[] = [];
   const seen = new Set<string>();
   for (const input of permissionsOf(body)) {
-    const rule = await toStoredRule(db, parsePermission(input, additional, { revoke: forRevoke }), group, forRevoke);
+    const rule = await toStoredRule(db, parsePermission(input, additional, { revoke: forRevoke }), group, { forRevoke, sourceScope });
     const key = ruleKey(rule);
     if (seen.has(key)) throw new UserError('InvalidPermission.Duplicate', `the permission ${describeRule(rule)} appears twice in the request`);
     seen.add(key);
@@ -257,9 +358,10 @@ function ruleView(rule: StoredRule, names: ReadonlyMap<string, string>): RuleVie
   };
 }
 
+/** `owner`: a resolved account id (undefined: every account). */
 export async function listGroups(db: Db, owner?: string, ids?: readonly string[]): Promise<GroupView[]> {
   let q = db.selectFrom('security_groups').selectAll().orderBy('owner_id').orderBy('name');
-  if (owner !== undefined) q = q.where('owner_id', '=', accountId(owner));
+  if (owner !== undefined) q = q.where('owner_id', '=', owner);
   if (ids !== undefined) q = q.where('id', 'in', ids.length > 0 ? ids : ['']);
   const groups = await q.execute();
   const wanted = groups.map((g) => g.id);

@@ -9,6 +9,14 @@
  * configuration also lists; its groups belong to its owner. On terminate the
  * private IP is held until the node converged (see ipam.ts) and an associated
  * public address is disassociated (it stays allocated to the account).
+ *
+ * Placement (issue 15): the cluster may be left out when the network
+ * configuration lists exactly one; the node may be left out, and is then the
+ * cluster's registered node running the fewest instances (ties: the lowest
+ * address, a node's name being its IPv4 address); a cluster with no
+ * registered node is InsufficientInstanceCapacity. Owners are resolved
+ * account ids (CloudState, accounts.ts resolveOwner); with an owner given,
+ * another account's instance is not found, exactly as if it did not exist.
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
@@ -16,7 +24,8 @@ import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { SnapshotInstance } from '../contracts.ts';
 import { snapshotInstanceOfRow } from '../snapshot/rows.ts';
 import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
-import { accountId, optionalString, requireString, type RandomHex } from './args.ts';
+import { optionalString, requireString, type RandomHex } from './args.ts';
+import { compareIps, parseIp } from '../../shared/ip.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
 import { allocateAddress, bumpReleaseMark, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
@@ -34,9 +43,12 @@ export interface InstanceView extends SnapshotInstance {
 }
 
 export interface RunInput {
+  /** Optional when the network configuration lists exactly one cluster. */
   readonly cluster?: unknown;
+  /** Optional: the cluster's node with the fewest instances. */
   readonly node?: unknown;
   readonly groups?: unknown;
+  /** An account id or name (default: the admin account); CloudState resolves it. */
   readonly owner?: unknown;
   readonly privateIp?: unknown;
 }
@@ -54,23 +66,31 @@ export function macFor(prefix: string, id: string): string {
   return `${prefix.toLowerCase()}:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`;
 }
 
-export async function runInstance(tx: Tx, input: RunInput, env: RunEnv): Promise<InstanceView> {
-  const clusterName = requireString(input.cluster, 'cluster');
-  const nodeName = requireString(input.node, 'node');
-  const owner = accountId(input.owner);
+/** `owner`: an existing account's id (CloudState resolves it). */
+export async function runInstance(tx: Tx, input: RunInput & { readonly owner: string }, env: RunEnv): Promise<InstanceView> {
+  const explicitCluster = optionalString(input.cluster, 'cluster')?.trim() || undefined;
+  const explicitNode = optionalString(input.node, 'node')?.trim() || undefined;
+  const owner = input.owner;
   const requested = optionalString(input.privateIp, 'privateIp');
   const groupRefs = input.groups;
   if (!Array.isArray(groupRefs) || groupRefs.length === 0) throw new UserError('MissingParameter', 'at least one security group (--group) is required');
 
   if (!env.cfg) throw new UserError('NETWORK_NOT_CONFIGURED', 'cloud.network.network_configuration is not set: no cluster can receive instances yet', { status: 409 });
+  const clusterName = explicitCluster ?? onlyCluster(env.cfg);
   await requireCluster(tx.db, clusterName);
   const configured = env.cfg.Clusters.find((c) => c.Name === clusterName);
   if (!configured) {
     throw new UserError('CLUSTER_NOT_CONFIGURED', `cluster ${clusterName} is registered but not listed in cloud.network.network_configuration`, { status: 409 });
   }
-  const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', nodeName).executeTakeFirst();
-  if (!node) throw new UserError('NODE_NOT_FOUND', `no node ${nodeName} is registered`, { status: 404 });
-  if (node.cluster !== clusterName) throw new UserError('NODE_NOT_IN_CLUSTER', `node ${nodeName} belongs to cluster ${node.cluster}, not ${clusterName}`);
+  let nodeName: string;
+  if (explicitNode !== undefined) {
+    nodeName = explicitNode;
+    const node = await tx.db.selectFrom('nodes').select(['name', 'cluster']).where('name', '=', nodeName).executeTakeFirst();
+    if (!node) throw new UserError('NODE_NOT_FOUND', `no node ${nodeName} is registered`, { status: 404 });
+    if (node.cluster !== clusterName) throw new UserError('NODE_NOT_IN_CLUSTER', `node ${nodeName} belongs to cluster ${node.cluster}, not ${clusterName}`);
+  } else {
+    nodeName = await leastLoadedNode(tx.db, clusterName);
+  }
 
   const groupIds: string[] = [];
   for (const ref of groupRefs) {
@@ -99,10 +119,31 @@ export async function runInstance(tx: Tx, input: RunInput, env: RunEnv): Promise
   return (await getInstance(tx.db, id, env.cfg))!;
 }
 
-export async function terminateInstance(tx: Tx, idInput: unknown, now: number): Promise<InstanceView> {
+/** The cluster when none is named: the configuration's only one. */
+function onlyCluster(cfg: ExplodedNetworkConfiguration): string {
+  const names = cfg.Clusters.map((c) => c.Name);
+  if (names.length === 1) return names[0]!;
+  throw new UserError('MissingParameter', `cluster is required: the network configuration lists ${names.length} clusters (${names.join(', ') || 'none'})`);
+}
+
+/** The cluster's registered node running the fewest instances; ties: the lowest address (a node's name is its IPv4 address). */
+export async function leastLoadedNode(db: Db, cluster: string): Promise<string> {
+  const nodes = await db.selectFrom('nodes').select('name').where('cluster', '=', cluster).execute();
+  if (nodes.length === 0) {
+    throw new UserError('InsufficientInstanceCapacity', `cluster ${cluster} has no registered node to place an instance on (edgenet node register)`, { status: 409 });
+  }
+  const counts = await db.selectFrom('instances').select(['node', ({ fn }) => fn.countAll<number>().as('n')]).where('cluster', '=', cluster).groupBy('node').execute();
+  const load = new Map(counts.map((c) => [c.node, Number(c.n)]));
+  const byName = (a: string, b: string) => (parseIp(a) !== undefined && parseIp(b) !== undefined ? compareIps(a, b) : a < b ? -1 : a > b ? 1 : 0);
+  const [best] = nodes.map((n) => n.name).sort((a, b) => (load.get(a) ?? 0) - (load.get(b) ?? 0) || byName(a, b));
+  return best!;
+}
+
+/** `owner`: a resolved account id; given, another account's instance is not found. */
+export async function terminateInstance(tx: Tx, idInput: unknown, now: number, owner?: string): Promise<InstanceView> {
   const id = requireString(idInput, 'instance id');
   const instance = await getInstance(tx.db, id);
-  if (!instance) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
+  if (!instance || (owner !== undefined && instance.ownerId !== owner)) throw new UserError('InvalidInstanceID.NotFound', `the instance ${id} does not exist`, { status: 404 });
   if (instance.publicIp !== undefined) {
     const mark = await bumpReleaseMark(tx.db);
     await tx.db.updateTable('public_addresses').set({ instance_id: null, last_node: instance.node, disassociated_mark: mark }).where('ip', '=', instance.publicIp).execute();
@@ -115,8 +156,17 @@ export async function terminateInstance(tx: Tx, idInput: unknown, now: number): 
   return instance;
 }
 
+export interface InstanceFilter {
+  readonly cluster?: string;
+  readonly node?: string;
+  /** A resolved account id. */
+  readonly owner?: string;
+  /** Only these instance ids (unknown ones are left out). */
+  readonly ids?: readonly string[];
+}
+
 /** `cfg`: the exploded property, for the IPv6 address of instances on dual-stack clusters. */
-export async function listInstances(db: Db, filter: { cluster?: string; node?: string; owner?: string } = {}, cfg?: ExplodedNetworkConfiguration): Promise<InstanceView[]> {
+export async function listInstances(db: Db, filter: InstanceFilter = {}, cfg?: ExplodedNetworkConfiguration): Promise<InstanceView[]> {
   const prefixes = ipv6Prefixes(cfg);
   let q = db
     .selectFrom('instances')
@@ -126,8 +176,11 @@ export async function listInstances(db: Db, filter: { cluster?: string; node?: s
   if (filter.cluster !== undefined) q = q.where('instances.cluster', '=', filter.cluster);
   if (filter.node !== undefined) q = q.where('instances.node', '=', filter.node);
   if (filter.owner !== undefined) q = q.where('instances.owner_id', '=', filter.owner);
+  if (filter.ids !== undefined) q = q.where('instances.id', 'in', filter.ids.length > 0 ? filter.ids : ['']);
   const rows = await q.execute();
-  const memberships = await db.selectFrom('instance_groups').select(['instance_id', 'group_id']).orderBy('instance_id').orderBy('position').execute();
+  let mq = db.selectFrom('instance_groups').select(['instance_id', 'group_id']).orderBy('instance_id').orderBy('position');
+  if (filter.ids !== undefined) mq = mq.where('instance_id', 'in', filter.ids.length > 0 ? filter.ids : ['']);
+  const memberships = await mq.execute();
   const groupsBy = new Map<string, string[]>();
   for (const m of memberships) {
     const list = groupsBy.get(m.instance_id) ?? [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { populated, rejectsCode } from './fixture.ts';
+import { addAccount, populated, rejectsCode } from './fixture.ts';
 
 test('allocate, associate, disassociate, release, list', async () => {
   const f = await populated();
@@ -30,6 +30,7 @@ test('allocate, associate, disassociate, release, list', async () => {
 test('ownership, unknown objects and malformed arguments are refused without changes', async () => {
   const f = await populated();
   const i = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  await addAccount(f, '000000000002');
   const theirs = await f.state.allocateAddress({ owner: '000000000002' });
   await rejectsCode(f.state.associateAddress({ ip: theirs.ip, instance: i.id }), 'AuthFailure');
   await rejectsCode(f.state.associateAddress({ ip: theirs.ip, instance: i.id, owner: '000000000001' }), 'InvalidAddress.NotFound');
@@ -38,7 +39,10 @@ test('ownership, unknown objects and malformed arguments are refused without cha
   const mine = await f.state.allocateAddress({});
   await rejectsCode(f.state.associateAddress({ ip: mine.ip, instance: 'i-00000000' }), 'InvalidInstanceID.NotFound');
   await rejectsCode(f.state.releaseAddress({ ip: theirs.ip, owner: '000000000001' }), 'InvalidAddress.NotFound');
-  await rejectsCode(f.state.allocateAddress({ owner: 'bob' }), 'InvalidParameterValue');
+  // An owner is an existing account's id or name (accounts.ts resolveOwner).
+  await rejectsCode(f.state.allocateAddress({ owner: 'bob' }), 'ACCOUNT_NOT_FOUND');
+  await rejectsCode(f.state.allocateAddress({ owner: '000000000003' }), 'ACCOUNT_NOT_FOUND');
+  await rejectsCode(f.state.allocateAddress({ owner: 'Bob!' }), 'InvalidParameterValue');
   await rejectsCode(f.state.allocateAddress({ ip: '10.1.0.10' }), 'ADDRESS_NOT_IN_POOL');
   assert.deepEqual((await f.state.listAddresses()).map((x) => [x.ip, x.instanceId]), [[theirs.ip, undefined], [mine.ip, undefined]]);
   assert.deepEqual((await f.state.listAddresses('000000000002')).map((x) => x.ip), [theirs.ip]);

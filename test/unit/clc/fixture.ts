@@ -75,6 +75,19 @@ export async function populated(options: { seed?: number; strategy?: 'first-free
   return { ...f, webId: web.id };
 }
 
+/**
+ * Adds account `id` (name `account-<id>`, as migration 5 names existing
+ * owners) straight to the table: the existing tests need an owner other than
+ * the admin account without the `default` group and access key that
+ * CloudState.createAccount also makes.
+ */
+export async function addAccount(f: { store: Store }, id: string, name = `account-${id}`): Promise<string> {
+  await f.store.write(async (tx) => {
+    await tx.db.insertInto('accounts').values({ id, name, created_at: 0 }).execute();
+  });
+  return id;
+}
+
 /** Asserts a promise rejects with a given error code; returns the error. */
 export async function rejectsCode(promise: Promise<unknown>, code: string): Promise<Error & { code: string; details?: Record<string, unknown>; status?: number }> {
   try {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { populated, rejectsCode } from './fixture.ts';
+import { addAccount, populated, rejectsCode } from './fixture.ts';
 
 test('create: sg- id, unique names per owner, the same name in another account is fine', async () => {
   const f = await populated();
@@ -8,11 +8,16 @@ test('create: sg- id, unique names per owner, the same name in another account i
   assert.match(db.id, /^sg-[0-9a-f]{8}$/);
   assert.equal(db.ownerId, '000000000001');
   await rejectsCode(f.state.createGroup({ name: 'db' }), 'InvalidGroup.Duplicate');
+  await addAccount(f, '000000000002');
   const other = await f.state.createGroup({ name: 'db', owner: '000000000002' });
   assert.notEqual(other.id, db.id);
   await rejectsCode(f.state.createGroup({ name: '' }), 'MissingParameter');
   await rejectsCode(f.state.createGroup({ name: 'sg-12345678' }), 'InvalidParameterValue');
-  await rejectsCode(f.state.createGroup({ name: 'x', owner: '12' }), 'InvalidParameterValue');
+  // An owner is an existing account's id or name; a group is only created for one.
+  await rejectsCode(f.state.createGroup({ name: 'x', owner: '12' }), 'ACCOUNT_NOT_FOUND');
+  await rejectsCode(f.state.createGroup({ name: 'x', owner: '000000000003' }), 'ACCOUNT_NOT_FOUND');
+  await rejectsCode(f.state.createGroup({ name: 'x', owner: 'not valid' }), 'InvalidParameterValue');
+  assert.equal((await f.state.createGroup({ name: 'x', owner: 'account-000000000002' })).ownerId, '000000000002', 'by name');
   // Resolution by id or by name within an owner.
   assert.equal((await f.state.getGroup('db')).id, db.id);
   assert.equal((await f.state.getGroup('db', '000000000002')).id, other.id);
@@ -95,6 +100,7 @@ test('additional protocols come from cloud.network.ec2_classic_additional_protoc
 test('group-to-group rules, delete in use refused, deleted source groups are not in the snapshot', async () => {
   const f = await populated();
   const db = await f.state.createGroup({ name: 'db' });
+  await addAccount(f, '000000000002');
   const other = await f.state.createGroup({ name: 'peer', owner: '000000000002' });
   // -o GROUP without ports: every port (EC2-Classic).
   await f.state.authorize('db', undefined, { sourceGroup: 'web' });
@@ -128,6 +134,7 @@ test('group-to-group rules, delete in use refused, deleted source groups are not
 
 test('instances may only use groups of their owner', async () => {
   const f = await populated();
+  await addAccount(f, '000000000002');
   const foreign = await f.state.createGroup({ name: 'foreign', owner: '000000000002' });
   await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: [foreign.id] }), 'InvalidGroup.NotFound');
   await rejectsCode(f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['foreign'] }), 'InvalidGroup.NotFound');

@@ -22,7 +22,6 @@ test('run: every bad argument has a stable code and changes nothing', async () =
   await f.state.registerCluster({ name: 'C3', ccUrl: 'https://10.0.0.26:8774/' });
   const cases: [Record<string, unknown>, string][] = [
     [{ node: '10.0.0.7', groups: ['web'] }, 'MissingParameter'],
-    [{ cluster: 'C1', groups: ['web'] }, 'MissingParameter'],
     [{ cluster: 'C1', node: '10.0.0.7' }, 'MissingParameter'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: [] }, 'MissingParameter'],
     [{ cluster: 'NOPE', node: '10.0.0.7', groups: ['web'] }, 'CLUSTER_NOT_FOUND'],
@@ -31,7 +30,10 @@ test('run: every bad argument has a stable code and changes nothing', async () =
     [{ cluster: 'C1', node: '10.0.0.17', groups: ['web'] }, 'NODE_NOT_IN_CLUSTER'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: ['nope'] }, 'InvalidGroup.NotFound'],
     [{ cluster: 'C1', node: '10.0.0.7', groups: ['web', 'web'] }, 'InvalidParameterValue'],
-    [{ cluster: 'C1', node: '10.0.0.7', groups: ['web'], owner: 'alice' }, 'InvalidParameterValue'],
+    [{ cluster: 'C1', node: '10.0.0.7', groups: ['web'], owner: 'alice' }, 'ACCOUNT_NOT_FOUND'],
+    [{ cluster: 'C1', node: '10.0.0.7', groups: ['web'], owner: 'Alice Smith' }, 'InvalidParameterValue'],
+    // No node named and none registered in the cluster.
+    [{ cluster: 'C3', groups: ['web'] }, 'CLUSTER_NOT_CONFIGURED'],
   ];
   for (const [input, code] of cases) await rejectsCode(f.state.runInstance(input), code);
   assert.equal((await f.state.listInstances()).length, 0);

@@ -18,6 +18,10 @@ test('every required property is registered with its default', async () => {
     'cloud.network.min_broadcast_interval': '200',
     'cloud.network.broadcast_interval': '15',
     'cloud.network.broadcast_timeout': '10',
+    'cloud.accounts.max_security_groups': '500',
+    'cloud.accounts.max_rules_per_group': '100',
+    'cloud.accounts.max_addresses': '5',
+    'cloud.ec2.run_instances': 'false',
   };
   for (const [name, value] of Object.entries(expected)) {
     const p = byName.get(name);

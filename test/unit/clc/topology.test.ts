@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configText, populated, rejectsCode } from './fixture.ts';
+import { addAccount, configText, populated, rejectsCode } from './fixture.ts';
 import { statusView } from '../../../src/cloud-controller/broadcast/status-view.ts';
 import { formatStatus } from '../../../src/cloud-controller/broadcast/status-format.ts';
 
@@ -103,6 +103,7 @@ test('associate moves an address that is associated with another instance, and r
   const snap = await f.state.snapshot();
   assert.deepEqual(snap.instances.map((x) => [x.id, x.publicIp]).sort(), [[i.id, undefined], [j.id, b.ip]].sort());
   // Another account's instance still cannot take it.
+  await addAccount(f, '000000000002');
   await f.state.createGroup({ name: 'theirs', owner: '000000000002' });
   const k = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['theirs'], owner: '000000000002' });
   await rejectsCode(f.state.associateAddress({ ip: b.ip, instance: k.id }), 'AuthFailure');
