@@ -144,7 +144,8 @@ const describeInstances: Ec2Action = {
 
 const runInstances: Ec2Action = {
   name: 'RunInstances',
-  params: ['ImageId', 'MinCount', 'MaxCount', 'Placement.AvailabilityZone', 'Placement.HostId', 'SecurityGroup.N', 'SecurityGroupId.N', 'PrivateIpAddress'],
+  // ClientToken: the AWS CLI and boto3 always send one; accepted, not remembered (no idempotent retry: see docs/ec2-api.md).
+  params: ['ImageId', 'MinCount', 'MaxCount', 'Placement.AvailabilityZone', 'Placement.HostId', 'SecurityGroup.N', 'SecurityGroupId.N', 'PrivateIpAddress', 'ClientToken'],
   async handle(req, { state }) {
     requireParam(req.params, 'ImageId');
     const min = integerParam(req.params, 'MinCount');
