@@ -47,6 +47,12 @@ checked and marked as a backup: a CLC that starts on it (restored with
 the cloud's CCs and nodes accept its documents and refuse those of the CLC it
 replaced. Run it as the database's owner (or root).
 
+The credentials key file (CREDENTIALS_KEY_FILE, default
+/var/lib/edgenet/clc/credentials.key), which seals the EC2 secret access keys
+stored in the database, is NOT copied, so a backup reveals no secret: back
+that file up apart, once (it does not change), and restore it with the
+database, or the restored access keys do not work.
+
 Example:
   edgenet clc backup /var/backups/edgenet/clc-$(date +%F).db`,
     )
@@ -72,7 +78,9 @@ Example:
       `
 Refused while the database is open (a running CLC). The replaced database is
 kept next to it as <db>.replaced-<time>. Start the CLC afterwards: every CC
-and node converges to the restored state with no other step.
+and node converges to the restored state with no other step. On a new host,
+put the credentials key file back first (CREDENTIALS_KEY_FILE, mode 0600):
+without it the restored EC2 access keys are unavailable (AuthFailure).
 
 Example:
   systemctl stop edgenet-clc && edgenet clc restore /var/backups/edgenet/clc-2024-05-01.db && systemctl start edgenet-clc`,
