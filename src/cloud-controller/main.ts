@@ -25,7 +25,7 @@ import { Router } from './api/router.ts';
 import { startApiServer } from './api/server.ts';
 import { registerCoreRoutes } from './api/routes.ts';
 import { startEc2Server, type Ec2Server } from './ec2/server.ts';
-import { EC2_CONFIG_KEYS, checkEc2Files, ec2EndpointOptions, loadEc2Tls, readEc2Settings, type Ec2EndpointOptions, type Ec2Settings } from './ec2/config.ts';
+import { EC2_CONFIG_KEYS, checkEc2Files, ec2EndpointOptions, loadEc2Tls, readEc2Settings, type Ec2EndpointOptions, type Ec2Settings } from './ec2-settings.ts';
 import { createClcContext } from './context.ts';
 import { defaultPlugins } from './plugins.ts';
 import { createLogger } from '../shared/logger.ts';

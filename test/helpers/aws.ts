@@ -71,9 +71,9 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv, time
   });
 }
 
-/** `/usr/bin/aws ec2 <args> --endpoint-url … --output json`. */
-export function awsEc2(creds: Ec2Credentials, args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ClientResult> {
-  return run(AWS_CLI, ['ec2', ...args, '--endpoint-url', creds.endpoint, '--output', 'json'], awsEnv(creds), options.timeoutMs ?? 60_000);
+/** `/usr/bin/aws ec2 <args> --endpoint-url … --output json`; `env` adds variables (AWS_CA_BUNDLE for a test CA). */
+export function awsEc2(creds: Ec2Credentials, args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ClientResult> {
+  return run(AWS_CLI, ['ec2', ...args, '--endpoint-url', creds.endpoint, '--output', 'json'], { ...awsEnv(creds), ...(options.env ?? {}) }, options.timeoutMs ?? 60_000);
 }
 
 /** Runs `/usr/bin/aws ec2 …` and parses its JSON output; throws with the CLI's stderr when it fails. */
@@ -87,7 +87,7 @@ export async function awsEc2Json<T = Record<string, unknown>>(creds: Ec2Credenti
  * Runs a Python snippet with `ec2` bound to a boto3 EC2 client for `creds`
  * and `ClientError` imported; the snippet prints its result (JSON, say).
  */
-export function boto3(creds: Ec2Credentials, snippet: string, options: { timeoutMs?: number } = {}): Promise<ClientResult> {
+export function boto3(creds: Ec2Credentials, snippet: string, options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ClientResult> {
   const program = [
     'import json, sys, boto3',
     'from botocore.exceptions import ClientError',
@@ -95,7 +95,7 @@ export function boto3(creds: Ec2Credentials, snippet: string, options: { timeout
     `ec2 = boto3.client("ec2", endpoint_url=${JSON.stringify(creds.endpoint)}, region_name=${JSON.stringify(creds.region ?? 'eucalyptus')}, config=Config(retries={"max_attempts": 1, "mode": "standard"}))`,
     snippet,
   ].join('\n');
-  return run(PYTHON3, ['-c', program], awsEnv(creds), options.timeoutMs ?? 60_000);
+  return run(PYTHON3, ['-c', program], { ...awsEnv(creds), ...(options.env ?? {}) }, options.timeoutMs ?? 60_000);
 }
 
 /** The EC2 error code in an AWS CLI failure (`An error occurred (InvalidGroup.NotFound) when …`). */

@@ -2,6 +2,8 @@
  * The EC2 endpoint's clc.conf keys (issue 15), read with the CLC's other
  * settings (flag > EDGENET_CLC_<KEY> > clc.conf > default), their file checks
  * for `--check-config`, and what `startCloudController` needs to start it.
+ * It sits beside main.ts, not in ec2/, because ec2/ does not import
+ * shared/config (test/helpers/architecture.ts).
  *
  *   EC2_LISTEN              127.0.0.1:8788 | HOST:PORT | [IPv6]:PORT | :PORT (loopback) | off
  *   EC2_TLS_CERT, EC2_TLS_KEY   PEM files, both or neither (HTTPS)
@@ -12,14 +14,14 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { Diagnostic } from '../../shared/diagnostics.ts';
-import { EdgenetError, errorMessage } from '../../shared/errors.ts';
-import { CHECK_CODES } from '../../shared/config/checks.ts';
-import { certificateDaysLeft } from '../../shared/certificate-expiry.ts';
-import { bad, ok, parseHostPort, type HostPort, type Settings } from '../../shared/config/settings.ts';
-import type { HttpTimeouts } from '../../shared/http-guard.ts';
-import type { Ec2Action } from './contract.ts';
-import { EC2_DEFAULTS } from './server.ts';
+import type { Diagnostic } from '../shared/diagnostics.ts';
+import { EdgenetError, errorMessage } from '../shared/errors.ts';
+import { CHECK_CODES } from '../shared/config/checks.ts';
+import { certificateDaysLeft } from '../shared/certificate-expiry.ts';
+import { bad, ok, parseHostPort, type HostPort, type Settings } from '../shared/config/settings.ts';
+import type { HttpTimeouts } from '../shared/http-guard.ts';
+import type { Ec2Action } from './ec2/contract.ts';
+import { EC2_DEFAULTS } from './ec2/server.ts';
 
 export const EC2_CONFIG_KEYS = ['EC2_LISTEN', 'EC2_TLS_CERT', 'EC2_TLS_KEY', 'EC2_CLOCK_SKEW_SECONDS', 'EC2_MAX_BODY_BYTES', 'EC2_RATE_LIMIT', 'EC2_RATE_BURST'] as const;
 
