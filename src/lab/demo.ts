@@ -80,7 +80,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps): Promise<num
     code = await scenario(state, deps);
     out(`\nThe lab stays up${options.exitAfterMs !== undefined ? ` for ${Math.round(options.exitAfterMs / 1000)} s` : ' until Ctrl-C'}. Meanwhile, from another shell:
   eval "$(edgenet lab env --name ${state.plan.name})"; edgenet status
-  edgenet lab sh --name ${state.plan.name} n1 -- iptables-save${ec2UsageLines(state).map((l) => `\n${l}`).join('')}`);
+  edgenet lab sh --name ${state.plan.name} n1 -- iptables-save${ec2UsageLines(state).map((l) => `\n  ${l}`).join('')}`);
     await waitForStop(options.exitAfterMs, deps.signal);
   } catch (err) {
     if (!deps.signal?.aborted) {
