@@ -10,8 +10,9 @@
 # → a public address → waits until every node converged → prints `edgenet
 # status`, the connectivity matrix with IPv4 and IPv6 side by side (expected
 # from the groups vs. observed with packets, and why), the public address and
-# web1's global IPv6 address reached from the client, and metadata over both
-# families. DEMO_IPV4_ONLY=1 runs the IPv4-only lab. Ctrl-C (INT/TERM) tears everything
+# web1's global IPv6 address reached from the client, metadata over both
+# families, and the lab tenant's security groups listed by /usr/bin/aws through
+# the CLC's EC2 endpoint (docs/lab.md). DEMO_IPV4_ONLY=1 runs the IPv4-only lab. Ctrl-C (INT/TERM) tears everything
 # down: no namespace, process, rule or file is left. Exit code 0 when every
 # probe matched the groups.
 set -uo pipefail
