@@ -34,7 +34,7 @@ const logFile = (plan: LabPlan, name: string) => `${plan.paths.logs}/${name}.log
  * endpoint). Each is a pair: ctl 127.0.0.1:PORT ← unix socket in the lab
  * directory ← host 127.0.0.1:<free port, written to the port file>.
  */
-export type LabRelay = 'api' | 'ec2';
+type LabRelay = 'api' | 'ec2';
 
 function relayPorts(plan: LabPlan, which: LabRelay): { socket: string; port: number; portFile: string } {
   return which === 'api'

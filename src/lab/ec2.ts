@@ -26,7 +26,7 @@ import type { ApiClient } from './api.ts';
 import type { LabEc2, LabState } from './state.ts';
 
 /** The cloud property that lets the EC2 endpoint create and terminate instance records. */
-export const RUN_INSTANCES_PROPERTY = 'cloud.ec2.run_instances';
+const RUN_INSTANCES_PROPERTY = 'cloud.ec2.run_instances';
 
 /** What `POST /v1/accounts` answers: the account and its first key (the secret shown this once). */
 interface CreatedAccount {

@@ -131,7 +131,7 @@ export interface LabPlan {
 
 export const DEFAULT_LAB_NAME = 'lab';
 /** The region the lab prints in its `aws ec2 … --region` lines. */
-export const LAB_EC2_REGION = 'lab';
+const LAB_EC2_REGION = 'lab';
 /** The account `lab up` creates for EC2 clients (its key: paths.tenantCredentials). */
 export const LAB_TENANT_ACCOUNT = 'tenant';
 const NODE_COUNT = 2;
