@@ -39,7 +39,7 @@ interface Translation {
 }
 
 /** Edgenet codes an EC2 action can meet, as EC2 codes. */
-export const EDGENET_TO_EC2: Readonly<Partial<Record<EdgenetErrorCode, Translation>>> = {
+const EDGENET_TO_EC2: Readonly<Partial<Record<EdgenetErrorCode, Translation>>> = {
   // Over EC2 an account is named only by the UserId of a source group pair: the group is not found.
   ACCOUNT_NOT_FOUND: { code: 'InvalidGroup.NotFound' },
   NETWORK_NOT_CONFIGURED: { code: 'UnsupportedOperation' },
@@ -66,11 +66,11 @@ export interface Ec2ErrorAnswer {
   readonly unexpected: boolean;
 }
 
-export function isEc2Code(code: string): code is Ec2ErrorCode {
+function isEc2Code(code: string): code is Ec2ErrorCode {
   return Object.hasOwn(EC2_ERROR_CODES, code);
 }
 
-export function ec2Status(code: Ec2ErrorCode): number {
+function ec2Status(code: Ec2ErrorCode): number {
   return EC2_STATUS[code] ?? 400;
 }
 

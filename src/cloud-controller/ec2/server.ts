@@ -54,7 +54,7 @@ export const EC2_DEFAULTS = {
 } as const;
 
 /** Paths served: AWS's `/`, and Eucalyptus's `/services/compute` (boto3 keeps a trailing slash of the endpoint URL). */
-export const EC2_PATHS: ReadonlySet<string> = new Set(['/', '/services/compute', '/services/compute/']);
+const EC2_PATHS: ReadonlySet<string> = new Set(['/', '/services/compute', '/services/compute/']);
 
 /** The only service name a credential scope may carry. */
 const SERVICE = 'ec2';

@@ -26,15 +26,13 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 
 export interface SigV4Failure {
   readonly ok: false;
   readonly code: 'MissingAuthenticationToken' | 'IncompleteSignature' | 'RequestExpired' | 'SignatureDoesNotMatch';
   readonly message: string;
 }
-
-export type SigV4FailureCode = SigV4Failure['code'];
 
 /** The checked head of a signed request. */
 export interface SigV4Head {
@@ -75,12 +73,11 @@ const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 const SIGNATURE = /^[0-9a-f]{64}$/;
 const REGION = /^[A-Za-z0-9._-]{1,64}$/;
 const ACCESS_KEY_ID = /^[A-Za-z0-9]{1,128}$/;
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-const fail = (code: SigV4FailureCode, message: string): SigV4Failure => ({ ok: false, code, message });
+const fail = (code: SigV4Failure['code'], message: string): SigV4Failure => ({ ok: false, code, message });
 
 /** Header values by lowercase name, in the order received (Node's `headers` drops repeated `host`, `content-type`, …). */
-export function headerValues(rawHeaders: readonly string[]): Map<string, string[]> {
+function headerValues(rawHeaders: readonly string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
@@ -92,7 +89,7 @@ export function headerValues(rawHeaders: readonly string[]): Map<string, string[
 }
 
 /** SigV4's header value: trimmed, inner runs of whitespace one space; repeated headers joined with `,`. */
-export function canonicalHeaderValue(values: readonly string[]): string {
+function canonicalHeaderValue(values: readonly string[]): string {
   return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
 }
 
@@ -108,7 +105,7 @@ export function parseAmzDate(text: string): number | undefined {
 }
 
 /** ms since the epoch as `20150830T123600Z`. */
-export function formatAmzDate(ms: number): string {
+function formatAmzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
@@ -223,7 +220,7 @@ export function readSigV4Head(input: SigV4HeadInput): SigV4Head | SigV4Failure {
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ as %XX (UTF-8). */
-export function rfc3986(text: string): string {
+function rfc3986(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -236,7 +233,7 @@ export function canonicalQuery(params: readonly (readonly [string, string])[]): 
     .join('&');
 }
 
-export function sha256Hex(data: string | Buffer): string {
+function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -245,7 +242,7 @@ function hmac(key: string | Buffer, data: string): Buffer {
 }
 
 /** The HMAC chain from the secret over date, region, service and `aws4_request`. */
-export function signingKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
+function signingKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
   return hmac(hmac(hmac(hmac(`AWS4${secret}`, scopeDate), region), service), 'aws4_request');
 }
 
@@ -270,7 +267,7 @@ export function canonicalRequest(input: CanonicalInput): string {
   ].join('\n');
 }
 
-export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+function stringToSign(amzDate: string, scope: string, canonical: string): string {
   return [SIGV4_ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
 }
 
