@@ -127,7 +127,7 @@ function onlyCluster(cfg: ExplodedNetworkConfiguration): string {
 }
 
 /** The cluster's registered node running the fewest instances; ties: the lowest address (a node's name is its IPv4 address). */
-export async function leastLoadedNode(db: Db, cluster: string): Promise<string> {
+async function leastLoadedNode(db: Db, cluster: string): Promise<string> {
   const nodes = await db.selectFrom('nodes').select('name').where('cluster', '=', cluster).execute();
   if (nodes.length === 0) {
     throw new UserError('InsufficientInstanceCapacity', `cluster ${cluster} has no registered node to place an instance on (edgenet node register)`, { status: 409 });

@@ -23,9 +23,7 @@ export interface AccountLimits {
   readonly maxAddresses: number;
 }
 
-export const NO_LIMITS: AccountLimits = { maxSecurityGroups: 0, maxRulesPerGroup: 0, maxAddresses: 0 };
-
-export const LIMIT_PROPERTIES = {
+const LIMIT_PROPERTIES = {
   maxSecurityGroups: 'cloud.accounts.max_security_groups',
   maxRulesPerGroup: 'cloud.accounts.max_rules_per_group',
   maxAddresses: 'cloud.accounts.max_addresses',
