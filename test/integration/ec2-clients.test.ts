@@ -115,6 +115,9 @@ test('a tenant manages a group with the AWS CLI and boto3, in both request forms
   ]);
   // boto3's legacy flat form.
   await py(creds, 'print(json.dumps(ec2.authorize_security_group_ingress(GroupName="web", IpProtocol="udp", FromPort=53, ToPort=53, CidrIp="10.1.0.0/16")["Return"]))');
+  // A rule the group already has, in either form: InvalidPermission.Duplicate, as EC2.
+  assert.equal(await awsError(creds, ['authorize-security-group-ingress', '--group-id', created.GroupId, '--protocol', 'tcp', '--port', '22', '--cidr', '10.0.0.0/8']), 'InvalidPermission.Duplicate');
+  assert.equal(await pyError(creds, 'ec2.authorize_security_group_ingress(GroupName="web", IpProtocol="udp", FromPort=53, ToPort=53, CidrIp="10.1.0.0/16")'), 'InvalidPermission.Duplicate');
   const viaCli = (await awsEc2Json<any>(creds, ['describe-security-groups', '--group-ids', created.GroupId])).SecurityGroups[0];
   const viaBoto = (await py(creds, 'print(json.dumps(ec2.describe_security_groups(GroupNames=["web"])["SecurityGroups"]))'))[0];
   const viaAdmin = await admin('group', 'show', 'web', '--owner', 'tenant-a');

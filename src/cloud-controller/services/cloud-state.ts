@@ -239,8 +239,8 @@ export class CloudState {
   getGroup(ref: unknown, owner?: unknown) {
     return this.store.read(async (db) => (await groups.getGroupById(db, (await groups.resolveGroup(db, ref, await ownerFilter(db, owner))).id))!);
   }
-  /** `sourceScope`: the caller's account on the EC2 path (groups.ts RuleRequest). */
-  authorize(ref: unknown, owner: unknown, body: unknown, options: { sourceScope?: string } = {}) {
+  /** `sourceScope`, `refuseExisting`: the EC2 path's caller account and duplicate rule (groups.ts RuleRequest). */
+  authorize(ref: unknown, owner: unknown, body: unknown, options: { sourceScope?: string; refuseExisting?: boolean } = {}) {
     return this.write(async (tx, s, now) =>
       groups.authorize(tx, { ref, owner: await ownerFilter(tx.db, owner), body, additionalProtocols: s.additionalProtocols, ...options, now, limits: s.limits }),
     );

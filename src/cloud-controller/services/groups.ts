@@ -235,12 +235,23 @@ export interface RuleRequest {
    * API): an id reaches any account's group.
    */
   readonly sourceScope?: string;
+  /**
+   * Authorize only: a rule the group already has is InvalidPermission.Duplicate
+   * (EC2's answer; the EC2 endpoint sets it). Unset (the admin API): such a
+   * rule is a no-op and the others are added.
+   */
+  readonly refuseExisting?: boolean;
 }
 
-export async function authorize(tx: Tx, { ref, owner, body, additionalProtocols, sourceScope, now, limits }: RuleRequest & { readonly now: number; readonly limits: AccountLimits }): Promise<RuleChange> {
+export async function authorize(
+  tx: Tx,
+  { ref, owner, body, additionalProtocols, sourceScope, refuseExisting, now, limits }: RuleRequest & { readonly now: number; readonly limits: AccountLimits },
+): Promise<RuleChange> {
   const group = await resolveGroup(tx.db, ref, owner);
   const rules = await storedRulesOf(tx.db, { body, group, additional: additionalProtocols, forRevoke: false, sourceScope });
   const existing = new Set((await tx.db.selectFrom('group_rules').select('rule_key').where('group_id', '=', group.id).execute()).map((r) => r.rule_key));
+  const already = refuseExisting ? rules.find(({ key }) => existing.has(key)) : undefined;
+  if (already) throw new UserError('InvalidPermission.Duplicate', `the security group ${group.id} already has the rule ${describeRule(already.rule)}`);
   const fresh = rules.filter(({ key }) => !existing.has(key));
   checkRuleLimit(group.owner_id, group.id, existing.size, fresh.length, limits);
   const added: StoredRule[] = [];

@@ -152,8 +152,8 @@ test('the legacy flat form authorizes and revokes one rule; a source group alone
     await f.call(f.a, 'AuthorizeSecurityGroupIngress', { GroupName: 'web', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' });
     await f.call(f.a, 'AuthorizeSecurityGroupIngress', { GroupId: web, IpProtocol: 'icmp', FromPort: 3, ToPort: 4, CidrIp: '10.0.0.0/8' });
     assert.deepEqual(await adminRules(f, web), ['icmp 3-4 10.0.0.0/8', 'tcp 80-80 0.0.0.0/0']);
-    // Authorizing a rule that is there changes nothing (the services' rule), revoking one that is not is NotFound.
-    await f.call(f.a, 'AuthorizeSecurityGroupIngress', { GroupName: 'web', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' });
+    // Authorizing a rule that is there is InvalidPermission.Duplicate (as EC2) and changes nothing; revoking one that is not is NotFound.
+    await rejectsCode(f.call(f.a, 'AuthorizeSecurityGroupIngress', { GroupName: 'web', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }), 'InvalidPermission.Duplicate');
     assert.equal((await adminRules(f, web)).length, 2);
     await f.call(f.a, 'RevokeSecurityGroupIngress', { GroupName: 'web', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' });
     await rejectsCode(f.call(f.a, 'RevokeSecurityGroupIngress', { GroupName: 'web', IpProtocol: 'tcp', FromPort: 80, ToPort: 80, CidrIp: '0.0.0.0/0' }), 'InvalidPermission.NotFound');
@@ -193,6 +193,17 @@ test('protocols: numbers as the additional-protocols property allows, names in a
       f.call(f.a, 'AuthorizeSecurityGroupIngress', { ...twice, 'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/8', 'IpPermissions.1.IpRanges.2.CidrIp': '10.0.0.0/8' }),
       'InvalidPermission.Duplicate',
     );
+    // A rule the group already has: EC2 refuses it and adds nothing of the request (the admin API would add the rest).
+    const before = items((await describe(f, f.a, { 'GroupId.1': web }))[0]!.ipPermissions).length;
+    await rejectsCode(
+      f.call(f.a, 'AuthorizeSecurityGroupIngress', { ...twice, 'IpPermissions.1.IpRanges.1.CidrIp': '192.0.2.0/24', 'IpPermissions.1.IpRanges.2.CidrIp': '10.0.0.0/8', GroupId: web, 'IpPermissions.1.ToPort': 1 }).then(() =>
+        f.call(f.a, 'AuthorizeSecurityGroupIngress', { ...twice, 'IpPermissions.1.IpRanges.1.CidrIp': '198.51.100.0/24', 'IpPermissions.1.IpRanges.2.CidrIp': '10.0.0.0/8' }),
+      ),
+      'InvalidPermission.Duplicate',
+    );
+    const after = (await describe(f, f.a, { 'GroupId.1': web }))[0]!;
+    assert.equal(items(after.ipPermissions).length, before + 1, 'the first request added tcp 1 (one item); the refused one added nothing');
+    assert.ok(!JSON.stringify(after).includes('198.51.100.0/24'), 'nothing of the refused request was added');
   }));
 
 test('the request forms and group references exclude each other', () =>

@@ -196,7 +196,8 @@ function ruleChange(kind: 'authorize' | 'revoke'): Ec2Action {
       const body = { permissions: permissionsOf(req.params) };
       const scope = ownerScope(req.caller);
       const options = scope === undefined ? {} : { sourceScope: scope };
-      if (kind === 'authorize') await state.authorize(ref, scope, body, options);
+      // EC2 refuses a rule the group already has (InvalidPermission.Duplicate); the admin API adds the rest.
+      if (kind === 'authorize') await state.authorize(ref, scope, body, { ...options, refuseExisting: true });
       else await state.revoke(ref, scope, body, options);
       return { return: true };
     },
