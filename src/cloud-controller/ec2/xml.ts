@@ -22,8 +22,13 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 // Everything XML 1.0's Char production excludes (with the u flag a lone surrogate is one code point).
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
+// Plain text needs no work: no markup character and nothing outside tab, newline and U+0020-U+D7FF, U+E000-U+FFFD
+// (astral characters, as surrogate pairs, take the full path).
+const PLAIN = /^[\t\n\u0020-\u0025\u0027-\u003B\u003D\u003F-\uD7FF\uE000-\uFFFD]*$/;
+
 /** Text content: escaped, every character one XML 1.0 allows. */
 export function xmlText(value: string): string {
+  if (PLAIN.test(value)) return value;
   return value
     .replace(NOT_XML_CHAR, '\uFFFD')
     .replace(/&/g, '&amp;')
@@ -40,39 +45,44 @@ function scalar(value: string | number | boolean): string {
   return typeof value === 'boolean' ? (value ? 'true' : 'false') : xmlText(value);
 }
 
-function element(name: string, value: XmlValue, out: string[]): void {
-  if (value === undefined) return;
-  if (!NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not an XML element name`);
-  out.push(`<${name}>`);
-  content(value, out);
-  out.push(`</${name}>`);
+/** Element names checked already (they come from code: a few dozen). */
+const checkedNames = new Set<string>(['item']);
+
+function element(name: string, value: XmlValue): string {
+  if (value === undefined) return '';
+  if (!checkedNames.has(name)) {
+    if (!NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not an XML element name`);
+    if (checkedNames.size < 10_000) checkedNames.add(name);
+  }
+  return `<${name}>${content(value)}</${name}>`;
 }
 
-function content(value: Exclude<XmlValue, undefined>, out: string[]): void {
+// Strings are built by concatenation (V8 joins them lazily), not pushed and joined.
+function content(value: Exclude<XmlValue, undefined>): string {
+  if (typeof value === 'string') return xmlText(value);
+  if (typeof value !== 'object') return scalar(value);
+  let out = '';
   if (Array.isArray(value)) {
     for (const item of value as readonly XmlValue[]) {
       if (item === undefined) continue;
-      if (Array.isArray(item)) content(item, out);
-      else element('item', item, out);
+      out += Array.isArray(item) ? content(item) : element('item', item);
     }
-  } else if (typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as XmlObject)) element(k, v, out);
   } else {
-    out.push(scalar(value));
+    const object = value as XmlObject;
+    for (const k in object) out += element(k, object[k]);
   }
+  return out;
 }
 
 /** `<{Action}Response xmlns="…2016-11-15/"><requestId>…</requestId>…fields…</{Action}Response>`. */
 export function successXml(action: string, requestId: string, result: XmlObject): string {
   const root = `${action}Response`;
   if (!NAME.test(root)) throw new Error(`${JSON.stringify(action)} is not an action name`);
-  const out: string[] = [DECLARATION, `<${root} xmlns="${EC2_XML_NAMESPACE}">`];
-  element('requestId', requestId, out);
-  for (const [k, v] of Object.entries(result)) {
-    if (k !== 'requestId') element(k, v, out);
+  let out = `${DECLARATION}<${root} xmlns="${EC2_XML_NAMESPACE}">${element('requestId', requestId)}`;
+  for (const k in result) {
+    if (k !== 'requestId') out += element(k, result[k]);
   }
-  out.push(`</${root}>`);
-  return out.join('');
+  return `${out}</${root}>`;
 }
 
 /** `<Response><Errors><Error><Code>…</Code><Message>…</Message></Error></Errors><RequestID>…</RequestID></Response>`. */
