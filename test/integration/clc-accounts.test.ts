@@ -50,6 +50,13 @@ test('edgenet clc with CREDENTIALS_KEY_FILE in clc.conf: --check-config, created
     const checkBad = JSON.parse((await cli(['clc', '--config', conf, '--check-config', '--json'], env)).stdout);
     assert.ok(checkBad.problems.some((p: { severity: string; code: string }) => p.severity === 'error' && p.code === 'CREDENTIALS_KEY_PERMISSIONS'));
     chmodSync(keyFile, 0o600);
+    // The admin token file follows the same rule (secret-file.ts): readable by others is exit 2, not a restart loop.
+    const tokenFile = path.join(dir, 'token');
+    chmodSync(tokenFile, 0o644);
+    const tokenRefused = await cli(['clc', '--config', conf, '--db', path.join(dir, 'clc.db'), '--listen', '127.0.0.1:0', '--token-file', tokenFile], env);
+    assert.equal(tokenRefused.code, 2, tokenRefused.stdout + tokenRefused.stderr);
+    assert.match(tokenRefused.stdout + tokenRefused.stderr, /TOKEN_FILE_PERMISSIONS/);
+    chmodSync(tokenFile, 0o600);
 
     // The key file lost (moved away): a new one is made, the CLC serves, and says once that alice's key cannot open.
     renameSync(keyFile, `${keyFile}.lost`);

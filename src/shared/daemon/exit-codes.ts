@@ -22,7 +22,8 @@ export { ConfigError } from '../config/config-error.ts';
 /** Codes of errors at start that mean "fix the configuration", not "retry". */
 const CONFIG_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TLS_KEY_PERMISSIONS', 'TLS_CERT_MISSING', 'TLS_KEY_MISSING', 'TLS_CA_MISSING', 'TLS_UNREADABLE', 'CONFIG_UNREADABLE', 'CONFIG_BAD_VALUE', 'CONFIG_INVALID',
-  // The CLC's credentials key file (credentials-key.ts): fixed by a chmod or a restored file, not by a restart.
+  // The CLC's secret files (admin token, credentials key; secret-file.ts): fixed by a chmod or a restored file, not by a restart.
+  'TOKEN_FILE_PERMISSIONS', 'TOKEN_FILE_SYMLINK', 'TOKEN_FILE_NOT_REGULAR', 'TOKEN_EMPTY',
   'CREDENTIALS_KEY_PERMISSIONS', 'CREDENTIALS_KEY_SYMLINK', 'CREDENTIALS_KEY_NOT_REGULAR', 'CREDENTIALS_KEY_INVALID',
 ]);
 
