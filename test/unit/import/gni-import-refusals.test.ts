@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../../src/cli/main.ts';
+import { runCli, sandboxEnv } from '../cli/cli-sandbox.ts';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { planGniImport, type GniImportPlan } from '../../../src/cloud-controller/import/gni-import-plan.ts';
 import { importGni } from '../../../src/cloud-controller/import/import-gni.ts';
@@ -20,14 +19,8 @@ import { MULTI_CLUSTER, readDoc, withDatabase } from './fixtures.ts';
 const EUCA44 = readFileSync(new URL('../../fixtures/gni/euca44-example.xml', import.meta.url), 'utf8');
 const NOW = 1_700_000_000_000;
 
-async function run(args: readonly string[], dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (s: string) => void) => new Writable({ write: (chunk, _enc, cb) => (add(String(chunk)), cb()) });
-  const env = { EDGENET_STATE_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_RUN_DIR: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
-  const code = await main(args, env, undefined, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)) });
-  return { code, stdout, stderr };
-}
+/** The CLI in this process, its state, conf and run directories all `dir`. */
+const run = (args: readonly string[], dir: string) => runCli(args, sandboxEnv(dir));
 
 /** Rows of every state table and the stored property (what "empty" means to the import). */
 async function contents(file: string): Promise<Record<string, number>> {
