@@ -162,3 +162,59 @@ export function watchBodyIdle(req: IncomingMessage, ms: number, onIdle: () => vo
     req.off('data', rearm);
   };
 }
+
+/** How a body reader's caller words its refusals (each listener has its own error shape). */
+export interface BodyRefusals {
+  /** More than the limit arrived. */
+  readonly tooLarge: () => Error;
+  /** No body data for the idle time. */
+  readonly idle: () => Error;
+  /** The request stream failed. */
+  readonly broken: (err: Error) => Error;
+}
+
+/**
+ * Reads the whole body: at most `limit` bytes, no pause longer than `idleMs`
+ * between chunks (the admin API's and the EC2 endpoint's reader; the SOAP
+ * guard has its own, which copies into one buffer of the declared size). On
+ * a refusal the request is paused, never drained: the caller answers with
+ * `refuseAndClose`.
+ */
+export function readBody(req: IncomingMessage, options: { readonly limit: number; readonly idleMs: number; readonly refuse: BodyRefusals }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined) => {
+      if (done) return;
+      done = true;
+      stopIdle();
+      if (err) {
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks, size));
+    };
+    const stopIdle = watchBodyIdle(req, options.idleMs, () => finish(options.refuse.idle()));
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > options.limit) return finish(options.refuse.tooLarge());
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => finish(options.refuse.broken(err)));
+    req.on('end', () => finish(undefined));
+  });
+}
+
+/**
+ * Closes a listener: no new connections, idle keep-alive connections closed
+ * now, in-flight requests given `graceMs` to finish before every connection
+ * is cut. Resolves when the server has closed.
+ */
+export function closeGracefully(server: Pick<Server, 'close' | 'closeIdleConnections' | 'closeAllConnections'>, graceMs = 2000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}

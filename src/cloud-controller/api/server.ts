@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { EdgenetError, UserError, errorMessage } from '../../shared/errors.ts';
 import type { ApiRequest, ApiResponse } from '../contracts.ts';
 import type { Router } from './router.ts';
-import { applyServerTimeouts, declaredLength, httpTimeouts, refuseAndClose, serverTimeoutOptions, watchBodyIdle, type HttpTimeouts } from '../../shared/http-guard.ts';
+import { applyServerTimeouts, closeGracefully, declaredLength, httpTimeouts, readBody, refuseAndClose, serverTimeoutOptions, type HttpTimeouts } from '../../shared/http-guard.ts';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -131,47 +131,25 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     host: address.address,
     port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // In-flight requests get a moment to finish; then connections are cut.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
+    // In-flight requests get a moment to finish; then connections are cut.
+    close: () => closeGracefully(server),
   };
 }
 
-/** Reads the whole body as JSON: at most `limit` bytes, no pause longer than `idleMs`. */
-function readJson(req: http.IncomingMessage, options: { limit: number; idleMs: number }): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err: UserError | undefined, value?: unknown) => {
-      if (done) return;
-      done = true;
-      stopIdle();
-      if (err) {
-        req.pause();
-        reject(err);
-      } else resolve(value);
-    };
-    const stopIdle = watchBodyIdle(req, options.idleMs, () => finish(new UserError('REQUEST_TIMEOUT', `no request body data for ${options.idleMs} ms`, { status: 408 })));
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > options.limit) return finish(new UserError('REQUEST_TOO_LARGE', `request body over ${options.limit} bytes`, { status: 413 }));
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => finish(new UserError('MALFORMED_REQUEST', `request body: ${errorMessage(err)}`, { status: 400 })));
-    req.on('end', () => {
-      if (size === 0) return finish(undefined, undefined);
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      try {
-        finish(undefined, JSON.parse(text));
-      } catch (err) {
-        finish(new UserError('MALFORMED_REQUEST', `request body is not valid JSON: ${errorMessage(err)}`));
-      }
-    });
+/** Reads the whole body as JSON (undefined when empty): at most `limit` bytes, no pause longer than `idleMs`. */
+async function readJson(req: http.IncomingMessage, options: { limit: number; idleMs: number }): Promise<unknown> {
+  const body = await readBody(req, {
+    ...options,
+    refuse: {
+      tooLarge: () => new UserError('REQUEST_TOO_LARGE', `request body over ${options.limit} bytes`, { status: 413 }),
+      idle: () => new UserError('REQUEST_TIMEOUT', `no request body data for ${options.idleMs} ms`, { status: 408 }),
+      broken: (err) => new UserError('MALFORMED_REQUEST', `request body: ${errorMessage(err)}`, { status: 400 }),
+    },
   });
+  if (body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new UserError('MALFORMED_REQUEST', `request body is not valid JSON: ${errorMessage(err)}`);
+  }
 }

@@ -33,7 +33,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/logger.ts';
 import { UserError, errorMessage } from '../../shared/errors.ts';
 import { DEFAULT_PORTS } from '../../shared/paths.ts';
-import { applyServerTimeouts, declaredLength, httpTimeouts, refuseAndClose, serverTimeoutOptions, watchBodyIdle, type HttpTimeouts } from '../../shared/http-guard.ts';
+import { applyServerTimeouts, closeGracefully, declaredLength, httpTimeouts, readBody, refuseAndClose, serverTimeoutOptions, type BodyRefusals, type HttpTimeouts } from '../../shared/http-guard.ts';
 import type { CloudState } from '../services/cloud-state.ts';
 import { ADMIN_ACCOUNT_ID } from '../services/accounts.ts';
 import { EC2_API_VERSION, type Ec2Action, type Ec2Deps } from './contract.ts';
@@ -126,6 +126,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   const deps: Ec2Deps = { state, now: options.now };
   /** Accounts whose default group this process has ensured (bounded by the accounts there are). */
   const ensured = new Set<string>();
+  const refusals = bodyRefusals(maxBody, timeouts.bodyIdleMs);
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = Date.now();
@@ -178,7 +179,7 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     if (key === undefined) throw new UserError('AuthFailure', 'AWS was not able to validate the provided access credentials: no such access key');
     facts.accountId = key.accountId;
 
-    const body = await readBody(req, maxBody, timeouts.bodyIdleMs);
+    const body = await readBody(req, { limit: maxBody, idleMs: timeouts.bodyIdleMs, refuse: refusals });
     const query = decodeForm(rawQuery);
     if (!query.ok) throw new UserError('MalformedQueryString', `query string: ${query.message}`);
     const verified = verifySigV4(head, query.pairs, body, key.secret);
@@ -240,13 +241,8 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
     host: address.address,
     port: address.port,
     url: `${options.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // In-flight requests get a moment to finish; then connections are cut.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
+    // In-flight requests get a moment to finish; then connections are cut.
+    close: () => closeGracefully(server),
   };
 }
 
@@ -273,29 +269,11 @@ function getParams(queryPairs: readonly ParamPair[], body: Buffer): readonly Par
   return queryPairs;
 }
 
-/** The whole body: at most `limit` bytes, no pause longer than `idleMs`. */
-function readBody(req: http.IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err: UserError | undefined) => {
-      if (done) return;
-      done = true;
-      stopIdle();
-      if (err) {
-        req.pause();
-        reject(err);
-      } else resolve(Buffer.concat(chunks, size));
-    };
-    const stopIdle = watchBodyIdle(req, idleMs, () => finish(new UserError('RequestTimeout', `no request body data for ${idleMs} ms`)));
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) return finish(new UserError('RequestEntityTooLarge', `request body over ${limit} bytes (EC2_MAX_BODY_BYTES)`));
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => finish(new UserError('MalformedQueryString', `request body: ${errorMessage(err)}`)));
-    req.on('end', () => finish(undefined));
-  });
+/** EC2's refusals of a body (shared/http-guard.ts readBody). */
+function bodyRefusals(limit: number, idleMs: number): BodyRefusals {
+  return {
+    tooLarge: () => new UserError('RequestEntityTooLarge', `request body over ${limit} bytes (EC2_MAX_BODY_BYTES)`),
+    idle: () => new UserError('RequestTimeout', `no request body data for ${idleMs} ms`),
+    broken: (err) => new UserError('MalformedQueryString', `request body: ${errorMessage(err)}`),
+  };
 }
