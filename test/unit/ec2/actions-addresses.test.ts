@@ -6,19 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ec2Fixture, items, plain, type Ec2Fixture } from './actions-harness.ts';
+import { items, plain, withFixture, type Ec2Fixture } from './actions-harness.ts';
 import { rejectsCode } from '../clc/fixture.ts';
 import type { Ec2Caller } from '../../../src/cloud-controller/ec2/contract.ts';
 import { toEc2Error } from '../../../src/cloud-controller/ec2/errors.ts';
-
-async function withFixture(fn: (f: Ec2Fixture) => Promise<void>): Promise<void> {
-  const f = await ec2Fixture();
-  try {
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
 
 async function allocate(f: Ec2Fixture, caller: Ec2Caller): Promise<{ ip: string; allocationId: string }> {
   const r = await f.call(caller, 'AllocateAddress', { Domain: 'standard' });

@@ -8,18 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ec2Fixture, items, plain, type Ec2Fixture } from './actions-harness.ts';
+import { items, plain, withFixture, type Ec2Fixture } from './actions-harness.ts';
 import { rejectsCode } from '../clc/fixture.ts';
 import type { Ec2Caller } from '../../../src/cloud-controller/ec2/contract.ts';
-
-async function withFixture(fn: (f: Ec2Fixture) => Promise<void>): Promise<void> {
-  const f = await ec2Fixture();
-  try {
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
 
 async function create(f: Ec2Fixture, caller: Ec2Caller, name: string): Promise<string> {
   const r = await f.call(caller, 'CreateSecurityGroup', { GroupName: name, GroupDescription: `${name} servers` });

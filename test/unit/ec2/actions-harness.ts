@@ -42,6 +42,16 @@ export async function ec2Fixture(): Promise<Ec2Fixture> {
   return { ...f, admin, a, b, call };
 }
 
+/** Runs `fn` on a fresh fixture, closed afterwards even when `fn` fails. */
+export async function withFixture(fn: (f: Ec2Fixture) => Promise<void>): Promise<void> {
+  const f = await ec2Fixture();
+  try {
+    await fn(f);
+  } finally {
+    await f.close();
+  }
+}
+
 /** The items of a list value (`securityGroupInfo`, …). */
 export function items(value: XmlValue): XmlObject[] {
   if (!Array.isArray(value)) throw new Error(`expected a list, got ${JSON.stringify(value)}`);

@@ -7,18 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ec2Fixture, items, plain, type Ec2Fixture } from './actions-harness.ts';
+import { items, plain, withFixture, type Ec2Fixture } from './actions-harness.ts';
 import { configText, rejectsCode, type CONFIG } from '../clc/fixture.ts';
 import { toEc2Error } from '../../../src/cloud-controller/ec2/errors.ts';
-
-async function withFixture(fn: (f: Ec2Fixture) => Promise<void>): Promise<void> {
-  const f = await ec2Fixture();
-  try {
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
 
 const reservations = async (f: Ec2Fixture, caller: Ec2Fixture['a'] | Ec2Fixture['admin'], params: Record<string, string> = {}) =>
   items((await f.call(caller, 'DescribeInstances', params)).reservationSet);
