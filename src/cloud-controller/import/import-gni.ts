@@ -32,6 +32,7 @@ import { NETWORK_CONFIGURATION, propertyDefinition } from '../properties/registr
 import { registerCluster, registerNode } from '../services/clusters.ts';
 import { clusterPool, pinAddress, poolsOf, PUBLIC_POOL, type Pool } from '../services/ipam.ts';
 import { ruleKey } from '../services/permission.ts';
+import { insertRule } from '../services/groups.ts';
 import { SnapshotCache } from '../snapshot/snapshot-cache.ts';
 import { buildGni } from '../gni/builder.ts';
 import type { GniDocument } from '../../shared/gni/model.ts';
@@ -161,22 +162,7 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
   }
   for (const g of plan.groups) {
     for (const r of g.rules) {
-      await tx.db
-        .insertInto('group_rules')
-        .values({
-          group_id: g.id,
-          rule_key: ruleKey(r),
-          protocol: r.protocol,
-          from_port: r.fromPort ?? null,
-          to_port: r.toPort ?? null,
-          icmp_type: r.icmpType ?? null,
-          icmp_code: r.icmpCode ?? null,
-          cidr: r.cidr ?? null,
-          source_group_id: r.sourceGroupId ?? null,
-          source_group_owner_id: r.sourceGroupOwnerId ?? null,
-          created_at: now,
-        })
-        .execute();
+      await insertRule(tx, g.id, r, ruleKey(r), now);
       rules++;
     }
   }

@@ -264,7 +264,8 @@ export async function authorize(
   return { group: (await getGroupById(tx.db, group.id))!, changed: added.length > 0, added: added.map((r) => ruleView(r, names)) };
 }
 
-async function insertRule(tx: Tx, groupId: string, rule: StoredRule, key: string, now: number): Promise<void> {
+/** Stores one rule of a group under its key (permission.ts ruleKey); the caller marks the change. Also `edgenet import gni`'s. */
+export async function insertRule(tx: Tx, groupId: string, rule: StoredRule, key: string, now: number): Promise<void> {
   await tx.db
     .insertInto('group_rules')
     .values({
