@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { EdgenetError } from '../shared/errors.ts';
 import { createSecretFile, readSecretFile, type SecretFileKind } from './secret-file.ts';
 
-export const CREDENTIALS_KEY_BYTES = 32;
+const CREDENTIALS_KEY_BYTES = 32;
 
 const KEY_FILE: SecretFileKind = {
   what: 'the credentials key file',

@@ -9,6 +9,4 @@ import { GROUP_ACTIONS } from './actions/groups.ts';
 import { INSTANCE_ACTIONS } from './actions/instances.ts';
 import { ZONE_ACTIONS } from './actions/zones.ts';
 
-export const EC2_ACTIONS: readonly Ec2Action[] = [...GROUP_ACTIONS, ...ADDRESS_ACTIONS, ...INSTANCE_ACTIONS, ...ZONE_ACTIONS];
-
-export const EC2_ACTIONS_BY_NAME: ReadonlyMap<string, Ec2Action> = new Map(EC2_ACTIONS.map((a) => [a.name, a]));
+export const EC2_ACTIONS_BY_NAME: ReadonlyMap<string, Ec2Action> = new Map([...GROUP_ACTIONS, ...ADDRESS_ACTIONS, ...INSTANCE_ACTIONS, ...ZONE_ACTIONS].map((a) => [a.name, a]));

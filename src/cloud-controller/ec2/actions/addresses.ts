@@ -33,11 +33,11 @@ function hex8(ip: string): string {
   return n.toString(16).padStart(8, '0');
 }
 
-export function allocationId(ip: string): string {
+function allocationId(ip: string): string {
   return `eipalloc-${hex8(ip)}`;
 }
 
-export function associationId(ip: string, instanceId: string): string {
+function associationId(ip: string, instanceId: string): string {
   return `eipassoc-${hex8(ip)}${instanceId.slice(2)}`;
 }
 
@@ -72,7 +72,7 @@ async function withAddress<T>(params: Params, act: (ip: string) => Promise<T>): 
   }
 }
 
-export function addressItem(a: AddressView): XmlObject {
+function addressItem(a: AddressView): XmlObject {
   return {
     publicIp: a.ip,
     allocationId: allocationId(a.ip),
@@ -141,7 +141,7 @@ const disassociateAddress: Ec2Action = {
   },
 };
 
-export const ADDRESS_FILTERS: FilterTable<AddressView> = {
+const ADDRESS_FILTERS: FilterTable<AddressView> = {
   'public-ip': (a) => a.ip,
   'allocation-id': (a) => allocationId(a.ip),
   'association-id': (a) => (a.instanceId !== undefined ? associationId(a.ip, a.instanceId) : undefined),

@@ -63,7 +63,7 @@ function groupSet(ids: readonly string[], names: GroupNames): XmlObject[] {
   return ids.map((groupId) => ({ groupId, groupName: names.get(groupId) }));
 }
 
-export function instanceItem(i: InstanceView, names: GroupNames, state: { readonly code: number; readonly name: string } = RUNNING): XmlObject {
+function instanceItem(i: InstanceView, names: GroupNames, state: { readonly code: number; readonly name: string } = RUNNING): XmlObject {
   const groups = groupSet(i.groups, names);
   return {
     instanceId: i.id,
@@ -89,7 +89,7 @@ export function instanceItem(i: InstanceView, names: GroupNames, state: { readon
 }
 
 /** One reservation per instance (edgenet records no launch requests). */
-export function reservationItem(i: InstanceView, names: GroupNames): XmlObject {
+function reservationItem(i: InstanceView, names: GroupNames): XmlObject {
   return {
     reservationId: `r-${i.id.slice(2)}`,
     ownerId: i.ownerId,
@@ -103,7 +103,7 @@ async function groupNames(state: CloudState, owner: string | undefined): Promise
   return new Map(groups.map((g) => [g.id, g.name]));
 }
 
-export function instanceFilters(names: GroupNames): FilterTable<InstanceView> {
+function instanceFilters(names: GroupNames): FilterTable<InstanceView> {
   const groupNamesOf = (i: InstanceView) => i.groups.map((g) => names.get(g));
   return {
     'instance-id': (i) => i.id,
