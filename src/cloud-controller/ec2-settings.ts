@@ -12,12 +12,10 @@
  *   EC2_RATE_LIMIT          50     requests a second per access key (0 = no limit)
  *   EC2_RATE_BURST          200    bucket size
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../shared/diagnostics.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
-import { CHECK_CODES } from '../shared/config/checks.ts';
-import { certificateDaysLeft } from '../shared/certificate-expiry.ts';
+import { checkCertKeyPair } from '../shared/config/checks.ts';
 import { bad, ok, parseHostPort, type HostPort, type Settings } from '../shared/config/settings.ts';
 import type { HttpTimeouts } from '../shared/http-guard.ts';
 import type { Ec2Action } from './ec2/contract.ts';
@@ -71,31 +69,7 @@ export function readEc2Settings(s: Settings): Ec2Settings {
 export function checkEc2Files(settings: Ec2Settings, now = Date.now()): Diagnostic[] {
   const out: Diagnostic[] = [];
   if (settings.listen === undefined || settings.tlsCert === undefined || settings.tlsKey === undefined) return out;
-  const read = (file: string, path: string, missingCode: string): Buffer | undefined => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      out.push({ severity: 'error', code: code === 'ENOENT' ? missingCode : CHECK_CODES.unreadable, path, message: `${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(err)})`}` });
-      return undefined;
-    }
-  };
-  const certPem = read(settings.tlsCert, 'EC2_TLS_CERT', CHECK_CODES.certMissing);
-  const keyPem = read(settings.tlsKey, 'EC2_TLS_KEY', CHECK_CODES.keyMissing);
-  if (keyPem) {
-    const mode = statSync(settings.tlsKey).mode & 0o777;
-    if ((mode & 0o077) !== 0) out.push({ severity: 'error', code: CHECK_CODES.keyMode, path: 'EC2_TLS_KEY', message: `${settings.tlsKey} is mode ${mode.toString(8)}; a key must not be readable by group or others (chmod 600, owned by the service user)` });
-  }
-  if (!certPem || !keyPem) return out;
-  try {
-    const cert = new X509Certificate(certPem);
-    const left = certificateDaysLeft(cert, now);
-    if (left < 0) out.push({ severity: 'error', code: CHECK_CODES.certExpired, path: 'EC2_TLS_CERT', message: `${settings.tlsCert} expired on ${cert.validTo}` });
-    else if (left < 30) out.push({ severity: 'warning', code: CHECK_CODES.certExpiring, path: 'EC2_TLS_CERT', message: `${settings.tlsCert} expires in ${Math.floor(left)} days (${cert.validTo})` });
-    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) out.push({ severity: 'error', code: CHECK_CODES.certInvalid, path: 'EC2_TLS_KEY', message: `${settings.tlsKey} does not belong to ${settings.tlsCert}` });
-  } catch (err) {
-    out.push({ severity: 'error', code: CHECK_CODES.certInvalid, path: 'EC2_TLS_CERT', message: `cannot parse ${settings.tlsCert} / ${settings.tlsKey} as a PEM certificate and key: ${errorMessage(err)}` });
-  }
+  checkCertKeyPair({ cert: settings.tlsCert, key: settings.tlsKey, certSetting: 'EC2_TLS_CERT', keySetting: 'EC2_TLS_KEY', now }, (d) => out.push(d));
   return out;
 }
 

@@ -66,12 +66,7 @@ export function checkTls(check: TlsCheck, report: Report): void {
     const missing = why === 'ENOENT';
     report({ severity, code: missing ? f.code : CHECK_CODES.unreadable, path: check.key, message: `${f.what} ${f.file} ${missing ? 'does not exist' : `cannot be read (${why})`}; make it with "edgenet certs issue" and copy it here` });
   }
-  try {
-    const mode = statSync(key).mode & 0o777;
-    if ((mode & 0o077) !== 0) report({ severity, code: CHECK_CODES.keyMode, path: check.key, message: `${key} is mode ${mode.toString(8)}; a key must not be readable by group or others (chmod 600, owned by the service user)` });
-  } catch {
-    // reported above
-  }
+  checkKeyMode(key, check.key, severity, report);
   if (!complete) return;
   const now = check.now ?? Date.now();
   try {
@@ -86,6 +81,57 @@ export function checkTls(check: TlsCheck, report: Report): void {
     if (!own.checkPrivateKey(createPrivateKey(readFileSync(key)))) report({ severity, code: CHECK_CODES.certInvalid, path: check.key, message: `${key} does not belong to ${cert}` });
   } catch (err) {
     report({ severity, code: CHECK_CODES.certInvalid, path: check.key, message: `cannot parse the certificates in ${check.dir}: ${errorMessage(err)}` });
+  }
+}
+
+/** A private key must not be readable by group or others. Silent when the file cannot be stat'ed (the caller's read check reports that). */
+function checkKeyMode(file: string, key: string, severity: 'error' | 'warning', report: Report): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) !== 0) report({ severity, code: CHECK_CODES.keyMode, path: key, message: `${file} is mode ${mode.toString(8)}; a key must not be readable by group or others (chmod 600, owned by the service user)` });
+}
+
+export interface CertKeyPairCheck {
+  readonly cert: string;
+  readonly key: string;
+  /** The settings that name the files (paths of the diagnostics). */
+  readonly certSetting: string;
+  readonly keySetting: string;
+  readonly now?: number;
+}
+
+/**
+ * A PEM certificate and its key named by two settings, without a CA of ours
+ * (a listener's HTTPS pair: EC2_TLS_CERT/EC2_TLS_KEY): both readable, key
+ * mode 0600, the certificate parseable and within its validity (a warning
+ * within 30 days of its end), the key its own.
+ */
+export function checkCertKeyPair(pair: CertKeyPairCheck, report: Report): void {
+  const read = (file: string, setting: string, missingCode: string): Buffer | undefined => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      report({ severity: 'error', code: code === 'ENOENT' ? missingCode : CHECK_CODES.unreadable, path: setting, message: `${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? errorMessage(err)})`}` });
+      return undefined;
+    }
+  };
+  const certPem = read(pair.cert, pair.certSetting, CHECK_CODES.certMissing);
+  const keyPem = read(pair.key, pair.keySetting, CHECK_CODES.keyMissing);
+  if (keyPem) checkKeyMode(pair.key, pair.keySetting, 'error', report);
+  if (!certPem || !keyPem) return;
+  try {
+    const cert = new X509Certificate(certPem);
+    const left = certificateDaysLeft(cert, pair.now ?? Date.now());
+    if (left < 0) report({ severity: 'error', code: CHECK_CODES.certExpired, path: pair.certSetting, message: `${pair.cert} expired on ${cert.validTo}` });
+    else if (left < 30) report({ severity: 'warning', code: CHECK_CODES.certExpiring, path: pair.certSetting, message: `${pair.cert} expires in ${Math.floor(left)} days (${cert.validTo})` });
+    if (!cert.checkPrivateKey(createPrivateKey(keyPem))) report({ severity: 'error', code: CHECK_CODES.certInvalid, path: pair.keySetting, message: `${pair.key} does not belong to ${pair.cert}` });
+  } catch (err) {
+    report({ severity: 'error', code: CHECK_CODES.certInvalid, path: pair.certSetting, message: `cannot parse ${pair.cert} / ${pair.key} as a PEM certificate and key: ${errorMessage(err)}` });
   }
 }
 
