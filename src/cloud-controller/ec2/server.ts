@@ -124,8 +124,6 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
   const limiter = rate > 0 ? new RateLimiter({ rate, burst }) : undefined;
   const timeouts = httpTimeouts(options.timeouts);
   const deps: Ec2Deps = { state, now: options.now };
-  /** Accounts whose default group this process has ensured (bounded by the accounts there are). */
-  const ensured = new Set<string>();
   const refusals = bodyRefusals(maxBody, timeouts.bodyIdleMs);
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -142,8 +140,10 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
         refuseAndClose(req, res, { status, headers: XML_HEADERS, body, logger, lingerMs: timeouts.lingerMs, fields: { requestId, ...(code ? { code } : {}) } });
         return;
       }
-      res.writeHead(status, { ...XML_HEADERS, 'content-length': String(Buffer.byteLength(body)) });
-      res.end(body);
+      // Encoded once: the length is the buffer's (a large answer's text is not walked twice, to count and to write).
+      const bytes = Buffer.from(body, 'utf8');
+      res.writeHead(status, { ...XML_HEADERS, 'content-length': String(bytes.length) });
+      res.end(bytes);
     };
     handle(req, requestId, facts)
       .then((xml) => send(200, xml))
@@ -210,10 +210,8 @@ export async function startEc2Server(options: Ec2ServerOptions): Promise<Ec2Serv
       if (!matcher.matches(name)) throw new UserError('UnknownParameter', `The parameter ${JSON.stringify(name.slice(0, 100))} is not recognized by ${action.name}`);
     }
 
-    if (!ensured.has(key.accountId)) {
-      await state.ensureDefaultGroup(key.accountId);
-      ensured.add(key.accountId);
-    }
+    // CloudState remembers accounts known to have one (and forgets one whose default group is deleted).
+    await state.ensureDefaultGroup(key.accountId);
     const result = await action.handle(
       { requestId, action: action.name, version, params, caller: { accountId: key.accountId, accessKeyId: head.accessKeyId, admin: key.accountId === ADMIN_ACCOUNT_ID }, region: head.region },
       deps,

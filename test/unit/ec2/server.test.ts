@@ -143,14 +143,14 @@ test('GET with a query string, /services/compute (with and without the trailing 
   });
 });
 
-test('the default group is ensured once per account, and only for requests that get to the action', async () => {
+test('the default group is ensured for each request that gets to the action (CloudState remembers), never for refused ones', async () => {
   await withServer({}, async (f) => {
     await errorOf(f, { credentials: { ...KEY, secretAccessKey: 'wrong' } });
     await errorOf(f, { params: params('Nope') });
     assert.deepEqual(f.ensured, []);
     for (let i = 0; i < 3; i++) assert.equal((await ec2Call(sign(f))).status, 200);
     await ec2Call(sign(f, { credentials: ADMIN_KEY }));
-    assert.deepEqual(f.ensured, ['123456789012', '000000000001']);
+    assert.deepEqual(f.ensured, ['123456789012', '123456789012', '123456789012', '000000000001']);
   });
 });
 
