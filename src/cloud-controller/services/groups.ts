@@ -32,7 +32,6 @@ import { checkGroupLimit, checkRuleLimit, type AccountLimits } from './limits.ts
 import { parsePermission, protocolName, ruleKey, type ParsedPermission, type PermissionInput } from './permission.ts';
 import { isUniqueViolation } from '../db/store.ts';
 import type { SnapshotRule } from '../contracts.ts';
-import { snapshotRuleOfRow } from '../snapshot/rows.ts';
 
 export interface RuleView extends SnapshotRule {
   readonly protocolName: string;
@@ -353,45 +352,91 @@ async function groupNames(db: Db, ids?: readonly string[]): Promise<Map<string, 
 }
 
 function ruleView(rule: StoredRule, names: ReadonlyMap<string, string>): RuleView {
-  const sourceName = rule.sourceGroupId !== undefined ? names.get(rule.sourceGroupId) : undefined;
-  return {
-    protocol: rule.protocol,
-    protocolName: protocolName(rule.protocol),
-    ...(rule.fromPort !== undefined ? { fromPort: rule.fromPort, toPort: rule.toPort! } : {}),
-    ...(rule.icmpType !== undefined ? { icmpType: rule.icmpType, icmpCode: rule.icmpCode! } : {}),
-    ...(rule.cidr !== undefined ? { cidr: rule.cidr } : {}),
-    ...(rule.sourceGroupId !== undefined
-      ? {
-          sourceGroupId: rule.sourceGroupId,
-          ...(rule.sourceGroupOwnerId ? { sourceGroupOwnerId: rule.sourceGroupOwnerId } : {}),
-          ...(sourceName !== undefined ? { sourceGroupName: sourceName } : { sourceGroupDeleted: true }),
-        }
-      : {}),
-  };
+  return ruleViewOf(
+    rule.protocol,
+    rule.fromPort,
+    rule.toPort,
+    rule.icmpType,
+    rule.icmpCode,
+    rule.cidr,
+    rule.sourceGroupId,
+    rule.sourceGroupOwnerId,
+    rule.sourceGroupId !== undefined ? names.get(rule.sourceGroupId) : undefined,
+  );
 }
 
-/** `owner`: a resolved account id (undefined: every account). */
+/**
+ * A rule as the API shows it. Keys in this order, each only when set:
+ * protocol, protocolName, fromPort + toPort, icmpType + icmpCode, cidr,
+ * sourceGroupId, sourceGroupOwnerId (when not empty), then sourceGroupName, or
+ * sourceGroupDeleted when the source group no longer exists. Built by
+ * assignment, not by spreading partial objects: listGroups makes one per
+ * stored rule (thousands for a describe) and every rule of one kind then
+ * shares one object shape.
+ */
+function ruleViewOf(
+  protocol: number,
+  fromPort: number | null | undefined,
+  toPort: number | null | undefined,
+  icmpType: number | null | undefined,
+  icmpCode: number | null | undefined,
+  cidr: string | null | undefined,
+  sourceGroupId: string | null | undefined,
+  sourceGroupOwnerId: string | null | undefined,
+  sourceName: string | null | undefined,
+): RuleView {
+  const view: { -readonly [K in keyof RuleView]: RuleView[K] } = { protocol, protocolName: protocolName(protocol) };
+  if (fromPort !== undefined && fromPort !== null) {
+    view.fromPort = fromPort;
+    view.toPort = toPort!;
+  }
+  if (icmpType !== undefined && icmpType !== null) {
+    view.icmpType = icmpType;
+    view.icmpCode = icmpCode!;
+  }
+  if (cidr !== undefined && cidr !== null) view.cidr = cidr;
+  if (sourceGroupId !== undefined && sourceGroupId !== null) {
+    view.sourceGroupId = sourceGroupId;
+    if (sourceGroupOwnerId) view.sourceGroupOwnerId = sourceGroupOwnerId;
+    if (sourceName !== undefined && sourceName !== null) view.sourceGroupName = sourceName;
+    else view.sourceGroupDeleted = true;
+  }
+  return view;
+}
+
+/**
+ * `owner`: a resolved account id (undefined: every account). Three reads: the
+ * groups; their rules, each with its source group's name (a left join: none
+ * when that group was deleted), in stored order; their instance counts. The
+ * rules and counts are selected by the groups' own conditions (a subquery),
+ * not by a list of the ids read first.
+ */
 export async function listGroups(db: Db, owner?: string, ids?: readonly string[]): Promise<GroupView[]> {
+  const idList = ids === undefined ? undefined : ids.length > 0 ? ids : [''];
   let q = db.selectFrom('security_groups').selectAll().orderBy('owner_id').orderBy('name');
   if (owner !== undefined) q = q.where('owner_id', '=', owner);
-  if (ids !== undefined) q = q.where('id', 'in', ids.length > 0 ? ids : ['']);
+  if (idList !== undefined) q = q.where('id', 'in', idList);
   const groups = await q.execute();
-  const wanted = groups.map((g) => g.id);
-  const filterIds = ids !== undefined || owner !== undefined;
-  let rq = db.selectFrom('group_rules').selectAll().orderBy('id');
-  if (filterIds) rq = rq.where('group_id', 'in', wanted.length > 0 ? wanted : ['']);
+  let wanted = db.selectFrom('security_groups').select('id');
+  if (owner !== undefined) wanted = wanted.where('owner_id', '=', owner);
+  if (idList !== undefined) wanted = wanted.where('id', 'in', idList);
+  const filtered = owner !== undefined || idList !== undefined;
+  let rq = db
+    .selectFrom('group_rules as r')
+    .leftJoin('security_groups as s', 's.id', 'r.source_group_id')
+    .select(['r.group_id', 'r.protocol', 'r.from_port', 'r.to_port', 'r.icmp_type', 'r.icmp_code', 'r.cidr', 'r.source_group_id', 'r.source_group_owner_id', 's.name as source_name'])
+    .orderBy('r.id');
+  if (filtered) rq = rq.where('r.group_id', 'in', wanted);
   const rules = await rq.execute();
   let cq = db.selectFrom('instance_groups').select(['group_id', ({ fn }) => fn.countAll<number>().as('n')]).groupBy('group_id');
-  if (filterIds) cq = cq.where('group_id', 'in', wanted.length > 0 ? wanted : ['']);
+  if (filtered) cq = cq.where('group_id', 'in', wanted);
   const counts = await cq.execute();
   const countBy = new Map(counts.map((c) => [c.group_id, Number(c.n)]));
-  const sources = [...new Set(rules.map((r) => r.source_group_id).filter((x): x is string => x !== null))];
-  const names = await groupNames(db, filterIds ? sources : undefined);
   const rulesBy = new Map<string, RuleView[]>();
   for (const r of rules) {
     let list = rulesBy.get(r.group_id);
     if (!list) rulesBy.set(r.group_id, (list = []));
-    list.push(ruleView(snapshotRuleOfRow(r), names));
+    list.push(ruleViewOf(r.protocol, r.from_port, r.to_port, r.icmp_type, r.icmp_code, r.cidr, r.source_group_id, r.source_group_owner_id, r.source_name));
   }
   return groups.map((g) => ({
     id: g.id,
