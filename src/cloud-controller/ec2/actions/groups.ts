@@ -176,7 +176,7 @@ const PERMISSION_PARAMS = [
 ] as const;
 
 /** The permissions of an Authorize or Revoke request, in either form (not both). */
-export function permissionsOf(params: Params): PermissionInput[] {
+function permissionsOf(params: Params): PermissionInput[] {
   const entries = members(params, 'IpPermissions');
   const flat = FLAT_PARAMS.filter((p) => params.has(p));
   if (entries.length > 0 && flat.length > 0) {
@@ -206,29 +206,47 @@ function ruleChange(kind: 'authorize' | 'revoke'): Ec2Action {
 
 // DescribeSecurityGroups.
 
-/** EC2's IpPermission items: rules with one protocol and port range share an item, in stored order. */
-export function ipPermissionItems(rules: readonly RuleView[]): XmlObject[] {
-  const items = new Map<string, { head: XmlObject; groups: XmlObject[]; ipRanges: XmlObject[]; ipv6Ranges: XmlObject[] }>();
+/** One IpPermission item, keys in EC2's order (an undefined port is left out of the XML). */
+type PermissionItem = {
+  readonly ipProtocol: string;
+  readonly fromPort: number | undefined;
+  readonly toPort: number | undefined;
+  readonly groups: XmlObject[];
+  readonly ipRanges: XmlObject[];
+  readonly ipv6Ranges: XmlObject[];
+  readonly prefixListIds: XmlObject[];
+};
+
+/**
+ * EC2's IpPermission items: rules with one protocol and port range share an
+ * item, in stored order. Each item is made once in its final shape (no
+ * copies): a describe makes one per protocol and range of every group.
+ */
+function ipPermissionItems(rules: readonly RuleView[]): XmlObject[] {
+  const items: PermissionItem[] = [];
+  const byRange = new Map<string, PermissionItem>();
   for (const rule of rules) {
     const from = rule.fromPort ?? rule.icmpType;
     const to = rule.toPort ?? rule.icmpCode;
     const key = `${rule.protocolName}|${from ?? ''}|${to ?? ''}`;
-    let item = items.get(key);
+    let item = byRange.get(key);
     if (item === undefined) {
-      item = { head: { ipProtocol: rule.protocolName, fromPort: from, toPort: to }, groups: [], ipRanges: [], ipv6Ranges: [] };
-      items.set(key, item);
+      item = { ipProtocol: rule.protocolName, fromPort: from, toPort: to, groups: [], ipRanges: [], ipv6Ranges: [], prefixListIds: [] };
+      byRange.set(key, item);
+      items.push(item);
     }
-    if (rule.cidr !== undefined) {
-      if (rule.cidr.includes(':')) item.ipv6Ranges.push({ cidrIpv6: rule.cidr });
-      else item.ipRanges.push({ cidrIp: rule.cidr });
+    const cidr = rule.cidr;
+    if (cidr !== undefined) {
+      if (cidr.includes(':')) item.ipv6Ranges.push({ cidrIpv6: cidr });
+      else item.ipRanges.push({ cidrIp: cidr });
     } else {
       item.groups.push({ userId: rule.sourceGroupOwnerId, groupId: rule.sourceGroupId, groupName: rule.sourceGroupName });
     }
   }
-  return [...items.values()].map((i) => ({ ...i.head, groups: i.groups, ipRanges: i.ipRanges, ipv6Ranges: i.ipv6Ranges, prefixListIds: [] }));
+  return items;
 }
 
-export function securityGroupItem(g: GroupView): XmlObject {
+function securityGroupItem(g: GroupView): XmlObject {
   return {
     ownerId: g.ownerId,
     groupId: g.id,
@@ -242,7 +260,7 @@ export function securityGroupItem(g: GroupView): XmlObject {
 
 const cidrs = (g: GroupView, v6: boolean) => g.rules.flatMap((r) => (r.cidr !== undefined && r.cidr.includes(':') === v6 ? [r.cidr] : []));
 
-export const GROUP_FILTERS: FilterTable<GroupView> = {
+const GROUP_FILTERS: FilterTable<GroupView> = {
   'group-name': (g) => g.name,
   'group-id': (g) => g.id,
   description: (g) => g.description,
