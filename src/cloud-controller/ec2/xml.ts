@@ -45,31 +45,43 @@ function scalar(value: string | number | boolean): string {
   return typeof value === 'boolean' ? (value ? 'true' : 'false') : xmlText(value);
 }
 
-/** Element names checked already (they come from code: a few dozen). */
-const checkedNames = new Set<string>(['item']);
+/** Open and close tags by element name, made once (names come from code: a few dozen); a name is checked when first seen. */
+const tags = new Map<string, { readonly open: string; readonly close: string }>([['item', { open: '<item>', close: '</item>' }]]);
 
-function element(name: string, value: XmlValue): string {
-  if (value === undefined) return '';
-  if (!checkedNames.has(name)) {
+function tagsOf(name: string): { readonly open: string; readonly close: string } {
+  let t = tags.get(name);
+  if (t === undefined) {
     if (!NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not an XML element name`);
-    if (checkedNames.size < 10_000) checkedNames.add(name);
+    t = { open: `<${name}>`, close: `</${name}>` };
+    if (tags.size < 10_000) tags.set(name, t);
   }
-  return `<${name}>${content(value)}</${name}>`;
+  return t;
 }
 
-// Strings are built by concatenation (V8 joins them lazily), not pushed and joined.
-function content(value: Exclude<XmlValue, undefined>): string {
-  if (typeof value === 'string') return xmlText(value);
-  if (typeof value !== 'object') return scalar(value);
-  let out = '';
+/*
+ * The text is built by appending to one accumulator string, left to right
+ * (`out + piece`), never by joining pieces built apart: V8 keeps such a
+ * string as a chain it flattens cheaply once, when the answer is encoded,
+ * and no intermediate string per element is made. (An array of pieces and
+ * join() is slower for the tens of thousands of pieces of a large describe.)
+ */
+function element(out: string, name: string, value: XmlValue): string {
+  if (value === undefined) return out;
+  const t = tagsOf(name);
+  return content(out + t.open, value) + t.close;
+}
+
+function content(out: string, value: Exclude<XmlValue, undefined>): string {
+  if (typeof value === 'string') return out + xmlText(value);
+  if (typeof value !== 'object') return out + scalar(value);
   if (Array.isArray(value)) {
     for (const item of value as readonly XmlValue[]) {
       if (item === undefined) continue;
-      out += Array.isArray(item) ? content(item) : element('item', item);
+      out = Array.isArray(item) ? content(out, item) : element(out, 'item', item);
     }
   } else {
     const object = value as XmlObject;
-    for (const k in object) out += element(k, object[k]);
+    for (const k in object) out = element(out, k, object[k]);
   }
   return out;
 }
@@ -78,9 +90,9 @@ function content(value: Exclude<XmlValue, undefined>): string {
 export function successXml(action: string, requestId: string, result: XmlObject): string {
   const root = `${action}Response`;
   if (!NAME.test(root)) throw new Error(`${JSON.stringify(action)} is not an action name`);
-  let out = `${DECLARATION}<${root} xmlns="${EC2_XML_NAMESPACE}">${element('requestId', requestId)}`;
+  let out = element(`${DECLARATION}<${root} xmlns="${EC2_XML_NAMESPACE}">`, 'requestId', requestId);
   for (const k in result) {
-    if (k !== 'requestId') out += element(k, result[k]);
+    if (k !== 'requestId') out = element(out, k, result[k]);
   }
   return `${out}</${root}>`;
 }
