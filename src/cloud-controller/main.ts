@@ -293,13 +293,16 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     flagNames: { CERTS_DIR: '--certs' },
   });
   const listenOrOff = (raw: string, defaultHost: string) => (raw === 'off' ? ok(raw) : parseHostPort(raw, defaultHost).ok ? ok(raw) : bad('expected HOST:PORT, :PORT or off'));
+  const db = s.str('DB', paths.clcDatabase(env));
   const config: ClcConfig = {
-    db: s.str('DB', paths.clcDatabase(env)),
+    db,
     listen: s.listen('LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcApi}`),
     clcIp: s.value('CLC_IP', '127.0.0.1', (raw) => (parseIp(raw) === undefined ? bad('expected an IPv4 address') : ok(raw))),
     clcIpv6: emptyAsUndefined(s.value('CLC_IPV6', '', checkClcIpv6)),
     tokenFile: s.str('TOKEN_FILE', paths.clcToken(env)),
-    credentialsKeyFile: s.str('CREDENTIALS_KEY_FILE', paths.clcCredentialsKey(env)),
+    // Next to the database it seals secrets of (the default DB gives /var/lib/edgenet/clc/credentials.key):
+    // a CLC run with another --db never reads or creates a key in the machine's default place.
+    credentialsKeyFile: s.str('CREDENTIALS_KEY_FILE', credentialsKeyBeside(db)),
     portFile: s.optional('PORT_FILE'),
     certsDir: s.str('CERTS_DIR', paths.certsDir(env)),
     certName: s.str('CERT_NAME', 'clc'),
@@ -413,4 +416,9 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
       return 0;
     },
   };
+}
+
+/** CREDENTIALS_KEY_FILE's default: `credentials.key` in the database's directory. */
+export function credentialsKeyBeside(db: string): string {
+  return path.join(path.dirname(path.resolve(db)), 'credentials.key');
 }

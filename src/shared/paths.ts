@@ -40,7 +40,6 @@ export const paths = {
   /** The admin token a CLC started with defaults writes (mode 0600) and the CLI reads. */
   clcToken: (env?: NodeJS.ProcessEnv) => path.join(stateDir(env), 'clc', 'admin-token'),
   /** The key that seals the EC2 secret access keys in the CLC database (mode 0600; not in `edgenet clc-backup`). */
-  clcCredentialsKey: (env?: NodeJS.ProcessEnv) => path.join(stateDir(env), 'clc', 'credentials.key'),
   ccDocument: (env?: NodeJS.ProcessEnv) => path.join(stateDir(env), 'cc', 'network-info.json'),
   /** The shared file the NC writes and netd watches. */
   gniFile: (env?: NodeJS.ProcessEnv) => path.join(runDir(env), 'global_network_info.xml'),

@@ -198,8 +198,10 @@ async function productionPath(ctx: PathContext): Promise<void> {
     units.push(u);
     return u;
   };
-  await start(clc, 'edgenet-clc');
-  await waitFor(async () => (await edgenet(clc, ['property', 'list'], [0, 1])).exitCode === 0, { timeoutMs: 30_000, what: 'the CLC API' });
+  const clcUnit = await start(clc, 'edgenet-clc');
+  await waitFor(async () => (await edgenet(clc, ['property', 'list'], [0, 1])).exitCode === 0, { timeoutMs: 30_000, what: 'the CLC API' }).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}; edgenet-clc ${clcUnit.exitedYet() ? 'exited' : 'is running'}; its log:\n${await clcUnit.log()}`);
+  });
   await start(cc, 'edgenet-cc');
   for (const n of nodes) {
     await start(n.host, 'edgenet-nc');

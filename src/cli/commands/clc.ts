@@ -12,7 +12,7 @@ import { CliExit, type CliContext } from '../context.ts';
 import { DEFAULT_PORTS, paths } from '../../shared/paths.ts';
 import { parseHostPort } from '../../shared/config/settings.ts';
 import { runDaemonCommand } from '../../shared/daemon/run.ts';
-import { clcProgram, type ClcFlags } from '../../cloud-controller/main.ts';
+import { clcProgram, credentialsKeyBeside, type ClcFlags } from '../../cloud-controller/main.ts';
 import { daemonIo } from './pipeline.ts';
 
 /** `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
@@ -32,7 +32,7 @@ export function registerClc(program: Command, ctx: CliContext): void {
     .option('--clc-ip <IP>', 'address nodes reach the CLC at (CLC_IP: GNI enabledCLCIp, metadata target; default 127.0.0.1)')
     .option('--clc-ipv6 <IP>', "the CLC's IPv6 address nodes reach (CLC_IPV6: GNI configuration ipv6 clc-address, target of metadata over IPv6; default none)")
     .option('--token-file <FILE>', `admin token, created (random, mode 0600) if missing (TOKEN_FILE, default ${paths.clcToken(ctx.env)})`)
-    .option('--credentials-key-file <FILE>', `key sealing the EC2 secret access keys in the database, created (random, mode 0600) if missing; back it up apart from the database (CREDENTIALS_KEY_FILE, default ${paths.clcCredentialsKey(ctx.env)})`)
+    .option('--credentials-key-file <FILE>', `key sealing the EC2 secret access keys in the database, created (random, mode 0600) if missing; back it up apart from the database (CREDENTIALS_KEY_FILE, default: credentials.key next to the database, ${credentialsKeyBeside(paths.clcDatabase(ctx.env))})`)
     .option('--port-file <FILE>', 'write the bound API port here once listening (PORT_FILE, for --listen HOST:0)')
     .option('--certs <DIR>', `the CLC's client certificate for calling CCs: ca.crt, <name>.crt, <name>.key (CERTS_DIR, default ${paths.certsDir(ctx.env)})`)
     .option('--cert-name <NAME>', 'certificate name in the certs dir (CERT_NAME, default clc)')

@@ -233,6 +233,8 @@ test('CREDENTIALS_KEY_FILE: clc.conf, environment and flag; --check-config repor
     const env = { EDGENET_STATE_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_RUN_DIR: dir };
     const defaults = clcProgram({}, env).resolve();
     assert.equal(defaults.config.credentialsKeyFile, path.join(dir, 'clc', 'credentials.key'));
+    // The default follows the database: a CLC run with another --db never touches the machine's default key.
+    assert.equal(clcProgram({ db: path.join(dir, 'other', 'x.db') }, env).resolve().config.credentialsKeyFile, path.join(dir, 'other', 'credentials.key'));
     const conf = path.join(dir, 'clc.conf');
     const keyFile = path.join(dir, 'keys', 'ck');
     writeFileSync(conf, `CREDENTIALS_KEY_FILE="${keyFile}"\n`);
