@@ -256,10 +256,8 @@ export class CloudState {
    */
   async ensureDefaultGroup(accountId: string): Promise<void> {
     if (this.defaultGroupKnown.has(accountId)) return;
-    const present = await this.store.read(async (db) =>
-      db.selectFrom('security_groups').select('id').where('owner_id', '=', accountId).where('name', '=', groups.DEFAULT_GROUP_NAME).executeTakeFirst(),
-    );
-    if (!present) {
+    const present = await this.store.read((db) => groups.defaultGroupOf(db, accountId));
+    if (present === undefined) {
       await this.write(async (tx, _s, now) => groups.ensureDefaultGroup(tx, await resolveOwner(tx.db, accountId), now, this.randomHex));
     }
     this.defaultGroupKnown.add(accountId);
@@ -312,10 +310,10 @@ export class CloudState {
     const result = await this.write(async (tx) => {
       const row = await accounts.accountToDelete(tx.db, ref, groups.DEFAULT_GROUP_NAME);
       const account = await accounts.getAccount(tx.db, row.id);
-      const hasDefault = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', row.id).where('name', '=', groups.DEFAULT_GROUP_NAME).executeTakeFirst();
-      if (hasDefault) await groups.deleteGroup(tx, hasDefault.id, row.id);
+      const defaultGroup = await groups.defaultGroupOf(tx.db, row.id);
+      if (defaultGroup !== undefined) await groups.deleteGroup(tx, defaultGroup, row.id);
       const accessKeysDeleted = await accounts.deleteAccountRow(tx, row);
-      return { deleted: account, accessKeysDeleted, ...(hasDefault ? { defaultGroupDeleted: hasDefault.id } : {}) };
+      return { deleted: account, accessKeysDeleted, ...(defaultGroup !== undefined ? { defaultGroupDeleted: defaultGroup } : {}) };
     });
     this.forgetSecrets();
     return result;

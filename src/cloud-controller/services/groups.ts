@@ -120,6 +120,11 @@ async function insertGroup(tx: Tx, g: { owner: string; name: string; description
   }
 }
 
+/** The id of the account's `default` group, if it has one. */
+export async function defaultGroupOf(db: Db, accountId: string): Promise<string | undefined> {
+  return (await db.selectFrom('security_groups').select('id').where('owner_id', '=', accountId).where('name', '=', DEFAULT_GROUP_NAME).executeTakeFirst())?.id;
+}
+
 /**
  * The account's `default` group as EC2-Classic had it (description `default
  * group`; tcp 0-65535, udp 0-65535 and icmp -1:-1 from the group itself),
@@ -128,8 +133,8 @@ async function insertGroup(tx: Tx, g: { owner: string; name: string; description
  * existing account. Returns the group's id and whether it was created now.
  */
 export async function ensureDefaultGroup(tx: Tx, accountId: string, now: number, randomHex: RandomHex): Promise<{ id: string; created: boolean }> {
-  const existing = await tx.db.selectFrom('security_groups').select('id').where('owner_id', '=', accountId).where('name', '=', DEFAULT_GROUP_NAME).executeTakeFirst();
-  if (existing) return { id: existing.id, created: false };
+  const existing = await defaultGroupOf(tx.db, accountId);
+  if (existing !== undefined) return { id: existing, created: false };
   const id = await insertGroup(tx, { owner: accountId, name: DEFAULT_GROUP_NAME, description: DEFAULT_GROUP_DESCRIPTION, now, randomHex });
   const self = { sourceGroupId: id, sourceGroupOwnerId: accountId };
   const rules: StoredRule[] = [

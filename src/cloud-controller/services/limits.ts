@@ -46,8 +46,7 @@ function limited(account: string, max: number): boolean {
 export async function checkGroupLimit(db: Db, account: string, limits: AccountLimits): Promise<void> {
   const max = limits.maxSecurityGroups;
   if (!limited(account, max)) return;
-  const row = await db.selectFrom('security_groups').select(({ fn }) => fn.countAll<number>().as('n')).where('owner_id', '=', account).executeTakeFirstOrThrow();
-  const have = Number(row.n);
+  const have = await countOwned(db, 'security_groups', account);
   if (have >= max) {
     throw new UserError(
       'SecurityGroupLimitExceeded',
@@ -72,9 +71,14 @@ export function checkRuleLimit(account: string, group: string, have: number, add
 export async function checkAddressLimit(db: Db, account: string, limits: AccountLimits): Promise<void> {
   const max = limits.maxAddresses;
   if (!limited(account, max)) return;
-  const row = await db.selectFrom('public_addresses').select(({ fn }) => fn.countAll<number>().as('n')).where('owner_id', '=', account).executeTakeFirstOrThrow();
-  const have = Number(row.n);
+  const have = await countOwned(db, 'public_addresses', account);
   if (have >= max) {
     throw new UserError('AddressLimitExceeded', `account ${account} has ${have} public addresses allocated; ${LIMIT_PROPERTIES.maxAddresses} is ${max} (release one, or raise the property)`);
   }
+}
+
+/** How many rows of `table` the account owns. */
+async function countOwned(db: Db, table: 'security_groups' | 'public_addresses', account: string): Promise<number> {
+  const row = await db.selectFrom(table).select(({ fn }) => fn.countAll<number>().as('n')).where('owner_id', '=', account).executeTakeFirstOrThrow();
+  return Number(row.n);
 }
