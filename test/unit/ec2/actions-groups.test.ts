@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { items, plain, withFixture, type Ec2Fixture } from './actions-harness.ts';
+import { items, MIXED_PERMISSIONS, plain, withFixture, type Ec2Fixture } from './actions-harness.ts';
 import { rejectsCode } from '../clc/fixture.ts';
 import type { Ec2Caller } from '../../../src/cloud-controller/ec2/contract.ts';
 
@@ -82,24 +82,7 @@ test('AuthorizeSecurityGroupIngress, IpPermissions form: each source of each ent
     const web = await create(f, f.a, 'web');
     const r = await f.call(f.a, 'AuthorizeSecurityGroupIngress', {
       GroupId: web,
-      'IpPermissions.1.IpProtocol': 'tcp',
-      'IpPermissions.1.FromPort': 22,
-      'IpPermissions.1.ToPort': 22,
-      'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/8',
-      'IpPermissions.1.IpRanges.2.CidrIp': '192.168.0.0/16',
-      'IpPermissions.1.Ipv6Ranges.1.CidrIpv6': '2001:DB8::/32',
-      'IpPermissions.2.IpProtocol': 'icmp',
-      'IpPermissions.2.FromPort': 8,
-      'IpPermissions.2.ToPort': 0,
-      'IpPermissions.2.IpRanges.1.CidrIp': '0.0.0.0/0',
-      'IpPermissions.3.IpProtocol': 'icmpv6',
-      'IpPermissions.3.FromPort': -1,
-      'IpPermissions.3.ToPort': -1,
-      'IpPermissions.3.Ipv6Ranges.1.CidrIpv6': '::/0',
-      'IpPermissions.4.IpProtocol': 'udp',
-      'IpPermissions.4.FromPort': 1000,
-      'IpPermissions.4.ToPort': 2000,
-      'IpPermissions.4.Groups.1.GroupName': 'default',
+      ...MIXED_PERMISSIONS,
     });
     assert.deepEqual(r, { return: true });
     assert.deepEqual(await adminRules(f, web), [

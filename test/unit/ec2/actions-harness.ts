@@ -62,3 +62,25 @@ export function items(value: XmlValue): XmlObject[] {
 export function plain(value: XmlValue): unknown {
   return JSON.parse(JSON.stringify(value));
 }
+
+/** IpPermissions entries of every kind: tcp with IPv4 and IPv6 ranges, icmp type/code, icmpv6 any, udp from the account's `default` group. */
+export const MIXED_PERMISSIONS: Readonly<Record<string, string | number>> = {
+  'IpPermissions.1.IpProtocol': 'tcp',
+  'IpPermissions.1.FromPort': 22,
+  'IpPermissions.1.ToPort': 22,
+  'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/8',
+  'IpPermissions.1.IpRanges.2.CidrIp': '192.168.0.0/16',
+  'IpPermissions.1.Ipv6Ranges.1.CidrIpv6': '2001:DB8::/32',
+  'IpPermissions.2.IpProtocol': 'icmp',
+  'IpPermissions.2.FromPort': 8,
+  'IpPermissions.2.ToPort': 0,
+  'IpPermissions.2.IpRanges.1.CidrIp': '0.0.0.0/0',
+  'IpPermissions.3.IpProtocol': 'icmpv6',
+  'IpPermissions.3.FromPort': -1,
+  'IpPermissions.3.ToPort': -1,
+  'IpPermissions.3.Ipv6Ranges.1.CidrIpv6': '::/0',
+  'IpPermissions.4.IpProtocol': 'udp',
+  'IpPermissions.4.FromPort': 1000,
+  'IpPermissions.4.ToPort': 2000,
+  'IpPermissions.4.Groups.1.GroupName': 'default',
+};

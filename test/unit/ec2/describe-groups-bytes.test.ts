@@ -22,7 +22,7 @@ import { nullLogger } from '../../../src/shared/logger.ts';
 import { startEc2Server } from '../../../src/cloud-controller/ec2/server.ts';
 import { ADMIN_ACCOUNT_ID } from '../../../src/cloud-controller/services/accounts.ts';
 import { ec2Call, type SigV4Credentials } from '../../helpers/sigv4-client.ts';
-import { ec2Fixture, type Ec2Fixture } from './actions-harness.ts';
+import { ec2Fixture, MIXED_PERMISSIONS, type Ec2Fixture } from './actions-harness.ts';
 import type { Ec2Caller } from '../../../src/cloud-controller/ec2/contract.ts';
 
 const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../golden/ec2/describe-security-groups.txt');
@@ -41,24 +41,7 @@ async function populate(f: Ec2Fixture): Promise<void> {
   await create(f.b, 'db', 'databases');
   await f.call(f.a, 'AuthorizeSecurityGroupIngress', {
     GroupId: web,
-    'IpPermissions.1.IpProtocol': 'tcp',
-    'IpPermissions.1.FromPort': 22,
-    'IpPermissions.1.ToPort': 22,
-    'IpPermissions.1.IpRanges.1.CidrIp': '10.0.0.0/8',
-    'IpPermissions.1.IpRanges.2.CidrIp': '192.168.0.0/16',
-    'IpPermissions.1.Ipv6Ranges.1.CidrIpv6': '2001:DB8::/32',
-    'IpPermissions.2.IpProtocol': 'icmp',
-    'IpPermissions.2.FromPort': 8,
-    'IpPermissions.2.ToPort': 0,
-    'IpPermissions.2.IpRanges.1.CidrIp': '0.0.0.0/0',
-    'IpPermissions.3.IpProtocol': 'icmpv6',
-    'IpPermissions.3.FromPort': -1,
-    'IpPermissions.3.ToPort': -1,
-    'IpPermissions.3.Ipv6Ranges.1.CidrIpv6': '::/0',
-    'IpPermissions.4.IpProtocol': 'udp',
-    'IpPermissions.4.FromPort': 1000,
-    'IpPermissions.4.ToPort': 2000,
-    'IpPermissions.4.Groups.1.GroupName': 'default',
+    ...MIXED_PERMISSIONS,
     'IpPermissions.4.Groups.2.GroupName': 'gone',
     'IpPermissions.4.Groups.3.UserId': f.b.accountId,
     'IpPermissions.4.Groups.3.GroupName': 'db',
