@@ -27,7 +27,7 @@ const RULES = Number(process.argv[3] ?? 10);
 const NODES = 100;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'h2-bench-'));
-const store = Store.open(path.join(dir, 'clc.db'));
+const store = await Store.open(path.join(dir, 'clc.db'));
 const properties = new PropertyService(store, systemClock);
 const state = new CloudState({ store, clock: systemClock, clcIp: '10.0.0.1' });
 

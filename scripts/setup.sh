@@ -15,7 +15,7 @@ RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server radvd arping 
 # cloud-init's EC2 metadata crawler, and the AWS CLI and boto3 as EC2 API clients
 # edgenet did not write (tests call /usr/bin/aws and /usr/bin/python3 by path).
 # Never installed on a production host.
-TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init ndisc6 rdnssd awscli python3-boto3)
+TEST_PACKAGES=(isc-dhcp-client iputils-ping netcat-openbsd curl cloud-init ndisc6 rdnssd awscli python3-boto3 postgresql)
 DEBIAN_PACKAGES=("${RUNTIME_PACKAGES[@]}")
 [[ ${1:-} == --runtime ]] || DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}")
 

@@ -2,7 +2,7 @@
  * The ClcContext (contracts.ts) plugins receive: a thin adapter over the
  * store, the property service, the state services and the API router.
  */
-import type { ApiHandler, ClcContext, CloudSnapshot, NodeApplied, SnapshotInstance, StateChange } from './contracts.ts';
+import type { ApiHandler, ChangeOrigin, ClcContext, CloudSnapshot, Leadership, NodeApplied, SnapshotInstance, StateChange } from './contracts.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from './db/store.ts';
@@ -19,6 +19,7 @@ export interface ClcContextDeps {
   readonly properties: PropertyService;
   readonly state: CloudState;
   readonly router: Router;
+  readonly leadership: Leadership;
 }
 
 export function createClcContext(deps: ClcContextDeps): ClcContext {
@@ -28,9 +29,10 @@ export function createClcContext(deps: ClcContextDeps): ClcContext {
     env: deps.env,
     dataDir: deps.dataDir,
     snapshot: (options?: { readonly full?: boolean }): Promise<CloudSnapshot> => deps.state.snapshot(options),
-    onChange: (listener: (change: StateChange) => void) => deps.store.onChange(listener),
+    onChange: (listener: (change: StateChange, origin: ChangeOrigin) => void) => deps.store.onChange(listener),
+    leadership: deps.leadership,
     getProperty: (name: string) => deps.properties.typed(name),
-    nextSequence: () => deps.state.nextSequence(),
+    nextSequence: () => deps.state.nextSequence(deps.leadership.term()),
     generation: () => deps.state.generation(),
     documentBuilt: (sequence: number, snapshot?: CloudSnapshot) => deps.state.documentBuilt(sequence, snapshot),
     nodesApplied: async (applied: readonly NodeApplied[]) => {

@@ -74,10 +74,21 @@ export interface SnapshotRule {
   readonly sourceGroupOwnerId?: string;
 }
 
-/** What kind of committed change happened (every one requests a broadcast). */
+/**
+ * What kind of committed change happened. The networking kinds request a
+ * broadcast; `account` and `access-key` change no document (they only end
+ * caches: SigV4 secrets, default groups). `resync` is not a change but a
+ * gap: changes may have been committed by another CLC that this one did not
+ * hear of (its notification connection was lost): re-read everything.
+ */
 export type StateChange =
   | { readonly kind: 'property'; readonly name: string }
-  | { readonly kind: 'cluster' | 'node' | 'instance' | 'group' | 'rule' | 'address' | 'ipam'; readonly id?: string };
+  | { readonly kind: 'cluster' | 'node' | 'instance' | 'group' | 'rule' | 'address' | 'ipam'; readonly id?: string }
+  | { readonly kind: 'account' | 'access-key'; readonly id?: string }
+  | { readonly kind: 'resync' };
+
+/** Where a change was committed: by this process, or by another CLC on the same database (PostgreSQL). */
+export type ChangeOrigin = 'local' | 'remote';
 
 export interface ApiRequest {
   readonly method: string;
@@ -117,8 +128,10 @@ export interface ClcContext {
    * re-reads everything (periodic broadcast, retries).
    */
   snapshot(options?: { readonly full?: boolean }): Promise<CloudSnapshot>;
-  /** Subscribes to committed state changes; returns an unsubscribe function. */
-  onChange(listener: (change: StateChange) => void): () => void;
+  /** Subscribes to committed state changes (this CLC's and, on PostgreSQL, the other CLCs'); returns an unsubscribe function. */
+  onChange(listener: (change: StateChange, origin: ChangeOrigin) => void): () => void;
+  /** Which CLC leads (builds, sequences and broadcasts documents) and this CLC's role (ha/leadership.ts). */
+  readonly leadership: Leadership;
   /** Current typed value of a property (its default when unset). */
   getProperty(name: string): Promise<unknown>;
   /** Durable, strictly increasing broadcast sequence (survives restarts). */
@@ -153,4 +166,60 @@ export interface ClcPlugin {
   readonly name: string;
   start(ctx: ClcContext): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A CLC's part in the cloud: the leader builds, sequences and broadcasts documents; followers serve everything else. */
+export type ClcRole = 'leader' | 'follower';
+
+/** One term of leadership (table clc_terms): who led, from when. */
+export interface LeaderTerm {
+  readonly term: number;
+  readonly clcId: string;
+  /** ms since the epoch. */
+  readonly since: number;
+  /** The leader's admin API URL as it advertised it (followers proxy /v1/status there). */
+  readonly apiUrl?: string;
+}
+
+/** A CLC that announced itself (table clc_members), with when it was last seen. */
+export interface ClcMember {
+  readonly id: string;
+  readonly apiUrl?: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly seenAt: number;
+}
+
+export interface LeadershipView {
+  /** This CLC's id (clc.conf CLC_ID). */
+  readonly id: string;
+  readonly role: ClcRole;
+  /** When this CLC took its current role (ms). */
+  readonly roleSince: number;
+  /** `sole`: SQLite, one CLC, always the leader; `postgres`: elected through the database. */
+  readonly election: 'sole' | 'postgres';
+  /** The newest term in the database (undefined before any CLC led). */
+  readonly leader?: LeaderTerm;
+  readonly members: readonly ClcMember[];
+}
+
+/**
+ * Leadership (ha/): exactly one CLC on a database leads. The term is the
+ * fence: CloudState.nextSequence(term) draws a sequence only while `term` is
+ * the newest term in the database, so a deposed leader cannot stamp a
+ * document newer than its successor's.
+ */
+export interface Leadership {
+  readonly id: string;
+  role(): ClcRole;
+  /** The term this CLC leads in; undefined when it is not the leader. */
+  term(): number | undefined;
+  view(): Promise<LeadershipView>;
+  /**
+   * `true` after this CLC became leader (its term recorded), `false` as soon
+   * as it may no longer be (before anything else happens). Returns an
+   * unsubscribe function.
+   */
+  onRoleChange(listener: (leading: boolean) => void): () => void;
 }

@@ -27,6 +27,8 @@ import { registerCoreRoutes } from './api/routes.ts';
 import { startEc2Server, type Ec2Server } from './ec2/server.ts';
 import { EC2_CONFIG_KEYS, checkEc2Files, ec2EndpointOptions, loadEc2Tls, readEc2Settings, type Ec2EndpointOptions, type Ec2Settings } from './ec2-settings.ts';
 import { createClcContext } from './context.ts';
+import { SoleLeadership } from './ha/sole.ts';
+import * as os from 'node:os';
 import { defaultPlugins } from './plugins.ts';
 import { createLogger } from '../shared/logger.ts';
 import { DEFAULT_PORTS, paths } from '../shared/paths.ts';
@@ -98,7 +100,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   const credentialsKeyFile = options.credentialsKeyFile ?? path.join(dataDir, 'credentials.key');
   const credentialsKey = ensureCredentialsKey(credentialsKeyFile);
   if (credentialsKey.created) logger.info('credentials key created: back it up apart from the database (edgenet clc-backup does not copy it)', { file: credentialsKeyFile });
-  const store = Store.open(options.dbPath);
+  const store = await Store.open(options.dbPath);
   const properties = new PropertyService(store, clock);
   const state = new CloudState({
     store,
@@ -158,7 +160,9 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   }
   const hostForUrl = server.host.includes(':') ? `[${server.host}]` : server.host;
   const url = `http://${hostForUrl}:${server.port}`;
-  const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router });
+  const leadership = new SoleLeadership(os.hostname(), store, { apiUrl: url, now: () => clock.now() });
+  await leadership.start();
+  const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router, leadership });
 
   const started: ClcPlugin[] = [];
   let sweep: TimerHandle | undefined;

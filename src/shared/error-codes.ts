@@ -123,6 +123,10 @@ export const ERROR_CODES = {
   // CLC database and backups
   DB_OPEN_FAILED: 'The CLC database cannot be opened.',
   DB_CLOSED: 'A query on a database that was already closed (the CLC is stopping).',
+  DB_URL_INVALID: 'DB names a PostgreSQL URL that cannot be one (no database, bad port, not a URL).',
+  DB_UNAVAILABLE: 'The database (PostgreSQL) cannot be reached or refused the connection; nothing was changed: retry when it is back.',
+  DB_COMMIT_UNKNOWN: 'The database connection was lost while committing and the CLC could not learn whether the write committed; look before retrying.',
+  NOT_LEADER: 'A leader-only step (drawing a broadcast sequence) was attempted by a CLC that no longer leads; the new leader does it.',
   DB_TOO_NEW: 'The database schema is newer than this edgenet.',
   DB_NOT_FOUND: 'No database at the given path.',
 

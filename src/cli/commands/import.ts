@@ -112,7 +112,7 @@ Example:
       });
       const db = resolveClcConfig({ db: flags.db, config: flags.config }, ctx.env).config.db;
       requireDatabaseUnused(db, 'import');
-      const store = Store.open(db);
+      const store = await Store.open(db);
       const previewClcIp = flags.gniOut === undefined ? undefined : (flags.clcIp ?? plan.clcIp ?? '127.0.0.1');
       let result: ImportResult;
       try {

@@ -148,6 +148,30 @@ export interface AccessKeysTable {
   last_used_at: number | null;
 }
 
+/** One term of leadership (ha/): a row per election won; the newest is the leader. */
+export interface ClcTermsTable {
+  term: number;
+  clc_id: string;
+  api_url: string | null;
+  since: number;
+}
+
+/** A CLC on this database, refreshed while it runs (ha/members.ts); `edgenet status` lists them. */
+export interface ClcMembersTable {
+  id: string;
+  api_url: string | null;
+  host: string;
+  pid: number;
+  started_at: number;
+  seen_at: number;
+}
+
+/** A write's commit token (PostgreSQL): lets a write whose COMMIT answer was lost learn whether it committed. */
+export interface CommitTokensTable {
+  token: string;
+  at: number;
+}
+
 export interface Database {
   properties: PropertiesTable;
   property_history: PropertyHistoryTable;
@@ -163,4 +187,7 @@ export interface Database {
   public_addresses: PublicAddressesTable;
   accounts: AccountsTable;
   access_keys: AccessKeysTable;
+  clc_terms: ClcTermsTable;
+  clc_members: ClcMembersTable;
+  commit_tokens: CommitTokensTable;
 }

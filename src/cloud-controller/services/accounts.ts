@@ -148,7 +148,7 @@ export async function insertAccount(tx: Tx, input: { name?: unknown }, options: 
   for (let attempt = 0; ; attempt++) {
     const row: AccountRow = { id: randomAccountId(options.random), name, created_at: options.now };
     try {
-      await tx.db.insertInto('accounts').values(row).execute();
+      await tx.attempt(() => tx.db.insertInto('accounts').values(row).execute());
       return row;
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 8) throw err;

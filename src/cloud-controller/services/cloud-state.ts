@@ -39,7 +39,7 @@ import * as credentials from './credentials.ts';
 import type { RandomHex } from './args.ts';
 import { resolveOwner } from './accounts.ts';
 import { limitsOf, type AccountLimits } from './limits.ts';
-import { UserError } from '../../shared/errors.ts';
+import { EdgenetError, UserError } from '../../shared/errors.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface CloudStateOptions {
@@ -103,7 +103,7 @@ export class CloudState {
     this.clcIp = options.clcIp;
     this.random = options.random ?? Math.random;
     this.randomHex = options.randomHex ?? defaultRandomHex;
-    this.snapshots = new SnapshotCache(this.clcIp, options.clcIpv6);
+    this.snapshots = new SnapshotCache(this.clcIp, options.clcIpv6, () => this.store.announcedThrough());
     this.sealer = credentials.sealer(options.credentialsKey ?? randomBytes(32));
     // Lives as long as the store: the listener only marks parts of the cached snapshot stale.
     this.store.onChange((change) => this.snapshots.changed(change));
@@ -382,15 +382,27 @@ export class CloudState {
     return snapshot;
   }
 
-  async nextSequence(): Promise<number> {
-    const row = await this.store.write((tx) =>
-      tx.db
+  /**
+   * Draws the next broadcast sequence. `term` (the leader's, ha/): drawn only
+   * while it is the newest term in the database, else NOT_LEADER — a deposed
+   * leader cannot stamp a document newer than its successor's. Undefined:
+   * unfenced (tests and tools without leadership).
+   */
+  async nextSequence(term?: number): Promise<number> {
+    const row = await this.store.write(async (tx) => {
+      if (term !== undefined) {
+        const current = await tx.db.selectFrom('meta').select('value').where('key', '=', 'leader_term').executeTakeFirst();
+        if (current === undefined || Number(current.value) !== term) {
+          throw new EdgenetError('NOT_LEADER', `this CLC led in term ${term}, but term ${current?.value ?? '?'} has begun: the new leader broadcasts`);
+        }
+      }
+      return tx.db
         .updateTable('meta')
         .set((eb) => ({ value: eb('value', '+', 1) }))
         .where('key', '=', 'broadcast_sequence')
         .returning('value')
-        .executeTakeFirstOrThrow(),
-    );
+        .executeTakeFirstOrThrow();
+    });
     const mark = this.pendingMinMark ?? this.lastSnapshotMark;
     if (mark !== undefined) this.sequenceMarks.set(row.value, mark);
     this.pendingMinMark = undefined;

@@ -161,10 +161,12 @@ export async function createAccessKey(tx: Tx, account: { id: string; name: strin
   for (let attempt = 0; ; attempt++) {
     const id = newAccessKeyId(random);
     try {
-      await tx.db
-        .insertInto('access_keys')
-        .values({ id, account_id: account.id, secret_box: sealSecret(options.sealer.key, id, secretAccessKey), key_id: options.sealer.keyId, created_at: options.now, last_used_at: null })
-        .execute();
+      await tx.attempt(() =>
+        tx.db
+          .insertInto('access_keys')
+          .values({ id, account_id: account.id, secret_box: sealSecret(options.sealer.key, id, secretAccessKey), key_id: options.sealer.keyId, created_at: options.now, last_used_at: null })
+          .execute(),
+      );
       return { ...viewOf({ id, account_id: account.id, account_name: account.name, key_id: options.sealer.keyId, created_at: options.now, last_used_at: null }, options.sealer.keyId), secretAccessKey };
     } catch (err) {
       if (!isUniqueViolation(err) || attempt >= 8) throw err;

@@ -111,7 +111,7 @@ async function insertGroup(tx: Tx, g: { owner: string; name: string; description
   for (let attempt = 0; ; attempt++) {
     const id = `sg-${g.randomHex(4)}`;
     try {
-      await tx.db.insertInto('security_groups').values({ id, owner_id: g.owner, name: g.name, description: g.description, created_at: g.now }).execute();
+      await tx.attempt(() => tx.db.insertInto('security_groups').values({ id, owner_id: g.owner, name: g.name, description: g.description, created_at: g.now }).execute());
       tx.changed({ kind: 'group', id });
       return id;
     } catch (err) {

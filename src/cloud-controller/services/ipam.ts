@@ -179,12 +179,12 @@ async function takenIn(db: Db, pool: Pool): Promise<Map<number, LeaseState>> {
 async function firstFreeIn(db: Db, lo: number, hi: number): Promise<number | undefined> {
   const { rows } = await sql<{ candidate: number }>`
     SELECT candidate FROM (
-      SELECT ${lo} AS candidate WHERE NOT EXISTS (SELECT 1 FROM ip_leases WHERE ip_num = ${lo})
+      SELECT CAST(${lo} AS BIGINT) AS candidate WHERE NOT EXISTS (SELECT 1 FROM ip_leases WHERE ip_num = ${lo})
       UNION ALL
       SELECT l.ip_num + 1 AS candidate FROM ip_leases l
        WHERE l.ip_num >= ${lo} AND l.ip_num < ${hi}
          AND NOT EXISTS (SELECT 1 FROM ip_leases m WHERE m.ip_num = l.ip_num + 1)
-    ) ORDER BY candidate LIMIT 1`.execute(db);
+    ) AS free ORDER BY candidate LIMIT 1`.execute(db);
   return rows[0]?.candidate;
 }
 

@@ -20,6 +20,7 @@
  * Rules whose source group no longer exists are left out here, so nothing
  * downstream can broadcast them.
  */
+import { orderedJoin } from '../db/dialect.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/store.ts';
 import type { InstancesTable } from '../db/schema.ts';
@@ -54,7 +55,7 @@ export async function readInstances(db: Db, ids?: readonly string[]): Promise<Sn
   // One row per instance with its groups aggregated in launch order (SQLite ≥ 3.44
   // ordered aggregate): a third of the rows a separate membership query would return.
   const { rows } = await sql<Omit<InstancesTable, 'created_at'> & { public_ip: string | null; groups: string | null }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, p.ip AS public_ip,
-            (SELECT group_concat(g.group_id, ',' ORDER BY g.position) FROM instance_groups g WHERE g.instance_id = i.id) AS groups
+            (SELECT ${orderedJoin(db, 'g.group_id', ',', 'g.position')} FROM instance_groups g WHERE g.instance_id = i.id) AS groups
        FROM instances i LEFT JOIN public_addresses p ON p.instance_id = i.id
        ${where}
       ORDER BY i.id`.execute(db);

@@ -114,10 +114,14 @@ export class SnapshotCache {
   private parts: Parts | undefined;
   private dirty: Dirty = clean();
 
-  /** `clcIpv6`: CLC_IPV6, carried on every snapshot when set (absent otherwise, so IPv4-only snapshots are as before). */
+  /**
+   * `clcIpv6`: CLC_IPV6, carried on every snapshot when set (absent otherwise, so IPv4-only snapshots are as before).
+   * `announcedThrough`: the store's (PostgreSQL) — every write with a data version up to it has been announced here.
+   */
   constructor(
     private readonly clcIp: string,
     private readonly clcIpv6?: string,
+    private readonly announcedThrough: () => number | undefined = () => undefined,
   ) {}
 
   /** The store's change listener: records what is stale; never reads. */
@@ -146,6 +150,13 @@ export class SnapshotCache {
         if (change.id === undefined) d.allGroups = true;
         else d.ruleGroups.add(change.id);
         return;
+      case 'account':
+      case 'access-key':
+        // Not in the snapshot.
+        return;
+      case 'resync':
+        d.all ??= 'changes may have been missed (resync)';
+        return;
       default:
         assertNever(change);
     }
@@ -161,8 +172,10 @@ export class SnapshotCache {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const dirty = this.dirty;
     this.dirty = clean();
+    // Taken with the dirty set: the changes it holds are exactly those of the writes announced by now.
+    const announced = this.announcedThrough();
     try {
-      return await this.readParts(db, dirty, options);
+      return await this.readParts(db, dirty, options, announced);
     } catch (err) {
       // What was read may be half-applied: start over.
       this.parts = undefined;
@@ -170,12 +183,16 @@ export class SnapshotCache {
     }
   }
 
-  private async readParts(db: Db, dirty: Dirty, options: SnapshotReadOptions): Promise<CloudSnapshot> {
+  private async readParts(db: Db, dirty: Dirty, options: SnapshotReadOptions, announced: number | undefined): Promise<CloudSnapshot> {
     // First statement of the transaction: it also fixes the transaction's read snapshot.
-    const dataVersion = await readDataVersion(db);
+    const dataVersion = await readDataVersion(db, announced !== undefined);
     const old = this.parts;
+    // SQLite: data_version moves only for other connections' commits. PostgreSQL: the database's count of
+    // announcing writes is ahead of what was announced here when the dirty set was taken (a commit whose
+    // announcement — local, or another CLC's notification — is still on its way).
+    const unannounced = announced !== undefined ? dataVersion > announced : old !== undefined && dataVersion !== old.dataVersion;
     const fullReason =
-      old === undefined ? 'no cache' : options.full === true ? 'requested' : dataVersion !== old.dataVersion ? 'written by another connection' : dirty.all;
+      old === undefined ? 'no cache' : options.full === true ? 'requested' : unannounced ? 'written by another connection' : dirty.all;
 
     const texts = await readPropertyTexts(db);
     const configKey = JSON.stringify([NETWORK_CONFIGURATION, ...EXPLODE_INPUT_PROPERTIES].map((n) => texts.get(n) ?? null));
@@ -241,7 +258,12 @@ export class SnapshotCache {
   }
 }
 
-async function readDataVersion(db: Db): Promise<number> {
+/** SQLite: PRAGMA data_version; PostgreSQL: meta.data_version (bumped by every write that announces changes, db/store.ts). */
+async function readDataVersion(db: Db, postgres: boolean): Promise<number> {
+  if (postgres) {
+    const row = await db.selectFrom('meta').select('value').where('key', '=', 'data_version').executeTakeFirst();
+    return Number(row?.value ?? NaN);
+  }
   const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(db);
   return Number(rows[0]?.data_version ?? NaN);
 }

@@ -175,7 +175,7 @@ test('placement: no node = the cluster\'s node with the fewest instances (ties: 
   assert.equal((await f.state.listInstances()).length, before);
   await f.close();
 
-  const one = fixture();
+  const one = await fixture();
   await one.properties.set('cloud.network.network_configuration', configText((c) => ({ ...c, Clusters: [c.Clusters[0]] })));
   await one.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
   await one.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
@@ -186,7 +186,7 @@ test('placement: no node = the cluster\'s node with the fewest instances (ties: 
 });
 
 test('cloud.ec2.run_instances: false unless set, read on every call', async () => {
-  const f = fixture();
+  const f = await fixture();
   assert.equal(await f.state.ec2RunInstancesEnabled(), false);
   await f.properties.set('cloud.ec2.run_instances', 'true');
   assert.equal(await f.state.ec2RunInstancesEnabled(), true);

@@ -61,7 +61,7 @@ test('migration 5: every owner of a schema-4 database becomes an account account
   try {
     const file = path.join(dir, 'clc.db');
     schema4Database(file);
-    const store = Store.open(file);
+    const store = await Store.open(file);
     try {
       const rows = await store.read((db) => db.selectFrom('accounts').selectAll().orderBy('id').execute());
       assert.deepEqual(rows, [
@@ -107,7 +107,7 @@ test('random account ids: 12 digits, never 000000000000-000000000099', () => {
 });
 
 test('createAccount: id, default group with its three self rules, an access key, one transaction; name rules', async () => {
-  const f = fixture();
+  const f = await fixture();
   try {
     const r = await f.state.createAccount({ name: 'alice' });
     assert.match(r.account.id, /^\d{12}$/);
@@ -153,7 +153,7 @@ test('createAccount: id, default group with its three self rules, an access key,
 });
 
 test('createAccount retries an id collision and never draws a reserved id', async () => {
-  const store = Store.open(':memory:');
+  const store = await Store.open(':memory:');
   try {
     // The same draw twice, then another: the second account's first id collides.
     const draws = [0.25, 0.25, 0.75, 0];
@@ -170,7 +170,7 @@ test('createAccount retries an id collision and never draws a reserved id', asyn
 });
 
 test('listAccounts / getAccount: admin first, counts of groups, instances, addresses and keys; by id or name', async () => {
-  const f = fixture();
+  const f = await fixture();
   try {
     await f.properties.set('cloud.network.network_configuration', configText());
     await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
@@ -203,7 +203,7 @@ test('listAccounts / getAccount: admin first, counts of groups, instances, addre
 });
 
 test('deleteAccount: refused for admin and while the account owns anything (ACCOUNT_IN_USE with counts); keys and default group go with it', async () => {
-  const f = fixture();
+  const f = await fixture();
   try {
     await f.properties.set('cloud.network.network_configuration', configText());
     await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
@@ -249,7 +249,7 @@ test('deleteAccount: refused for admin and while the account owns anything (ACCO
 });
 
 test('access keys: at most 2 per account (ACCESS_KEY_LIMIT), listed without secrets, deleted at once for SigV4', async () => {
-  const f = fixture();
+  const f = await fixture();
   try {
     const d = await f.state.createAccount({ name: 'dave' });
     await f.state.createAccount({ name: 'erin' });
@@ -286,7 +286,7 @@ test('access keys: at most 2 per account (ACCESS_KEY_LIMIT), listed without secr
 });
 
 test('accessKeyUsed: last_used_at written off the request path, at most once a minute per key', async () => {
-  const f = fixture();
+  const f = await fixture();
   try {
     const { accessKey } = await f.state.createAccount({ name: 'frank' });
     const lastUsed = async () => (await f.state.listAccessKeys('frank'))[0]!.lastUsedAt;

@@ -90,7 +90,7 @@ test('a copy of the database without the key file reveals no secret; with the ke
   withDir(async (dir) => {
     const file = path.join(dir, 'clc.db');
     const key = randomBytes(32);
-    const store = Store.open(file);
+    const store = await Store.open(file);
     const state = new CloudState({ store, clock: new FakeClock(), clcIp: '10.0.0.1', credentialsKey: key });
     const a = await state.createAccount({ name: 'alice' });
     const b = await state.createAccessKey('alice');
@@ -108,7 +108,7 @@ test('a copy of the database without the key file reveals no secret; with the ke
     assert.ok(bytes.includes(Buffer.from(a.accessKey.accessKeyId)), 'the key ids are there (they are not secret)');
 
     // Opened without the key (another one): nothing opens, and the keys are reported unavailable.
-    const thief = Store.open(path.join(copy, 'clc.db'));
+    const thief = await Store.open(path.join(copy, 'clc.db'));
     try {
       const other = new CloudState({ store: thief, clock: new FakeClock(), clcIp: '10.0.0.1', credentialsKey: randomBytes(32) });
       assert.equal(await other.accessKeySecret(a.accessKey.accessKeyId), undefined);

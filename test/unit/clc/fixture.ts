@@ -4,6 +4,7 @@
  * (cluster C1 with 5 private addresses, cluster C2 with 3, 3 public addresses).
  */
 import { Store } from '../../../src/cloud-controller/db/store.ts';
+import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
 import { PropertyService } from '../../../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { FakeClock } from '../../../src/shared/clock.ts';
@@ -44,8 +45,9 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export function fixture(options: { file?: string; seed?: number } = {}): Fixture {
-  const store = Store.open(options.file ?? ':memory:');
+export async function fixture(options: { file?: string; seed?: number } = {}): Promise<Fixture> {
+  // EDGENET_TEST_DB=postgres (scripts/test.sh's second pass): the same tests on a fresh PostgreSQL database.
+  const store = await Store.open(options.file ?? (testStoreKind() === 'postgres' ? await testDatabaseUrl() : ':memory:'), { listen: false });
   const clock = new FakeClock();
   const random = seeded(options.seed ?? 1);
   let counter = 0;
@@ -63,7 +65,7 @@ export function fixture(options: { file?: string; seed?: number } = {}): Fixture
 
 /** A fixture with the configuration set, clusters C1/C2 registered with one node each, and group "web". */
 export async function populated(options: { seed?: number; strategy?: 'first-free' | 'random' } = {}): Promise<Fixture & { webId: string }> {
-  const f = fixture(options);
+  const f = await fixture(options);
   await f.properties.set('cloud.network.network_configuration', configText());
   if (options.strategy) await f.properties.set('cloud.network.address_allocation', options.strategy);
   await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });

@@ -44,7 +44,7 @@ test('run: every bad argument has a stable code and changes nothing', async () =
 });
 
 test('run without a network configuration: NETWORK_NOT_CONFIGURED', async () => {
-  const f = fixture();
+  const f = await fixture();
   await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
   await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
   await f.state.createGroup({ name: 'web' });
@@ -118,11 +118,11 @@ test('nextSequence is strictly increasing and durable across reopen', async () =
   const dir = mkdtempSync(path.join(tmpdir(), 'h2-seq-'));
   try {
     const file = path.join(dir, 'clc.db');
-    let f = fixture({ file });
+    let f = await fixture({ file });
     const seen = await Promise.all(Array.from({ length: 20 }, () => f.state.nextSequence()));
     assert.deepEqual([...seen].sort((x, y) => x - y), Array.from({ length: 20 }, (_, k) => k + 1));
     await f.close();
-    f = fixture({ file });
+    f = await fixture({ file });
     assert.equal(await f.state.nextSequence(), 21);
     await f.close();
   } finally {

@@ -4,7 +4,7 @@ import { fixture, configText, rejectsCode } from './fixture.ts';
 import { propertyDefinitions } from '../../../src/cloud-controller/properties/registry.ts';
 
 test('every required property is registered with its default', async () => {
-  const f = fixture();
+  const f = await fixture();
   const list = await f.properties.list();
   const byName = new Map(list.map((p) => [p.name, p]));
   const expected: Record<string, string | undefined> = {
@@ -34,7 +34,7 @@ test('every required property is registered with its default', async () => {
 });
 
 test('typed values: integers, lists, enums, unset json', async () => {
-  const f = fixture();
+  const f = await fixture();
   assert.equal(await f.properties.typed('cloud.network.address_hold_timeout'), 300);
   assert.deepEqual(await f.properties.typed('cloud.network.ec2_classic_additional_protocols_allowed'), []);
   await f.properties.set('cloud.network.ec2_classic_additional_protocols_allowed', '50, 47,47');
@@ -49,7 +49,7 @@ test('typed values: integers, lists, enums, unset json', async () => {
 });
 
 test('set records history (when, old, new); identical value is a no-op; reset goes back to default', async () => {
-  const f = fixture();
+  const f = await fixture();
   await f.properties.set('cloud.network.address_hold_timeout', '60');
   await f.clock.advance(1000);
   await f.properties.set('cloud.network.address_hold_timeout', '90');
@@ -76,7 +76,7 @@ test('set records history (when, old, new); identical value is a no-op; reset go
 });
 
 test('own validation per property with stable codes', async () => {
-  const f = fixture();
+  const f = await fixture();
   const cases: [string, string, string][] = [
     ['cloud.vmstate.mac_prefix', 'd0:0d:00', 'InvalidMacPrefix'],
     ['cloud.vmstate.mac_prefix', 'zz:00', 'InvalidMacPrefix'],
@@ -104,7 +104,7 @@ test('own validation per property with stable codes', async () => {
 });
 
 test('an invalid network configuration changes nothing: value, history and events untouched', async () => {
-  const f = fixture();
+  const f = await fixture();
   await f.properties.set('cloud.network.network_configuration', configText());
   const before = await f.properties.get('cloud.network.network_configuration');
   const historyBefore = await f.properties.history('cloud.network.network_configuration');
@@ -127,7 +127,7 @@ test('an invalid network configuration changes nothing: value, history and event
 });
 
 test('changing an explode input is refused when it would break the stored configuration', async () => {
-  const f = fixture();
+  const f = await fixture();
   // No MacPrefix anywhere: explode takes cloud.vmstate.mac_prefix, which itself must stay valid.
   await f.properties.set('cloud.network.network_configuration', configText());
   await rejectsCode(f.properties.set('cloud.vmstate.mac_prefix', 'xx'), 'INVALID_PROPERTY');
@@ -137,7 +137,7 @@ test('changing an explode input is refused when it would break the stored config
 });
 
 test('concurrent sets are serialized: history is a clean chain', async () => {
-  const f = fixture();
+  const f = await fixture();
   const values = Array.from({ length: 50 }, (_, i) => String(100 + i));
   await Promise.all(values.map((v) => f.properties.set('cloud.network.address_hold_timeout', v)));
   const history = await f.properties.history('cloud.network.address_hold_timeout');

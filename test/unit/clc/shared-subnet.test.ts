@@ -22,7 +22,7 @@ const NODE_0 = '10.111.1.10';
 const NODE_1 = '10.111.1.11';
 
 async function guideCloud() {
-  const f = fixture();
+  const f = await fixture();
   await f.properties.set('cloud.network.network_configuration', JSON.stringify({ ...GUIDE, PublicGateway: '10.111.101.1' }));
   await f.state.registerCluster({ name: 'PARTI00', ccUrl: 'https://10.111.1.2:8774/' });
   await f.state.registerCluster({ name: 'PARTI01', ccUrl: 'https://10.111.1.3:8774/' });

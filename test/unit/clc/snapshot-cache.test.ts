@@ -239,7 +239,7 @@ test('a write by another SQLite connection (offline CLI) invalidates the cache',
   const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-snapcache-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'clc.db');
-  const f = fixture({ file });
+  const f = await fixture({ file });
   await f.properties.set('cloud.network.network_configuration', configText());
   await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
   await f.state.registerNode({ cluster: 'C1', name: '10.0.0.7', ncUrl: 'https://10.0.0.7:8775/' });
@@ -248,7 +248,7 @@ test('a write by another SQLite connection (offline CLI) invalidates the cache',
   await f.state.snapshot();
 
   // Another process: its own connection, its changes are never announced here.
-  const other = Store.open(file);
+  const other = await Store.open(file);
   const clock = new FakeClock();
   const otherState = new CloudState({ store: other, clock, clcIp: CLC_IP });
   await otherState.authorize(web.id, undefined, { protocol: 'tcp', port: '80' });

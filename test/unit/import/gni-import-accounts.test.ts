@@ -21,7 +21,7 @@ const NOW = 1_700_000_000_000;
 const run = (args: readonly string[], dir: string) => runCli(args, sandboxEnv(dir));
 
 async function accounts(file: string) {
-  const store = Store.open(file);
+  const store = await Store.open(file);
   try {
     return await store.read((db) => db.selectFrom('accounts').selectAll().orderBy('id').execute());
   } finally {
@@ -54,7 +54,7 @@ test('import creates the owners\' accounts in its transaction (no default group)
 
     // One owner already has an account (made before the import, by an operator): it is kept as it is.
     const kept = plan.accounts[0]!;
-    const store = Store.open(db);
+    const store = await Store.open(db);
     await store.write(async (tx) => {
       await tx.db.insertInto('accounts').values({ id: kept.id, name: 'kept-name', created_at: 5 }).execute();
     });
@@ -70,7 +70,7 @@ test('import creates the owners\' accounts in its transaction (no default group)
       [['000000000001', 'admin'], [kept.id, 'kept-name'], ...plan.accounts.slice(1).map((a) => [a.id, a.name])],
     );
     assert.ok(rows.filter((a) => a.id !== '000000000001' && a.id !== kept.id).every((a) => a.created_at > NOW - 1), 'created at the import');
-    const check = Store.open(db);
+    const check = await Store.open(db);
     try {
       const defaults = await check.read((d) => d.selectFrom('security_groups').select('id').where('name', '=', 'default').execute());
       assert.deepEqual(defaults, [], 'no default group is added by an import');
@@ -83,7 +83,7 @@ test('import creates the owners\' accounts in its transaction (no default group)
 test('an account name taken by another id refuses the import and writes nothing', async () => {
   await withDatabase(async (db) => {
     const plan = planGniImport(readDoc(MULTI_CLUSTER));
-    const store = Store.open(db);
+    const store = await Store.open(db);
     try {
       const squatter = { id: '999999999999', name: plan.accounts[0]!.name, created_at: 1 };
       await store.write(async (tx) => {

@@ -24,7 +24,7 @@ const run = (args: readonly string[], dir: string) => runCli(args, sandboxEnv(di
 
 /** Rows of every state table and the stored property (what "empty" means to the import). */
 async function contents(file: string): Promise<Record<string, number>> {
-  const store = Store.open(file);
+  const store = await Store.open(file);
   try {
     return await store.read(async (db) => {
       const out: Record<string, number> = {};
@@ -132,7 +132,7 @@ test('CLI: a database a running CLC holds open is refused (DB_IN_USE)', async ()
     const dir = join(db, '..');
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, EUCA44);
-    const clc = Store.open(db);
+    const clc = await Store.open(db);
     try {
       // What a running CLC does: its connection is open (WAL: a shared lock) and it has read.
       await clc.read((d) => d.selectFrom('meta').selectAll().execute());
@@ -183,7 +183,7 @@ test('an import that fails at its last row leaves the database empty (one transa
     const plan = planGniImport(readDoc(MULTI_CLUSTER));
     // The last write of the import is the last public address: make it collide with a private IP.
     const broken: GniImportPlan = { ...plan, addresses: [...plan.addresses.slice(0, -1), { ...plan.addresses[plan.addresses.length - 1]!, ip: '10.112.6.11' }] };
-    const store = Store.open(db);
+    const store = await Store.open(db);
     try {
       await rejectsWith(importGni(store, broken, { now: NOW }), 'ADDRESS_IN_USE');
     } finally {
@@ -195,7 +195,7 @@ test('an import that fails at its last row leaves the database empty (one transa
 
 test('importGni refuses a database with state in it (here: one security group only)', async () => {
   await withDatabase(async (db) => {
-    const store = Store.open(db);
+    const store = await Store.open(db);
     try {
       await store.write((tx) => tx.db.insertInto('security_groups').values({ id: 'sg-00000001', owner_id: '000000000001', name: 'web', description: '', created_at: NOW }).execute());
       const err = await rejectsWith(importGni(store, planGniImport(readDoc(EUCA44)), { now: NOW }), 'IMPORT_DATABASE_NOT_EMPTY');

@@ -38,7 +38,7 @@ test('import gni: a group\'s ipv6 extension rules round-trip; bad ones are left 
     'not a rule',
   ]);
   await withDatabase(async (file) => {
-    const store = Store.open(file);
+    const store = await Store.open(file);
     try {
       const plan = planGniImport(doc);
       assert.ok(plan.warnings.some((w) => w.startsWith('sg-000000a1: an ipv6 rule string that does not read') && w.includes('not a rule')), 'unreadable string reported');

@@ -31,7 +31,7 @@ const FIXTURES = new URL('../../fixtures/gni/', import.meta.url).pathname;
 
 /** Imports `doc` into an empty database and returns the document the CLC then builds (through XML, as a node reads it). */
 async function importAndRebuild(file: string, doc: GniDocument, propertyText?: string): Promise<{ rebuilt: GniDocument; warnings: readonly string[] }> {
-  const store = Store.open(file);
+  const store = await Store.open(file);
   try {
     const plan = planGniImport(doc, propertyText === undefined ? {} : { propertyText });
     const clcIp = doc.configuration.enabledClcIp ?? '10.0.0.1';
@@ -172,7 +172,7 @@ test('round trip with --property: the operator\'s JSON is stored as given and bu
   }, null, 2);
   await withDatabase(async (file) => {
     const { rebuilt } = await importAndRebuild(file, doc, property);
-    const store = Store.open(file);
+    const store = await Store.open(file);
     try {
       const row = await store.read((db) => db.selectFrom('properties').select('value').where('name', '=', 'cloud.network.network_configuration').executeTakeFirstOrThrow());
       assert.equal(row.value, property);

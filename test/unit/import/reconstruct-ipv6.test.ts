@@ -43,7 +43,7 @@ test('import then rebuild: the same dual-stack document', async () => {
   const parsed = parseGni(XML);
   assert.ok(parsed.ok);
   const dir = mkdtempSync(join(tmpdir(), 'h1-import-v6-'));
-  const store = Store.open(join(dir, 'clc.db'));
+  const store = await Store.open(join(dir, 'clc.db'));
   try {
     const plan = planGniImport(parsed.value, {});
     const { summary } = await importGni(store, plan, { now: 1_700_000_000_000 });

@@ -6,7 +6,7 @@
  * ipv6-source.child.ts.
  */
 import * as http from 'node:http';
-import type { ClcContext, CloudSnapshot, SnapshotInstance, StateChange } from '../../../src/cloud-controller/contracts.ts';
+import type { ClcContext, CloudSnapshot, SnapshotInstance } from '../../../src/cloud-controller/contracts.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
 import { systemClock, type Clock } from '../../../src/shared/clock.ts';
 
@@ -16,7 +16,7 @@ export interface MetadataContextParts {
   readonly env?: NodeJS.ProcessEnv;
   readonly clock?: Clock;
   /** Default: never calls back. */
-  readonly onChange?: (listener: (c: StateChange) => void) => () => void;
+  readonly onChange?: ClcContext['onChange'];
 }
 
 /** A ClcContext for the metadata plugin: the given parts, nullLogger, no data dir, the rest rejects as unused. */
@@ -36,6 +36,13 @@ export function metadataContext(parts: MetadataContextParts): ClcContext {
     nodesApplied: unused,
     route: () => undefined,
     instanceByPrivateIp: parts.instanceByPrivateIp,
+    leadership: {
+      id: 'clc-test',
+      role: () => 'leader',
+      term: () => 1,
+      view: unused,
+      onRoleChange: () => () => undefined,
+    },
   };
 }
 

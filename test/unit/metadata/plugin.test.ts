@@ -21,12 +21,12 @@ interface Fake {
 }
 
 function fakeContext(env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): Fake {
-  const listeners = new Set<(c: StateChange) => void>();
+  const listeners = new Set<(c: StateChange, origin: 'local' | 'remote') => void>();
   const fake: Fake = {
     instances: [],
     groups: [],
     snapshots: 0,
-    emit: (c) => listeners.forEach((l) => l(c)),
+    emit: (c) => listeners.forEach((l) => l(c, 'local')),
     ctx: undefined as unknown as ClcContext,
   };
   fake.ctx = metadataContext({
