@@ -77,6 +77,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   ],
   // config/: the one function that computes an instance's IPv6 address (config/instance-ipv6.ts).
   'cloud-controller/metadata': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/config'],
+  'cloud-controller/ha': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/db'],
   'cloud-controller/api': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services'],
   // The EC2 Query endpoint (issue 15): a second front door to the same services as the admin API.
   'cloud-controller/ec2': ['shared', 'cloud-controller/contracts.ts', 'cloud-controller/properties', 'cloud-controller/services', 'cloud-controller/ec2/actions'],

@@ -18,7 +18,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { EdgenetError } from '../../shared/errors.ts';
-import type { Db } from './store.ts';
+import type { Db } from './schema.ts';
 
 const MIGRATIONS: readonly (readonly string[])[] = [
   [

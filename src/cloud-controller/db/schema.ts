@@ -11,7 +11,7 @@
  * - Foreign keys: an instance's group memberships reference existing groups, so
  *   a group in use cannot be deleted even by a buggy caller.
  */
-import type { Generated } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 
 export type LeaseState = 'allocated' | 'held' | 'reserved';
 
@@ -191,3 +191,6 @@ export interface Database {
   clc_members: ClcMembersTable;
   commit_tokens: CommitTokensTable;
 }
+
+/** The query builder over these tables (a whole store, or one transaction's connection). */
+export type Db = Kysely<Database>;

@@ -49,7 +49,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, Db } from './schema.ts';
 import { migrate, migratePostgres, MIGRATE_LOCK_KEY } from './migrations.ts';
 import { ensureGeneration, GENERATION_KEY, nextGeneration, readGeneration, SUPERSEDE_KEY } from './generation.ts';
 import type { ChangeOrigin, StateChange } from '../contracts.ts';
@@ -58,8 +58,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { redactLocation, requirePostgresUrl, storeKindOf, type StoreKind } from './location.ts';
 import { CHANGE_CHANNEL, ChangeListener, createPool, isConnectionError, mapPgError, MAX_NOTIFY_BYTES, PG_APPLICATION, unavailable, type ChangeNotification } from './postgres.ts';
 
-export type Db = Kysely<Database>;
-export type { StoreKind };
+export type { Db, StoreKind };
 
 /** What a write transaction body receives. */
 export interface Tx {
