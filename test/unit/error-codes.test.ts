@@ -32,7 +32,7 @@ const EDGENET_FORM = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
 const EC2_FORM = /^[A-Z][a-z0-9]+([A-Z][a-z0-9]*)*(\.[A-Z][a-z0-9]+([A-Z][a-z0-9]*)*)?$/;
 
 /** Codes of other systems that edgenet only reads: Node errno, SQLite, commander, SOAP 1.1 faultcode. */
-const FOREIGN = [/^E[A-Z]+$/, /^SQLITE_[A-Z_]+$/, /^commander\.[a-zA-Z]+$/, /^(Client|Server)$/];
+const FOREIGN = [/^E[A-Z]+$/, /^SQLITE_[A-Z_]+$/, /^commander\.[a-zA-Z]+$/, /^(Client|Server)$/, /^[0-9][0-9A-Z]{4}$/ /* PostgreSQL SQLSTATE */];
 
 /**
  * Codes that are both an error code and a diagnostic code, reviewed to mean
