@@ -129,6 +129,8 @@ export const OWNERS: Readonly<Record<string, readonly string[]>> = {
   'node:child_process': ['shared/exec.ts'],
   'execa': ['shared/exec.ts'],
   'better-sqlite3': ['cloud-controller/db/**'],
+  // The PostgreSQL driver: the store's pool and notification listener (db/), leadership's lock session (ha/).
+  'pg': ['cloud-controller/db/**', 'cloud-controller/ha/**'],
   'chokidar': ['netd/watcher.ts'],
 };
 
