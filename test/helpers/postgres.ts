@@ -2,7 +2,8 @@
  * A throwaway PostgreSQL server for tests (Debian's `postgresql` package,
  * installed by scripts/setup.sh): initdb as the `postgres` user in a fresh
  * temporary directory, listening on loopback (a free port) and on a unix
- * socket in that directory, no durability (fsync off: it is thrown away).
+ * socket in that directory, no durability by default (fsync off: it is thrown away;
+ * `durability` asks for more: a server-crash test, a benchmark).
  * Removed when stopped, and at process exit whatever happens (the server by
  * its pid, the directory by its path).
  *
@@ -72,8 +73,18 @@ async function freePort(): Promise<number> {
 const live = new Set<PgServer>();
 let exitHook = false;
 
+export interface PgServerOptions {
+  /**
+   * `none` (default): fsync, synchronous_commit and full_page_writes off — fast, and a commit
+   * can be lost when the server process crashes (stop -m immediate). `crash`: synchronous_commit
+   * on (a commit is in the OS before COMMIT answers: survives the server's crash, not the
+   * machine's). `full`: also fsync and full_page_writes on (production settings, for benchmarks).
+   */
+  readonly durability?: 'none' | 'crash' | 'full';
+}
+
 /** Starts a throwaway server (about 0.5 s). Throws with the reason when it cannot. */
-export async function startPostgres(): Promise<PgServer> {
+export async function startPostgres(options: PgServerOptions = {}): Promise<PgServer> {
   const why = postgresUnavailable();
   if (why !== undefined) throw new Error(why);
   const bin = binDir()!;
@@ -91,9 +102,17 @@ export async function startPostgres(): Promise<PgServer> {
     return r.stdout;
   };
   const port = await freePort();
+  const durability = options.durability ?? 'none';
+  const settings = {
+    fsync: durability === 'full' ? 'on' : 'off',
+    synchronous_commit: durability === 'none' ? 'off' : 'on',
+    full_page_writes: durability === 'full' ? 'on' : 'off',
+    max_connections: '200',
+  };
+  const serverOptions = `-k ${socketDir} -h 127.0.0.1 -p ${port} ${Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')}`;
   let running = false;
   const startServer = () => {
-    asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', `-k ${socketDir} -h 127.0.0.1 -p ${port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'start']);
+    asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '30', '-o', serverOptions, 'start']);
     running = true;
   };
   const stopServer = (mode: 'fast' | 'immediate' = 'fast') => {
@@ -122,7 +141,7 @@ export async function startPostgres(): Promise<PgServer> {
     stopServer,
     startServer,
     restart() {
-      asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-m', 'fast', '-w', '-t', '30', '-o', `-k ${socketDir} -h 127.0.0.1 -p ${port} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`, 'restart']);
+      asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-m', 'fast', '-w', '-t', '30', '-o', serverOptions, 'restart']);
       running = true;
     },
     log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
@@ -179,4 +198,18 @@ export async function testDatabaseUrl(): Promise<string> {
 /** Which store the store/services unit tests use: EDGENET_TEST_DB=postgres selects PostgreSQL. */
 export function testStoreKind(): 'sqlite' | 'postgres' {
   return process.env.EDGENET_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/**
+ * For tests that need a throwaway server: true when they may run; otherwise
+ * a loud skip with the reason, a failure under CI=true (as root.ts).
+ */
+export function requirePostgres(t: { skip(message?: string): void }): boolean {
+  const why = postgresUnavailable();
+  if (why === undefined) return true;
+  const msg = `PostgreSQL test NOT run: ${why}`;
+  if (process.env.CI === 'true') throw new Error(`${msg}; CI=true makes this a failure`);
+  process.stderr.write(`\n!!! SKIPPED: ${msg}\n`);
+  t.skip(msg);
+  return false;
 }

@@ -85,8 +85,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       .then((r) => send(r.status, r.body))
       .catch((err: unknown) => {
         const { status, body } = errorBody(err);
-        if (status >= 500) logger.error('api handler error', { error: errorMessage(err), stack: err instanceof Error ? err.stack : undefined });
-        send(status, body, err instanceof EdgenetError || err instanceof UserError ? err.code : undefined);
+        const code = err instanceof EdgenetError || err instanceof UserError ? err.code : undefined;
+        // A coded error was thrown on purpose (DB_UNAVAILABLE while PostgreSQL restarts, DB_COMMIT_UNKNOWN): its
+        // code and message say it all. A stack only for what nobody expected (a bug).
+        if (status >= 500) logger.error('api handler error', { error: errorMessage(err), ...(code !== undefined ? { code } : { stack: err instanceof Error ? err.stack : undefined }) });
+        send(status, body, code);
       });
   });
   applyServerTimeouts(server, timeouts);

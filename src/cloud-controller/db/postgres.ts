@@ -52,6 +52,11 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
 export function createPool(options: PgConnectOptions & { readonly max?: number; readonly logger?: Logger }): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(options), max: options.max ?? 10, idleTimeoutMillis: 30_000 });
   pool.on('error', (err) => options.logger?.warn('database connection lost (it is replaced on the next query)', { code: 'DB_UNAVAILABLE', error: errorMessage(err) }));
+  // pg-pool listens for errors of IDLE clients only: a client checked out by a transaction that is between
+  // two statements when the server terminates it (a restart: FATAL 57P01) emits 'error' with no listener,
+  // which would end the process. Its next statement fails as "not queryable" (a connection error: the
+  // write answers DB_UNAVAILABLE) and the pool drops it on release; idle clients' errors are logged above.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -35,10 +35,11 @@ export function testEnv(dir: string): Record<string, string> {
   return { EDGENET_STATE_DIR: dir, EDGENET_RUN_DIR: dir, EDGENET_CONF_DIR: dir, EDGENET_METADATA_LISTEN: 'off', EDGENET_CLC_EC2_LISTEN: 'off', EDGENET_LOG_FORMAT: 'json' };
 }
 
-export async function startClc(dir: string, extraArgs: readonly string[] = []): Promise<ClcProcess> {
-  const portFile = path.join(dir, 'clc.port');
+/** `name`: its port and log files (`NAME.port`, `NAME.log`), so several CLCs can share one dir (and token file). */
+export async function startClc(dir: string, extraArgs: readonly string[] = [], name = 'clc'): Promise<ClcProcess> {
+  const portFile = path.join(dir, `${name}.port`);
   rmSync(portFile, { force: true });
-  const logFile = path.join(dir, 'clc.log');
+  const logFile = path.join(dir, `${name}.log`);
   const proc = exec.start(
     [process.execPath, CLI, 'clc', '--db', path.join(dir, 'clc.db'), '--listen', '127.0.0.1:0', '--port-file', portFile, '--token-file', path.join(dir, 'token'), ...extraArgs],
     { env: testEnv(dir), logFile, cwd: REPO },
