@@ -132,6 +132,13 @@ export interface ClcContext {
   onChange(listener: (change: StateChange, origin: ChangeOrigin) => void): () => void;
   /** Which CLC leads (builds, sequences and broadcasts documents) and this CLC's role (ha/leadership.ts). */
   readonly leadership: Leadership;
+  /**
+   * GET `path` on the leading CLC's admin API with the shared admin token
+   * (a follower's /v1/status shows the leader's convergence view);
+   * LEADER_UNREACHABLE (503) when no leader is known or it does not answer
+   * within `timeoutMs` (ha/leader-api.ts).
+   */
+  leaderGet?(path: string, options?: { readonly timeoutMs?: number }): Promise<ApiResponse>;
   /** Current typed value of a property (its default when unset). */
   getProperty(name: string): Promise<unknown>;
   /** Durable, strictly increasing broadcast sequence (survives restarts). */

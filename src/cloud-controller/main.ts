@@ -5,6 +5,11 @@
  * metadata service) with a ClcContext; stops them in reverse order, then the
  * EC2 endpoint, the API, then the store.
  *
+ * Leadership (ha/leadership.ts) starts once the API listens (its URL is
+ * what this CLC advertises to the others) and before the plugins (the
+ * broadcaster runs only while this CLC leads); it stops after the plugins
+ * and before the store (a clean stop hands leadership over at once).
+ *
  * `startCloudController` returns a handle (tests and embedding);
  * `runCloudController(options, signal)` runs until the signal aborts;
  * `clcProgram` is `edgenet clc`: settings (flag > EDGENET_CLC_<KEY> > clc.conf
@@ -27,7 +32,7 @@ import { registerCoreRoutes } from './api/routes.ts';
 import { startEc2Server, type Ec2Server } from './ec2/server.ts';
 import { EC2_CONFIG_KEYS, checkEc2Files, ec2EndpointOptions, loadEc2Tls, readEc2Settings, type Ec2EndpointOptions, type Ec2Settings } from './ec2-settings.ts';
 import { createClcContext } from './context.ts';
-import { SoleLeadership } from './ha/sole.ts';
+import { startLeadership, type RunningLeadership } from './ha/leadership.ts';
 import * as os from 'node:os';
 import { defaultPlugins } from './plugins.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -53,6 +58,8 @@ export interface CloudControllerOptions {
   readonly clcIpv6?: string;
   /** Admin token file: read if present, created (random, mode 0600) if missing. */
   readonly tokenFile: string;
+  /** This CLC's id among the CLCs of one database (clc.conf CLC_ID; default the hostname). */
+  readonly clcId?: string;
   /**
    * The credentials key file sealing EC2 secrets (credentials-key.ts): read
    * if present, created (random, mode 0600) if missing. Default:
@@ -160,9 +167,16 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   }
   const hostForUrl = server.host.includes(':') ? `[${server.host}]` : server.host;
   const url = `http://${hostForUrl}:${server.port}`;
-  const leadership = new SoleLeadership(os.hostname(), store, { apiUrl: url, now: () => clock.now() });
-  await leadership.start();
-  const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router, leadership });
+  let leadership: RunningLeadership;
+  try {
+    leadership = await startLeadership(store, { id: options.clcId ?? os.hostname(), apiUrl: url, location: options.dbPath, logger: logger.child({ component: 'leadership' }), clock });
+  } catch (err) {
+    if (ec2) await ec2.close();
+    await server.close();
+    await store.close();
+    throw err;
+  }
+  const context = createClcContext({ logger, clock, env, dataDir, store, properties, state, router, leadership, token });
 
   const started: ClcPlugin[] = [];
   let sweep: TimerHandle | undefined;
@@ -178,6 +192,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
         logger.error('plugin stop failed', { plugin: plugin.name, error: errorMessage(err) });
       }
     }
+    await leadership.stop();
     if (ec2) await ec2.close();
     await server.close();
     await store.close();
@@ -209,7 +224,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   scheduleSweep();
 
   if (options.portFile) await writeFileAtomic(options.portFile, `${server.port}\n`, { mode: 0o644 });
-  logger.info('cloud controller listening', { url, ...(ec2 ? { ec2Url: ec2.url } : { ec2: 'off' }), db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
+  logger.info('cloud controller listening', { url, clcId: leadership.id, role: leadership.role(), ...(leadership.term() !== undefined ? { term: leadership.term() } : {}), ...(ec2 ? { ec2Url: ec2.url } : { ec2: 'off' }), db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
   return { url, port: server.port, token, ec2Url: ec2?.url, context, state, properties, store, stop };
 }
 
@@ -227,13 +242,14 @@ async function runCloudController(options: CloudControllerOptions, signal: Abort
 // `edgenet clc` as a daemon: settings, checks, run (shared/daemon/run.ts).
 
 const CLC_CONFIG_KEYS = [
-  'DB', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'CREDENTIALS_KEY_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
+  'DB', 'CLC_ID', 'LISTEN', 'CLC_IP', 'CLC_IPV6', 'TOKEN_FILE', 'CREDENTIALS_KEY_FILE', 'PORT_FILE', 'CERTS_DIR', 'CERT_NAME', 'METRICS_LISTEN', 'METADATA_LISTEN',
   'STATUS_INTERVAL_MS', 'LOG_LEVEL', 'LOG_FORMAT', ...EC2_CONFIG_KEYS,
 ] as const;
 
 export interface ClcFlags {
   config?: string;
   db?: string;
+  id?: string;
   listen?: string;
   clcIp?: string;
   clcIpv6?: string;
@@ -251,6 +267,8 @@ export interface ClcFlags {
 
 export interface ClcConfig {
   readonly db: string;
+  /** CLC_ID: this CLC's id among the CLCs of one database (leadership, clc_members, `edgenet status`). */
+  readonly clcId: string;
   readonly listen: HostPort;
   readonly clcIp: string;
   /** CLC_IPV6: the CLC's IPv6 address as nodes reach it (empty default: none, no metadata over IPv6). */
@@ -282,6 +300,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     aliases: { ...LOG_ALIASES, METADATA_LISTEN: ['EDGENET_METADATA_LISTEN'], STATUS_INTERVAL_MS: ['EDGENET_STATUS_INTERVAL_MS'] },
     flags: {
       DB: flags.db,
+      CLC_ID: flags.id,
       LISTEN: flags.listen,
       CLC_IP: flags.clcIp,
       CLC_IPV6: flags.clcIpv6,
@@ -294,12 +313,13 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
       LOG_LEVEL: flags.logLevel,
       LOG_FORMAT: flags.logFormat,
     },
-    flagNames: { CERTS_DIR: '--certs' },
+    flagNames: { CERTS_DIR: '--certs', CLC_ID: '--id' },
   });
   const listenOrOff = (raw: string, defaultHost: string) => (raw === 'off' ? ok(raw) : parseHostPort(raw, defaultHost).ok ? ok(raw) : bad('expected HOST:PORT, :PORT or off'));
   const db = s.str('DB', paths.clcDatabase(env));
   const config: ClcConfig = {
     db,
+    clcId: s.value('CLC_ID', os.hostname(), (raw) => (CLC_ID_PATTERN.test(raw) ? ok(raw) : bad('expected 1-64 letters, digits, ".", "_", "-" or ":"'))),
     listen: s.listen('LISTEN', `127.0.0.1:${DEFAULT_PORTS.clcApi}`),
     clcIp: s.value('CLC_IP', '127.0.0.1', (raw) => (parseIp(raw) === undefined ? bad('expected an IPv4 address') : ok(raw))),
     clcIpv6: emptyAsUndefined(s.value('CLC_IPV6', '', checkClcIpv6)),
@@ -321,6 +341,9 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
   s.warnUnknown(CLC_CONFIG_KEYS, { fileSeverity: 'error' });
   return { config, effective: s.effective, diagnostics: s.diagnostics };
 }
+
+/** CLC_ID: what the CLCs of one database call each other (a hostname fits). */
+const CLC_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** CLC_IPV6: empty (none), or a unicast IPv6 address nodes can reach, written canonically (RFC 5952). */
 function checkClcIpv6(raw: string): Parsed<string> {
@@ -404,6 +427,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
       await runCloudController(
         {
           dbPath: config.db,
+          clcId: config.clcId,
           host: config.listen.host,
           port: config.listen.port,
           clcIp: config.clcIp,

@@ -127,6 +127,7 @@ export const ERROR_CODES = {
   DB_UNAVAILABLE: 'The database (PostgreSQL) cannot be reached or refused the connection; nothing was changed: retry when it is back.',
   DB_COMMIT_UNKNOWN: 'The database connection was lost while committing and the CLC could not learn whether the write committed; look before retrying.',
   NOT_LEADER: 'A leader-only step (drawing a broadcast sequence) was attempted by a CLC that no longer leads; the new leader does it.',
+  LEADER_UNREACHABLE: 'A follower CLC could not reach the leading CLC (none leads at the moment, or its admin API does not answer) for what only the leader knows (GET /v1/status convergence); HTTP 503 with the leadership view.',
   DB_TOO_NEW: 'The database schema is newer than this edgenet.',
   DB_NOT_FOUND: 'No database at the given path.',
 
@@ -266,6 +267,7 @@ export const EC2_ERROR_CODES = {
   InvalidAction: 'The Action is not one the endpoint serves.',
   UnknownParameter: 'The request names a parameter the action does not take.',
   InvalidParameterCombination: 'Two parameters that cannot be used together (a group by name and by id).',
+  ServiceUnavailable: 'The service cannot handle the request at the moment (the CLC\'s database is unavailable; HTTP 503): nothing was changed, retry with back-off.',
   RequestLimitExceeded: 'The access key sent more requests than its rate limit allows (HTTP 503; retry with back-off).',
   'InvalidGroupId.Malformed': 'A group id that is not sg- + 8 hex.',
   'InvalidInstanceID.Malformed': 'An instance id that is not i- + 8 hex.',

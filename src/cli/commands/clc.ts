@@ -28,6 +28,7 @@ export function registerClc(program: Command, ctx: CliContext): void {
     .description('run the cloud controller: property store (SQLite), IPAM, groups, addresses, instances, admin HTTP API, plugins (GNI, broadcaster, metadata)')
     .option('--config <FILE>', 'KEY=value file (see examples/clc.conf); flags and EDGENET_CLC_<KEY> win over it')
     .option('--db <PATH>', `SQLite database file (DB, default ${paths.clcDatabase(ctx.env)})`)
+    .option('--id <ID>', "this CLC's id among the CLCs of one PostgreSQL database (CLC_ID: 1-64 letters, digits, . _ - :; default the hostname)")
     .option('--listen <HOST:PORT>', `admin API address (LISTEN, default 127.0.0.1:${DEFAULT_PORTS.clcApi}; port 0 picks a free one)`)
     .option('--clc-ip <IP>', 'address nodes reach the CLC at (CLC_IP: GNI enabledCLCIp, metadata target; default 127.0.0.1)')
     .option('--clc-ipv6 <IP>', "the CLC's IPv6 address nodes reach (CLC_IPV6: GNI configuration ipv6 clc-address, target of metadata over IPv6; default none)")

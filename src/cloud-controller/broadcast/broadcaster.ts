@@ -23,6 +23,12 @@
  * - a StatusPoller per cluster asks its CC every `statusIntervalMs` (and soon
  *   after each delivery) for per-node delivered/applied versions and feeds
  *   `nodesApplied` whenever what nodes applied changes.
+ *
+ * Leadership (ha/): a Broadcaster lives for one term of this CLC's
+ * leadership (broadcast/plugin.ts makes a fresh one on `true` and stops it
+ * on `false`); its first run then reads a full snapshot. Once stopped nothing is
+ * sent any more (a run in flight offers nothing after its awaits), and a
+ * NOT_LEADER from nextSequence (a newer term began) stops it quietly.
  */
 import type { Clock, TimerHandle } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -68,6 +74,8 @@ export interface BroadcasterDeps {
   readonly transport: CcTransport & { status(ccUrl: string, options: { timeoutMs: number }): Promise<StatusReply> };
   readonly settings: BroadcastSettings;
   readonly observe?: BroadcastObserver;
+  /** The first run reads a full snapshot (a new term of leadership starts from the database, not from a cache). */
+  readonly fullFirstRun?: boolean;
 }
 
 /** Metric hooks. */
@@ -107,6 +115,7 @@ export class Broadcaster {
   private statusTimer: TimerHandle | undefined;
   private lastApplied = '';
   private stopped = true;
+  private firstRun = true;
 
   constructor(private readonly deps: BroadcasterDeps) {
     this.settings = deps.settings;
@@ -176,14 +185,24 @@ export class Broadcaster {
       retryBaseMs: this.settings.retryBaseMs,
       retryMaxMs: this.settings.retryMaxMs,
       run: (ctx) => this.cycle(ctx),
-      onError: (err, ctx) => this.deps.logger.error('building the network document failed; will retry', { error: errorMessage(err), failures: ctx.failures + 1 }),
+      onError: (err, ctx) => {
+        if (errorCode(err) === 'NOT_LEADER') {
+          // Not a failure to retry: another CLC leads now and broadcasts.
+          this.deps.logger.info('this CLC no longer leads (a newer term began); the broadcaster stops', { error: errorMessage(err) });
+          this.stop();
+          return;
+        }
+        this.deps.logger.error('building the network document failed; will retry', { error: errorMessage(err), failures: ctx.failures + 1 });
+      },
     });
   }
 
   private async cycle(ctx: RunContext): Promise<void> {
     const tSnap = performance.now();
     // The periodic run (and a retry after a failure) re-reads everything: it heals whatever incremental reads could miss.
-    const snapshot = await this.deps.snapshot({ full: ctx.reason !== 'request' });
+    const snapshot = await this.deps.snapshot({ full: ctx.reason !== 'request' || (this.firstRun && this.deps.fullFirstRun === true) });
+    this.firstRun = false;
+    if (this.stopped) return;
     const snapshotMs = Math.round(performance.now() - tSnap);
     const read = this.deps.describeSnapshot?.(snapshot);
     if (read?.drift === true) this.deps.logger.warn('the full snapshot found changes no event announced; incremental reads had missed them until now', { reason: ctx.reason });
@@ -221,6 +240,8 @@ export class Broadcaster {
       });
     }
     this.deps.observe?.built?.(performance.now() - t0, doc!, reused);
+    // Stopped while drawing the sequence (leadership lost): send nothing, start no sender.
+    if (this.stopped) return;
     this.syncClusters(snapshot);
     const force = ctx.reason === 'periodic';
     for (const c of this.clusters.values()) c.sender.offer(doc!, c.nodes, force);

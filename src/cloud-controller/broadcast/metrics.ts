@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BroadcastObserver } from './broadcaster.ts';
 import type { StatusView } from './status-view.ts';
+import type { Leadership, LeadershipView } from '../contracts.ts';
 
 export function broadcastMetrics(registry: Registry, view: () => StatusView): BroadcastObserver {
   const sent = new Counter({ name: 'edgenet_clc_broadcasts_sent_total', help: 'Broadcasts acknowledged by a cluster controller', labelNames: ['cluster'], registers: [registry] });
@@ -41,4 +42,51 @@ export function broadcastMetrics(registry: Registry, view: () => StatusView): Br
       sendSeconds.observe(ms / 1000);
     },
   };
+}
+
+/**
+ * Leadership (ha/), at scrape time: `edgenet_clc_leader` 1 on the leading CLC
+ * and 0 on followers, `edgenet_clc_leader_term` the newest term in the
+ * database (the leader's), `edgenet_clc_role_since_timestamp_seconds` when
+ * this CLC took its current role. The view is read once per scrape.
+ */
+export function leadershipMetrics(registry: Registry, leadership: Leadership): void {
+  let pending: Promise<LeadershipView | undefined> | undefined;
+  const view = () => {
+    pending ??= leadership
+      .view()
+      .catch(() => undefined)
+      .finally(() => {
+        setImmediate(() => {
+          pending = undefined;
+        });
+      });
+    return pending;
+  };
+  new Gauge({
+    name: 'edgenet_clc_leader',
+    help: '1 while this CLC leads (builds, sequences and broadcasts documents), 0 while it follows',
+    registers: [registry],
+    collect() {
+      this.set(leadership.role() === 'leader' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'edgenet_clc_leader_term',
+    help: 'The newest leadership term in the database (the current leader\'s); 0 before any CLC led',
+    registers: [registry],
+    async collect() {
+      const v = await view();
+      this.set(leadership.term() ?? v?.leader?.term ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'edgenet_clc_role_since_timestamp_seconds',
+    help: 'When this CLC took its current role (leader or follower), seconds since the epoch',
+    registers: [registry],
+    async collect() {
+      const v = await view();
+      if (v !== undefined) this.set(v.roleSince / 1000);
+    },
+  });
 }

@@ -1,4 +1,5 @@
 /** Text rendering of the convergence view for `edgenet status`. */
+import type { LeadershipView } from '../contracts.ts';
 import type { StatusView } from './status-view.ts';
 
 function cell(v: string | number | undefined): string {
@@ -26,8 +27,21 @@ function netdCell(n: StatusView['clusters'][number]['nodes'][number]): string {
   }
 }
 
+/**
+ * `cloud controller: clc-a leads since <ISO> (term 3); followers: clc-b` —
+ * followers are the announced CLCs other than the leader (clc_members).
+ */
+export function formatLeadership(clc: LeadershipView): string {
+  const leader = clc.leader;
+  const followers = clc.members.map((m) => m.id).filter((id) => id !== leader?.clcId);
+  const head = leader ? `cloud controller: ${leader.clcId} leads since ${new Date(leader.since).toISOString()} (term ${leader.term})` : 'cloud controller: no CLC leads yet';
+  const answered = clc.role === 'follower' ? `; answered by follower ${clc.id}` : '';
+  return `${head}; followers: ${followers.length > 0 ? followers.join(', ') : 'none'}${answered}`;
+}
+
 export function formatStatus(view: StatusView): string {
   const out: string[] = [];
+  if (view.clc) out.push(formatLeadership(view.clc));
   const cur = view.current;
   out.push(cur ? `current document: sequence ${cur.sequence}, version ${cur.version}, ${cur.bytes} bytes, built ${cur.builtAt}` : 'current document: none built yet');
   out.push(view.converged ? 'all nodes converged' : 'NOT converged');

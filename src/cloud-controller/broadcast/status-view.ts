@@ -11,8 +11,14 @@
  * moves on. Only registered nodes are shown: a CC's report of a node that was
  * deregistered (its NC still answers, or the report is an old one) is left
  * out, so it neither lingers as LAGGING nor keeps `converged` false.
+ *
+ * `clc` (issue 16): which CLC leads, since when, in which term, and the CLCs
+ * that run; the CLC that answered puts its own view there. Only the leader
+ * has the convergence part: a follower answers with the leader's (proxied,
+ * broadcast/plugin.ts) and its own `clc`.
  */
 import type { NodeReport } from '../../shared/soap/messages.ts';
+import type { LeadershipView } from '../contracts.ts';
 import type { SenderView } from './cluster-sender.ts';
 import { netdBlocksConvergence, netdHealth, type NetdHealthView } from './netd-health.ts';
 
@@ -52,6 +58,8 @@ export interface StatusView {
   readonly current?: { version: string; sequence: number; builtAt: string; bytes: number };
   readonly converged: boolean;
   readonly clusters: readonly ClusterStatusView[];
+  /** Leadership as seen by the CLC that answered (absent from CLCs before issue 16). */
+  readonly clc?: LeadershipView;
 }
 
 export interface ClusterRecord {

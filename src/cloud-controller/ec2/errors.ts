@@ -13,6 +13,8 @@
  *   AllocateAddress, InsufficientInstanceCapacity on RunInstances); the
  *   message keeps the original code in parentheses, so an operator can find
  *   it in docs and logs.
+ * - DB_UNAVAILABLE (the CLC's PostgreSQL is away; nothing changed) is
+ *   ServiceUnavailable with 503, which EC2 SDKs retry with back-off.
  * - Any other client error (an edgenet code not in the table) is
  *   InvalidParameterValue with its code in the message.
  * - Anything else (a bug, the database) is InternalError with no internals
@@ -30,6 +32,7 @@ const EC2_STATUS: Readonly<Partial<Record<Ec2ErrorCode, number>>> = {
   RequestEntityTooLarge: 413,
   InternalError: 500,
   RequestLimitExceeded: 503,
+  ServiceUnavailable: 503,
 };
 
 interface Translation {
@@ -56,6 +59,8 @@ const EDGENET_TO_EC2: Readonly<Partial<Record<EdgenetErrorCode, Translation>>> =
   ADDRESS_RESERVED: { code: 'InvalidIPAddress.InUse' },
   ADDRESS_NOT_IN_POOL: { code: 'InvalidParameterValue' },
   MALFORMED_REQUEST: { code: 'InvalidParameterValue' },
+  // PostgreSQL away (issue 16): nothing was changed, the client retries with back-off.
+  DB_UNAVAILABLE: { code: 'ServiceUnavailable' },
 };
 
 export interface Ec2ErrorAnswer {

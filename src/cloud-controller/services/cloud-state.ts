@@ -22,10 +22,20 @@
  * name still resolves in the admin account). The EC2 endpoint passes the
  * caller's account, so another account's resource is `…NotFound`. Limits
  * (limits.ts) are read with the other settings in the write's transaction.
+ *
+ * Several CLCs on one PostgreSQL database (issue 16): each has its own
+ * CloudState. Its in-memory caches (opened SigV4 secrets, accounts known to
+ * have their default group, the snapshot cache) are cleared by the other
+ * CLCs' changes too (`remote` origin: deleting an access key or an account
+ * records a change for exactly that). The leader-only steps (nextSequence,
+ * documentBuilt, nodesApplied) take the caller's term and act only while it
+ * is the newest term in the database. The EC2 request rate limit
+ * (ec2/server.ts) is kept in memory, so it is per CLC process: behind a load
+ * balancer over N CLCs an access key may send up to N times the limit.
  */
 import type { Db, Store, Tx } from '../db/store.ts';
 import type { Clock } from '../../shared/clock.ts';
-import type { CloudSnapshot, NodeApplied, SnapshotInstance } from '../contracts.ts';
+import type { CloudSnapshot, NodeApplied, SnapshotInstance, StateChange } from '../contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { explodedConfiguration, readPropertyTexts, typedValue } from '../properties/service.ts';
 import { SnapshotCache, type SnapshotReadOptions } from '../snapshot/snapshot-cache.ts';
@@ -105,8 +115,12 @@ export class CloudState {
     this.randomHex = options.randomHex ?? defaultRandomHex;
     this.snapshots = new SnapshotCache(this.clcIp, options.clcIpv6, () => this.store.announcedThrough());
     this.sealer = credentials.sealer(options.credentialsKey ?? randomBytes(32));
-    // Lives as long as the store: the listener only marks parts of the cached snapshot stale.
-    this.store.onChange((change) => this.snapshots.changed(change));
+    // Lives as long as the store: the listener only marks parts of the cached snapshot stale,
+    // and drops what another CLC's change made stale in this one's caches.
+    this.store.onChange((change, origin) => {
+      this.snapshots.changed(change);
+      if (origin === 'remote') this.remoteChange(change);
+    });
   }
 
   private async settings(tx: Tx): Promise<Settings> {
@@ -313,6 +327,7 @@ export class CloudState {
       const defaultGroup = await groups.defaultGroupOf(tx.db, row.id);
       if (defaultGroup !== undefined) await groups.deleteGroup(tx, defaultGroup, row.id);
       const accessKeysDeleted = await accounts.deleteAccountRow(tx, row);
+      tx.changed({ kind: 'account', id: row.id });
       return { deleted: account, accessKeysDeleted, ...(defaultGroup !== undefined ? { defaultGroupDeleted: defaultGroup } : {}) };
     });
     this.forgetSecrets();
@@ -329,7 +344,11 @@ export class CloudState {
     });
   }
   async deleteAccessKey(accessKeyId: unknown) {
-    const deleted = await this.write((tx) => credentials.deleteAccessKey(tx, accessKeyId, this.sealer.keyId));
+    const deleted = await this.write(async (tx) => {
+      const key = await credentials.deleteAccessKey(tx, accessKeyId, this.sealer.keyId);
+      tx.changed({ kind: 'access-key', id: String(accessKeyId).trim() });
+      return key;
+    });
     this.forgetSecrets();
     return deleted;
   }
@@ -367,6 +386,12 @@ export class CloudState {
   credentialsStatus() {
     return this.store.read(async (db) => ({ keyId: this.sealer.keyId, ...(await credentials.keysSealedElsewhere(db, this.sealer.keyId)) }));
   }
+  /** Another CLC committed `change`: forget what it may have made stale (secrets of deleted keys, default groups). */
+  private remoteChange(change: StateChange): void {
+    const kind = change.kind;
+    if (kind === 'access-key' || kind === 'account' || kind === 'resync') this.forgetSecrets();
+    if (kind === 'group' || kind === 'account' || kind === 'resync') this.defaultGroupKnown.clear();
+  }
   private forgetSecrets(): void {
     this.secrets.clear();
     this.keyUseWritten.clear();
@@ -390,11 +415,8 @@ export class CloudState {
    */
   async nextSequence(term?: number): Promise<number> {
     const row = await this.store.write(async (tx) => {
-      if (term !== undefined) {
-        const current = await tx.db.selectFrom('meta').select('value').where('key', '=', 'leader_term').executeTakeFirst();
-        if (current === undefined || Number(current.value) !== term) {
-          throw new EdgenetError('NOT_LEADER', `this CLC led in term ${term}, but term ${current?.value ?? '?'} has begun: the new leader broadcasts`);
-        }
+      if (!(await termIsCurrent(tx.db, term))) {
+        throw new EdgenetError('NOT_LEADER', `this CLC led in term ${term}, but a newer term has begun: the new leader broadcasts`);
       }
       return tx.db
         .updateTable('meta')
@@ -416,19 +438,25 @@ export class CloudState {
     return this.store.generation();
   }
 
-  /** The document `sequence` was built from `snapshot` (a value this object returned). */
-  async documentBuilt(sequence: number, snapshot?: CloudSnapshot): Promise<void> {
+  /**
+   * The document `sequence` was built from `snapshot` (a value this object
+   * returned). `term`: recorded only while it is the newest term (a deposed
+   * leader's report is ignored); undefined: unfenced (tests).
+   */
+  async documentBuilt(sequence: number, snapshot?: CloudSnapshot, term?: number): Promise<void> {
     const mark = (snapshot === undefined ? undefined : this.snapshotMarks.get(snapshot)) ?? this.sequenceMarks.get(sequence);
     // Unknown sequence (no snapshot taken before it): claim nothing, holds stay.
     if (mark === undefined) return;
     await this.store.write(async (tx) => {
+      if (!(await termIsCurrent(tx.db, term))) return;
       await ipam.markDocumentBuilt(tx.db, sequence, mark);
       await ipam.freeConvergedHolds(tx.db);
     });
   }
 
-  async nodesApplied(applied: readonly NodeApplied[]): Promise<string[]> {
-    return this.store.write((tx) => ipam.recordNodesApplied(tx.db, applied, { now: this.clock.now(), generation: this.store.generation() }));
+  /** What nodes applied (the leader's CC polls); `term` fences it as documentBuilt's. Returns the addresses whose holds ended. */
+  async nodesApplied(applied: readonly NodeApplied[], term?: number): Promise<string[]> {
+    return this.store.write(async (tx) => ((await termIsCurrent(tx.db, term)) ? ipam.recordNodesApplied(tx.db, applied, { now: this.clock.now(), generation: this.store.generation() }) : []));
   }
 
   async instanceByPrivateIp(ip: string): Promise<SnapshotInstance | undefined> {
@@ -449,6 +477,13 @@ export class CloudState {
       };
     });
   }
+}
+
+/** Whether `term` is the newest term in the database (undefined: no fence). */
+async function termIsCurrent(db: Db, term: number | undefined): Promise<boolean> {
+  if (term === undefined) return true;
+  const current = await db.selectFrom('meta').select('value').where('key', '=', 'leader_term').executeTakeFirst();
+  return current !== undefined && Number(current.value) === term;
 }
 
 function defaultRandomHex(bytes: number): string {
