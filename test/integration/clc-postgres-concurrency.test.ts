@@ -77,9 +77,9 @@ test('two CLCs on one PostgreSQL: concurrent runs and allocations never collide,
     server = await startPostgres();
     const url = await server.createDatabase('clc');
     const args = ['--db', url, '--credentials-key-file', path.join(dir, 'credentials.key'), '--metrics-listen', 'off'];
-    const a = await startClc(dir, args, 'clc-a');
+    const a = await startClc(dir, [...args, '--id', 'clc-a'], 'clc-a');
     clcs.push(a);
-    const b = await startClc(dir, args, 'clc-b');
+    const b = await startClc(dir, [...args, '--id', 'clc-b'], 'clc-b');
     clcs.push(b);
     assert.equal(b.token, a.token, 'both CLCs read the one token file');
 

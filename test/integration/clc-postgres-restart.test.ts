@@ -11,12 +11,21 @@
  * in the database, or DB_COMMIT_UNKNOWN (the outcome could not be learnt;
  * either way is accepted for it) — never a 500 of anything else; the same
  * CLC process, never restarted, answers writes again once the server is back.
+ *
+ * A restart can also cut the one moment that matters most, the COMMIT: a
+ * proxy between the store and the server drops the connection exactly
+ * there, once after PostgreSQL committed (the answer is lost: the store must
+ * learn from its commit token that the write is done) and once before (the
+ * store must report DB_UNAVAILABLE, and nothing is there).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import pg from 'pg';
+import { Store } from '../../src/cloud-controller/db/store.ts';
+import type { StateChange } from '../../src/cloud-controller/contracts.ts';
 import { api, startClc, tempDir, type ClcProcess } from '../unit/clc/harness.ts';
 import { requirePostgres, startPostgres, type PgServer } from '../helpers/postgres.ts';
 import { formatIp, parseIp } from '../../src/shared/ip.ts';
@@ -166,5 +175,139 @@ test('PostgreSQL stopped, crashed and restarted during a burst of writes: acknow
     await clc?.stop('SIGKILL');
     server?.stop();
     cleanup();
+  }
+});
+
+/**
+ * A TCP proxy in front of the server that, when armed, drops the connection
+ * at a COMMIT: `before` when the client sends it (PostgreSQL never sees it),
+ * `after` when PostgreSQL answers it (it committed; the answer never arrives).
+ */
+interface CommitCutter {
+  readonly port: number;
+  arm(when: 'before' | 'after'): void;
+  /** How many connections were cut. */
+  readonly cuts: number;
+  close(): Promise<void>;
+}
+
+/** Splits a PostgreSQL protocol stream into messages (the client's first message, the startup packet, has no type byte). */
+function messages(untypedFirst: boolean, onMessage: (type: number | undefined, payload: Buffer, raw: Buffer) => boolean): (chunk: Buffer) => Buffer[] {
+  let pending = Buffer.alloc(0);
+  let first = untypedFirst;
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    const out: Buffer[] = [];
+    for (;;) {
+      const head = first ? 0 : 1;
+      if (pending.length < head + 4) break;
+      const size = head + pending.readInt32BE(head);
+      if (pending.length < size) break;
+      const raw = pending.subarray(0, size);
+      pending = pending.subarray(size);
+      const type = first ? undefined : raw[0];
+      first = false;
+      if (!onMessage(type, raw.subarray(head + 4), raw)) return [];
+      out.push(raw);
+    }
+    return out;
+  };
+}
+
+async function startCommitCutter(targetPort: number): Promise<CommitCutter> {
+  let armed: 'before' | 'after' | undefined;
+  let cuts = 0;
+  const sockets = new Set<net.Socket>();
+  const isCommit = (payload: Buffer, text: string) => payload.toString('utf8').replace(/\0+$/, '').trim().toUpperCase() === text;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    const cut = () => {
+      armed = undefined;
+      cuts++;
+      client.destroy();
+      upstream.destroy();
+      return false;
+    };
+    // 'Q' = simple query (Kysely's `commit` has no parameters); 'C' = CommandComplete.
+    const fromClient = messages(true, (type, payload) => (armed === 'before' && type === 0x51 && isCommit(payload, 'COMMIT') ? cut() : true));
+    const fromServer = messages(false, (type, payload) => (armed === 'after' && type === 0x43 && isCommit(payload, 'COMMIT') ? cut() : true));
+    client.on('data', (chunk: Buffer) => {
+      for (const m of fromClient(chunk)) upstream.write(m);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      for (const m of fromServer(chunk)) client.write(m);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    arm: (when) => (armed = when),
+    get cuts() {
+      return cuts;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test('a COMMIT cut off by the connection: done when PostgreSQL committed (commit token), DB_UNAVAILABLE and absent when it did not', { timeout: 120_000 }, async (t) => {
+  if (!requirePostgres(t)) return;
+  let server: PgServer | undefined;
+  let cutter: CommitCutter | undefined;
+  let store: Store | undefined;
+  try {
+    server = await startPostgres();
+    const direct = await server.createDatabase('tokens');
+    cutter = await startCommitCutter(server.port);
+    store = await Store.open(direct.replace(`:${server.port}/`, `:${cutter.port}/`), { listen: false });
+    const announced: StateChange[] = [];
+    store.onChange((c) => announced.push(c));
+    const s = store;
+    const setProperty = (name: string) =>
+      s.write(async (tx) => {
+        await tx.db.insertInto('properties').values({ name, value: 'x', updated_at: 1 }).execute();
+        tx.changed({ kind: 'property', name });
+        return `wrote ${name}`;
+      });
+    const inDatabase = async (name: string) => {
+      const client = new pg.Client({ connectionString: direct });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM properties WHERE name = $1', [name])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    };
+
+    // The answer to a COMMIT that happened is lost: the write is reported done, and announced.
+    cutter.arm('after');
+    assert.equal(await setProperty('test.after'), 'wrote test.after');
+    assert.equal(cutter.cuts, 1, 'the proxy cut the COMMIT answer');
+    assert.equal(await inDatabase('test.after'), true);
+    assert.deepEqual(announced, [{ kind: 'property', name: 'test.after' }]);
+
+    // The COMMIT never reached PostgreSQL: DB_UNAVAILABLE (503), nothing there, nothing announced.
+    cutter.arm('before');
+    await assert.rejects(setProperty('test.before'), (err: { code?: string; status?: number }) => err.code === 'DB_UNAVAILABLE' && err.status === 503);
+    assert.equal(cutter.cuts, 2, 'the proxy cut the COMMIT');
+    assert.equal(await inDatabase('test.before'), false);
+    assert.equal(announced.length, 1);
+
+    // The store goes on (the pool replaced the cut connections).
+    assert.equal(await setProperty('test.later'), 'wrote test.later');
+    assert.equal(await inDatabase('test.later'), true);
+  } finally {
+    await store?.close();
+    await cutter?.close();
+    server?.stop();
   }
 });
