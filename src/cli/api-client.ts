@@ -6,7 +6,9 @@
  *
  * Where and how (first match wins):
  *   URL:     --url, EDGENET_URL, LISTEN of the CLC config file (0.0.0.0 → 127.0.0.1),
- *            http://127.0.0.1:8770
+ *            http://127.0.0.1:8770. --url / EDGENET_URL may list several CLCs,
+ *            comma-separated: the first that answers is used for the whole
+ *            command (shared/admin-client-failover.ts says what "answers" means)
  *   token:   --token, --token-file, EDGENET_TOKEN, EDGENET_TOKEN_FILE, TOKEN_FILE of
  *            the CLC config file, the default token file paths.clcToken(env)
  *   config:  --config, EDGENET_CLC_CONFIG, CONF_DIR/clc.conf when it exists
@@ -18,7 +20,8 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.ts';
 import { usageError } from './context.ts';
 import { errorMessage } from '../shared/errors.ts';
-import { createApiClient, type ApiClient, type ClientSettings } from '../shared/admin-client.ts';
+import type { ApiClient, ClientSettings } from '../shared/admin-client.ts';
+import { createFailoverApiClient } from '../shared/admin-client-failover.ts';
 import { confDir, paths } from '../shared/paths.ts';
 import { DEFAULT_CLC_URL, listenToUrl, parseClcConfForCli, type ClcConfForCli } from './clc-conf.ts';
 
@@ -36,7 +39,7 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export function addApiOptions(cmd: Command): Command {
   return cmd
-    .option('--url <URL>', `cloud controller admin API (env EDGENET_URL; default: LISTEN of the CLC config, else ${DEFAULT_CLC_URL})`)
+    .option('--url <URL[,URL...]>', `cloud controller admin API; several CLCs comma-separated, the first that answers is used (env EDGENET_URL; default: LISTEN of the CLC config, else ${DEFAULT_CLC_URL})`)
     .option('--token <TOKEN>', 'admin token (env EDGENET_TOKEN)')
     .option('--token-file <FILE>', 'read the admin token from FILE (env EDGENET_TOKEN_FILE; default: TOKEN_FILE of the CLC config, else the default token file)')
     .option('--config <FILE>', "the CLC's config file, for LISTEN and TOKEN_FILE (env EDGENET_CLC_CONFIG; default /etc/edgenet/clc.conf when present)")
@@ -44,7 +47,7 @@ export function addApiOptions(cmd: Command): Command {
 }
 
 /** Resolves flags, environment and the CLC config into client settings (usage errors exit 2). */
-function resolveClientSettings(ctx: CliContext, opts: ApiOptions): ClientSettings & { tokenSource: string } {
+function resolveClientSettings(ctx: CliContext, opts: ApiOptions): ClientSettings & { urls: readonly string[]; tokenSource: string } {
   const conf = readConf(ctx, opts);
   const timeoutText = opts.timeout ?? ctx.env.EDGENET_TIMEOUT;
   let timeoutMs = DEFAULT_TIMEOUT_SECONDS * 1000;
@@ -60,16 +63,11 @@ function resolveClientSettings(ctx: CliContext, opts: ApiOptions): ClientSetting
     url = listenToUrl(conf.listen);
     if (url === undefined) throw usageError('CONFIG_UNUSABLE', `LISTEN=${conf.listen} in ${conf.file} names no port a client can use: pass --url`);
   }
-  url = (url ?? DEFAULT_CLC_URL).replace(/\/+$/, '');
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-  } catch {
-    throw usageError('INVALID_URL', `--url / EDGENET_URL must be an http(s) URL, got ${JSON.stringify(url)}`);
-  }
+  const urls = parseUrlList(url ?? DEFAULT_CLC_URL);
   const token = resolveToken(ctx, opts, conf);
   return {
-    url,
+    url: urls[0]!,
+    urls,
     ...(token.token !== undefined ? { token: token.token } : {}),
     tokenSource: token.source,
     timeoutMs,
@@ -114,6 +112,21 @@ function resolveToken(ctx: CliContext, opts: ApiOptions, conf: ClcConfForCli & {
   return { token: read(file, false), source: file };
 }
 
+/** `URL[,URL...]`: each an http(s) URL (trailing slashes dropped); usage error INVALID_URL otherwise. */
+export function parseUrlList(text: string): string[] {
+  const urls = text.split(',').map((u) => u.trim().replace(/\/+$/, ''));
+  for (const url of urls) {
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+    } catch {
+      throw usageError('INVALID_URL', `--url / EDGENET_URL must be an http(s) URL or a comma-separated list of them, got ${JSON.stringify(url)}${urls.length > 1 ? ` in ${JSON.stringify(text)}` : ''}`);
+    }
+  }
+  return urls;
+}
+
 export function apiClient(ctx: CliContext, opts: ApiOptions): ApiClient {
-  return createApiClient(resolveClientSettings(ctx, opts));
+  const { urls, ...settings } = resolveClientSettings(ctx, opts);
+  return createFailoverApiClient(urls, settings);
 }

@@ -24,6 +24,9 @@ import { systemClock, type Clock, type TimerHandle } from '../shared/clock.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { writeFileAtomic } from '../shared/files.ts';
 import { Store } from './db/store.ts';
+import { checkPostgresUrl, dataDirOf, redactLocation, storeKindOf } from './db/location.ts';
+import { clientConfig } from './db/postgres.ts';
+import pg from 'pg';
 import { PropertyService } from './properties/service.ts';
 import { CloudState } from './services/cloud-state.ts';
 import { Router } from './api/router.ts';
@@ -103,7 +106,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
   const token = ensureToken(options.tokenFile, logger);
-  const dataDir = options.dbPath === ':memory:' ? path.dirname(path.resolve(options.tokenFile)) : path.dirname(path.resolve(options.dbPath));
+  const dataDir = dataDirOf(options.dbPath, path.dirname(path.resolve(options.tokenFile)));
   const credentialsKeyFile = options.credentialsKeyFile ?? path.join(dataDir, 'credentials.key');
   const credentialsKey = ensureCredentialsKey(credentialsKeyFile);
   if (credentialsKey.created) logger.info('credentials key created: back it up apart from the database (edgenet clc-backup does not copy it)', { file: credentialsKeyFile });
@@ -326,7 +329,7 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
     tokenFile: s.str('TOKEN_FILE', paths.clcToken(env)),
     // Next to the database it seals secrets of (the default DB gives /var/lib/edgenet/clc/credentials.key):
     // a CLC run with another --db never reads or creates a key in the machine's default place.
-    credentialsKeyFile: s.str('CREDENTIALS_KEY_FILE', credentialsKeyBeside(db)),
+    credentialsKeyFile: s.str('CREDENTIALS_KEY_FILE', credentialsKeyBeside(db, env)),
     portFile: s.optional('PORT_FILE'),
     certsDir: s.str('CERTS_DIR', paths.certsDir(env)),
     certName: s.str('CERT_NAME', 'clc'),
@@ -339,7 +342,8 @@ export function resolveClcConfig(flags: ClcFlags, env: NodeJS.ProcessEnv): Resol
   };
   // clc.conf is edgenet's own file (no eucalyptus.conf to share): a key the CLC does not know is a typo.
   s.warnUnknown(CLC_CONFIG_KEYS, { fileSeverity: 'error' });
-  return { config, effective: s.effective, diagnostics: s.diagnostics };
+  // A password in DB (postgres://user:password@...) is never printed (--check-config, logs).
+  return { config, effective: s.effective.map((e) => (e.key === 'DB' ? { ...e, value: redactLocation(e.value) } : e)), diagnostics: s.diagnostics };
 }
 
 /** CLC_ID: what the CLCs of one database call each other (a hostname fits). */
@@ -365,11 +369,35 @@ function checkClcCertificate(config: ClcConfig): Diagnostic[] {
 
 function checkClcConfig(config: ClcConfig): Diagnostic[] {
   const out = checkClcCertificate(config);
-  if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
+  if (storeKindOf(config.db) === 'postgres') {
+    const problem = checkPostgresUrl(config.db);
+    if (problem !== undefined) out.push({ severity: 'error', code: 'DB_URL_INVALID', path: 'DB', message: `${redactLocation(config.db)}: ${problem}` });
+  } else if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
   checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
   checkCredentialsKeyFile(config.credentialsKeyFile, (d) => out.push(d));
   out.push(...checkEc2Files(config.ec2));
   return out;
+}
+
+/**
+ * DB=postgres://... (a valid URL; checkClcConfig refuses the others): a
+ * server that does not answer now is a warning, not an error — it may just
+ * start after the CLC's check.
+ */
+async function checkPostgresReachable(config: ClcConfig): Promise<Diagnostic[]> {
+  const url = config.db;
+  if (storeKindOf(url) !== 'postgres' || checkPostgresUrl(url) !== undefined) return [];
+  const client = new pg.Client(clientConfig({ url, application: 'edgenet-cli', connectTimeoutMs: 3000 }));
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return [];
+  } catch (err) {
+    return [{ severity: 'warning', code: 'DB_UNAVAILABLE', path: 'DB', message: `${redactLocation(url)} does not answer now (${errorMessage(err)}); the CLC cannot open the database until it answers` }];
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** The credentials key file: refused as the CLC would refuse it at start; missing = made at the first start (a warning). */
@@ -415,6 +443,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
     name: 'clc',
     resolve: () => resolveClcConfig(flags, env),
     check: checkClcConfig,
+    checkOnline: checkPostgresReachable,
     logger: (config) => createLogger({ component: 'clc', level: config.logLevel, ...(config.logFormat === 'auto' ? {} : { format: config.logFormat }) }, env),
     async run(config, { logger, signals, effective }) {
       signals.attach(logger, logLevelReload({ logger, started: effective, resolve: () => resolveClcConfig(flags, env) }));
@@ -447,6 +476,7 @@ export function clcProgram(flags: ClcFlags, env: NodeJS.ProcessEnv): DaemonProgr
 }
 
 /** CREDENTIALS_KEY_FILE's default: `credentials.key` in the database's directory. */
-export function credentialsKeyBeside(db: string): string {
-  return path.join(path.dirname(path.resolve(db)), 'credentials.key');
+export function credentialsKeyBeside(db: string, env: NodeJS.ProcessEnv = process.env): string {
+  // PostgreSQL (and :memory:): in the CLC's data directory, the default database's.
+  return path.join(dataDirOf(db, path.dirname(paths.clcDatabase(env))), 'credentials.key');
 }

@@ -10,7 +10,10 @@
  * request (connect, headers, body). A CLC that accepts the connection and
  * never answers fails the request with CLC_TIMEOUT after the timeout; a
  * connection refused or closed without a byte is CLC_UNREACHABLE; a request
- * cut short by `signal` is ABORTED. Server errors come back as
+ * cut short by `signal` is ABORTED. Both failures carry a TransportFailure
+ * cause saying whether the TCP connection had been made (the failover
+ * client, admin-client-failover.ts, asks another CLC only when the request
+ * cannot have arrived, or when it is a GET). Server errors come back as
  * `UserError(code, message, {status, details})` with the body's `details`
  * (and `diagnostics`) kept; a 401 without a token says how to pass one.
  */
@@ -34,6 +37,13 @@ export interface ClientSettings {
   readonly timeoutHint?: string;
   /** Said in the Unauthorized message when no token was found. */
   readonly tokenHint?: string;
+  /**
+   * Give up connecting after this long (CLC_UNREACHABLE, details.connected
+   * false), within `timeoutMs`; default: only `timeoutMs` applies. The
+   * failover client (admin-client-failover.ts) sets it so a dead host does
+   * not cost the whole timeout before the next URL is tried.
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 interface RawAnswer {
@@ -54,16 +64,26 @@ export function createApiClient(settings: ClientSettings): ApiClient {
         headers['content-length'] = Buffer.byteLength(payload);
       }
       let answer: RawAnswer;
+      // Whether the TCP connection was made: before it, the request cannot have reached the CLC.
+      const progress = { connected: false };
       try {
-        answer = await send(new URL(`${base}${p}`), { method, headers, payload, timeoutMs: settings.timeoutMs, signal: settings.signal });
+        answer = await send(new URL(`${base}${p}`), { method, headers, payload, timeoutMs: settings.timeoutMs, connectTimeoutMs: settings.connectTimeoutMs, signal: settings.signal, progress });
       } catch (err) {
+        if (err instanceof ConnectTimeoutError) {
+          throw new UserError('CLC_UNREACHABLE', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: no connection within ${err.ms / 1000} s`, {
+            cause: new TransportFailure(err.message, false),
+          });
+        }
         if (err instanceof TimeoutError) {
           throw new UserError('CLC_TIMEOUT', `the cloud controller at ${base} did not answer ${method} ${p} within ${settings.timeoutMs / 1000} s${hint(settings.timeoutHint)}`, {
             details: { timeoutSeconds: settings.timeoutMs / 1000 },
+            cause: new TransportFailure('timeout', progress.connected),
           });
         }
         if (settings.signal?.aborted) throw new UserError('ABORTED', `${method} ${p} was interrupted`, { cause: err });
-        throw new UserError('CLC_UNREACHABLE', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: ${errorMessage(err)}`, { cause: err });
+        throw new UserError('CLC_UNREACHABLE', `cannot reach the cloud controller at ${base}${hint(settings.unreachableHint)}: ${errorMessage(err)}`, {
+          cause: new TransportFailure(errorMessage(err), progress.connected, err),
+        });
       }
       let parsed: unknown;
       try {
@@ -94,11 +114,40 @@ export function createApiClient(settings: ClientSettings): ApiClient {
   };
 }
 
+/**
+ * The cause of CLC_UNREACHABLE and CLC_TIMEOUT: whether the TCP connection
+ * had been made. Without a connection the request cannot have reached the
+ * CLC, so another CLC may be asked (admin-client-failover.ts).
+ */
+export class TransportFailure extends Error {
+  constructor(
+    message: string,
+    readonly connected: boolean,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'TransportFailure';
+  }
+}
+
 class TimeoutError extends Error {}
+class ConnectTimeoutError extends Error {
+  constructor(readonly ms: number) {
+    super(`no connection within ${ms} ms`);
+  }
+}
 
 function send(
   url: URL,
-  o: { method: string; headers: Record<string, string | number>; payload: string | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+  o: {
+    method: string;
+    headers: Record<string, string | number>;
+    payload: string | undefined;
+    timeoutMs: number;
+    connectTimeoutMs: number | undefined;
+    signal: AbortSignal | undefined;
+    progress: { connected: boolean };
+  },
 ): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
@@ -107,6 +156,7 @@ function send(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (connectTimer !== undefined) clearTimeout(connectTimer);
       fn();
     };
     const req = mod.request(url, { method: o.method, headers: o.headers, agent: false, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
@@ -120,6 +170,18 @@ function send(
       finish(() => reject(new TimeoutError()));
       req.destroy();
     }, o.timeoutMs);
+    const connectTimer =
+      o.connectTimeoutMs !== undefined && o.connectTimeoutMs < o.timeoutMs
+        ? setTimeout(() => {
+            if (o.progress.connected) return;
+            finish(() => reject(new ConnectTimeoutError(o.connectTimeoutMs!)));
+            req.destroy();
+          }, o.connectTimeoutMs)
+        : undefined;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) o.progress.connected = true;
+      else socket.once('connect', () => (o.progress.connected = true));
+    });
     req.on('error', (err) => finish(() => reject(err)));
     req.end(o.payload);
   });

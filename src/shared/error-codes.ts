@@ -141,6 +141,9 @@ export const ERROR_CODES = {
   BACKUP_FAILED: 'Copying the database failed, or the copy fails its integrity check.',
   BACKUP_NOT_FOUND: 'No backup at the given path.',
   BACKUP_CORRUPT: 'The backup fails its integrity check.',
+  BACKUP_KIND_MISMATCH: 'The backup was taken on the other kind of database (SQLite vs PostgreSQL); restore it with DB of its kind.',
+  DB_RESTORE_FAILED: 'Loading the backup into PostgreSQL failed (psql); nothing was restored (one transaction).',
+  RESTORE_TARGET_NOT_EMPTY: 'The PostgreSQL database to restore into holds tables; a restore loads into an empty database only.',
 
   // CLC admin API and its token
   MALFORMED_REQUEST: 'The request body is not valid JSON, or a path parameter is malformed.',

@@ -2,7 +2,7 @@
  * `edgenet import gni FILE [--property JSON_FILE] [--dry-run] [--json]`:
  * seeds an empty CLC database from a Eucalyptus network-info document
  * (src/cloud-controller/import/). Works on the database file, like
- * `edgenet clc restore`, with the CLC stopped: a running CLC would already
+ * `edgenet clc restore`, with the CLC stopped (every CLC, on PostgreSQL): a running CLC would already
  * have broadcast the empty cloud and keeps its state cached. The database is
  * `--db`, else DB from `--config` (clc.conf) or EDGENET_CLC_DB, else the
  * default path — the resolution of `edgenet clc`.
@@ -16,7 +16,8 @@ import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { parseGni, serializeGni } from '../../shared/gni/codec.ts';
 import { resolveClcConfig } from '../../cloud-controller/main.ts';
 import { Store } from '../../cloud-controller/db/store.ts';
-import { requireDatabaseUnused } from '../../cloud-controller/db/in-use.ts';
+import { CLI_APPLICATION, requireDatabaseUnused } from '../../cloud-controller/db/in-use.ts';
+import { redactLocation } from '../../cloud-controller/db/location.ts';
 import { planGniImport } from '../../cloud-controller/import/gni-import-plan.ts';
 import { importGni, type ImportResult, type ImportSummary } from '../../cloud-controller/import/import-gni.ts';
 
@@ -72,7 +73,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .option('--property <JSON_FILE>', 'cloud.network.network_configuration as Eucalyptus had it (default: rebuilt from the document)')
     .option('--dry-run', 'check everything and roll back: nothing is written')
     .option('--json', 'print the summary as JSON (errors too)')
-    .option('--db <PATH>', 'database file (default: DB of --config / EDGENET_CLC_DB / the default path)')
+    .option('--db <PATH|URL>', 'SQLite file or postgres:// URL (default: DB of --config / EDGENET_CLC_DB / the default path)')
     .option('--config <FILE>', 'clc.conf to read DB from')
     .option('--cc-port <PORT>', 'port of the CC URLs registered for the clusters (default 8774)')
     .option('--nc-port <PORT>', 'port of the NC URLs registered for the nodes (default 8775)')
@@ -111,8 +112,8 @@ Example:
         ...(ncPort !== undefined ? { ncPort } : {}),
       });
       const db = resolveClcConfig({ db: flags.db, config: flags.config }, ctx.env).config.db;
-      requireDatabaseUnused(db, 'import');
-      const store = await Store.open(db);
+      await requireDatabaseUnused(db, 'import');
+      const store = await Store.open(db, { application: CLI_APPLICATION, listen: false });
       const previewClcIp = flags.gniOut === undefined ? undefined : (flags.clcIp ?? plan.clcIp ?? '127.0.0.1');
       let result: ImportResult;
       try {
@@ -122,6 +123,6 @@ Example:
       }
       const summary = result.summary;
       if (flags.gniOut !== undefined && result.document !== undefined) await writeFile(flags.gniOut, serializeGni(result.document));
-      ctx.out(flags.json === true ? JSON.stringify({ database: db, ...summary }, null, 2) : describe(summary, db));
+      ctx.out(flags.json === true ? JSON.stringify({ database: redactLocation(db), ...summary }, null, 2) : describe(summary, redactLocation(db)));
     });
 }

@@ -15,6 +15,9 @@
  * the replaced file next to it, takes a generation newer than both the
  * backup's and the replaced database's, and gives the new file the replaced
  * one's owner and mode (the CLC may run as another user than root).
+ *
+ * PostgreSQL databases are backed up and restored by backup-postgres.ts
+ * (pg_dump / psql); `edgenet clc backup|restore` choose by DB.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -39,7 +42,7 @@ function metaOf(sqlite: BetterSqlite3.Database, key: string): number | undefined
   return (sqlite.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined)?.value;
 }
 
-function fsyncPath(p: string): void {
+export function fsyncPath(p: string): void {
   const fd = fs.openSync(p, 'r');
   try {
     fs.fsyncSync(fd);
@@ -48,7 +51,7 @@ function fsyncPath(p: string): void {
   }
 }
 
-function tempBeside(file: string, tag: string): string {
+export function tempBeside(file: string, tag: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${tag}-${process.pid}-${Date.now()}`);
 }
 

@@ -28,6 +28,8 @@ export interface DaemonProgram<C> {
   resolve(): Resolved<C>;
   /** File checks (certificates, directories) for --check-config. */
   check(config: C): readonly Diagnostic[];
+  /** Checks that need the network (the CLC's PostgreSQL server), for --check-config after `check`. */
+  checkOnline?(config: C): Promise<readonly Diagnostic[]>;
   logger(config: C): Logger;
   /** Runs until `signals.signal` aborts; returns the exit code. Calls signals.attach(logger, reload). */
   run(config: C, deps: { logger: Logger; signals: DaemonSignals; effective: readonly EffectiveSetting[] }): Promise<number>;
@@ -54,7 +56,7 @@ export async function runDaemonCommand<C>(program: DaemonProgram<C>, io: DaemonC
       return EXIT.config;
     }
     if (io.checkConfig) {
-      const all = [...resolved.diagnostics, ...program.check(resolved.config)];
+      const all = [...resolved.diagnostics, ...program.check(resolved.config), ...((await program.checkOnline?.(resolved.config)) ?? [])];
       const report = configReport(program.name, resolved.effective, all);
       io.out(io.json ? JSON.stringify(report, null, 2) : formatConfigReport(report));
       return report.ok ? EXIT.ok : EXIT.config;

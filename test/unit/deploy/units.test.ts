@@ -66,6 +66,16 @@ for (const [unit, limit] of Object.entries(UNITS)) {
   });
 }
 
+test('edgenet-clc: a local PostgreSQL starts first when installed, without being required', () => {
+  // The [Unit] section's dependency keys (parseUnit reads [Service] only).
+  const text = readFileSync(path.join(unitDir, 'edgenet-clc.service'), 'utf8');
+  const unitSection = text.slice(text.indexOf('[Unit]'), text.indexOf('[Service]')).split('\n');
+  const words = (key: string) => unitSection.filter((l) => l.startsWith(`${key}=`)).flatMap((l) => l.slice(key.length + 1).trim().split(/\s+/));
+  assert.ok(words('After').includes('postgresql.service'), 'ordered after postgresql.service');
+  assert.ok(words('Wants').includes('postgresql.service'), 'pulls it in when present');
+  for (const key of ['Requires', 'BindsTo', 'Requisite']) assert.ok(!words(key).includes('postgresql.service'), `${key}= would stop the CLC without a local server`);
+});
+
 test('unit parser: Environment, repeated keys and sections', () => {
   const spec = parseUnit(
     '[Unit]\nUser=nobody\n[Service]\n# c\nUser=edgenet\nEnvironment=A=1 B="two"\nEnvironment=C=3\nExecStart=/usr/bin/node x.mjs cc\nCapabilityBoundingSet=\n',
