@@ -17,7 +17,9 @@ import { Members } from '../../../src/cloud-controller/ha/members.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../../../src/shared/clock.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
-import { errorCode } from '../../../src/shared/errors.ts';
+import { UserError, errorCode } from '../../../src/shared/errors.ts';
+import { formatLeadership, formatStatus } from '../../../src/cloud-controller/broadcast/status-format.ts';
+import { toEc2Error } from '../../../src/cloud-controller/ec2/errors.ts';
 import { postgresUnavailable, sharedPostgres } from '../../helpers/postgres.ts';
 
 const logger = nullLogger();
@@ -154,4 +156,17 @@ test('PostgreSQL: clc_members rows are upserted while running and removed on a c
   assert.deepEqual((await rows()).map((r) => r.id), ['clc-2']);
   await m2.stop();
   assert.deepEqual(await rows(), []);
+});
+
+test('edgenet status text: who leads since when in which term, and the followers; an EC2 request meeting DB_UNAVAILABLE is ServiceUnavailable 503', () => {
+  const since = Date.UTC(2025, 0, 2, 3, 4, 5);
+  const member = (id: string) => ({ id, host: 'h', pid: 1, startedAt: since, seenAt: since });
+  const view = { id: 'clc-b', role: 'follower' as const, roleSince: since, election: 'postgres' as const, leader: { term: 7, clcId: 'clc-a', since }, members: [member('clc-a'), member('clc-b'), member('clc-c')] };
+  assert.equal(formatLeadership(view), 'cloud controller: clc-a leads since 2025-01-02T03:04:05.000Z (term 7); followers: clc-b, clc-c; answered by follower clc-b');
+  assert.equal(formatLeadership({ ...view, id: 'clc-a', role: 'leader', members: [member('clc-a')] }), 'cloud controller: clc-a leads since 2025-01-02T03:04:05.000Z (term 7); followers: none');
+  const { leader: _none, ...noLeader } = view;
+  assert.match(formatLeadership(noLeader), /^cloud controller: no CLC leads yet/);
+  assert.match(formatStatus({ converged: false, clusters: [], clc: view }), /^cloud controller: clc-a leads/);
+  const answer = toEc2Error(new UserError('DB_UNAVAILABLE', 'the database is unavailable', { status: 503 }), 'RunInstances');
+  assert.deepEqual({ status: answer.status, code: answer.code, unexpected: answer.unexpected }, { status: 503, code: 'ServiceUnavailable', unexpected: false });
 });
