@@ -181,11 +181,14 @@ test('PostgreSQL stopped, crashed and restarted during a burst of writes: acknow
 /**
  * A TCP proxy in front of the server that, when armed, drops the connection
  * at a COMMIT: `before` when the client sends it (PostgreSQL never sees it),
- * `after` when PostgreSQL answers it (it committed; the answer never arrives).
+ * `after` when PostgreSQL answers it (it committed; the answer never arrives),
+ * `late`: the client's side at once, and the COMMIT reaches PostgreSQL only
+ * 300 ms later (a connection lost while the server was still committing, a
+ * slow WAL flush: the client asks before the outcome is decided).
  */
 interface CommitCutter {
   readonly port: number;
-  arm(when: 'before' | 'after'): void;
+  arm(when: 'before' | 'after' | 'late'): void;
   /** How many connections were cut. */
   readonly cuts: number;
   close(): Promise<void>;
@@ -215,7 +218,7 @@ function messages(untypedFirst: boolean, onMessage: (type: number | undefined, p
 }
 
 async function startCommitCutter(targetPort: number): Promise<CommitCutter> {
-  let armed: 'before' | 'after' | undefined;
+  let armed: 'before' | 'after' | 'late' | undefined;
   let cuts = 0;
   const sockets = new Set<net.Socket>();
   const isCommit = (payload: Buffer, text: string) => payload.toString('utf8').replace(/\0+$/, '').trim().toUpperCase() === text;
@@ -233,16 +236,34 @@ async function startCommitCutter(targetPort: number): Promise<CommitCutter> {
       upstream.destroy();
       return false;
     };
+    // A late COMMIT: the client's side is gone, the server's stays open until PostgreSQL answered it.
+    let late = false;
     // 'Q' = simple query (Kysely's `commit` has no parameters); 'C' = CommandComplete.
-    const fromClient = messages(true, (type, payload) => (armed === 'before' && type === 0x51 && isCommit(payload, 'COMMIT') ? cut() : true));
-    const fromServer = messages(false, (type, payload) => (armed === 'after' && type === 0x43 && isCommit(payload, 'COMMIT') ? cut() : true));
+    const fromClient = messages(true, (type, payload, raw) => {
+      if (armed === undefined || armed === 'after' || type !== 0x51 || !isCommit(payload, 'COMMIT')) return true;
+      if (armed === 'before') return cut();
+      armed = undefined;
+      cuts++;
+      late = true;
+      client.destroy();
+      const commit = Buffer.from(raw);
+      setTimeout(() => upstream.write(commit), 300);
+      return false;
+    });
+    const fromServer = messages(false, (type, payload) => {
+      if (late && type === 0x43) upstream.destroy();
+      if (late) return false;
+      return armed === 'after' && type === 0x43 && isCommit(payload, 'COMMIT') ? cut() : true;
+    });
     client.on('data', (chunk: Buffer) => {
       for (const m of fromClient(chunk)) upstream.write(m);
     });
     upstream.on('data', (chunk: Buffer) => {
       for (const m of fromServer(chunk)) client.write(m);
     });
-    client.on('close', () => upstream.destroy());
+    client.on('close', () => {
+      if (!late) upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -301,6 +322,14 @@ test('a COMMIT cut off by the connection: done when PostgreSQL committed (commit
     assert.equal(cutter.cuts, 2, 'the proxy cut the COMMIT');
     assert.equal(await inDatabase('test.before'), false);
     assert.equal(announced.length, 1);
+
+    // The connection is lost while PostgreSQL has yet to commit (the COMMIT arrives 300 ms later): the store must
+    // not answer before the outcome is decided — it waits for that transaction to end, then finds its token.
+    cutter.arm('late');
+    assert.equal(await setProperty('test.late'), 'wrote test.late');
+    assert.equal(cutter.cuts, 3, 'the proxy cut the client off before the COMMIT reached the server');
+    assert.equal(await inDatabase('test.late'), true);
+    assert.deepEqual(announced, [{ kind: 'property', name: 'test.after' }, { kind: 'property', name: 'test.late' }]);
 
     // The store goes on (the pool replaced the cut connections).
     assert.equal(await setProperty('test.later'), 'wrote test.later');

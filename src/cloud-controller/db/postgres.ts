@@ -50,7 +50,15 @@ export function clientConfig(options: PgConnectOptions): pg.ClientConfig {
 
 /** The store's pool. Errors of idle connections (the server went away) are logged, never thrown. */
 export function createPool(options: PgConnectOptions & { readonly max?: number; readonly logger?: Logger }): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(options), max: options.max ?? 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    ...clientConfig(options),
+    max: options.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    // A transaction whose client is gone without the server noticing (a partition: no FIN, no RST) would hold
+    // the cloud-wide write lock until TCP keepalive gave up (hours); the server ends it after this instead.
+    // Our transactions wait on the client for milliseconds between statements, never close to this.
+    idle_in_transaction_session_timeout: 60_000,
+  });
   pool.on('error', (err) => options.logger?.warn('database connection lost (it is replaced on the next query)', { code: 'DB_UNAVAILABLE', error: errorMessage(err) }));
   // pg-pool listens for errors of IDLE clients only: a client checked out by a transaction that is between
   // two statements when the server terminates it (a restart: FATAL 57P01) emits 'error' with no listener,

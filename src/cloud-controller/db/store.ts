@@ -315,12 +315,32 @@ export class Store {
     return result;
   }
 
-  /** Whether the write with `token` committed, asked on fresh connections until COMMIT_RESOLVE_MS. */
+  /**
+   * Whether the write with `token` committed, asked on fresh connections
+   * until COMMIT_RESOLVE_MS, and under the write lock: the lost transaction
+   * holds that lock until PostgreSQL has finished it (a COMMIT still being
+   * flushed, or not yet read off the dead connection), so the token is never
+   * looked for before the outcome is decided — a look without the lock could
+   * answer "not committed" for a write that commits a moment later. A lock
+   * still held at the deadline (lock_timeout) is DB_COMMIT_UNKNOWN too.
+   */
   private async committed(token: string, cause: unknown): Promise<boolean> {
     const deadline = Date.now() + COMMIT_RESOLVE_MS;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        const row = await this.db.selectFrom('commit_tokens').select('token').where('token', '=', token).executeTakeFirst();
+        const row = await this.db.connection().execute(async (conn) => {
+          await sql`begin`.execute(conn);
+          try {
+            await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, deadline - Date.now())}`).execute(conn);
+            await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(conn);
+            const found = await conn.selectFrom('commit_tokens').select('token').where('token', '=', token).executeTakeFirst();
+            await sql`commit`.execute(conn);
+            return found;
+          } catch (err) {
+            await sql`rollback`.execute(conn).catch(() => undefined);
+            throw err;
+          }
+        });
         return row !== undefined;
       } catch (err) {
         if (!isConnectionError(err) || Date.now() > deadline) {
