@@ -27,7 +27,7 @@ export function registerClc(program: Command, ctx: CliContext): void {
     .command('clc')
     .description('run the cloud controller: property store (SQLite), IPAM, groups, addresses, instances, admin HTTP API, plugins (GNI, broadcaster, metadata)')
     .option('--config <FILE>', 'KEY=value file (see examples/clc.conf); flags and EDGENET_CLC_<KEY> win over it')
-    .option('--db <PATH>', `SQLite database file (DB, default ${paths.clcDatabase(ctx.env)})`)
+    .option('--db <PATH|URL>', `SQLite database file, or postgres://USER@HOST/DATABASE for several CLCs on one PostgreSQL database (DB, default ${paths.clcDatabase(ctx.env)})`)
     .option('--id <ID>', "this CLC's id among the CLCs of one PostgreSQL database (CLC_ID: 1-64 letters, digits, . _ - :; default the hostname)")
     .option('--listen <HOST:PORT>', `admin API address (LISTEN, default 127.0.0.1:${DEFAULT_PORTS.clcApi}; port 0 picks a free one)`)
     .option('--clc-ip <IP>', 'address nodes reach the CLC at (CLC_IP: GNI enabledCLCIp, metadata target; default 127.0.0.1)')
@@ -46,7 +46,10 @@ export function registerClc(program: Command, ctx: CliContext): void {
       'after',
       `
 The CLC keeps all state in one SQLite file (WAL, synchronous=FULL: nothing
-committed is lost on a crash). Admin API: http://HOST:PORT/v1/... with
+committed is lost on a crash), or with DB=postgres://... in one PostgreSQL
+database shared by two or more CLCs: one leads and broadcasts, the others
+serve the API and take over within 5 s (docs/cloud-controller.md, "Running on
+PostgreSQL"). Subcommands: backup, restore, migrate (edgenet clc migrate --help). Admin API: http://HOST:PORT/v1/... with
 "Authorization: Bearer <token>"; GET /healthz is public. The CLI finds a CLC
 started with defaults on this machine without flags; otherwise use --url and
 --token (or EDGENET_URL / EDGENET_TOKEN).
