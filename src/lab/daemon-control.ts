@@ -37,25 +37,30 @@ export interface LabDaemonActionResult {
   readonly action: LabDaemonActionName;
   readonly daemon: DaemonSelector['role'];
   readonly node?: string;
+  /** The CLC (clc-1, clc-2) of a two-CLC lab. */
+  readonly clc?: string;
   /** Pid before the action, when the daemon was running. */
   readonly previousPid?: number;
   /** Pid after it (start, restart). */
   readonly pid?: number;
+  /** When the signal went (stop, kill, restart) or the process was started (start), ISO with ms: failover is timed from here. */
+  readonly at: string;
   readonly summary: string;
 }
 
 export async function labDaemonAction(state: LabState, request: DaemonSelector & { action: LabDaemonActionName }, deps: Pick<LabDeps, 'exec'>): Promise<LabDaemonActionResult> {
-  const sel: DaemonSelector = { role: request.role, ...(request.node ? { node: request.node } : {}) };
-  const what = `${sel.role}${sel.node ? ` on ${sel.node}` : ''}`;
+  const sel: DaemonSelector = { role: request.role, ...(request.node ? { node: request.node } : {}), ...(request.clc ? { clc: request.clc } : {}) };
+  const what = sel.clc ?? `${sel.role}${sel.node ? ` on ${sel.node}` : ''}`;
   const before = await labDaemonAlive(state, sel);
   const previousPid = before.alive ? before.entry?.pid : undefined;
   let next = state;
+  const at = new Date().toISOString();
   if (request.action !== 'start' && (request.action !== 'restart' || before.entry)) {
     next = await labStopDaemon(next, sel, { signal: request.action === 'kill' ? 'SIGKILL' : 'SIGTERM' });
   }
   if (request.action === 'start' || request.action === 'restart') next = await labStartDaemon(next, sel, deps);
-  const pid = request.action === 'start' || request.action === 'restart' ? next.processes.find((p) => p.role === sel.role && p.node === sel.node)?.pid : undefined;
+  const pid = request.action === 'start' || request.action === 'restart' ? next.processes.find((p) => p.role === sel.role && p.node === sel.node && p.clc === sel.clc)?.pid : undefined;
   const verb = { stop: 'stopped', kill: 'killed', start: 'started', restart: 'restarted' }[request.action];
   const summary = `lab ${state.plan.name}: ${verb} ${what}${previousPid !== undefined && request.action !== 'start' ? ` (was pid ${previousPid})` : ''}${pid !== undefined ? `, now pid ${pid}` : ''}`;
-  return { lab: state.plan.name, action: request.action, daemon: sel.role, ...(sel.node ? { node: sel.node } : {}), ...(previousPid !== undefined ? { previousPid } : {}), ...(pid !== undefined ? { pid } : {}), summary };
+  return { lab: state.plan.name, action: request.action, daemon: sel.role, ...(sel.node ? { node: sel.node } : {}), ...(sel.clc ? { clc: sel.clc } : {}), ...(previousPid !== undefined ? { previousPid } : {}), ...(pid !== undefined ? { pid } : {}), at, summary };
 }

@@ -14,6 +14,7 @@ import { errorMessage } from '../shared/errors.ts';
 import { teardownByPrefix, type TeardownReport } from './topology.ts';
 import { defaultLabDir, labPlan } from './plan.ts';
 import { readLabState } from './state.ts';
+import { stopLabPostgres } from './postgres.ts';
 
 export interface LabDownOptions {
   readonly name: string;
@@ -57,10 +58,17 @@ export async function labDown(options: LabDownOptions, deps: LabDownDeps): Promi
       }
     }
   }
+  // PostgreSQL (`--db postgres`) by pg_ctl on its data directory, before its namespace goes; found by
+  // the plan's paths, so a lab whose `up` crashed midway is cleaned up too.
+  const pg = state?.plan.postgres ?? labPlan(options.name, plan.dir, { db: 'postgres' }).postgres!;
+  const pgStopped = await stopLabPostgres(pg, deps).catch((err: unknown) => {
+    deps.log(`lab ${plan.name}: could not stop PostgreSQL: ${errorMessage(err)}`);
+    return false;
+  });
   const report = await teardownByPrefix(plan.prefix, deps, { workDir: plan.topology.workDir ?? plan.dir });
   await fs.rm(plan.dir, { recursive: true, force: true });
   // The default parent (<state dir>/lab) goes too once no other lab uses it.
   if (!options.dir) await fs.rmdir(path.dirname(plan.dir)).catch(() => undefined);
-  deps.log(`lab ${plan.name}: removed ${report.namespaces.length} namespaces, stopped ${report.killed + hostProcesses} processes, deleted ${plan.dir}`);
+  deps.log(`lab ${plan.name}: removed ${report.namespaces.length} namespaces, stopped ${report.killed + hostProcesses} processes${pgStopped ? ' and PostgreSQL' : ''}, deleted ${plan.dir}`);
   return { ...report, dir: plan.dir, hostProcesses };
 }

@@ -19,6 +19,10 @@
  * EDGENET_URL/EDGENET_TOKEN (see relay.ts). The CLC's EC2 Query endpoint
  * (EC2_LISTEN 127.0.0.1:8788 in `P-ctl`) has its own pair of relays, so the
  * AWS CLI and boto3 on the host reach it at http://127.0.0.1:<port>.
+ * `lab up --db postgres` (issue 16): PostgreSQL on 127.0.0.1:5432 of `P-ctl`
+ * (data under <lab>/pg) and two CLCs on it, clc-1 as above, clc-2 at
+ * 172.31.0.3 / fd00:172:31::3 with API 8771, EC2 8789, metrics 9771 and a
+ * relay pair of its own for each (haPlan below).
  */
 import * as path from 'node:path';
 import { DEFAULT_PORTS, stateDir } from '../shared/paths.ts';
@@ -64,6 +68,45 @@ export interface LabIpv6Plan {
 export interface LabPlanOptions {
   /** Today's lab without any IPv6 (no Ipv6Prefix, no IPv6 address anywhere). */
   readonly ipv4Only?: boolean;
+  /** `postgres`: a throwaway PostgreSQL server in the control namespace and two CLCs on it (issue 16); default one CLC on SQLite. */
+  readonly db?: LabDbKind;
+}
+
+export type LabDbKind = 'sqlite' | 'postgres';
+
+/**
+ * One CLC of a two-CLC lab (`lab up --db postgres`). Both run in the control
+ * namespace, share the token file and the credentials key, and differ in
+ * every listener: admin API, EC2, metrics on loopback ports of their own, and
+ * the metadata service on an address of their own (CLC_IP / CLC_IPV6, since
+ * netd DNATs metadata to the leader's CLC_IP at the one port 8773): clc-1 has
+ * the control namespace's address, clc-2 a second one on the same interface.
+ */
+export interface LabClcPlan {
+  /** CLC_ID: clc-1, clc-2. */
+  readonly id: string;
+  readonly ip: string;
+  readonly ipv6?: string;
+  readonly apiPort: number;
+  readonly ec2Port: number;
+  readonly metricsPort: number;
+  readonly apiSocket: string;
+  readonly ec2Socket: string;
+  readonly apiPortFile: string;
+  readonly ec2PortFile: string;
+}
+
+/** The lab's PostgreSQL server (a cluster initdb'd as the postgres user under the lab directory, run in the control namespace). */
+export interface LabPostgresPlan {
+  /** postgres-owned (mode 0700): the data directory, the unix socket and the server log live here. */
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly log: string;
+  /** Loopback of the control namespace. */
+  readonly port: number;
+  readonly database: string;
+  /** DB= for the CLCs (trust authentication on loopback: a throwaway lab server). */
+  readonly url: string;
 }
 
 /**
@@ -106,6 +149,9 @@ export interface LabPlan {
   readonly nodes: readonly LabNodePlan[];
   /** Absent for an IPv4-only lab (and in state files written before issue 14). */
   readonly ipv6?: LabIpv6Plan;
+  /** `lab up --db postgres` only: the PostgreSQL server and the two CLCs on it (absent: one CLC on SQLite, paths.clcDb). */
+  readonly postgres?: LabPostgresPlan;
+  readonly clcs?: readonly LabClcPlan[];
   readonly paths: {
     readonly certs: string;
     readonly logs: string;
@@ -177,6 +223,7 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
   const clientIp = '203.0.113.2';
   const publicPool: string[] = [];
   for (let i = 100; i <= 120; i++) publicPool.push(`203.0.113.${i}`);
+  const ha = options.db === 'postgres' ? haPlan(abs, ctlIp, v6) : {};
   return {
     name,
     prefix,
@@ -214,6 +261,7 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
     publicPool,
     nodes,
     ...(v6 ? { ipv6: { ...v6, dnsServers: [...v6.dnsServers] } } : {}),
+    ...ha,
     paths: {
       certs: path.join(abs, 'certs'),
       logs: path.join(abs, 'logs'),
@@ -230,6 +278,37 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
       runDir: path.join(abs, 'run'),
       confDir: path.join(abs, 'conf'),
     },
+  };
+}
+
+/** PostgreSQL's port on the control namespace's loopback (its own namespace: the usual port never collides). */
+const LAB_POSTGRES_PORT = 5432;
+const LAB_CLC_COUNT = 2;
+
+/** The PostgreSQL server and the CLCs of a `--db postgres` lab; clc-1 keeps the one-CLC lab's ports, sockets and address. */
+function haPlan(abs: string, ctlIp: string, v6: LabIpv6Plan | undefined): { postgres: LabPostgresPlan; clcs: LabClcPlan[] } {
+  const pgDir = path.join(abs, 'pg');
+  const database = 'edgenet';
+  const clcs: LabClcPlan[] = [];
+  for (let i = 0; i < LAB_CLC_COUNT; i++) {
+    const suffix = i === 0 ? '' : `-${i + 1}`;
+    // clc-2 at the next address (172.31.0.3, fd00:172:31::3): below the nodes' .11, .12.
+    clcs.push({
+      id: `clc-${i + 1}`,
+      ip: ctlIp.replace(/\.(\d+)$/, (_, last: string) => `.${Number(last) + i}`),
+      ...(v6 ? { ipv6: v6.ctlIp.replace(/::(\d+)$/, (_, last: string) => `::${Number(last) + i}`) } : {}),
+      apiPort: DEFAULT_PORTS.clcApi + i,
+      ec2Port: DEFAULT_PORTS.ec2 + i,
+      metricsPort: DEFAULT_PORTS.clcMetrics + i,
+      apiSocket: path.join(abs, `clc-api${suffix}.sock`),
+      ec2Socket: path.join(abs, `clc-ec2${suffix}.sock`),
+      apiPortFile: path.join(abs, `api${suffix}.port`),
+      ec2PortFile: path.join(abs, `ec2${suffix}.port`),
+    });
+  }
+  return {
+    postgres: { dir: pgDir, dataDir: path.join(pgDir, 'data'), log: path.join(pgDir, 'server.log'), port: LAB_POSTGRES_PORT, database, url: `postgres://postgres@127.0.0.1:${LAB_POSTGRES_PORT}/${database}` },
+    clcs,
   };
 }
 

@@ -17,6 +17,8 @@ export interface DaemonSelector {
   readonly role: Extract<LabRole, 'clc' | 'cc' | 'nc' | 'netd'>;
   /** Lab-local node (n1, n2) for nc and netd. */
   readonly node?: string;
+  /** CLC_ID (clc-1, clc-2) of a two-CLC lab's CLC (`lab up --db postgres`): required there. */
+  readonly clc?: string;
 }
 
 function specFor(state: LabState, sel: DaemonSelector, deps: Pick<LabDeps, 'exec'>): DaemonSpec {
@@ -24,7 +26,7 @@ function specFor(state: LabState, sel: DaemonSelector, deps: Pick<LabDeps, 'exec
   const ctlNs = topo.ctlNs!;
   switch (sel.role) {
     case 'clc':
-      return clcSpec(state.plan, ctlNs);
+      return clcSpec(state.plan, ctlNs, state.plan.clcs?.find((c) => c.id === sel.clc));
     case 'cc':
       return ccSpec(state.plan, ctlNs);
     case 'nc':
@@ -36,18 +38,26 @@ function specFor(state: LabState, sel: DaemonSelector, deps: Pick<LabDeps, 'exec
   }
 }
 
-const matches = (p: LabProcess, sel: DaemonSelector) => p.role === sel.role && (sel.node === undefined || p.node === sel.node);
+const matches = (p: LabProcess, sel: DaemonSelector) => p.role === sel.role && (sel.node === undefined || p.node === sel.node) && (sel.clc === undefined || p.clc === sel.clc);
 
-const label = (sel: DaemonSelector) => `${sel.role}${sel.node ? ` on ${sel.node}` : ''}`;
+const label = (sel: DaemonSelector) => sel.clc ?? `${sel.role}${sel.node ? ` on ${sel.node}` : ''}`;
 const needles = (entry: LabProcess) => [entry.argv[1] ?? 'edgenet', entry.argv[2] ?? ''];
 
 /** True when the state's entry for `sel` is a live process that is still our daemon (pids are reused). */
 export async function labDaemonAlive(state: LabState, sel: DaemonSelector): Promise<{ entry?: LabProcess; alive: boolean }> {
+  checkSelector(state, sel);
   const entry = state.processes.find((p) => matches(p, sel));
   return { ...(entry ? { entry } : {}), alive: entry ? await processMatches(entry.pid, needles(entry)) : false };
 }
 
 function checkSelector(state: LabState, sel: DaemonSelector): void {
+  const clcs = state.plan.clcs?.map((c) => c.id);
+  if (sel.role === 'clc' && clcs && (sel.clc === undefined || !clcs.includes(sel.clc))) {
+    throw new EdgenetError('LAB_UNKNOWN_CLC', `lab ${state.plan.name} runs ${clcs.join(' and ')}${sel.clc ? `, not ${sel.clc}` : ''}: name one (edgenet lab clc kill|start ${clcs.join('|')})`);
+  }
+  if (sel.role === 'clc' && !clcs && sel.clc !== undefined) {
+    throw new EdgenetError('LAB_UNKNOWN_CLC', `lab ${state.plan.name} runs one CLC (SQLite): no ${sel.clc}; it is "clc"`);
+  }
   if ((sel.role === 'nc' || sel.role === 'netd') && !state.plan.nodes.some((n) => n.short === sel.node)) {
     const known = state.plan.nodes.map((n) => n.short).join(', ');
     throw new EdgenetError('LAB_UNKNOWN_NODE', `lab ${state.plan.name} has no node ${sel.node ?? '(none given: --node)'}; nodes: ${known}`);

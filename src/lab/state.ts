@@ -10,12 +10,14 @@ import { writeFileAtomic } from '../shared/files.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import type { LabPlan } from './plan.ts';
 
-export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host' | 'relay-ctl-ec2' | 'relay-host-ec2';
+export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host' | 'relay-ctl-ec2' | 'relay-host-ec2' | 'postgres';
 
 export interface LabProcess {
   readonly role: LabRole;
   /** Lab-local node name (n1, n2) for nc/netd. */
   readonly node?: string;
+  /** CLC_ID (clc-1, clc-2) of a two-CLC lab's CLCs and their relays. */
+  readonly clc?: string;
   /** Namespace the process runs in; undefined = the host's (relay-host only). */
   readonly ns?: string;
   readonly pid: number;
@@ -29,8 +31,12 @@ export interface LabState {
   readonly createdAt: string;
   readonly phase: 'starting' | 'up';
   readonly processes: readonly LabProcess[];
-  /** Admin API as reachable from the host (through the relays). */
-  readonly api?: { readonly url: string; readonly tokenFile: string };
+  /**
+   * Admin API as reachable from the host (through the relays). `url` is the
+   * first CLC's; a two-CLC lab lists every CLC's in `urls` (clients try them
+   * in order: EDGENET_URL=URL1,URL2) and `byClc` by CLC_ID.
+   */
+  readonly api?: { readonly url: string; readonly tokenFile: string; readonly urls?: readonly string[]; readonly byClc?: Readonly<Record<string, string>> };
   /** The EC2 Query endpoint as reachable from the host (through its relays), and the lab tenant's key. */
   readonly ec2?: LabEc2;
 }

@@ -8,7 +8,10 @@
  *   3. certificates (CA + clc, cc, nc-nK) with the certs library (shared/tls/certs.ts)
  *   4. the lab's network configuration and netd.conf per node
  *   5. daemons: relays + CLC + CC in P-ctl; NC + netd in each P-nK; host relays
- *      (admin API and EC2 endpoint)
+ *      (admin API and EC2 endpoint). With `--db postgres`: first a second
+ *      address in P-ctl (clc-2's CLC_IP) and PostgreSQL (postgres.ts), then
+ *      clc-1 with its relays; clc-2 once clc-1 answers (it made the token
+ *      file and the credentials key both use, and migrated the database)
  *   6. through the API: the properties (network configuration,
  *      cloud.ec2.run_instances=true), the cluster, its nodes, the tenant
  *      account and its credentials file (ec2.ts)
@@ -28,13 +31,15 @@ import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
 import { NETWORK_CONFIGURATION as NETWORK_CONFIGURATION_PROPERTY } from '../cloud-controller/properties/registry.ts';
 import { buildTopology, openTopology } from './topology.ts';
 import { labNames } from './names.ts';
-import { defaultLabDir, LAB_TENANT_ACCOUNT, labNetdConf, labNetworkConfiguration, labPlan, type LabPlan } from './plan.ts';
+import { defaultLabDir, LAB_TENANT_ACCOUNT, labNetdConf, labNetworkConfiguration, labPlan, type LabClcPlan, type LabDbKind, type LabPlan } from './plan.ts';
 import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts';
 import { readLabState, writeLabState, type LabProcess, type LabState } from './state.ts';
 import { labApiClient, type ApiClient } from './api.ts';
 import { waitFor } from '../shared/wait.ts';
 import { labDown } from './down.ts';
 import { labEc2Setup } from './ec2.ts';
+import { startLabPostgres } from './postgres.ts';
+import { GUEST_IF } from './names.ts';
 
 export interface LabDeps {
   readonly exec: Exec;
@@ -53,6 +58,8 @@ export interface LabUpOptions {
   readonly keepOnFailure?: boolean;
   /** Today's IPv4-only lab (`lab up --ipv4-only`); default: dual stack (plan.ts). */
   readonly ipv4Only?: boolean;
+  /** `postgres`: PostgreSQL in the control namespace and two CLCs on it (`lab up --db postgres`); default one CLC on SQLite. */
+  readonly db?: LabDbKind;
 }
 
 const LOG_ENV = 'EDGENET_LAB_LOG';
@@ -74,14 +81,14 @@ export async function startDaemon(spec: DaemonSpec, exec: Exec): Promise<{ entry
   const argv = detachedArgv(spec.argv);
   const env = { ...spec.env, [LOG_ENV]: spec.log };
   const proc = spec.ns ? createNetns(exec).startIn(spec.ns, argv, { env, detached: true }) : exec.start(argv, { env, detached: true });
-  const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
+  const entry: LabProcess = { role: spec.role, ...(spec.node ? { node: spec.node } : {}), ...(spec.clc ? { clc: spec.clc } : {}), ...(spec.ns ? { ns: spec.ns } : {}), pid: proc.pid, argv: spec.argv, log: spec.log };
   return { entry, process: proc };
 }
 
 export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
 
 export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabState> {
-  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env), { ipv4Only: options.ipv4Only === true });
+  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env), { ipv4Only: options.ipv4Only === true, db: options.db ?? 'sqlite' });
   const existing = await readLabState(plan.stateFile);
   const namespaces = await openTopology(plan.topology, deps).netns.list(labNames.nsPrefix(plan.prefix));
   if (existing || namespaces.length > 0) {
@@ -132,39 +139,77 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
     return proc;
   };
 
-  log(`lab ${plan.name}: cloud controller, cluster controller (${ctlNs}); node controller + netd per node`);
-  await start(ctlRelaySpec(plan, ctlNs));
-  await start(ctlRelaySpec(plan, ctlNs, 'ec2'));
-  const clc = await start(clcSpec(plan, ctlNs));
-  const cc = await start(ccSpec(plan, ctlNs));
-  for (const node of plan.nodes) {
-    await start(ncSpec(plan, node, topo.nodeNs(node.short)));
-    await start(netdSpec(plan, node, topo.nodeNs(node.short)));
+  if (plan.postgres && plan.clcs) {
+    // clc-2's own address next to the control namespace's (its CLC_IP: the metadata DNAT target while it leads).
+    for (const c of plan.clcs.slice(1)) {
+      await topo.netns.addAddress(ctlNs, GUEST_IF, `${c.ip}/${plan.topology.lan.split('/')[1]}`);
+      if (c.ipv6 && plan.ipv6) await topo.netns.addAddress(ctlNs, GUEST_IF, `${c.ipv6}/${plan.ipv6.lan.split('/')[1]}`);
+    }
+    log(`lab ${plan.name}: PostgreSQL in ${ctlNs} (127.0.0.1:${plan.postgres.port}, data ${plan.postgres.dataDir})`);
+    const pg = await startLabPostgres(plan.postgres, { labDir: plan.dir, ctlNs }, deps);
+    started.push(pg);
+    state = { ...state, processes: [...started] };
+    await writeLabState(state);
   }
-  await start(hostRelaySpec(plan));
-  await start(hostRelaySpec(plan, 'ec2'));
 
   // A daemon that exits while we wait (bad flag, missing command) fails `up` with its log.
   let died: string | undefined;
-  void clc.exited.then((r) => (died ??= `the cloud controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/clc.log`));
-  void cc.exited.then((r) => (died ??= `the cluster controller exited (${r.code ?? r.signal}); see ${plan.paths.logs}/cc.log`));
-
+  const watch = (proc: Process, what: string, log: string) => void proc.exited.then((r) => (died ??= `${what} exited (${r.code ?? r.signal}); see ${log}`));
   const relayPort = (file: string, what: string) =>
     waitFor(async () => {
       if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
       const text = await fs.readFile(file, 'utf8').catch(() => '');
       return /^\d+\s*$/.test(text) ? Number(text) : undefined;
     }, { timeoutMs: 120_000, what, ...(deps.signal ? { signal: deps.signal } : {}) });
-  const url = `http://127.0.0.1:${await relayPort(plan.paths.apiPortFile, 'the host relay')}`;
+  const answering = (url: string) =>
+    waitFor(async () => {
+      if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
+      const t = (await fs.readFile(plan.paths.clcToken, 'utf8').catch(() => '')).trim();
+      if (!t) return undefined;
+      await labApiClient(url, t).request('GET', '/healthz');
+      return t;
+    }, { timeoutMs: 180_000, intervalMs: 200, what: `the cloud controller at ${url}`, ...(deps.signal ? { signal: deps.signal } : {}) });
+
+  // One CLC on SQLite, or each of the two on PostgreSQL: its relays, then (below) the CLC itself.
+  const clcs: readonly (LabClcPlan | undefined)[] = plan.clcs ?? [undefined];
+  log(`lab ${plan.name}: ${clcs.length === 1 ? 'cloud controller' : `cloud controllers ${clcs.map((c) => c!.id).join(', ')}`}, cluster controller (${ctlNs}); node controller + netd per node`);
+  for (const c of clcs) {
+    await start(ctlRelaySpec(plan, ctlNs, 'api', c));
+    await start(ctlRelaySpec(plan, ctlNs, 'ec2', c));
+  }
+  const startClc = async (c: LabClcPlan | undefined) => {
+    const spec = clcSpec(plan, ctlNs, c);
+    watch(await start(spec), c ? `cloud controller ${c.id}` : 'the cloud controller', spec.log);
+  };
+  // The first CLC alone until it answers: it creates the token file and the credentials key the
+  // second one reads (two starting at once would each write their own) and migrates the database.
+  await startClc(clcs[0]);
+  const ccSpecValue = ccSpec(plan, ctlNs);
+  watch(await start(ccSpecValue), 'the cluster controller', ccSpecValue.log);
+  for (const node of plan.nodes) {
+    await start(ncSpec(plan, node, topo.nodeNs(node.short)));
+    await start(netdSpec(plan, node, topo.nodeNs(node.short)));
+  }
+  for (const c of clcs) {
+    await start(hostRelaySpec(plan, 'api', c));
+    await start(hostRelaySpec(plan, 'ec2', c));
+  }
+
+  const urls: string[] = [];
+  const byClc: Record<string, string> = {};
+  for (const c of clcs) {
+    const u = `http://127.0.0.1:${await relayPort(c?.apiPortFile ?? plan.paths.apiPortFile, `the host relay${c ? ` of ${c.id}` : ''}`)}`;
+    urls.push(u);
+    if (c) byClc[c.id] = u;
+  }
+  const url = urls[0]!;
   const ec2Url = `http://127.0.0.1:${await relayPort(plan.paths.ec2PortFile, 'the host relay of the EC2 endpoint')}`;
-  const token = await waitFor(async () => {
-    if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
-    const t = (await fs.readFile(plan.paths.clcToken, 'utf8').catch(() => '')).trim();
-    if (!t) return undefined;
-    await labApiClient(url, t).request('GET', '/healthz');
-    return t;
-  }, { timeoutMs: 180_000, intervalMs: 200, what: `the cloud controller at ${url}`, ...(deps.signal ? { signal: deps.signal } : {}) });
-  state = { ...state, api: { url, tokenFile: plan.paths.clcToken } };
+  const token = await answering(url);
+  for (const c of clcs.slice(1)) {
+    await startClc(c);
+    await answering(byClc[c!.id]!);
+  }
+  state = { ...state, api: { url, tokenFile: plan.paths.clcToken, ...(plan.clcs ? { urls, byClc } : {}) } };
   await writeLabState(state);
 
   const api = labApiClient(url, token, deps.signal);

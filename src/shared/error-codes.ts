@@ -238,6 +238,8 @@ export const ERROR_CODES = {
   LAB_DAEMON_DIED: 'A lab daemon exited while starting.',
   LAB_DAEMON_RUNNING: 'The lab daemon is already running.',
   LAB_DAEMON_NOT_RUNNING: 'The lab daemon is not running.',
+  LAB_UNKNOWN_CLC: 'A CLC the lab does not run, or a two-CLC lab\'s CLC named without its id (clc-1, clc-2).',
+  LAB_POSTGRES_FAILED: 'The lab\'s PostgreSQL server (lab up --db postgres) could not be set up or started.',
   LAB_DHCP_FAILED: 'A lab instance got no DHCP lease in time.',
   LAB_DHCP_MISMATCH: 'A lab instance got a different address from DHCP than the CLC allocated.',
   LAB_SLAAC_FAILED: 'A dual-stack lab instance did not get its IPv6 address by SLAAC in time.',

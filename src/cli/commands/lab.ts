@@ -2,8 +2,9 @@
  * `edgenet lab ...`: the whole cloud in network namespaces on this machine
  * (src/lab/, docs/lab.md). Needs root.
  *
- *   lab up [--name N] [--dir D] [--ipv4-only]
- *                                     namespaces, certificates, CLC + CC + NC + netd, registration (dual stack by default)
+ *   lab up [--name N] [--dir D] [--ipv4-only] [--db sqlite|postgres]
+ *                                     namespaces, certificates, CLC + CC + NC + netd, registration (dual stack by default);
+ *                                     --db postgres: PostgreSQL in the control namespace and two CLCs on it
  *   lab down [--name N] [--dir D]     removes every namespace, process and file the lab made
  *   lab status [--json]               namespaces, processes, convergence, the EC2 endpoint
  *   lab env                           `export EDGENET_URL=… EDGENET_TOKEN=…` for the host's CLI
@@ -13,6 +14,8 @@
  *   lab sh NS -- CMD                  runs CMD inside a lab namespace (n1, n2, ctl, cl, lan, i-…)
  *   lab stop|kill|start|restart DAEMON [--node N] [--json]
  *                                     one daemon (clc, cc, nc, netd) of a running lab
+ *   lab clc list [--json] | clc kill|stop|start|restart ID [--json]
+ *                                     the CLCs of a two-CLC lab (clc-1, clc-2): which leads; kill = SIGKILL
  *   lab demo [--ipv4-only]            the README's demo (scripts/demo.sh)
  *   lab relay                         (internal) the admin API relay
  */
@@ -24,7 +27,7 @@ import { interruptSignal } from '../../shared/daemon/signals.ts';
 import { DEFAULT_LAB_NAME, defaultLabDir, labPlan } from '../../lab/plan.ts';
 import { labUp, type LabDeps } from '../../lab/up.ts';
 import { labDown } from '../../lab/down.ts';
-import { labStatus, type LabStatusReport } from '../../lab/status.ts';
+import { labClcStatus, labStatus, type LabClcStatus, type LabStatusReport } from '../../lab/status.ts';
 import { requireLabState } from '../../lab/state.ts';
 import { labApiEnv, labApiFor } from '../../lab/api.ts';
 import { labVmAdd, labVmDel, labTopology, type VmAddResult } from '../../lab/vm.ts';
@@ -78,11 +81,25 @@ function vmAddJson(r: VmAddResult): Record<string, unknown> {
   };
 }
 
+function formatClc(c: LabClcStatus): string {
+  const state = !c.alive ? 'stopped' : c.role ? `${c.role}${c.roleSince ? ` since ${new Date(c.roleSince).toISOString()}` : ''}` : `not answering (${c.error ?? ''})`;
+  const leader = c.alive && c.leader ? `; newest term ${c.leader.term}: ${c.leader.clcId} since ${new Date(c.leader.since).toISOString()}` : '';
+  return `${c.id} ${c.alive ? `pid ${c.pid}` : '-'} ${state}${leader}  ${c.url}`;
+}
+
 function formatStatus(r: LabStatusReport): string {
   const lines = [`lab ${r.name}: ${r.phase} (dir ${r.dir}, namespaces ${r.prefix}-*)`];
   lines.push(`  namespaces: ${r.namespaces.length ? r.namespaces.join(' ') : '(none)'}`);
   for (const p of r.processes) {
     lines.push(`  ${p.alive ? 'running' : 'DEAD   '} ${p.role}${p.node ? ` ${p.node}` : ''} pid ${p.pid}${p.ns ? ` in ${p.ns}` : ' on the host'}  log ${p.log}`);
+  }
+  if (r.clcs) {
+    const leaders = r.clcs.filter((c) => c.alive && c.role === 'leader').map((c) => c.id);
+    lines.push(`  cloud controllers on PostgreSQL: ${leaders.length === 0 ? 'NO leader at the moment' : `${leaders.join(', ')} leads`}`);
+    for (const c of r.clcs) lines.push(`    ${formatClc(c)}`);
+  } else if (r.api?.status?.clc) {
+    const v = r.api.status.clc;
+    lines.push(`  cloud controller ${v.id}: ${v.role}${v.leader ? ` (term ${v.leader.term} since ${new Date(v.leader.since).toISOString()})` : ''}`);
   }
   if (r.ec2) {
     lines.push(`  EC2 endpoint ${r.ec2.url}: ${r.ec2.reachable ? 'answering' : `NOT answering (${r.ec2.error ?? ''})`}${r.ec2.tenant ? `; account ${r.ec2.tenant.name} (${r.ec2.tenant.accountId}) key ${r.ec2.tenant.accessKeyId} in ${r.ec2.tenant.credentialsFile}` : ''}`);
@@ -110,15 +127,17 @@ export function registerLab(program: Command, ctx: CliContext, runCli: RunCli): 
     .description('create the lab: namespaces, certificates, CLC + CC in the control namespace, NC + netd per node; register them')
     .option('--no-wait', 'do not wait for every node to converge')
     .option('--ipv4-only', 'no IPv6 anywhere (the default is dual stack: cluster PARTI00 gets Ipv6Prefix 2001:db8:10::/64)')
-    .action(async (flags: LabFlags & { wait: boolean; ipv4Only?: boolean }) => {
+    .option('--db <sqlite|postgres>', 'sqlite: one CLC on a SQLite file (default); postgres: a throwaway PostgreSQL server in the control namespace and two CLCs on it (clc-1, clc-2)', 'sqlite')
+    .action(async (flags: LabFlags & { wait: boolean; ipv4Only?: boolean; db: string }) => {
       requireRootUser();
+      if (flags.db !== 'sqlite' && flags.db !== 'postgres') throw new CliExit(2, `error: --db expects sqlite or postgres, got ${JSON.stringify(flags.db)}`);
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0, ipv4Only: flags.ipv4Only === true }, deps(ctx, signal));
+        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0, ipv4Only: flags.ipv4Only === true, db: flags.db }, deps(ctx, signal));
         const env = labApiEnv(state);
         ctx.out(`lab ${state.plan.name} is up (${state.plan.ipv6 ? `dual stack: ${state.plan.vmSubnet} and ${state.plan.ipv6.prefix}` : 'IPv4 only'}). Use the cloud from this shell with:
   eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status
-  EDGENET_URL=${env.EDGENET_URL}
+  EDGENET_URL=${env.EDGENET_URL}${state.plan.clcs ? `\nCLCs ${state.plan.clcs.map((c) => c.id).join(', ')} on PostgreSQL: edgenet lab clc list|kill|start <id> --name ${state.plan.name}` : ''}
 Attach an instance: edgenet instance run --cluster ${state.plan.cluster} --node ${state.plan.nodes[0]!.name} --group G, then edgenet lab vm add <id>
 ${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down --name ${state.plan.name}`);
       } finally {
@@ -217,6 +236,31 @@ ${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down
         const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
         const sel = parseDaemonSelector(daemon, flags.node);
         const r = await labDaemonAction(state, { action: action.name, ...sel }, { exec: createExec() });
+        ctx.out(flags.json ? JSON.stringify(r, null, 2) : r.summary);
+      });
+  }
+
+  const clc = lab.command('clc').description('the CLCs of a two-CLC lab (lab up --db postgres): list, kill, stop, start, restart');
+  withLabOptions(clc.command('list'))
+    .description('each CLC: pid, role (leader/follower) and since when, the newest term, its admin API URL')
+    .option('--json', 'machine-readable')
+    .action(async (flags: LabFlags & { json?: boolean }) => {
+      const name = nameOf(flags);
+      const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+      if (!state.plan.clcs) throw new UserError('LAB_UNKNOWN_CLC', `lab ${name} runs one CLC on SQLite (lab up --db postgres runs two): see edgenet lab status`);
+      const clcs = await labClcStatus(state);
+      ctx.out(flags.json ? JSON.stringify(clcs, null, 2) : clcs.map(formatClc).join('\n'));
+    });
+  for (const action of LAB_DAEMON_ACTIONS) {
+    withLabOptions(clc.command(action.name))
+      .description(`${action.description} one CLC of a two-CLC lab`)
+      .argument('<id>', 'clc-1 or clc-2 (edgenet lab clc list)')
+      .option('--json', 'machine-readable')
+      .action(async (id: string, flags: LabFlags & { json?: boolean }) => {
+        requireRootUser();
+        const name = nameOf(flags);
+        const state = await requireLabState(labPlan(name, flags.dir ?? defaultLabDir(name, ctx.env)).stateFile, name);
+        const r = await labDaemonAction(state, { action: action.name, role: 'clc', clc: id }, { exec: createExec() });
         ctx.out(flags.json ? JSON.stringify(r, null, 2) : r.summary);
       });
   }

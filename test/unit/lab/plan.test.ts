@@ -127,3 +127,53 @@ test("the EC2 endpoint: the CLC's EC2_LISTEN on the control namespace's loopback
   assert.deepEqual(body, ['[default]', 'aws_access_key_id = AKIEAAAAAAAAAAAAAAAA', `aws_secret_access_key = ${'s'.repeat(40)}`]);
   assert.match(text, /aws ec2 describe-security-groups --endpoint-url http:\/\/127\.0\.0\.1:40000 --region lab/);
 });
+
+test('--db postgres: PostgreSQL under the lab dir, two CLCs sharing DB, token and key, each with its own id, address and listeners', () => {
+  const ha = labPlan('t1', '/tmp/lab-t1', { db: 'postgres' });
+  assert.equal(plan.postgres, undefined, 'the default lab has no PostgreSQL');
+  assert.equal(plan.clcs, undefined);
+  assert.deepEqual(ha.postgres, { dir: '/tmp/lab-t1/pg', dataDir: '/tmp/lab-t1/pg/data', log: '/tmp/lab-t1/pg/server.log', port: 5432, database: 'edgenet', url: 'postgres://postgres@127.0.0.1:5432/edgenet' });
+  assert.deepEqual(ha.clcs!.map((c) => [c.id, c.ip, c.ipv6, c.apiPort, c.ec2Port, c.metricsPort]), [
+    ['clc-1', '172.31.0.2', 'fd00:172:31::2', 8770, 8788, 9770],
+    ['clc-2', '172.31.0.3', 'fd00:172:31::3', 8771, 8789, 9771],
+  ]);
+  const [one, two] = ha.clcs!.map((c) => clcSpec(ha, 'edgenet_t1-ctl', c));
+  for (const s of [one!, two!]) {
+    const argv = s.argv.slice(2);
+    assert.equal(argv[argv.indexOf('--db') + 1], 'postgres://postgres@127.0.0.1:5432/edgenet');
+    assert.equal(argv[argv.indexOf('--token-file') + 1], '/tmp/lab-t1/clc/admin-token');
+    assert.equal(argv[argv.indexOf('--credentials-key-file') + 1], '/tmp/lab-t1/clc/credentials.key');
+  }
+  assert.deepEqual([one!.clc, one!.env.EDGENET_CLC_CLC_ID, one!.log], ['clc-1', 'clc-1', '/tmp/lab-t1/logs/clc-1.log']);
+  assert.deepEqual([two!.clc, two!.env.EDGENET_CLC_CLC_ID, two!.log], ['clc-2', 'clc-2', '/tmp/lab-t1/logs/clc-2.log']);
+  const a2 = two!.argv.slice(2);
+  assert.equal(a2[a2.indexOf('--listen') + 1], '127.0.0.1:8771');
+  assert.equal(a2[a2.indexOf('--clc-ip') + 1], '172.31.0.3');
+  // Two CLCs cannot share [::]:8773: each its own CLC_IP (and CLC_IPV6, which the plugin binds next to it).
+  assert.equal(two!.env.EDGENET_METADATA_LISTEN, '172.31.0.3:8773');
+  assert.equal(two!.env.EDGENET_CLC_CLC_IPV6, 'fd00:172:31::3');
+  assert.equal(two!.env.EDGENET_CLC_EC2_LISTEN, '127.0.0.1:8789');
+  assert.equal(two!.env.EDGENET_CLC_METRICS_LISTEN, '127.0.0.1:9771');
+  assert.equal(one!.env.EDGENET_METADATA_LISTEN, '172.31.0.2:8773');
+  // clc-1 keeps the one-CLC lab's relays; clc-2 has its own pair.
+  assert.deepEqual(hostRelaySpec(ha, 'api', ha.clcs![0]).argv.slice(2), hostRelaySpec(plan).argv.slice(2));
+  const r2 = ctlRelaySpec(ha, 'edgenet_t1-ctl', 'api', ha.clcs![1]);
+  assert.deepEqual([r2.clc, r2.log], ['clc-2', '/tmp/lab-t1/logs/relay-ctl-clc-2.log']);
+  assert.deepEqual(r2.argv.slice(2), ['lab', 'relay', '--listen', 'unix:/tmp/lab-t1/clc-api-2.sock', '--target', 'tcp:127.0.0.1:8771', '--watch', '/tmp/lab-t1/lab.json']);
+  assert.deepEqual(hostRelaySpec(ha, 'ec2', ha.clcs![1]).argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-ec2-2.sock', '--port-file', '/tmp/lab-t1/ec2-2.port', '--watch', '/tmp/lab-t1/lab.json']);
+  // IPv4-only: no CLC_IPV6 for either.
+  const v4 = labPlan('t1', '/tmp/lab-t1', { db: 'postgres', ipv4Only: true });
+  assert.equal(clcSpec(v4, 'edgenet_t1-ctl', v4.clcs![1]).env.EDGENET_CLC_CLC_IPV6, undefined);
+});
+
+test('a two-CLC lab: its CLC is named (clc-1, clc-2), never plain "clc"; a one-CLC lab has no clc ids', async () => {
+  const { labDaemonAlive } = await import('../../../src/lab/restart.ts');
+  const ha = labPlan('t1', '/tmp/lab-t1', { db: 'postgres' });
+  const haState = { version: 1 as const, plan: ha, createdAt: '', phase: 'up' as const, processes: [] };
+  await assert.rejects(labDaemonAlive(haState, { role: 'clc' }), (e: Error & { code?: string }) => e.code === 'LAB_UNKNOWN_CLC');
+  await assert.rejects(labDaemonAlive(haState, { role: 'clc', clc: 'clc-3' }), (e: Error & { code?: string }) => e.code === 'LAB_UNKNOWN_CLC');
+  assert.deepEqual(await labDaemonAlive(haState, { role: 'clc', clc: 'clc-2' }), { alive: false });
+  const oneState = { ...haState, plan };
+  await assert.rejects(labDaemonAlive(oneState, { role: 'clc', clc: 'clc-1' }), (e: Error & { code?: string }) => e.code === 'LAB_UNKNOWN_CLC');
+  assert.deepEqual(await labDaemonAlive(oneState, { role: 'clc' }), { alive: false });
+});
