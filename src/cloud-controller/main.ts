@@ -25,8 +25,7 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { writeFileAtomic } from '../shared/files.ts';
 import { Store } from './db/store.ts';
 import { checkPostgresUrl, dataDirOf, redactLocation, storeKindOf } from './db/location.ts';
-import { clientConfig } from './db/postgres.ts';
-import pg from 'pg';
+import { probePostgres } from './db/probe.ts';
 import { PropertyService } from './properties/service.ts';
 import { CloudState } from './services/cloud-state.ts';
 import { Router } from './api/router.ts';
@@ -387,17 +386,9 @@ function checkClcConfig(config: ClcConfig): Diagnostic[] {
 async function checkPostgresReachable(config: ClcConfig): Promise<Diagnostic[]> {
   const url = config.db;
   if (storeKindOf(url) !== 'postgres' || checkPostgresUrl(url) !== undefined) return [];
-  const client = new pg.Client(clientConfig({ url, application: 'edgenet-cli', connectTimeoutMs: 3000 }));
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return [];
-  } catch (err) {
-    return [{ severity: 'warning', code: 'DB_UNAVAILABLE', path: 'DB', message: `${redactLocation(url)} does not answer now (${errorMessage(err)}); the CLC cannot open the database until it answers` }];
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const why = await probePostgres(url);
+  if (why === undefined) return [];
+  return [{ severity: 'warning', code: 'DB_UNAVAILABLE', path: 'DB', message: `${redactLocation(url)} does not answer now (${why}); the CLC cannot open the database until it answers` }];
 }
 
 /** The credentials key file: refused as the CLC would refuse it at start; missing = made at the first start (a warning). */
