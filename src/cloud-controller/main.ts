@@ -226,7 +226,7 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   scheduleSweep();
 
   if (options.portFile) await writeFileAtomic(options.portFile, `${server.port}\n`, { mode: 0o644 });
-  logger.info('cloud controller listening', { url, clcId: leadership.id, role: leadership.role(), ...(leadership.term() !== undefined ? { term: leadership.term() } : {}), ...(ec2 ? { ec2Url: ec2.url } : { ec2: 'off' }), db: options.dbPath, clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
+  logger.info('cloud controller listening', { url, clcId: leadership.id, role: leadership.role(), ...(leadership.term() !== undefined ? { term: leadership.term() } : {}), ...(ec2 ? { ec2Url: ec2.url } : { ec2: 'off' }), db: redactLocation(options.dbPath), clcIp: options.clcIp, ...(options.clcIpv6 ? { clcIpv6: options.clcIpv6 } : {}), tokenFile: options.tokenFile, plugins: started.map((p) => p.name), generation: store.generation(), ...(store.generationTaken ? { generationTaken: store.generationTaken } : {}) });
   return { url, port: server.port, token, ec2Url: ec2?.url, context, state, properties, store, stop };
 }
 
