@@ -21,7 +21,11 @@
  * the clock and random ids). READ COMMITTED because the lock is taken by
  * the first statement: each later statement sees everything committed
  * before it, and nothing can commit meanwhile. Reads are REPEATABLE READ,
- * READ ONLY: every query of `read()` sees one state, as on SQLite.
+ * READ ONLY: every query of `read()` sees one state, as on SQLite. Inside
+ * one process writes also queue in memory before taking a pool connection
+ * (only one of them could hold the lock anyway): a burst of writes waits
+ * in order instead of holding every pooled connection idle on the lock,
+ * starving reads and timing out in the pool's queue.
  *
  * Changes: a write records StateChanges; they are delivered to listeners
  * only after COMMIT succeeded (a rolled-back transaction announces nothing).
@@ -107,6 +111,8 @@ export class Store {
   private tokenCounter = 0;
   private lastPrune = 0;
   private notifications: ChangeListener | undefined;
+  /** PostgreSQL: the write in progress in this process (writes queue behind it; see the header). */
+  private writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly db: Db,
@@ -207,9 +213,19 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
-  /** Serialized write transaction (see the header). Changes are announced after commit. */
+  /**
+   * Serialized write transaction (see the header). Changes are announced
+   * after commit. A store's writes run in the order they were called.
+   */
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    if (this.kind === 'postgres') return this.writePostgres(fn);
+    if (this.kind === 'postgres') {
+      const run = this.writing.then(
+        () => this.writePostgres(fn),
+        () => this.writePostgres(fn),
+      );
+      this.writing = run.catch(() => undefined);
+      return run;
+    }
     const changes: StateChange[] = [];
     const result = await this.transaction('begin immediate', (db) => fn({ db, changed: (c) => changes.push(c), attempt: (f) => f() }));
     this.deliver(changes, 'local');
@@ -358,17 +374,31 @@ export class Store {
     this.markSeen(n.version);
   }
 
-  /** Notifications may have been lost: listeners re-read everything; the watermark catches up with the database. */
-  private resync(): void {
+  /**
+   * Notifications may have been lost (called once listening again): the
+   * watermark catches up with the database, and in the same synchronous step
+   * listeners are told to re-read everything. In that order: a snapshot
+   * cache that takes its dirty set after the watermark moved also has the
+   * resync; one that took it before compares the database's version with
+   * the old watermark. Writes committed after the version was read are
+   * announced by their own notifications (we listen again). When the
+   * version cannot be read, resync is delivered anyway and the read retried.
+   */
+  private resync(delivered = false): void {
     if (this.closed) return;
-    this.deliver([{ kind: 'resync' }], 'remote');
     readMeta(this.db, 'data_version').then(
       (v) => {
+        if (this.closed) return;
         if (v > this.seenThrough) this.seenThrough = v;
         for (const x of [...this.seenAbove]) if (x <= this.seenThrough) this.seenAbove.delete(x);
         while (this.seenAbove.delete(this.seenThrough + 1)) this.seenThrough++;
+        this.deliver([{ kind: 'resync' }], 'remote');
       },
-      () => undefined,
+      () => {
+        if (this.closed) return;
+        if (!delivered) this.deliver([{ kind: 'resync' }], 'remote');
+        setTimeout(() => this.resync(true), 1000).unref();
+      },
     );
   }
 

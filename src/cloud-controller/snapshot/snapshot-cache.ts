@@ -14,9 +14,11 @@
  *   node changes need no bookkeeping); instances and groups are re-read only
  *   for the recorded ids and patched into copies of the cached arrays;
  * - full read (then reconciled, see below) when: no cache yet, the caller
- *   asks (`full`: the periodic broadcast and retries), another SQLite
- *   connection committed since the last read (`PRAGMA data_version` changes
- *   only then — e.g. `edgenet property set --offline`), a change without an
+ *   asks (`full`: the periodic broadcast and retries), a write committed
+ *   that was not announced here (SQLite: another connection committed since
+ *   the last read — `PRAGMA data_version` changes only then, e.g. `edgenet
+ *   property set --offline`; PostgreSQL: meta.data_version is ahead of the
+ *   store's announcedThrough(), see below), a change without an
  *   id, too many ids, a non-ASCII id, a group named by a rule change that is
  *   gone, or the previous read failed. Any doubt → full read;
  * - unchanged parts, and unchanged instances/groups inside a changed part,
@@ -40,11 +42,23 @@
  * after our transaction is announced after we took the dirty set, so it stays
  * dirty for the next read.
  *
- * The store serializes transactions on its single connection, so two reads
- * never interleave; the cache belongs to one store (one connection).
+ * PostgreSQL (several CLCs, a pool): a commit is announced only when its
+ * answer has come back (and another CLC's only when its notification
+ * arrives), so the yield proves nothing there. Instead every write that
+ * announces changes bumps meta.data_version, and the store knows the version
+ * through which everything has been announced (`announcedThrough`, read
+ * together with the dirty set, synchronously). The read's first statement
+ * reads meta.data_version and fixes the transaction's snapshot: if the
+ * snapshot holds a write not yet announced, the version is ahead and the
+ * read is a full one. Without `announcedThrough` (a one-shot reader) any
+ * version change since the last read means a full read.
+ *
+ * Reads of one cache run one at a time (the store's SQLite connection
+ * serializes them anyway; PostgreSQL runs reads concurrently on its pool):
+ * two interleaved reads would each patch the same cached parts.
  */
-import { sql } from 'kysely';
 import type { Db } from '../db/store.ts';
+import { dataVersion as readDataVersion } from '../db/dialect.ts';
 import type { CloudSnapshot, SnapshotCluster, SnapshotGroup, SnapshotInstance, SnapshotRule, StateChange } from '../contracts.ts';
 import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import { explodedConfiguration, readPropertyTexts } from '../properties/service.ts';
@@ -113,6 +127,8 @@ export function snapshotReadInfo(snapshot: CloudSnapshot): SnapshotReadInfo | un
 export class SnapshotCache {
   private parts: Parts | undefined;
   private dirty: Dirty = clean();
+  /** The read in progress (reads run one at a time; see the header). */
+  private reading: Promise<unknown> = Promise.resolve();
 
   /**
    * `clcIpv6`: CLC_IPV6, carried on every snapshot when set (absent otherwise, so IPv4-only snapshots are as before).
@@ -168,7 +184,16 @@ export class SnapshotCache {
   }
 
   /** The snapshot as of the caller's read transaction (see the module header). */
-  async read(db: Db, options: SnapshotReadOptions = {}): Promise<CloudSnapshot> {
+  read(db: Db, options: SnapshotReadOptions = {}): Promise<CloudSnapshot> {
+    const run = this.reading.then(
+      () => this.readNow(db, options),
+      () => this.readNow(db, options),
+    );
+    this.reading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readNow(db: Db, options: SnapshotReadOptions): Promise<CloudSnapshot> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const dirty = this.dirty;
     this.dirty = clean();
@@ -185,11 +210,12 @@ export class SnapshotCache {
 
   private async readParts(db: Db, dirty: Dirty, options: SnapshotReadOptions, announced: number | undefined): Promise<CloudSnapshot> {
     // First statement of the transaction: it also fixes the transaction's read snapshot.
-    const dataVersion = await readDataVersion(db, announced !== undefined);
+    const dataVersion = await readDataVersion(db);
     const old = this.parts;
     // SQLite: data_version moves only for other connections' commits. PostgreSQL: the database's count of
     // announcing writes is ahead of what was announced here when the dirty set was taken (a commit whose
-    // announcement — local, or another CLC's notification — is still on its way).
+    // announcement — local, or another CLC's notification — is still on its way); without a watermark,
+    // any write since the last read.
     const unannounced = announced !== undefined ? dataVersion > announced : old !== undefined && dataVersion !== old.dataVersion;
     const fullReason =
       old === undefined ? 'no cache' : options.full === true ? 'requested' : unannounced ? 'written by another connection' : dirty.all;
@@ -256,16 +282,6 @@ export class SnapshotCache {
     if (fresh.length !== ids.length) return { groups: reconcile({ cached, fresh: await readGroups(db), same: sameGroup }), reread: 'all', reason: 'a changed group is gone' };
     return { groups: patchSorted({ cached, ids, fresh, same: sameGroup }), reread: ids.length, reason: `rules of ${ids.length} group(s)` };
   }
-}
-
-/** SQLite: PRAGMA data_version; PostgreSQL: meta.data_version (bumped by every write that announces changes, db/store.ts). */
-async function readDataVersion(db: Db, postgres: boolean): Promise<number> {
-  if (postgres) {
-    const row = await db.selectFrom('meta').select('value').where('key', '=', 'data_version').executeTakeFirst();
-    return Number(row?.value ?? NaN);
-  }
-  const { rows } = await sql<{ data_version: number }>`PRAGMA data_version`.execute(db);
-  return Number(rows[0]?.data_version ?? NaN);
 }
 
 /** A cached part, the rows just read, and when two elements are equal. */

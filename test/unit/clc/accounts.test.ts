@@ -1,6 +1,6 @@
 /**
  * Accounts and access keys (issue 15): migration 5 from a real schema-4
- * database, account create/list/show/delete and their refusals, access key
+ * database (SQLite, or PostgreSQL under EDGENET_TEST_DB=postgres), account create/list/show/delete and their refusals, access key
  * limits and deletion, the secret cache, and the admin API routes.
  * Sealing, the credentials key file and the CLI: credentials.test.ts and
  * accounts-cli.test.ts.
@@ -11,57 +11,74 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { migrate } from '../../../src/cloud-controller/db/migrations.ts';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { migrate, migratePostgres, postgresSchemaVersion } from '../../../src/cloud-controller/db/migrations.ts';
+import { storeKindOf } from '../../../src/cloud-controller/db/location.ts';
+import { createPool } from '../../../src/cloud-controller/db/postgres.ts';
+import type { Database } from '../../../src/cloud-controller/db/schema.ts';
+import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { randomAccountId, resolveOwner } from '../../../src/cloud-controller/services/accounts.ts';
 import { startCloudController } from '../../../src/cloud-controller/main.ts';
 import { FakeClock } from '../../../src/shared/clock.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
-import { configText, fixture, rejectsCode } from './fixture.ts';
+import { configText, fixture, rejectsCode, testStoreLocation } from './fixture.ts';
 
 function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-accounts-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A schema-4 database (the migrations before issue 15) holding state of the admin and two other owners. */
-function schema4Database(file: string): void {
-  const sqlite = new BetterSqlite3(file);
-  try {
+/**
+ * A schema-4 database (the migrations before issue 15) holding state of the admin and two other owners:
+ * a SQLite file, or (EDGENET_TEST_DB=postgres) a PostgreSQL database migrated to 4 by migratePostgres.
+ */
+async function schema4Database(location: string): Promise<void> {
+  let db: Kysely<Database>;
+  if (storeKindOf(location) === 'postgres') {
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool({ url: location }) }) });
+    assert.deepEqual(await migratePostgres(db, 4), { from: 0, to: 4 });
+    assert.equal(await postgresSchemaVersion(db), 4);
+    const { rows } = await sql<{ t: string | null }>`SELECT to_regclass('accounts')::text AS t`.execute(db);
+    assert.equal(rows[0]!.t, null, 'schema 4 has no accounts table');
+  } else {
+    const sqlite = new BetterSqlite3(location);
     migrate(sqlite, 4);
     assert.equal(sqlite.pragma('user_version', { simple: true }), 4);
     assert.equal(sqlite.prepare(`SELECT name FROM sqlite_master WHERE name = 'accounts'`).get(), undefined, 'schema 4 has no accounts table');
-    const run = (q: string, ...args: unknown[]) => sqlite.prepare(q).run(...args);
-    run(`INSERT INTO clusters (name, cc_url, cc_ip, created_at) VALUES ('C1', 'https://10.0.0.6:8774/', '10.0.0.6', 1000)`);
-    run(`INSERT INTO nodes (name, cluster, nc_url, created_at) VALUES ('10.0.0.7', 'C1', 'https://10.0.0.7:8775/', 1000)`);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  try {
+    await sql`INSERT INTO clusters (name, cc_url, cc_ip, created_at) VALUES ('C1', 'https://10.0.0.6:8774/', '10.0.0.6', 1000)`.execute(db);
+    await sql`INSERT INTO nodes (name, cluster, nc_url, created_at) VALUES ('10.0.0.7', 'C1', 'https://10.0.0.7:8775/', 1000)`.execute(db);
     const group = (id: string, owner: string, name: string, at: number) =>
-      run(`INSERT INTO security_groups (id, owner_id, name, description, created_at) VALUES (?, ?, ?, '', ?)`, id, owner, name, at);
-    group('sg-00000001', '000000000001', 'web', 2000);
-    group('sg-00000002', '111111111111', 'web', 5000);
-    group('sg-00000003', '222222222222', 'db', 9000);
+      sql`INSERT INTO security_groups (id, owner_id, name, description, created_at) VALUES (${id}, ${owner}, ${name}, '', ${at})`.execute(db);
+    await group('sg-00000001', '000000000001', 'web', 2000);
+    await group('sg-00000002', '111111111111', 'web', 5000);
+    await group('sg-00000003', '222222222222', 'db', 9000);
     const lease = (ip: string, num: number, pool: string, holder: string) =>
-      run(`INSERT INTO ip_leases (ip, ip_num, pool, state, holder, created_at) VALUES (?, ?, ?, 'allocated', ?, 3000)`, ip, num, pool, holder);
-    lease('10.1.0.10', 10, 'cluster:C1', 'i-00000001');
-    lease('10.1.0.11', 11, 'cluster:C1', 'i-00000002');
-    lease('192.0.2.10', 100, 'public', '222222222222');
+      sql`INSERT INTO ip_leases (ip, ip_num, pool, state, holder, created_at) VALUES (${ip}, ${num}, ${pool}, 'allocated', ${holder}, 3000)`.execute(db);
+    await lease('10.1.0.10', 10, 'cluster:C1', 'i-00000001');
+    await lease('10.1.0.11', 11, 'cluster:C1', 'i-00000002');
+    await lease('192.0.2.10', 100, 'public', '222222222222');
     // 111111111111's instance is older than its group: its account is dated by the instance.
-    run(`INSERT INTO instances (id, owner_id, cluster, node, mac, private_ip, created_at) VALUES ('i-00000001', '111111111111', 'C1', '10.0.0.7', 'd0:0d:00:00:00:01', '10.1.0.10', 4000)`);
-    run(`INSERT INTO instances (id, owner_id, cluster, node, mac, private_ip, created_at) VALUES ('i-00000002', '000000000001', 'C1', '10.0.0.7', 'd0:0d:00:00:00:02', '10.1.0.11', 4500)`);
-    run(`INSERT INTO instance_groups (instance_id, group_id, position) VALUES ('i-00000001', 'sg-00000002', 0), ('i-00000002', 'sg-00000001', 0)`);
+    await sql`INSERT INTO instances (id, owner_id, cluster, node, mac, private_ip, created_at) VALUES ('i-00000001', '111111111111', 'C1', '10.0.0.7', 'd0:0d:00:00:00:01', '10.1.0.10', 4000)`.execute(db);
+    await sql`INSERT INTO instances (id, owner_id, cluster, node, mac, private_ip, created_at) VALUES ('i-00000002', '000000000001', 'C1', '10.0.0.7', 'd0:0d:00:00:00:02', '10.1.0.11', 4500)`.execute(db);
+    await sql`INSERT INTO instance_groups (instance_id, group_id, position) VALUES ('i-00000001', 'sg-00000002', 0), ('i-00000002', 'sg-00000001', 0)`.execute(db);
     // 222222222222's address is older than its group.
-    run(`INSERT INTO public_addresses (ip, owner_id, instance_id, last_node, allocated_at) VALUES ('192.0.2.10', '222222222222', NULL, NULL, 7000)`);
+    await sql`INSERT INTO public_addresses (ip, owner_id, instance_id, last_node, allocated_at) VALUES ('192.0.2.10', '222222222222', NULL, NULL, 7000)`.execute(db);
   } finally {
-    sqlite.close();
+    await db.destroy();
   }
 }
 
 test('migration 5: every owner of a schema-4 database becomes an account account-<id>, dated by its oldest resource; 000000000001 is admin', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const file = path.join(dir, 'clc.db');
-    schema4Database(file);
-    const store = await Store.open(file);
+    const location = testStoreKind() === 'postgres' ? await testDatabaseUrl() : path.join(dir, 'clc.db');
+    await schema4Database(location);
+    const store = await Store.open(location, { listen: false });
     try {
       const rows = await store.read((db) => db.selectFrom('accounts').selectAll().orderBy('id').execute());
       assert.deepEqual(rows, [
@@ -153,7 +170,8 @@ test('createAccount: id, default group with its three self rules, an access key,
 });
 
 test('createAccount retries an id collision and never draws a reserved id', async () => {
-  const store = await Store.open(':memory:');
+  // On PostgreSQL the collision aborts the INSERT's savepoint (Tx.attempt), not the transaction.
+  const store = await Store.open(await testStoreLocation(), { listen: false });
   try {
     // The same draw twice, then another: the second account's first id collides.
     const draws = [0.25, 0.25, 0.75, 0];
@@ -291,8 +309,8 @@ test('accessKeyUsed: last_used_at written off the request path, at most once a m
     const { accessKey } = await f.state.createAccount({ name: 'frank' });
     const lastUsed = async () => (await f.state.listAccessKeys('frank'))[0]!.lastUsedAt;
     const seen = async () => {
-      // The write is queued on the store; a read after it sees it (one connection, in order).
-      await f.store.read(async () => undefined);
+      // The write is queued on the store; a write queued after it ends after it (a store's writes run in call order).
+      await f.store.write(async () => undefined);
       return lastUsed();
     };
     const start = f.clock.now();
@@ -320,7 +338,7 @@ async function call(url: string, token: string, method: string, p: string, body?
 
 test('admin API: /v1/accounts and /v1/keys', async () => {
   const { dir, cleanup } = tempDir();
-  const clc = await startCloudController({ dbPath: ':memory:', host: '127.0.0.1', port: 0, clcIp: '10.0.0.1', tokenFile: path.join(dir, 'token'), logger: nullLogger(), plugins: [] });
+  const clc = await startCloudController({ dbPath: await testStoreLocation(), host: '127.0.0.1', port: 0, clcIp: '10.0.0.1', tokenFile: path.join(dir, 'token'), credentialsKeyFile: path.join(dir, 'credentials.key'), logger: nullLogger(), plugins: [] });
   try {
     const { url, token } = clc;
     const created = await call(url, token, 'POST', '/v1/accounts', { name: 'gina' });

@@ -1,6 +1,7 @@
 /**
  * EC2 secrets at rest (issue 15): AES-256-GCM sealing under the credentials
- * key, a database copy without the key file, a CLC started with another key
+ * key, a database copy without the key file (on PostgreSQL: every row of the
+ * database), a CLC started with another key
  * (CREDENTIALS_KEY_UNAVAILABLE: one error line, the CLC runs, the keys fail),
  * the key file's rules (mode, symbolic link, content) and its setting
  * (CREDENTIALS_KEY_FILE in clc.conf, --check-config).
@@ -13,6 +14,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import winston from 'winston';
+import { sql } from 'kysely';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { credentialsKeyId, isAccessKeyId, newAccessKeyId, newSecretAccessKey, openSecret, sealSecret } from '../../../src/cloud-controller/services/credentials.ts';
@@ -22,6 +24,7 @@ import { clcProgram, startCloudController } from '../../../src/cloud-controller/
 import { FakeClock } from '../../../src/shared/clock.ts';
 import { EdgenetError } from '../../../src/shared/errors.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
+import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
 
 function withDir<T>(run: (dir: string) => Promise<T> | T): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-credentials-'));
@@ -86,9 +89,29 @@ test('sealing: AES-256-GCM round trip; another key, another access key id or a c
   assert.notEqual(credentialsKeyId(key), credentialsKeyId(randomBytes(32)));
 });
 
+/** PostgreSQL: every row of every table of the database, as text (what a pg_dump of it holds). */
+async function everyRowAsText(url: string): Promise<Buffer> {
+  const store = await Store.open(url, { listen: false });
+  try {
+    return await store.read(async (db) => {
+      const tables = await sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`.execute(db);
+      const parts: string[] = [];
+      for (const { name } of tables.rows) {
+        const rows = await sql<{ row: string }>`SELECT row_to_json(t)::text AS row FROM ${sql.table(name)} t`.execute(db);
+        parts.push(...rows.rows.map((r) => r.row));
+      }
+      return Buffer.from(parts.join('\n'), 'utf8');
+    });
+  } finally {
+    await store.close();
+  }
+}
+
 test('a copy of the database without the key file reveals no secret; with the key file it opens', () =>
   withDir(async (dir) => {
-    const file = path.join(dir, 'clc.db');
+    // PostgreSQL: the database's rows stand for the copy (a dump), and the copy is opened where it is.
+    const postgres = testStoreKind() === 'postgres';
+    const file = postgres ? await testDatabaseUrl() : path.join(dir, 'clc.db');
     const key = randomBytes(32);
     const store = await Store.open(file);
     const state = new CloudState({ store, clock: new FakeClock(), clcIp: '10.0.0.1', credentialsKey: key });
@@ -97,9 +120,9 @@ test('a copy of the database without the key file reveals no secret; with the ke
     await store.close();
     const copy = path.join(dir, 'copy');
     mkdirSync(copy);
-    for (const f of readdirSync(dir).filter((n) => n.startsWith('clc.db'))) copyFileSync(path.join(dir, f), path.join(copy, f));
+    if (!postgres) for (const f of readdirSync(dir).filter((n) => n.startsWith('clc.db'))) copyFileSync(path.join(dir, f), path.join(copy, f));
     // Every byte of the copy: neither secret appears, in text or as its raw bytes.
-    const bytes = Buffer.concat(readdirSync(copy).map((f) => readFileSync(path.join(copy, f))));
+    const bytes = postgres ? await everyRowAsText(file) : Buffer.concat(readdirSync(copy).map((f) => readFileSync(path.join(copy, f))));
     assert.ok(bytes.length > 0);
     for (const secret of [a.accessKey.secretAccessKey, b.secretAccessKey]) {
       assert.equal(bytes.includes(Buffer.from(secret, 'utf8')), false, 'secret text in the database file');
@@ -108,7 +131,7 @@ test('a copy of the database without the key file reveals no secret; with the ke
     assert.ok(bytes.includes(Buffer.from(a.accessKey.accessKeyId)), 'the key ids are there (they are not secret)');
 
     // Opened without the key (another one): nothing opens, and the keys are reported unavailable.
-    const thief = await Store.open(path.join(copy, 'clc.db'));
+    const thief = await Store.open(postgres ? file : path.join(copy, 'clc.db'));
     try {
       const other = new CloudState({ store: thief, clock: new FakeClock(), clcIp: '10.0.0.1', credentialsKey: randomBytes(32) });
       assert.equal(await other.accessKeySecret(a.accessKey.accessKeyId), undefined);
@@ -126,7 +149,7 @@ test('a copy of the database without the key file reveals no secret; with the ke
 
 test('a CLC started with another credentials key: one CREDENTIALS_KEY_UNAVAILABLE error line, it still serves, those keys fail, new ones work', () =>
   withDir(async (dir) => {
-    const dbPath = path.join(dir, 'clc.db');
+    const dbPath = testStoreKind() === 'postgres' ? await testDatabaseUrl() : path.join(dir, 'clc.db');
     const keyFile = path.join(dir, 'keys', 'credentials.key');
     const options = { dbPath, host: '127.0.0.1', port: 0, clcIp: '10.0.0.1', tokenFile: path.join(dir, 'token'), credentialsKeyFile: keyFile, plugins: [] };
     const first = memoryLogger();

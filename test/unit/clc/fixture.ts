@@ -1,5 +1,6 @@
 /**
- * Test fixture for the CLC unit tests: an in-memory store with a fake clock
+ * Test fixture for the CLC unit tests: an in-memory store (a fresh
+ * PostgreSQL database under EDGENET_TEST_DB=postgres) with a fake clock
  * and deterministic randomness, plus a small valid network configuration
  * (cluster C1 with 5 private addresses, cluster C2 with 3, 3 public addresses).
  */
@@ -45,9 +46,21 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function fixture(options: { file?: string; seed?: number } = {}): Promise<Fixture> {
-  // EDGENET_TEST_DB=postgres (scripts/test.sh's second pass): the same tests on a fresh PostgreSQL database.
-  const store = await Store.open(options.file ?? (testStoreKind() === 'postgres' ? await testDatabaseUrl() : ':memory:'), { listen: false });
+/**
+ * Where a test's store lives: an in-memory SQLite database, or under
+ * EDGENET_TEST_DB=postgres (scripts/test.sh's unit-postgres phase) a fresh
+ * PostgreSQL database.
+ */
+export async function testStoreLocation(): Promise<string> {
+  return testStoreKind() === 'postgres' ? testDatabaseUrl() : ':memory:';
+}
+
+/**
+ * `file`: a SQLite file or a PostgreSQL URL instead of testStoreLocation().
+ * `listen`: PostgreSQL — hear other stores' changes (default false: one store per database).
+ */
+export async function fixture(options: { file?: string; seed?: number; listen?: boolean } = {}): Promise<Fixture> {
+  const store = await Store.open(options.file ?? (await testStoreLocation()), { listen: options.listen ?? false });
   const clock = new FakeClock();
   const random = seeded(options.seed ?? 1);
   let counter = 0;
@@ -64,7 +77,7 @@ export async function fixture(options: { file?: string; seed?: number } = {}): P
 }
 
 /** A fixture with the configuration set, clusters C1/C2 registered with one node each, and group "web". */
-export async function populated(options: { seed?: number; strategy?: 'first-free' | 'random' } = {}): Promise<Fixture & { webId: string }> {
+export async function populated(options: { seed?: number; strategy?: 'first-free' | 'random'; file?: string; listen?: boolean } = {}): Promise<Fixture & { webId: string }> {
   const f = await fixture(options);
   await f.properties.set('cloud.network.network_configuration', configText());
   if (options.strategy) await f.properties.set('cloud.network.address_allocation', options.strategy);

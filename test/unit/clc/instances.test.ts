@@ -59,11 +59,11 @@ test('an id collision is retried; the database refuses duplicate MACs and privat
   const a = await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   await assert.rejects(
     f.store.db.insertInto('instances').values({ id: 'i-ffffffff', owner_id: '000000000001', cluster: 'C1', node: '10.0.0.7', mac: a.mac, private_ip: '10.1.0.11', created_at: 0 }).execute(),
-    /UNIQUE|FOREIGN KEY/,
+    /UNIQUE|FOREIGN KEY|unique constraint|foreign key constraint/,
   );
   await assert.rejects(
     f.store.db.insertInto('ip_leases').values({ ip: a.privateIp, ip_num: 1, pool: 'x', state: 'allocated', holder: null, note: null, created_at: 0, released_at: null, release_mark: null, released_seq: null, hold_nodes: null }).execute(),
-    /UNIQUE|PRIMARY KEY/,
+    /UNIQUE|PRIMARY KEY|unique constraint/,
   );
   await f.close();
 });

@@ -7,7 +7,9 @@
  * incremental build's text is byte-identical to a from-scratch build of the
  * fresh snapshot (and to the plain serializer), with the same version. Also:
  * reads interleaved with writes (same transaction comparison), writes by
- * another SQLite connection, object identity of unchanged parts.
+ * another SQLite connection (another, unheard store on PostgreSQL), another
+ * CLC's writes heard through notifications (PostgreSQL), object identity of
+ * unchanged parts. Run on both stores (scripts/test.sh unit-postgres).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +30,8 @@ import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../../../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { FakeClock } from '../../../src/shared/clock.ts';
+import { waitFor } from '../../../src/shared/wait.ts';
+import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
 import type { CloudSnapshot } from '../../../src/cloud-controller/contracts.ts';
 import type { KyselyPlugin } from 'kysely';
 
@@ -173,7 +177,7 @@ test('after every step of random API sequences: cached snapshot = readSnapshot, 
 
 test('reads interleaved with writes: the cached snapshot equals readSnapshot of the same transaction', async () => {
   const f = await populated({ seed: 5 });
-  const cache = new SnapshotCache(CLC_IP);
+  const cache = new SnapshotCache(CLC_IP, undefined, () => f.store.announcedThrough());
   f.store.onChange((c) => cache.changed(c));
   const rnd = seeded(11);
   const ops = randomOps(f, rnd);
@@ -235,10 +239,11 @@ test('unchanged parts keep their identity; one authorize re-reads one group', as
   await f.close();
 });
 
-test('a write by another SQLite connection (offline CLI) invalidates the cache', async (t) => {
+test('a write by another connection (offline CLI; on PostgreSQL another store, not heard) invalidates the cache', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-snapcache-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'clc.db');
+  const file = testStoreKind() === 'postgres' ? await testDatabaseUrl() : path.join(dir, 'clc.db');
+  // PostgreSQL: this store does not listen, so the other store's commits are never announced here.
   const f = await fixture({ file });
   await f.properties.set('cloud.network.network_configuration', configText());
   await f.state.registerCluster({ name: 'C1', ccUrl: 'https://10.0.0.6:8774/' });
@@ -248,7 +253,7 @@ test('a write by another SQLite connection (offline CLI) invalidates the cache',
   await f.state.snapshot();
 
   // Another process: its own connection, its changes are never announced here.
-  const other = await Store.open(file);
+  const other = await Store.open(file, { listen: false });
   const clock = new FakeClock();
   const otherState = new CloudState({ store: other, clock, clcIp: CLC_IP });
   await otherState.authorize(web.id, undefined, { protocol: 'tcp', port: '80' });
@@ -260,8 +265,60 @@ test('a write by another SQLite connection (offline CLI) invalidates the cache',
   assert.deepStrictEqual(snap, await fresh(f));
   assert.equal(snap.groups.find((g) => g.id === web.id)!.rules.length, 1);
   assert.deepEqual(snap.config?.InstanceDnsServers, ['10.0.0.3']);
-  // Our own writes do not count as another connection's.
-  await f.state.authorize(web.id, undefined, { protocol: 'tcp', port: '81' });
+  if (testStoreKind() === 'sqlite') {
+    // Our own writes do not count as another connection's.
+    await f.state.authorize(web.id, undefined, { protocol: 'tcp', port: '81' });
+    assert.equal(snapshotReadInfo(await f.state.snapshot())?.kind, 'incremental');
+  } else {
+    // Never told of the other store's write, this store cannot vouch for any later version: every read stays full, and right.
+    await f.state.authorize(web.id, undefined, { protocol: 'tcp', port: '81' });
+    const after = await f.state.snapshot();
+    assert.equal(snapshotReadInfo(after)?.reason, 'written by another connection');
+    assert.deepStrictEqual(after, await fresh(f));
+  }
+  await f.close();
+});
+
+test('PostgreSQL: another CLC\'s writes are read incrementally once their notification arrived, fully before', async (t) => {
+  if (testStoreKind() !== 'postgres') {
+    t.skip('PostgreSQL-only (EDGENET_TEST_DB=postgres): change notifications between stores');
+    return;
+  }
+  const url = await testDatabaseUrl();
+  const f = await populated({ file: url, listen: true });
+  const other = await Store.open(url, { listen: false });
+  t.after(() => other.close());
+  const clock = new FakeClock();
+  const otherState = new CloudState({ store: other, clock, clcIp: CLC_IP });
+  await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
+  await f.state.snapshot();
+  const caughtUp = async () => {
+    const version = await f.store.read(async (db) => Number((await db.selectFrom('meta').select('value').where('key', '=', 'data_version').executeTakeFirstOrThrow()).value));
+    await waitFor(() => f.store.announcedThrough()! >= version, { what: `notifications through data version ${version}`, timeoutMs: 10_000, intervalMs: 5 });
+  };
+  for (const port of ['80', '81', '82']) {
+    await otherState.authorize(f.webId, undefined, { protocol: 'tcp', port });
+    // Whether or not the notification has arrived yet, the snapshot is the database's.
+    const early = await f.state.snapshot();
+    assert.deepStrictEqual(early, await fresh(f));
+    assert.ok(early.groups.find((g) => g.id === f.webId)!.rules.some((r) => r.fromPort === Number(port)));
+  }
+  // Heard: the next writes are patched in, not re-read whole.
+  await caughtUp();
+  await f.state.snapshot();
+  await otherState.authorize(f.webId, undefined, { protocol: 'udp', port: '53' });
+  await caughtUp();
+  const patched = await f.state.snapshot();
+  assert.deepEqual(snapshotReadInfo(patched), { kind: 'incremental', reason: 'rules of 1 group(s)', instances: 0, groups: 1 });
+  assert.deepStrictEqual(patched, await fresh(f));
+  await otherState.runInstance({ cluster: 'C2', node: '10.0.0.17', groups: ['web'] });
+  await caughtUp();
+  const ran = await f.state.snapshot();
+  assert.equal(snapshotReadInfo(ran)?.kind, 'incremental');
+  assert.equal(ran.instances.length, 2);
+  assert.deepStrictEqual(ran, await fresh(f));
+  // And this store's own writes stay incremental.
+  await f.state.authorize(f.webId, undefined, { protocol: 'tcp', port: '443' });
   assert.equal(snapshotReadInfo(await f.state.snapshot())?.kind, 'incremental');
   await f.close();
 });
@@ -270,7 +327,7 @@ test('a failed read forgets the cache: the next read is full and correct', async
   const f = await populated();
   await f.state.snapshot();
   await f.state.authorize('web', undefined, { protocol: 'tcp', port: '22' });
-  const cache = new SnapshotCache(CLC_IP);
+  const cache = new SnapshotCache(CLC_IP, undefined, () => f.store.announcedThrough());
   f.store.onChange((c) => cache.changed(c));
   await f.store.read((db) => cache.read(db));
   await f.state.authorize('web', undefined, { protocol: 'tcp', port: '23' });
@@ -300,7 +357,7 @@ test('a change announced just after the read transaction began is still seen (th
   const f = await populated();
   await f.state.runInstance({ cluster: 'C1', node: '10.0.0.7', groups: ['web'] });
   // Not subscribed: this test delivers the announcements itself, late.
-  const cache = new SnapshotCache(CLC_IP);
+  const cache = new SnapshotCache(CLC_IP, undefined, () => f.store.announcedThrough());
   await f.store.read((db) => cache.read(db));
   const held: Parameters<SnapshotCache['changed']>[0][] = [];
   const unsubscribe = f.store.onChange((c) => held.push(c));

@@ -1,6 +1,6 @@
 /**
  * Documents and helpers of the `edgenet import gni` tests: a two-cluster
- * Eucalyptus 4.4 document, a validated reader, and a private database file.
+ * Eucalyptus 4.4 document, a validated reader, and a private database.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGni } from '../../../src/shared/gni/codec.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
+import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
 
 export function readDoc(text: string): GniDocument {
   const parsed = parseGni(text);
@@ -15,11 +16,15 @@ export function readDoc(text: string): GniDocument {
   return parsed.value;
 }
 
-/** A fresh database file in a private temp dir, removed afterwards even when the test fails. */
-export async function withDatabase<T>(fn: (file: string) => Promise<T>): Promise<T> {
+/**
+ * A fresh database — a file in a private temp dir, or under
+ * EDGENET_TEST_DB=postgres a fresh PostgreSQL database — and that dir for the
+ * test's other files, removed afterwards even when the test fails.
+ */
+export async function withDatabase<T>(fn: (location: string, dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'edgenet-import-'));
   try {
-    return await fn(join(dir, 'clc.db'));
+    return await fn(testStoreKind() === 'postgres' ? await testDatabaseUrl() : join(dir, 'clc.db'), dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,8 +41,7 @@ test('the plan lists an account for every owner id but the admin, from groups, r
 });
 
 test('import creates the owners\' accounts in its transaction (no default group); a dry run creates none; existing accounts are kept', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, MULTI_CLUSTER);
     const plan = planGniImport(readDoc(MULTI_CLUSTER));

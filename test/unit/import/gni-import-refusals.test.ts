@@ -52,8 +52,7 @@ async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string):
 }
 
 test('CLI: import, then a second import into the now non-empty database is refused and changes nothing', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, MULTI_CLUSTER);
     const first = await run(['import', 'gni', gni, '--db', db, '--json'], dir);
@@ -76,8 +75,7 @@ test('CLI: import, then a second import into the now non-empty database is refus
 });
 
 test('CLI: --dry-run checks everything and writes nothing; the text summary names what would be imported', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, EUCA44);
     const out = join(dir, 'preview.xml');
@@ -94,8 +92,7 @@ test('CLI: --dry-run checks everything and writes nothing; the text summary name
 });
 
 test('CLI: a malformed document is refused before the database is touched', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, EUCA44.replace('</instances>', ''));
     const r = await run(['import', 'gni', gni, '--db', db, '--json'], dir);
@@ -109,8 +106,7 @@ test('CLI: a malformed document is refused before the database is touched', asyn
 });
 
 test('CLI: an invalid --property is refused with its diagnostics and nothing is written', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     const prop = join(dir, 'network.json');
     writeFileSync(gni, EUCA44);
@@ -128,8 +124,7 @@ test('CLI: an invalid --property is refused with its diagnostics and nothing is 
 });
 
 test('CLI: a database a running CLC holds open is refused (DB_IN_USE)', async () => {
-  await withDatabase(async (db) => {
-    const dir = join(db, '..');
+  await withDatabase(async (db, dir) => {
     const gni = join(dir, 'gni.xml');
     writeFileSync(gni, EUCA44);
     const clc = await Store.open(db);

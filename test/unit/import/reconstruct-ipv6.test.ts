@@ -8,9 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { buildGni } from '../../../src/cloud-controller/gni/builder.ts';
@@ -20,6 +17,7 @@ import { importGni } from '../../../src/cloud-controller/import/import-gni.ts';
 import { FakeClock } from '../../../src/shared/clock.ts';
 import { parseGni, serializeGni } from '../../../src/shared/gni/codec.ts';
 import { configurationIpv6 } from '../../../src/shared/gni/ipv6.ts';
+import { withDatabase } from './fixtures.ts';
 
 const XML = readFileSync(new URL('../../golden/gni/dual-stack/expected.xml', import.meta.url), 'utf8');
 const stripVersion = (xml: string) => xml.replace(/ version="[0-9a-f]{16}"/, '');
@@ -42,19 +40,19 @@ test('reconstruct: a dual-stack cluster gets its IPv6 keys back on its inline su
 test('import then rebuild: the same dual-stack document', async () => {
   const parsed = parseGni(XML);
   assert.ok(parsed.ok);
-  const dir = mkdtempSync(join(tmpdir(), 'h1-import-v6-'));
-  const store = await Store.open(join(dir, 'clc.db'));
-  try {
-    const plan = planGniImport(parsed.value, {});
-    const { summary } = await importGni(store, plan, { now: 1_700_000_000_000 });
-    const clcIpv6 = configurationIpv6(parsed.value.configuration);
-    assert.equal(clcIpv6, 'fd00:172:31::2');
-    assert.equal(summary.clcIpv6, clcIpv6, 'the summary names the CLC_IPV6 to set, as it names CLC_IP');
-    const state = new CloudState({ store, clock: new FakeClock(), clcIp: parsed.value.configuration.enabledClcIp ?? '', ...(clcIpv6 ? { clcIpv6 } : {}) });
-    const rebuilt = serializeGni(buildGni(await state.snapshot({ full: true }), { sequence: 1 }));
-    assert.equal(stripVersion(rebuilt), stripVersion(XML));
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withDatabase(async (location) => {
+    const store = await Store.open(location);
+    try {
+      const plan = planGniImport(parsed.value, {});
+      const { summary } = await importGni(store, plan, { now: 1_700_000_000_000 });
+      const clcIpv6 = configurationIpv6(parsed.value.configuration);
+      assert.equal(clcIpv6, 'fd00:172:31::2');
+      assert.equal(summary.clcIpv6, clcIpv6, 'the summary names the CLC_IPV6 to set, as it names CLC_IP');
+      const state = new CloudState({ store, clock: new FakeClock(), clcIp: parsed.value.configuration.enabledClcIp ?? '', ...(clcIpv6 ? { clcIpv6 } : {}) });
+      const rebuilt = serializeGni(buildGni(await state.snapshot({ full: true }), { sequence: 1 }));
+      assert.equal(stripVersion(rebuilt), stripVersion(XML));
+    } finally {
+      await store.close();
+    }
+  });
 });
