@@ -6,8 +6,11 @@
  * state; across the whole test no node ever applies an older
  * (generation, sequence) after a newer one, from a 20 ms poll of every
  * node's netd-status.json and from netd's own apply log (netd-events.jsonl,
- * every apply it made); `edgenet lab clc start <killed>` brings it back as a
- * follower. Real namespaces, real processes, the real CLI.
+ * every apply it made); metadata follows the leader (the document's
+ * enabledCLCIp is the new leader's own address, and an instance reads its id
+ * through 169.254.169.254); `edgenet lab clc start <killed>` brings it back as a
+ * follower, and a change through it reaches every node. Real namespaces, real
+ * processes, the real CLI (lab up/clc list/status/clc kill/clc start/down).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +30,7 @@ import { labApiClient, labApiEnv, type ApiClient } from '../../src/lab/api.ts';
 import { labClcStatus, type LabClcStatus } from '../../src/lab/status.ts';
 import { waitFor } from '../../src/shared/wait.ts';
 import type { InstanceView } from '../../src/cloud-controller/services/instances.ts';
+import { labVmAdd, labTopology } from '../../src/lab/vm.ts';
 
 const exec = createExec();
 const name = `h${randomBytes(3).toString('hex')}`;
@@ -176,6 +180,14 @@ test('lab up --db postgres: PostgreSQL and two CLCs; kill -9 the leader, the oth
   const after = await runInstance(apiOf(follower.id));
   const [started] = await Promise.all([lab(['clc', 'start', leader.id, '--json']), everyNodeApplies(after, `${after} applied on every node (after the failover)`)]);
   assert.equal(started.exitCode, 0, started.stderr);
+  // Metadata moved with the leadership: the document names the new leader's CLC_IP (its own address in
+  // the control namespace), and an instance reaches it through netd's DNAT of 169.254.169.254.
+  const newIp = state.plan.clcs!.find((c) => c.id === follower.id)!.ip;
+  await everyNodeApplies(`<property name="enabledCLCIp"><value>${newIp}</value>`, `the new leader's CLC_IP ${newIp} in every node's applied document`);
+  const vm = await labVmAdd(state, apiOf(follower.id), { id: before, timeoutMs: 60_000 }, { exec, env: process.env, log: () => undefined });
+  const md = await labTopology(state, { exec }).netns.execIn(vm.instance.ns, ['curl', '-s', '-m', '5', 'http://169.254.169.254/latest/meta-data/instance-id'], { okExitCodes: Array.from({ length: 256 }, (_, i) => i) });
+  assert.equal(md.stdout, before, `metadata through the new leader: ${md.stderr}`);
+
   const back = await waitFor(async () => {
     const c = (await clcs()).find((x) => x.id === leader.id);
     return c?.role !== undefined ? c : undefined;
