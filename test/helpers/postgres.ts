@@ -10,9 +10,20 @@
  * `postgresUnavailable()` says why a test cannot run (not root, package
  * missing); tests skip loudly with it, and fail under CI=true (root.ts).
  *
- * `testDatabaseUrl()`: a fresh, empty database on this process's shared
- * server (started on first use), for the store's and services' tests when
- * EDGENET_TEST_DB=postgres.
+ * `testDatabaseUrl()`: a fresh database at the current schema on this
+ * process's shared server (started on first use), for the store's and
+ * services' tests when EDGENET_TEST_DB=postgres. It is a copy of a template
+ * this process migrated once (CREATE DATABASE … TEMPLATE: a few ms instead of
+ * running every migration per test); Store.open takes a new generation on it
+ * as on a new database. `server.createDatabase()` is an empty one (migration
+ * tests).
+ *
+ * One server for many processes: test/helpers/with-postgres.ts starts one
+ * and runs a command (scripts/test.sh's unit-postgres phase: `node --test`
+ * and its per-file processes) with EDGENET_TEST_PG_URL set; sharedPostgres()
+ * then attaches to it instead of starting its own (initdb + start is the
+ * larger part of a small test file's time). An attached server cannot be
+ * stopped or restarted by a test: those start their own (startPostgres).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,6 +31,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { migratePostgres } from '../../src/cloud-controller/db/migrations.ts';
+import { createPool } from '../../src/cloud-controller/db/postgres.ts';
+import type { Database } from '../../src/cloud-controller/db/schema.ts';
 
 export interface PgServer {
   readonly dir: string;
@@ -30,8 +45,8 @@ export interface PgServer {
   readonly dataDir: string;
   /** postgres://postgres@127.0.0.1:PORT/NAME */
   url(database?: string): string;
-  /** A new empty database; its URL. */
-  createDatabase(name?: string): Promise<string>;
+  /** A new database (empty, or a copy of `template`); its URL. */
+  createDatabase(name?: string, options?: { readonly template?: string }): Promise<string>;
   /** pg_ctl stop -m MODE (fast: connections are terminated), server stays stopped. */
   stopServer(mode?: 'fast' | 'immediate'): void;
   /** Starts it again on the same port and directory. */
@@ -127,17 +142,7 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
     socketDir,
     dataDir,
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    async createDatabase(name) {
-      const db = name ?? `t${process.pid}_${++counter}`;
-      const client = new pg.Client({ connectionString: server.url() });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE "${db}"`);
-      } finally {
-        await client.end();
-      }
-      return server.url(db);
-    },
+    createDatabase: (name, options) => createDatabaseOn(server.url(), name ?? `t${process.pid}_${++counter}`, options?.template),
     stopServer,
     startServer,
     restart() {
@@ -161,6 +166,14 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
     process.on('exit', () => {
       for (const s of [...live]) s.stop();
     });
+    // A test process ended by a signal (node --test cancelling a file, ^C) runs no 'exit' handlers:
+    // stop the servers, then die of the same signal.
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        for (const s of [...live]) s.stop();
+        process.kill(process.pid, signal);
+      });
+    }
   }
   try {
     asPostgres('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']);
@@ -182,17 +195,77 @@ function killByPidFile(dataDir: string): void {
   }
 }
 
+async function createDatabaseOn(adminUrl: string, name: string, template: string | undefined): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"${template === undefined ? '' : ` TEMPLATE "${template}"`}`);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Environment variable naming a server started by with-postgres.ts (its postgres database's URL). */
+export const SHARED_SERVER_ENV = 'EDGENET_TEST_PG_URL';
+
+/** A server this process did not start (SHARED_SERVER_ENV): databases only; never stopped from here. */
+function attachedServer(adminUrl: string): PgServer {
+  const u = new URL(adminUrl);
+  let counter = 0;
+  const notOurs = (what: string) => () => {
+    throw new Error(`${what}: the shared test server (${SHARED_SERVER_ENV}) is not this process's; start one with startPostgres()`);
+  };
+  return {
+    dir: '',
+    port: Number(u.port),
+    socketDir: '',
+    dataDir: '',
+    url: (database = 'postgres') => {
+      const x = new URL(adminUrl);
+      x.pathname = `/${database}`;
+      return x.toString();
+    },
+    createDatabase: (name, options) => createDatabaseOn(adminUrl, name ?? `t${process.pid}_${++counter}`, options?.template),
+    stopServer: notOurs('stopServer'),
+    startServer: notOurs('startServer'),
+    restart: notOurs('restart'),
+    log: () => '',
+    stop: () => undefined,
+  };
+}
+
 let shared: Promise<PgServer> | undefined;
 
-/** This process's shared throwaway server (started on first use, stopped at exit). */
+/** This process's shared throwaway server (started on first use, stopped at exit; or the one of SHARED_SERVER_ENV). */
 export function sharedPostgres(): Promise<PgServer> {
-  shared ??= startPostgres();
+  const attached = process.env[SHARED_SERVER_ENV];
+  shared ??= attached !== undefined && attached !== '' ? Promise.resolve(attachedServer(attached)) : startPostgres();
   return shared;
 }
 
-/** A fresh empty database on the shared server. */
+let template: Promise<string> | undefined;
+
+/** This process's template: an empty database brought to the current schema, never connected to again. */
+async function migratedTemplate(server: PgServer): Promise<string> {
+  const name = `tpl${process.pid}_${Date.now().toString(36)}`;
+  const url = await server.createDatabase(name);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool({ url, max: 1 }) }) });
+  try {
+    await migratePostgres(db);
+  } finally {
+    await db.destroy();
+  }
+  return name;
+}
+
+/** A fresh database at the current schema on the shared server (see the header). */
 export async function testDatabaseUrl(): Promise<string> {
-  return (await sharedPostgres()).createDatabase();
+  const server = await sharedPostgres();
+  template ??= migratedTemplate(server);
+  return server.createDatabase(undefined, { template: await template });
 }
 
 /** Which store the store/services unit tests use: EDGENET_TEST_DB=postgres selects PostgreSQL. */

@@ -16,7 +16,7 @@ import { migrate, migratePostgres, postgresSchemaVersion } from '../../../src/cl
 import { storeKindOf } from '../../../src/cloud-controller/db/location.ts';
 import { createPool } from '../../../src/cloud-controller/db/postgres.ts';
 import type { Database } from '../../../src/cloud-controller/db/schema.ts';
-import { testDatabaseUrl, testStoreKind } from '../../helpers/postgres.ts';
+import { sharedPostgres, testStoreKind } from '../../helpers/postgres.ts';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { randomAccountId, resolveOwner } from '../../../src/cloud-controller/services/accounts.ts';
@@ -76,7 +76,7 @@ async function schema4Database(location: string): Promise<void> {
 test('migration 5: every owner of a schema-4 database becomes an account account-<id>, dated by its oldest resource; 000000000001 is admin', async () => {
   const { dir, cleanup } = tempDir();
   try {
-    const location = testStoreKind() === 'postgres' ? await testDatabaseUrl() : path.join(dir, 'clc.db');
+    const location = testStoreKind() === 'postgres' ? await (await sharedPostgres()).createDatabase() : path.join(dir, 'clc.db');
     await schema4Database(location);
     const store = await Store.open(location, { listen: false });
     try {
