@@ -116,13 +116,15 @@ export const MIGRATE_LOCK_KEY = 0x6564_6e01;
  * version before and after.
  */
 export async function migratePostgres(db: Db, target: number = MIGRATIONS.length): Promise<{ from: number; to: number }> {
-  await sql`CREATE TABLE IF NOT EXISTS edgenet_schema (version INTEGER NOT NULL)`.execute(db);
   let from: number | undefined;
   for (;;) {
     const done = await db.connection().execute(async (conn) => {
       await sql`BEGIN`.execute(conn);
       try {
         await sql`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK_KEY})`.execute(conn);
+        // Under the lock: CREATE TABLE IF NOT EXISTS is not safe against a concurrent one (two CLCs
+        // starting on a fresh database: "type edgenet_schema already exists").
+        await sql`CREATE TABLE IF NOT EXISTS edgenet_schema (version INTEGER NOT NULL)`.execute(conn);
         const { rows } = await sql<{ version: number }>`SELECT version FROM edgenet_schema`.execute(conn);
         let current = rows.length === 0 ? 0 : Number(rows[0]!.version);
         if (rows.length === 0) await sql`INSERT INTO edgenet_schema (version) VALUES (0)`.execute(conn);
