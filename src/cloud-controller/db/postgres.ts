@@ -75,7 +75,7 @@ export function isConnectionError(err: unknown): boolean {
   if (/^(08|57P)/.test(code) || code === '53300' || code === '3D000') return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EAI_AGAIN'].includes(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|terminating connection/i.test(message);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|terminating connection|timeout exceeded when trying to connect/i.test(message);
 }
 
 /** The error the API answers when PostgreSQL is not there: 503, nothing changed. */

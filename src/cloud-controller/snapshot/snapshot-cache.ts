@@ -140,8 +140,28 @@ export class SnapshotCache {
     private readonly announcedThrough: () => number | undefined = () => undefined,
   ) {}
 
-  /** The store's change listener: records what is stale; never reads. */
+  /**
+   * The store's change listener: records what is stale; never reads. Bounded:
+   * once more ids are stale than a patch would re-read (a follower CLC hears
+   * every change and reads only when it leads), it records "read everything".
+   */
   changed(change: StateChange): void {
+    this.record(change);
+    const d = this.dirty;
+    if (d.instances.size + d.addresses.size > MAX_PATCH_IDS) {
+      d.all ??= `${d.instances.size + d.addresses.size} instance and address changes`;
+    }
+    if (d.all !== undefined) {
+      d.instances.clear();
+      d.addresses.clear();
+    }
+    if (d.ruleGroups.size > MAX_PATCH_IDS || (d.all !== undefined && d.ruleGroups.size > 0)) {
+      d.allGroups = true;
+      d.ruleGroups.clear();
+    }
+  }
+
+  private record(change: StateChange): void {
     const d = this.dirty;
     switch (change.kind) {
       case 'property':

@@ -323,6 +323,21 @@ test('PostgreSQL: another CLC\'s writes are read incrementally once their notifi
   await f.close();
 });
 
+test('the stale set is bounded: past 256 changed ids (a follower hears every change and reads only when it leads) the next read is full and correct', async () => {
+  const f = await populated();
+  const s1 = await f.state.snapshot();
+  assert.equal(snapshotReadInfo(s1)?.kind, 'full');
+  // Changes heard, never read: 300 instance ids and 300 rule changes, as a follower accumulates them.
+  for (let n = 0; n < 300; n++) f.store['deliver']([{ kind: 'instance', id: `i-${n.toString(16).padStart(8, '0')}` }, { kind: 'rule', id: f.webId }], 'remote');
+  const cache = f.state['snapshots'] as unknown as { dirty: { all?: string; instances: Set<string>; addresses: Set<string>; ruleGroups: Set<string> } };
+  assert.ok(cache.dirty.instances.size <= 256, `stale instance ids bounded (${cache.dirty.instances.size})`);
+  assert.match(cache.dirty.all ?? '', /changes/);
+  const s2 = await f.state.snapshot();
+  assert.equal(snapshotReadInfo(s2)?.kind, 'full');
+  assert.deepEqual(s2, await f.store.read((db) => readSnapshot(db, CLC_IP)));
+  await f.close();
+});
+
 test('a failed read forgets the cache: the next read is full and correct', async () => {
   const f = await populated();
   await f.state.snapshot();
