@@ -6,8 +6,9 @@
  * its own, never the pool: a session advisory lock belongs to one backend)
  * holds the session advisory lock LEADER_LOCK_KEY. Followers ask
  * `pg_try_advisory_lock` every RETRY_MS on their own dedicated connection.
- * The winner takes a term (terms.ts: meta.leader_term + 1, a clc_terms row)
- * and only then tells its role listeners `true`.
+ * The winner takes a term (terms.ts: meta.leader_term + 1, a clc_terms row,
+ * written only while its lock session still holds the lock) and only then
+ * tells its role listeners `true`.
  *
  * Losing it: the leader heartbeats its lock connection (`SELECT 1`) every
  * HEARTBEAT_MS; when a heartbeat fails or does not answer within
@@ -176,14 +177,17 @@ export class PostgresLeadership implements Leadership {
     try {
       const client = this.client ?? (await this.connect());
       const epoch = this.epoch;
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK_KEY]);
+      const got = await client.query<{ ok: boolean; pid: number }>('SELECT pg_try_advisory_lock($1) AS ok, pg_backend_pid() AS pid', [LEADER_LOCK_KEY]);
       if (got.rows[0]?.ok !== true) {
         this.schedule(this.timings.retryMs);
         return;
       }
       let term: number;
       try {
-        term = await takeTerm(this.store, { clcId: this.id, now: this.options.clock.now(), ...(this.options.apiUrl !== undefined ? { apiUrl: this.options.apiUrl } : {}) });
+        // Recorded only while this session still holds the lock (terms.ts): a term taken after the
+        // session ended could be newer than the next leader's and fence it out.
+        const leaderLock = { key: LEADER_LOCK_KEY, pid: got.rows[0].pid };
+        term = await takeTerm(this.store, { clcId: this.id, now: this.options.clock.now(), leaderLock, ...(this.options.apiUrl !== undefined ? { apiUrl: this.options.apiUrl } : {}) });
       } catch (err) {
         // Not leading without a term: give the lock back (dropping the session does) and try again.
         this.options.logger.warn('won the leader lock but could not record the term; trying again', { error: errorMessage(err) });

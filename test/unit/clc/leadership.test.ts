@@ -14,6 +14,7 @@ import { Store } from '../../../src/cloud-controller/db/store.ts';
 import { startLeadership } from '../../../src/cloud-controller/ha/leadership.ts';
 import { PostgresLeadership, LEADER_LOCK_KEY } from '../../../src/cloud-controller/ha/postgres-election.ts';
 import { Members } from '../../../src/cloud-controller/ha/members.ts';
+import { takeTerm } from '../../../src/cloud-controller/ha/terms.ts';
 import { CloudState } from '../../../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../../../src/shared/clock.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
@@ -135,6 +136,29 @@ test('PostgreSQL: two CLCs, one leads; its lock connection killed, it steps down
   assert.equal(events.at(-1), 'clc-b:false');
   await waitFor('a leads again', () => a.role() === 'leader');
   assert.ok(a.term()! > newTerm);
+});
+
+test('PostgreSQL: a term is taken only while the given session holds the leader lock (a lock session that ended cannot record a term newer than the next leader\'s)', async (t) => {
+  if (!requirePostgres(t)) return;
+  const server = await sharedPostgres();
+  const url = await server.createDatabase();
+  const store = await Store.open(url);
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  cleanups.push(async () => {
+    await holder.end();
+    await store.close();
+  });
+  const term = () => store.read(async (db) => Number((await db.selectFrom('meta').select('value').where('key', '=', 'leader_term').executeTakeFirstOrThrow()).value));
+  const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const before = await term();
+  await assert.rejects(takeTerm(store, { clcId: 'x', now: 1, leaderLock: { key: LEADER_LOCK_KEY, pid } }), (err) => errorCode(err) === 'NOT_LEADER');
+  assert.equal(await term(), before, 'a refused term must write nothing');
+  await holder.query('SELECT pg_advisory_lock($1)', [LEADER_LOCK_KEY]);
+  assert.equal(await takeTerm(store, { clcId: 'x', now: 1, leaderLock: { key: LEADER_LOCK_KEY, pid } }), before + 1);
+  // Another backend's pid: refused although the lock is held (by someone else).
+  await assert.rejects(takeTerm(store, { clcId: 'y', now: 1, leaderLock: { key: LEADER_LOCK_KEY, pid: pid + 1 } }), (err) => errorCode(err) === 'NOT_LEADER');
+  assert.equal(await term(), before + 1);
 });
 
 test('PostgreSQL: clc_members rows are upserted while running and removed on a clean stop', async (t) => {
