@@ -161,11 +161,9 @@ export class Store {
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     let taken: 'new-database' | 'restored' | undefined;
     let generation: number;
-    let dataVersion: number;
     try {
       await migratePostgres(db);
       ({ generation, taken } = await ensureGenerationPostgres(db, options.now ?? Date.now()));
-      dataVersion = await readMeta(db, 'data_version');
     } catch (err) {
       await db.destroy().catch(() => undefined);
       if (isConnectionError(err)) throw unavailable(url, err);
@@ -173,7 +171,6 @@ export class Store {
     }
     const store = new Store(db, 'postgres', redactLocation(url), undefined, url, randomUUID(), taken);
     store.cachedGeneration = generation;
-    store.seenThrough = dataVersion;
     if (options.listen !== false) {
       store.notifications = new ChangeListener({
         url,
@@ -182,12 +179,18 @@ export class Store {
         onNotification: (n) => store.remote(n),
         onGap: () => store.resync(),
       });
-      try {
-        await store.notifications.start();
-      } catch (err) {
-        await db.destroy().catch(() => undefined);
-        throw err;
-      }
+    }
+    try {
+      await store.notifications?.start();
+      // The watermark is read only once listening: a write committed between reading it and LISTEN would
+      // never be announced, holding announcedThrough() below the database for good (every snapshot a full
+      // read, seenAbove growing with every write) until the listener happened to reconnect.
+      store.catchUp(await readMeta(db, 'data_version'));
+    } catch (err) {
+      await store.notifications?.stop();
+      await db.destroy().catch(() => undefined);
+      if (isConnectionError(err)) throw unavailable(url, err);
+      throw err;
     }
     return store;
   }
@@ -389,9 +392,7 @@ export class Store {
     readMeta(this.db, 'data_version').then(
       (v) => {
         if (this.closed) return;
-        if (v > this.seenThrough) this.seenThrough = v;
-        for (const x of [...this.seenAbove]) if (x <= this.seenThrough) this.seenAbove.delete(x);
-        while (this.seenAbove.delete(this.seenThrough + 1)) this.seenThrough++;
+        this.catchUp(v);
         this.deliver([{ kind: 'resync' }], 'remote');
       },
       () => {
@@ -400,6 +401,13 @@ export class Store {
         setTimeout(() => this.resync(true), 1000).unref();
       },
     );
+  }
+
+  /** Every write up to data version `v` has been committed before we listened (or is announced): the watermark moves to it. */
+  private catchUp(v: number): void {
+    if (v > this.seenThrough) this.seenThrough = v;
+    for (const x of [...this.seenAbove]) if (x <= this.seenThrough) this.seenAbove.delete(x);
+    while (this.seenAbove.delete(this.seenThrough + 1)) this.seenThrough++;
   }
 
   private markSeen(version: number): void {

@@ -164,6 +164,29 @@ test('the notification session killed: the store reconnects, delivers resync, ca
   assert.deepEqual(heardB, [[{ kind: 'cluster', id: 'after' }, 'remote']]);
 });
 
+test('stores opened while another writes without pause catch up with the database (no write falls between reading the watermark and listening)', async (t) => {
+  if (!requirePostgres(t)) return;
+  const url = await testDatabaseUrl();
+  const writer = await Store.open(url, { listen: false });
+  const opened: Store[] = [];
+  t.after(async () => {
+    for (const s of opened) await s.close();
+    await writer.close();
+  });
+  let writing = true;
+  const burst = (async () => {
+    for (let i = 0; writing; i++) await writer.write(async (tx) => tx.changed({ kind: 'cluster', id: `c${i}` }));
+  })();
+  try {
+    for (let i = 0; i < 5; i++) opened.push(await Store.open(url));
+  } finally {
+    writing = false;
+    await burst;
+  }
+  // Every store hears the writes after its LISTEN; those before it are covered by the watermark it read.
+  for (const store of opened) await caughtUp(store, writer);
+});
+
 test('the server stopped: writes fail with DB_UNAVAILABLE and change nothing; started again, the same store writes', async (t) => {
   if (!requirePostgres(t)) return;
   const server = await startPostgres();
