@@ -70,11 +70,17 @@ export function backupKindOf(file: string): 'sqlite' | 'postgres' | undefined {
   }
 }
 
-/** libpq's view of the URL: the password moved to the environment (PGPASSWORD). */
-function libpqTarget(url: string): { dbname: string; env: Record<string, string> } {
+/**
+ * libpq's view of the URL: the password — in the user info or as libpq's
+ * `password` query parameter (`?password=…`, which pg accepts too) — moved to
+ * the environment (PGPASSWORD), so it is never in argv (ps, ExecError).
+ */
+export function libpqTarget(url: string): { dbname: string; env: Record<string, string> } {
   const u = new URL(url);
-  const password = decodeURIComponent(u.password);
+  const password = u.searchParams.get('password') ?? decodeURIComponent(u.password);
   u.password = '';
+  // Only when there: deleting re-serializes the whole query (form encoding).
+  if (u.searchParams.has('password')) u.searchParams.delete('password');
   return { dbname: u.toString(), env: { PGAPPNAME: CLI_APPLICATION, ...(password !== '' ? { PGPASSWORD: password } : {}) } };
 }
 
