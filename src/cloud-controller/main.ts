@@ -109,7 +109,8 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   const credentialsKeyFile = options.credentialsKeyFile ?? path.join(dataDir, 'credentials.key');
   const credentialsKey = ensureCredentialsKey(credentialsKeyFile);
   if (credentialsKey.created) logger.info('credentials key created: back it up apart from the database (edgenet clc-backup does not copy it)', { file: credentialsKeyFile });
-  const store = await Store.open(options.dbPath);
+  // The logger: PostgreSQL's lost pool connections and change-feed interruptions are reported through it.
+  const store = await Store.open(options.dbPath, { logger: logger.child({ component: 'store' }) });
   const properties = new PropertyService(store, clock);
   const state = new CloudState({
     store,
@@ -122,7 +123,10 @@ export async function startCloudController(options: CloudControllerOptions): Pro
   });
   // Keys sealed under another credentials key (the file was lost, replaced, or the database came from
   // another CLC) cannot be opened: said once, loudly; the CLC serves everything else and those keys fail with AuthFailure.
-  const credentials = await state.credentialsStatus();
+  const credentials = await state.credentialsStatus().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   if (credentials.count > 0) {
     logger.error(
       `CREDENTIALS_KEY_UNAVAILABLE: ${credentials.count} EC2 access key(s) in the database were sealed under another credentials key than ${credentialsKeyFile} (key id ${credentials.keyId}); requests signed with them fail with AuthFailure until that file is restored from its backup (or delete the keys and create new ones: edgenet account key list)`,
