@@ -14,23 +14,18 @@
  * pg_ctl fails), before the namespaces go; the directory goes with the lab's.
  * Paths come from the plan alone, so `down` stops it after a crash too.
  */
-import { existsSync, readdirSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Exec } from '../shared/exec.ts';
+import { newestPostgresBinDir, POSTGRES_BASE } from '../shared/postgres-bin.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { createNetns } from './netns.ts';
 import type { LabPostgresPlan } from './plan.ts';
 import type { LabProcess } from './state.ts';
 
-const PG_BASE = '/usr/lib/postgresql';
-
 /** The newest installed PostgreSQL's bin directory (Debian layout), or undefined. */
 export function postgresBinDir(): string | undefined {
-  if (!existsSync(PG_BASE)) return undefined;
-  const versions = readdirSync(PG_BASE)
-    .filter((v) => existsSync(path.join(PG_BASE, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions.length === 0 ? undefined : path.join(PG_BASE, versions[0]!, 'bin');
+  return newestPostgresBinDir('initdb');
 }
 
 const failed = (message: string, cause?: unknown) => new EdgenetError('LAB_POSTGRES_FAILED', message, cause === undefined ? undefined : { cause });
@@ -48,7 +43,7 @@ async function serverLog(pg: LabPostgresPlan): Promise<string> {
  */
 export async function startLabPostgres(pg: LabPostgresPlan, options: { labDir: string; ctlNs: string }, deps: { exec: Exec }): Promise<LabProcess> {
   const bin = postgresBinDir();
-  if (bin === undefined) throw failed(`PostgreSQL is not installed (${PG_BASE}/*/bin/initdb missing): install Debian's postgresql package (bash scripts/setup.sh)`);
+  if (bin === undefined) throw failed(`PostgreSQL is not installed (${POSTGRES_BASE}/*/bin/initdb missing): install Debian's postgresql package (bash scripts/setup.sh)`);
   // pg_ctl hands -o to a shell: refuse a path it would split or unquote.
   if (/['"\s\\$`]/.test(pg.dir)) throw failed(`the lab directory ${options.labDir} has a quote, space or shell character; PostgreSQL's pg_ctl cannot take it (use --dir)`);
   const asPostgres = (argv: readonly string[]) => ['runuser', '-u', 'postgres', '--', ...argv];

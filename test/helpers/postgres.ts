@@ -35,6 +35,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { migratePostgres } from '../../src/cloud-controller/db/migrations.ts';
 import { createPool } from '../../src/cloud-controller/db/postgres.ts';
 import type { Database } from '../../src/cloud-controller/db/schema.ts';
+import { newestPostgresBinDir } from '../../src/shared/postgres-bin.ts';
 
 export interface PgServer {
   readonly dir: string;
@@ -60,10 +61,7 @@ export interface PgServer {
 }
 
 function binDir(): string | undefined {
-  const base = '/usr/lib/postgresql';
-  if (!fs.existsSync(base)) return undefined;
-  const versions = fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
-  return versions.length === 0 ? undefined : path.join(base, versions[0]!, 'bin');
+  return newestPostgresBinDir('initdb');
 }
 
 /** Why a PostgreSQL test cannot run here, or undefined when it can. */

@@ -28,6 +28,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pg from 'pg';
 import type { Exec } from '../../shared/exec.ts';
+import { newestPostgresBinDir, POSTGRES_BASE } from '../../shared/postgres-bin.ts';
 import { EdgenetError, ExecError, errorMessage } from '../../shared/errors.ts';
 import { clientConfig, isConnectionError, unavailable } from './postgres.ts';
 import { redactLocation, requirePostgresUrl } from './location.ts';
@@ -42,17 +43,9 @@ const MARKER = '-- edgenet clc backup:';
 const TOOL_TIMEOUT_MS = 3_600_000;
 
 /** The newest installed PostgreSQL's `name` (pg_dump, psql), else `name` from PATH. */
-export function postgresTool(name: 'pg_dump' | 'psql', base = '/usr/lib/postgresql'): string {
-  try {
-    const versions = fs
-      .readdirSync(base)
-      .filter((v) => fs.existsSync(path.join(base, v, 'bin', name)))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions.length > 0) return path.join(base, versions[0]!, 'bin', name);
-  } catch {
-    // No Debian layout: PATH.
-  }
-  return name;
+export function postgresTool(name: 'pg_dump' | 'psql', base = POSTGRES_BASE): string {
+  const dir = newestPostgresBinDir(name, base);
+  return dir === undefined ? name : path.join(dir, name);
 }
 
 /** What a backup file is: a SQLite database, a PostgreSQL (plain SQL) dump, or neither. */
