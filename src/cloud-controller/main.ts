@@ -375,6 +375,15 @@ function checkClcConfig(config: ClcConfig): Diagnostic[] {
   if (storeKindOf(config.db) === 'postgres') {
     const problem = checkPostgresUrl(config.db);
     if (problem !== undefined) out.push({ severity: 'error', code: 'DB_URL_INVALID', path: 'DB', message: `${redactLocation(config.db)}: ${problem}` });
+    // The leader advertises its API URL from LISTEN (clc_terms): a wildcard names no address the other CLCs can reach.
+    if (['0.0.0.0', '::', ''].includes(config.listen.host)) {
+      out.push({
+        severity: 'warning',
+        code: CHECK_CODES.listenWildcard,
+        path: 'LISTEN',
+        message: `LISTEN=${config.listen.host || '*'}:${config.listen.port} with DB on PostgreSQL: the leader advertises this address to the other CLCs, which cannot reach a wildcard; their /v1/status (edgenet status through a follower) answers LEADER_UNREACHABLE. Listen on the address the other CLCs reach`,
+      });
+    }
   } else if (config.db !== ':memory:') checkWritableDir(path.dirname(path.resolve(config.db)), 'DB', (d) => out.push(d));
   checkWritableDir(path.dirname(path.resolve(config.tokenFile)), 'TOKEN_FILE', (d) => out.push(d));
   checkCredentialsKeyFile(config.credentialsKeyFile, (d) => out.push(d));

@@ -148,6 +148,14 @@ test('PostgreSQL: --check-config validates DB as a URL, warns when the server do
     };
     assert.deepEqual((await check(server.url('postgres'))).problems, []);
     assert.deepEqual((await check('postgres://edgenet@127.0.0.1:5432/')).problems, [['error', 'DB_URL_INVALID']]);
+    // The leader advertises LISTEN to the other CLCs: a wildcard is a warning on PostgreSQL only.
+    const listenProblems = (db: string, listen: string) => {
+      const program = clcProgram({ db, listen }, env);
+      return program.check(program.resolve().config).filter((d) => d.path === 'LISTEN').map((d) => [d.severity, d.code]);
+    };
+    assert.deepEqual(listenProblems(server.url('postgres'), '0.0.0.0:8770'), [['warning', 'LISTEN_WILDCARD']]);
+    assert.deepEqual(listenProblems(server.url('postgres'), '127.0.0.1:8770'), []);
+    assert.deepEqual(listenProblems(path.join(server.dir, 'clc.db'), '0.0.0.0:8770'), []);
     const down = `postgres://edgenet:s3cret@127.0.0.1:${server.port}/edgenet`;
     server.stopServer('fast');
     const unreachable = await check(down);

@@ -18,7 +18,7 @@ export function redactLocation(location: string): string {
   try {
     const u = new URL(location);
     if (u.password !== '') u.password = '***';
-    for (const key of [...u.searchParams.keys()]) if (/^pass(word)?$/i.test(key)) u.searchParams.set(key, '***');
+    for (const key of [...u.searchParams.keys()]) if (/^(ssl)?pass(word)?$/i.test(key)) u.searchParams.set(key, '***');
     return u.toString();
   } catch {
     return 'postgres://(unparsable URL)';

@@ -72,7 +72,7 @@ export function createPool(options: PgConnectOptions & { readonly max?: number; 
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : '';
-  if (/^(08|57P)/.test(code) || code === '53300' || code === '3D000') return true;
+  if (/^(08|57P)/.test(code) || code === '53300') return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EAI_AGAIN'].includes(code)) return true;
   const message = typeof e?.message === 'string' ? e.message : '';
   return /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end|terminating connection|timeout exceeded when trying to connect/i.test(message);

@@ -24,6 +24,8 @@ export const CHECK_CODES = {
   dirMissing: 'DIR_MISSING',
   dirNotWritable: 'DIR_NOT_WRITABLE',
   fileMissing: 'FILE_MISSING',
+  /** LISTEN on a wildcard where the address is advertised to other CLCs (DB on PostgreSQL). */
+  listenWildcard: 'LISTEN_WILDCARD',
 } as const;
 
 type Report = (d: Diagnostic) => void;
