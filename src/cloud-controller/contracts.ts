@@ -229,4 +229,11 @@ export interface Leadership {
    * unsubscribe function.
    */
   onRoleChange(listener: (leading: boolean) => void): () => void;
+  /**
+   * A leader-only step was refused because a newer term began although this
+   * CLC still holds leadership (it should not happen; two CLCs on one SQLite
+   * file would do it): step down and compete again, so the cloud does not
+   * stay without a broadcasting leader. Absent: nothing to resign (SQLite).
+   */
+  resign?(reason: string): void;
 }

@@ -71,6 +71,8 @@ export interface BroadcasterDeps {
   readonly generation?: () => Promise<number>;
   readonly documentBuilt: (sequence: number, snapshot: CloudSnapshot) => Promise<void>;
   readonly nodesApplied: (applied: readonly NodeApplied[]) => Promise<void>;
+  /** A newer term began (NOT_LEADER): told after the broadcaster stopped (the plugin resigns leadership). */
+  readonly notLeader?: (reason: string) => void;
   readonly transport: CcTransport & { status(ccUrl: string, options: { timeoutMs: number }): Promise<StatusReply> };
   readonly settings: BroadcastSettings;
   readonly observe?: BroadcastObserver;
@@ -190,6 +192,7 @@ export class Broadcaster {
           // Not a failure to retry: another CLC leads now and broadcasts.
           this.deps.logger.info('this CLC no longer leads (a newer term began); the broadcaster stops', { error: errorMessage(err) });
           this.stop();
+          this.deps.notLeader?.(errorMessage(err));
           return;
         }
         this.deps.logger.error('building the network document failed; will retry', { error: errorMessage(err), failures: ctx.failures + 1 });

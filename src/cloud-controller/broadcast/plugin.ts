@@ -159,6 +159,7 @@ export function broadcastPlugin(): ClcPlugin {
           generation: () => ctx.generation(),
           documentBuilt: (sequence, snapshot) => ctx.documentBuilt(sequence, snapshot),
           nodesApplied: (applied) => ctx.nodesApplied(applied),
+          notLeader: (reason) => ctx.leadership.resign?.(reason),
           transport: cc,
           settings,
           observe,

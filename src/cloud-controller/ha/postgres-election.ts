@@ -262,13 +262,19 @@ export class PostgresLeadership implements Leadership {
     if (this.client === client) this.scheduleHeartbeat();
   }
 
+  /** A newer term than ours exists while we hold the lock (contracts.ts Leadership.resign): give the lock up and compete again. */
+  resign(reason: string): void {
+    if (this.client === undefined || this.current.role !== 'leader') return;
+    this.lost(this.client, `resigned: ${reason}`);
+  }
+
   /** The lock connection failed: step down first (listeners hear `false`), then drop it and compete again. */
   private lost(client: pg.Client, reason: string): void {
     if (this.stopped || this.client !== client) return;
     const wasLeader = this.current.role === 'leader';
     if (wasLeader) {
       this.current = { role: 'follower', since: this.options.clock.now() };
-      this.options.logger.warn('this CLC no longer leads (its leader lock connection failed); stepping down', { id: this.id, reason, code: 'NOT_LEADER' });
+      this.options.logger.warn('this CLC no longer leads; stepping down', { id: this.id, reason, code: 'NOT_LEADER' });
       this.emit(false);
     } else {
       this.options.logger.debug('leader election connection lost; reconnecting', { reason });

@@ -161,6 +161,33 @@ test('PostgreSQL: a term is taken only while the given session holds the leader 
   assert.equal(await term(), before + 1);
 });
 
+test('PostgreSQL: a leader whose term was overtaken (NOT_LEADER while it holds the lock) resigns: it steps down, gives the lock up, and the cloud has a leader in a newer term again', async (t) => {
+  if (!requirePostgres(t)) return;
+  const server = await sharedPostgres();
+  const url = await server.createDatabase();
+  const store = await Store.open(url);
+  const events: string[] = [];
+  const a = new PostgresLeadership('clc-a', store, { url, apiUrl: 'http://clc-a.invalid:1', logger, clock: systemClock });
+  a.onRoleChange((leading) => events.push(`clc-a:${leading}`));
+  cleanups.push(async () => {
+    await a.stop();
+    await store.close();
+  });
+  await a.start();
+  await waitFor('a leads', () => a.role() === 'leader');
+  const term = a.term()!;
+  // A newer term appears behind the leader's back (as two CLCs on one database with a broken election would make).
+  await store.write((tx) => tx.db.updateTable('meta').set({ value: term + 1 }).where('key', '=', 'leader_term').execute());
+  const state = new CloudState({ store, clock: systemClock, clcIp: '127.0.0.1' });
+  await assert.rejects(state.nextSequence(term), (err) => errorCode(err) === 'NOT_LEADER');
+  a.resign('NOT_LEADER from nextSequence');
+  assert.equal(a.role(), 'follower');
+  assert.equal(events.at(-1), 'clc-a:false');
+  await waitFor('a leads again', () => a.role() === 'leader', 10_000);
+  assert.ok(a.term()! > term + 1, `term ${a.term()} after the overtaking ${term + 1}`);
+  assert.ok((await state.nextSequence(a.term())) >= 1);
+});
+
 test('PostgreSQL: clc_members rows are upserted while running and removed on a clean stop', async (t) => {
   if (!requirePostgres(t)) return;
   const server = await sharedPostgres();

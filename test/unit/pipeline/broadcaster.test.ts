@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../src/shared/clock.ts';
 import { nullLogger } from '../../../src/shared/logger.ts';
+import { EdgenetError } from '../../../src/shared/errors.ts';
 import { Broadcaster, type BroadcastSettings } from '../../../src/cloud-controller/broadcast/broadcaster.ts';
 import type { EncodedDocument } from '../../../src/cloud-controller/broadcast/cluster-sender.ts';
 import type { CloudSnapshot, NodeApplied } from '../../../src/cloud-controller/contracts.ts';
@@ -259,5 +260,40 @@ test('a failed build is retried and does not stop the broadcaster', async () => 
   fail = false;
   await h.clock.advance(1000);
   assert.equal((b.document as { sequence?: number } | undefined)?.sequence, 7);
+  b.stop();
+});
+
+test('NOT_LEADER from drawing a sequence stops the broadcaster (no send, no retry) and tells the plugin to resign', async () => {
+  const clock = new FakeClock();
+  const resigned: string[] = [];
+  let draws = 0;
+  let sends = 0;
+  const b = new Broadcaster({
+    clock,
+    logger: nullLogger(),
+    snapshot: async () => ({ config: undefined, clcIp: '192.0.2.1', clusters: [{ name: 'a', ccUrl: 'https://cc-a/', ccIp: '192.0.2.2', nodes: [] }], instances: [], groups: [] }),
+    build: () => ({ version: 'v1', encode: (s) => `<network-data version="v1" sequence="${s}"/>` }),
+    nextSequence: async () => {
+      draws++;
+      throw new EdgenetError('NOT_LEADER', 'term 3 has begun');
+    },
+    documentBuilt: async () => undefined,
+    nodesApplied: async () => undefined,
+    notLeader: (reason) => resigned.push(reason),
+    transport: {
+      broadcast: async () => {
+        sends++;
+        return { outcome: 'stored' };
+      },
+      status: async () => ({ nodes: [] }),
+    },
+    settings: SETTINGS,
+  });
+  b.start();
+  await clock.advance(0);
+  await clock.advance(60_000);
+  assert.equal(draws, 1, 'no retry after NOT_LEADER');
+  assert.equal(sends, 0);
+  assert.deepEqual(resigned, ['term 3 has begun']);
   b.stop();
 });
