@@ -31,10 +31,8 @@ import { execFileSync } from 'node:child_process';
 import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
+import { broadcastCycle } from './broadcast-cycle.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { gniBuilder } from '../src/cloud-controller/broadcast/plugin.ts';
-import { encodeBuilt } from '../src/cloud-controller/broadcast/broadcaster.ts';
-import { snapshotReadInfo } from '../src/cloud-controller/snapshot/snapshot-cache.ts';
 import { postgresUnavailable, startPostgres, type PgServer } from '../test/helpers/postgres.ts';
 
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--only');
@@ -116,20 +114,7 @@ async function measure(store: Store): Promise<Figures> {
   made += RUNS;
 
   // The broadcaster's cycle, as bench/clc.bench.ts times it.
-  const build = gniBuilder();
-  let sequence = 1;
-  const cycle = async (options?: { full?: boolean }) => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const snap = await state.snapshot(options);
-    const t1 = performance.now();
-    const built = build(snap);
-    const t2 = performance.now();
-    const doc = encodeBuilt(built, sequence++, 0);
-    const t3 = performance.now();
-    const c = process.cpuUsage(c0);
-    return { snapshot: t1 - t0, build: t2 - t1, encode: t3 - t2, total: t3 - t0, cpu: (c.user + c.system) / 1000, bytes: doc.bytes, kind: snapshotReadInfo(snap)?.kind ?? '?' };
-  };
+  const cycle = broadcastCycle(state);
   const series = async (change: () => Promise<unknown>, options?: { full?: boolean }) => {
     const rows: Awaited<ReturnType<typeof cycle>>[] = [];
     for (let k = 0; k < 20; k++) {

@@ -15,8 +15,7 @@ import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { gniBuilder } from '../src/cloud-controller/broadcast/plugin.ts';
-import { encodeBuilt } from '../src/cloud-controller/broadcast/broadcaster.ts';
+import { broadcastCycle } from './broadcast-cycle.ts';
 import { readSnapshot } from '../src/cloud-controller/snapshot/read-snapshot.ts';
 import { buildGni } from '../src/cloud-controller/gni/builder.ts';
 import { serializeGni } from '../src/shared/gni/codec.ts';
@@ -106,21 +105,7 @@ try {
  * cycle does them, median of 15 changes each (after warm-up).
  */
 async function changeToDocument(report: (t: string) => void, run: (i: number) => Promise<unknown>, groupIds: string[]): Promise<void> {
-  const build = gniBuilder();
-  let sequence = 1;
-  const cycle = async (options?: { full?: boolean }) => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const snap = await state.snapshot(options);
-    const t1 = performance.now();
-    const built = build(snap);
-    const t2 = performance.now();
-    const doc = encodeBuilt(built, sequence++, 0);
-    const t3 = performance.now();
-    const c = process.cpuUsage(c0);
-    // CPU time (user + system, all threads) does not grow when other processes take the cores.
-    return { snapshot: t1 - t0, build: t2 - t1, encode: t3 - t2, total: t3 - t0, cpu: (c.user + c.system) / 1000, bytes: doc.bytes };
-  };
+  const cycle = broadcastCycle(state);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const measure = async (label: string, change: (k: number) => Promise<unknown>, options?: { full?: boolean }) => {
     const rows: Awaited<ReturnType<typeof cycle>>[] = [];
@@ -149,7 +134,7 @@ async function changeToDocument(report: (t: string) => void, run: (i: number) =>
     const t0 = performance.now();
     const snap = await store.read((db) => readSnapshot(db, '10.0.0.1'));
     const doc = buildGni(snap, {});
-    const xml = Buffer.from(serializeGni({ ...doc, sequence: sequence++ }), 'utf8');
+    const xml = Buffer.from(serializeGni({ ...doc, sequence: 1000 + k }), 'utf8');
     xml.toString('base64');
     const c = process.cpuUsage(c0);
     if (k < 2) continue;
