@@ -9,6 +9,7 @@
  * Needs root (PostgreSQL runs as the postgres user): skipped loudly
  * otherwise, a failure under CI=true.
  */
+import { waitFor as poll } from '../../src/shared/wait.ts';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -41,14 +42,8 @@ interface Clc {
 }
 
 /** Polls `probe` every 50 ms until it gives a value; `deadlineMs` is the bound under test or a generous start-up bound. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, deadlineMs: number): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`not within ${deadlineMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, deadlineMs: number): Promise<T> {
+  return poll(probe, { what, timeoutMs: deadlineMs, intervalMs: 50 });
 }
 
 async function startClc(id: string, url: string, ports: { metrics: number }): Promise<Clc> {

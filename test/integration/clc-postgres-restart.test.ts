@@ -18,6 +18,7 @@
  * learn from its commit token that the write is done) and once before (the
  * store must report DB_UNAVAILABLE, and nothing is there).
  */
+import { waitFor as poll } from '../../src/shared/wait.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -51,11 +52,7 @@ interface Attempt {
 }
 
 async function until(what: string, condition: () => boolean, deadlineMs = 60_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await poll(condition, { what, timeoutMs: deadlineMs, intervalMs: 20 });
 }
 
 test('PostgreSQL stopped, crashed and restarted during a burst of writes: acknowledged writes are there, failed ones are reported and absent, the CLC serves again', { timeout: 300_000 }, async (t) => {

@@ -7,7 +7,8 @@
  * once. Needs root for PostgreSQL: skipped loudly otherwise, a failure
  * under CI=true.
  */
-import { test, after, type TestContext } from 'node:test';
+import { waitFor as poll } from '../../../src/shared/wait.ts';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Store } from '../../../src/cloud-controller/db/store.ts';
@@ -21,27 +22,13 @@ import { nullLogger } from '../../../src/shared/logger.ts';
 import { UserError, errorCode } from '../../../src/shared/errors.ts';
 import { formatLeadership, formatStatus } from '../../../src/cloud-controller/broadcast/status-format.ts';
 import { toEc2Error } from '../../../src/cloud-controller/ec2/errors.ts';
-import { postgresUnavailable, sharedPostgres } from '../../helpers/postgres.ts';
+import { requirePostgres, sharedPostgres } from '../../helpers/postgres.ts';
 
 const logger = nullLogger();
 
 /** Waits for `pred` (polled every 20 ms) with a deadline; the deadline is the bound under test, not a speed claim. */
 async function waitFor(what: string, pred: () => boolean | Promise<boolean>, deadlineMs = 5000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`not within ${deadlineMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function requirePostgres(t: TestContext): boolean {
-  const why = postgresUnavailable();
-  if (why === undefined) return true;
-  const msg = `PostgreSQL leadership test was NOT run: ${why}`;
-  if (process.env.CI === 'true') throw new Error(`${msg}; CI=true makes this a failure`);
-  process.stderr.write(`\n!!! SKIPPED: ${msg}\n`);
-  t.skip(msg);
-  return false;
+  await poll(pred, { what, timeoutMs: deadlineMs, intervalMs: 20 });
 }
 
 const cleanups: (() => Promise<void>)[] = [];
