@@ -279,11 +279,8 @@ test('a write by another connection (offline CLI; on PostgreSQL another store, n
   await f.close();
 });
 
-test('PostgreSQL: another CLC\'s writes are read incrementally once their notification arrived, fully before', async (t) => {
-  if (testStoreKind() !== 'postgres') {
-    t.skip('PostgreSQL-only (EDGENET_TEST_DB=postgres): change notifications between stores');
-    return;
-  }
+// Change notifications between stores exist on PostgreSQL only: this test is defined in the unit-postgres pass (EDGENET_TEST_DB=postgres).
+if (testStoreKind() === 'postgres') test('PostgreSQL: another CLC\'s writes are read incrementally once their notification arrived, fully before', async (t) => {
   const url = await testDatabaseUrl();
   const f = await populated({ file: url, listen: true });
   const other = await Store.open(url, { listen: false });
