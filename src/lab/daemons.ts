@@ -56,7 +56,7 @@ export function ctlRelaySpec(plan: LabPlan, ctlNs: string, which: LabRelay = 'ap
     role,
     ...(clc ? { clc: clc.id } : {}),
     ns: ctlNs,
-    argv: edgenetArgv(['lab', 'relay', '--listen', `unix:${r.socket}`, '--target', `tcp:127.0.0.1:${r.port}`, '--watch', plan.stateFile]),
+    argv: edgenetArgv(['lab', 'relay', '--listen', `unix:${r.socket}`, '--target', `tcp:127.0.0.1:${r.port}`, '--watch', plan.stateFile, ...(which === 'api' ? ['--http-unavailable'] : [])]),
     env: labDaemonEnv(plan),
     log: relayLog(plan, role, clc),
   };
@@ -68,7 +68,7 @@ export function hostRelaySpec(plan: LabPlan, which: LabRelay = 'api', clc?: LabC
   return {
     role,
     ...(clc ? { clc: clc.id } : {}),
-    argv: edgenetArgv(['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', `unix:${r.socket}`, '--port-file', r.portFile, '--watch', plan.stateFile]),
+    argv: edgenetArgv(['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', `unix:${r.socket}`, '--port-file', r.portFile, '--watch', plan.stateFile, ...(which === 'api' ? ['--http-unavailable'] : [])]),
     env: labDaemonEnv(plan),
     log: relayLog(plan, role, clc),
   };

@@ -65,6 +65,8 @@ export async function labDown(options: LabDownOptions, deps: LabDownDeps): Promi
     deps.log(`lab ${plan.name}: could not stop PostgreSQL: ${errorMessage(err)}`);
     return false;
   });
+  // Its directory is outside the lab's (plan.ts haPlan); a server still running keeps it (and says so above).
+  if (pgStopped || !(await fs.stat(path.join(pg.dataDir, 'postmaster.pid')).catch(() => undefined))) await fs.rm(pg.dir, { recursive: true, force: true });
   const report = await teardownByPrefix(plan.prefix, deps, { workDir: plan.topology.workDir ?? plan.dir });
   await fs.rm(plan.dir, { recursive: true, force: true });
   // The default parent (<state dir>/lab) goes too once no other lab uses it.

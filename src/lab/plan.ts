@@ -24,6 +24,7 @@
  * 172.31.0.3 / fd00:172:31::3 with API 8771, EC2 8789, metrics 9771 and a
  * relay pair of its own for each (haPlan below).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PORTS, stateDir } from '../shared/paths.ts';
 import { EdgenetError } from '../shared/errors.ts';
@@ -223,7 +224,7 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
   const clientIp = '203.0.113.2';
   const publicPool: string[] = [];
   for (let i = 100; i <= 120; i++) publicPool.push(`203.0.113.${i}`);
-  const ha = options.db === 'postgres' ? haPlan(abs, ctlIp, v6) : {};
+  const ha = options.db === 'postgres' ? haPlan(name, abs, ctlIp, v6) : {};
   return {
     name,
     prefix,
@@ -285,9 +286,14 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
 const LAB_POSTGRES_PORT = 5432;
 const LAB_CLC_COUNT = 2;
 
-/** The PostgreSQL server and the CLCs of a `--db postgres` lab; clc-1 keeps the one-CLC lab's ports, sockets and address. */
-function haPlan(abs: string, ctlIp: string, v6: LabIpv6Plan | undefined): { postgres: LabPostgresPlan; clcs: LabClcPlan[] } {
-  const pgDir = path.join(abs, 'pg');
+/**
+ * The PostgreSQL server and the CLCs of a `--db postgres` lab; clc-1 keeps the one-CLC lab's ports, sockets and address.
+ * PostgreSQL's directory is `<tmp>/edgenet-lab-<name>-pg`, not under the lab's: the server runs as the
+ * `postgres` user, which cannot enter the lab's default place (/var/lib/edgenet is 0700) — and the lab
+ * does not loosen the modes of directories it does not own.
+ */
+function haPlan(name: string, abs: string, ctlIp: string, v6: LabIpv6Plan | undefined): { postgres: LabPostgresPlan; clcs: LabClcPlan[] } {
+  const pgDir = path.join(os.tmpdir(), `edgenet-lab-${name}-pg`);
   const database = 'edgenet';
   const clcs: LabClcPlan[] = [];
   for (let i = 0; i < LAB_CLC_COUNT; i++) {

@@ -3,15 +3,16 @@
  * throwaway cluster made with Debian's `postgresql` package the way
  * platform-notes §7 and test/helpers/postgres.ts do it: initdb as the
  * `postgres` user (initdb refuses root) in a postgres-owned directory
- * (<lab>/pg, mode 0700), the server started with pg_ctl inside the control
+ * (<tmp>/edgenet-lab-<name>-pg, mode 0700: plan.ts haPlan says why it is
+ * not under the lab's), the server started with pg_ctl inside the control
  * namespace, listening on that namespace's 127.0.0.1:5432 and on a unix
- * socket in <lab>/pg. Trust authentication: nothing outside the namespace
+ * socket in that directory. Trust authentication: nothing outside the namespace
  * (and root on the host) reaches it. fsync stays on: it is the lab, not a
  * test fixture, and the failover bench should pay what a real commit costs.
  *
  * Stopped by `lab down` with `pg_ctl stop -m fast` on its data directory
  * (the postmaster's pid is in postmaster.pid; SIGKILL by that pid when
- * pg_ctl fails), before the namespaces go; the directory goes with the lab's.
+ * pg_ctl fails), before the namespaces go, then its directory is removed.
  * Paths come from the plan alone, so `down` stops it after a crash too.
  */
 import { promises as fs } from 'node:fs';
@@ -37,15 +38,14 @@ async function serverLog(pg: LabPostgresPlan): Promise<string> {
 
 /**
  * initdb + pg_ctl start in `ctlNs` + createdb; returns the postmaster's
- * state-file entry. `labDir` is made searchable by others (0711: postgres
- * must reach <lab>/pg; every file the lab keeps secret is 0600 or in a 0700
- * directory), and every directory above it must already be.
+ * state-file entry. The directory is made fresh (mkdir, never reused: a
+ * left-over one is refused, `lab down` removes it).
  */
 export async function startLabPostgres(pg: LabPostgresPlan, options: { labDir: string; ctlNs: string }, deps: { exec: Exec }): Promise<LabProcess> {
   const bin = postgresBinDir();
   if (bin === undefined) throw failed(`PostgreSQL is not installed (${POSTGRES_BASE}/*/bin/initdb missing): install Debian's postgresql package (bash scripts/setup.sh)`);
   // pg_ctl hands -o to a shell: refuse a path it would split or unquote.
-  if (/['"\s\\$`]/.test(pg.dir)) throw failed(`the lab directory ${options.labDir} has a quote, space or shell character; PostgreSQL's pg_ctl cannot take it (use --dir)`);
+  if (/['"\s\\$`]/.test(pg.dir)) throw failed(`PostgreSQL's directory ${pg.dir} has a quote, space or shell character; pg_ctl cannot take it (set TMPDIR to a plain path)`);
   const asPostgres = (argv: readonly string[]) => ['runuser', '-u', 'postgres', '--', ...argv];
   const run = async (what: string, argv: readonly string[], ns?: string) => {
     try {
@@ -56,12 +56,16 @@ export async function startLabPostgres(pg: LabPostgresPlan, options: { labDir: s
   };
   const id = async (flag: '-u' | '-g') => Number((await run('id postgres', ['id', flag, 'postgres'])).stdout.trim());
   const [uid, gid] = [await id('-u'), await id('-g')];
-  await fs.chmod(options.labDir, 0o711);
-  await fs.mkdir(pg.dir, { mode: 0o700 });
+  try {
+    await fs.mkdir(pg.dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw failed(`${pg.dir} exists (a lab's PostgreSQL left behind?): run edgenet lab down for that lab first, or remove it`, err);
+    throw failed(`cannot make ${pg.dir}: ${errorMessage(err)}`, err);
+  }
   await fs.chown(pg.dir, uid, gid);
   const reach = await deps.exec.run(asPostgres(['test', '-w', pg.dir]), { okExitCodes: [0, 1] });
   if (reach.exitCode !== 0) {
-    throw failed(`the postgres user cannot reach ${pg.dir}: every directory above ${options.labDir} must be searchable by others (chmod o+x), or put the lab elsewhere with --dir (e.g. under /tmp)`);
+    throw failed(`the postgres user cannot reach ${pg.dir}: every directory above it must be searchable by others (chmod o+x; TMPDIR picks another place)`);
   }
   await run('initdb', asPostgres([path.join(bin, 'initdb'), '-D', pg.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']));
   await run('pg_ctl start', asPostgres([path.join(bin, 'pg_ctl'), '-D', pg.dataDir, '-l', pg.log, '-w', '-t', '60', '-o', `-k '${pg.dir}' -h 127.0.0.1 -p ${pg.port}`, 'start']), options.ctlNs);

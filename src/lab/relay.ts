@@ -33,6 +33,19 @@ export interface RelayOptions {
   readonly portFile?: string;
   /** Exit once this path no longer exists (checked every second). */
   readonly watch?: string;
+  /**
+   * The target speaks HTTP (the admin API): when it cannot be reached, answer
+   * 503 UPSTREAM_UNAVAILABLE instead of closing, so a client holding several
+   * CLC URLs knows the request was never delivered and asks the next CLC
+   * (shared/admin-client-failover.ts) — a killed lab CLC behind a live relay.
+   */
+  readonly httpUnavailable?: boolean;
+}
+
+/** What the relay answers (httpUnavailable) when its target cannot be reached: nothing went through. */
+export function unavailableResponse(target: string, reason: string): string {
+  const body = JSON.stringify({ error: { code: 'UPSTREAM_UNAVAILABLE', message: `the lab relay could not reach ${target} (${reason}); the request was not delivered` } });
+  return `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 export interface RunningRelay {
@@ -53,8 +66,21 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       sockets.delete(client);
       sockets.delete(upstream);
     };
+    let connected = false;
+    upstream.once('connect', () => (connected = true));
     client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (!connected && options.httpUnavailable && client.writable) {
+        // Nothing reached the target: say so in HTTP, then close.
+        client.end(unavailableResponse(options.target.kind === 'tcp' ? `${options.target.host}:${options.target.port}` : options.target.path, err.code ?? err.message));
+        sockets.delete(upstream);
+        return;
+      }
+      end();
+    });
+    upstream.on('close', () => {
+      if (connected || !options.httpUnavailable) end();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });

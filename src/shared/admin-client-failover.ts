@@ -10,6 +10,8 @@
  *   the request cannot have reached that CLC;
  * - 503 DB_UNAVAILABLE: that CLC cannot reach the database and changed
  *   nothing (the store's guarantee);
+ * - 503 UPSTREAM_UNAVAILABLE: a proxy in front of the CLC (the lab's relay)
+ *   could not reach it, so nothing was delivered;
  * - a reset or a timeout AFTER the connection was made, for GET and HEAD
  *   only. A write cut off that way may have been applied by that CLC, so it
  *   is reported, not repeated elsewhere (a second `instance run` could make a
@@ -36,7 +38,7 @@ export interface Attempt {
 /** Whether `err`, from a request with `method`, means "ask the next CLC". */
 export function shouldTryNext(err: unknown, method: string): boolean {
   if (!(err instanceof UserError)) return false;
-  if (err.code === 'DB_UNAVAILABLE' && err.status === 503) return true;
+  if ((err.code === 'DB_UNAVAILABLE' || err.code === 'UPSTREAM_UNAVAILABLE') && err.status === 503) return true;
   if (err.code !== 'CLC_UNREACHABLE' && err.code !== 'CLC_TIMEOUT') return false;
   const connected = err.cause instanceof TransportFailure ? err.cause.connected : true;
   return !connected || method === 'GET' || method === 'HEAD';

@@ -126,6 +126,7 @@ export const ERROR_CODES = {
   DB_URL_INVALID: 'DB names a PostgreSQL URL that cannot be one (no database, bad port, not a URL).',
   DB_UNAVAILABLE: 'The database (PostgreSQL) cannot be reached or refused the connection; nothing was changed: retry when it is back.',
   DB_COMMIT_UNKNOWN: 'The database connection was lost while committing and the CLC could not learn whether the write committed; look before retrying.',
+  UPSTREAM_UNAVAILABLE: 'A proxy in front of a CLC (the lab relay) could not reach it: the request was not delivered, another CLC may be asked.',
   NOT_LEADER: 'A leader-only step (drawing a broadcast sequence) was attempted by a CLC that no longer leads; the new leader does it.',
   LEADER_UNREACHABLE: 'A follower CLC could not reach the leading CLC (none leads at the moment, or its admin API does not answer) for what only the leader knows (GET /v1/status convergence); HTTP 503 with the leadership view.',
   DB_TOO_NEW: 'The database schema is newer than this edgenet.',

@@ -290,10 +290,12 @@ ${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down
     .requiredOption('--target <endpoint>', 'tcp:HOST:PORT or unix:/path')
     .option('--port-file <file>', 'write the bound TCP port here')
     .option('--watch <path>', 'exit once this path disappears')
-    .action(async (flags: { listen: string; target: string; portFile?: string; watch?: string }) => {
+    .option('--http-unavailable', 'answer HTTP 503 UPSTREAM_UNAVAILABLE when the target cannot be reached')
+    .action(async (flags: { listen: string; target: string; portFile?: string; watch?: string; httpUnavailable?: boolean }) => {
       const relay = await startRelay({
         listen: parseEndpoint(flags.listen),
         target: parseEndpoint(flags.target),
+        ...(flags.httpUnavailable ? { httpUnavailable: true } : {}),
         ...(flags.portFile ? { portFile: flags.portFile } : {}),
         ...(flags.watch ? { watch: flags.watch } : {}),
       });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { labPlan, labNetworkConfiguration, labNetdConf, assertLabName, LAB_IPV6 } from '../../../src/lab/plan.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { evaluateNetworkConfiguration } from '../../../src/cloud-controller/properties/network-config.ts';
@@ -118,7 +120,7 @@ test("the EC2 endpoint: the CLC's EC2_LISTEN on the control namespace's loopback
   assert.equal(host.ns, undefined, 'the host relay runs in the host namespace');
   assert.deepEqual(host.argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-ec2.sock', '--port-file', '/tmp/lab-t1/ec2.port', '--watch', '/tmp/lab-t1/lab.json']);
   // The admin API's pair is unchanged.
-  assert.deepEqual(hostRelaySpec(plan).argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-api.sock', '--port-file', '/tmp/lab-t1/api.port', '--watch', '/tmp/lab-t1/lab.json']);
+  assert.deepEqual(hostRelaySpec(plan).argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-api.sock', '--port-file', '/tmp/lab-t1/api.port', '--watch', '/tmp/lab-t1/lab.json', '--http-unavailable']);
   assert.equal(ctlRelaySpec(plan, 'edgenet_t1-ctl').role, 'relay-ctl');
 
   const text = tenantCredentialsText({ lab: 't1', accountId: '123456789012', accountName: 'tenant', url: 'http://127.0.0.1:40000', region: 'lab', file: plan.paths.tenantCredentials, accessKeyId: 'AKIEAAAAAAAAAAAAAAAA', secretAccessKey: 's'.repeat(40) });
@@ -128,11 +130,12 @@ test("the EC2 endpoint: the CLC's EC2_LISTEN on the control namespace's loopback
   assert.match(text, /aws ec2 describe-security-groups --endpoint-url http:\/\/127\.0\.0\.1:40000 --region lab/);
 });
 
-test('--db postgres: PostgreSQL under the lab dir, two CLCs sharing DB, token and key, each with its own id, address and listeners', () => {
+test('--db postgres: PostgreSQL in <tmp>/edgenet-lab-<name>-pg (the postgres user cannot enter /var/lib/edgenet), two CLCs sharing DB, token and key, each with its own id, address and listeners', () => {
   const ha = labPlan('t1', '/tmp/lab-t1', { db: 'postgres' });
   assert.equal(plan.postgres, undefined, 'the default lab has no PostgreSQL');
   assert.equal(plan.clcs, undefined);
-  assert.deepEqual(ha.postgres, { dir: '/tmp/lab-t1/pg', dataDir: '/tmp/lab-t1/pg/data', log: '/tmp/lab-t1/pg/server.log', port: 5432, database: 'edgenet', url: 'postgres://postgres@127.0.0.1:5432/edgenet' });
+  const pgDir = path.join(os.tmpdir(), "edgenet-lab-t1-pg");
+  assert.deepEqual(ha.postgres, { dir: pgDir, dataDir: `${pgDir}/data`, log: `${pgDir}/server.log`, port: 5432, database: 'edgenet', url: 'postgres://postgres@127.0.0.1:5432/edgenet' });
   assert.deepEqual(ha.clcs!.map((c) => [c.id, c.ip, c.ipv6, c.apiPort, c.ec2Port, c.metricsPort]), [
     ['clc-1', '172.31.0.2', 'fd00:172:31::2', 8770, 8788, 9770],
     ['clc-2', '172.31.0.3', 'fd00:172:31::3', 8771, 8789, 9771],
@@ -159,7 +162,7 @@ test('--db postgres: PostgreSQL under the lab dir, two CLCs sharing DB, token an
   assert.deepEqual(hostRelaySpec(ha, 'api', ha.clcs![0]).argv.slice(2), hostRelaySpec(plan).argv.slice(2));
   const r2 = ctlRelaySpec(ha, 'edgenet_t1-ctl', 'api', ha.clcs![1]);
   assert.deepEqual([r2.clc, r2.log], ['clc-2', '/tmp/lab-t1/logs/relay-ctl-clc-2.log']);
-  assert.deepEqual(r2.argv.slice(2), ['lab', 'relay', '--listen', 'unix:/tmp/lab-t1/clc-api-2.sock', '--target', 'tcp:127.0.0.1:8771', '--watch', '/tmp/lab-t1/lab.json']);
+  assert.deepEqual(r2.argv.slice(2), ['lab', 'relay', '--listen', 'unix:/tmp/lab-t1/clc-api-2.sock', '--target', 'tcp:127.0.0.1:8771', '--watch', '/tmp/lab-t1/lab.json', '--http-unavailable']);
   assert.deepEqual(hostRelaySpec(ha, 'ec2', ha.clcs![1]).argv.slice(2), ['lab', 'relay', '--listen', 'tcp:127.0.0.1:0', '--target', 'unix:/tmp/lab-t1/clc-ec2-2.sock', '--port-file', '/tmp/lab-t1/ec2-2.port', '--watch', '/tmp/lab-t1/lab.json']);
   // IPv4-only: no CLC_IPV6 for either.
   const v4 = labPlan('t1', '/tmp/lab-t1', { db: 'postgres', ipv4Only: true });
