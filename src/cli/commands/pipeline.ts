@@ -110,7 +110,7 @@ export function registerPipeline(program: Command, ctx: CliContext): void {
       .option('--json', 'print the raw JSON (errors as {"error": {code, message}})'),
   ).action(async (o: ApiOptions & { json?: boolean }) => {
     const view = await apiClient(ctx, o).request<StatusView>('GET', '/v1/status');
-    ctx.out(o.json ? JSON.stringify(view, null, 2) : formatStatus(view));
+    ctx.out(o.json ? JSON.stringify(view, null, 2) : formatStatus(view, Date.now()));
     if (!view.converged) ctx.setExitCode(1);
   });
 }

@@ -31,17 +31,23 @@ function netdCell(n: StatusView['clusters'][number]['nodes'][number]): string {
  * `cloud controller: clc-a leads since <ISO> (term 3); followers: clc-b` —
  * followers are the announced CLCs other than the leader (clc_members).
  */
-export function formatLeadership(clc: LeadershipView): string {
+/** A member not seen for this long (3 announcements, ha/members.ts) is shown as such: it may be down. */
+const MEMBER_STALE_MS = 6000;
+
+/** `now` (ms): members not seen for MEMBER_STALE_MS are marked "not seen for N s" (omitted: no marks). */
+export function formatLeadership(clc: LeadershipView, now?: number): string {
   const leader = clc.leader;
-  const followers = clc.members.map((m) => m.id).filter((id) => id !== leader?.clcId);
+  const stale = (seenAt: number) => (now !== undefined && now - seenAt > MEMBER_STALE_MS ? ` (not seen for ${Math.round((now - seenAt) / 1000)} s)` : '');
+  const followers = clc.members.filter((m) => m.id !== leader?.clcId).map((m) => `${m.id}${stale(m.seenAt)}`);
   const head = leader ? `cloud controller: ${leader.clcId} leads since ${new Date(leader.since).toISOString()} (term ${leader.term})` : 'cloud controller: no CLC leads yet';
   const answered = clc.role === 'follower' ? `; answered by follower ${clc.id}` : '';
   return `${head}; followers: ${followers.length > 0 ? followers.join(', ') : 'none'}${answered}`;
 }
 
-export function formatStatus(view: StatusView): string {
+/** `now`: for the members' "not seen for" marks (formatLeadership). */
+export function formatStatus(view: StatusView, now?: number): string {
   const out: string[] = [];
-  if (view.clc) out.push(formatLeadership(view.clc));
+  if (view.clc) out.push(formatLeadership(view.clc, now));
   const cur = view.current;
   out.push(cur ? `current document: sequence ${cur.sequence}, version ${cur.version}, ${cur.bytes} bytes, built ${cur.builtAt}` : 'current document: none built yet');
   out.push(view.converged ? 'all nodes converged' : 'NOT converged');

@@ -202,6 +202,8 @@ test('edgenet status text: who leads since when in which term, and the followers
   const view = { id: 'clc-b', role: 'follower' as const, roleSince: since, election: 'postgres' as const, leader: { term: 7, clcId: 'clc-a', since }, members: [member('clc-a'), member('clc-b'), member('clc-c')] };
   assert.equal(formatLeadership(view), 'cloud controller: clc-a leads since 2025-01-02T03:04:05.000Z (term 7); followers: clc-b, clc-c; answered by follower clc-b');
   assert.equal(formatLeadership({ ...view, id: 'clc-a', role: 'leader', members: [member('clc-a')] }), 'cloud controller: clc-a leads since 2025-01-02T03:04:05.000Z (term 7); followers: none');
+  // A member that stopped announcing itself (killed) is marked once `now` is given.
+  assert.equal(formatLeadership({ ...view, members: [member('clc-a'), member('clc-b'), { ...member('clc-c'), seenAt: since - 9000 }] }, since + 1000), 'cloud controller: clc-a leads since 2025-01-02T03:04:05.000Z (term 7); followers: clc-b, clc-c (not seen for 10 s); answered by follower clc-b');
   const { leader: _none, ...noLeader } = view;
   assert.match(formatLeadership(noLeader), /^cloud controller: no CLC leads yet/);
   assert.match(formatStatus({ converged: false, clusters: [], clc: view }), /^cloud controller: clc-a leads/);
