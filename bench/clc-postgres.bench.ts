@@ -31,7 +31,7 @@ import { execFileSync } from 'node:child_process';
 import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
-import { broadcastCycle } from './broadcast-cycle.ts';
+import { BENCH_CLOUD_CONFIG, broadcastCycle } from './broadcast-cycle.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { postgresUnavailable, startPostgres, type PgServer } from '../test/helpers/postgres.ts';
 
@@ -66,14 +66,7 @@ interface Figures {
 async function measure(store: Store): Promise<Figures> {
   const properties = new PropertyService(store, systemClock);
   const state = new CloudState({ store, clock: systemClock, clcIp: '10.0.0.1' });
-  const config = {
-    PublicIps: ['172.16.0.1-172.16.63.254'],
-    Clusters: Array.from({ length: 10 }, (_, c) => ({
-      Name: `C${c}`,
-      Subnet: { Name: `s${c}`, Subnet: `10.${c}.0.0`, Netmask: '255.255.0.0', Gateway: `10.${c}.0.1` },
-      PrivateIps: [`10.${c}.0.10-10.${c}.255.250`],
-    })),
-  };
+  const config = BENCH_CLOUD_CONFIG;
   await properties.set('cloud.network.network_configuration', JSON.stringify(config));
   for (let c = 0; c < 10; c++) await state.registerCluster({ name: `C${c}`, ccUrl: `https://10.254.${c}.1:8774/` });
   for (let n = 0; n < NODES; n++) await state.registerNode({ cluster: `C${n % 10}`, name: `10.253.${Math.floor(n / 250)}.${(n % 250) + 1}`, ncUrl: `https://10.253.0.${n + 1}:8775/` });

@@ -15,7 +15,7 @@ import { Store } from '../src/cloud-controller/db/store.ts';
 import { PropertyService } from '../src/cloud-controller/properties/service.ts';
 import { CloudState } from '../src/cloud-controller/services/cloud-state.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { broadcastCycle } from './broadcast-cycle.ts';
+import { BENCH_CLOUD_CONFIG, broadcastCycle } from './broadcast-cycle.ts';
 import { readSnapshot } from '../src/cloud-controller/snapshot/read-snapshot.ts';
 import { buildGni } from '../src/cloud-controller/gni/builder.ts';
 import { serializeGni } from '../src/shared/gni/codec.ts';
@@ -38,14 +38,7 @@ const report = (text: string) => {
 };
 
 try {
-  const config = {
-    PublicIps: ['172.16.0.1-172.16.63.254'],
-    Clusters: Array.from({ length: 10 }, (_, c) => ({
-      Name: `C${c}`,
-      Subnet: { Name: `s${c}`, Subnet: `10.${c}.0.0`, Netmask: '255.255.0.0', Gateway: `10.${c}.0.1` },
-      PrivateIps: [`10.${c}.0.10-10.${c}.255.250`],
-    })),
-  };
+  const config = BENCH_CLOUD_CONFIG;
   let t = performance.now();
   await properties.set('cloud.network.network_configuration', JSON.stringify(config));
   report(`set network_configuration (10 clusters): ${ms(t)}`);
