@@ -157,28 +157,23 @@ const started = new Date().toISOString();
 let server: PgServer | undefined;
 const dir = mkdtempSync(path.join(tmpdir(), 'edgenet-bench-pg-'));
 try {
-  if (only !== 'postgres') {
-    const store = await Store.open(path.join(dir, 'clc.db'));
+  /** One store's figures, then the load after it. */
+  const measureOn = async (label: string, after: string, location: string) => {
+    const store = await Store.open(location);
     try {
-      console.error('SQLite (WAL, synchronous=FULL)…');
-      results.push(['SQLite (WAL, synchronous=FULL)', await measure(store)]);
+      console.error(`${label}…`);
+      results.push([label, await measure(store)]);
     } finally {
       await store.close();
     }
-    loads.push(`after SQLite: ${uptime()}`);
-  }
+    loads.push(`after ${after}: ${uptime()}`);
+  };
+  if (only !== 'postgres') await measureOn('SQLite (WAL, synchronous=FULL)', 'SQLite', path.join(dir, 'clc.db'));
   if (only !== 'sqlite') {
     const why = postgresUnavailable();
     if (why !== undefined) throw new Error(`PostgreSQL part not run: ${why}`);
     server = await startPostgres({ durability: 'full' });
-    const store = await Store.open(await server.createDatabase('bench'));
-    try {
-      console.error('PostgreSQL (fsync, synchronous_commit, full_page_writes on)…');
-      results.push(['PostgreSQL (fsync=on, synchronous_commit=on, loopback TCP)', await measure(store)]);
-    } finally {
-      await store.close();
-    }
-    loads.push(`after PostgreSQL: ${uptime()}`);
+    await measureOn('PostgreSQL (fsync=on, synchronous_commit=on, loopback TCP)', 'PostgreSQL', await server.createDatabase('bench'));
   }
 } finally {
   server?.stop();

@@ -13,6 +13,7 @@
  * connection even when its CLC is dead, so to the client a write there looks
  * like one that may have arrived, which it does not repeat elsewhere.
  */
+import { pidExists } from '../shared/pid.ts';
 import { readFileSync } from 'node:fs';
 import { createApiClient, type ApiClient } from '../shared/admin-client.ts';
 import { createFailoverApiClient } from '../shared/admin-client-failover.ts';
@@ -30,21 +31,13 @@ export function labApiClient(url: string, token: string, signal?: AbortSignal): 
   return urls.length === 1 ? createApiClient({ url, ...settings }) : createFailoverApiClient(urls, settings);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The lab's admin API URLs, those of running CLCs first (one URL for a one-CLC lab). */
 export function labApiUrls(state: LabState): string[] {
   const api = state.api;
   if (!api) return [];
   if (!api.byClc) return [...(api.urls ?? [api.url])];
-  const running = (id: string) => state.processes.some((p) => p.role === 'clc' && p.clc === id && pidAlive(p.pid));
+  const running = (id: string) => state.processes.some((p) => p.role === 'clc' && p.clc === id && pidExists(p.pid));
   const entries = Object.entries(api.byClc);
   return [...entries.filter(([id]) => running(id)), ...entries.filter(([id]) => !running(id))].map(([, url]) => url);
 }

@@ -4,6 +4,7 @@
  * the cloud's convergence view when the admin API answers, and the EC2
  * endpoint (whether it answers as EC2 does, the tenant's credentials file).
  */
+import { pidExists } from '../shared/pid.ts';
 import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
 import type { ClcRole, LeaderTerm } from '../cloud-controller/contracts.ts';
 import { errorMessage } from '../shared/errors.ts';
@@ -44,14 +45,6 @@ export interface LabClcStatus {
   readonly error?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function labStatus(options: { name: string; dir?: string }, deps: Pick<LabDeps, 'exec' | 'env'>): Promise<LabStatusReport> {
   const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env));
@@ -59,7 +52,7 @@ export async function labStatus(options: { name: string; dir?: string }, deps: P
   const namespaces = await createNetns(deps.exec).list(labNames.nsPrefix(plan.prefix));
   const base = { name: plan.name, dir: plan.dir, prefix: plan.prefix, namespaces };
   if (!state) return { ...base, phase: 'down', processes: [] };
-  const processes = state.processes.map((p) => ({ ...p, alive: alive(p.pid) }));
+  const processes = state.processes.map((p) => ({ ...p, alive: pidExists(p.pid) }));
   if (!state.api) return { ...base, phase: state.phase, processes };
   const ec2 = state.ec2 ? { ec2: { ...state.ec2, ...(await probeEc2Endpoint(state.ec2.url)) } } : {};
   const clcs = state.api.byClc ? { clcs: await labClcStatus(state) } : {};
@@ -83,7 +76,7 @@ export async function labClcStatus(state: LabState, options: { timeoutMs?: numbe
   return Promise.all(
     Object.entries(byClc).map(async ([id, url]): Promise<LabClcStatus> => {
       const entry = state.processes.find((p) => p.role === 'clc' && p.clc === id);
-      const base = { id, url, ...(entry ? { pid: entry.pid } : {}), alive: entry ? alive(entry.pid) : false };
+      const base = { id, url, ...(entry ? { pid: entry.pid } : {}), alive: entry ? pidExists(entry.pid) : false };
       if (!base.alive) return base;
       try {
         const status = await labApiClient(url, token, AbortSignal.timeout(options.timeoutMs ?? 5000)).request<StatusView>('GET', '/v1/status');

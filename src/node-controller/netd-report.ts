@@ -6,6 +6,7 @@
  * waiting for a document change. Until netd has written a status the result
  * is `no-status`; an unreadable file is reported as such rather than hidden.
  */
+import { pidExists } from '../shared/pid.ts';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { netdLiveness, ownPidNamespace, parseNetdHeartbeat, parseNetdStatus, type NetdHeartbeat, type NetdLivenessFields } from '../shared/netd-status.ts';
@@ -28,12 +29,7 @@ const OWN_PID_NS = ownPidNamespace();
 /** Signal 0 tells whether the pid exists, but only means netd's pid in netd's pid namespace. */
 function pidAliveHere(hb: NetdHeartbeat): boolean | undefined {
   if (hb.pidNs === undefined || OWN_PID_NS === undefined || hb.pidNs !== OWN_PID_NS) return undefined;
-  try {
-    process.kill(hb.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? true : false;
-  }
+  return pidExists(hb.pid);
 }
 
 async function netdLivenessReport(options: Pick<NodeReportOptions, 'statusFile' | 'heartbeatFile' | 'now' | 'pidAlive'>): Promise<NetdLivenessFields> {
