@@ -19,6 +19,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { EdgenetError } from '../../shared/errors.ts';
 import type { Db } from './schema.ts';
+import { lockedTransaction } from './postgres.ts';
 
 const MIGRATIONS: readonly (readonly string[])[] = [
   [
@@ -118,33 +119,22 @@ export const MIGRATE_LOCK_KEY = 0x6564_6e01;
 export async function migratePostgres(db: Db, target: number = MIGRATIONS.length): Promise<{ from: number; to: number }> {
   let from: number | undefined;
   for (;;) {
-    const done = await db.connection().execute(async (conn) => {
-      await sql`BEGIN`.execute(conn);
-      try {
-        await sql`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK_KEY})`.execute(conn);
-        // Under the lock: CREATE TABLE IF NOT EXISTS is not safe against a concurrent one (two CLCs
-        // starting on a fresh database: "type edgenet_schema already exists").
-        await sql`CREATE TABLE IF NOT EXISTS edgenet_schema (version INTEGER NOT NULL)`.execute(conn);
-        const { rows } = await sql<{ version: number }>`SELECT version FROM edgenet_schema`.execute(conn);
-        let current = rows.length === 0 ? 0 : Number(rows[0]!.version);
-        if (rows.length === 0) await sql`INSERT INTO edgenet_schema (version) VALUES (0)`.execute(conn);
-        from ??= current;
-        if (current > MIGRATIONS.length) {
-          throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
-        }
-        if (current >= Math.min(target, MIGRATIONS.length)) {
-          await sql`COMMIT`.execute(conn);
-          return current;
-        }
-        for (const statement of MIGRATIONS[current]!) await sql.raw(forPostgres(statement)).execute(conn);
-        current++;
-        await sql`UPDATE edgenet_schema SET version = ${current}`.execute(conn);
-        await sql`COMMIT`.execute(conn);
-        return undefined;
-      } catch (err) {
-        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-        throw err;
+    const done = await lockedTransaction(db, MIGRATE_LOCK_KEY, async (conn) => {
+      // Under the lock: CREATE TABLE IF NOT EXISTS is not safe against a concurrent one (two CLCs
+      // starting on a fresh database: "type edgenet_schema already exists").
+      await sql`CREATE TABLE IF NOT EXISTS edgenet_schema (version INTEGER NOT NULL)`.execute(conn);
+      const { rows } = await sql<{ version: number }>`SELECT version FROM edgenet_schema`.execute(conn);
+      let current = rows.length === 0 ? 0 : Number(rows[0]!.version);
+      if (rows.length === 0) await sql`INSERT INTO edgenet_schema (version) VALUES (0)`.execute(conn);
+      from ??= current;
+      if (current > MIGRATIONS.length) {
+        throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
       }
+      if (current >= Math.min(target, MIGRATIONS.length)) return current;
+      for (const statement of MIGRATIONS[current]!) await sql.raw(forPostgres(statement)).execute(conn);
+      current++;
+      await sql`UPDATE edgenet_schema SET version = ${current}`.execute(conn);
+      return undefined;
     });
     if (done !== undefined) return { from: from ?? done, to: done };
   }

@@ -12,6 +12,8 @@
  * no booleans or timestamps (times are INTEGER milliseconds on both stores).
  */
 import pg from 'pg';
+import { sql } from 'kysely';
+import type { Db } from './schema.ts';
 import { EdgenetError, UserError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { redactLocation } from './location.ts';
@@ -204,4 +206,28 @@ export class ChangeListener {
       await client.end().catch(() => undefined);
     }
   }
+}
+
+/**
+ * One transaction on one connection of `db` whose first statement takes the
+ * transaction-level advisory lock `key` (released at COMMIT or ROLLBACK);
+ * committed when `fn` returns, rolled back when it throws. `lockTimeoutMs`:
+ * stop waiting for the lock after that long (lock_timeout). Migrations, the
+ * generation at open and the commit-token look-up run this way; the store's
+ * writes take WRITE_LOCK_KEY the same way but handle a lost COMMIT themselves.
+ */
+export async function lockedTransaction<T>(db: Db, key: number, fn: (conn: Db) => Promise<T>, options: { readonly lockTimeoutMs?: number } = {}): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`BEGIN`.execute(conn);
+    try {
+      if (options.lockTimeoutMs !== undefined) await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs))}`).execute(conn);
+      await sql`SELECT pg_advisory_xact_lock(${key})`.execute(conn);
+      const result = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (err) {
+      await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
 }

@@ -60,7 +60,7 @@ import type { ChangeOrigin, StateChange } from '../contracts.ts';
 import { EdgenetError, errorMessage } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { redactLocation, requirePostgresUrl, storeKindOf, type StoreKind } from './location.ts';
-import { CHANGE_CHANNEL, ChangeListener, createPool, isConnectionError, mapPgError, MAX_NOTIFY_BYTES, PG_APPLICATION, unavailable, type ChangeNotification } from './postgres.ts';
+import { CHANGE_CHANNEL, ChangeListener, createPool, isConnectionError, lockedTransaction, mapPgError, MAX_NOTIFY_BYTES, PG_APPLICATION, unavailable, type ChangeNotification } from './postgres.ts';
 
 export type { Db, StoreKind };
 
@@ -347,18 +347,8 @@ export class Store {
     const deadline = Date.now() + COMMIT_RESOLVE_MS;
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        const row = await this.db.connection().execute(async (conn) => {
-          await sql`begin`.execute(conn);
-          try {
-            await sql.raw(`SET LOCAL lock_timeout = ${Math.max(1, deadline - Date.now())}`).execute(conn);
-            await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(conn);
-            const found = await conn.selectFrom('commit_tokens').select('token').where('token', '=', token).executeTakeFirst();
-            await sql`commit`.execute(conn);
-            return found;
-          } catch (err) {
-            await sql`rollback`.execute(conn).catch(() => undefined);
-            throw err;
-          }
+        const row = await lockedTransaction(this.db, WRITE_LOCK_KEY, (conn) => conn.selectFrom('commit_tokens').select('token').where('token', '=', token).executeTakeFirst(), {
+          lockTimeoutMs: deadline - Date.now(),
         });
         return row !== undefined;
       } catch (err) {
@@ -441,26 +431,15 @@ async function readMeta(db: Db, key: string): Promise<number> {
 
 /** generation.ts's ensureGeneration on PostgreSQL: under the migration lock, so two CLCs starting together take one. */
 async function ensureGenerationPostgres(db: Db, now: number): Promise<{ generation: number; taken?: 'new-database' | 'restored' }> {
-  return db.connection().execute(async (conn) => {
-    await sql`begin`.execute(conn);
-    try {
-      await sql`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK_KEY})`.execute(conn);
-      const rows = await conn.selectFrom('meta').select(['key', 'value']).where('key', 'in', [GENERATION_KEY, SUPERSEDE_KEY]).execute();
-      const current = rows.find((r) => r.key === GENERATION_KEY)?.value;
-      const restored = rows.some((r) => r.key === SUPERSEDE_KEY);
-      if (current !== undefined && !restored) {
-        await sql`commit`.execute(conn);
-        return { generation: Number(current) };
-      }
-      const next = nextGeneration(current === undefined ? undefined : Number(current), now);
-      await conn.insertInto('meta').values({ key: GENERATION_KEY, value: next }).onConflict((oc) => oc.column('key').doUpdateSet({ value: next })).execute();
-      await conn.deleteFrom('meta').where('key', '=', SUPERSEDE_KEY).execute();
-      await sql`commit`.execute(conn);
-      return { generation: next, taken: restored ? 'restored' : 'new-database' };
-    } catch (err) {
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      throw err;
-    }
+  return lockedTransaction(db, MIGRATE_LOCK_KEY, async (conn) => {
+    const rows = await conn.selectFrom('meta').select(['key', 'value']).where('key', 'in', [GENERATION_KEY, SUPERSEDE_KEY]).execute();
+    const current = rows.find((r) => r.key === GENERATION_KEY)?.value;
+    const restored = rows.some((r) => r.key === SUPERSEDE_KEY);
+    if (current !== undefined && !restored) return { generation: Number(current) };
+    const next = nextGeneration(current === undefined ? undefined : Number(current), now);
+    await conn.insertInto('meta').values({ key: GENERATION_KEY, value: next }).onConflict((oc) => oc.column('key').doUpdateSet({ value: next })).execute();
+    await conn.deleteFrom('meta').where('key', '=', SUPERSEDE_KEY).execute();
+    return { generation: next, taken: restored ? ('restored' as const) : ('new-database' as const) };
   });
 }
 
