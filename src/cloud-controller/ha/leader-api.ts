@@ -1,5 +1,6 @@
 /**
- * A follower asks the leader: GET on the leading CLC's admin API, at the URL
+ * A follower asks the leader: GET on the leading CLC's admin API (through
+ * shared/admin-client.ts, like every client of it), at the URL
  * the leader advertised with its term (clc_terms.api_url), with the admin
  * token every CLC of the cloud shares (operators copy the token file).
  * Anything but an answer — no leader yet, the newest term is this CLC's own
@@ -8,6 +9,10 @@
  */
 import type { ApiResponse, Leadership } from '../contracts.ts';
 import { UserError, errorMessage } from '../../shared/errors.ts';
+import { createApiClient } from '../../shared/admin-client.ts';
+
+/** What the admin client says when it got no usable answer (as opposed to the leader's own error). */
+const TRANSPORT_CODES: ReadonlySet<string> = new Set(['CLC_UNREACHABLE', 'CLC_TIMEOUT', 'BAD_RESPONSE', 'ABORTED']);
 
 export const LEADER_TIMEOUT_MS = 2000;
 
@@ -17,20 +22,14 @@ export async function leaderGet(leadership: Leadership, token: string, path: str
   if (leader === undefined || leader.clcId === leadership.id || leader.apiUrl === undefined) {
     throw new UserError('LEADER_UNREACHABLE', leader === undefined ? 'no CLC leads yet' : `no other CLC leads at the moment (the newest term, ${leader.term}, is ${leader.clcId}'s${leader.apiUrl === undefined ? ', without an API URL' : ''})`, { status: 503 });
   }
-  const url = `${leader.apiUrl.replace(/\/+$/, '')}${path}`;
-  let res: Response;
-  let text: string;
+  const client = createApiClient({ url: leader.apiUrl, token, timeoutMs: options.timeoutMs ?? LEADER_TIMEOUT_MS });
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(options.timeoutMs ?? LEADER_TIMEOUT_MS) });
-    text = await res.text();
+    return { status: 200, body: await client.request('GET', path) };
   } catch (err) {
+    // The leader answered with an error of its own: passed on as it said it.
+    if (err instanceof UserError && !TRANSPORT_CODES.has(err.code)) {
+      return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+    }
     throw new UserError('LEADER_UNREACHABLE', `the leading CLC ${leader.clcId} (term ${leader.term}) at ${leader.apiUrl} does not answer: ${errorMessage(err)}`, { status: 503, cause: err });
   }
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch (err) {
-    throw new UserError('LEADER_UNREACHABLE', `the leading CLC ${leader.clcId} at ${leader.apiUrl} answered ${res.status} with something that is not JSON`, { status: 503, cause: err });
-  }
-  return { status: res.status, body };
 }
