@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # What the daemons run: netd's kernel tools, dhcpd, radvd (router advertisements of a
 # dual-stack cluster) and arping; openssl for `edgenet certs`; systemd-tmpfiles makes
 # /run/edgenet; util-linux and passwd for install.sh.
-RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server radvd arping openssl procps systemd util-linux passwd)
+RUNTIME_PACKAGES=(iproute2 iptables ebtables ipset isc-dhcp-server radvd bird2 genisoimage arping openssl procps systemd util-linux passwd)
 # What only the tests and the demo use: dhclient and probes in instance namespaces,
 # rdisc6 (ndisc6) and rdnssd to read router advertisements as a guest does, and
 # cloud-init's EC2 metadata crawler, and the AWS CLI and boto3 as EC2 API clients

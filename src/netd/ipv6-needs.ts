@@ -23,7 +23,7 @@ export function ipv6Needs(desired: DesiredState): string[] {
   if (tables.length > 0) needs.push(`ip6tables ${tables.join(' and ')} rules`);
   const sets = desired.ipsets.filter((s) => s.family === 'inet6').length;
   if (sets > 0) needs.push(`${sets} inet6 ipset${sets === 1 ? '' : 's'}`);
-  for (const prefix of desired.bridgeRoutes) needs.push(`the route ${prefix} on ${desired.bridge.name}`);
+  for (const prefix of desired.bridgeRoutes) needs.push(`the route ${prefix} on ${desired.bridge?.name ?? 'the bridge'}`);
   const sysctls = desired.sysctls.filter((s) => s.key.startsWith('net.ipv6.')).map((s) => s.key);
   if (sysctls.length > 0) needs.push(`sysctl ${sysctls.join(', ')}`);
   if (desired.processes.some((p) => p.kind === RADVD_KIND && p.run)) needs.push('radvd');

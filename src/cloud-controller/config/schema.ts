@@ -131,7 +131,7 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
 }
 
 /** `only "EDGE" is supported`, or `supported: "A", "B"` once there are more modes. */
-const SUPPORTED_MODES = NETWORK_MODES.length === 1 ? `only ${JSON.stringify(NETWORK_MODES[0])} is supported` : `supported: ${NETWORK_MODES.map((m) => JSON.stringify(m)).join(', ')}`;
+const SUPPORTED_MODES = (NETWORK_MODES.length as number) === 1 ? `only ${JSON.stringify(NETWORK_MODES[0])} is supported` : `supported: ${NETWORK_MODES.map((m) => JSON.stringify(m)).join(', ')}`;
 
 function article(type: string): string {
   if (type === 'array') return 'a list';

@@ -6,9 +6,11 @@
 import { DEFAULT_NETWORK_MODE, isNetworkMode, NETWORK_MODES, type NetworkModeName } from '../../shared/gni/mode.ts';
 import type { ClcNetworkMode } from './mode.ts';
 import { EDGE_MODE } from './edge.ts';
+import { ROUTED_MODE } from './routed.ts';
 
 const CLC_MODES: { readonly [Name in NetworkModeName]: ClcNetworkMode<Name> } = {
   EDGE: EDGE_MODE,
+  ROUTED: ROUTED_MODE,
 };
 
 /** Every mode, in NETWORK_MODES order. */

@@ -15,9 +15,11 @@ import { DEFAULT_NETWORK_MODE, type NetworkModeName } from '../../shared/gni/mod
 import type { GniDocument } from '../../shared/gni/model.ts';
 import { edgeMode } from './edge.ts';
 import type { NetdMode } from './netd-mode.ts';
+import { routedMode } from './routed.ts';
 
 const NETD_MODES: Readonly<Record<NetworkModeName, NetdMode>> = {
   EDGE: edgeMode,
+  ROUTED: routedMode,
 };
 
 /** The mode name that governs `doc` (not checked against the known modes). */

@@ -224,21 +224,24 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
 
   // The node's network: bridge, its pinned MAC, the private interface as its port
   // (its addresses and routes moved onto the bridge). A refused layout is a note
-  // here; the sync refuses it before rendering (src/netd/sync.ts).
-  const net = planNodeNetwork({
-    bridge: desired.bridge.name,
-    privateInterface: desired.bridge.members[0] ?? '',
-    mac: options.bridgeMac ?? '',
-    links: observed.links,
-    addresses: (name) => observed.interfaceAddresses?.get(name) ?? [],
-    privateRoutes: observed.privateRoutes ?? [],
-  });
-  steps.push(...net.steps);
-  notes.push(...net.notes, ...(net.problem !== undefined ? [net.problem] : []));
-  // Hairpin on the instance's bridge port lets it reach its own public IP (EUCA-13202).
-  for (const inst of desired.instances) {
-    const link = observed.links.get(inst.interface);
-    if (link && link.master === desired.bridge.name && link.hairpin === false) steps.push({ kind: 'link-hairpin', name: inst.interface });
+  // here; the sync refuses it before rendering (src/netd/sync.ts). ROUTED has no bridge.
+  const bridge = desired.bridge;
+  if (bridge !== undefined) {
+    const net = planNodeNetwork({
+      bridge: bridge.name,
+      privateInterface: bridge.members[0] ?? '',
+      mac: options.bridgeMac ?? '',
+      links: observed.links,
+      addresses: (name) => observed.interfaceAddresses?.get(name) ?? [],
+      privateRoutes: observed.privateRoutes ?? [],
+    });
+    steps.push(...net.steps);
+    notes.push(...net.notes, ...(net.problem !== undefined ? [net.problem] : []));
+    // Hairpin on the instance's bridge port lets it reach its own public IP (EUCA-13202).
+    for (const inst of desired.instances) {
+      const link = observed.links.get(inst.interface);
+      if (link && link.master === bridge.name && link.hairpin === false) steps.push({ kind: 'link-hairpin', name: inst.interface });
+    }
   }
 
   const sets = planSets(desired.ipsets, observed, isOurs, notes);
@@ -287,7 +290,7 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     }
   }
 
-  steps.push(...planRoutes6(desired.bridgeRoutes, desired.bridge.name, observed.routes6 ?? []));
+  if (bridge !== undefined) steps.push(...planRoutes6(desired.bridgeRoutes, bridge.name, observed.routes6 ?? []));
 
   // NC_PROXY: announce an address once its proxy rule is written (Eucalyptus 4.4
   // update_host_arp: announce-arp when the arpreply rule was not there yet).

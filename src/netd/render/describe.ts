@@ -20,7 +20,9 @@ export function describeState(state: DesiredState): string {
   const section = (title: string) => out.push('', `## ${title}`);
   out.push(`# edgenet netd plan: node ${state.node} (cluster ${state.cluster}), document version ${state.version}${state.sequence === undefined ? '' : `, sequence ${state.sequence}`}`);
   section('bridge');
-  out.push(`${state.bridge.name}${state.bridge.members.length > 0 ? ` with ${state.bridge.members.join(', ')}` : ' (no private interface configured)'}`);
+  const bridge = state.bridge;
+  if (bridge === undefined) out.push('(none: routed ports, no shared L2)');
+  else out.push(`${bridge.name}${bridge.members.length > 0 ? ` with ${bridge.members.join(', ')}` : ' (no private interface configured)'}`);
   section('sysctls');
   for (const s of state.sysctls) out.push(`${s.key} = ${s.value}`);
   section(`instances (${state.instances.length})`);
@@ -44,7 +46,8 @@ export function describeState(state: DesiredState): string {
     out.push(...hooks(t, false), ip6tablesRestoreText(table, t).trimEnd());
   }
   if (state.bridgeRoutes.length > 0) {
-    section(`IPv6 routes on ${state.bridge.name} (ip -6 route replace … dev ${state.bridge.name} proto <netd's>)`);
+    const name = state.bridge?.name ?? '(no bridge)';
+    section(`IPv6 routes on ${name} (ip -6 route replace … dev ${name} proto <netd's>)`);
     out.push(...state.bridgeRoutes);
   }
   section('ebtables nat (ebtables-restore --noflush)');

@@ -37,6 +37,49 @@ export interface LocalInstance {
   readonly securityGroups: readonly string[];
 }
 
+/**
+ * ROUTED (issue 17): one local instance's port `vn_<id>` as a routed
+ * point-to-point link. The planner makes the kernel hold exactly this:
+ * host-side MAC `hostMac`; the gateway addresses of RoutedState on the port;
+ * per address in `addresses` a host route `dev <interface> proto
+ * EDGENET_ROUTE_PROTOCOL` and a permanent neighbour entry to `instanceMac`;
+ * proxy_arp=1 and the port's per-interface sysctls. Routes and permanent
+ * neighbours of ours on `vn_` ports that are not here are removed.
+ */
+export interface RoutedPort {
+  readonly instance: string;
+  /** `vn_<id>`; created by whatever starts the VM, never by netd. */
+  readonly interface: string;
+  /** The instance's MAC (the neighbour entries' lladdr). */
+  readonly instanceMac: string;
+  /** The host side's MAC (shared/gni/routed.ts ROUTED_PORT_MAC). */
+  readonly hostMac: string;
+  /** Routed host prefixes, sorted: its IPv4 `/32` (when it has one), an elastic IPv4 `/32`, its IPv6 `/128` (when it has one). */
+  readonly addresses: readonly string[];
+}
+
+export interface RoutedState {
+  /** On every port as `/32` (absent when the cluster has no IPv4). */
+  readonly gatewayIpv4?: string;
+  /** On every port as `/64` (absent when the cluster has no IPv6). */
+  readonly gatewayIpv6?: string;
+  /** Sorted by interface. */
+  readonly ports: readonly RoutedPort[];
+}
+
+/**
+ * ROUTED (issue 17): a NoCloud config drive (cloud-init) for one local
+ * instance: its files as data (`meta-data`, `network-config` (version 2),
+ * `user-data` when the document carries some). apply/ writes them into
+ * `<state dir>/config-drive/<instance>/` and builds `<instance>.iso`
+ * (volume label `cidata`) next to it; drives of instances no longer here
+ * are removed.
+ */
+export interface ConfigDrive {
+  readonly instance: string;
+  readonly files: readonly ProcessFile[];
+}
+
 /** A file a supervised process reads, as data: where it lives is decided by apply/ (the run directory), not by render. */
 export interface ProcessFile {
   /** File name inside the process's directory, e.g. `dhcpd.conf`. */
@@ -76,7 +119,8 @@ export interface DesiredState {
   readonly cluster: string;
   readonly version: string;
   readonly sequence?: number;
-  readonly bridge: { readonly name: string; readonly members: readonly string[] };
+  /** EDGE: the instances' bridge. Absent in ROUTED (no shared L2): the planner then creates, changes and removes no bridge. */
+  readonly bridge?: { readonly name: string; readonly members: readonly string[] };
   readonly sysctls: readonly Sysctl[];
   readonly instances: readonly LocalInstance[];
   /** Created before the iptables/ip6tables rules that use them, destroyed after; `family: 'inet6'` sets are matched by ip6tables rules only. */
@@ -112,6 +156,10 @@ export interface DesiredState {
   readonly proxyArp?: { readonly interface: string; readonly addresses: readonly string[] };
   /** The default gateway handed to VMs (dhcpd `routers`), '' if none. */
   readonly gateway: string;
+  /** ROUTED only (issue 17): the routed instance ports; absent in EDGE. */
+  readonly routed?: RoutedState;
+  /** ROUTED only (issue 17): one config drive per local instance, sorted by instance; absent in EDGE. */
+  readonly configDrives?: readonly ConfigDrive[];
   /** Things render skipped and why (e.g. an instance without a MAC); never fatal. */
   readonly warnings: readonly string[];
   /** Entries of the document sanitize left out, each with its named reason (render/sanitize.ts); absent when none. */

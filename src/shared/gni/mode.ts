@@ -9,7 +9,7 @@
  * (Eucalyptus 4.4's own field; 4.0 documents omit it and are EDGE).
  */
 
-export const NETWORK_MODES = ['EDGE'] as const;
+export const NETWORK_MODES = ['EDGE', 'ROUTED'] as const;
 
 export type NetworkModeName = (typeof NETWORK_MODES)[number];
 

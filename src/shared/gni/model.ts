@@ -78,7 +78,8 @@ export interface GniInstance extends Extensible {
   readonly ownerId: string;
   readonly macAddress?: string;
   readonly publicIp?: string;
-  readonly privateIp: string;
+  /** Always present in EDGE; absent only for an instance of an IPv6-only ROUTED cluster (issue 17), which has no IPv4 address. */
+  readonly privateIp?: string;
   /** Security group ids, in the order the instance lists them. */
   readonly securityGroups: readonly string[];
 }
