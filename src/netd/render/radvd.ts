@@ -59,9 +59,9 @@ const DNS_LIFETIME = 3 * MAX_RTR_ADV_INTERVAL;
 
 const RDNSS_PER_DIRECTIVE = 3;
 
-/** A DNS name radvd's DNSSL takes: letters, digits and inner hyphens per label, 253 characters at most. */
+/** A DNS name radvd's DNSSL takes: letters, digits and inner hyphens per label, 253 characters at most (the config drive's search domain too). */
 const DNS_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-function isDnsName(name: string): boolean {
+export function isDnsName(name: string): boolean {
   const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
   return trimmed.length > 0 && trimmed.length <= 253 && trimmed.split('.').every((l) => DNS_LABEL.test(l));
 }

@@ -77,7 +77,20 @@ export interface RoutedState {
  */
 export interface ConfigDrive {
   readonly instance: string;
-  readonly files: readonly ProcessFile[];
+  /** Sorted by name (render/config-drive.ts). */
+  readonly files: readonly DriveFile[];
+}
+
+/**
+ * A config drive file. User data may be bytes that are not UTF-8 text
+ * (gzip'd, which cloud-init accepts): such content travels as base64 and
+ * apply/ writes the decoded bytes, so a drive holds exactly what the user gave.
+ */
+export interface DriveFile {
+  readonly name: string;
+  readonly content: string;
+  /** 'base64': `content` is base64 of the file's bytes; absent: the file is `content` as UTF-8. */
+  readonly encoding?: 'base64';
 }
 
 /** A file a supervised process reads, as data: where it lives is decided by apply/ (the run directory), not by render. */
