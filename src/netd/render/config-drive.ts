@@ -13,8 +13,13 @@
  *   host prefix (/32, /128): there is no shared subnet, every packet goes to
  *   the gateway, whose addresses the host side of the port holds
  *   (169.254.0.1/32, fe80::1/64). The IPv4 gateway lies in no subnet of the
- *   instance, hence the link-scope host route to it and `on-link` on the
- *   default route; an IPv6 link-local gateway is on-link by definition.
+ *   instance, hence `on-link` on the default route; an IPv6 link-local
+ *   gateway is on-link by definition. No separate link-scope host route to
+ *   the gateway: `on-link` makes it unnecessary, and a route without `via`
+ *   makes cloud-init 22.4's ENI renderer (Debian 12 guests) fail on the whole
+ *   network config (KeyError 'gateway'). Known limit of 22.4's own renderers
+ *   (ENI, networkd): they drop `on-link` and turn `::/0` into `::/64`; netplan
+ *   guests get the config as written (cloud-init passes v2 through).
  *   Routes and name servers only for the families the instance has an
  *   address of (an elastic IPv4 gives an IPv6-only instance IPv4).
  * - `user-data`: the bytes the user gave (base64 in the document, carried as
@@ -135,7 +140,7 @@ export function renderConfigDrive(input: ConfigDriveInput, warnings: string[] = 
   const addresses = [...(ipv4 ? [`${ipv4}/32`] : []), ...(elastic && elastic !== ipv4 ? [`${elastic}/32`] : []), ...(ipv6 ? [`${ipv6}/128`] : [])];
   const routes: Record<string, string | boolean>[] = [];
   if (gw4 !== undefined) {
-    routes.push({ to: `${gw4}/32`, scope: 'link' }, { to: '0.0.0.0/0', via: gw4, 'on-link': true });
+    routes.push({ to: '0.0.0.0/0', via: gw4, 'on-link': true });
   }
   if (gw6 !== undefined) {
     // A link-local gateway is on-link by definition; a global one is in no prefix of the instance (/128 only).

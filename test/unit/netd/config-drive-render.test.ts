@@ -19,7 +19,7 @@ function json(d: ConfigDrive, name: string): any {
   return JSON.parse(file(d, name) ?? 'null');
 }
 
-test('dual stack: /32 + /128, both gateways (v4 on-link through a link-scope host route), both name servers, search domain', () => {
+test('dual stack: /32 + /128, both gateways (v4 on-link), both name servers, search domain', () => {
   const warnings: string[] = [];
   const d = renderConfigDrive({ ...BASE, ipv4: '10.50.0.11', ipv6: '2001:DB8:50:0:d20d:aff:fe0b:c0d' }, warnings);
   assert.deepEqual(warnings, []);
@@ -32,7 +32,6 @@ test('dual stack: /32 + /128, both gateways (v4 on-link through a link-scope hos
         'set-name': 'eth0',
         addresses: ['10.50.0.11/32', '2001:db8:50:0:d20d:aff:fe0b:c0d/128'],
         routes: [
-          { to: '169.254.0.1/32', scope: 'link' },
           { to: '0.0.0.0/0', via: '169.254.0.1', 'on-link': true },
           { to: '::/0', via: 'fe80::1' },
         ],
@@ -47,7 +46,7 @@ test('IPv4 only: no IPv6 route, no IPv6 name server, even when an IPv6 gateway i
   const d = renderConfigDrive({ ...BASE, ipv4: '10.50.0.11' });
   const eth = json(d, 'network-config').ethernets.eth0;
   assert.deepEqual(eth.addresses, ['10.50.0.11/32']);
-  assert.deepEqual(eth.routes.map((r: { to: string }) => r.to), ['169.254.0.1/32', '0.0.0.0/0']);
+  assert.deepEqual(eth.routes.map((r: { to: string }) => r.to), ['0.0.0.0/0']);
   assert.deepEqual(eth.nameservers.addresses, ['198.51.100.53']);
 });
 
@@ -65,7 +64,7 @@ test('elastic IPv4: one more /32 after the routed one; on an IPv6-only instance 
   assert.deepEqual(dual.addresses, ['10.50.0.11/32', '10.60.0.1/32', '2001:db8:50::1/128']);
   const v6 = json(renderConfigDrive({ ...BASE, elasticIpv4: '10.60.0.1', ipv6: '2001:db8:50::1' }), 'network-config').ethernets.eth0;
   assert.deepEqual(v6.addresses, ['10.60.0.1/32', '2001:db8:50::1/128']);
-  assert.deepEqual(v6.routes.map((r: { to: string }) => r.to), ['169.254.0.1/32', '0.0.0.0/0', '::/0']);
+  assert.deepEqual(v6.routes.map((r: { to: string }) => r.to), ['0.0.0.0/0', '::/0']);
 });
 
 test('a global IPv6 gateway gets on-link (the instance holds a /128 only)', () => {
