@@ -231,6 +231,11 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     for (const id of present) {
       if (groupOwner.get(id) !== i.ownerId) warnings.push(`instance ${i.name} (account ${i.ownerId}) is in group ${id} of account ${groupOwner.get(id)}; kept as given`);
     }
+    // An imported document is EDGE (validated as such), where every instance has one; this only narrows the type.
+    if (i.privateIp === undefined) {
+      inconsistent(`instance ${i.name} has no privateIp`);
+      continue;
+    }
     const mac = i.macAddress ?? macFor(where.macPrefix, i.name);
     if (i.macAddress === undefined) warnings.push(`instance ${i.name} has no macAddress: given ${mac} (cluster MacPrefix + id, as Eucalyptus makes them)`);
     const macUser = macs.get(mac);

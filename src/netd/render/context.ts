@@ -20,6 +20,7 @@ import type { NetdConfig } from '../config.ts';
 import type { NetdNames } from '../names.ts';
 import { INTERFACE_NAME_MAX, instanceInterface, netdNames } from '../names.ts';
 import { checkClusterPrefix, checkInstanceAddress, unicastIpv6 } from './ipv6-checks.ts';
+import type { InstancePorts } from './ports.ts';
 import type { HostFacts, LocalInstance, RenderErrorCode } from './types.ts';
 
 /** A dual-stack cluster's IPv6 settings, checked and in canonical text. */
@@ -55,6 +56,8 @@ export interface RenderContext {
   readonly ipv6?: ClusterIpv6Context;
   /** The document's IPv6 `clc-address` when it is a unicast address (canonical). */
   readonly clcIpv6?: string;
+  /** How filter rules name an instance's port (ports.ts): EDGE's are bridge ports, ROUTED's routed interfaces. */
+  readonly ports: InstancePorts;
   readonly warnings: string[];
 }
 
@@ -66,7 +69,7 @@ export class RenderFailure extends Error {
 }
 
 /** The public IP of an instance if it has one distinct from its private IP. */
-export function publicIpOf(inst: { publicIp?: string; privateIp: string }): string | undefined {
+export function publicIpOf(inst: { publicIp?: string; privateIp?: string }): string | undefined {
   const p = inst.publicIp;
   if (p === undefined || p === '' || p === '0.0.0.0' || p === inst.privateIp || parseIp(p) === undefined) return undefined;
   return p;
@@ -146,10 +149,12 @@ function localInstances(doc: GniDocument, node: string, cluster: GniCluster, v6:
     if (instanceInterface(id).length > INTERFACE_NAME_MAX) { warnings.push(`instance ${id}: interface name ${instanceInterface(id)} exceeds ${INTERFACE_NAME_MAX} characters: skipped`); continue; }
     const mac = inst.macAddress?.toLowerCase() ?? '';
     if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) { warnings.push(`instance ${id} has no valid MAC: skipped (its interface stays blocked)`); continue; }
-    if (parseIp(inst.privateIp) === undefined || inst.privateIp === '0.0.0.0') { warnings.push(`instance ${id} has no private IP: skipped`); continue; }
-    const other = seenIp.get(inst.privateIp) ?? seenMac.get(mac);
-    if (other !== undefined) throw new RenderFailure('CONFLICTING_INSTANCES', `instances ${other} and ${id} share private IP ${inst.privateIp} or MAC ${mac}`);
-    seenIp.set(inst.privateIp, id);
+    // EDGE renders an instance from its IPv4 (sanitize refuses one without, INSTANCE_NO_PRIVATE_IP; this is the renderer's own guard).
+    const privateIp = inst.privateIp;
+    if (privateIp === undefined || parseIp(privateIp) === undefined || privateIp === '0.0.0.0') { warnings.push(`instance ${id} has no private IP: skipped`); continue; }
+    const other = seenIp.get(privateIp) ?? seenMac.get(mac);
+    if (other !== undefined) throw new RenderFailure('CONFLICTING_INSTANCES', `instances ${other} and ${id} share private IP ${privateIp} or MAC ${mac}`);
+    seenIp.set(privateIp, id);
     seenMac.set(mac, id);
     const pub = publicIpOf(inst);
     const ipv6 = instanceAddress6(inst, mac, v6, warnings);
@@ -157,7 +162,7 @@ function localInstances(doc: GniDocument, node: string, cluster: GniCluster, v6:
       id,
       interface: instanceInterface(id),
       mac,
-      privateIp: inst.privateIp,
+      privateIp,
       ...(pub === undefined ? {} : { publicIp: pub }),
       ...(ipv6 === undefined ? {} : { ipv6 }),
       securityGroups: [...new Set(inst.securityGroups)],
@@ -191,6 +196,7 @@ export function buildContext(args: { doc: GniDocument; node: string; config: Net
     groupsById: new Map(doc.securityGroups.map((g) => [g.name, g])),
     ...(ipv6 === undefined ? {} : { ipv6 }),
     ...(clcIpv6 === undefined ? {} : { clcIpv6 }),
+    ports: 'bridged',
     warnings,
   };
 }

@@ -53,13 +53,15 @@ function scanInstances(ctx: RenderContext, nets: readonly Cidr[], groups: Readon
   const members = new Map<string, string[]>();
   for (const g of groups) members.set(g, []);
   for (const inst of ctx.doc.instances) {
-    const ip = parseIp(inst.privateIp);
-    if (ip !== undefined && ip !== 0 && !inAny(nets, ip)) outside.push(inst.privateIp);
+    // No private IP: an IPv6-only ROUTED instance (its group membership is its public IP and the ipv6 sets).
+    const priv = inst.privateIp;
+    const ip = priv === undefined ? undefined : parseIp(priv);
+    if (priv !== undefined && ip !== undefined && ip !== 0 && !inAny(nets, ip)) outside.push(priv);
     const sgs = inst.securityGroups;
     for (let k = 0; k < sgs.length; k++) {
       const list = members.get(sgs[k] as string);
       if (list === undefined || sgs.indexOf(sgs[k] as string) < k) continue;
-      if (ip !== undefined && inst.privateIp !== '0.0.0.0') list.push(inst.privateIp);
+      if (priv !== undefined && ip !== undefined && priv !== '0.0.0.0') list.push(priv);
       const pub = publicIpOf(inst);
       if (pub !== undefined) list.push(pub);
     }

@@ -8,6 +8,8 @@
  *   digits, before they become interface, chain, set or dhcpd host names
  *   (`i-+` would become the ebtables wildcard `vn_i-+`);
  * - MACs unicast (not multicast, not broadcast, not zero) and unique in the cloud;
+ * - a private IP present, except in a ROUTED document (an IPv6-only ROUTED
+ *   instance has none; EDGE renders every instance from its IPv4);
  * - private IPs unique, inside their cluster's subnet, and none of its
  *   network, broadcast or gateway address, nor a node's, a CC's, the CLC's
  *   or this host's own address;
@@ -60,6 +62,8 @@ export type SanitizeCode =
   | 'PRIVATE_IP_IS_HOST'
   /** Two instances share a private IP: both are left out. */
   | 'PRIVATE_IP_DUPLICATE'
+  /** An instance without a private IP in a document that is not ROUTED (only an IPv6-only ROUTED instance may lack one): left out. */
+  | 'INSTANCE_NO_PRIVATE_IP'
   /** Public IP is not a unicast address (0/8, loopback, link-local, multicast, reserved, broadcast). */
   | 'PUBLIC_IP_NOT_UNICAST'
   /** Public IP is a node's, a CC's, the CLC's or this host's address. */
@@ -167,6 +171,7 @@ function counts(values: Iterable<string>): Map<string, number> {
 function checkInstance(inst: GniInstance, ctx: {
   subnetOf: ReadonlyMap<string, Subnet>; anySubnet: readonly Subnet[]; hosts: ReadonlyMap<Ipv4, string>;
   pool: readonly { lo: Ipv4; hi: Ipv4 }[]; macs: ReadonlyMap<string, number>; addrs: ReadonlyMap<string, number>;
+  ipv4Optional: boolean;
 }): Refusal | undefined {
   const subject = `instance ${JSON.stringify(inst.name)}`;
   const no = (code: SanitizeCode, message: string): Refusal => ({ code, subject, message });
@@ -176,18 +181,20 @@ function checkInstance(inst: GniInstance, ctx: {
     if (!isUnicastMac(mac)) return no('MAC_NOT_UNICAST', `MAC ${mac} is not a unicast address`);
     if ((ctx.macs.get(mac) ?? 0) > 1) return no('MAC_DUPLICATE', `MAC ${mac} is held by another instance too: both are left out`);
   }
-  const priv = parseIp(inst.privateIp);
-  if (priv !== undefined) {
+  const privText = inst.privateIp;
+  if (privText === undefined && !ctx.ipv4Optional) return no('INSTANCE_NO_PRIVATE_IP', 'no private IP: only an IPv6-only ROUTED instance may lack one');
+  const priv = privText === undefined ? undefined : parseIp(privText);
+  if (privText !== undefined && priv !== undefined) {
     const sub = ctx.subnetOf.get(inst.name);
     const inside = sub !== undefined ? (cidrContains(sub.cidr, priv) ? sub : undefined) : ctx.anySubnet.find((s) => cidrContains(s.cidr, priv));
-    if (inside === undefined) return no('PRIVATE_IP_OUTSIDE_SUBNET', `private IP ${inst.privateIp} is outside ${sub === undefined ? 'every cluster subnet' : 'its cluster subnet'}`);
+    if (inside === undefined) return no('PRIVATE_IP_OUTSIDE_SUBNET', `private IP ${privText} is outside ${sub === undefined ? 'every cluster subnet' : 'its cluster subnet'}`);
     if (inside.cidr.prefix < 31 && (priv === networkAddress(inside.cidr) || priv === broadcastAddress(inside.cidr))) {
-      return no('PRIVATE_IP_RESERVED', `private IP ${inst.privateIp} is the subnet's network or broadcast address`);
+      return no('PRIVATE_IP_RESERVED', `private IP ${privText} is the subnet's network or broadcast address`);
     }
-    if (priv === inside.gateway) return no('PRIVATE_IP_RESERVED', `private IP ${inst.privateIp} is the subnet's gateway`);
+    if (priv === inside.gateway) return no('PRIVATE_IP_RESERVED', `private IP ${privText} is the subnet's gateway`);
     const host = ctx.hosts.get(priv);
-    if (host !== undefined) return no('PRIVATE_IP_IS_HOST', `private IP ${inst.privateIp} is ${host}`);
-    if ((ctx.addrs.get(inst.privateIp) ?? 0) > 1) return no('PRIVATE_IP_DUPLICATE', `private IP ${inst.privateIp} is held by another instance too: every holder is left out`);
+    if (host !== undefined) return no('PRIVATE_IP_IS_HOST', `private IP ${privText} is ${host}`);
+    if ((ctx.addrs.get(privText) ?? 0) > 1) return no('PRIVATE_IP_DUPLICATE', `private IP ${privText} is held by another instance too: every holder is left out`);
   }
   const pubText = publicOf(inst);
   const pub = pubText === undefined ? undefined : parseIp(pubText);
@@ -324,7 +331,12 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
   const pool = conf.publicIps.flatMap((e) => { const r = parseRangeEntry(e); return r === undefined ? [] : [r]; });
   const macs = counts(doc.instances.flatMap((i) => (i.macAddress ? [i.macAddress.toLowerCase()] : [])));
   // One address space for private and public IPs: an address held twice in any role is a collision.
-  const addrs = counts(doc.instances.flatMap((i) => { const p = publicOf(i); return p === undefined ? [i.privateIp] : [i.privateIp, p]; }));
+  const addrs = counts(doc.instances.flatMap((i) => {
+    const held = i.privateIp === undefined ? [] : [i.privateIp];
+    const p = publicOf(i);
+    return p === undefined ? held : [...held, p];
+  }));
+  const ipv4Optional = conf.mode === 'ROUTED';
 
   const groupOut: Refusal[] = [];
   const goodGroups = new Set<string>();
@@ -335,7 +347,7 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
   const left = new Set<string>();
   const instances: GniInstance[] = [];
   for (const inst of doc.instances) {
-    const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs });
+    const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs, ipv4Optional });
     if (bad !== undefined) { refusals.push(bad); left.add(inst.name); continue; }
     const sgs = inst.securityGroups.filter((g) => goodGroups.has(g));
     let kept = sgs.length === inst.securityGroups.length ? inst : { ...inst, securityGroups: sgs };

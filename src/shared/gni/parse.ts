@@ -423,14 +423,19 @@ function readInstance(cur: ElementCursor, index: number, diagnostics: Diagnostic
   }
   if (vpcOnly) diagnostics.push(warning(GniCode.Ignored, P.instance(name, index, 'networkInterfaces'), 'VPC network interfaces are ignored in EDGE mode'));
   const owner = ownerId ?? '';
-  const priv = privateIp ?? '';
   const securityGroups = groups ?? [];
   const mac = macAddress !== undefined && macAddress !== '';
   // Eucalyptus omitted 0.0.0.0 ("no address"); treat an empty one the same way.
   const pub = publicIp !== undefined && publicIp !== '' && publicIp !== '0.0.0.0';
-  if (extensions !== undefined) {
-    return { name, ownerId: owner, ...(mac ? { macAddress } : {}), ...(pub ? { publicIp } : {}), privateIp: priv, securityGroups, extensions };
+  // No <privateIp> element: an instance without IPv4 (IPv6-only ROUTED, issue 17);
+  // the validator refuses that in EDGE. An empty element stays '' (refused in every mode).
+  if (extensions !== undefined || privateIp === undefined) {
+    return {
+      name, ownerId: owner, ...(mac ? { macAddress } : {}), ...(pub ? { publicIp } : {}),
+      ...(privateIp === undefined ? {} : { privateIp }), securityGroups, ...(extensions === undefined ? {} : { extensions }),
+    };
   }
+  const priv = privateIp;
   // One literal per shape (not spreads: no temporary objects; not assignments: all
   // fields in-object), keys in the model's order.
   if (mac && pub) return { name, ownerId: owner, macAddress, publicIp, privateIp: priv, securityGroups };

@@ -208,7 +208,9 @@ export function instanceXml(inst: GniInstance): string {
   let s = `    <instance name="${escapeAttr(inst.name)}">\n      <ownerId>${escapeText(inst.ownerId)}</ownerId>\n`;
   if (inst.macAddress !== undefined) s += `      <macAddress>${escapeText(inst.macAddress)}</macAddress>\n`;
   if (inst.publicIp !== undefined) s += `      <publicIp>${escapeText(inst.publicIp)}</publicIp>\n`;
-  s += `      <privateIp>${escapeText(inst.privateIp)}</privateIp>\n      <networkInterfaces/>\n`;
+  // No <privateIp> for an instance without IPv4 (IPv6-only ROUTED): the parser reads its absence back as absent.
+  if (inst.privateIp !== undefined) s += `      <privateIp>${escapeText(inst.privateIp)}</privateIp>\n`;
+  s += '      <networkInterfaces/>\n';
   s += inst.securityGroups.length === 0 ? '      <securityGroups/>\n' : `      <securityGroups>${values(inst.securityGroups)}</securityGroups>\n`;
   if (inst.extensions !== undefined) s += extensionLines(inst.extensions, '      ');
   s += '    </instance>\n';

@@ -15,11 +15,13 @@
  *   127.0.0.1 at either end;
  * - subnets: subnet/netmask/gateway addresses, contiguous netmask, the subnet
  *   its own network address, the gateway inside it;
- * - clusters: unique name, full subnet, MAC prefix `hh:hh`, ≥1 private IP,
+ * - clusters: unique name, full subnet, MAC prefix `hh:hh`, ≥1 private IP
+ *   (none is allowed in ROUTED: an IPv6-only cluster has no IPv4 pool),
  *   `enabledCCIp` an address (warning when absent); nodes: unique non-empty
  *   names, every listed instance present in `instances` and under one node
  *   only;
- * - instances: unique name, ownerId, privateIp an address, publicIp an
+ * - instances: unique name, ownerId, privateIp an address (absent is
+ *   allowed only in ROUTED: an IPv6-only instance has none), publicIp an
  *   address when present, MAC `hh:hh:hh:hh:hh:hh` (warning when absent),
  *   ≥1 security group, each present in `securityGroups`;
  * - security groups: unique name, ownerId; rules with exactly one source (a
@@ -65,10 +67,12 @@ export function validateGni(doc: Omit<GniDocument, 'version'>): Diagnostic[] {
 
   const clusterNames = new Set<string>();
   const nodeNames = new Set<string>();
-  c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, instances: instanceFirst }));
+  // ROUTED (issue 17) is the one mode with IPv4-less clusters and instances.
+  const ipv4Optional = c.mode === 'ROUTED';
+  c.clusters.forEach((cl, i) => cluster(out, cl, i, { clusterNames, nodeNames, instances: instanceFirst, ipv4Optional }));
   if (c.extensions !== undefined) checkExtensions(out, c.extensions, P.root('configuration'));
 
-  const firsts: FirstIndexes = { instances: instanceFirst, groups: groupFirst };
+  const firsts: FirstIndexes = { instances: instanceFirst, groups: groupFirst, ipv4Optional };
   for (let i = 0; i < doc.instances.length; i++) instance(out, doc.instances[i] as GniInstance, i, firsts);
   for (let i = 0; i < doc.securityGroups.length; i++) group(out, doc.securityGroups[i] as GniSecurityGroup, i, groupFirst);
   return out;
@@ -158,6 +162,8 @@ interface ClusterSeen {
    * node lists it (placed): one map of the 10,000s of names serves both checks.
    */
   readonly instances: Map<string, number>;
+  /** A cluster may have no privateIps (ROUTED). */
+  readonly ipv4Optional: boolean;
 }
 
 function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: ClusterSeen): void {
@@ -174,7 +180,7 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
     else out.push(error(GniCode.BadMacPrefix, `${p}/value[1]`, `"${cl.macPrefix}" is not hh:hh`));
   }
   const pips = `${path}/property[@name='privateIps']`;
-  ipList(out, cl.privateIps, { pathOf: (i) => `${pips}/value[${i + 1}]`, required: true, requiredPath: pips });
+  ipList(out, cl.privateIps, { pathOf: (i) => `${pips}/value[${i + 1}]`, required: !seen.ipv4Optional, requiredPath: pips });
   cl.nodes.forEach((node, ni) => {
     const npath = `${path}/property[@name='nodes']/${P.named('node', node.name, ni)}`;
     if (node.name === '') out.push(error(GniCode.Missing, `${npath}/@name`, 'node without a name'));
@@ -201,16 +207,20 @@ function cluster(out: Diagnostic[], cl: GniCluster, index: number, seen: Cluster
 interface FirstIndexes {
   readonly instances: ReadonlyMap<string, number>;
   readonly groups: ReadonlyMap<string, number>;
+  /** An instance may have no privateIp (ROUTED). */
+  readonly ipv4Optional: boolean;
 }
 
-function instance(out: Diagnostic[], inst: GniInstance, index: number, { instances: instanceFirst, groups }: FirstIndexes): void {
+function instance(out: Diagnostic[], inst: GniInstance, index: number, { instances: instanceFirst, groups, ipv4Optional }: FirstIndexes): void {
   if (inst.name === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, '@name'), 'instance without a name'));
   else if (firstIndex(instanceFirst, inst.name) !== index) out.push(error(GniCode.Duplicate, P.instance(inst.name, index), `instance "${inst.name}" appears twice`));
   if (inst.ownerId === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'ownerId'), 'ownerId is required'));
   if (inst.macAddress === undefined) out.push(warning(GniCode.MacMissing, P.instance(inst.name, index, 'macAddress'), 'instance without a MAC address'));
   else if (!isMac(inst.macAddress)) out.push(error(GniCode.BadMac, P.instance(inst.name, index, 'macAddress'), `"${inst.macAddress}" is not a MAC address`));
   if (inst.publicIp !== undefined && !isAddress(inst.publicIp, true)) address(out, inst.publicIp, P.instance(inst.name, index, 'publicIp'), { nonZero: true });
-  if (inst.privateIp === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'privateIp'), 'privateIp is required'));
+  if (inst.privateIp === undefined) {
+    if (!ipv4Optional) out.push(error(GniCode.Missing, P.instance(inst.name, index, 'privateIp'), 'privateIp is required'));
+  } else if (inst.privateIp === '') out.push(error(GniCode.Missing, P.instance(inst.name, index, 'privateIp'), 'privateIp is required'));
   else if (!isAddress(inst.privateIp, true)) address(out, inst.privateIp, P.instance(inst.name, index, 'privateIp'), { nonZero: true });
   if (inst.securityGroups.length === 0) out.push(error(GniCode.Missing, P.instance(inst.name, index, 'securityGroups'), 'an instance needs at least one security group'));
   if (inst.extensions !== undefined) checkExtensions(out, inst.extensions, P.instance(inst.name, index));

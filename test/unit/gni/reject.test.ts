@@ -195,3 +195,23 @@ test('an instance under two nodes, and a duplicated instance that a node lists',
   const r = parseGni(edit(inst, inst + inst));
   assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.path]), [[GniCode.Duplicate, INSTANCE]]);
 });
+
+test('ROUTED: an instance may leave privateIp out (IPv6-only), and a cluster its privateIps; an empty one is still refused', () => {
+  const routed = edit('<value>EDGE</value>', '<value>ROUTED</value>');
+  const noIp = routed.replace('<privateIp>10.10.1.7</privateIp>', '');
+  for (const engine of ['fast-xml-parser', 'scan'] as const) {
+    const r = parseGni(noIp, { engine: GNI_ENGINES[engine] });
+    assert.ok(r.ok, `${engine}: ${JSON.stringify(!r.ok && r.diagnostics)}`);
+    const inst = r.value.instances.find((i) => i.name === 'i-1a2b3c4d');
+    assert.ok(inst !== undefined && !('privateIp' in inst), 'absent, not empty');
+    // The encoder leaves the element out, so the document reads back the same.
+    const again = parseGni(serializeGni(r.value), { engine: GNI_ENGINES[engine] });
+    assert.ok(again.ok);
+    assert.deepEqual(again.value.instances, r.value.instances);
+    assert.ok(!serializeGni(r.value).includes('<privateIp>'));
+  }
+  const noPool = noIp.replace(/<property name="privateIps">[\s\S]*?<\/property>/, '<property name="privateIps"/>');
+  assert.notEqual(noPool, noIp);
+  assert.ok(parseGni(noPool).ok, 'an IPv6-only ROUTED cluster has no IPv4 pool');
+  expectFirst(routed.replace('<privateIp>10.10.1.7</privateIp>', '<privateIp/>'), GniCode.Missing, `${INSTANCE}/privateIp`);
+});

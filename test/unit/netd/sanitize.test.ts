@@ -112,5 +112,31 @@ test('a refused instance is also gone from its node and from every group set (it
   assert.ok(r.ok);
   const web = r.state.ipsets.find((x) => x.name === 'EDGENET-sg-000000eb')!;
   assert.equal(web.members.includes('10.111.1.21'), false, 'B1 (the MAC twin) is out of its group set');
+  assert.ok(X.privateIp !== undefined);
   assert.equal(web.members.includes(X.privateIp), false);
+});
+
+test('EDGE: an instance without a private IP is refused (INSTANCE_NO_PRIVATE_IP) and never rendered; the rest renders as if it were never there', () => {
+  const c: Cloud = baseCloud();
+  const { privateIp: _p, publicIp: _q, ...noIpv4 } = X;
+  c.instances.push(noIpv4);
+  c.nodes[0]!.instanceIds.push(X.name);
+  const doc = cloudDocument(c, 1);
+  assert.equal(doc.instances.find((i) => i.name === X.name)?.privateIp, undefined, 'the document carries it without a private IP');
+  const s = sanitizeGni(doc, { hostAddresses: FACTS.bridgeAddresses });
+  assert.deepEqual(s.refusals.map((r) => [r.code, r.subject]), [['INSTANCE_NO_PRIVATE_IP', `instance "${X.name}"`]]);
+  assert.equal(s.doc.instances.some((i) => i.name === X.name), false);
+  assert.equal(s.doc.configuration.clusters[0]!.nodes.some((n) => n.instanceIds.includes(X.name)), false);
+  assert.deepEqual(renderedWithout(s.doc), renderedWithout(cloudDocument(baseCloud(), 1)));
+});
+
+test('ROUTED: an instance without a private IP is not refused for it (an IPv6-only instance has none)', () => {
+  const c: Cloud = baseCloud();
+  const { privateIp: _p, publicIp: _q, ...noIpv4 } = X;
+  c.instances.push(noIpv4);
+  const doc = cloudDocument(c, 1);
+  const routed = { ...doc, configuration: { ...doc.configuration, mode: 'ROUTED' } };
+  const s = sanitizeGni(routed);
+  assert.equal(s.refusals.some((r) => r.code === 'INSTANCE_NO_PRIVATE_IP'), false, JSON.stringify(s.refusals));
+  assert.ok(s.doc.instances.some((i) => i.name === X.name));
 });
