@@ -159,13 +159,35 @@ export function ncSpec(plan: LabPlan, node: LabNodePlan, nodeNs: string): Daemon
   };
 }
 
+/**
+ * The upstream router's BIRD (ROUTED labs) in its namespace, in the foreground
+ * (`-f`): the pid the lab records is BIRD's own, so `lab down` and `lab status`
+ * find it by pid like every other lab daemon.
+ */
+export function routerBirdSpec(plan: LabPlan, routerNs: string): DaemonSpec {
+  const r = plan.routed?.router;
+  if (!r) throw new Error(`lab ${plan.name} has no router (not a ROUTED lab)`);
+  return {
+    role: 'router',
+    ns: routerNs,
+    argv: [BIRD_BIN, '-f', '-c', r.conf, '-s', r.ctl, '-P', r.pidFile],
+    env: {},
+    log: r.log,
+  };
+}
+
+export const BIRD_BIN = '/usr/sbin/bird';
+export const BIRDC_BIN = '/usr/sbin/birdc';
+
 export function netdSpec(plan: LabPlan, node: LabNodePlan, nodeNs: string): DaemonSpec {
   return {
     role: 'netd',
     node: node.short,
     ns: nodeNs,
     argv: edgenetArgv(['netd', 'run', '--config', node.netdConfFile]),
-    env: { ...labDaemonEnv(plan), EDGENET_RUN_DIR: node.runDir },
+    // A ROUTED node's netd has a state directory of its own: its config drives live there, and
+    // each netd keeps only its own instances' drives (a shared one would be swept by the other node).
+    env: { ...labDaemonEnv(plan), EDGENET_RUN_DIR: node.runDir, ...(node.stateDir ? { EDGENET_STATE_DIR: node.stateDir } : {}) },
     log: node.netdLog,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Every fixed name the lab creates, in one place (style.md 6: we own a prefix
  * and sweep by it). A lab with prefix P owns exactly:
- *   - network namespaces `P-*` (`P-lan`, `P-<node>`, `P-cl`, `P-ctl`, `P-<instance-id>`),
+ *   - network namespaces `P-*` (`P-lan`, `P-<node>`, `P-cl`, `P-ctl`, `P-rt` (ROUTED labs), `P-<instance-id>`),
  *   - /etc/netns/P-* (per-namespace resolv.conf that `ip netns exec` bind-mounts),
  *   - its work directory (default `<tmpdir>/edgenet-lab-P`).
  * A prefix has no dash, so `P-` never matches another lab's `P2-…` names.
@@ -19,8 +19,10 @@ export const NODE_PRIV_IF = 'priv0';
 export const NODE_PUB_IF = 'pub0';
 /** The single interface of the client, control and instance namespaces. */
 export const GUEST_IF = 'eth0';
+/** ROUTED labs: the upstream router's leg towards the client (its lan leg is GUEST_IF). */
+export const ROUTER_CLIENT_IF = 'cl0';
 
-const RESERVED_PARTS = new Set(['lan', 'cl', 'ctl']);
+const RESERVED_PARTS = new Set(['lan', 'cl', 'ctl', 'rt']);
 
 export function assertPrefix(prefix: string): void {
   if (!/^[A-Za-z0-9_]{1,24}$/.test(prefix)) {
@@ -46,6 +48,8 @@ export const labNames = {
   nodeNs: (prefix: string, node: string) => `${prefix}-${node}`,
   clientNs: (prefix: string) => `${prefix}-cl`,
   ctlNs: (prefix: string) => `${prefix}-ctl`,
+  /** ROUTED labs: the upstream router (BIRD peering with every node; the client sits behind it). */
+  routerNs: (prefix: string) => `${prefix}-rt`,
   instanceNs: (prefix: string, id: string) => `${prefix}-${id}`,
   /** Host end of an instance's veth in its node's bridge (the contract with netd). */
   instanceHostIf: (id: string) => `vn_${id}`,
@@ -54,6 +58,7 @@ export const labNames = {
   lanPeerPub: (node: string) => `p-${node}`,
   lanPeerCtl: () => 'l-ctl',
   lanPeerClient: () => 'p-cl',
+  lanPeerRouter: () => 'l-rt',
   nsPrefix: (prefix: string) => `${prefix}-`,
   defaultWorkDir: (prefix: string) => path.join(os.tmpdir(), `edgenet-lab-${prefix}`),
   /** `ip netns exec` bind-mounts files from here over /etc (resolv.conf). */

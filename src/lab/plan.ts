@@ -23,11 +23,22 @@
  * (data under <lab>/pg) and two CLCs on it, clc-1 as above, clc-2 at
  * 172.31.0.3 / fd00:172:31::3 with API 8771, EC2 8789, metrics 9771 and a
  * relay pair of its own for each (haPlan below).
+ *
+ * `lab up --mode routed` (issue 17, docs/lab.md "ROUTED"): the same lan, ctl
+ * and nodes (no bridge and no public interface on a node), plus an upstream
+ * router namespace `P-rt` running BIRD:
+ *   lan (management + BGP peering)  172.31.0.0/24, fd00:172:31::/64   router .1 / ::1 (AS 65000)
+ *   client link (router ↔ client)   203.0.113.0/24, 2001:db8:ffff::/64 router .1 / ::1, client .2 / ::2
+ *   routed IPv4 pool                10.50.0.10-10.50.0.100            (cluster PARTI00's Ipv4Pool)
+ *   routed IPv6 prefix              2001:db8:50::/64                  (its Ipv6Prefix; absent with --ipv4-only)
+ *   elastic addresses               10.60.0.1-10.60.0.9               (PublicIps: routed /32s, never NAT)
+ *   BGP                             cloud LocalAsn 65001, node n2 overrides it with 65002
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PORTS, stateDir } from '../shared/paths.ts';
 import { EdgenetError } from '../shared/errors.ts';
+import { formatIp, parseRangeEntry } from '../shared/ip.ts';
 import type { TopologySpec } from './topology.ts';
 
 export interface LabNodePlan {
@@ -36,9 +47,10 @@ export interface LabNodePlan {
   /** The node's registered name in the cloud = its management address. */
   readonly name: string;
   readonly mgmtIp: string;
-  readonly publicIp: string;
-  /** br0's address in the VM subnet (see TopologyNodeSpec.vmIp). */
-  readonly vmIp: string;
+  /** pub0's address (EDGE labs; a ROUTED node has no public interface). */
+  readonly publicIp?: string;
+  /** br0's address in the VM subnet (see TopologyNodeSpec.vmIp; EDGE labs). */
+  readonly vmIp?: string;
   readonly ncUrl: string;
   readonly certName: string;
   readonly runDir: string;
@@ -47,6 +59,11 @@ export interface LabNodePlan {
   readonly netdLog: string;
   /** br0's address in the management /64 (dual-stack labs only). */
   readonly mgmtIpv6?: string;
+  /**
+   * netd's EDGENET_STATE_DIR on this node (ROUTED labs: each node's netd writes its
+   * config drives under `<stateDir>/config-drive/<instance>/`; the nodes must not share it).
+   */
+  readonly stateDir?: string;
   /** pub0's address in the public /64 (dual-stack labs only). */
   readonly publicIpv6?: string;
 }
@@ -71,9 +88,65 @@ export interface LabPlanOptions {
   readonly ipv4Only?: boolean;
   /** `postgres`: a throwaway PostgreSQL server in the control namespace and two CLCs on it (issue 16); default one CLC on SQLite. */
   readonly db?: LabDbKind;
+  /** `routed`: a ROUTED cloud behind an upstream BGP router (issue 17); default `edge`. */
+  readonly mode?: LabMode;
 }
 
 export type LabDbKind = 'sqlite' | 'postgres';
+/** The network mode of the lab's cloud (the property's `Mode`, lower case as on the command line). */
+export type LabMode = 'edge' | 'routed';
+export const LAB_MODES: readonly LabMode[] = ['edge', 'routed'];
+
+/**
+ * The upstream router of a ROUTED lab: namespace `P-rt`, one leg on the lan
+ * (where it peers with every node) and a point-to-point link to the client.
+ * BIRD runs there in the foreground (`-f`), so the lab's recorded pid is
+ * BIRD's own; its files live in `dir`.
+ */
+export interface LabRouterPlan {
+  /** Namespace short name (P-rt). */
+  readonly short: string;
+  readonly asn: number;
+  /** Its address on the lan: every node's BGP peer. */
+  readonly lanIp: string;
+  readonly lanIpv6?: string;
+  /** Its address on the client link (the client's default gateway). */
+  readonly clientLinkIp: string;
+  readonly clientLinkIpv6?: string;
+  readonly dir: string;
+  readonly conf: string;
+  /** birdc's control socket. */
+  readonly ctl: string;
+  readonly pidFile: string;
+  readonly log: string;
+}
+
+/** One node's BGP view from the router's side. */
+export interface LabRoutedNodePlan {
+  /** n1, n2 */
+  readonly short: string;
+  /** Its lan address: the neighbor address of its session. */
+  readonly address: string;
+  /** Its LocalAsn (the cloud's, or its per-node override). */
+  readonly asn: number;
+  /** An override written into the property's node entry (absent: the cloud-wide LocalAsn applies). */
+  readonly override?: number;
+}
+
+export interface LabRoutedPlan {
+  readonly router: LabRouterPlan;
+  /** The cluster's Ipv4Pool (ranges); the router accepts /32s inside it only. */
+  readonly ipv4Pool: readonly string[];
+  /** The cluster's Ipv6Prefix (absent: an IPv4-only cluster, `--ipv4-only`). */
+  readonly ipv6Prefix?: string;
+  /** PublicIps: elastic addresses, each one more routed /32 on its instance. */
+  readonly publicIps: readonly string[];
+  readonly gatewayIpv4: string;
+  readonly gatewayIpv6: string;
+  /** Cloud-wide Bgp.LocalAsn. */
+  readonly cloudAsn: number;
+  readonly nodes: readonly LabRoutedNodePlan[];
+}
 
 /**
  * One CLC of a two-CLC lab (`lab up --db postgres`). Both run in the control
@@ -150,6 +223,8 @@ export interface LabPlan {
   readonly nodes: readonly LabNodePlan[];
   /** Absent for an IPv4-only lab (and in state files written before issue 14). */
   readonly ipv6?: LabIpv6Plan;
+  /** `lab up --mode routed` only (issue 17): the upstream router, the routed pools and the BGP numbers. */
+  readonly routed?: LabRoutedPlan;
   /** `lab up --db postgres` only: the PostgreSQL server and the two CLCs on it (absent: one CLC on SQLite, paths.clcDb). */
   readonly postgres?: LabPostgresPlan;
   readonly clcs?: readonly LabClcPlan[];
@@ -197,7 +272,9 @@ export function defaultLabDir(name: string, env: NodeJS.ProcessEnv = process.env
 
 export function labPlan(name: string, dir: string, options: LabPlanOptions = {}): LabPlan {
   assertLabName(name);
-  const v6 = options.ipv4Only ? undefined : LAB_IPV6;
+  const routedMode = options.mode === 'routed';
+  // ROUTED: the cluster's /64 is the routed prefix (instances get the EUI-64 of their MAC in it, from the config drive).
+  const v6: LabIpv6Plan | undefined = options.ipv4Only ? undefined : routedMode ? { ...LAB_IPV6, prefix: LAB_ROUTED.ipv6Prefix } : LAB_IPV6;
   const abs = path.resolve(dir);
   const prefix = labPrefix(name);
   const nodes: LabNodePlan[] = [];
@@ -209,22 +286,25 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
       short,
       name: mgmtIp,
       mgmtIp,
-      publicIp: `203.0.113.${10 + i}`,
-      vmIp: `10.111.0.${10 + i}`,
+      ...(routedMode ? { stateDir: path.join(nodeDir, 'state') } : { publicIp: `203.0.113.${10 + i}`, vmIp: `10.111.0.${10 + i}` }),
       ncUrl: `https://${mgmtIp}:${DEFAULT_PORTS.nc}/`,
       certName: `nc-${short}`,
       runDir: path.join(nodeDir, 'run'),
       netdConfFile: path.join(nodeDir, 'netd.conf'),
       ncLog: path.join(abs, 'logs', `nc-${short}.log`),
       netdLog: path.join(abs, 'logs', `netd-${short}.log`),
-      ...(v6 ? { mgmtIpv6: `fd00:172:31::${10 + i}`, publicIpv6: `2001:db8:ffff::${10 + i}` } : {}),
+      ...(v6 ? { mgmtIpv6: `fd00:172:31::${10 + i}`, ...(routedMode ? {} : { publicIpv6: `2001:db8:ffff::${10 + i}` }) } : {}),
     });
   }
   const ctlIp = '172.31.0.2';
   const clientIp = '203.0.113.2';
+  const routed = routedMode ? routedPlan(abs, nodes, v6) : undefined;
   const publicPool: string[] = [];
-  for (let i = 100; i <= 120; i++) publicPool.push(`203.0.113.${i}`);
+  if (routed) publicPool.push(...LAB_ROUTED.publicIps.flatMap(expandRangeText));
+  else for (let i = 100; i <= 120; i++) publicPool.push(`203.0.113.${i}`);
   const ha = options.db === 'postgres' ? haPlan(name, abs, ctlIp, v6) : {};
+  // ROUTED: no VM subnet on any L2; the instance-side link is 169.254.0.0/16 (the explode's), its gateway 169.254.0.1.
+  const vmSubnet = routed ? '169.254.0.0/16' : '10.111.0.0/16';
   return {
     name,
     prefix,
@@ -235,16 +315,29 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
       nodes: nodes.map((n) => ({
         name: n.short,
         mgmtIp: n.mgmtIp,
-        publicIp: n.publicIp,
-        vmIp: n.vmIp,
-        ...(n.mgmtIpv6 && n.publicIpv6 ? { mgmtIpv6: n.mgmtIpv6, publicIpv6: n.publicIpv6 } : {}),
+        ...(n.publicIp ? { publicIp: n.publicIp } : {}),
+        ...(n.vmIp ? { vmIp: n.vmIp } : {}),
+        ...(n.mgmtIpv6 ? { mgmtIpv6: n.mgmtIpv6 } : {}),
+        ...(n.publicIpv6 ? { publicIpv6: n.publicIpv6 } : {}),
       })),
       lan: '172.31.0.0/24',
       publicNet: '203.0.113.0/24',
-      vmSubnet: '10.111.0.0/16',
+      vmSubnet,
       client: { ip: clientIp, ...(v6 ? { ipv6: v6.clientIp } : {}) },
       ctl: { ip: ctlIp, ...(v6 ? { ipv6: v6.ctlIp } : {}) },
       ...(v6 ? { ipv6: { lan: v6.lan, publicNet: v6.publicNet, vmPrefix: v6.prefix } } : {}),
+      ...(routed
+        ? {
+            routed: {
+              router: {
+                ip: routed.router.lanIp,
+                clientLinkIp: routed.router.clientLinkIp,
+                ...(routed.router.lanIpv6 ? { ipv6: routed.router.lanIpv6 } : {}),
+                ...(routed.router.clientLinkIpv6 ? { clientLinkIpv6: routed.router.clientLinkIpv6 } : {}),
+              },
+            },
+          }
+        : {}),
       workDir: path.join(abs, 'topology'),
     },
     cluster: 'PARTI00',
@@ -257,11 +350,12 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
     ccPort: DEFAULT_PORTS.cc,
     ccUrl: `https://${ctlIp}:${DEFAULT_PORTS.cc}/`,
     ncPort: DEFAULT_PORTS.nc,
-    vmSubnet: '10.111.0.0/16',
-    vmGateway: '10.111.0.1',
+    vmSubnet,
+    vmGateway: routed ? routed.gatewayIpv4 : '10.111.0.1',
     publicPool,
     nodes,
     ...(v6 ? { ipv6: { ...v6, dnsServers: [...v6.dnsServers] } } : {}),
+    ...(routed ? { routed } : {}),
     ...ha,
     paths: {
       certs: path.join(abs, 'certs'),
@@ -280,6 +374,66 @@ export function labPlan(name: string, dir: string, options: LabPlanOptions = {})
       confDir: path.join(abs, 'conf'),
     },
   };
+}
+
+/**
+ * The ROUTED lab's numbers (documentation and private ranges only). The
+ * router's addresses are the first of the lan and of the client link; the
+ * pools are outside every link, reachable only through routes learned over BGP.
+ */
+export const LAB_ROUTED = {
+  routerShort: 'rt',
+  routerAsn: 65000,
+  cloudAsn: 65001,
+  /** n2's per-node LocalAsn override (exercises the cloud → node merge; n1 keeps the cloud's). */
+  nodeAsnOverrides: { n2: 65002 } as Readonly<Record<string, number>>,
+  routerLanIp: '172.31.0.1',
+  routerLanIpv6: 'fd00:172:31::1',
+  routerClientIp: '203.0.113.1',
+  routerClientIpv6: '2001:db8:ffff::1',
+  ipv4Pool: ['10.50.0.10-10.50.0.100'] as readonly string[],
+  ipv6Prefix: '2001:db8:50::/64',
+  publicIps: ['10.60.0.1-10.60.0.9'] as readonly string[],
+  gatewayIpv4: '169.254.0.1',
+  gatewayIpv6: 'fe80::1',
+} as const;
+
+function routedPlan(abs: string, nodes: readonly LabNodePlan[], v6: LabIpv6Plan | undefined): LabRoutedPlan {
+  const R = LAB_ROUTED;
+  const dir = path.join(abs, 'router');
+  return {
+    router: {
+      short: R.routerShort,
+      asn: R.routerAsn,
+      lanIp: R.routerLanIp,
+      clientLinkIp: R.routerClientIp,
+      ...(v6 ? { lanIpv6: R.routerLanIpv6, clientLinkIpv6: R.routerClientIpv6 } : {}),
+      dir,
+      conf: path.join(dir, 'bird.conf'),
+      ctl: path.join(dir, 'bird.ctl'),
+      pidFile: path.join(dir, 'bird.pid'),
+      log: path.join(abs, 'logs', 'router-bird.log'),
+    },
+    ipv4Pool: [...R.ipv4Pool],
+    ...(v6 ? { ipv6Prefix: R.ipv6Prefix } : {}),
+    publicIps: [...R.publicIps],
+    gatewayIpv4: R.gatewayIpv4,
+    gatewayIpv6: R.gatewayIpv6,
+    cloudAsn: R.cloudAsn,
+    nodes: nodes.map((n) => {
+      const override = R.nodeAsnOverrides[n.short];
+      return { short: n.short, address: n.mgmtIp, asn: override ?? R.cloudAsn, ...(override !== undefined ? { override } : {}) };
+    }),
+  };
+}
+
+/** Every address of an `a-b` range text (small lab pools only). */
+function expandRangeText(text: string): string[] {
+  const r = parseRangeEntry(text);
+  if (!r) throw new EdgenetError('LAB_BAD_SPEC', `lab pool entry "${text}" is not an address range`);
+  const out: string[] = [];
+  for (let ip = r.lo; ip <= r.hi; ip++) out.push(formatIp(ip));
+  return out;
 }
 
 /** PostgreSQL's port on the control namespace's loopback (its own namespace: the usual port never collides). */
@@ -350,24 +504,73 @@ export function labNetworkConfiguration(plan: LabPlan, example: Record<string, u
   };
 }
 
+/**
+ * The ROUTED lab's property (docs/config.md "ROUTED"; the shape of
+ * examples/network_configuration.routed.json): one dual-stack cluster
+ * (IPv4-only with `--ipv4-only`) on both nodes, the router as every node's
+ * peer, n2 with its own LocalAsn. The name servers answer nothing (the lab runs
+ * no DNS server) and lie outside every lab network, so a lookup fails at once.
+ */
+export function labRoutedNetworkConfiguration(plan: LabPlan, example: Record<string, unknown> = {}): Record<string, unknown> {
+  const r = plan.routed;
+  if (!r) throw new EdgenetError('LAB_BAD_SPEC', `lab ${plan.name} is not a ROUTED lab`);
+  return {
+    Mode: 'ROUTED',
+    InstanceDnsDomain: typeof example.InstanceDnsDomain === 'string' ? example.InstanceDnsDomain : 'cloud.lab.internal',
+    InstanceDnsServers: [LAB_ROUTED_DNS.ipv4, ...(r.ipv6Prefix ? [LAB_ROUTED_DNS.ipv6] : [])],
+    MacPrefix: typeof example.MacPrefix === 'string' ? example.MacPrefix : 'd0:0d',
+    PublicIps: [...r.publicIps],
+    InstanceGateway: { Ipv4: r.gatewayIpv4, Ipv6: r.gatewayIpv6 },
+    Bgp: { LocalAsn: r.cloudAsn, Peers: [{ Address: r.router.lanIp, Asn: r.router.asn }] },
+    Clusters: [
+      {
+        Name: plan.cluster,
+        Ipv4Pool: [...r.ipv4Pool],
+        ...(r.ipv6Prefix ? { Ipv6Prefix: r.ipv6Prefix } : {}),
+        Nodes: r.nodes.filter((n) => n.override !== undefined).map((n) => ({ Name: n.address, Bgp: { LocalAsn: n.override } })),
+      },
+    ],
+  };
+}
+
+/** The ROUTED lab's InstanceDnsServers: documentation addresses no lab network routes (see labRoutedNetworkConfiguration). */
+export const LAB_ROUTED_DNS = { ipv4: '198.51.100.53', ipv6: '2001:db8:5353::53' } as const;
+
 /** netd's KEY="value" file for one lab node (keys: src/netd/config.ts). */
 export function labNetdConf(plan: LabPlan, node: LabNodePlan): string {
-  const lines: Record<string, string> = {
-    VNET_BRIDGE: 'br0',
-    VNET_PUBINTERFACE: 'pub0',
-    VNET_PRIVINTERFACE: 'priv0',
-    VNET_DHCPDAEMON: '/usr/sbin/dhcpd',
-    POLLING_FREQUENCY: '1',
-    NC_ROUTER: 'Y',
-    // The CLC answers metadata by private address; keeping it avoids a SNAT the ctl could not route back.
-    METADATA_USE_VM_PRIVATE: 'Y',
-    EDGENET_NODE_NAME: node.name,
-    EDGENET_RUN_DIR: node.runDir,
-    EDGENET_METRICS_LISTEN: `127.0.0.1:${DEFAULT_PORTS.netdMetrics}`,
-  };
+  const lines: Record<string, string> = plan.routed
+    ? {
+        // ROUTED: no bridge and no public interface (elastic addresses are routed /32s on the instance);
+        // the node's only uplink is priv0, which holds its management address and its BGP session.
+        VNET_PRIVINTERFACE: 'priv0',
+        POLLING_FREQUENCY: '1',
+        METADATA_USE_VM_PRIVATE: 'Y',
+        EDGENET_NODE_NAME: node.name,
+        EDGENET_RUN_DIR: node.runDir,
+        EDGENET_METRICS_LISTEN: `127.0.0.1:${DEFAULT_PORTS.netdMetrics}`,
+      }
+    : {
+        VNET_BRIDGE: 'br0',
+        VNET_PUBINTERFACE: 'pub0',
+        VNET_PRIVINTERFACE: 'priv0',
+        VNET_DHCPDAEMON: '/usr/sbin/dhcpd',
+        POLLING_FREQUENCY: '1',
+        NC_ROUTER: 'Y',
+        // The CLC answers metadata by private address; keeping it avoids a SNAT the ctl could not route back.
+        METADATA_USE_VM_PRIVATE: 'Y',
+        EDGENET_NODE_NAME: node.name,
+        EDGENET_RUN_DIR: node.runDir,
+        EDGENET_METRICS_LISTEN: `127.0.0.1:${DEFAULT_PORTS.netdMetrics}`,
+      };
   return `# edgenet lab ${plan.name}: netd on node ${node.short} (${node.name})\n${Object.entries(lines)
     .map(([k, v]) => `${k}="${v}"`)
     .join('\n')}\n`;
+}
+
+/** Where netd on `node` writes an instance's config drive (netd's `<state dir>/config-drive/<instance>/`). */
+export function labConfigDriveDir(node: LabNodePlan, instance: string): string {
+  if (!node.stateDir) throw new EdgenetError('LAB_BAD_SPEC', `node ${node.short} has no state directory of its own (not a ROUTED lab)`);
+  return path.join(node.stateDir, 'config-drive', instance);
 }
 
 /** Environment every lab daemon runs with (no default path on the machine is touched). */

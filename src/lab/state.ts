@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../shared/files.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import type { LabPlan } from './plan.ts';
 
-export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host' | 'relay-ctl-ec2' | 'relay-host-ec2' | 'postgres';
+export type LabRole = 'clc' | 'cc' | 'nc' | 'netd' | 'relay-ctl' | 'relay-host' | 'relay-ctl-ec2' | 'relay-host-ec2' | 'postgres' | 'router';
 
 export interface LabProcess {
   readonly role: LabRole;

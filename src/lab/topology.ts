@@ -54,6 +54,26 @@
  * the node's conntrack (bridge-nf-call-ip6tables) un-NATs it.
  * Test: test/integration/lab-ipv6.test.ts.
  *
+ * ROUTED (spec.routed, issue 17; docs/lab.md "ROUTED"): no shared L2 towards
+ * instances and no public L2:
+ *
+ *   P-lan:  bridge `lan` only (management + BGP peering)
+ *   P-<n>:  priv0 (mgmt IP, mgmt IPv6) ── veth ── l-<n> ∈ lan; no br0, no pub0
+ *           vn_<id> (in no bridge; addr_gen_mode=1 before link-up) ── veth ── eth0 in P-<id>
+ *           Its default routes are learned over BGP from the router (netd's BIRD imports only
+ *           default routes): the lab gives a node no static route.
+ *   P-rt:   eth0 (router lan IP) ── veth ── l-rt ∈ lan; cl0 ── veth ── eth0 in P-cl
+ *           forwarding on; no default route (nothing leaves the lab); BIRD (router.ts) learns
+ *           the instances' /32 and /128 from the nodes
+ *   P-ctl:  eth0 on lan; default routes via the router (static): metadata replies to an
+ *           instance's routed address go ctl → router → the instance's node, where conntrack
+ *           un-NATs them
+ *   P-cl:   eth0 (client IP) on its own link to the router; default routes via the router
+ *   P-<id>: accept_ra=0, autoconf=0: addresses, routes and DNS come from its config drive
+ *           (config-drive-instance.ts), nothing from the network
+ * Redirects are off in every infrastructure namespace (the router sends none, nobody accepts
+ * one): traffic between nodes' instances takes the routed path through the router.
+ *
  * Invariants: nothing is connected to the machine's real interfaces and no
  * namespace has a route out of the lab; every namespace, /etc/netns entry and
  * temp file carries the prefix, so teardownByPrefix removes exactly the lab.
@@ -71,6 +91,7 @@ import type { Netns } from './netns.ts';
 import { createNetns } from './netns.ts';
 import {
   GUEST_IF,
+  ROUTER_CLIENT_IF,
   LAN_BRIDGE,
   NODE_BRIDGE,
   NODE_PRIV_IF,
@@ -87,10 +108,10 @@ import { instanceDnsFiles, parseNameservers, prepareInstanceDns, startRdnssd, st
 
 export interface TopologyNodeSpec {
   readonly name: string;
-  /** On br0; inside `lan`. */
+  /** On br0 (on priv0 in a ROUTED topology); inside `lan`. */
   readonly mgmtIp: string;
-  /** On pub0; inside `publicNet`. */
-  readonly publicIp: string;
+  /** On pub0; inside `publicNet`. Required unless the topology is ROUTED (whose nodes have no public interface). */
+  readonly publicIp?: string;
   /**
    * Optional second address on br0 inside `vmSubnet` (outside the instance
    * pool). ISC dhcpd serves only on an interface with an address in a subnet
@@ -101,8 +122,20 @@ export interface TopologyNodeSpec {
   readonly vmIp?: string;
   /** On br0, inside `ipv6.lan` (dual-stack topologies: required). */
   readonly mgmtIpv6?: string;
-  /** On pub0, inside `ipv6.publicNet` (dual-stack topologies: required). */
+  /** On pub0, inside `ipv6.publicNet` (dual-stack EDGE topologies: required; ROUTED: absent). */
   readonly publicIpv6?: string;
+}
+
+/** A ROUTED topology's upstream router (the client link is `publicNet`, the router's side of it `clientLinkIp`). */
+export interface TopologyRoutedSpec {
+  readonly router: {
+    /** On its lan leg, inside `lan`: every node's BGP peer, the control namespace's gateway. */
+    readonly ip: string;
+    readonly ipv6?: string;
+    /** On its client leg, inside `publicNet`: the client's gateway. */
+    readonly clientLinkIp: string;
+    readonly clientLinkIpv6?: string;
+  };
 }
 
 /** The IPv6 half of a dual-stack topology. */
@@ -129,6 +162,8 @@ export interface TopologySpec {
   readonly ctl?: { readonly ip: string; readonly ipv6?: string };
   /** Dual stack (absent: IPv4 only, exactly as before issue 14). */
   readonly ipv6?: TopologyIpv6Spec;
+  /** ROUTED (issue 17): an upstream router, nodes without bridge or public interface, instances in no bridge. */
+  readonly routed?: TopologyRoutedSpec;
   /** Temp files (dhclient). Default: <tmpdir>/edgenet-lab-<prefix>. */
   readonly workDir?: string;
 }
@@ -200,6 +235,8 @@ export interface Topology {
   readonly lanNs: string;
   readonly clientNs: string | undefined;
   readonly ctlNs: string | undefined;
+  /** ROUTED topologies: the upstream router's namespace. */
+  readonly routerNs: string | undefined;
   readonly nodes: readonly TopologyNode[];
   nodeNs(name: string): string;
   node(name: string): TopologyNode;
@@ -250,18 +287,27 @@ function validateSpec(spec: TopologySpec): Networks {
     if (names.has(node.name)) throw bad(`node ${node.name} is listed twice`);
     names.add(node.name);
     inside(`node ${node.name} mgmtIp`, node.mgmtIp, lan, spec.lan);
-    inside(`node ${node.name} publicIp`, node.publicIp, pub, spec.publicNet);
+    if (spec.routed) {
+      if (node.publicIp !== undefined || node.publicIpv6 !== undefined) throw bad(`node ${node.name}: a ROUTED node has no public interface (publicIp given)`);
+    } else {
+      if (node.publicIp === undefined) throw bad(`node ${node.name} has no publicIp`);
+      inside(`node ${node.name} publicIp`, node.publicIp, pub, spec.publicNet);
+    }
     if (node.vmIp !== undefined) inside(`node ${node.name} vmIp`, node.vmIp, vm, spec.vmSubnet);
   }
   if (spec.ctl) inside('ctl ip', spec.ctl.ip, lan, spec.lan);
   if (spec.client) inside('client ip', spec.client.ip, pub, spec.publicNet);
+  if (spec.routed) {
+    inside('router ip', spec.routed.router.ip, lan, spec.lan);
+    inside('router clientLinkIp', spec.routed.router.clientLinkIp, pub, spec.publicNet);
+  }
   return { lan, pub, vm, ...validateIpv6(spec, bad) };
 }
 
 function validateIpv6(spec: TopologySpec, bad: (msg: string) => EdgenetError): Pick<Networks, 'v6'> {
   const v6 = spec.ipv6;
   if (!v6) {
-    const stray = [...spec.nodes.flatMap((n) => [n.mgmtIpv6, n.publicIpv6]), spec.ctl?.ipv6, spec.client?.ipv6].find((a) => a !== undefined);
+    const stray = [...spec.nodes.flatMap((n) => [n.mgmtIpv6, n.publicIpv6]), spec.ctl?.ipv6, spec.client?.ipv6, spec.routed?.router.ipv6, spec.routed?.router.clientLinkIpv6].find((a) => a !== undefined);
     if (stray !== undefined) throw bad(`IPv6 address ${stray} given, but the spec has no ipv6 networks`);
     return {};
   }
@@ -281,10 +327,14 @@ function validateIpv6(spec: TopologySpec, bad: (msg: string) => EdgenetError): P
   };
   for (const node of spec.nodes) {
     inside(`node ${node.name} mgmtIpv6`, node.mgmtIpv6, nets.lan, v6.lan);
-    inside(`node ${node.name} publicIpv6`, node.publicIpv6, nets.pub, v6.publicNet);
+    if (!spec.routed) inside(`node ${node.name} publicIpv6`, node.publicIpv6, nets.pub, v6.publicNet);
   }
   if (spec.ctl?.ipv6 !== undefined) inside('ctl ipv6', spec.ctl.ipv6, nets.lan, v6.lan);
   if (spec.client?.ipv6 !== undefined) inside('client ipv6', spec.client.ipv6, nets.pub, v6.publicNet);
+  if (spec.routed) {
+    inside('router ipv6', spec.routed.router.ipv6, nets.lan, v6.lan);
+    inside('router clientLinkIpv6', spec.routed.router.clientLinkIpv6, nets.pub, v6.publicNet);
+  }
   return { v6: nets };
 }
 
@@ -316,9 +366,13 @@ export async function buildTopology(spec: TopologySpec, deps: TopologyDeps): Pro
     await netns.add(lanNs);
     if (nets.v6) await infraIpv6Sysctls(netns, lanNs);
     await netns.addBridge(lanNs, LAN_BRIDGE);
-    await netns.addBridge(lanNs, PUB_BRIDGE);
     // The lab's L2 switches must not filter: they stand for physical switches.
     await netns.sysctl(lanNs, 'net.bridge.bridge-nf-call-iptables', '0').catch(() => undefined);
+    if (spec.routed) {
+      await buildRouted(netns, topo, spec, spec.routed, nets);
+      return topo;
+    }
+    await netns.addBridge(lanNs, PUB_BRIDGE);
 
     await Promise.all(topo.nodes.map((node) => buildNode(netns, lanNs, node, nets)));
     if (spec.ctl && topo.ctlNs) {
@@ -344,6 +398,62 @@ export async function buildTopology(spec: TopologySpec, deps: TopologyDeps): Pro
   }
 }
 
+/** Redirects off (see the header): the router sends none, the others take none, in both families. */
+async function noRedirects(netns: Netns, ns: string, ipv6: boolean, router: boolean): Promise<void> {
+  for (const scope of ['all', 'default']) {
+    await netns.sysctl(ns, `net.ipv4.conf.${scope}.${router ? 'send_redirects' : 'accept_redirects'}`, '0');
+    if (ipv6) await netns.sysctl(ns, `net.ipv6.conf.${scope}.accept_redirects`, '0');
+  }
+}
+
+/** The ROUTED topology (header): lan, nodes without bridge, the router, ctl and client behind their static routes. */
+async function buildRouted(netns: Netns, topo: Topology, spec: TopologySpec, routed: TopologyRoutedSpec, nets: Networks): Promise<void> {
+  const lanNs = topo.lanNs;
+  const v6 = nets.v6;
+  const uplink = async (ns: string, dev: string, peer: string, ip: string, ipv6: string | undefined) => {
+    await netns.add(ns);
+    if (v6) await infraIpv6Sysctls(netns, ns);
+    await noRedirects(netns, ns, v6 !== undefined, ns === topo.routerNs);
+    await netns.addVeth({ ns, name: dev, peerNs: lanNs, peerName: peer });
+    await netns.setMaster(lanNs, peer, LAN_BRIDGE);
+    await netns.linkUp(lanNs, peer);
+    await netns.linkUp(ns, dev);
+    await netns.addAddress(ns, dev, `${ip}/${nets.lan.prefix}`);
+    if (v6 && ipv6 !== undefined) await netns.addAddress(ns, dev, `${ipv6}/${v6.lan.prefix}`);
+  };
+  await Promise.all(topo.nodes.map((node) => uplink(node.ns, NODE_PRIV_IF, labNames.lanPeerPriv(node.name), node.mgmtIp, node.mgmtIpv6)));
+
+  const rt = topo.routerNs!;
+  const r = routed.router;
+  await uplink(rt, GUEST_IF, labNames.lanPeerRouter(), r.ip, r.ipv6);
+  await netns.sysctl(rt, 'net.ipv4.ip_forward', '1');
+  if (v6) await netns.sysctl(rt, 'net.ipv6.conf.all.forwarding', '1');
+
+  if (spec.ctl && topo.ctlNs) {
+    await uplink(topo.ctlNs, GUEST_IF, labNames.lanPeerCtl(), spec.ctl.ip, spec.ctl.ipv6);
+    await netns.addRoute(topo.ctlNs, { dst: 'default', via: r.ip, dev: GUEST_IF });
+    if (v6 && r.ipv6) await netns.addRoute(topo.ctlNs, { dst: '::/0', via: r.ipv6, dev: GUEST_IF });
+  }
+  if (spec.client && topo.clientNs) {
+    const cl = topo.clientNs;
+    await netns.add(cl);
+    if (v6) await infraIpv6Sysctls(netns, cl);
+    await noRedirects(netns, cl, v6 !== undefined, false);
+    // Its own link to the router, no switch: the client reaches the cloud only through the router.
+    await netns.addVeth({ ns: rt, name: ROUTER_CLIENT_IF, peerNs: cl, peerName: GUEST_IF });
+    await netns.linkUp(rt, ROUTER_CLIENT_IF);
+    await netns.linkUp(cl, GUEST_IF);
+    await netns.addAddress(rt, ROUTER_CLIENT_IF, `${r.clientLinkIp}/${nets.pub.prefix}`);
+    await netns.addAddress(cl, GUEST_IF, `${spec.client.ip}/${nets.pub.prefix}`);
+    await netns.addRoute(cl, { dst: 'default', via: r.clientLinkIp, dev: GUEST_IF });
+    if (v6 && r.clientLinkIpv6 && spec.client.ipv6) {
+      await netns.addAddress(rt, ROUTER_CLIENT_IF, `${r.clientLinkIpv6}/${v6.pub.prefix}`);
+      await netns.addAddress(cl, GUEST_IF, `${spec.client.ipv6}/${v6.pub.prefix}`);
+      await netns.addRoute(cl, { dst: '::/0', via: r.clientLinkIpv6, dev: GUEST_IF });
+    }
+  }
+}
+
 async function buildNode(netns: Netns, lanNs: string, node: TopologyNode, nets: Networks): Promise<void> {
   const ns = node.ns;
   await netns.add(ns);
@@ -358,7 +468,7 @@ async function buildNode(netns: Netns, lanNs: string, node: TopologyNode, nets: 
     await netns.linkUp(n, dev);
   }
   await netns.addAddress(ns, NODE_BRIDGE, `${node.mgmtIp}/${nets.lan.prefix}`);
-  await netns.addAddress(ns, NODE_PUB_IF, `${node.publicIp}/${nets.pub.prefix}`);
+  await netns.addAddress(ns, NODE_PUB_IF, `${node.publicIp!}/${nets.pub.prefix}`);
   if (node.vmIp) await netns.addAddress(ns, NODE_BRIDGE, `${node.vmIp}/${nets.vm.prefix}`);
   // Instances are on-link behind br0 (the node routes for them: fake-router gateway).
   await netns.addRoute(ns, { dst: formatCidr({ network: networkAddress(nets.vm), prefix: nets.vm.prefix }), dev: NODE_BRIDGE });
@@ -433,6 +543,7 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
     lanNs: labNames.lanNs(prefix),
     clientNs: spec.client ? labNames.clientNs(prefix) : undefined,
     ctlNs: spec.ctl ? labNames.ctlNs(prefix) : undefined,
+    routerNs: spec.routed ? labNames.routerNs(prefix) : undefined,
     nodes,
     nodeNs: (name) => node(name).ns,
     node,
@@ -443,6 +554,10 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
       const inst = instanceRef(o);
       await netns.add(inst.ns);
       try {
+        if (spec.routed) {
+          await attachRouted(netns, inst, nets.v6 !== undefined);
+          return inst;
+        }
         if (nets.v6) {
           // What a guest must do for edgenet's anti-spoofing (docs/lab.md): EUI-64 interface ids
           // (addr_gen_mode 0), no privacy addresses. These are a fresh namespace's defaults; set
@@ -549,6 +664,26 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
     },
   };
   return topo;
+}
+
+/**
+ * A ROUTED instance's port: the veth in no bridge (netd makes `vn_<id>` a
+ * routed point-to-point link). addr_gen_mode=1 on the host end before it
+ * comes up, so the kernel never gives it an address of its own (netd puts
+ * fe80::1/64 there). The instance learns nothing from the network (no RA, no
+ * DHCP): its config drive says everything (config-drive-instance.ts).
+ */
+async function attachRouted(netns: Netns, inst: LabInstance, ipv6: boolean): Promise<void> {
+  if (ipv6) {
+    for (const [key, value] of [['accept_ra', '0'], ['autoconf', '0'], ['use_tempaddr', '0']] as const) {
+      await netns.sysctl(inst.ns, `net.ipv6.conf.default.${key}`, value);
+      await netns.sysctl(inst.ns, `net.ipv6.conf.all.${key}`, value);
+    }
+  }
+  await netns.addVeth({ ns: inst.nodeNs, name: inst.hostIf, peerNs: inst.ns, peerName: inst.guestIf, peerMac: inst.mac });
+  if (ipv6) await netns.sysctl(inst.nodeNs, `net.ipv6.conf.${inst.hostIf}.addr_gen_mode`, '1');
+  await netns.linkUp(inst.nodeNs, inst.hostIf);
+  await netns.linkUp(inst.ns, inst.guestIf);
 }
 
 /** `ip -6 -j addr show` → the global addresses with their DAD state. */

@@ -106,6 +106,8 @@ export const ERROR_CODES = {
   NO_BRIDGE_ADDRESS_IN_SUBNET: 'NC_ROUTER_IP=AUTO and no bridge address lies inside the cluster subnet.',
   CONFLICTING_INSTANCES: 'Two local instances claim the same private IP or MAC.',
   UNSUPPORTED_MODE: 'The document is in a network mode this netd does not implement.',
+  ROUTED_CLUSTER_INVALID: "ROUTED: the node's cluster has no valid routed addressing (ipv4, ipv6, dual), or it disagrees with the cluster's IPv4 pool and IPv6 prefix; nothing is applied.",
+  ROUTED_GATEWAY_INVALID: 'ROUTED: the instance-side gateways are not a unicast IPv4 and a link-local (fe80::/10) IPv6 address; nothing is applied.',
   RESTORE_FAILED: 'iptables-restore, ebtables-restore or ipset restore refused a transaction; the kernel keeps the previous state.',
   APPLY_FAILED: 'A step of applying the desired state failed; the error names the step.',
   DHCPD_DIED: 'dhcpd exited right after it was started.',
@@ -244,6 +246,9 @@ export const ERROR_CODES = {
   LAB_DHCP_FAILED: 'A lab instance got no DHCP lease in time.',
   LAB_DHCP_MISMATCH: 'A lab instance got a different address from DHCP than the CLC allocated.',
   LAB_SLAAC_FAILED: 'A dual-stack lab instance did not get its IPv6 address by SLAAC in time.',
+  LAB_ROUTER_CONFIG: 'BIRD (bird -p) refused the ROUTED lab router\'s configuration.',
+  LAB_ROUTER_FAILED: 'The ROUTED lab\'s upstream router (BIRD) did not start or its sessions did not come up in time.',
+  LAB_CONFIG_DRIVE_FAILED: 'A ROUTED lab instance\'s config drive did not appear in time, or its network-config could not be applied.',
   LAB_EC2_SETUP_FAILED: 'The lab could not set up its EC2 side (the tenant account and its key).',
 } as const satisfies Record<string, string>;
 
