@@ -16,6 +16,8 @@ import { createExec } from '../../../src/shared/exec.ts';
 import { netdSpec, routerBirdSpec, BIRD_BIN } from '../../../src/lab/daemons.ts';
 import { hostRoutesSet4, parseRouterProtocols, renderRouterBirdConf } from '../../../src/lab/router.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
+import { renderConfigDrive } from '../../../src/netd/render/config-drive.ts';
+import { parseNetworkConfig, resolvConfText, routeArgv } from '../../../src/lab/config-drive-instance.ts';
 
 const plan = labPlan('r1', '/tmp/lab-r1', { mode: 'routed' });
 const v4only = labPlan('r2', '/tmp/lab-r2', { mode: 'routed', ipv4Only: true });
@@ -119,4 +121,23 @@ test('birdc show protocols: our sessions with their state', () => {
     { name: 'node_n1', node: 'n1', state: 'up', info: 'Established', established: true },
     { name: 'node_n2', node: 'n2', state: 'start', info: 'Active        Socket: Connection refused', established: false },
   ]);
+});
+
+test("the instance side reads netd's own network-config: MAC match, /32 + /128, on-link default routes, DNS", () => {
+  const drive = renderConfigDrive({
+    instance: 'i-0a0b0c0d', mac: 'D0:0D:0A:0B:0C:0D', ipv4: '10.50.0.11', ipv6: '2001:db8:50::d20d:aff:fe0b:c0d', elasticIpv4: '10.60.0.1',
+    gatewayIpv4: '169.254.0.1', gatewayIpv6: 'fe80::1', dnsServers: ['198.51.100.53', '2001:db8:5353::53'], dnsDomain: 'cloud.lab.internal',
+  });
+  const text = drive.files.find((f) => f.name === 'network-config')!.content;
+  const net = parseNetworkConfig(text, 'd0:0d:0a:0b:0c:0d');
+  assert.equal(net.mac, 'd0:0d:0a:0b:0c:0d');
+  assert.deepEqual(net.addresses, ['10.50.0.11/32', '10.60.0.1/32', '2001:db8:50:0:d20d:aff:fe0b:c0d/128']);
+  const argv = net.routes.map((r) => routeArgv(r, 'eth0').join(' '));
+  assert.ok(argv.includes('ip -4 route replace default via 169.254.0.1 dev eth0 onlink'), argv.join('\n'));
+  assert.ok(argv.some((a) => a.startsWith('ip -6 route replace default via fe80::1 dev eth0')), argv.join('\n'));
+  assert.equal(resolvConfText(net), 'search cloud.lab.internal\nnameserver 198.51.100.53\nnameserver 2001:db8:5353::53\n');
+  assert.throws(() => parseNetworkConfig(text, 'd0:0d:00:00:00:01'), { code: 'LAB_CONFIG_DRIVE_FAILED' });
+  assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 2, ethernets: { eth0: { dhcp4: true } } }), 'd0:0d:00:00:00:01'), /DHCP/);
+  assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 1, config: [] }), 'd0:0d:00:00:00:01'), /version must be 2/);
+  assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 2, ethernets: { eth0: { addresses: ['10.0.0.1/32'], mtu: 9000 } } }), 'x'), /mtu is not implemented/);
 });
