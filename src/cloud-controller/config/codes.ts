@@ -20,17 +20,17 @@ const REGISTRY = {
   JSON_SYNTAX: { severity: 'error', meaning: 'The document is not valid JSON (empty, truncated or malformed); the message gives line and column.' },
   TYPE_MISMATCH: { severity: 'error', meaning: 'A value has the wrong JSON type (for example a string where a list is expected, or null as a list entry).' },
   UNKNOWN_KEY: { severity: 'error', meaning: 'A key that the property does not define (keys are PascalCase and case-sensitive).' },
-  REQUIRED: { severity: 'error', meaning: 'A required key is missing (PublicIps; a subnet\'s Subnet, Netmask and Gateway; a cluster\'s Name; a cluster Subnet needs a Name or an inline definition).' },
-  LIST_EMPTY: { severity: 'error', meaning: 'A list that must have entries is empty (PublicIps).' },
+  REQUIRED: { severity: 'error', meaning: 'A required key is missing (EDGE: PublicIps; a subnet\'s Subnet, Netmask and Gateway; a cluster\'s Name; a cluster Subnet needs a Name or an inline definition. ROUTED: Clusters; a cluster\'s or node\'s Name; a BGP peer\'s Address and Asn).' },
+  LIST_EMPTY: { severity: 'error', meaning: 'A list that must have entries is empty (PublicIps; in ROUTED also Clusters, a cluster\'s Ipv4Pool and a Bgp\'s Peers).' },
   NAME_INVALID: { severity: 'error', meaning: 'A cluster or subnet Name has leading or trailing whitespace or control characters, or is longer than 255 characters (an empty Name is unset: VALUE_UNSET, then REQUIRED for a cluster).' },
-  IP_INVALID: { severity: 'error', meaning: 'Not a dotted-quad IPv4 address (Subnet, Netmask, Gateway, InstanceDnsServers entries).' },
-  IP_RANGE_INVALID: { severity: 'error', meaning: 'An IP list entry is neither a single IPv4 address nor a range "a.b.c.d-e.f.g.h".' },
+  IP_INVALID: { severity: 'error', meaning: 'Not a dotted-quad IPv4 address (Subnet, Netmask, Gateway, InstanceDnsServers entries, ROUTED\'s InstanceGateway.Ipv4 and RouterId); where IPv6 is accepted too (a ROUTED property\'s InstanceDnsServers, a BGP peer\'s Address), neither an IPv4 nor an IPv6 address.' },
+  IP_RANGE_INVALID: { severity: 'error', meaning: 'An IP list entry is neither a single IPv4 address nor a range "a.b.c.d-e.f.g.h" (nor, in a ROUTED cluster\'s Ipv4Pool, a CIDR "a.b.c.d/n").' },
   MAC_PREFIX_INVALID: { severity: 'error', meaning: 'A MacPrefix is not two hexadecimal bytes separated by a colon ("d0:0d").' },
   DOMAIN_INVALID: { severity: 'error', meaning: 'InstanceDnsDomain is not a domain name: labels of 1-63 letters, digits or hyphens (not at either end), separated by single dots, no leading or trailing dot, at most 253 characters, last label not numeric.' },
   MODE_UNSUPPORTED: { severity: 'error', meaning: `Mode names no mode edgenet implements (${NETWORK_MODES.map((m) => `"${m}"`).join(', ')}).` },
   IPV6_INVALID: { severity: 'error', meaning: 'Not an IPv6 address in RFC 4291 text form: hexadecimal groups, one "::" at most, optionally a dotted quad as the last 32 bits, no zone id (Ipv6DnsServers entries).' },
   IPV6_PREFIX_INVALID: { severity: 'error', meaning: 'An Ipv6Prefix is not an IPv6 address followed by "/" and a length of 0-128 ("2001:db8:10::/64").' },
-  IPV6_DNS_SERVERS_TOO_MANY: { severity: 'error', meaning: 'Ipv6DnsServers lists more than 3 name servers (a resolver uses 3, resolv.conf MAXNS, and one radvd RDNSS line holds 3).' },
+  IPV6_DNS_SERVERS_TOO_MANY: { severity: 'error', meaning: 'Ipv6DnsServers (or the IPv6 entries of a ROUTED property\'s InstanceDnsServers) lists more than 3 name servers (a resolver uses 3, resolv.conf MAXNS, and one radvd RDNSS line holds 3).' },
   SCHEMA_VIOLATION: { severity: 'error', meaning: 'A schema rule without a more specific code failed (should not happen; report it as a bug).' },
 
   // Values that parse but are wrong on their own.
@@ -45,7 +45,7 @@ const REGISTRY = {
   IPV6_PREFIX_LENGTH: { severity: 'error', meaning: 'An Ipv6Prefix that is not a /64: instances form their address by SLAAC from the EUI-64 of their MAC, a 64-bit interface id, so the prefix is exactly 64 bits (a shorter one would leave bits nobody fills, a longer one has no room for the id).' },
   IPV6_PREFIX_UNALIGNED: { severity: 'error', meaning: 'An Ipv6Prefix with bits set past its length (2001:db8:10::1/64); write the network address (2001:db8:10::/64).' },
   IPV6_PREFIX_RESERVED: { severity: 'error', meaning: 'An Ipv6Prefix outside global unicast (2000::/3) and unique local (fc00::/7) addresses: link-local, multicast, the ::/64 that holds the unspecified, loopback and IPv4-mapped addresses, and every other special range are refused, and so is fd00:ec2::/64, which holds the metadata address fd00:ec2::254.' },
-  IPV6_DNS_SERVER_RESERVED: { severity: 'error', meaning: 'An Ipv6DnsServers entry that cannot be a name server for instances: the unspecified address ::, loopback ::1, multicast (ff00::/8), link-local (fe80::/10: each node\'s bridge is its own link) or IPv4-mapped (::ffff:0:0/96; put IPv4 servers in InstanceDnsServers).' },
+  IPV6_DNS_SERVER_RESERVED: { severity: 'error', meaning: 'An Ipv6DnsServers entry (or an IPv6 entry of a ROUTED property\'s InstanceDnsServers) that cannot be a name server for instances: the unspecified address ::, loopback ::1, multicast (ff00::/8), link-local (fe80::/10: each node\'s bridge is its own link) or IPv4-mapped (::ffff:0:0/96; put IPv4 servers in InstanceDnsServers).' },
 
   // Relations between parts of the document.
   SUBNET_NAME_DUPLICATE: { severity: 'error', meaning: 'Two top-level subnets have the same Name (a missing Name defaults to the Subnet address).' },
@@ -65,6 +65,21 @@ const REGISTRY = {
   SUBNET_IPV6_OVERLAP: { severity: 'error', meaning: 'Two top-level subnets have the same Ipv6Prefix: each IPv4 subnet is its own layer-2 network and needs its own /64.' },
   CLUSTER_IPV6_OVERLAP: { severity: 'error', meaning: 'Two clusters on different IPv4 subnets have the same Ipv6Prefix. Clusters may share a /64 only when they share one flat subnet (as for IPv4: the same Subnet and Netmask, or the same top-level subnet).' },
   PUBLIC_PRIVATE_OVERLAP: { severity: 'error', meaning: 'A PublicIps entry overlaps a private pool (top level or any cluster).' },
+
+  // ROUTED (docs/config.md "ROUTED"): values and relations of the ROUTED keys.
+  ROUTED_CLUSTER_NO_ADDRESSES: { severity: 'error', meaning: 'A ROUTED cluster has neither Ipv4Pool nor Ipv6Prefix: its instances would have no address (give one or both: IPv4-only, IPv6-only or dual stack).' },
+  ROUTED_POOL_UNALIGNED: { severity: 'error', meaning: 'An Ipv4Pool CIDR entry with host bits set (10.50.1.3/28); write its network address (10.50.1.0/28).' },
+  ROUTED_POOL_RESERVED: { severity: 'error', meaning: 'An Ipv4Pool or (ROUTED) PublicIps entry that contains addresses no instance can be routed: 0.0.0.0/8, loopback 127.0.0.0/8, link-local 169.254.0.0/16 (the instance-side link, the gateway and the metadata address), multicast 224.0.0.0/4 or reserved 240.0.0.0/4 (with 255.255.255.255).' },
+  ROUTED_POOL_OVERLAP: { severity: 'error', meaning: 'Two clusters\' Ipv4Pool entries overlap, or an Ipv4Pool entry overlaps PublicIps: every routed address belongs to one pool, so the IPAM can never hand it out twice.' },
+  ROUTED_GATEWAY_INVALID: { severity: 'error', meaning: 'An InstanceGateway address instances cannot use: Ipv4 must be in the link-local 169.254.0.0/16, not its first or last address nor the metadata address 169.254.169.254; Ipv6 must be link-local (fe80::/10) and not fe80:: itself.' },
+  ROUTED_BGP_MISSING: { severity: 'error', meaning: 'A ROUTED cluster\'s BGP settings (the cloud\'s Bgp overridden by the cluster\'s) have no LocalAsn or no Peers: its nodes would have nothing to announce the routes with.' },
+  ROUTED_BGP_ASN_INVALID: { severity: 'error', meaning: 'A LocalAsn or peer Asn outside 1-4294967295 (0 and values past 32 bits are not autonomous system numbers).' },
+  ROUTED_BGP_PEER_INVALID: { severity: 'error', meaning: 'A BGP peer Address that cannot be a neighbour: unspecified, loopback, multicast, broadcast, IPv4 or IPv6 link-local, or an address of an instance pool (Ipv4Pool, PublicIps).' },
+  ROUTED_BGP_PEER_DUPLICATE: { severity: 'error', meaning: 'The same peer Address appears twice in one Peers list (a node has one session per neighbour).' },
+  ROUTED_BGP_COMMUNITY_INVALID: { severity: 'error', meaning: 'A Communities entry that is not a standard community "ASN:VALUE" with both parts 0-65535 (65001:100).' },
+  ROUTED_BGP_PASSWORD_INVALID: { severity: 'error', meaning: 'A BGP Password that is not 1-80 printable ASCII characters without " or \\ (it is written into the BGP daemon\'s configuration, and TCP MD5 keys are at most 80 bytes).' },
+  ROUTED_BGP_ROUTER_ID_INVALID: { severity: 'error', meaning: 'A node\'s RouterId is 0.0.0.0 or the RouterId of another node: BGP router ids are non-zero and unique among the speakers.' },
+  ROUTED_NODE_DUPLICATE: { severity: 'error', meaning: 'A node Name appears twice in Nodes, in one cluster or in two (a node belongs to one cluster).' },
 
   // Warnings: reported, but the document stays valid.
   VALUE_UNSET: { severity: 'warning', meaning: 'A key whose value is "" or null is treated as unset (its default applies), as Eucalyptus did; omit the key instead.' },

@@ -28,11 +28,14 @@
  *   get an entry from the top-level defaults when a single top-level subnet
  *   exists (Eucalyptus skipped clusters without a subnet; so do we).
  * IP list entries are rewritten canonically ("10.0.0.1 - 10.0.0.9" →
- * "10.0.0.1-10.0.0.9"), order kept. Pure; only called on valid documents
+ * "10.0.0.1-10.0.0.9"), order kept. The rules above are EDGE's; a ROUTED
+ * document shares MacPrefix, InstanceDnsDomain and InstanceDnsServers'
+ * defaults and is otherwise exploded by routed.ts. Pure; only called on valid documents
  * (it throws INVALID_CONFIGURATION otherwise rather than guess).
  */
 import { EdgenetError } from '../../shared/errors.ts';
 import { DEFAULT_NETWORK_MODE } from '../../shared/gni/mode.ts';
+import { explodeRouted } from './routed.ts';
 import { cidrRange, formatCidr6, formatIpv6, formatRange, hostRange, maskToPrefix, parseCidr6, parseIp, parseIpv6, parseRangeEntry, subtractAddresses } from '../../shared/ip.ts';
 import type {
   ClusterConfig,
@@ -52,6 +55,13 @@ export const DEFAULT_EXPLODE_INPUTS: ExplodeInputs = Object.freeze({
 
 export function explode(cfg: NetworkConfiguration, inputs: ExplodeInputs): ExplodedNetworkConfiguration {
   const macPrefix = (cfg.MacPrefix ?? inputs.macPrefix).toLowerCase();
+  if (cfg.Mode === 'ROUTED') {
+    return explodeRouted(cfg, {
+      macPrefix,
+      dnsDomain: cfg.InstanceDnsDomain ?? defaultDnsDomain(inputs.instanceSubdomain),
+      dnsServers: cfg.InstanceDnsServers ?? defaultNameservers(inputs.nameservers),
+    });
+  }
   const subnets = (cfg.Subnets ?? []).map((s) => explodeSubnet(s, 'Subnets'));
   const topPrivate = canonicalList(cfg.PrivateIps ?? []);
   const configured = cfg.Clusters ?? [];

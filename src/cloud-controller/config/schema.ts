@@ -35,7 +35,8 @@ function validator(): ValidateFunction {
 export function schemaDiagnostics(value: unknown): Diagnostic[] {
   const validate = validator();
   if (validate(value)) return [];
-  const mapped = (validate.errors ?? []).map(toDiagnostic);
+  // An `if` error only says which branch failed (the Mode-dependent rules: ROUTED's then, EDGE's else); that branch's own errors say what.
+  const mapped = (validate.errors ?? []).filter((e) => e.keyword !== 'if').map(toDiagnostic);
   const typeMismatch = new Set(mapped.filter((d) => d.code === 'TYPE_MISMATCH').map((d) => d.path));
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
@@ -69,6 +70,8 @@ function failedDef(schemaPath: string): string | undefined {
 const FORMAT_CODES: Record<string, ConfigCode> = {
   ipv4: 'IP_INVALID',
   ipv6: 'IPV6_INVALID',
+  ipAddress: 'IP_INVALID',
+  poolEntry: 'IP_RANGE_INVALID',
   ipv6Prefix: 'IPV6_PREFIX_INVALID',
   ipListEntry: 'IP_RANGE_INVALID',
   macPrefix: 'MAC_PREFIX_INVALID',
@@ -79,6 +82,8 @@ const FORMAT_CODES: Record<string, ConfigCode> = {
 const FORMAT_EXPECTATIONS: Record<string, string> = {
   ipv4: 'expected a dotted-quad IPv4 address such as 10.111.0.1',
   ipv6: 'expected an IPv6 address such as 2001:db8::53',
+  ipAddress: 'expected an IPv4 address such as 198.51.100.53 or an IPv6 address such as 2001:db8::53',
+  poolEntry: 'expected an IPv4 address, a range such as 10.50.0.10-10.50.0.200 or a CIDR such as 10.50.1.0/28',
   ipv6Prefix: 'expected an IPv6 prefix such as 2001:db8:10::/64',
   ipListEntry: 'expected an IPv4 address or a range such as 10.111.0.10-10.111.0.20',
   macPrefix: 'expected two hexadecimal bytes separated by a colon, such as d0:0d',
@@ -96,7 +101,8 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
       const key = String(params['additionalProperty']);
       const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object);
       const hint = suggest(key, known);
-      return diag('UNKNOWN_KEY', joinPath(path, key), `Unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ''} (known keys: ${known.join(', ')})`);
+      const where = KEY_HINTS[key];
+      return diag('UNKNOWN_KEY', joinPath(path, key), `Unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ''}${where !== undefined && hint === undefined ? ` (${where})` : ''} (known keys: ${known.join(', ')})`);
     }
     case 'required':
       return diag('REQUIRED', joinPath(path, String(params['missingProperty'])), `Missing required key "${String(params['missingProperty'])}"`);
@@ -133,9 +139,15 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
 /** `only "EDGE" is supported`, or `supported: "A", "B"` once there are more modes. */
 const SUPPORTED_MODES = (NETWORK_MODES.length as number) === 1 ? `only ${JSON.stringify(NETWORK_MODES[0])} is supported` : `supported: ${NETWORK_MODES.map((m) => JSON.stringify(m)).join(', ')}`;
 
+/** Where a key that is unknown at one level belongs instead. */
+const KEY_HINTS: Readonly<Record<string, string>> = {
+  RouterId: 'a BGP router id is one node\'s: set it in Clusters[].Nodes[].Bgp',
+};
+
 function article(type: string): string {
   if (type === 'array') return 'a list';
   if (type === 'object') return 'an object';
+  if (type === 'integer') return 'an integer';
   return `a ${type}`;
 }
 

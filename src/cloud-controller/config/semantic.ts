@@ -19,6 +19,8 @@
  * every problem exactly once and the valid parts are still checked.
  * Invariants: pure; every overlap rule is a sort + sweep (overlaps.ts), never
  * pairwise, so cost is O(n log n) in the number of list entries.
+ * These are EDGE's checks; ROUTED's are routed-semantic.ts, which reuses the
+ * list helpers exported here.
  */
 import type { Diagnostic } from '../../shared/diagnostics.ts';
 import { joinPath } from '../../shared/diagnostics.ts';
@@ -52,7 +54,7 @@ const listOf = (v: unknown): readonly unknown[] => (Array.isArray(v) ? v : []);
 const textOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** One parsed, well-ordered entry of an IP list. */
-interface PoolEntry {
+export interface PoolEntry {
   readonly path: string;
   readonly index: number;
   readonly range: IpRange;
@@ -448,7 +450,7 @@ function readSubnet(s: Obj, path: string, out: Diagnostic[]): GoodSubnet | undef
 }
 
 /** Parses an IP list; reversed ranges are reported here and left out of the later checks. */
-function readPool(value: unknown, path: string, out: Diagnostic[]): PoolEntry[] {
+export function readPool(value: unknown, path: string, out: Diagnostic[]): PoolEntry[] {
   const entries: PoolEntry[] = [];
   listOf(value).forEach((v, i) => {
     const text = textOf(v);
@@ -502,7 +504,8 @@ function checkInSubnet(e: PoolEntry, { subnet, owner, reported, out }: SubnetChe
   }
 }
 
-function checkSelfOverlap(pool: readonly PoolEntry[], out: Diagnostic[]): void {
+/** POOL_DUPLICATE / POOL_OVERLAP between entries of one list. */
+export function checkSelfOverlap(pool: readonly PoolEntry[], out: Diagnostic[]): void {
   for (const [a, b] of selfOverlaps(pool.map(entrySpan))) {
     const [first, second] = a.item.index < b.item.index ? [a.item, b.item] : [b.item, a.item];
     const duplicate = first.range.lo === second.range.lo && first.range.hi === second.range.hi;
@@ -511,7 +514,7 @@ function checkSelfOverlap(pool: readonly PoolEntry[], out: Diagnostic[]): void {
   }
 }
 
-function checkMacPrefix(value: unknown, path: string, out: Diagnostic[]): void {
+export function checkMacPrefix(value: unknown, path: string, out: Diagnostic[]): void {
   const text = textOf(value);
   if (text === undefined || !/^[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}$/.test(text)) return;
   if ((parseInt(text.slice(0, 2), 16) & 1) === 1) {
@@ -532,7 +535,7 @@ function checkDnsServers(value: unknown, out: Diagnostic[]): void {
   });
 }
 
-function entrySpan(e: PoolEntry): Span<PoolEntry> {
+export function entrySpan(e: PoolEntry): Span<PoolEntry> {
   return { lo: e.range.lo, hi: e.range.hi, item: e };
 }
 

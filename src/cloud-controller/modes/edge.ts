@@ -12,6 +12,7 @@ import type { ClcNetworkMode } from './mode.ts';
 export const EDGE_MODE: ClcNetworkMode<'EDGE'> = {
   name: 'EDGE',
   keys: ['InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'PublicIps', 'PublicGateway', 'PrivateIps', 'Subnets', 'Clusters'],
+  clusterKeys: ['Name', 'MacPrefix', 'Subnet', 'PrivateIps'],
   checks: semanticDiagnostics,
   extendDocument: (base) => base,
 };

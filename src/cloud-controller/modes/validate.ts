@@ -10,8 +10,9 @@
  * without them), shape
  * and syntax (config/schema.ts, ajv, over the union of every mode's keys),
  * then the checks of the mode the document declares (registry.ts; EDGE's are
- * config/semantic.ts, which still checks the parts that passed the schema),
- * plus a refusal of keys that belong to another mode. An unknown `Mode` is
+ * config/semantic.ts, ROUTED's config/routed-semantic.ts, each still checking
+ * the parts that passed the schema), plus a refusal of keys (top-level and
+ * cluster keys) that belong to another mode. An unknown `Mode` is
  * refused by the schema and the rest is checked as the default mode's.
  * Warnings never make `ok` false.
  * Invariants: pure; codes come from config/codes.ts only; paths use the
@@ -50,16 +51,30 @@ export function validateNetworkConfiguration(input: string | unknown): Validated
 }
 
 /**
- * UNKNOWN_KEY for each top-level key that another mode defines and `mode`
- * does not (the schema admits every mode's keys, so it cannot tell).
+ * UNKNOWN_KEY for each top-level key, and each key of a `Clusters` entry,
+ * that another mode defines and `mode` does not (the schema admits every
+ * mode's keys, so it cannot tell). This is how one cloud runs one mode: a
+ * ROUTED cluster in an EDGE property (or the reverse) is refused key by key.
  */
 export function otherModesKeys(doc: Readonly<Record<string, unknown>>, options: { readonly mode: ClcNetworkMode; readonly modes: readonly ClcNetworkMode[] }): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const refuse = (key: string, path: string, owner: ClcNetworkMode, what: string) =>
+    out.push(diag('UNKNOWN_KEY', path, `${what} "${key}" belongs to mode ${owner.name}; this document's mode is ${options.mode.name} (a cloud runs one mode: set "Mode" for the whole property)`));
   for (const key of Object.keys(doc)) {
     if (key === 'Mode' || options.mode.keys.includes(key)) continue;
     const owner = options.modes.find((m) => m.keys.includes(key));
-    if (owner !== undefined) out.push(diag('UNKNOWN_KEY', key, `Key "${key}" belongs to mode ${owner.name}; this document's mode is ${options.mode.name}`));
+    if (owner !== undefined) refuse(key, key, owner, 'Key');
   }
+  const clusters = doc['Clusters'];
+  if (!Array.isArray(clusters) || !options.mode.keys.includes('Clusters')) return out;
+  clusters.forEach((c: unknown, i) => {
+    if (!isObject(c)) return;
+    for (const key of Object.keys(c)) {
+      if (options.mode.clusterKeys.includes(key)) continue;
+      const owner = options.modes.find((m) => m.clusterKeys.includes(key));
+      if (owner !== undefined) refuse(key, `Clusters[${i}].${key}`, owner, 'Cluster key');
+    }
+  });
   return out;
 }
 
@@ -69,10 +84,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * One key order that is the documented order at every level (top level: Mode …
- * Clusters; cluster: Name, MacPrefix, Subnet, PrivateIps; subnet: Name, Subnet,
- * Netmask, Gateway). Unknown keys sort after known ones, alphabetically.
+ * Clusters, then ROUTED's InstanceGateway and Bgp; cluster: Name, MacPrefix,
+ * Subnet, PrivateIps, then ROUTED's Ipv4Pool, Bgp, Nodes; subnet: Name,
+ * Subnet, Netmask, Gateway; gateway: Ipv4, Ipv6; Bgp: LocalAsn, RouterId,
+ * Peers, Communities, Password; peer: Address, Asn). Unknown keys sort after
+ * known ones, alphabetically — so do Ipv6Prefix and Ipv6DnsServers, which
+ * EDGE's subnets and ROUTED's clusters share, as they always have.
  */
-const KEY_ORDER = ['Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'PublicGateway', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets', 'Clusters'];
+const KEY_ORDER = [
+  'Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'PublicGateway', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets', 'Clusters',
+  'InstanceGateway', 'Ipv4', 'Ipv6', 'Ipv4Pool', 'Bgp', 'LocalAsn', 'RouterId', 'Peers', 'Address', 'Asn', 'Communities', 'Password', 'Nodes',
+];
 
 type Segment = string | number;
 

@@ -9,7 +9,10 @@
  *   cluster        routed { addressing: ipv4 | ipv6 | dual }
  *   node           bgp    { local-as, router-id (optional), peers ("ADDRESS ASN", one value each),
  *                           communities ("ASN:VALUE", 0..n), password (optional, one value) }
- *   instance       routed { user-data: base64 of the instance's user data (optional) }
+ *   instance       routed { user-data: base64 of the instance's user data (optional), in
+ *                           values of at most MAX_EXTENSION_VALUE_CHARS characters (EC2 allows
+ *                           16 KiB of user data, 21,848 base64 characters; one value holds 4096);
+ *                           the reader joins them }
  *
  * What stays in the 4.4 fields, read by the same code as EDGE:
  * - an instance's routed IPv4 address is `privateIp` (absent on an IPv6-only
@@ -27,7 +30,7 @@
  * bird.conf unchecked).
  */
 import type { GniExtension } from './extension.ts';
-import { extensionValues } from './extension.ts';
+import { MAX_EXTENSION_VALUE_CHARS, extensionValues } from './extension.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode } from './model.ts';
 
 export const ROUTED_EXTENSION = 'routed';
@@ -114,10 +117,16 @@ export function nodeBgpExtension(bgp: NodeBgp): GniExtension {
   ]);
 }
 
-/** Undefined when the instance has no user data (no extension is written). */
+/**
+ * Undefined when the instance has no user data (no extension is written).
+ * Split into values of MAX_EXTENSION_VALUE_CHARS (a multiple of 4, so each
+ * chunk is whole base64 quanta) to stay within one value's limit.
+ */
 export function instanceRoutedExtension(userDataBase64: string | undefined): GniExtension | undefined {
   if (userDataBase64 === undefined || userDataBase64 === '') return undefined;
-  return extension(ROUTED_EXTENSION, [{ name: P.userData, values: [userDataBase64] }]);
+  const chunks: string[] = [];
+  for (let at = 0; at < userDataBase64.length; at += MAX_EXTENSION_VALUE_CHARS) chunks.push(userDataBase64.slice(at, at + MAX_EXTENSION_VALUE_CHARS));
+  return extension(ROUTED_EXTENSION, [{ name: P.userData, values: chunks }]);
 }
 
 // ---- readers (netd, import, tests) ----
@@ -148,7 +157,33 @@ export function nodeBgpText(node: GniNode): NodeBgpText | undefined {
   };
 }
 
-/** The instance's user data (base64 as written), undefined when none. */
+/** The instance's user data (base64 as written, its values joined), undefined when none. */
 export function instanceUserData(instance: GniInstance): string | undefined {
-  return extensionValues(instance, ROUTED_EXTENSION, P.userData)?.[0];
+  const values = extensionValues(instance, ROUTED_EXTENSION, P.userData);
+  return values === undefined || values.length === 0 ? undefined : values.join('');
+}
+
+// ---- BGP values (one definition for the CLC's property checks and netd's document checks) ----
+
+/** A 4-byte autonomous system number other than 0: 1..4294967295. */
+export function isBgpAsn(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 0xffffffff;
+}
+
+/** A standard community `ASN:VALUE`, both parts 0..65535, in canonical text (no leading zeros); undefined otherwise. */
+export function canonicalBgpCommunity(text: string): string | undefined {
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a <= 0xffff && b <= 0xffff ? `${a}:${b}` : undefined;
+}
+
+/**
+ * A TCP MD5 password a BGP daemon's configuration can hold between double
+ * quotes: 1..80 printable ASCII characters (Linux's TCP_MD5SIG_MAXKEYLEN),
+ * no `"` or `\`, and no space at either end (a document value is trimmed,
+ * so it would not arrive as written).
+ */
+export function isBgpPassword(text: string): boolean {
+  return /^[\x21\x23-\x5b\x5d-\x7e](?:[\x20\x21\x23-\x5b\x5d-\x7e]{0,78}[\x21\x23-\x5b\x5d-\x7e])?$/.test(text);
 }
