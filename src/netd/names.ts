@@ -60,6 +60,8 @@ export interface NetdNames {
   readonly ndGuard: string;
   /** ebtables filter: chain jumped from OUTPUT (router advertisements stay on instance ports). */
   readonly ebOut: string;
+  /** iptables/ip6tables filter, ROUTED: the source addresses each routed instance port may send from (anti-spoofing). */
+  readonly antiSpoof: string;
   /** iptables chain of a security group (ip6tables uses the same name: its own namespace). */
   groupChain(groupId: string): string;
   /** ipset of a security group's members (private and public IPs). */
@@ -120,6 +122,7 @@ export function netdNames(prefix: string): NetdNames {
     hostsSet6: `${prefix}-HOSTS-6`,
     ndGuard: `${prefix}-ND`,
     ebOut: `${prefix}-EB-OUT`,
+    antiSpoof: `${prefix}-SPOOF`,
     // Group ids already start with `sg-`; a chain and a set may share a name
     // (iptables and ipset are separate namespaces), which keeps dumps readable.
     groupChain: (id) => fit(prefix, '', id, IPTABLES_CHAIN_MAX),

@@ -22,6 +22,10 @@
  * link-local destinations (no local address in <P>-LOCAL-6). No NAT, so no
  * EUCA-11083 extras.
  *
+ * ROUTED (routed-filter.ts) builds the same chains from these functions, the
+ * port matched by `-i`/`-o` instead of physdev (ports.ts), with its
+ * anti-spoofing chain jumped first from <P>-FWD and <P>-IN.
+ *
  * Egress is not filtered (EDGE never did). Invariant: every group chain is
  * jumped from <P>-FWD; every set a rule names is in the rendered ipsets.
  */
@@ -34,6 +38,7 @@ import { INSTANCE_INTERFACE_WILDCARD, NO_SNAT_MARK } from '../names.ts';
 import type { RenderContext } from './context.ts';
 import type { FamilyView } from './family.ts';
 import { familyView } from './family.ts';
+import { portMatch } from './ports.ts';
 import { guardForwardRules, guardInputChain, neighbourDiscoveryRules, ndGuardChain } from './instance-guard.ts';
 import type { Chain, IpFamily, IpMatch, IpRule, NetfilterTable } from '../netfilter/rule.ts';
 import { ACCEPT, DROP, ipRule, jump } from '../netfilter/rule.ts';
@@ -107,8 +112,8 @@ function publicLocals(ctx: RenderContext): PublicLocal[] {
   return out;
 }
 
-/** A group's chain in one family: same-group members, then one ACCEPT per rule of the family (`publics`: IPv4's EUCA-11083 extras). */
-function groupChain(ctx: RenderContext, view: FamilyView, groupId: string, publics: readonly PublicLocal[]): Chain<IpRule> {
+/** A group's chain in one family: same-group members, then one ACCEPT per rule of the family (`publics`: IPv4's EUCA-11083 extras; none in ROUTED, which has no SNAT). */
+export function groupChain(ctx: RenderContext, view: FamilyView, groupId: string, publics: readonly PublicLocal[]): Chain<IpRule> {
   const { names } = ctx;
   const { family } = view;
   const rules: IpRule[] = [
@@ -164,14 +169,14 @@ function publicIpExtras(publics: readonly PublicLocal[], args: { groupId: string
   return out;
 }
 
-/** <P>-FWD after the guards: established, egress, per group dispatch, the local drop. */
-function dispatchRules(ctx: RenderContext, view: FamilyView, groups: readonly string[]): IpRule[] {
+/** <P>-FWD after the guards: established, egress, per group dispatch, the local drop (ROUTED's too: render/routed-filter.ts). */
+export function dispatchRules(ctx: RenderContext, view: FamilyView, groups: readonly string[]): IpRule[] {
   const { names } = ctx;
   const { family } = view;
   return [
     ipRule(family, { matches: [{ kind: 'ctstate', states: ['RELATED', 'ESTABLISHED'] }], target: ACCEPT, comment: 'replies and related traffic of admitted connections' }),
     ipRule(family, {
-      matches: [{ kind: 'physdev', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD }, { kind: 'set', set: view.localSet, dir: 'dst', negate: true }], target: ACCEPT,
+      matches: [portMatch(ctx.ports, 'in', INSTANCE_INTERFACE_WILDCARD), { kind: 'set', set: view.localSet, dir: 'dst', negate: true }], target: ACCEPT,
       comment: 'from a local instance to a non-local destination: filtered where it arrives (egress is not filtered)',
     }),
     ...groups.map((g) => ipRule(family, {

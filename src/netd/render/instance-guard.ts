@@ -26,6 +26,10 @@
  * metadata service, reached through the 169.254.169.254 DNAT: conntrack
  * remembers the original destination (`! --ctorigdst`).
  *
+ * ROUTED (ports.ts): the same guards name the routed port by `-i`/`-o`
+ * instead of physdev; a multicast or broadcast packet is not forwarded by
+ * the routing code, so the per-port guard is only a second line there.
+ *
  * Both families (family.ts): on a dual-stack cluster the same guards are
  * ip6tables rules over the inet6 sets — the per-port guard catches multicast
  * and link-local destinations (nothing in <P>-LOCAL-6), the control-plane
@@ -50,6 +54,7 @@ import { ACCEPT, DROP, ipRule, jump } from '../netfilter/rule.ts';
 import type { IpSet } from '../netfilter/ipset.ts';
 import type { RenderContext } from './context.ts';
 import type { FamilyView } from './family.ts';
+import { portMatch } from './ports.ts';
 
 /** ICMPv6 neighbour solicitation and advertisement (RFC 4861 §4.3, §4.4). */
 const NEIGHBOUR_SOLICITATION = 135;
@@ -71,7 +76,7 @@ function controlPlaneDrop(ctx: RenderContext, view: FamilyView, toHosts: boolean
   return ipRule(view.family, {
     matches: [
       { kind: 'proto', proto: 'tcp' },
-      { kind: 'physdev', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD },
+      portMatch(ctx.ports, 'in', INSTANCE_INTERFACE_WILDCARD),
       ...(toHosts ? [{ kind: 'set', set: view.hostsSet, dir: 'dst' } as const] : []),
       { kind: 'multiport', ports: portList(ports) },
       // Not DNATed from the metadata address (the save tools print the address bare here).
@@ -99,13 +104,13 @@ export function guardForwardRules(ctx: RenderContext, view: FamilyView): IpRule[
   for (const i of ctx.locals) {
     for (const g of [...i.securityGroups].sort()) {
       out.push(ipRule(family, {
-        matches: [{ kind: 'physdev', dir: 'out', name: i.interface }, notLocal], target: jump(names.groupChain(g)),
+        matches: [portMatch(ctx.ports, 'out', i.interface), notLocal], target: jump(names.groupChain(g)),
         comment: `${what} to ${i.id}: the ingress rules of ${g} decide, as for unicast`,
       }));
     }
   }
   out.push(ipRule(family, {
-    matches: [{ kind: 'physdev', dir: 'out', name: INSTANCE_INTERFACE_WILDCARD }, notLocal], target: DROP,
+    matches: [portMatch(ctx.ports, 'out', INSTANCE_INTERFACE_WILDCARD), notLocal], target: DROP,
     comment: `${what} to an instance that none of its groups admitted`,
   }));
   return out;
@@ -114,7 +119,7 @@ export function guardForwardRules(ctx: RenderContext, view: FamilyView): IpRule[
 /** IPv6: a neighbour advertisement from an instance port goes through <P>-ND (FORWARD and INPUT). */
 function ndGuardJump(ctx: RenderContext): IpRule {
   return ipRule('ipv6', {
-    matches: [ICMP, { kind: 'icmp', type: NEIGHBOUR_ADVERTISEMENT }, { kind: 'physdev', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD }],
+    matches: [ICMP, { kind: 'icmp', type: NEIGHBOUR_ADVERTISEMENT }, portMatch(ctx.ports, 'in', INSTANCE_INTERFACE_WILDCARD)],
     target: jump(ctx.names.ndGuard),
     comment: 'a neighbour advertisement from an instance: only for its own addresses',
   });
@@ -144,7 +149,7 @@ export function ndGuardChain(ctx: RenderContext): Chain<IpRule> {
     const own = ll === undefined ? [i.ipv6] : [i.ipv6, formatIpv6(ll)];
     for (const address of own) {
       rules.push(ipRule('ipv6', {
-        matches: [ICMP, { kind: 'icmp', type: NEIGHBOUR_ADVERTISEMENT }, { kind: 'physdev', dir: 'in', name: i.interface }, { kind: 'nd-target', address }],
+        matches: [ICMP, { kind: 'icmp', type: NEIGHBOUR_ADVERTISEMENT }, portMatch(ctx.ports, 'in', i.interface), { kind: 'nd-target', address }],
         target: { kind: 'return' },
         comment: `${i.id}: advertises its own address ${address}`,
       }));

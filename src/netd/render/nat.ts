@@ -36,6 +36,23 @@ function metadataTarget(ctx: RenderContext): { address: string; port: number } |
 
 const dnat = (address: string, port?: number): IpTarget => (port === undefined ? { kind: 'dnat', address } : { kind: 'dnat', address, port });
 
+/**
+ * The metadata DNAT 169.254.169.254:80 → METADATA_IP (else the CLC):METADATA_PORT,
+ * or undefined with a warning when there is no target. EDGE's <P>-PRE ends
+ * with it; ROUTED's <P>-PRE is only this rule (modes/routed.ts: no NAT of instance addresses).
+ */
+export function metadataDnat(ctx: RenderContext): IpRule | undefined {
+  const target = metadataTarget(ctx);
+  if (target === undefined) {
+    ctx.warnings.push('no metadata target (neither METADATA_IP nor enabledCLCIp): metadata DNAT omitted');
+    return undefined;
+  }
+  return ipRule('ipv4', {
+    matches: [{ kind: 'addr', dir: 'dst', cidr: `${METADATA_ADDRESS}/32` }, { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 80, hi: 80 } }],
+    target: dnat(target.address, target.port), comment: 'instance metadata service',
+  });
+}
+
 export function renderNat(ctx: RenderContext): NetfilterTable<IpRule> {
   const { names } = ctx;
   const fromSubnet: IpMatch = { kind: 'addr', dir: 'src', cidr: formatCidr(ctx.subnet) };
@@ -51,14 +68,8 @@ export function renderNat(ctx: RenderContext): NetfilterTable<IpRule> {
   for (const i of withPublic) {
     pre.push(ipRule('ipv4', { matches: [{ kind: 'addr', dir: 'dst', cidr: `${i.publicIp}/32` }], target: dnat(i.privateIp), comment: `public IP of ${i.id}` }));
   }
-  const target = metadataTarget(ctx);
-  if (target === undefined) ctx.warnings.push('no metadata target (neither METADATA_IP nor enabledCLCIp): metadata DNAT omitted');
-  else {
-    pre.push(ipRule('ipv4', {
-      matches: [toMetadata, { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 80, hi: 80 } }],
-      target: dnat(target.address, target.port), comment: 'instance metadata service',
-    }));
-  }
+  const metadata = metadataDnat(ctx);
+  if (metadata !== undefined) pre.push(metadata);
   const out = withPublic.map((i) => ipRule('ipv4', {
     matches: [{ kind: 'addr', dir: 'dst', cidr: `${i.publicIp}/32` }], target: dnat(i.privateIp), comment: `public IP of ${i.id}, from this host`,
   }));

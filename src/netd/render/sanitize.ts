@@ -19,6 +19,12 @@
  * - the CLC address unicast and not loopback (else left out: no metadata DNAT);
  * - every ingress rule renderable exactly (shared/gni/rule-check.ts), and in
  *   the list of its family (shared/gni/ipv6.ts `ruleDocumentPlace`);
+ * - per mode (sanitize-hook.ts, MODE_SANITIZERS): a mode whose addresses
+ *   mean something else replaces the private-IP-in-subnet rule with its own
+ *   check of each instance and may refuse whole clusters. ROUTED
+ *   (routed-sanitize.ts): addressing per cluster, routed IPv4 in the cluster's
+ *   pool, IPv6 required and EUI-64 on ipv6/dual clusters, elastic addresses in
+ *   the public pool; an instance failing any is left out whole;
  * - IPv6 (the `ipv6` extension, issue 14; render/ipv6-checks.ts): a cluster
  *   prefix is an aligned /64 of global unicast or ULA space (else the cluster
  *   is IPv4-only); its name servers and the CLC's IPv6 address are unicast
@@ -39,6 +45,10 @@ import type { GniCluster, GniDocument, GniInstance, GniRule, GniSecurityGroup } 
 import type { NetdConfig } from '../config.ts';
 import { checkClusterPrefix, checkInstanceAddress, unicastIpv6 } from './ipv6-checks.ts';
 import { render } from './render.ts';
+import { modeNameOf } from '../modes/registry.ts';
+import type { NetworkModeName } from '../../shared/gni/mode.ts';
+import type { ModeSanitizer } from './sanitize-hook.ts';
+import { routedSanitizer, type RoutedSanitizeCode } from './routed-sanitize.ts';
 import type { HostFacts, RenderResult } from './types.ts';
 import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
 import type { Cidr, Cidr6, Ipv4 } from '../../shared/ip.ts';
@@ -46,6 +56,8 @@ import { broadcastAddress, cidrContains, cidrContains6, networkAddress, parseIp,
 
 export type SanitizeCode =
   | RuleRefusalCode
+  /** ROUTED's (routed-sanitize.ts). */
+  | RoutedSanitizeCode
   /** Instance id not `i-` + 8 or 17 lower-case hex digits. */
   | 'INSTANCE_ID_FORM'
   /** Security group id not `sg-` + 8 or 17 lower-case hex digits. */
@@ -111,6 +123,15 @@ export interface SanitizeOptions {
   readonly hostAddresses?: readonly string[];
 }
 
+/**
+ * The modes whose instances' addresses follow other rules than EDGE's (the
+ * hook architecture.md "A new network mode" names); a mode not listed is
+ * checked with EDGE's rules only.
+ */
+const MODE_SANITIZERS: Partial<Record<NetworkModeName, (doc: GniDocument) => ModeSanitizer<SanitizeCode>>> = {
+  ROUTED: routedSanitizer,
+};
+
 /** One line per refusal (warnings, logs). */
 function formatRefusal(r: Refusal): string {
   return `${r.code}: ${r.subject}: ${r.message}`;
@@ -171,7 +192,7 @@ function counts(values: Iterable<string>): Map<string, number> {
 function checkInstance(inst: GniInstance, ctx: {
   subnetOf: ReadonlyMap<string, Subnet>; anySubnet: readonly Subnet[]; hosts: ReadonlyMap<Ipv4, string>;
   pool: readonly { lo: Ipv4; hi: Ipv4 }[]; macs: ReadonlyMap<string, number>; addrs: ReadonlyMap<string, number>;
-  ipv4Optional: boolean;
+  mode: ModeSanitizer<SanitizeCode> | undefined;
 }): Refusal | undefined {
   const subject = `instance ${JSON.stringify(inst.name)}`;
   const no = (code: SanitizeCode, message: string): Refusal => ({ code, subject, message });
@@ -182,9 +203,12 @@ function checkInstance(inst: GniInstance, ctx: {
     if ((ctx.macs.get(mac) ?? 0) > 1) return no('MAC_DUPLICATE', `MAC ${mac} is held by another instance too: both are left out`);
   }
   const privText = inst.privateIp;
-  if (privText === undefined && !ctx.ipv4Optional) return no('INSTANCE_NO_PRIVATE_IP', 'no private IP: only an IPv6-only ROUTED instance may lack one');
+  if (ctx.mode !== undefined) {
+    const bad = ctx.mode.instance(inst);
+    if (bad !== undefined) return bad;
+  } else if (privText === undefined) return no('INSTANCE_NO_PRIVATE_IP', 'no private IP: only an IPv6-only ROUTED instance may lack one');
   const priv = privText === undefined ? undefined : parseIp(privText);
-  if (privText !== undefined && priv !== undefined) {
+  if (privText !== undefined && priv !== undefined && ctx.mode === undefined) {
     const sub = ctx.subnetOf.get(inst.name);
     const inside = sub !== undefined ? (cidrContains(sub.cidr, priv) ? sub : undefined) : ctx.anySubnet.find((s) => cidrContains(s.cidr, priv));
     if (inside === undefined) return no('PRIVATE_IP_OUTSIDE_SUBNET', `private IP ${privText} is outside ${sub === undefined ? 'every cluster subnet' : 'its cluster subnet'}`);
@@ -192,6 +216,8 @@ function checkInstance(inst: GniInstance, ctx: {
       return no('PRIVATE_IP_RESERVED', `private IP ${privText} is the subnet's network or broadcast address`);
     }
     if (priv === inside.gateway) return no('PRIVATE_IP_RESERVED', `private IP ${privText} is the subnet's gateway`);
+  }
+  if (privText !== undefined && priv !== undefined) {
     const host = ctx.hosts.get(priv);
     if (host !== undefined) return no('PRIVATE_IP_IS_HOST', `private IP ${privText} is ${host}`);
     if ((ctx.addrs.get(privText) ?? 0) > 1) return no('PRIVATE_IP_DUPLICATE', `private IP ${privText} is held by another instance too: every holder is left out`);
@@ -336,7 +362,9 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
     const p = publicOf(i);
     return p === undefined ? held : [...held, p];
   }));
-  const ipv4Optional = conf.mode === 'ROUTED';
+  const modeName = modeNameOf(doc);
+  const mode = Object.hasOwn(MODE_SANITIZERS, modeName) ? MODE_SANITIZERS[modeName as NetworkModeName]?.(doc) : undefined;
+  if (mode !== undefined) refusals.push(...mode.documentRefusals);
 
   const groupOut: Refusal[] = [];
   const goodGroups = new Set<string>();
@@ -347,7 +375,7 @@ export function sanitizeGni(doc: GniDocument, options: SanitizeOptions = {}): Sa
   const left = new Set<string>();
   const instances: GniInstance[] = [];
   for (const inst of doc.instances) {
-    const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs, ipv4Optional });
+    const bad = checkInstance(inst, { subnetOf, anySubnet, hosts, pool, macs, addrs, mode });
     if (bad !== undefined) { refusals.push(bad); left.add(inst.name); continue; }
     const sgs = inst.securityGroups.filter((g) => goodGroups.has(g));
     let kept = sgs.length === inst.securityGroups.length ? inst : { ...inst, securityGroups: sgs };

@@ -30,7 +30,9 @@ export interface LocalInstance {
   /** Host side of the VM NIC: `vn_<id>` (the contract with whatever starts VMs). */
   readonly interface: string;
   readonly mac: string;
+  /** EDGE: its private IP. ROUTED: its routed IPv4 address, '' for an instance of an IPv6-only cluster (it has none). */
   readonly privateIp: string;
+  /** EDGE: its public IP (DNAT/SNAT). ROUTED: its elastic IPv4 address, one more routed /32. */
   readonly publicIp?: string;
   /** Its global IPv6 address (EUI-64 of `mac` in the cluster's prefix) on a dual-stack cluster; absent on an IPv4-only one. */
   readonly ipv6?: string;
@@ -199,7 +201,11 @@ export type RenderErrorCode =
   /** Two local instances claim the same private IP or MAC. */
   | 'CONFLICTING_INSTANCES'
   /** The document's mode is not one netd implements (netd/modes/registry.ts). */
-  | 'UNSUPPORTED_MODE';
+  | 'UNSUPPORTED_MODE'
+  /** ROUTED: this node's cluster has no valid `routed` addressing, or it disagrees with the cluster's IPv4 pool and IPv6 prefix (render/routed-checks.ts). */
+  | 'ROUTED_CLUSTER_INVALID'
+  /** ROUTED: the instance-side gateways are not a unicast IPv4 and a link-local (fe80::/10) IPv6 address. */
+  | 'ROUTED_GATEWAY_INVALID';
 
 export type RenderResult =
   | { readonly ok: true; readonly state: DesiredState }

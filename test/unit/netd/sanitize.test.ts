@@ -16,7 +16,9 @@ import type { GniDocument } from '../../../src/shared/gni/model.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../../src/netd/config.ts';
 import { render } from '../../../src/netd/render/render.ts';
 import { isUnicastHost, isUnicastMac, sanitizeGni } from '../../../src/netd/render/sanitize.ts';
-import { parseIp } from '../../../src/shared/ip.ts';
+import { formatIpv6, parseCidr6, parseIp, slaacAddress } from '../../../src/shared/ip.ts';
+import { clusterIpv6Extension, instanceIpv6Extension } from '../../../src/shared/gni/ipv6.ts';
+import { clusterRoutedExtension } from '../../../src/shared/gni/routed.ts';
 import { A1, CASES, NODE1, X, baseCloud, caseCloud, cloudDocument, expectedCloud, type Cloud } from '../../fixtures/hostile/corpus.ts';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/hostile');
@@ -133,9 +135,14 @@ test('EDGE: an instance without a private IP is refused (INSTANCE_NO_PRIVATE_IP)
 test('ROUTED: an instance without a private IP is not refused for it (an IPv6-only instance has none)', () => {
   const c: Cloud = baseCloud();
   const { privateIp: _p, publicIp: _q, ...noIpv4 } = X;
-  c.instances.push(noIpv4);
+  const prefix = '2001:db8:77::/64';
+  const address = formatIpv6(slaacAddress(parseCidr6(prefix)!, X.macAddress!)!);
+  c.instances.push({ ...noIpv4, extensions: [instanceIpv6Extension(address)] });
   const doc = cloudDocument(c, 1);
-  const routed = { ...doc, configuration: { ...doc.configuration, mode: 'ROUTED' } };
+  // An ipv6-only ROUTED cluster (routed-sanitize.ts checks the addressing: it must be valid for anything to pass).
+  const [first, ...rest] = doc.configuration.clusters;
+  const cluster = { ...first!, privateIps: [], extensions: [clusterRoutedExtension('ipv6'), clusterIpv6Extension({ prefix, dnsServers: [] })] };
+  const routed = { ...doc, configuration: { ...doc.configuration, mode: 'ROUTED', clusters: [cluster, ...rest] } };
   const s = sanitizeGni(routed);
   assert.equal(s.refusals.some((r) => r.code === 'INSTANCE_NO_PRIVATE_IP'), false, JSON.stringify(s.refusals));
   assert.ok(s.doc.instances.some((i) => i.name === X.name));

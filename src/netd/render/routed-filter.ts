@@ -1,0 +1,147 @@
+/**
+ * ROUTED's netfilter (issue 17): EDGE's security groups on routed ports, an
+ * anti-spoofing chain, the metadata DNAT; nothing bridged, no NAT of instance
+ * addresses.
+ *
+ *   filter FORWARD ─► <P>-FWD: 0 -i vn_+ → <P>-SPOOF (a source the port may not send from is dropped)
+ *                              [IPv6: neighbour discovery, instance-guard.ts]
+ *                              1 instance-guard.ts: control-plane drop; multicast per destination port
+ *                              2 EDGE's dispatch (filter.ts): established, from a local instance to a
+ *                                non-local destination, per local group, the local drop
+ *   filter INPUT   ─► <P>-IN:  -i vn_+ → <P>-SPOOF, then EDGE's (control plane, IPv6 ND check)
+ *   <P>-SPOOF: per port, its routed addresses (IPv6: and fe80::/10, and :: for duplicate address
+ *              detection) RETURN; everything else from an instance port is DROPped.
+ *   nat PREROUTING ─► <P>-PRE: 169.254.169.254:80 → the CLC (nat.ts metadataDnat);
+ *                              ip6tables: [fd00:ec2::254]:80 → the CLC's IPv6 (nat.ts renderNat6, as EDGE).
+ *
+ * Why the anti-spoofing is in filter (FORWARD and INPUT) and not raw
+ * PREROUTING: the DesiredState (and the planner's tables) hold filter and nat
+ * only, and every packet from an instance port is either forwarded or
+ * delivered locally, so the two hooks see all of them; it runs before any
+ * ACCEPT of <P>-FWD, so conntrack's ESTABLISHED shortcut never lets a forged
+ * source through. rp_filter would cover IPv4 only (IPv6 has none), and not
+ * an instance sending another local instance's address on its own port when
+ * both routes exist.
+ *
+ * Why the port, not the address: a packet to a local instance is dispatched
+ * on its destination, as EDGE does (an instance's elastic address is routed,
+ * so <P>-LOCAL holds it too: ipsets below); traffic between two local
+ * instances leaves one port and enters the other through FORWARD, and the
+ * destination's groups decide, like any other ingress.
+ */
+import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
+import type { Chain, IpFamily, IpRule, NetfilterTable } from '../netfilter/rule.ts';
+import { DROP, ipRule, jump } from '../netfilter/rule.ts';
+import { sortMembers } from '../netfilter/model.ts';
+import { familyView } from './family.ts';
+import { dispatchRules, groupChain, localGroups } from './filter.ts';
+import { guardForwardRules, guardInputChain, ndGuardChain, neighbourDiscoveryRules } from './instance-guard.ts';
+import { renderIpsets } from './ipsets.ts';
+import { metadataDnat } from './nat.ts';
+import { portMatch } from './ports.ts';
+import type { RoutedContext } from './routed-context.ts';
+import type { IpSet } from './types.ts';
+
+/** IPv6 link-local sources: neighbour discovery and router solicitation use them; the kernel never forwards them. */
+const LINK_LOCAL6 = 'fe80::/10';
+const NEIGHBOUR_SOLICITATION = 135;
+
+function spoofJump(ctx: RoutedContext, family: IpFamily): IpRule {
+  return ipRule(family, {
+    matches: [portMatch(ctx.ports, 'in', INSTANCE_INTERFACE_WILDCARD)], target: jump(ctx.names.antiSpoof),
+    comment: 'from an instance port: only its own routed addresses as source',
+  });
+}
+
+/** <P>-SPOOF of one family: per local port its routed addresses return; the rest is dropped. */
+function antiSpoofChain(ctx: RoutedContext, family: IpFamily): Chain<IpRule> {
+  const rules: IpRule[] = [];
+  for (const l of ctx.routedLocals) {
+    for (const prefix of l.prefixes) {
+      if (prefix.includes(':') !== (family === 'ipv6')) continue;
+      rules.push(ipRule(family, {
+        matches: [portMatch(ctx.ports, 'in', l.instance.interface), { kind: 'addr', dir: 'src', cidr: prefix }], target: { kind: 'return' },
+        comment: `${l.instance.id} sends from its routed address ${prefix}`,
+      }));
+    }
+  }
+  if (family === 'ipv6') {
+    rules.push(
+      ipRule('ipv6', {
+        matches: [{ kind: 'addr', dir: 'src', cidr: LINK_LOCAL6 }], target: { kind: 'return' },
+        comment: 'link-local sources: neighbour discovery and the gateway on the link (never forwarded)',
+      }),
+      ipRule('ipv6', {
+        matches: [{ kind: 'addr', dir: 'src', cidr: '::/128' }, { kind: 'proto', proto: 'icmp' }, { kind: 'icmp', type: NEIGHBOUR_SOLICITATION }], target: { kind: 'return' },
+        comment: 'duplicate address detection: a neighbour solicitation from the unspecified address',
+      }),
+    );
+  }
+  rules.push(ipRule(family, { matches: [], target: DROP, comment: 'from an instance port with a source address that is not its own (spoofed)' }));
+  return { name: ctx.names.antiSpoof, rules };
+}
+
+function withSpoofJump(ctx: RoutedContext, family: IpFamily, chain: Chain<IpRule>): Chain<IpRule> {
+  return { name: chain.name, rules: [spoofJump(ctx, family), ...chain.rules] };
+}
+
+export function renderRoutedFilter(ctx: RoutedContext): NetfilterTable<IpRule> {
+  const { names } = ctx;
+  const view = familyView(ctx, 'ipv4');
+  const groups = localGroups(ctx);
+  const fwd: IpRule[] = [spoofJump(ctx, 'ipv4'), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
+  return {
+    chains: [
+      { name: names.filterForward, rules: fwd }, withSpoofJump(ctx, 'ipv4', guardInputChain(ctx, view)), antiSpoofChain(ctx, 'ipv4'),
+      // No EUCA-11083 extras: nothing is SNATed, a local instance's source is the address it sent from.
+      ...groups.map((g) => groupChain(ctx, view, g, [])),
+    ],
+    hooks: [
+      { family: 'ipv4', builtin: 'FORWARD', matches: [], target: names.filterForward, comment: 'edgenet security groups (routed)' },
+      { family: 'ipv4', builtin: 'INPUT', matches: [], target: names.filterInput, comment: 'edgenet: instances and this node control plane (routed)' },
+    ],
+  };
+}
+
+/** The ip6tables filter table: empty unless the cluster has IPv6 (an IPv4-only cluster's node forwards no IPv6 for it: no forwarding sysctl). */
+export function renderRoutedFilter6(ctx: RoutedContext): NetfilterTable<IpRule> {
+  if (ctx.ipv6 === undefined) return { chains: [], hooks: [] };
+  const { names } = ctx;
+  const view = familyView(ctx, 'ipv6');
+  const groups = localGroups(ctx);
+  const fwd: IpRule[] = [spoofJump(ctx, 'ipv6'), ...neighbourDiscoveryRules(ctx), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
+  return {
+    chains: [
+      { name: names.filterForward, rules: fwd }, withSpoofJump(ctx, 'ipv6', guardInputChain(ctx, view)), ndGuardChain(ctx), antiSpoofChain(ctx, 'ipv6'),
+      ...groups.map((g) => groupChain(ctx, view, g, [])),
+    ],
+    hooks: [
+      { family: 'ipv6', builtin: 'FORWARD', matches: [], target: names.filterForward, comment: 'edgenet security groups (routed, IPv6)' },
+      { family: 'ipv6', builtin: 'INPUT', matches: [], target: names.filterInput, comment: 'edgenet: instances and this node control plane (routed, IPv6)' },
+    ],
+  };
+}
+
+/** nat: only the metadata DNAT (elastic addresses are routed, never translated). */
+export function renderRoutedNat(ctx: RoutedContext): NetfilterTable<IpRule> {
+  const rule = metadataDnat(ctx);
+  if (rule === undefined) return { chains: [], hooks: [] };
+  return {
+    chains: [{ name: ctx.names.natPre, rules: [rule] }],
+    hooks: [{ family: 'ipv4', builtin: 'PREROUTING', matches: [], target: ctx.names.natPre, comment: 'edgenet metadata (routed)' }],
+  };
+}
+
+/**
+ * EDGE's sets (ipsets.ts) with ROUTED's meaning: no <P>-ALLPRIV (no SNAT to
+ * exempt anything from), and <P>-LOCAL holds every routed IPv4 address of the
+ * local instances, elastic ones included (they arrive untranslated). Group
+ * sets already hold members' private (routed) and public (elastic) addresses.
+ */
+export function renderRoutedIpsets(ctx: RoutedContext): IpSet[] {
+  const { names } = ctx;
+  const local = sortMembers(ctx.locals.flatMap((i) => [...(i.privateIp === '' ? [] : [i.privateIp]), ...(i.publicIp === undefined ? [] : [i.publicIp])]));
+  return renderIpsets(ctx)
+    .filter((s) => s.name !== names.allPrivateSet)
+    .map((s) => (s.name === names.localSet ? { ...s, members: local, comment: 'routed IPv4 addresses (own and elastic) of the instances on this node' } : s));
+}
