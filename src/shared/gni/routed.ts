@@ -32,6 +32,7 @@
 import type { GniExtension } from './extension.ts';
 import { MAX_EXTENSION_VALUE_CHARS, extensionValues } from './extension.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode } from './model.ts';
+import { IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_MULTICAST, cidrContains6, formatIp, formatIpv6, parseIp, parseIpv6 } from '../ip.ts';
 
 export const ROUTED_EXTENSION = 'routed';
 export const BGP_EXTENSION = 'bgp';
@@ -186,4 +187,131 @@ export function canonicalBgpCommunity(text: string): string | undefined {
  */
 export function isBgpPassword(text: string): boolean {
   return /^[\x21\x23-\x5b\x5d-\x7e](?:[\x20\x21\x23-\x5b\x5d-\x7e]{0,78}[\x21\x23-\x5b\x5d-\x7e])?$/.test(text);
+}
+
+// ---- the one check of a node's BGP values (netd before bird.conf; the CLC may use it on what it wrote) ----
+
+/** Why a node's `bgp` extension was refused, one code per kind of value. */
+export type NodeBgpProblemCode =
+  /** local-as absent, or not a decimal ASN 1..4294967295. */
+  | 'BGP_LOCAL_AS_INVALID'
+  /** router-id not a non-zero dotted quad, or absent while the node's name is no IPv4 address. */
+  | 'BGP_ROUTER_ID_INVALID'
+  /** A peer that is not `ADDRESS ASN` with a unicast address a session can name (not link-local, loopback, multicast, ...). */
+  | 'BGP_PEER_INVALID'
+  /** The same peer address twice (one session per neighbour). */
+  | 'BGP_PEER_DUPLICATE'
+  /** A community that is not `ASN:VALUE`, both parts 0..65535. */
+  | 'BGP_COMMUNITY_INVALID'
+  /** A password isBgpPassword refuses (quotes, backslash, control characters, over 80 characters). */
+  | 'BGP_PASSWORD_INVALID';
+
+export interface NodeBgpProblem {
+  readonly code: NodeBgpProblemCode;
+  readonly message: string;
+}
+
+/** A node's BGP settings as checked: every value canonical, the router id resolved. */
+export interface CheckedNodeBgp extends NodeBgp {
+  readonly routerId: string;
+}
+
+export type NodeBgpCheck = { readonly ok: true; readonly value: CheckedNodeBgp } | { readonly ok: false; readonly problems: readonly NodeBgpProblem[] };
+
+/** Decimal ASN text (no sign, no leading zero, no exponent) → number, else undefined. */
+function asnOf(text: string): number | undefined {
+  if (!/^[1-9]\d{0,9}$/.test(text)) return undefined;
+  const n = Number(text);
+  return isBgpAsn(n) ? n : undefined;
+}
+
+/** IPv4 space no BGP neighbour lives in: this network, loopback, link-local, multicast, reserved and broadcast. */
+const IPV4_NOT_A_PEER: readonly [number, number][] = [
+  [0x00000000, 8], [0x7f000000, 8], [0xa9fe0000, 16], [0xe0000000, 4], [0xf0000000, 4],
+];
+
+/** The canonical text and family of an address that can name a BGP neighbour without an interface, else undefined. */
+function peerAddress(text: string): { readonly text: string; readonly family: 'ipv4' | 'ipv6' } | undefined {
+  const v4 = parseIp(text);
+  if (v4 !== undefined) {
+    const reserved = IPV4_NOT_A_PEER.some(([net, len]) => Math.floor(v4 / 2 ** (32 - len)) === Math.floor(net / 2 ** (32 - len)));
+    return reserved ? undefined : { text: formatIp(v4), family: 'ipv4' };
+  }
+  const v6 = parseIpv6(text);
+  // Link-local needs an interface (`fe80::1%eth0`) the document does not name; IPv4-mapped is an IPv4 peer written oddly.
+  if (v6 === undefined || v6 <= 1n || [IPV6_MULTICAST, IPV6_LINK_LOCAL, IPV6_IPV4_MAPPED].some((c) => cidrContains6(c, v6))) return undefined;
+  return { text: formatIpv6(v6), family: 'ipv6' };
+}
+
+/**
+ * The one strict check of a node's BGP values as a document says them, for
+ * netd before anything reaches bird.conf (the CLC's property checks apply the
+ * same predicates earlier, with paths). Returns every problem. Every value in
+ * `value` is canonical text or a number that was parsed, so a renderer may
+ * write it into a daemon's configuration verbatim: a peer `1.2.3.4; protocol
+ * …` or a password with a quote never gets through.
+ *
+ * The router id is the document's, else the node's name when that is an IPv4
+ * address (the CLC's default), else a problem: BGP needs one and BIRD would
+ * otherwise take an interface address, which may change under it.
+ */
+export function checkNodeBgp(text: NodeBgpText, nodeName: string): NodeBgpCheck {
+  const problems: NodeBgpProblem[] = [];
+  const localAs = text.localAs === undefined ? undefined : asnOf(text.localAs);
+  if (localAs === undefined) {
+    problems.push({ code: 'BGP_LOCAL_AS_INVALID', message: text.localAs === undefined ? 'local-as is missing' : `local-as ${JSON.stringify(text.localAs)} is not an AS number 1-4294967295` });
+  }
+
+  const idText = text.routerId ?? nodeName;
+  const id = parseIp(idText);
+  if (id === undefined || id === 0) {
+    problems.push({
+      code: 'BGP_ROUTER_ID_INVALID',
+      message: text.routerId !== undefined
+        ? `router-id ${JSON.stringify(text.routerId)} is not a non-zero IPv4 address`
+        : `no router-id, and the node's name ${JSON.stringify(nodeName)} is not an IPv4 address to take as one`,
+    });
+  }
+
+  const peers: BgpPeer[] = [];
+  const seen = new Set<string>();
+  for (const p of text.peers) {
+    const m = /^(\S+) (\S+)$/.exec(p);
+    const address = m ? peerAddress(m[1]!) : undefined;
+    const as = m ? asnOf(m[2]!) : undefined;
+    if (address === undefined || as === undefined) {
+      problems.push({ code: 'BGP_PEER_INVALID', message: `peer ${JSON.stringify(p)} is not "ADDRESS ASN" with a unicast, non-link-local address and an AS number 1-4294967295` });
+      continue;
+    }
+    if (seen.has(address.text)) {
+      problems.push({ code: 'BGP_PEER_DUPLICATE', message: `peer ${address.text} is listed twice` });
+      continue;
+    }
+    seen.add(address.text);
+    peers.push({ address: address.text, as });
+  }
+
+  const communities: string[] = [];
+  for (const c of text.communities) {
+    const canonical = canonicalBgpCommunity(c);
+    if (canonical === undefined) problems.push({ code: 'BGP_COMMUNITY_INVALID', message: `community ${JSON.stringify(c)} is not ASN:VALUE with both parts 0-65535` });
+    else if (!communities.includes(canonical)) communities.push(canonical);
+  }
+
+  if (text.password !== undefined && !isBgpPassword(text.password)) {
+    // The value itself is never echoed: it is a secret, and it may be hostile text.
+    problems.push({ code: 'BGP_PASSWORD_INVALID', message: `password (${text.password.length} characters) is not 1-80 printable ASCII characters without " or \\ and without a space at either end` });
+  }
+
+  if (problems.length > 0 || localAs === undefined || id === undefined) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      localAs,
+      routerId: formatIp(id),
+      peers,
+      communities,
+      ...(text.password === undefined ? {} : { password: text.password }),
+    },
+  };
 }
