@@ -52,6 +52,8 @@ export interface DaemonOptions {
   readonly startCheckMs?: number;
   /** Supervised-process drivers (default PROCESS_DRIVERS). */
   readonly drivers?: DriverRegistry;
+  /** ROUTED config drives' directory (default `paths.configDrives()`). */
+  readonly configDriveDir?: string;
   /** Called after every sync (tests, the CLI's --once). */
   readonly onSync?: (outcome: SyncOutcome) => void;
 }
@@ -203,6 +205,7 @@ export class NetdDaemon {
         wait: this.opts.wait ?? (async () => undefined),
         ...(this.opts.startCheckMs !== undefined ? { startCheckMs: this.opts.startCheckMs } : {}),
         ...(this.opts.drivers !== undefined ? { drivers: this.opts.drivers } : {}),
+        ...(this.opts.configDriveDir !== undefined ? { configDriveDir: this.opts.configDriveDir } : {}),
       },
       { trigger, full },
     );

@@ -43,6 +43,8 @@ export interface NetdSetup {
   readonly config: NetdConfig;
   readonly runDir: string;
   readonly gniFile: string;
+  /** ROUTED config drives' directory (`<state dir>/config-drive`, EDGENET_STATE_DIR moves it). */
+  readonly configDriveDir?: string;
 }
 
 /** File + environment → setup, with every diagnostic (never throws for bad values). */
@@ -50,7 +52,7 @@ function resolveNetdSetup(configFile: string, env: NodeJS.ProcessEnv): Resolved<
   const r = resolveNetdConfig({ conf: loadConfFile(configFile), env });
   const runDir = r.config.runDir || defaultRunDir(env);
   const gniFile = r.config.gniFile || path.join(runDir, 'global_network_info.xml');
-  return { config: { config: r.config, runDir, gniFile }, effective: r.effective, diagnostics: r.diagnostics };
+  return { config: { config: r.config, runDir, gniFile, configDriveDir: paths.configDrives(env) }, effective: r.effective, diagnostics: r.diagnostics };
 }
 
 /** Reads and validates the config file; throws a ConfigError with every diagnostic on error. */
@@ -81,6 +83,7 @@ function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metr
     config: setup.config,
     runDir: setup.runDir,
     gniFile: setup.gniFile,
+    ...(setup.configDriveDir !== undefined ? { configDriveDir: setup.configDriveDir } : {}),
     clock: systemClock,
     logger: deps.logger,
     metrics: deps.metrics,

@@ -19,7 +19,9 @@ import { renderUntrusted } from './render/sanitize.ts';
 import type { DesiredState, HostFacts } from './render/types.ts';
 import { parseGni } from '../shared/gni/codec.ts';
 import { formatDiagnostic } from '../shared/diagnostics.ts';
-import type { NetdResult, NetdStatus } from '../shared/netd-status.ts';
+import type { NetdConfigDrive, NetdResult, NetdStatus } from '../shared/netd-status.ts';
+import { paths } from '../shared/paths.ts';
+import { configDriveLayout, isConfigDriveInstance, observeConfigDrives } from './apply/config-drive.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
@@ -45,6 +47,8 @@ export interface SyncDeps {
   readonly startCheckMs?: number;
   /** Supervised-process drivers (default PROCESS_DRIVERS; tests add their own). */
   readonly drivers?: DriverRegistry;
+  /** ROUTED config drives' directory (default `paths.configDrives()`: `<state dir>/config-drive`). */
+  readonly configDriveDir?: string;
 }
 
 /** Where one sync's time went, in ms (events and logs; the operator's first question when a sync is slow). */
@@ -166,6 +170,8 @@ export interface PlanForOptions {
   /** Receives the observe and plan timings. */
   readonly phases?: SyncPhases;
   readonly drivers?: DriverRegistry;
+  /** ROUTED config drives' directory (default `paths.configDrives()`). */
+  readonly configDriveDir?: string;
 }
 
 /**
@@ -180,7 +186,10 @@ export async function planFor(options: PlanForOptions): Promise<Plan> {
   const ipv6 = options.early?.ipv6 ?? host.ipv6Available();
   const refusal = ipv6Refusal(desired, await ipv6);
   if (refusal !== undefined) throw new EdgenetError(refusal.code, refusal.message);
-  const observed = await observeHost(host, {
+  // The drive directory is read on every sync, whatever the mode: an EDGE document after a ROUTED one sweeps the drives left.
+  const drives = observeConfigDrives(host, options.configDriveDir ?? paths.configDrives());
+  drives.catch(() => undefined);
+  const observedHost = await observeHost(host, {
     early: { ...options.early, ipv6 },
     sysctlKeys: desired.sysctls.map((s) => s.key),
     publicInterface: desired.publicAddresses.interface,
@@ -190,6 +199,7 @@ export async function planFor(options: PlanForOptions): Promise<Plan> {
     bridge: config.bridge,
     privateInterface: config.privateInterface,
   });
+  const observed = { ...observedHost, configDrives: await drives };
   const t1 = performance.now();
   phases.observe = Math.round(t1 - t0);
   const label = addressLabel(desired.publicAddresses.interface);
@@ -236,6 +246,8 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   let appliedNow = false;
   const announcements: { iface: string; address: string }[] = [];
   const phases: SyncPhases = {};
+  const driveDir = deps.configDriveDir ?? paths.configDrives();
+  const driveFailures = new Map<string, string>();
 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
@@ -286,7 +298,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
           !readIpv6Early && ipv6Needs(d.state).length > 0
             ? { ...early, netfilter: withIp6tables(host, early.netfilter as Promise<ObservedNetfilter>, ipv6), routes6: observeRoutes6(host, ipv6) }
             : early;
-        const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early: reads, phases, drivers });
+        const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early: reads, phases, drivers, configDriveDir: driveDir });
         const tApply = performance.now();
         notes = [...plan.notes, ...d.state.warnings];
         steps = await applySteps(plan.steps, {
@@ -298,6 +310,8 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
           wait: deps.wait,
           ...(deps.startCheckMs !== undefined ? { startCheckMs: deps.startCheckMs } : {}),
           announce: (iface, address) => announcements.push({ iface, address }),
+          configDriveDir: driveDir,
+          configDriveFailure: (instance, err) => driveFailures.set(instance, `${err.code}: ${err.message}`),
         });
         phases.apply = Math.round(performance.now() - tApply);
         appliedNow = true;
@@ -328,6 +342,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     ...failureField(processFailure, deps.drivers ?? PROCESS_DRIVERS),
     ...(desired?.refused !== undefined ? { refused: desired.refused } : {}),
     ...ipv6InUseField(appliedNow, desired, previous?.ipv6InUse),
+    ...configDrivesField(appliedNow, desired, driveDir, driveFailures, previous?.configDrives),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
   const durationMs = deps.now() - started;
@@ -354,4 +369,31 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
 function ipv6InUseField(appliedNow: boolean, desired: DesiredState | undefined, previous: boolean | undefined): { ipv6InUse?: boolean } {
   if (appliedNow && desired !== undefined) return { ipv6InUse: ipv6Needs(desired).length > 0 };
   return previous === undefined ? {} : { ipv6InUse: previous };
+}
+
+/**
+ * The status's configDrives: where each local instance's drive is (directory,
+ * ISO) and whether its ISO failed, once a state is applied; else what the
+ * previous status said (a failed or refused sync changes nothing on disk that
+ * it reports). Absent when the state has no drives (EDGE).
+ */
+function configDrivesField(
+  appliedNow: boolean,
+  desired: DesiredState | undefined,
+  dir: string,
+  failures: ReadonlyMap<string, string>,
+  previous: readonly NetdConfigDrive[] | undefined,
+): { configDrives?: readonly NetdConfigDrive[] } {
+  if (!appliedNow || desired === undefined) return previous === undefined ? {} : { configDrives: previous };
+  const drives = desired.configDrives ?? [];
+  if (drives.length === 0) return {};
+  return {
+    configDrives: drives.flatMap((d) => {
+      // Render only names drives after checked instance ids; a name that is not one never became a path (the step failed).
+      if (!isConfigDriveInstance(d.instance)) return [];
+      const layout = configDriveLayout(dir, d.instance);
+      const error = failures.get(d.instance);
+      return [{ instance: d.instance, directory: layout.directory, ...(error === undefined ? { iso: layout.iso } : { error }) }];
+    }),
+  };
 }

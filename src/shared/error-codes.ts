@@ -113,6 +113,7 @@ export const ERROR_CODES = {
   DHCPD_DIED: 'dhcpd exited right after it was started.',
   RADVD_DIED: 'radvd (the router-advertisement server of a dual-stack cluster) exited right after it was started.',
   PROCESS_CONFIG_REFUSED: "A supervised daemon's own check refused its rendered configuration: not started or reloaded (a running one keeps its previous configuration).",
+  CONFIG_DRIVE_FAILED: "A ROUTED instance's config drive could not be built (genisoimage failed, or a name that is not an instance id): its files are written, its ISO is missing or stale; netd reports it per instance in its status and retries on the next sync.",
   PROCESS_DRIVER_MISSING: 'A supervised process of a kind no driver is registered for (a bug).',
   IPV6_UNAVAILABLE: "The node's cluster is dual-stack but the node's kernel has no IPv6 (ipv6.disable=1); the sync is refused and nothing is changed (IPv4 included).",
   RULE_FAMILY_MISMATCH: 'A rule carries an address of the other family than the table it is written for (a bug).',

@@ -60,6 +60,19 @@ export interface NetdStatus {
   readonly ipv6InUse?: boolean;
   /** Entries of the document netd left out as unsafe (src/netd/render/sanitize.ts), each with its named reason code. */
   readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
+  /** ROUTED: the config drive of every local instance, sorted by instance (what a hypervisor integration attaches). */
+  readonly configDrives?: readonly NetdConfigDrive[];
+}
+
+/** One local instance's config drive (src/netd/apply/config-drive.ts). */
+export interface NetdConfigDrive {
+  readonly instance: string;
+  /** `<state dir>/config-drive/<instance>/`: meta-data, network-config, user-data (when given). */
+  readonly directory: string;
+  /** `<state dir>/config-drive/<instance>.iso` (volume label cidata); absent when it could not be built for the current content. */
+  readonly iso?: string;
+  /** `CONFIG_DRIVE_FAILED: …` when the ISO could not be built (the directory is written). */
+  readonly error?: string;
 }
 
 export function parseNetdStatus(text: string): NetdStatus | undefined {

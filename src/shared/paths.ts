@@ -47,4 +47,6 @@ export const paths = {
   netdVersion: (env?: NodeJS.ProcessEnv) => path.join(runDir(env), 'global_network_info.version'),
   certsDir: (env?: NodeJS.ProcessEnv) => path.join(confDir(env), 'certs'),
   netdConf: (env?: NodeJS.ProcessEnv) => path.join(confDir(env), 'netd.conf'),
+  /** ROUTED: netd's config drives, `<dir>/<instance>/` and `<dir>/<instance>.iso` (state, not run: a hypervisor attaches them). */
+  configDrives: (env?: NodeJS.ProcessEnv) => path.join(stateDir(env), 'config-drive'),
 };

@@ -88,7 +88,7 @@ export interface FakeHostOptions {
 /** Signals a daemon takes as "re-read your configuration" rather than "exit". */
 const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
-export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6';
+export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6' | 'buildIso';
 
 export class FakeHost implements HostOps {
   readonly iptables: Record<TableName, FakeTable> = { filter: newTable('iptables', 'filter'), nat: newTable('iptables', 'nat') };
@@ -482,13 +482,32 @@ export class FakeHost implements HostOps {
   async readFile(file: string) {
     return this.files.get(file);
   }
-  async writeFile(file: string, content: string) {
-    this.files.set(file, content);
+  async writeFile(file: string, content: string | Uint8Array) {
+    // Bytes are kept as latin1 text: one character per byte, so tests can compare them exactly.
+    this.files.set(file, typeof content === 'string' ? content : Buffer.from(content).toString('latin1'));
   }
   async removeFile(file: string) {
     this.files.delete(file);
   }
   async mkdirp(_dir: string) {}
+  /** Directories exist implicitly: a name is listed when some file lies under it. */
+  async listDir(dir: string) {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const names = new Set<string>();
+    for (const f of this.files.keys()) if (f.startsWith(prefix)) names.add(f.slice(prefix.length).split('/')[0]!);
+    return [...names].sort();
+  }
+  async removeTree(target: string) {
+    for (const f of [...this.files.keys()]) if (f === target || f.startsWith(`${target}/`)) this.files.delete(f);
+  }
+  /** ISOs built (`buildIso`): output, label, inputs. The image is a text file naming its label and inputs. */
+  readonly isos: { output: string; label: string; files: string[] }[] = [];
+  async buildIso(output: string, label: string, inputs: readonly string[]) {
+    this.checkFail('buildIso', [output, ...inputs]);
+    this.isos.push({ output, label, files: [...inputs] });
+    this.record('iso', output);
+    this.files.set(output, `ISO ${label}\n${inputs.map((f) => `${f}\n${this.files.get(f) ?? ''}`).join('\n')}`);
+  }
 
   // ---- inspection ------------------------------------------------------
   /** A sorted, deterministic dump of everything netd can own (convergence tests compare these). */

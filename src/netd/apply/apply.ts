@@ -11,6 +11,7 @@ import { describeStep, EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
 import { reloadProcess, retireProcess, startProcess, stopProcess, writeProcessFiles, type SupervisorContext } from './supervisor.ts';
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
+import { removeConfigDrive, writeConfigDrive } from './config-drive.ts';
 
 export interface StepResult {
   readonly name: string;
@@ -30,6 +31,18 @@ export interface ApplyContext extends SupervisorContext {
    * wait for 100 process spawns. Default: announce right away.
    */
   readonly announce?: (iface: string, address: string) => void;
+  /** ROUTED: netd's config drive directory (config-drive steps only). */
+  readonly configDriveDir?: string;
+  /**
+   * Receives a drive whose ISO could not be built (its files are written):
+   * the sync reports it in the status and goes on. Absent: the step fails.
+   */
+  readonly configDriveFailure?: (instance: string, error: EdgenetError) => void;
+}
+
+function driveDir(ctx: ApplyContext): string {
+  if (ctx.configDriveDir === undefined) throw new EdgenetError('CONFIG_DRIVE_FAILED', 'no config drive directory given to the applier');
+  return ctx.configDriveDir;
 }
 
 export class ApplyError extends EdgenetError {
@@ -160,6 +173,17 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
       return 1;
     case 'process-stop':
       await retireProcess(ctx, step.process, step.pid);
+      return 1;
+    case 'config-drive-write': {
+      const failure = await writeConfigDrive(host, driveDir(ctx), step.drive, step.hash);
+      if (failure !== undefined) {
+        if (ctx.configDriveFailure === undefined) throw failure;
+        ctx.configDriveFailure(step.drive.instance, failure);
+      }
+      return 1;
+    }
+    case 'config-drive-remove':
+      await removeConfigDrive(host, driveDir(ctx), step.instance);
       return 1;
     default:
       return assertNever(step, 'plan step');

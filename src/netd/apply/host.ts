@@ -110,7 +110,17 @@ export interface HostOps {
 
   readFile(file: string): Promise<string | undefined>;
   /** Atomic write (temp + fsync + rename). */
-  writeFile(file: string, content: string): Promise<void>;
+  writeFile(file: string, content: string | Uint8Array): Promise<void>;
   removeFile(file: string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
+  /** Names in a directory ([] when it does not exist). */
+  listDir(dir: string): Promise<string[]>;
+  /** Removes a file or a directory with everything in it; one already gone is not an error. */
+  removeTree(target: string): Promise<void>;
+  /**
+   * ROUTED config drives: `genisoimage -volid <label> -joliet -rock` of
+   * `files` (each at the image's root) into `<output>.tmp`, renamed over
+   * `output` (a reader holding the old image keeps it). Throws ExecError.
+   */
+  buildIso(output: string, label: string, files: readonly string[]): Promise<void>;
 }

@@ -289,8 +289,28 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     },
 
     readFile: (file) => files.read(file),
-    writeFile: (file, content) => files.writeAtomic(file, content, { mode: 0o644 }),
+    writeFile: (file, content) => files.writeAtomic(file, typeof content === 'string' ? content : Buffer.from(content), { mode: 0o644 }),
     removeFile: (file) => files.remove(file),
     mkdirp: (dir) => files.mkdirp(dir, 0o755),
+    async listDir(dir) {
+      try {
+        return await fs.readdir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+    },
+    removeTree: (target) => fs.rm(target, { recursive: true, force: true }),
+    async buildIso(output, label, inputs) {
+      const tmp = `${output}.tmp`;
+      try {
+        await exec.run(['genisoimage', '-quiet', '-output', tmp, '-volid', label, '-joliet', '-rock', ...inputs], { timeoutMs: 30_000 });
+        await fs.chmod(tmp, 0o644);
+        await fs.rename(tmp, output);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    },
   };
 }

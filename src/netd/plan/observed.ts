@@ -84,6 +84,19 @@ export interface ObservedRoute6 {
   readonly dev: string;
 }
 
+/**
+ * ROUTED (issue 17): one instance's config drive as netd's drive directory
+ * holds it (apply/config-drive.ts observeConfigDrives).
+ */
+export interface ObservedConfigDrive {
+  /** The content hash the ISO was last built from (`<instance>.sha256`, written after the ISO); absent: none. */
+  readonly hash?: string;
+  /** `<instance>.iso` exists. */
+  readonly iso: boolean;
+  /** File names in `<instance>/`, sorted. */
+  readonly files: readonly string[];
+}
+
 export interface ObservedState {
   readonly iptables: { readonly filter: ObservedTable; readonly nat: ObservedTable };
   readonly ip6tables: { readonly filter: ObservedTable; readonly nat: ObservedTable };
@@ -103,4 +116,6 @@ export interface ObservedState {
   readonly privateRoutes?: readonly ObservedRoute[];
   /** IPv6 routes carrying our route protocol (bridgeRoutes written by an earlier sync); absent = not read. */
   readonly routes6?: readonly ObservedRoute6[];
+  /** Config drives in netd's drive directory, by instance (ours: named by an instance id); absent = not read (none planned). */
+  readonly configDrives?: ReadonlyMap<string, ObservedConfigDrive>;
 }

@@ -29,6 +29,7 @@ import { hookRule } from '../netfilter/rule.ts';
 import { ruleArgs } from '../netfilter/rule-args.ts';
 import { planNodeNetwork } from './layout.ts';
 import { planProcesses } from './processes.ts';
+import { planConfigDrives } from './config-drives.ts';
 import { formatCidr6, parseCidr6, parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 import { ipsetFamily } from '../netfilter/ipset.ts';
 import { canonicalIpv6Member } from '../netfilter/ipv6-text.ts';
@@ -302,6 +303,9 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
 
   // Supervised processes last: dhcpd answers for an instance once its rules are in place.
   steps.push(...planProcesses(desired.processes, observed.processes));
+
+  // ROUTED config drives: files on disk for a hypervisor, independent of the kernel state above.
+  steps.push(...planConfigDrives(desired.configDrives, observed.configDrives));
 
   return { steps, notes };
 }

@@ -6,13 +6,14 @@
  *   iptables per table → ip6tables per table → ebtables per table → ipset
  *   destroy → addresses → IPv6 routes on the bridge (replace ours, delete ours
  *   no longer wanted) → proxy-ARP announcements → supervised processes
- *   (dhcpd, radvd, ...: config write → start / reload / restart, or stop).
+ *   (dhcpd, radvd, ...: config write → start / reload / restart, or stop) → config drives
+ *   (ROUTED: write / remove, src/netd/plan/config-drives.ts).
  * Sets are created before the rules that use them and destroyed after the
  * rules that used them are gone; the on-link route of an IPv6 prefix comes
  * after the ip6tables and ebtables rules that guard its traffic. Each step is applied by exactly one case of
  * the applier's exhaustive switch.
  */
-import type { Chain, Hook, IpSet, ProcessFile } from '../render/types.ts';
+import type { Chain, ConfigDrive, Hook, IpSet, ProcessFile } from '../render/types.ts';
 import type { ObservedRoute, ObservedRule } from './observed.ts';
 
 export type NetfilterTableName = 'filter' | 'nat';
@@ -75,7 +76,11 @@ export type Step =
   | { readonly kind: 'process-reload'; readonly process: string; readonly pid: number; readonly signal: NodeJS.Signals }
   | { readonly kind: 'process-restart'; readonly process: string; readonly interfaces: readonly string[]; readonly pid: number }
   /** Stops it and removes its configuration files: the next start begins from fresh ones. */
-  | { readonly kind: 'process-stop'; readonly process: string; readonly pid: number };
+  | { readonly kind: 'process-stop'; readonly process: string; readonly pid: number }
+  /** ROUTED: writes the drive's files into `<drive dir>/<instance>/`, builds `<instance>.iso`, then records `hash` (plan/config-drives.ts). */
+  | { readonly kind: 'config-drive-write'; readonly drive: ConfigDrive; readonly hash: string; readonly why: string }
+  /** ROUTED: removes the drive (directory, ISO, hash) of an instance no longer on this node. */
+  | { readonly kind: 'config-drive-remove'; readonly instance: string };
 
 /** `default via 172.31.0.1 metric 100` */
 function routeText(r: ObservedRoute): string {
@@ -140,5 +145,9 @@ export function describeStep(step: Step): string {
       return `${step.process} restart (pid ${step.pid})`;
     case 'process-stop':
       return `${step.process} stop (pid ${step.pid})`;
+    case 'config-drive-write':
+      return `config drive ${step.drive.instance} write (${step.why})`;
+    case 'config-drive-remove':
+      return `config drive ${step.instance} remove`;
   }
 }
