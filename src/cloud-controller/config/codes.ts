@@ -19,7 +19,7 @@ const REGISTRY = {
   // Document level: syntax and shape (JSON Schema, schemas/network_configuration.schema.json).
   JSON_SYNTAX: { severity: 'error', meaning: 'The document is not valid JSON (empty, truncated or malformed); the message gives line and column.' },
   TYPE_MISMATCH: { severity: 'error', meaning: 'A value has the wrong JSON type (for example a string where a list is expected, or null as a list entry).' },
-  UNKNOWN_KEY: { severity: 'error', meaning: 'A key that the property does not define (keys are PascalCase and case-sensitive).' },
+  UNKNOWN_KEY: { severity: 'error', meaning: 'A key that the property does not define (keys are PascalCase and case-sensitive), or a top-level or cluster key that only another mode than the document\'s defines (a cloud runs one mode).' },
   REQUIRED: { severity: 'error', meaning: 'A required key is missing (EDGE: PublicIps; a subnet\'s Subnet, Netmask and Gateway; a cluster\'s Name; a cluster Subnet needs a Name or an inline definition. ROUTED: Clusters; a cluster\'s or node\'s Name; a BGP peer\'s Address and Asn).' },
   LIST_EMPTY: { severity: 'error', meaning: 'A list that must have entries is empty (PublicIps; in ROUTED also Clusters, a cluster\'s Ipv4Pool and a Bgp\'s Peers).' },
   NAME_INVALID: { severity: 'error', meaning: 'A cluster or subnet Name has leading or trailing whitespace or control characters, or is longer than 255 characters (an empty Name is unset: VALUE_UNSET, then REQUIRED for a cluster).' },

@@ -89,7 +89,8 @@ function checkDnsServers(value: unknown, out: Diagnostic[]): void {
     const path = joinPath('InstanceDnsServers', i);
     if (a.family === 'ipv4' && (a.v4 === 0 || a.v4 === 0xffffffff)) out.push(diag('DNS_SERVER_INVALID', path, `Cannot use ${a.text} as a name server`));
     if (a.family === 'ipv6') {
-      ipv6++;
+      // Counted once each: explode drops a repeated server.
+      if (!seen.has(a.text)) ipv6++;
       // Link-local: an instance is alone on its port with its node, so an fe80:: address names no server it can reach.
       const reason = cidrContains6(IPV6_LINK_LOCAL, a.v6) ? "link-local, and each instance's link holds only its node" : reservedServerReason(a.v6);
       if (reason !== undefined) out.push(diag('IPV6_DNS_SERVER_RESERVED', path, `Cannot use ${a.text} as a name server for instances: it is ${reason}`));

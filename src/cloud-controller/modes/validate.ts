@@ -84,7 +84,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * One key order that is the documented order at every level (top level: Mode …
- * Clusters, then ROUTED's InstanceGateway and Bgp; cluster: Name, MacPrefix,
+ * Subnets, ROUTED's InstanceGateway and Bgp, Clusters; cluster: Name, MacPrefix,
  * Subnet, PrivateIps, then ROUTED's Ipv4Pool, Bgp, Nodes; subnet: Name,
  * Subnet, Netmask, Gateway; gateway: Ipv4, Ipv6; Bgp: LocalAsn, RouterId,
  * Peers, Communities, Password; peer: Address, Asn). Unknown keys sort after
@@ -92,8 +92,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * EDGE's subnets and ROUTED's clusters share, as they always have.
  */
 const KEY_ORDER = [
-  'Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'PublicGateway', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets', 'Clusters',
-  'InstanceGateway', 'Ipv4', 'Ipv6', 'Ipv4Pool', 'Bgp', 'LocalAsn', 'RouterId', 'Peers', 'Address', 'Asn', 'Communities', 'Password', 'Nodes',
+  'Mode', 'InstanceDnsDomain', 'InstanceDnsServers', 'Name', 'MacPrefix', 'PublicIps', 'PublicGateway', 'Subnet', 'Netmask', 'Gateway', 'PrivateIps', 'Subnets',
+  'Ipv4Pool', 'InstanceGateway', 'Ipv4', 'Ipv6', 'Bgp', 'LocalAsn', 'RouterId', 'Peers', 'Address', 'Asn', 'Communities', 'Password', 'Nodes', 'Clusters',
 ];
 
 type Segment = string | number;

@@ -36,16 +36,27 @@ test('the registry has exactly one CLC mode per NETWORK_MODES entry, each under 
   assert.equal(clcMode('EDGE'), EDGE_MODE);
 });
 
-test('the schema agrees with the registry: Mode enum = NETWORK_MODES, top-level keys = Mode + every mode\'s keys', () => {
+test('the schema agrees with the registry: Mode enum = NETWORK_MODES, top-level keys = Mode + every mode\'s keys, cluster keys = every mode\'s cluster keys', () => {
   assert.deepEqual(schema.properties.Mode.enum, [...NETWORK_MODES]);
   const keys = ['Mode', ...new Set(CLC_MODE_LIST.flatMap((m) => m.keys))];
   assert.deepEqual(Object.keys(schema.properties), keys);
+  assert.deepEqual(Object.keys(schema.$defs.cluster.properties), [...new Set(CLC_MODE_LIST.flatMap((m) => m.clusterKeys))]);
+  // The Mode-dependent rules name only keys of the mode they apply to.
+  assert.deepEqual(schema.if, { properties: { Mode: { const: 'ROUTED' } }, required: ['Mode'] });
+  for (const key of Object.keys(schema.then.properties)) assert.ok(clcMode('ROUTED').keys.includes(key), key);
+  for (const key of Object.keys(schema.else.properties)) assert.ok(EDGE_MODE.keys.includes(key), key);
 });
 
-test('no two modes define the same key, and no mode lists a key twice', () => {
-  const all = CLC_MODE_LIST.flatMap((m) => m.keys);
-  assert.equal(new Set(all).size, all.length);
-  assert.ok(!all.includes('Mode'));
+test('no mode lists a key twice or defines Mode; modes share only the keys whose meaning they share', () => {
+  for (const m of CLC_MODE_LIST) {
+    assert.equal(new Set(m.keys).size, m.keys.length, m.name);
+    assert.equal(new Set(m.clusterKeys).size, m.clusterKeys.length, m.name);
+    assert.ok(!m.keys.includes('Mode'));
+    assert.ok(m.clusterKeys.includes('Name'), `${m.name}: a cluster is named`);
+  }
+  const shared = EDGE_MODE.keys.filter((k) => clcMode('ROUTED').keys.includes(k));
+  assert.deepEqual(shared, ['InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'PublicIps', 'Clusters']);
+  assert.deepEqual(EDGE_MODE.clusterKeys.filter((k) => clcMode('ROUTED').clusterKeys.includes(k)), ['Name', 'MacPrefix']);
 });
 
 test('a document selects its mode with Mode; without Mode it is the default mode', () => {
@@ -65,7 +76,7 @@ test('an unknown Mode is refused with MODE_UNSUPPORTED naming the supported mode
       [['MODE_UNSUPPORTED', 'Mode', 'error']],
       mode,
     );
-    assert.match(result.diagnostics[0]!.message, new RegExp(`Cannot use mode ${JSON.stringify(JSON.stringify(mode)).slice(1, -1)}: only "EDGE" is supported`));
+    assert.match(result.diagnostics[0]!.message, new RegExp(`Cannot use mode ${JSON.stringify(JSON.stringify(mode)).slice(1, -1)}: supported: "EDGE", "ROUTED"`));
   }
   assert.deepEqual(codesOf({ ...VALID, Mode: 1 }), ['TYPE_MISMATCH Mode']);
   // "" is unset, as Eucalyptus read it (eucalyptus-edge.md §6.2): the default mode, with a warning.
@@ -73,7 +84,7 @@ test('an unknown Mode is refused with MODE_UNSUPPORTED naming the supported mode
   assert.equal(unset.ok, true);
   assert.deepEqual(unset.diagnostics.map((d) => [d.code, d.path, d.severity]), [['VALUE_UNSET', 'Mode', 'warning']]);
   // The registry's meaning names the modes there are.
-  assert.match(CONFIG_CODES['MODE_UNSUPPORTED']!.meaning, /"EDGE"/);
+  assert.match(CONFIG_CODES['MODE_UNSUPPORTED']!.meaning, /"EDGE", "ROUTED"/);
 });
 
 test('with an unknown Mode the rest is still checked as the default mode\'s document', () => {
@@ -105,7 +116,7 @@ test('calls to validate go through the declared mode\'s checks', () => {
 });
 
 test('a key of another mode is refused with UNKNOWN_KEY naming its mode; the document\'s own keys are not', () => {
-  const routed = { name: 'ROUTED' as NetworkModeName, keys: ['Asn', 'PublicIps'], checks: () => [], extendDocument: (b) => b } satisfies ClcNetworkMode;
+  const routed = { name: 'ROUTED' as NetworkModeName, keys: ['Asn', 'PublicIps'], clusterKeys: ['Name'], checks: () => [], extendDocument: (b) => b } satisfies ClcNetworkMode;
   const modes = [EDGE_MODE, routed];
   const out = otherModesKeys({ Mode: 'EDGE', Asn: 64512, PublicIps: [], Surprise: 1 }, { mode: EDGE_MODE, modes });
   assert.deepEqual(

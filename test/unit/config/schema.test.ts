@@ -23,14 +23,20 @@ test('every object in the schema forbids unknown keys', () => {
     for (const [k, v] of Object.entries(rec)) walk(v, `${at}/${k}`);
   };
   walk(schema, '#');
-  assert.deepEqual(objects.sort(), ['#', '#/$defs/cluster', '#/$defs/clusterSubnet', '#/$defs/subnet']);
+  assert.deepEqual(objects.sort(), ['#', '#/$defs/bgp', '#/$defs/bgpPeer', '#/$defs/cluster', '#/$defs/clusterSubnet', '#/$defs/instanceGateway', '#/$defs/nodeBgp', '#/$defs/routedNode', '#/$defs/subnet']);
 });
 
 test('the schema describes every key of the property', () => {
-  assert.deepEqual(Object.keys(schema.properties).sort(), ['Clusters', 'InstanceDnsDomain', 'InstanceDnsServers', 'MacPrefix', 'Mode', 'PrivateIps', 'PublicGateway', 'PublicIps', 'Subnets']);
+  assert.deepEqual(Object.keys(schema.properties).sort(), ['Bgp', 'Clusters', 'InstanceDnsDomain', 'InstanceDnsServers', 'InstanceGateway', 'MacPrefix', 'Mode', 'PrivateIps', 'PublicGateway', 'PublicIps', 'Subnets']);
   assert.deepEqual(Object.keys(schema.$defs.subnet.properties).sort(), ['Gateway', 'Ipv6DnsServers', 'Ipv6Prefix', 'Name', 'Netmask', 'Subnet']);
   assert.deepEqual(Object.keys(schema.$defs.clusterSubnet.properties).sort(), ['Gateway', 'Ipv6DnsServers', 'Ipv6Prefix', 'Name', 'Netmask', 'Subnet']);
-  assert.deepEqual(Object.keys(schema.$defs.cluster.properties).sort(), ['MacPrefix', 'Name', 'PrivateIps', 'Subnet']);
+  assert.deepEqual(Object.keys(schema.$defs.cluster.properties).sort(), ['Bgp', 'Ipv4Pool', 'Ipv6Prefix', 'MacPrefix', 'Name', 'Nodes', 'PrivateIps', 'Subnet']);
+  // ROUTED: a router id is one node's, so only a node's Bgp has it.
+  assert.deepEqual(Object.keys(schema.$defs.bgp.properties), ['LocalAsn', 'Peers', 'Communities', 'Password']);
+  assert.deepEqual(Object.keys(schema.$defs.nodeBgp.properties), ['LocalAsn', 'RouterId', 'Peers', 'Communities', 'Password']);
+  assert.deepEqual(Object.keys(schema.$defs.bgpPeer.properties), ['Address', 'Asn']);
+  assert.deepEqual(Object.keys(schema.$defs.instanceGateway.properties), ['Ipv4', 'Ipv6']);
+  assert.deepEqual(Object.keys(schema.$defs.routedNode.properties), ['Name', 'Bgp']);
 });
 
 test('JSON pointers become the property notation', () => {
