@@ -117,13 +117,13 @@ function checkGateways(value: unknown, out: Diagnostic[]): void {
           : v4 === METADATA_IPV4
             ? 'the metadata address'
             : undefined;
-    if (why !== undefined) out.push(diag('ROUTED_GATEWAY_INVALID', 'InstanceGateway.Ipv4', `Cannot use ${formatIp(v4)} as the instances' IPv4 gateway: it is ${why}`));
+    if (why !== undefined) out.push(diag('ROUTED_INSTANCE_GATEWAY_INVALID', 'InstanceGateway.Ipv4', `Cannot use ${formatIp(v4)} as the instances' IPv4 gateway: it is ${why}`));
   }
   const v6Text = textOf(value['Ipv6']);
   const v6 = v6Text === undefined ? undefined : parseIpv6(v6Text);
   if (v6 !== undefined) {
     const why = !cidrContains6(IPV6_LINK_LOCAL, v6) ? 'not link-local (fe80::/10): an instance routes IPv6 through a link-local gateway on its port' : v6 === IPV6_LINK_LOCAL.network ? 'the link-local subnet-router anycast address fe80::' : undefined;
-    if (why !== undefined) out.push(diag('ROUTED_GATEWAY_INVALID', 'InstanceGateway.Ipv6', `Cannot use ${formatIpv6(v6)} as the instances' IPv6 gateway: it is ${why}`));
+    if (why !== undefined) out.push(diag('ROUTED_INSTANCE_GATEWAY_INVALID', 'InstanceGateway.Ipv6', `Cannot use ${formatIpv6(v6)} as the instances' IPv6 gateway: it is ${why}`));
   }
 }
 

@@ -113,10 +113,10 @@ test('InstanceGateway: link-local IPv4 (not the link\'s ends nor the metadata ad
   const gw = (g: Record<string, string>) => mutate((d) => (d['InstanceGateway'] = g));
   assert.deepEqual(codes(gw({ Ipv4: '169.254.0.1', Ipv6: 'fe80::1' })), []);
   assert.deepEqual(codes(gw({ Ipv4: '169.254.100.1', Ipv6: 'FE80::0:1' })), []);
-  assert.deepEqual(codes(gw({ Ipv4: '10.0.0.1', Ipv6: '2001:db8::1' })), ['ROUTED_GATEWAY_INVALID InstanceGateway.Ipv4', 'ROUTED_GATEWAY_INVALID InstanceGateway.Ipv6']);
-  for (const v4 of ['169.254.0.0', '169.254.255.255', '169.254.169.254']) assert.deepEqual(codes(gw({ Ipv4: v4 })), ['ROUTED_GATEWAY_INVALID InstanceGateway.Ipv4'], v4);
-  assert.deepEqual(codes(gw({ Ipv6: 'fe80::' })), ['ROUTED_GATEWAY_INVALID InstanceGateway.Ipv6']);
-  assert.match(messageOf(gw({ Ipv4: '169.254.169.254' }), 'ROUTED_GATEWAY_INVALID'), /the metadata address/);
+  assert.deepEqual(codes(gw({ Ipv4: '10.0.0.1', Ipv6: '2001:db8::1' })), ['ROUTED_INSTANCE_GATEWAY_INVALID InstanceGateway.Ipv4', 'ROUTED_INSTANCE_GATEWAY_INVALID InstanceGateway.Ipv6']);
+  for (const v4 of ['169.254.0.0', '169.254.255.255', '169.254.169.254']) assert.deepEqual(codes(gw({ Ipv4: v4 })), ['ROUTED_INSTANCE_GATEWAY_INVALID InstanceGateway.Ipv4'], v4);
+  assert.deepEqual(codes(gw({ Ipv6: 'fe80::' })), ['ROUTED_INSTANCE_GATEWAY_INVALID InstanceGateway.Ipv6']);
+  assert.match(messageOf(gw({ Ipv4: '169.254.169.254' }), 'ROUTED_INSTANCE_GATEWAY_INVALID'), /the metadata address/);
   assert.deepEqual(codes(gw({ Ipv4: 'fe80::1', Ipv6: '169.254.0.1', Other: 'x' })), ['IP_INVALID InstanceGateway.Ipv4', 'IPV6_INVALID InstanceGateway.Ipv6', 'UNKNOWN_KEY InstanceGateway.Other']);
 });
 
