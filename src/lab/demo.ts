@@ -23,6 +23,16 @@
  * (matrix.ts), what a real probe saw, and why. Then the demo waits for Ctrl-C
  * (or `exitAfterMs`) and tears everything down. Exit code 1 when a probe
  * disagreed with the expectation.
+ *
+ * ROUTED (`--mode routed`, issue 17): the same groups and instances in a
+ * ROUTED cloud. Each instance configures itself from its config drive (no
+ * DHCP, no SLAAC); db's echo rules name the routed pool and /64; the elastic
+ * address is one more routed /32 on web1 (no NAT), which web1 adds when its
+ * drive changes. The client, behind the upstream router, reaches every
+ * instance by its routed addresses where a group admits it, so its matrix
+ * rows cover every instance in both families. Next to the matrix the demo
+ * prints the routes the router learned over BGP (`birdc show route` and its
+ * kernel's `proto bird` routes), each with the node it came from.
  */
 import type { CloudSnapshot } from '../cloud-controller/contracts.ts';
 import type { InstanceView } from '../cloud-controller/services/instances.ts';
@@ -38,6 +48,9 @@ import type { LabState } from './state.ts';
 import { IPV6_METADATA_ADDRESS } from '../shared/gni/ipv6.ts';
 import { AWS_CLI, ec2UsageLines, tenantAws } from './ec2.ts';
 import { existsSync } from 'node:fs';
+import type { LabMode } from './plan.ts';
+import { birdc, routerKernelRoutes } from './router.ts';
+import { labVmReconfigure } from './vm.ts';
 
 export interface DemoOptions {
   readonly name: string;
@@ -46,6 +59,8 @@ export interface DemoOptions {
   readonly exitAfterMs?: number;
   /** The IPv4-only lab and matrix. */
   readonly ipv4Only?: boolean;
+  /** `routed`: the ROUTED lab (default `edge`). */
+  readonly mode?: LabMode;
 }
 
 export interface DemoDeps extends LabDeps {
@@ -76,7 +91,7 @@ export async function runDemo(options: DemoOptions, deps: DemoDeps): Promise<num
   let state: LabState | undefined;
   let code = 0;
   try {
-    state = await labUp({ name: options.name, ...(options.dir ? { dir: options.dir } : {}), ipv4Only: options.ipv4Only === true }, deps);
+    state = await labUp({ name: options.name, ...(options.dir ? { dir: options.dir } : {}), ipv4Only: options.ipv4Only === true, mode: options.mode ?? 'edge' }, deps);
     code = await scenario(state, deps);
     out(`\nThe lab stays up${options.exitAfterMs !== undefined ? ` for ${Math.round(options.exitAfterMs / 1000)} s` : ' until Ctrl-C'}. Meanwhile, from another shell:
   eval "$(edgenet lab env --name ${state.plan.name})"; edgenet status
@@ -122,8 +137,10 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   await api.request('POST', '/v1/groups/web/authorize', { protocol: 'tcp', port: '80', cidr: '0.0.0.0/0' });
   say('group authorize db -P tcp -p 5432 -o web');
   await api.request('POST', '/v1/groups/db/authorize', { protocol: 'tcp', port: '5432', sourceGroup: 'web' });
-  say('group authorize db -P icmp -t -1:-1 -s 10.111.0.0/16');
-  await api.request('POST', '/v1/groups/db/authorize', { protocol: 'icmp', icmp: '-1:-1', cidr: '10.111.0.0/16' });
+  // Echo from the instances' own addresses: EDGE's VM subnet, ROUTED's pool (a /24 covering it).
+  const echoCidr = plan.routed ? ROUTED_ECHO_CIDR : '10.111.0.0/16';
+  say(`group authorize db -P icmp -t -1:-1 -s ${echoCidr}`);
+  await api.request('POST', '/v1/groups/db/authorize', { protocol: 'icmp', icmp: '-1:-1', cidr: echoCidr });
   const v6 = plan.ipv6;
   if (v6) {
     // The IPv6 counterparts: the web port from anywhere, echo from the cluster's own /64.
@@ -133,7 +150,9 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
     await api.request('POST', '/v1/groups/db/authorize', { protocol: 'icmpv6', icmp: '128:-1', cidr: v6.prefix });
   }
 
-  out(`\n== Instances (each one a network namespace with vn_<id> in its node bridge, address from dhcpd${v6 ? `, IPv6 by SLAAC in ${v6.prefix}` : ''})`);
+  out(plan.routed
+    ? `\n== Instances (each one a network namespace with vn_<id> routed by its node: no bridge; addresses, routes and DNS from its config drive)`
+    : `\n== Instances (each one a network namespace with vn_<id> in its node bridge, address from dhcpd${v6 ? `, IPv6 by SLAAC in ${v6.prefix}` : ''})`);
   const vms: DemoVm[] = [
     { label: 'web1', node: 0, group: 'web' },
     { label: 'web2', node: 1, group: 'web' },
@@ -143,15 +162,20 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
     const node = plan.nodes[vm.node]!;
     say(`instance run --cluster ${plan.cluster} --node ${node.name} --group ${vm.group}`);
     vm.view = await api.request<InstanceView>('POST', '/v1/instances', { cluster: plan.cluster, node: node.name, groups: [vm.group] });
-    out(`  ${vm.label}: ${vm.view.id} mac ${vm.view.mac} private ${vm.view.privateIp} on ${node.short} (${node.name})`);
+    out(`  ${vm.label}: ${vm.view.id} mac ${vm.view.mac} ${plan.routed ? 'routed' : 'private'} ${vm.view.privateIp ?? '(no IPv4)'} on ${node.short} (${node.name})`);
   }
   await Promise.all(
     vms.map(async (vm) => {
       const r = await labVmAdd(state, api, { id: vm.view!.id, timeoutMs: 90_000, ipv6: 'try' }, deps);
       if (r.ipv6?.address) vm.ipv6 = r.ipv6.address;
       else if (r.ipv6) vm.ipv6Error = r.ipv6.error ?? 'no IPv6 address';
-      const slaac = !r.ipv6 ? '' : r.ipv6.address ? `; slaac → ${r.ipv6.address}/${r.ipv6.prefixLength ?? 64} router ${r.ipv6.routers.join(',') || '-'}` : `; NO IPv6 (${vm.ipv6Error})`;
-      out(`$ edgenet lab vm add ${vm.view!.id}   # ${vm.label}: dhcp → ${r.lease.ip}/${r.lease.prefixLength} router ${r.lease.routers.join(',')}${slaac}`);
+      if (r.drive) {
+        const n = r.drive.network;
+        out(`$ edgenet lab vm add ${vm.view!.id}   # ${vm.label}: config drive → ${n.addresses.join(' ')}; routes ${n.routes.map((x) => `${x.to} via ${x.via ?? '-'}${x.onLink ? ' onlink' : ''}`).join(', ')}`);
+      } else {
+        const slaac = !r.ipv6 ? '' : r.ipv6.address ? `; slaac → ${r.ipv6.address}/${r.ipv6.prefixLength ?? 64} router ${r.ipv6.routers.join(',') || '-'}` : `; NO IPv6 (${vm.ipv6Error})`;
+        out(`$ edgenet lab vm add ${vm.view!.id}   # ${vm.label}: dhcp → ${r.lease?.ip}/${r.lease?.prefixLength} router ${r.lease?.routers.join(',')}${slaac}`);
+      }
       startServices(topo.netns, r.instance.ns, { name: `${vm.label} ${vm.view!.id}`, tcpPorts: [...TCP_PORTS] });
       await waitForServices(topo.netns, r.instance.ns, TCP_PORTS);
     }),
@@ -167,11 +191,17 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
 
   out('\n== Waiting until every node has applied the latest document');
   await waitForConvergedAfter(api, changedAt, { timeoutMs: 60_000, ...(deps.signal ? { signal: deps.signal } : {}) });
+  if (plan.routed) {
+    // ROUTED: the elastic address is one more routed /32 on web1; its drive now says so, and web1 applies it.
+    const again = await labVmReconfigure(state, api, web1.id, deps);
+    out(`  web1 applies its changed config drive: ${again.drive!.network.addresses.join(' ')}`);
+  }
   await printStatus(state, api, deps);
 
   const snapshot = await api.request<CloudSnapshot>('GET', '/v1/snapshot');
   const groups: MatrixGroup[] = snapshot.groups.map((g) => ({ id: g.id, name: g.name, rules: g.rules }));
   const { mismatches, unavailable } = await printMatrix({ state, vms, groups, publicIp: address.ip, out, topo });
+  const routeProblems = plan.routed ? await printRouterRoutes(state, vms, address.ip, deps) : [];
 
   out('\n== From the client (public side) to the public address');
   const reply = await httpGet(topo.netns, topo.clientNs!, `http://${address.ip}/`, 3);
@@ -180,6 +210,7 @@ async function scenario(state: LabState, deps: DemoDeps): Promise<number> {
   out(`$ curl http://169.254.169.254/latest/meta-data/instance-id   (from web1)\n  ${meta ? meta.body.trim() : 'no answer'}`);
   const problems: string[] = [];
   if (mismatches > 0) problems.push(`${mismatches} probe(s) disagreed with the security groups`);
+  problems.push(...routeProblems);
   if (reply?.status !== 200) problems.push('the public address did not answer');
   if (meta?.body.trim() !== web1.id) problems.push('metadata did not answer');
   if (v6) problems.push(...(await ipv6Extras({ vm: vms[0]!, clientNs: topo.clientNs!, clientIp: v6.clientIp, web1Ns: topo.instanceNs(web1.id), topo, out })));
@@ -251,6 +282,48 @@ async function ipv6Extras(o: { vm: DemoVm; clientNs: string; clientIp: string; w
   return problems;
 }
 
+/** The demo's db echo rule in a ROUTED lab: the /24 covering the lab's Ipv4Pool (plan.ts LAB_ROUTED). */
+const ROUTED_ECHO_CIDR = '10.50.0.0/24';
+
+/**
+ * ROUTED: the routes the upstream router learned over BGP (BIRD's table and
+ * its kernel), next to the matrix, with the node each came from. Returns the
+ * problems: an instance address the router does not route to the instance's
+ * node, or a learned route that is no instance's.
+ */
+async function printRouterRoutes(state: LabState, vms: readonly DemoVm[], elastic: string, deps: Pick<DemoDeps, 'out' | 'exec'>): Promise<string[]> {
+  const { out } = deps;
+  const plan = state.plan;
+  const r = plan.routed!;
+  out(`\n== Routes the upstream router learned over BGP (${plan.prefix}-${r.router.short}, AS ${r.router.asn})`);
+  out(`$ birdc -s ${r.router.ctl} show route`);
+  const table = await birdc(plan, ['show', 'route'], deps).catch((e: unknown) => `  (birdc failed: ${errorMessage(e)})`);
+  out(table.split('\n').filter((l) => l.trim() !== '').map((l) => `  ${l}`).join('\n'));
+  out(`$ ip -n ${plan.prefix}-${r.router.short} route show proto bird   (and -6)`);
+  const kernel = await routerKernelRoutes(plan, deps);
+  const nodeOf = (via: string) => plan.nodes.find((n) => n.mgmtIp === via || n.mgmtIpv6 === via)?.short;
+  const expected = new Map<string, string>();
+  for (const vm of vms) {
+    const node = plan.nodes[vm.node]!.short;
+    if (vm.view!.privateIp) expected.set(`${vm.view!.privateIp}/32`, node);
+    if (vm.ipv6) expected.set(`${vm.ipv6}/128`, node);
+  }
+  expected.set(`${elastic}/32`, plan.nodes[vms[0]!.node]!.short);
+  const problems: string[] = [];
+  for (const route of kernel) {
+    const owner = [...vms].find((v) => `${v.view!.privateIp}/32` === route.prefix || `${v.ipv6}/128` === route.prefix)?.label ?? (route.prefix === `${elastic}/32` ? 'web1 (elastic)' : undefined);
+    const from = nodeOf(route.via);
+    out(`  ${route.prefix.padEnd(40)} via ${route.via.padEnd(18)} ${from ? `node ${from}` : 'not a node'}  ${owner ?? '(no instance of the demo)'}`);
+    const want = expected.get(route.prefix.replace(/^(.*)\/(32|128)$/, '$1/$2'));
+    if (route.prefix === '0.0.0.0/0' || route.prefix === '::/0') problems.push(`the router installed a default route (${route.prefix})`);
+    else if (want === undefined) problems.push(`the router learned ${route.prefix}, which is no instance's`);
+    else if (want !== from) problems.push(`the router routes ${route.prefix} to ${from ?? route.via}, not to ${want}`);
+  }
+  for (const [prefix, node] of expected) if (!kernel.some((k) => k.prefix === prefix)) problems.push(`the router has no route for ${prefix} (on ${node})`);
+  if (problems.length === 0) out(`  every instance address is routed to its node, and nothing else was learned.`);
+  return problems;
+}
+
 async function printStatus(state: LabState, api: ApiClient, deps: Pick<DemoDeps, 'out' | 'edgenet'>): Promise<void> {
   const { out } = deps;
   out('$ edgenet status');
@@ -316,7 +389,7 @@ async function printMatrix(o: {
           from: src.label, fromNs: topo.instanceNs(src.view!.id), fromGroups: [groupId(src.group)],
           to: dst.label, toGroups: [groupId(dst.group)], service,
           legs: {
-            ipv4: { ip: dst.view!.privateIp, seenIp: src.view!.privateIp },
+            ipv4: dst.view!.privateIp && src.view!.privateIp ? { ip: dst.view!.privateIp, seenIp: src.view!.privateIp } : { none: `${dst.view!.privateIp ? src.label : dst.label} has no IPv4 address` },
             ipv6: v6Leg({ label: src.label, ...(src.ipv6 ? { ip: src.ipv6 } : {}), ...(src.ipv6Error ? { error: src.ipv6Error } : {}) }, dst),
           },
         });
@@ -325,14 +398,29 @@ async function printMatrix(o: {
   }
   // The client: IPv4 reaches only web1's public address (the others have none: private addresses
   // are not routed from outside); IPv6 reaches every instance's global address (no NAT).
-  for (const dst of dual ? vms : vms.slice(0, 1)) {
+  // ROUTED: every routed address is reachable from the client through the router (no NAT either),
+  // so the client probes each instance's routed IPv4 and, for web1, its elastic /32 too.
+  if (plan.routed) {
+    for (const dst of vms) {
+      for (const service of SERVICES) {
+        rows.push({
+          from: 'client', fromNs: topo.clientNs!, fromGroups: [], to: dst.label, toGroups: [groupId(dst.group)], service,
+          legs: {
+            ipv4: dst.view!.privateIp ? { ip: dst.view!.privateIp, seenIp: plan.clientIp } : { none: `${dst.label} has no IPv4 address` },
+            ipv6: v6Leg({ label: 'client', ...(plan.ipv6 ? { ip: plan.ipv6.clientIp } : {}) }, dst),
+          },
+        });
+      }
+    }
+  }
+  for (const dst of plan.routed ? vms.slice(0, 1) : dual ? vms : vms.slice(0, 1)) {
     for (const service of SERVICES) {
       rows.push({
         from: 'client', fromNs: topo.clientNs!, fromGroups: [],
         to: dst === vms[0] ? `${dst.label} (public)` : dst.label, toGroups: [groupId(dst.group)], service,
         legs: {
           ipv4: dst === vms[0] ? { ip: o.publicIp, seenIp: plan.clientIp } : { none: 'no public address' },
-          ipv6: v6Leg({ label: 'client', ...(plan.ipv6 ? { ip: plan.ipv6.clientIp } : {}) }, dst),
+          ipv6: plan.routed ? { none: 'the elastic address is IPv4' } : v6Leg({ label: 'client', ...(plan.ipv6 ? { ip: plan.ipv6.clientIp } : {}) }, dst),
         },
       });
     }

@@ -5,6 +5,10 @@
  * the only process outside them (the host relay) is killed by its recorded
  * pid after checking that the pid still runs our relay (pids get reused), and
  * exits by itself anyway once the state file is gone (relay.ts `watch`).
+ * A ROUTED lab's router BIRD is stopped by its recorded pid (after checking
+ * the pid still runs that BIRD, on the lab's bird.conf) before the namespaces
+ * go, so it withdraws nothing into a half-removed topology; its files live in
+ * the lab directory.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +19,7 @@ import { teardownByPrefix, type TeardownReport } from './topology.ts';
 import { defaultLabDir, labPlan } from './plan.ts';
 import { readLabState } from './state.ts';
 import { stopLabPostgres } from './postgres.ts';
+import { waitFor } from '../shared/wait.ts';
 
 export interface LabDownOptions {
   readonly name: string;
@@ -56,6 +61,18 @@ export async function labDown(options: LabDownOptions, deps: LabDownDeps): Promi
       } catch (err) {
         deps.log(`lab ${plan.name}: could not stop pid ${p.pid}: ${errorMessage(err)}`);
       }
+    }
+  }
+  for (const p of state?.processes ?? []) {
+    if (p.role !== 'router') continue;
+    const conf = state?.plan.routed?.router.conf;
+    if (conf && (await processMatches(p.pid, ['bird', conf]))) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch (err) {
+        deps.log(`lab ${plan.name}: could not stop the router's BIRD (pid ${p.pid}): ${errorMessage(err)}`);
+      }
+      await waitFor(async () => !(await processMatches(p.pid, ['bird', conf])), { timeoutMs: 5000, intervalMs: 50, what: "the router's BIRD to exit" }).catch(() => undefined);
     }
   }
   // PostgreSQL (`--db postgres`) by pg_ctl on its data directory, before its namespace goes; found by

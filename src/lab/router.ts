@@ -28,7 +28,7 @@
 import { promises as fs } from 'node:fs';
 import type { Exec } from '../shared/exec.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
-import { formatCidr, normalizeRanges, parseCidr6, parseRangeEntry, rangeToCidrs, formatCidr6 } from '../shared/ip.ts';
+import { formatCidr, formatCidr6, formatIpv6, normalizeRanges, parseCidr6, parseIpv6, parseRangeEntry, rangeToCidrs } from '../shared/ip.ts';
 import type { LabPlan, LabRoutedPlan } from './plan.ts';
 import { BIRD_BIN, BIRDC_BIN } from './daemons.ts';
 import { createNetns } from './netns.ts';
@@ -177,8 +177,11 @@ export async function routerKernelRoutes(plan: LabPlan, deps: RouterDeps): Promi
     const rows = JSON.parse(res.stdout.trim() || '[]') as { dst?: string; gateway?: string }[];
     for (const row of rows) {
       if (!row.dst) continue;
-      const prefix = row.dst.includes('/') ? row.dst : `${row.dst}/${family === 'ipv4' ? 32 : 128}`;
-      out.push({ prefix, via: row.gateway ?? '', family });
+      const [addr, len] = row.dst === 'default' ? [family === 'ipv4' ? '0.0.0.0' : '::', '0'] : row.dst.split('/');
+      // Canonical text (shared/ip's, what the CLC and the config drives print) so prefixes compare as strings.
+      const v6 = family === 'ipv6' ? parseIpv6(addr!) : undefined;
+      const text = v6 !== undefined ? formatIpv6(v6) : addr!;
+      out.push({ prefix: `${text}/${len ?? (family === 'ipv4' ? 32 : 128)}`, via: row.gateway ?? '', family });
     }
   }
   return out.sort((a, b) => a.family.localeCompare(b.family) || a.prefix.localeCompare(b.prefix));

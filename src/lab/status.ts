@@ -15,6 +15,7 @@ import { readLabState, type LabEc2, type LabProcess, type LabState } from './sta
 import { labApiClient, labApiEnv, labApiFor } from './api.ts';
 import type { LabDeps } from './up.ts';
 import { probeEc2Endpoint } from './ec2.ts';
+import { routerStatus, type RouterSession } from './router.ts';
 
 export interface LabStatusReport {
   readonly name: string;
@@ -26,6 +27,8 @@ export interface LabStatusReport {
   readonly api?: { readonly url: string; readonly reachable: boolean; readonly error?: string; readonly status?: StatusView };
   /** The EC2 endpoint from the host (`reachable`: it answered an unsigned request with an EC2 error). */
   readonly ec2?: LabEc2 & { readonly reachable: boolean; readonly error?: string };
+  /** A ROUTED lab: the upstream router's BGP sessions with the nodes (birdc show protocols), or why they could not be read. */
+  readonly router?: { readonly ns: string; readonly asn: number; readonly sessions?: readonly RouterSession[]; readonly error?: string };
   /** A two-CLC lab (`--db postgres`): each CLC, asked through its own relay, and which one leads. */
   readonly clcs?: readonly LabClcStatus[];
 }
@@ -53,14 +56,18 @@ export async function labStatus(options: { name: string; dir?: string }, deps: P
   const base = { name: plan.name, dir: plan.dir, prefix: plan.prefix, namespaces };
   if (!state) return { ...base, phase: 'down', processes: [] };
   const processes = state.processes.map((p) => ({ ...p, alive: pidExists(p.pid) }));
-  if (!state.api) return { ...base, phase: state.phase, processes };
+  const rt = state.plan.routed;
+  const router = rt && processes.some((p) => p.role === 'router' && p.alive)
+    ? { router: { ns: labNames.routerNs(plan.prefix), asn: rt.router.asn, ...(await routerStatus(state.plan, deps)) } }
+    : rt ? { router: { ns: labNames.routerNs(plan.prefix), asn: rt.router.asn, error: "the router's BIRD is not running" } } : {};
+  if (!state.api) return { ...base, phase: state.phase, processes, ...router };
   const ec2 = state.ec2 ? { ec2: { ...state.ec2, ...(await probeEc2Endpoint(state.ec2.url)) } } : {};
   const clcs = state.api.byClc ? { clcs: await labClcStatus(state) } : {};
   try {
     const status = await labApiFor(state).request<StatusView>('GET', '/v1/status');
-    return { ...base, phase: state.phase, processes, api: { url: state.api.url, reachable: true, status }, ...ec2, ...clcs };
+    return { ...base, phase: state.phase, processes, api: { url: state.api.url, reachable: true, status }, ...ec2, ...clcs, ...router };
   } catch (err) {
-    return { ...base, phase: state.phase, processes, api: { url: state.api.url, reachable: false, error: errorMessage(err) }, ...ec2, ...clcs };
+    return { ...base, phase: state.phase, processes, api: { url: state.api.url, reachable: false, error: errorMessage(err) }, ...ec2, ...clcs, ...router };
   }
 }
 

@@ -16,6 +16,11 @@
  *      cloud.ec2.run_instances=true), the cluster, its nodes, the tenant
  *      account and its credentials file (ec2.ts)
  *   7. wait until every node reports the current document applied
+ * ROUTED (`--mode routed`, issue 17): step 2 builds the ROUTED topology with
+ * the router namespace, step 4 writes the ROUTED property (plan.ts
+ * labRoutedNetworkConfiguration) and the router's bird.conf (checked by
+ * `bird -p`), step 5 starts the router's BIRD first (router.ts), and step 7
+ * also waits until the router has an established session with every node.
  * On failure everything made so far is torn down (unless `keepOnFailure`).
  */
 import { promises as fs } from 'node:fs';
@@ -31,8 +36,9 @@ import type { StatusView } from '../cloud-controller/broadcast/status-view.ts';
 import { NETWORK_CONFIGURATION as NETWORK_CONFIGURATION_PROPERTY } from '../cloud-controller/properties/registry.ts';
 import { buildTopology, openTopology } from './topology.ts';
 import { labNames } from './names.ts';
-import { defaultLabDir, LAB_TENANT_ACCOUNT, labNetdConf, labNetworkConfiguration, labPlan, type LabClcPlan, type LabDbKind, type LabPlan } from './plan.ts';
-import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, type DaemonSpec } from './daemons.ts';
+import { defaultLabDir, LAB_TENANT_ACCOUNT, labNetdConf, labNetworkConfiguration, labPlan, labRoutedNetworkConfiguration, type LabClcPlan, type LabDbKind, type LabMode, type LabPlan } from './plan.ts';
+import { ccSpec, clcSpec, ctlRelaySpec, hostRelaySpec, ncSpec, netdSpec, routerBirdSpec, type DaemonSpec } from './daemons.ts';
+import { routerSessions, writeRouterConf, type RouterSession } from './router.ts';
 import { readLabState, writeLabState, type LabProcess, type LabState } from './state.ts';
 import { labApiClient, type ApiClient } from './api.ts';
 import { waitFor } from '../shared/wait.ts';
@@ -60,6 +66,8 @@ export interface LabUpOptions {
   readonly ipv4Only?: boolean;
   /** `postgres`: PostgreSQL in the control namespace and two CLCs on it (`lab up --db postgres`); default one CLC on SQLite. */
   readonly db?: LabDbKind;
+  /** `routed`: a ROUTED cloud behind an upstream BGP router (`lab up --mode routed`, issue 17); default `edge`. */
+  readonly mode?: LabMode;
 }
 
 const LOG_ENV = 'EDGENET_LAB_LOG';
@@ -88,7 +96,7 @@ export async function startDaemon(spec: DaemonSpec, exec: Exec): Promise<{ entry
 export const EXAMPLE_CONFIGURATION = fileURLToPath(new URL('../../examples/network_configuration.json', import.meta.url));
 
 export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabState> {
-  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env), { ipv4Only: options.ipv4Only === true, db: options.db ?? 'sqlite' });
+  const plan = labPlan(options.name, options.dir ?? defaultLabDir(options.name, deps.env), { ipv4Only: options.ipv4Only === true, db: options.db ?? 'sqlite', mode: options.mode ?? 'edge' });
   const existing = await readLabState(plan.stateFile);
   const namespaces = await openTopology(plan.topology, deps).netns.list(labNames.nsPrefix(plan.prefix));
   if (existing || namespaces.length > 0) {
@@ -107,13 +115,17 @@ export async function labUp(options: LabUpOptions, deps: LabDeps): Promise<LabSt
 
 async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Promise<LabState> {
   const log = deps.log;
-  for (const dir of [plan.dir, plan.paths.logs, plan.paths.stateDir, plan.paths.runDir, plan.paths.confDir, plan.paths.ccState, path.dirname(plan.paths.clcDb), ...plan.nodes.map((n) => n.runDir)]) {
+  for (const dir of [plan.dir, plan.paths.logs, plan.paths.stateDir, plan.paths.runDir, plan.paths.confDir, plan.paths.ccState, path.dirname(plan.paths.clcDb), ...plan.nodes.flatMap((n) => [n.runDir, ...(n.stateDir ? [n.stateDir] : [])])]) {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   }
   let state: LabState = { version: 1, plan, createdAt: new Date().toISOString(), phase: 'starting', processes: [] };
   await writeLabState(state);
 
-  log(`lab ${plan.name}: namespaces ${plan.prefix}-{lan,ctl,cl,${plan.nodes.map((n) => n.short).join(',')}}, ${plan.ipv6 ? `dual stack (cluster ${plan.cluster}: ${plan.vmSubnet} and ${plan.ipv6.prefix})` : 'IPv4 only'}`);
+  const r = plan.routed;
+  const addressing = r
+    ? `ROUTED (cluster ${plan.cluster}: ${r.ipv4Pool.join(', ')}${r.ipv6Prefix ? ` and ${r.ipv6Prefix}` : ''}; elastic ${r.publicIps.join(', ')})`
+    : plan.ipv6 ? `dual stack (cluster ${plan.cluster}: ${plan.vmSubnet} and ${plan.ipv6.prefix})` : 'IPv4 only';
+  log(`lab ${plan.name}: namespaces ${plan.prefix}-{lan,ctl,cl,${r ? `${r.router.short},` : ''}${plan.nodes.map((n) => n.short).join(',')}}, ${addressing}`);
   const topo = await buildTopology(plan.topology, deps);
 
   log(`lab ${plan.name}: certificates in ${plan.paths.certs}`);
@@ -125,7 +137,7 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   }
 
   const example = JSON.parse(await fs.readFile(EXAMPLE_CONFIGURATION, 'utf8')) as Record<string, unknown>;
-  const configText = `${JSON.stringify(labNetworkConfiguration(plan, example), null, 2)}\n`;
+  const configText = `${JSON.stringify(plan.routed ? labRoutedNetworkConfiguration(plan, example) : labNetworkConfiguration(plan, example), null, 2)}\n`;
   await fs.writeFile(plan.paths.networkConfiguration, configText, { mode: 0o644 });
   for (const node of plan.nodes) await fs.writeFile(node.netdConfFile, labNetdConf(plan, node), { mode: 0o644 });
 
@@ -155,6 +167,14 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   // A daemon that exits while we wait (bad flag, missing command) fails `up` with its log.
   let died: string | undefined;
   const watch = (proc: Process, what: string, log: string) => void proc.exited.then((r) => (died ??= `${what} exited (${r.code ?? r.signal}); see ${log}`));
+
+  if (r && topo.routerNs) {
+    // The router first: the nodes' BIRD (netd's) connects to it as soon as their document says so.
+    log(`lab ${plan.name}: upstream router ${topo.routerNs} (BIRD, AS ${r.router.asn}, ${r.router.conf}); sessions with ${r.nodes.map((n) => `${n.short} AS ${n.asn}`).join(', ')}`);
+    await writeRouterConf(plan, deps.exec);
+    const spec = routerBirdSpec(plan, topo.routerNs);
+    watch(await start(spec), "the router's BIRD", spec.log);
+  }
   const relayPort = (file: string, what: string) =>
     waitFor(async () => {
       if (died) throw new EdgenetError('LAB_DAEMON_DIED', died);
@@ -226,8 +246,27 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
   if (timeout > 0) {
     log(`lab ${plan.name}: waiting for every node to apply the current document`);
     await waitForConvergence(api, { timeoutMs: timeout, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
+    if (plan.routed) {
+      log(`lab ${plan.name}: waiting for the router's BGP session with every node`);
+      await waitForRouterSessions(plan, deps, { timeoutMs: timeout });
+    }
   }
   return state;
+}
+
+/** ROUTED labs: waits (bounded) until the router's session with every node is Established; LAB_ROUTER_FAILED says which are not. */
+export async function waitForRouterSessions(plan: LabPlan, deps: Pick<LabDeps, 'exec' | 'clock' | 'signal'>, options: { timeoutMs: number }): Promise<RouterSession[]> {
+  const want = plan.routed?.nodes.length ?? 0;
+  let last: RouterSession[] = [];
+  try {
+    return await waitFor(async () => {
+      last = await routerSessions(plan, deps).catch(() => []);
+      return last.length === want && last.every((s) => s.established) ? last : undefined;
+    }, { timeoutMs: options.timeoutMs, intervalMs: 200, what: "the router's BGP sessions", clock: deps.clock ?? systemClock, ...(deps.signal ? { signal: deps.signal } : {}) });
+  } catch (err) {
+    const seen = last.length === 0 ? 'no session readable' : last.map((s) => `${s.node} ${s.state} ${s.info}`).join('; ');
+    throw new EdgenetError('LAB_ROUTER_FAILED', `the router's BGP sessions did not all come up within ${options.timeoutMs} ms (${seen}); see ${plan.routed?.router.log} and the nodes' netd logs`, { cause: err });
+  }
 }
 
 /** Polls GET /v1/status until every node applied the current document; returns that status. */

@@ -10,12 +10,21 @@
  * cluster's /64). `del`
  * removes the namespace (the veth goes with it); terminating the instance in
  * the CLC is a separate, explicit call.
+ *
+ * ROUTED labs (issue 17): `vn_<id>` joins no bridge, and instead of dhclient
+ * the lab waits for the instance's config drive (netd writes it on the
+ * instance's node once the document with it is applied) and applies its
+ * network-config inside the namespace (config-drive-instance.ts), checking
+ * that it carries the addresses the CLC allocated.
  */
 import type { InstanceView } from '../cloud-controller/services/instances.ts';
 import { EdgenetError, errorMessage } from '../shared/errors.ts';
-import { systemClock } from '../shared/clock.ts';
+import { sleep, systemClock } from '../shared/clock.ts';
 import { formatIpv6, parseCidr6, slaacAddress } from '../shared/ip.ts';
 import type { DhcpLease } from './dhclient.ts';
+import * as path from 'node:path';
+import { labConfigDriveDir } from './plan.ts';
+import { applyNetworkConfig, parseNetworkConfig, waitForNetworkConfig, type DriveNetwork } from './config-drive-instance.ts';
 import { openTopology, type LabInstance, type Topology } from './topology.ts';
 import type { LabState } from './state.ts';
 import type { ApiClient } from './api.ts';
@@ -47,9 +56,19 @@ export interface VmIpv6Result {
   readonly error?: string;
 }
 
+/** ROUTED labs: what the instance applied from its config drive. */
+export interface VmDriveResult {
+  /** The network-config file netd wrote. */
+  readonly file: string;
+  readonly network: DriveNetwork;
+}
+
 export interface VmAddResult {
   readonly instance: LabInstance;
-  readonly lease: DhcpLease;
+  /** EDGE labs: the DHCP lease (absent in a ROUTED lab: no DHCP). */
+  readonly lease?: DhcpLease;
+  /** ROUTED labs: the config drive the instance configured itself from. */
+  readonly drive?: VmDriveResult;
   readonly view: InstanceView;
   /** Absent on an IPv4-only lab. */
   readonly ipv6?: VmIpv6Result;
@@ -81,6 +100,7 @@ export async function labVmAdd(state: LabState, api: ApiClient, options: VmAddOp
   const topo = labTopology(state, deps);
   const ref = { node: node.short, id: view.id, mac: view.mac };
   const instance = (await topo.netns.exists(topo.instanceNs(view.id))) ? topo.instanceRef(ref) : await topo.addInstance(ref);
+  if (state.plan.routed) return { ...(await configureFromDrive(state, view, instance, options.timeoutMs ?? 60_000, deps)), view };
   const clock = deps.clock ?? systemClock;
   const deadline = clock.now() + (options.timeoutMs ?? 60_000);
   let lastError: unknown;
@@ -107,6 +127,70 @@ export async function labVmAdd(state: LabState, api: ApiClient, options: VmAddOp
     }
   }
   throw new EdgenetError('LAB_DHCP_FAILED', `instance ${view.id} got no DHCP lease within ${options.timeoutMs ?? 60_000} ms: ${errorMessage(lastError)}`, { cause: lastError });
+}
+
+/**
+ * ROUTED: waits for the drive, checks it names the CLC's addresses for the
+ * instance (its routed IPv4, its IPv6, its elastic address), applies it.
+ */
+async function configureFromDrive(state: LabState, view: InstanceView, instance: LabInstance, timeoutMs: number, deps: LabDeps): Promise<Omit<VmAddResult, 'view'>> {
+  const node = state.plan.nodes.find((n) => n.short === instance.node)!;
+  const file = path.join(labConfigDriveDir(node, view.id), 'network-config');
+  const clock = deps.clock ?? systemClock;
+  const deadline = clock.now() + timeoutMs;
+  const v6 = (view as InstanceView & { ipv6?: string }).ipv6;
+  const wanted = [
+    ...(view.privateIp ? [`${view.privateIp}/32`] : []),
+    ...(view.publicIp ? [`${view.publicIp}/32`] : []),
+    ...(typeof v6 === 'string' && v6 !== '' ? [`${formatIpv6(parseCidr6(`${v6}/128`)!.network)}/128`] : []),
+  ];
+  // The drive may still be the one of an older document (an elastic address just associated): wait for the CLC's view.
+  let network: DriveNetwork | undefined;
+  let lastText = '';
+  try {
+    network = await waitForAddresses();
+  } catch (err) {
+    throw new EdgenetError('LAB_CONFIG_DRIVE_FAILED', `${view.id}: the config drive ${file} does not carry ${wanted.join(', ')} (it has ${lastText ? parseNetworkConfig(lastText, view.mac).addresses.join(', ') || 'no address' : 'nothing'}): ${errorMessage(err)}`, { cause: err });
+  }
+  await applyNetworkConfig(instance, network, { netns: labTopology(state, deps).netns, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
+  const ipv6 = network.addresses.find((a) => a.includes(':'));
+  const ipv6Result = state.plan.ipv6 && typeof v6 === 'string' && v6 !== '' ? { ipv6: { expected: v6, ...(ipv6 ? { address: ipv6.split('/')[0]!, prefixLength: 128 } : {}), routers: network.routes.filter((r) => r.family === 'ipv6' && r.via).map((r) => r.via!), dns: network.nameservers.filter((s) => s.includes(':')) } } : {};
+  return { instance, drive: { file, network }, ...ipv6Result };
+
+  async function waitForAddresses(): Promise<DriveNetwork> {
+    for (;;) {
+      const remaining = deadline - clock.now();
+      lastText = await waitForNetworkConfig(file, { timeoutMs: Math.max(1, remaining), clock, ...(deps.signal ? { signal: deps.signal } : {}) });
+      const net = parseNetworkConfig(lastText, view.mac);
+      const canon = net.addresses.map((a) => (a.includes(':') ? `${formatIpv6(parseCidr6(a)!.network)}/128` : a));
+      if (wanted.every((w) => canon.includes(w))) return net;
+      if (clock.now() >= deadline) throw new Error('timed out');
+      await sleep(clock, 100);
+    }
+  }
+}
+
+/**
+ * ROUTED: applies the instance's config drive again (after a change such as
+ * an elastic address: what a guest does when its drive changes) and removes
+ * global addresses the drive no longer names.
+ */
+export async function labVmReconfigure(state: LabState, api: ApiClient, id: string, deps: LabDeps, timeoutMs = 30_000): Promise<VmAddResult> {
+  const view = await api.request<InstanceView>('GET', `/v1/instances/${encodeURIComponent(id)}`);
+  const node = state.plan.nodes.find((n) => n.name === view.node);
+  if (!node) throw new EdgenetError('LAB_UNKNOWN_NODE', `instance ${view.id} runs on node ${view.node}, not one of lab ${state.plan.name}'s`);
+  const topo = labTopology(state, deps);
+  const instance = topo.instanceRef({ node: node.short, id: view.id, mac: view.mac });
+  const r = await configureFromDrive(state, view, instance, timeoutMs, deps);
+  const keep = new Set(r.drive!.network.addresses.map((a) => a.split('/')[0]!));
+  const shown = await topo.netns.execIn(instance.ns, ['ip', '-j', 'addr', 'show', 'dev', instance.guestIf, 'scope', 'global'], { timeoutMs: 15_000 });
+  const links = JSON.parse(shown.stdout.trim() || '[]') as { addr_info?: { local?: string; prefixlen?: number }[] }[];
+  for (const a of links.flatMap((l) => l.addr_info ?? [])) {
+    if (a.local && !keep.has(a.local) && !keep.has(formatIpv6(parseCidr6(`${a.local}/128`)?.network ?? 0n))) {
+      await topo.netns.execIn(instance.ns, ['ip', 'addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', instance.guestIf], { timeoutMs: 15_000 });
+    }
+  }
+  return { ...r, view };
 }
 
 export async function labVmDel(state: LabState, id: string, deps: Pick<LabDeps, 'exec' | 'clock'>): Promise<void> {

@@ -2,9 +2,10 @@
  * `edgenet lab ...`: the whole cloud in network namespaces on this machine
  * (src/lab/, docs/lab.md). Needs root.
  *
- *   lab up [--name N] [--dir D] [--ipv4-only] [--db sqlite|postgres]
+ *   lab up [--name N] [--dir D] [--ipv4-only] [--db sqlite|postgres] [--mode edge|routed]
  *                                     namespaces, certificates, CLC + CC + NC + netd, registration (dual stack by default);
- *                                     --db postgres: PostgreSQL in the control namespace and two CLCs on it
+ *                                     --db postgres: PostgreSQL in the control namespace and two CLCs on it;
+ *                                     --mode routed: a ROUTED cloud behind an upstream BGP router (issue 17)
  *   lab down [--name N] [--dir D]     removes every namespace, process and file the lab made
  *   lab status [--json]               namespaces, processes, convergence, the EC2 endpoint
  *   lab env                           `export EDGENET_URL=… EDGENET_TOKEN=…` for the host's CLI
@@ -16,7 +17,8 @@
  *                                     one daemon (clc, cc, nc, netd) of a running lab
  *   lab clc list [--json] | clc kill|stop|start|restart ID [--json]
  *                                     the CLCs of a two-CLC lab (clc-1, clc-2): which leads; kill = SIGKILL
- *   lab demo [--ipv4-only]            the README's demo (scripts/demo.sh)
+ *   lab demo [--ipv4-only] [--mode edge|routed]
+ *                                     the README's demo (scripts/demo.sh); routed: also the router's learned routes
  *   lab relay                         (internal) the admin API relay
  */
 import type { Command } from 'commander';
@@ -24,7 +26,7 @@ import { CliExit, type CliContext, type RunCli } from '../context.ts';
 import { createExec } from '../../shared/exec.ts';
 import { UserError } from '../../shared/errors.ts';
 import { interruptSignal } from '../../shared/daemon/signals.ts';
-import { DEFAULT_LAB_NAME, defaultLabDir, labPlan } from '../../lab/plan.ts';
+import { DEFAULT_LAB_NAME, defaultLabDir, LAB_MODES, labPlan, type LabMode } from '../../lab/plan.ts';
 import { labUp, type LabDeps } from '../../lab/up.ts';
 import { labDown } from '../../lab/down.ts';
 import { labClcStatus, labStatus, type LabClcStatus, type LabStatusReport } from '../../lab/status.ts';
@@ -60,8 +62,13 @@ function deps(ctx: CliContext, signal?: AbortSignal): LabDeps {
 const nameOf = (f: LabFlags) => f.name ?? DEFAULT_LAB_NAME;
 
 function formatVmAdd(r: VmAddResult): string {
-  const v4 = `ip ${r.lease.ip}/${r.lease.prefixLength} via ${r.lease.routers.join(',') || '-'}`;
-  const v6 = !r.ipv6
+  // EDGE: the DHCP lease; ROUTED: what the config drive said (no DHCP).
+  const v4 = r.lease
+    ? `ip ${r.lease.ip}/${r.lease.prefixLength} via ${r.lease.routers.join(',') || '-'}`
+    : r.drive
+      ? `config drive ${r.drive.file}: ${r.drive.network.addresses.join(' ') || 'no address'}, routes ${r.drive.network.routes.map((x) => `${x.to}${x.via ? ` via ${x.via}` : ''}`).join(', ') || '-'}`
+      : 'no address';
+  const v6 = !r.ipv6 || r.drive
     ? ''
     : r.ipv6.address
       ? `, ipv6 ${r.ipv6.address}/${r.ipv6.prefixLength ?? 64} via ${r.ipv6.routers.join(',') || '-'}${r.ipv6.dns.length ? ` dns ${r.ipv6.dns.join(',')}` : ''}`
@@ -76,9 +83,17 @@ function vmAddJson(r: VmAddResult): Record<string, unknown> {
     hostInterface: r.instance.hostIf,
     nodeNamespace: r.instance.nodeNs,
     mac: r.instance.mac,
-    ipv4: { address: r.lease.ip, prefixLength: r.lease.prefixLength, routers: r.lease.routers, dns: r.lease.dns, ...(r.lease.domain ? { domain: r.lease.domain } : {}) },
+    ipv4: r.lease ? { address: r.lease.ip, prefixLength: r.lease.prefixLength, routers: r.lease.routers, dns: r.lease.dns, ...(r.lease.domain ? { domain: r.lease.domain } : {}) } : null,
     ipv6: r.ipv6 ?? null,
+    ...(r.drive ? { configDrive: { file: r.drive.file, ...r.drive.network } } : {}),
   };
+}
+
+/** `--mode`: edge (default) or routed; anything else is a usage error (exit 2). */
+function parseMode(value: string | undefined): LabMode {
+  const mode = (value ?? 'edge').toLowerCase();
+  if (!(LAB_MODES as readonly string[]).includes(mode)) throw new CliExit(2, `error: --mode expects ${LAB_MODES.join(' or ')}, got ${JSON.stringify(value)}`);
+  return mode as LabMode;
 }
 
 function formatClc(c: LabClcStatus): string {
@@ -100,6 +115,11 @@ function formatStatus(r: LabStatusReport): string {
   } else if (r.api?.status?.clc) {
     const v = r.api.status.clc;
     lines.push(`  cloud controller ${v.id}: ${v.role}${v.leader ? ` (term ${v.leader.term} since ${new Date(v.leader.since).toISOString()})` : ''}`);
+  }
+  if (r.router) {
+    const sessions = r.router.sessions;
+    lines.push(`  router ${r.router.ns} (BIRD, AS ${r.router.asn}): ${sessions ? `${sessions.filter((s) => s.established).length}/${sessions.length} BGP sessions established` : `unknown (${r.router.error ?? ''})`}`);
+    for (const s of sessions ?? []) lines.push(`    ${s.node}: ${s.state} ${s.info}`.trimEnd());
   }
   if (r.ec2) {
     lines.push(`  EC2 endpoint ${r.ec2.url}: ${r.ec2.reachable ? 'answering' : `NOT answering (${r.ec2.error ?? ''})`}${r.ec2.tenant ? `; account ${r.ec2.tenant.name} (${r.ec2.tenant.accountId}) key ${r.ec2.tenant.accessKeyId} in ${r.ec2.tenant.credentialsFile}` : ''}`);
@@ -128,14 +148,20 @@ export function registerLab(program: Command, ctx: CliContext, runCli: RunCli): 
     .option('--no-wait', 'do not wait for every node to converge')
     .option('--ipv4-only', 'no IPv6 anywhere (the default is dual stack: cluster PARTI00 gets Ipv6Prefix 2001:db8:10::/64)')
     .option('--db <sqlite|postgres>', 'sqlite: one CLC on a SQLite file (default); postgres: a throwaway PostgreSQL server in the control namespace and two CLCs on it (clc-1, clc-2)', 'sqlite')
-    .action(async (flags: LabFlags & { wait: boolean; ipv4Only?: boolean; db: string }) => {
+    .option('--mode <edge|routed>', 'edge (default); routed: a ROUTED cloud (routed /32 and /128 per instance, announced over BGP to an upstream router namespace; the client behind the router; instances configured from their config drive)', 'edge')
+    .action(async (flags: LabFlags & { wait: boolean; ipv4Only?: boolean; db: string; mode: string }) => {
       requireRootUser();
       if (flags.db !== 'sqlite' && flags.db !== 'postgres') throw new CliExit(2, `error: --db expects sqlite or postgres, got ${JSON.stringify(flags.db)}`);
+      const mode = parseMode(flags.mode);
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0, ipv4Only: flags.ipv4Only === true, db: flags.db }, deps(ctx, signal));
+        const state = await labUp({ name: nameOf(flags), ...(flags.dir ? { dir: flags.dir } : {}), convergeTimeoutMs: flags.wait ? 120_000 : 0, ipv4Only: flags.ipv4Only === true, db: flags.db, mode }, deps(ctx, signal));
         const env = labApiEnv(state);
-        ctx.out(`lab ${state.plan.name} is up (${state.plan.ipv6 ? `dual stack: ${state.plan.vmSubnet} and ${state.plan.ipv6.prefix}` : 'IPv4 only'}). Use the cloud from this shell with:
+        const rt = state.plan.routed;
+        const what = rt
+          ? `ROUTED: ${rt.ipv4Pool.join(', ')}${rt.ipv6Prefix ? ` and ${rt.ipv6Prefix}` : ''} routed over BGP to the router (edgenet lab sh --name ${state.plan.name} rt -- birdc -s ${rt.router.ctl} show route)`
+          : state.plan.ipv6 ? `dual stack: ${state.plan.vmSubnet} and ${state.plan.ipv6.prefix}` : 'IPv4 only';
+        ctx.out(`lab ${state.plan.name} is up (${what}). Use the cloud from this shell with:
   eval "$(edgenet lab env --name ${state.plan.name})"   # or: edgenet lab exec --name ${state.plan.name} -- status
   EDGENET_URL=${env.EDGENET_URL}${state.plan.clcs ? `\nCLCs ${state.plan.clcs.map((c) => c.id).join(', ')} on PostgreSQL: edgenet lab clc list|kill|start <id> --name ${state.plan.name}` : ''}
 Attach an instance: edgenet instance run --cluster ${state.plan.cluster} --node ${state.plan.nodes[0]!.name} --group G, then edgenet lab vm add <id>
@@ -182,7 +208,7 @@ ${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down
     });
 
   withLabOptions(lab.command('sh'))
-    .description('run a command inside a lab namespace: edgenet lab sh n1 -- iptables-save (n1, n2, ctl, cl, lan or an instance id)')
+    .description('run a command inside a lab namespace: edgenet lab sh n1 -- iptables-save (n1, n2, ctl, cl, lan, rt (ROUTED labs) or an instance id)')
     .argument('<ns>', 'namespace short name')
     .argument('<argv...>', 'command (after --)')
     .allowUnknownOption()
@@ -269,14 +295,16 @@ ${ec2UsageLines(state).map((l) => `${l}\n`).join('')}Tear down: edgenet lab down
     .description('the demo: lab up, groups, instances on both nodes, a public address, status + connectivity matrix; Ctrl-C tears down')
     .option('--exit-after <seconds>', 'tear down after this long instead of waiting for Ctrl-C (env DEMO_EXIT_AFTER_SECONDS)')
     .option('--ipv4-only', 'the IPv4-only lab and matrix (default: dual stack, IPv4 and IPv6 side by side)')
-    .action(async (flags: LabFlags & { exitAfter?: string; ipv4Only?: boolean }) => {
+    .option('--mode <edge|routed>', 'edge (default); routed: the ROUTED lab, and the routes the upstream router learned next to the matrix', 'edge')
+    .action(async (flags: LabFlags & { exitAfter?: string; ipv4Only?: boolean; mode: string }) => {
       requireRootUser();
+      const mode = parseMode(flags.mode);
       const exitAfter = flags.exitAfter ?? ctx.env.DEMO_EXIT_AFTER_SECONDS;
       const seconds = exitAfter === undefined || exitAfter === '' ? undefined : Number(exitAfter);
       if (seconds !== undefined && !(Number.isFinite(seconds) && seconds >= 0)) throw new CliExit(2, `error: --exit-after expects seconds, got ${JSON.stringify(exitAfter)}`);
       const { signal, dispose } = interruptSignal({ parent: ctx.signal });
       try {
-        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}), ipv4Only: flags.ipv4Only === true }, { ...deps(ctx, signal), out: ctx.out, edgenet: (argv, env) => runCli(argv, { ...ctx.env, ...env }) });
+        const code = await runDemo({ name: flags.name ?? 'demo', ...(flags.dir ? { dir: flags.dir } : {}), ...(seconds !== undefined ? { exitAfterMs: seconds * 1000 } : {}), ipv4Only: flags.ipv4Only === true, mode }, { ...deps(ctx, signal), out: ctx.out, edgenet: (argv, env) => runCli(argv, { ...ctx.env, ...env }) });
         ctx.setExitCode(code);
       } finally {
         dispose();
