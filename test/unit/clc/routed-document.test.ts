@@ -111,6 +111,17 @@ test('the document carries the gateways, each cluster\'s addressing and every re
   assert.deepEqual(doc.instances[0]!.extensions?.map((e) => e.name), ['ipv6']);
 });
 
+test('an IPv6-only cluster\'s instance carries no privateIp, only its EUI-64 address, and the document is valid', () => {
+  const { privateIp: _none, ...v6only } = inst('i-0a0b0c1d', { cluster: 'c2', node: '172.31.1.11' });
+  const content = mapGni(routedSnapshot([v6only, inst('i-0a0b0c0d')]));
+  assert.deepEqual(validateGni(content).filter((d) => d.severity === 'error'), []);
+  const doc = roundTrip(content);
+  const i = doc.instances.find((x) => x.name === 'i-0a0b0c1d')!;
+  assert.equal(i.privateIp, undefined);
+  assert.deepEqual(i.extensions, [{ name: 'ipv6', properties: [{ name: 'address', values: ['2001:db8:51:0:d20d:aff:fe0b:c1d'] }] }]);
+  assert.deepEqual(doc.configuration.clusters.find((c) => c.name === 'c2')!.nodes[0]!.instanceIds, ['i-0a0b0c1d']);
+});
+
 test('sections the mode leaves alone are the same objects; the instances section changes only for user data', () => {
   const snapshot = routedSnapshot([inst('i-0a0b0c0d')]);
   const base = { configuration: mapGni({ ...snapshot, config: undefined }).configuration, instances: [], securityGroups: [] };
