@@ -11,6 +11,16 @@
  * (ipv6.disable=1) there is nothing IPv6 to remove and the IPv6 tools fail:
  * the IPv6 side is skipped (observe.ts reads it as empty).
  *
+ * ROUTED config drives: the drives of instances the document still places on
+ * this node are kept. A drive is the boot-time configuration of a VM that may
+ * have it attached: a running VM keeps reading an ISO unlinked under it, but
+ * its next reboot or re-attach would find nothing and cloud-init would come
+ * up without its network (and a flush is often followed by netd starting
+ * again, which would rebuild the same drive anyway). Drives of instances no
+ * longer here are removed (a sync does the same); when the document does not
+ * say which instances are here (unreadable, node not in it), every drive is
+ * kept. `--config-drives` removes them all (uninstall).
+ *
  * Built from the same planner as a sync, against an empty desired table.
  */
 import type { NetfilterTable } from './render/types.ts';
@@ -22,6 +32,7 @@ import { observeNetfilter, observeRoutes6 } from './apply/observe.ts';
 import { applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import { observeProcesses } from './apply/supervisor.ts';
+import { observeConfigDrives } from './apply/config-drive.ts';
 
 export interface FlushOptions {
   readonly isOurs: (name: string) => boolean;
@@ -35,6 +46,10 @@ export interface FlushOptions {
   readonly wait: (ms: number) => Promise<void>;
   /** Supervised-process drivers (default PROCESS_DRIVERS). */
   readonly drivers?: DriverRegistry;
+  /** ROUTED config drives' directory; absent: drives are not looked at. */
+  readonly configDriveDir?: string;
+  /** Instances whose drive stays (those the document places on this node), or 'all' when that is not known. Default 'all'. */
+  readonly keepConfigDrives?: ReadonlySet<string> | 'all';
 }
 
 const EMPTY: NetfilterTable = { chains: [], hooks: [] };
@@ -71,10 +86,23 @@ async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> 
   for (const [kind, p] of [...processes].sort(([a], [b]) => a.localeCompare(b))) {
     if (p.pid !== undefined) steps.push({ kind: 'process-stop', process: kind, pid: p.pid });
   }
+  const keep = options.keepConfigDrives ?? 'all';
+  if (options.configDriveDir !== undefined && keep !== 'all') {
+    for (const instance of (await observeConfigDrives(host, options.configDriveDir)).keys()) {
+      if (!keep.has(instance)) steps.push({ kind: 'config-drive-remove', instance });
+    }
+  }
   return steps;
 }
 
 export async function flushHost(host: HostOps, options: FlushOptions): Promise<StepResult[]> {
   const steps = await planFlush(host, options);
-  return applySteps(steps, { host, runDir: options.runDir, drivers: options.drivers ?? PROCESS_DRIVERS, now: options.now, wait: options.wait });
+  return applySteps(steps, {
+    host,
+    runDir: options.runDir,
+    drivers: options.drivers ?? PROCESS_DRIVERS,
+    now: options.now,
+    wait: options.wait,
+    ...(options.configDriveDir !== undefined ? { configDriveDir: options.configDriveDir } : {}),
+  });
 }

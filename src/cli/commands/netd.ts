@@ -1,7 +1,7 @@
 /**
  * `edgenet netd …`: the node daemon and its operator tools.
  *   edgenet netd [run] --config FILE [--once] [--check-config]   run the daemon (root; shared/daemon lifecycle)
- *   edgenet netd flush [--config FILE]          remove every edgenet artifact from this host
+ *   edgenet netd flush [--config FILE] [--config-drives]   remove every edgenet artifact from this host
  *   edgenet netd events [--config FILE] [--json] [--limit N]   recent syncs
  *   edgenet netd status [--config FILE]         the status file the node controller reads
  *   edgenet netd plan --gni FILE …              desired state (+ difference to this host)
@@ -21,6 +21,7 @@ import { planFor, addressLabel } from '../../netd/sync.ts';
 import { describeStep } from '../../netd/plan/steps.ts';
 import { netdNames } from '../../netd/names.ts';
 import { flushHost } from '../../netd/flush.ts';
+import { findSelf } from '../../netd/render/render.ts';
 import { formatEvent, readEvents } from '../../netd/events.ts';
 import { flushedStatus, readStatus, statusFiles, writeStatus } from '../../netd/status.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../netd/config.ts';
@@ -72,14 +73,21 @@ export function registerNetd(program: Command, ctx: CliContext): void {
 
   netd
     .command('flush')
-    .description('remove every edgenet chain, hook, ipset, public /32 and our dhcpd from this host; nothing else')
+    .description('remove every edgenet chain, hook, ipset, public /32, route and our daemons from this host, and the config drives of instances no longer on it; nothing else')
     .option('--config <file>', 'netd configuration (KEY="value")')
-    .action(async (flags: { config?: string }) => {
+    .option('--config-drives', "also remove the ROUTED config drives of instances still on this node (uninstall: a VM that has one attached loses it at its next boot)")
+    .action(async (flags: { config?: string; configDrives?: boolean }) => {
       const setup = await setupOrDefault(flags.config, ctx.env);
       const host = realHost();
       const text = await host.readFile(setup.gniFile).catch(() => undefined);
       const doc = text === undefined ? undefined : parseGni(text);
       const pool = doc?.ok ? doc.value.configuration.publicIps : [];
+      // Config drives stay for the instances the document places here (flush.ts says why); unknown: all stay.
+      const self = doc?.ok
+        ? findSelf(doc.value, { configuredName: setup.config.nodeName, localAddresses: setup.config.nodeName === '' ? await host.allAddresses() : [] })
+        : undefined;
+      const here = self === undefined || !doc?.ok ? undefined : doc.value.configuration.clusters.flatMap((c) => c.nodes).find((n) => n.name === self)?.instanceIds;
+      const keepConfigDrives = flags.configDrives ? new Set<string>() : here === undefined ? ('all' as const) : new Set(here);
       const label = addressLabel(setup.config.publicInterface);
       const results = await flushHost(host, {
         isOurs: netdNames(setup.config.prefix).isOurs,
@@ -87,6 +95,8 @@ export function registerNetd(program: Command, ctx: CliContext): void {
         publicInterface: setup.config.publicInterface,
         ...(label ? { addressLabel: label } : {}),
         pool,
+        configDriveDir: setup.configDriveDir ?? paths.configDrives(ctx.env),
+        keepConfigDrives,
         now: () => Date.now(),
         wait: (ms) => new Promise((r) => setTimeout(r, ms)),
       });

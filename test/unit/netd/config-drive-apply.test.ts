@@ -122,3 +122,17 @@ test('no path is made from a name that is not an instance id', async () => {
   await assert.rejects(sync(host, [hostile]), /CONFIG_DRIVE_FAILED/);
   assert.deepEqual([...(host as unknown as { files: Map<string, string> }).files.keys()], []);
 });
+
+test('flush keeps the drives of instances still here (a VM may have them attached), removes the others; --config-drives removes all', async () => {
+  const { flushHost } = await import('../../../src/netd/flush.ts');
+  const flush = (host: FakeHost, keepConfigDrives: ReadonlySet<string> | 'all') =>
+    flushHost(host, { isOurs: (n) => n.startsWith('EDGENET'), runDir: '/run/edgenet', publicInterface: '', pool: [], now: () => 0, wait: async () => undefined, configDriveDir: DIR, keepConfigDrives });
+  const host = new FakeHost();
+  await sync(host, [drive(A, '10.50.0.11'), drive(B, '10.50.0.12')]);
+  await flush(host, 'all');
+  assert.deepEqual(await host.listDir(DIR), [A, `${A}.iso`, `${A}.sha256`, B, `${B}.iso`, `${B}.sha256`]);
+  await flush(host, new Set([A]));
+  assert.deepEqual(await host.listDir(DIR), [A, `${A}.iso`, `${A}.sha256`]);
+  await flush(host, new Set());
+  assert.deepEqual(await host.listDir(DIR), []);
+});
