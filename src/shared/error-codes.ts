@@ -26,7 +26,7 @@
  * - src/shared/gni/codes.ts: the GNI codec and validator (`GNI_*`);
  * - src/shared/config/checks.ts, settings.ts, conf-file.ts: daemon
  *   configuration (`--check-config`);
- * - src/netd/render/sanitize.ts and src/shared/gni/rule-check.ts: what netd
+ * - src/netd/render/sanitize.ts (with routed-sanitize.ts, ROUTED's hook) and src/shared/gni/rule-check.ts: what netd
  *   leaves out of a document before rendering it.
  * A code may appear both here and in one of those only with the same meaning
  * (a missing TLS file is `TLS_CERT_MISSING` whether `--check-config` reports it

@@ -149,8 +149,10 @@ function diagnosticRegistries(): Map<string, Set<string>> {
       ...registryCodes('shared/config/settings.ts', 'SETTINGS_CODES', 'values'),
       ...registryCodes('shared/config/conf-file.ts', 'CONF_CODES', 'values'),
     ])],
-    ['netd sanitize (sanitize.ts, rule-check.ts)', new Set([
+    ['shared/gni/routed.ts (checkNodeBgp)', new Set(registryCodes('shared/gni/routed.ts', 'NodeBgpProblemCode', 'type'))],
+    ['netd sanitize (sanitize.ts, routed-sanitize.ts, rule-check.ts)', new Set([
       ...registryCodes('netd/render/sanitize.ts', 'SanitizeCode', 'type'),
+      ...registryCodes('netd/render/routed-sanitize.ts', 'RoutedSanitizeCode', 'type'),
       ...registryCodes('shared/gni/rule-check.ts', 'RuleRefusalCode', 'type'),
     ])],
   ]);

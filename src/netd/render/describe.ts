@@ -27,7 +27,16 @@ export function describeState(state: DesiredState): string {
   for (const s of state.sysctls) out.push(`${s.key} = ${s.value}`);
   section(`instances (${state.instances.length})`);
   for (const i of state.instances) {
-    out.push(`${i.id}  ${i.interface}  ${i.mac}  ${i.privateIp}${i.ipv6 ? `  ${i.ipv6}` : ''}${i.publicIp ? ` → ${i.publicIp}` : ''}  [${i.securityGroups.join(' ')}]`);
+    out.push(`${i.id}  ${i.interface}  ${i.mac}  ${i.privateIp || '(no IPv4)'}${i.ipv6 ? `  ${i.ipv6}` : ''}${i.publicIp ? ` → ${i.publicIp}` : ''}  [${i.securityGroups.join(' ')}]`);
+  }
+  const routed = state.routed;
+  if (routed !== undefined) {
+    section(`routed ports (${routed.ports.length})`);
+    const gateways = [routed.gatewayIpv4 === undefined ? [] : [`${routed.gatewayIpv4}/32`], routed.gatewayIpv6 === undefined ? [] : [`${routed.gatewayIpv6}/64`]].flat();
+    out.push(`gateways on every port: ${gateways.join(', ') || '(none)'}`);
+    for (const p of routed.ports) {
+      out.push(`${p.interface}  ${p.instance}  host ${p.hostMac} → instance ${p.instanceMac}  routes ${p.addresses.join(' ') || '(none)'}`);
+    }
   }
   section(`public addresses on ${state.publicAddresses.interface || '(VNET_PUBINTERFACE unset)'}`);
   out.push(...(state.publicAddresses.addresses.length > 0 ? state.publicAddresses.addresses : ['(none)']));
@@ -56,10 +65,23 @@ export function describeState(state: DesiredState): string {
     section('ebtables filter (ebtables-restore --noflush)');
     out.push(...hooks(state.ebtables.filter, true), ebtablesRestoreText('filter', state.ebtables.filter).trimEnd());
   }
+  if (state.routed !== undefined) {
+    // ROUTED lists dhcpd and radvd as must-not-run (no files to show): say so.
+    section('supervised daemons');
+    for (const p of state.processes) out.push(`${p.kind}: ${p.run ? 'runs' : 'must not run'} (${p.summary})`);
+  }
   for (const p of state.processes) {
     for (const f of p.files) {
-      section(`${f.name} on ${p.interfaces.join(', ')} (${p.summary})`);
+      section(`${f.name}${p.interfaces.length > 0 ? ` on ${p.interfaces.join(', ')}` : ''} (${p.summary})`);
       out.push(f.content.trimEnd());
+    }
+  }
+  for (const d of state.configDrives ?? []) {
+    section(`config drive ${d.instance}`);
+    for (const f of d.files) {
+      out.push(`### ${f.name}`);
+      // User data need not be text (render/config-drive.ts): its size, not its bytes.
+      out.push(f.encoding === 'base64' ? `(${Buffer.from(f.content, 'base64').length} bytes)` : f.content.trimEnd());
     }
   }
   if (state.warnings.length > 0) {

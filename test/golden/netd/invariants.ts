@@ -100,11 +100,66 @@ export function checkInvariants(state: DesiredState, prefix: string): string[] {
   if (kinds.join() !== [...new Set(kinds)].sort().join()) problems.push(`processes are not one per kind, sorted: ${kinds.join(' ')}`);
   const dhcpd = state.processes.find((p) => p.kind === 'dhcpd');
   const conf = dhcpd?.files.find((f) => f.name === 'dhcpd.conf')?.content;
-  if (dhcpd === undefined || conf === undefined) problems.push('no dhcpd entry with its dhcpd.conf');
+  if (state.routed !== undefined) problems.push(...routedInvariants(state, prefix));
+  else if (dhcpd === undefined || conf === undefined) problems.push('no dhcpd entry with its dhcpd.conf');
   else {
     const hostEntries = (conf.match(/^host /gm) ?? []).length;
     if (hostEntries !== state.instances.length) problems.push(`dhcpd.conf has ${hostEntries} host entries for ${state.instances.length} instances`);
     if (dhcpd.run !== state.instances.length > 0) problems.push(`dhcpd run=${dhcpd.run} with ${state.instances.length} instances`);
   }
+  return problems;
+}
+
+/**
+ * ROUTED (issue 17): no bridge, nothing bridged, no DHCP or router
+ * advertisements; one port per local instance named after it, with host
+ * prefixes (/32, /128) sorted IPv4 first; every port address is a source its
+ * port may send from (<P>-SPOOF of its family) and nothing else is; one
+ * config drive per local instance, sorted.
+ */
+function routedInvariants(state: DesiredState, prefix: string): string[] {
+  const problems: string[] = [];
+  const routed = state.routed!;
+  if (state.bridge !== undefined) problems.push('a ROUTED state has a bridge');
+  if (state.bridgeRoutes.length > 0) problems.push('a ROUTED state has bridge routes');
+  if (state.ebtables.nat.chains.length + state.ebtables.filter.chains.length + state.ebtables.nat.hooks.length + state.ebtables.filter.hooks.length > 0) problems.push('a ROUTED state has ebtables rules');
+  for (const kind of ['dhcpd', 'radvd']) {
+    const p = state.processes.find((x) => x.kind === kind);
+    if (p === undefined || p.run || p.files.length > 0) problems.push(`${kind} is not listed as must-not-run without files`);
+  }
+  const ids = state.instances.map((i) => i.id);
+  const portIds = routed.ports.map((p) => p.instance);
+  if (portIds.join() !== [...ids].sort().join()) problems.push(`ports ${portIds.join(' ')} are not the local instances ${ids.join(' ')}`);
+  const names = routed.ports.map((p) => p.interface);
+  if (names.join() !== [...names].sort().join()) problems.push('ports are not sorted by interface');
+  const spoofSources = (t: NetfilterTable): Set<string> => {
+    const out = new Set<string>();
+    for (const c of t.chains) {
+      if (c.name !== `${prefix}-SPOOF`) continue;
+      for (const r of c.rules) {
+        if (r.family === 'bridge' || r.target.kind !== 'return') continue;
+        const iface = r.matches.find((m) => m.kind === 'iface');
+        const addr = r.matches.find((m) => m.kind === 'addr');
+        if (iface?.kind === 'iface' && addr?.kind === 'addr') out.add(`${iface.name} ${addr.cidr}`);
+      }
+    }
+    return out;
+  };
+  const allowed = new Set([...spoofSources(state.iptables.filter), ...spoofSources(state.ip6tables.filter)]);
+  const wanted = new Set<string>();
+  for (const p of routed.ports) {
+    if (p.interface !== `vn_${p.instance}`) problems.push(`port ${p.interface} is not vn_${p.instance}`);
+    const v4 = p.addresses.filter((a) => !a.includes(':'));
+    if (p.addresses.join() !== [...v4, ...p.addresses.filter((a) => a.includes(':'))].join()) problems.push(`port ${p.interface}: IPv4 prefixes are not first`);
+    for (const a of p.addresses) {
+      const host = a.includes(':') ? a.endsWith('/128') && parseIpCidr(a, 'ipv6') !== undefined : a.endsWith('/32') && parseIpCidr(a, 'ipv4') !== undefined;
+      if (!host) problems.push(`port ${p.interface}: ${a} is not a host prefix`);
+      wanted.add(`${p.interface} ${a}`);
+      if (!allowed.has(`${p.interface} ${a}`)) problems.push(`port ${p.interface} may not send from its own address ${a}`);
+    }
+  }
+  for (const a of allowed) if (!wanted.has(a)) problems.push(`anti-spoofing admits ${a}, which is no routed address of that port`);
+  const drives = (state.configDrives ?? []).map((d) => d.instance);
+  if (drives.join() !== [...ids].sort().join()) problems.push(`config drives ${drives.join(' ')} are not one per local instance`);
   return problems;
 }

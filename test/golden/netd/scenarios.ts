@@ -74,6 +74,7 @@ export function dhcpdHostCount(state: DesiredState): number {
 /** Every file a scenario directory may hold (the golden test compares each, and checks the absent ones stay absent). */
 export const GOLDEN_FILES = [
   'filter.rules', 'nat.rules', 'filter6.rules', 'nat6.rules', 'ebtables.rules', 'ebtables-filter.rules', 'ipsets.txt', 'dhcpd.conf', 'state.json', 'error.json',
+  'routed.json', 'config-drives.txt', 'bird.conf',
 ] as const;
 
 const isEmpty = (t: NetfilterTable): boolean => t.chains.length === 0 && t.hooks.length === 0;
@@ -87,6 +88,7 @@ const isEmpty = (t: NetfilterTable): boolean => t.chains.length === 0 && t.hooks
  * `chains.filter6`/`nat6`/`ebtablesFilter` and `bridgeRoutes`.
  */
 export function goldenFiles(state: DesiredState): Record<string, string> {
+  if (state.routed !== undefined) return routedGoldenFiles(state);
   const chainList = (t: NetfilterTable) => t.chains.map((c) => `${c.name} (${c.rules.length})`);
   const summary = {
     node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,
@@ -114,6 +116,44 @@ export function goldenFiles(state: DesiredState): Record<string, string> {
     ...(isEmpty(state.ebtables.filter) ? {} : { 'ebtables-filter.rules': withHooks(state.ebtables.filter, ebtablesRestoreText('filter', state.ebtables.filter), true) }),
     'ipsets.txt': ipsetRestoreText(state.ipsets, { atomic: false }),
     'dhcpd.conf': dhcpdConf(state),
+    'state.json': `${JSON.stringify(summary, null, 2)}\n`,
+  };
+}
+
+/**
+ * A ROUTED state's files (issue 17): the netfilter tables and sets as EDGE's,
+ * no ebtables (nothing bridged) and no dhcpd.conf (no DHCP); `routed.json`
+ * (gateways and ports), `config-drives.txt` (each drive's files; user data by
+ * size), `bird.conf` when the state runs a BGP speaker; the summary names the
+ * supervised daemons with whether they run.
+ */
+function routedGoldenFiles(state: DesiredState): Record<string, string> {
+  const chainList = (t: NetfilterTable) => t.chains.map((c) => `${c.name} (${c.rules.length})`);
+  const summary = {
+    node: state.node, cluster: state.cluster, version: state.version, sequence: state.sequence,
+    sysctls: state.sysctls, instances: state.instances, publicAddresses: state.publicAddresses, gateway: state.gateway,
+    processes: state.processes.map((p) => `${p.kind} ${p.run ? 'runs' : 'must not run'}: ${p.summary}`),
+    ipsets: state.ipsets.map((s) => `${s.name} ${s.type}${s.family === 'inet6' ? ' inet6' : ''} (${s.members.length})`),
+    chains: {
+      filter: chainList(state.iptables.filter),
+      nat: chainList(state.iptables.nat),
+      ...(isEmpty(state.ip6tables.filter) ? {} : { filter6: chainList(state.ip6tables.filter) }),
+      ...(isEmpty(state.ip6tables.nat) ? {} : { nat6: chainList(state.ip6tables.nat) }),
+    },
+    warnings: state.warnings,
+  };
+  const drives = (state.configDrives ?? []).flatMap((d) => d.files.map((f) => `### ${d.instance}/${f.name}\n${
+    f.encoding === 'base64' ? `(${Buffer.from(f.content, 'base64').length} bytes, base64 ${f.content})\n` : f.content}`));
+  const bird = state.processes.find((p) => p.kind === 'bird')?.files.find((f) => f.name === 'bird.conf');
+  return {
+    'filter.rules': withHooks(state.iptables.filter, iptablesRestoreText('filter', state.iptables.filter), false),
+    'nat.rules': withHooks(state.iptables.nat, iptablesRestoreText('nat', state.iptables.nat), false),
+    ...(isEmpty(state.ip6tables.filter) ? {} : { 'filter6.rules': withHooks(state.ip6tables.filter, ip6tablesRestoreText('filter', state.ip6tables.filter), false) }),
+    ...(isEmpty(state.ip6tables.nat) ? {} : { 'nat6.rules': withHooks(state.ip6tables.nat, ip6tablesRestoreText('nat', state.ip6tables.nat), false) }),
+    'ipsets.txt': ipsetRestoreText(state.ipsets, { atomic: false }),
+    'routed.json': `${JSON.stringify(state.routed, null, 2)}\n`,
+    'config-drives.txt': drives.join('\n'),
+    ...(bird === undefined ? {} : { 'bird.conf': bird.content }),
     'state.json': `${JSON.stringify(summary, null, 2)}\n`,
   };
 }

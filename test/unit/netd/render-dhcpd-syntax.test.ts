@@ -25,7 +25,8 @@ test('rendered dhcpd.conf passes dhcpd -t', async (t) => {
     let checked = 0;
     for (const name of scenarioNames()) {
       const { result } = renderScenario(loadScenario(name));
-      if (!result.ok) continue;
+      // ROUTED states have no DHCP (dhcpd listed as must-not-run, no file).
+      if (!result.ok || result.state.routed !== undefined) continue;
       const file = join(dir, `${name}.conf`);
       writeFileSync(file, dhcpdConf(result.state));
       const r = await exec.run([DHCPD, '-4', '-t', '-cf', file], { okExitCodes: [0, 1] });

@@ -11,6 +11,8 @@ import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
 import { syncOnce, type SyncDeps } from '../../../src/netd/sync.ts';
 import { FakeHost, group, inst, testGniXml } from '../../helpers/fake-host.ts';
 import { edgeMode } from '../../../src/netd/modes/edge.ts';
+import { routedMode } from '../../../src/netd/modes/routed.ts';
+import { ROUTED_NODE, routedDoc } from '../../helpers/routed-doc.ts';
 import { modeNameOf, netdMode } from '../../../src/netd/modes/registry.ts';
 import { render } from '../../../src/netd/render/render.ts';
 import type { HostFacts } from '../../../src/netd/render/types.ts';
@@ -68,8 +70,19 @@ test('render() gives exactly what the EDGE mode renders', () => {
   assert.deepEqual(r.state.instances.map((i) => i.id), ['i-00000001']);
 });
 
+test('render() gives exactly what the ROUTED mode renders (no bridge, routed ports)', () => {
+  const d = routedDoc({ instances: [{ id: 'i-a0000001', mac: 'd0:0d:a0:00:00:01', ipv4: '10.50.0.11', ipv6: true }] });
+  const r = render(d, { node: ROUTED_NODE }, DEFAULT_NETD_CONFIG, {});
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.state, routedMode.render({ doc: d, node: ROUTED_NODE, config: DEFAULT_NETD_CONFIG, host: {} }));
+  assert.equal(r.state.bridge, undefined);
+  assert.deepEqual(r.state.routed?.ports.map((p) => p.interface), ['vn_i-a0000001']);
+  // The EDGE renderer would have refused nothing and bridged it: the document's mode decided.
+  assert.notDeepEqual(r.state, edgeMode.render({ doc: { ...d, configuration: { ...d.configuration, mode: 'EDGE' } }, node: ROUTED_NODE, config: DEFAULT_NETD_CONFIG, host: HOST }));
+});
+
 test('a mode netd does not implement is refused with UNSUPPORTED_MODE, naming the mode', () => {
-  for (const mode of ['VPCMIDO', 'edge', 'ROUTED']) {
+  for (const mode of ['VPCMIDO', 'edge', 'routed']) {
     const r = render(doc(mode), { node: NODE }, DEFAULT_NETD_CONFIG, HOST);
     assert.equal(r.ok, false, mode);
     if (r.ok) continue;
@@ -103,10 +116,10 @@ test('a sync of a document in an unknown mode changes nothing on the host and is
 
   const edge = testGniXml({ ...cloud, instances: [], nodes: [{ name: 'node1', instances: [] }], sequence: 2 });
   assert.ok(edge.includes('<property name="mode"><value>EDGE</value></property>'));
-  host.files.set(file, edge.replace('<property name="mode"><value>EDGE</value></property>', '<property name="mode"><value>ROUTED</value></property>'));
+  host.files.set(file, edge.replace('<property name="mode"><value>EDGE</value></property>', '<property name="mode"><value>VPCMIDO</value></property>'));
   const o = await syncOnce(deps, { trigger: 'file', full: true });
   assert.equal(o.result, 'invalid-document');
-  assert.match(o.error ?? '', /ROUTED/);
+  assert.match(o.error ?? '', /VPCMIDO/);
   assert.equal(o.status.appliedSequence, applied.status.appliedSequence, 'the last good state stays the applied one');
   assert.equal(host.dump(), good);
   assert.equal(host.writeCount, writes);
