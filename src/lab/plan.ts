@@ -125,8 +125,10 @@ export interface LabRouterPlan {
 export interface LabRoutedNodePlan {
   /** n1, n2 */
   readonly short: string;
-  /** Its lan address: the neighbor address of its session. */
+  /** Its lan address: the neighbor address of its IPv4 session. */
   readonly address: string;
+  /** Its lan IPv6 address: the neighbor address of its IPv6 session (dual-stack labs). */
+  readonly addressIpv6?: string;
   /** Its LocalAsn (the cloud's, or its per-node override). */
   readonly asn: number;
   /** An override written into the property's node entry (absent: the cloud-wide LocalAsn applies). */
@@ -422,7 +424,7 @@ function routedPlan(abs: string, nodes: readonly LabNodePlan[], v6: LabIpv6Plan 
     cloudAsn: R.cloudAsn,
     nodes: nodes.map((n) => {
       const override = R.nodeAsnOverrides[n.short];
-      return { short: n.short, address: n.mgmtIp, asn: override ?? R.cloudAsn, ...(override !== undefined ? { override } : {}) };
+      return { short: n.short, address: n.mgmtIp, ...(n.mgmtIpv6 ? { addressIpv6: n.mgmtIpv6 } : {}), asn: override ?? R.cloudAsn, ...(override !== undefined ? { override } : {}) };
     }),
   };
 }
@@ -521,7 +523,8 @@ export function labRoutedNetworkConfiguration(plan: LabPlan, example: Record<str
     MacPrefix: typeof example.MacPrefix === 'string' ? example.MacPrefix : 'd0:0d',
     PublicIps: [...r.publicIps],
     InstanceGateway: { Ipv4: r.gatewayIpv4, Ipv6: r.gatewayIpv6 },
-    Bgp: { LocalAsn: r.cloudAsn, Peers: [{ Address: r.router.lanIp, Asn: r.router.asn }] },
+    // One peer per family: netd's BIRD carries a family only over a session of that family.
+    Bgp: { LocalAsn: r.cloudAsn, Peers: [{ Address: r.router.lanIp, Asn: r.router.asn }, ...(r.ipv6Prefix && r.router.lanIpv6 ? [{ Address: r.router.lanIpv6, Asn: r.router.asn }] : [])] },
     Clusters: [
       {
         Name: plan.cluster,

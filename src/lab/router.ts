@@ -18,9 +18,10 @@
  *   restarts, its routes stay as stale until the node's session comes back
  *   within the restart time it advertised, so instances stay reachable.
  *
- * IPv6 prefixes travel over the same IPv4 session (multiprotocol BGP): BIRD
- * sets the IPv6 next hop to the sender's global and link-local address on the
- * shared link, so one peer address per node carries both families.
+ * One session per node and family, each over an address of its family (the
+ * router's lan IPv4 and IPv6 addresses are the two peers in the property):
+ * netd's BIRD carries a family only over a session of that family, so every
+ * route's BGP next hop is an address of its own family (render/bird.ts).
  *
  * `renderRouterBirdConf` is pure (a unit test pins it and `bird -p` checks
  * it); the rest starts BIRD, asks it through birdc and reads its kernel.
@@ -33,9 +34,9 @@ import type { LabPlan, LabRoutedPlan } from './plan.ts';
 import { BIRD_BIN, BIRDC_BIN } from './daemons.ts';
 import { createNetns } from './netns.ts';
 
-/** BIRD protocol name of a node's session (n1 → node_n1). */
-export function routerSessionName(short: string): string {
-  return `node_${short}`;
+/** BIRD protocol name of a node's session of one family (n1 → node_n1 for IPv4, node_n1_v6 for IPv6). */
+export function routerSessionName(short: string, family: 'ipv4' | 'ipv6' = 'ipv4'): string {
+  return family === 'ipv4' ? `node_${short}` : `node_${short}_v6`;
 }
 
 /** The BIRD prefix-set items covering exactly `ranges` (IPv4 text entries), each as host routes: `a.b.c.d/N{32,32}`. */
@@ -86,22 +87,31 @@ export function renderRouterBirdConf(plan: Pick<LabPlan, 'name'> & { readonly ro
     'filter to_node4 { if net = 0.0.0.0/0 && source = RTS_STATIC then accept; reject; }',
     ...(v6 ? ['filter to_node6 { if net = ::/0 && source = RTS_STATIC then accept; reject; }'] : []),
     '',
-    'template bgp cloud_node {',
-    `  local ${r.router.lanIp} as ${r.router.asn};`,
+    ...template('4', r.router.lanIp, r.router.asn, 'ipv4 { import filter from_node4; export filter to_node4; };'),
+    ...(v6 ? template('6', r.router.lanIpv6!, r.router.asn, 'ipv6 { import filter from_node6; export filter to_node6; };') : []),
+    ...r.nodes.map((n) => `protocol bgp ${routerSessionName(n.short)} from cloud_node4 { description "node ${n.short} (${n.address})"; neighbor ${n.address} as ${n.asn}; }`),
+    ...(v6 ? r.nodes.map((n) => `protocol bgp ${routerSessionName(n.short, 'ipv6')} from cloud_node6 { description "node ${n.short} (${n.addressIpv6})"; neighbor ${n.addressIpv6} as ${n.asn}; }`) : []),
+    '',
+  ];
+  if (v6 && (!r.router.lanIpv6 || r.nodes.some((n) => !n.addressIpv6))) throw new EdgenetError('LAB_BAD_SPEC', 'a dual-stack ROUTED lab needs the IPv6 lan addresses of the router and of every node');
+  return lines.join('\n');
+}
+
+/** The session template of one family: the router's address of that family, its AS, graceful restart aware, quick retries. */
+function template(v: '4' | '6', local: string, asn: number, channel: string): string[] {
+  return [
+    `template bgp cloud_node${v} {`,
+    `  local ${local} as ${asn};`,
     '  # Keep a restarting node\'s routes (stale) until its session is back (RFC 4724).',
     '  graceful restart aware;',
     '  # A lab: sessions come up (and come back) within about a second.',
     '  connect delay time 1;',
     '  connect retry time 1;',
     '  error wait time 1, 5;',
-    '  ipv4 { import filter from_node4; export filter to_node4; };',
-    ...(v6 ? ['  ipv6 { import filter from_node6; export filter to_node6; };'] : []),
+    `  ${channel}`,
     '}',
     '',
-    ...r.nodes.map((n) => `protocol bgp ${routerSessionName(n.short)} from cloud_node { description "node ${n.short} (${n.address})"; neighbor ${n.address} as ${n.asn}; }`),
-    '',
   ];
-  return lines.join('\n');
 }
 
 /** Writes the router's bird.conf and checks it with `bird -p` (BIRD's own parser) before anything starts. */
@@ -120,6 +130,8 @@ export interface RouterSession {
   readonly name: string;
   /** The node's short name (n1). */
   readonly node: string;
+  /** The session's family (its addresses' and its one channel's). */
+  readonly family: 'ipv4' | 'ipv6';
   /** up / start / down ... */
   readonly state: string;
   /** Established, Active, Connect, ... (BIRD's info column). */
@@ -132,10 +144,10 @@ export function parseRouterProtocols(text: string): RouterSession[] {
   const out: RouterSession[] = [];
   for (const line of text.split('\n')) {
     // Columns: name, protocol, table, state, since (a time, possibly after a date), info (the rest).
-    const m = /^(node_(\S+))\s+BGP\s+\S+\s+(\S+)\s+(?:\d{4}-\d{2}-\d{2}\s+)?\d{2}:\d{2}:\d{2}(?:\.\d+)?\s*(.*)$/.exec(line.trim());
+    const m = /^(node_([a-z0-9]+)(_v6)?)\s+BGP\s+\S+\s+(\S+)\s+(?:\d{4}-\d{2}-\d{2}\s+)?\d{2}:\d{2}:\d{2}(?:\.\d+)?\s*(.*)$/.exec(line.trim());
     if (!m) continue;
-    const info = m[4]!.trim();
-    out.push({ name: m[1]!, node: m[2]!, state: m[3]!, info, established: /Established/.test(info) });
+    const info = m[5]!.trim();
+    out.push({ name: m[1]!, node: m[2]!, family: m[3] ? 'ipv6' : 'ipv4', state: m[4]!, info, established: /Established/.test(info) });
   }
   return out;
 }

@@ -256,7 +256,8 @@ async function bringUp(plan: LabPlan, options: LabUpOptions, deps: LabDeps): Pro
 
 /** ROUTED labs: waits (bounded) until the router's session with every node is Established; LAB_ROUTER_FAILED says which are not. */
 export async function waitForRouterSessions(plan: LabPlan, deps: Pick<LabDeps, 'exec' | 'clock' | 'signal'>, options: { timeoutMs: number }): Promise<RouterSession[]> {
-  const want = plan.routed?.nodes.length ?? 0;
+  // One session per node and family (router.ts).
+  const want = (plan.routed?.nodes.length ?? 0) * (plan.routed?.ipv6Prefix ? 2 : 1);
   let last: RouterSession[] = [];
   try {
     return await waitFor(async () => {
@@ -264,7 +265,7 @@ export async function waitForRouterSessions(plan: LabPlan, deps: Pick<LabDeps, '
       return last.length === want && last.every((s) => s.established) ? last : undefined;
     }, { timeoutMs: options.timeoutMs, intervalMs: 200, what: "the router's BGP sessions", clock: deps.clock ?? systemClock, ...(deps.signal ? { signal: deps.signal } : {}) });
   } catch (err) {
-    const seen = last.length === 0 ? 'no session readable' : last.map((s) => `${s.node} ${s.state} ${s.info}`).join('; ');
+    const seen = last.length === 0 ? 'no session readable' : last.map((s) => `${s.node} ${s.family} ${s.state} ${s.info}`).join('; ');
     throw new EdgenetError('LAB_ROUTER_FAILED', `the router's BGP sessions did not all come up within ${options.timeoutMs} ms (${seen}); see ${plan.routed?.router.log} and the nodes' netd logs`, { cause: err });
   }
 }

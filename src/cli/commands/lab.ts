@@ -119,7 +119,7 @@ function formatStatus(r: LabStatusReport): string {
   if (r.router) {
     const sessions = r.router.sessions;
     lines.push(`  router ${r.router.ns} (BIRD, AS ${r.router.asn}): ${sessions ? `${sessions.filter((s) => s.established).length}/${sessions.length} BGP sessions established` : `unknown (${r.router.error ?? ''})`}`);
-    for (const s of sessions ?? []) lines.push(`    ${s.node}: ${s.state} ${s.info}`.trimEnd());
+    for (const s of sessions ?? []) lines.push(`    ${s.node} ${s.family === 'ipv4' ? 'IPv4' : 'IPv6'}: ${s.state} ${s.info}`.trimEnd());
   }
   if (r.ec2) {
     lines.push(`  EC2 endpoint ${r.ec2.url}: ${r.ec2.reachable ? 'answering' : `NOT answering (${r.ec2.error ?? ''})`}${r.ec2.tenant ? `; account ${r.ec2.tenant.name} (${r.ec2.tenant.accountId}) key ${r.ec2.tenant.accessKeyId} in ${r.ec2.tenant.credentialsFile}` : ''}`);

@@ -17,6 +17,7 @@ import { netdSpec, routerBirdSpec, BIRD_BIN } from '../../../src/lab/daemons.ts'
 import { hostRoutesSet4, parseRouterProtocols, renderRouterBirdConf } from '../../../src/lab/router.ts';
 import { parseNetdConfig } from '../../../src/netd/config.ts';
 import { renderConfigDrive } from '../../../src/netd/render/config-drive.ts';
+import { evaluateNetworkConfiguration } from '../../../src/cloud-controller/properties/network-config.ts';
 import { parseNetworkConfig, resolvConfText, routeArgv } from '../../../src/lab/config-drive-instance.ts';
 
 const plan = labPlan('r1', '/tmp/lab-r1', { mode: 'routed' });
@@ -52,7 +53,7 @@ test("the ROUTED property: Mode, pools, gateways, the router as the cloud's peer
   assert.equal(c.Mode, 'ROUTED');
   assert.deepEqual(c.PublicIps, ['10.60.0.1-10.60.0.9']);
   assert.deepEqual(c.InstanceGateway, { Ipv4: '169.254.0.1', Ipv6: 'fe80::1' });
-  assert.deepEqual(c.Bgp, { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }] });
+  assert.deepEqual(c.Bgp, { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }, { Address: 'fd00:172:31::1', Asn: 65000 }] });
   assert.deepEqual(c.Clusters, [{ Name: 'PARTI00', Ipv4Pool: ['10.50.0.10-10.50.0.100'], Ipv6Prefix: '2001:db8:50::/64', Nodes: [{ Name: '172.31.0.12', Bgp: { LocalAsn: 65002 } }] }]);
   for (const key of ['Subnets', 'PrivateIps', 'PublicGateway']) assert.equal(key in c, false, `${key} is EDGE-only`);
   const v4 = labRoutedNetworkConfiguration(v4only) as { Clusters: Record<string, unknown>[]; InstanceDnsServers: string[] };
@@ -85,8 +86,10 @@ test('the router accepts host routes of the pools only: exact CIDR cover of the 
 test("the router's bird.conf: one session per node with its AS, filters both ways, kernel export of BGP routes, graceful restart aware", async () => {
   const text = renderRouterBirdConf({ name: plan.name, routed: plan.routed! });
   assert.match(text, /^router id 172\.31\.0\.1;$/m);
-  assert.match(text, /^protocol bgp node_n1 from cloud_node \{ description "node n1 \(172\.31\.0\.11\)"; neighbor 172\.31\.0\.11 as 65001; \}$/m);
-  assert.match(text, /^protocol bgp node_n2 from cloud_node \{ .* neighbor 172\.31\.0\.12 as 65002; \}$/m);
+  assert.match(text, /^protocol bgp node_n1 from cloud_node4 \{ description "node n1 \(172\.31\.0\.11\)"; neighbor 172\.31\.0\.11 as 65001; \}$/m);
+  assert.match(text, /^protocol bgp node_n2 from cloud_node4 \{ .* neighbor 172\.31\.0\.12 as 65002; \}$/m);
+  assert.match(text, /^protocol bgp node_n2_v6 from cloud_node6 \{ .* neighbor fd00:172:31::12 as 65002; \}$/m);
+  assert.match(text, /^ {2}local fd00:172:31::1 as 65000;$/m);
   assert.match(text, /^ {2}local 172\.31\.0\.1 as 65000;$/m);
   assert.match(text, /^ {2}graceful restart aware;$/m);
   assert.match(text, /^define INSTANCES6 = \[ 2001:db8:50::\/64\{128,128\} \];$/m);
@@ -116,10 +119,12 @@ test('birdc show protocols: our sessions with their state', () => {
     'default4   Static     master4    up     06:03:24.435  ',
     'node_n1    BGP        ---        up     06:03:28.220  Established   ',
     'node_n2    BGP        ---        start  06:03:24.435  Active        Socket: Connection refused',
+    'node_n2_v6 BGP        ---        up     2025-01-02 06:03:28  Established',
   ].join('\n');
   assert.deepEqual(parseRouterProtocols(text), [
-    { name: 'node_n1', node: 'n1', state: 'up', info: 'Established', established: true },
-    { name: 'node_n2', node: 'n2', state: 'start', info: 'Active        Socket: Connection refused', established: false },
+    { name: 'node_n1', node: 'n1', family: 'ipv4', state: 'up', info: 'Established', established: true },
+    { name: 'node_n2', node: 'n2', family: 'ipv4', state: 'start', info: 'Active        Socket: Connection refused', established: false },
+    { name: 'node_n2_v6', node: 'n2', family: 'ipv6', state: 'up', info: 'Established', established: true },
   ]);
 });
 
@@ -140,4 +145,11 @@ test("the instance side reads netd's own network-config: MAC match, /32 + /128, 
   assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 2, ethernets: { eth0: { dhcp4: true } } }), 'd0:0d:00:00:00:01'), /DHCP/);
   assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 1, config: [] }), 'd0:0d:00:00:00:01'), /version must be 2/);
   assert.throws(() => parseNetworkConfig(JSON.stringify({ version: 2, ethernets: { eth0: { addresses: ['10.0.0.1/32'], mtu: 9000 } } }), 'x'), /mtu is not implemented/);
+});
+
+test("the ROUTED lab's property passes the CLC's validation (dual stack and IPv4-only)", () => {
+  for (const p of [plan, v4only]) {
+    const outcome = evaluateNetworkConfiguration(JSON.stringify(labRoutedNetworkConfiguration(p)), () => undefined);
+    assert.equal(outcome.ok, true, JSON.stringify(outcome));
+  }
 });
