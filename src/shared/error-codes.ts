@@ -28,6 +28,8 @@
  *   configuration (`--check-config`);
  * - src/netd/render/sanitize.ts (with routed-sanitize.ts, ROUTED's hook) and src/shared/gni/rule-check.ts: what netd
  *   leaves out of a document before rendering it.
+ * - src/shared/gni/routed.ts (NodeBgpProblemCode): checkNodeBgp, a node's
+ *   BGP values in a ROUTED document (netd refuses them as ROUTED_BGP_INVALID).
  * A code may appear both here and in one of those only with the same meaning
  * (a missing TLS file is `TLS_CERT_MISSING` whether `--check-config` reports it
  * or a daemon fails to start on it); the test checks the overlap.
@@ -108,10 +110,12 @@ export const ERROR_CODES = {
   UNSUPPORTED_MODE: 'The document is in a network mode this netd does not implement.',
   ROUTED_CLUSTER_INVALID: "ROUTED: the node's cluster has no valid routed addressing (ipv4, ipv6, dual), or it disagrees with the cluster's IPv4 pool and IPv6 prefix; nothing is applied.",
   ROUTED_GATEWAY_INVALID: 'ROUTED: the instance-side gateways are not a unicast IPv4 and a link-local (fe80::/10) IPv6 address; nothing is applied.',
+  ROUTED_BGP_INVALID: "ROUTED: this node's bgp settings in the document fail the BGP value check (shared/gni/routed.ts checkNodeBgp); nothing is applied, and a running bird keeps its sessions and its last configuration.",
   RESTORE_FAILED: 'iptables-restore, ebtables-restore or ipset restore refused a transaction; the kernel keeps the previous state.',
   APPLY_FAILED: 'A step of applying the desired state failed; the error names the step.',
   DHCPD_DIED: 'dhcpd exited right after it was started.',
   RADVD_DIED: 'radvd (the router-advertisement server of a dual-stack cluster) exited right after it was started.',
+  BIRD_DIED: 'bird (the BGP speaker of a ROUTED node) exited right after it was started.',
   PROCESS_CONFIG_REFUSED: "A supervised daemon's own check refused its rendered configuration: not started or reloaded (a running one keeps its previous configuration).",
   CONFIG_DRIVE_FAILED: "A ROUTED instance's config drive could not be built (genisoimage failed, or a name that is not an instance id): its files are written, its ISO is missing or stale; netd reports it per instance in its status and retries on the next sync.",
   PROCESS_DRIVER_MISSING: 'A supervised process of a kind no driver is registered for (a bug).',

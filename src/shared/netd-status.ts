@@ -51,6 +51,8 @@ export interface NetdStatus {
   readonly dhcpdFailure?: { readonly reason: string; readonly log: string };
   /** The same for radvd (dual-stack clusters): the line of radvd's log that says why it exited, and where that log is. */
   readonly radvdFailure?: { readonly reason: string; readonly log: string };
+  /** The same for bird (the BGP speaker of a ROUTED node): the line of its log that says why it exited, and where that log is. */
+  readonly birdFailure?: { readonly reason: string; readonly log: string };
   /**
    * The last applied desired state had IPv6 objects (ipv6Needs). An event
    * sync reads the kernel's IPv6 side (ip6tables-save, our IPv6 routes) only

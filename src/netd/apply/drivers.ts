@@ -5,6 +5,7 @@
  * here; render adds its SupervisedProcess, and plan, apply, observe, flush and
  * the daemon's back-off handle it without another line.
  */
+import { birdDriver } from './bird.ts';
 import { dhcpdDriver } from './dhcpd.ts';
 import { radvdDriver } from './radvd.ts';
 import type { ProcessDriver } from './process-driver.ts';
@@ -16,4 +17,4 @@ export function driverRegistry(drivers: readonly ProcessDriver[]): DriverRegistr
 }
 
 /** The drivers netd runs with. Tests may pass their own registry (SyncDeps.drivers, ApplyContext.drivers). */
-export const PROCESS_DRIVERS: DriverRegistry = driverRegistry([dhcpdDriver, radvdDriver]);
+export const PROCESS_DRIVERS: DriverRegistry = driverRegistry([birdDriver, dhcpdDriver, radvdDriver]);

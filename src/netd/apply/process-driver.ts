@@ -32,7 +32,7 @@ export interface ProcessDriver {
   /** Error code of a start whose process exited at once (`DHCPD_DIED`). */
   readonly diedCode: ErrorCode;
   /** The NetdStatus field that reports that failure's reason and log (operators and the NC read it), if any. */
-  readonly statusField?: 'dhcpdFailure' | 'radvdFailure';
+  readonly statusField?: 'dhcpdFailure' | 'radvdFailure' | 'birdFailure';
   /**
    * argv that runs it in the foreground (so the pid we start is the daemon's),
    * writing its pid to `layout.pid` and reading its files from `layout`.

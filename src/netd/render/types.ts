@@ -205,7 +205,9 @@ export type RenderErrorCode =
   /** ROUTED: this node's cluster has no valid `routed` addressing, or it disagrees with the cluster's IPv4 pool and IPv6 prefix (render/routed-checks.ts). */
   | 'ROUTED_CLUSTER_INVALID'
   /** ROUTED: the instance-side gateways are not a unicast IPv4 and a link-local (fe80::/10) IPv6 address. */
-  | 'ROUTED_GATEWAY_INVALID';
+  | 'ROUTED_GATEWAY_INVALID'
+  /** ROUTED: this node's `bgp` settings fail shared/gni/routed.ts checkNodeBgp (render/bird.ts): nothing of them may reach bird.conf. */
+  | 'ROUTED_BGP_INVALID';
 
 export type RenderResult =
   | { readonly ok: true; readonly state: DesiredState }

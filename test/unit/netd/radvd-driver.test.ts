@@ -32,7 +32,7 @@ function ctx(host: FakeHost, wait: (ms: number) => Promise<void> = async () => u
 test('argv: radvd in the foreground with our configuration and pid file, logging to stderr; registered next to dhcpd', () => {
   assert.deepEqual(radvdDriver.argv({ config: DEFAULT_NETD_CONFIG, layout: L, interfaces: ['br0'] }), ARGV);
   assert.deepEqual(radvdDriver.checkArgv?.({ config: DEFAULT_NETD_CONFIG, layout: L }), CHECK);
-  assert.deepEqual([...PROCESS_DRIVERS.keys()], ['dhcpd', 'radvd']);
+  assert.deepEqual([...PROCESS_DRIVERS.keys()], ['bird', 'dhcpd', 'radvd']);
   assert.equal(PROCESS_DRIVERS.get('radvd'), radvdDriver);
   assert.deepEqual({ code: radvdDriver.diedCode, field: radvdDriver.statusField, files: radvdDriver.configFiles }, { code: 'RADVD_DIED', field: 'radvdFailure', files: ['radvd.conf'] });
 });
