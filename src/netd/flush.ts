@@ -3,11 +3,14 @@
  * nothing else — our iptables, ip6tables and ebtables chains and the hooks
  * into them (one transaction per table), our ipsets of both families (after
  * the rules that used them), our IPv6 routes (those with our route protocol:
- * the bridge's on-link prefixes), our public /32s
+ * the bridge's on-link prefixes), what a ROUTED state put on `vn_` instance
+ * ports (host routes and permanent neighbour entries with our protocol, the
+ * gateway addresses: plan/routed.ts with no desired ports), our public /32s
  * (addresses carrying our label, plus addresses of the document's public pool
  * when the shared file is readable) and every supervised process of ours
  * (dhcpd, ...: stopped, its configuration removed). The bridge and sysctls are
- * left alone: other software may depend on them. On a kernel without IPv6
+ * left alone: other software may depend on them, and so are the instance
+ * ports themselves, their MAC and per-port sysctls (the VM starter's links). On a kernel without IPv6
  * (ipv6.disable=1) there is nothing IPv6 to remove and the IPv6 tools fail:
  * the IPv6 side is skipped (observe.ts reads it as empty).
  *
@@ -28,7 +31,8 @@ import { EBTABLES_BUILTINS, IP6TABLES_BUILTINS, IPTABLES_BUILTINS, planTable } f
 import type { Step } from './plan/steps.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../shared/ip.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeNetfilter, observeRoutes6 } from './apply/observe.ts';
+import { observeNetfilter, observeRouted, observeRoutes6 } from './apply/observe.ts';
+import { isInstancePort, planRouted } from './plan/routed.ts';
 import { applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import { observeProcesses } from './apply/supervisor.ts';
@@ -57,7 +61,7 @@ const EMPTY: NetfilterTable = { chains: [], hooks: [] };
 async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
   const steps: Step[] = [];
   const ipv6 = host.ipv6Available();
-  const [nf, routes6] = await Promise.all([observeNetfilter(host, ipv6), observeRoutes6(host, ipv6)]);
+  const [nf, routes6, interfaces] = await Promise.all([observeNetfilter(host, ipv6), observeRoutes6(host, ipv6), host.interfaces()]);
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('iptables', table, EMPTY, nf.iptables[table], { full: false, isOurs: options.isOurs, builtins: IPTABLES_BUILTINS[table] });
     if (w) steps.push({ kind: 'iptables-write', write: w });
@@ -72,7 +76,11 @@ async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> 
   }
   const sets = [...nf.ipsets.keys()].filter(options.isOurs).sort();
   if (sets.length) steps.push({ kind: 'ipset-destroy', names: sets });
-  for (const r of routes6) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
+  // Routes of ours on instance ports go with the routed ports' sweep below.
+  for (const r of routes6) if (!isInstancePort(r.dev)) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
+  const routed = await observeRouted(host, interfaces);
+  const links = new Map(interfaces.links.map((l) => [l.name, l] as const));
+  steps.push(...planRouted(undefined, { links, sysctls: new Map(), routes6, routed }).steps);
   if (options.publicInterface !== '') {
     const pool = options.pool.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined);
     for (const a of await host.addresses(options.publicInterface)) {

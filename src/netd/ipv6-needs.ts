@@ -27,6 +27,8 @@ export function ipv6Needs(desired: DesiredState): string[] {
   const sysctls = desired.sysctls.filter((s) => s.key.startsWith('net.ipv6.')).map((s) => s.key);
   if (sysctls.length > 0) needs.push(`sysctl ${sysctls.join(', ')}`);
   if (desired.processes.some((p) => p.kind === RADVD_KIND && p.run)) needs.push('radvd');
+  // ROUTED: the IPv6 gateway and /128 routes on the instance ports (plan/routed.ts writes net.ipv6.conf.<port>.* too).
+  if (desired.routed?.gatewayIpv6 !== undefined && desired.routed.ports.length > 0) needs.push(`the IPv6 gateway ${desired.routed.gatewayIpv6} on routed ports`);
   return needs;
 }
 

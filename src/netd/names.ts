@@ -19,9 +19,12 @@ export const IPSET_NAME_MAX = 31;
 /** ebtables-nft refuses 29 characters and more ("must be under 29 chars"), like iptables. */
 export const EBTABLES_CHAIN_MAX = 28;
 
+/** Every instance's host-side NIC is named `vn_<id>`; netd's per-port state (ROUTED) is owned on these links only. */
+export const INSTANCE_INTERFACE_PREFIX = 'vn_';
+
 /** Interface name of an instance's host-side NIC (the contract with whatever starts VMs). */
 export function instanceInterface(instanceId: string): string {
-  return `vn_${instanceId}`;
+  return `${INSTANCE_INTERFACE_PREFIX}${instanceId}`;
 }
 
 /** Linux interface names are at most 15 characters (IFNAMSIZ - 1). */

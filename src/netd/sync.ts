@@ -26,7 +26,9 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
+import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, routedReadNeeded, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
+import { routedSysctlKeys } from './plan/routed.ts';
+import { EDGENET_ROUTE_PROTOCOL } from './plan/steps.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
 import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
@@ -191,13 +193,15 @@ export async function planFor(options: PlanForOptions): Promise<Plan> {
   drives.catch(() => undefined);
   const observedHost = await observeHost(host, {
     early: { ...options.early, ipv6 },
-    sysctlKeys: desired.sysctls.map((s) => s.key),
+    sysctlKeys: [...desired.sysctls.map((s) => s.key), ...routedSysctlKeys(desired.routed)],
     publicInterface: desired.publicAddresses.interface,
     runDir: options.runDir,
     drivers: options.drivers ?? PROCESS_DRIVERS,
     processes: desired.processes,
     bridge: config.bridge,
     privateInterface: config.privateInterface,
+    // A full sync reads the routed side on every node, so leftovers that lost their mark (observe.ts) are swept too.
+    routed: desired.routed !== undefined || options.full,
   });
   const observed = { ...observedHost, configDrives: await drives };
   const t1 = performance.now();
@@ -274,10 +278,12 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     netfilter: observeNetfilter(host, ipv6Early),
     routes6: observeRoutes6(host, ipv6Early),
     links: interfaces.then((i) => i.links),
+    // The routed ports' routes and neighbours (one more process), early when they will be needed whatever the document says.
+    routed: interfaces.then((i) => (routedReadNeeded(request.full, i) ? host.routedReads(EDGENET_ROUTE_PROTOCOL) : undefined)),
     bridgeAddresses: addressesOf(config.bridge),
     ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
   };
-  for (const p of [early.ipv6, early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes]) p?.catch(() => undefined);
+  for (const p of [early.ipv6, early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes, early.routed]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);

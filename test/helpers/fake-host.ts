@@ -19,7 +19,7 @@
  *
  * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
  */
-import type { AddressOp, HostOps, TableName } from '../../src/netd/apply/host.ts';
+import type { AddressOp, HostOps, PortOp, RoutedReads, TableName } from '../../src/netd/apply/host.ts';
 import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../../src/netd/plan/observed.ts';
 import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
 import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
@@ -78,6 +78,8 @@ export interface FakeHostOptions {
   /** Interfaces that exist at start (besides lo). */
   readonly links?: readonly { name: string; up?: boolean; master?: string; isBridge?: boolean; mac?: string; hairpin?: boolean; macPinned?: boolean }[];
   readonly addresses?: Readonly<Record<string, readonly ObservedAddress[]>>;
+  /** IPv6 addresses per link (a kernel link-local, a gateway left by another run). */
+  readonly addresses6?: Readonly<Record<string, readonly ObservedAddress[]>>;
   /** Main-table routes per device (the node's network). */
   readonly routes?: Readonly<Record<string, readonly ObservedRoute[]>>;
   readonly sysctls?: Readonly<Record<string, string>>;
@@ -88,7 +90,17 @@ export interface FakeHostOptions {
 /** Signals a daemon takes as "re-read your configuration" rather than "exit". */
 const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
-export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6' | 'buildIso';
+export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6' | 'buildIso' | 'changePorts';
+
+/** A neighbour entry of the fake kernel (ROUTED ports). */
+export interface FakeNeighbour {
+  readonly dst: string;
+  readonly dev: string;
+  readonly lladdr: string;
+  readonly permanent: boolean;
+  /** NDA_PROTOCOL; 0 = none (learnt by the kernel or added by someone else). */
+  readonly proto: number;
+}
 
 export class FakeHost implements HostOps {
   readonly iptables: Record<TableName, FakeTable> = { filter: newTable('iptables', 'filter'), nat: newTable('iptables', 'nat') };
@@ -99,6 +111,11 @@ export class FakeHost implements HostOps {
   readonly routes6List: (ObservedRoute6 & { proto: number })[] = [];
   readonly linkMap = new Map<string, ObservedLink>();
   readonly addrs = new Map<string, ObservedAddress[]>();
+  /** IPv6 addresses per link. */
+  readonly addrs6 = new Map<string, ObservedAddress[]>();
+  /** IPv4 main-table host routes with a protocol (the routed ports'; the node's network is `routeMap`). */
+  readonly routes4List: (ObservedRoute6 & { proto: number })[] = [];
+  readonly neighbours: FakeNeighbour[] = [];
   /** Main-table routes per device. */
   readonly routeMap = new Map<string, ObservedRoute[]>();
   readonly sysctls = new Map<string, string>();
@@ -121,6 +138,7 @@ export class FakeHost implements HostOps {
     }
     for (const [k, v] of Object.entries(options.routes ?? {})) this.routeMap.set(k, [...v]);
     for (const [k, v] of Object.entries(options.addresses ?? {})) this.addrs.set(k, [...v]);
+    for (const [k, v] of Object.entries(options.addresses6 ?? {})) this.addrs6.set(k, [...v]);
     for (const [k, v] of Object.entries(options.sysctls ?? {})) this.sysctls.set(k, v);
     this.ipv6 = options.ipv6 ?? true;
   }
@@ -360,8 +378,12 @@ export class FakeHost implements HostOps {
   }
   async interfaces() {
     const addresses = new Map<string, ObservedAddress[]>();
-    for (const name of this.linkMap.keys()) addresses.set(name, [...(this.addrs.get(name) ?? [])]);
-    return { links: [...this.linkMap.values()], addresses };
+    const addresses6 = new Map<string, ObservedAddress[]>();
+    for (const name of this.linkMap.keys()) {
+      addresses.set(name, [...(this.addrs.get(name) ?? [])]);
+      addresses6.set(name, [...(this.addrs6.get(name) ?? [])]);
+    }
+    return { links: [...this.linkMap.values()], addresses, addresses6 };
   }
   async addresses(ifname: string) {
     return [...(this.addrs.get(ifname) ?? [])];
@@ -428,6 +450,101 @@ export class FakeHost implements HostOps {
     const i = this.routes6List.findIndex((r) => r.dst === prefix && r.dev === dev && r.proto === protocol);
     if (i >= 0) this.routes6List.splice(i, 1);
     this.record('route6-del', `${prefix} dev ${dev} proto ${protocol}`);
+  }
+  async routedReads(protocol: number): Promise<RoutedReads> {
+    return {
+      routes4: this.routes4List.filter((r) => r.proto === protocol).map((r) => ({ dst: r.dst, dev: r.dev })),
+      neighbours: this.neighbours.filter((n) => n.proto === protocol).map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr, permanent: n.permanent })),
+    };
+  }
+  /**
+   * One `ip -force -batch` of port changes, with the kernel's rules that matter:
+   * a change on a missing device fails (a delete there is the converged result,
+   * as in linux-host.ts), a route needs its device up, replace swaps the route
+   * with the same destination whatever its device, IPv6 fails on a kernel without it.
+   */
+  async changePorts(ops: readonly PortOp[]) {
+    this.checkFail('changePorts', ['ip', '-force', '-batch', '-']);
+    const failures: string[] = [];
+    const bare = (a: string) => a.replace(/\/(?:32|128)$/, '');
+    for (const o of ops) {
+      const dev = 'interface' in o ? o.interface : o.dev;
+      const isDelete = o.op === 'addr-del' || o.op === 'route-del' || o.op === 'neigh-del';
+      if (o.address.includes(':') && !this.ipv6) {
+        failures.push(`${o.op} ${o.address}: Address family not supported by protocol`);
+        continue;
+      }
+      const link = this.linkMap.get(dev);
+      if (link === undefined) {
+        if (!isDelete) failures.push(`${o.op} ${o.address}: Cannot find device "${dev}"`);
+        continue;
+      }
+      switch (o.op) {
+        case 'addr-add': {
+          const map = o.address.includes(':') ? this.addrs6 : this.addrs;
+          const list = map.get(dev) ?? [];
+          if (!list.some((a) => a.address === o.address && a.prefixlen === o.prefixlen)) list.push({ address: o.address, prefixlen: o.prefixlen });
+          map.set(dev, list);
+          break;
+        }
+        case 'addr-del': {
+          const map = o.address.includes(':') ? this.addrs6 : this.addrs;
+          map.set(dev, (map.get(dev) ?? []).filter((a) => !(a.address === o.address && a.prefixlen === o.prefixlen)));
+          break;
+        }
+        case 'route-replace': {
+          if (!link.up) {
+            failures.push(`route ${o.address}: Nexthop device is not up.`);
+            break;
+          }
+          const list = o.address.includes(':') ? this.routes6List : this.routes4List;
+          const i = list.findIndex((r) => bare(r.dst) === bare(o.address));
+          if (i >= 0) list.splice(i, 1);
+          list.push({ dst: bare(o.address), dev, proto: o.protocol });
+          break;
+        }
+        case 'route-del': {
+          const list = o.address.includes(':') ? this.routes6List : this.routes4List;
+          const i = list.findIndex((r) => bare(r.dst) === bare(o.address) && r.dev === dev && r.proto === o.protocol);
+          if (i >= 0) list.splice(i, 1);
+          break;
+        }
+        case 'neigh-replace': {
+          const i = this.neighbours.findIndex((n) => n.dst === o.address && n.dev === dev);
+          if (i >= 0) this.neighbours.splice(i, 1);
+          this.neighbours.push({ dst: o.address, dev, lladdr: o.lladdr, permanent: true, proto: o.protocol });
+          break;
+        }
+        case 'neigh-del': {
+          const i = this.neighbours.findIndex((n) => n.dst === o.address && n.dev === dev && n.permanent);
+          if (i >= 0) this.neighbours.splice(i, 1);
+          break;
+        }
+      }
+    }
+    this.record('ip-batch-ports', ops.map((o) => `${o.op} ${o.address} ${'interface' in o ? o.interface : o.dev}`).join('\n'));
+    if (failures.length > 0) throw new ExecError(['ip', '-force', '-batch', '-'], 1, failures.join('\n'));
+  }
+  /** Test convenience: the VM starter creates an instance's port (its own MAC; once up, the kernel's EUI-64 link-local when IPv6 is there). */
+  addPort(name: string, options: { up?: boolean; mac?: string; master?: string } = {}) {
+    const mac = options.mac ?? '02:00:00:00:aa:01';
+    this.linkMap.set(name, { name, up: options.up ?? false, isBridge: false, mac, ...(options.master ? { master: options.master, hairpin: false } : {}) });
+    if (this.ipv6 && options.up) this.addrs6.set(name, [{ address: 'fe80::ff:fe00:aa01', prefixlen: 64 }]);
+  }
+  /** Test convenience: a link goes away (a VM terminated) with its addresses, routes and neighbours. */
+  removeLink(name: string) {
+    this.linkMap.delete(name);
+    this.addrs.delete(name);
+    this.addrs6.delete(name);
+    for (const list of [this.routes4List, this.routes6List]) for (let i = list.length - 1; i >= 0; i--) if (list[i]!.dev === name) list.splice(i, 1);
+    for (let i = this.neighbours.length - 1; i >= 0; i--) if (this.neighbours[i]!.dev === name) this.neighbours.splice(i, 1);
+  }
+  async setNoMaster(name: string) {
+    const l = this.linkMap.get(name);
+    if (!l) throw new ExecError(['ip', 'link', 'set', name, 'nomaster'], 1, `Cannot find device "${name}"`);
+    const { master: _master, hairpin: _hairpin, ...rest } = l;
+    this.linkMap.set(name, rest);
+    this.record('link-nomaster', name);
   }
   private patchLink(name: string, patch: Partial<ObservedLink>, op: string) {
     const l = this.linkMap.get(name);
@@ -530,7 +647,11 @@ export class FakeHost implements HostOps {
     }
     for (const r of [...this.routes6List].sort((a, b) => `${a.dst} ${a.dev}`.localeCompare(`${b.dst} ${b.dev}`))) out.push(`route6 ${r.dst} dev ${r.dev} proto ${r.proto}`);
     for (const ifname of [...this.addrs.keys()].sort()) for (const a of [...this.addrs.get(ifname)!].map((x) => `${x.address}/${x.prefixlen}`).sort()) out.push(`addr ${ifname} ${a}`);
-    for (const l of [...this.linkMap.values()].sort((a, b) => a.name.localeCompare(b.name))) out.push(`link ${l.name} up=${l.up} master=${l.master ?? ''} hairpin=${l.hairpin ?? ''}`);
+    // The routed ports' state (ROUTED); nothing is printed on a host that has none, so earlier dumps stay as they were.
+    for (const r of [...this.routes4List].sort((a, b) => `${a.dst} ${a.dev}`.localeCompare(`${b.dst} ${b.dev}`))) out.push(`route ${r.dst} dev ${r.dev} proto ${r.proto}`);
+    for (const ifname of [...this.addrs6.keys()].sort()) for (const a of [...this.addrs6.get(ifname)!].map((x) => `${x.address}/${x.prefixlen}`).sort()) out.push(`addr6 ${ifname} ${a}`);
+    for (const n of [...this.neighbours].sort((a, b) => `${a.dst} ${a.dev}`.localeCompare(`${b.dst} ${b.dev}`))) out.push(`neigh ${n.dst} dev ${n.dev} lladdr ${n.lladdr}${n.permanent ? ' permanent' : ''} proto ${n.proto}`);
+    for (const l of [...this.linkMap.values()].sort((a, b) => a.name.localeCompare(b.name))) out.push(`link ${l.name} up=${l.up} master=${l.master ?? ''} hairpin=${l.hairpin ?? ''}${l.name.startsWith('vn_') ? ` mac=${l.mac ?? ''}` : ''}`);
     for (const k of [...this.sysctls.keys()].sort()) out.push(`sysctl ${k}=${this.sysctls.get(k)}`);
     // Only files that describe host state (the supervised processes' configuration); status, events,
     // pid files and the document itself are reports/inputs.

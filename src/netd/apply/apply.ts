@@ -12,6 +12,7 @@ import { reloadProcess, retireProcess, startProcess, stopProcess, writeProcessFi
 import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTransaction } from './transactions.ts';
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
 import { removeConfigDrive, writeConfigDrive } from './config-drive.ts';
+import type { PortOp } from './host.ts';
 
 export interface StepResult {
   readonly name: string;
@@ -71,6 +72,27 @@ async function restore(run: (text: string) => Promise<void>, text: string, what:
 }
 
 type AddrStep = Extract<Step, { kind: 'addr-add' | 'addr-del' }>;
+type PortStep = Extract<Step, { kind: 'port-addr-add' | 'port-addr-del' | 'port-route-replace' | 'port-route-del' | 'neigh-replace' | 'neigh-del' }>;
+
+/** A routed port's step as a HostOps.changePorts op (routes and neighbours with our protocol). */
+function portOp(step: PortStep): PortOp {
+  switch (step.kind) {
+    case 'port-addr-add':
+      return { op: 'addr-add', interface: step.interface, address: step.address, prefixlen: step.prefixlen };
+    case 'port-addr-del':
+      return { op: 'addr-del', interface: step.interface, address: step.address, prefixlen: step.prefixlen };
+    case 'port-route-replace':
+      return { op: 'route-replace', address: step.address, dev: step.dev, protocol: EDGENET_ROUTE_PROTOCOL };
+    case 'port-route-del':
+      return { op: 'route-del', address: step.address, dev: step.dev, protocol: EDGENET_ROUTE_PROTOCOL };
+    case 'neigh-replace':
+      return { op: 'neigh-replace', address: step.address, dev: step.dev, lladdr: step.lladdr, protocol: EDGENET_ROUTE_PROTOCOL };
+    case 'neigh-del':
+      return { op: 'neigh-del', address: step.address, dev: step.dev };
+    default:
+      return assertNever(step, 'port step');
+  }
+}
 
 /** All address changes of a plan in one `ip -batch`, then an announcement per added address. */
 async function changeAddresses(ctx: ApplyContext, steps: readonly AddrStep[]): Promise<void> {
@@ -152,6 +174,17 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'route6-del':
       await host.deleteRoute6(step.prefix, step.dev, EDGENET_ROUTE_PROTOCOL);
       return 1;
+    case 'link-nomaster':
+      await host.setNoMaster(step.name);
+      return 1;
+    case 'port-addr-add':
+    case 'port-addr-del':
+    case 'port-route-replace':
+    case 'port-route-del':
+    case 'neigh-replace':
+    case 'neigh-del':
+      await host.changePorts([portOp(step)]);
+      return 1;
     case 'arp-announce': {
       // Best effort and in the background, like the announcement of a new public /32.
       const announce = ctx.announce ?? ((iface: string, address: string) => host.gratuitousArp(iface, address));
@@ -198,6 +231,12 @@ function isTable(s: Step | undefined): s is TableStep {
 
 function isAddr(s: Step | undefined): s is AddrStep {
   return s !== undefined && (s.kind === 'addr-add' || s.kind === 'addr-del');
+}
+
+const PORT_KINDS: ReadonlySet<Step['kind']> = new Set(['port-addr-add', 'port-addr-del', 'port-route-replace', 'port-route-del', 'neigh-replace', 'neigh-del']);
+
+function isPort(s: Step | undefined): s is PortStep {
+  return s !== undefined && PORT_KINDS.has(s.kind);
 }
 
 export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<StepResult[]> {
@@ -250,6 +289,21 @@ export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Pro
         throw new ApplyError(`addresses: ${errorMessage(err)}`, step, results, { cause: err });
       }
       results.push({ name: 'addresses', description, ms: ctx.now() - started, writes: 1 });
+      continue;
+    }
+    if (isPort(step) && isPort(steps[i + 1])) {
+      // The routed ports' addresses, routes and neighbours of a plan (planned as one run) are one `ip -batch`: one write.
+      const batch: PortStep[] = [];
+      while (isPort(steps[i])) batch.push(steps[i++] as PortStep);
+      i -= 1;
+      const description = `routed ports: ${batch.map(describeStep).join('; ')}`;
+      try {
+        await ctx.host.changePorts(batch.map(portOp));
+      } catch (err) {
+        results.push({ name: 'routed-ports', description, ms: ctx.now() - started, writes: 0 });
+        throw new ApplyError(`routed ports: ${errorMessage(err)}`, step, results, { cause: err });
+      }
+      results.push({ name: 'routed-ports', description, ms: ctx.now() - started, writes: 1 });
       continue;
     }
     try {

@@ -9,7 +9,7 @@
  * `ipset save`) so the same parsers serve the real and the fake host.
  * Writes are whole transactions (`*-restore` text), never one process per rule.
  */
-import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
 
 export type TableName = 'filter' | 'nat';
 
@@ -17,7 +17,26 @@ export interface ObservedInterfaces {
   readonly links: ObservedLink[];
   /** IPv4 addresses per existing link (a missing link has no entry). */
   readonly addresses: ReadonlyMap<string, ObservedAddress[]>;
+  /** IPv6 addresses per existing link, from the same read (the routed ports' gateway addresses). */
+  readonly addresses6: ReadonlyMap<string, ObservedAddress[]>;
 }
+
+/** What netd owns on routed instance ports besides their addresses, in one read (`HostOps.routedReads`). */
+export interface RoutedReads {
+  /** IPv4 main-table routes carrying the protocol, any device. */
+  readonly routes4: ObservedRoute6[];
+  /** Neighbour entries carrying the protocol, any device, both families. */
+  readonly neighbours: ObservedNeighbour[];
+}
+
+/** One change on a routed instance port (`HostOps.changePorts`); addresses of either family, `protocol` ours. */
+export type PortOp =
+  | { readonly op: 'addr-add'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  | { readonly op: 'addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  | { readonly op: 'route-replace'; readonly address: string; readonly dev: string; readonly protocol: number }
+  | { readonly op: 'route-del'; readonly address: string; readonly dev: string; readonly protocol: number }
+  | { readonly op: 'neigh-replace'; readonly address: string; readonly dev: string; readonly lladdr: string; readonly protocol: number }
+  | { readonly op: 'neigh-del'; readonly address: string; readonly dev: string };
 
 export type AddressOp =
   | {
@@ -91,11 +110,22 @@ export interface HostOps {
   replaceRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
   /** `ip -6 route del <prefix> dev <dev> proto <protocol>` (only a route with that protocol); one already gone is not an error. */
   deleteRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
+  /** IPv4 routes and neighbour entries carrying route/neighbour protocol `protocol`, in ONE process (`ip -j -batch`). */
+  routedReads(protocol: number): Promise<RoutedReads>;
+  /**
+   * Routed ports' addresses, host routes and permanent neighbours in ONE `ip
+   * -batch` process, in order. Converged outcomes are not errors: deleting
+   * what is already gone, adding an address that is there. Any other failure
+   * (no such device, ...) throws after the batch ran the rest.
+   */
+  changePorts(ops: readonly PortOp[]): Promise<void>;
+  /** `ip link set dev NAME nomaster`. */
+  setNoMaster(name: string): Promise<void>;
   setMaster(name: string, bridge: string): Promise<void>;
   setUp(name: string): Promise<void>;
   setHairpin(name: string): Promise<void>;
 
-  /** Sysctl by dotted key (`net.ipv4.ip_forward`); undefined when the key does not exist. */
+  /** Sysctl by dotted key (`net.ipv4.ip_forward`; an interface name's dots written as '/', as sysctl(8) does); undefined when the key does not exist. */
   readSysctl(key: string): Promise<string | undefined>;
   writeSysctl(key: string, value: string): Promise<void>;
   loadModule(name: string): Promise<void>;

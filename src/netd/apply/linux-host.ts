@@ -7,8 +7,9 @@ import * as fs from 'node:fs/promises';
 import type { Exec } from '../../shared/exec.ts';
 import type { Files } from '../../shared/files.ts';
 import { ExecError } from '../../shared/errors.ts';
-import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
 import type { HostOps, TableName } from './host.ts';
+import { portBatchFailures, portBatchLines } from './port-batch.ts';
 
 interface IpJsonAddr {
   readonly ifname?: string;
@@ -59,17 +60,32 @@ function routeArgs(r: ObservedRoute): string[] {
   ];
 }
 
-function inetOf(l: IpJsonAddr): ObservedAddress[] {
+function inetOf(l: IpJsonAddr, family: 'inet' | 'inet6' = 'inet'): ObservedAddress[] {
   const result: ObservedAddress[] = [];
   for (const a of l.addr_info ?? []) {
-    if (a.family !== 'inet' || !a.local || a.prefixlen === undefined) continue;
+    if (a.family !== family || !a.local || a.prefixlen === undefined) continue;
     result.push({ address: a.local, prefixlen: a.prefixlen, ...(a.label ? { label: a.label } : {}), ...(a.broadcast ? { broadcast: a.broadcast } : {}) });
   }
   return result;
 }
 
+/** sysctl(8)'s mapping: dots separate the path's components, a '/' in the key is a dot in a component (`eth0/100` → `eth0.100`). */
 function sysctlPath(key: string): string {
-  return `/proc/sys/${key.replace(/\./g, '/')}`;
+  return `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
+}
+
+interface IpJsonNeigh {
+  readonly dst?: string;
+  readonly dev?: string;
+  readonly lladdr?: string;
+  readonly state?: readonly string[];
+}
+
+/** `[{dst, dev}]` of `ip -j route show` (multipath routes left out: never ours). */
+function ownedRoutes(list: readonly (IpJsonRoute & { dev?: string })[]): ObservedRoute6[] {
+  const out: ObservedRoute6[] = [];
+  for (const r of list) if (r.dst && r.dev && r.nexthops === undefined) out.push({ dst: r.dst, dev: r.dev });
+  return out;
 }
 
 export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
@@ -133,6 +149,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       const out = JSON.parse((await run(['ip', '-j', '-d', 'addr', 'show'])).stdout || '[]') as (IpJsonLink & IpJsonAddr)[];
       const links: ObservedLink[] = [];
       const addresses = new Map<string, ObservedAddress[]>();
+      const addresses6 = new Map<string, ObservedAddress[]>();
       for (const l of out) {
         if (!l.ifname) continue;
         // A bridge port's hairpin flag is in the details (-d), so no sysfs read
@@ -144,8 +161,9 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
         }
         links.push(linkOf({ ...l, ifname: l.ifname }, hairpin, await macPinned(l)));
         addresses.set(l.ifname, inetOf(l));
+        addresses6.set(l.ifname, inetOf(l, 'inet6'));
       }
-      return { links, addresses };
+      return { links, addresses, addresses6 };
     },
     async allAddresses() {
       const out = JSON.parse((await run(['ip', '-j', '-4', 'addr', 'show'])).stdout || '[]') as IpJsonAddr[];
@@ -159,7 +177,7 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
         if (err instanceof ExecError && /does not exist|Cannot find device/i.test(err.stderr)) return [];
         throw err;
       }
-      return (JSON.parse(stdout || '[]') as IpJsonAddr[]).flatMap(inetOf);
+      return (JSON.parse(stdout || '[]') as IpJsonAddr[]).flatMap((l) => inetOf(l));
     },
     async changeAddresses(ops) {
       if (ops.length === 0) return;
@@ -222,11 +240,31 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     },
     async routes6(protocol) {
       const stdout = (await run(['ip', '-j', '-6', 'route', 'show', 'table', 'main', 'proto', String(protocol)])).stdout;
-      const out: ObservedRoute6[] = [];
-      for (const r of JSON.parse(stdout || '[]') as (IpJsonRoute & { dev?: string })[]) {
-        if (r.dst && r.dev && r.nexthops === undefined) out.push({ dst: r.dst, dev: r.dev });
+      return ownedRoutes(JSON.parse(stdout || '[]') as (IpJsonRoute & { dev?: string })[]);
+    },
+    async routedReads(protocol) {
+      // One process for both reads: with -j each batch line prints one JSON array on its own line.
+      const input = `route show table main proto ${protocol}\nneigh show proto ${protocol}\n`;
+      const lines = (await run(['ip', '-j', '-batch', '-'], input)).stdout.split('\n').filter((l) => l.trim() !== '');
+      const routes = JSON.parse(lines[0] ?? '[]') as (IpJsonRoute & { dev?: string })[];
+      const neighbours: ObservedNeighbour[] = [];
+      for (const n of JSON.parse(lines[1] ?? '[]') as IpJsonNeigh[]) {
+        if (!n.dst || !n.dev) continue;
+        neighbours.push({ dst: n.dst, dev: n.dev, ...(n.lladdr ? { lladdr: n.lladdr } : {}), permanent: (n.state ?? []).includes('PERMANENT') });
       }
-      return out;
+      return { routes4: ownedRoutes(routes), neighbours };
+    },
+    async changePorts(ops) {
+      if (ops.length === 0) return;
+      const lines = portBatchLines(ops);
+      const argv = ['ip', '-force', '-batch', '-'];
+      const r = await exec.run(argv, { input: `${lines.join('\n')}\n`, timeoutMs: 60_000, okExitCodes: [0, 1, 2] });
+      if (r.exitCode === 0) return;
+      const failures = portBatchFailures(ops, lines, r.stderr);
+      if (failures.length > 0) throw new ExecError(argv, r.exitCode, failures.join('\n'));
+    },
+    async setNoMaster(name) {
+      await run(['ip', 'link', 'set', 'dev', name, 'nomaster']);
     },
     async replaceRoute6(prefix, dev, protocol) {
       await run(['ip', '-6', 'route', 'replace', prefix, 'dev', dev, 'proto', String(protocol)]);

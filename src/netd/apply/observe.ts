@@ -10,11 +10,12 @@
  * on such a host is refused before observe (sync.ts, IPV6_UNAVAILABLE). The
  * probe runs once per sync: the caller passes its answer (`EarlyReads.ipv6`).
  */
-import type { ObservedAddress, ObservedIpSet, ObservedLink, ObservedRoute, ObservedRoute6, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import type { ObservedAddress, ObservedIpSet, ObservedLink, ObservedRoute, ObservedRoute6, ObservedRouted, ObservedRule, ObservedState, ObservedTable } from '../plan/observed.ts';
+import { hasRoutedLeftovers, isInstancePort } from '../plan/routed.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave, savedIpsetFamily } from '../netfilter/index.ts';
 import { EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
 import type { SavedTables } from '../netfilter/index.ts';
-import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
+import type { HostOps, ObservedInterfaces, RoutedReads, TableName } from './host.ts';
 import { observeProcesses } from './supervisor.ts';
 import type { DriverRegistry } from './drivers.ts';
 import type { SupervisedProcess } from '../render/types.ts';
@@ -35,6 +36,8 @@ export interface EarlyReads {
   readonly privateRoutes?: Promise<ObservedRoute[]>;
   /** IPv6 routes of ours (`observeRoutes6`). */
   readonly routes6?: Promise<ObservedRoute6[]>;
+  /** The routed ports' routes and neighbours of ours, when already read (undefined: not read, observe decides). */
+  readonly routed?: Promise<RoutedReads | undefined>;
 }
 
 export interface ObserveOptions {
@@ -51,6 +54,12 @@ export interface ObserveOptions {
   /** VNET_BRIDGE and VNET_PRIVINTERFACE: their addresses (and the latter's routes) are the node's network. */
   readonly bridge?: string;
   readonly privateInterface?: string;
+  /**
+   * Read the routed ports' side (ObservedState.routed): the desired state is
+   * ROUTED, or the sync is full. Without it the side is read only when a
+   * `vn_` link still carries an address of ours (routedReadNeeded).
+   */
+  readonly routed?: boolean;
 }
 
 /** Routes through the private interface, read only when they may have to move onto the bridge. */
@@ -98,6 +107,32 @@ export async function withIp6tables(host: HostOps, nf: Promise<ObservedNetfilter
   return { ...base, ip6tables: { filter: toTable(ip6, 'filter'), nat: toTable(ip6, 'nat') } };
 }
 
+/** Addresses of both families on every `vn_` link, by link (the routed planner's view of the ports). */
+function portAddresses(interfaces: ObservedInterfaces): Map<string, readonly ObservedAddress[]> {
+  const out = new Map<string, readonly ObservedAddress[]>();
+  for (const [name, list] of interfaces.addresses) if (isInstancePort(name)) out.set(name, [...list, ...(interfaces.addresses6.get(name) ?? [])]);
+  for (const [name, list] of interfaces.addresses6) if (isInstancePort(name) && !out.has(name)) out.set(name, list);
+  return out;
+}
+
+/**
+ * Whether the routed side must be read: always for a ROUTED desired state or
+ * a full sync; otherwise only when a `vn_` link still carries an address of
+ * ours — the gateway addresses a ROUTED state put there and that the routed
+ * planner removes last, so an EDGE node that never was ROUTED pays no extra
+ * process per sync, and one switched back from ROUTED sweeps its routes and
+ * neighbours at the first sync.
+ */
+export function routedReadNeeded(wanted: boolean, interfaces: ObservedInterfaces): boolean {
+  return wanted || hasRoutedLeftovers(portAddresses(interfaces));
+}
+
+/** The routed ports' side of the host (addresses from the `ip addr` read already made, routes and neighbours in one more process). */
+export async function observeRouted(host: HostOps, interfaces: ObservedInterfaces, reads?: Promise<RoutedReads | undefined>): Promise<ObservedRouted> {
+  const r = (await reads) ?? (await host.routedReads(EDGENET_ROUTE_PROTOCOL));
+  return { addresses: portAddresses(interfaces), routes4: r.routes4, neighbours: r.neighbours };
+}
+
 /** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge); none on a kernel without IPv6. */
 export async function observeRoutes6(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedRoute6[]> {
   return (await (ipv6 ?? host.ipv6Available())) ? host.routes6(EDGENET_ROUTE_PROTOCOL) : [];
@@ -118,13 +153,15 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
         ? options.early.publicAddresses.read
         : host.addresses(options.publicInterface),
     observeProcesses(host, { runDir: options.runDir, ...(options.drivers ? { drivers: options.drivers } : {}), ...(options.processes ? { desired: options.processes } : {}) }),
-    bridge === '' ? Promise.resolve(undefined) : (options.early?.interfaces ?? host.interfaces()),
+    // Read on every host: the bridge's and the private interface's addresses, and the routed ports'.
+    options.early?.interfaces ?? host.interfaces(),
     options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
     options.early?.routes6 ?? observeRoutes6(host, ipv6()),
   ]);
+  const routed = routedReadNeeded(options.routed === true, interfaces) ? await observeRouted(host, interfaces, options.early?.routed) : undefined;
   const interfaceAddresses = new Map<string, readonly ObservedAddress[]>();
   for (const name of [bridge, priv]) {
-    const list = interfaces?.addresses.get(name);
+    const list = interfaces.addresses.get(name);
     if (name !== '' && list !== undefined) interfaceAddresses.set(name, list);
   }
   const sysctls = new Map<string, string | undefined>();
@@ -139,5 +176,6 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
     processes,
     routes6,
     ...(bridge !== '' ? { interfaceAddresses, privateRoutes } : {}),
+    ...(routed !== undefined ? { routed } : {}),
   };
 }

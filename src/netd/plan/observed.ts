@@ -2,7 +2,8 @@
  * ObservedState: what the live host has, as data, restricted to what netd may
  * own or must check. Produced by `observeHost` (src/netd/apply/observe.ts) from
  * `iptables-save`, `ip6tables-save`, `ebtables-save`, `ipset save`,
- * `ip -j addr/link`, `ip -j -6 route show proto <ours>`,
+ * `ip -j addr/link`, `ip -j -6 route show proto <ours>`, and on ROUTED
+ * instance ports `ip -j route show proto <ours>` and `ip -j neigh show proto <ours>`,
  * /proc/sys and the supervised processes' pid and configuration files;
  * consumed by the pure planner.
  *
@@ -77,11 +78,35 @@ export interface ObservedProcess {
   readonly pid?: number;
 }
 
-/** An IPv6 route of ours (`ip -6 route show table main proto <ours>`): a prefix on-link on a device. */
+/** A route of ours (`ip [-6] route show table main proto <ours>`): a prefix on-link on a device (IPv6 on the bridge, either family on a routed port). */
 export interface ObservedRoute6 {
   /** `2001:db8:10::/64` as `ip` prints it. */
   readonly dst: string;
   readonly dev: string;
+}
+
+/** A neighbour entry carrying our protocol (`ip -j neigh show proto <ours>`), either family. */
+export interface ObservedNeighbour {
+  /** `10.50.0.11` or `2001:db8:50::11`, as `ip` prints it. */
+  readonly dst: string;
+  readonly dev: string;
+  readonly lladdr?: string;
+  /** NUD_PERMANENT (`nud permanent`): the kernel never ages or re-resolves it. */
+  readonly permanent: boolean;
+}
+
+/**
+ * ROUTED (issue 17): what netd may own on instance ports (`vn_*`), read only
+ * when it matters (observe.ts `routedReadNeeded`). IPv6 routes of ours on the
+ * ports are in `routes6` with the bridge's (one read serves both planners).
+ */
+export interface ObservedRouted {
+  /** Addresses of both families on every `vn_` link, by link (`a.b.c.d` or IPv6 text in `address`). */
+  readonly addresses: ReadonlyMap<string, readonly ObservedAddress[]>;
+  /** IPv4 main-table routes carrying our route protocol, any device (`ip -j route show table main proto <ours>`). */
+  readonly routes4: readonly ObservedRoute6[];
+  /** Neighbour entries carrying our protocol, any device, both families. */
+  readonly neighbours: readonly ObservedNeighbour[];
 }
 
 /**
@@ -114,8 +139,10 @@ export interface ObservedState {
   readonly interfaceAddresses?: ReadonlyMap<string, readonly ObservedAddress[]>;
   /** Main-table routes through VNET_PRIVINTERFACE (moved onto the bridge with its addresses). */
   readonly privateRoutes?: readonly ObservedRoute[];
-  /** IPv6 routes carrying our route protocol (bridgeRoutes written by an earlier sync); absent = not read. */
+  /** IPv6 routes carrying our route protocol (bridgeRoutes and routed ports' /128s written by an earlier sync); absent = not read. */
   readonly routes6?: readonly ObservedRoute6[];
   /** Config drives in netd's drive directory, by instance (ours: named by an instance id); absent = not read (none planned). */
   readonly configDrives?: ReadonlyMap<string, ObservedConfigDrive>;
+  /** ROUTED instance ports' addresses, IPv4 routes and neighbours of ours; absent = not read (nothing routed is then planned). */
+  readonly routed?: ObservedRouted;
 }

@@ -14,7 +14,9 @@
  * written, flushed or deleted; a hook is ours when its target is; a /32 on
  * the public interface is ours when it lies in the document's public pool or
  * carries our address label; an IPv6 route is ours when it carries our route
- * protocol (EDGENET_ROUTE_PROTOCOL).
+ * protocol (EDGENET_ROUTE_PROTOCOL) — on the bridge planRoutes6's, on `vn_`
+ * instance ports the routed planner's (routed.ts, which also owns our
+ * neighbour entries and the ports' gateway addresses).
  *
  * ip6tables is planned exactly like iptables (same fingerprints, one
  * transaction per table, only changed chains); its desired tables are empty on
@@ -30,6 +32,7 @@ import { ruleArgs } from '../netfilter/rule-args.ts';
 import { planNodeNetwork } from './layout.ts';
 import { planProcesses } from './processes.ts';
 import { planConfigDrives } from './config-drives.ts';
+import { isInstancePort, planRouted } from './routed.ts';
 import { formatCidr6, parseCidr6, parseIp, parseRangeEntry, rangeContains, type IpRange } from '../../shared/ip.ts';
 import { ipsetFamily } from '../netfilter/ipset.ts';
 import { canonicalIpv6Member } from '../netfilter/ipv6-text.ts';
@@ -203,9 +206,11 @@ function canonicalPrefix6(text: string): string {
  * bridge was renamed) is deleted. Routes of any other protocol are not in
  * `observed` and are never touched.
  */
-export function planRoutes6(prefixes: readonly string[], bridge: string, observed: readonly ObservedRoute6[]): Step[] {
+export function planRoutes6(prefixes: readonly string[], bridge: string, observedAll: readonly ObservedRoute6[]): Step[] {
   const steps: Step[] = [];
   const want = new Set(prefixes.map(canonicalPrefix6));
+  // Routes of ours on instance ports are the routed planner's (routed.ts): left to it, whatever the mode.
+  const observed = observedAll.filter((r) => !isInstancePort(r.dev));
   const have = new Set(observed.filter((r) => r.dev === bridge).map((r) => canonicalPrefix6(r.dst)));
   for (const r of observed) {
     if (r.dev !== bridge || !want.has(canonicalPrefix6(r.dst))) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
@@ -291,7 +296,13 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
     }
   }
 
-  if (bridge !== undefined) steps.push(...planRoutes6(desired.bridgeRoutes, bridge.name, observed.routes6 ?? []));
+  // Without a bridge (ROUTED) no bridge route is wanted: ours left by an earlier EDGE state are swept.
+  steps.push(...planRoutes6(bridge !== undefined ? desired.bridgeRoutes : [], bridge?.name ?? '', observed.routes6 ?? []));
+
+  // ROUTED instance ports; with no `routed` (EDGE) only the sweep of what an earlier ROUTED state left on vn_ links.
+  const routed = planRouted(desired.routed, observed);
+  steps.push(...routed.steps);
+  notes.push(...routed.notes);
 
   // NC_PROXY: announce an address once its proxy rule is written (Eucalyptus 4.4
   // update_host_arp: announce-arp when the arpreply rule was not there yet).

@@ -5,13 +5,17 @@
  *   onto it: src/netd/plan/layout.ts) → ipset create/refill (inet and inet6) →
  *   iptables per table → ip6tables per table → ebtables per table → ipset
  *   destroy → addresses → IPv6 routes on the bridge (replace ours, delete ours
- *   no longer wanted) → proxy-ARP announcements → supervised processes
+ *   no longer wanted) → ROUTED instance ports (per port: off any bridge, MAC,
+ *   sysctls, up; then one run of address/route/neighbour changes:
+ *   src/netd/plan/routed.ts) → proxy-ARP announcements → supervised processes
  *   (dhcpd, radvd, ...: config write → start / reload / restart, or stop) → config drives
  *   (ROUTED: write / remove, src/netd/plan/config-drives.ts).
  * Sets are created before the rules that use them and destroyed after the
  * rules that used them are gone; the on-link route of an IPv6 prefix comes
  * after the ip6tables and ebtables rules that guard its traffic. Each step is applied by exactly one case of
- * the applier's exhaustive switch.
+ * the applier's exhaustive switch. The routed ports' routes and neighbour
+ * entries come after the iptables/ip6tables rules that filter and guard the
+ * traffic they let in.
  */
 import type { Chain, ConfigDrive, Hook, IpSet, ProcessFile } from '../render/types.ts';
 import type { ObservedRoute, ObservedRule } from './observed.ts';
@@ -20,8 +24,11 @@ export type NetfilterTableName = 'filter' | 'nat';
 
 /**
  * The route protocol number (rtm_protocol, `ip route … proto 77`) that marks
- * the IPv6 routes netd owns (DesiredState.bridgeRoutes): ours to replace and
- * to delete when no longer desired; a route with any other protocol is never
+ * the routes netd owns — the IPv6 prefixes on the bridge (EDGE,
+ * DesiredState.bridgeRoutes) and the host routes on routed instance ports
+ * (ROUTED, DesiredState.routed) — and, as NDA_PROTOCOL, the permanent
+ * neighbour entries of routed ports: ours to replace and to delete when no
+ * longer desired; a route or neighbour with any other protocol is never
  * touched. Unassigned in iproute2's rt_protos and FRR's range (186-199).
  */
 export const EDGENET_ROUTE_PROTOCOL = 77;
@@ -68,6 +75,20 @@ export type Step =
   | { readonly kind: 'route6-replace'; readonly prefix: string; readonly dev: string }
   /** `ip -6 route del <prefix> dev <dev> proto <ours>`: a route of ours that is no longer desired. */
   | { readonly kind: 'route6-del'; readonly prefix: string; readonly dev: string }
+  /** ROUTED: `ip link set dev <name> nomaster`: a port to route must not be a bridge port (its frames would be bridged, never routed). */
+  | { readonly kind: 'link-nomaster'; readonly name: string }
+  /** ROUTED: a gateway address on an instance port (`169.254.0.1/32`, `fe80::1/64`: IPv6 without DAD). */
+  | { readonly kind: 'port-addr-add'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  /** ROUTED: an address of ours on an instance port that is no longer wanted. */
+  | { readonly kind: 'port-addr-del'; readonly interface: string; readonly address: string; readonly prefixlen: number }
+  /** ROUTED: `ip route replace <address>/32|/128 dev <dev> proto <ours>`: an instance address routed to its port. */
+  | { readonly kind: 'port-route-replace'; readonly address: string; readonly dev: string }
+  /** ROUTED: `ip route del <dst> dev <dev> proto <ours>`: a route of ours on an instance port that is no longer wanted. */
+  | { readonly kind: 'port-route-del'; readonly address: string; readonly dev: string }
+  /** ROUTED: `ip neigh replace <address> lladdr <mac> dev <dev> nud permanent protocol <ours>`. */
+  | { readonly kind: 'neigh-replace'; readonly address: string; readonly dev: string; readonly lladdr: string }
+  /** ROUTED: `ip neigh del <address> dev <dev>`: a neighbour entry of ours that is no longer wanted. */
+  | { readonly kind: 'neigh-del'; readonly address: string; readonly dev: string }
   /** NC_PROXY: one gratuitous ARP per address from `interface` (its MAC), so peers learn that this node answers for it. */
   | { readonly kind: 'arp-announce'; readonly interface: string; readonly addresses: readonly string[] }
   // Supervised processes: `process` names the driver (src/netd/apply/drivers.ts), e.g. 'dhcpd'.
@@ -133,6 +154,20 @@ export function describeStep(step: Step): string {
       return `route -6 replace ${step.prefix} dev ${step.dev} (on-link)`;
     case 'route6-del':
       return `route -6 del ${step.prefix} dev ${step.dev}`;
+    case 'link-nomaster':
+      return `link ${step.name} nomaster (routed port)`;
+    case 'port-addr-add':
+      return `addr add ${step.address}/${step.prefixlen} dev ${step.interface} (gateway)`;
+    case 'port-addr-del':
+      return `addr del ${step.address}/${step.prefixlen} dev ${step.interface}`;
+    case 'port-route-replace':
+      return `route replace ${step.address} dev ${step.dev} (routed)`;
+    case 'port-route-del':
+      return `route del ${step.address} dev ${step.dev}`;
+    case 'neigh-replace':
+      return `neigh replace ${step.address} lladdr ${step.lladdr} dev ${step.dev} permanent`;
+    case 'neigh-del':
+      return `neigh del ${step.address} dev ${step.dev}`;
     case 'arp-announce':
       return `announce ${step.addresses.join(' ')} on ${step.interface} (proxy ARP)`;
     case 'process-write-config':
