@@ -80,10 +80,23 @@ function withUserData(instances: readonly GniInstance[], snapshot: readonly Snap
   }
   if (userData.size === 0) return instances;
   return instances.map((i) => {
-    const ext = instanceRoutedExtension(userData.get(i.name));
-    return ext === undefined ? i : withExtension(i, ext);
+    const data = userData.get(i.name);
+    if (data === undefined) return i;
+    const hit = extendedInstances.get(i);
+    if (hit?.data === data) return hit.out;
+    const out = withExtension(i, instanceRoutedExtension(data)!);
+    extendedInstances.set(i, { data, out });
+    return out;
   });
 }
+
+/**
+ * An instance with user data, per base instance object: the encoder hands
+ * the same base object for an unchanged instance on every build, so the
+ * extended one keeps its identity too (what a per-instance fragment cache
+ * keys on) and is not rebuilt.
+ */
+const extendedInstances = new WeakMap<GniInstance, { readonly data: string; readonly out: GniInstance }>();
 
 /**
  * The instance's user data (base64), read structurally: the snapshot's
