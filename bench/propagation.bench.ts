@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     const [tgt, src] = await Promise.all([labVmAdd(state, api, { id: target.id, timeoutMs: 180_000 }, deps), labVmAdd(state, api, { id: source.id, timeoutMs: 180_000 }, deps)]);
     // Each family's addresses: IPv4 from the CLC; IPv6 the EUI-64 of the MAC in the cluster's /64, configured by SLAAC.
     const addresses: Record<Family, { target: string; source: string; sourceCidr: string }> = {
-      ipv4: { target: target.privateIp, source: source.privateIp, sourceCidr: `${source.privateIp}/32` },
+      ipv4: { target: target.privateIp!, source: source.privateIp!, sourceCidr: `${source.privateIp}/32` },
       ipv6: { target: '', source: '', sourceCidr: '' },
     };
     if (FAMILIES.includes('ipv6')) {

@@ -46,11 +46,14 @@ export interface SnapshotInstance {
   readonly cluster: string;
   readonly node: string;
   readonly mac: string;
-  readonly privateIp: string;
+  /** Absent only for an instance of an IPv6-only ROUTED cluster, which has no IPv4 address (its address is its IPv6, config/instance-ipv6.ts). */
+  readonly privateIp?: string;
   /** Undefined when none is associated. */
   readonly publicIp?: string;
   /** Group ids in launch order. */
   readonly groups: readonly string[];
+  /** The instance's user data, base64 (at most 16 KiB decoded); absent when it has none. */
+  readonly userData?: string;
 }
 
 export interface SnapshotGroup {

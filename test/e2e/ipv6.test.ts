@@ -120,7 +120,7 @@ test('an IPv6 CIDR rule authorized through the API reaches ip6tables and admits 
   assert.ok(await reach('a1', 'c1', 80, true), 'a1 → c1 [v6]:80 admitted by ::/0');
   assert.ok(await reach('client', 'c1', 80, true), 'client → c1 [v6]:80 admitted (public IPv6: the global address, no NAT)');
   assert.equal(await reach('a1', 'c1', 22, false), false, 'port 22 stays closed');
-  assert.equal(await expect6((s) => tcpConnects(topo.netns, nsOf('a1'), vm('c1').privateIp, 80, s), false), false, 'the IPv6 rule admits no IPv4');
+  assert.equal(await expect6((s) => tcpConnects(topo.netns, nsOf('a1'), vm('c1').privateIp!, 80, s), false), false, 'the IPv6 rule admits no IPv4');
   await changed(() => api.request('POST', '/v1/groups/g2/revoke', anyV6));
   await awaitRule6('c1', 'g2', rule80, false);
   assert.equal(await reach('a1', 'c1', 80, false), false, 'revoked: a1 → c1 [v6]:80 dropped');

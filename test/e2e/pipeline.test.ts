@@ -63,7 +63,7 @@ async function runVm(label: string, node: 0 | 1, groups: string[]): Promise<Inst
 const vm = (label: string) => vms.get(label)!;
 const nsOf = (label: string) => topo.instanceNs(vm(label).id);
 
-async function expectReach(from: string, to: string, service: Service, expected: ProbeResult, ip = vm(to).privateIp): Promise<void> {
+async function expectReach(from: string, to: string, service: Service, expected: ProbeResult, ip = vm(to).privateIp!): Promise<void> {
   const fromNs = from === 'client' ? topo.clientNs! : nsOf(from);
   const seen = await probeExpecting(topo.netns, { from: fromNs, ip, service }, expected);
   assert.equal(seen, expected, `${from} → ${to} (${ip}) ${service.proto}${'port' in service ? `/${service.port}` : ''}`);

@@ -6,8 +6,11 @@
  * (output.ts). The server validates everything and answers errors with stable
  * codes.
  */
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { CliContext } from '../context.ts';
+import { usageError, type CliContext } from '../context.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { USER_DATA_MAX_BYTES } from '../../cloud-controller/services/args.ts';
 import { addApiOptions, apiClient, type ApiOptions } from '../api-client.ts';
 import { addJsonOption, addListOptions, outputFormat, printJson, printList, type OutputOptions } from '../output.ts';
 import { formatIp, parseRangeEntry, rangeSize } from '../../shared/ip.ts';
@@ -31,6 +34,18 @@ function query(params: Record<string, string | undefined>): string {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--user-data-file`: the file's bytes as the API takes them (base64); too large is refused before anything is sent. */
+async function userDataOf(file: string): Promise<string> {
+  const unreadable = (err: unknown) => usageError('FILE_UNREADABLE', `cannot read the user data file ${file}: ${errorMessage(err)}`);
+  const tooLarge = () => usageError('InvalidParameterValue', `${file}: user data is limited to ${USER_DATA_MAX_BYTES} bytes`);
+  // Size first: a mistaken path to a large file is not read whole.
+  const { size } = await stat(file).catch((err: unknown) => { throw unreadable(err); });
+  if (size > USER_DATA_MAX_BYTES) throw tooLarge();
+  const bytes = await readFile(file).catch((err: unknown) => { throw unreadable(err); });
+  if (bytes.length > USER_DATA_MAX_BYTES) throw tooLarge();
+  return bytes.toString('base64');
+}
 
 export function describeRule(r: Omit<RuleView, 'protocol'>): string {
   const what = r.fromPort !== undefined ? `${r.protocolName} ${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`}` : r.icmpType !== undefined ? `${r.protocolName} ${r.icmpType}:${r.icmpCode}` : r.protocolName;
@@ -152,23 +167,26 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
   // ---- instances
   const instance = program.command('instance').description('instances: id, MAC, private IP, groups');
   const printInstance = (i: InstanceView) =>
-    ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}${i.ipv6 !== undefined ? `\t${i.ipv6}` : ''}`);
+    ctx.out(`INSTANCE\t${i.id}\t${i.cluster}\t${i.node}\t${i.mac}\t${i.privateIp ?? '-'}\t${i.publicIp ?? '-'}\t${i.groups.join(',')}\t${i.interface}${i.ipv6 !== undefined ? `\t${i.ipv6}` : ''}`);
   one(
     instance
       .command('run')
-      .description('reserve an instance id, a MAC and a private IP on a node')
+      .description('reserve an instance id, a MAC and a private IP on a node (no IPv4 on an IPv6-only ROUTED cluster)')
       .option('--cluster <C>', 'cluster (may be left out when the network configuration lists one)')
       .option('--node <N>', "node (its address; default: the cluster's node with the fewest instances)")
       .requiredOption('--group <G>', 'security group id or name (repeat for several)', collect)
       .option('--owner <ACCOUNT>', 'account id or name (default: the admin account)')
-      .option('--private-ip <IP>', 'ask for this private address'),
-  ).action(async (opts: Opts & { cluster?: string; node?: string; group: string[]; owner?: string; privateIp?: string }) => {
+      .option('--private-ip <IP>', 'ask for this private address')
+      .option('--user-data-file <PATH>', `the instance's user data (at most ${USER_DATA_MAX_BYTES} bytes; metadata user-data, ROUTED config drive)`),
+  ).action(async (opts: Opts & { cluster?: string; node?: string; group: string[]; owner?: string; privateIp?: string; userDataFile?: string }) => {
+    const userData = opts.userDataFile === undefined ? undefined : await userDataOf(opts.userDataFile);
     const i = await api(opts).request<InstanceView>('POST', '/v1/instances', {
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       ...(opts.node ? { node: opts.node } : {}),
       groups: opts.group,
       ...(opts.owner ? { owner: opts.owner } : {}),
       ...(opts.privateIp ? { privateIp: opts.privateIp } : {}),
+      ...(userData !== undefined ? { userData } : {}),
     });
     if (opts.json) printJson(ctx, i);
     else printInstance(i);
@@ -176,6 +194,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
   one(instance.command('terminate').description('terminate an instance: its private IP is held until its node converged').argument('<id>')).action(async (id: string, opts: Opts) => {
     const r = await api(opts).request<{ terminated: InstanceView }>('DELETE', `/v1/instances/${enc(id)}`);
     if (opts.json) printJson(ctx, r);
+    else if (r.terminated.privateIp === undefined) ctx.out(`terminated ${r.terminated.id} (it had no private IP: IPv6-only)`);
     else ctx.out(`terminated ${r.terminated.id} (private IP ${r.terminated.privateIp} held until ${r.terminated.node} converges)`);
   });
   one(instance.command('show').description('one instance: id, cluster, node, MAC, private IP, public IP, groups, interface, and its IPv6 address on a dual-stack cluster').argument('<id>')).action(
@@ -194,7 +213,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       printList(ctx, format, {
         json: instances,
         header: ['INSTANCE', 'OWNER', 'CLUSTER', 'NODE', 'MAC', 'PRIVATE IP', 'PUBLIC IP', 'GROUPS', ...(v6 ? ['IPV6'] : [])],
-        rows: instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp, i.publicIp ?? '-', i.groups.join(','), ...(v6 ? [i.ipv6 ?? '-'] : [])]),
+        rows: instances.map((i) => [i.id, i.ownerId, i.cluster, i.node, i.mac, i.privateIp ?? '-', i.publicIp ?? '-', i.groups.join(','), ...(v6 ? [i.ipv6 ?? '-'] : [])]),
         empty: 'no instances',
       });
     },

@@ -11,6 +11,17 @@
  * TEXT → TEXT COLLATE "C", so ORDER BY sorts by code point on PostgreSQL as on
  * SQLite whatever the database's locale). There is no second copy of the SQL.
  *
+ * One migration may need a change SQLite has no statement for (it cannot drop
+ * a NOT NULL constraint in place): such a migration is a `DialectMigration`,
+ * a statement list per store. Its SQLite side is SQLite's documented 12-step
+ * table rebuild (https://sqlite.org/lang_altertable.html#otheralter): foreign
+ * keys are switched off around its transaction (PRAGMA foreign_keys is a no-op
+ * inside one), because DROP TABLE with them on deletes the rows first and so
+ * fires ON DELETE CASCADE on the referencing tables (instance_groups would
+ * lose every membership); `PRAGMA foreign_key_check` must find nothing before
+ * the transaction commits. Only that migration's SQLite side differs; every
+ * other migration stays one text for both.
+ *
  * Where the version lives: SQLite's `user_version`; on PostgreSQL the table
  * `edgenet_schema` (one row), updated in each migration's transaction under
  * an advisory lock, so two CLCs starting together migrate once.
@@ -21,7 +32,20 @@ import { EdgenetError } from '../../shared/errors.ts';
 import type { Db } from './schema.ts';
 import { lockedTransaction } from './postgres.ts';
 
-const MIGRATIONS: readonly (readonly string[])[] = [
+/**
+ * A migration whose statements differ by store (see the header). `sqlite`
+ * runs with foreign keys off, in one transaction that commits only when
+ * `PRAGMA foreign_key_check` reports nothing.
+ */
+interface DialectMigration {
+  readonly sqlite: readonly string[];
+  /** Run through `forPostgres` like any other statement. */
+  readonly postgres: readonly string[];
+}
+
+type Migration = readonly string[] | DialectMigration;
+
+const MIGRATIONS: readonly Migration[] = [
   [
     `CREATE TABLE properties (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
     `CREATE TABLE property_history (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL,
@@ -98,7 +122,34 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE commit_tokens (token TEXT PRIMARY KEY, at INTEGER NOT NULL)`,
     `CREATE INDEX commit_tokens_at ON commit_tokens (at)`,
   ],
+  // 7 (issue 17): an instance of an IPv6-only ROUTED cluster has no IPv4 address, so
+  // `private_ip` becomes nullable (still UNIQUE — SQL and both stores let NULLs repeat — and
+  // still a lease's address); `user_data` is the instance's user data, base64 (EC2's
+  // RunInstances UserData; the metadata service's user-data and the ROUTED config drive).
+  // SQLite: the 12-step rebuild of `instances` (the table has no index, trigger or view of its
+  // own; its UNIQUE constraints come back with the new definition). The references to it
+  // (instance_groups, public_addresses) name it by name and find the new table.
+  {
+    sqlite: [
+      `CREATE TABLE instances_v7 (id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, cluster TEXT NOT NULL REFERENCES clusters (name),
+         node TEXT NOT NULL REFERENCES nodes (name), mac TEXT NOT NULL UNIQUE,
+         private_ip TEXT UNIQUE REFERENCES ip_leases (ip), created_at INTEGER NOT NULL, user_data TEXT)`,
+      `INSERT INTO instances_v7 (id, owner_id, cluster, node, mac, private_ip, created_at)
+         SELECT id, owner_id, cluster, node, mac, private_ip, created_at FROM instances`,
+      `DROP TABLE instances`,
+      `ALTER TABLE instances_v7 RENAME TO instances`,
+    ],
+    postgres: [
+      `ALTER TABLE instances ALTER COLUMN private_ip DROP NOT NULL`,
+      `ALTER TABLE instances ADD COLUMN user_data TEXT`,
+    ],
+  },
 ];
+
+/** A migration's statements for PostgreSQL (already translated). */
+function postgresStatements(m: Migration): readonly string[] {
+  return ('postgres' in m ? m.postgres : (m as readonly string[])).map(forPostgres);
+}
 
 /** A migration statement as PostgreSQL takes it (see the header). */
 export function forPostgres(statement: string): string {
@@ -131,7 +182,7 @@ export async function migratePostgres(db: Db, target: number = MIGRATIONS.length
         throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
       }
       if (current >= Math.min(target, MIGRATIONS.length)) return current;
-      for (const statement of MIGRATIONS[current]!) await sql.raw(forPostgres(statement)).execute(conn);
+      for (const statement of postgresStatements(MIGRATIONS[current]!)) await sql.raw(statement).execute(conn);
       current++;
       await sql`UPDATE edgenet_schema SET version = ${current}`.execute(conn);
       return undefined;
@@ -157,10 +208,41 @@ export function migrate(sqlite: BetterSqlite3.Database, target: number = MIGRATI
     throw new EdgenetError('DB_TOO_NEW', `database schema version ${current} is newer than this edgenet (${MIGRATIONS.length})`);
   }
   for (let v = current; v < Math.min(target, MIGRATIONS.length); v++) {
+    const m = MIGRATIONS[v]!;
+    if ('sqlite' in m) {
+      migrateRebuild(sqlite, m.sqlite, v + 1);
+      continue;
+    }
     const apply = sqlite.transaction(() => {
-      for (const statement of MIGRATIONS[v]!) sqlite.exec(statement);
+      for (const statement of m as readonly string[]) sqlite.exec(statement);
       sqlite.pragma(`user_version = ${v + 1}`);
     });
     apply.immediate();
+  }
+}
+
+/**
+ * A DialectMigration's SQLite side (the 12-step procedure): foreign keys off
+ * for the transaction (set outside it, restored whatever happens), and the
+ * transaction committed only when no reference dangles.
+ */
+function migrateRebuild(sqlite: BetterSqlite3.Database, statements: readonly string[], version: number): void {
+  const foreignKeys = sqlite.pragma('foreign_keys', { simple: true }) as number;
+  sqlite.pragma('foreign_keys = OFF');
+  try {
+    const apply = sqlite.transaction(() => {
+      // Under the write lock: another process may have migrated since `current` was read.
+      if ((sqlite.pragma('user_version', { simple: true }) as number) >= version) return;
+      for (const statement of statements) sqlite.exec(statement);
+      const dangling = sqlite.pragma('foreign_key_check') as readonly { table: string; rowid: number; parent: string }[];
+      if (dangling.length > 0) {
+        const first = dangling[0]!;
+        throw new EdgenetError('INTERNAL', `migration ${version} would leave ${dangling.length} dangling reference(s) (first: ${first.table} row ${first.rowid} → ${first.parent}); rolled back`);
+      }
+      sqlite.pragma(`user_version = ${version}`);
+    });
+    apply.immediate();
+  } finally {
+    sqlite.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
   }
 }

@@ -6,7 +6,8 @@
  * - `ip_leases.ip` is the primary key: one row per address that is allocated,
  *   held (released, waiting for convergence) or externally reserved. Private
  *   and public pools never overlap (config validation), so one table covers both.
- * - `instances.mac` and `instances.private_ip` are UNIQUE; `public_addresses.ip`
+ * - `instances.mac` and `instances.private_ip` are UNIQUE (private_ip is NULL,
+ *   and may be for many, only on IPv6-only ROUTED clusters); `public_addresses.ip`
  *   is the primary key and `public_addresses.instance_id` is UNIQUE.
  * - Foreign keys: an instance's group memberships reference existing groups, so
  *   a group in use cannot be deleted even by a buggy caller.
@@ -64,8 +65,11 @@ export interface InstancesTable {
   cluster: string;
   node: string;
   mac: string;
-  private_ip: string;
+  /** Null only for an instance of an IPv6-only ROUTED cluster (migration 7): it has no IPv4 address. */
+  private_ip: string | null;
   created_at: number;
+  /** The instance's user data, base64 (at most 16 KiB decoded); null when it has none. */
+  user_data: string | null;
 }
 
 export interface InstanceGroupsTable {

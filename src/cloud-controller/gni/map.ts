@@ -36,7 +36,9 @@
  *   nothing, which is correct for a cloud with no network configuration;
  * - instances cloud-wide, sorted by id, limited to those on a registered node
  *   of a cluster present in the property, with a private IP and at least one
- *   existing group (`includedInstances`); `publicIp` omitted when none; group
+ *   existing group (`includedInstances`); in a ROUTED document an instance
+ *   without a private IP (IPv6-only cluster) is included when it has an IPv6
+ *   address, and carries no `privateIp`; `publicIp` omitted when none; group
  *   ids in launch order, ids of groups that no longer exist dropped;
  * - security groups: those used by an included instance, with their rules,
  *   plus the groups those rules name as peers (laid down as ipsets). A group
@@ -110,16 +112,22 @@ export interface IncludedOptions {
  * least one existing group (Eucalyptus 4.4 omitted instances without private
  * IP, groups or node the same way). Anything else would make the document
  * invalid for every node, so one broken instance cannot stop the whole cloud
- * from converging.
+ * from converging. ROUTED: an instance without a private IP (an IPv6-only
+ * cluster's) is addressed by its IPv6 address, so it is included when it has
+ * one; EDGE never carries one (its nodes refuse it: netd's sanitize,
+ * INSTANCE_NO_PRIVATE_IP).
  */
 export function includedInstances(snapshot: CloudSnapshot, options: IncludedOptions): SnapshotInstance[] {
   const nodesOf = new Map<string, Set<string>>();
   for (const c of snapshot.config?.Clusters ?? []) nodesOf.set(c.Name, new Set());
   for (const c of snapshot.clusters) for (const n of c.nodes) nodesOf.get(c.name)?.add(n.name);
+  // Only a ROUTED document has IPv4-less instances; their IPv6 prefixes are read once.
+  const prefixes = snapshot.config?.Mode === 'ROUTED' ? ipv6Prefixes(snapshot.config) : undefined;
   const out: SnapshotInstance[] = [];
   let sorted = true;
   for (const i of snapshot.instances) {
-    if (i.privateIp === '' || nodesOf.get(i.cluster)?.has(i.node) !== true || !hasAny(i.groups, options.groups)) {
+    const addressed = i.privateIp === undefined ? prefixes !== undefined && instanceIpv6Address(prefixes, i) !== undefined : i.privateIp !== '';
+    if (!addressed || nodesOf.get(i.cluster)?.has(i.node) !== true || !hasAny(i.groups, options.groups)) {
       options.excluded?.(i);
       continue;
     }
@@ -140,7 +148,10 @@ export function instanceGroups(inst: SnapshotInstance, groups: GroupsById): stri
 /** `prefixes`: the dual-stack clusters' /64s (`ipv6Prefixes`); an instance of one carries its address in the `ipv6` extension. */
 export function mapInstance(inst: SnapshotInstance, groups: GroupsById, prefixes?: ClusterIpv6Prefixes): GniInstance {
   const securityGroups = instanceGroups(inst, groups);
-  const out: { -readonly [K in keyof GniInstance]: GniInstance[K] } = { name: inst.id, ownerId: inst.ownerId, macAddress: inst.mac, privateIp: inst.privateIp, securityGroups };
+  const out: { -readonly [K in keyof GniInstance]: GniInstance[K] } =
+    inst.privateIp === undefined
+      ? { name: inst.id, ownerId: inst.ownerId, macAddress: inst.mac, securityGroups }
+      : { name: inst.id, ownerId: inst.ownerId, macAddress: inst.mac, privateIp: inst.privateIp, securityGroups };
   if (inst.publicIp !== undefined && inst.publicIp !== '') out.publicIp = inst.publicIp;
   const ipv6 = prefixes === undefined ? undefined : instanceIpv6Address(prefixes, inst);
   if (ipv6 !== undefined) out.extensions = [instanceIpv6Extension(ipv6)];

@@ -80,8 +80,11 @@ interface ImportGroup {
   readonly rules: readonly SnapshotRule[];
 }
 
-/** An instance as the snapshot holds it; its public address is imported apart (ImportAddress). `groups`: in the document's order, those present in the document only. */
-type ImportInstance = Omit<SnapshotInstance, 'publicIp'>;
+/**
+ * An instance as the snapshot holds it; its public address is imported apart (ImportAddress). `groups`: in the document's order, those present in the document only.
+ * An imported (EDGE) instance always has a private IP, and no user data.
+ */
+type ImportInstance = Omit<SnapshotInstance, 'publicIp' | 'privateIp' | 'userData'> & { readonly privateIp: string };
 
 /** An account the import creates for an owner id of the document. */
 export interface GniImportAccount {

@@ -13,16 +13,21 @@
  *               on a dual-stack cluster also ipv6 and the interface's
  *               ipv6s and subnet-ipv6-cidr-blocks (EC2's names)
  *   dynamic/instance-identity/document   JSON
- *   user-data   404: edgenet stores none (EC2 answers 404 when there is none)
+ *   user-data   the instance's user data as given (bytes, octet-stream), and
+ *               listed, only when it has some (EC2 answers 404 otherwise)
  * Entries about the public address (public-ipv4, public-hostname,
  * public-ipv4s) exist only while the instance has one (EC2 answers 404
- * otherwise); so do the IPv6 entries, only on a dual-stack cluster. The caller has already resolved the requester; an unknown
+ * otherwise); so do the IPv6 entries, only on a dual-stack cluster. An
+ * instance without IPv4 (IPv6-only ROUTED) has no local-ipv4 entries and,
+ * as EC2 names IPv6-only instances, `<instance id>.<domain>` as its local
+ * host name. The caller has already resolved the requester; an unknown
  * requester never reaches this function.
  */
 
 export interface MetadataInstance {
   readonly id: string;
-  readonly privateIp: string;
+  /** Absent on an IPv6-only ROUTED instance. */
+  readonly privateIp?: string;
   readonly publicIp?: string;
   readonly mac: string;
   /** Group names (not ids), in launch order. */
@@ -41,15 +46,18 @@ export interface MetadataInstance {
   readonly ipv6?: string;
   /** Dual stack only: its cluster's /64 (`subnet-ipv6-cidr-blocks`). */
   readonly ipv6Prefix?: string;
+  /** The instance's user data, base64 as stored; absent when it has none. */
+  readonly userData?: string;
 }
 
 export interface MetadataAnswer {
   readonly status: number;
-  readonly body: string;
+  /** Text, or bytes (user data need not be text). */
+  readonly body: string | Buffer;
   readonly contentType?: string;
 }
 
-type Node = { readonly kind: 'dir'; readonly entries: ReadonlyMap<string, Node> } | { readonly kind: 'leaf'; readonly value: string; readonly contentType?: string };
+type Node = { readonly kind: 'dir'; readonly entries: ReadonlyMap<string, Node> } | { readonly kind: 'leaf'; readonly value: string | Buffer; readonly contentType?: string };
 
 function dir(entries: Record<string, Node | undefined>): Node {
   const map = new Map<string, Node>();
@@ -77,13 +85,13 @@ function identityDocument(instance: MetadataInstance): Record<string, unknown> {
 }
 
 function versionTree(instance: MetadataInstance): Node {
-  const local = instance.localHostname ?? instance.privateIp;
+  const local = instance.localHostname ?? instance.privateIp ?? instance.id;
   const groupIds = instance.securityGroupIds ?? [];
   const iface = dir({
     'device-number': leaf('0'),
     ipv6s: instance.ipv6 ? leaf(instance.ipv6) : undefined,
     'local-hostname': leaf(local),
-    'local-ipv4s': leaf(instance.privateIp),
+    'local-ipv4s': instance.privateIp !== undefined ? leaf(instance.privateIp) : undefined,
     mac: leaf(instance.mac),
     'owner-id': instance.ownerId ? leaf(instance.ownerId) : undefined,
     'public-hostname': instance.publicIp ? leaf(instance.publicHostname ?? instance.publicIp) : undefined,
@@ -97,7 +105,7 @@ function versionTree(instance: MetadataInstance): Node {
     'instance-id': leaf(instance.id),
     ipv6: instance.ipv6 ? leaf(instance.ipv6) : undefined,
     'local-hostname': leaf(local),
-    'local-ipv4': leaf(instance.privateIp),
+    'local-ipv4': instance.privateIp !== undefined ? leaf(instance.privateIp) : undefined,
     mac: leaf(instance.mac),
     network: dir({ interfaces: dir({ macs: dir({ [instance.mac]: iface }) }) }),
     placement: dir({ 'availability-zone': leaf(instance.cluster) }),
@@ -109,7 +117,8 @@ function versionTree(instance: MetadataInstance): Node {
   return dir({
     dynamic: dir({ 'instance-identity': dir({ document }) }),
     'meta-data': metaData,
-    // user-data: absent, so 404 — and not listed, as EC2 lists it only when there is some.
+    // Absent without user data, so 404 — and not listed, as EC2 lists it only when there is some.
+    'user-data': instance.userData !== undefined ? { kind: 'leaf', value: Buffer.from(instance.userData, 'base64'), contentType: 'application/octet-stream' } : undefined,
   });
 }
 

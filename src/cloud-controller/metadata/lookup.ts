@@ -10,7 +10,11 @@
  * of [fd00:ec2::254]:80 to [CLC_IPV6]) is looked up by the instances' IPv6
  * addresses, the EUI-64 of their MAC in their cluster's /64
  * (config/instance-ipv6.ts); an IPv4-mapped source (`::ffff:a.b.c.d`, a
- * dual-stack socket) is its IPv4 address.
+ * dual-stack socket) is its IPv4 address. An instance of an IPv6-only ROUTED
+ * cluster has no private address: it is found by its IPv6 address only (its
+ * cluster's /64 is in the exploded configuration as a dual-stack one's is).
+ * The instance's user data comes with it (the store read and the snapshot
+ * both carry it).
  * Group names and the public and IPv6 indexes come from one snapshot, cached
  * and dropped on every committed state change (`ctx.onChange`), so a lookup
  * costs a store read plus a map lookup, not a snapshot per request.
@@ -110,18 +114,21 @@ export function createMetadataLookup(ctx: Pick<ClcContext, 'instanceByPrivateIp'
       if (!instance) return undefined;
       const ipv6 = instanceIpv6Address(idx.prefixes, instance);
       const ipv6Prefix = idx.prefixes.get(instance.cluster);
+      // IPv6-only: EC2's resource-based name, since there is no address to spell.
+      const localHostname = instance.privateIp !== undefined ? eucaHostname(instance.privateIp, idx.domains.privateDomain) : `${instance.id}.${idx.domains.privateDomain}`;
       return {
         id: instance.id,
-        privateIp: instance.privateIp,
+        ...(instance.privateIp !== undefined ? { privateIp: instance.privateIp } : {}),
         ...(instance.publicIp ? { publicIp: instance.publicIp } : {}),
         mac: instance.mac,
         securityGroupNames: instance.groups.map((id) => idx.groupNames.get(id) ?? id),
         securityGroupIds: [...instance.groups],
         cluster: instance.cluster,
         ownerId: instance.ownerId,
-        localHostname: eucaHostname(instance.privateIp, idx.domains.privateDomain),
+        localHostname,
         ...(instance.publicIp ? { publicHostname: eucaHostname(instance.publicIp, idx.domains.publicDomain) } : {}),
         ...(ipv6 !== undefined && ipv6Prefix !== undefined ? { ipv6, ipv6Prefix: formatCidr6(ipv6Prefix) } : {}),
+        ...(instance.userData !== undefined ? { userData: instance.userData } : {}),
       };
     },
     close() {

@@ -34,7 +34,7 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
 /** An answer: `head` sends the headers of a GET without its body. */
 interface Reply {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly head: boolean;
   readonly contentType?: string | undefined;
 }

@@ -75,3 +75,27 @@ export function nodeNameArgument(value: unknown, field = 'node name'): string {
 
 /** Random lowercase hex id body: `i-`/`sg-` + 8 hex (4 random bytes). */
 export type RandomHex = (bytes: number) => string;
+
+/** EC2's limit on an instance's user data, in bytes before base64 encoding. */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/**
+ * An instance's user data as given: base64 (line breaks and blanks between
+ * groups allowed, padding optional, as EC2 takes it), at most
+ * USER_DATA_MAX_BYTES decoded. Returns the canonical base64 text (padded, one
+ * line), or undefined when none or empty (EC2: no user data). Codes and
+ * wording are EC2's (InvalidParameterValue), for the admin API and the EC2
+ * endpoint alike.
+ */
+export function userDataArgument(value: unknown): string | undefined {
+  const text = optionalString(value, 'userData');
+  if (text === undefined) return undefined;
+  const compact = text.replace(/\s+/g, '');
+  if (compact === '') return undefined;
+  if (!BASE64.test(compact)) throw new UserError('InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length > USER_DATA_MAX_BYTES) throw new UserError('InvalidParameterValue', `User data is limited to ${USER_DATA_MAX_BYTES} bytes (got ${bytes.length} after base64 decoding)`);
+  return bytes.toString('base64');
+}

@@ -471,9 +471,10 @@ export class CloudState {
         cluster: view.cluster,
         node: view.node,
         mac: view.mac,
-        privateIp: view.privateIp,
+        ...(view.privateIp !== undefined ? { privateIp: view.privateIp } : {}),
         ...(view.publicIp !== undefined ? { publicIp: view.publicIp } : {}),
         groups: view.groups,
+        ...(view.userData !== undefined ? { userData: view.userData } : {}),
       };
     });
   }

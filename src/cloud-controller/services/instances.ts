@@ -1,6 +1,7 @@
 /**
  * Instance lifecycle as networking sees it: `run` reserves an id, a MAC and a
- * private IP; `terminate` releases them.
+ * private IP (and stores the instance's user data, if any); `terminate`
+ * releases them.
  *
  * Invariants: id = `i-` + 8 hex; MAC = the cluster's MacPrefix followed by the
  * 4 bytes of the id (as Eucalyptus did), so MACs are unique whenever ids are,
@@ -17,6 +18,19 @@
  * registered node is InsufficientInstanceCapacity. Owners are resolved
  * account ids (CloudState, accounts.ts resolveOwner); with an owner given,
  * another account's instance is not found, exactly as if it did not exist.
+ *
+ * ROUTED (issue 17): the private IP comes from the cluster's routable Ipv4Pool
+ * as in EDGE; an instance of an IPv6-only cluster (ipam.ts `clusterHasIpv4`)
+ * gets none (private_ip NULL) and is addressed by its IPv6 address alone, the
+ * EUI-64 of its MAC in the cluster's /64 (config/instance-ipv6.ts). Elastic
+ * addresses associate with it as with any other.
+ *
+ * User data (EC2 RunInstances UserData, `instance run --user-data-file`):
+ * stored base64 (args.ts `userDataArgument`: at most 16 KiB decoded), served
+ * by the metadata service at `user-data` and carried in the snapshot for the
+ * ROUTED config drive. `getInstance` (show, run's answer) carries it; the
+ * listings leave it out (up to 16 KiB per instance, and EC2's
+ * DescribeInstances does not show it either).
  */
 import type { Db, Tx } from '../db/store.ts';
 import { UserError } from '../../shared/errors.ts';
@@ -24,11 +38,11 @@ import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { SnapshotInstance } from '../contracts.ts';
 import { snapshotInstanceOfRow } from '../snapshot/rows.ts';
 import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
-import { optionalString, requireString, type RandomHex } from './args.ts';
+import { optionalString, requireString, userDataArgument, type RandomHex } from './args.ts';
 import { compareIps, parseIp } from '../../shared/ip.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
-import { allocateAddress, bumpReleaseMark, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
+import { allocateAddress, bumpReleaseMark, clusterHasIpv4, clusterPool, poolsOf, releaseAddress, type AllocationStrategy } from './ipam.ts';
 
 /** An instance as the API shows it: what the GNI builder sees, plus interface and creation time. */
 export interface InstanceView extends SnapshotInstance {
@@ -51,6 +65,8 @@ export interface RunInput {
   /** An account id or name (default: the admin account); CloudState resolves it. */
   readonly owner?: unknown;
   readonly privateIp?: unknown;
+  /** Base64 user data (args.ts userDataArgument). */
+  readonly userData?: unknown;
 }
 
 export interface RunEnv {
@@ -72,6 +88,7 @@ export async function runInstance(tx: Tx, input: RunInput & { readonly owner: st
   const explicitNode = optionalString(input.node, 'node')?.trim() || undefined;
   const owner = input.owner;
   const requested = optionalString(input.privateIp, 'privateIp');
+  const userData = userDataArgument(input.userData);
   const groupRefs = input.groups;
   if (!Array.isArray(groupRefs) || groupRefs.length === 0) throw new UserError('MissingParameter', 'at least one security group (--group) is required');
 
@@ -107,10 +124,18 @@ export async function runInstance(tx: Tx, input: RunInput & { readonly owner: st
     if (!clash) break;
     if (attempt > 16) throw new UserError('InternalError', 'could not find a free instance id', { status: 500 });
   }
-  const pool = poolsOf(env.cfg).find((p) => p.key === clusterPool(clusterName))!;
-  const privateIp = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: id, now: env.now, ...(requested !== undefined ? { requested } : {}) });
+  let privateIp: string | null = null;
+  if (clusterHasIpv4(configured)) {
+    const pool = poolsOf(env.cfg).find((p) => p.key === clusterPool(clusterName))!;
+    privateIp = await allocateAddress(tx, { pool, strategy: env.strategy, random: env.random, holder: id, now: env.now, ...(requested !== undefined ? { requested } : {}) });
+  } else if (requested !== undefined) {
+    throw new UserError('ADDRESS_NOT_IN_POOL', `cluster ${clusterName} is IPv6-only (ROUTED without an Ipv4Pool): its instances have no private IPv4 address, so ${requested} cannot be asked for`);
+  }
   const mac = macFor(configured.MacPrefix, id);
-  await tx.db.insertInto('instances').values({ id, owner_id: owner, cluster: clusterName, node: nodeName, mac, private_ip: privateIp, created_at: env.now }).execute();
+  await tx.db
+    .insertInto('instances')
+    .values({ id, owner_id: owner, cluster: clusterName, node: nodeName, mac, private_ip: privateIp, created_at: env.now, user_data: userData ?? null })
+    .execute();
   await tx.db
     .insertInto('instance_groups')
     .values(groupIds.map((group_id, position) => ({ instance_id: id, group_id, position })))
@@ -151,7 +176,7 @@ export async function terminateInstance(tx: Tx, idInput: unknown, now: number, o
   }
   await tx.db.deleteFrom('instance_groups').where('instance_id', '=', id).execute();
   await tx.db.deleteFrom('instances').where('id', '=', id).execute();
-  await releaseAddress(tx, { ip: instance.privateIp, nodes: [instance.node], now });
+  if (instance.privateIp !== undefined) await releaseAddress(tx, { ip: instance.privateIp, nodes: [instance.node], now });
   tx.changed({ kind: 'instance', id });
   return instance;
 }
@@ -203,20 +228,16 @@ export async function getInstance(db: Db, id: string, cfg?: ExplodedNetworkConfi
   const row = await db
     .selectFrom('instances')
     .leftJoin('public_addresses', 'public_addresses.instance_id', 'instances.id')
-    .select(['instances.id', 'instances.owner_id', 'instances.cluster', 'instances.node', 'instances.mac', 'instances.private_ip', 'instances.created_at', 'public_addresses.ip as public_ip'])
+    .select([
+      'instances.id', 'instances.owner_id', 'instances.cluster', 'instances.node', 'instances.mac', 'instances.private_ip', 'instances.created_at', 'instances.user_data',
+      'public_addresses.ip as public_ip',
+    ])
     .where('instances.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
   const groups = await db.selectFrom('instance_groups').select('group_id').where('instance_id', '=', id).orderBy('position').execute();
   return {
-    id: row.id,
-    ownerId: row.owner_id,
-    cluster: row.cluster,
-    node: row.node,
-    mac: row.mac,
-    privateIp: row.private_ip,
-    ...(row.public_ip ? { publicIp: row.public_ip } : {}),
-    groups: groups.map((g) => g.group_id),
+    ...snapshotInstanceOfRow(row, groups.map((g) => g.group_id)),
     ...ipv6Of(ipv6Prefixes(cfg), { cluster: row.cluster, mac: row.mac }),
     interface: `vn_${row.id}`,
     createdAt: new Date(row.created_at).toISOString(),

@@ -21,11 +21,16 @@
  * MAC in its cluster's /64, computed (config/instance-ipv6.ts), so nothing is
  * leased or held; `ipamShow` lists the /64s and the addresses (`ipv6`).
  *
+ * ROUTED (issue 17): a cluster's private pool is its routable Ipv4Pool (the
+ * exploded PrivateIps), allocated exactly like EDGE's. An IPv6-only cluster
+ * has no IPv4 pool at all (`clusterHasIpv4`): its instances get no IPv4
+ * address (instances.private_ip NULL), only the EUI-64 IPv6 one.
+ *
  * Pools change with the property: an allocated address that a pool no longer
  * covers stays allocated (never moved) and is reported by `outsidePools`.
  */
 import type { Db, Tx } from '../db/store.ts';
-import type { ExplodedNetworkConfiguration } from '../config/types.ts';
+import type { ExplodedCluster, ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { NodeApplied } from '../contracts.ts';
 import type { LeaseState } from '../db/schema.ts';
 import { sql } from 'kysely';
@@ -47,12 +52,22 @@ export interface Pool {
   readonly ranges: readonly IpRange[];
 }
 
+/**
+ * Whether the cluster's instances get an IPv4 address: every EDGE cluster, and
+ * a ROUTED one unless its addressing is IPv6-only (no Ipv4Pool; its exploded
+ * PrivateIps is then empty, meaning "no IPv4", not "the whole subnet").
+ */
+export function clusterHasIpv4(c: ExplodedCluster): boolean {
+  return c.Routed === undefined || c.Routed.Addressing !== 'ipv6';
+}
+
+/** The public pool and one private pool per cluster with IPv4 (an IPv6-only ROUTED cluster has none). */
 export function poolsOf(cfg: ExplodedNetworkConfiguration | undefined): Pool[] {
   if (!cfg) return [];
   const toRanges = (entries: readonly string[]) => normalizeRanges(entries.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined && r.lo <= r.hi));
   return [
     { key: PUBLIC_POOL, kind: 'public', ranges: toRanges(cfg.PublicIps) },
-    ...cfg.Clusters.map((c) => ({ key: clusterPool(c.Name), kind: 'private' as const, cluster: c.Name, ranges: toRanges(c.PrivateIps) })),
+    ...cfg.Clusters.filter(clusterHasIpv4).map((c) => ({ key: clusterPool(c.Name), kind: 'private' as const, cluster: c.Name, ranges: toRanges(c.PrivateIps) })),
   ];
 }
 
@@ -444,8 +459,11 @@ export async function ipamShow(
 ): Promise<IpamView> {
   let pools = poolsOf(options.cfg);
   if (options.cluster !== undefined) {
+    // An IPv6-only ROUTED cluster has no pool but is configured: its view is its IPv6 side only.
+    if (!(options.cfg?.Clusters ?? []).some((c) => c.Name === options.cluster)) {
+      throw new UserError('CLUSTER_NOT_CONFIGURED', `cluster ${options.cluster} is not in cloud.network.network_configuration`, { status: 404 });
+    }
     pools = pools.filter((p) => p.cluster === options.cluster);
-    if (pools.length === 0) throw new UserError('CLUSTER_NOT_CONFIGURED', `cluster ${options.cluster} is not in cloud.network.network_configuration`, { status: 404 });
   }
   const poolViews: PoolView[] = [];
   for (const pool of pools) {
@@ -475,8 +493,8 @@ export async function ipamShow(
       ...(size <= MAP_LIMIT ? { map } : {}),
     });
   }
-  const keys = new Set(pools.map((p) => p.key));
-  const inScope = (pool: string) => options.cluster === undefined || keys.has(pool);
+  // By key, not by the pools listed: an IPv6-only cluster's leases from when it had IPv4 are still its.
+  const inScope = (pool: string) => options.cluster === undefined || pool === clusterPool(options.cluster);
   const holds = (await db.selectFrom('ip_leases').selectAll().where('state', '=', 'held').orderBy('ip_num').execute())
     .filter((r) => inScope(r.pool))
     .map((r) => ({

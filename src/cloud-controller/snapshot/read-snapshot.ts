@@ -54,7 +54,7 @@ export async function readInstances(db: Db, ids?: readonly string[]): Promise<Sn
   const where = ids === undefined ? sql`` : sql`WHERE i.id IN (${sql.join(ids)})`;
   // One row per instance with its groups aggregated in launch order (SQLite ≥ 3.44
   // ordered aggregate): a third of the rows a separate membership query would return.
-  const { rows } = await sql<Omit<InstancesTable, 'created_at'> & { public_ip: string | null; groups: string | null }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, p.ip AS public_ip,
+  const { rows } = await sql<Omit<InstancesTable, 'created_at'> & { public_ip: string | null; groups: string | null }>`SELECT i.id, i.owner_id, i.cluster, i.node, i.mac, i.private_ip, i.user_data, p.ip AS public_ip,
             (SELECT ${orderedJoin(db, 'g.group_id', ',', 'g.position')} FROM instance_groups g WHERE g.instance_id = i.id) AS groups
        FROM instances i LEFT JOIN public_addresses p ON p.instance_id = i.id
        ${where}

@@ -24,9 +24,12 @@ export function snapshotRuleOfRow(
   };
 }
 
-/** An instance row (joined with its public address) as the snapshot and the API carry it. */
+/**
+ * An instance row (joined with its public address) as the snapshot and the API carry it.
+ * `user_data` absent: not read (the API's listings leave it out; see services/instances.ts).
+ */
 export function snapshotInstanceOfRow(
-  r: { id: string; owner_id: string; cluster: string; node: string; mac: string; private_ip: string; public_ip: string | null },
+  r: { id: string; owner_id: string; cluster: string; node: string; mac: string; private_ip: string | null; public_ip: string | null; user_data?: string | null },
   groups: readonly string[],
 ): SnapshotInstance {
   return {
@@ -35,8 +38,9 @@ export function snapshotInstanceOfRow(
     cluster: r.cluster,
     node: r.node,
     mac: r.mac,
-    privateIp: r.private_ip,
+    ...(r.private_ip !== null ? { privateIp: r.private_ip } : {}),
     ...(r.public_ip ? { publicIp: r.public_ip } : {}),
     groups,
+    ...(r.user_data ? { userData: r.user_data } : {}),
   };
 }

@@ -387,6 +387,7 @@ function sameInstance(a: SnapshotInstance, b: SnapshotInstance): boolean {
     a.mac === b.mac &&
     a.privateIp === b.privateIp &&
     a.publicIp === b.publicIp &&
+    a.userData === b.userData &&
     sameList(a.groups, b.groups, (x, y) => x === y)
   );
 }

@@ -62,7 +62,7 @@ test('an id collision is retried; the database refuses duplicate MACs and privat
     /UNIQUE|FOREIGN KEY|unique constraint|foreign key constraint/,
   );
   await assert.rejects(
-    f.store.db.insertInto('ip_leases').values({ ip: a.privateIp, ip_num: 1, pool: 'x', state: 'allocated', holder: null, note: null, created_at: 0, released_at: null, release_mark: null, released_seq: null, hold_nodes: null }).execute(),
+    f.store.db.insertInto('ip_leases').values({ ip: a.privateIp!, ip_num: 1, pool: 'x', state: 'allocated', holder: null, note: null, created_at: 0, released_at: null, release_mark: null, released_seq: null, hold_nodes: null }).execute(),
     /UNIQUE|PRIMARY KEY|unique constraint/,
   );
   await f.close();
@@ -106,7 +106,7 @@ test('snapshot: config, clcIp, clusters with nodes, instances with groups and pu
   assert.deepEqual(snap.clusters.map((c) => [c.name, c.ccIp, c.nodes.map((n) => n.name)]), [['C1', '10.0.0.6', ['10.0.0.7']], ['C2', '10.0.0.16', ['10.0.0.17']]]);
   assert.deepEqual(snap.instances, [{ id: i.id, ownerId: '000000000001', cluster: 'C1', node: '10.0.0.7', mac: i.mac, privateIp: i.privateIp, publicIp: a.ip, groups: [f.webId] }]);
   assert.deepEqual(snap.groups, [{ id: f.webId, name: 'web', ownerId: '000000000001', rules: [{ protocol: 6, fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }] }]);
-  assert.deepEqual(await f.state.instanceByPrivateIp(i.privateIp), snap.instances[0]);
+  assert.deepEqual(await f.state.instanceByPrivateIp(i.privateIp!), snap.instances[0]);
   assert.equal(await f.state.instanceByPrivateIp('10.1.0.99'), undefined);
   await f.close();
 });

@@ -159,14 +159,14 @@ test('a released private address stays held while another node (which holds it i
   // The reason: 10.0.0.17 has a's address in web's ipset although a never ran there,
   // so until it applies a document without a, whoever gets the address next has a's access there.
   const before = buildGni(await f.state.snapshot(), { sequence: 1 });
-  assert.ok(ipsetOnNode(before, '10.0.0.17', f.webId).includes(a.privateIp));
+  assert.ok(ipsetOnNode(before, '10.0.0.17', f.webId).includes(a.privateIp!));
 
   await f.state.terminateInstance(a.id);
   const snap = await f.state.snapshot();
   const seq = await f.state.nextSequence();
   const after = buildGni(snap, { sequence: seq });
   await f.state.documentBuilt(seq, snap);
-  assert.ok(!ipsetOnNode(after, '10.0.0.17', f.webId).includes(a.privateIp), 'the new document drops it from the ipset');
+  assert.ok(!ipsetOnNode(after, '10.0.0.17', f.webId).includes(a.privateIp!), 'the new document drops it from the ipset');
 
   // a's own node applied it; 10.0.0.17 still runs the previous document: held.
   await f.state.nodesApplied([{ cluster: 'C1', node: '10.0.0.7', appliedSequence: seq }, { cluster: 'C2', node: '10.0.0.17', appliedSequence: seq - 1 }]);

@@ -87,8 +87,8 @@ test('the document carries both clusters on the shared subnet with their own poo
     const conf = dhcpd?.files.map((x) => x.content).join('\n') ?? '';
     assert.match(conf, /subnet 10\.111\.0\.0 netmask 255\.255\.0\.0/);
     assert.match(conf, /option routers 10\.111\.0\.1;/);
-    assert.ok(conf.includes(local.mac) && conf.includes(local.privateIp), `${node} serves ${local.id}`);
-    assert.ok(!conf.includes(other.mac) && !conf.includes(other.privateIp), `${node} does not serve ${other.id}`);
+    assert.ok(conf.includes(local.mac) && conf.includes(local.privateIp!), `${node} serves ${local.id}`);
+    assert.ok(!conf.includes(other.mac) && !conf.includes(other.privateIp!), `${node} does not serve ${other.id}`);
   }
   await f.close();
 });

@@ -78,7 +78,7 @@ test('DescribeInstances: ids, filters, and each tenant sees only its own instanc
     const a1View = await f.state.getInstance(a1);
     const filter = (name: string, value: string) => instanceIds(f, f.a, { 'Filter.1.Name': name, 'Filter.1.Value.1': value });
     assert.deepEqual(await filter('availability-zone', 'C2'), [a2]);
-    assert.deepEqual(await filter('private-ip-address', a1View.privateIp), [a1]);
+    assert.deepEqual(await filter('private-ip-address', a1View.privateIp!), [a1]);
     assert.deepEqual(await filter('network-interface.mac-address', a1View.mac), [a1]);
     assert.deepEqual(await filter('group-name', 'default'), [a1, a2].sort());
     assert.deepEqual(await filter('instance.group-id', f.a.defaultGroupId), [a1, a2].sort());

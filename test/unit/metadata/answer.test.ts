@@ -20,9 +20,9 @@ test('the meta-data index lists every entry, directories with a trailing slash',
   for (const path of ['/latest/meta-data/', '/latest/meta-data']) {
     const a = answerMetadata(path, vm);
     assert.equal(a.status, 200);
-    assert.deepEqual(a.body.split('\n'), ['hostname', 'instance-id', 'local-hostname', 'local-ipv4', 'mac', 'network/', 'placement/', 'public-hostname', 'public-ipv4', 'security-groups']);
+    assert.deepEqual(String(a.body).split('\n'), ['hostname', 'instance-id', 'local-hostname', 'local-ipv4', 'mac', 'network/', 'placement/', 'public-hostname', 'public-ipv4', 'security-groups']);
   }
-  assert.deepEqual(answerMetadata('/', vm).body.split('\n'), METADATA_VERSIONS.map((v) => `${v}/`));
+  assert.deepEqual(String(answerMetadata('/', vm).body).split('\n'), METADATA_VERSIONS.map((v) => `${v}/`));
   assert.ok(METADATA_VERSIONS.includes('2009-04-04') && METADATA_VERSIONS.includes('latest'));
   assert.deepEqual(answerMetadata('/latest/', vm), { status: 200, body: 'dynamic/\nmeta-data/' });
   assert.deepEqual(answerMetadata('/2009-04-04/meta-data/instance-id', vm), { status: 200, body: 'i-0a0b0c0d' }, 'dated versions serve the same tree');
@@ -42,7 +42,7 @@ test('leaves answer the instance values', () => {
 test('public-ipv4 does not exist without a public address (EC2 answers 404)', () => {
   const { publicIp: _drop, ...privateOnly } = vm;
   assert.equal(answerMetadata('/latest/meta-data/public-ipv4', privateOnly).status, 404);
-  assert.doesNotMatch(answerMetadata('/latest/meta-data/', privateOnly).body, /public-ipv4/);
+  assert.doesNotMatch(String(answerMetadata('/latest/meta-data/', privateOnly).body), /public-ipv4/);
 });
 
 test('unknown paths, paths below a leaf and dot segments are 404', () => {
@@ -52,7 +52,7 @@ test('unknown paths, paths below a leaf and dot segments are 404', () => {
 });
 
 test('the hostname family: Eucalyptus names from the instance subdomain', () => {
-  const get = (p: string) => answerMetadata(`/latest/meta-data/${p}`, vm).body;
+  const get = (p: string) => String(answerMetadata(`/latest/meta-data/${p}`, vm).body);
   assert.equal(get('hostname'), 'euca-10-111-0-5.eucalyptus.internal');
   assert.equal(get('local-hostname'), 'euca-10-111-0-5.eucalyptus.internal');
   assert.equal(get('public-hostname'), 'euca-203-0-113-50.eucalyptus.localhost');
@@ -67,7 +67,7 @@ test('the hostname family: Eucalyptus names from the instance subdomain', () => 
 test('network/interfaces/macs/<mac>/ describes the one interface', () => {
   const base = `/latest/meta-data/network/interfaces/macs/`;
   assert.deepEqual(answerMetadata(base, vm), { status: 200, body: `${vm.mac}/` });
-  const listing = answerMetadata(`${base}${vm.mac}/`, vm).body.split('\n');
+  const listing = String(answerMetadata(`${base}${vm.mac}/`, vm).body).split('\n');
   assert.deepEqual(listing, ['device-number', 'local-hostname', 'local-ipv4s', 'mac', 'owner-id', 'public-hostname', 'public-ipv4s', 'security-group-ids', 'security-groups']);
   const get = (leaf: string) => answerMetadata(`${base}${vm.mac}/${leaf}`, vm);
   assert.deepEqual(get('device-number'), { status: 200, body: '0' });
@@ -87,8 +87,8 @@ test('dynamic/instance-identity/document is JSON about the instance; user-data i
   const doc = answerMetadata('/latest/dynamic/instance-identity/document', vm);
   assert.equal(doc.status, 200);
   assert.equal(doc.contentType, 'application/json');
-  const json = JSON.parse(doc.body) as Record<string, unknown>;
+  const json = JSON.parse(String(doc.body)) as Record<string, unknown>;
   assert.deepEqual([json.instanceId, json.privateIp, json.availabilityZone, json.accountId, json.region], ['i-0a0b0c0d', '10.111.0.5', 'PARTI00', '000000000001', 'eucalyptus']);
   assert.equal(answerMetadata('/latest/user-data', vm).status, 404);
-  assert.doesNotMatch(answerMetadata('/latest/', vm).body, /user-data/);
+  assert.doesNotMatch(String(answerMetadata('/latest/', vm).body), /user-data/);
 });

@@ -50,11 +50,11 @@ test('answer: ipv6, the interface ipv6s and subnet-ipv6-cidr-blocks on a dual-st
   assert.deepEqual(answerMetadata('/latest/meta-data/ipv6', dual), { status: 200, body: DUAL_V6 });
   assert.deepEqual(answerMetadata('/latest/meta-data/network/interfaces/macs/d0:0d:1a:2b:3c:4d/ipv6s', dual), { status: 200, body: DUAL_V6 });
   assert.deepEqual(answerMetadata('/latest/meta-data/network/interfaces/macs/d0:0d:1a:2b:3c:4d/subnet-ipv6-cidr-blocks', dual), { status: 200, body: '2001:db8:10::/64' });
-  assert.ok(answerMetadata('/latest/meta-data/', dual).body.split('\n').includes('ipv6'));
-  assert.ok(answerMetadata('/2009-04-04/meta-data/network/interfaces/macs/d0:0d:1a:2b:3c:4d/', dual).body.split('\n').includes('ipv6s'));
+  assert.ok(String(answerMetadata('/latest/meta-data/', dual).body).split('\n').includes('ipv6'));
+  assert.ok(String(answerMetadata('/2009-04-04/meta-data/network/interfaces/macs/d0:0d:1a:2b:3c:4d/', dual).body).split('\n').includes('ipv6s'));
   assert.equal(answerMetadata('/latest/meta-data/ipv6', base).status, 404);
   assert.equal(answerMetadata('/latest/meta-data/network/interfaces/macs/d0:0d:1a:2b:3c:4d/ipv6s', base).status, 404);
-  assert.ok(!answerMetadata('/latest/meta-data/', base).body.includes('ipv6'));
+  assert.ok(!String(answerMetadata('/latest/meta-data/', base).body).includes('ipv6'));
 });
 
 test('source normalization: IPv4 as is, IPv4-mapped to IPv4, IPv6 canonical without zone, junk refused', () => {

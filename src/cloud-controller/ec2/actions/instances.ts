@@ -13,7 +13,14 @@
  * its node (a node's name, which RunInstances takes back as
  * `Placement.HostId`); the MAC is in its one network interface.
  *
+ * An instance of an IPv6-only ROUTED cluster has no private IPv4 address:
+ * `privateIpAddress` is left out (as EC2 does for an IPv6-only subnet's
+ * instance) and `ipv6Address` carries its address.
+ *
  * RunInstances: `ImageId` is required, as EC2 requires it, and ignored;
+ * `UserData` is base64 as EC2 takes it, at most 16 KiB decoded, checked
+ * before anything is made (InvalidParameterValue, EC2's code and wording),
+ * stored with each instance made (metadata `user-data`, ROUTED config drive);
  * `MinCount`..`MaxCount` (1..20) instances are made one after another, each
  * a transaction of its own; when fewer than `MinCount` could be made, those
  * made are terminated again and the error that stopped the run is answered
@@ -23,6 +30,7 @@ import { UserError } from '../../../shared/errors.ts';
 import type { InstanceView } from '../../services/instances.ts';
 import type { GroupView } from '../../services/groups.ts';
 import { requireGroupIdShape } from './groups.ts';
+import { userDataArgument } from '../../services/args.ts';
 import type { Ec2Action, Ec2Request, XmlObject } from '../contract.ts';
 import type { CloudState } from '../../services/cloud-state.ts';
 import { applyFilters, type FilterTable } from '../filters.ts';
@@ -145,7 +153,7 @@ const describeInstances: Ec2Action = {
 const runInstances: Ec2Action = {
   name: 'RunInstances',
   // ClientToken: the AWS CLI and boto3 always send one; accepted, not remembered (no idempotent retry: see docs/ec2-api.md).
-  params: ['ImageId', 'MinCount', 'MaxCount', 'Placement.AvailabilityZone', 'Placement.HostId', 'SecurityGroup.N', 'SecurityGroupId.N', 'PrivateIpAddress', 'ClientToken'],
+  params: ['ImageId', 'MinCount', 'MaxCount', 'Placement.AvailabilityZone', 'Placement.HostId', 'SecurityGroup.N', 'SecurityGroupId.N', 'PrivateIpAddress', 'UserData', 'ClientToken'],
   async handle(req, { state }) {
     requireParam(req.params, 'ImageId');
     const min = integerParam(req.params, 'MinCount');
@@ -163,6 +171,7 @@ const runInstances: Ec2Action = {
     if (privateIp !== undefined && max > 1) {
       throw new UserError('InvalidParameterCombination', 'PrivateIpAddress names one address: it cannot be used with MaxCount above 1');
     }
+    const userData = userDataArgument(req.params.get('UserData'));
     await requireRunInstances(state);
     const cluster = req.params.get('Placement.AvailabilityZone');
     const node = req.params.get('Placement.HostId');
@@ -172,6 +181,7 @@ const runInstances: Ec2Action = {
       ...(cluster !== undefined ? { cluster } : {}),
       ...(node !== undefined ? { node } : {}),
       ...(privateIp !== undefined ? { privateIp } : {}),
+      ...(userData !== undefined ? { userData } : {}),
     };
     const made: InstanceView[] = [];
     try {
