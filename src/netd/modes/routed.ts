@@ -11,8 +11,9 @@
  *
  * The parts come from render/: routed-context.ts (what the document means on
  * this node, or a RenderFailure), routed-filter.ts (filter, nat, ipsets),
- * bird.ts (the speaker), config-drive.ts (the drives); this file assembles
- * them into the DesiredState.
+ * bird.ts (the speaker: BIRD, or ROUTED_BGP_INVALID for settings that fail
+ * checkNodeBgp), config-drive.ts (the drives); this file assembles them into
+ * the DesiredState.
  */
 import { instanceUserData, nodeBgpText, ROUTED_PORT_MAC } from '../../shared/gni/routed.ts';
 import { DHCPD_KIND } from '../render/dhcpd.ts';
@@ -23,22 +24,20 @@ import { buildRoutedContext, type RoutedContext } from '../render/routed-context
 import { renderRoutedFilter, renderRoutedFilter6, renderRoutedIpsets, renderRoutedNat } from '../render/routed-filter.ts';
 import type { ConfigDrive, DesiredState, RoutedPort, SupervisedProcess } from '../render/types.ts';
 import type { NetdMode, NetdModeInput } from './netd-mode.ts';
-import type { NodeBgpText, RoutedAddressing } from '../../shared/gni/routed.ts';
+import { renderBird, type BirdInput } from '../render/bird.ts';
 
-/** What the BGP speaker's renderer gets: the node, its settings as the document says them (checked there), what to announce. */
-export interface RoutedBgpInput {
-  readonly node: string;
-  readonly cluster: string;
-  /** The node's `bgp` extension; undefined when the document has none for it. */
-  readonly bgp: NodeBgpText | undefined;
-  readonly addressing: RoutedAddressing;
-  /** Every local instance's routed host prefixes (/32, /128), sorted: exactly what the node announces. */
-  readonly prefixes: readonly string[];
-}
+/**
+ * What the BGP speaker's renderer gets (render/bird.ts BirdInput): the node,
+ * its `bgp` extension as the document says it (checked there, checkNodeBgp),
+ * the cluster's addressing and the local ports, whose addresses are exactly
+ * what the node announces.
+ */
+export type RoutedBgpInput = BirdInput;
 
+/** The parts a test may replace; the registered mode uses the real ones. */
 export interface RoutedModeParts {
-  /** The BGP speaker's SupervisedProcess (render/bird.ts); its warnings go to `warnings`. */
-  readonly bgpSpeaker?: (input: RoutedBgpInput, warnings: string[]) => SupervisedProcess;
+  /** The BGP speaker's SupervisedProcess; its warnings go to the state's. */
+  readonly bgpSpeaker: (input: RoutedBgpInput, warnings: string[]) => SupervisedProcess;
 }
 
 /** The node routes: IPv4 always (instances' /32s, elastic ones too); IPv6 when the cluster has a prefix. */
@@ -93,13 +92,13 @@ export function renderRoutedWith(input: NetdModeInput, parts: RoutedModeParts): 
   const nat6 = renderNat6(ctx);
   const ipsets = renderRoutedIpsets(ctx);
   const routedPorts = ports(ctx);
-  const speaker = parts.bgpSpeaker?.({
+  const speaker = parts.bgpSpeaker({
     node, cluster: ctx.cluster.name,
     bgp: nodeBgpText(ctx.cluster.nodes.find((n) => n.name === node)!),
     addressing: ctx.addressing,
-    prefixes: ctx.routedLocals.flatMap((l) => l.prefixes),
+    ports: routedPorts.map((p) => ({ interface: p.interface, addresses: p.addresses })),
   }, ctx.warnings);
-  const processes = [...(speaker === undefined ? [] : [speaker]), ...stoppedDaemons()].sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  const processes = [speaker, ...stoppedDaemons()].sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   const drives = configDrives(ctx);
   return {
     node,
@@ -129,4 +128,4 @@ export function renderRoutedWith(input: NetdModeInput, parts: RoutedModeParts): 
   };
 }
 
-export const routedMode: NetdMode = { name: 'ROUTED', render: (input) => renderRoutedWith(input, {}) };
+export const routedMode: NetdMode = { name: 'ROUTED', render: (input) => renderRoutedWith(input, { bgpSpeaker: renderBird }) };

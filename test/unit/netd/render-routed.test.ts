@@ -148,11 +148,15 @@ test('a node without instances: no ports, no drives, the tables still whole (met
 
 test('processes: dhcpd and radvd must not run; the BGP speaker entry comes from its renderer with exactly the local prefixes, sorted by kind', () => {
   const s = state({ instances: [A, B] });
-  assert.deepEqual(s.processes.filter((p) => p.kind !== 'bird').map((p) => [p.kind, p.run, p.files.length]), [['dhcpd', false, 0], ['radvd', false, 0]]);
+  assert.deepEqual(s.processes.map((p) => [p.kind, p.run]), [['bird', true], ['dhcpd', false], ['radvd', false]]);
+  assert.deepEqual(s.processes.filter((p) => p.kind !== 'bird').map((p) => p.files.length), [0, 0]);
+  const conf = s.processes[0]!.files.find((f) => f.name === 'bird.conf')?.content ?? '';
+  assert.match(conf, /route 10\.60\.0\.3\/32 via "vn_i-a0000002";/, 'the elastic address is announced via its port');
+  assert.doesNotMatch(conf, /10\.50\.0\.21/, 'a remote instance is never announced');
   const seen: RoutedBgpInput[] = [];
   const speaker = (input: RoutedBgpInput): SupervisedProcess => {
     seen.push(input);
-    return { kind: 'bird', run: true, interfaces: [], files: [{ name: 'bird.conf', content: input.prefixes.join('\n') }], reload: { kind: 'signal', signal: 'SIGHUP' }, summary: 'test' };
+    return { kind: 'bird', run: true, interfaces: [], files: [{ name: 'bird.conf', content: input.ports.flatMap((p) => p.addresses).join('\n') }], reload: { kind: 'signal', signal: 'SIGHUP' }, summary: 'test' };
   };
   const withBird = renderRoutedWith({ doc: routedDoc({ instances: [A, B, R] }), node: ROUTED_NODE, config: CONFIG, host: {} }, { bgpSpeaker: speaker });
   assert.deepEqual(withBird.processes.map((p) => p.kind), ['bird', 'dhcpd', 'radvd']);
@@ -161,7 +165,10 @@ test('processes: dhcpd and radvd must not run; the BGP speaker entry comes from 
   assert.equal(seen[0]?.addressing, 'dual');
   assert.equal(seen[0]?.bgp?.localAs, '65001');
   assert.deepEqual(seen[0]?.bgp?.peers, ['172.31.0.1 65000']);
-  assert.deepEqual(seen[0]?.prefixes, ['10.50.0.11/32', `${eui64(A.mac)}/128`, '10.50.0.12/32', '10.60.0.3/32', `${eui64(B.mac)}/128`]);
+  assert.deepEqual(seen[0]?.ports, [
+    { interface: 'vn_i-a0000001', addresses: ['10.50.0.11/32', `${eui64(A.mac)}/128`] },
+    { interface: 'vn_i-a0000002', addresses: ['10.50.0.12/32', '10.60.0.3/32', `${eui64(B.mac)}/128`] },
+  ], 'exactly the local ports, not the remote instance R');
 });
 
 test('render failures: a cluster whose addressing is missing or disagrees, gateways an instance cannot use, two local instances with one address', () => {
@@ -179,6 +186,9 @@ test('render failures: a cluster whose addressing is missing or disagrees, gatew
   assert.equal(fail(routedDoc({ addressing: 'ipv4', instances: [A], gateways: { ipv4: '224.0.0.1', ipv6: 'fe80::1' } })), 'ROUTED_GATEWAY_INVALID');
   assert.equal(fail(routedDoc({ instances: [A], gateways: { ipv4: '169.254.0.1', ipv6: '2001:db8::1' } })), 'ROUTED_GATEWAY_INVALID');
   assert.equal(fail(routedDoc({ instances: [A, { ...B, ipv4: A.ipv4 }] })), 'CONFLICTING_INSTANCES');
+  const node = cluster.nodes[0]!;
+  const badBgp = { ...node, extensions: [{ name: 'bgp', properties: [{ name: 'local-as', values: ['x'] }, { name: 'peers', values: ['172.31.0.1 65000'] }] }] };
+  assert.equal(fail(withCluster({ ...cluster, nodes: [badBgp, ...cluster.nodes.slice(1)] })), 'ROUTED_BGP_INVALID', 'render/bird.ts checks the node bgp settings');
   assert.equal(fail(routedDoc({ instances: [{ ...A, elastic: B.elastic }, B] })), 'CONFLICTING_INSTANCES', 'one elastic address twice');
 });
 
