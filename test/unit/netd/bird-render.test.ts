@@ -44,7 +44,7 @@ test('checkNodeBgp: canonical values; the router id defaults to the IPv4 node na
   const explicit = checkNodeBgp({ localAs: '65001', routerId: '10.255.0.1', peers: [], communities: [] }, 'node-a.example');
   assert.ok(explicit.ok && explicit.value.routerId === '10.255.0.1' && explicit.value.password === undefined);
   // Round trip through the document extension the CLC writes.
-  const written = nodeBgpText({ name: NODE, extensions: [nodeBgpExtension({ localAs: 65001, peers: [{ address: '172.31.0.1', as: 65000 }], communities: ['65001:100'], password: 's3cret' })] });
+  const written = nodeBgpText({ name: NODE, instanceIds: [], extensions: [nodeBgpExtension({ localAs: 65001, peers: [{ address: '172.31.0.1', as: 65000 }], communities: ['65001:100'], password: 's3cret' })] });
   assert.ok(written !== undefined && checkNodeBgp(written, NODE).ok);
 });
 
