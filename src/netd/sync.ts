@@ -150,10 +150,14 @@ export async function desiredFromFile(
     return { ok: false, result: 'not-in-document', error: how, ...ids };
   }
   const { facts, network } = await hostFacts(host, config, early);
-  if (network.problem !== undefined) return { ok: false, result: 'error', error: `NODE_NETWORK_UNSUPPORTED: ${network.problem}`, ...ids };
   // Untrusted meaning (issue 11): bad entries are left out and reported, the rest renders.
   const rendered = renderUntrusted(gni, { node }, config, facts, { hostAddresses: [...(facts.bridgeAddresses ?? []), ...(config.nodeName === '' ? [] : [config.nodeName])] });
   lap('render');
+  // The node's network layout (bridge, VNET_PRIVINTERFACE) matters only to a state with a bridge: a
+  // ROUTED node has none, so a missing br0 is no refusal there. EDGE is refused as before, whatever render said.
+  if (network.problem !== undefined && (!rendered.ok || rendered.state.bridge !== undefined)) {
+    return { ok: false, result: 'error', error: `NODE_NETWORK_UNSUPPORTED: ${network.problem}`, ...ids };
+  }
   if (!rendered.ok) return { ok: false, result: 'error', error: `${rendered.code}: ${rendered.message}`, ...ids };
   // A dual-stack state on a kernel without IPv6 is refused whole, before anything is observed or applied.
   const refusal = ipv6Refusal(rendered.state, await (early.ipv6 ?? host.ipv6Available()));

@@ -1,0 +1,207 @@
+/**
+ * ROUTED instance ports on a real kernel (root): netd's sync (sync.ts
+ * syncOnce, the real HostOps with every tool run in the node namespace, and
+ * the sysctls read and written there by sysctl(8): this process is not in
+ * that namespace, so /proc/sys would be the host's) applies a ROUTED
+ * document rendered by netd itself, with two instances on this node joined
+ * to it by veths `vn_<id>` (the kernel has no dummy type here), whose
+ * instance sides are configured by hand as platform-notes §4 shows (what a
+ * config drive says). Then:
+ * - the node holds per port the host MAC, the gateway addresses, the /32 and
+ *   /128 routes with our protocol and permanent neighbour entries;
+ * - an instance pings both gateways (169.254.0.1, fe80::1) and the other
+ *   instance in both families, routed through the node, while the group
+ *   admits ICMP; a group without ICMP drops it;
+ * - a second sync of the same document writes nothing;
+ * - an instance removed from the document: its port loses its routes,
+ *   neighbours and gateway addresses (the other port keeps them);
+ * - `netd flush` (flush.ts) leaves no route, neighbour, address, chain or set of ours.
+ * Namespaces `enrt-ra<pid>-*`, the state directory and the config drives are
+ * removed in `after`, even on failure. The document carries no BGP settings,
+ * so no BGP speaker is started (BIRD has its own tests).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isRoot, requireRoot } from '../helpers/root.ts';
+import { createExec, prefixedExec } from '../../src/shared/exec.ts';
+import { createFiles } from '../../src/shared/files.ts';
+import { waitFor } from '../../src/shared/wait.ts';
+import { createLinuxHost } from '../../src/netd/apply/linux-host.ts';
+import type { HostOps } from '../../src/netd/apply/host.ts';
+import { syncOnce as netdSync } from '../../src/netd/sync.ts';
+import { flushHost } from '../../src/netd/flush.ts';
+import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../src/netd/config.ts';
+import { netdNames } from '../../src/netd/names.ts';
+import { serializeGni } from '../../src/shared/gni/codec.ts';
+import { gniVersion } from '../../src/shared/gni/version.ts';
+import type { GniDocument, GniSecurityGroup } from '../../src/shared/gni/model.ts';
+import { BGP_EXTENSION } from '../../src/shared/gni/routed.ts';
+import { groupIpv6Extension } from '../../src/shared/gni/ipv6.ts';
+import { ROUTED_NODE, WEB_GROUP, eui64, routedDoc, type RoutedInstanceSpec } from '../helpers/routed-doc.ts';
+
+const TAG = `enrt-ra${process.pid}`;
+const NODE_NS = `${TAG}-n`;
+const exec = createExec();
+let dir = '';
+let sequence = 10;
+let host: HostOps;
+let config: NetdConfig;
+
+// In different groups: members of one group always reach each other (EDGE's group semantics).
+const I1 = { id: 'i-00000001', mac: 'd0:0d:00:00:01:01', ipv4: '10.50.0.11', ns: `${TAG}-i1`, group: WEB_GROUP.name };
+const I2 = { id: 'i-00000002', mac: 'd0:0d:00:00:01:02', ipv4: '10.50.0.12', ns: `${TAG}-i2`, group: 'sg-0000000b' };
+
+/** I2's group: ICMP (both families) from anywhere, or nothing. */
+function groupB(icmp: boolean): GniSecurityGroup {
+  return {
+    name: I2.group, ownerId: '000000000001',
+    ingressRules: icmp ? [{ protocol: 1, icmpType: -1, icmpCode: -1, cidr: '0.0.0.0/0' }] : [],
+    ...(icmp ? { extensions: [groupIpv6Extension([{ protocol: 58, icmpType: -1, icmpCode: -1, cidr: '::/0' }])!] } : {}),
+  };
+}
+const V6 = { [I1.id]: eui64(I1.mac), [I2.id]: eui64(I2.mac) };
+const port = (id: string) => `vn_${id}`;
+
+async function sh(ns: string, argv: readonly string[], ok: number[] = [0]): Promise<{ code: number; out: string }> {
+  const r = await exec.run(['ip', 'netns', 'exec', ns, ...argv], { okExitCodes: ok, timeoutMs: 60_000 });
+  return { code: r.exitCode, out: `${r.stdout}${r.stderr}` };
+}
+const json = async <T>(ns: string, argv: readonly string[]): Promise<T> => JSON.parse((await sh(ns, argv)).out || '[]') as T;
+
+/** The document: these instances on the node, no BGP settings (no speaker); I2's group admits ICMP or not. */
+async function publish(instances: readonly (typeof I1)[], icmpToI2 = true): Promise<void> {
+  const specs: RoutedInstanceSpec[] = instances.map((i) => ({ id: i.id, mac: i.mac, ipv4: i.ipv4, ipv6: true, groups: [i.group] }));
+  const doc = routedDoc({ instances: specs });
+  const body: Omit<GniDocument, 'version' | 'sequence'> = {
+    ...doc,
+    configuration: {
+      ...doc.configuration,
+      clusters: doc.configuration.clusters.map((c) => ({ ...c, nodes: c.nodes.map((n) => ({ ...n, extensions: (n.extensions ?? []).filter((e) => e.name !== BGP_EXTENSION) })) })),
+    },
+    securityGroups: [WEB_GROUP, groupB(icmpToI2)],
+  };
+  sequence += 1;
+  await fs.writeFile(path.join(dir, 'gni.xml'), serializeGni({ ...body, version: gniVersion(body), sequence }));
+}
+
+/** One sync of the published document (event syncs after the first, as the daemon does); returns the writes it issued. */
+async function syncOnce(full = false): Promise<number> {
+  const deps = { host, config, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml'), configDriveDir: path.join(dir, 'config-drive'), now: () => Date.now(), wait: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const out = await netdSync(deps, { trigger: full ? 'start' : 'file', full });
+  assert.equal(out.result, 'ok', out.error);
+  return out.writes;
+}
+
+const ping = async (ns: string, target: string) => (await sh(ns, ['ping', '-n', '-c', '1', '-W', '1', target], [0, 1, 2])).code === 0;
+const pings = (ns: string, target: string) => waitFor(() => ping(ns, target), { timeoutMs: 5_000, intervalMs: 100, what: `${ns} pings ${target}` });
+
+interface JRoute { dst: string; dev: string }
+interface JNeigh { dst: string; dev: string; lladdr?: string; state?: string[] }
+const ourRoutes = async () => [...(await json<JRoute[]>(NODE_NS, ['ip', '-j', 'route', 'show', 'proto', '77'])), ...(await json<JRoute[]>(NODE_NS, ['ip', '-j', '-6', 'route', 'show', 'proto', '77']))].map((r) => `${r.dst} ${r.dev}`).sort();
+const ourNeighbours = async () => (await json<JNeigh[]>(NODE_NS, ['ip', '-j', 'neigh', 'show', 'proto', '77'])).map((n) => `${n.dst} ${n.dev} ${n.lladdr} ${(n.state ?? []).join(',')}`).sort();
+const portAddresses = async (dev: string) =>
+  (await json<{ addr_info?: { local: string; prefixlen: number }[] }[]>(NODE_NS, ['ip', '-j', 'addr', 'show', 'dev', dev]))[0]?.addr_info?.map((a) => `${a.local}/${a.prefixlen}`).sort() ?? [];
+
+before(async () => {
+  if (!isRoot()) return;
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), `${TAG}-`));
+  await fs.mkdir(path.join(dir, 'run'));
+  config = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml') };
+  const real = createLinuxHost({ exec: prefixedExec(exec, ['ip', 'netns', 'exec', NODE_NS]), files: createFiles() });
+  host = {
+    ...real,
+    // sysctl(8) in the node namespace, with the same key convention (an interface name's dots as '/').
+    readSysctl: async (key) => {
+      const r = await sh(NODE_NS, ['sysctl', '-n', key], [0, 1, 255]);
+      return r.code === 0 ? r.out.trim() : undefined;
+    },
+    writeSysctl: async (key, value) => {
+      await sh(NODE_NS, ['sysctl', '-qw', `${key}=${value}`]);
+    },
+  };
+  for (const ns of [NODE_NS, I1.ns, I2.ns]) {
+    await exec.run(['ip', 'netns', 'add', ns]);
+    await sh(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  }
+  for (const i of [I1, I2]) {
+    // What the VM starter does: the port exists (down, its own MAC); netd does the rest.
+    await exec.run(['ip', '-n', NODE_NS, 'link', 'add', port(i.id), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', i.ns]);
+    // What the instance does from its config drive (platform-notes §4).
+    const cmds = [
+      ['sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0'],
+      ['ip', 'link', 'set', 'eth0', 'address', i.mac],
+      ['ip', 'link', 'set', 'eth0', 'up'],
+      ['ip', 'addr', 'add', `${i.ipv4}/32`, 'dev', 'eth0'],
+      ['ip', 'addr', 'add', `${V6[i.id]}/128`, 'dev', 'eth0', 'nodad'],
+      ['ip', 'route', 'add', '169.254.0.1/32', 'dev', 'eth0', 'scope', 'link'],
+      ['ip', 'route', 'add', 'default', 'via', '169.254.0.1', 'dev', 'eth0', 'onlink'],
+      ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0'],
+    ];
+    for (const c of cmds) await sh(i.ns, c);
+  }
+});
+
+after(async () => {
+  if (!isRoot()) return;
+  for (const ns of [NODE_NS, I1.ns, I2.ns]) await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
+  if (dir !== '') await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('ROUTED ports on a real kernel: routes, neighbours, gateways; instances reach the gateways and each other through the node when the group admits it; converged re-sync writes nothing; removal withdraws; flush leaves nothing', async (t) => {
+  if (!requireRoot(t, 'netd ROUTED apply integration')) return;
+
+  // 1. Both instances on this node (the first sync of a daemon is a full one).
+  await publish([I1, I2]);
+  assert.ok((await syncOnce(true)) > 0);
+  assert.deepEqual(await ourRoutes(), [
+    `${I1.ipv4} ${port(I1.id)}`, `${I2.ipv4} ${port(I2.id)}`, `${V6[I1.id]} ${port(I1.id)}`, `${V6[I2.id]} ${port(I2.id)}`,
+  ].sort());
+  assert.deepEqual(await ourNeighbours(), [
+    `${I1.ipv4} ${port(I1.id)} ${I1.mac} PERMANENT`, `${I2.ipv4} ${port(I2.id)} ${I2.mac} PERMANENT`,
+    `${V6[I1.id]} ${port(I1.id)} ${I1.mac} PERMANENT`, `${V6[I2.id]} ${port(I2.id)} ${I2.mac} PERMANENT`,
+  ].sort());
+  for (const i of [I1, I2]) {
+    assert.deepEqual(await portAddresses(port(i.id)), ['169.254.0.1/32', 'fe80::1/64'], 'addr_gen_mode=1 before link-up: no kernel link-local');
+    const link = (await json<{ address: string; flags: string[] }[]>(NODE_NS, ['ip', '-j', 'link', 'show', 'dev', port(i.id)]))[0]!;
+    assert.equal(link.address, 'fe:ff:ff:ff:ff:ff');
+    assert.ok(link.flags.includes('UP'));
+    const sysctls = (await sh(NODE_NS, ['sysctl', '-n', `net.ipv4.conf.${port(i.id)}.proxy_arp`, `net.ipv6.conf.${port(i.id)}.addr_gen_mode`, `net.ipv6.conf.${port(i.id)}.forwarding`])).out;
+    assert.deepEqual(sysctls.trim().split('\n'), ['1', '1', '1']);
+  }
+  await pings(I1.ns, '169.254.0.1');
+  await pings(I1.ns, 'fe80::1%eth0');
+  await pings(I1.ns, I2.ipv4);
+  await pings(I1.ns, V6[I2.id]!);
+  await pings(I2.ns, I1.ipv4);
+
+  // 2. Converged: the same document again writes nothing (an event sync and a full one).
+  assert.equal(await syncOnce(), 0, 'a converged node: zero writes');
+  assert.equal(await syncOnce(true), 0, 'a converged node, full sync: zero writes');
+
+  // 3. I2's group stops admitting ICMP: I1 to I2 is dropped in both families.
+  await publish([I1, I2], false);
+  await syncOnce();
+  assert.equal(await ping(I1.ns, I2.ipv4), false, 'no ICMP admitted (IPv4)');
+  assert.equal(await ping(I1.ns, V6[I2.id]!), false, 'no ICMP admitted (IPv6)');
+
+  // 4. I2 leaves the node: its port loses everything of ours, I1's keeps it.
+  await publish([I1]);
+  await syncOnce();
+  assert.deepEqual(await ourRoutes(), [`${I1.ipv4} ${port(I1.id)}`, `${V6[I1.id]} ${port(I1.id)}`].sort());
+  assert.deepEqual((await ourNeighbours()).map((n) => n.split(' ')[1]), [port(I1.id), port(I1.id)]);
+  assert.deepEqual(await portAddresses(port(I2.id)), []);
+  assert.deepEqual(await portAddresses(port(I1.id)), ['169.254.0.1/32', 'fe80::1/64']);
+  await pings(I1.ns, '169.254.0.1');
+  assert.equal(await ping(I1.ns, I2.ipv4), false, 'no route to the removed instance');
+
+  // 5. netd flush: nothing of ours left.
+  await flushHost(host, { isOurs: netdNames(config.prefix).isOurs, runDir: path.join(dir, 'run'), publicInterface: '', pool: [], now: () => Date.now(), wait: async () => undefined });
+  assert.deepEqual(await ourRoutes(), []);
+  assert.deepEqual(await ourNeighbours(), []);
+  for (const i of [I1, I2]) assert.deepEqual(await portAddresses(port(i.id)), []);
+  const saves = `${(await sh(NODE_NS, ['iptables-save'])).out}${(await sh(NODE_NS, ['ip6tables-save'])).out}${(await sh(NODE_NS, ['ipset', 'save'])).out}`;
+  assert.doesNotMatch(saves, /EDGENET/);
+});
