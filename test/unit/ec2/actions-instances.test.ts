@@ -165,3 +165,48 @@ test('DescribeAvailabilityZones: the registered clusters, available, in the sign
     );
     await rejectsCode(f.call(f.a, 'DescribeAvailabilityZones', { 'ZoneName.1': 'C9' }), 'InvalidParameterValue');
   }));
+
+test('RunInstances UserData: base64, 16 KiB, stored with every instance made; InvalidParameterValue (EC2 wording) before anything is made', () =>
+  withFixture(async (f) => {
+    await f.properties.set('cloud.ec2.run_instances', 'true');
+    const data = Buffer.from('#!/bin/sh\necho hello\n');
+    const made = await f.call(f.a, 'RunInstances', { ImageId: 'emi-1', MinCount: 2, MaxCount: 2, 'Placement.AvailabilityZone': 'C1', UserData: data.toString('base64') });
+    const ids = items(made.instancesSet).map((i) => String(i.instanceId));
+    assert.equal(ids.length, 2);
+    for (const id of ids) assert.equal((await f.state.getInstance(id)).userData, data.toString('base64'));
+    assert.ok(!JSON.stringify(plain(made)).includes(data.toString('base64')), 'the answer does not echo it (EC2 does not)');
+    const invalid = await rejectsCode(f.call(f.a, 'RunInstances', { ImageId: 'emi-1', MinCount: 1, MaxCount: 1, 'Placement.AvailabilityZone': 'C1', UserData: '%%%' }), 'InvalidParameterValue');
+    assert.equal(invalid.message, 'Invalid BASE64 encoding of user data.');
+    const tooBig = Buffer.alloc(16 * 1024 + 1, 0x41).toString('base64');
+    const big = await rejectsCode(f.call(f.a, 'RunInstances', { ImageId: 'emi-1', MinCount: 1, MaxCount: 1, 'Placement.AvailabilityZone': 'C1', UserData: tooBig }), 'InvalidParameterValue');
+    assert.match(big.message, /User data is limited to 16384 bytes/);
+    assert.equal(toEc2Error(big, 'RunInstances').code, 'InvalidParameterValue');
+    assert.equal((await f.state.listInstances()).length, 2, 'a refused run made nothing');
+  }));
+
+test('DescribeInstances: an IPv6-only ROUTED instance has no privateIpAddress (element left out), its ipv6Address; filters by private IP do not match it', () =>
+  withFixture(async (f) => {
+    await f.properties.set(
+      'cloud.network.network_configuration',
+      JSON.stringify({
+        Mode: 'ROUTED',
+        InstanceDnsServers: ['10.0.0.2'],
+        PublicIps: ['192.0.2.10-192.0.2.12'],
+        Bgp: { LocalAsn: 65001, Peers: [{ Address: '10.0.0.254', Asn: 65000 }] },
+        Clusters: [{ Name: 'C1', Ipv6Prefix: '2001:db8:51::/64' }, { Name: 'C2', Ipv4Pool: ['10.2.0.10-10.2.0.12'], Ipv6Prefix: '2001:db8:52::/64' }],
+      }),
+    );
+    const v6 = await f.state.runInstance({ cluster: 'C1', groups: ['default'], owner: f.a.accountId });
+    const dual = await f.state.runInstance({ cluster: 'C2', groups: ['default'], owner: f.a.accountId });
+    assert.equal(v6.privateIp, undefined);
+    const [r] = await reservations(f, f.a, { 'InstanceId.1': v6.id });
+    const item = items(r!.instancesSet)[0]!;
+    const shown = plain(item) as Record<string, unknown>;
+    assert.ok(!('privateIpAddress' in shown), JSON.stringify(shown));
+    assert.equal(shown.ipv6Address, v6.ipv6);
+    const nic = (shown.networkInterfaceSet as Record<string, unknown>[])[0]!;
+    assert.ok(!('privateIpAddress' in nic));
+    assert.deepEqual(nic.ipv6AddressesSet, [{ ipv6Address: v6.ipv6 }]);
+    assert.deepEqual(await instanceIds(f, f.a, { 'Filter.1.Name': 'private-ip-address', 'Filter.1.Value.1': '*' }), [dual.id]);
+    assert.deepEqual(await instanceIds(f, f.a, { 'Filter.1.Name': 'ipv6-address', 'Filter.1.Value.1': v6.ipv6! }), [v6.id]);
+  }));
