@@ -147,3 +147,29 @@ test('listen address: env, off, and a taken port retried without failing the CLC
   }
   assert.equal(clock.timerCount, 0);
 });
+
+test('user data over HTTP: the stored bytes exactly (binary kept), octet-stream, listed under the version; HEAD sends the length only', async () => {
+  const fake = fakeContext();
+  const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x0a, 0xc3, 0x28]);
+  fake.instances = [vm({ userData: bytes.toString('base64') })];
+  const plugin = metadataPlugin({ listen: '127.0.0.1:0' });
+  await plugin.start(fake.ctx);
+  try {
+    const port = plugin.address()!.port;
+    const raw = (method: string) =>
+      new Promise<{ status: number; type?: string; length?: string; body: Buffer }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path: '/latest/user-data', method, localAddress: '127.0.0.1', agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(res.headers['content-type'] ? { type: res.headers['content-type'] } : {}), ...(res.headers['content-length'] ? { length: res.headers['content-length'] } : {}), body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.deepEqual(await raw('GET'), { status: 200, type: 'application/octet-stream', length: String(bytes.length), body: bytes });
+    assert.deepEqual(await raw('HEAD'), { status: 200, type: 'application/octet-stream', length: String(bytes.length), body: Buffer.alloc(0) });
+    assert.deepEqual((await get(port, '/2009-04-04/')).body.split('\n'), ['dynamic/', 'meta-data/', 'user-data']);
+  } finally {
+    await plugin.stop();
+  }
+});
