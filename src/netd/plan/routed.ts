@@ -21,11 +21,16 @@
  *     sweeps never see each other's routes);
  *   - a neighbour entry is ours when it carries our protocol (nothing else
  *     sets protocol 77 on a neighbour);
- *   - an address on a `vn_` link is ours when it is IPv4, or IPv6 and not a
- *     kernel link-local (fe80::/64 with a modified EUI-64 interface id, what
- *     the kernel derives from the MAC at link-up). iproute2 6.1 can neither
- *     set nor print an address protocol (IFA_PROTO), and a VM's host-side
- *     port carries no address of anyone else: in EDGE it is a bridge port.
+ *   - an address on a `vn_` link is ours when it is link-local as the
+ *     gateways must be (the CLC refuses others: ROUTED_INSTANCE_GATEWAY_INVALID):
+ *     IPv4 in 169.254.0.0/16, IPv6 in fe80::/10 except the kernel's own
+ *     link-local (a modified EUI-64 interface id, what the kernel derives
+ *     from the MAC at link-up with addr_gen_mode 0). iproute2 6.1 can
+ *     neither set nor print an address protocol (IFA_PROTO), and a VM's
+ *     host-side port carries no address of anyone else: in EDGE it is a
+ *     bridge port. (A host whose default addr_gen_mode is 2 or 3 gives a
+ *     port a link-local that is not EUI-64: that one is taken for ours and
+ *     removed once; the port works without it.)
  * Per-port sysctls are left as they are when a port stops being routed
  * (like the global ones: the link goes with the VM).
  *
@@ -41,7 +46,7 @@ import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute6, 
 import type { RoutedPort, RoutedState, Sysctl } from '../render/types.ts';
 import type { Step } from './steps.ts';
 import { INSTANCE_INTERFACE_PREFIX } from '../names.ts';
-import { formatIpv6, parseIpv6 } from '../../shared/ip.ts';
+import { cidrContains, cidrContains6, formatIpv6, parseIp, parseIpv6 } from '../../shared/ip.ts';
 
 /** Whether a link is an instance's host-side port (`vn_<id>`), where the routed planner owns what it owns. */
 export function isInstancePort(name: string): boolean {
@@ -58,6 +63,10 @@ export function hostAddress(text: string): string {
 
 const FE80_64 = 0xfe80n << 48n;
 const LOW_64 = (1n << 64n) - 1n;
+/** fe80::/10 */
+const LINK_LOCAL6 = { network: 0xfe80n << 112n, prefix: 10 };
+/** 169.254.0.0/16 */
+const LINK_LOCAL4 = { network: (169 * 2 ** 24 + 254 * 2 ** 16) >>> 0, prefix: 16 };
 /** ff:fe in the middle of an interface id: the modified EUI-64 form. */
 const EUI64_MARK = 0xfffen << 24n;
 const EUI64_MARK_MASK = 0xffffn << 24n;
@@ -70,7 +79,12 @@ function isKernelLinkLocal(address: string): boolean {
 
 /** An address on a `vn_` link that netd owns (module header: ownership). */
 export function isOurPortAddress(a: ObservedAddress): boolean {
-  return !a.address.includes(':') || !isKernelLinkLocal(a.address);
+  if (!a.address.includes(':')) {
+    const v = parseIp(a.address);
+    return v !== undefined && cidrContains(LINK_LOCAL4, v);
+  }
+  const v = parseIpv6(a.address);
+  return v !== undefined && cidrContains6(LINK_LOCAL6, v) && !isKernelLinkLocal(a.address);
 }
 
 /**

@@ -259,11 +259,12 @@ test('netd flush removes every routed route, neighbour and gateway address of ou
   assert.deepEqual(addrsOf(host, 'vn_i-b'), []);
 });
 
-test('ownership of port addresses: IPv4 and non-EUI-64 IPv6 are ours, the kernel link-local is not', () => {
+test('ownership of port addresses: link-local gateways are ours; the kernel link-local and any other address are not', () => {
   assert.equal(isOurPortAddress({ address: '169.254.0.1', prefixlen: 32 }), true);
   assert.equal(isOurPortAddress({ address: 'fe80::1', prefixlen: 64 }), true);
-  assert.equal(isOurPortAddress({ address: 'fe80::fcff:ffff:feff:ffff', prefixlen: 64 }), false);
-  assert.equal(isOurPortAddress({ address: '2001:db8::1', prefixlen: 64 }), true);
+  assert.equal(isOurPortAddress({ address: 'fe80::fcff:ffff:feff:ffff', prefixlen: 64 }), false, 'EUI-64 of fe:ff:ff:ff:ff:ff');
+  assert.equal(isOurPortAddress({ address: '2001:db8::1', prefixlen: 64 }), false);
+  assert.equal(isOurPortAddress({ address: '10.0.0.1', prefixlen: 24 }), false);
 });
 
 test('an interface name with dots: its sysctl keys use "/", and the real host reads the right /proc path', async () => {
