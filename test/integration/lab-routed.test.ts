@@ -221,11 +221,20 @@ test('a source the instance does not own is dropped (IPv4 and IPv6); its own add
   // A foreign address inside the pool / the /64, added by the "guest" itself.
   await topo.netns.execIn(ns, ['ip', 'addr', 'add', '10.50.0.99/32', 'dev', 'eth0']);
   await topo.netns.execIn(ns, ['ip', 'addr', 'add', '2001:db8:50::99/128', 'dev', 'eth0', 'nodad']);
+  // The drops are netd's anti-spoofing (not, say, reverse-path filtering): its DROP counters on n1 grow by the spoofed packets.
+  const drops = async (tool: string) => {
+    const text = (await topo.netns.execIn(topo.nodeNs('n1'), [tool, '-t', 'filter', '-L', 'EDGENET-SPOOF', '-v', '-x', '-n'])).stdout;
+    return text.split('\n').filter((l) => /\sDROP\s/.test(l)).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+  };
+  const before4 = await drops('iptables');
+  const before6 = await drops('ip6tables');
   try {
     const v4 = await spoofDelivery({ fromNs: ns, spoofed: '10.50.0.99', legit: web.privateIp!, to: state.plan.clientIp, port: 7001 });
     assert.deepEqual(v4, { [web.privateIp!]: 1 }, 'IPv4: only the fence from the own address arrives');
     const v6 = await spoofDelivery({ fromNs: ns, spoofed: '2001:db8:50::99', legit: v6text(web.ipv6!), to: state.plan.ipv6!.clientIp, port: 7002 });
     assert.deepEqual(Object.fromEntries(Object.entries(v6).map(([k, n]) => [v6text(k), n])), { [v6text(web.ipv6!)]: 1 }, 'IPv6: only the fence from the own address arrives');
+    assert.ok((await drops('iptables')) - before4 >= 3, 'iptables EDGENET-SPOOF dropped the spoofed IPv4 packets');
+    assert.ok((await drops('ip6tables')) - before6 >= 3, 'ip6tables EDGENET-SPOOF dropped the spoofed IPv6 packets');
   } finally {
     await topo.netns.execIn(ns, ['ip', 'addr', 'del', '10.50.0.99/32', 'dev', 'eth0']).catch(() => undefined);
     await topo.netns.execIn(ns, ['ip', 'addr', 'del', '2001:db8:50::99/128', 'dev', 'eth0']).catch(() => undefined);
