@@ -1,0 +1,136 @@
+/**
+ * ROUTED route bench (issue 17): from the moment an admin API call returns to
+ * the moment the route it implies is in the upstream router's kernel, p50/p99
+ * over --samples samples per kind. Target: p99 under 1 s, BGP included.
+ *
+ *   node --import tsx bench/routed-route.bench.ts [--samples 20] [--name rb] [--keep]
+ *
+ * Setup: the real ROUTED lab (`lab up --mode routed`: CLC → CC → NC → netd,
+ * netd's BIRD on both nodes, the lab's BIRD on the upstream router, all in
+ * namespaces). Kinds, each sample on the node the CLC picks next:
+ *   add      `POST /v1/instances` (dual stack) returns; the VM starter's part
+ *            follows at once — the port `vn_<id>` is created in the node
+ *            (`topo.addInstance`, a veth into a fresh instance namespace) —
+ *            until both the /32 and the /128 are in the router's kernel
+ *            (its `ip -j route` polled every 10 ms; the larger of the two);
+ *   elastic  `POST /v1/addresses/<ip>/associate` to an instance that runs
+ *            returns, until the elastic /32 is in the router's kernel (a pure
+ *            API change: the port already exists);
+ *   withdraw `DELETE /v1/instances/<id>` returns (its port is removed right
+ *            after, as the VM would be stopped), until neither route is in
+ *            the router's kernel.
+ * The poller's own `ip` processes compete with the system under test, so the
+ * figures are an upper bound by about one poll. Results go to stdout as
+ * markdown and to bench/results/routed-route.md.
+ */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createExec } from '../src/shared/exec.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { waitFor } from '../src/shared/wait.ts';
+import { labUp } from '../src/lab/up.ts';
+import { labDown } from '../src/lab/down.ts';
+import { labApiFor } from '../src/lab/api.ts';
+import { labTopology } from '../src/lab/vm.ts';
+import type { InstanceView } from '../src/cloud-controller/services/instances.ts';
+import { formatIpv6, parseIpv6 } from '../src/shared/ip.ts';
+
+const { values } = parseArgs({
+  options: { samples: { type: 'string', default: '20' }, name: { type: 'string', default: 'rb' }, keep: { type: 'boolean', default: false } },
+});
+const SAMPLES = Number(values.samples);
+if (!Number.isInteger(SAMPLES) || SAMPLES < 1) throw new Error(`--samples must be a positive integer, not ${values.samples}`);
+const exec = createExec();
+const dir = path.join(os.tmpdir(), `edgenet-lab-bench-${values.name}`);
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+type View = InstanceView & { ipv6?: string };
+const v6 = (a: string) => formatIpv6(parseIpv6(a)!);
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the routed bench needs root (network namespaces)');
+  const loadBefore = load();
+  const deps = { exec, env: process.env, log: () => undefined };
+  const state = await labUp({ name: values.name!, dir, mode: 'routed', convergeTimeoutMs: 120_000 }, deps);
+  const api = labApiFor(state);
+  const topo = labTopology(state, deps);
+  const routerNs = topo.routerNs!;
+  const nodes = state.plan.nodes;
+  /** The router kernel's host routes (both families), canonical text. */
+  const routes = async (): Promise<Set<string>> => {
+    const out = new Set<string>();
+    for (const family of ['-4', '-6'] as const) {
+      const r = await exec.run(['ip', '-n', routerNs, '-j', family, 'route', 'show', 'proto', 'bird']);
+      for (const e of JSON.parse(r.stdout || '[]') as { dst: string }[]) {
+        const dst = e.dst.includes('/') ? e.dst : `${e.dst}/${family === '-4' ? 32 : 128}`;
+        out.add(family === '-6' ? `${v6(dst.split('/')[0]!)}/${dst.split('/')[1]}` : dst);
+      }
+    }
+    return out;
+  };
+  const until = (pred: (have: Set<string>) => boolean, what: string) =>
+    waitFor(async () => (pred(await routes()) ? Date.now() : undefined), { timeoutMs: 30_000, intervalMs: 10, what, clock: systemClock });
+
+  const add: number[] = [];
+  const elastic: number[] = [];
+  const withdraw: number[] = [];
+  const group = 'bench';
+  try {
+    await api.request('POST', '/v1/groups', { name: group, description: 'routed bench' }).catch(() => undefined);
+    for (let i = 0; i < SAMPLES; i += 1) {
+      const node = nodes[i % nodes.length]!;
+      const t0 = Date.now();
+      const v = await api.request<View>('POST', '/v1/instances', { cluster: state.plan.cluster, node: node.name, groups: [group] });
+      const returned = Date.now();
+      await topo.addInstance({ node: node.short, id: v.id, mac: v.mac });
+      const want = [`${v.privateIp}/32`, ...(v.ipv6 ? [`${v6(v.ipv6)}/128`] : [])];
+      const seen = await until((have) => want.every((p) => have.has(p)), `${want.join(' and ')} in the router's kernel`);
+      add.push(seen - returned);
+
+      // An elastic address to the running instance: the port is there already.
+      const a = await api.request<{ ip: string }>('POST', '/v1/addresses', {});
+      const assocReturned = await api.request('POST', `/v1/addresses/${a.ip}/associate`, { instance: v.id }).then(() => Date.now());
+      const seenElastic = await until((have) => have.has(`${a.ip}/32`), `elastic ${a.ip}/32 in the router's kernel`);
+      elastic.push(seenElastic - assocReturned);
+      await api.request('POST', `/v1/addresses/${a.ip}/disassociate`, {});
+      await api.request('DELETE', `/v1/addresses/${a.ip}`);
+
+      await api.request('DELETE', `/v1/instances/${v.id}`);
+      const deleted = Date.now();
+      await topo.removeInstance(v.id);
+      const gone = await until((have) => want.every((p) => !have.has(p)) && !have.has(`${a.ip}/32`), `${want.join(' and ')} withdrawn`);
+      withdraw.push(gone - deleted);
+      log(`sample ${i + 1}/${SAMPLES} on ${node.short}: add ${add.at(-1)} ms (API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
+    }
+  } finally {
+    if (!values.keep) await labDown({ name: values.name!, dir }, deps);
+  }
+  const line = (what: string, xs: number[]) => `| ${what} | ${xs.length} | ${percentile(xs, 50)} ms | ${percentile(xs, 99)} ms | ${Math.max(...xs)} ms |`;
+  const text = [
+    `routed route bench: ${SAMPLES} samples per kind (ROUTED lab, 2 nodes with netd's BIRD, the lab's BIRD as upstream router), ${new Date().toISOString()}`,
+    `load average before: ${loadBefore}; after: ${load()}; ${os.cpus().length} CPUs; Node ${process.version}`,
+    '',
+    "| API call returns → router's kernel | samples | p50 | p99 | worst |",
+    '|---|---|---|---|---|',
+    line('instance added (port created right after): its /32 and /128 present', add),
+    line('elastic address associated: its /32 present', elastic),
+    line('instance terminated (port removed right after): its routes gone', withdraw),
+    '',
+  ].join('\n');
+  process.stdout.write(text);
+  await fs.mkdir(path.join(import.meta.dirname, 'results'), { recursive: true });
+  await fs.writeFile(path.join(import.meta.dirname, 'results', 'routed-route.md'), text);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
