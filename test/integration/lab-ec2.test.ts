@@ -131,7 +131,7 @@ test('a tenant drives groups, an instance and a public address with the AWS CLI;
   const id = run.Instances[0]!.InstanceId;
   assert.match(id, /^i-[0-9a-f]{8}$/);
   const vm = await labVmAdd(state, api, { id, timeoutMs: 90_000 }, deps);
-  assert.equal(vm.lease.ip, run.Instances[0]!.PrivateIpAddress, 'DHCP hands out the address RunInstances answered');
+  assert.equal(vm.lease?.ip, run.Instances[0]!.PrivateIpAddress, 'DHCP hands out the address RunInstances answered');
   const ipv6 = vm.ipv6?.address;
   assert.ok(ipv6, 'the instance got its global IPv6 address');
   servers.push(startServices(topo.netns, vm.instance.ns, { name: 'web1', tcpPorts: [PORT] }));
