@@ -599,12 +599,19 @@ export class FakeHost implements HostOps {
   async readFile(file: string) {
     return this.files.get(file);
   }
-  async writeFile(file: string, content: string | Uint8Array) {
+  async writeFile(file: string, content: string | Uint8Array, mode = 0o644) {
     // Bytes are kept as latin1 text: one character per byte, so tests can compare them exactly.
     this.files.set(file, typeof content === 'string' ? content : Buffer.from(content).toString('latin1'));
+    this.fileModes.set(file, mode);
+  }
+  /** Permission bits of every file written (writeFile's mode; 0o644 when not given). */
+  readonly fileModes = new Map<string, number>();
+  async fileMode(file: string) {
+    return this.files.has(file) ? (this.fileModes.get(file) ?? 0o644) : undefined;
   }
   async removeFile(file: string) {
     this.files.delete(file);
+    this.fileModes.delete(file);
   }
   async mkdirp(_dir: string) {}
   /** Directories exist implicitly: a name is listed when some file lies under it. */
@@ -624,6 +631,7 @@ export class FakeHost implements HostOps {
     this.isos.push({ output, label, files: [...inputs] });
     this.record('iso', output);
     this.files.set(output, `ISO ${label}\n${inputs.map((f) => `${f}\n${this.files.get(f) ?? ''}`).join('\n')}`);
+    this.fileModes.set(output, 0o600);
   }
 
   // ---- inspection ------------------------------------------------------

@@ -27,7 +27,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
@@ -198,6 +198,8 @@ test('bird from the rendered state: exact announcements, default-only import, re
   assert.deepEqual(await sync(entry([A, B])), ['bird config write', 'bird start']);
   const pid = await birdPid();
   assert.ok(pid !== undefined, 'bird runs and is recognised as ours');
+  // The MD5 password is in it: root's only (bird runs as root and reads it).
+  assert.equal(statSync(layout().file('bird.conf')).mode & 0o777, 0o600, 'bird.conf is 0600');
   const want1 = [...A.addresses, ...B.addresses].map(kernelDst).sort();
   await waitFor(async () => same(await upstreamLearned(), want1), { timeoutMs: 15_000, intervalMs: 20, what: `upstream kernel routes ${want1.join(' ')}` });
   figures.push(`cold start to routes in the upstream's kernel ${Math.round(performance.now() - t0)} ms`);

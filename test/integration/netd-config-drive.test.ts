@@ -69,6 +69,8 @@ test('real ISOs: label cidata, files readable through Joliet, no rebuild when un
   assert.equal(await createFiles().read(path.join(dir, A, 'network-config')), net);
   const listing = (await exec.run(['isoinfo', '-J', '-f', '-i', path.join(dir, `${B}.iso`)])).stdout.split('\n').filter(Boolean).sort();
   assert.deepEqual(listing, ['/meta-data', '/network-config']);
+  // user-data may hold secrets: the files and the image are root's only (apply/config-drive.ts DRIVE_FILE_MODE).
+  for (const f of [iso, path.join(dir, A, 'user-data'), path.join(dir, A, 'network-config'), path.join(dir, A, 'meta-data')]) assert.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
 
   // Unchanged: nothing planned, the ISO is the same file (not rebuilt).
   const before = statSync(iso);

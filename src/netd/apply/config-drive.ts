@@ -12,7 +12,8 @@
  * Writing a drive: its files atomically (Files seam), a stale file (user-data
  * no longer given) removed, then the ISO built under a temporary name and
  * renamed over the old one (HostOps.buildIso: a VM holding the old ISO open
- * keeps reading the old inode), then the hash. A genisoimage failure leaves
+ * keeps reading the old inode), then the hash. The files and the ISO are
+ * 0600 (DRIVE_FILE_MODE: user-data may hold secrets). A genisoimage failure leaves
  * the directory written and the old ISO in place, reports CONFIG_DRIVE_FAILED
  * for that instance in the status and does not fail the sync (the network
  * of every instance matters more than one ISO); no hash is written, so the
@@ -52,6 +53,16 @@ export function configDriveLayout(dir: string, instance: string): ConfigDriveLay
   return { directory: path.join(dir, instance), iso: path.join(dir, `${instance}.iso`), hash: path.join(dir, `${instance}.sha256`) };
 }
 
+/**
+ * A drive's files and its ISO are 0600 (root's): user-data may carry secrets
+ * (keys, passwords, tokens of the instance's owner), and nothing but the
+ * hypervisor has to read them. A hypervisor that runs as root reads them as
+ * they are; libvirt (qemu as its own user) chowns an attached image to that
+ * user itself (dynamic_ownership, its default). The hash file holds no
+ * secret and stays 0644.
+ */
+export const DRIVE_FILE_MODE = 0o600;
+
 /** Drive file names inside an instance's directory: the NoCloud names render writes, nothing with a path in it. */
 const DRIVE_FILE = /^[a-z][a-z-]{0,31}$/;
 
@@ -88,7 +99,7 @@ export async function writeConfigDrive(host: HostOps, dir: string, drive: Config
   }
   await host.mkdirp(layout.directory);
   for (const f of drive.files) {
-    await host.writeFile(path.join(layout.directory, f.name), f.encoding === 'base64' ? Buffer.from(f.content, 'base64') : f.content);
+    await host.writeFile(path.join(layout.directory, f.name), f.encoding === 'base64' ? Buffer.from(f.content, 'base64') : f.content, DRIVE_FILE_MODE);
   }
   const wanted = new Set(drive.files.map((f) => f.name));
   for (const f of await host.listDir(layout.directory)) {

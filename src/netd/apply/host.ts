@@ -139,8 +139,10 @@ export interface HostOps {
   runCheck(argv: readonly string[]): Promise<{ readonly ok: boolean; readonly output: string }>;
 
   readFile(file: string): Promise<string | undefined>;
-  /** Atomic write (temp + fsync + rename). */
-  writeFile(file: string, content: string | Uint8Array): Promise<void>;
+  /** Atomic write (temp + fsync + rename), with permission bits `mode` (default 0o644: status, pid and configuration files other programs may read). */
+  writeFile(file: string, content: string | Uint8Array, mode?: number): Promise<void>;
+  /** A file's permission bits (`stat`, no process), undefined when it does not exist. */
+  fileMode(file: string): Promise<number | undefined>;
   removeFile(file: string): Promise<void>;
   mkdirp(dir: string): Promise<void>;
   /** Names in a directory ([] when it does not exist). */
@@ -150,7 +152,8 @@ export interface HostOps {
   /**
    * ROUTED config drives: `genisoimage -volid <label> -joliet -rock` of
    * `files` (each at the image's root) into `<output>.tmp`, renamed over
-   * `output` (a reader holding the old image keeps it). Throws ExecError.
+   * `output` (a reader holding the old image keeps it), mode 0600 (user-data
+   * may hold secrets). Throws ExecError.
    */
   buildIso(output: string, label: string, files: readonly string[]): Promise<void>;
 }

@@ -327,7 +327,15 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     },
 
     readFile: (file) => files.read(file),
-    writeFile: (file, content) => files.writeAtomic(file, typeof content === 'string' ? content : Buffer.from(content), { mode: 0o644 }),
+    writeFile: (file, content, mode = 0o644) => files.writeAtomic(file, typeof content === 'string' ? content : Buffer.from(content), { mode }),
+    async fileMode(file) {
+      try {
+        return (await fs.stat(file)).mode & 0o7777;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
     removeFile: (file) => files.remove(file),
     mkdirp: (dir) => files.mkdirp(dir, 0o755),
     async listDir(dir) {
@@ -343,7 +351,8 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       const tmp = `${output}.tmp`;
       try {
         await exec.run(['genisoimage', '-quiet', '-output', tmp, '-volid', label, '-joliet', '-rock', ...inputs], { timeoutMs: 30_000 });
-        await fs.chmod(tmp, 0o644);
+        // 0600: the image carries the instance's user-data, which may hold secrets (apply/config-drive.ts DRIVE_FILE_MODE).
+        await fs.chmod(tmp, 0o600);
         await fs.rename(tmp, output);
       } catch (err) {
         await fs.rm(tmp, { force: true });

@@ -66,15 +66,26 @@ export async function observeProcesses(
   const entries = await Promise.all(
     [...drivers.values()].map(async (driver): Promise<[string, ObservedProcess]> => {
       const layout = processLayout(options.runDir, driver.kind);
-      const wanted = options.desired?.find((p) => p.kind === driver.kind)?.files.map((f) => f.name) ?? [];
-      const names = [...new Set([...driver.configFiles, ...wanted])];
-      const [contents, pid] = await Promise.all([Promise.all(names.map((n) => host.readFile(layout.file(n)))), findProcess(host, driver, layout)]);
+      const desired = options.desired?.find((p) => p.kind === driver.kind)?.files ?? [];
+      const names = [...new Set([...driver.configFiles, ...desired.map((f) => f.name)])];
+      // Modes only of the files that want one (one stat each, no process).
+      const withMode = desired.filter((f) => f.mode !== undefined).map((f) => f.name);
+      const [contents, pid, fileModes] = await Promise.all([
+        Promise.all(names.map((n) => host.readFile(layout.file(n)))),
+        findProcess(host, driver, layout),
+        Promise.all(withMode.map((n) => host.fileMode(layout.file(n)))),
+      ]);
       const files = new Map<string, string>();
       names.forEach((n, i) => {
         const c = contents[i];
         if (c !== undefined) files.set(n, c);
       });
-      return [driver.kind, { files, ...(pid !== undefined ? { pid } : {}) }];
+      const modes = new Map<string, number>();
+      withMode.forEach((n, i) => {
+        const m = fileModes[i];
+        if (m !== undefined) modes.set(n, m);
+      });
+      return [driver.kind, { files, ...(modes.size > 0 ? { modes } : {}), ...(pid !== undefined ? { pid } : {}) }];
     }),
   );
   return new Map(entries);
@@ -83,7 +94,7 @@ export async function observeProcesses(
 export async function writeProcessFiles(ctx: SupervisorContext, kind: string, files: readonly ProcessFile[]): Promise<void> {
   const { layout } = resolve(ctx, kind);
   await ctx.host.mkdirp(layout.dir);
-  for (const f of files) await ctx.host.writeFile(layout.file(f.name), f.content);
+  for (const f of files) await ctx.host.writeFile(layout.file(f.name), f.content, f.mode);
 }
 
 /**

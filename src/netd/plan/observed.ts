@@ -74,6 +74,8 @@ export interface ObservedLink {
 export interface ObservedProcess {
   /** Content of its configuration files in the run dir, by file name (absent = no such file). */
   readonly files: ReadonlyMap<string, string>;
+  /** Permission bits of the files whose desired entry carries a `mode` (absent = not read, or no such file). */
+  readonly modes?: ReadonlyMap<string, number>;
   /** Pid of a live process of this kind started by us (pid file + /proc/<pid>/cmdline check). */
   readonly pid?: number;
 }

@@ -4,7 +4,9 @@
  * when it is not running, or reloaded/restarted (its ReloadPolicy) when a file
  * changed; a process that must not run, or whose kind the desired state no
  * longer lists, is stopped. An unchanged file and a live process plan nothing.
- * Pure: the pid and file contents come from ObservedState.processes.
+ * A file whose content is right but whose permission bits are not (ProcessFile.mode)
+ * is written again without a reload.
+ * Pure: the pid, file contents and modes come from ObservedState.processes.
  */
 import type { SupervisedProcess } from '../render/types.ts';
 import type { ObservedProcess } from './observed.ts';
@@ -20,7 +22,10 @@ export function planProcesses(desired: readonly SupervisedProcess[], observed: R
       continue;
     }
     const changed = p.files.filter((f) => seen?.files.get(f.name) !== f.content);
-    if (changed.length > 0) steps.push({ kind: 'process-write-config', process: p.kind, files: changed });
+    // Same content, other permission bits (bird.conf written 0644 before it carried a mode): written
+    // again with its mode, which the process need not be told about (no reload for it alone).
+    const modeOnly = p.files.filter((f) => !changed.includes(f) && f.mode !== undefined && seen?.modes?.get(f.name) !== f.mode);
+    if (changed.length + modeOnly.length > 0) steps.push({ kind: 'process-write-config', process: p.kind, files: [...changed, ...modeOnly] });
     if (running === undefined) steps.push({ kind: 'process-start', process: p.kind, interfaces: p.interfaces });
     else if (changed.length > 0) {
       steps.push(

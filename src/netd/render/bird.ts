@@ -273,7 +273,8 @@ export function renderBird(input: BirdInput, warnings: string[]): SupervisedProc
     kind: BIRD_KIND,
     run: true,
     interfaces: [],
-    files: [{ name: BIRD_CONF, content: lines.join('\n') }],
+    // 0600: the peers' MD5 password is in it. bird runs as root here (apply/bird.ts starts `bird -f` without -u), so it still reads it.
+    files: [{ name: BIRD_CONF, content: lines.join('\n'), mode: 0o600 }],
     // BIRD reconfigures on SIGHUP like `birdc configure`: changed static
     // routes are re-announced, unchanged sessions stay up (only a changed
     // session option, such as a peer's AS or the password, restarts that session).

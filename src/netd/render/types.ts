@@ -100,6 +100,13 @@ export interface ProcessFile {
   /** File name inside the process's directory, e.g. `dhcpd.conf`. */
   readonly name: string;
   readonly content: string;
+  /**
+   * Permission bits (default 0o644: dhcpd.conf and radvd.conf hold nothing
+   * secret). A file carrying a secret (bird.conf: the BGP MD5 password) says
+   * 0o600; the supervisor also corrects the mode of an unchanged file that
+   * has another one (a file written before this field existed).
+   */
+  readonly mode?: number;
 }
 
 /** What a running process needs when one of its files changed. */
