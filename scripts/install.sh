@@ -80,6 +80,18 @@ fi
 
 bash scripts/setup.sh --runtime
 systemctl_bin=$(command -v systemctl || true)
+# Debian's bird2 package enables its own bird.service with a default configuration
+# whose kernel protocols treat every `proto bird` route as theirs: next to the BIRD
+# netd supervises on a ROUTED node it would delete the default routes that one
+# learned. Stop it, but only while its configuration is the package's untouched
+# default (a BIRD the admin configured is theirs; docs/netd.md says what to do then).
+if systemd_running && systemctl is-enabled --quiet bird.service 2>/dev/null; then
+  if dpkg --verify bird2 2>/dev/null | grep -q ' /etc/bird/bird.conf$'; then
+    say "bird.service runs an edited /etc/bird/bird.conf: left alone; on a ROUTED node its kernel protocols must not touch 'proto bird' routes (docs/netd.md)"
+  else
+    systemctl disable --now bird.service >/dev/null 2>&1 && say "disabled Debian's default bird.service (netd runs its own BIRD on ROUTED nodes)"
+  fi
+fi
 node_bin=$(command -v node)
 if [[ $node_bin != /usr/bin/node ]]; then
   say "node is $node_bin (not /usr/bin/node): the units will use that path"
