@@ -9,8 +9,13 @@
 #            Store. Needs root and the postgresql package; without them it is
 #            SKIPPED loudly, and with CI=true that is a failure.
 #   phase 2: integration and end-to-end tests (real namespaces, iptables, dhcpd,
-#            SOAP over HTTP, SQLite): one file at a time. Without root they skip
-#            loudly; with CI=true that is a failure.
+#            BIRD, SOAP over HTTP, SQLite): in two lanes that run side by side,
+#            one file at a time each — the labs, the end-to-end tests and the
+#            production path in one, everything else in the other. Every file
+#            names its namespaces, processes and directories uniquely (by its
+#            own prefix or a random lab name), so the lanes share nothing but
+#            the CPU; each lane's report is printed when it ends. Without root
+#            they skip loudly; with CI=true that is a failure.
 # Arguments, if any, are test files to run instead of the whole suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +59,40 @@ run_postgres_phase() { # files...
   echo "== unit-postgres: $((SECONDS - start)) s"
 }
 
+# Integration in two lanes (see the header): each lane is its own node --test run with its
+# own TAP file; the spec output goes to a file per lane and is printed when the lane ends,
+# so the two reports do not interleave.
+run_integration() { # files...
+  (($#)) || return 0
+  local heavy=() rest=() f
+  for f in "$@"; do
+    case $f in
+      test/integration/lab-*|test/e2e/*|test/integration/production-path.test.ts) heavy+=("$f") ;;
+      *) rest+=("$f") ;;
+    esac
+  done
+  echo "== integration: $# files in two lanes (${#heavy[@]} labs/end-to-end, ${#rest[@]} others)"
+  local start=$SECONDS pids=() lane
+  lane() { # name files...
+    local name=$1; shift
+    (($#)) || return 0
+    node --import tsx --test --test-concurrency=1 \
+         --test-reporter=spec --test-reporter-destination="$outdir/$name.out" \
+         --test-reporter=tap --test-reporter-destination="$outdir/$name.tap" "$@"
+  }
+  lane integration-labs "${heavy[@]}" & pids+=($!)
+  lane integration-rest "${rest[@]}" & pids+=($!)
+  local rc=0 p
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  for lane in integration-labs integration-rest; do
+    [[ -f $outdir/$lane.out ]] || continue
+    echo "== $lane"
+    cat "$outdir/$lane.out"
+  done
+  ((rc == 0)) || status=1
+  echo "== integration: $((SECONDS - start)) s"
+}
+
 if (($#)); then
   run_phase selected 1 "$@"
 else
@@ -62,7 +101,7 @@ else
   run_phase unit 2 "${fast[@]}"
   mapfile -t stored < <(store_tests $(find test/unit -name '*.test.ts'))
   run_postgres_phase "${stored[@]}"
-  run_phase integration 1 "${slow[@]}"
+  run_integration "${slow[@]}"
 fi
 
 pass=0; fail=0; skip=0
