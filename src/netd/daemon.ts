@@ -16,6 +16,13 @@
  * starts again from 1 s. A sync for a new document still starts it at once
  * (the configuration may have changed, which may be the fix).
  *
+ * On a node whose last rendered state is ROUTED, a PortWatcher
+ * (port-watcher.ts: one `ip -o monitor link`) asks for a sync (trigger
+ * 'link') within ~75 ms of a `vn_*` port appearing, going up or down, or
+ * disappearing: a routed port gets its gateways, routes and neighbours from
+ * a sync, not from the periodic resync a minute later. An EDGE node runs no
+ * monitor.
+ *
  * The daemon keeps only scheduling facts in memory (when the last full sync
  * ran, why the next one is wanted); what is applied is always read back from
  * the kernel and the run directory, so kill -9 at any point loses nothing.
@@ -35,6 +42,7 @@ import type { NetdMetrics } from './metrics.ts';
 import { EdgenetError } from '../shared/errors.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { statusFiles } from './status.ts';
+import { PortWatcher } from './port-watcher.ts';
 
 export interface DaemonOptions {
   readonly host: HostOps;
@@ -56,6 +64,8 @@ export interface DaemonOptions {
   readonly configDriveDir?: string;
   /** Called after every sync (tests, the CLI's --once). */
   readonly onSync?: (outcome: SyncOutcome) => void;
+  /** ROUTED port events' debounce (default port-watcher.ts PORT_EVENT_DEBOUNCE_MS). */
+  readonly portEventDebounceMs?: number;
 }
 
 /** Longest wait between two restarts of a supervised process that keeps dying. */
@@ -75,6 +85,8 @@ export class NetdDaemon {
   private readonly watcher: FileWatcher;
   /** Liveness for the node controller (heartbeat.ts), on its own timer. */
   private readonly heartbeat: Heartbeat;
+  /** ROUTED only: instance port events ask for a sync. */
+  private readonly ports: PortWatcher;
   private nextTrigger: SyncTrigger = 'start';
   private lastFullAt = -Infinity;
   private lastFailed = true; // the first sync is full
@@ -103,12 +115,24 @@ export class NetdDaemon {
       onChange: (source) => this.request(source === 'file' ? 'file' : 'poll'),
       onTick: () => void this.checkProcesses(),
     });
+    this.ports = new PortWatcher({
+      host: opts.host,
+      clock,
+      logger: opts.logger,
+      onPortChange: () => this.request('link'),
+      ...(opts.portEventDebounceMs !== undefined ? { debounceMs: opts.portEventDebounceMs } : {}),
+    });
     this.heartbeat = new Heartbeat({
       file: statusFiles(opts.runDir).heartbeat,
       clock,
       write: (file, content) => opts.host.mkdirp(opts.runDir).then(() => opts.host.writeFile(file, content)),
       onError: (err) => opts.logger.warn('cannot write the heartbeat file', { error: (err as Error).message }),
     });
+  }
+
+  /** Whether the ROUTED port monitor runs (tests, status). */
+  get watchingPorts(): boolean {
+    return this.ports.running;
   }
 
   get last(): SyncOutcome | undefined {
@@ -143,6 +167,8 @@ export class NetdDaemon {
     await this.watcher.stop();
     this.runner.stop();
     await this.runner.idle();
+    // After the last sync: it could have enabled the watcher again.
+    this.ports.stop();
     await this.heartbeat.stop();
     this.opts.logger.info('netd stopped (host left as is)');
   }
@@ -210,6 +236,8 @@ export class NetdDaemon {
       { trigger, full },
     );
     this.lastOutcome = outcome;
+    // Rendered: the mode is known (a refused or unreadable document leaves the watcher as it was).
+    if (outcome.desired !== undefined) this.ports.enable(outcome.desired.routed !== undefined);
     this.opts.metrics?.record(outcome, full);
     this.log(outcome, trigger, full);
     this.opts.onSync?.(outcome);

@@ -70,7 +70,8 @@ export type SyncPhases = {
  * under its own kind (`dhcpd`), so the kinds are open-ended.
  */
 // `string & {}` keeps the named triggers visible to the compiler while admitting any kind.
-export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'manual' | (string & {});
+/** Why a sync ran; 'link': a ROUTED instance port appeared, went up or down, or disappeared (port-watcher.ts). */
+export type SyncTrigger = 'start' | 'file' | 'poll' | 'periodic' | 'retry' | 'manual' | 'link' | (string & {});
 
 export interface SyncOutcome {
   readonly result: NetdResult;

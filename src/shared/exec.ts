@@ -34,6 +34,12 @@ export interface StartOptions {
   readonly logFile?: string;
   /** Keep running after the parent exits (own process group). */
   readonly detached?: boolean;
+  /**
+   * Each line of standard output, as it comes (a monitor: `ip -o monitor
+   * link`); stdout then goes here instead of `logFile`, unbuffered (a
+   * process that runs for weeks must not accumulate its output in memory).
+   */
+  readonly onLine?: (line: string) => void;
 }
 
 export interface Process {
@@ -80,15 +86,17 @@ export function createExec(): Exec {
       // pipes stay open as long as the child runs, so a detached dhcpd kept
       // netd alive after it stopped (until SIGKILL).
       const fd = options.logFile ? openSync(options.logFile, 'a') : undefined;
+      const onLine = options.onLine;
       const spawn = () =>
         execa(file, args, {
           env: options.env,
           cwd: options.cwd,
           stdin: 'ignore',
-          stdout: (fd ?? 'ignore') as 'ignore',
+          stdout: (onLine ? 'pipe' : (fd ?? 'ignore')) as 'ignore',
           stderr: (fd ?? 'ignore') as 'ignore',
           detached: options.detached ?? false,
           reject: false,
+          buffer: false,
           cleanup: !(options.detached ?? false),
         });
       let child: ReturnType<typeof spawn>;
@@ -98,6 +106,17 @@ export function createExec(): Exec {
         if (fd !== undefined) closeSync(fd);
       }
       if (options.detached) child.unref();
+      // The stdout option's type is narrowed to 'ignore' above, which types child.stdout as never.
+      const stdout = (child as unknown as { stdout: NodeJS.ReadableStream | null }).stdout;
+      if (onLine && stdout) {
+        let rest = '';
+        stdout.setEncoding('utf8');
+        stdout.on('data', (chunk: string) => {
+          const parts = (rest + chunk).split('\n');
+          rest = parts.pop() ?? '';
+          for (const line of parts) onLine(line);
+        });
+      }
       const exited = child.then(
         (r) => ({ code: r.exitCode, signal: r.signal }),
         (e: { exitCode?: number; signal?: string }) => ({ code: e.exitCode, signal: e.signal }),

@@ -19,7 +19,7 @@
  *
  * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
  */
-import type { AddressOp, HostOps, PortOp, RoutedReads, TableName } from '../../src/netd/apply/host.ts';
+import type { AddressOp, HostOps, LinkMonitor, PortOp, RoutedReads, TableName } from '../../src/netd/apply/host.ts';
 import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../../src/netd/plan/observed.ts';
 import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
 import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
@@ -571,6 +571,30 @@ export class FakeHost implements HostOps {
   async loadModule(_name: string) {}
 
   // ---- processes and files ---------------------------------------------
+  /** Link monitors started (`monitorLinks`), live or ended; a test feeds lines with emitLink and ends one with endLinkMonitor. */
+  readonly linkMonitors: { onLine: (line: string) => void; live: boolean; end: () => void }[] = [];
+  monitorLinks(onLine: (line: string) => void): LinkMonitor {
+    let end: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const m = { onLine, live: true, end: () => undefined as void };
+    m.end = () => {
+      m.live = false;
+      end();
+    };
+    this.linkMonitors.push(m);
+    return { exited, stop: () => m.end() };
+  }
+  /** A kernel link event on every live monitor (an `ip -o monitor link` line). */
+  emitLink(line: string): void {
+    for (const m of this.linkMonitors) if (m.live) m.onLine(line);
+  }
+  /** The live monitors die (as `ip monitor` killed by someone else). */
+  endLinkMonitor(): void {
+    for (const m of this.linkMonitors) if (m.live) m.end();
+  }
+
   async processArgv(pid: number) {
     return this.processes.get(pid);
   }

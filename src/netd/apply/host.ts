@@ -50,6 +50,13 @@ export type AddressOp =
     }
   | { readonly op: 'del'; readonly interface: string; readonly address: string; readonly prefixlen: number };
 
+/** A running link monitor (`HostOps.monitorLinks`). */
+export interface LinkMonitor {
+  /** Resolves when the monitor has ended: stopped, or died (the tool failed, was killed). */
+  readonly exited: Promise<void>;
+  stop(): void;
+}
+
 export interface HostOps {
   /**
    * Whether this host's kernel has IPv6 at all (false when booted with
@@ -129,6 +136,13 @@ export interface HostOps {
   readSysctl(key: string): Promise<string | undefined>;
   writeSysctl(key: string, value: string): Promise<void>;
   loadModule(name: string): Promise<void>;
+
+  /**
+   * Link events as the kernel announces them, one `ip -o monitor link` line
+   * each (`3: vn_x@peer: <FLAGS> ... state UP ...`, `Deleted 3: ...`), until
+   * stop(); one long-running child (netd/port-watcher.ts, ROUTED only).
+   */
+  monitorLinks(onLine: (line: string) => void): LinkMonitor;
 
   /** argv of a live process, undefined when it does not exist. */
   processArgv(pid: number): Promise<string[] | undefined>;

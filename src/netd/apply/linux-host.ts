@@ -295,6 +295,12 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       await exec.run(['modprobe', name], { okExitCodes: [0, 1] }).catch(() => undefined);
     },
 
+    monitorLinks(onLine) {
+      // Not detached: it ends with netd (execa's cleanup), and netd stops it when it leaves ROUTED.
+      const p = exec.start(['ip', '-o', 'monitor', 'link'], { onLine });
+      return { exited: p.exited.then(() => undefined), stop: () => p.kill('SIGTERM') };
+    },
+
     async processArgv(pid) {
       const raw = await files.read(`/proc/${pid}/cmdline`).catch(() => undefined);
       if (raw === undefined || raw === '') return undefined;
