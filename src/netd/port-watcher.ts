@@ -44,7 +44,7 @@ import type { HostOps, LinkMonitor } from './apply/host.ts';
 import { INSTANCE_INTERFACE_PREFIX } from './names.ts';
 
 /** From a port's first counted event to the sync request (a VM start's events come within a few ms). */
-export const PORT_EVENT_DEBOUNCE_MS = 75;
+const PORT_EVENT_DEBOUNCE_MS = 75;
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 const RESTART_STABLE_MS = 60_000;

@@ -61,7 +61,7 @@ export function configDriveLayout(dir: string, instance: string): ConfigDriveLay
  * user itself (dynamic_ownership, its default). The hash file holds no
  * secret and stays 0644.
  */
-export const DRIVE_FILE_MODE = 0o600;
+const DRIVE_FILE_MODE = 0o600;
 
 /** Drive file names inside an instance's directory: the NoCloud names render writes, nothing with a path in it. */
 const DRIVE_FILE = /^[a-z][a-z-]{0,31}$/;
