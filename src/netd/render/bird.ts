@@ -23,7 +23,9 @@
  *   only about 3 s later (measured 3.1 s, every time) — over the bench's 1 s.
  * - One `protocol bgp` per peer address, carrying the family of that address
  *   (an IPv4 peer the ipv4 unicast channel, an IPv6 peer the ipv6 one), and
- *   only for the families the cluster's addressing uses. Not one session with
+ *   only for the families the node speaks: the cluster's addressing, and
+ *   IPv4 too while a local port holds an IPv4 prefix (an elastic address on
+ *   an IPv6-only cluster, see birdFamilies). Not one session with
  *   both channels: a route's BGP next hop must be an address of its own
  *   family, which a session over the other family does not provide (BIRD
  *   would need `next hop address` or extended next hop, both per-site
@@ -137,6 +139,20 @@ function commentText(name: string): string {
   return /^[A-Za-z0-9_.:-]+$/.test(name) ? name : JSON.stringify(name);
 }
 
+/**
+ * The families BIRD speaks: the cluster's addressing, plus IPv4 whenever a
+ * local port carries an IPv4 host prefix. On an IPv6-only cluster that is an
+ * elastic address (the instance has no routed IPv4 of its own, so any /32 on
+ * its port is its publicIp): without the IPv4 static protocol and sessions
+ * it would be routed on the node and never announced. The IPv4 sessions come
+ * up when the first elastic address on the node is associated and go (with a
+ * Cease, so the peers withdraw) when the last is released.
+ */
+function birdFamilies(addressing: RoutedAddressing, ports: BirdInput['ports']): readonly ('ipv4' | 'ipv6')[] {
+  const elasticV4 = ports.some((p) => INTERFACE_NAME.test(p.interface) && p.addresses.some((a) => hostPrefix(a)?.family === 'ipv4'));
+  return (['ipv4', 'ipv6'] as const).filter((f) => addressing === 'dual' || addressing === f || (f === 'ipv4' && elasticV4));
+}
+
 function notRunning(summary: string): SupervisedProcess {
   return { kind: BIRD_KIND, run: false, interfaces: [], files: [], reload: { kind: 'signal', signal: 'SIGHUP' }, summary };
 }
@@ -152,7 +168,7 @@ export function renderBird(input: BirdInput, warnings: string[]): SupervisedProc
     throw new RenderFailure('ROUTED_BGP_INVALID', `the bgp settings of node ${input.node} are refused: ${checked.problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`);
   }
   const bgp = checked.value;
-  const families = (['ipv4', 'ipv6'] as const).filter((f) => input.addressing === 'dual' || input.addressing === f);
+  const families = birdFamilies(input.addressing, input.ports);
 
   const routes = new Map<'ipv4' | 'ipv6', HostRoute[]>(families.map((f) => [f, []]));
   for (const port of input.ports) {
@@ -195,6 +211,13 @@ export function renderBird(input: BirdInput, warnings: string[]): SupervisedProc
   if (peers.length === 0) {
     warnings.push(`node ${input.node} has no BGP peer for the cluster's addressing (${input.addressing}): BIRD does not run and no route of this node is announced`);
     return notRunning(`no BGP peer for ${input.addressing} addressing: bird must not run`);
+  }
+  // BIRD carries a family only over a session of that family: a family without a peer is announced nowhere.
+  for (const family of families) {
+    const count = routes.get(family)?.length ?? 0;
+    if (count > 0 && !peers.some((p) => (p.address.includes(':') ? 'ipv6' : 'ipv4') === family)) {
+      warnings.push(`node ${input.node} has no ${family} BGP peer: its ${count} ${family} prefix${count === 1 ? '' : 'es'} ${count === 1 ? 'is' : 'are'} not announced`);
+    }
   }
 
   const communities = bgp.communities.map((c) => `bgp_community.add((${c.replace(':', ',')}));`);

@@ -156,6 +156,27 @@ test('renderBird: families follow the addressing; peers and prefixes of another 
   assert.doesNotMatch(v6.conf, /ipv4|0\.0\.0\.0/);
 });
 
+/** An IPv6-only cluster whose instance i-1 holds the elastic 10.60.0.1 beside its routed /128. */
+const ELASTIC_V6 = { addressing: 'ipv6', ports: [{ interface: 'vn_i-1', addresses: ['2001:db8:50::11/128', '10.60.0.1/32'] }, { interface: 'vn_i-2', addresses: ['2001:db8:50::12/128'] }] } as const;
+
+test('renderBird: an elastic IPv4 address on an IPv6-only cluster is announced (IPv4 static protocol and IPv4 sessions)', () => {
+  const { p, conf, warnings } = bird(ELASTIC_V6);
+  assert.deepEqual(warnings, []);
+  assert.equal(p.summary, '3 prefixes to 2 peers');
+  assert.match(conf, /protocol static edgenet_routes4 \{\n {2}ipv4;\n {2}route 10\.60\.0\.1\/32 via "vn_i-1";\n\}/);
+  assert.match(conf, /protocol bgp edgenet_peer4_172_31_0_1 \{[^}]*\n {2}ipv4 \{\n {4}import filter edgenet_import4;\n {4}export filter edgenet_export4;/);
+  assert.match(conf, /protocol kernel edgenet_kernel4 /);
+  assert.match(conf, /protocol bgp edgenet_peer6_fd00_31__1 /);
+  // The same cluster without the elastic address speaks IPv6 only, and says why the IPv4 peer has no session.
+  const plain = bird({ ...ELASTIC_V6, ports: [ELASTIC_V6.ports[1]] });
+  assert.doesNotMatch(plain.conf, /ipv4|edgenet_peer4/);
+  assert.ok(plain.warnings.some((w) => /peer 172\.31\.0\.1 is ipv4 but the cluster's addressing is ipv6/.test(w)));
+  // Only IPv6 peers: the elastic /32 has no session to go over, which is said rather than silently dropped.
+  const noV4Peer = bird({ ...ELASTIC_V6, bgp: { ...BGP, peers: ['fd00:31::1 65000'] } });
+  assert.equal(noV4Peer.p.run, true);
+  assert.deepEqual(noV4Peer.warnings, ['node 172.31.0.11 has no ipv4 BGP peer: its 1 ipv4 prefix is not announced']);
+});
+
 test('renderBird: no instances still runs (sessions up, nothing announced)', () => {
   const { p, conf } = bird({ ports: [] });
   assert.equal(p.run, true);
@@ -181,7 +202,7 @@ test('renderBird: no bgp settings or no usable peer → must not run, with a war
   const none = bird({ bgp: undefined });
   assert.deepEqual([none.p.run, none.p.files, none.warnings.length], [false, [], 1]);
   assert.match(none.warnings[0] ?? '', /no bgp settings/);
-  const lonely = bird({ addressing: 'ipv6', bgp: { ...BGP, peers: ['172.31.0.1 65000'] } });
+  const lonely = bird({ addressing: 'ipv6', bgp: { ...BGP, peers: ['172.31.0.1 65000'] }, ports: [{ interface: 'vn_i-1', addresses: ['2001:db8:50::11/128'] }] });
   assert.equal(lonely.p.run, false);
   assert.ok(lonely.warnings.some((w) => /no BGP peer for the cluster's addressing \(ipv6\)/.test(w)));
   for (const bad of [{ ...BGP, password: 'x" ; }' }, { ...BGP, peers: ['1.2.3.4; protocol device {} 65000'] }, { ...BGP, localAs: undefined }]) {
@@ -199,6 +220,7 @@ test('BIRD itself accepts the rendered configuration (bird -p)', { skip: existsS
       ['dual', bird().conf],
       ['ipv4, no password, no communities, 4-byte ASNs', bird({ addressing: 'ipv4', bgp: { localAs: '4200000000', peers: ['172.31.0.1 4200000001', '172.31.0.2 65000'], communities: [] } }).conf],
       ['ipv6, no instances', bird({ addressing: 'ipv6', ports: [] }).conf],
+      ['ipv6 with an elastic IPv4 address', bird(ELASTIC_V6).conf],
       ['longest password', bird({ bgp: { ...BGP, password: `${'!#$%&\'()*+,-./:;<=>?@[]^_`{|}~'.repeat(2)}${'a'.repeat(20)}` } }).conf],
     ];
     for (const [name, conf] of variants) {
