@@ -12,7 +12,10 @@
  *            follows at once — the port `vn_<id>` is created in the node
  *            (`topo.addInstance`, a veth into a fresh instance namespace) —
  *            until both the /32 and the /128 are in the router's kernel
- *            (its `ip -j route` polled every 10 ms; the larger of the two);
+ *            (its `ip -j route` polled every 10 ms; the larger of the two),
+ *            and, in a second row, until netd's own /32 and /128 (proto 77)
+ *            are on the node as well (BIRD announces a prefix once its port
+ *            is up; netd's route is what makes it reachable);
  *   elastic  `POST /v1/addresses/<ip>/associate` to an instance that runs
  *            returns, until the elastic /32 is in the router's kernel (a pure
  *            API change: the port already exists);
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
     waitFor(async () => (pred(await routes()) ? Date.now() : undefined), { timeoutMs: 30_000, intervalMs: 10, what, clock: systemClock });
 
   const add: number[] = [];
+  const reach: number[] = [];
   const elastic: number[] = [];
   const withdraw: number[] = [];
   const group = 'bench';
@@ -94,6 +98,15 @@ async function main(): Promise<void> {
       const want = [`${v.privateIp}/32`, ...(v.ipv6 ? [`${v6(v.ipv6)}/128`] : [])];
       const seen = await until((have) => want.every((p) => have.has(p)), `${want.join(' and ')} in the router's kernel`);
       add.push(seen - returned);
+      // BIRD announces a port's prefix once the port is up; netd's own route (proto 77) on the node is what
+      // makes it reachable: when did the node have both (the later of the two is "reachable through the router").
+      const nodeNs = topo.nodeNs(node.short);
+      const onNode = await waitFor(async () => {
+        const r4 = await exec.run(['ip', '-n', nodeNs, '-4', 'route', 'show', 'proto', '77', 'dev', `vn_${v.id}`]);
+        const r6 = await exec.run(['ip', '-n', nodeNs, '-6', 'route', 'show', 'proto', '77', 'dev', `vn_${v.id}`]);
+        return r4.stdout.includes(v.privateIp ?? '\u0000') && (v.ipv6 === undefined || r6.stdout.trim() !== '') ? Date.now() : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 10, what: `netd's routes for ${v.id} on ${node.short}`, clock: systemClock });
+      reach.push(Math.max(seen, onNode) - returned);
 
       // An elastic address to the running instance: the port is there already.
       const a = await api.request<{ ip: string }>('POST', '/v1/addresses', {});
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
       await topo.removeInstance(v.id);
       const gone = await until((have) => want.every((p) => !have.has(p)) && !have.has(`${a.ip}/32`), `${want.join(' and ')} withdrawn`);
       withdraw.push(gone - deleted);
-      log(`sample ${i + 1}/${SAMPLES} on ${node.short}: add ${add.at(-1)} ms (API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
+      log(`sample ${i + 1}/${SAMPLES} on ${node.short}: add ${add.at(-1)} ms (reachable ${reach.at(-1)} ms; API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
     }
   } finally {
     if (!values.keep) await labDown({ name: values.name!, dir }, deps);
@@ -121,6 +134,7 @@ async function main(): Promise<void> {
     "| API call returns → router's kernel | samples | p50 | p99 | worst |",
     '|---|---|---|---|---|',
     line('instance added (port created right after): its /32 and /128 present', add),
+    line("… and netd's own /32 and /128 on the node too (reachable)", reach),
     line('elastic address associated: its /32 present', elastic),
     line('instance terminated (port removed right after): its routes gone', withdraw),
     '',
