@@ -29,7 +29,7 @@
  */
 import { EdgenetError } from '../../shared/errors.ts';
 import type { Cidr, IpRange, Ipv4 } from '../../shared/ip.ts';
-import { cidrRange, formatCidr6, formatIp, formatIpv6, formatRange, isAligned, parseCidr, parseCidr6, parseIp, parseIpv6, parseRangeEntry } from '../../shared/ip.ts';
+import { IPV4_RESERVED, cidrRange, formatCidr6, formatIp, formatIpv6, formatRange, ipv4RangeReserved, isAligned, parseCidr, parseCidr6, parseIp, parseIpv6, parseRangeEntry } from '../../shared/ip.ts';
 import { DEFAULT_ROUTED_GATEWAY_IPV4, DEFAULT_ROUTED_GATEWAY_IPV6, ROUTED_LINK_SUBNET, canonicalBgpCommunity, type RoutedAddressing } from '../../shared/gni/routed.ts';
 import type { BgpConfig, BgpPeerConfig, ClusterConfig, ExplodedBgp, ExplodedCluster, ExplodedNetworkConfiguration, ExplodedSubnet, NetworkConfiguration } from './types.ts';
 
@@ -56,19 +56,14 @@ export function parseRoutedPoolEntry(text: string): RoutedPoolEntry | undefined 
 /**
  * IPv4 ranges no routed address may come from: the instance-side link
  * (169.254.0.0/16, which holds the gateway and the metadata address), and
- * everything that is not unicast on a network.
+ * everything that is not unicast on a network. The one list is
+ * shared/ip/ipv4-reserved.ts (netd's checks read it too).
  */
-export const ROUTED_RESERVED_IPV4: readonly { readonly range: IpRange; readonly what: string }[] = [
-  { range: cidrRange({ network: 0x00000000, prefix: 8 }), what: '"this network" 0.0.0.0/8' },
-  { range: cidrRange({ network: 0x7f000000, prefix: 8 }), what: 'loopback 127.0.0.0/8' },
-  { range: cidrRange({ network: 0xa9fe0000, prefix: 16 }), what: 'link-local 169.254.0.0/16 (the instance-side link)' },
-  { range: cidrRange({ network: 0xe0000000, prefix: 4 }), what: 'multicast 224.0.0.0/4' },
-  { range: cidrRange({ network: 0xf0000000, prefix: 4 }), what: 'reserved 240.0.0.0/4' },
-];
+export const ROUTED_RESERVED_IPV4: readonly { readonly range: IpRange; readonly what: string }[] = IPV4_RESERVED;
 
 /** What reserved block `range` touches, or undefined. */
 export function reservedIpv4(range: IpRange): string | undefined {
-  return ROUTED_RESERVED_IPV4.find((r) => r.range.lo <= range.hi && range.lo <= r.range.hi)?.what;
+  return ipv4RangeReserved(range);
 }
 
 /** An IPv4 or IPv6 address in canonical text, with its family; undefined when it is neither. */

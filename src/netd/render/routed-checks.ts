@@ -21,15 +21,24 @@
  *   address of its MAC in the prefix (ipv6-checks.ts); its elastic IPv4
  *   (`publicIp`) inside the configuration's public pool. An instance that
  *   fails is left out whole: half an instance would get a config drive and
- *   routes for addresses that do not work.
+ *   routes for addresses that do not work;
+ * - no routed IPv4 (own or elastic) and no pool entry in IPV4_RESERVED
+ *   (shared/ip: 0/8, loopback, 169.254/16 — the instance-side link with the
+ *   gateway and 169.254.169.254 —, multicast, 240/4 and the broadcast), and
+ *   none equal to a BGP peer address of the document (`bgpPeerAddresses`):
+ *   each routed address is a /32 or /128 in the node's kernel and announced
+ *   to the peers, so such an address would take over the metadata service,
+ *   the gateway or the route to a BGP neighbour. Every node's peers, not
+ *   only the instance's node's: an instance moves between nodes, and a /32
+ *   of any peer of the cloud announced by any node hijacks that peer.
  *
  * Pure. Addresses come back canonical (IPv6 in RFC 5952 text).
  */
-import type { GniCluster, GniConfiguration, GniInstance } from '../../shared/gni/model.ts';
+import type { GniCluster, GniConfiguration, GniDocument, GniInstance } from '../../shared/gni/model.ts';
 import { clusterIpv6, instanceIpv6 } from '../../shared/gni/ipv6.ts';
-import { ROUTED_ADDRESSING, clusterRoutedAddressing, configurationRouted, type RoutedAddressing } from '../../shared/gni/routed.ts';
+import { ROUTED_ADDRESSING, clusterRoutedAddressing, configurationRouted, nodeBgpText, type RoutedAddressing } from '../../shared/gni/routed.ts';
 import type { Cidr6, IpRange } from '../../shared/ip.ts';
-import { IPV6_LINK_LOCAL, cidrContains6, formatIp, formatIpv6, parseIp, parseIpv6, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
+import { IPV6_LINK_LOCAL, cidrContains6, formatIp, formatIpv6, formatRange, ipv4RangeReserved, ipv4Reserved, parseIp, parseIpv6, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
 import { checkClusterPrefix, checkInstanceAddress } from './ipv6-checks.ts';
 
 /** A ROUTED cluster whose addressing agrees with what it carries. */
@@ -46,7 +55,28 @@ export interface RoutedCluster {
 
 export type RoutedClusterCheck =
   | { readonly ok: true; readonly cluster: RoutedCluster }
-  | { readonly ok: false; readonly reason: 'addressing-invalid' | 'addressing-mismatch'; readonly message: string };
+  | { readonly ok: false; readonly reason: 'addressing-invalid' | 'addressing-mismatch' | 'pool-reserved'; readonly message: string };
+
+/**
+ * The BGP peer addresses of every node of the document (canonical text, both
+ * families; a peer that does not parse is left out here: checkNodeBgp refuses
+ * it where bird.conf is rendered).
+ */
+export function bgpPeerAddresses(doc: GniDocument): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const c of doc.configuration.clusters) {
+    for (const n of c.nodes) {
+      for (const p of nodeBgpText(n)?.peers ?? []) {
+        const text = p.split(' ')[0] ?? '';
+        const v4 = parseIp(text);
+        const v6 = v4 === undefined ? parseIpv6(text) : undefined;
+        if (v4 !== undefined) out.add(formatIp(v4));
+        else if (v6 !== undefined) out.add(formatIpv6(v6));
+      }
+    }
+  }
+  return out;
+}
 
 export const hasIpv4 = (a: RoutedAddressing): boolean => a !== 'ipv6';
 export const hasIpv6 = (a: RoutedAddressing): boolean => a !== 'ipv4';
@@ -55,7 +85,8 @@ function isRoutedAddressing(text: string | undefined): text is RoutedAddressing 
   return text !== undefined && (ROUTED_ADDRESSING as readonly string[]).includes(text);
 }
 
-export function checkRoutedCluster(cluster: GniCluster): RoutedClusterCheck {
+/** `peers`: bgpPeerAddresses of the document (a pool holding one is refused). */
+export function checkRoutedCluster(cluster: GniCluster, peers: ReadonlySet<string> = new Set()): RoutedClusterCheck {
   const text = clusterRoutedAddressing(cluster);
   if (!isRoutedAddressing(text)) {
     return {
@@ -68,6 +99,13 @@ export function checkRoutedCluster(cluster: GniCluster): RoutedClusterCheck {
   for (const entry of cluster.privateIps) {
     const r = parseRangeEntry(entry);
     if (r === undefined || r.lo > r.hi) return mismatch(`IPv4 pool entry ${JSON.stringify(entry.slice(0, 40))} is not an address or a lo-hi range`);
+    // Refused whole, not clipped: a pool that reaches into reserved space is a broken property, and clipping would route what is left silently.
+    const reserved = ipv4RangeReserved(r);
+    if (reserved !== undefined) return { ok: false, reason: 'pool-reserved', message: `IPv4 pool entry ${formatRange(r)} reaches into ${reserved}` };
+    for (const peer of peers) {
+      const p = parseIp(peer);
+      if (p !== undefined && rangeContains(r, p)) return { ok: false, reason: 'pool-reserved', message: `IPv4 pool entry ${formatRange(r)} holds the BGP peer ${peer}` };
+    }
     pool.push(r);
   }
   if (hasIpv4(text) && pool.length === 0) return mismatch('the cluster carries no IPv4 pool (privateIps)');
@@ -112,7 +150,7 @@ export interface RoutedAddresses {
 }
 
 export type RoutedInstanceReason =
-  | 'ipv4-missing' | 'ipv4-unexpected' | 'ipv4-outside-pool' | 'ipv4-is-gateway'
+  | 'ipv4-missing' | 'ipv4-unexpected' | 'ipv4-outside-pool' | 'ipv4-is-gateway' | 'address-reserved'
   | 'ipv6-missing' | 'ipv6-outside-prefix' | 'ipv6-not-eui64'
   | 'elastic-outside-pool';
 
@@ -130,17 +168,27 @@ export function elasticOf(inst: GniInstance): string | undefined {
  * One instance of `cluster`: its addresses by the cluster's addressing.
  * `publicPool`: the configuration's publicIps, parsed (an elastic address
  * outside it — or any elastic address when it is empty — is refused: it
- * would be announced over BGP).
+ * would be announced over BGP). `peers`: bgpPeerAddresses of the document
+ * (none of the instance's addresses may be one).
  */
 export function checkRoutedInstance(
-  inst: GniInstance, cluster: RoutedCluster, ctx: { readonly publicPool: readonly IpRange[]; readonly gatewayIpv4?: string },
+  inst: GniInstance, cluster: RoutedCluster,
+  ctx: { readonly publicPool: readonly IpRange[]; readonly gatewayIpv4?: string; readonly peers?: ReadonlySet<string> },
 ): RoutedInstanceCheck {
   const no = (reason: RoutedInstanceReason, message: string): RoutedInstanceCheck => ({ ok: false, reason, message });
+  const peer = (address: string, what: string): RoutedInstanceCheck | undefined =>
+    ctx.peers?.has(address) === true ? no('address-reserved', `${what} ${address} is a BGP peer's address`) : undefined;
+  const reserved = (ip: number, what: string): RoutedInstanceCheck | undefined => {
+    const block = ipv4Reserved(ip);
+    return block === undefined ? peer(formatIp(ip), what) : no('address-reserved', `${what} ${formatIp(ip)} is in ${block}`);
+  };
   const v4Text = inst.privateIp === undefined || inst.privateIp === '' ? undefined : inst.privateIp;
   let ipv4: string | undefined;
   if (hasIpv4(cluster.addressing)) {
     if (v4Text === undefined) return no('ipv4-missing', `no IPv4 address (privateIp) on a ${cluster.addressing} cluster`);
     const ip = parseIp(v4Text);
+    const bad = ip === undefined ? undefined : reserved(ip, 'IPv4 address');
+    if (bad !== undefined) return bad;
     if (ip === undefined || !cluster.pool.some((r) => rangeContains(r, ip))) return no('ipv4-outside-pool', `IPv4 address ${JSON.stringify(v4Text.slice(0, 40))} is outside the pool of cluster ${cluster.name}`);
     ipv4 = formatIp(ip);
     if (ipv4 === ctx.gatewayIpv4) return no('ipv4-is-gateway', `IPv4 address ${ipv4} is the instance gateway`);
@@ -154,11 +202,15 @@ export function checkRoutedInstance(
     const c = checkInstanceAddress(text, cluster.prefix, inst.macAddress?.toLowerCase());
     if (!c.ok) return no(c.reason === 'outside-prefix' ? 'ipv6-outside-prefix' : 'ipv6-not-eui64', c.message);
     ipv6 = c.address;
+    const bad = peer(ipv6, 'IPv6 address');
+    if (bad !== undefined) return bad;
   }
   const elasticText = elasticOf(inst);
   let elastic: string | undefined;
   if (elasticText !== undefined) {
     const ip = parseIp(elasticText);
+    const bad = ip === undefined ? undefined : reserved(ip, 'elastic IPv4 address');
+    if (bad !== undefined) return bad;
     if (ip === undefined || !ctx.publicPool.some((r) => rangeContains(r, ip))) {
       return no('elastic-outside-pool', `elastic IPv4 address ${JSON.stringify(elasticText.slice(0, 40))} is outside the public pool${ctx.publicPool.length === 0 ? ' (which is empty)' : ''}`);
     }

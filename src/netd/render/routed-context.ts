@@ -33,7 +33,7 @@ import { INTERFACE_NAME_MAX, instanceInterface, netdNames } from '../names.ts';
 import type { ClusterIpv6Context, RenderContext } from './context.ts';
 import { RenderFailure } from './context.ts';
 import { unicastIpv6 } from './ipv6-checks.ts';
-import { checkRoutedCluster, checkRoutedGateways, checkRoutedInstance, hasIpv4, hasIpv6, publicPool, type RoutedCluster } from './routed-checks.ts';
+import { bgpPeerAddresses, checkRoutedCluster, checkRoutedGateways, checkRoutedInstance, hasIpv4, hasIpv6, publicPool, type RoutedCluster } from './routed-checks.ts';
 import type { HostFacts, LocalInstance } from './types.ts';
 
 /** A local instance with its routed host prefixes. */
@@ -79,7 +79,7 @@ function ipv6Context(cluster: GniCluster, routed: RoutedCluster, warnings: strin
 }
 
 function routedLocals(args: {
-  doc: GniDocument; node: string; cluster: GniCluster; routed: RoutedCluster; gatewayIpv4: string; warnings: string[];
+  doc: GniDocument; node: string; cluster: GniCluster; routed: RoutedCluster; gatewayIpv4: string; peers: ReadonlySet<string>; warnings: string[];
 }): RoutedLocal[] {
   const { doc, node, cluster, routed, warnings } = args;
   const ids = [...new Set(cluster.nodes.find((n) => n.name === node)?.instanceIds ?? [])].sort();
@@ -96,7 +96,7 @@ function routedLocals(args: {
     if (ifname.length > INTERFACE_NAME_MAX) { warnings.push(`instance ${id}: interface name ${ifname} exceeds ${INTERFACE_NAME_MAX} characters: skipped`); continue; }
     const mac = inst.macAddress?.toLowerCase() ?? '';
     if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) { warnings.push(`instance ${id} has no valid MAC: skipped`); continue; }
-    const c = checkRoutedInstance(inst, routed, { publicPool: pool, gatewayIpv4: args.gatewayIpv4 });
+    const c = checkRoutedInstance(inst, routed, { publicPool: pool, gatewayIpv4: args.gatewayIpv4, peers: args.peers });
     if (!c.ok) { warnings.push(`instance ${id}: ${c.message}: skipped`); continue; }
     const { ipv4, ipv6, elastic } = c.addresses;
     for (const key of [mac, ipv4, ipv6, elastic]) {
@@ -126,14 +126,15 @@ export function buildRoutedContext(args: { doc: GniDocument; node: string; confi
   const { doc, node, config } = args;
   const cluster = doc.configuration.clusters.find((c) => c.nodes.some((n) => n.name === node));
   if (cluster === undefined) throw new RenderFailure('NOT_IN_DOCUMENT', `node ${node} is not listed under any cluster of document ${doc.version}`);
-  const checked = checkRoutedCluster(cluster);
+  const peers = bgpPeerAddresses(doc);
+  const checked = checkRoutedCluster(cluster, peers);
   if (!checked.ok) throw new RenderFailure('ROUTED_CLUSTER_INVALID', `cluster ${cluster.name}: ${checked.message}`);
   const routed = checked.cluster;
   const gateways = checkRoutedGateways(doc.configuration);
   if (!gateways.ok) throw new RenderFailure('ROUTED_GATEWAY_INVALID', gateways.message);
   const warnings: string[] = [];
   const ipv6 = ipv6Context(cluster, routed, warnings);
-  const locals = routedLocals({ doc, node, cluster, routed, gatewayIpv4: gateways.ipv4, warnings });
+  const locals = routedLocals({ doc, node, cluster, routed, gatewayIpv4: gateways.ipv4, peers, warnings });
   const clcText = configurationIpv6(doc.configuration);
   const clcIpv6 = clcText === undefined ? undefined : unicastIpv6(clcText);
   if (clcText !== undefined && clcIpv6 === undefined) warnings.push(`the document's IPv6 clc-address ${JSON.stringify(clcText)} is not a unicast address: not used`);

@@ -52,7 +52,7 @@ import { routedSanitizer, type RoutedSanitizeCode } from './routed-sanitize.ts';
 import type { HostFacts, RenderResult } from './types.ts';
 import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
 import type { Cidr, Cidr6, Ipv4 } from '../../shared/ip.ts';
-import { broadcastAddress, cidrContains, cidrContains6, networkAddress, parseIp, parseIpv6, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
+import { broadcastAddress, isRoutableUnicastIpv4, cidrContains, cidrContains6, networkAddress, parseIp, parseIpv6, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
 
 export type SanitizeCode =
   | RuleRefusalCode
@@ -137,11 +137,9 @@ function formatRefusal(r: Refusal): string {
   return `${r.code}: ${r.subject}: ${r.message}`;
 }
 
-/** Unicast and routable enough to be a host: not 0/8, 127/8, 169.254/16, 224/4, 240/4. */
+/** Unicast and routable enough to be a host: not 0/8, 127/8, 169.254/16, 224/4, 240/4 (shared/ip IPV4_RESERVED). */
 export function isUnicastHost(ip: Ipv4): boolean {
-  const a = ip >>> 24;
-  if (a === 0 || a === 127 || a >= 224) return false;
-  return (ip >>> 16) !== ((169 << 8) | 254);
+  return isRoutableUnicastIpv4(ip);
 }
 
 /** MAC text (validated by the codec) is unicast: I/G bit clear and not all zeros. */

@@ -32,7 +32,7 @@
 import type { GniExtension } from './extension.ts';
 import { MAX_EXTENSION_VALUE_CHARS, extensionValues } from './extension.ts';
 import type { GniCluster, GniConfiguration, GniInstance, GniNode } from './model.ts';
-import { IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_MULTICAST, cidrContains6, formatIp, formatIpv6, parseIp, parseIpv6 } from '../ip.ts';
+import { IPV6_IPV4_MAPPED, IPV6_LINK_LOCAL, IPV6_MULTICAST, cidrContains6, formatIp, formatIpv6, isRoutableUnicastIpv4, parseIp, parseIpv6 } from '../ip.ts';
 
 export const ROUTED_EXTENSION = 'routed';
 export const BGP_EXTENSION = 'bgp';
@@ -225,17 +225,12 @@ function asnOf(text: string): number | undefined {
   return isBgpAsn(n) ? n : undefined;
 }
 
-/** IPv4 space no BGP neighbour lives in: this network, loopback, link-local, multicast, reserved and broadcast. */
-const IPV4_NOT_A_PEER: readonly [number, number][] = [
-  [0x00000000, 8], [0x7f000000, 8], [0xa9fe0000, 16], [0xe0000000, 4], [0xf0000000, 4],
-];
-
 /** The canonical text and family of an address that can name a BGP neighbour without an interface, else undefined. */
 function peerAddress(text: string): { readonly text: string; readonly family: 'ipv4' | 'ipv6' } | undefined {
   const v4 = parseIp(text);
   if (v4 !== undefined) {
-    const reserved = IPV4_NOT_A_PEER.some(([net, len]) => Math.floor(v4 / 2 ** (32 - len)) === Math.floor(net / 2 ** (32 - len)));
-    return reserved ? undefined : { text: formatIp(v4), family: 'ipv4' };
+    // No neighbour lives in this network, loopback, link-local, multicast, 240/4 or broadcast (shared/ip IPV4_RESERVED).
+    return !isRoutableUnicastIpv4(v4) ? undefined : { text: formatIp(v4), family: 'ipv4' };
   }
   const v6 = parseIpv6(text);
   // Link-local needs an interface (`fe80::1%eth0`) the document does not name; IPv4-mapped is an IPv4 peer written oddly.

@@ -11,7 +11,7 @@ import { DEFAULT_NETD_CONFIG } from '../../../src/netd/config.ts';
 import { render } from '../../../src/netd/render/render.ts';
 import { renderUntrusted, sanitizeGni } from '../../../src/netd/render/sanitize.ts';
 import type { GniDocument } from '../../../src/shared/gni/model.ts';
-import { ROUTED_NODE, ROUTED_NODE2, eui64, routedDoc, type RoutedInstanceSpec } from '../../helpers/routed-doc.ts';
+import { ROUTED_NODE, ROUTED_NODE2, ROUTED_PUBLIC, eui64, routedDoc, type RoutedInstanceSpec } from '../../helpers/routed-doc.ts';
 
 const CONFIG = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE };
 const A: RoutedInstanceSpec = { id: 'i-a0000001', mac: 'd0:0d:a0:00:00:01', ipv4: '10.50.0.11', ipv6: true };
@@ -112,4 +112,39 @@ test('an EDGE document is not checked with ROUTED rules (the hook is per mode)',
   assert.equal(s.refusals.some((r) => r.code.startsWith('ROUTED_')), false, JSON.stringify(s.refusals));
   // EDGE's own rule: 10.50.0.11 is outside the 169.254.0.0/16 subnet.
   assert.deepEqual(s.refusals.map((r) => r.code), ['PRIVATE_IP_OUTSIDE_SUBNET']);
+});
+
+test('ROUTED_ADDRESS_RESERVED: a routed or elastic IPv4 in reserved space (169.254/16, multicast, 0.0.0.0, broadcast) or a BGP peer\'s address is left out, by sanitize and by render alone', () => {
+  const cases: [RoutedInstanceSpec, readonly string[] | undefined][] = [
+    [{ ...X, ipv4: '169.254.169.254' }, undefined],
+    [{ ...X, ipv4: '169.254.0.1' }, undefined],
+    [{ ...X, ipv4: '224.0.0.1' }, undefined],
+    [{ ...X, ipv4: '0.0.0.0' }, undefined],
+    [{ ...X, ipv4: '255.255.255.255' }, undefined],
+    // The public pool holds them, so only the reserved check can refuse them.
+    [{ ...X, elastic: '169.254.169.254' }, ['169.254.169.254', ROUTED_PUBLIC]],
+    [{ ...X, elastic: '172.31.0.1' }, ['172.31.0.1', ROUTED_PUBLIC]],
+  ];
+  for (const [bad, publicIps] of cases) {
+    const spec = publicIps === undefined ? {} : { publicIps };
+    const doc = routedDoc({ ...spec, instances: [A, bad] });
+    assert.deepEqual(refusedAs(doc, routedDoc({ ...spec, instances: [A] }), X.id), [['ROUTED_ADDRESS_RESERVED', subject(X.id)]], JSON.stringify(bad));
+    // Render without sanitize (routed-context.ts) skips it too: no port, no route for it.
+    const r = render(doc, { node: ROUTED_NODE }, CONFIG, {});
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.state.routed?.ports.map((p) => p.instance), [A.id], JSON.stringify(bad));
+    assert.ok(r.state.warnings.some((w) => w.includes(X.id)), JSON.stringify(r.state.warnings));
+  }
+});
+
+test('ROUTED_CLUSTER_POOL_RESERVED: a cluster whose IPv4 pool reaches into reserved space or holds a BGP peer is refused with its instances; its node fails to render', () => {
+  const base = routedDoc({ instances: [A, { ...X, node: ROUTED_NODE2 }] });
+  const c = base.configuration.clusters[0]!;
+  for (const pool of [['10.50.0.10-10.50.0.200', '169.254.0.0-169.254.255.255'], ['224.0.0.1'], ['255.255.255.255'], ['0.0.0.0-0.0.0.9'], ['10.50.0.10-10.50.0.200', '172.31.0.1']]) {
+    const doc = { ...base, configuration: { ...base.configuration, clusters: [{ ...c, privateIps: pool }] } };
+    const s = sanitizeGni(doc);
+    assert.deepEqual(s.refusals.map((r) => [r.code, r.subject]), [['ROUTED_CLUSTER_POOL_RESERVED', 'cluster c1 routed'], ['ROUTED_CLUSTER_POOL_RESERVED', subject(A.id)], ['ROUTED_CLUSTER_POOL_RESERVED', subject(X.id)]], pool.join());
+    const r = render(doc, { node: ROUTED_NODE }, CONFIG, {});
+    assert.ok(!r.ok && r.code === 'ROUTED_CLUSTER_INVALID', JSON.stringify(r));
+  }
 });

@@ -54,3 +54,17 @@ test('rangeToCidrs covers a range exactly', () => {
   assert.deepEqual(cidrs, ['10.0.0.1/32', '10.0.0.2/31', '10.0.0.4/30', '10.0.0.8/31', '10.0.0.10/32']);
   assert.deepEqual(rangeToCidrs({ lo: 0, hi: 0xffffffff }).map(formatCidr), ['0.0.0.0/0']);
 });
+
+test('IPV4_RESERVED: one list for every reader (ROUTED pool and peers, sanitize, netd ROUTED checks)', async () => {
+  const { ipv4Reserved, ipv4RangeReserved, isRoutableUnicastIpv4, parseIp: p } = await import('../../../src/shared/ip.ts');
+  for (const [ip, reserved] of [
+    ['0.0.0.0', true], ['0.255.255.255', true], ['1.0.0.0', false], ['126.255.255.255', false], ['127.0.0.1', true],
+    ['169.253.255.255', false], ['169.254.0.1', true], ['169.254.169.254', true], ['169.255.0.0', false],
+    ['223.255.255.255', false], ['224.0.0.0', true], ['239.255.255.250', true], ['240.0.0.1', true], ['255.255.255.255', true], ['10.50.0.10', false],
+  ] as const) {
+    assert.equal(ipv4Reserved(p(ip)!) !== undefined, reserved, ip);
+    assert.equal(isRoutableUnicastIpv4(p(ip)!), !reserved, ip);
+  }
+  assert.match(ipv4RangeReserved({ lo: p('169.253.255.0')!, hi: p('169.254.0.0')! })!, /169\.254\.0\.0\/16/);
+  assert.equal(ipv4RangeReserved({ lo: p('10.0.0.0')!, hi: p('10.255.255.255')! }), undefined);
+});
