@@ -8,7 +8,8 @@
  *                              1 instance-guard.ts: control-plane drop; multicast per destination port
  *                              2 EDGE's dispatch (filter.ts): established, from a local instance to a
  *                                non-local destination, per local group, the local drop
- *   filter INPUT   ─► <P>-IN:  -i vn_+ → <P>-SPOOF, then EDGE's (control plane, IPv6 ND check)
+ *   filter INPUT   ─► <P>-IN:  -i vn_+ → <P>-SPOOF, the BGP port (tcp/179) dropped from -i vn_+,
+ *                              then EDGE's (control plane, IPv6 ND check)
  *   <P>-SPOOF: per port, its routed addresses (IPv6: and fe80::/10, and :: for duplicate address
  *              detection) RETURN; everything else from an instance port is DROPped.
  *   nat PREROUTING ─► <P>-PRE: 169.254.169.254:80 → the CLC (nat.ts metadataDnat);
@@ -45,6 +46,8 @@ import type { IpSet } from './types.ts';
 /** IPv6 link-local sources: neighbour discovery and router solicitation use them; the kernel never forwards them. */
 const LINK_LOCAL6 = 'fe80::/10';
 const NEIGHBOUR_SOLICITATION = 135;
+/** BGP (RFC 4271): the node's BIRD listens on it for its peers. */
+const BGP_PORT = 179;
 
 function spoofJump(ctx: RoutedContext, family: IpFamily): IpRule {
   return ipRule(family, {
@@ -81,8 +84,25 @@ function antiSpoofChain(ctx: RoutedContext, family: IpFamily): Chain<IpRule> {
   return { name: ctx.names.antiSpoof, rules };
 }
 
-function withSpoofJump(ctx: RoutedContext, family: IpFamily, chain: Chain<IpRule>): Chain<IpRule> {
-  return { name: chain.name, rules: [spoofJump(ctx, family), ...chain.rules] };
+/**
+ * An instance never talks BGP to its node: BIRD listens on tcp/179 on every
+ * address (its peers reach the node by its uplink address), so an instance
+ * could otherwise open a session attempt to the node's speaker, probe it or
+ * load it. Not part of EDGENET_CONTROL_PLANE_PORTS: those are the cloud's
+ * services on every host (EDGE has no BGP), and the guard here has no
+ * metadata exception to carry.
+ */
+function bgpGuard(ctx: RoutedContext, family: IpFamily): IpRule {
+  return ipRule(family, {
+    matches: [portMatch(ctx.ports, 'in', INSTANCE_INTERFACE_WILDCARD), { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: BGP_PORT, hi: BGP_PORT } }],
+    target: DROP,
+    comment: 'an instance reaches no BGP speaker of this node',
+  });
+}
+
+/** <P>-IN: the anti-spoofing jump, the BGP guard, then EDGE's input guards. */
+function inputChain(ctx: RoutedContext, family: IpFamily, chain: Chain<IpRule>): Chain<IpRule> {
+  return { name: chain.name, rules: [spoofJump(ctx, family), bgpGuard(ctx, family), ...chain.rules] };
 }
 
 export function renderRoutedFilter(ctx: RoutedContext): NetfilterTable<IpRule> {
@@ -92,7 +112,7 @@ export function renderRoutedFilter(ctx: RoutedContext): NetfilterTable<IpRule> {
   const fwd: IpRule[] = [spoofJump(ctx, 'ipv4'), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
   return {
     chains: [
-      { name: names.filterForward, rules: fwd }, withSpoofJump(ctx, 'ipv4', guardInputChain(ctx, view)), antiSpoofChain(ctx, 'ipv4'),
+      { name: names.filterForward, rules: fwd }, inputChain(ctx, 'ipv4', guardInputChain(ctx, view)), antiSpoofChain(ctx, 'ipv4'),
       // No EUCA-11083 extras: nothing is SNATed, a local instance's source is the address it sent from.
       ...groups.map((g) => groupChain(ctx, view, g, [])),
     ],
@@ -112,7 +132,7 @@ export function renderRoutedFilter6(ctx: RoutedContext): NetfilterTable<IpRule> 
   const fwd: IpRule[] = [spoofJump(ctx, 'ipv6'), ...neighbourDiscoveryRules(ctx), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
   return {
     chains: [
-      { name: names.filterForward, rules: fwd }, withSpoofJump(ctx, 'ipv6', guardInputChain(ctx, view)), ndGuardChain(ctx), antiSpoofChain(ctx, 'ipv6'),
+      { name: names.filterForward, rules: fwd }, inputChain(ctx, 'ipv6', guardInputChain(ctx, view)), ndGuardChain(ctx), antiSpoofChain(ctx, 'ipv6'),
       ...groups.map((g) => groupChain(ctx, view, g, [])),
     ],
     hooks: [

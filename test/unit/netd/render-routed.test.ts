@@ -111,6 +111,16 @@ test('anti-spoofing: first in FORWARD and INPUT, per port its routed addresses, 
   ]);
 });
 
+test('the node\'s BGP port: dropped from every instance port in <P>-IN of both families, right after the anti-spoofing jump', () => {
+  const s = state({ instances: [A, B] });
+  for (const [t, text] of [[s.iptables.filter, iptablesRestoreText('filter', s.iptables.filter)], [s.ip6tables.filter, ip6tablesRestoreText('filter', s.ip6tables.filter)]] as const) {
+    const second = chain(t, 'EDGENET-IN')?.rules[1];
+    assert.deepEqual(second?.matches, [{ kind: 'iface', dir: 'in', name: 'vn_+' }, { kind: 'proto', proto: 'tcp' }, { kind: 'dport', proto: 'tcp', ports: { lo: 179, hi: 179 } }]);
+    assert.deepEqual(second?.target, { kind: 'drop' });
+    assert.match(text, /-A EDGENET-IN -i vn_\+ -p tcp -m tcp --dport 179 -m comment --comment "an instance reaches no BGP speaker of this node" -j DROP/);
+  }
+});
+
 test('ipv4-only cluster: no IPv6 anywhere (empty ip6tables, no inet6 set, no IPv6 gateway or forwarding)', () => {
   const s = state({ addressing: 'ipv4', instances: [{ ...A, ipv6: false }, { ...B, ipv6: false }] });
   assert.deepEqual(s.ip6tables, { filter: { chains: [], hooks: [] }, nat: { chains: [], hooks: [] } });
