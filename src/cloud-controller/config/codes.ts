@@ -79,6 +79,7 @@ const REGISTRY = {
   ROUTED_BGP_COMMUNITY_INVALID: { severity: 'error', meaning: 'A Communities entry that is not a standard community "ASN:VALUE" with both parts 0-65535 (65001:100).' },
   ROUTED_BGP_PASSWORD_INVALID: { severity: 'error', meaning: 'A BGP Password that is not 1-80 printable ASCII characters without " or \\ (it is written into the BGP daemon\'s configuration, and TCP MD5 keys are at most 80 bytes).' },
   ROUTED_BGP_ROUTER_ID_INVALID: { severity: 'error', meaning: 'A node\'s RouterId is 0.0.0.0 or the RouterId of another node: BGP router ids are non-zero and unique among the speakers.' },
+  ROUTED_BGP_PEER_FAMILY_MISSING: { severity: 'error', meaning: 'The Peers a ROUTED cluster\'s nodes use (its own Bgp.Peers, else the cloud\'s; or a node\'s own Peers) lack a peer of a family the cluster\'s addressing uses (an IPv4 peer for Ipv4Pool, an IPv6 peer for Ipv6Prefix, both for dual stack): a node announces a family only over a BGP session of that family, so those routes would reach no router.' },
   ROUTED_NODE_DUPLICATE: { severity: 'error', meaning: 'A node Name appears twice in Nodes, in one cluster or in two (a node belongs to one cluster).' },
 
   // Warnings: reported, but the document stays valid.
@@ -87,6 +88,7 @@ const REGISTRY = {
   PRIVATE_IPS_UNUSED: { severity: 'warning', meaning: 'Top-level PrivateIps are set but every cluster has its own list, so they are never used.' },
   DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in InstanceDnsServers.' },
   IPV6_DNS_SERVER_DUPLICATE: { severity: 'warning', meaning: 'The same address appears twice in one Ipv6DnsServers list.' },
+  ROUTED_BGP_ELASTIC_PEER_MISSING: { severity: 'warning', meaning: 'A ROUTED property has PublicIps, and an IPv6-only cluster (or a node of it with its own Peers) has no IPv4 peer: an elastic address associated with one of its instances would be routed on the node but announced to no router. A warning, as PublicIps is cloud-wide and such a cluster may never get one; add an IPv4 peer if it will.' },
   CLUSTER_IPV6_MISMATCH: { severity: 'warning', meaning: 'Clusters that share one flat IPv4 subnet have different Ipv6Prefix settings (or only some have one): their instances are on one layer-2 network but not on one IPv6 link, so traffic between them leaves through the nodes and the physical network must route each /64.' },
 } as const satisfies Record<string, ConfigCodeInfo>;
 

@@ -24,7 +24,9 @@
  *   ASNs 1..4294967295, peers unicast and outside every instance pool, no peer
  *   twice in a list, standard communities, a password BIRD can quote; node
  *   names unique in the document; router ids non-zero and unique among the
- *   listed nodes (a node without RouterId uses its name when that is IPv4).
+ *   listed nodes (a node without RouterId uses its name when that is IPv4);
+ *   the effective peers of a cluster and of a node with its own include a
+ *   peer of each family the cluster's addressing uses (checkPeerFamilies).
  * Invariants: pure; overlap rules sort and sweep (overlaps.ts).
  */
 import type { Diagnostic } from '../../shared/diagnostics.ts';
@@ -224,9 +226,62 @@ interface BgpLevel {
   readonly hasPeers: boolean;
 }
 
+/** The families of the addresses of a Peers value that parse; undefined when the value is not a non-empty list of any (unset, LIST_EMPTY or schema errors: reported elsewhere). */
+function peerFamilies(peers: unknown): ReadonlySet<'ipv4' | 'ipv6'> | undefined {
+  const families = new Set<'ipv4' | 'ipv6'>();
+  for (const p of listOf(peers)) {
+    const a = isObj(p) ? parseAnyAddress(textOf(p['Address']) ?? '') : undefined;
+    if (a !== undefined) families.add(a.family);
+  }
+  return families.size === 0 ? undefined : families;
+}
+
+const FAMILY_TEXT = { ipv4: 'IPv4', ipv6: 'IPv6' } as const;
+
+/**
+ * The effective Peers of a cluster (its own, else the cloud's) and of each
+ * node that sets its own have a peer of every family the cluster's
+ * addressing uses: netd's BIRD carries a family only over a session of that
+ * family, so a family without one would be routed on the nodes and announced
+ * nowhere. A node without Peers of its own inherits the cluster's, checked
+ * once on the cluster. An IPv6-only cluster's elastic addresses (PublicIps)
+ * need an IPv4 peer as well, a warning only: PublicIps is cloud-wide, and a
+ * cloud may never associate one with that cluster's instances.
+ */
+function checkPeerFamilies(
+  at: { readonly path: string; readonly label: string; readonly source: string },
+  families: ReadonlySet<'ipv4' | 'ipv6'> | undefined,
+  addressing: { readonly ipv4: boolean; readonly ipv6: boolean; readonly elastic: boolean },
+  out: Diagnostic[],
+): void {
+  if (families === undefined) return;
+  const needed = (['ipv4', 'ipv6'] as const).filter((f) => addressing[f]);
+  const missing = needed.filter((f) => !families.has(f));
+  if (missing.length > 0) {
+    const uses = needed.length === 2 ? 'dual stack' : `${FAMILY_TEXT[needed[0]!]}-only`;
+    out.push(
+      diag(
+        'ROUTED_BGP_PEER_FAMILY_MISSING',
+        at.path,
+        `${at.label} is ${uses} but ${at.source} list${at.source.startsWith('its') ? 's' : ''} no ${missing.map((f) => FAMILY_TEXT[f]).join(' or ')} peer: a node announces a family only over a session of that family, so its instances' ${missing.map((f) => (f === 'ipv4' ? '/32s' : '/128s')).join(' and ')} would reach no router; add ${missing.map((f) => `an ${FAMILY_TEXT[f]} peer`).join(' and ')}`,
+      ),
+    );
+  } else if (addressing.elastic && !addressing.ipv4 && !families.has('ipv4')) {
+    out.push(
+      diag(
+        'ROUTED_BGP_ELASTIC_PEER_MISSING',
+        at.path,
+        `${at.label} is IPv6-only and ${at.source} list${at.source.startsWith('its') ? 's' : ''} no IPv4 peer: an elastic address (PublicIps) associated with one of its instances would be routed on its node but reach no router; add an IPv4 peer if its instances get elastic addresses`,
+      ),
+    );
+  }
+}
+
 /** The cloud's, each cluster's and each node's Bgp values; the merged cloud → cluster settings; node names and router ids. */
 function checkBgp(doc: Obj, space: InstanceSpace, out: Diagnostic[]): void {
   const cloud = checkBgpValues(doc['Bgp'], 'Bgp', space, out);
+  const cloudPeers = isObj(doc['Bgp']) ? doc['Bgp']['Peers'] : undefined;
+  const elastic = listOf(doc['PublicIps']).length > 0;
   const nodeNames = new Map<string, string>();
   /** Effective router ids: a node's RouterId, else its name when that is an IPv4 address. */
   const idClaims: RouterIdClaim[] = [];
@@ -245,10 +300,27 @@ function checkBgp(doc: Obj, space: InstanceSpace, out: Diagnostic[]): void {
         ),
       );
     }
+    const clusterName = textOf(c['Name']);
+    const clusterLabel = clusterName !== undefined ? `Cluster "${clusterName}"` : base;
+    const addressing = { ipv4: 'Ipv4Pool' in c, ipv6: 'Ipv6Prefix' in c, elastic };
+    const ownPeers = isObj(c['Bgp']) ? c['Bgp']['Peers'] : undefined;
+    checkPeerFamilies(
+      ownPeers !== undefined
+        ? { path: joinPath(base, 'Bgp', 'Peers'), label: clusterLabel, source: `its Bgp.Peers` }
+        : { path: joinPath(base, 'Bgp'), label: clusterLabel, source: "the Peers it takes from the cloud's Bgp" },
+      peerFamilies(ownPeers ?? cloudPeers),
+      addressing,
+      out,
+    );
     listOf(c['Nodes']).forEach((n, j) => {
       if (!isObj(n)) return;
       const at = joinPath(base, 'Nodes', j);
       const name = textOf(n['Name']);
+      const nodePeers = isObj(n['Bgp']) ? n['Bgp']['Peers'] : undefined;
+      if (nodePeers !== undefined) {
+        const nodeLabel = `Node ${name !== undefined ? `"${name}"` : at} of ${clusterName !== undefined ? `cluster "${clusterName}"` : base}`;
+        checkPeerFamilies({ path: joinPath(at, 'Bgp', 'Peers'), label: nodeLabel, source: 'its Bgp.Peers' }, peerFamilies(nodePeers), addressing, out);
+      }
       if (name !== undefined) {
         const first = nodeNames.get(name);
         if (first !== undefined) out.push(diag('ROUTED_NODE_DUPLICATE', joinPath(at, 'Name'), `Node "${name}" is already listed at ${first}; a node belongs to one cluster and is listed once`));

@@ -102,12 +102,12 @@ test('the document carries the gateways, each cluster\'s addressing and every re
   assert.deepEqual(conf.clusters[0]!.extensions?.map((e) => e.name), ['ipv6', 'routed']);
   const [c1, c2] = conf.clusters;
   const bgp = (name: string) => nodeBgpText([...c1!.nodes, ...c2!.nodes].find((n) => n.name === name)!);
-  assert.deepEqual(bgp('172.31.0.11'), { localAs: '65011', routerId: '172.31.0.11', peers: ['172.31.0.1 65000'], communities: ['65001:100'], password: 's3cret' });
-  assert.deepEqual(bgp('172.31.0.12'), { localAs: '65001', peers: ['172.31.0.1 65000', '2001:db8:31::1 65000'], communities: ['65001:100'], password: 's3cret' });
+  assert.deepEqual(bgp('172.31.0.11'), { localAs: '65011', routerId: '172.31.0.11', peers: ['172.31.0.1 65000', '2001:db8:31::1 65000'], communities: ['65001:100'], password: 's3cret' });
+  assert.deepEqual(bgp('172.31.0.12'), { localAs: '65001', peers: ['172.31.0.254 65000', '2001:db8:31::254 65000'], communities: ['65001:100'], password: 's3cret' });
   // A registered node the property does not list gets the cluster's settings, without a router id.
-  assert.deepEqual(bgp('node-c'), { localAs: '65001', peers: ['172.31.0.1 65000'], communities: ['65001:100'], password: 's3cret' });
+  assert.deepEqual(bgp('node-c'), { localAs: '65001', peers: ['172.31.0.1 65000', '2001:db8:31::1 65000'], communities: ['65001:100'], password: 's3cret' });
   // c2: the cluster's LocalAsn and empty Communities over the cloud's.
-  assert.deepEqual(bgp('172.31.1.11'), { localAs: '65002', peers: ['172.31.0.1 65000'], communities: [], password: 's3cret' });
+  assert.deepEqual(bgp('172.31.1.11'), { localAs: '65002', peers: ['172.31.0.1 65000', '2001:db8:31::1 65000'], communities: [], password: 's3cret' });
   assert.deepEqual(doc.instances[0]!.extensions?.map((e) => e.name), ['ipv6']);
 });
 

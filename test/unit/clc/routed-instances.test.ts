@@ -27,7 +27,7 @@ const ROUTED = {
   InstanceDnsServers: ['10.0.0.2'],
   MacPrefix: 'd0:0d',
   PublicIps: ['192.0.2.10-192.0.2.12'],
-  Bgp: { LocalAsn: 65001, Peers: [{ Address: '10.0.0.254', Asn: 65000 }] },
+  Bgp: { LocalAsn: 65001, Peers: [{ Address: '10.0.0.254', Asn: 65000 }, { Address: 'fd00:10::254', Asn: 65000 }] },
   Clusters: [
     { Name: 'C1', Ipv4Pool: ['10.50.0.10-10.50.0.12'], Ipv6Prefix: '2001:db8:50::/64' },
     { Name: 'C2', MacPrefix: 'aa:bb', Ipv6Prefix: '2001:db8:51::/64' },

@@ -20,7 +20,7 @@ function routedDoc(): Doc {
   return {
     Mode: 'ROUTED',
     PublicIps: ['10.60.0.1-10.60.0.9'],
-    Bgp: { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }] },
+    Bgp: { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }, { Address: '2001:db8:31::1', Asn: 65000 }] },
     Clusters: [
       { Name: 'dual', Ipv4Pool: ['10.50.0.10-10.50.0.200'], Ipv6Prefix: '2001:db8:50::/64' },
       { Name: 'v6', Ipv6Prefix: '2001:db8:51::/64' },
@@ -126,7 +126,7 @@ test('BGP: every cluster needs LocalAsn and Peers from the cloud or its own Bgp'
   assert.match(messageOf(noCloud, 'ROUTED_BGP_MISSING'), /Cluster "dual" has no BGP LocalAsn and Peers: set Bgp\.LocalAsn and Bgp\.Peers for the whole cloud or in Clusters\[0\]\.Bgp/);
   const partial = mutate((d) => {
     d['Bgp'] = { LocalAsn: 65001 };
-    d.Clusters[0]!['Bgp'] = { Peers: [{ Address: '172.31.0.1', Asn: 65000 }] };
+    d.Clusters[0]!['Bgp'] = { Peers: [{ Address: '172.31.0.1', Asn: 65000 }, { Address: '2001:db8:31::1', Asn: 65000 }] };
   });
   assert.deepEqual(codes(partial), ['ROUTED_BGP_MISSING Clusters[1].Bgp', 'ROUTED_BGP_MISSING Clusters[2].Bgp']);
   assert.match(messageOf(partial, 'ROUTED_BGP_MISSING'), /has no BGP Peers: set Bgp\.Peers/);
@@ -182,13 +182,60 @@ test('BGP values: ASNs, peers, communities, password, each on its own path', () 
   assert.deepEqual(password(''), ['VALUE_UNSET Bgp.Password']);
 });
 
+test('BGP peers per family: a cluster\'s effective Peers and a node\'s own have a peer of each family its addressing uses', () => {
+  const v4Peer = { Address: '172.31.0.1', Asn: 65000 };
+  const v6Peer = { Address: '2001:db8:31::1', Asn: 65000 };
+  // The cloud's IPv4 peer alone: the dual and the IPv6-only clusters inherit it and cannot announce their /128s.
+  const cloudV4 = mutate((d) => ((d['Bgp'] as Record<string, unknown>)['Peers'] = [v4Peer]));
+  assert.deepEqual(codes(cloudV4), ['ROUTED_BGP_PEER_FAMILY_MISSING Clusters[0].Bgp', 'ROUTED_BGP_PEER_FAMILY_MISSING Clusters[1].Bgp']);
+  assert.ok(!run(cloudV4).ok);
+  assert.match(messageOf(cloudV4, 'ROUTED_BGP_PEER_FAMILY_MISSING'), /Cluster "dual" is dual stack but the Peers it takes from the cloud's Bgp list no IPv6 peer: .*\/128s would reach no router; add an IPv6 peer/);
+  // A cluster's own list is the one checked (reported on it), and an IPv4-only cluster with an IPv6 peer only is refused too.
+  const own = mutate((d) => {
+    d.Clusters[1]!['Bgp'] = { Peers: [v6Peer] };
+    d.Clusters[2]!['Bgp'] = { Peers: [v6Peer] };
+  });
+  assert.deepEqual(codes(own), ['ROUTED_BGP_ELASTIC_PEER_MISSING Clusters[1].Bgp.Peers', 'ROUTED_BGP_PEER_FAMILY_MISSING Clusters[2].Bgp.Peers']);
+  assert.match(messageOf(own, 'ROUTED_BGP_PEER_FAMILY_MISSING'), /Cluster "v4" is IPv4-only but its Bgp\.Peers lists no IPv4 peer/);
+  // A node with Peers of its own: checked against its cluster's addressing; a node without inherits the cluster's (checked once, there).
+  const nodes = mutate((d) => {
+    d.Clusters[0]!['Nodes'] = [{ Name: 'a', Bgp: { RouterId: '10.255.0.1', Peers: [v4Peer] } }, { Name: '172.31.0.12' }, { Name: 'b', Bgp: { RouterId: '10.255.0.2', Peers: [v6Peer, v4Peer] } }];
+  });
+  assert.deepEqual(codes(nodes), ['ROUTED_BGP_PEER_FAMILY_MISSING Clusters[0].Nodes[0].Bgp.Peers']);
+  assert.match(messageOf(nodes, 'ROUTED_BGP_PEER_FAMILY_MISSING'), /Node "a" of cluster "dual" is dual stack but its Bgp\.Peers lists no IPv6 peer/);
+  // No Peers at all is ROUTED_BGP_MISSING alone; an empty list LIST_EMPTY alone.
+  assert.deepEqual(codes(mutate((d) => (d['Bgp'] = { LocalAsn: 65001 }))).filter((c) => c.includes('FAMILY')), []);
+  assert.deepEqual(codes(mutate((d) => (d.Clusters[0]!['Bgp'] = { Peers: [] }))), ['LIST_EMPTY Clusters[0].Bgp.Peers']);
+});
+
+test('BGP peers per family: an IPv6-only cluster without an IPv4 peer is warned about when the cloud has elastic addresses (valid)', () => {
+  const v6Peer = { Address: '2001:db8:31::1', Asn: 65000 };
+  const doc = mutate((d) => {
+    d.Clusters[1]!['Bgp'] = { Peers: [v6Peer] };
+    d.Clusters[0]!['Nodes'] = [{ Name: '172.31.0.11' }];
+    d.Clusters[1]!['Nodes'] = [{ Name: '172.31.0.12', Bgp: { Peers: [v6Peer, { Address: '172.31.0.1', Asn: 65000 }] } }, { Name: '172.31.0.13', Bgp: { Peers: [v6Peer] } }];
+  });
+  const r = run(doc);
+  assert.ok(r.ok);
+  assert.deepEqual(r.diagnostics.map((x) => `${x.severity} ${x.code} ${x.path}`), [
+    'warning ROUTED_BGP_ELASTIC_PEER_MISSING Clusters[1].Bgp.Peers',
+    'warning ROUTED_BGP_ELASTIC_PEER_MISSING Clusters[1].Nodes[1].Bgp.Peers',
+  ]);
+  assert.match(r.diagnostics[0]!.message, /Cluster "v6" is IPv6-only and its Bgp\.Peers lists no IPv4 peer: an elastic address \(PublicIps\) associated with one of its instances would be routed on its node but reach no router/);
+  // Without PublicIps there is no elastic address to announce.
+  assert.deepEqual(codes(mutate((d) => {
+    delete d['PublicIps'];
+    d.Clusters[1]!['Bgp'] = { Peers: [v6Peer] };
+  })), []);
+});
+
 test('nodes: names unique in the document, RouterId only per node, non-zero and unique (a node named by an IPv4 address uses it)', () => {
   const doc = mutate((d) => {
     d.Clusters[0]!['Nodes'] = [
       { Name: '172.31.0.11', Bgp: { LocalAsn: 65011, RouterId: '172.31.0.11' } },
       { Name: '172.31.0.12', Bgp: { RouterId: '0.0.0.0' } },
       { Name: 'n3', Bgp: { RouterId: '172.31.0.13' } },
-      { Name: 'n4', Bgp: { RouterId: '172.31.0.14', Peers: [{ Address: '172.31.0.1', Asn: 0 }] } },
+      { Name: 'n4', Bgp: { RouterId: '172.31.0.14', Peers: [{ Address: '172.31.0.1', Asn: 0 }, { Address: '2001:db8:31::1', Asn: 65000 }] } },
     ];
     d.Clusters[2]!['Nodes'] = [{ Name: '172.31.0.13' }, { Name: 'n4' }, { Name: 'n5', Bgp: { RouterId: '172.31.0.11' } }];
   });
@@ -233,10 +280,10 @@ test('one cloud, one mode: EDGE keys in a ROUTED property and ROUTED keys in an 
   assert.deepEqual(codes(mutate((d) => (d.Clusters[0]!['Surprise'] = 1))), ['UNKNOWN_KEY Clusters[0].Surprise']);
 });
 
-test('every ROUTED code is registered as an error with a meaning', () => {
+test('every ROUTED code is registered with a meaning: errors, but for the elastic-address warning', () => {
   const routed = Object.keys(CONFIG_CODES).filter((c) => c.startsWith('ROUTED_'));
-  assert.equal(routed.length, 13);
-  for (const c of routed) assert.equal(CONFIG_CODES[c]!.severity, 'error', c);
+  assert.equal(routed.length, 15);
+  for (const c of routed) assert.equal(CONFIG_CODES[c]!.severity, c === 'ROUTED_BGP_ELASTIC_PEER_MISSING' ? 'warning' : 'error', c);
 });
 
 // ---- explode ----
@@ -287,20 +334,21 @@ test('explode: gateways and name servers in canonical text; IPv6 name servers tr
 test('explode: BGP merged cloud → cluster → node, key by key, lists replaced whole, RouterId only from the node', () => {
   const e = ex(
     mutate((d) => {
-      d['Bgp'] = { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }], Communities: ['65001:0100'], Password: 's3cret' };
+      d['Bgp'] = { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }, { Address: '2001:db8:31::1', Asn: 65000 }], Communities: ['65001:0100'], Password: 's3cret' };
       d.Clusters[1]!['Bgp'] = { LocalAsn: 65002, Communities: [] };
       d.Clusters[1]!['Nodes'] = [
-        { Name: '172.31.1.11', Bgp: { RouterId: '172.31.1.11', Peers: [{ Address: '2001:DB8:31::1', Asn: 65000 }] } },
+        { Name: '172.31.1.11', Bgp: { RouterId: '172.31.1.11', Peers: [{ Address: '2001:DB8:31::1', Asn: 65000 }, { Address: '172.31.0.1', Asn: 65000 }] } },
         { Name: 'plain' },
       ];
     }),
   );
-  assert.deepEqual(e.Clusters[0]!.Routed?.Bgp, { LocalAsn: 65001, Peers: [{ Address: '172.31.0.1', Asn: 65000 }], Communities: ['65001:100'], Password: 's3cret' });
+  const cloudPeers = [{ Address: '172.31.0.1', Asn: 65000 }, { Address: '2001:db8:31::1', Asn: 65000 }];
+  assert.deepEqual(e.Clusters[0]!.Routed?.Bgp, { LocalAsn: 65001, Peers: cloudPeers, Communities: ['65001:100'], Password: 's3cret' });
   assert.deepEqual(e.Clusters[0]!.Routed?.Nodes, []);
-  assert.deepEqual(e.Clusters[1]!.Routed?.Bgp, { LocalAsn: 65002, Peers: [{ Address: '172.31.0.1', Asn: 65000 }], Communities: [], Password: 's3cret' });
+  assert.deepEqual(e.Clusters[1]!.Routed?.Bgp, { LocalAsn: 65002, Peers: cloudPeers, Communities: [], Password: 's3cret' });
   assert.deepEqual(e.Clusters[1]!.Routed?.Nodes, [
-    { Name: '172.31.1.11', Bgp: { LocalAsn: 65002, RouterId: '172.31.1.11', Peers: [{ Address: '2001:db8:31::1', Asn: 65000 }], Communities: [], Password: 's3cret' } },
-    { Name: 'plain', Bgp: { LocalAsn: 65002, Peers: [{ Address: '172.31.0.1', Asn: 65000 }], Communities: [], Password: 's3cret' } },
+    { Name: '172.31.1.11', Bgp: { LocalAsn: 65002, RouterId: '172.31.1.11', Peers: [{ Address: '2001:db8:31::1', Asn: 65000 }, { Address: '172.31.0.1', Asn: 65000 }], Communities: [], Password: 's3cret' } },
+    { Name: 'plain', Bgp: { LocalAsn: 65002, Peers: cloudPeers, Communities: [], Password: 's3cret' } },
   ]);
 });
 

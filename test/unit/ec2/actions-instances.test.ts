@@ -192,7 +192,7 @@ test('DescribeInstances: an IPv6-only ROUTED instance has no privateIpAddress (e
         Mode: 'ROUTED',
         InstanceDnsServers: ['10.0.0.2'],
         PublicIps: ['192.0.2.10-192.0.2.12'],
-        Bgp: { LocalAsn: 65001, Peers: [{ Address: '10.0.0.254', Asn: 65000 }] },
+        Bgp: { LocalAsn: 65001, Peers: [{ Address: '10.0.0.254', Asn: 65000 }, { Address: 'fd00:10::254', Asn: 65000 }] },
         Clusters: [{ Name: 'C1', Ipv6Prefix: '2001:db8:51::/64' }, { Name: 'C2', Ipv4Pool: ['10.2.0.10-10.2.0.12'], Ipv6Prefix: '2001:db8:52::/64' }],
       }),
     );
