@@ -3,7 +3,8 @@
  * anti-spoofing chain, the metadata DNAT; nothing bridged, no NAT of instance
  * addresses.
  *
- *   filter FORWARD ─► <P>-FWD: 0 -i vn_+ → <P>-SPOOF (a source the port may not send from is dropped)
+ *   filter FORWARD ─► <P>-FWD: 0 ! -i vn_+ with a source in <P>-LOCAL[-6] is DROPped (forged from outside)
+ *                                -i vn_+ → <P>-SPOOF (a source the port may not send from is dropped)
  *                              [IPv6: neighbour discovery, instance-guard.ts]
  *                              1 instance-guard.ts: control-plane drop; multicast per destination port
  *                              2 EDGE's dispatch (filter.ts): established, from a local instance to a
@@ -85,6 +86,24 @@ function antiSpoofChain(ctx: RoutedContext, family: IpFamily): Chain<IpRule> {
 }
 
 /**
+ * A packet that does not come from an instance port but carries a local
+ * instance's address as its source is forged: a local instance's packets only
+ * ever enter by its own port. Without this, one from the uplink claiming a
+ * member's address would pass the group chains' "members of the same group
+ * reach each other" ACCEPT. Remote members' addresses cannot be checked
+ * here: their packets do arrive from the uplink (their node checks their
+ * port; the network between nodes must not let others forge them).
+ */
+function localFromOutside(ctx: RoutedContext, family: IpFamily): IpRule {
+  return ipRule(family, {
+    // ROUTED ports are always routed interfaces (`ctx.ports` is 'routed'): `! -i vn_+`.
+    matches: [{ kind: 'iface', dir: 'in', name: INSTANCE_INTERFACE_WILDCARD, negate: true }, { kind: 'set', set: familyView(ctx, family).localSet, dir: 'src' }],
+    target: DROP,
+    comment: 'a local instance address as source, not from an instance port (forged)',
+  });
+}
+
+/**
  * An instance never talks BGP to its node: BIRD listens on tcp/179 on every
  * address (its peers reach the node by its uplink address), so an instance
  * could otherwise open a session attempt to the node's speaker, probe it or
@@ -109,7 +128,7 @@ export function renderRoutedFilter(ctx: RoutedContext): NetfilterTable<IpRule> {
   const { names } = ctx;
   const view = familyView(ctx, 'ipv4');
   const groups = localGroups(ctx);
-  const fwd: IpRule[] = [spoofJump(ctx, 'ipv4'), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
+  const fwd: IpRule[] = [localFromOutside(ctx, 'ipv4'), spoofJump(ctx, 'ipv4'), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
   return {
     chains: [
       { name: names.filterForward, rules: fwd }, inputChain(ctx, 'ipv4', guardInputChain(ctx, view)), antiSpoofChain(ctx, 'ipv4'),
@@ -129,7 +148,7 @@ export function renderRoutedFilter6(ctx: RoutedContext): NetfilterTable<IpRule> 
   const { names } = ctx;
   const view = familyView(ctx, 'ipv6');
   const groups = localGroups(ctx);
-  const fwd: IpRule[] = [spoofJump(ctx, 'ipv6'), ...neighbourDiscoveryRules(ctx), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
+  const fwd: IpRule[] = [localFromOutside(ctx, 'ipv6'), spoofJump(ctx, 'ipv6'), ...neighbourDiscoveryRules(ctx), ...guardForwardRules(ctx, view), ...dispatchRules(ctx, view, groups)];
   return {
     chains: [
       { name: names.filterForward, rules: fwd }, inputChain(ctx, 'ipv6', guardInputChain(ctx, view)), ndGuardChain(ctx), antiSpoofChain(ctx, 'ipv6'),

@@ -81,7 +81,8 @@ test('anti-spoofing: first in FORWARD and INPUT, per port its routed addresses, 
   const s = state({ instances: [A, B] });
   for (const t of [s.iptables.filter, s.ip6tables.filter]) {
     for (const name of ['EDGENET-FWD', 'EDGENET-IN']) {
-      const first = chain(t, name)?.rules[0];
+      // <P>-FWD: after the drop of a local source from outside (the test below), which matches no instance port.
+      const first = chain(t, name)?.rules[name === 'EDGENET-FWD' ? 1 : 0];
       assert.deepEqual(first?.matches, [{ kind: 'iface', dir: 'in', name: 'vn_+' }], `${name} starts with the anti-spoofing jump`);
       assert.deepEqual(first?.target, { kind: 'jump', chain: 'EDGENET-SPOOF' });
     }
@@ -109,6 +110,22 @@ test('anti-spoofing: first in FORWARD and INPUT, per port its routed addresses, 
     ['::/128 proto icmp icmp 135', 'return'],
     ['', 'drop'],
   ]);
+});
+
+test('a local instance\'s address as source from anywhere but an instance port is dropped first in <P>-FWD (both families)', () => {
+  const s = state({ instances: [A, B] });
+  for (const [t, set6, text] of [
+    [s.iptables.filter, 'EDGENET-LOCAL', iptablesRestoreText('filter', s.iptables.filter)],
+    [s.ip6tables.filter, 'EDGENET-LOCAL-6', ip6tablesRestoreText('filter', s.ip6tables.filter)],
+  ] as const) {
+    const first = chain(t, 'EDGENET-FWD')?.rules[0];
+    assert.deepEqual(first?.matches, [{ kind: 'iface', dir: 'in', name: 'vn_+', negate: true }, { kind: 'set', set: set6, dir: 'src' }]);
+    assert.deepEqual(first?.target, { kind: 'drop' });
+    assert.ok(text.includes(`-A EDGENET-FWD ! -i vn_+ -m set --match-set ${set6} src -m comment --comment "a local instance address as source, not from an instance port (forged)" -j DROP`), text);
+  }
+  // The sets hold own and elastic addresses (IPv4) and the routed IPv6 ones.
+  assert.deepEqual(set(s, 'EDGENET-LOCAL')?.members, ['10.50.0.11', '10.50.0.12', '10.60.0.3']);
+  assert.deepEqual(set(s, 'EDGENET-LOCAL-6')?.members, [eui64(A.mac), eui64(B.mac)]);
 });
 
 test('the node\'s BGP port: dropped from every instance port in <P>-IN of both families, right after the anti-spoofing jump', () => {
