@@ -38,7 +38,7 @@ import { reservedServerReason, checkSubnetIpv6 } from './ipv6.ts';
 import { crossOverlaps, selfOverlaps, type Span } from './overlaps.ts';
 import { canonicalBgpCommunity, isBgpAsn, isBgpPassword } from '../../shared/gni/routed.ts';
 import { parseAnyAddress, parseRoutedPoolEntry, reservedIpv4 } from './routed.ts';
-import { checkMacPrefix, checkSelfOverlap, entrySpan, readPool, type PoolEntry } from './semantic.ts';
+import { checkClusterName, checkMacPrefix, checkSelfOverlap, entrySpan, readPool, type PoolEntry } from './semantic.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -144,11 +144,7 @@ function checkClusters(doc: Obj, out: Diagnostic[]): ClusterPool[] {
     if (!isObj(c)) return;
     const base = joinPath('Clusters', i);
     const name = textOf(c['Name']);
-    if (name !== undefined) {
-      const first = names.get(name);
-      if (first !== undefined) out.push(diag('CLUSTER_NAME_DUPLICATE', joinPath(base, 'Name'), `Cluster name "${name}" is already used by Clusters[${first}]`));
-      else names.set(name, i);
-    }
+    checkClusterName(name, i, names, out);
     checkMacPrefix(c['MacPrefix'], joinPath(base, 'MacPrefix'), out);
     const entries = readRoutedPool(c['Ipv4Pool'], joinPath(base, 'Ipv4Pool'), out);
     checkSelfOverlap(entries, out);

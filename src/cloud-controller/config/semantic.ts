@@ -155,11 +155,7 @@ function checkClusters(doc: Obj, top: TopSubnets, out: Diagnostic[]): ClusterFac
     if (!isObj(c)) return;
     const base = joinPath('Clusters', i);
     const name = textOf(c['Name']);
-    if (name !== undefined) {
-      const first = names.get(name);
-      if (first !== undefined) out.push(diag('CLUSTER_NAME_DUPLICATE', joinPath(base, 'Name'), `Cluster name "${name}" is already used by Clusters[${first}]`));
-      else names.set(name, i);
-    }
+    checkClusterName(name, i, names, out);
     checkMacPrefix(c['MacPrefix'], joinPath(base, 'MacPrefix'), out);
     const label = name !== undefined ? `cluster "${name}"` : base;
     const subnet = resolveClusterSubnet(c, base, top, out);
@@ -512,6 +508,18 @@ export function checkSelfOverlap(pool: readonly PoolEntry[], out: Diagnostic[]):
     if (duplicate) out.push(diag('POOL_DUPLICATE', second.path, `${formatRange(second.range)} is listed twice (also ${first.path})`));
     else out.push(diag('POOL_OVERLAP', second.path, `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.path})`));
   }
+}
+
+/**
+ * Cluster names are unique in the document (every mode): the name of
+ * Clusters[index] against `seen` (name → first index, filled as the caller
+ * walks the list in order); a repeat is reported on its Name, naming the first.
+ */
+export function checkClusterName(name: string | undefined, index: number, seen: Map<string, number>, out: Diagnostic[]): void {
+  if (name === undefined) return;
+  const first = seen.get(name);
+  if (first !== undefined) out.push(diag('CLUSTER_NAME_DUPLICATE', joinPath('Clusters', index, 'Name'), `Cluster name "${name}" is already used by Clusters[${first}]`));
+  else seen.set(name, index);
 }
 
 export function checkMacPrefix(value: unknown, path: string, out: Diagnostic[]): void {

@@ -56,6 +56,14 @@ test('ROUTED requires a non-empty Clusters; a cluster has Ipv4Pool, Ipv6Prefix o
   assert.deepEqual(codes(mutate((d) => (d.Clusters[2]!['Ipv4Pool'] = []))), ['LIST_EMPTY Clusters[2].Ipv4Pool']);
 });
 
+test('cluster names are unique in either mode, checked and worded alike (one helper, semantic.ts checkClusterName)', () => {
+  const routed = run(mutate((d) => (d.Clusters[2]!['Name'] = 'dual')));
+  const edge = run({ PublicIps: ['192.0.2.1'], Subnets: [{ Subnet: '10.0.0.0', Netmask: '255.255.0.0', Gateway: '10.0.0.1' }], Clusters: ['10.0.1.0', '10.0.2.0', '10.0.3.0'].map((ip, i) => ({ Name: i === 1 ? 'x' : 'dual', PrivateIps: [ip] })) });
+  for (const r of [routed, edge]) {
+    assert.deepEqual(r.diagnostics, [{ severity: 'error', code: 'CLUSTER_NAME_DUPLICATE', path: 'Clusters[2].Name', message: 'Cluster name "dual" is already used by Clusters[0]' }]);
+  }
+});
+
 test('InstanceDnsServers take IPv4 and IPv6 in ROUTED (checked per family), IPv4 only in EDGE', () => {
   const servers = (list: string[]) => mutate((d) => (d['InstanceDnsServers'] = list));
   assert.deepEqual(codes(servers(['198.51.100.53', '2001:db8:ffff::53'])), []);
