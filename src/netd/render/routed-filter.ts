@@ -11,8 +11,9 @@
  *                                non-local destination, per local group, the local drop
  *   filter INPUT   ─► <P>-IN:  -i vn_+ → <P>-SPOOF, the BGP port (tcp/179) dropped from -i vn_+,
  *                              then EDGE's (control plane, IPv6 ND check)
- *   <P>-SPOOF: per port, its routed addresses (IPv6: and fe80::/10, and :: for duplicate address
- *              detection) RETURN; everything else from an instance port is DROPped.
+ *   <P>-SPOOF: per port, its routed addresses (IPv6: and its own link-local address, the EUI-64
+ *              of its MAC, and :: for duplicate address detection) RETURN; everything else from
+ *              an instance port is DROPped — all IPv6 from a port whose instance has no IPv6.
  *   nat PREROUTING ─► <P>-PRE: 169.254.169.254:80 → the CLC (nat.ts metadataDnat);
  *                              ip6tables: [fd00:ec2::254]:80 → the CLC's IPv6 (nat.ts renderNat6, as EDGE).
  *
@@ -31,6 +32,7 @@
  * instances leaves one port and enters the other through FORWARD, and the
  * destination's groups decide, like any other ingress.
  */
+import { formatIpv6, linkLocalAddress } from '../../shared/ip.ts';
 import { INSTANCE_INTERFACE_WILDCARD } from '../names.ts';
 import type { Chain, IpFamily, IpRule, NetfilterTable } from '../netfilter/rule.ts';
 import { DROP, ipRule, jump } from '../netfilter/rule.ts';
@@ -44,8 +46,6 @@ import { portMatch } from './ports.ts';
 import type { RoutedContext } from './routed-context.ts';
 import type { IpSet } from './types.ts';
 
-/** IPv6 link-local sources: neighbour discovery and router solicitation use them; the kernel never forwards them. */
-const LINK_LOCAL6 = 'fe80::/10';
 const NEIGHBOUR_SOLICITATION = 135;
 /** BGP (RFC 4271): the node's BIRD listens on it for its peers. */
 const BGP_PORT = 179;
@@ -57,29 +57,43 @@ function spoofJump(ctx: RoutedContext, family: IpFamily): IpRule {
   });
 }
 
-/** <P>-SPOOF of one family: per local port its routed addresses return; the rest is dropped. */
+/**
+ * <P>-SPOOF of one family: per local port its routed addresses return; the
+ * rest is dropped. IPv6, per port whose instance has an IPv6 address: also its
+ * own link-local address (the EUI-64 of its MAC, what a guest forms with
+ * addr_gen_mode 0 and what <P>-ND admits as its advertised target: neighbour
+ * discovery and reaching the gateway fe80::1 use it) and the unspecified
+ * address for duplicate address detection's solicitations. Any other
+ * link-local source is dropped: an instance claiming fe80::1 (the gateway) or
+ * another port's link-local address would poison the node's neighbour cache
+ * or speak as someone else on the link. A port whose instance has no IPv6
+ * gets no IPv6 return at all (plan/routed.ts also disables IPv6 on it).
+ */
 function antiSpoofChain(ctx: RoutedContext, family: IpFamily): Chain<IpRule> {
   const rules: IpRule[] = [];
   for (const l of ctx.routedLocals) {
+    const port = portMatch(ctx.ports, 'in', l.instance.interface);
     for (const prefix of l.prefixes) {
       if (prefix.includes(':') !== (family === 'ipv6')) continue;
       rules.push(ipRule(family, {
-        matches: [portMatch(ctx.ports, 'in', l.instance.interface), { kind: 'addr', dir: 'src', cidr: prefix }], target: { kind: 'return' },
+        matches: [port, { kind: 'addr', dir: 'src', cidr: prefix }], target: { kind: 'return' },
         comment: `${l.instance.id} sends from its routed address ${prefix}`,
       }));
     }
-  }
-  if (family === 'ipv6') {
-    rules.push(
-      ipRule('ipv6', {
-        matches: [{ kind: 'addr', dir: 'src', cidr: LINK_LOCAL6 }], target: { kind: 'return' },
-        comment: 'link-local sources: neighbour discovery and the gateway on the link (never forwarded)',
-      }),
-      ipRule('ipv6', {
-        matches: [{ kind: 'addr', dir: 'src', cidr: '::/128' }, { kind: 'proto', proto: 'icmp' }, { kind: 'icmp', type: NEIGHBOUR_SOLICITATION }], target: { kind: 'return' },
-        comment: 'duplicate address detection: a neighbour solicitation from the unspecified address',
-      }),
-    );
+    const ll = linkLocalAddress(l.instance.mac);
+    if (family === 'ipv6' && l.instance.ipv6 !== undefined && ll !== undefined) {
+      const own = `${formatIpv6(ll)}/128`;
+      rules.push(
+        ipRule('ipv6', {
+          matches: [port, { kind: 'addr', dir: 'src', cidr: own }], target: { kind: 'return' },
+          comment: `${l.instance.id} sends from its link-local address ${own} (neighbour discovery, reaching the gateway: never forwarded)`,
+        }),
+        ipRule('ipv6', {
+          matches: [port, { kind: 'addr', dir: 'src', cidr: '::/128' }, { kind: 'proto', proto: 'icmp' }, { kind: 'icmp', type: NEIGHBOUR_SOLICITATION }], target: { kind: 'return' },
+          comment: `${l.instance.id}: duplicate address detection, a neighbour solicitation from the unspecified address`,
+        }),
+      );
+    }
   }
   rules.push(ipRule(family, { matches: [], target: DROP, comment: 'from an instance port with a source address that is not its own (spoofed)' }));
   return { name: ctx.names.antiSpoof, rules };

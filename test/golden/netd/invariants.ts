@@ -13,7 +13,7 @@
 import { EBTABLES_CHAIN_MAX, IPSET_NAME_MAX, IPTABLES_CHAIN_MAX } from '../../../src/netd/names.ts';
 import type { IpSetFamily } from '../../../src/netd/netfilter/ipset.ts';
 import type { Family, NetfilterTable } from '../../../src/netd/netfilter/rule.ts';
-import { parseAddress, parseIpCidr } from '../../../src/shared/ip.ts';
+import { formatIpv6, linkLocalAddress, parseAddress, parseIpCidr } from '../../../src/shared/ip.ts';
 import { jumpTarget, matchedSets } from '../../../src/netd/netfilter/rule.ts';
 import type { DesiredState } from '../../../src/netd/render/types.ts';
 
@@ -156,6 +156,14 @@ function routedInvariants(state: DesiredState, prefix: string): string[] {
       if (!host) problems.push(`port ${p.interface}: ${a} is not a host prefix`);
       wanted.add(`${p.interface} ${a}`);
       if (!allowed.has(`${p.interface} ${a}`)) problems.push(`port ${p.interface} may not send from its own address ${a}`);
+    }
+    // IPv6 on the link: the instance's own link-local (EUI-64 of its MAC) and :: (duplicate address detection), only on a port with IPv6.
+    const ll = linkLocalAddress(p.instanceMac);
+    if (p.addresses.some((a) => a.includes(':')) && ll !== undefined) {
+      for (const a of [`${formatIpv6(ll)}/128`, '::/128']) {
+        wanted.add(`${p.interface} ${a}`);
+        if (!allowed.has(`${p.interface} ${a}`)) problems.push(`port ${p.interface} may not send from its link-local or DAD source ${a}`);
+      }
     }
   }
   for (const a of allowed) if (!wanted.has(a)) problems.push(`anti-spoofing admits ${a}, which is no routed address of that port`);

@@ -103,13 +103,18 @@ test('anti-spoofing: first in FORWARD and INPUT, per port its routed addresses, 
     ['vn_i-a0000002 10.60.0.3/32', 'return'],
     ['', 'drop'],
   ]);
+  // IPv6: per port its own link-local (EUI-64 of its MAC) and :: for DAD; no other link-local source (fe80::1 is the gateway's).
   assert.deepEqual(rules(s.ip6tables.filter), [
     [`vn_i-a0000001 ${eui64(A.mac)}/128`, 'return'],
+    [`vn_i-a0000001 ${eui64(A.mac, 'fe80::/64')}/128`, 'return'],
+    ['vn_i-a0000001 ::/128 proto icmp icmp 135', 'return'],
     [`vn_i-a0000002 ${eui64(B.mac)}/128`, 'return'],
-    ['fe80::/10', 'return'],
-    ['::/128 proto icmp icmp 135', 'return'],
+    [`vn_i-a0000002 ${eui64(B.mac, 'fe80::/64')}/128`, 'return'],
+    ['vn_i-a0000002 ::/128 proto icmp icmp 135', 'return'],
     ['', 'drop'],
   ]);
+  assert.equal(eui64(A.mac, 'fe80::/64'), 'fe80::d20d:a0ff:fe00:1');
+  assert.equal(rules(s.ip6tables.filter).some(([m]) => m!.includes('fe80::/10') || m === '::/128 proto icmp icmp 135'), false, 'no link-local or DAD source admitted from every port');
 });
 
 test('a local instance\'s address as source from anywhere but an instance port is dropped first in <P>-FWD (both families)', () => {
