@@ -43,10 +43,10 @@ export const USER_DATA = 'user-data';
 export const CONFIG_DRIVE_NIC = 'eth0';
 
 export interface ConfigDriveInput {
-  /** Instance id (already checked by sanitize): `instance-id`, and the host name when it has no IPv4 address. */
+  /** Instance id (already checked by sanitize): `instance-id`, and the host name's first label when it has no IPv4 address. */
   readonly instance: string;
   readonly mac: string;
-  /** Explicit host name; absent: `euca-a-b-c-d[.<dnsDomain>]` from `ipv4` (the metadata service's local-hostname, Eucalyptus's private DNS name), else the instance id. */
+  /** Explicit host name; absent: the metadata service's local-hostname, `euca-a-b-c-d.<domain>` from `ipv4`, else `<instance>.<domain>` (hostnameOf). */
   readonly hostname?: string;
   /** Routed IPv4 address (the document's `privateIp`); absent on an IPv6-only cluster. */
   readonly ipv4?: string;
@@ -59,7 +59,7 @@ export interface ConfigDriveInput {
   readonly gatewayIpv6?: string;
   /** Name servers of both families; each instance gets those of its families. */
   readonly dnsServers: readonly string[];
-  /** The search domain (the document's instanceDnsDomain); also the host name's domain. */
+  /** The search domain (the document's instanceDnsDomain); also the host name's domain (DEFAULT_INSTANCE_DNS_DOMAIN when absent). */
   readonly dnsDomain?: string;
   /** Base64 user data (shared/gni/routed.ts instanceUserData). */
   readonly userData?: string;
@@ -105,15 +105,30 @@ export function strictBase64(text: string): Buffer | undefined {
   return bytes.toString('base64') === compact ? bytes : undefined;
 }
 
+/**
+ * The private domain when the document has none or one that is not a DNS
+ * name: Eucalyptus's default (`cloud.vmstate.instance_subdomain` ".eucalyptus"
+ * + ".internal"), the metadata service's fallback too. The CLC's mapper always
+ * writes the exploded InstanceDnsDomain, so a CLC document never needs it.
+ */
+export const DEFAULT_INSTANCE_DNS_DOMAIN = 'eucalyptus.internal';
+
+/**
+ * local-hostname, by the metadata service's rule (cloud-controller/metadata
+ * lookup.ts with hostnames.ts eucaHostname and hostnameDomains), so the drive
+ * and `meta-data/local-hostname` name the instance alike: with a routed IPv4
+ * address Eucalyptus's private DNS name `euca-a-b-c-d.<domain>`, without one
+ * (IPv6-only, whatever elastic address it holds) `<instance>.<domain>`; the
+ * domain is the document's instanceDnsDomain, which the metadata service's
+ * privateDomain comes from (the exploded InstanceDnsDomain).
+ */
 function hostnameOf(input: ConfigDriveInput, ipv4: string | undefined, domain: string | undefined, warnings: string[]): string {
   if (input.hostname !== undefined) {
     if (isDnsName(input.hostname)) return input.hostname;
     warnings.push(`host name ${JSON.stringify(input.hostname)} is not a DNS name: ${input.instance} is named after its address or id`);
   }
-  // Eucalyptus's private DNS name (cloud-controller/metadata/hostnames.ts eucaHostname), so the
-  // drive and the metadata service agree on local-hostname.
-  if (ipv4 !== undefined) return `euca-${ipv4.replaceAll('.', '-')}${domain === undefined ? '' : `.${domain.replace(/\.$/, '')}`}`;
-  return input.instance;
+  const suffix = (domain ?? DEFAULT_INSTANCE_DNS_DOMAIN).replace(/^\.+/, '').replace(/\.+$/, '');
+  return `${ipv4 !== undefined ? `euca-${ipv4.replaceAll('.', '-')}` : input.instance}.${suffix}`;
 }
 
 /**

@@ -78,6 +78,6 @@ test("cloud-init 22.4 parses and renders the drives of dual-stack, IPv4-only, IP
 
   assert.deepEqual(v6!.ifaces[0]!.addresses, ['2001:db8:50::1/128']);
   assert.deepEqual(v6!.dns, ['2001:db8:ffff::53']);
-  assert.equal(v6!.md['local-hostname'], 'i-0a0b0c0d');
+  assert.equal(v6!.md['local-hostname'], 'i-0a0b0c0d.cloud.example');
   assert.match(v6!.eni, /iface eth0 inet6 static\n\s+address 2001:db8:50::1\/128/);
 });

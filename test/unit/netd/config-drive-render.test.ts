@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderConfigDrive, strictBase64, type ConfigDriveInput } from '../../../src/netd/render/config-drive.ts';
+import { DEFAULT_INSTANCE_DNS_DOMAIN, renderConfigDrive, strictBase64, type ConfigDriveInput } from '../../../src/netd/render/config-drive.ts';
+import { eucaHostname, hostnameDomains } from '../../../src/cloud-controller/metadata/hostnames.ts';
 import type { ConfigDrive } from '../../../src/netd/render/types.ts';
 
 const BASE: ConfigDriveInput = {
@@ -50,13 +51,39 @@ test('IPv4 only: no IPv6 route, no IPv6 name server, even when an IPv6 gateway i
   assert.deepEqual(eth.nameservers.addresses, ['198.51.100.53']);
 });
 
-test('IPv6 only: no IPv4 route or name server; named after its id', () => {
+test('IPv6 only: no IPv4 route or name server; named after its id in the domain', () => {
   const d = renderConfigDrive({ ...BASE, ipv6: '2001:db8:50::1' });
   const eth = json(d, 'network-config').ethernets.eth0;
   assert.deepEqual(eth.addresses, ['2001:db8:50::1/128']);
   assert.deepEqual(eth.routes, [{ to: '::/0', via: 'fe80::1' }]);
   assert.deepEqual(eth.nameservers.addresses, ['2001:db8:ffff::53']);
-  assert.equal(json(d, 'meta-data')['local-hostname'], 'i-0a0b0c0d');
+  assert.equal(json(d, 'meta-data')['local-hostname'], 'i-0a0b0c0d.cloud.example');
+});
+
+test('local-hostname is the metadata service\'s (lookup.ts: eucaHostname of the private IP, else <id>.<domain>; hostnameDomains) for every kind of instance', () => {
+  // The metadata service's rule, from its own functions: the domain is the exploded InstanceDnsDomain, which the document carries.
+  const metadata = (i: { id: string; privateIp?: string }, instanceDnsDomain?: string) => {
+    const { privateDomain } = hostnameDomains(instanceDnsDomain === undefined ? {} : { instanceDnsDomain });
+    return i.privateIp !== undefined ? eucaHostname(i.privateIp, privateDomain) : `${i.id}.${privateDomain}`;
+  };
+  const cases: [string, Partial<ConfigDriveInput>, { id: string; privateIp?: string }][] = [
+    ['dual stack', { ipv4: '10.50.0.11', ipv6: '2001:db8:50::1' }, { id: 'i-0a0b0c0d', privateIp: '10.50.0.11' }],
+    ['IPv4 only', { ipv4: '10.50.0.11' }, { id: 'i-0a0b0c0d', privateIp: '10.50.0.11' }],
+    ['IPv6 only', { ipv6: '2001:db8:50::1' }, { id: 'i-0a0b0c0d' }],
+    ['IPv6 only with an elastic address (not its private IP)', { ipv6: '2001:db8:50::1', elasticIpv4: '10.60.0.1' }, { id: 'i-0a0b0c0d' }],
+  ];
+  for (const [why, over, instance] of cases) {
+    for (const domain of ['cloud.example', 'eucalyptus.internal', undefined]) {
+      const { dnsDomain: _d, ...base } = BASE;
+      const d = renderConfigDrive({ ...base, ...over, ...(domain === undefined ? {} : { dnsDomain: domain }) });
+      assert.equal(json(d, 'meta-data')['local-hostname'], metadata(instance, domain), `${why}, domain ${domain}`);
+    }
+  }
+  // Without a domain in the document: Eucalyptus's default, the metadata service's too.
+  assert.equal(hostnameDomains({}).privateDomain, DEFAULT_INSTANCE_DNS_DOMAIN);
+  const { dnsDomain: _d, ...noDomain } = BASE;
+  assert.equal(json(renderConfigDrive({ ...noDomain, ipv4: '10.50.0.11' }), 'meta-data')['local-hostname'], 'euca-10-50-0-11.eucalyptus.internal');
+  assert.equal(json(renderConfigDrive({ ...noDomain, ipv6: '2001:db8:50::1' }), 'meta-data')['local-hostname'], 'i-0a0b0c0d.eucalyptus.internal');
 });
 
 test('elastic IPv4: one more /32 after the routed one; on an IPv6-only instance it brings the IPv4 routes', () => {
@@ -101,7 +128,8 @@ test('hostile document: user data that is not base64, bad addresses, gateway, na
   assert.equal(eth.match, undefined);
   assert.equal(eth.routes, undefined);
   assert.deepEqual(eth.nameservers, { addresses: ['198.51.100.53'] });
-  assert.equal(json(d, 'meta-data')['local-hostname'], 'i-0a0b0c0d');
+  // No usable address nor domain: the id in the default domain, never the refused domain's text.
+  assert.equal(json(d, 'meta-data')['local-hostname'], 'i-0a0b0c0d.eucalyptus.internal');
   assert.equal(warnings.length, 7, warnings.join('\n'));
 });
 
