@@ -106,6 +106,27 @@ async function upstreamSessions(): Promise<Map<string, string>> {
   return m;
 }
 
+/**
+ * The upstream's `ip monitor route` log, and a marker in it: a throwaway
+ * route added and deleted in the upstream, retried until its deletion is in
+ * the log. Once a marker is there the monitor was listening before it, and
+ * (the monitor prints events in order) everything the kernel did before the
+ * marker is in the log too.
+ */
+const MONITOR_LOG = () => join(upDir, 'monitor.log');
+const monitorLog = () => (existsSync(MONITOR_LOG()) ? readFileSync(MONITOR_LOG(), 'utf8') : '');
+const markerDeleted = (address: string) => new RegExp(`^\\[[^\\]]+\\] Deleted ${address.replaceAll('.', '\\.')} `, 'm');
+async function monitorMarker(address: string, what: string): Promise<void> {
+  await waitFor(async () => {
+    if (markerDeleted(address).test(monitorLog())) return true;
+    await must(['ip', '-n', UP_NS, 'route', 'add', `${address}/32`, 'dev', 'up0']);
+    await must(['ip', '-n', UP_NS, 'route', 'del', `${address}/32`, 'dev', 'up0']);
+    return false;
+  }, { timeoutMs: 5_000, intervalMs: 20, what });
+}
+const MARKER_START = '192.0.2.101';
+const MARKER_END = '192.0.2.102';
+
 function entry(ports: readonly { interface: string; addresses: readonly string[] }[], run = true): SupervisedProcess {
   const warnings: string[] = [];
   const p = renderBird({
@@ -233,9 +254,9 @@ test('bird from the rendered state: exact announcements, default-only import, re
   assert.deepEqual(await sync(entry([A, C])), [], 'unchanged: nothing planned (found again from pid file and argv)');
 
   // 3. kill -9: the upstream keeps the routes while the supervisor starts bird again.
-  const monitor = exec.start(['ip', '-n', UP_NS, '-ts', 'monitor', 'route'], { logFile: join(upDir, 'monitor.log') });
+  const monitor = exec.start(['ip', '-n', UP_NS, '-ts', 'monitor', 'route'], { logFile: MONITOR_LOG() });
   try {
-    await sleep(systemClock, 100);
+    await monitorMarker(MARKER_START, 'the upstream\'s route monitor listening (start marker in its log)');
     process.kill(pid, 'SIGKILL');
     await waitFor(async () => (await birdPid()) === undefined, { timeoutMs: 5_000, intervalMs: 10, what: 'bird gone' });
     await waitFor(async () => /Connect|Active|Idle/.test((await upstreamSessions()).get('n4') ?? ''), { timeoutMs: 5_000, intervalMs: 20, what: 'the upstream saw the session drop' });
@@ -250,13 +271,18 @@ test('bird from the rendered state: exact announcements, default-only import, re
     assert.ok(pid2 !== undefined && pid2 !== pid);
     await waitFor(async () => [...(await upstreamSessions()).values()].every((s) => /Established/.test(s)), { timeoutMs: 15_000, intervalMs: 20, what: 'sessions back' });
     figures.push(`restart after kill -9 to sessions re-established ${Math.round(performance.now() - t2)} ms`);
-    await sleep(systemClock, 300);
-    assert.deepEqual(await upstreamLearned(), want3);
+    await waitFor(async () => same(await upstreamLearned(), want3), { timeoutMs: 5_000, intervalMs: 20, what: 'the upstream routes A and C over the new sessions' });
+    // Everything the upstream's kernel did up to here is in the log before this marker.
+    await monitorMarker(MARKER_END, 'the route monitor still recording after the restart (end marker in its log)');
   } finally {
     monitor.kill('SIGTERM');
   }
+  // The log covers the whole window (both markers), so an empty list of events below means none happened, not a deaf monitor.
+  const log = monitorLog();
+  assert.ok(markerDeleted(MARKER_START).test(log) && markerDeleted(MARKER_END).test(log), `the monitor recorded from before the kill to after the restart:\n${log}`);
+  const window = log.slice(log.search(markerDeleted(MARKER_START)), log.search(markerDeleted(MARKER_END)));
   // Any delete of an announced prefix at the upstream was a replace (deleted and added again), never a withdrawal.
-  const events = readFileSync(join(upDir, 'monitor.log'), 'utf8').split('\n').filter((l) => /10\.50\.0\.1[13]|2001:db8:50::11/.test(l));
+  const events = window.split('\n').filter((l) => /10\.50\.0\.1[13]|2001:db8:50::11/.test(l));
   // `[2026-12-05T06:12:49.762103] Deleted 2001:db8:50::11 via …`: the gap from each delete to the add of the same prefix.
   const at = (l: string) => Date.parse(`${/^\[([^\]]+)\]/.exec(l)?.[1] ?? ''}Z`);
   const dst = (l: string) => /^\[[^\]]+\] (?:Deleted )?(\S+)/.exec(l)?.[1];
