@@ -530,6 +530,8 @@ export class FakeHost implements HostOps {
     const mac = options.mac ?? '02:00:00:00:aa:01';
     this.linkMap.set(name, { name, up: options.up ?? false, isBridge: false, mac, ...(options.master ? { master: options.master, hairpin: false } : {}) });
     if (this.ipv6 && options.up) this.addrs6.set(name, [{ address: 'fe80::ff:fe00:aa01', prefixlen: 64 }]);
+    // A kernel with IPv6 gives every new link its conf directory, IPv6 on; one without has no /proc/sys/net/ipv6.
+    if (this.ipv6) this.sysctls.set(`net.ipv6.conf.${name.replaceAll('.', '/')}.disable_ipv6`, '0');
   }
   /** Test convenience: a link goes away (a VM terminated) with its addresses, routes and neighbours. */
   removeLink(name: string) {

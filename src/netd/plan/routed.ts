@@ -5,7 +5,9 @@
  * Model: each RoutedPort whose link exists becomes a routed point-to-point
  * link: not a bridge port, the host MAC `hostMac`, per-interface sysctls
  * (IPv6: addr_gen_mode=1 so the kernel adds no link-local address of its own
- * at link-up, accept_ra=0, forwarding=1; IPv4: proxy_arp=1, forwarding=1),
+ * at link-up, accept_ra=0, forwarding=1; IPv4: proxy_arp=1, forwarding=1;
+ * disable_ipv6=1 on a port whose instance has no IPv6, 0 on the others:
+ * portIpv6Switch),
  * up, the gateway addresses (`<gatewayIpv4>/32`, `<gatewayIpv6>/64`, the
  * latter without DAD), and per routed address a host route `proto
  * EDGENET_ROUTE_PROTOCOL` and a permanent neighbour entry (`protocol` ours
@@ -46,7 +48,7 @@ import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute6, 
 import type { RoutedPort, RoutedState, Sysctl } from '../render/types.ts';
 import type { Step } from './steps.ts';
 import { INSTANCE_INTERFACE_PREFIX } from '../names.ts';
-import { cidrContains, cidrContains6, formatIpv6, parseIp, parseIpv6 } from '../../shared/ip.ts';
+import { IPV6_LINK_LOCAL, cidrContains, cidrContains6, formatIpv6, parseIp, parseIpv6 } from '../../shared/ip.ts';
 
 /** Whether a link is an instance's host-side port (`vn_<id>`), where the routed planner owns what it owns. */
 export function isInstancePort(name: string): boolean {
@@ -63,8 +65,6 @@ export function hostAddress(text: string): string {
 
 const FE80_64 = 0xfe80n << 48n;
 const LOW_64 = (1n << 64n) - 1n;
-/** fe80::/10 */
-const LINK_LOCAL6 = { network: 0xfe80n << 112n, prefix: 10 };
 /** 169.254.0.0/16 */
 const LINK_LOCAL4 = { network: (169 * 2 ** 24 + 254 * 2 ** 16) >>> 0, prefix: 16 };
 /** ff:fe in the middle of an interface id: the modified EUI-64 form. */
@@ -84,7 +84,7 @@ export function isOurPortAddress(a: ObservedAddress): boolean {
     return v !== undefined && cidrContains(LINK_LOCAL4, v);
   }
   const v = parseIpv6(a.address);
-  return v !== undefined && cidrContains6(LINK_LOCAL6, v) && !isKernelLinkLocal(a.address);
+  return v !== undefined && cidrContains6(IPV6_LINK_LOCAL, v) && !isKernelLinkLocal(a.address);
 }
 
 /**
@@ -105,6 +105,27 @@ export function hasRoutedLeftovers(addresses: Iterable<[string, readonly Observe
  */
 export function interfaceSysctl(family: 'ipv4' | 'ipv6', ifname: string, name: string): string {
   return `net.${family}.conf.${ifname.replaceAll('.', '/')}.${name}`;
+}
+
+/** Whether a port's instance has an IPv6 address (a routed /128). */
+function portHasIpv6(port: RoutedPort): boolean {
+  return port.addresses.some((a) => a.includes(':'));
+}
+
+/**
+ * `net.ipv6.conf.<port>.disable_ipv6`: 1 on a port whose instance has no IPv6,
+ * 0 on one that has. With IPv6 off the port has no address of its own (the
+ * kernel removes its link-local) and the kernel drops every IPv6 packet
+ * arriving on it (ip6_rcv): an instance of an IPv4-only cluster reaches
+ * nothing of the node over IPv6, although such a node has no ip6tables rules
+ * (render/routed-filter.ts renders none for an IPv4-only cluster, so a node
+ * without IPv6 runs no IPv6 command). Written only where the kernel has the
+ * key (observe reads it as defined): a kernel without IPv6 has no
+ * /proc/sys/net/ipv6 — and
+ * nothing to disable.
+ */
+export function portIpv6Switch(port: RoutedPort): Sysctl {
+  return { key: interfaceSysctl('ipv6', port.interface, 'disable_ipv6'), value: portHasIpv6(port) ? '0' : '1' };
 }
 
 /** The port's per-interface sysctls, in the order they are written (addr_gen_mode before the link comes up). */
@@ -130,7 +151,7 @@ export function portSysctls(state: RoutedState, ifname: string): Sysctl[] {
 
 /** Every per-port sysctl key of the desired state (observe reads them; a port that does not exist reads as undefined). */
 export function routedSysctlKeys(state: RoutedState | undefined): string[] {
-  return state === undefined ? [] : state.ports.flatMap((p) => portSysctls(state, p.interface).map((s) => s.key));
+  return state === undefined ? [] : state.ports.flatMap((p) => [portIpv6Switch(p).key, ...portSysctls(state, p.interface).map((s) => s.key)]);
 }
 
 /** The gateway addresses every port carries, as `{address, prefixlen}` in the kernel's spelling. */
@@ -168,6 +189,10 @@ function portLinkSteps(state: RoutedState, port: RoutedPort, link: ObservedLink,
   if (link.master !== undefined) steps.push({ kind: 'link-nomaster', name: port.interface });
   if (!sameMac(link.mac, port.hostMac)) steps.push({ kind: 'link-mac', name: port.interface, mac: port.hostMac });
   for (const s of portSysctls(state, port.interface)) if (sysctls.get(s.key) !== s.value) steps.push({ kind: 'sysctl-set', key: s.key, value: s.value });
+  // After addr_gen_mode (IPv6 turned on again on an up link must not get a kernel link-local), before the gateway addresses.
+  const v6 = portIpv6Switch(port);
+  const have = sysctls.get(v6.key);
+  if (have !== undefined && have !== v6.value) steps.push({ kind: 'sysctl-set', key: v6.key, value: v6.value });
   // Routes need the link up (the kernel refuses a route through a down device and drops them at link-down).
   if (!link.up) steps.push({ kind: 'link-up', name: port.interface });
   return steps;

@@ -299,3 +299,20 @@ test('the port batch: one line per op; deletes of what is already gone are conve
   assert.equal(portBatchFailures(ops, lines, 'Error: Nexthop device is not up.\nCommand failed -:4\n').length, 1, 'a failed add is a failure');
   assert.equal(portBatchFailures(ops, lines, 'Cannot find device "vn_i-a"\n').length, 1, 'a command that ended the batch (neigh) is a failure');
 });
+
+test('IPv4-only ROUTED on a host with IPv6: the port gets disable_ipv6=1 (no IPv6 on it at all), a port with IPv6 keeps 0; converged writes nothing; back to dual stack turns it on again after addr_gen_mode', async () => {
+  const host = newHost();
+  const v4 = port('i-a', 1, ['10.50.0.11']);
+  const first = await sync(host, routedState([v4, B], { v6: false }));
+  assert.equal(host.sysctls.get('net.ipv6.conf.vn_i-a.disable_ipv6'), '1', 'the IPv4-only instance has no IPv6 on its port');
+  assert.equal(host.sysctls.get('net.ipv6.conf.vn_i-b.disable_ipv6'), '0', 'a port whose instance has IPv6 keeps it');
+  const kinds = first.steps.filter((s) => 'name' in s || s.kind === 'sysctl-set').map((s) => s.kind === 'sysctl-set' ? s.key : s.kind);
+  assert.ok(kinds.indexOf('net.ipv6.conf.vn_i-a.disable_ipv6') < kinds.indexOf('link-up'), 'before the port comes up (no kernel link-local ever)');
+  assert.deepEqual((await sync(host, routedState([v4, B], { v6: false }))).writes, []);
+
+  const dual = await sync(host, routedState([A, B]));
+  const keys = dual.steps.flatMap((s) => (s.kind === 'sysctl-set' && s.key.includes('vn_i-a') ? [s.key] : []));
+  assert.deepEqual(keys.slice(0, 1), ['net.ipv6.conf.vn_i-a.addr_gen_mode']);
+  assert.equal(keys.at(-1), 'net.ipv6.conf.vn_i-a.disable_ipv6', 'IPv6 back on only after addr_gen_mode=1');
+  assert.equal(host.sysctls.get('net.ipv6.conf.vn_i-a.disable_ipv6'), '0');
+});
