@@ -124,7 +124,7 @@ function portAddresses(interfaces: ObservedInterfaces): Map<string, readonly Obs
  * neighbours at the first sync.
  */
 export function routedReadNeeded(wanted: boolean, interfaces: ObservedInterfaces): boolean {
-  return wanted || hasRoutedLeftovers(portAddresses(interfaces));
+  return wanted || hasRoutedLeftovers(portAddresses(interfaces), interfaces.links);
 }
 
 /** The routed ports' side of the host (addresses from the `ip addr` read already made, routes and neighbours in one more process). */

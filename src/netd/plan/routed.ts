@@ -32,7 +32,9 @@
  *     host-side port carries no address of anyone else: in EDGE it is a
  *     bridge port. (A host whose default addr_gen_mode is 2 or 3 gives a
  *     port a link-local that is not EUI-64: that one is taken for ours and
- *     removed once; the port works without it.)
+ *     removed once; the port works without it.) Addresses are swept only on
+ *     `vn_` links that are no bridge port (observed master) or are to be
+ *     routed: an EDGE bridge port's addresses are never ours;
  * Per-port sysctls are left as they are when a port stops being routed
  * (like the global ones: the link goes with the VM).
  *
@@ -87,14 +89,22 @@ export function isOurPortAddress(a: ObservedAddress): boolean {
   return v !== undefined && cidrContains6(IPV6_LINK_LOCAL, v) && !isKernelLinkLocal(a.address);
 }
 
+/** A link enslaved to a bridge (an EDGE instance port): the routed planner sweeps no address there. */
+export function isBridgePort(link: ObservedLink | undefined): boolean {
+  return link?.master !== undefined;
+}
+
 /**
- * Whether some `vn_` link still carries an address of ours: the mark of a
- * ROUTED state applied earlier (its gateway addresses are removed last), so
- * the sync reads the routed side and sweeps it even when the desired state is
- * not ROUTED. Takes the addresses of both families by link.
+ * Whether some `vn_` link that is no bridge port still carries an address of
+ * ours: the mark of a ROUTED state applied earlier (its gateway addresses are
+ * removed last), so the sync reads the routed side and sweeps it even when
+ * the desired state is not ROUTED. Takes the addresses of both families by
+ * link, and the links (bridge ports are left out: on an EDGE node a host whose
+ * addr_gen_mode is 2 or 3 gives them link-locals that look like ours).
  */
-export function hasRoutedLeftovers(addresses: Iterable<[string, readonly ObservedAddress[]]>): boolean {
-  for (const [link, list] of addresses) if (isInstancePort(link) && list.some(isOurPortAddress)) return true;
+export function hasRoutedLeftovers(addresses: Iterable<[string, readonly ObservedAddress[]]>, links: readonly ObservedLink[] = []): boolean {
+  const bridged = new Set(links.filter(isBridgePort).map((l) => l.name));
+  for (const [link, list] of addresses) if (isInstancePort(link) && !bridged.has(link) && list.some(isOurPortAddress)) return true;
   return false;
 }
 
@@ -250,6 +260,8 @@ export function planRouted(desired: RoutedState | undefined, observed: RoutedObs
   const links = new Set([...routed.addresses.keys(), ...wantAddresses.keys()]);
   for (const link of [...links].sort()) {
     if (!isInstancePort(link)) continue;
+    // A bridge port that is not to be routed is EDGE's (or the VM starter's): its addresses are none of ours, whatever they look like.
+    if (!wantAddresses.has(link) && isBridgePort(observed.links.get(link))) continue;
     const have = (routed.addresses.get(link) ?? []).filter(isOurPortAddress);
     const want = wantAddresses.get(link) ?? [];
     const same = (a: ObservedAddress, b: ObservedAddress) => hostAddress(a.address) === b.address && a.prefixlen === b.prefixlen;

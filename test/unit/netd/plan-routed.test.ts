@@ -18,7 +18,7 @@ import { flushHost } from '../../../src/netd/flush.ts';
 import { DEFAULT_NETD_CONFIG, type NetdConfig } from '../../../src/netd/config.ts';
 import { netdNames } from '../../../src/netd/names.ts';
 import { EDGENET_ROUTE_PROTOCOL, type Step } from '../../../src/netd/plan/steps.ts';
-import { interfaceSysctl, isOurPortAddress, planRouted, portSysctls } from '../../../src/netd/plan/routed.ts';
+import { hasRoutedLeftovers, interfaceSysctl, isOurPortAddress, planRouted, portSysctls } from '../../../src/netd/plan/routed.ts';
 import { planRoutes6 } from '../../../src/netd/plan/plan.ts';
 import { portBatchFailures, portBatchLines } from '../../../src/netd/apply/port-batch.ts';
 import { createLinuxHost } from '../../../src/netd/apply/linux-host.ts';
@@ -315,4 +315,25 @@ test('IPv4-only ROUTED on a host with IPv6: the port gets disable_ipv6=1 (no IPv
   assert.deepEqual(keys.slice(0, 1), ['net.ipv6.conf.vn_i-a.addr_gen_mode']);
   assert.equal(keys.at(-1), 'net.ipv6.conf.vn_i-a.disable_ipv6', 'IPv6 back on only after addr_gen_mode=1');
   assert.equal(host.sysctls.get('net.ipv6.conf.vn_i-a.disable_ipv6'), '0');
+});
+
+test('EDGE bridge ports: the routed sweep removes none of their addresses (a non-EUI-64 link-local, a 169.254/16 address), and they are no leftover mark', async () => {
+  const host = new FakeHost({ links: [{ name: 'br0', isBridge: true, mac: '02:00:00:00:00:aa', macPinned: true }] });
+  host.addPort('vn_i-a', { up: true, master: 'br0' });
+  host.addrs6.set('vn_i-a', [{ address: 'fe80::1234:5678:9abc:def0', prefixlen: 64 }]);
+  host.addrs.set('vn_i-a', [{ address: '169.254.7.7', prefixlen: 16 }]);
+  for (const full of [false, true]) {
+    const r = await sync(host, edgeState(), full);
+    assert.deepEqual(r.steps.filter((s) => s.kind === 'port-addr-del'), [], `${full ? 'full' : 'event'} sync`);
+  }
+  assert.deepEqual(addrsOf(host, 'vn_i-a'), ['169.254.7.7/16', 'fe80::1234:5678:9abc:def0/64']);
+  const addresses = new Map([['vn_i-a', [{ address: 'fe80::1234:5678:9abc:def0', prefixlen: 64 }]]]);
+  assert.equal(hasRoutedLeftovers(addresses, [{ name: 'vn_i-a', up: true, isBridge: false, master: 'br0' }]), false);
+  assert.equal(hasRoutedLeftovers(addresses, [{ name: 'vn_i-a', up: true, isBridge: false }]), true, 'the same on a routed port is ours');
+  // A port to be routed that is still on the bridge is swept as before (it leaves the bridge in the same plan).
+  const p = planRouted(routedState([A]).routed, {
+    links: new Map([['vn_i-a', { name: 'vn_i-a', up: true, isBridge: false, master: 'br0', mac: HOST_MAC }]]), sysctls: new Map(),
+    routed: { addresses, routes4: [], neighbours: [] },
+  });
+  assert.ok(p.steps.some((s) => s.kind === 'port-addr-del' && s.address === 'fe80::1234:5678:9abc:def0'));
 });
