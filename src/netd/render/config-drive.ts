@@ -30,7 +30,7 @@
  * Pure and deterministic: the same input gives byte-identical files, so the
  * applier rebuilds an ISO only when an instance's drive really changed.
  */
-import { formatIp, formatIpv6, parseCidr6, cidrContains6, parseIp, parseIpv6 } from '../../shared/ip.ts';
+import { IPV6_LINK_LOCAL, cidrContains6, formatIp, formatIpv6, isMacAddress, parseIp, parseIpv6 } from '../../shared/ip.ts';
 import { isDnsName } from './radvd.ts';
 import type { ConfigDrive, DriveFile } from './types.ts';
 
@@ -77,8 +77,6 @@ interface NetworkConfigV2 {
   }>;
 }
 
-const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
-const LINK_LOCAL6 = parseCidr6('fe80::/10')!;
 
 /** Canonical IPv4 text, or undefined (with a warning) when `text` is not one. */
 function ipv4Of(text: string | undefined, what: string, warnings: string[]): string | undefined {
@@ -159,7 +157,7 @@ export function renderConfigDrive(input: ConfigDriveInput, warnings: string[] = 
   }
   if (gw6 !== undefined) {
     // A link-local gateway is on-link by definition; a global one is in no prefix of the instance (/128 only).
-    const linkLocal = cidrContains6(LINK_LOCAL6, parseIpv6(gw6)!);
+    const linkLocal = cidrContains6(IPV6_LINK_LOCAL, parseIpv6(gw6)!);
     routes.push({ to: '::/0', via: gw6, ...(linkLocal ? {} : { 'on-link': true }) });
   }
   const servers: string[] = [];
@@ -176,7 +174,7 @@ export function renderConfigDrive(input: ConfigDriveInput, warnings: string[] = 
   };
 
   const mac = input.mac.toLowerCase();
-  const macOk = MAC.test(mac);
+  const macOk = isMacAddress(mac);
   if (!macOk) warnings.push(`${input.instance}: MAC ${JSON.stringify(input.mac)} is not a MAC address: its network-config matches the NIC by name (${CONFIG_DRIVE_NIC})`);
   const network: NetworkConfigV2 = {
     version: 2,

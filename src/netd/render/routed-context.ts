@@ -27,7 +27,7 @@ import { configurationIpv6 } from '../../shared/gni/ipv6.ts';
 import type { GniCluster, GniDocument, GniInstance } from '../../shared/gni/model.ts';
 import { ROUTED_LINK_SUBNET, type RoutedAddressing } from '../../shared/gni/routed.ts';
 import { clusterIpv6 } from '../../shared/gni/ipv6.ts';
-import { compareIps, parseIp, parseNetmask } from '../../shared/ip.ts';
+import { compareIps, isUnicastMacAddress, parseIp, parseNetmask } from '../../shared/ip.ts';
 import type { NetdConfig } from '../config.ts';
 import { INTERFACE_NAME_MAX, instanceInterface, netdNames } from '../names.ts';
 import type { ClusterIpv6Context, RenderContext } from './context.ts';
@@ -95,7 +95,8 @@ function routedLocals(args: {
     const ifname = instanceInterface(id);
     if (ifname.length > INTERFACE_NAME_MAX) { warnings.push(`instance ${id}: interface name ${ifname} exceeds ${INTERFACE_NAME_MAX} characters: skipped`); continue; }
     const mac = inst.macAddress?.toLowerCase() ?? '';
-    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) { warnings.push(`instance ${id} has no valid MAC: skipped`); continue; }
+    // Unicast too: render alone (without sanitize) must not pin a multicast lladdr as an instance's neighbour.
+    if (!isUnicastMacAddress(mac)) { warnings.push(`instance ${id} has no valid unicast MAC: skipped`); continue; }
     const c = checkRoutedInstance(inst, routed, { publicPool: pool, gatewayIpv4: args.gatewayIpv4, peers: args.peers });
     if (!c.ok) { warnings.push(`instance ${id}: ${c.message}: skipped`); continue; }
     const { ipv4, ipv6, elastic } = c.addresses;

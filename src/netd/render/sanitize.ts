@@ -52,7 +52,7 @@ import { routedSanitizer, type RoutedSanitizeCode } from './routed-sanitize.ts';
 import type { HostFacts, RenderResult } from './types.ts';
 import { checkRule, GROUP_ID_FORM, INSTANCE_ID_FORM, type RuleRefusalCode } from '../../shared/gni/rule-check.ts';
 import type { Cidr, Cidr6, Ipv4 } from '../../shared/ip.ts';
-import { broadcastAddress, isRoutableUnicastIpv4, cidrContains, cidrContains6, networkAddress, parseIp, parseIpv6, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
+import { broadcastAddress, isRoutableUnicastIpv4, isUnicastMacAddress, cidrContains, cidrContains6, networkAddress, parseIp, parseIpv6, parseNetmask, parseRangeEntry, rangeContains } from '../../shared/ip.ts';
 
 export type SanitizeCode =
   | RuleRefusalCode
@@ -142,10 +142,9 @@ export function isUnicastHost(ip: Ipv4): boolean {
   return isRoutableUnicastIpv4(ip);
 }
 
-/** MAC text (validated by the codec) is unicast: I/G bit clear and not all zeros. */
+/** MAC text (validated by the codec) is unicast: I/G bit clear and not all zeros (shared/ip isUnicastMacAddress). */
 export function isUnicastMac(mac: string): boolean {
-  const first = Number.parseInt(mac.slice(0, 2), 16);
-  return (first & 1) === 0 && !/^(00:){5}00$/.test(mac);
+  return isUnicastMacAddress(mac);
 }
 
 interface Subnet { readonly cidr: Cidr; readonly gateway?: Ipv4 }

@@ -11,9 +11,21 @@ const LINK_LOCAL_PREFIX: Ipv6 = 0xfe80n << 112n; // fe80::/64
 const SOLICITED_NODE_PREFIX: Ipv6 = (0xff02n << 112n) | (0x1ffn << 24n); // ff02::1:ff00:0/104
 const LOW_64: Ipv6 = (1n << 64n) - 1n;
 
+const MAC_FORM = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+/** `hh:hh:hh:hh:hh:hh` in any case: the one MAC form every reader accepts. */
+export function isMacAddress(text: string): boolean {
+  return MAC_FORM.test(text);
+}
+
+/** A MAC address (isMacAddress) that is unicast: I/G bit (0x01 of the first octet) clear, not all zeros. */
+export function isUnicastMacAddress(text: string): boolean {
+  return isMacAddress(text) && (Number.parseInt(text.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(text);
+}
+
 /** `hh:hh:hh:hh:hh:hh` (any case) → 48-bit value; undefined for any other text. */
 function parseMac(mac: string): bigint | undefined {
-  if (!/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(mac)) return undefined;
+  if (!isMacAddress(mac)) return undefined;
   return BigInt(`0x${mac.replaceAll(':', '')}`);
 }
 

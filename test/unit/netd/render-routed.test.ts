@@ -239,3 +239,12 @@ test('a valid ROUTED document passes sanitize untouched and renders as render() 
   assert.deepEqual(u.state, r.state);
   assert.deepEqual(r.state, routedMode.render({ doc, node: ROUTED_NODE, config: CONFIG, host: {} }));
 });
+
+test('render alone skips a local instance with a multicast or zero MAC (no permanent neighbour with such an lladdr)', () => {
+  for (const mac of ['01:00:5e:00:00:01', '00:00:00:00:00:00']) {
+    const r = render(routedDoc({ instances: [A, { ...B, mac, ipv6: false, elastic: undefined }], addressing: 'ipv4' }), { node: ROUTED_NODE }, CONFIG, {});
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.state.routed?.ports.map((p) => p.instance), [A.id], mac);
+    assert.ok(r.state.warnings.some((w) => w.includes(`${B.id} has no valid unicast MAC`)), JSON.stringify(r.state.warnings));
+  }
+});

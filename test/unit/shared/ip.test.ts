@@ -68,3 +68,14 @@ test('IPV4_RESERVED: one list for every reader (ROUTED pool and peers, sanitize,
   assert.match(ipv4RangeReserved({ lo: p('169.253.255.0')!, hi: p('169.254.0.0')! })!, /169\.254\.0\.0\/16/);
   assert.equal(ipv4RangeReserved({ lo: p('10.0.0.0')!, hi: p('10.255.255.255')! }), undefined);
 });
+
+test('MAC forms: one predicate for every reader (config drive, ROUTED render, sanitize)', async () => {
+  const { isMacAddress, isUnicastMacAddress } = await import('../../../src/shared/ip.ts');
+  for (const [mac, form, unicast] of [
+    ['d0:0d:00:00:00:01', true, true], ['D0:0D:00:00:00:01', true, true], ['01:00:5e:00:00:01', true, false], ['00:00:00:00:00:00', true, false],
+    ['ff:ff:ff:ff:ff:ff', true, false], ['d0:0d:00:00:00', false, false], ['d0-0d-00-00-00-01', false, false], ['', false, false],
+  ] as const) {
+    assert.equal(isMacAddress(mac), form, mac);
+    assert.equal(isUnicastMacAddress(mac), unicast, mac);
+  }
+});
