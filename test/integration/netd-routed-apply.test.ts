@@ -13,10 +13,20 @@
  *   instance in both families, routed through the node, while the group
  *   admits ICMP; a group without ICMP drops it;
  * - a second sync of the same document writes nothing;
+ * - spoofed sources from an instance are dropped by EDGENET-SPOOF (counted):
+ *   the other local instance's address and its elastic address, other
+ *   addresses of 169.254.0.0/16 (169.254.0.2, 169.254.169.254; the gateway's
+ *   169.254.0.1 is the node's own, a martian the kernel drops before
+ *   netfilter), and IPv6 link-locals other than its own (fe80::1, the other
+ *   instance's);
  * - an instance removed from the document: its port loses its routes,
  *   neighbours and gateway addresses (the other port keeps them);
+ * - the cluster made IPv4-only with a fresh instance I3: its port (and I1's)
+ *   gets disable_ipv6=1 and no IPv6 address, and I3 cannot open a TCP
+ *   connection to a listener on the node over IPv6 link-local, while it can
+ *   over IPv4 (the reviewer's tcp/8773 over the port's kernel link-local);
  * - `netd flush` (flush.ts) leaves no route, neighbour, address, chain or set of ours.
- * Namespaces `enrt-ra<pid>-*`, the state directory and the config drives are
+ * Namespaces `enrt-ra<pid>-*`, the listener (by PID), the state directory and the config drives are
  * removed in `after`, even on failure. The document carries no BGP settings,
  * so no BGP speaker is started (BIRD has its own tests).
  */
@@ -52,7 +62,10 @@ let config: NetdConfig;
 
 // In different groups: members of one group always reach each other (EDGE's group semantics).
 const I1 = { id: 'i-00000001', mac: 'd0:0d:00:00:01:01', ipv4: '10.50.0.11', ns: `${TAG}-i1`, group: WEB_GROUP.name };
-const I2 = { id: 'i-00000002', mac: 'd0:0d:00:00:01:02', ipv4: '10.50.0.12', ns: `${TAG}-i2`, group: 'sg-0000000b' };
+const I2 = { id: 'i-00000002', mac: 'd0:0d:00:00:01:02', ipv4: '10.50.0.12', ns: `${TAG}-i2`, group: 'sg-0000000b', elastic: '10.60.0.3' as string | undefined };
+/** Added in step 5, on the cluster made IPv4-only. */
+const I3 = { id: 'i-00000003', mac: 'd0:0d:00:00:01:03', ipv4: '10.50.0.13', ns: `${TAG}-i3`, group: WEB_GROUP.name, elastic: undefined as string | undefined };
+let listener: { pid: number; kill(): void } | undefined;
 
 /** I2's group: ICMP (both families) from anywhere, or nothing. */
 function groupB(icmp: boolean): GniSecurityGroup {
@@ -72,9 +85,11 @@ async function sh(ns: string, argv: readonly string[], ok: number[] = [0]): Prom
 const json = async <T>(ns: string, argv: readonly string[]): Promise<T> => JSON.parse((await sh(ns, argv)).out || '[]') as T;
 
 /** The document: these instances on the node, no BGP settings (no speaker); I2's group admits ICMP or not. */
-async function publish(instances: readonly (typeof I1)[], icmpToI2 = true): Promise<void> {
-  const specs: RoutedInstanceSpec[] = instances.map((i) => ({ id: i.id, mac: i.mac, ipv4: i.ipv4, ipv6: true, groups: [i.group] }));
-  const doc = routedDoc({ instances: specs });
+async function publish(instances: readonly { id: string; mac: string; ipv4: string; group: string; elastic?: string | undefined }[], icmpToI2 = true, addressing: 'dual' | 'ipv4' = 'dual'): Promise<void> {
+  const specs: RoutedInstanceSpec[] = instances.map((i) => ({
+    id: i.id, mac: i.mac, ipv4: i.ipv4, ipv6: addressing === 'dual', groups: [i.group], ...(i.elastic === undefined ? {} : { elastic: i.elastic }),
+  }));
+  const doc = routedDoc({ instances: specs, addressing });
   const body: Omit<GniDocument, 'version' | 'sequence'> = {
     ...doc,
     configuration: {
@@ -93,6 +108,44 @@ async function syncOnce(full = false): Promise<number> {
   const out = await netdSync(deps, { trigger: full ? 'start' : 'file', full });
   assert.equal(out.result, 'ok', out.error);
   return out.writes;
+}
+
+/** Packets dropped so far by the last rule of EDGENET-SPOOF (the DROP of a forged source). */
+async function spoofDrops(family: 4 | 6): Promise<number> {
+  const out = (await sh(NODE_NS, [family === 4 ? 'iptables' : 'ip6tables', '-w', '-nvxL', 'EDGENET-SPOOF'])).out.trim().split('\n');
+  const last = out.at(-1)!.trim().split(/\s+/);
+  assert.equal(last[2], 'DROP', out.join('\n'));
+  return Number(last[0]);
+}
+
+/** One UDP datagram from `ns`, bound to `source` (an address of the namespace), to `target` port 9. */
+async function sendUdp(ns: string, source: string, target: string): Promise<void> {
+  const script = "const s=require('dgram').createSocket(process.argv[1]);s.bind({address:process.argv[2]},()=>s.send('x',9,process.argv[3],(e)=>{s.close();process.exit(e?1:0)}))";
+  await sh(ns, [process.execPath, '-e', script, source.includes(':') ? 'udp6' : 'udp4', source, target]);
+}
+
+/**
+ * I1 sends from `source` (put on one of its links for the moment, as a forging
+ * guest would) to `target`: the datagram must be counted as a drop of
+ * EDGENET-SPOOF (awaited, not slept for).
+ */
+async function assertSpoofDropped(source: string, target: string): Promise<void> {
+  const v6 = source.includes(':');
+  const dev = v6 ? 'eth0' : 'lo';
+  await sh(I1.ns, ['ip', 'addr', 'add', `${source}/${v6 ? 128 : 32}`, 'dev', dev, ...(v6 ? ['nodad'] : [])]);
+  try {
+    const before = await spoofDrops(v6 ? 6 : 4);
+    await sendUdp(I1.ns, v6 ? `${source}%eth0` : source, target);
+    await waitFor(async () => (await spoofDrops(v6 ? 6 : 4)) > before, { timeoutMs: 5_000, intervalMs: 50, what: `a datagram from ${source} counted by EDGENET-SPOOF` });
+  } finally {
+    await sh(I1.ns, ['ip', 'addr', 'del', `${source}/${v6 ? 128 : 32}`, 'dev', dev], [0, 1, 2]);
+  }
+}
+
+/** A TCP connection from `ns` to `host`:`port`: true when it opens within 3 s. */
+async function connects(ns: string, host: string, port: number): Promise<boolean> {
+  const script = "const s=require('net').connect({host:process.argv[1],port:Number(process.argv[2]),timeout:3000});s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(3));s.on('error',()=>process.exit(4))";
+  return (await sh(ns, [process.execPath, '-e', script, host, String(port)], [0, 3, 4])).code === 0;
 }
 
 const ping = async (ns: string, target: string) => (await sh(ns, ['ping', '-n', '-c', '1', '-W', '1', target], [0, 1, 2])).code === 0;
@@ -122,11 +175,11 @@ before(async () => {
       await sh(NODE_NS, ['sysctl', '-qw', `${key}=${value}`]);
     },
   };
-  for (const ns of [NODE_NS, I1.ns, I2.ns]) {
+  for (const ns of [NODE_NS, I1.ns, I2.ns, I3.ns]) {
     await exec.run(['ip', 'netns', 'add', ns]);
     await sh(ns, ['ip', 'link', 'set', 'lo', 'up']);
   }
-  for (const i of [I1, I2]) {
+  for (const i of [I1, I2, I3]) {
     // What the VM starter does: the port exists (down, its own MAC); netd does the rest.
     await exec.run(['ip', '-n', NODE_NS, 'link', 'add', port(i.id), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', i.ns]);
     // What the instance does from its config drive (platform-notes §4).
@@ -135,10 +188,13 @@ before(async () => {
       ['ip', 'link', 'set', 'eth0', 'address', i.mac],
       ['ip', 'link', 'set', 'eth0', 'up'],
       ['ip', 'addr', 'add', `${i.ipv4}/32`, 'dev', 'eth0'],
-      ['ip', 'addr', 'add', `${V6[i.id]}/128`, 'dev', 'eth0', 'nodad'],
       ['ip', 'route', 'add', '169.254.0.1/32', 'dev', 'eth0', 'scope', 'link'],
       ['ip', 'route', 'add', 'default', 'via', '169.254.0.1', 'dev', 'eth0', 'onlink'],
-      ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0'],
+      // I3 is an instance of the IPv4-only cluster (step 5): its drive says nothing of IPv6 (its eth0 keeps its own link-local).
+      ...(V6[i.id] === undefined ? [] : [
+        ['ip', 'addr', 'add', `${V6[i.id]}/128`, 'dev', 'eth0', 'nodad'],
+        ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0'],
+      ]),
     ];
     for (const c of cmds) await sh(i.ns, c);
   }
@@ -146,7 +202,8 @@ before(async () => {
 
 after(async () => {
   if (!isRoot()) return;
-  for (const ns of [NODE_NS, I1.ns, I2.ns]) await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
+  listener?.kill();
+  for (const ns of [NODE_NS, I1.ns, I2.ns, I3.ns]) await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
   if (dir !== '') await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -157,10 +214,10 @@ test('ROUTED ports on a real kernel: routes, neighbours, gateways; instances rea
   await publish([I1, I2]);
   assert.ok((await syncOnce(true)) > 0);
   assert.deepEqual(await ourRoutes(), [
-    `${I1.ipv4} ${port(I1.id)}`, `${I2.ipv4} ${port(I2.id)}`, `${V6[I1.id]} ${port(I1.id)}`, `${V6[I2.id]} ${port(I2.id)}`,
+    `${I1.ipv4} ${port(I1.id)}`, `${I2.ipv4} ${port(I2.id)}`, `${I2.elastic} ${port(I2.id)}`, `${V6[I1.id]} ${port(I1.id)}`, `${V6[I2.id]} ${port(I2.id)}`,
   ].sort());
   assert.deepEqual(await ourNeighbours(), [
-    `${I1.ipv4} ${port(I1.id)} ${I1.mac} PERMANENT`, `${I2.ipv4} ${port(I2.id)} ${I2.mac} PERMANENT`,
+    `${I1.ipv4} ${port(I1.id)} ${I1.mac} PERMANENT`, `${I2.ipv4} ${port(I2.id)} ${I2.mac} PERMANENT`, `${I2.elastic} ${port(I2.id)} ${I2.mac} PERMANENT`,
     `${V6[I1.id]} ${port(I1.id)} ${I1.mac} PERMANENT`, `${V6[I2.id]} ${port(I2.id)} ${I2.mac} PERMANENT`,
   ].sort());
   for (const i of [I1, I2]) {
@@ -181,6 +238,20 @@ test('ROUTED ports on a real kernel: routes, neighbours, gateways; instances rea
   assert.equal(await syncOnce(), 0, 'a converged node: zero writes');
   assert.equal(await syncOnce(true), 0, 'a converged node, full sync: zero writes');
 
+  // 2b. Forged sources from I1 are dropped: the other local instance's address and its elastic
+  // address, the gateway's address, IPv6 link-locals other than its own (the gateway's, I2's).
+  await assertSpoofDropped(I2.ipv4, '169.254.0.1');
+  await assertSpoofDropped(I2.elastic!, '169.254.0.1');
+  // Other addresses of the instance-side link (the metadata address among them). The gateway's own
+  // 169.254.0.1 never reaches netfilter: the node's routing drops a source that is one of its own
+  // addresses (a martian, fib_validate_source) before FORWARD or INPUT.
+  await assertSpoofDropped('169.254.0.2', '169.254.0.1');
+  await assertSpoofDropped('169.254.169.254', I2.ipv4);
+  await assertSpoofDropped('fe80::1', 'ff02::1%eth0');
+  await assertSpoofDropped(eui64(I2.mac, 'fe80::/64'), 'ff02::1%eth0');
+  await pings(I1.ns, I2.ipv4);
+  await pings(I1.ns, 'fe80::1%eth0');
+
   // 3. I2's group stops admitting ICMP: I1 to I2 is dropped in both families.
   await publish([I1, I2], false);
   await syncOnce();
@@ -197,11 +268,28 @@ test('ROUTED ports on a real kernel: routes, neighbours, gateways; instances rea
   await pings(I1.ns, '169.254.0.1');
   assert.equal(await ping(I1.ns, I2.ipv4), false, 'no route to the removed instance');
 
-  // 5. netd flush: nothing of ours left.
+  // 5. The cluster becomes IPv4-only, a fresh instance I3 arrives: no IPv6 on the ports, none reaches the node over IPv6.
+  await publish([I1, I3], true, 'ipv4');
+  await syncOnce(true);
+  for (const i of [I1, I3]) {
+    assert.equal((await sh(NODE_NS, ['sysctl', '-n', `net.ipv6.conf.${port(i.id)}.disable_ipv6`])).out.trim(), '1', `${i.id}: IPv6 off on its port`);
+    assert.deepEqual(await portAddresses(port(i.id)), ['169.254.0.1/32'], `${i.id}: no IPv6 address (no kernel link-local) on its port`);
+  }
+  listener = exec.start(['ip', 'netns', 'exec', NODE_NS, process.execPath, '-e', "require('net').createServer((c)=>c.end()).listen(7777,'::')"]);
+  await waitFor(async () => (await sh(NODE_NS, ['ss', '-Hltn', 'sport = :7777'])).out.includes('7777'), { timeoutMs: 5_000, intervalMs: 50, what: 'the node listener' });
+  await waitFor(() => connects(I3.ns, '169.254.0.1', 7777), { timeoutMs: 5_000, intervalMs: 100, what: 'I3 reaches the node over IPv4' });
+  // The port's would-be kernel link-local (EUI-64 of fe:ff:ff:ff:ff:ff) and the dual-stack gateway.
+  for (const target of ['fe80::fcff:ffff:feff:ffff%eth0', 'fe80::1%eth0']) {
+    assert.equal(await connects(I3.ns, target, 7777), false, `I3 reaches nothing of the node over IPv6 (${target})`);
+  }
+  assert.equal(await syncOnce(), 0, 'converged');
+  listener.kill();
+
+  // 6. netd flush: nothing of ours left.
   await flushHost(host, { isOurs: netdNames(config.prefix).isOurs, runDir: path.join(dir, 'run'), publicInterface: '', pool: [], now: () => Date.now(), wait: async () => undefined });
   assert.deepEqual(await ourRoutes(), []);
   assert.deepEqual(await ourNeighbours(), []);
-  for (const i of [I1, I2]) assert.deepEqual(await portAddresses(port(i.id)), []);
+  for (const i of [I1, I2, I3]) assert.deepEqual(await portAddresses(port(i.id)), []);
   const saves = `${(await sh(NODE_NS, ['iptables-save'])).out}${(await sh(NODE_NS, ['ip6tables-save'])).out}${(await sh(NODE_NS, ['ipset', 'save'])).out}`;
   assert.doesNotMatch(saves, /EDGENET/);
 });
