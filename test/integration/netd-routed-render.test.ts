@@ -85,7 +85,13 @@ test('ROUTED rules and sets load into the kernel and read back equal (ipv4-only,
       }
       // The anti-spoofing chain is there, first in FORWARD's chain, in each family the state has.
       assert.match(await inNs(['iptables-save', '-t', 'filter']), /-A EDGENET-FWD -i vn_\+ .*-j EDGENET-SPOOF\n/);
-      if (st.ip6tables.filter.chains.length > 0) assert.match(await inNs(['ip6tables-save', '-t', 'filter']), /-A EDGENET-SPOOF -s ::\/128 -p ipv6-icmp/);
+      // Per port: its own link-local and :: for DAD, never fe80::/10 from every port.
+      if (st.ip6tables.filter.chains.length > 0) {
+        const save6 = await inNs(['ip6tables-save', '-t', 'filter']);
+        assert.match(save6, /-A EDGENET-SPOOF -s ::\/128 -i vn_i-[0-9a-f]+ -p ipv6-icmp/);
+        assert.match(save6, /-A EDGENET-SPOOF -s fe80::[0-9a-f:]+\/128 -i vn_i-[0-9a-f]+ .*-j RETURN/);
+        assert.doesNotMatch(save6, /-s fe80::\/10/);
+      }
     }
   } finally {
     await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
