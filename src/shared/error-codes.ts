@@ -204,6 +204,8 @@ export const ERROR_CODES = {
   ADDRESS_RESERVED: 'The address is externally reserved.',
   ADDRESS_ALREADY_RESERVED: 'The address is already reserved.',
   RESERVATION_NOT_FOUND: 'The address is not reserved.',
+  MAC_NOT_IN_PREFIX: 'A requested instance MAC does not start with its cluster\'s MacPrefix (the first two octets).',
+  MAC_IN_USE: 'A requested instance MAC is already another instance\'s.',
 
   // CLI
   USAGE_ERROR: 'A bad command line (unknown flag, missing argument); exit 2.',

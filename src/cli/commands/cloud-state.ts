@@ -177,8 +177,9 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       .requiredOption('--group <G>', 'security group id or name (repeat for several)', collect)
       .option('--owner <ACCOUNT>', 'account id or name (default: the admin account)')
       .option('--private-ip <IP>', 'ask for this private address')
+      .option('--mac <MAC>', "ask for this MAC (unicast, in the cluster's MacPrefix; its EUI-64 is the instance's IPv6 address): re-create an instance elsewhere with its addresses")
       .option('--user-data-file <PATH>', `the instance's user data (at most ${USER_DATA_MAX_BYTES} bytes; metadata user-data, ROUTED config drive)`),
-  ).action(async (opts: Opts & { cluster?: string; node?: string; group: string[]; owner?: string; privateIp?: string; userDataFile?: string }) => {
+  ).action(async (opts: Opts & { cluster?: string; node?: string; group: string[]; owner?: string; privateIp?: string; mac?: string; userDataFile?: string }) => {
     const userData = opts.userDataFile === undefined ? undefined : await userDataOf(opts.userDataFile);
     const i = await api(opts).request<InstanceView>('POST', '/v1/instances', {
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
@@ -186,6 +187,7 @@ export function registerCloudState(program: Command, ctx: CliContext): void {
       groups: opts.group,
       ...(opts.owner ? { owner: opts.owner } : {}),
       ...(opts.privateIp ? { privateIp: opts.privateIp } : {}),
+      ...(opts.mac ? { mac: opts.mac } : {}),
       ...(userData !== undefined ? { userData } : {}),
     });
     if (opts.json) printJson(ctx, i);

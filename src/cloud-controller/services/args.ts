@@ -5,7 +5,7 @@
  * `resolveOwner`, in the CloudState transaction that uses it.)
  */
 import { UserError } from '../../shared/errors.ts';
-import { parseIp } from '../../shared/ip.ts';
+import { isMacAddress, isUnicastMacAddress, parseIp } from '../../shared/ip.ts';
 
 export function requireString(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
@@ -24,6 +24,22 @@ export function ipArgument(value: unknown, field: string): string {
   const text = requireString(value, field);
   if (parseIp(text) === undefined) throw new UserError('InvalidParameterValue', `${field} must be an IPv4 address, got ${JSON.stringify(text)}`);
   return text;
+}
+
+/**
+ * A requested instance MAC (`instance run --mac`): `hh:hh:hh:hh:hh:hh` in any
+ * case, unicast and not all zeros (a NIC, and the EUI-64 IPv6 address built
+ * from it, must be an individual address). Returns the lower-case canonical
+ * form the database stores, so UNIQUE mac compares like with like, or
+ * undefined when none was given. Whether it lies in the cluster's MacPrefix
+ * and is free is instances.ts's check (it needs the cluster and the table).
+ */
+export function macArgument(value: unknown, field = 'mac'): string | undefined {
+  const text = optionalString(value, field)?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (!isMacAddress(text)) throw new UserError('InvalidParameterValue', `${field} must be a MAC address hh:hh:hh:hh:hh:hh, got ${JSON.stringify(text)}`);
+  if (!isUnicastMacAddress(text)) throw new UserError('InvalidParameterValue', `${field} ${text} is not a unicast MAC address (its first octet's multicast bit is set, or it is all zeros)`);
+  return text.toLowerCase();
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -25,6 +25,15 @@
  * EUI-64 of its MAC in the cluster's /64 (config/instance-ipv6.ts). Elastic
  * addresses associate with it as with any other.
  *
+ * A MAC can be asked for (admin API `mac`, `instance run --mac`; not EC2's
+ * RunInstances, which has no such parameter), so that an instance re-created
+ * elsewhere keeps its EUI-64 IPv6 address as `--private-ip` keeps its IPv4
+ * one: unicast, lower-case canonical (args.ts macArgument), inside the
+ * cluster's MacPrefix like every allocated MAC (MAC_NOT_IN_PREFIX) and no
+ * other instance's (MAC_IN_USE, 409; writes are serialized, store.ts, so the
+ * check before the insert is the answer, UNIQUE mac the backstop). An id whose
+ * derived MAC a requested one already took is skipped like a taken id.
+ *
  * User data (EC2 RunInstances UserData, `instance run --user-data-file`):
  * stored base64 (args.ts `userDataArgument`: at most 16 KiB decoded), served
  * by the metadata service at `user-data` and carried in the snapshot for the
@@ -38,7 +47,7 @@ import type { ExplodedNetworkConfiguration } from '../config/types.ts';
 import type { SnapshotInstance } from '../contracts.ts';
 import { snapshotInstanceOfRow } from '../snapshot/rows.ts';
 import { instanceIpv6Address, ipv6Prefixes, type ClusterIpv6Prefixes } from '../config/instance-ipv6.ts';
-import { optionalString, requireString, userDataArgument, type RandomHex } from './args.ts';
+import { macArgument, optionalString, requireString, userDataArgument, type RandomHex } from './args.ts';
 import { compareIps, parseIp } from '../../shared/ip.ts';
 import { requireCluster } from './clusters.ts';
 import { resolveGroup } from './groups.ts';
@@ -65,6 +74,8 @@ export interface RunInput {
   /** An account id or name (default: the admin account); CloudState resolves it. */
   readonly owner?: unknown;
   readonly privateIp?: unknown;
+  /** A MAC in the cluster's MacPrefix (default: the prefix + the id's 4 bytes). Admin API only. */
+  readonly mac?: unknown;
   /** Base64 user data (args.ts userDataArgument). */
   readonly userData?: unknown;
 }
@@ -88,6 +99,7 @@ export async function runInstance(tx: Tx, input: RunInput & { readonly owner: st
   const explicitNode = optionalString(input.node, 'node')?.trim() || undefined;
   const owner = input.owner;
   const requested = optionalString(input.privateIp, 'privateIp');
+  const requestedMac = macArgument(input.mac);
   const userData = userDataArgument(input.userData);
   const groupRefs = input.groups;
   if (!Array.isArray(groupRefs) || groupRefs.length === 0) throw new UserError('MissingParameter', 'at least one security group (--group) is required');
@@ -117,10 +129,24 @@ export async function runInstance(tx: Tx, input: RunInput & { readonly owner: st
     groupIds.push(g.id);
   }
 
+  if (requestedMac !== undefined) {
+    const prefix = configured.MacPrefix.toLowerCase();
+    if (!requestedMac.startsWith(`${prefix}:`)) {
+      throw new UserError('MAC_NOT_IN_PREFIX', `${requestedMac} is not in cluster ${clusterName}'s MacPrefix ${prefix} (its instances' MACs are ${prefix}:xx:xx:xx:xx)`);
+    }
+    const holder = await tx.db.selectFrom('instances').select('id').where('mac', '=', requestedMac).executeTakeFirst();
+    if (holder) throw new UserError('MAC_IN_USE', `${requestedMac} is already the MAC of instance ${holder.id}`, { status: 409, details: { instance: holder.id } });
+  }
+
   let id = '';
   for (let attempt = 0; ; attempt++) {
     id = `i-${env.randomHex(4)}`;
-    const clash = await tx.db.selectFrom('instances').select('id').where((eb) => eb.or([eb('id', '=', id), eb('mac', '=', macFor(configured.MacPrefix, id))])).executeTakeFirst();
+    const candidate = id;
+    const clash = await tx.db
+      .selectFrom('instances')
+      .select('id')
+      .where((eb) => (requestedMac !== undefined ? eb('id', '=', candidate) : eb.or([eb('id', '=', candidate), eb('mac', '=', macFor(configured.MacPrefix, candidate))])))
+      .executeTakeFirst();
     if (!clash) break;
     if (attempt > 16) throw new UserError('InternalError', 'could not find a free instance id', { status: 500 });
   }
@@ -131,7 +157,7 @@ export async function runInstance(tx: Tx, input: RunInput & { readonly owner: st
   } else if (requested !== undefined) {
     throw new UserError('ADDRESS_NOT_IN_POOL', `cluster ${clusterName} is IPv6-only (ROUTED without an Ipv4Pool): its instances have no private IPv4 address, so ${requested} cannot be asked for`);
   }
-  const mac = macFor(configured.MacPrefix, id);
+  const mac = requestedMac ?? macFor(configured.MacPrefix, id);
   await tx.db
     .insertInto('instances')
     .values({ id, owner_id: owner, cluster: clusterName, node: nodeName, mac, private_ip: privateIp, created_at: env.now, user_data: userData ?? null })
