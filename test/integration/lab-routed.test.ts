@@ -16,11 +16,11 @@
  * - a netd restart never withdraws a route (the router's kernel is sampled
  *   all along);
  * - terminating an instance withdraws its routes; re-created on the other
- *   node with the same IPv4 address (`privateIp`), it is reachable there and
- *   the old routes are gone. The API cannot choose a MAC, and the IPv6
- *   address is the EUI-64 of the MAC, so the re-created instance's /128 is a
- *   new one: the test checks the old /128 is withdrawn and the new one is
- *   learned from the new node;
+ *   node with the same addresses — the same IPv4 address (`privateIp`) and
+ *   the same MAC (`mac`), so the same IPv6 address, the EUI-64 of the MAC —
+ *   the router learns the same /32 and /128 from the new node only (the old
+ *   routes from the old node are gone), and it is reachable there from the
+ *   client in both families;
  * - IPv4-only and IPv6-only clusters (the property changed in place, after
  *   the dual-stack instances are gone): an instance of each gets only its
  *   family's address, route and reachability;
@@ -270,19 +270,43 @@ test('a netd restart does not withdraw a route (the router\'s kernel sampled thr
   assert.ok(r.pid !== undefined && r.pid !== r.previousPid);
 });
 
-test('terminating withdraws the routes; re-created on the other node with the same IPv4 address it is reachable there and the old routes are gone', { timeout: 90_000 }, async (t) => {
+test('terminating withdraws the routes; re-created on the other node with the same IPv4 address and MAC (so the same IPv6 address) it is reachable there in both families and the old routes are gone', { timeout: 90_000 }, async (t) => {
   if (!requireRoot(t) || !state || !web) return;
   const old = web;
+  const n1 = nodeByShort('n1');
+  const n2 = nodeByShort('n2');
   await terminate(old);
   await routerLearns(new Map(hostRoutes(db).map((p) => [p, 'n2'] as const)), 'web\'s routes withdrawn');
-  // Same IPv4 address, on n2 now (the release is held until every node applied a document without it: converged above).
-  web = await run('n2', ['web'], { privateIp: old.privateIp });
+  // The client may reach web:80 over IPv6 too from now on (so both families can be probed on the new node).
+  await api.request('POST', '/v1/groups/web/authorize', { protocol: 'tcp', port: '80', cidr: `${state.plan.ipv6!.clientIp}/128` });
+  // Same IPv4 address and MAC, on n2 now (the IPv4 release is held until every node applied a document without it: converged above).
+  web = await run('n2', ['web'], { privateIp: old.privateIp, mac: old.mac });
+  assert.notEqual(web.id, old.id);
+  assert.equal(web.node, n2.name);
   assert.equal(web.privateIp, old.privateIp);
+  assert.equal(web.mac, old.mac);
+  assert.equal(v6text(web.ipv6!), v6text(old.ipv6!), 'the same MAC, the same EUI-64 address');
+  assert.deepEqual(hostRoutes(web), hostRoutes(old));
   await attach(web);
-  await routerLearns(new Map([...hostRoutes(db), ...hostRoutes(web)].map((p) => [p, 'n2'] as const)), 'web\'s routes from n2');
-  assert.ok(!hostRoutes(web).includes(`${v6text(old.ipv6!)}/128`), 'a new MAC, a new EUI-64 address');
-  assert.equal(await probeExpecting(topo.netns, { from: topo.clientNs!, ip: web.privateIp!, service: TCP(80) }, 'allowed'), 'allowed');
-  assert.equal(await probeExpecting(topo.netns, { from: topo.clientNs!, ip: web.privateIp!, service: { proto: 'icmp' } }, 'blocked'), 'blocked');
+  await routerLearns(new Map([...hostRoutes(db), ...hostRoutes(web)].map((p) => [p, 'n2'] as const)), 'web\'s /32 and /128 from n2');
+  // In the router's kernel each of web's prefixes is one route, via n2's address of its family; none via n1.
+  const routes = await routerKernelRoutes(state.plan, deps);
+  for (const prefix of hostRoutes(web)) {
+    const vias = routes.filter((r) => r.prefix === prefix).map((r) => (r.family === 'ipv4' ? r.via : v6text(r.via)));
+    assert.deepEqual(vias, [prefix.includes(':') ? v6text(n2.mgmtIpv6!) : n2.mgmtIp], prefix);
+  }
+  const viaN1 = new Set([n1.mgmtIp, ...(n1.mgmtIpv6 ? [v6text(n1.mgmtIpv6)] : [])]);
+  assert.deepEqual(routes.filter((r) => viaN1.has(r.family === 'ipv4' ? r.via : v6text(r.via))), [], 'n1 announces nothing');
+  // Reachable on n2 from the client in both families (through the router), and the group still filters.
+  const cl = topo.clientNs!;
+  assert.equal(await probeExpecting(topo.netns, { from: cl, ip: web.privateIp!, service: TCP(80) }, 'allowed'), 'allowed', 'IPv4 tcp/80');
+  assert.equal(await probeExpecting(topo.netns, { from: cl, ip: web.ipv6!, service: TCP(80) }, 'allowed'), 'allowed', 'IPv6 tcp/80');
+  assert.equal(await probeExpecting(topo.netns, { from: cl, ip: web.privateIp!, service: { proto: 'icmp' } }, 'blocked'), 'blocked', 'IPv4 icmp (no rule)');
+  assert.equal(await probeExpecting(topo.netns, { from: cl, ip: web.ipv6!, service: TCP(5432) }, 'blocked'), 'blocked', 'IPv6 tcp/5432 (no rule)');
+  // The instance configured itself from its drive on n2 with the same addresses.
+  const addrs = (await topo.netns.execIn(topo.instanceNs(web.id), ['ip', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'])).stdout;
+  assert.match(addrs, new RegExp(`inet ${web.privateIp!.replaceAll('.', '\\.')}/32 `));
+  assert.match(addrs, new RegExp(`inet6 ${v6text(web.ipv6!)}/128 `));
 });
 
 async function switchAddressing(addressing: 'ipv4' | 'ipv6'): Promise<void> {
