@@ -26,7 +26,7 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, routedReadNeeded, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
+import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, routedReadNeeded, withEbtables, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
 import { routedSysctlKeys } from './plan/routed.ts';
 import { EDGENET_ROUTE_PROTOCOL } from './plan/steps.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
@@ -265,6 +265,9 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // save, ip addr, and netd's IPv6 routes (ip -6 route show proto <ours>);
   // four on a kernel without IPv6, where the two IPv6 reads are not run (one
   // probe, no process, answers whether it has IPv6: observe.ts).
+  // (Plus the private interface's routes, and the routed ports' routes and
+  // neighbours when they matter; less when the IPv6 or the bridge side is
+  // deferred, below.)
   const ipv6 = host.ipv6Available();
   // The IPv6 side (ip6tables-save, our IPv6 routes: two more processes, which
   // cost a 10,000-instance IPv4-only node ~0.25 s of propagation in
@@ -274,13 +277,21 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // it after render (below).
   const readIpv6Early = request.full || previous?.ipv6InUse !== false;
   const ipv6Early = readIpv6Early ? ipv6 : Promise.resolve(false);
+  // The bridge's side (ebtables-save, the private interface's routes: two
+  // processes, on a loaded 2-CPU machine ~0.1–0.2 s of the way from the
+  // document to BIRD's reload in bench/routed-route.bench.ts) likewise: read
+  // early only when the last applied state had a bridge or the sync is full.
+  // A ROUTED state has none; one that turns out to have a bridge (a switch
+  // back to EDGE) reads them after render (below). Neither feeds render: the
+  // private routes only plan route moves onto the bridge.
+  const readBridgeEarly = request.full || previous?.bridgeInUse !== false;
   const interfaces = host.interfaces();
   const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
   const early: EarlyReads = {
     interfaces,
-    privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
+    privateRoutes: readBridgeEarly ? readPrivateRoutes(host, config.bridge, config.privateInterface) : Promise.resolve([]),
     ipv6,
-    netfilter: observeNetfilter(host, ipv6Early),
+    netfilter: observeNetfilter(host, ipv6Early, { ebtables: readBridgeEarly }),
     routes6: observeRoutes6(host, ipv6Early),
     links: interfaces.then((i) => i.links),
     // The routed ports' routes and neighbours (one more process), early when they will be needed whatever the document says.
@@ -305,10 +316,18 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         error = verdict.message;
       } else {
         const drivers = deps.drivers ?? PROCESS_DRIVERS;
-        const reads =
+        const ipv6Reads =
           !readIpv6Early && ipv6Needs(d.state).length > 0
             ? { ...early, netfilter: withIp6tables(host, early.netfilter as Promise<ObservedNetfilter>, ipv6), routes6: observeRoutes6(host, ipv6) }
             : early;
+        const reads =
+          !readBridgeEarly && d.state.bridge !== undefined
+            ? {
+                ...ipv6Reads,
+                netfilter: withEbtables(host, ipv6Reads.netfilter as Promise<ObservedNetfilter>),
+                privateRoutes: readPrivateRoutes(host, config.bridge, config.privateInterface),
+              }
+            : ipv6Reads;
         const plan = await planFor({ host, config, runDir: deps.runDir, desired: d.state, full: request.full, early: reads, phases, drivers, configDriveDir: driveDir });
         const tApply = performance.now();
         notes = [...plan.notes, ...d.state.warnings];
@@ -353,6 +372,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
     ...failureField(processFailure, deps.drivers ?? PROCESS_DRIVERS),
     ...(desired?.refused !== undefined ? { refused: desired.refused } : {}),
     ...ipv6InUseField(appliedNow, desired, previous?.ipv6InUse),
+    ...bridgeInUseField(appliedNow, desired, previous?.bridgeInUse),
     ...configDrivesField(appliedNow, desired, driveDir, driveFailures, previous?.configDrives),
   };
   const writes = steps.reduce((n, s) => n + s.writes, 0);
@@ -380,6 +400,12 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
 function ipv6InUseField(appliedNow: boolean, desired: DesiredState | undefined, previous: boolean | undefined): { ipv6InUse?: boolean } {
   if (appliedNow && desired !== undefined) return { ipv6InUse: ipv6Needs(desired).length > 0 };
   return previous === undefined ? {} : { ipv6InUse: previous };
+}
+
+/** The status's bridgeInUse: whether the applied state has a bridge, else what the previous status said. */
+function bridgeInUseField(appliedNow: boolean, desired: DesiredState | undefined, previous: boolean | undefined): { bridgeInUse?: boolean } {
+  if (appliedNow && desired !== undefined) return { bridgeInUse: desired.bridge !== undefined };
+  return previous === undefined ? {} : { bridgeInUse: previous };
 }
 
 /**

@@ -60,6 +60,15 @@ export interface NetdStatus {
    * periodic resync) always reads it, so leftovers are swept there.
    */
   readonly ipv6InUse?: boolean;
+  /**
+   * The last applied desired state had a bridge (EDGE; a ROUTED state has
+   * none). An event sync reads the bridge's side of the kernel
+   * (ebtables-save, the private interface's routes) only then or when the
+   * new state has one; a full sync always reads it. Two processes fewer on
+   * every event sync of a ROUTED node, where each costs tens of ms (a spawn
+   * blocks netd until the child has exec'd) on the way to BIRD's reload.
+   */
+  readonly bridgeInUse?: boolean;
   /** Entries of the document netd left out as unsafe (src/netd/render/sanitize.ts), each with its named reason code. */
   readonly refused?: readonly { readonly code: string; readonly subject: string; readonly message: string }[];
   /** ROUTED: the config drive of every local instance, sorted by instance (what a hypervisor integration attaches). */

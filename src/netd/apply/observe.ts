@@ -76,13 +76,20 @@ function toTable(saved: SavedTables, table: TableName): ObservedTable {
 
 export type ObservedNetfilter = Pick<ObservedState, 'iptables' | 'ip6tables' | 'ebtables' | 'ipsets'>;
 
-export async function observeNetfilter(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedNetfilter> {
+/**
+ * `ebtables: false` leaves ebtables unread (an event sync of a node whose last
+ * applied state had no bridge: syncOnce skips `ebtables-save` then, and
+ * withEbtables completes the read for a state that turns out to have one);
+ * its tables then read as empty.
+ */
+export async function observeNetfilter(host: HostOps, ipv6?: boolean | Promise<boolean>, options: { readonly ebtables?: boolean } = {}): Promise<ObservedNetfilter> {
   // Four processes, not seven: each save lists every table (a table that does
   // not exist yet is simply absent, which reads as no chains). ip6tables is
   // read on an IPv4-only node too (its chains of ours are swept from there),
   // but not on a kernel without IPv6, where it has no tables and fails: empty.
   const ip6Save = Promise.resolve(ipv6 ?? host.ipv6Available()).then((available) => (available ? host.ip6tablesSave() : ''));
-  const [ipAll, ip6All, ebAll, sets] = await Promise.all([host.iptablesSave(), ip6Save, host.ebtablesSave(), host.ipsetSave()]);
+  const ebSave = options.ebtables === false ? Promise.resolve('') : host.ebtablesSave();
+  const [ipAll, ip6All, ebAll, sets] = await Promise.all([host.iptablesSave(), ip6Save, ebSave, host.ipsetSave()]);
   const ip = parseIptablesSave(ipAll);
   const ip6 = parseIptablesSave(ip6All, 'ipv6');
   const eb = parseEbtablesSave(ebAll);
@@ -105,6 +112,13 @@ export async function withIp6tables(host: HostOps, nf: Promise<ObservedNetfilter
   const [base, text] = await Promise.all([nf, Promise.resolve(ipv6).then((available) => (available ? host.ip6tablesSave() : ''))]);
   const ip6 = parseIptablesSave(text, 'ipv6');
   return { ...base, ip6tables: { filter: toTable(ip6, 'filter'), nat: toTable(ip6, 'nat') } };
+}
+
+/** `nf` read without ebtables (observeNetfilter's `ebtables: false`) completed with it, for a desired state that turns out to have a bridge. */
+export async function withEbtables(host: HostOps, nf: Promise<ObservedNetfilter>): Promise<ObservedNetfilter> {
+  const [base, text] = await Promise.all([nf, host.ebtablesSave()]);
+  const eb = parseEbtablesSave(text);
+  return { ...base, ebtables: { filter: toTable(eb, 'filter'), nat: toTable(eb, 'nat') } };
 }
 
 /** Addresses of both families on every `vn_` link, by link (the routed planner's view of the ports). */
