@@ -24,12 +24,11 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
-import { createExec, prefixedExec } from '../../src/shared/exec.ts';
-import { createFiles } from '../../src/shared/files.ts';
+import { createExec } from '../../src/shared/exec.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { nullLogger } from '../../src/shared/logger.ts';
 import { waitFor } from '../../src/shared/wait.ts';
-import { createLinuxHost } from '../../src/netd/apply/linux-host.ts';
+import { namespacedHost } from '../helpers/netns-host.ts';
 import type { HostOps } from '../../src/netd/apply/host.ts';
 import { NetdDaemon } from '../../src/netd/daemon.ts';
 import type { SyncOutcome } from '../../src/netd/sync.ts';
@@ -119,17 +118,7 @@ async function createPort(): Promise<void> {
 
 test('ROUTED port events: a new port is routed within ~1 s, a down/up blip is repaired, a deleted port breaks nothing, a re-created one is routed again; stop ends the monitor', { timeout: 45_000 }, async (t) => {
   if (!requireRoot(t, 'netd ROUTED port events integration')) return;
-  const real = createLinuxHost({ exec: prefixedExec(exec, ['ip', 'netns', 'exec', NODE_NS]), files: createFiles() });
-  const host: HostOps = {
-    ...real,
-    readSysctl: async (key) => {
-      const r = await sh(NODE_NS, ['sysctl', '-n', key], [0, 1, 255]);
-      return r.code === 0 ? r.out.trim() : undefined;
-    },
-    writeSysctl: async (key, value) => {
-      await sh(NODE_NS, ['sysctl', '-qw', `${key}=${value}`]);
-    },
-  };
+  const host: HostOps = namespacedHost(exec, NODE_NS);
   const config = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml'), resyncIntervalSeconds: 600 };
   daemon = new NetdDaemon({
     host, config, runDir: config.runDir, gniFile: config.gniFile, configDriveDir: path.join(dir, 'config-drive'),

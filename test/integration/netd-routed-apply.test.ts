@@ -36,10 +36,9 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
-import { createExec, prefixedExec } from '../../src/shared/exec.ts';
-import { createFiles } from '../../src/shared/files.ts';
+import { createExec } from '../../src/shared/exec.ts';
 import { waitFor } from '../../src/shared/wait.ts';
-import { createLinuxHost } from '../../src/netd/apply/linux-host.ts';
+import { namespacedHost } from '../helpers/netns-host.ts';
 import type { HostOps } from '../../src/netd/apply/host.ts';
 import { syncOnce as netdSync } from '../../src/netd/sync.ts';
 import { flushHost } from '../../src/netd/flush.ts';
@@ -163,18 +162,7 @@ before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), `${TAG}-`));
   await fs.mkdir(path.join(dir, 'run'));
   config = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml') };
-  const real = createLinuxHost({ exec: prefixedExec(exec, ['ip', 'netns', 'exec', NODE_NS]), files: createFiles() });
-  host = {
-    ...real,
-    // sysctl(8) in the node namespace, with the same key convention (an interface name's dots as '/').
-    readSysctl: async (key) => {
-      const r = await sh(NODE_NS, ['sysctl', '-n', key], [0, 1, 255]);
-      return r.code === 0 ? r.out.trim() : undefined;
-    },
-    writeSysctl: async (key, value) => {
-      await sh(NODE_NS, ['sysctl', '-qw', `${key}=${value}`]);
-    },
-  };
+  host = namespacedHost(exec, NODE_NS);
   for (const ns of [NODE_NS, I1.ns, I2.ns, I3.ns]) {
     await exec.run(['ip', 'netns', 'add', ns]);
     await sh(ns, ['ip', 'link', 'set', 'lo', 'up']);
