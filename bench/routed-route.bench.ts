@@ -12,7 +12,7 @@
  *            follows at once — the port `vn_<id>` is created in the node
  *            (`topo.addInstance`, a veth into a fresh instance namespace) —
  *            until both the /32 and the /128 are in the router's kernel
- *            (its `ip -j route` polled every 10 ms; the larger of the two),
+ *            (its `ip -ts monitor route`: the kernel's time of the later of the two),
  *            and, in a second row, until netd's own /32 and /128 (proto 77)
  *            are on the node as well (BIRD announces a prefix once its port
  *            is up; netd's route is what makes it reachable);
@@ -22,17 +22,16 @@
  *   withdraw `DELETE /v1/instances/<id>` returns (its port is removed right
  *            after, as the VM would be stopped), until neither route is in
  *            the router's kernel.
- * The poller's own `ip` processes compete with the system under test, so the
- * figures are an upper bound by about one poll. Results go to stdout as
+ * The kernels are watched (`ip -ts monitor route`), never polled: each time is
+ * the kernel event's, and nothing but the system under test spends the CPUs.
+ * Results go to stdout as
  * markdown and to bench/results/routed-route.md.
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createExec } from '../src/shared/exec.ts';
-import { systemClock } from '../src/shared/clock.ts';
-import { waitFor } from '../src/shared/wait.ts';
+import { createExec, type Process } from '../src/shared/exec.ts';
 import { labUp } from '../src/lab/up.ts';
 import { labDown } from '../src/lab/down.ts';
 import { labApiFor } from '../src/lab/api.ts';
@@ -67,20 +66,13 @@ async function main(): Promise<void> {
   const topo = labTopology(state, deps);
   const routerNs = topo.routerNs!;
   const nodes = state.plan.nodes;
-  /** The router kernel's host routes (both families), canonical text. */
-  const routes = async (): Promise<Set<string>> => {
-    const out = new Set<string>();
-    for (const family of ['-4', '-6'] as const) {
-      const r = await exec.run(['ip', '-n', routerNs, '-j', family, 'route', 'show', 'proto', 'bird']);
-      for (const e of JSON.parse(r.stdout || '[]') as { dst: string }[]) {
-        const dst = e.dst.includes('/') ? e.dst : `${e.dst}/${family === '-4' ? 32 : 128}`;
-        out.add(family === '-6' ? `${v6(dst.split('/')[0]!)}/${dst.split('/')[1]}` : dst);
-      }
-    }
-    return out;
-  };
-  const until = (pred: (have: Set<string>) => boolean, what: string) =>
-    waitFor(async () => (pred(await routes()) ? Date.now() : undefined), { timeoutMs: 30_000, intervalMs: 10, what, clock: systemClock });
+  // The kernels are watched, not polled: `ip -ts monitor route` reports each route as the kernel adds or
+  // deletes it, with the kernel event's time; a poller spawning `ip` every 10 ms competed for the 2 CPUs with
+  // the very syncs it timed (the figures before 2026-12-05 09:00 were taken that way, bench/results/routed-route.md).
+  const router = await RouteMonitor.start(routerNs, (line) => line.includes(' proto bird'));
+  const nodeMonitors = new Map<string, RouteMonitor>();
+  for (const n of nodes) nodeMonitors.set(n.short, await RouteMonitor.start(topo.nodeNs(n.short), (line) => line.includes(' proto 77 ') && / dev vn_/.test(line)));
+  const until = (keys: readonly string[], present: boolean, what: string, monitor: RouteMonitor = router) => monitor.until(keys, present, what, 30_000);
 
   const add: number[] = [];
   const reach: number[] = [];
@@ -96,22 +88,17 @@ async function main(): Promise<void> {
       const returned = Date.now();
       await topo.addInstance({ node: node.short, id: v.id, mac: v.mac });
       const want = [`${v.privateIp}/32`, ...(v.ipv6 ? [`${v6(v.ipv6)}/128`] : [])];
-      const seen = await until((have) => want.every((p) => have.has(p)), `${want.join(' and ')} in the router's kernel`);
+      const seen = await until(want, true, `${want.join(' and ')} in the router's kernel`);
       add.push(seen - returned);
       // BIRD announces a port's prefix once the port is up; netd's own route (proto 77) on the node is what
       // makes it reachable: when did the node have both (the later of the two is "reachable through the router").
-      const nodeNs = topo.nodeNs(node.short);
-      const onNode = await waitFor(async () => {
-        const r4 = await exec.run(['ip', '-n', nodeNs, '-4', 'route', 'show', 'proto', '77', 'dev', `vn_${v.id}`]);
-        const r6 = await exec.run(['ip', '-n', nodeNs, '-6', 'route', 'show', 'proto', '77', 'dev', `vn_${v.id}`]);
-        return r4.stdout.includes(v.privateIp ?? '\u0000') && (v.ipv6 === undefined || r6.stdout.trim() !== '') ? Date.now() : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 10, what: `netd's routes for ${v.id} on ${node.short}`, clock: systemClock });
+      const onNode = await until(want, true, `netd's routes for ${v.id} on ${node.short}`, nodeMonitors.get(node.short));
       reach.push(Math.max(seen, onNode) - returned);
 
       // An elastic address to the running instance: the port is there already.
       const a = await api.request<{ ip: string }>('POST', '/v1/addresses', {});
       const assocReturned = await api.request('POST', `/v1/addresses/${a.ip}/associate`, { instance: v.id }).then(() => Date.now());
-      const seenElastic = await until((have) => have.has(`${a.ip}/32`), `elastic ${a.ip}/32 in the router's kernel`);
+      const seenElastic = await until([`${a.ip}/32`], true, `elastic ${a.ip}/32 in the router's kernel`);
       elastic.push(seenElastic - assocReturned);
       await api.request('POST', `/v1/addresses/${a.ip}/disassociate`, {});
       await api.request('DELETE', `/v1/addresses/${a.ip}`);
@@ -119,11 +106,13 @@ async function main(): Promise<void> {
       await api.request('DELETE', `/v1/instances/${v.id}`);
       const deleted = Date.now();
       await topo.removeInstance(v.id);
-      const gone = await until((have) => want.every((p) => !have.has(p)) && !have.has(`${a.ip}/32`), `${want.join(' and ')} withdrawn`);
+      const gone = await until([...want, `${a.ip}/32`], false, `${want.join(' and ')} withdrawn`);
       withdraw.push(gone - deleted);
-      log(`sample ${i + 1}/${SAMPLES} on ${node.short}: add ${add.at(-1)} ms (reachable ${reach.at(-1)} ms; API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
+      log(`sample ${i + 1}/${SAMPLES} on ${node.short}, API returned at ${new Date(returned).toISOString()}: add ${add.at(-1)} ms (reachable ${reach.at(-1)} ms; API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
     }
   } finally {
+    router.stop();
+    for (const m of nodeMonitors.values()) m.stop();
     if (!values.keep) await labDown({ name: values.name!, dir }, deps);
   }
   const line = (what: string, xs: number[]) => `| ${what} | ${xs.length} | ${percentile(xs, 50)} ms | ${percentile(xs, 99)} ms | ${Math.max(...xs)} ms |`;
@@ -142,6 +131,70 @@ async function main(): Promise<void> {
   process.stdout.write(text);
   await fs.mkdir(path.join(import.meta.dirname, 'results'), { recursive: true });
   await fs.writeFile(path.join(import.meta.dirname, 'results', 'routed-route.md'), text);
+}
+
+/**
+ * A namespace's routes as its kernel reports them (`ip -ts monitor route`), the lines `keep` accepts, by
+ * canonical prefix (`10.0.0.5/32`, `2001:db8::5/128`), with the time of each prefix's last change.
+ */
+class RouteMonitor {
+  private readonly present = new Set<string>();
+  private readonly changed = new Map<string, number>();
+  private readonly waiters = new Set<() => void>();
+  private constructor(private readonly proc: Process) {}
+
+  static async start(ns: string, keep: (line: string) => boolean): Promise<RouteMonitor> {
+    let monitor: RouteMonitor | undefined;
+    const pending: string[] = [];
+    const proc = exec.start(['ip', '-n', ns, '-ts', 'monitor', 'route'], { onLine: (line) => (monitor ? monitor.line(line, keep) : pending.push(line)) });
+    monitor = new RouteMonitor(proc);
+    // The monitor runs before the dump, so nothing falls between them.
+    for (const family of ['-4', '-6'] as const) {
+      const r = await exec.run(['ip', '-n', ns, '-o', family, 'route', 'show']);
+      for (const l of r.stdout.split('\n')) if (l.trim() !== '') monitor.line(`[${new Date(0).toISOString().slice(0, -1)}] ${l}`, keep);
+    }
+    for (const l of pending) monitor.line(l, keep);
+    return monitor;
+  }
+
+  private line(line: string, keep: (line: string) => boolean): void {
+    const m = /^\[([0-9T:.-]+)\] (Deleted )?(?:(?:unicast|local|broadcast|blackhole|unreachable|prohibit) )?(\S+) /.exec(line);
+    if (!m || !keep(line)) return;
+    const at = Date.parse(m[1]!.slice(0, 23)); // the monitor's local time, to the millisecond (no offset: local, like ip's)
+    const dst = m[3]!;
+    const v6Dst = dst.includes(':');
+    const [addr, len] = dst.includes('/') ? dst.split('/') : [dst, v6Dst ? '128' : '32'];
+    const key = `${v6Dst ? v6(addr!) : addr}/${len}`;
+    if (m[2]) this.present.delete(key);
+    else this.present.add(key);
+    this.changed.set(key, at);
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** When every key was last made present (or absent): the kernel's time of the latest of those changes. */
+  until(keys: readonly string[], present: boolean, what: string, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!keys.every((k) => this.present.has(k) === present)) return;
+        cleanup();
+        resolve(Math.max(...keys.map((k) => this.changed.get(k) ?? 0)));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  stop(): void {
+    this.proc.kill();
+  }
 }
 
 main().catch((err: unknown) => {
