@@ -22,7 +22,6 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { sleep, systemClock } from '../shared/clock.ts';
 import { formatIpv6, parseCidr6, slaacAddress } from '../shared/ip.ts';
 import type { DhcpLease } from './dhclient.ts';
-import { processMatches } from './down.ts';
 import * as path from 'node:path';
 import { labConfigDriveDir } from './plan.ts';
 import { applyNetworkConfig, parseNetworkConfig, waitForNetworkConfig, type DriveNetwork } from './config-drive-instance.ts';
@@ -102,7 +101,7 @@ export async function labVmAdd(state: LabState, api: ApiClient, options: VmAddOp
   const ref = { node: node.short, id: view.id, mac: view.mac };
   const instance = (await topo.netns.exists(topo.instanceNs(view.id))) ? topo.instanceRef(ref) : await topo.addInstance(ref);
   if (state.plan.routed) {
-    await nudgeNetd(state, node.short, deps);
+    // netd's port watcher (src/netd/port-watcher.ts) syncs when the port appears, as on a real hypervisor.
     return { ...(await configureFromDrive(state, view, instance, options.timeoutMs ?? 60_000, deps)), view };
   }
   const clock = deps.clock ?? systemClock;
@@ -131,24 +130,6 @@ export async function labVmAdd(state: LabState, api: ApiClient, options: VmAddOp
     }
   }
   throw new EdgenetError('LAB_DHCP_FAILED', `instance ${view.id} got no DHCP lease within ${options.timeoutMs ?? 60_000} ms: ${errorMessage(lastError)}`, { cause: lastError });
-}
-
-/**
- * ROUTED: tells the node's netd that a port appeared, as a hypervisor
- * integration would. netd routes a `vn_` port only once it exists
- * (plan/routed.ts: a missing port is a note until the next sync), and
- * nothing else makes a sync happen when the port comes after the document:
- * SIGHUP is netd's "re-read and resync" signal. Found by the recorded pid,
- * checked to still be that node's netd.
- */
-async function nudgeNetd(state: LabState, short: string, deps: LabDeps): Promise<void> {
-  const node = state.plan.nodes.find((n) => n.short === short);
-  const entry = state.processes.find((p) => p.role === 'netd' && p.node === short);
-  if (!node || !entry || !(await processMatches(entry.pid, ['netd', node.netdConfFile]))) {
-    deps.log(`lab ${state.plan.name}: netd on ${short} is not running; ${short}'s port is routed once it runs`);
-    return;
-  }
-  process.kill(entry.pid, 'SIGHUP');
 }
 
 /**
