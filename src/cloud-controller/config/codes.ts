@@ -78,7 +78,7 @@ const REGISTRY = {
   ROUTED_BGP_PEER_DUPLICATE: { severity: 'error', meaning: 'The same peer Address appears twice in one Peers list (a node has one session per neighbour).' },
   ROUTED_BGP_COMMUNITY_INVALID: { severity: 'error', meaning: 'A Communities entry that is not a standard community "ASN:VALUE" with both parts 0-65535 (65001:100).' },
   ROUTED_BGP_PASSWORD_INVALID: { severity: 'error', meaning: 'A BGP Password that is not 1-80 printable ASCII characters without " or \\ (it is written into the BGP daemon\'s configuration, and TCP MD5 keys are at most 80 bytes).' },
-  ROUTED_BGP_ROUTER_ID_INVALID: { severity: 'error', meaning: 'A node\'s RouterId is 0.0.0.0 or the RouterId of another node: BGP router ids are non-zero and unique among the speakers.' },
+  ROUTED_BGP_ROUTER_ID_INVALID: { severity: 'error', meaning: 'A listed node\'s RouterId is 0.0.0.0 or the RouterId of another node, or the node has no RouterId and its Name is not an IPv4 address to take as one: BGP router ids are non-zero IPv4 addresses, unique among the speakers.' },
   ROUTED_BGP_PEER_FAMILY_MISSING: { severity: 'error', meaning: 'The Peers a ROUTED cluster\'s nodes use (its own Bgp.Peers, else the cloud\'s; or a node\'s own Peers) lack a peer of a family the cluster\'s addressing uses (an IPv4 peer for Ipv4Pool, an IPv6 peer for Ipv6Prefix, both for dual stack): a node announces a family only over a BGP session of that family, so those routes would reach no router.' },
   ROUTED_NODE_DUPLICATE: { severity: 'error', meaning: 'A node Name appears twice in Nodes, in one cluster or in two (a node belongs to one cluster).' },
 

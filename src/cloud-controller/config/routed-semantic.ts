@@ -333,6 +333,8 @@ function checkBgp(doc: Obj, space: InstanceSpace, out: Diagnostic[]): void {
       } else if (explicitText === undefined && name !== undefined) {
         const implicit = parseIp(name);
         if (implicit !== undefined) idClaims.push({ id: implicit, node: at, explicit: false });
+        // netd would refuse the node's BGP at every sync (BGP_ROUTER_ID_INVALID): say it here, where it is fixed.
+        else out.push(diag('ROUTED_BGP_ROUTER_ID_INVALID', joinPath(at, 'Bgp', 'RouterId'), `Node "${name}" has no Bgp.RouterId and its name is not an IPv4 address to take as one: give it a RouterId (an IPv4 address of the node, unique among the speakers)`));
       }
     });
   });

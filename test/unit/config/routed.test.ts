@@ -252,12 +252,16 @@ test('nodes: names unique in the document, RouterId only per node, non-zero and 
     'ROUTED_BGP_ROUTER_ID_INVALID Clusters[0].Nodes[2].Bgp.RouterId',
     'ROUTED_BGP_ASN_INVALID Clusters[0].Nodes[3].Bgp.Peers[0].Asn',
     'ROUTED_NODE_DUPLICATE Clusters[2].Nodes[1].Name',
+    'ROUTED_BGP_ROUTER_ID_INVALID Clusters[2].Nodes[1].Bgp.RouterId',
     'ROUTED_BGP_ROUTER_ID_INVALID Clusters[2].Nodes[2].Bgp.RouterId',
   ]);
   const byPath = new Map(run(doc).diagnostics.map((d) => [d.path, d.message]));
   assert.match(byPath.get('Clusters[0].Nodes[2].Bgp.RouterId')!, /172\.31\.0\.13 is already the name, and so the default router id, of the node at Clusters\[2\]\.Nodes\[0\]/);
   assert.match(byPath.get('Clusters[2].Nodes[2].Bgp.RouterId')!, /172\.31\.0\.11 is already the RouterId of the node at Clusters\[0\]\.Nodes\[0\]/);
   assert.match(byPath.get('Clusters[2].Nodes[1].Name')!, /Node "n4" is already listed at Clusters\[0\]\.Nodes\[3\]/);
+  // A listed node named otherwise than by an IPv4 address needs a RouterId (netd would refuse its BGP).
+  const diags = run(doc).diagnostics;
+  assert.match(diags.find((d) => d.path === 'Clusters[2].Nodes[1].Bgp.RouterId')!.message, /Node "n4" has no Bgp\.RouterId and its name is not an IPv4 address/);
   // A router id at the cloud or cluster level is refused by the schema, with a hint.
   const misplaced = mutate((d) => ((d['Bgp'] as Record<string, unknown>)['RouterId'] = '172.31.0.11'));
   assert.deepEqual(codes(misplaced), ['UNKNOWN_KEY Bgp.RouterId']);
@@ -346,7 +350,7 @@ test('explode: BGP merged cloud → cluster → node, key by key, lists replaced
       d.Clusters[1]!['Bgp'] = { LocalAsn: 65002, Communities: [] };
       d.Clusters[1]!['Nodes'] = [
         { Name: '172.31.1.11', Bgp: { RouterId: '172.31.1.11', Peers: [{ Address: '2001:DB8:31::1', Asn: 65000 }, { Address: '172.31.0.1', Asn: 65000 }] } },
-        { Name: 'plain' },
+        { Name: '172.31.1.12' },
       ];
     }),
   );
@@ -356,7 +360,7 @@ test('explode: BGP merged cloud → cluster → node, key by key, lists replaced
   assert.deepEqual(e.Clusters[1]!.Routed?.Bgp, { LocalAsn: 65002, Peers: cloudPeers, Communities: [], Password: 's3cret' });
   assert.deepEqual(e.Clusters[1]!.Routed?.Nodes, [
     { Name: '172.31.1.11', Bgp: { LocalAsn: 65002, RouterId: '172.31.1.11', Peers: [{ Address: '2001:db8:31::1', Asn: 65000 }, { Address: '172.31.0.1', Asn: 65000 }], Communities: [], Password: 's3cret' } },
-    { Name: 'plain', Bgp: { LocalAsn: 65002, Peers: cloudPeers, Communities: [], Password: 's3cret' } },
+    { Name: '172.31.1.12', Bgp: { LocalAsn: 65002, Peers: cloudPeers, Communities: [], Password: 's3cret' } },
   ]);
 });
 
