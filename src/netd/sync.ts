@@ -30,7 +30,7 @@ import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, route
 import { routedSysctlKeys } from './plan/routed.ts';
 import { EDGENET_ROUTE_PROTOCOL } from './plan/steps.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
-import { ApplyError, applySteps, type StepResult } from './apply/apply.ts';
+import { ApplyError, applySteps, vanishedPortNotes, type StepResult } from './apply/apply.ts';
 import { PROCESS_DRIVERS, type DriverRegistry } from './apply/drivers.ts';
 import type { ProcessFailure } from './apply/supervisor.ts';
 import { readStatus, statusFiles, writeStatus } from './status.ts';
@@ -355,6 +355,8 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
       processFailure = err.details?.processFailure as ProcessFailure | undefined;
     }
   }
+  // An instance port the hypervisor removed during the sync: its steps were skipped, the rest applied.
+  notes = [...notes, ...vanishedPortNotes(steps)];
 
   const at = new Date(deps.now()).toISOString();
   const node = desired?.node ?? (nodeName || previous?.node || '');

@@ -87,6 +87,14 @@ export interface FakeHostOptions {
   readonly ipv6?: boolean;
 }
 
+/** The link of a per-interface sysctl key (`net.ipv4.conf.<if>.<name>`, dots of the name as '/'); undefined for all, default, lo and every other key. */
+function confInterface(key: string): string | undefined {
+  const parts = key.split('.');
+  if (parts.length < 5 || parts[0] !== 'net' || (parts[1] !== 'ipv4' && parts[1] !== 'ipv6') || parts[2] !== 'conf') return undefined;
+  const ifname = parts[3]!.replaceAll('/', '.');
+  return ifname === 'all' || ifname === 'default' || ifname === 'lo' ? undefined : ifname;
+}
+
 /** Signals a daemon takes as "re-read your configuration" rather than "exit". */
 const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
@@ -536,6 +544,7 @@ export class FakeHost implements HostOps {
   /** Test convenience: a link goes away (a VM terminated) with its addresses, routes and neighbours. */
   removeLink(name: string) {
     this.linkMap.delete(name);
+    for (const key of [...this.sysctls.keys()]) if (confInterface(key) === name) this.sysctls.delete(key);
     this.addrs.delete(name);
     this.addrs6.delete(name);
     for (const list of [this.routes4List, this.routes6List]) for (let i = list.length - 1; i >= 0; i--) if (list[i]!.dev === name) list.splice(i, 1);
@@ -567,6 +576,11 @@ export class FakeHost implements HostOps {
     return this.sysctls.get(key);
   }
   async writeSysctl(key: string, value: string) {
+    // A per-interface key exists as long as its link (/proc/sys/net/ipv{4,6}/conf/<if>/); writing one of a missing link fails as fs.writeFile does.
+    const ifname = confInterface(key);
+    if (ifname !== undefined && !this.linkMap.has(ifname)) {
+      throw Object.assign(new Error(`ENOENT: no such file or directory, open '/proc/sys/${key.replaceAll('.', '/')}'`), { code: 'ENOENT' });
+    }
     this.sysctls.set(key, value);
     this.record('sysctl', `${key}=${value}`);
   }

@@ -5,6 +5,9 @@
  * leaves the previous state of that table in the kernel; the applier stops at
  * the first failed step and throws ApplyError (carrying the tool's stderr and
  * the offending input lines) — the daemon then schedules a full retry.
+ * Except: a step on an instance port (`vn_<id>`) that failed because the
+ * hypervisor removed the port after observe is recorded as skipped
+ * (`vanishedPort`) and the apply goes on (vanished-ports.ts).
  */
 import type { Step } from '../plan/steps.ts';
 import { describeStep, EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
@@ -13,6 +16,7 @@ import { ipsetDestroyTransaction, ipsetFillTransaction, offendingLines, tableTra
 import { EdgenetError, ExecError, assertNever, errorMessage } from '../../shared/errors.ts';
 import { removeConfigDrive, writeConfigDrive } from './config-drive.ts';
 import type { PortOp } from './host.ts';
+import { instancePortOf, vanishedDescription, vanishedPorts, type VanishedPorts } from './vanished-ports.ts';
 
 export interface StepResult {
   readonly name: string;
@@ -20,6 +24,15 @@ export interface StepResult {
   readonly ms: number;
   /** Host writes this step issued. */
   readonly writes: number;
+  /** Set when the step was skipped: its instance port vanished during the sync (writes 0). */
+  readonly vanishedPort?: string;
+}
+
+/** One note per instance port whose steps were skipped because it vanished during the sync (the sync's notes). */
+export function vanishedPortNotes(results: readonly StepResult[]): string[] {
+  const skipped = new Map<string, number>();
+  for (const r of results) if (r.vanishedPort !== undefined) skipped.set(r.vanishedPort, (skipped.get(r.vanishedPort) ?? 0) + 1);
+  return [...skipped].map(([port, n]) => `port ${port} vanished during the sync; skipped ${n} step${n === 1 ? '' : 's'} on it (the next sync sees it gone)`);
 }
 
 /** The host, plus what the supervised-process steps need (run directory, drivers, start check). */
@@ -114,7 +127,9 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'sysctl-set':
       try {
         await host.writeSysctl(step.key, step.value);
-      } catch {
+      } catch (err) {
+        // An instance port's key exists as long as the port: loading a module (a process spawn) would not bring it back.
+        if (instancePortOf(step) !== undefined) throw err;
         // net.bridge.* appears only once br_netfilter is loaded.
         await host.loadModule('br_netfilter');
         await host.writeSysctl(step.key, step.value);
@@ -239,8 +254,53 @@ function isPort(s: Step | undefined): s is PortStep {
   return s !== undefined && PORT_KINDS.has(s.kind);
 }
 
+function skippedResult(name: string, port: string, what: string, ms: number): StepResult {
+  return { name, description: vanishedDescription(port, what), ms, writes: 0, vanishedPort: port };
+}
+
+/**
+ * One run of routed port steps as one `ip -batch`, its result appended to
+ * `results`. Ops on a port already found gone are skipped up front; when the
+ * batch fails and some of its ports are gone now, their ops are skipped and
+ * the rest runs once more (every op is idempotent: replace, flush, a delete
+ * of what is gone is no failure). A failure with every port there, or of the
+ * second run, throws ApplyError as any failed step.
+ */
+async function applyPortBatch(batch: readonly PortStep[], ctx: ApplyContext, vanished: VanishedPorts, results: StepResult[], started: number): Promise<void> {
+  /** The steps whose port is not `gone`; the others are recorded as skipped, one result per port. */
+  const skip = (list: readonly PortStep[], gone: (port: string) => boolean): PortStep[] => {
+    const skipped = new Map<string, PortStep[]>();
+    const kept: PortStep[] = [];
+    for (const s of list) {
+      const port = instancePortOf(s);
+      if (port !== undefined && gone(port)) skipped.set(port, [...(skipped.get(port) ?? []), s]);
+      else kept.push(s);
+    }
+    for (const [port, theirs] of skipped) results.push(skippedResult('routed-ports', port, theirs.map(describeStep).join('; '), ctx.now() - started));
+    return kept;
+  };
+  let live = skip(batch, (port) => vanished.gone(port));
+  if (live.length === 0) return;
+  try {
+    try {
+      await ctx.host.changePorts(live.map(portOp));
+    } catch (err) {
+      const now = await vanished.check(new Set(live.map(instancePortOf).filter((p) => p !== undefined)));
+      if (now.size === 0) throw err;
+      live = skip(live, (port) => now.has(port));
+      if (live.length === 0) return;
+      await ctx.host.changePorts(live.map(portOp));
+    }
+  } catch (err) {
+    results.push({ name: 'routed-ports', description: `routed ports: ${live.map(describeStep).join('; ')}`, ms: ctx.now() - started, writes: 0 });
+    throw new ApplyError(`routed ports: ${errorMessage(err)}`, live[0]!, results, { cause: err });
+  }
+  results.push({ name: 'routed-ports', description: `routed ports: ${live.map(describeStep).join('; ')}`, ms: ctx.now() - started, writes: 1 });
+}
+
 export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Promise<StepResult[]> {
   const results: StepResult[] = [];
+  const vanished = vanishedPorts(ctx.host);
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     const started = ctx.now();
@@ -296,20 +356,22 @@ export async function applySteps(steps: readonly Step[], ctx: ApplyContext): Pro
       const batch: PortStep[] = [];
       while (isPort(steps[i])) batch.push(steps[i++] as PortStep);
       i -= 1;
-      const description = `routed ports: ${batch.map(describeStep).join('; ')}`;
-      try {
-        await ctx.host.changePorts(batch.map(portOp));
-      } catch (err) {
-        results.push({ name: 'routed-ports', description, ms: ctx.now() - started, writes: 0 });
-        throw new ApplyError(`routed ports: ${errorMessage(err)}`, step, results, { cause: err });
-      }
-      results.push({ name: 'routed-ports', description, ms: ctx.now() - started, writes: 1 });
+      await applyPortBatch(batch, ctx, vanished, results, started);
+      continue;
+    }
+    const port = instancePortOf(step);
+    if (port !== undefined && vanished.gone(port)) {
+      results.push(skippedResult(step.kind, port, describeStep(step), ctx.now() - started));
       continue;
     }
     try {
       const writes = await runStep(step, ctx);
       results.push({ name: step.kind, description: describeStep(step), ms: ctx.now() - started, writes });
     } catch (err) {
+      if (port !== undefined && (await vanished.check([port])).has(port)) {
+        results.push(skippedResult(step.kind, port, describeStep(step), ctx.now() - started));
+        continue;
+      }
       results.push({ name: step.kind, description: describeStep(step), ms: ctx.now() - started, writes: 0 });
       const code = err instanceof EdgenetError ? err.code : 'INTERNAL';
       throw new ApplyError(`${describeStep(step)}: ${code}: ${errorMessage(err)}`, step, results, {
