@@ -380,7 +380,7 @@ async function inner(dir: string): Promise<void> {
     '## Reading',
     '',
     `- The raw baseline is only the ${rawProcesses} restore processes (${rawTools.join(', ')}); the netd full sync also reads and parses the document, renders (in process, the`,
-    '  "parse + render" line), reads the kernel (the save processes and one `ip -j -d addr`, started in parallel with the parse), attaches the',
+    '  "parse + render" line), reads the kernel (the save processes and one `ip -j -d -batch` of addresses, routes and neighbours, started in parallel with the parse), attaches the',
     `  private interface, adds the public /32s (one \`ip -batch\`), ${DUAL_STACK ? 'routes the /64 on the bridge, sets the IPv6 sysctls, starts dhcpd and radvd' : 'starts dhcpd'} and writes status and event files. The`,
     '  table transactions run side by side (independent kernel tables).',
     '- The step list below shows the restores themselves cost about what the raw ones do; the gap is CPU in this process (parse +',

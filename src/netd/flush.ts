@@ -28,7 +28,7 @@
  */
 import type { NetfilterTable } from './render/types.ts';
 import { EBTABLES_BUILTINS, IP6TABLES_BUILTINS, IPTABLES_BUILTINS, planTable } from './plan/plan.ts';
-import type { Step } from './plan/steps.ts';
+import { EDGENET_ROUTE_PROTOCOL, type Step } from './plan/steps.ts';
 import { parseIp, parseRangeEntry, rangeContains, type IpRange } from '../shared/ip.ts';
 import type { HostOps } from './apply/host.ts';
 import { observeNetfilter, observeRouted, observeRoutes6 } from './apply/observe.ts';
@@ -61,7 +61,9 @@ const EMPTY: NetfilterTable = { chains: [], hooks: [] };
 async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> {
   const steps: Step[] = [];
   const ipv6 = host.ipv6Available();
-  const [nf, routes6, interfaces] = await Promise.all([observeNetfilter(host, ipv6), observeRoutes6(host, ipv6), host.interfaces()]);
+  const ip = host.hostReads(EDGENET_ROUTE_PROTOCOL);
+  const [nf, routes6, reads] = await Promise.all([observeNetfilter(host, ipv6), observeRoutes6(ip, ipv6), ip]);
+  const interfaces = reads.interfaces;
   for (const table of ['filter', 'nat'] as const) {
     const w = planTable('iptables', table, EMPTY, nf.iptables[table], { full: false, isOurs: options.isOurs, builtins: IPTABLES_BUILTINS[table] });
     if (w) steps.push({ kind: 'iptables-write', write: w });
@@ -78,12 +80,12 @@ async function planFlush(host: HostOps, options: FlushOptions): Promise<Step[]> 
   if (sets.length) steps.push({ kind: 'ipset-destroy', names: sets });
   // Routes of ours on instance ports go with the routed ports' sweep below.
   for (const r of routes6) if (!isInstancePort(r.dev)) steps.push({ kind: 'route6-del', prefix: r.dst, dev: r.dev });
-  const routed = await observeRouted(host, interfaces);
+  const routed = observeRouted(reads);
   const links = new Map(interfaces.links.map((l) => [l.name, l] as const));
   steps.push(...planRouted(undefined, { links, sysctls: new Map(), routes6, routed }).steps);
   if (options.publicInterface !== '') {
     const pool = options.pool.map(parseRangeEntry).filter((r): r is IpRange => r !== undefined);
-    for (const a of await host.addresses(options.publicInterface)) {
+    for (const a of interfaces.addresses.get(options.publicInterface) ?? []) {
       if (a.prefixlen !== 32) continue;
       const ip = parseIp(a.address);
       const ours = (options.addressLabel !== undefined && a.label === options.addressLabel) || (ip !== undefined && pool.some((r) => rangeContains(r, ip)));

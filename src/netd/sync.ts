@@ -26,7 +26,7 @@ import { EdgenetError, errorMessage } from '../shared/errors.ts';
 import { freshness } from '../shared/freshness.ts';
 import { planSync, type Plan } from './plan/plan.ts';
 import type { HostOps } from './apply/host.ts';
-import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, routedReadNeeded, withEbtables, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
+import { observeHost, observeNetfilter, observeRoutes6, readPrivateRoutes, withEbtables, withIp6tables, type EarlyReads, type ObservedNetfilter } from './apply/observe.ts';
 import { routedSysctlKeys } from './plan/routed.ts';
 import { EDGENET_ROUTE_PROTOCOL } from './plan/steps.ts';
 import { planNodeNetwork, type NodeNetwork } from './plan/layout.ts';
@@ -105,8 +105,8 @@ export function addressLabel(publicInterface: string): string | undefined {
  * fail for want of a MAC. Also returns the layout, refused or not.
  */
 async function hostFacts(host: HostOps, config: NetdConfig, early: EarlyReads = {}): Promise<{ facts: HostFacts; network: NodeNetwork }> {
-  const [interfaces, privateRoutes] = await Promise.all([
-    early.interfaces ?? host.interfaces(),
+  const [{ interfaces }, privateRoutes] = await Promise.all([
+    early.ip ?? host.hostReads(EDGENET_ROUTE_PROTOCOL),
     early.privateRoutes ?? readPrivateRoutes(host, config.bridge, config.privateInterface),
   ]);
   const links = new Map(interfaces.links.map((l) => [l.name, l] as const));
@@ -119,6 +119,12 @@ async function hostFacts(host: HostOps, config: NetdConfig, early: EarlyReads = 
     privateRoutes,
   });
   return { facts: { ...(network.mac !== '' ? { bridgeMac: network.mac } : {}), bridgeAddresses: [...network.addresses] }, network };
+}
+
+/** Every local IPv4 address (findSelf by address): from the sync's `ip` read when it made one, no process of its own. */
+async function localAddresses(host: HostOps, early: EarlyReads): Promise<string[]> {
+  if (early.ip === undefined) return host.allAddresses();
+  return [...(await early.ip).interfaces.addresses.values()].flatMap((list) => list.map((a) => a.address));
 }
 
 /** Parses the file and renders the desired state; never touches the host except to read facts. */
@@ -145,7 +151,7 @@ export async function desiredFromFile(
   }
   const gni = parsed.value;
   const ids = { version: gni.version, ...(gni.sequence === undefined ? {} : { sequence: gni.sequence }), ...(gni.generation === undefined ? {} : { generation: gni.generation }) };
-  const node = findSelf(gni, { configuredName: config.nodeName, localAddresses: config.nodeName === '' ? await host.allAddresses() : [] });
+  const node = findSelf(gni, { configuredName: config.nodeName, localAddresses: config.nodeName === '' ? await localAddresses(host, early) : [] });
   if (node === undefined) {
     const how = config.nodeName === '' ? 'no node of the document is a local address' : `node ${config.nodeName} is not in the document`;
     return { ok: false, result: 'not-in-document', error: how, ...ids };
@@ -261,20 +267,21 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // Kernel reads are slow process spawns; start them now so they overlap with
   // parsing and rendering (CPU in this process). Their result is used only if
   // the document turns out to be applicable; they never change anything.
-  // Six processes in all: iptables-save, ip6tables-save, ebtables-save, ipset
-  // save, ip addr, and netd's IPv6 routes (ip -6 route show proto <ours>);
-  // four on a kernel without IPv6, where the two IPv6 reads are not run (one
-  // probe, no process, answers whether it has IPv6: observe.ts).
-  // (Plus the private interface's routes, and the routed ports' routes and
-  // neighbours when they matter; less when the IPv6 or the bridge side is
-  // deferred, below.)
+  // Five processes in all: iptables-save, ip6tables-save, ebtables-save, ipset
+  // save, and one `ip -batch` of the links with their addresses, netd's routes
+  // of both families and its neighbour entries (HostOps.hostReads); four on a
+  // kernel without IPv6, where ip6tables-save is not run and the IPv6 routes
+  // are taken as none (one probe, no process, answers whether it has IPv6:
+  // observe.ts). Plus the private interface's routes when the bridge side is
+  // read; less when the IPv6 or the bridge side is deferred, below.
   const ipv6 = host.ipv6Available();
-  // The IPv6 side (ip6tables-save, our IPv6 routes: two more processes, which
-  // cost a 10,000-instance IPv4-only node ~0.25 s of propagation in
-  // bench/propagation.bench.ts) is read early only when the last applied state
-  // had IPv6 or the sync is full (the first, a retry, the periodic resync,
-  // which sweep any IPv6 leftovers); a state that turns out to need IPv6 reads
-  // it after render (below).
+  // The IPv6 side (ip6tables-save, and our IPv6 routes from the `ip` read: one
+  // process, which with the routes' own cost a 10,000-instance IPv4-only node
+  // ~0.25 s of propagation in bench/propagation.bench.ts) is read early only
+  // when the last applied state had IPv6 or the sync is full (the first, a
+  // retry, the periodic resync, which sweep any IPv6 leftovers); a state that
+  // turns out to need IPv6 reads ip6tables after render (below) and takes its
+  // routes from the same `ip` read.
   const readIpv6Early = request.full || previous?.ipv6InUse !== false;
   const ipv6Early = readIpv6Early ? ipv6 : Promise.resolve(false);
   // The bridge's side (ebtables-save, the private interface's routes: two
@@ -285,21 +292,16 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
   // back to EDGE) reads them after render (below). Neither feeds render: the
   // private routes only plan route moves onto the bridge.
   const readBridgeEarly = request.full || previous?.bridgeInUse !== false;
-  const interfaces = host.interfaces();
-  const addressesOf = (ifname: string) => interfaces.then((i) => i.addresses.get(ifname) ?? []);
+  // The routed ports' routes and neighbours come with it whatever the mode (observe.ts routedReadNeeded decides whether they are looked at).
+  const ip = host.hostReads(EDGENET_ROUTE_PROTOCOL);
   const early: EarlyReads = {
-    interfaces,
+    ip,
     privateRoutes: readBridgeEarly ? readPrivateRoutes(host, config.bridge, config.privateInterface) : Promise.resolve([]),
     ipv6,
     netfilter: observeNetfilter(host, ipv6Early, { ebtables: readBridgeEarly }),
-    routes6: observeRoutes6(host, ipv6Early),
-    links: interfaces.then((i) => i.links),
-    // The routed ports' routes and neighbours (one more process), early when they will be needed whatever the document says.
-    routed: interfaces.then((i) => (routedReadNeeded(request.full, i) ? host.routedReads(EDGENET_ROUTE_PROTOCOL) : undefined)),
-    bridgeAddresses: addressesOf(config.bridge),
-    ...(config.publicInterface !== '' ? { publicAddresses: { interface: config.publicInterface, read: addressesOf(config.publicInterface) } } : {}),
+    routes6: observeRoutes6(ip, ipv6Early),
   };
-  for (const p of [early.ipv6, early.netfilter, early.routes6, early.links, early.bridgeAddresses, early.publicAddresses?.read, early.interfaces, early.privateRoutes, early.routed]) p?.catch(() => undefined);
+  for (const p of [early.ipv6, early.netfilter, early.routes6, early.ip, early.privateRoutes]) p?.catch(() => undefined);
 
   try {
     const d = await desiredFromFile(deps, early, phases);
@@ -318,7 +320,7 @@ export async function syncOnce(deps: SyncDeps, request: { trigger: SyncTrigger; 
         const drivers = deps.drivers ?? PROCESS_DRIVERS;
         const ipv6Reads =
           !readIpv6Early && ipv6Needs(d.state).length > 0
-            ? { ...early, netfilter: withIp6tables(host, early.netfilter as Promise<ObservedNetfilter>, ipv6), routes6: observeRoutes6(host, ipv6) }
+            ? { ...early, netfilter: withIp6tables(host, early.netfilter as Promise<ObservedNetfilter>, ipv6), routes6: observeRoutes6(ip, ipv6) }
             : early;
         const reads =
           !readBridgeEarly && d.state.bridge !== undefined

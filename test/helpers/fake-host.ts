@@ -10,7 +10,7 @@
  * rule cannot be destroyed. iptables and ip6tables are separate tables; a set
  * has a family (`inet`, `inet6`): an iptables rule cannot match an inet6 set
  * nor an ip6tables rule an inet one, and a member of the other family is
- * refused. IPv6 routes (`routes6`) carry a protocol number; a route needs its
+ * refused. IPv6 routes (`routes6List`) carry a protocol number; a route needs its
  * device to exist and be up. A host built with `ipv6: false` is a kernel
  * booted with ipv6.disable=1: `ipv6Available()` answers false and every IPv6
  * command (ip6tables-save/-restore, `ip -6 route`) fails as it would there and
@@ -19,7 +19,7 @@
  *
  * Also: small builders of GNI documents for netd tests (`testGni`, `inst`, `group`).
  */
-import type { AddressOp, HostOps, LinkMonitor, PortOp, RoutedReads, TableName } from '../../src/netd/apply/host.ts';
+import type { AddressOp, HostOps, HostReads, LinkMonitor, PortOp, TableName } from '../../src/netd/apply/host.ts';
 import type { ObservedAddress, ObservedLink, ObservedRoute, ObservedRoute6 } from '../../src/netd/plan/observed.ts';
 import { splitArgs, quoteArg } from '../../src/netd/netfilter/index.ts';
 import { normalizeIptablesArgs } from '../../src/netd/netfilter/iptables.ts';
@@ -98,7 +98,7 @@ function confInterface(key: string): string | undefined {
 /** Signals a daemon takes as "re-read your configuration" rather than "exit". */
 const RELOAD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
-export type FakeOp = 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6' | 'buildIso' | 'changePorts';
+export type FakeOp = 'hostReads' | 'ip6tablesSave' | 'iptablesRestore' | 'ip6tablesRestore' | 'ebtablesRestore' | 'ipsetRestore' | 'changeAddresses' | 'startDaemon' | 'route6' | 'buildIso' | 'changePorts';
 
 /** A neighbour entry of the fake kernel (ROUTED ports). */
 export interface FakeNeighbour {
@@ -137,6 +137,8 @@ export class FakeHost implements HostOps {
   readonly ipv6Commands: string[] = [];
   /** How many times `ipv6Available()` was asked. */
   ipv6Probes = 0;
+  /** How many `hostReads` (one `ip` process each on the real host) were made. */
+  hostReadCalls = 0;
   private nextPid = 4000;
   private failures: { op: FakeOp; stderr: string }[] = [];
 
@@ -384,17 +386,24 @@ export class FakeHost implements HostOps {
   async allAddresses() {
     return [...this.addrs.values()].flat().map((a) => a.address);
   }
-  async interfaces() {
+  /** One `ip -j -d -batch` (HostOps.hostReads): links with their addresses, our routes of both families and our neighbours. */
+  async hostReads(protocol: number): Promise<HostReads> {
+    this.hostReadCalls++;
+    this.checkFail('hostReads', ['ip', '-j', '-d', '-batch', '-']);
     const addresses = new Map<string, ObservedAddress[]>();
     const addresses6 = new Map<string, ObservedAddress[]>();
     for (const name of this.linkMap.keys()) {
       addresses.set(name, [...(this.addrs.get(name) ?? [])]);
       addresses6.set(name, [...(this.addrs6.get(name) ?? [])]);
     }
-    return { links: [...this.linkMap.values()], addresses, addresses6 };
-  }
-  async addresses(ifname: string) {
-    return [...(this.addrs.get(ifname) ?? [])];
+    const ours = (list: readonly (ObservedRoute6 & { proto: number })[]) => list.filter((r) => r.proto === protocol).map((r) => ({ dst: r.dst, dev: r.dev }));
+    return {
+      interfaces: { links: [...this.linkMap.values()], addresses, addresses6 },
+      routes4: ours(this.routes4List),
+      // No family option in the real read: a kernel without IPv6 simply has no IPv6 routes to list.
+      routes6: this.ipv6 ? ours(this.routes6List) : [],
+      neighbours: this.neighbours.filter((n) => n.proto === protocol).map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr, permanent: n.permanent })),
+    };
   }
   /** Test convenience: put an address on an interface as another program would. */
   async addAddress(ifname: string, address: string, label?: string) {
@@ -436,10 +445,6 @@ export class FakeHost implements HostOps {
     this.routeMap.set(to, [...(this.routeMap.get(to) ?? []), route]);
     this.record('route-move', `${route.dst} ${from} -> ${to}`);
   }
-  async routes6(protocol: number) {
-    this.ipv6Command(['ip', '-j', '-6', 'route', 'show', 'table', 'main', 'proto', String(protocol)]);
-    return this.routes6List.filter((r) => r.proto === protocol).map((r) => ({ dst: r.dst, dev: r.dev }));
-  }
   async replaceRoute6(prefix: string, dev: string, protocol: number) {
     this.ipv6Command(['ip', '-6', 'route', 'replace', prefix, 'dev', dev, 'proto', String(protocol)]);
     this.checkFail('route6', ['ip', '-6', 'route', 'replace', prefix]);
@@ -458,12 +463,6 @@ export class FakeHost implements HostOps {
     const i = this.routes6List.findIndex((r) => r.dst === prefix && r.dev === dev && r.proto === protocol);
     if (i >= 0) this.routes6List.splice(i, 1);
     this.record('route6-del', `${prefix} dev ${dev} proto ${protocol}`);
-  }
-  async routedReads(protocol: number): Promise<RoutedReads> {
-    return {
-      routes4: this.routes4List.filter((r) => r.proto === protocol).map((r) => ({ dst: r.dst, dev: r.dev })),
-      neighbours: this.neighbours.filter((n) => n.proto === protocol).map((n) => ({ dst: n.dst, dev: n.dev, lladdr: n.lladdr, permanent: n.permanent })),
-    };
   }
   /**
    * One `ip -force -batch` of port changes, with the kernel's rules that matter:

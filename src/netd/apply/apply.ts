@@ -161,11 +161,9 @@ async function runStep(step: Step, ctx: ApplyContext): Promise<number> {
     case 'link-hairpin':
       await host.setHairpin(step.name);
       return 1;
-    case 'ipset-create':
-      await restore((t) => host.ipsetRestore(t), ipsetFillTransaction(step.sets), 'ipset restore (create)');
-      return 1;
-    case 'ipset-refill':
-      await restore((t) => host.ipsetRestore(t), ipsetFillTransaction(step.sets.map((s) => s.set)), 'ipset restore (refill)');
+    case 'ipset-write':
+      // New sets first, then the refills: one restore input, one process.
+      await restore((t) => host.ipsetRestore(t), ipsetFillTransaction([...step.create, ...step.refill.map((s) => s.set)]), 'ipset restore');
       return 1;
     case 'iptables-write':
       await restore((t) => host.iptablesRestore(t), tableTransaction('iptables', step.write), `iptables-restore ${step.write.table}`);

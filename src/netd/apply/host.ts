@@ -21,12 +21,19 @@ export interface ObservedInterfaces {
   readonly addresses6: ReadonlyMap<string, ObservedAddress[]>;
 }
 
-/** What netd owns on routed instance ports besides their addresses, in one read (`HostOps.routedReads`). */
+/** What netd owns on routed instance ports besides their addresses (part of `HostOps.hostReads`). */
 export interface RoutedReads {
   /** IPv4 main-table routes carrying the protocol, any device. */
   readonly routes4: ObservedRoute6[];
   /** Neighbour entries carrying the protocol, any device, both families. */
   readonly neighbours: ObservedNeighbour[];
+}
+
+/** Every `ip` read a sync makes, from ONE process (`HostOps.hostReads`). */
+export interface HostReads extends RoutedReads {
+  readonly interfaces: ObservedInterfaces;
+  /** IPv6 main-table routes carrying the protocol, any device ([] on a kernel without IPv6). */
+  readonly routes6: ObservedRoute6[];
 }
 
 /** One change on a routed instance port (`HostOps.changePorts`); addresses of either family, `protocol` ours. */
@@ -81,16 +88,21 @@ export interface HostOps {
   /** `ipset restore`. */
   ipsetRestore(text: string): Promise<void>;
 
+  /** Links alone (`ip -j -d link show`): a fresh look at what exists, where the addresses do not matter. */
   links(): Promise<ObservedLink[]>;
   /**
-   * Links and their IPv4 addresses in ONE read (`ip -j -d addr show`): what a
-   * sync needs of the interfaces, for one process instead of one per interface.
+   * Every `ip` read of a sync in ONE process (`ip -j -d -batch -`, a spawn
+   * from netd's heap costs more than the reads): links with their addresses
+   * of both families (`addr show`), the main-table routes of both families
+   * carrying route protocol `protocol` (`route show table all proto N`: no
+   * family option, so both, on a kernel without IPv6 only IPv4), and the
+   * neighbour entries carrying it (`neigh show proto N`). The route and
+   * neighbour lines are read whether the caller will use them or not: in
+   * the same process they cost the kernel's dump, no spawn.
    */
-  interfaces(): Promise<ObservedInterfaces>;
+  hostReads(protocol: number): Promise<HostReads>;
   /** Every local IPv4 address (`a.b.c.d`), to find this node in the document by address. */
   allAddresses(): Promise<string[]>;
-  /** IPv4 addresses of an interface ([] when it does not exist). */
-  addresses(ifname: string): Promise<ObservedAddress[]>;
   /**
    * Adds and removes addresses in ONE `ip -batch` process (a node with 100
    * public IPs must not spawn 100 processes). Adding an address that is there,
@@ -111,14 +123,10 @@ export interface HostOps {
    * metric in one step), then deletes any copy left on the old one.
    */
   moveRoute(route: ObservedRoute, from: string, to: string): Promise<void>;
-  /** IPv6 main-table routes carrying route protocol `protocol` (netd's own: `ip -j -6 route show table main proto N`). */
-  routes6(protocol: number): Promise<ObservedRoute6[]>;
   /** `ip -6 route replace <prefix> dev <dev> proto <protocol>`: the prefix on-link on the device. */
   replaceRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
   /** `ip -6 route del <prefix> dev <dev> proto <protocol>` (only a route with that protocol); one already gone is not an error. */
   deleteRoute6(prefix: string, dev: string, protocol: number): Promise<void>;
-  /** IPv4 routes and neighbour entries carrying route/neighbour protocol `protocol`, in ONE process (`ip -j -batch`). */
-  routedReads(protocol: number): Promise<RoutedReads>;
   /**
    * Routed ports' addresses, host routes and permanent neighbours in ONE `ip
    * -batch` process, in order. Converged outcomes are not errors: deleting

@@ -8,7 +8,7 @@ import type { Exec } from '../../shared/exec.ts';
 import type { Files } from '../../shared/files.ts';
 import { ExecError } from '../../shared/errors.ts';
 import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
-import type { HostOps, TableName } from './host.ts';
+import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
 import { portBatchFailures, portBatchLines } from './port-batch.ts';
 
 interface IpJsonAddr {
@@ -33,6 +33,8 @@ interface IpJsonRoute {
   readonly prefsrc?: string;
   readonly flags?: readonly string[];
   readonly nexthops?: unknown;
+  /** Present with -d or for a table other than main. */
+  readonly table?: string;
 }
 
 function linkOf(l: IpJsonLink & { ifname: string }, hairpin: boolean | undefined, macPinned: boolean | undefined): ObservedLink {
@@ -98,6 +100,26 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
     const t = await files.read(`/sys/class/net/${l.ifname}/addr_assign_type`).catch(() => undefined);
     return t === undefined ? undefined : t.trim() === '3';
   };
+  // Links and their addresses of both families from `ip -j -d addr show`.
+  const interfacesOf = async (out: readonly (IpJsonLink & IpJsonAddr)[]): Promise<ObservedInterfaces> => {
+    const links: ObservedLink[] = [];
+    const addresses = new Map<string, ObservedAddress[]>();
+    const addresses6 = new Map<string, ObservedAddress[]>();
+    for (const l of out) {
+      if (!l.ifname) continue;
+      // A bridge port's hairpin flag is in the details (-d), so no sysfs read
+      // per port; an iproute2 too old to print it gets the sysfs read.
+      let hairpin = l.master ? l.linkinfo?.info_slave_data?.hairpin : undefined;
+      if (l.master && hairpin === undefined) {
+        const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
+        if (h !== undefined) hairpin = h.trim() === '1';
+      }
+      links.push(linkOf({ ...l, ifname: l.ifname }, hairpin, await macPinned(l)));
+      addresses.set(l.ifname, inetOf(l));
+      addresses6.set(l.ifname, inetOf(l, 'inet6'));
+    }
+    return { links, addresses, addresses6 };
+  };
 
   return {
     async ipv6Available() {
@@ -145,39 +167,32 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       }
       return result;
     },
-    async interfaces() {
-      const out = JSON.parse((await run(['ip', '-j', '-d', 'addr', 'show'])).stdout || '[]') as (IpJsonLink & IpJsonAddr)[];
-      const links: ObservedLink[] = [];
-      const addresses = new Map<string, ObservedAddress[]>();
-      const addresses6 = new Map<string, ObservedAddress[]>();
-      for (const l of out) {
-        if (!l.ifname) continue;
-        // A bridge port's hairpin flag is in the details (-d), so no sysfs read
-        // per port; an iproute2 too old to print it gets the sysfs read.
-        let hairpin = l.master ? l.linkinfo?.info_slave_data?.hairpin : undefined;
-        if (l.master && hairpin === undefined) {
-          const h = await files.read(`/sys/class/net/${l.ifname}/brport/hairpin_mode`).catch(() => undefined);
-          if (h !== undefined) hairpin = h.trim() === '1';
-        }
-        links.push(linkOf({ ...l, ifname: l.ifname }, hairpin, await macPinned(l)));
-        addresses.set(l.ifname, inetOf(l));
-        addresses6.set(l.ifname, inetOf(l, 'inet6'));
+    async hostReads(protocol) {
+      // One process for every read: with -j each batch line prints one JSON array on its
+      // own line, and -d (hairpin, bridge kind) applies to each. `table all` without a
+      // family lists both families (`table main` alone would mean IPv4 only), each route
+      // with its table (-d prints "main" too; without -d main's is left out).
+      const input = `addr show\nroute show table all proto ${protocol}\nneigh show proto ${protocol}\n`;
+      const lines = (await run(['ip', '-j', '-d', '-batch', '-'], input)).stdout.split('\n').filter((l) => l.trim() !== '');
+      if (lines.length !== 3) throw new ExecError(['ip', '-j', '-d', '-batch', '-'], 0, `expected 3 JSON lines, got ${lines.length}`);
+      const [addrLine, routeLine, neighLine] = lines as [string, string, string];
+      const interfaces = await interfacesOf(JSON.parse(addrLine) as (IpJsonLink & IpJsonAddr)[]);
+      const routes4: ObservedRoute6[] = [];
+      const routes6: ObservedRoute6[] = [];
+      // Only the main table's: a route of our protocol in another table is someone else's policy routing.
+      for (const r of ownedRoutes((JSON.parse(routeLine) as IpJsonRoute[]).filter((r) => r.table === undefined || r.table === 'main'))) {
+        (r.dst.includes(':') ? routes6 : routes4).push(r);
       }
-      return { links, addresses, addresses6 };
+      const neighbours: ObservedNeighbour[] = [];
+      for (const n of JSON.parse(neighLine) as IpJsonNeigh[]) {
+        if (!n.dst || !n.dev) continue;
+        neighbours.push({ dst: n.dst, dev: n.dev, ...(n.lladdr ? { lladdr: n.lladdr } : {}), permanent: (n.state ?? []).includes('PERMANENT') });
+      }
+      return { interfaces, routes4, routes6, neighbours };
     },
     async allAddresses() {
       const out = JSON.parse((await run(['ip', '-j', '-4', 'addr', 'show'])).stdout || '[]') as IpJsonAddr[];
       return out.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local as string));
-    },
-    async addresses(ifname): Promise<ObservedAddress[]> {
-      let stdout: string;
-      try {
-        stdout = (await run(['ip', '-j', '-4', 'addr', 'show', 'dev', ifname])).stdout;
-      } catch (err) {
-        if (err instanceof ExecError && /does not exist|Cannot find device/i.test(err.stderr)) return [];
-        throw err;
-      }
-      return (JSON.parse(stdout || '[]') as IpJsonAddr[]).flatMap((l) => inetOf(l));
     },
     async changeAddresses(ops) {
       if (ops.length === 0) return;
@@ -237,22 +252,6 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       await run(['ip', 'route', 'replace', ...routeArgs(route), 'dev', to]);
       // Replace took over the route with the same key; a copy that had another key stays on `from`.
       await exec.run(['ip', 'route', 'del', ...routeArgs(route), 'dev', from], { okExitCodes: [0, 2], timeoutMs: 120_000 });
-    },
-    async routes6(protocol) {
-      const stdout = (await run(['ip', '-j', '-6', 'route', 'show', 'table', 'main', 'proto', String(protocol)])).stdout;
-      return ownedRoutes(JSON.parse(stdout || '[]') as (IpJsonRoute & { dev?: string })[]);
-    },
-    async routedReads(protocol) {
-      // One process for both reads: with -j each batch line prints one JSON array on its own line.
-      const input = `route show table main proto ${protocol}\nneigh show proto ${protocol}\n`;
-      const lines = (await run(['ip', '-j', '-batch', '-'], input)).stdout.split('\n').filter((l) => l.trim() !== '');
-      const routes = JSON.parse(lines[0] ?? '[]') as (IpJsonRoute & { dev?: string })[];
-      const neighbours: ObservedNeighbour[] = [];
-      for (const n of JSON.parse(lines[1] ?? '[]') as IpJsonNeigh[]) {
-        if (!n.dst || !n.dev) continue;
-        neighbours.push({ dst: n.dst, dev: n.dev, ...(n.lladdr ? { lladdr: n.lladdr } : {}), permanent: (n.state ?? []).includes('PERMANENT') });
-      }
-      return { routes4: ownedRoutes(routes), neighbours };
     },
     async changePorts(ops) {
       if (ops.length === 0) return;

@@ -2,11 +2,16 @@
  * Reads the live host into an ObservedState with the shared save parsers
  * (src/netd/netfilter/). Reading never changes anything.
  *
+ * Every `ip` read is one process (`HostOps.hostReads`: links, addresses of
+ * both families, our routes of both families, our neighbours); what a sync
+ * does not need of it is simply not looked at.
+ *
  * IPv6: a host whose kernel has no IPv6 (`HostOps.ipv6Available()` false,
  * e.g. booted with ipv6.disable=1) has no ip6tables tables and no IPv6 routes
- * to read, and `ip6tables-save` / `ip -6 route` would fail there: the IPv6
- * side is then observed as empty without running either, so an IPv4-only
- * document syncs exactly as before IPv6 existed. A document that needs IPv6
+ * to read, and `ip6tables-save` would fail there: the IPv6 side is then
+ * observed as empty without running it (the `ip` read has no family option
+ * and simply lists IPv4 there), so an IPv4-only document syncs exactly as
+ * before IPv6 existed. A document that needs IPv6
  * on such a host is refused before observe (sync.ts, IPV6_UNAVAILABLE). The
  * probe runs once per sync: the caller passes its answer (`EarlyReads.ipv6`).
  */
@@ -15,7 +20,7 @@ import { hasRoutedLeftovers, isInstancePort } from '../plan/routed.ts';
 import { parseEbtablesSave, parseIpsetSave, parseIptablesSave, savedIpsetFamily } from '../netfilter/index.ts';
 import { EDGENET_ROUTE_PROTOCOL } from '../plan/steps.ts';
 import type { SavedTables } from '../netfilter/index.ts';
-import type { HostOps, ObservedInterfaces, RoutedReads, TableName } from './host.ts';
+import type { HostOps, HostReads, ObservedInterfaces, TableName } from './host.ts';
 import { observeProcesses } from './supervisor.ts';
 import type { DriverRegistry } from './drivers.ts';
 import type { SupervisedProcess } from '../render/types.ts';
@@ -25,19 +30,12 @@ export interface EarlyReads {
   /** `HostOps.ipv6Available()`, probed once per sync; every IPv6 read below waits for it. */
   readonly ipv6?: Promise<boolean>;
   readonly netfilter?: Promise<ObservedNetfilter>;
-  readonly links?: Promise<ObservedLink[]>;
-  /** The bridge's addresses (render's host facts; [] when the bridge is missing). */
-  readonly bridgeAddresses?: Promise<ObservedAddress[]>;
-  /** The public interface's addresses, used when it is the one the desired state names. */
-  readonly publicAddresses?: { readonly interface: string; readonly read: Promise<ObservedAddress[]> };
-  /** Every link with its addresses (one `ip -j -d addr` read). */
-  readonly interfaces?: Promise<ObservedInterfaces>;
+  /** The one `ip` read (`HostOps.hostReads`): links, their addresses, our routes and neighbours. */
+  readonly ip?: Promise<HostReads>;
   /** Routes through VNET_PRIVINTERFACE (when it is set and is not the bridge). */
   readonly privateRoutes?: Promise<ObservedRoute[]>;
-  /** IPv6 routes of ours (`observeRoutes6`). */
+  /** IPv6 routes of ours as the caller decided to see them (`observeRoutes6`); default: `ip`'s, none on a kernel without IPv6. */
   readonly routes6?: Promise<ObservedRoute6[]>;
-  /** The routed ports' routes and neighbours of ours, when already read (undefined: not read, observe decides). */
-  readonly routed?: Promise<RoutedReads | undefined>;
 }
 
 export interface ObserveOptions {
@@ -130,26 +128,27 @@ function portAddresses(interfaces: ObservedInterfaces): Map<string, readonly Obs
 }
 
 /**
- * Whether the routed side must be read: always for a ROUTED desired state or
+ * Whether the routed side is observed: always for a ROUTED desired state or
  * a full sync; otherwise only when a `vn_` link still carries an address of
  * ours — the gateway addresses a ROUTED state put there and that the routed
- * planner removes last, so an EDGE node that never was ROUTED pays no extra
- * process per sync, and one switched back from ROUTED sweeps its routes and
- * neighbours at the first sync.
+ * planner removes last, so an EDGE node that never was ROUTED plans nothing
+ * about routed ports, and one switched back from ROUTED sweeps its routes
+ * and neighbours at the first sync. (The routes and neighbours themselves
+ * come with every `ip` read, `HostOps.hostReads`: no process of their own.)
  */
-export function routedReadNeeded(wanted: boolean, interfaces: ObservedInterfaces): boolean {
+function routedReadNeeded(wanted: boolean, interfaces: ObservedInterfaces): boolean {
   return wanted || hasRoutedLeftovers(portAddresses(interfaces), interfaces.links);
 }
 
-/** The routed ports' side of the host (addresses from the `ip addr` read already made, routes and neighbours in one more process). */
-export async function observeRouted(host: HostOps, interfaces: ObservedInterfaces, reads?: Promise<RoutedReads | undefined>): Promise<ObservedRouted> {
-  const r = (await reads) ?? (await host.routedReads(EDGENET_ROUTE_PROTOCOL));
-  return { addresses: portAddresses(interfaces), routes4: r.routes4, neighbours: r.neighbours };
+/** The routed ports' side of the host, from the `ip` read. */
+export function observeRouted(reads: HostReads): ObservedRouted {
+  return { addresses: portAddresses(reads.interfaces), routes4: reads.routes4, neighbours: reads.neighbours };
 }
 
-/** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge); none on a kernel without IPv6. */
-export async function observeRoutes6(host: HostOps, ipv6?: boolean | Promise<boolean>): Promise<ObservedRoute6[]> {
-  return (await (ipv6 ?? host.ipv6Available())) ? host.routes6(EDGENET_ROUTE_PROTOCOL) : [];
+/** IPv6 routes carrying our route protocol (what an earlier sync put on the bridge), from the `ip` read; none when `ipv6` is false (no IPv6 on this kernel, or the caller leaves the IPv6 side unread). */
+export async function observeRoutes6(reads: Promise<HostReads>, ipv6: boolean | Promise<boolean>): Promise<ObservedRoute6[]> {
+  const [r, available] = await Promise.all([reads, ipv6]);
+  return available ? r.routes6 : [];
 }
 
 export async function observeHost(host: HostOps, options: ObserveOptions): Promise<ObservedState> {
@@ -158,21 +157,18 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
   // At most one IPv6 probe for the whole observe (none when the caller's early reads made it).
   let probe = options.early?.ipv6;
   const ipv6 = (): Promise<boolean> => (probe ??= host.ipv6Available());
-  const [netfilter, links, publicAddresses, processes, interfaces, privateRoutes, routes6] = await Promise.all([
+  // Read on every host, one process: the links, the public interface's, the bridge's, the private
+  // interface's and the routed ports' addresses, and our routes and neighbours.
+  const ip = options.early?.ip ?? host.hostReads(EDGENET_ROUTE_PROTOCOL);
+  const [netfilter, reads, processes, privateRoutes, routes6] = await Promise.all([
     options.early?.netfilter ?? observeNetfilter(host, ipv6()),
-    options.early?.links ?? host.links(),
-    options.publicInterface === ''
-      ? Promise.resolve([])
-      : options.early?.publicAddresses?.interface === options.publicInterface
-        ? options.early.publicAddresses.read
-        : host.addresses(options.publicInterface),
+    ip,
     observeProcesses(host, { runDir: options.runDir, ...(options.drivers ? { drivers: options.drivers } : {}), ...(options.processes ? { desired: options.processes } : {}) }),
-    // Read on every host: the bridge's and the private interface's addresses, and the routed ports'.
-    options.early?.interfaces ?? host.interfaces(),
     options.early?.privateRoutes ?? readPrivateRoutes(host, bridge, priv),
-    options.early?.routes6 ?? observeRoutes6(host, ipv6()),
+    options.early?.routes6 ?? observeRoutes6(ip, ipv6()),
   ]);
-  const routed = routedReadNeeded(options.routed === true, interfaces) ? await observeRouted(host, interfaces, options.early?.routed) : undefined;
+  const interfaces = reads.interfaces;
+  const routed = routedReadNeeded(options.routed === true, interfaces) ? observeRouted(reads) : undefined;
   const interfaceAddresses = new Map<string, readonly ObservedAddress[]>();
   for (const name of [bridge, priv]) {
     const list = interfaces.addresses.get(name);
@@ -181,10 +177,11 @@ export async function observeHost(host: HostOps, options: ObserveOptions): Promi
   const sysctls = new Map<string, string | undefined>();
   for (const key of options.sysctlKeys) sysctls.set(key, await host.readSysctl(key));
   const linkMap = new Map<string, ObservedLink>();
-  for (const l of links) linkMap.set(l.name, l);
+  for (const l of interfaces.links) linkMap.set(l.name, l);
   return {
     ...netfilter,
-    publicAddresses,
+    // IPv4 addresses, [] when the interface does not exist.
+    publicAddresses: options.publicInterface === '' ? [] : [...(interfaces.addresses.get(options.publicInterface) ?? [])],
     links: linkMap,
     sysctls,
     processes,

@@ -1,10 +1,10 @@
 /**
  * ObservedState: what the live host has, as data, restricted to what netd may
  * own or must check. Produced by `observeHost` (src/netd/apply/observe.ts) from
- * `iptables-save`, `ip6tables-save`, `ebtables-save`, `ipset save`,
- * `ip -j addr/link`, `ip -j -6 route show proto <ours>`, and on ROUTED
- * instance ports `ip -j route show proto <ours>` and `ip -j neigh show proto <ours>`,
- * /proc/sys and the supervised processes' pid and configuration files;
+ * `iptables-save`, `ip6tables-save`, `ebtables-save`, `ipset save`, one
+ * `ip -j -d -batch` of `addr show`, `route show table all proto <ours>` and
+ * `neigh show proto <ours>` (HostOps.hostReads), the private interface's
+ * routes, /proc/sys and the supervised processes' pid and configuration files;
  * consumed by the pure planner.
  *
  * Nothing here is remembered between syncs (style.md 7): every sync observes
@@ -80,7 +80,7 @@ export interface ObservedProcess {
   readonly pid?: number;
 }
 
-/** A route of ours (`ip [-6] route show table main proto <ours>`): a prefix on-link on a device (IPv6 on the bridge, either family on a routed port). */
+/** A route of ours (main table, protocol ours): a prefix on-link on a device (IPv6 on the bridge, either family on a routed port). */
 export interface ObservedRoute6 {
   /** `2001:db8:10::/64` as `ip` prints it. */
   readonly dst: string;
@@ -105,7 +105,7 @@ export interface ObservedNeighbour {
 export interface ObservedRouted {
   /** Addresses of both families on every `vn_` link, by link (`a.b.c.d` or IPv6 text in `address`). */
   readonly addresses: ReadonlyMap<string, readonly ObservedAddress[]>;
-  /** IPv4 main-table routes carrying our route protocol, any device (`ip -j route show table main proto <ours>`). */
+  /** IPv4 main-table routes carrying our route protocol, any device. */
   readonly routes4: readonly ObservedRoute6[];
   /** Neighbour entries carrying our protocol, any device, both families. */
   readonly neighbours: readonly ObservedNeighbour[];

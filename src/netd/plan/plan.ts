@@ -251,8 +251,7 @@ export function planSync(desired: DesiredState, observed: ObservedState, options
   }
 
   const sets = planSets(desired.ipsets, observed, isOurs, notes);
-  if (sets.create.length) steps.push({ kind: 'ipset-create', sets: sets.create });
-  if (sets.refill.length) steps.push({ kind: 'ipset-refill', sets: sets.refill });
+  if (sets.create.length || sets.refill.length) steps.push({ kind: 'ipset-write', create: sets.create, refill: sets.refill });
 
   // ip6tables goes the same planner as iptables (fingerprints, hooks, our-prefix sweep): another kernel table set, planned after it.
   const ipFamilies = [

@@ -2,7 +2,7 @@
  * Plan steps: the difference between desired and observed state as a list of
  * tagged values, in the order they must run (style.md 5, 12):
  *   sysctls → the node's network (bridge, its MAC, addresses and routes moved
- *   onto it: src/netd/plan/layout.ts) → ipset create/refill (inet and inet6) →
+ *   onto it: src/netd/plan/layout.ts) → ipset create/refill (inet and inet6, one restore) →
  *   iptables per table → ip6tables per table → ebtables per table → ipset
  *   destroy → addresses → IPv6 routes on the bridge (replace ours, delete ours
  *   no longer wanted) → ROUTED instance ports (per port: off any bridge, MAC,
@@ -63,8 +63,13 @@ export type Step =
   | { readonly kind: 'link-attach'; readonly name: string; readonly bridge: string }
   | { readonly kind: 'link-up'; readonly name: string }
   | { readonly kind: 'link-hairpin'; readonly name: string }
-  | { readonly kind: 'ipset-create'; readonly sets: readonly IpSet[] }
-  | { readonly kind: 'ipset-refill'; readonly sets: readonly SetRefill[] }
+  /**
+   * One `ipset restore`: the missing sets created, then the sets whose
+   * members differ refilled (never both lists empty). One process for both:
+   * each set is written in full either way, and a failed line stops the rest
+   * as two restores in a row would.
+   */
+  | { readonly kind: 'ipset-write'; readonly create: readonly IpSet[]; readonly refill: readonly SetRefill[] }
   | { readonly kind: 'iptables-write'; readonly write: TableWrite }
   | { readonly kind: 'ip6tables-write'; readonly write: TableWrite }
   | { readonly kind: 'ebtables-write'; readonly write: TableWrite }
@@ -129,10 +134,12 @@ export function describeStep(step: Step): string {
       return `link ${step.name} up`;
     case 'link-hairpin':
       return `bridge port ${step.name} hairpin on`;
-    case 'ipset-create':
-      return `ipset create ${step.sets.map((s) => s.name).join(' ')}`;
-    case 'ipset-refill':
-      return `ipset refill ${step.sets.map((s) => `${s.set.name}(+${s.added}/-${s.removed})`).join(' ')}`;
+    case 'ipset-write': {
+      const parts: string[] = [];
+      if (step.create.length) parts.push(`create ${step.create.map((s) => s.name).join(' ')}`);
+      if (step.refill.length) parts.push(`refill ${step.refill.map((s) => `${s.set.name}(+${s.added}/-${s.removed})`).join(' ')}`);
+      return `ipset ${parts.join('; ')}`;
+    }
     case 'iptables-write':
     case 'ip6tables-write':
     case 'ebtables-write': {

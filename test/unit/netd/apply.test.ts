@@ -153,6 +153,27 @@ test('one instance added writes only the chains and sets it touches', async () =
   assert.equal(writes.filter((w) => w.op === 'start').length, 1);
 });
 
+test('new sets and refilled sets are one ipset restore: the creations first, then the refills; one step that names both', async () => {
+  const host = newHost();
+  assert.equal((await applyState(host, 'one')).result, 'ok');
+  const mark = host.writes.length;
+  // 'three' brings a new group (its set is created) and new local instances (EDGENET-LOCAL refilled).
+  const o = await applyState(host, 'three');
+  assert.equal(o.result, 'ok', o.error);
+  const restores = host.writes.slice(mark).filter((w) => w.op === 'ipset-restore');
+  assert.equal(restores.length, 1, 'one ipset restore process');
+  const input = restores[0]!.input;
+  const created = input.indexOf('create EDGENET-sg-0000000c ');
+  const refilled = input.indexOf('create EDGENET-LOCAL ');
+  assert.ok(created >= 0 && refilled > created, `creations first, then refills:\n${input}`);
+  const sets = o.steps.filter((s) => s.name.startsWith('ipset'));
+  assert.deepEqual(sets.map((s) => s.name), ['ipset-write']);
+  assert.match(sets[0]!.description, /^ipset create .*EDGENET-sg-0000000c.*; refill .*EDGENET-LOCAL\(\+2\/-0\)/);
+  assert.deepEqual([...(host.ipsets.get('EDGENET-LOCAL')?.members ?? [])].sort(), ['10.10.0.11', '10.10.0.13', '10.10.0.14']);
+  assert.ok(host.ipsets.has('EDGENET-sg-0000000c'));
+  assert.equal((await applyState(host, 'three')).writes, 0, 'converged');
+});
+
 test('a failed restore leaves the kernel as it was, reports error with the offending line, and a full retry converges', async () => {
   const host = newHost();
   await applyState(host, 'one');

@@ -50,7 +50,7 @@ test('dual stack: ip6tables filter and nat, inet6 sets, ebtables filter and the 
   const sets = parseIpsetSave(await host.ipsetSave());
   assert.deepEqual(sets.get('EN-sg-a-6')?.options.slice(0, 2), ['family', 'inet6']);
   assert.deepEqual(sets.get('EN-sg-a-6')?.members, [INSTANCE6, '2001:db8:99::/48'], 'the fake lists members as written; the planner compares them canonically');
-  assert.deepEqual(await host.routes6(EDGENET_ROUTE_PROTOCOL), [{ dst: PREFIX6, dev: BRIDGE }]);
+  assert.deepEqual((await host.hostReads(EDGENET_ROUTE_PROTOCOL)).routes6, [{ dst: PREFIX6, dev: BRIDGE }]);
   const filter6 = host.ip6tables.filter;
   assert.match(filter6.get('FORWARD')!.rules[0]!.join(' '), /-j EN-FWD$/);
   assert.ok(filter6.get('EN-ND')!.rules[0]!.includes('0x30=0x20010db8&&0x34=0x100000&&0x38=0xd20d00ff&&0x3c=0xfe00000b'), 'nd-target written as u32');
@@ -164,5 +164,5 @@ test('a set of ours with the other family is left alone with a note (a set canno
   const observed = await observeHost(host, { sysctlKeys: [], publicInterface: '', runDir: RUN, processes: [], bridge: BRIDGE, privateInterface: '' });
   const p = planSync(dualStackState(), observed, { full: false, isOurs });
   assert.ok(p.notes.some((n) => /EN-sg-a-6 exists with family inet, wanted inet6/.test(n)), p.notes.join('\n'));
-  assert.ok(!p.steps.some((s) => s.kind === 'ipset-refill' || (s.kind === 'ipset-create' && s.sets.some((x) => x.name === 'EN-sg-a-6'))));
+  assert.ok(!p.steps.some((s) => s.kind === 'ipset-write' && (s.refill.length > 0 || s.create.some((x) => x.name === 'EN-sg-a-6'))));
 });

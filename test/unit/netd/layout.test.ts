@@ -117,7 +117,7 @@ function fakeNode(): FakeHost {
 }
 
 async function plan(host: FakeHost) {
-  const [interfaces, routes] = await Promise.all([host.interfaces(), host.routes('eth1')]);
+  const [{ interfaces }, routes] = await Promise.all([host.hostReads(77), host.routes('eth1')]);
   return planNodeNetwork({
     bridge: 'br0',
     privateInterface: 'eth1',

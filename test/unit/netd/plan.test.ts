@@ -195,7 +195,12 @@ test('planSync: sets are created/refilled before table writes and destroyed afte
     observed({ ipsets: new Map([['EN-sg-a', { type: 'hash:ip', members: ['10.0.0.1'] }], ['EN-sg-old', { type: 'hash:ip', members: [] }], ['other', { type: 'hash:ip', members: [] }]]) }),
     { full: false, isOurs },
   );
-  assert.deepEqual(p.steps.map((s) => s.kind), ['ipset-create', 'ipset-refill', 'iptables-write', 'ipset-destroy']);
+  assert.deepEqual(p.steps.map((s) => s.kind), ['ipset-write', 'iptables-write', 'ipset-destroy']);
+  const write = p.steps[0];
+  assert.ok(write?.kind === 'ipset-write');
+  assert.deepEqual(write.create.map((s) => s.name), ['EN-sg-b'], 'the missing set is created');
+  assert.deepEqual(write.refill.map((r) => [r.set.name, r.added, r.removed]), [['EN-sg-a', 1, 0]], 'the changed one refilled, in the same step');
+  assert.equal(describeStep(write), 'ipset create EN-sg-b; refill EN-sg-a(+1/-0)');
   const destroy = p.steps.find((s) => s.kind === 'ipset-destroy');
   assert.deepEqual(destroy && destroy.kind === 'ipset-destroy' ? destroy.names : [], ['EN-sg-old']);
 });
