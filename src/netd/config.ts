@@ -85,6 +85,12 @@ export interface NetdConfig {
    * stays reachable through its 169.254.169.254 DNAT (issue 11 class 5).
    */
   readonly controlPlanePorts: string;
+  /**
+   * EDGENET_SPAWNER=N: the `netd run` daemon runs its commands as plain
+   * fork+exec of its own process instead of through one long-lived /bin/sh
+   * (src/shared/spawner.ts). Read at start; one-shot commands always use the plain way.
+   */
+  readonly spawner: boolean;
 }
 
 /** CLC admin API, metadata, CC and NC SOAP, every daemon's metrics/health (src/shared/paths.ts DEFAULT_PORTS). */
@@ -134,6 +140,7 @@ export const DEFAULT_NETD_CONFIG: NetdConfig = Object.freeze({
   logLevel: 'info',
   logFormat: 'auto',
   controlPlanePorts: DEFAULT_CONTROL_PLANE_PORTS,
+  spawner: true,
 });
 
 /** Diagnostic codes of this parser. */
@@ -160,7 +167,7 @@ function iface(field: 'bridge' | 'publicInterface' | 'privateInterface', allowEm
   };
 }
 
-function yesNo(field: 'disableL2Isolation' | 'ncRouter' | 'ncProxy' | 'metadataUseVmPrivate'): Setter {
+function yesNo(field: 'disableL2Isolation' | 'ncRouter' | 'ncProxy' | 'metadataUseVmPrivate' | 'spawner'): Setter {
   return (v, out) => {
     const u = v.toUpperCase();
     if (u === 'Y' || u === 'YES' || u === 'TRUE' || u === '1') out[field] = true;
@@ -253,6 +260,7 @@ const SETTERS: Readonly<Record<string, Setter>> = {
     out.logFormat = v as NetdConfig['logFormat'];
     return undefined;
   },
+  EDGENET_SPAWNER: yesNo('spawner'),
 };
 
 /** The text of each key's default (what --check-config shows as `default`). */
@@ -281,6 +289,7 @@ const DEFAULT_TEXT: Readonly<Record<string, string>> = {
   EDGENET_LOG_LEVEL: DEFAULT_NETD_CONFIG.logLevel,
   EDGENET_LOG_FORMAT: DEFAULT_NETD_CONFIG.logFormat,
   EDGENET_CONTROL_PLANE_PORTS: DEFAULT_NETD_CONFIG.controlPlanePorts,
+  EDGENET_SPAWNER: 'Y',
 };
 
 /** Keys netd reads; other keys of eucalyptus.conf are reported as warnings. */

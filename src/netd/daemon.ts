@@ -66,6 +66,8 @@ export interface DaemonOptions {
   readonly onSync?: (outcome: SyncOutcome) => void;
   /** ROUTED port events' debounce (default port-watcher.ts PORT_EVENT_DEBOUNCE_MS). */
   readonly portEventDebounceMs?: number;
+  /** How the host's commands run, for the startup log line (main.ts: `shell …` or `plain …`). */
+  readonly execMode?: string;
 }
 
 /** Longest wait between two restarts of a supervised process that keeps dying. */
@@ -145,7 +147,12 @@ export class NetdDaemon {
   }
 
   async start(): Promise<void> {
-    this.opts.logger.info('netd starting', { gniFile: this.opts.gniFile, runDir: this.opts.runDir, prefix: this.opts.config.prefix });
+    this.opts.logger.info('netd starting', {
+      gniFile: this.opts.gniFile,
+      runDir: this.opts.runDir,
+      prefix: this.opts.config.prefix,
+      ...(this.opts.execMode !== undefined ? { exec: this.opts.execMode } : {}),
+    });
     this.heartbeat.start();
     await this.watcher.start();
     this.runner.start();

@@ -19,7 +19,8 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createExec } from '../shared/exec.ts';
+import { createExec, type Exec } from '../shared/exec.ts';
+import { createSpawnerExec, type SpawnerExec } from '../shared/spawner.ts';
 import { createFiles } from '../shared/files.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
@@ -71,13 +72,34 @@ function checkNetdSetup(setup: NetdSetup): Diagnostic[] {
   return out;
 }
 
-export function realHost(): HostOps {
-  return createLinuxHost({ exec: createExec(), files: createFiles() });
+export function realHost(exec: Exec = createExec()): HostOps {
+  return createLinuxHost({ exec, files: createFiles() });
+}
+
+/**
+ * The daemon's Exec: commands through one /bin/sh coprocess (spawner.ts: a
+ * fork of netd's large process blocks its event loop for each command), its
+ * files in `<runDir>/exec`; EDGENET_SPAWNER=N keeps the plain fork+exec. Only
+ * `netd run` uses it: one-shot commands (--once, flush, status, plan) run a
+ * handful of commands and exit.
+ */
+function daemonExec(setup: NetdSetup, logger: Logger): { exec: Exec; spawner?: SpawnerExec; mode: () => string } {
+  if (!setup.config.spawner) return { exec: createExec(), mode: () => 'plain (EDGENET_SPAWNER=N)' };
+  const dir = path.join(setup.runDir, 'exec');
+  const spawner = createSpawnerExec({
+    dir,
+    onEvent: (e) => {
+      if (e.kind === 'started') logger.debug('command shell started', { pid: e.pid, dir });
+      else if (e.kind === 'fallback') logger.warn('command shell unavailable; running commands by plain fork+exec', { reason: e.reason });
+      else logger.warn('command shell died; the commands in flight failed and are not re-run', { pid: e.pid, how: e.how, failed: e.failed, stderr: e.stderr.trim() });
+    },
+  });
+  return { exec: spawner, spawner, mode: () => (spawner.mode === 'shell' ? `shell /bin/sh (${dir})` : spawner.mode) };
 }
 
 const realWait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metrics: NetdMetrics; onSync?: (ok: boolean) => void }): NetdDaemon {
+function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metrics: NetdMetrics; onSync?: (ok: boolean) => void; execMode?: string }): NetdDaemon {
   return new NetdDaemon({
     host: deps.host,
     config: setup.config,
@@ -90,6 +112,7 @@ function newDaemon(setup: NetdSetup, deps: { host: HostOps; logger: Logger; metr
     wait: realWait,
     startCheckMs: 300,
     onSync: (o) => deps.onSync?.(o.result === 'ok'),
+    ...(deps.execMode !== undefined ? { execMode: deps.execMode } : {}),
   });
 }
 
@@ -136,11 +159,13 @@ async function runDaemon(
   deps: Parameters<DaemonProgram<NetdSetup>['run']>[1] & { configFile: string; env: NodeJS.ProcessEnv },
 ): Promise<number> {
   const { logger, signals } = deps;
-  const host = realHost();
+  // Chosen once, at start (the run directory and EDGENET_SPAWNER of a SIGHUP do not move or switch it).
+  const commands = daemonExec(initial, logger);
+  const host = realHost(commands.exec);
   const metrics = new NetdMetrics();
   let setup = initial;
   let effective: readonly EffectiveSetting[] = deps.effective;
-  let daemon = newDaemon(setup, { host, logger, metrics });
+  let daemon = newDaemon(setup, { host, logger, metrics, execMode: commands.mode() });
   let server: { port: number; close: () => Promise<void> } | undefined;
   const listen = async () => {
     try {
@@ -164,7 +189,7 @@ async function runDaemon(
     setup = next.config;
     effective = next.effective;
     logger.level = setup.config.logLevel;
-    daemon = newDaemon(setup, { host, logger, metrics });
+    daemon = newDaemon(setup, { host, logger, metrics, execMode: commands.mode() });
     if (old.config.metricsListen !== setup.config.metricsListen) {
       await server?.close();
       await listen();
@@ -180,6 +205,8 @@ async function runDaemon(
   await untilAborted(signals.signal);
   await signals.settled().catch(() => undefined);
   await daemon.stop();
+  // After the last sync: ends the shell (its stdin) once the commands in flight report.
+  await commands.spawner?.close();
   await server?.close();
   return EXIT.ok;
 }

@@ -1,7 +1,10 @@
 /**
- * The Exec seam: the only module that starts processes (through execa, which
+ * The Exec seam: the module that starts processes (through execa, which
  * wraps child_process). Commands are argv arrays, never shell strings. A failed
- * command throws ExecError carrying argv, exit code and stderr.
+ * command throws ExecError carrying argv, exit code and stderr. spawner.ts is
+ * the same interface run through one long-lived /bin/sh (netd's daemon: a
+ * fork of its large process per command blocks its event loop); it delegates
+ * `start` and what it cannot do to createExec.
  *
  * Production code receives an `Exec` and never imports execa itself, so unit
  * tests pass a fake that records argv and returns canned output.

@@ -126,7 +126,8 @@ export const IO_MODULES: readonly string[] = [
 
 /** Module → the only places that may import it. */
 export const OWNERS: Readonly<Record<string, readonly string[]>> = {
-  'node:child_process': ['shared/exec.ts'],
+  // exec.ts (execa) and spawner.ts (the /bin/sh coprocess netd's daemon runs its commands through).
+  'node:child_process': ['shared/exec.ts', 'shared/spawner.ts'],
   'execa': ['shared/exec.ts'],
   'better-sqlite3': ['cloud-controller/db/**'],
   // The PostgreSQL driver: the store's pool and notification listener (db/), leadership's lock session (ha/).

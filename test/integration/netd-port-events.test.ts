@@ -25,6 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
 import { createExec } from '../../src/shared/exec.ts';
+import { createSpawnerExec, type SpawnerExec } from '../../src/shared/spawner.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { nullLogger } from '../../src/shared/logger.ts';
 import { waitFor } from '../../src/shared/wait.ts';
@@ -46,6 +47,8 @@ const I1 = { id: 'i-0000000a', mac: 'd0:0d:00:00:00:0a', ipv4: '10.50.0.11' };
 const PORT = `vn_${I1.id}`;
 const V6 = eui64(I1.mac);
 const exec = createExec();
+/** The daemon runs its commands as `netd run` does: through the spawner's shell. */
+let spawner: SpawnerExec | undefined;
 let dir = '';
 let daemon: NetdDaemon | undefined;
 const syncs: SyncOutcome[] = [];
@@ -106,6 +109,7 @@ before(async () => {
 after(async () => {
   if (!isRoot()) return;
   await daemon?.stop();
+  await spawner?.close();
   for (const ns of [NODE_NS, VM_NS]) await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
   if (dir !== '') await fs.rm(dir, { recursive: true, force: true });
 });
@@ -118,8 +122,9 @@ async function createPort(): Promise<void> {
 
 test('ROUTED port events: a new port is routed within ~1 s, a down/up blip is repaired, a deleted port breaks nothing, a re-created one is routed again; stop ends the monitor', { timeout: 45_000 }, async (t) => {
   if (!requireRoot(t, 'netd ROUTED port events integration')) return;
-  const host: HostOps = namespacedHost(exec, NODE_NS);
   const config = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml'), resyncIntervalSeconds: 600 };
+  spawner = createSpawnerExec({ dir: path.join(config.runDir, 'exec') });
+  const host: HostOps = namespacedHost(spawner, NODE_NS);
   daemon = new NetdDaemon({
     host, config, runDir: config.runDir, gniFile: config.gniFile, configDriveDir: path.join(dir, 'config-drive'),
     clock: systemClock, logger: nullLogger(), fileEvents: false, wait: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -131,6 +136,7 @@ test('ROUTED port events: a new port is routed within ~1 s, a down/up blip is re
   await daemon.start();
   await waitFor(() => syncs.length > 0, { timeoutMs: 20_000, intervalMs: 20, what: 'the first sync' });
   assert.equal(syncs[0]!.result, 'ok', syncs[0]!.error);
+  assert.ok(spawner.mode === 'shell' && spawner.shellPid !== undefined, 'the sync ran its commands through the shell');
   assert.ok(syncs[0]!.desired?.routed, 'a ROUTED state');
   assert.equal(daemon.watchingPorts, true, 'the ROUTED node runs its link monitor');
   await daemon.idle();

@@ -37,6 +37,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRoot, requireRoot } from '../helpers/root.ts';
 import { createExec } from '../../src/shared/exec.ts';
+import { createSpawnerExec, type SpawnerExec } from '../../src/shared/spawner.ts';
 import { waitFor } from '../../src/shared/wait.ts';
 import { namespacedHost } from '../helpers/netns-host.ts';
 import type { HostOps } from '../../src/netd/apply/host.ts';
@@ -54,6 +55,8 @@ import { ROUTED_NODE, WEB_GROUP, eui64, routedDoc, type RoutedInstanceSpec } fro
 const TAG = `enrt-ra${process.pid}`;
 const NODE_NS = `${TAG}-n`;
 const exec = createExec();
+/** netd's side runs its commands as the daemon does: through the spawner's shell. */
+let spawner: SpawnerExec | undefined;
 let dir = '';
 let sequence = 10;
 let host: HostOps;
@@ -162,7 +165,8 @@ before(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), `${TAG}-`));
   await fs.mkdir(path.join(dir, 'run'));
   config = { ...DEFAULT_NETD_CONFIG, nodeName: ROUTED_NODE, runDir: path.join(dir, 'run'), gniFile: path.join(dir, 'gni.xml') };
-  host = namespacedHost(exec, NODE_NS);
+  spawner = createSpawnerExec({ dir: path.join(config.runDir, 'exec') });
+  host = namespacedHost(spawner, NODE_NS);
   for (const ns of [NODE_NS, I1.ns, I2.ns, I3.ns]) {
     await exec.run(['ip', 'netns', 'add', ns]);
     await sh(ns, ['ip', 'link', 'set', 'lo', 'up']);
@@ -191,6 +195,7 @@ before(async () => {
 after(async () => {
   if (!isRoot()) return;
   listener?.kill();
+  await spawner?.close();
   for (const ns of [NODE_NS, I1.ns, I2.ns, I3.ns]) await exec.run(['ip', 'netns', 'del', ns], { okExitCodes: [0, 1] });
   if (dir !== '') await fs.rm(dir, { recursive: true, force: true });
 });
@@ -201,6 +206,7 @@ test('ROUTED ports on a real kernel: routes, neighbours, gateways; instances rea
   // 1. Both instances on this node (the first sync of a daemon is a full one).
   await publish([I1, I2]);
   assert.ok((await syncOnce(true)) > 0);
+  assert.ok(spawner?.mode === 'shell' && spawner.shellPid !== undefined, "netd's commands ran through the spawner's shell");
   assert.deepEqual(await ourRoutes(), [
     `${I1.ipv4} ${port(I1.id)}`, `${I2.ipv4} ${port(I2.id)}`, `${I2.elastic} ${port(I2.id)}`, `${V6[I1.id]} ${port(I1.id)}`, `${V6[I2.id]} ${port(I2.id)}`,
   ].sort());

@@ -142,3 +142,15 @@ test('the environment (EDGENET_NETD_<KEY>) wins over the file; sources are repor
   assert.deepEqual(origin.NC_ROUTER, ['default', 'default']);
   assert.deepEqual(r.diagnostics.map((d) => [d.severity, d.code, d.path]), [['warning', NETD_CONFIG_CODES.unknownKey, 'EDGENET_NETD_TYPO']]);
 });
+
+test('EDGENET_SPAWNER: the command shell is on by default; EDGENET_NETD_SPAWNER=0 turns it off; a bad value is an error', async () => {
+  const { resolveNetdConfig } = await import('../../../src/netd/config.ts');
+  const { parseConfText } = await import('../../../src/shared/config/conf-file.ts');
+  assert.equal(DEFAULT_NETD_CONFIG.spawner, true);
+  const off = resolveNetdConfig({ conf: parseConfText('EDGENET_SPAWNER=Y\n', 'netd.conf'), env: { EDGENET_NETD_SPAWNER: '0' } });
+  assert.equal(off.config.spawner, false);
+  assert.deepEqual(off.diagnostics, []);
+  const bad = parseNetdConfig('EDGENET_SPAWNER=maybe\n');
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.diagnostics.map((d) => [d.code, d.path]), [[NETD_CONFIG_CODES.badValue, 'EDGENET_SPAWNER']]);
+});
