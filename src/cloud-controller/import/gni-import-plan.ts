@@ -104,6 +104,8 @@ export interface GniImportPlan {
   readonly propertySource: 'file' | 'document';
   /** Property fields the document cannot give back (reconstruct-property.ts); empty with `--property`. */
   readonly notReconstructed: readonly string[];
+  /** Of those, what the property needs to validate (a ROUTED document without a node has no BGP); empty with `--property`. */
+  readonly propertyGaps: readonly string[];
   /** The document's `enabledCLCIp`: the CLC's CLC_IP should be this address. */
   readonly clcIp?: string;
   /** The document's IPv6 `clc-address` (dual stack): the CLC's CLC_IPV6 should be this address. */
@@ -262,12 +264,14 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
 
   let propertyText: string;
   let notReconstructed: readonly string[] = [];
+  let propertyGaps: readonly string[] = [];
   if (options.propertyText !== undefined) {
     propertyText = options.propertyText;
   } else {
     const rebuilt = reconstructProperty(conf);
     propertyText = `${JSON.stringify(rebuilt.value, null, 2)}\n`;
     notReconstructed = rebuilt.lost;
+    propertyGaps = rebuilt.gaps;
   }
 
   if (problems.length > 0) throw importRefusal(problems);
@@ -277,6 +281,7 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     propertyText,
     propertySource: options.propertyText !== undefined ? 'file' : 'document',
     notReconstructed,
+    propertyGaps,
     ...(conf.enabledClcIp !== undefined ? { clcIp: conf.enabledClcIp } : {}),
     ...(configurationIpv6(conf) !== undefined ? { clcIpv6: configurationIpv6(conf) as string } : {}),
     clusters,

@@ -127,8 +127,13 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
   const parsed = propertyDefinition(NETWORK_CONFIGURATION)!.parse(plan.propertyText, getterOf(next));
   if (!parsed.ok) {
     const lines = parsed.diagnostics.map(formatDiagnostic);
-    throw new UserError('INVALID_PROPERTY', `invalid value for ${NETWORK_CONFIGURATION} (${plan.propertySource === 'file' ? '--property' : 'rebuilt from the document'}): ${lines.slice(0, 3).join('; ')}`, {
-      details: { property: NETWORK_CONFIGURATION, diagnostics: parsed.diagnostics },
+    // A rebuilt property that does not validate is a document that lacks something (propertyGaps says what, when known): the way out is the real property.
+    const source =
+      plan.propertySource === 'file'
+        ? '--property'
+        : `rebuilt from the document${plan.propertyGaps.length > 0 ? `, which cannot give it everything: ${plan.propertyGaps.join('; ')}` : ''}; pass the cloud's property with --property`;
+    throw new UserError('INVALID_PROPERTY', `invalid value for ${NETWORK_CONFIGURATION} (${source}): ${lines.slice(0, 3).join('; ')}`, {
+      details: { property: NETWORK_CONFIGURATION, diagnostics: parsed.diagnostics, ...(plan.propertyGaps.length > 0 ? { gaps: plan.propertyGaps } : {}) },
     });
   }
   await tx.db.insertInto('properties').values({ name: NETWORK_CONFIGURATION, value: plan.propertyText, updated_at: now }).execute();

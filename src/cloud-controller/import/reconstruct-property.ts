@@ -18,19 +18,26 @@
  * defaulted from other properties. `PublicGateway` travels as the document's
  * `publicGateway` and comes back; so do a dual-stack cluster's Ipv6Prefix and
  * Ipv6DnsServers (its `ipv6` extension), on its inline subnet.
+ *
+ * A ROUTED document (`mode` ROUTED) has its own keys and its own losses:
+ * reconstruct-routed.ts.
  */
 import type { GniConfiguration, GniSubnet } from '../../shared/gni/model.ts';
 import { DEFAULT_NETWORK_MODE, isNetworkMode } from '../../shared/gni/mode.ts';
 import { clusterIpv6 } from '../../shared/gni/ipv6.ts';
+import { assertNever } from '../../shared/errors.ts';
 import type { NetworkConfiguration, SubnetConfig } from '../config/types.ts';
+import { reconstructRoutedProperty } from './reconstruct-routed.ts';
 
 interface ReconstructedProperty {
   readonly value: NetworkConfiguration;
   /** Property fields the document cannot give back, each with why. */
   readonly lost: readonly string[];
+  /** What the property needs and the document does not carry (also in `lost`): the value will not validate. Only ROUTED has any (BGP without a node). */
+  readonly gaps: readonly string[];
 }
 
-/** Fields no document carries, whatever its content. */
+/** Fields no EDGE document carries, whatever its content. */
 const ALWAYS_LOST: readonly string[] = [
   'MacPrefix (top level): only each cluster\'s resulting prefix travels; written per cluster',
   'PrivateIps (top level): only each cluster\'s resulting pool travels; written per cluster',
@@ -40,8 +47,19 @@ const ALWAYS_LOST: readonly string[] = [
 
 export function reconstructProperty(conf: GniConfiguration): ReconstructedProperty {
   const mode = conf.mode !== undefined && isNetworkMode(conf.mode) ? conf.mode : DEFAULT_NETWORK_MODE;
+  switch (mode) {
+    case 'EDGE':
+      return reconstructEdgeProperty(conf);
+    case 'ROUTED':
+      return reconstructRoutedProperty(conf);
+    default:
+      return assertNever(mode);
+  }
+}
+
+function reconstructEdgeProperty(conf: GniConfiguration): ReconstructedProperty {
   const value: NetworkConfiguration = {
-    Mode: mode,
+    Mode: 'EDGE',
     ...(conf.instanceDnsDomain !== undefined ? { InstanceDnsDomain: conf.instanceDnsDomain } : {}),
     InstanceDnsServers: [...conf.instanceDnsServers],
     PublicIps: [...conf.publicIps],
@@ -54,7 +72,7 @@ export function reconstructProperty(conf: GniConfiguration): ReconstructedProper
       PrivateIps: [...c.privateIps],
     })),
   };
-  return { value, lost: ALWAYS_LOST };
+  return { value, lost: ALWAYS_LOST, gaps: [] };
 }
 
 /** A dual-stack cluster's `ipv6` extension (docs/gni.md) as the subnet's Ipv6Prefix and Ipv6DnsServers. */
