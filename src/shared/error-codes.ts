@@ -143,6 +143,7 @@ export const ERROR_CODES = {
   IMPORT_DATABASE_NOT_EMPTY: 'The CLC database already holds state (property, clusters, nodes, instances, groups, addresses or leases); an import seeds an empty database only.',
   IMPORT_UNSUPPORTED_ID: 'The document has an instance id, group id or owner in a form edgenet does not keep (i-/sg- + 8 lowercase hex, 12-digit accounts).',
   IMPORT_INCONSISTENT: 'The document describes a state the CLC could not rebuild (an instance on no node or two, shared MAC or address, a cluster without enabledCCIp or missing from the property).',
+  IMPORT_INVALID_USER_DATA: "An instance's user data in the document (ROUTED routed extension user-data) is not what the API accepts (valid base64, at most 16 KiB decoded).",
   DB_IN_USE: 'The database is in use by a running CLC; stop it before restoring or importing.',
   NOT_A_CLC_DATABASE: 'The file is an SQLite database but not an edgenet CLC database.',
   BACKUP_EXISTS: 'The backup destination exists; a backup never overwrites.',

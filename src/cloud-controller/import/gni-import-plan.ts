@@ -10,7 +10,14 @@
  *   `edgenet cluster update`); its nodes → registered nodes, NC URL
  *   `https://<node>:<ncPort>/`;
  * - instances keep their id, owner, MAC and private IP; the node is the one
- *   whose `instanceIds` lists it;
+ *   whose `instanceIds` lists it. ROUTED (issue 17): an instance of an
+ *   IPv6-only cluster (`routed` addressing ipv6) has no private IP, exactly
+ *   as the document model allows it there alone (shared/gni/validate.ts,
+ *   netd's sanitize), and takes no IPv4 lease, as the CLC's run path stores
+ *   one (services/instances.ts: private_ip NULL); an instance's user data
+ *   (its `routed` extension, shared/gni/routed.ts instanceUserData) is
+ *   checked as the API checks it (args.ts userDataArgument: base64, at most
+ *   16 KiB decoded) and kept in the API's canonical base64;
  * - security groups keep their id, owner and rules; the document carries no
  *   group names, so a group is named `imported-<id>`; a group only named by
  *   a rule (owner from the rule's groupOwnerId) is created without rules;
@@ -35,20 +42,25 @@
  * other than `sg-` + 8 lowercase hex (so long 17-hex ids), owners other than
  * 12 digits. Refused (IMPORT_INCONSISTENT): an instance on no node or on two,
  * two instances with one MAC or one private IP, a public IP on two
- * instances, an instance none of whose groups is in the document, a cluster
- * without `enabledCCIp`, a document cluster the given property does not list.
+ * instances, an instance none of whose groups is in the document, an
+ * instance without a private IP anywhere but in an IPv6-only ROUTED cluster
+ * and one with a private IP in such a cluster, a cluster without
+ * `enabledCCIp`, a document cluster the given property does not list.
+ * Refused (IMPORT_INVALID_USER_DATA): user data the API would refuse.
  * These are states the CLC's document could not reproduce, so accepting them
  * would change what nodes lay down.
  */
 import { UserError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/error-codes.ts';
-import type { GniDocument, GniRule } from '../../shared/gni/model.ts';
+import type { GniCluster, GniDocument, GniInstance, GniRule } from '../../shared/gni/model.ts';
 import { checkRule } from '../../shared/gni/rule-check.ts';
 import { configurationIpv6, groupIpv6Rules, ICMPV6_PROTOCOL, ruleDocumentPlace } from '../../shared/gni/ipv6.ts';
+import { clusterRoutedAddressing, instanceUserData } from '../../shared/gni/routed.ts';
 import { formatIpCidr, parseIpCidr } from '../../shared/ip.ts';
 import { DEFAULT_PORTS } from '../../shared/paths.ts';
 import type { SnapshotInstance, SnapshotRule } from '../contracts.ts';
 import { macFor } from '../services/instances.ts';
+import { userDataArgument } from '../services/args.ts';
 import { reconstructProperty } from './reconstruct-property.ts';
 import { ADMIN_ACCOUNT_ID } from '../services/accounts.ts';
 
@@ -82,9 +94,9 @@ interface ImportGroup {
 
 /**
  * An instance as the snapshot holds it; its public address is imported apart (ImportAddress). `groups`: in the document's order, those present in the document only.
- * An imported (EDGE) instance always has a private IP, and no user data.
+ * `privateIp` absent: an instance of an IPv6-only ROUTED cluster (no lease). `userData`: canonical base64, as the API stores it.
  */
-type ImportInstance = Omit<SnapshotInstance, 'publicIp' | 'privateIp' | 'userData'> & { readonly privateIp: string };
+type ImportInstance = Omit<SnapshotInstance, 'publicIp'>;
 
 /** An account the import creates for an owner id of the document. */
 export interface GniImportAccount {
@@ -143,8 +155,9 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
 
   const clusters: ImportCluster[] = [];
   const nodes: ImportNode[] = [];
-  const placement = new Map<string, { cluster: string; node: string; macPrefix: string }>();
+  const placement = new Map<string, { cluster: string; node: string; macPrefix: string; ipv6Only: boolean }>();
   for (const c of conf.clusters) {
+    const ipv6Only = isIpv6OnlyCluster(doc, c);
     if (c.enabledCcIp === undefined) inconsistent(`cluster ${c.name} has no enabledCCIp: edgenet registers a cluster with its CC's address`);
     else {
       // One CC endpoint serves one cluster (services/clusters.ts); a document naming one CC
@@ -158,7 +171,7 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
       for (const id of n.instanceIds) {
         const before = placement.get(id);
         if (before !== undefined) inconsistent(`instance ${id} is listed on node ${before.node} (${before.cluster}) and on node ${n.name} (${c.name})`);
-        else placement.set(id, { cluster: c.name, node: n.name, macPrefix: c.macPrefix });
+        else placement.set(id, { cluster: c.name, node: n.name, macPrefix: c.macPrefix, ipv6Only });
       }
     }
   }
@@ -236,9 +249,20 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     for (const id of present) {
       if (groupOwner.get(id) !== i.ownerId) warnings.push(`instance ${i.name} (account ${i.ownerId}) is in group ${id} of account ${groupOwner.get(id)}; kept as given`);
     }
-    // An imported document is EDGE (validated as such), where every instance has one; this only narrows the type.
-    if (i.privateIp === undefined) {
-      inconsistent(`instance ${i.name} has no privateIp`);
+    // The document model lets only an IPv6-only ROUTED cluster's instance go without IPv4 (validate.ts
+    // allows it in ROUTED, netd refuses it elsewhere: INSTANCE_NO_PRIVATE_IP, ROUTED_IPV4_MISSING), and
+    // the CLC gives such an instance none (it has no IPv4 pool): the rest could not come back as it is.
+    if (i.privateIp === undefined && !where.ipv6Only) {
+      inconsistent(`instance ${i.name} has no privateIp (only an instance of an IPv6-only ROUTED cluster may lack one; ${where.cluster} is not one)`);
+      continue;
+    }
+    if (i.privateIp !== undefined && where.ipv6Only) {
+      inconsistent(`instance ${i.name} has privateIp ${i.privateIp} in IPv6-only ROUTED cluster ${where.cluster}: its instances have no IPv4 address (it has no IPv4 pool)`);
+      continue;
+    }
+    const userData = importedUserData(doc, i, warnings);
+    if (!userData.ok) {
+      problems.push({ code: 'IMPORT_INVALID_USER_DATA', message: `instance ${i.name}: its user data (routed extension user-data) is refused as the API refuses it: ${userData.message}` });
       continue;
     }
     const mac = i.macAddress ?? macFor(where.macPrefix, i.name);
@@ -246,10 +270,21 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     const macUser = macs.get(mac);
     if (macUser !== undefined) inconsistent(`instances ${macUser} and ${i.name} have the same MAC ${mac}`);
     macs.set(mac, i.name);
-    const ipUser = privates.get(i.privateIp);
-    if (ipUser !== undefined) inconsistent(`instances ${ipUser} and ${i.name} have the same private IP ${i.privateIp}`);
-    privates.set(i.privateIp, i.name);
-    instances.push({ id: i.name, ownerId: i.ownerId, cluster: where.cluster, node: where.node, mac, privateIp: i.privateIp, groups: present });
+    if (i.privateIp !== undefined) {
+      const ipUser = privates.get(i.privateIp);
+      if (ipUser !== undefined) inconsistent(`instances ${ipUser} and ${i.name} have the same private IP ${i.privateIp}`);
+      privates.set(i.privateIp, i.name);
+    }
+    instances.push({
+      id: i.name,
+      ownerId: i.ownerId,
+      cluster: where.cluster,
+      node: where.node,
+      mac,
+      ...(i.privateIp !== undefined ? { privateIp: i.privateIp } : {}),
+      groups: present,
+      ...(userData.value !== undefined ? { userData: userData.value } : {}),
+    });
     const pub = i.publicIp;
     if (pub !== undefined && pub !== '' && pub !== '0.0.0.0' && pub !== i.privateIp) {
       const pubUser = publics.get(pub);
@@ -292,6 +327,38 @@ export function planGniImport(doc: GniDocument, options: PlanGniImportOptions = 
     accounts: [...owners].sort().map((id) => ({ id, name: `account-${id}` })),
     warnings,
   };
+}
+
+/** A ROUTED document's cluster whose addressing is IPv6-only: the one place an instance has no private IP. */
+function isIpv6OnlyCluster(doc: GniDocument, c: GniCluster): boolean {
+  return doc.configuration.mode === 'ROUTED' && clusterRoutedAddressing(c) === 'ipv6';
+}
+
+type ImportedUserData = { readonly ok: true; readonly value?: string } | { readonly ok: false; readonly message: string };
+
+/**
+ * The instance's user data as the CLC stores it: the API's check and
+ * canonical base64 (args.ts userDataArgument), so an import stores nothing a
+ * RunInstances could not have. Only ROUTED documents carry it (the CLC writes
+ * the `routed` extension in ROUTED alone); one in another mode's document is
+ * left out with a warning, as no node there reads it.
+ */
+function importedUserData(doc: GniDocument, i: GniInstance, warnings: string[]): ImportedUserData {
+  const text = instanceUserData(i);
+  if (text === undefined) return { ok: true };
+  if (doc.configuration.mode !== 'ROUTED') {
+    warnings.push(`instance ${i.name}: user data in the routed extension is left out (an ${doc.configuration.mode ?? 'EDGE'} document does not carry it; only ROUTED does)`);
+    return { ok: true };
+  }
+  let value: string | undefined;
+  try {
+    value = userDataArgument(text);
+  } catch (err) {
+    if (err instanceof UserError) return { ok: false, message: err.message };
+    throw err;
+  }
+  if (value !== undefined && value !== text) warnings.push(`instance ${i.name}: user data stored in canonical base64 (padded, one line), as the API stores it`);
+  return { ok: true, ...(value !== undefined ? { value } : {}) };
 }
 
 /** One error for every problem: the first one's code, up to five messages, all of them in `details`. */

@@ -11,7 +11,10 @@
  * go through the same service functions the API uses where those exist
  * (cluster and node registration with their checks, IPAM leases), plus the
  * pinned forms an import needs: given instance and group ids, MACs and
- * addresses (ipam.pinAddress).
+ * addresses (ipam.pinAddress). An instance without a private IP (an
+ * IPv6-only ROUTED cluster's) takes no lease and is stored with private_ip
+ * NULL, as services/instances.ts runs one; user data is stored as the plan
+ * checked it (the API's canonical base64).
  *
  * Only an empty database is accepted: no network property, cluster, node,
  * instance, group, address or lease. Merging into a running cloud's state
@@ -30,7 +33,7 @@ import { formatDiagnostic } from '../../shared/diagnostics.ts';
 import { explodedConfiguration, getterOf, readPropertyTexts } from '../properties/service.ts';
 import { NETWORK_CONFIGURATION, propertyDefinition } from '../properties/registry.ts';
 import { registerCluster, registerNode } from '../services/clusters.ts';
-import { clusterPool, pinAddress, poolsOf, PUBLIC_POOL, type Pool } from '../services/ipam.ts';
+import { clusterHasIpv4, clusterPool, pinAddress, poolsOf, PUBLIC_POOL, type Pool } from '../services/ipam.ts';
 import { ruleKey } from '../services/permission.ts';
 import { insertRule } from '../services/groups.ts';
 import { SnapshotCache } from '../snapshot/snapshot-cache.ts';
@@ -146,6 +149,18 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
     throw importRefusal(missing.map((name) => ({ code: 'IMPORT_INCONSISTENT' as const, message: `cluster ${name} of the document is not in the property's Clusters` })));
   }
   const pools = new Map<string, Pool>(poolsOf(cfg).map((p) => [p.key, p]));
+  // The property decides whether a cluster's instances have IPv4 (a --property may say otherwise than
+  // the document): an instance must have a private IP exactly when its cluster has an IPv4 pool.
+  const hasIpv4 = new Map(cfg?.Clusters.map((c) => [c.Name, clusterHasIpv4(c)]) ?? []);
+  const mismatched = plan.instances.filter((i) => hasIpv4.get(i.cluster) !== (i.privateIp !== undefined));
+  if (mismatched.length > 0) {
+    throw importRefusal(mismatched.map((i) => ({
+      code: 'IMPORT_INCONSISTENT' as const,
+      message: i.privateIp === undefined
+        ? `instance ${i.id} has no privateIp, but the property gives cluster ${i.cluster} IPv4 addresses (only an IPv6-only ROUTED cluster's instances have none)`
+        : `instance ${i.id} has privateIp ${i.privateIp}, but the property makes cluster ${i.cluster} IPv6-only (no IPv4 pool)`,
+    })));
+  }
 
   // The owners' accounts first: every group, instance and address belongs to an existing account.
   const accounts: GniImportAccount[] = [];
@@ -173,10 +188,15 @@ async function writePlan(tx: Tx, plan: GniImportPlan, env: { now: number; dryRun
   }
 
   for (const i of plan.instances) {
-    const pool = pools.get(clusterPool(i.cluster))!;
-    const { inPool } = await pinAddress(tx, { pool, ip: i.privateIp, holder: i.id, now });
-    if (!inPool) warnings.push(`instance ${i.id}: private IP ${i.privateIp} is outside cluster ${i.cluster}'s PrivateIps; kept (listed by \`edgenet ipam show\` as outside the pools)`);
-    await tx.db.insertInto('instances').values({ id: i.id, owner_id: i.ownerId, cluster: i.cluster, node: i.node, mac: i.mac, private_ip: i.privateIp, created_at: now }).execute();
+    if (i.privateIp !== undefined) {
+      const pool = pools.get(clusterPool(i.cluster))!;
+      const { inPool } = await pinAddress(tx, { pool, ip: i.privateIp, holder: i.id, now });
+      if (!inPool) warnings.push(`instance ${i.id}: private IP ${i.privateIp} is outside cluster ${i.cluster}'s PrivateIps; kept (listed by \`edgenet ipam show\` as outside the pools)`);
+    }
+    await tx.db
+      .insertInto('instances')
+      .values({ id: i.id, owner_id: i.ownerId, cluster: i.cluster, node: i.node, mac: i.mac, private_ip: i.privateIp ?? null, created_at: now, user_data: i.userData ?? null })
+      .execute();
     await tx.db
       .insertInto('instance_groups')
       .values(i.groups.map((group_id, position) => ({ instance_id: i.id, group_id, position })))
