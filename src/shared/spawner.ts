@@ -225,11 +225,10 @@ class ShellSpawner implements SpawnerExec {
     if (p.pid !== undefined) return this.kill(p);
     // Killed when its P line arrives; a shell that never started it (stuck,
     // or gone without us seeing it yet) must not leave the caller waiting.
+    // The entry stays in `pending`: a command the shell starts late is still
+    // killed (its P line) and its files removed (its X line).
     p.killTimer = setTimeout(() => {
       if (p.pid !== undefined || !shell.pending.has(p.id)) return;
-      shell.pending.delete(p.id);
-      holdWhileBusy(shell);
-      void unlinkAll(p.files);
       p.reject(new ExecError(p.argv, undefined, `timed out after ${p.timeoutMs} ms`));
     }, this.killGraceMs);
   }

@@ -205,6 +205,35 @@ test('a timeout stops the command (SIGTERM, then SIGKILL after the grace) and fa
   );
 });
 
+test('a command the shell starts only after its timeout (a slow shell): the caller is not kept waiting, the late start is killed, its files are removed', async () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'edgenet-spawner-slow-'));
+  const slow = path.join(base, 'slowsh');
+  const ready = path.join(base, 'ready');
+  // Reads nothing for 1 s, then is the shell: the command's line waits in the pipe past timeout + grace.
+  fs.writeFileSync(slow, `#!/bin/sh\nsleep 1\n: > '${ready}'\nexec /bin/sh\n`, { mode: 0o755 });
+  try {
+    await withSpawner(
+      async (s, dir) => {
+        const t0 = Date.now();
+        const err = await failure(s.run(['sh', '-c', 'sleep 30; :'], { timeoutMs: 100 }));
+        assert.match(err.message, /timed out after 100 ms/);
+        assert.ok(Date.now() - t0 < 900, `failed before the shell started it (${Date.now() - t0} ms)`);
+        await waitFor(() => fs.existsSync(ready), { timeoutMs: 5000, intervalMs: 10, what: 'the slow shell to start reading' });
+        // The shell reads its lines in order: once the next command has run, the late one's job was forked.
+        assert.deepEqual(await s.run(['/usr/bin/true']), { stdout: '', stderr: '', exitCode: 0 });
+        const pid = s.shellPid;
+        assert.ok(pid !== undefined);
+        // Its P line got it killed (else its job would wait 30 s for it), its X line removed its files.
+        await waitFor(() => childrenOf(pid).all.length === 0, { timeoutMs: 5000, intervalMs: 20, what: 'the late command killed (the shell with no job left)' });
+        await waitFor(() => fs.readdirSync(dir).length === 0, { timeoutMs: 5000, intervalMs: 20, what: "the late command's files removed" });
+      },
+      { shell: slow, killGraceMs: 200 },
+    );
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
+
 test('50 commands in flight at once each get their own result', async () => {
   await withSpawner(async (s, dir) => {
     const runs = Array.from({ length: 50 }, (_, i) => s.run(['sh', '-c', `cat; echo " $1" >&2; exit $(($1 % 3))`, 'x', String(i)], { input: `in-${i}`, okExitCodes: [0, 1, 2] }));
