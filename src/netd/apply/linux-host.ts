@@ -35,6 +35,8 @@ interface IpJsonRoute {
   readonly nexthops?: unknown;
   /** Present with -d or for a table other than main. */
   readonly table?: string;
+  /** IPv6 routes only (the router preference the kernel sends with each). */
+  readonly pref?: string;
 }
 
 function linkOf(l: IpJsonLink & { ifname: string }, hairpin: boolean | undefined, macPinned: boolean | undefined): ObservedLink {
@@ -177,12 +179,13 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       if (lines.length !== 3) throw new ExecError(['ip', '-j', '-d', '-batch', '-'], 0, `expected 3 JSON lines, got ${lines.length}`);
       const [addrLine, routeLine, neighLine] = lines as [string, string, string];
       const interfaces = await interfacesOf(JSON.parse(addrLine) as (IpJsonLink & IpJsonAddr)[]);
-      const routes4: ObservedRoute6[] = [];
-      const routes6: ObservedRoute6[] = [];
       // Only the main table's: a route of our protocol in another table is someone else's policy routing.
-      for (const r of ownedRoutes((JSON.parse(routeLine) as IpJsonRoute[]).filter((r) => r.table === undefined || r.table === 'main'))) {
-        (r.dst.includes(':') ? routes6 : routes4).push(r);
-      }
+      const main = (JSON.parse(routeLine) as (IpJsonRoute & { dev?: string })[]).filter((r) => r.table === undefined || r.table === 'main');
+      // The family: the JSON has no field for it, and `default` is either's destination; the kernel sends
+      // every IPv6 route with its preference (`pref`), never an IPv4 one.
+      const isIpv6 = (r: IpJsonRoute) => (r.dst ?? '').includes(':') || (r.gateway ?? '').includes(':') || r.pref !== undefined;
+      const routes4 = ownedRoutes(main.filter((r) => !isIpv6(r)));
+      const routes6 = ownedRoutes(main.filter(isIpv6));
       const neighbours: ObservedNeighbour[] = [];
       for (const n of JSON.parse(neighLine) as IpJsonNeigh[]) {
         if (!n.dst || !n.dev) continue;

@@ -27,6 +27,9 @@ const ROUTES = [
   { type: 'unicast', dst: '2001:db8:99::/64', dev: 'br0', table: '100', metric: 1024, flags: [], pref: 'medium' },
   { type: 'unicast', dst: '2001:db8:10::/64', dev: 'br0', table: 'main', metric: 1024, flags: [], pref: 'medium' },
   { type: 'unicast', dst: '2001:db8:50::11', dev: 'vn_i-a', table: 'main', metric: 1024, flags: [], pref: 'medium' },
+  // `default` names no family: an IPv6 route is the one with a `pref`.
+  { type: 'unicast', dst: 'default', dev: 'br0', table: 'main', metric: 1024, flags: [], pref: 'medium' },
+  { type: 'unicast', dst: 'default', dev: 'br0', table: 'main', scope: 'link', flags: [] },
 ];
 const NEIGH = [
   { dst: '10.50.0.11', dev: 'vn_i-a', lladdr: 'd0:0d:00:00:01:01', state: ['PERMANENT'], protocol: '77' },
@@ -55,8 +58,8 @@ test('hostReads: one ip batch of addr, route (both families, every table) and ne
   const host = createLinuxHost({ exec, files });
   const r = await host.hostReads(77);
   assert.deepEqual(calls, [{ argv: ['ip', '-j', '-d', '-batch', '-'], input: 'addr show\nroute show table all proto 77\nneigh show proto 77\n' }], 'one process');
-  assert.deepEqual(r.routes4, [{ dst: '10.50.0.11', dev: 'vn_i-a' }], 'table 100 and the multipath route left out');
-  assert.deepEqual(r.routes6, [{ dst: '2001:db8:10::/64', dev: 'br0' }, { dst: '2001:db8:50::11', dev: 'vn_i-a' }]);
+  assert.deepEqual(r.routes4, [{ dst: '10.50.0.11', dev: 'vn_i-a' }, { dst: 'default', dev: 'br0' }], 'table 100 and the multipath route left out');
+  assert.deepEqual(r.routes6, [{ dst: '2001:db8:10::/64', dev: 'br0' }, { dst: '2001:db8:50::11', dev: 'vn_i-a' }, { dst: 'default', dev: 'br0' }]);
   assert.deepEqual(r.neighbours, [
     { dst: '10.50.0.11', dev: 'vn_i-a', lladdr: 'd0:0d:00:00:01:01', permanent: true },
     { dst: '2001:db8:50::11', dev: 'vn_i-a', lladdr: 'd0:0d:00:00:01:01', permanent: true },
