@@ -69,10 +69,9 @@ async function main(): Promise<void> {
   // The kernels are watched, not polled: `ip -ts monitor route` reports each route as the kernel adds or
   // deletes it, with the kernel event's time; a poller spawning `ip` every 10 ms competed for the 2 CPUs with
   // the very syncs it timed (the figures before 2026-12-05 09:00 were taken that way, bench/results/routed-route.md).
-  const router = await RouteMonitor.start(routerNs, (line) => line.includes(' proto bird'));
+  let router: RouteMonitor | undefined;
   const nodeMonitors = new Map<string, RouteMonitor>();
-  for (const n of nodes) nodeMonitors.set(n.short, await RouteMonitor.start(topo.nodeNs(n.short), (line) => line.includes(' proto 77 ') && / dev vn_/.test(line)));
-  const until = (keys: readonly string[], present: boolean, what: string, monitor: RouteMonitor = router) => monitor.until(keys, present, what, 30_000);
+  const until = (keys: readonly string[], present: boolean, what: string, monitor: RouteMonitor | undefined = router) => monitor!.until(keys, present, what, 30_000);
 
   const add: number[] = [];
   const reach: number[] = [];
@@ -80,6 +79,8 @@ async function main(): Promise<void> {
   const withdraw: number[] = [];
   const group = 'bench';
   try {
+    router = await RouteMonitor.start(routerNs, (line) => line.includes(' proto bird'));
+    for (const n of nodes) nodeMonitors.set(n.short, await RouteMonitor.start(topo.nodeNs(n.short), (line) => line.includes(' proto 77 ') && / dev vn_/.test(line)));
     await api.request('POST', '/v1/groups', { name: group, description: 'routed bench' }).catch(() => undefined);
     for (let i = 0; i < SAMPLES; i += 1) {
       const node = nodes[i % nodes.length]!;
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       log(`sample ${i + 1}/${SAMPLES} on ${node.short}, API returned at ${new Date(returned).toISOString()}: add ${add.at(-1)} ms (reachable ${reach.at(-1)} ms; API ${returned - t0} ms), elastic ${elastic.at(-1)} ms, withdraw ${withdraw.at(-1)} ms; load ${load()}`);
     }
   } finally {
-    router.stop();
+    router?.stop();
     for (const m of nodeMonitors.values()) m.stop();
     if (!values.keep) await labDown({ name: values.name!, dir }, deps);
   }

@@ -14,7 +14,7 @@
 #                                  writes the new example beside it as *.conf.dist)
 #   /etc/edgenet/certs/            root:edgenet 0750, for ca.crt and this host's key pair
 #   user and group `edgenet`       (system, no login) for clc, cc and nc
-#   /var/lib/edgenet/{clc,cc}      edgenet 0700; /run/edgenet edgenet:edgenet 2770
+#   /var/lib/edgenet/{clc,cc}      edgenet 0700; /run/edgenet edgenet:edgenet 3770 (setgid, sticky)
 #
 # An upgrade keeps configs, certificates and the database; running units are restarted.
 # Needs root and, the first time, the runtime packages (it runs scripts/setup.sh --runtime).
@@ -155,7 +155,7 @@ install -m 0644 deploy/modules-load.d/edgenet.conf "$modules"
 if command -v systemd-tmpfiles >/dev/null 2>&1; then
   systemd-tmpfiles --create "$tmpfiles"
 else
-  install -d -m 2770 -o edgenet -g edgenet /run/edgenet
+  install -d -m 3770 -o edgenet -g edgenet /run/edgenet
 fi
 modprobe br_netfilter 2>/dev/null || say "could not load br_netfilter now; it loads at boot ($modules)"
 

@@ -156,7 +156,7 @@ async function productionPath(ctx: PathContext): Promise<void> {
     const r = await h.run(['bash', `${HOST_REPO}/scripts/install.sh`], { timeoutMs: 300_000 });
     assert.match(r.stderr, /installed edgenet/);
     assert.equal((await h.run(['id', '-gn', 'edgenet'])).stdout.trim(), 'edgenet');
-    assert.match((await h.run(['stat', '-c', '%U:%G %a', '/run/edgenet'])).stdout, /^edgenet:edgenet 2770/);
+    assert.match((await h.run(['stat', '-c', '%U:%G %a', '/run/edgenet'])).stdout, /^edgenet:edgenet 3770/);
   }
 
   // 2. Certificates: the CA stays on the CLC host, each host gets ca.crt and its own pair.

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import type { Exec } from '../../shared/exec.ts';
 import type { Files } from '../../shared/files.ts';
-import { ExecError } from '../../shared/errors.ts';
+import { ExecError, errorMessage } from '../../shared/errors.ts';
 import type { ObservedAddress, ObservedLink, ObservedNeighbour, ObservedRoute, ObservedRoute6 } from '../plan/observed.ts';
 import type { HostOps, ObservedInterfaces, TableName } from './host.ts';
 import { portBatchFailures, portBatchLines } from './port-batch.ts';
@@ -178,16 +178,23 @@ export function createLinuxHost(deps: { exec: Exec; files: Files }): HostOps {
       const lines = (await run(['ip', '-j', '-d', '-batch', '-'], input)).stdout.split('\n').filter((l) => l.trim() !== '');
       if (lines.length !== 3) throw new ExecError(['ip', '-j', '-d', '-batch', '-'], 0, `expected 3 JSON lines, got ${lines.length}`);
       const [addrLine, routeLine, neighLine] = lines as [string, string, string];
-      const interfaces = await interfacesOf(JSON.parse(addrLine) as (IpJsonLink & IpJsonAddr)[]);
+      const parse = <T>(line: string, what: string): T => {
+        try {
+          return JSON.parse(line) as T;
+        } catch (err) {
+          throw new ExecError(['ip', '-j', '-d', '-batch', '-'], 0, `its ${what} output is not JSON: ${errorMessage(err)}`);
+        }
+      };
+      const interfaces = await interfacesOf(parse<(IpJsonLink & IpJsonAddr)[]>(addrLine, 'addr show'));
       // Only the main table's: a route of our protocol in another table is someone else's policy routing.
-      const main = (JSON.parse(routeLine) as (IpJsonRoute & { dev?: string })[]).filter((r) => r.table === undefined || r.table === 'main');
+      const main = parse<(IpJsonRoute & { dev?: string })[]>(routeLine, 'route show').filter((r) => r.table === undefined || r.table === 'main');
       // The family: the JSON has no field for it, and `default` is either's destination; the kernel sends
       // every IPv6 route with its preference (`pref`), never an IPv4 one.
       const isIpv6 = (r: IpJsonRoute) => (r.dst ?? '').includes(':') || (r.gateway ?? '').includes(':') || r.pref !== undefined;
       const routes4 = ownedRoutes(main.filter((r) => !isIpv6(r)));
       const routes6 = ownedRoutes(main.filter(isIpv6));
       const neighbours: ObservedNeighbour[] = [];
-      for (const n of JSON.parse(neighLine) as IpJsonNeigh[]) {
+      for (const n of parse<IpJsonNeigh[]>(neighLine, 'neigh show')) {
         if (!n.dst || !n.dev) continue;
         neighbours.push({ dst: n.dst, dev: n.dev, ...(n.lladdr ? { lladdr: n.lladdr } : {}), permanent: (n.state ?? []).includes('PERMANENT') });
       }
