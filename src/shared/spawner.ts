@@ -37,6 +37,14 @@
  * - The shell has its own process group, and ends when its stdin does (close(),
  *   or this process's exit, even by SIGKILL): a signal to netd's group stops
  *   netd, not the commands netd is still waiting for.
+ * - The pid a timeout signals is the command's own, reported by the shell; the
+ *   shell (not this process) reaps it, so between its exit and our reading of
+ *   its `X` line the pid could in theory be reused by another process and be
+ *   signalled instead: a window of milliseconds, only for a command that times
+ *   out at that very moment (createExec has none: Node reaps its own children).
+ * - The directory's parent must not let another user rename it: in production
+ *   it is `/run/edgenet/exec`, and `/run/edgenet` is sticky (3770), so the NC's
+ *   user cannot move it aside and plant its own.
  * - Errors are createExec's: the same ExecError fields and texts (execa's
  *   message where createExec uses it), except that a command killed by a
  *   signal other than our timeout reports exit 128+N (the shell's `$?`;
