@@ -652,7 +652,10 @@ export function openTopology(spec: TopologySpec, deps: TopologyDeps): Topology {
       // rdnssd by its recorded pid first; then whatever else runs in the namespace (dhclient, probes).
       await stopRdnssd(instanceDnsFiles(workDir, inst), { clock });
       await netns.killAll(inst.ns, { graceMs: 1000 });
-      // Deleting the namespace destroys the veth pair, so vn_<id> leaves the node's bridge too.
+      // The veth first, from the instance's end (deleting one end deletes both, at once): a deleted
+      // namespace's links are destroyed later by the kernel's cleanup worker, so `vn_<id>` would
+      // linger in the node for a moment under load (a hypervisor removes its tap when the VM stops).
+      if (await netns.exists(inst.ns)) await netns.execIn(inst.ns, ['ip', 'link', 'del', GUEST_IF], { okExitCodes: [0, 1] });
       await netns.delete(inst.ns);
       await fs.rm(labNames.etcNetnsDir(inst.ns), { recursive: true, force: true });
       await fs.rm(path.join(workDir, 'dhclient', inst.id), { recursive: true, force: true });
