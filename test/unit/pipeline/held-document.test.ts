@@ -127,4 +127,7 @@ test('CC: stores durably, reports unchanged for a re-broadcast, refuses older se
     // A sequence-less (Eucalyptus) request keeps the stored node list.
     const euca = await again.accept({ networkInfo: gni('abcd').toString('base64'), xml: gni('abcd') });
     assert.deepEqual(euca.doc.nodes, nodes);
+    // Its write must end before the directory is removed (withDir): an unawaited write raced the cleanup (ENOTEMPTY).
+    await euca.persisted;
+    assert.deepEqual((JSON.parse(await fs.readFile(file, 'utf8')) as { nodes: unknown }).nodes, nodes);
   }));

@@ -55,6 +55,7 @@ test('CC store: with ACCEPT_UNSEQUENCED a Eucalyptus document replaces the held 
     const euca = await store.accept({ networkInfo: gni('a1b2c3d4').toString('base64'), xml: gni('a1b2c3d4') });
     assert.equal(euca.outcome, 'stored');
     assert.equal(store.current?.version, 'a1b2c3d4');
+    await euca.persisted; // before withDir removes the directory (an unawaited write races the cleanup)
   }));
 
 test('CC config: ACCEPT_UNSEQUENCED is off unless set to Y; other values are config errors', () => {
